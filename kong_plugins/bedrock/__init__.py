@@ -1,0 +1,1 @@
+"""Calling Bedrock Runtime: SigV4 signing, pooled HTTP, error mapping."""

@@ -1,0 +1,79 @@
+"""A thin Bedrock Runtime caller built from botocore parts.
+
+Why not `boto3.client("bedrock-runtime")`: the relay needs the raw response
+(event-stream bytes to pass through unchanged or translate incrementally) and
+must sign other services (`bedrock-mantle`) too. botocore still does the hard
+parts: the credential chain (env, shared profile, ECS container credentials,
+IRSA web identity, IMDS; refreshed automatically), SigV4, and a pooled
+urllib3 session with TLS and proxy support. Under the plugin server's gevent
+monkey-patching its sockets are cooperative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.credentials import Credentials
+from botocore.httpsession import URLLib3Session
+
+
+class NoCredentialsError(RuntimeError):
+    """botocore's chain found no AWS credentials."""
+
+
+@dataclass(frozen=True)
+class BedrockSettings:
+    endpoint_url: str | None = None   # None: the real regional endpoint
+    connect_timeout: float = 5.0
+    read_timeout: float = 300.0
+    max_pool_connections: int = 100
+
+
+class BedrockClient:
+    """Signs and sends Bedrock Runtime calls; one instance per process."""
+
+    def __init__(self, settings: BedrockSettings) -> None:
+        self.settings = settings
+        self._botocore = botocore.session.get_session()
+        self._credentials = None
+        self._http = URLLib3Session(
+            timeout=(settings.connect_timeout, settings.read_timeout),
+            max_pool_connections=settings.max_pool_connections,
+        )
+
+    def endpoint(self, region: str) -> str:
+        if self.settings.endpoint_url:
+            return self.settings.endpoint_url.rstrip("/")
+        return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+    def model_url(self, region: str, model_id: str, operation: str) -> str:
+        """`/model/{id}/{op}` with the id as ONE percent-encoded segment (`/` and `:` encoded)."""
+        return f"{self.endpoint(region)}/model/{quote(model_id, safe='')}/{operation}"
+
+    def send(self, url: str, region: str, body: bytes, *, accept: str = "application/json",
+             stream: bool = False, service: str = "bedrock",
+             extra_headers: dict[str, str] | None = None) -> AWSResponse:
+        """POST `body` to `url`, SigV4-signed for `service` in `region`.
+
+        With `stream=True` the body is left unread on `response.raw`.
+        Raises botocore's connection/timeout exceptions and NoCredentialsError.
+        """
+        headers = {"Content-Type": "application/json", "Accept": accept}
+        if extra_headers:
+            headers.update(extra_headers)
+        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+        SigV4Auth(self._frozen_credentials(), service, region).add_auth(request)
+        prepared = request.prepare()
+        prepared.stream_output = stream
+        return self._http.send(prepared)
+
+    def _frozen_credentials(self) -> Credentials:
+        if self._credentials is None:
+            self._credentials = self._botocore.get_credentials()
+            if self._credentials is None:
+                raise NoCredentialsError("no AWS credentials found by the botocore chain")
+        return self._credentials.get_frozen_credentials()

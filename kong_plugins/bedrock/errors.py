@@ -1,0 +1,58 @@
+"""Map Bedrock failures to the gateway's neutral error kinds.
+
+Statuses per ARCHITECTURE.md: validation 400, access denied 403 (model access
+must be enabled in the Bedrock console), not found 404, throttling 429 with
+Retry-After, model timeout 504, unavailable 503, anything else 502.
+"""
+
+from __future__ import annotations
+
+from kong_plugins.formats.errors import ErrorKind
+
+_BY_TYPE: dict[str, ErrorKind] = {
+    "ValidationException": ErrorKind.INVALID_REQUEST,
+    "AccessDeniedException": ErrorKind.PERMISSION,
+    "ResourceNotFoundException": ErrorKind.MODEL_NOT_FOUND,
+    "ThrottlingException": ErrorKind.RATE_LIMITED,
+    "ServiceQuotaExceededException": ErrorKind.RATE_LIMITED,
+    "ModelNotReadyException": ErrorKind.UNAVAILABLE,
+    "ModelTimeoutException": ErrorKind.TIMEOUT,
+    "ServiceUnavailableException": ErrorKind.UNAVAILABLE,
+}
+
+_MESSAGES: dict[ErrorKind, str] = {
+    ErrorKind.PERMISSION: "Bedrock denied access to this model; model access must be enabled for it "
+                          "in the Amazon Bedrock console (or the gateway's IAM role lacks permission).",
+    ErrorKind.RATE_LIMITED: "Bedrock is throttling requests for this model; retry after a short wait.",
+    ErrorKind.TIMEOUT: "The model did not answer in time.",
+    ErrorKind.UNAVAILABLE: "Bedrock is temporarily unavailable.",
+    ErrorKind.UPSTREAM_ERROR: "Bedrock returned an unexpected error.",
+}
+
+
+def error_type(header_value: str | None) -> str:
+    """botocore's rule: the part before the first ':' and after the last '#'."""
+    if not header_value:
+        return ""
+    return header_value.split(":", 1)[0].rsplit("#", 1)[-1]
+
+
+def kind_for(bedrock_error_type: str, status: int) -> ErrorKind:
+    kind = _BY_TYPE.get(bedrock_error_type)
+    if kind is not None:
+        return kind
+    if status == 429:
+        return ErrorKind.RATE_LIMITED
+    if status in (408, 504):
+        return ErrorKind.TIMEOUT
+    if status == 503:
+        return ErrorKind.UNAVAILABLE
+    return ErrorKind.UPSTREAM_ERROR
+
+
+def client_message(kind: ErrorKind, upstream_message: str | None) -> str:
+    """What the client is told. Validation messages are Bedrock's own wording
+    (clients such as Claude Code match on it); the others are ours."""
+    if kind in (ErrorKind.INVALID_REQUEST, ErrorKind.MODEL_NOT_FOUND) and upstream_message:
+        return upstream_message[:1000]
+    return _MESSAGES.get(kind, "Bedrock returned an unexpected error.")

@@ -1,0 +1,154 @@
+"""Per-request state shared by the three plugins and the relay, in one process.
+
+Kong runs each plugin phase as a separate RPC event, so the plugins cannot pass
+Python objects to each other through Kong. They all live in the same plugin
+server process though, so the first of them to see a request stores what it
+fetched from Kong (consumer, body) here, keyed by Kong's `$kong_request_id`,
+and the others reuse it without another PDK round trip. The relay finds the
+same context through a secret one-time token that bedrock-proxy hands to Kong
+as an upstream header.
+
+The store is bounded and expires entries, so a request that Kong never logs
+(client gone, plugin skipped) cannot leak memory.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from kong_plugins.formats.api import ApiFormat
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """The authenticated Kong consumer, reduced to what the plugins use."""
+
+    id: str
+    username: str | None
+    tags: tuple[str, ...]
+
+    @classmethod
+    def from_pdk(cls, entity: Any) -> Consumer | None:
+        """Build from `kong.client.get_consumer()`; None when unauthenticated."""
+        if not isinstance(entity, dict) or not entity.get("id"):
+            return None
+        tags = entity.get("tags") or ()
+        return cls(
+            id=str(entity["id"]),
+            username=entity.get("username") or None,
+            tags=tuple(t for t in tags if isinstance(t, str)),
+        )
+
+    def role(self, tag_prefix: str) -> str | None:
+        """The role named by the first `<prefix><role>` tag, if any."""
+        for tag in self.tags:
+            if tag.startswith(tag_prefix) and len(tag) > len(tag_prefix):
+                return tag[len(tag_prefix):]
+        return None
+
+
+@dataclass
+class Usage:
+    """Token usage as Bedrock reports it: `input` excludes cache reads/writes."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.cache_read + self.cache_write
+
+
+@dataclass
+class RequestContext:
+    """Everything the gateway knows about one request, from access to log."""
+
+    request_id: str
+    consumer: Consumer | None
+    body: bytes | None
+    created_at: float = field(default_factory=time.monotonic)
+    path: str | None = None
+    api: ApiFormat | None = None
+    role: str | None = None
+    signoffs: set[str] = field(default_factory=set)
+    upstream: Any = None          # set by bedrock-proxy: what the relay must call
+    relay_token: str | None = None
+    usage: Usage | None = None    # set by the relay
+    model: str | None = None      # catalogue name that served the request
+    upstream_status: int | None = None
+    error_type: str | None = None
+    first_token_at: float | None = None
+
+
+class ContextStore:
+    """Bounded, expiring map of live request contexts.
+
+    The plugin server runs on gevent (one OS thread), so plain dict operations
+    are atomic with respect to other greenlets; no lock is needed.
+    """
+
+    def __init__(self, max_entries: int = 10_000, ttl_seconds: float = 900.0) -> None:
+        self._by_request: OrderedDict[str, RequestContext] = OrderedDict()
+        self._by_token: dict[str, str] = {}
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+
+    def __len__(self) -> int:
+        return len(self._by_request)
+
+    def get(self, request_id: str) -> RequestContext | None:
+        ctx = self._by_request.get(request_id)
+        if ctx is not None and self._expired(ctx, time.monotonic()):
+            self.pop(request_id)
+            return None
+        return ctx
+
+    def create(self, request_id: str, consumer: Consumer | None, body: bytes | None) -> RequestContext:
+        self._evict(time.monotonic())
+        ctx = RequestContext(request_id=request_id, consumer=consumer, body=body)
+        self._by_request[request_id] = ctx
+        return ctx
+
+    def issue_relay_token(self, ctx: RequestContext) -> str:
+        """A one-time secret that lets the relay find this context."""
+        token = secrets.token_urlsafe(32)
+        ctx.relay_token = token
+        self._by_token[token] = ctx.request_id
+        return token
+
+    def claim(self, token: str) -> RequestContext | None:
+        """Resolve a relay token once; a replayed or unknown token gives None."""
+        request_id = self._by_token.pop(token, None)
+        if request_id is None:
+            return None
+        ctx = self.get(request_id)
+        if ctx is None or ctx.relay_token is None or not secrets.compare_digest(ctx.relay_token, token):
+            return None
+        ctx.relay_token = None
+        return ctx
+
+    def pop(self, request_id: str) -> RequestContext | None:
+        ctx = self._by_request.pop(request_id, None)
+        if ctx is not None and ctx.relay_token:
+            self._by_token.pop(ctx.relay_token, None)
+        return ctx
+
+    def _expired(self, ctx: RequestContext, now: float) -> bool:
+        return now - ctx.created_at > self.ttl_seconds
+
+    def _evict(self, now: float) -> None:
+        while self._by_request:
+            oldest_id, oldest = next(iter(self._by_request.items()))
+            if len(self._by_request) < self.max_entries and not self._expired(oldest, now):
+                return
+            self.pop(oldest_id)
+
+
+store = ContextStore()
+"""The process-wide store shared by the plugin modules and the relay."""

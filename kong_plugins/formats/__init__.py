@@ -1,0 +1,1 @@
+"""Client API formats (OpenAI, Anthropic, Bedrock-native) and their translation."""

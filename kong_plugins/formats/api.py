@@ -1,0 +1,25 @@
+"""Which client API a request speaks, decided by its path.
+
+Errors must be answered in the caller's own format, and the same body is
+scanned and metered regardless of format, so this is the one place that maps
+a path to a format.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ApiFormat(str, Enum):
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    BEDROCK = "bedrock"
+
+
+def api_for_path(path: str) -> ApiFormat:
+    """Map a request path to the client API format it belongs to."""
+    if path.startswith("/v1/messages"):
+        return ApiFormat.ANTHROPIC
+    if path.startswith(("/model/", "/inference-profiles", "/foundation-models")):
+        return ApiFormat.BEDROCK
+    return ApiFormat.OPENAI

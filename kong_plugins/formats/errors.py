@@ -1,0 +1,82 @@
+"""Gateway errors rendered in the caller's own API format.
+
+One neutral `ErrorKind` per failure, three renderings: OpenAI
+`{"error": {...}}`, Anthropic `{"type": "error", "error": {...}}` and Bedrock
+`{"message": ...}` plus `x-amzn-ErrorType`. Status codes follow
+ARCHITECTURE.md: they tell the truth and are never a bare 500.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+
+from kong_plugins.formats.api import ApiFormat
+
+
+@dataclass(frozen=True)
+class _Kind:
+    status: int
+    openai_type: str
+    openai_code: str | None
+    anthropic_type: str
+    bedrock_type: str
+
+
+class ErrorKind(Enum):
+    INVALID_REQUEST = _Kind(400, "invalid_request_error", None, "invalid_request_error", "ValidationException")
+    UNAUTHENTICATED = _Kind(401, "invalid_request_error", "invalid_api_key", "authentication_error",
+                            "UnrecognizedClientException")
+    PERMISSION = _Kind(403, "invalid_request_error", "permission_denied", "permission_error",
+                       "AccessDeniedException")
+    MODEL_NOT_ALLOWED = _Kind(403, "invalid_request_error", "model_not_allowed", "permission_error",
+                              "AccessDeniedException")
+    CONTENT_BLOCKED = _Kind(403, "invalid_request_error", "content_blocked", "permission_error",
+                            "AccessDeniedException")
+    MODEL_NOT_FOUND = _Kind(404, "invalid_request_error", "model_not_found", "not_found_error",
+                            "ResourceNotFoundException")
+    NOT_FOUND = _Kind(404, "invalid_request_error", "not_found", "not_found_error", "ResourceNotFoundException")
+    TOO_LARGE = _Kind(413, "invalid_request_error", "request_too_large", "request_too_large", "ValidationException")
+    RATE_LIMITED = _Kind(429, "rate_limit_error", "rate_limit_exceeded", "rate_limit_error", "ThrottlingException")
+    BUDGET_EXCEEDED = _Kind(429, "rate_limit_error", "budget_exceeded", "rate_limit_error", "ThrottlingException")
+    UPSTREAM_ERROR = _Kind(502, "server_error", "upstream_error", "api_error", "InternalServerException")
+    UNAVAILABLE = _Kind(503, "server_error", "service_unavailable", "overloaded_error",
+                        "ServiceUnavailableException")
+    TIMEOUT = _Kind(504, "server_error", "timeout", "timeout_error", "ModelTimeoutException")
+
+    @property
+    def status(self) -> int:
+        return self.value.status
+
+
+@dataclass(frozen=True)
+class ErrorResponse:
+    status: int
+    body: dict
+    headers: dict[str, str]
+
+
+def render_error(api: ApiFormat, kind: ErrorKind, message: str, *, status: int | None = None,
+                 retry_after: int | None = None, param: str | None = None) -> ErrorResponse:
+    """Render `kind` in the `api` format. `message` must never echo user input."""
+    k = kind.value
+    headers: dict[str, str] = {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(0, int(retry_after)))
+    if api is ApiFormat.OPENAI:
+        body = {"error": {"message": message, "type": k.openai_type, "param": param, "code": k.openai_code}}
+    elif api is ApiFormat.ANTHROPIC:
+        body = {"type": "error", "error": {"type": k.anthropic_type, "message": message}}
+    else:
+        body = {"message": message}
+        headers["x-amzn-ErrorType"] = k.bedrock_type
+    return ErrorResponse(status=status or k.status, body=body, headers=headers)
+
+
+def sse_error_event(api: ApiFormat, kind: ErrorKind, message: str) -> bytes:
+    """The format's in-stream error event, for failures after a stream started."""
+    rendered = render_error(api, kind, message).body
+    if api is ApiFormat.ANTHROPIC:
+        return b"event: error\ndata: " + json.dumps(rendered).encode() + b"\n\n"
+    return b"data: " + json.dumps(rendered).encode() + b"\n\n"

@@ -1,0 +1,73 @@
+"""The PDK calls the three plugins share: few round trips, no failure modes.
+
+Every PDK call is one msgpack-RPC round trip to Kong. A request's context is
+keyed by `$kong_request_id` (one `kong.nginx.get_var` call per plugin); only
+the first of our plugins to see the request also fetches the consumer and the
+body, and the others reuse them from the in-process context.
+
+Kong 3.6.1 quirks handled here (see shared/kong/plugin-server-protocol.md):
+- mp_rpc.lua's call_pdk_method keeps only the first return value, so a PDK
+  `nil, err` arrives as plain None: every getter result is treated as optional.
+- An exception raised before a handler's first PDK call deadlocks kong-pdk's
+  whole server, and Kong 3.6.1 then skips the plugin (fails open). `guarded`
+  makes every phase method catch everything and return.
+- `kong.response.exit` does not return a reply to the handler; any PDK call
+  after it would block forever, so `respond_error` must be the handler's last call.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from kong_plugins.context import Consumer, ContextStore, RequestContext, store
+from kong_plugins.eventlog import log_event
+from kong_plugins.formats.api import api_for_path
+from kong_plugins.formats.errors import ErrorResponse
+
+PhaseMethod = Callable[[Any, Any], None]
+
+
+def guarded(plugin: str, phase: str) -> Callable[[PhaseMethod], PhaseMethod]:
+    """Wrap a phase method so that no exception ever escapes to kong-pdk."""
+
+    def decorate(fn: PhaseMethod) -> PhaseMethod:
+        @functools.wraps(fn)
+        def wrapper(self: Any, kong: Any) -> None:
+            try:
+                fn(self, kong)
+            except BaseException as exc:  # noqa: BLE001 - see module docstring
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                log_event("plugin_error", level="error", plugin=plugin, phase=phase,
+                          error=type(exc).__name__)
+
+        return wrapper
+
+    return decorate
+
+
+def request_context(kong: Any, contexts: ContextStore = store) -> RequestContext:
+    """This request's shared context, loading consumer and body on first use."""
+    request_id = kong.nginx.get_var("kong_request_id") or ""
+    ctx = contexts.get(request_id) if request_id else None
+    if ctx is None:
+        consumer = Consumer.from_pdk(kong.client.get_consumer())
+        body = kong.request.get_raw_body()
+        if isinstance(body, str):
+            body = body.encode()
+        ctx = contexts.create(request_id, consumer=consumer, body=body)
+    return ctx
+
+
+def request_path(kong: Any, ctx: RequestContext) -> str:
+    """The request path (one PDK call the first time), and its API format."""
+    if ctx.path is None:
+        ctx.path = kong.request.get_path() or "/"
+        ctx.api = api_for_path(ctx.path)
+    return ctx.path
+
+
+def respond_error(kong: Any, error: ErrorResponse) -> None:
+    """End the request with `error`. Must be the handler's last PDK call."""
+    kong.response.exit(error.status, error.body, error.headers)

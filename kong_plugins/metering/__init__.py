@@ -1,0 +1,1 @@
+"""Usage accounting: what token-meter records once a request is over."""

@@ -1,0 +1,1 @@
+"""Model catalogue and per-role model policy (pure functions over plugin config)."""

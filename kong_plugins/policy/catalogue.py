@@ -1,0 +1,73 @@
+"""Resolve a client's model name to a Bedrock model, and check the role may use it.
+
+Built once per plugin instance from its config; lookups are dictionary hits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+ALL_MODELS = "*"
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One model the gateway can serve."""
+
+    name: str                 # the catalogue name clients may use (e.g. "sonnet")
+    bedrock_id: str           # model id or inference-profile id sent to Bedrock
+    kind: str                 # "claude" (InvokeModel, Anthropic body) or "converse"
+    region: str | None        # None: the plugin's default region
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    name: str
+    allowed: frozenset[str]   # catalogue names, or {"*"}
+    default_model: str
+
+    def allows(self, entry: CatalogueEntry) -> bool:
+        return ALL_MODELS in self.allowed or entry.name in self.allowed
+
+
+class Catalogue:
+    """Model names (and aliases) to catalogue entries, plus role policies."""
+
+    def __init__(self, entries: list[CatalogueEntry], aliases: Mapping[str, str],
+                 roles: Mapping[str, RolePolicy]) -> None:
+        self._entries = {e.name: e for e in entries}
+        self._lookup: dict[str, CatalogueEntry] = {}
+        for entry in entries:
+            self._lookup[entry.name.lower()] = entry
+            self._lookup[entry.bedrock_id.lower()] = entry
+        for alias, target in aliases.items():
+            if target in self._entries:
+                self._lookup[alias.lower()] = self._entries[target]
+        self.roles = dict(roles)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Catalogue:
+        entries: list[CatalogueEntry] = []
+        aliases: dict[str, str] = {}
+        for model in config.get("models") or []:
+            entry = CatalogueEntry(name=model["name"], bedrock_id=model["bedrock_id"],
+                                   kind=model.get("kind") or "claude", region=model.get("region") or None)
+            entries.append(entry)
+            for alias in model.get("aliases") or []:
+                aliases[alias] = entry.name
+        roles = {
+            r["name"]: RolePolicy(name=r["name"], allowed=frozenset(r.get("allowed_models") or []),
+                                  default_model=r["default_model"])
+            for r in config.get("roles") or []
+        }
+        return cls(entries, aliases, roles)
+
+    def resolve(self, model: str) -> CatalogueEntry | None:
+        """The entry for a client model name, alias or Bedrock id (case-insensitive)."""
+        return self._lookup.get(model.strip().lower())
+
+    def allowed_names(self, role: RolePolicy) -> list[str]:
+        if ALL_MODELS in role.allowed:
+            return sorted(self._entries)
+        return sorted(n for n in role.allowed if n in self._entries)

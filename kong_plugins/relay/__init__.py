@@ -1,0 +1,1 @@
+"""The Bedrock relay: Kong proxies requests here after the plugins approved them."""

@@ -1,0 +1,138 @@
+"""WSGI application of the relay (served by gevent.pywsgi on loopback).
+
+It serves a request only if it carries a live one-time token issued by
+bedrock-proxy's access phase in this same process; everything else gets 403.
+The body sent to Bedrock is the one the plugins inspected (from the request
+context), not the bytes Kong forwarded, so what was scanned is what is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable, Iterable, Iterator
+
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError, HTTPClientError
+from botocore.eventstream import ParserError
+
+from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError
+from kong_plugins.bedrock.errors import client_message, error_type, kind_for
+from kong_plugins.context import ContextStore, RequestContext
+from kong_plugins.eventlog import log_event
+from kong_plugins.formats.anthropic import StreamException, StreamTranslator, usage_from_message
+from kong_plugins.formats.api import api_for_path
+from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
+from kong_plugins.relay.call import RELAY_TOKEN_HEADER, UpstreamCall
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+_TOKEN_ENVIRON_KEY = "HTTP_" + RELAY_TOKEN_HEADER.upper().replace("-", "_")
+_HEALTH = json.dumps({"status": "ok"}).encode()
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
+            429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+class RelayApp:
+    def __init__(self, client: BedrockClient, contexts: ContextStore) -> None:
+        self.client = client
+        self.contexts = contexts
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        _drain(environ)
+        if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return _json(start_response, "200 OK", _HEALTH)
+        token = environ.get(_TOKEN_ENVIRON_KEY) or ""
+        ctx = self.contexts.claim(token) if token else None
+        if ctx is None or not isinstance(ctx.upstream, UpstreamCall):
+            api = api_for_path(environ.get("PATH_INFO") or "/")
+            log_event("relay_refused", level="warn", reason="no live context")
+            return _error(start_response, render_error(
+                api, ErrorKind.PERMISSION, "This endpoint only serves requests that passed the gateway."))
+        return self._forward(ctx, ctx.upstream, start_response)
+
+    def _forward(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse) -> Iterable[bytes]:
+        url = self.client.model_url(call.region, call.model_id, call.operation)
+        accept = "application/vnd.amazon.eventstream" if call.stream else "application/json"
+        try:
+            upstream = self.client.send(url, call.region, call.body, accept=accept, stream=call.stream)
+        except NoCredentialsError:
+            return self._fail(ctx, call, start_response, ErrorKind.UNAVAILABLE,
+                              "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
+        except (ConnectTimeoutError, ReadTimeoutError):
+            return self._fail(ctx, call, start_response, ErrorKind.TIMEOUT,
+                              "Bedrock did not answer in time.", "Timeout")
+        except (EndpointConnectionError, HTTPClientError):
+            return self._fail(ctx, call, start_response, ErrorKind.UPSTREAM_ERROR,
+                              "Could not reach Bedrock.", "ConnectionError")
+        ctx.upstream_status = upstream.status_code
+        if upstream.status_code != 200:
+            content = upstream.content if not call.stream else upstream.raw.read()
+            upstream_type = error_type(upstream.headers.get("x-amzn-ErrorType"))
+            kind = kind_for(upstream_type, upstream.status_code)
+            return self._fail(ctx, call, start_response, kind, client_message(kind, _message(content)),
+                              upstream_type or str(upstream.status_code))
+        if call.stream:
+            start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+            return self._stream(ctx, call, upstream)
+        content = upstream.content
+        try:
+            ctx.usage = usage_from_message(json.loads(content))
+        except (ValueError, AttributeError):
+            pass
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(content)))])
+        return [content]
+
+    def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
+        translator = StreamTranslator()
+        try:
+            for chunk in upstream.raw.stream(16384, decode_content=False):
+                for event in translator.feed(chunk):
+                    if ctx.first_token_at is None and translator.saw_content:
+                        ctx.first_token_at = time.monotonic()
+                    ctx.usage = translator.usage
+                    yield event
+        except StreamException as exc:
+            kind = kind_for(exc.exception_type[:1].upper() + exc.exception_type[1:], 0)
+            ctx.error_type = exc.exception_type
+            yield sse_error_event(call.api, kind, client_message(kind, exc.upstream_message))
+        except (ParserError, ValueError, KeyError, ReadTimeoutError, HTTPClientError, OSError) as exc:
+            ctx.error_type = type(exc).__name__
+            yield sse_error_event(call.api, ErrorKind.UPSTREAM_ERROR, "The Bedrock stream broke off.")
+        finally:
+            ctx.usage = translator.usage
+            upstream.raw.close()
+
+    def _fail(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse,
+              kind: ErrorKind, message: str, upstream_type: str) -> Iterable[bytes]:
+        ctx.error_type = upstream_type
+        log_event("bedrock_error", level="warn", request_id=ctx.request_id, model=call.model_name,
+                  error=upstream_type, status=kind.status)
+        retry_after = 1 if kind is ErrorKind.RATE_LIMITED else None
+        return _error(start_response, render_error(call.api, kind, message, retry_after=retry_after))
+
+
+def _error(start_response: StartResponse, error: Any) -> list[bytes]:
+    status = f"{error.status} {_REASONS.get(error.status, 'Error')}"
+    return _json(start_response, status, json.dumps(error.body).encode(), list(error.headers.items()))
+
+
+def _json(start_response: StartResponse, status: str, body: bytes,
+          headers: list[tuple[str, str]] | None = None) -> list[bytes]:
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                   + (headers or []))
+    return [body]
+
+
+def _drain(environ: dict[str, Any]) -> None:
+    """Read the forwarded body so the keep-alive connection stays usable."""
+    stream = environ.get("wsgi.input")
+    if stream is not None:
+        while stream.read(65536):
+            pass
+
+
+def _message(content: bytes) -> str | None:
+    try:
+        value = json.loads(content).get("message")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None

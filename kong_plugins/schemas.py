@@ -1,0 +1,74 @@
+"""Config schemas of the three plugins, in Kong's field-definition format.
+
+kong-pdk wraps each list as `{"name": <plugin>, "fields": [{"config": {"type":
+"record", "fields": <list>}}]}` in the `--dump` output, and Kong validates every
+plugin entity of kong.yaml against it (MetaSchema.MetaSubSchema), filling
+defaults before it sends the config to StartInstance.
+"""
+
+from __future__ import annotations
+
+
+def _string(**extra: object) -> dict:
+    return {"type": "string", **extra}
+
+
+def _integer(**extra: object) -> dict:
+    return {"type": "integer", **extra}
+
+
+def _strings(**extra: object) -> dict:
+    return {"type": "array", "elements": {"type": "string"}, **extra}
+
+
+_ROLE_PREFIX = {"role_tag_prefix": _string(required=True, default="role:",
+                                           description="Consumer tags `<prefix><role>` name the consumer's role.")}
+_DEFAULT_ROLE = {"default_role": _string(required=True, default="other",
+                                         description="Role of a consumer without a role tag.")}
+
+_MODEL = {"type": "record", "fields": [
+    {"name": _string(required=True, description="Catalogue name clients may send, e.g. `sonnet`.")},
+    {"bedrock_id": _string(required=True, description="Bedrock model id or inference-profile id.")},
+    {"kind": _string(required=True, default="claude", one_of=["claude", "converse"],
+                     description="claude: InvokeModel with the Anthropic body; converse: Converse API.")},
+    {"region": _string(description="Bedrock region for this model; default: the plugin's `region`.")},
+    {"aliases": _strings(required=True, default=[], description="Other names that resolve to this model.")},
+]}
+
+_ROLE = {"type": "record", "fields": [
+    {"name": _string(required=True)},
+    {"allowed_models": _strings(required=True, description="Catalogue names, or `*` for all.")},
+    {"default_model": _string(required=True, description="Used when a request names no model.")},
+]}
+
+BEDROCK_PROXY_SCHEMA = [
+    {"region": _string(required=True, default="us-east-1")},
+    _ROLE_PREFIX,
+    _DEFAULT_ROLE,
+    {"models": {"type": "array", "required": True, "default": [], "elements": _MODEL}},
+    {"roles": {"type": "array", "required": True, "default": [], "elements": _ROLE}},
+]
+
+_LIMIT = {"type": "record", "fields": [
+    {"role": _string(required=True)},
+    {"tokens_per_minute": _integer(between=[1, 1_000_000_000], description="null: unlimited.")},
+    {"tokens_per_day": _integer(between=[1, 1_000_000_000_000], description="null: unlimited.")},
+]}
+
+TOKEN_METER_SCHEMA = [
+    _ROLE_PREFIX,
+    _DEFAULT_ROLE,
+    {"limits": {"type": "array", "required": True, "default": [], "elements": _LIMIT}},
+]
+
+_ACTION = {"type": "string", "required": True, "one_of": ["block", "redact", "monitor", "off"]}
+
+ECOMMERCE_GUARDRAILS_SCHEMA = [
+    _ROLE_PREFIX,
+    {"sql_injection": {**_ACTION, "default": "block"}},
+    {"payment_card": {**_ACTION, "default": "block"}},
+    {"cvv": {**_ACTION, "default": "block"}},
+    {"credentials": {**_ACTION, "default": "block"}},
+    {"abuse": {**_ACTION, "default": "block"}},
+    {"scan_tool_results": {"type": "boolean", "required": True, "default": False}},
+]

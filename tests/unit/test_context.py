@@ -1,0 +1,41 @@
+from kong_plugins.context import Consumer, ContextStore
+
+
+def make_store(**kw):
+    return ContextStore(**kw)
+
+
+def test_consumer_role_comes_from_tag_prefix():
+    c = Consumer.from_pdk({"id": "c1", "username": "u", "tags": ["team:x", "role:developer"]})
+    assert c.role("role:") == "developer"
+    assert Consumer.from_pdk({"id": "c2", "tags": None}).role("role:") is None
+    assert Consumer.from_pdk(None) is None
+
+
+def test_relay_token_is_single_use():
+    store = make_store()
+    ctx = store.create("rid-1", consumer=None, body=b"{}")
+    token = store.issue_relay_token(ctx)
+    assert store.claim(token) is ctx
+    assert store.claim(token) is None          # replay refused
+    assert store.claim("guess") is None
+
+
+def test_context_expires_and_store_is_bounded():
+    store = make_store(max_entries=3, ttl_seconds=60)
+    for i in range(5):
+        store.create(f"r{i}", consumer=None, body=None)
+    assert len(store) == 3 and store.get("r0") is None and store.get("r4") is not None
+    expired = make_store(ttl_seconds=0)
+    ctx = expired.create("old", consumer=None, body=None)
+    ctx.created_at -= 1
+    token = expired.issue_relay_token(ctx)
+    assert expired.claim(token) is None
+
+
+def test_pop_forgets_the_token_too():
+    store = make_store()
+    ctx = store.create("r", consumer=None, body=None)
+    token = store.issue_relay_token(ctx)
+    store.pop("r")
+    assert store.claim(token) is None
