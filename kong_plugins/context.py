@@ -51,6 +51,11 @@ class Consumer:
         return None
 
 
+def token_count(value: Any) -> int:
+    """A token count from a provider payload: non-negative int, anything else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 @dataclass
 class Usage:
     """Token usage as Bedrock reports it: `input` excludes cache reads/writes."""

@@ -47,6 +47,8 @@ BEDROCK_PROXY_SCHEMA = [
     _DEFAULT_ROLE,
     {"models": {"type": "array", "required": True, "default": [], "elements": _MODEL}},
     {"roles": {"type": "array", "required": True, "default": [], "elements": _ROLE}},
+    {"default_max_tokens": _integer(required=True, default=4096, between=[1, 1_000_000],
+                                    description="max_tokens for OpenAI requests that set none.")},
 ]
 
 _LIMIT = {"type": "record", "fields": [

@@ -9,7 +9,6 @@ context), not the bytes Kong forwarded, so what was scanned is what is sent.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Callable, Iterable, Iterator
 
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError, HTTPClientError
@@ -19,10 +18,10 @@ from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError
 from kong_plugins.bedrock.errors import client_message, error_type, kind_for
 from kong_plugins.context import ContextStore, RequestContext
 from kong_plugins.eventlog import log_event
-from kong_plugins.formats.anthropic import StreamException, StreamTranslator, usage_from_message
 from kong_plugins.formats.api import api_for_path
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.call import RELAY_TOKEN_HEADER, UpstreamCall
+from kong_plugins.relay.responses import StreamException, render_message, stream_events
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _TOKEN_ENVIRON_KEY = "HTTP_" + RELAY_TOKEN_HEADER.upper().replace("-", "_")
@@ -73,32 +72,25 @@ class RelayApp:
         if call.stream:
             start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
             return self._stream(ctx, call, upstream)
-        content = upstream.content
         try:
-            ctx.usage = usage_from_message(json.loads(content))
-        except (ValueError, AttributeError):
-            pass
+            content = render_message(call, upstream.content, ctx)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return self._fail(ctx, call, start_response, ErrorKind.UPSTREAM_ERROR,
+                              "Bedrock returned a response the gateway could not read.", "MalformedResponse")
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(content)))])
         return [content]
 
     def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
-        translator = StreamTranslator()
         try:
-            for chunk in upstream.raw.stream(16384, decode_content=False):
-                for event in translator.feed(chunk):
-                    if ctx.first_token_at is None and translator.saw_content:
-                        ctx.first_token_at = time.monotonic()
-                    ctx.usage = translator.usage
-                    yield event
+            yield from stream_events(upstream.raw.stream(16384, decode_content=False), call, ctx)
         except StreamException as exc:
             kind = kind_for(exc.exception_type[:1].upper() + exc.exception_type[1:], 0)
-            ctx.error_type = exc.exception_type
+            ctx.error_type = exc.exception_type or "StreamError"
             yield sse_error_event(call.api, kind, client_message(kind, exc.upstream_message))
-        except (ParserError, ValueError, KeyError, ReadTimeoutError, HTTPClientError, OSError) as exc:
+        except (ParserError, ValueError, KeyError, TypeError, ReadTimeoutError, HTTPClientError, OSError) as exc:
             ctx.error_type = type(exc).__name__
             yield sse_error_event(call.api, ErrorKind.UPSTREAM_ERROR, "The Bedrock stream broke off.")
         finally:
-            ctx.usage = translator.usage
             upstream.raw.close()
 
     def _fail(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse,

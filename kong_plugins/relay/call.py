@@ -1,10 +1,21 @@
-"""What bedrock-proxy decided, handed to the relay through the request context."""
+"""What bedrock-proxy decided, handed to the relay through the request context.
+
+`plan_call` is pure: from the client's request (already converted to the
+internal Anthropic shape) and the catalogue entry it builds the Bedrock
+operation and body. Translation errors surface here, in access, as 400s
+before any Bedrock call.
+"""
 
 from __future__ import annotations
 
+import json
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
+from kong_plugins.formats import anthropic, converse
 from kong_plugins.formats.api import ApiFormat
+from kong_plugins.policy.catalogue import CatalogueEntry
 
 RELAY_TOKEN_HEADER = "X-Bedrock-Gateway-Token"
 """Upstream header carrying the one-time context token (set by bedrock-proxy via Kong)."""
@@ -13,9 +24,41 @@ RELAY_TOKEN_HEADER = "X-Bedrock-Gateway-Token"
 @dataclass(frozen=True)
 class UpstreamCall:
     api: ApiFormat          # the client's format (responses and errors use it)
-    operation: str          # "invoke" | "invoke-with-response-stream"
+    operation: str          # invoke | invoke-with-response-stream | converse | converse-stream
     model_name: str         # catalogue name
+    client_model: str       # the name the client asked for (echoed in OpenAI responses)
     model_id: str           # Bedrock model / inference-profile id
     region: str
     body: bytes             # the body to send to Bedrock (already translated)
     stream: bool
+    include_usage: bool = False   # OpenAI stream_options.include_usage
+    response_id: str = ""
+
+    @property
+    def upstream_is_converse(self) -> bool:
+        return self.operation.startswith("converse")
+
+
+def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
+              region: str, include_usage: bool = False) -> UpstreamCall:
+    """Choose the Bedrock operation for (client format, model kind) and build its body.
+
+    Anthropic clients on Claude use InvokeModel with the Anthropic body (lossless);
+    everything else goes through Converse, which every Bedrock text model speaks.
+    """
+    stream = internal.get("stream") is True
+    if api is ApiFormat.ANTHROPIC and entry.kind == "claude":
+        operation, body = "invoke", anthropic.invoke_body(internal)
+    else:
+        operation = "converse"
+        body = _json(converse.request_from_anthropic(internal, model_fields=entry.kind == "claude"))
+    if stream:
+        operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
+    prefix = "chatcmpl-" if api is ApiFormat.OPENAI else "msg_bdrk_"
+    return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
+                        model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
+                        include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18))
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()

@@ -1,0 +1,279 @@
+"""Anthropic Messages (the gateway's internal model) ⇄ Bedrock Converse.
+
+Used for catalogue entries of kind `converse` (Titan, Nova, Llama, Mistral...)
+and, composed with `openai_chat`, for OpenAI clients. Shapes per
+shared/reference/bedrock-runtime.md §7.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from kong_plugins.context import Usage, token_count as _int
+from kong_plugins.formats.body import RequestError
+
+_STOP_REASONS = {
+    "end_turn": "end_turn", "tool_use": "tool_use", "max_tokens": "max_tokens",
+    "stop_sequence": "stop_sequence", "guardrail_intervened": "refusal", "content_filtered": "refusal",
+    "model_context_window_exceeded": "model_context_window_exceeded",
+}
+_IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif",
+                  "image/webp": "webp"}
+_CACHE_POINT = {"cachePoint": {"type": "default"}}
+
+
+def request_from_anthropic(request: dict[str, Any], *, model_fields: bool = True) -> dict[str, Any]:
+    """Converse request body for an Anthropic Messages request.
+
+    `model_fields`: pass Claude-only fields (top_k, thinking) in
+    additionalModelRequestFields; False for non-Claude models.
+    """
+    body: dict[str, Any] = {"messages": [_message(m, i) for i, m in enumerate(request["messages"])]}
+    system = _system(request.get("system"))
+    if system:
+        body["system"] = system
+    inference = {"maxTokens": request["max_tokens"]}
+    for source, target in (("temperature", "temperature"), ("top_p", "topP"), ("stop_sequences", "stopSequences")):
+        if request.get(source) is not None:
+            inference[target] = request[source]
+    body["inferenceConfig"] = inference
+    tool_config = _tool_config(request, body["messages"])
+    if tool_config:
+        body["toolConfig"] = tool_config
+    if model_fields:
+        extra = {k: request[k] for k in ("top_k", "thinking") if request.get(k) is not None}
+        if extra:
+            body["additionalModelRequestFields"] = extra
+    return body
+
+
+def _system(system: Any) -> list[dict[str, Any]]:
+    if system is None:
+        return []
+    if isinstance(system, str):
+        return [{"text": system}] if system else []
+    if not isinstance(system, list):
+        raise RequestError("system: must be a string or a list of text blocks.", "system")
+    out: list[dict[str, Any]] = []
+    for block in system:
+        if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
+            raise RequestError("system: every block must be a text block.", "system")
+        out.append({"text": block["text"]})
+        if block.get("cache_control"):
+            out.append(dict(_CACHE_POINT))
+    return out
+
+
+def _message(message: Any, index: int) -> dict[str, Any]:
+    where = f"messages.{index}"
+    if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+        raise RequestError(f"{where}.role: must be 'user' or 'assistant'.", f"{where}.role")
+    content = message.get("content")
+    if isinstance(content, str):
+        return {"role": message["role"], "content": [{"text": content}]}
+    if not isinstance(content, list):
+        raise RequestError(f"{where}.content: must be a string or a list of blocks.", f"{where}.content")
+    blocks: list[dict[str, Any]] = []
+    for j, block in enumerate(content):
+        blocks.extend(_block(block, f"{where}.content.{j}"))
+    return {"role": message["role"], "content": blocks}
+
+
+def _block(block: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(block, dict):
+        raise RequestError(f"{where}: must be an object.", where)
+    kind = block.get("type")
+    if kind == "text" and isinstance(block.get("text"), str):
+        out = [{"text": block["text"]}]
+    elif kind == "image":
+        out = [{"image": _image(block.get("source"), where)}]
+    elif kind == "tool_use":
+        out = [{"toolUse": {"toolUseId": str(block.get("id")), "name": str(block.get("name")),
+                            "input": block.get("input") if isinstance(block.get("input"), dict) else {}}}]
+    elif kind == "tool_result":
+        out = [{"toolResult": _tool_result(block, where)}]
+    elif kind == "thinking":
+        out = [{"reasoningContent": {"reasoningText": {"text": str(block.get("thinking", "")),
+                                                       "signature": str(block.get("signature", ""))}}}]
+    elif kind == "redacted_thinking":
+        out = [{"reasoningContent": {"redactedContent": str(block.get("data", ""))}}]
+    else:
+        raise RequestError(f"{where}.type: unsupported content block for this model.", f"{where}.type")
+    if block.get("cache_control"):
+        out.append(dict(_CACHE_POINT))
+    return out
+
+
+def _image(source: Any, where: str) -> dict[str, Any]:
+    if not isinstance(source, dict) or source.get("type") != "base64":
+        raise RequestError(f"{where}.source: only base64 images are supported by Bedrock.", f"{where}.source")
+    image_format = _IMAGE_FORMATS.get(str(source.get("media_type", "")).lower())
+    if image_format is None or not isinstance(source.get("data"), str):
+        raise RequestError(f"{where}.source: media_type must be png, jpeg, gif or webp.", f"{where}.source")
+    return {"format": image_format, "source": {"bytes": source["data"]}}
+
+
+def _tool_result(block: dict[str, Any], where: str) -> dict[str, Any]:
+    content = block.get("content")
+    if content is None or content == "":
+        parts: list[dict[str, Any]] = [{"text": "(empty)"}]
+    elif isinstance(content, str):
+        parts = [{"text": content}]
+    elif isinstance(content, list):
+        parts = []
+        for k, item in enumerate(content):
+            if isinstance(item, dict) and item.get("type") == "text":
+                parts.append({"text": str(item.get("text", ""))})
+            elif isinstance(item, dict) and item.get("type") == "image":
+                parts.append({"image": _image(item.get("source"), f"{where}.content.{k}")})
+            else:
+                raise RequestError(f"{where}.content.{k}: unsupported tool result block.", f"{where}.content")
+    else:
+        raise RequestError(f"{where}.content: must be a string or a list.", f"{where}.content")
+    result = {"toolUseId": str(block.get("tool_use_id")), "content": parts}
+    if block.get("is_error"):
+        result["status"] = "error"
+    return result
+
+
+def _tool_config(request: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    tools = request.get("tools") or []
+    if not isinstance(tools, list):
+        raise RequestError("tools: must be a list.", "tools")
+    specs = []
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+            raise RequestError(f"tools.{i}.name: required.", f"tools.{i}.name")
+        spec = {"name": tool["name"], "inputSchema": {"json": tool.get("input_schema") or {"type": "object"}}}
+        if tool.get("description"):
+            spec["description"] = tool["description"]
+        specs.append({"toolSpec": spec})
+    has_tool_blocks = any("toolUse" in b or "toolResult" in b for m in messages for b in m["content"])
+    if not specs:
+        if has_tool_blocks:
+            raise RequestError("tools: required when the conversation contains tool calls.", "tools")
+        return None
+    config: dict[str, Any] = {"tools": specs}
+    choice = request.get("tool_choice") or {}
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    if kind == "any":
+        config["toolChoice"] = {"any": {}}
+    elif kind == "tool":
+        config["toolChoice"] = {"tool": {"name": str(choice.get("name"))}}
+    elif kind == "auto":
+        config["toolChoice"] = {"auto": {}}
+    return config
+
+
+def usage_from_converse(usage: dict[str, Any] | None) -> Usage:
+    u = usage or {}
+    return Usage(input=_int(u.get("inputTokens")), output=_int(u.get("outputTokens")),
+                 cache_read=_int(u.get("cacheReadInputTokens")), cache_write=_int(u.get("cacheWriteInputTokens")))
+
+
+def message_from_converse(response: dict[str, Any], *, model: str, message_id: str) -> dict[str, Any]:
+    """An Anthropic Message for a Converse response."""
+    content = []
+    for block in ((response.get("output") or {}).get("message") or {}).get("content") or []:
+        if "text" in block:
+            content.append({"type": "text", "text": block["text"]})
+        elif "toolUse" in block:
+            tool = block["toolUse"]
+            content.append({"type": "tool_use", "id": tool.get("toolUseId"), "name": tool.get("name"),
+                            "input": tool.get("input") or {}})
+        elif "reasoningContent" in block:
+            content.append(_thinking_block(block["reasoningContent"]))
+    usage = usage_from_converse(response.get("usage"))
+    return {"id": message_id, "type": "message", "role": "assistant", "model": model, "content": content,
+            "stop_reason": _STOP_REASONS.get(response.get("stopReason"), "end_turn"), "stop_sequence": None,
+            "usage": anthropic_usage(usage)}
+
+
+def anthropic_usage(usage: Usage) -> dict[str, int]:
+    return {"input_tokens": usage.input, "output_tokens": usage.output,
+            "cache_creation_input_tokens": usage.cache_write, "cache_read_input_tokens": usage.cache_read}
+
+
+def _thinking_block(reasoning: dict[str, Any]) -> dict[str, Any]:
+    if "redactedContent" in reasoning:
+        return {"type": "redacted_thinking", "data": reasoning["redactedContent"]}
+    text = reasoning.get("reasoningText") or {}
+    return {"type": "thinking", "thinking": text.get("text", ""), "signature": text.get("signature", "")}
+
+
+class ConverseStreamToAnthropic:
+    """ConverseStream events (event type, payload) → Anthropic stream events (dicts).
+
+    Converse starts text and reasoning blocks implicitly with their first delta
+    and reports usage only in the final `metadata` event, so block starts are
+    synthesised and `message_delta` waits for `metadata`.
+    """
+
+    def __init__(self, *, model: str, message_id: str) -> None:
+        self.model = model
+        self.message_id = message_id
+        self.usage = Usage()
+        self._open: dict[int, str] = {}
+        self._stop_reason = "end_turn"
+
+    def feed(self, event_type: str, payload: bytes) -> Iterator[tuple[dict[str, Any], None]]:
+        """The decoder interface shared with anthropic.InvokeStreamDecoder."""
+        for event in self.events(event_type, json.loads(payload)):
+            yield event, None
+
+    def message(self, content: bytes) -> dict[str, Any]:
+        response = json.loads(content)
+        self.usage = usage_from_converse(response.get("usage"))
+        return message_from_converse(response, model=self.model, message_id=self.message_id)
+
+    def events(self, event_type: str, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        index = payload.get("contentBlockIndex", 0)
+        if event_type == "messageStart":
+            yield {"type": "message_start", "message": {
+                "id": self.message_id, "type": "message", "role": "assistant", "model": self.model,
+                "content": [], "stop_reason": None, "stop_sequence": None, "usage": anthropic_usage(Usage())}}
+        elif event_type == "contentBlockStart":
+            tool = (payload.get("start") or {}).get("toolUse")
+            if tool:
+                self._open[index] = "tool_use"
+                yield {"type": "content_block_start", "index": index, "content_block": {
+                    "type": "tool_use", "id": tool.get("toolUseId"), "name": tool.get("name"), "input": {}}}
+        elif event_type == "contentBlockDelta":
+            yield from self._delta(index, payload.get("delta") or {})
+        elif event_type == "contentBlockStop":
+            if self._open.pop(index, None) is not None:
+                yield {"type": "content_block_stop", "index": index}
+        elif event_type == "messageStop":
+            self._stop_reason = _STOP_REASONS.get(payload.get("stopReason"), "end_turn")
+        elif event_type == "metadata":
+            self.usage = usage_from_converse(payload.get("usage"))
+            for open_index in sorted(self._open):
+                yield {"type": "content_block_stop", "index": open_index}
+            self._open.clear()
+            yield {"type": "message_delta", "delta": {"stop_reason": self._stop_reason, "stop_sequence": None},
+                   "usage": anthropic_usage(self.usage)}
+            yield {"type": "message_stop"}
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if "text" in delta:
+            yield from self._ensure_open(index, {"type": "text", "text": ""})
+            yield {"type": "content_block_delta", "index": index,
+                   "delta": {"type": "text_delta", "text": delta["text"]}}
+        elif "toolUse" in delta:
+            yield {"type": "content_block_delta", "index": index,
+                   "delta": {"type": "input_json_delta", "partial_json": (delta["toolUse"] or {}).get("input", "")}}
+        elif "reasoningContent" in delta:
+            reasoning = delta["reasoningContent"] or {}
+            yield from self._ensure_open(index, {"type": "thinking", "thinking": "", "signature": ""})
+            if "text" in reasoning:
+                yield {"type": "content_block_delta", "index": index,
+                       "delta": {"type": "thinking_delta", "thinking": reasoning["text"]}}
+            elif "signature" in reasoning:
+                yield {"type": "content_block_delta", "index": index,
+                       "delta": {"type": "signature_delta", "signature": reasoning["signature"]}}
+
+    def _ensure_open(self, index: int, block: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if index not in self._open:
+            self._open[index] = block["type"]
+            yield {"type": "content_block_start", "index": index, "content_block": block}

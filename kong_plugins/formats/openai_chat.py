@@ -1,0 +1,245 @@
+"""OpenAI Chat Completions ⇄ Anthropic Messages (the gateway's internal model).
+
+Requests are converted to the Anthropic shape, which then goes to Bedrock as
+it is (Claude via InvokeModel) or through `converse` (other models); responses
+and stream events come back in the Anthropic shape and are rendered here as
+OpenAI objects. Mapping tables: shared/reference/client-apis.md §3.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterator
+
+from kong_plugins.context import Usage
+from kong_plugins.formats.body import RequestError, load_json_object, require_messages
+
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
+           "refusal": "content_filter", "model_context_window_exceeded": "length", "pause_turn": "length"}
+_IMAGE_DATA_PREFIX = "data:"
+
+
+def parse_request(body: bytes | None) -> dict[str, Any]:
+    """Decode and shape-check an OpenAI Chat Completions request body."""
+    data = load_json_object(body)
+    require_messages(data)
+    if data.get("n") not in (None, 1):
+        raise RequestError("n: only 1 choice is supported.", "n")
+    return data
+
+
+def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
+    """The Anthropic Messages request equivalent to an OpenAI chat request."""
+    system: list[str] = []
+    messages: list[dict[str, Any]] = []
+    for i, message in enumerate(request["messages"]):
+        if not isinstance(message, dict):
+            raise RequestError(f"messages.{i}: must be an object.", f"messages.{i}")
+        role = message.get("role")
+        if role in ("system", "developer"):
+            system.append(_text_only(message.get("content"), f"messages.{i}.content"))
+        elif role == "user":
+            _append(messages, "user", _user_blocks(message.get("content"), f"messages.{i}.content"))
+        elif role == "assistant":
+            _append(messages, "assistant", _assistant_blocks(message, f"messages.{i}"))
+        elif role in ("tool", "function"):
+            _append(messages, "user", [{"type": "tool_result", "tool_use_id": str(message.get("tool_call_id")),
+                                        "content": _text_only(message.get("content"), f"messages.{i}.content")}])
+        else:
+            raise RequestError(f"messages.{i}.role: unknown role.", f"messages.{i}.role")
+    if not messages:
+        raise RequestError("messages: at least one user message is required.", "messages")
+    out: dict[str, Any] = {"messages": messages, "max_tokens": _max_tokens(request, default_max_tokens)}
+    if system:
+        out["system"] = "\n\n".join(system)
+    if request.get("temperature") is not None:
+        out["temperature"] = min(max(_number(request["temperature"], "temperature"), 0.0), 1.0)
+    if request.get("top_p") is not None:
+        out["top_p"] = _number(request["top_p"], "top_p")
+    stop = request.get("stop")
+    if stop:
+        out["stop_sequences"] = [stop] if isinstance(stop, str) else [str(s) for s in stop]
+    if request.get("tools"):
+        out["tools"] = [_tool(t, i) for i, t in enumerate(request["tools"])]
+        choice = _tool_choice(request.get("tool_choice"), request.get("parallel_tool_calls"))
+        if choice:
+            out["tool_choice"] = choice
+    if request.get("stream") is True:
+        out["stream"] = True
+    return out
+
+
+def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
+    """Merge consecutive same-role turns: Claude requires strict alternation."""
+    if messages and messages[-1]["role"] == role:
+        messages[-1]["content"].extend(blocks)
+    else:
+        messages.append({"role": role, "content": blocks})
+
+
+def _text_only(content: Any, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    if content is None:
+        return ""
+    raise RequestError(f"{where}: must be a string or a list of text parts.", where)
+
+
+def _user_blocks(content: Any, where: str) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    if not isinstance(content, list):
+        raise RequestError(f"{where}: must be a string or a list of parts.", where)
+    blocks = []
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            blocks.append({"type": "text", "text": str(part.get("text", ""))})
+        elif kind == "image_url":
+            blocks.append(_image((part.get("image_url") or {}).get("url"), f"{where}.{j}"))
+        else:
+            raise RequestError(f"{where}.{j}.type: only text and image_url parts are supported.", f"{where}.{j}")
+    return blocks
+
+
+def _image(url: Any, where: str) -> dict[str, Any]:
+    if not isinstance(url, str) or not url.startswith(_IMAGE_DATA_PREFIX) or ";base64," not in url:
+        raise RequestError(f"{where}.image_url.url: must be a base64 data URL (data:image/png;base64,...).", where)
+    media_type, data = url[len(_IMAGE_DATA_PREFIX):].split(";base64,", 1)
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+
+
+def _assistant_blocks(message: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    text = _text_only(message.get("content"), f"{where}.content")
+    if text:
+        blocks.append({"type": "text", "text": text})
+    for k, call in enumerate(message.get("tool_calls") or []):
+        function = (call or {}).get("function") or {}
+        try:
+            arguments = json.loads(function.get("arguments") or "{}")
+        except ValueError:
+            raise RequestError(f"{where}.tool_calls.{k}.function.arguments: must be a JSON string.",
+                               f"{where}.tool_calls") from None
+        blocks.append({"type": "tool_use", "id": str(call.get("id")), "name": str(function.get("name")),
+                       "input": arguments if isinstance(arguments, dict) else {}})
+    return blocks or [{"type": "text", "text": ""}]
+
+
+def _tool(tool: Any, index: int) -> dict[str, Any]:
+    function = tool.get("function") if isinstance(tool, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise RequestError(f"tools.{index}.function.name: required.", f"tools.{index}")
+    out = {"name": function["name"], "input_schema": function.get("parameters") or {"type": "object"}}
+    if function.get("description"):
+        out["description"] = function["description"]
+    return out
+
+
+def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+    if choice in (None, "auto"):
+        out: dict[str, Any] | None = {"type": "auto"} if parallel is False else None
+    elif choice == "required":
+        out = {"type": "any"}
+    elif choice == "none":
+        out = {"type": "none"}
+    elif isinstance(choice, dict) and isinstance((choice.get("function") or {}).get("name"), str):
+        out = {"type": "tool", "name": choice["function"]["name"]}
+    else:
+        raise RequestError("tool_choice: must be none, auto, required or a function.", "tool_choice")
+    if out is not None and parallel is False and out["type"] != "none":
+        out["disable_parallel_tool_use"] = True
+    return out
+
+
+def _max_tokens(request: dict[str, Any], default: int) -> int:
+    value = request.get("max_completion_tokens", request.get("max_tokens"))
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise RequestError("max_completion_tokens: must be a positive integer.", "max_completion_tokens")
+    return value
+
+
+def _number(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RequestError(f"{field}: must be a number.", field)
+    return float(value)
+
+
+def openai_usage(usage: Usage) -> dict[str, Any]:
+    """OpenAI semantics: prompt_tokens INCLUDES cached tokens (Bedrock's input does not)."""
+    prompt = usage.input + usage.cache_read + usage.cache_write
+    return {"prompt_tokens": prompt, "completion_tokens": usage.output, "total_tokens": prompt + usage.output,
+            "prompt_tokens_details": {"cached_tokens": usage.cache_read, "cache_write_tokens": usage.cache_write}}
+
+
+def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str, completion_id: str,
+                            created: int | None = None) -> dict[str, Any]:
+    text, calls = [], []
+    for block in message.get("content") or []:
+        if block.get("type") == "text":
+            text.append(block.get("text", ""))
+        elif block.get("type") == "tool_use":
+            calls.append({"id": block.get("id"), "type": "function", "function": {
+                "name": block.get("name"), "arguments": json.dumps(block.get("input") or {})}})
+    reply: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None,
+                             "refusal": None}
+    if calls:
+        reply["tool_calls"] = calls
+    return {"id": completion_id, "object": "chat.completion", "created": created or int(time.time()),
+            "model": model, "choices": [{"index": 0, "message": reply, "logprobs": None,
+                                         "finish_reason": _FINISH.get(message.get("stop_reason"), "stop")}],
+            "usage": openai_usage(usage), "system_fingerprint": None}
+
+
+class ChunkRenderer:
+    """Anthropic stream events → OpenAI `chat.completion.chunk` SSE lines."""
+
+    def __init__(self, *, model: str, completion_id: str, include_usage: bool) -> None:
+        self.model = model
+        self.completion_id = completion_id
+        self.include_usage = include_usage
+        self.created = int(time.time())
+        self._tool_index: dict[int, int] = {}
+
+    def render(self, event: dict[str, Any], usage: Usage) -> Iterator[bytes]:
+        kind = event.get("type")
+        if kind == "message_start":
+            yield self._chunk({"role": "assistant", "content": ""})
+        elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") == "tool_use":
+            block = event["content_block"]
+            index = self._tool_index.setdefault(event.get("index", 0), len(self._tool_index))
+            yield self._chunk({"tool_calls": [{"index": index, "id": block.get("id"), "type": "function",
+                                               "function": {"name": block.get("name"), "arguments": ""}}]})
+        elif kind == "content_block_delta":
+            delta = event.get("delta") or {}
+            if delta.get("type") == "text_delta":
+                yield self._chunk({"content": delta.get("text", "")})
+            elif delta.get("type") == "input_json_delta":
+                index = self._tool_index.get(event.get("index", 0), 0)
+                yield self._chunk({"tool_calls": [{"index": index,
+                                                   "function": {"arguments": delta.get("partial_json", "")}}]})
+        elif kind == "message_delta":
+            reason = (event.get("delta") or {}).get("stop_reason")
+            yield self._chunk({}, finish_reason=_FINISH.get(reason, "stop"))
+        elif kind == "message_stop":
+            if self.include_usage:
+                yield _sse({"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
+                            "model": self.model, "choices": [], "usage": openai_usage(usage)})
+            yield b"data: [DONE]\n\n"
+
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        chunk = {"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
+                 "model": self.model, "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                                   "finish_reason": finish_reason}]}
+        if self.include_usage:
+            chunk["usage"] = None
+        return _sse(chunk)
+
+
+def _sse(obj: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"

@@ -1,0 +1,88 @@
+"""Turn a Bedrock response into the client's format, non-streamed or streamed.
+
+Decoders (InvokeModel, Converse) yield events in the internal Anthropic
+shape; renderers write them in the client's format. Streams are translated
+frame by frame as bytes arrive, so the client's first token never waits for
+the last.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable, Iterable, Iterator
+
+from botocore.eventstream import EventStreamBuffer
+
+from kong_plugins.context import RequestContext
+from kong_plugins.formats import anthropic, openai_chat
+from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.converse import ConverseStreamToAnthropic
+from kong_plugins.relay.call import UpstreamCall
+
+Render = Callable[[dict[str, Any], "bytes | None"], Iterable[bytes]]
+
+
+class StreamException(Exception):
+    """Bedrock sent an exception (or error) frame after the stream started."""
+
+    def __init__(self, exception_type: str, message: str | None) -> None:
+        super().__init__(exception_type)
+        self.exception_type = exception_type
+        self.upstream_message = message
+
+
+def decoder_for(call: UpstreamCall) -> Any:
+    if call.upstream_is_converse:
+        return ConverseStreamToAnthropic(model=call.client_model, message_id=call.response_id)
+    return anthropic.InvokeStreamDecoder()
+
+
+def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> bytes:
+    """The client-format body of a non-streamed response."""
+    decoder = decoder_for(call)
+    message = decoder.message(content)
+    ctx.usage = decoder.usage
+    if call.api is ApiFormat.OPENAI:
+        completion = openai_chat.completion_from_message(message, decoder.usage, model=call.client_model,
+                                                         completion_id=call.response_id)
+        return json.dumps(completion, separators=(",", ":")).encode()
+    if call.upstream_is_converse:
+        return json.dumps(message, separators=(",", ":")).encode()
+    return content   # Anthropic client, InvokeModel: Bedrock's bytes unchanged
+
+
+def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
+    if call.api is ApiFormat.OPENAI:
+        chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
+                                           include_usage=call.include_usage)
+        return lambda event, raw: chunks.render(event, ctx.usage)
+    return lambda event, raw: (anthropic.sse_event(event, raw),)
+
+
+def stream_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
+    """Client-format stream bytes from Bedrock event-stream bytes; usage kept on `ctx`."""
+    decoder = decoder_for(call)
+    render = renderer_for(call, ctx)
+    frames = EventStreamBuffer()
+    for chunk in raw_chunks:
+        frames.add_data(chunk)
+        for frame in frames:
+            headers = frame.headers
+            if headers.get(":message-type") != "event":
+                raise StreamException(str(headers.get(":exception-type") or headers.get(":error-code") or ""),
+                                      _message_of(frame.payload, headers))
+            for event, raw in decoder.feed(str(headers.get(":event-type")), frame.payload):
+                ctx.usage = decoder.usage
+                if ctx.first_token_at is None and event.get("type") == "content_block_delta":
+                    ctx.first_token_at = time.monotonic()
+                yield from render(event, raw)
+    ctx.usage = decoder.usage
+
+
+def _message_of(payload: bytes, headers: dict[str, Any]) -> str | None:
+    try:
+        value = json.loads(payload).get("message")
+    except (ValueError, AttributeError):
+        value = headers.get(":error-message")
+    return value if isinstance(value, str) else None

@@ -1,0 +1,126 @@
+"""Issue #2's walking skeleton, end to end: official SDK -> harness (Kong 3.6.1) ->
+key-auth -> token-meter -> ecommerce-guardrails -> bedrock-proxy -> relay -> emulator."""
+
+import re
+
+import anthropic
+import pytest
+import requests
+
+MSG = {"model": "sonnet", "max_tokens": 64, "messages": [{"role": "user", "content": "Hello from the skeleton"}]}
+
+
+def sdk(stack, key="dev-developer-key"):
+    return anthropic.Anthropic(base_url=stack.proxy_url, api_key=key, max_retries=0)
+
+
+def test_anthropic_sdk_gets_an_answer(stack):
+    message = sdk(stack).messages.create(**MSG)
+    assert message.type == "message" and message.role == "assistant"
+    assert message.content[0].type == "text" and message.content[0].text
+    assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
+    sent = [r for r in stack.emulator_control("GET", "/_emulator/requests").json() if r["operation"] == "invoke"]
+    assert sent and sent[-1]["model_id"] == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert sent[-1]["body"]["anthropic_version"] == "bedrock-2023-05-31"
+    assert "model" not in sent[-1]["body"] and "stream" not in sent[-1]["body"]
+
+
+def test_anthropic_sdk_streams(stack):
+    with sdk(stack).messages.stream(**MSG) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text and final.usage.output_tokens > 0
+
+
+def test_beta_query_string_route(stack):
+    message = sdk(stack).beta.messages.create(**MSG)  # POST /v1/messages?beta=true
+    assert message.content[0].text
+
+
+def test_no_key_is_401(stack):
+    r = requests.post(stack.proxy_url + "/v1/messages", json=MSG, timeout=10)
+    assert r.status_code == 401 and r.json() == {"message": "No API key found in request"}
+
+
+def test_wrong_key_is_401(stack):
+    r = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers={"X-API-Key": "nope"}, timeout=10)
+    assert r.status_code == 401 and r.json() == {"message": "Invalid authentication credentials"}
+    with pytest.raises(anthropic.AuthenticationError):
+        sdk(stack, key="also-wrong").messages.create(**MSG)
+
+
+def test_request_straight_to_the_relay_is_refused(stack):
+    r = requests.post(stack.relay_url + "/v1/messages", json=MSG, timeout=10)
+    assert r.status_code == 403 and r.json()["type"] == "error"
+    forged = requests.post(stack.relay_url + "/v1/messages", json=MSG, timeout=10,
+                           headers={"X-Bedrock-Gateway-Token": "guessed-token"})
+    assert forged.status_code == 403
+    assert not [x for x in stack.emulator_control("GET", "/_emulator/requests").json()]
+
+
+def test_role_policy_and_unknown_model_in_anthropic_format(stack):
+    with pytest.raises(anthropic.PermissionDeniedError) as denied:
+        sdk(stack, key="dev-guest-key").messages.create(**{**MSG, "model": "sonnet"})
+    assert denied.value.status_code == 403 and "haiku" in denied.value.body["error"]["message"]
+    with pytest.raises(anthropic.NotFoundError) as missing:
+        sdk(stack).messages.create(**{**MSG, "model": "gpt-4o"})
+    assert missing.value.body["error"]["type"] == "not_found_error"
+
+
+def test_bad_body_is_400_naming_the_field(stack):
+    r = requests.post(stack.proxy_url + "/v1/messages", data=b"{not json", timeout=10,
+                      headers={"X-API-Key": "dev-developer-key", "content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+    r = requests.post(stack.proxy_url + "/v1/messages", json={"model": "sonnet", "messages": []}, timeout=10,
+                      headers={"X-API-Key": "dev-developer-key"})
+    assert r.status_code == 400 and "max_tokens" in r.json()["error"]["message"]
+
+
+def _counter(metrics_text, name, **labels):
+    total = 0.0
+    for line in metrics_text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_token_meter_log_phase_records_usage(stack):
+    before = requests.get(stack.metrics_url, timeout=5).text
+    r = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers={"X-API-Key": "dev-analyst-key"},
+                      timeout=10)
+    # analyst may not use sonnet: the role's default (haiku) is used when no model is given
+    assert r.status_code == 403
+    stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
+    ok = requests.post(stack.proxy_url + "/v1/messages", json={k: v for k, v in MSG.items() if k != "model"},
+                       headers={"X-API-Key": "dev-analyst-key"}, timeout=10)
+    assert ok.status_code == 200
+    stack.harness.wait_for_log(ok.headers["X-Kong-Request-Id"])
+    after = requests.get(stack.metrics_url, timeout=5).text
+    usage = ok.json()["usage"]
+    labels = {"model": "haiku", "role": "analyst"}
+    assert _counter(after, "kong_bedrock_tokens_input_total", **labels) - \
+        _counter(before, "kong_bedrock_tokens_input_total", **labels) == usage["input_tokens"]
+    assert _counter(after, "kong_bedrock_tokens_output_total", **labels) - \
+        _counter(before, "kong_bedrock_tokens_output_total", **labels) == usage["output_tokens"]
+    assert _counter(after, "kong_bedrock_requests_total", status="403", role="analyst") == \
+        _counter(before, "kong_bedrock_requests_total", status="403", role="analyst") + 1
+
+
+def test_pdk_round_trips_per_request(stack):
+    headers = {"X-API-Key": "dev-developer-key"}
+    requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers=headers, timeout=10)  # warm: StartInstance
+    r = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers=headers, timeout=10)
+    assert r.status_code == 200
+    request_id = r.headers["X-Kong-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    stack.harness.wait_for_log(request_id)
+    stats = stack.harness.request_stats(request_id)
+    by_plugin = stats["by_plugin"]
+    # HandleEvent + one Step per PDK call: token-meter access loads the shared context
+    # (get_var, get_consumer, get_raw_body), the others only look it up.
+    assert by_plugin["token-meter"]["access"] == 4
+    assert by_plugin["ecommerce-guardrails"]["access"] == 2
+    assert by_plugin["bedrock-proxy"]["access"] == 4      # + get_path, service.request.set_header
+    assert by_plugin["token-meter"]["log"] == 2           # + kong.log.serialize
+    assert stats["rpc_calls"] == 12
+    print(f"\nRPC round trips per request: {stats['rpc_calls']} ({by_plugin})")

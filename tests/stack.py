@@ -1,0 +1,191 @@
+"""The whole gateway on one machine without Docker: emulator + Kong harness + plugin server.
+
+Used by the end-to-end tests (free ports) and by `make dev` (fixed ports):
+
+    python -m tests.stack            # proxy on 127.0.0.1:8000, Ctrl-C stops everything
+
+The plugin server is started by the harness exactly as Kong starts it: from
+`pluginserver_bedrock_start_cmd` (kong/kong.conf, overridden here through
+KONG_* variables as an operator would), with the cleared nginx environment
+plus the variables kong.conf declares in `nginx_main_env`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+from kong_plugins.emulator import EmulatorServer, EmulatorSettings
+from tests.kong_harness import KongHarness
+
+ROOT = Path(__file__).resolve().parent.parent
+KONG_YAML = ROOT / "kong" / "kong.yaml"
+KONG_CONF = ROOT / "kong" / "kong.conf"
+RELAY_URL_IN_CONFIG = "http://127.0.0.1:8787"
+EMULATOR_KEY_ID = "AKIDEMULATOR00000000"
+EMULATOR_SECRET = "emulator-secret-access-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class GatewayStack:
+    """Start/stop the local stack; attributes give the URLs tests need."""
+
+    def __init__(self, *, proxy_port: int = 0, status_port: int = 0, relay_port: int = 0,
+                 metrics_port: int = 0, emulator_port: int = 0, workers: int = 1,
+                 config_overrides: dict | None = None, rpc_timeout: float = 60.0,
+                 relay_read_timeout_ms: int | None = None) -> None:
+        self.proxy_port = proxy_port or free_port()
+        self.status_port = status_port or free_port()
+        self.relay_port = relay_port or free_port()
+        self.metrics_port = metrics_port or free_port()
+        self.emulator = EmulatorServer(EmulatorSettings(host="127.0.0.1", port=emulator_port,
+                                                        access_key_id=EMULATOR_KEY_ID,
+                                                        secret_access_key=EMULATOR_SECRET))
+        self.workers = workers
+        self.rpc_timeout = rpc_timeout
+        self.config_overrides = config_overrides or {}
+        self.relay_read_timeout_ms = relay_read_timeout_ms
+        self.workdir = Path(tempfile.mkdtemp(prefix="kong-stack-"))
+        self.prefix = self.workdir / "prefix"
+        self.harness: KongHarness | None = None
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.proxy_port}"
+
+    @property
+    def relay_url(self) -> str:
+        return f"http://127.0.0.1:{self.relay_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def start(self) -> GatewayStack:
+        self.emulator.start()
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        self.harness = KongHarness(
+            declarative_config=str(self._write_config()),
+            kong_conf=str(KONG_CONF),
+            env=self._kong_env(),
+            process_env=self._process_env(),
+            prefix=str(self.prefix),
+            proxy_listen=f"127.0.0.1:{self.proxy_port}",
+            status_listen=f"127.0.0.1:{self.status_port}",
+            workers=self.workers,
+            rpc_timeout=self.rpc_timeout,
+        ).start()
+        self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.proxy_url + "/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("gateway did not become healthy")
+
+    def emulator_control(self, method: str, path: str, json: dict | None = None) -> requests.Response:
+        """Call the emulator's control API (faults, settings, recorded requests)."""
+        return requests.request(method, self.emulator.url + path, json=json, timeout=10)
+
+    def stop(self) -> None:
+        if self.harness is not None:
+            self.harness.stop()
+        self.emulator.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> GatewayStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _write_config(self) -> Path:
+        config = yaml.safe_load(KONG_YAML.read_text())
+        for service in config.get("services", []):
+            if service.get("url", "").startswith(RELAY_URL_IN_CONFIG):
+                service["url"] = service["url"].replace(RELAY_URL_IN_CONFIG, self.relay_url)
+                if self.relay_read_timeout_ms:
+                    service["read_timeout"] = self.relay_read_timeout_ms
+            for plugin in service.get("plugins", []):
+                plugin.setdefault("config", {}).update(self.config_overrides.get(plugin["name"], {}))
+        path = self.workdir / "kong.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    def _kong_env(self) -> dict[str, str]:
+        exe = shutil.which("kong-bedrock-plugins")
+        if not exe:
+            raise RuntimeError("kong-bedrock-plugins is not installed: pip install -e '.[dev]'")
+        start = (f"{exe} --kong-prefix {self.prefix} --socket-name bedrock.sock"
+                 f" --relay-listen 127.0.0.1:{self.relay_port} --metrics-listen 127.0.0.1:{self.metrics_port}")
+        return {
+            "KONG_PLUGINSERVER_BEDROCK_SOCKET": str(self.prefix / "bedrock.sock"),
+            "KONG_PLUGINSERVER_BEDROCK_START_CMD": start,
+            "KONG_PLUGINSERVER_BEDROCK_QUERY_CMD": f"{exe} --dump",
+        }
+
+    def _process_env(self) -> dict[str, str]:
+        """What Kong's master process sees; kong.conf's nginx_main_env passes these on."""
+        return {
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": EMULATOR_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "BEDROCK_ENDPOINT_URL": self.emulator.url,
+            "HOME": str(self.workdir),
+            "PATH": os.environ.get("PATH", ""),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the gateway locally without Docker.")
+    parser.add_argument("--proxy-port", type=int, default=8000)
+    parser.add_argument("--status-port", type=int, default=8100)
+    parser.add_argument("--relay-port", type=int, default=8787)
+    parser.add_argument("--metrics-port", type=int, default=9542)
+    parser.add_argument("--emulator-port", type=int, default=8010)
+    args = parser.parse_args(argv)
+    stack = GatewayStack(proxy_port=args.proxy_port, status_port=args.status_port, relay_port=args.relay_port,
+                         metrics_port=args.metrics_port, emulator_port=args.emulator_port)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        stack.start()
+        print(f"\nGateway up: proxy {stack.proxy_url}, status http://127.0.0.1:{stack.status_port}, "
+              f"plugin-server metrics {stack.metrics_url}, Bedrock emulator {stack.emulator.url}\n\n"
+              f"  curl -s {stack.proxy_url}/v1/messages -H 'X-API-Key: dev-developer-key' "
+              f"-H 'content-type: application/json' \\\n"
+              f"    -d '{{\"model\":\"sonnet\",\"max_tokens\":64,"
+              f"\"messages\":[{{\"role\":\"user\",\"content\":\"Hello\"}}]}}'\n\n"
+              "Ctrl-C stops everything.", flush=True)
+        stop.wait()
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""bedrock-proxy's decision, from the shipped kong.yaml config, without Kong."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kong_plugins import bedrock_proxy
+from kong_plugins.context import Consumer, RequestContext
+
+CONFIG = next(p["config"] for s in yaml.safe_load((Path(__file__).parents[2] / "kong/kong.yaml").read_text())
+              ["services"] for p in s.get("plugins", []) if p["name"] == "bedrock-proxy")
+POLICY = {"admin": {"haiku", "sonnet", "opus", "titan"}, "developer": {"sonnet", "haiku"},
+          "analyst": {"haiku", "titan"}, "ecommerce_ops": {"haiku"}, "guest": {"haiku"}}
+PLUGIN = bedrock_proxy.Plugin({**CONFIG, "default_max_tokens": 4096})
+
+
+def ctx_for(role, body):
+    consumer = Consumer(id="c", username="u", tags=(f"role:{role}",)) if role else None
+    return RequestContext(request_id="r", consumer=consumer, body=json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("role", sorted(POLICY))
+@pytest.mark.parametrize("model", ["haiku", "sonnet", "opus", "titan"])
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions"])
+def test_role_matrix(role, model, path):
+    body = {"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    ctx = ctx_for(role, body)
+    error = PLUGIN.decide(ctx, path)
+    if model in POLICY[role]:
+        assert error is None and ctx.upstream.model_name == model
+    else:
+        assert error.status == 403 and "may use these models" in json.dumps(error.body)
+
+
+def test_anthropic_on_claude_uses_invoke_and_everything_else_converse():
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 10, "stream": True,
+            "messages": [{"role": "user", "content": "hi"}]}
+    ctx = ctx_for("admin", body)
+    assert PLUGIN.decide(ctx, "/v1/messages") is None
+    assert ctx.upstream.operation == "invoke-with-response-stream"
+    assert ctx.upstream.model_id == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    ctx = ctx_for("admin", {**body, "model": "titan"})
+    assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.upstream.operation == "converse-stream"
+    ctx = ctx_for("admin", {**body, "stream": False})
+    assert PLUGIN.decide(ctx, "/v1/chat/completions") is None and ctx.upstream.operation == "converse"
+
+
+def test_missing_model_means_the_role_default_and_no_role_tag_has_no_access():
+    body = {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    ctx = ctx_for("analyst", body)
+    assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.upstream.model_name == "haiku"
+    error = PLUGIN.decide(ctx_for(None, body), "/v1/messages")
+    assert error.status == 403
+
+
+def test_unknown_model_is_404_in_each_format():
+    body = {"model": "gpt-9", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    anthropic_error = PLUGIN.decide(ctx_for("admin", body), "/v1/messages")
+    openai_error = PLUGIN.decide(ctx_for("admin", body), "/v1/chat/completions")
+    assert anthropic_error.status == openai_error.status == 404
+    assert anthropic_error.body["error"]["type"] == "not_found_error"
+    assert openai_error.body["error"]["code"] == "model_not_found"
