@@ -1,0 +1,23 @@
+"""Bedrock Runtime emulator: a fake endpoint speaking the real wire protocol.
+
+Real SigV4 verification (botocore's signer), real event-stream frames, realistic bodies,
+headers and usage, deterministic replies, timing control and fault injection. Used by the
+gateway's tests, ``make dev`` and docker-compose.
+
+In-process::
+
+    from kong_plugins.emulator import EmulatorServer, EmulatorSettings
+    with EmulatorServer(EmulatorSettings(port=0)) as emu:
+        emu.url                      # "http://127.0.0.1:<port>"
+        emu.add_fault("throttle")    # same as POST /_emulator/faults {"type": "throttle"}
+        emu.requests()               # same as GET /_emulator/requests
+
+CLI: ``python -m kong_plugins.emulator --host 127.0.0.1 --port 8010``. Control API under
+``/_emulator/``: health, settings (GET/PUT), faults (GET/POST/DELETE), hold, release,
+requests (GET/DELETE), stats (GET/DELETE), cache (DELETE), reset (POST).
+"""
+
+from .server import EmulatorServer
+from .settings import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, EmulatorSettings
+
+__all__ = ["EmulatorServer", "EmulatorSettings", "DEFAULT_ACCESS_KEY_ID", "DEFAULT_SECRET_ACCESS_KEY"]

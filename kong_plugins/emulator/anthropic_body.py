@@ -1,0 +1,233 @@
+"""Validate an InvokeModel body for Claude the way Bedrock does, and map it to a Prompt.
+
+Wording of the errors follows Bedrock's schema validator ("Malformed input request: ...",
+"extraneous key [model] is not permitted") and Anthropic's own messages, because gateways and
+clients match on these texts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import malformed, validation
+from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
+
+ANTHROPIC_VERSION = "bedrock-2023-05-31"
+ALLOWED_KEYS = frozenset({
+    "anthropic_version", "anthropic_beta", "max_tokens", "messages", "system", "temperature",
+    "top_p", "top_k", "stop_sequences", "tools", "tool_choice", "thinking", "metadata",
+    "output_config", "context_management", "cache_control", "service_tier",
+})
+KNOWN_BETAS = frozenset({
+    "claude-code-20250219", "interleaved-thinking-2025-05-14", "context-1m-2025-08-07",
+    "context-management-2025-06-27", "effort-2025-11-24", "tool-search-tool-2025-10-19",
+    "fine-grained-tool-streaming-2025-05-14", "token-efficient-tools-2025-02-19",
+    "output-128k-2025-02-19", "computer-use-2025-01-24", "prompt-caching-2024-07-31",
+})
+THINKING_MIN_BUDGET = 1024
+_JSON_TYPES = {dict: "JSONObject", list: "JSONArray", str: "String", bool: "Boolean",
+               int: "Integer", float: "Number", type(None): "Null"}
+
+
+def json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def check_thinking(thinking: Any, max_tokens: int, where: str = "thinking") -> bool:
+    """Validate a ``thinking`` config; True when a thinking block should be produced."""
+    if thinking is None:
+        return False
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "disabled", "adaptive"):
+        raise validation(f"{where}: Input tag does not match any of the expected tags: 'enabled', "
+                         "'disabled', 'adaptive'")
+    if thinking["type"] != "enabled":
+        return thinking["type"] == "adaptive"
+    budget = thinking.get("budget_tokens")
+    if isinstance(budget, bool) or not isinstance(budget, int):
+        raise validation(f"{where}.enabled.budget_tokens: Field required")
+    if budget < THINKING_MIN_BUDGET:
+        raise validation(f"{where}.enabled.budget_tokens: Input should be greater than or equal to "
+                         f"{THINKING_MIN_BUDGET}")
+    if max_tokens <= budget:
+        raise validation("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+                         "documentation at https://docs.claude.com/en/docs/build-with-claude/"
+                         "extended-thinking#max-tokens-and-context-window-size")
+    return True
+
+
+def _validate_top_level(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise malformed(f"#: expected type: JSONObject, found: {json_type(body)}")
+    for key in body:
+        if key not in ALLOWED_KEYS:
+            raise malformed(f"#: extraneous key [{key}] is not permitted")
+    for key in ("anthropic_version", "max_tokens", "messages"):
+        if key not in body:
+            raise malformed(f"#: required key [{key}] not found")
+    if body["anthropic_version"] != ANTHROPIC_VERSION:
+        raise malformed(f"#/anthropic_version: {body['anthropic_version']} is not a valid enum value")
+    betas = body.get("anthropic_beta", [])
+    if not isinstance(betas, list) or not all(isinstance(b, str) for b in betas):
+        raise malformed(f"#/anthropic_beta: expected type: JSONArray, found: {json_type(betas)}")
+    if any(b not in KNOWN_BETAS for b in betas):
+        raise validation("invalid beta flag")
+    max_tokens = body["max_tokens"]
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise malformed(f"#/max_tokens: expected type: Integer, found: {json_type(max_tokens)}")
+    if max_tokens < 1:
+        raise malformed(f"#/max_tokens: {max_tokens} is not greater or equal to 1")
+    messages = body["messages"]
+    if not isinstance(messages, list):
+        raise malformed(f"#/messages: expected type: JSONArray, found: {json_type(messages)}")
+    if not messages:
+        raise validation("messages: at least one message is required")
+    temperature = body.get("temperature")
+    if temperature is not None and (not isinstance(temperature, (int, float)) or not 0 <= temperature <= 1):
+        raise validation("temperature: range: 0..1")
+    stops = body.get("stop_sequences", [])
+    if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
+        raise malformed(f"#/stop_sequences: expected type: JSONArray, found: {json_type(stops)}")
+
+
+def _validate_messages(messages: list[Any]) -> None:
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise validation(f"messages.{i}: Input should be a valid dictionary")
+        if message.get("role") not in ("user", "assistant"):
+            raise validation(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+        content = message.get("content")
+        if content is None:
+            raise validation(f"messages.{i}.content: Field required")
+        if isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            raise validation(f"messages.{i}.content: Input should be a valid list")
+        for j, block in enumerate(content):
+            if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+                raise validation(f"messages.{i}.content.{j}: Input should be a valid dictionary or object")
+
+
+def _tool_specs(tools: Any) -> list[ToolSpec]:
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise validation("tools: Input should be a valid list")
+    specs: list[ToolSpec] = []
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+            raise validation(f"tools.{i}.custom.name: Field required")
+        if tool.get("type", "custom") == "custom":
+            if not isinstance(tool.get("input_schema"), dict):
+                raise validation(f"tools.{i}.custom.input_schema: Field required")
+            specs.append(ToolSpec(tool["name"], tool["input_schema"]))
+    return specs
+
+
+def _tool_choice(choice: Any) -> tuple[str, str | None]:
+    if choice is None:
+        return "auto", None
+    if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
+        raise validation("tool_choice: Input tag does not match any of the expected tags: 'auto', 'any', "
+                         "'tool', 'none'")
+    if choice["type"] == "tool" and not isinstance(choice.get("name"), str):
+        raise validation("tool_choice.tool.name: Field required")
+    return choice["type"], choice.get("name")
+
+
+def _nested_text(content: Any) -> tuple[str, int]:
+    """Text and media count of a tool_result / document ``content`` (string or blocks)."""
+    if isinstance(content, str):
+        return content, 0
+    texts, media = [], 0
+    for block in content if isinstance(content, list) else []:
+        if isinstance(block, dict) and block.get("type") in ("image", "document"):
+            media += 1
+        elif isinstance(block, dict):
+            texts.append(str(block.get("text", "")))
+    return "\n".join(texts), media
+
+
+def _add_block(segments: SegmentList, role: str, block: dict[str, Any]) -> None:
+    kind = block["type"]
+    mark = "cache_control" in block
+    if kind == "text":
+        segments.add(f"{role}:text", str(block.get("text", "")), breakpoint=mark)
+    elif kind == "image":
+        segments.add(f"{role}:image", "", 1, mark, media_ident(block.get("source")))
+    elif kind == "document":
+        source = block.get("source") or {}
+        if source.get("type") == "text":
+            segments.add(f"{role}:document", str(source.get("data", "")), breakpoint=mark)
+        elif source.get("type") == "content":
+            text, media = _nested_text(source.get("content"))
+            segments.add(f"{role}:document", text, media, mark)
+        else:
+            segments.add(f"{role}:document", "", 1, mark, media_ident(source))
+    elif kind == "tool_use":
+        segments.add(f"{role}:tool_use", f"{block.get('name', '')} {json.dumps(block.get('input', {}), sort_keys=True)}",
+                     breakpoint=mark)
+    elif kind == "tool_result":
+        text, media = _nested_text(block.get("content", ""))
+        segments.add(f"{role}:tool_result", text, media, mark)
+    elif kind == "thinking":
+        segments.add(f"{role}:thinking", str(block.get("thinking", "")), breakpoint=mark)
+    else:
+        rest = {k: v for k, v in block.items() if k != "cache_control"}
+        segments.add(f"{role}:{kind}", json.dumps(rest, sort_keys=True), breakpoint=mark)
+
+
+def _last_user(messages: list[dict[str, Any]]) -> LastUserTurn:
+    for message in reversed(messages):
+        if message["role"] != "user":
+            continue
+        content = message["content"]
+        if isinstance(content, str):
+            return LastUserTurn(text=content)
+        turn = LastUserTurn()
+        turn.text = " ".join(str(b.get("text", "")) for b in content if b["type"] == "text")
+        turn.images = sum(1 for b in content if b["type"] == "image")
+        turn.tool_results = [_nested_text(b.get("content", ""))[0] or "(empty)"
+                             for b in content if b["type"] == "tool_result"]
+        return turn
+    return LastUserTurn()
+
+
+def parse_anthropic_body(body: Any) -> Prompt:
+    """Validate and normalise; raises BedrockError (400) like Bedrock would."""
+    _validate_top_level(body)
+    messages = body["messages"]
+    _validate_messages(messages)
+    tools = _tool_specs(body.get("tools"))
+    choice, choice_name = _tool_choice(body.get("tool_choice"))
+    thinking = check_thinking(body.get("thinking"), body["max_tokens"])
+    segments = SegmentList()
+    for tool in body.get("tools") or []:
+        rest = {k: v for k, v in tool.items() if k != "cache_control"}
+        text = f"{rest.pop('name')} {rest.pop('description', '')} {json.dumps(rest, sort_keys=True)}"
+        segments.add("tool", text, breakpoint="cache_control" in tool)
+    system = body.get("system")
+    if isinstance(system, str):
+        segments.add("system", system)
+    elif isinstance(system, list):
+        for block in system:
+            if not isinstance(block, dict) or block.get("type") != "text":
+                raise validation("system: Input should be a valid list of text blocks")
+            segments.add("system", str(block.get("text", "")), breakpoint="cache_control" in block)
+    elif system is not None:
+        raise validation("system: Input should be a valid string or list")
+    for message in messages:
+        content = message["content"]
+        if isinstance(content, str):
+            segments.add(f"{message['role']}:text", content)
+        else:
+            for block in content:
+                _add_block(segments, message["role"], block)
+    if "cache_control" in body:
+        segments.mark_breakpoint()
+    return Prompt(
+        segments=segments.items, last_user=_last_user(messages), max_tokens=body["max_tokens"],
+        tools=tools, tool_choice=choice, tool_choice_name=choice_name,
+        stop_sequences=list(body.get("stop_sequences") or []), thinking=thinking,
+    )
+

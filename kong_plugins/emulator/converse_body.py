@@ -1,0 +1,203 @@
+"""Validate a Converse request body (also Nova's messages-v1 InvokeModel body) and map it to a Prompt.
+
+Error texts follow Bedrock's Converse validation, which gateways surface to their clients.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .anthropic_body import KNOWN_BETAS, check_thinking
+from .errors import MSG_NO_TOOL_USE, MSG_TOOLCONFIG_REQUIRED, validation
+from .models import ModelInfo
+from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
+
+DEFAULT_MAX_TOKENS = {"claude": 4096, "titan": 512, "nova": 5000}
+CONTENT_KINDS = frozenset({
+    "text", "image", "document", "video", "audio", "toolUse", "toolResult", "guardContent",
+    "cachePoint", "reasoningContent", "citationsContent", "searchResult",
+})
+MEDIA_KINDS = ("image", "document", "video", "audio")
+
+
+def _constraint(value: Any, where: str, rule: str) -> Exception:
+    return validation(f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy "
+                      f"constraint: {rule}")
+
+
+def _single_key(block: Any, where: str, kinds: frozenset[str] = CONTENT_KINDS) -> str:
+    if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in kinds:
+        raise validation(f"The content block at {where} is invalid: exactly one supported member "
+                         "must be set.")
+    return next(iter(block))
+
+
+def _validate_messages(messages: Any) -> list[dict[str, Any]]:
+    if messages is None:
+        raise validation("1 validation error detected: Value null at 'messages' failed to satisfy "
+                         "constraint: Member must not be null")
+    if not isinstance(messages, list) or not messages:
+        raise validation("A conversation must start with a user message. Try again with a conversation "
+                         "that starts with a user message.")
+    previous = None
+    for i, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("user", "assistant"):
+            raise _constraint(role, f"messages.{i + 1}.member.role",
+                              "Member must satisfy enum value set: [user, assistant]")
+        if i == 0 and role != "user":
+            raise validation("A conversation must start with a user message. Try again with a "
+                             "conversation that starts with a user message.")
+        if role == previous:
+            raise validation("A conversation must alternate between user and assistant roles. Make sure "
+                             "the conversation alternates between user and assistant roles and try again.")
+        previous = role
+        content = message.get("content")
+        if not isinstance(content, list) or not content:
+            raise validation(f"The content field in the Message object at messages.{i}.content is empty. "
+                             "Add a ContentBlock object to the content field and try again.")
+        for j, block in enumerate(content):
+            _single_key(block, f"messages.{i}.content.{j}")
+    return messages
+
+
+def _inference(config: Any, family: str, invoke_style: bool) -> tuple[int, list[str]]:
+    config = config if isinstance(config, dict) else {}
+    key = "max_new_tokens" if invoke_style and "max_new_tokens" in config else "maxTokens"
+    max_tokens = config.get(key, DEFAULT_MAX_TOKENS[family])
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise _constraint(max_tokens, f"inferenceConfig.{key}",
+                          "Member must have value greater than or equal to 1")
+    for name in ("temperature", "topP"):
+        value = config.get(name)
+        if value is not None and (not isinstance(value, (int, float)) or not 0 <= value <= 1):
+            raise _constraint(value, f"inferenceConfig.{name}",
+                              "Member must have value less than or equal to 1")
+    stops = config.get("stopSequences") or []
+    if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
+        raise validation("inferenceConfig.stopSequences must be a list of strings")
+    return max_tokens, stops
+
+
+def _tools(tool_config: Any, segments: SegmentList) -> tuple[list[ToolSpec], str, str | None]:
+    if not isinstance(tool_config, dict) or not isinstance(tool_config.get("tools"), list) \
+            or not tool_config["tools"]:
+        raise _constraint("[]", "toolConfig.tools", "Member must have length greater than or equal to 1")
+    specs: list[ToolSpec] = []
+    for i, tool in enumerate(tool_config["tools"]):
+        kind = _single_key(tool, f"toolConfig.tools.{i}", frozenset({"toolSpec", "systemTool", "cachePoint"}))
+        if kind == "cachePoint":
+            segments.mark_breakpoint()
+            continue
+        spec = tool[kind] if isinstance(tool[kind], dict) else {}
+        name = spec.get("name")
+        if not isinstance(name, str) or not name:
+            raise _constraint(name, f"toolConfig.tools.{i + 1}.member.toolSpec.name", "Member must not be null")
+        schema = (spec.get("inputSchema") or {}).get("json", {}) if kind == "toolSpec" else {}
+        rest = {"input_schema": schema} if kind == "toolSpec" else {"system_tool": spec}
+        segments.add("tool", f"{name} {spec.get('description', '')} {json.dumps(rest, sort_keys=True)}")
+        if kind == "toolSpec":
+            specs.append(ToolSpec(name, schema if isinstance(schema, dict) else {}))
+    choice = tool_config.get("toolChoice") or {"auto": {}}
+    mode = next(iter(choice), "auto") if isinstance(choice, dict) else "auto"
+    name = (choice.get("tool") or {}).get("name") if mode == "tool" else None
+    return specs, mode if mode in ("auto", "any", "tool") else "auto", name
+
+
+def _result_text(result: dict[str, Any]) -> tuple[str, int]:
+    texts, media = [], 0
+    for part in result.get("content") or []:
+        if not isinstance(part, dict):
+            continue
+        if "text" in part:
+            texts.append(str(part["text"]))
+        elif "json" in part:
+            texts.append(json.dumps(part["json"], sort_keys=True))
+        elif any(k in part for k in MEDIA_KINDS):
+            media += 1
+    return "\n".join(texts), media
+
+
+def _add_block(segments: SegmentList, role: str, block: dict[str, Any]) -> None:
+    kind, value = next(iter(block.items()))
+    value = value if isinstance(value, dict) else {"value": value}
+    if kind == "cachePoint":
+        segments.mark_breakpoint()
+    elif kind == "text":
+        segments.add(f"{role}:text", str(block["text"]))
+    elif kind in MEDIA_KINDS:
+        segments.add(f"{role}:{kind}", "", 1, ident=media_ident(value.get("source")))
+    elif kind == "toolUse":
+        segments.add(f"{role}:tool_use", f"{value.get('name', '')} {json.dumps(value.get('input', {}), sort_keys=True)}")
+    elif kind == "toolResult":
+        text, media = _result_text(value)
+        segments.add(f"{role}:tool_result", text, media)
+    elif kind == "reasoningContent":
+        segments.add(f"{role}:thinking", str((value.get("reasoningText") or {}).get("text", "")))
+    elif kind == "guardContent":
+        segments.add(f"{role}:text", str((value.get("text") or {}).get("text", "")))
+    else:
+        segments.add(f"{role}:{kind}", json.dumps(value, sort_keys=True))
+
+
+def _last_user(messages: list[dict[str, Any]]) -> LastUserTurn:
+    for message in reversed(messages):
+        if message["role"] == "user":
+            blocks = message["content"]
+            return LastUserTurn(
+                text=" ".join(str(b["text"]) for b in blocks if "text" in b),
+                images=sum(1 for b in blocks if "image" in b),
+                tool_results=[_result_text(b["toolResult"])[0] or "(empty)" for b in blocks
+                              if isinstance(b.get("toolResult"), dict)],
+            )
+    return LastUserTurn()
+
+
+def _claude_extras(fields: Any, max_tokens: int) -> bool:
+    if fields is None:
+        return False
+    if not isinstance(fields, dict):
+        raise validation("additionalModelRequestFields must be a JSON object")
+    betas = fields.get("anthropic_beta", [])
+    if not isinstance(betas, list) or any(b not in KNOWN_BETAS for b in betas):
+        raise validation("invalid beta flag")
+    return check_thinking(fields.get("thinking"), max_tokens)
+
+
+def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = False) -> Prompt:
+    """Validate like Converse (or Nova InvokeModel when ``invoke_style``) and normalise."""
+    if not isinstance(body, dict):
+        raise validation("The request body must be a JSON object.")
+    messages = _validate_messages(body.get("messages"))
+    tool_config = body.get("toolConfig")
+    if tool_config is not None and not info.supports_tools:
+        raise validation(MSG_NO_TOOL_USE)
+    uses_tools = any("toolUse" in b or "toolResult" in b for m in messages for b in m["content"])
+    if uses_tools and tool_config is None:
+        raise validation(MSG_TOOLCONFIG_REQUIRED if info.supports_tools else MSG_NO_TOOL_USE)
+    max_tokens, stops = _inference(body.get("inferenceConfig"), info.family, invoke_style)
+    thinking = _claude_extras(body.get("additionalModelRequestFields"), max_tokens) \
+        if info.family == "claude" else False
+    segments = SegmentList()
+    tools, choice, choice_name = ([], "auto", None) if tool_config is None else _tools(tool_config, segments)
+    system = body.get("system") or []
+    if isinstance(system, str) and invoke_style:
+        system = [{"text": system}]
+    if not isinstance(system, list):
+        raise validation("system must be a list of SystemContentBlock objects")
+    for i, block in enumerate(system):
+        kind = _single_key(block, f"system.{i}", frozenset({"text", "guardContent", "cachePoint"}))
+        if kind == "cachePoint":
+            segments.mark_breakpoint()
+        elif kind == "text":
+            segments.add("system", str(block["text"]))
+        else:
+            segments.add("system", str(((block[kind] or {}).get("text") or {}).get("text", "")))
+    for message in messages:
+        for block in message["content"]:
+            _add_block(segments, message["role"], block)
+    return Prompt(
+        segments=segments.items, last_user=_last_user(messages), max_tokens=max_tokens, tools=tools,
+        tool_choice=choice, tool_choice_name=choice_name, stop_sequences=stops, thinking=thinking,
+    )

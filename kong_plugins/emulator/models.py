@@ -1,0 +1,119 @@
+"""Model catalogue and model-id resolution (base ids, geo-prefixed profile ids, ARNs).
+
+Mirrors what Bedrock accepts so a gateway's id mapping is exercised for real: unknown ids and
+on-demand calls of profile-only Claude models fail with Bedrock's own messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from .errors import MSG_INVALID_MODEL, on_demand_not_supported, validation
+
+GEO_PREFIXES = ("us-gov.", "global.", "apac.", "us.", "eu.", "jp.", "au.")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One foundation model the emulator can serve."""
+
+    base_id: str
+    family: str  # "claude" | "titan" | "nova"
+    profile_only: bool = False  # on-demand use needs an inference profile
+
+    @property
+    def anthropic_name(self) -> str:
+        """Anthropic API model name: strip ``anthropic.`` and the ``-v1:0``/``-v2:0``/``-v1`` suffix."""
+        name = self.base_id.removeprefix("anthropic.")
+        return re.sub(r"-v\d+(:\d+)?$", "", name)
+
+    @property
+    def supports_tools(self) -> bool:
+        return self.family != "titan"
+
+    @property
+    def supports_count_tokens(self) -> bool:
+        return self.family == "claude"
+
+
+def _claude(base_id: str, profile_only: bool = False) -> ModelInfo:
+    return ModelInfo(base_id, "claude", profile_only)
+
+
+CATALOGUE: dict[str, ModelInfo] = {
+    m.base_id: m
+    for m in (
+        _claude("anthropic.claude-3-haiku-20240307-v1:0"),
+        _claude("anthropic.claude-3-5-sonnet-20240620-v1:0"),
+        _claude("anthropic.claude-3-5-sonnet-20241022-v2:0"),
+        _claude("anthropic.claude-3-5-haiku-20241022-v1:0"),
+        _claude("anthropic.claude-3-7-sonnet-20250219-v1:0"),
+        _claude("anthropic.claude-sonnet-4-20250514-v1:0"),
+        _claude("anthropic.claude-opus-4-20250514-v1:0"),
+        _claude("anthropic.claude-opus-4-1-20250805-v1:0"),
+        _claude("anthropic.claude-sonnet-4-5-20250929-v1:0", profile_only=True),
+        _claude("anthropic.claude-haiku-4-5-20251001-v1:0", profile_only=True),
+        _claude("anthropic.claude-opus-4-5-20251101-v1:0", profile_only=True),
+        _claude("anthropic.claude-sonnet-4-6", profile_only=True),
+        _claude("anthropic.claude-opus-4-6-v1", profile_only=True),
+        _claude("anthropic.claude-opus-4-6-v1:0", profile_only=True),
+        _claude("anthropic.claude-opus-4-7", profile_only=True),
+        ModelInfo("amazon.titan-text-express-v1", "titan"),
+        ModelInfo("amazon.titan-text-lite-v1", "titan"),
+        ModelInfo("amazon.titan-text-premier-v1:0", "titan"),
+        ModelInfo("amazon.nova-micro-v1:0", "nova"),
+        ModelInfo("amazon.nova-lite-v1:0", "nova"),
+        ModelInfo("amazon.nova-pro-v1:0", "nova"),
+    )
+}
+
+_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:(?P<kind>[a-z-]+)/(?P<rest>.+)$")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A resolved model id from the request path."""
+
+    requested: str  # decoded path segment, as the client sent it
+    info: ModelInfo
+    profile: str | None  # geo prefix without the dot, e.g. "us"; None for base ids
+
+
+def decode_model_segment(segment: str) -> str:
+    """The model id is ONE URL-encoded path segment: decode it exactly once."""
+    return unquote(segment)
+
+
+def _split_profile(model_id: str) -> tuple[str | None, str]:
+    for prefix in GEO_PREFIXES:
+        if model_id.startswith(prefix):
+            return prefix[:-1], model_id[len(prefix):]
+    return None, model_id
+
+
+def resolve_model(model_id: str, *, allow_on_demand: bool = False) -> ModelRef:
+    """Map a decoded model id to the catalogue or raise Bedrock's ValidationException.
+
+    ``allow_on_demand`` skips the inference-profile requirement (CountTokens takes base ids).
+    """
+    target = model_id
+    arn = _ARN.match(model_id)
+    if arn:
+        kind, target = arn.group("kind"), arn.group("rest")
+        if kind == "foundation-model" and _split_profile(target)[0] is not None:
+            raise validation(MSG_INVALID_MODEL)
+        if kind == "inference-profile" and _split_profile(target)[0] is None:
+            raise validation(MSG_INVALID_MODEL)
+        if kind not in ("foundation-model", "inference-profile"):
+            raise validation(MSG_INVALID_MODEL)
+    elif model_id.startswith("arn:"):
+        raise validation(MSG_INVALID_MODEL)
+    profile, base_id = _split_profile(target)
+    info = CATALOGUE.get(base_id)
+    if info is None:
+        raise validation(MSG_INVALID_MODEL)
+    if info.profile_only and profile is None and not allow_on_demand:
+        raise on_demand_not_supported(model_id)
+    return ModelRef(requested=model_id, info=info, profile=profile)

@@ -1,0 +1,124 @@
+"""The five Bedrock Runtime operations: validate (``prepare``), then answer (``execute``).
+
+The split lets the HTTP layer inject faults between validation and generation, so a
+throttled request neither counts against the prompt cache nor produces a reply.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from . import anthropic_format, converse_format, titan
+from .anthropic_body import parse_anthropic_body
+from .converse_body import parse_converse_body
+from .errors import MSG_NO_COUNT_TOKENS, BedrockError, malformed, validation
+from .eventstream import chunk_frame, event_frame
+from .generator import generate
+from .models import ModelRef, resolve_model
+from .prompt import Prompt, total_input_tokens
+from .responses import JsonResponse, OperationResult, StreamResponse
+from .settings import TimingValues
+from .state import EmulatorState
+
+STREAM_HEADERS = {"X-Amzn-Bedrock-Content-Type": "application/json"}
+
+
+@dataclass
+class Prepared:
+    """A validated request, ready to be answered."""
+
+    operation: str
+    model: ModelRef
+    prompt: Prompt
+    body_kind: str  # "anthropic" | "titan" | "nova" | "converse"
+
+
+def _parse_json(body: bytes, operation: str) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        if operation.startswith("invoke"):
+            raise malformed("#: the request body is not valid JSON") from None
+        raise BedrockError(400, "SerializationException", "The request body is not valid JSON.") from None
+
+
+def _invoke_prompt(model: ModelRef, body: Any) -> tuple[Prompt, str]:
+    family = model.info.family
+    if family == "claude":
+        return parse_anthropic_body(body), "anthropic"
+    if family == "titan":
+        return titan.parse_titan_body(body), "titan"
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k != "schemaVersion"}
+    return parse_converse_body(body, model.info, invoke_style=True), "nova"
+
+
+def _count_tokens_prompt(model: ModelRef, body: Any) -> Prompt:
+    if not model.info.supports_count_tokens:
+        raise validation(MSG_NO_COUNT_TOKENS)
+    source = body.get("input") if isinstance(body, dict) else None
+    if not isinstance(source, dict) or len(source) != 1 or next(iter(source)) not in ("invokeModel", "converse"):
+        raise validation("The input field must contain exactly one of: invokeModel, converse.")
+    if "converse" in source:
+        return parse_converse_body(source["converse"], model.info)
+    encoded = source["invokeModel"].get("body") if isinstance(source["invokeModel"], dict) else None
+    try:
+        raw = base64.b64decode(encoded or "", validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise validation("input.invokeModel.body must be base64-encoded.") from None
+    return parse_anthropic_body(_parse_json(raw, "invoke"))
+
+
+def prepare(operation: str, model_id: str, body: bytes) -> Prepared:
+    """Resolve the model and validate the body; raises BedrockError like Bedrock would."""
+    model = resolve_model(model_id, allow_on_demand=operation == "count-tokens")
+    parsed = _parse_json(body, operation)
+    if operation == "count-tokens":
+        return Prepared(operation, model, _count_tokens_prompt(model, parsed), "count")
+    if operation in ("converse", "converse-stream"):
+        return Prepared(operation, model, parse_converse_body(parsed, model.info), "converse")
+    prompt, kind = _invoke_prompt(model, parsed)
+    return Prepared(operation, model, prompt, kind)
+
+
+def _chunk(payload: dict[str, Any], corrupt: bool) -> bytes:
+    return chunk_frame(payload, corrupt_crc=corrupt)
+
+
+def _converse_event(payload: dict[str, Any], corrupt: bool) -> bytes:
+    event_type, body = converse_format.converse_framer_payload(payload)
+    return event_frame(event_type, body, corrupt_crc=corrupt)
+
+
+def execute(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> OperationResult:
+    """Account the prompt cache, generate the reply and shape it for the operation."""
+    prompt, op, kind = prepared.prompt, prepared.operation, prepared.body_kind
+    if kind == "count":
+        return JsonResponse({"inputTokens": total_input_tokens(prompt.segments)})
+    usage = state.cache.account(prepared.model.info.base_id, prompt.segments)
+    reply = generate(prompt, timing.output_tokens, usage)
+    streaming = op in ("invoke-with-response-stream", "converse-stream")
+    if kind == "converse":
+        if streaming:
+            return StreamResponse(converse_format.stream_events(reply), _converse_event)
+        return JsonResponse(lambda clock: converse_format.response_json(reply, clock))
+
+    def headers(clock: Any) -> dict[str, str]:
+        return anthropic_format.usage_headers(reply, clock)
+
+    if kind == "anthropic":
+        name, message_id = prepared.model.info.anthropic_name, anthropic_format.new_message_id()
+        if streaming:
+            return StreamResponse(anthropic_format.stream_events(reply, name, message_id), _chunk, STREAM_HEADERS)
+        return JsonResponse(anthropic_format.message_json(reply, name, message_id), headers)
+    if kind == "titan":
+        if streaming:
+            return StreamResponse(titan.stream_events(reply), _chunk, STREAM_HEADERS)
+        return JsonResponse(titan.response_json(reply), headers)
+    if streaming:
+        return StreamResponse(converse_format.nova_stream_events(reply), _chunk, STREAM_HEADERS)
+    return JsonResponse(converse_format.nova_response_json(reply), headers)
