@@ -9,15 +9,18 @@ consumer and body when this is the first of our plugins on the route.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from kong_plugins.context import RequestContext, store
 from kong_plugins.formats import anthropic, openai_chat
 from kong_plugins.formats.api import ApiFormat
-from kong_plugins.formats.body import RequestError
-from kong_plugins.formats.errors import ErrorKind, ErrorResponse, render_error
-from kong_plugins.kong_request import guarded, request_context, request_path, respond_error
-from kong_plugins.policy.catalogue import Catalogue
-from kong_plugins.relay.call import RELAY_TOKEN_HEADER, plan_call
+from kong_plugins.formats.body import RequestError, load_json_object
+from kong_plugins.formats.errors import ErrorKind, Reply, render_error
+from kong_plugins.kong_request import guarded, request_context, request_path, respond
+from kong_plugins.metering.estimate import estimate_input_tokens
+from kong_plugins.policy.catalogue import Catalogue, CatalogueEntry
+from kong_plugins.policy.listings import foundation_models, inference_profiles
+from kong_plugins.relay.call import NATIVE_OPERATIONS, RELAY_TOKEN_HEADER, plan_call, plan_count, plan_passthrough
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
@@ -25,6 +28,8 @@ version = "0.1.0"
 priority = 900   # below key-auth 1250, acl 950, rate-limiting 910, token-meter 902, guardrails 901
 Schema = BEDROCK_PROXY_SCHEMA
 
+ESTIMATE_HEADER = "X-Token-Count-Estimate"
+"""Set on count_tokens answers computed locally (the model has no Bedrock CountTokens)."""
 _PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiFormat.OPENAI}
 
 
@@ -42,13 +47,24 @@ class Plugin:
         ctx = request_context(kong)
         path = request_path(kong, ctx).rstrip("/")
         decision = self.decide(ctx, path)
-        if isinstance(decision, ErrorResponse):
-            return respond_error(kong, decision)
+        if isinstance(decision, Reply):
+            return respond(kong, decision)
         ctx.signoffs.add(NAME)
         kong.service.request.set_header(RELAY_TOKEN_HEADER, store.issue_relay_token(ctx))
 
-    def decide(self, ctx: RequestContext, path: str) -> ErrorResponse | None:
-        """Plan the Bedrock call onto `ctx.upstream`, or say why not (pure, no PDK)."""
+    def decide(self, ctx: RequestContext, path: str) -> Reply | None:
+        """Plan the Bedrock call onto `ctx.upstream`, or answer directly (pure, no PDK)."""
+        ctx.role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or self.default_role
+        if path == "/v1/models":
+            return self._models(ctx)
+        if path == "/v1/messages/count_tokens":
+            return self._count_tokens(ctx)
+        if path.startswith("/model/"):
+            return self._bedrock_native(ctx, path)
+        if path in ("/inference-profiles", "/foundation-models"):
+            entries = self.catalogue.allowed_entries(self.catalogue.roles.get(ctx.role or ""))
+            listing = inference_profiles if path == "/inference-profiles" else foundation_models
+            return Reply(200, listing(entries, self.region), {})
         api = _PARSERS.get(path)
         if api is None:
             return render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.NOT_FOUND,
@@ -62,15 +78,22 @@ class Plugin:
                 internal = {**openai_chat.to_anthropic(request, self.default_max_tokens),
                             "model": request.get("model")}
                 include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+            entry = self._authorise(api, ctx, internal.get("model"))
+            if isinstance(entry, Reply):
+                return entry
+            ctx.upstream = plan_call(api, internal, entry, client_model=internal.get("model") or entry.name,
+                                     region=self.region, include_usage=include_usage)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
+        ctx.model = entry.name
+        return None
 
-        ctx.role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or self.default_role
-        policy = self.catalogue.roles.get(ctx.role)
+    def _authorise(self, api: ApiFormat, ctx: RequestContext, requested: str | None) -> CatalogueEntry | Reply:
+        """The catalogue entry the role may use for `requested` (or its default)."""
+        policy = self.catalogue.roles.get(ctx.role or "")
         if policy is None:
             return render_error(api, ErrorKind.PERMISSION, "Your API key has no model access on this gateway.")
-        requested = internal.get("model") or policy.default_model
-        entry = self.catalogue.resolve(requested)
+        entry = self.catalogue.resolve(requested or policy.default_model)
         if entry is None:
             return render_error(api, ErrorKind.MODEL_NOT_FOUND,
                                 "The requested model is not in the gateway's catalogue.", param="model")
@@ -78,10 +101,44 @@ class Plugin:
             allowed = ", ".join(self.catalogue.allowed_names(policy))
             return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, f"Your role may use these models: {allowed}.",
                                 param="model")
+        return entry
+
+    def _bedrock_native(self, ctx: RequestContext, path: str) -> Reply | None:
+        """`/model/{id}/{operation}`: the id is one segment, still percent-encoded (get_path keeps %3A, %2F)."""
+        api = ApiFormat.BEDROCK
+        parts = path.split("/")
+        if len(parts) != 4 or parts[3] not in NATIVE_OPERATIONS:
+            return render_error(api, ErrorKind.NOT_FOUND, "Unknown Bedrock Runtime operation.")
         try:
-            ctx.upstream = plan_call(api, internal, entry, client_model=requested, region=self.region,
-                                     include_usage=include_usage)
+            load_json_object(ctx.body)
+        except RequestError as exc:
+            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc))
+        entry = self._authorise(api, ctx, unquote(parts[2]))
+        if isinstance(entry, Reply):
+            return entry
+        ctx.model = entry.name
+        ctx.upstream = plan_passthrough(parts[3], ctx.body or b"", entry, region=self.region)
+        return None
+
+    def _models(self, ctx: RequestContext) -> Reply:
+        """OpenAI model list, filtered by the caller's role."""
+        policy = self.catalogue.roles.get(ctx.role or "")
+        names = self.catalogue.allowed_names(policy) if policy else []
+        return Reply(200, {"object": "list", "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": "amazon-bedrock"} for name in names]}, {})
+
+    def _count_tokens(self, ctx: RequestContext) -> Reply | None:
+        """Bedrock CountTokens for Claude; elsewhere a local estimate, labelled as such."""
+        api = ApiFormat.ANTHROPIC
+        try:
+            internal = anthropic.parse_count_request(ctx.body)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
+        entry = self._authorise(api, ctx, internal.get("model"))
+        if isinstance(entry, Reply):
+            return entry
         ctx.model = entry.name
+        if entry.kind != "claude":
+            return Reply(200, {"input_tokens": estimate_input_tokens(internal)}, {ESTIMATE_HEADER: "true"})
+        ctx.upstream = plan_count(internal, entry, region=self.region)
         return None

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from kong_plugins.context import Consumer, ContextStore, RequestContext, store
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import api_for_path
-from kong_plugins.formats.errors import ErrorResponse
+from kong_plugins.formats.errors import Reply
 
 PhaseMethod = Callable[[Any, Any], None]
 
@@ -68,6 +68,6 @@ def request_path(kong: Any, ctx: RequestContext) -> str:
     return ctx.path
 
 
-def respond_error(kong: Any, error: ErrorResponse) -> None:
-    """End the request with `error`. Must be the handler's last PDK call."""
-    kong.response.exit(error.status, error.body, error.headers)
+def respond(kong: Any, reply: Reply) -> None:
+    """End the request with `reply` (an error or a direct answer). Must be the handler's last PDK call."""
+    kong.response.exit(reply.status, reply.body, reply.headers)

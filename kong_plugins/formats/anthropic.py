@@ -29,6 +29,19 @@ def parse_request(body: bytes | None) -> dict[str, Any]:
     return data
 
 
+def parse_count_request(body: bytes | None) -> dict[str, Any]:
+    """Decode a /v1/messages/count_tokens body (no max_tokens, no stream)."""
+    data = load_json_object(body)
+    require_messages(data)
+    return data
+
+
+def count_tokens_body(request: dict[str, Any]) -> bytes:
+    """Bedrock CountTokens body: the InvokeModel body, base64, with a placeholder max_tokens."""
+    invoke = invoke_body({**request, "max_tokens": request.get("max_tokens") or 1})
+    return json.dumps({"input": {"invokeModel": {"body": base64.b64encode(invoke).decode()}}}).encode()
+
+
 def invoke_body(request: dict[str, Any]) -> bytes:
     """The InvokeModel body for an Anthropic request."""
     body = {k: v for k, v in request.items() if k not in ("model", "stream")}

@@ -51,14 +51,16 @@ class ErrorKind(Enum):
 
 
 @dataclass(frozen=True)
-class ErrorResponse:
+class Reply:
+    """A response a plugin sends itself (kong.response.exit), error or not."""
+
     status: int
     body: dict
     headers: dict[str, str]
 
 
 def render_error(api: ApiFormat, kind: ErrorKind, message: str, *, status: int | None = None,
-                 retry_after: int | None = None, param: str | None = None) -> ErrorResponse:
+                 retry_after: int | None = None, param: str | None = None) -> Reply:
     """Render `kind` in the `api` format. `message` must never echo user input."""
     k = kind.value
     headers: dict[str, str] = {}
@@ -71,7 +73,7 @@ def render_error(api: ApiFormat, kind: ErrorKind, message: str, *, status: int |
     else:
         body = {"message": message}
         headers["x-amzn-ErrorType"] = k.bedrock_type
-    return ErrorResponse(status=status or k.status, body=body, headers=headers)
+    return Reply(status=status or k.status, body=body, headers=headers)
 
 
 def sse_error_event(api: ApiFormat, kind: ErrorKind, message: str) -> bytes:

@@ -67,6 +67,9 @@ class Catalogue:
         """The entry for a client model name, alias or Bedrock id (case-insensitive)."""
         return self._lookup.get(model.strip().lower())
 
+    def allowed_entries(self, role: RolePolicy | None) -> list[CatalogueEntry]:
+        return [self._entries[name] for name in self.allowed_names(role)] if role else []
+
     def allowed_names(self, role: RolePolicy) -> list[str]:
         if ALL_MODELS in role.allowed:
             return sorted(self._entries)

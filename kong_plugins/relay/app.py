@@ -18,10 +18,10 @@ from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError
 from kong_plugins.bedrock.errors import client_message, error_type, kind_for
 from kong_plugins.context import ContextStore, RequestContext
 from kong_plugins.eventlog import log_event
-from kong_plugins.formats.api import api_for_path
+from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.call import RELAY_TOKEN_HEADER, UpstreamCall
-from kong_plugins.relay.responses import StreamException, render_message, stream_events
+from kong_plugins.relay.responses import StreamException, passthrough_events, render_message, stream_events
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _TOKEN_ENVIRON_KEY = "HTTP_" + RELAY_TOKEN_HEADER.upper().replace("-", "_")
@@ -69,6 +69,9 @@ class RelayApp:
             kind = kind_for(upstream_type, upstream.status_code)
             return self._fail(ctx, call, start_response, kind, client_message(kind, _message(content)),
                               upstream_type or str(upstream.status_code))
+        if call.stream and call.api is ApiFormat.BEDROCK:
+            start_response("200 OK", _passthrough_headers(upstream.headers))
+            return self._passthrough(ctx, call, upstream)
         if call.stream:
             start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
             return self._stream(ctx, call, upstream)
@@ -77,8 +80,18 @@ class RelayApp:
         except (ValueError, KeyError, TypeError, AttributeError):
             return self._fail(ctx, call, start_response, ErrorKind.UPSTREAM_ERROR,
                               "Bedrock returned a response the gateway could not read.", "MalformedResponse")
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(content)))])
+        headers = _passthrough_headers(upstream.headers) if call.api is ApiFormat.BEDROCK else \
+            [("Content-Type", "application/json")]
+        start_response("200 OK", headers + [("Content-Length", str(len(content)))])
         return [content]
+
+    def _passthrough(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
+        try:
+            yield from passthrough_events(upstream.raw.stream(16384, decode_content=False), call, ctx)
+        except (ReadTimeoutError, HTTPClientError, OSError) as exc:
+            ctx.error_type = type(exc).__name__   # nothing can be added to a native stream: it just ends
+        finally:
+            upstream.raw.close()
 
     def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
         try:
@@ -112,6 +125,18 @@ def _json(start_response: StartResponse, status: str, body: bytes,
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
                    + (headers or []))
     return [body]
+
+
+_PASSED_HEADERS = ("content-type", "x-amzn-bedrock-content-type", "x-amzn-requestid",
+                   "x-amzn-bedrock-input-token-count", "x-amzn-bedrock-output-token-count",
+                   "x-amzn-bedrock-invocation-latency", "x-amzn-bedrock-cache-read-input-token-count",
+                   "x-amzn-bedrock-cache-write-input-token-count", "x-amzn-bedrock-performanceconfig-latency",
+                   "x-amzn-bedrock-service-tier")
+
+
+def _passthrough_headers(upstream_headers: Any) -> list[tuple[str, str]]:
+    """Bedrock's own response headers for Bedrock-native clients (SDKs read some of them)."""
+    return [(name, value) for name, value in upstream_headers.items() if name.lower() in _PASSED_HEADERS]
 
 
 def _drain(environ: dict[str, Any]) -> None:

@@ -60,5 +60,32 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18))
 
 
+NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "converse", "converse-stream",
+                               "count-tokens"})
+
+
+def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, region: str) -> UpstreamCall:
+    """Bedrock-native clients: same operation, same body, re-signed by the gateway."""
+    model_id = foundation_model_id(entry.bedrock_id) if operation == "count-tokens" else entry.bedrock_id
+    return UpstreamCall(api=ApiFormat.BEDROCK, operation=operation, model_name=entry.name,
+                        client_model=entry.bedrock_id, model_id=model_id, region=entry.region or region,
+                        body=body, stream=operation.endswith("stream"))
+
+
+def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str) -> UpstreamCall:
+    """CountTokens takes a foundation-model id, so the geo prefix of a profile id is dropped."""
+    return UpstreamCall(api=ApiFormat.ANTHROPIC, operation="count-tokens", model_name=entry.name,
+                        client_model=entry.name, model_id=foundation_model_id(entry.bedrock_id),
+                        region=entry.region or region, body=anthropic.count_tokens_body(internal), stream=False)
+
+
+def foundation_model_id(model_id: str) -> str:
+    head, _, rest = model_id.partition(".")
+    return rest if head in GEO_PREFIXES and rest else model_id
+
+
+GEO_PREFIXES = frozenset({"us", "eu", "apac", "jp", "au", "us-gov", "global", "ca", "sa"})
+
+
 def _json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()

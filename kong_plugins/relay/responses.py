@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any, Callable, Iterable, Iterator
 
-from botocore.eventstream import EventStreamBuffer
+from botocore.eventstream import EventStreamBuffer, ParserError
 
 from kong_plugins.context import RequestContext
 from kong_plugins.formats import anthropic, openai_chat
@@ -40,6 +40,16 @@ def decoder_for(call: UpstreamCall) -> Any:
 
 def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> bytes:
     """The client-format body of a non-streamed response."""
+    if call.api is ApiFormat.BEDROCK:
+        if call.operation != "count-tokens":
+            decoder = decoder_for(call)
+            decoder.message(content)
+            ctx.usage = decoder.usage
+        return content   # Bedrock-native client: Bedrock's bytes unchanged
+    if call.operation == "count-tokens":
+        counted = json.loads(content).get("inputTokens")
+        ctx.usage = None
+        return json.dumps({"input_tokens": int(counted)}).encode()
     decoder = decoder_for(call)
     message = decoder.message(content)
     ctx.usage = decoder.usage
@@ -78,6 +88,36 @@ def stream_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestC
                     ctx.first_token_at = time.monotonic()
                 yield from render(event, raw)
     ctx.usage = decoder.usage
+
+
+def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
+    """Bedrock-native streams: upstream bytes go out unchanged while usage is read from them.
+
+    Claude Code fails with "Truncated event message received" when a proxy
+    rewrites the stream, so frames are never re-encoded. Exception frames pass
+    through too; they are only noted for metrics.
+    """
+    decoder = decoder_for(call)
+    frames = EventStreamBuffer()
+    decoding = True
+    for chunk in raw_chunks:
+        yield chunk
+        if not decoding:
+            continue
+        frames.add_data(chunk)
+        try:
+            for frame in frames:
+                headers = frame.headers
+                if headers.get(":message-type") != "event":
+                    ctx.error_type = str(headers.get(":exception-type") or headers.get(":error-code") or "stream")
+                    continue
+                for event, _ in decoder.feed(str(headers.get(":event-type")), frame.payload):
+                    if ctx.first_token_at is None and event.get("type") == "content_block_delta":
+                        ctx.first_token_at = time.monotonic()
+                ctx.usage = decoder.usage
+        except (ParserError, ValueError, KeyError, TypeError):
+            decoding = False     # the client's SDK will report the broken frame itself
+            ctx.error_type = "MalformedStream"
 
 
 def _message_of(payload: bytes, headers: dict[str, Any]) -> str | None:

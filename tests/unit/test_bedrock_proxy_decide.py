@@ -62,3 +62,51 @@ def test_unknown_model_is_404_in_each_format():
     assert anthropic_error.status == openai_error.status == 404
     assert anthropic_error.body["error"]["type"] == "not_found_error"
     assert openai_error.body["error"]["code"] == "model_not_found"
+
+
+def test_models_list_is_filtered_by_role():
+    for role, allowed in POLICY.items():
+        reply = PLUGIN.decide(ctx_for(role, {}), "/v1/models")
+        assert reply.status == 200 and {m["id"] for m in reply.body["data"]} == allowed
+
+
+def test_count_tokens_uses_bedrock_for_claude_and_a_labelled_estimate_elsewhere():
+    body = {"model": "sonnet", "messages": [{"role": "user", "content": "count me " * 40}]}
+    ctx = ctx_for("admin", body)
+    assert PLUGIN.decide(ctx, "/v1/messages/count_tokens") is None
+    assert ctx.upstream.operation == "count-tokens"
+    assert ctx.upstream.model_id == "anthropic.claude-sonnet-4-5-20250929-v1:0"   # CountTokens: no geo prefix
+    reply = PLUGIN.decide(ctx_for("admin", {**body, "model": "titan"}), "/v1/messages/count_tokens")
+    assert reply.status == 200 and reply.headers == {"X-Token-Count-Estimate": "true"}
+    assert reply.body["input_tokens"] == 90   # 360 characters / 4
+
+
+@pytest.mark.parametrize("model_segment", ["us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                                           "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0",
+                                           "anthropic.claude-sonnet-4-5-20250929-v1%3A0"])
+def test_bedrock_native_path_model_ids_encoded_or_not(model_segment):
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5,
+            "messages": [{"role": "user", "content": "hi"}]}
+    ctx = ctx_for("developer", body)
+    assert PLUGIN.decide(ctx, f"/model/{model_segment}/invoke-with-response-stream") is None
+    call = ctx.upstream
+    assert call.operation == "invoke-with-response-stream" and call.stream
+    assert call.model_id == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert call.body == ctx.body                      # passed through unchanged
+
+
+def test_bedrock_native_errors_are_bedrock_shaped():
+    body = {"max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    denied = PLUGIN.decide(ctx_for("guest", body), "/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke")
+    assert denied.status == 403 and denied.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert "message" in denied.body
+    unknown_op = PLUGIN.decide(ctx_for("admin", body), "/model/x/delete")
+    assert unknown_op.status == 404
+
+
+def test_inference_profiles_filtered_by_role():
+    reply = PLUGIN.decide(ctx_for("developer", {}), "/inference-profiles")
+    ids = {p["inferenceProfileId"] for p in reply.body["inferenceProfileSummaries"]}
+    assert ids == {"us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-haiku-4-5-20251001-v1:0"}
+    models = PLUGIN.decide(ctx_for("analyst", {}), "/foundation-models").body["modelSummaries"]
+    assert {m["modelName"] for m in models} == {"haiku", "titan"}

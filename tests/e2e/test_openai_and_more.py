@@ -1,0 +1,101 @@
+"""OpenAI SDK, count_tokens and the model list through the whole stack."""
+
+import base64
+import json
+
+import anthropic
+import openai
+import pytest
+import requests
+
+# A 1x1 PNG.
+PNG = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c63f8cfc0f01f0005000201e2ed67a10000000049454e44ae426082")).decode()
+TOOL = {"type": "function", "function": {"name": "get_order_status", "description": "Status of an order",
+                                         "parameters": {"type": "object", "properties": {"order_id": {
+                                             "type": "string"}}, "required": ["order_id"]}}}
+
+
+def oa(stack, key="dev-developer-key"):
+    # The OpenAI SDK sends `Authorization: Bearer`; key-auth reads X-API-Key, so send it as a default header.
+    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="unused", max_retries=0,
+                         default_headers={"X-API-Key": key})
+
+
+def test_openai_sdk_chat(stack):
+    completion = oa(stack).chat.completions.create(
+        model="sonnet", max_tokens=50,
+        messages=[{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hello there"}])
+    choice = completion.choices[0]
+    assert completion.object == "chat.completion" and choice.message.content
+    assert choice.finish_reason in ("stop", "length")
+    assert completion.usage.prompt_tokens > 0 and completion.usage.total_tokens == \
+        completion.usage.prompt_tokens + completion.usage.completion_tokens
+    sent = stack.emulator_control("GET", "/_emulator/requests").json()[-1]
+    assert sent["operation"] == "converse" and sent["body"]["system"] == [{"text": "Be terse."}]
+
+
+def test_openai_sdk_stream_with_usage(stack):
+    stream = oa(stack).chat.completions.create(
+        model="haiku", max_tokens=50, stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "Stream to me"}])
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
+
+
+def test_openai_sdk_tools(stack):
+    completion = oa(stack).chat.completions.create(
+        model="sonnet", max_tokens=100, tools=[TOOL], tool_choice="required",
+        messages=[{"role": "user", "content": "Where is order 42?"}])
+    call = completion.choices[0].message.tool_calls[0]
+    assert completion.choices[0].finish_reason == "tool_calls"
+    assert call.function.name == "get_order_status" and "order_id" in json.loads(call.function.arguments)
+    follow_up = oa(stack).chat.completions.create(
+        model="sonnet", max_tokens=100, tools=[TOOL],
+        messages=[{"role": "user", "content": "Where is order 42?"},
+                  {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+                  {"role": "tool", "tool_call_id": call.id, "content": "shipped"}])
+    assert follow_up.choices[0].message.content
+
+
+def test_openai_sdk_image(stack):
+    completion = oa(stack).chat.completions.create(
+        model="sonnet", max_tokens=50,
+        messages=[{"role": "user", "content": [
+            {"type": "text", "text": "What is in this image?"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]}])
+    assert completion.choices[0].message.content
+    sent = stack.emulator_control("GET", "/_emulator/requests").json()[-1]
+    assert sent["body"]["messages"][0]["content"][1]["image"]["format"] == "png"
+
+
+def test_openai_errors_are_in_openai_format(stack):
+    with pytest.raises(openai.PermissionDeniedError) as denied:
+        oa(stack, key="dev-guest-key").chat.completions.create(
+            model="sonnet", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+    assert denied.value.body["code"] == "model_not_allowed"
+    with pytest.raises(openai.NotFoundError):
+        oa(stack).chat.completions.create(model="gpt-4o", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+    with pytest.raises(openai.BadRequestError) as bad:
+        oa(stack).chat.completions.create(model="sonnet", n=3, messages=[{"role": "user", "content": "x"}])
+    assert bad.value.body["param"] == "n"
+
+
+def test_models_list_filtered_by_role(stack):
+    assert {m.id for m in oa(stack, key="dev-analyst-key").models.list()} == {"haiku", "titan"}
+    assert {m.id for m in oa(stack, key="dev-admin-key").models.list()} == {"haiku", "sonnet", "opus", "titan"}
+
+
+def test_count_tokens(stack):
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-admin-key", max_retries=0)
+    counted = client.messages.count_tokens(model="sonnet", messages=[{"role": "user", "content": "count " * 50}])
+    created = client.messages.create(model="sonnet", max_tokens=5,
+                                     messages=[{"role": "user", "content": "count " * 50}])
+    assert counted.input_tokens == created.usage.input_tokens   # Bedrock CountTokens agrees with the call
+    r = requests.post(stack.proxy_url + "/v1/messages/count_tokens", headers={"X-API-Key": "dev-admin-key"},
+                      json={"model": "titan", "messages": [{"role": "user", "content": "x" * 400}]}, timeout=10)
+    assert r.status_code == 200 and r.headers["X-Token-Count-Estimate"] == "true"
+    assert r.json() == {"input_tokens": 100}
