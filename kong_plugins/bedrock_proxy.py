@@ -81,8 +81,10 @@ class Plugin:
             entry = self._authorise(api, ctx, internal.get("model"))
             if isinstance(entry, Reply):
                 return entry
-            ctx.upstream = plan_call(api, internal, entry, client_model=internal.get("model") or entry.name,
-                                     region=self.region, include_usage=include_usage)
+            plan = [plan_call(api, internal, e, client_model=internal.get("model") or entry.name,
+                              region=self.region, include_usage=include_usage)
+                    for e in [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]]
+            ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
         ctx.model = entry.name
@@ -118,6 +120,8 @@ class Plugin:
             return entry
         ctx.model = entry.name
         ctx.upstream = plan_passthrough(parts[3], ctx.body or b"", entry, region=self.region)
+        ctx.fallbacks = [plan_passthrough(parts[3], ctx.body or b"", e, region=self.region)
+                         for e in self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]
         return None
 
     def _models(self, ctx: RequestContext) -> Reply:

@@ -83,6 +83,7 @@ class RequestContext:
     role: str | None = None
     signoffs: set[str] = field(default_factory=set)
     upstream: Any = None          # set by bedrock-proxy: what the relay must call
+    fallbacks: list = field(default_factory=list)   # further calls to try, in order
     relay_token: str | None = None
     usage: Usage | None = None    # set by the relay
     model: str | None = None      # catalogue name that served the request

@@ -33,6 +33,9 @@ _MODEL = {"type": "record", "fields": [
                      description="claude: InvokeModel with the Anthropic body; converse: Converse API.")},
     {"region": _string(description="Bedrock region for this model; default: the plugin's `region`.")},
     {"aliases": _strings(required=True, default=[], description="Other names that resolve to this model.")},
+    {"fallbacks": _strings(required=True, default=[],
+                           description="Catalogue names tried in order when this model stays throttled, "
+                                       "is denied or unavailable (only those the caller's role may use).")},
 ]}
 
 _ROLE = {"type": "record", "fields": [

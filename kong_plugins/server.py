@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="override the Bedrock Runtime endpoint (e.g. the emulator)")
     parser.add_argument("--bedrock-connect-timeout", type=float, default=5.0)
     parser.add_argument("--bedrock-read-timeout", type=float, default=300.0)
+    parser.add_argument("--bedrock-max-attempts", type=int, default=3,
+                        help="attempts per model on throttling/5xx (botocore standard retry mode)")
     parser.add_argument("--listen-queue-size", type=int, default=4096)
     parser.add_argument("-v", "--verbose", action="count", default=1,
                         help="kong-pdk log level (never use -vv in production: DEBUG logs RPC payloads)")
@@ -89,6 +91,7 @@ def serve(args: argparse.Namespace) -> None:
     from prometheus_client import make_wsgi_app
 
     from kong_plugins.bedrock.client import BedrockClient, BedrockSettings
+    from kong_plugins.bedrock.retries import RetryBudget
     from kong_plugins.context import store
     from kong_plugins.eventlog import log_event
     from kong_plugins.metrics import registry
@@ -104,7 +107,7 @@ def serve(args: argparse.Namespace) -> None:
     client = BedrockClient(BedrockSettings(endpoint_url=args.bedrock_endpoint_url,
                                            connect_timeout=args.bedrock_connect_timeout,
                                            read_timeout=args.bedrock_read_timeout))
-    WSGIServer((relay_host, relay_port), never_raise(RelayApp(client, store)), log=None).start()
+    WSGIServer((relay_host, relay_port), never_raise(RelayApp(client, store, RetryBudget(args.bedrock_max_attempts))), log=None).start()
     metrics_host, metrics_port = _split_listen(args.metrics_listen)
     WSGIServer((metrics_host, metrics_port), make_wsgi_app(registry), log=None).start()
 

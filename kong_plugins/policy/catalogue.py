@@ -19,6 +19,7 @@ class CatalogueEntry:
     bedrock_id: str           # model id or inference-profile id sent to Bedrock
     kind: str                 # "claude" (InvokeModel, Anthropic body) or "converse"
     region: str | None        # None: the plugin's default region
+    fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class Catalogue:
         aliases: dict[str, str] = {}
         for model in config.get("models") or []:
             entry = CatalogueEntry(name=model["name"], bedrock_id=model["bedrock_id"],
-                                   kind=model.get("kind") or "claude", region=model.get("region") or None)
+                                   kind=model.get("kind") or "claude", region=model.get("region") or None,
+                                   fallbacks=tuple(model.get("fallbacks") or ()))
             entries.append(entry)
             for alias in model.get("aliases") or []:
                 aliases[alias] = entry.name
@@ -66,6 +68,11 @@ class Catalogue:
     def resolve(self, model: str) -> CatalogueEntry | None:
         """The entry for a client model name, alias or Bedrock id (case-insensitive)."""
         return self._lookup.get(model.strip().lower())
+
+    def fallbacks_for(self, entry: CatalogueEntry, role: RolePolicy) -> list[CatalogueEntry]:
+        """The entry's fallback chain, keeping only models the role may use."""
+        chain = (self._entries.get(name) for name in entry.fallbacks)
+        return [e for e in chain if e is not None and e is not entry and role.allows(e)]
 
     def allowed_entries(self, role: RolePolicy | None) -> list[CatalogueEntry]:
         return [self._entries[name] for name in self.allowed_names(role)] if role else []

@@ -11,29 +11,36 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterable, Iterator
 
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError, HTTPClientError
+from botocore.exceptions import HTTPClientError, ReadTimeoutError
 from botocore.eventstream import ParserError
 
-from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError
-from kong_plugins.bedrock.errors import client_message, error_type, kind_for
+from kong_plugins.bedrock.client import BedrockClient
+from kong_plugins.bedrock.errors import client_message, kind_for
+from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import ContextStore, RequestContext
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
+from kong_plugins.relay.attempts import Failure, call_with_fallbacks
 from kong_plugins.relay.call import RELAY_TOKEN_HEADER, UpstreamCall
 from kong_plugins.relay.responses import StreamException, passthrough_events, render_message, stream_events
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _TOKEN_ENVIRON_KEY = "HTTP_" + RELAY_TOKEN_HEADER.upper().replace("-", "_")
+SERVED_MODEL_HEADER = "X-Bedrock-Model"
+"""The catalogue name of the model that answered."""
+FALLBACK_FROM_HEADER = "X-Bedrock-Fallback-From"
+"""Set when a fallback model answered: the model that was asked for."""
 _HEALTH = json.dumps({"status": "ok"}).encode()
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
             429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 class RelayApp:
-    def __init__(self, client: BedrockClient, contexts: ContextStore) -> None:
+    def __init__(self, client: BedrockClient, contexts: ContextStore, retries: RetryBudget) -> None:
         self.client = client
         self.contexts = contexts
+        self.retries = retries
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         _drain(environ)
@@ -46,34 +53,23 @@ class RelayApp:
             log_event("relay_refused", level="warn", reason="no live context")
             return _error(start_response, render_error(
                 api, ErrorKind.PERMISSION, "This endpoint only serves requests that passed the gateway."))
-        return self._forward(ctx, ctx.upstream, start_response)
+        return self._forward(ctx, start_response)
 
-    def _forward(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse) -> Iterable[bytes]:
-        url = self.client.model_url(call.region, call.model_id, call.operation)
-        accept = "application/vnd.amazon.eventstream" if call.stream else "application/json"
-        try:
-            upstream = self.client.send(url, call.region, call.body, accept=accept, stream=call.stream)
-        except NoCredentialsError:
-            return self._fail(ctx, call, start_response, ErrorKind.UNAVAILABLE,
-                              "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
-        except (ConnectTimeoutError, ReadTimeoutError):
-            return self._fail(ctx, call, start_response, ErrorKind.TIMEOUT,
-                              "Bedrock did not answer in time.", "Timeout")
-        except (EndpointConnectionError, HTTPClientError):
-            return self._fail(ctx, call, start_response, ErrorKind.UPSTREAM_ERROR,
-                              "Could not reach Bedrock.", "ConnectionError")
+    def _forward(self, ctx: RequestContext, start_response: StartResponse) -> Iterable[bytes]:
+        call, upstream = call_with_fallbacks(self.client, self.retries, [ctx.upstream, *ctx.fallbacks],
+                                             ctx.request_id)
+        if isinstance(upstream, Failure):
+            return self._fail(ctx, call, start_response, upstream.kind, upstream.message, upstream.upstream_type)
         ctx.upstream_status = upstream.status_code
-        if upstream.status_code != 200:
-            content = upstream.content if not call.stream else upstream.raw.read()
-            upstream_type = error_type(upstream.headers.get("x-amzn-ErrorType"))
-            kind = kind_for(upstream_type, upstream.status_code)
-            return self._fail(ctx, call, start_response, kind, client_message(kind, _message(content)),
-                              upstream_type or str(upstream.status_code))
+        ctx.model = call.model_name
+        served = [(SERVED_MODEL_HEADER, call.model_name)]
+        if call is not ctx.upstream:
+            served.append((FALLBACK_FROM_HEADER, ctx.upstream.model_name))
         if call.stream and call.api is ApiFormat.BEDROCK:
-            start_response("200 OK", _passthrough_headers(upstream.headers))
+            start_response("200 OK", _passthrough_headers(upstream.headers) + served)
             return self._passthrough(ctx, call, upstream)
         if call.stream:
-            start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+            start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")] + served)
             return self._stream(ctx, call, upstream)
         try:
             content = render_message(call, upstream.content, ctx)
@@ -82,7 +78,7 @@ class RelayApp:
                               "Bedrock returned a response the gateway could not read.", "MalformedResponse")
         headers = _passthrough_headers(upstream.headers) if call.api is ApiFormat.BEDROCK else \
             [("Content-Type", "application/json")]
-        start_response("200 OK", headers + [("Content-Length", str(len(content)))])
+        start_response("200 OK", headers + served + [("Content-Length", str(len(content)))])
         return [content]
 
     def _passthrough(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
@@ -145,11 +141,3 @@ def _drain(environ: dict[str, Any]) -> None:
     if stream is not None:
         while stream.read(65536):
             pass
-
-
-def _message(content: bytes) -> str | None:
-    try:
-        value = json.loads(content).get("message")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None

@@ -110,3 +110,15 @@ def test_inference_profiles_filtered_by_role():
     assert ids == {"us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-haiku-4-5-20251001-v1:0"}
     models = PLUGIN.decide(ctx_for("analyst", {}), "/foundation-models").body["modelSummaries"]
     assert {m["modelName"] for m in models} == {"haiku", "titan"}
+
+
+def test_fallback_chain_keeps_only_models_the_role_may_use():
+    body = {"model": "opus", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    ctx = ctx_for("admin", body)
+    assert PLUGIN.decide(ctx, "/v1/messages") is None
+    assert [c.model_name for c in ctx.fallbacks] == ["sonnet"]
+    ctx = ctx_for("developer", {**body, "model": "sonnet"})
+    assert PLUGIN.decide(ctx, "/v1/messages") is None
+    assert [c.model_name for c in ctx.fallbacks] == ["haiku"]
+    ctx = ctx_for("ecommerce_ops", {**body, "model": "haiku"})
+    assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.fallbacks == []

@@ -1,0 +1,84 @@
+"""One Bedrock call with retries, and the fallback chain across models.
+
+Retries follow botocore's standard mode (see bedrock.retries). Read timeouts
+are never retried: the model may already have run, and a replay would bill
+the call twice and double the wait. When a model stays throttled, is denied
+or unavailable, the next model of its fallback chain is tried.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, HTTPClientError, ReadTimeoutError
+
+from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError
+from kong_plugins.bedrock.errors import client_message, error_type, kind_for
+from kong_plugins.bedrock.retries import RetryBudget
+from kong_plugins.eventlog import log_event
+from kong_plugins.formats.errors import ErrorKind
+from kong_plugins.relay.call import UpstreamCall
+
+FALLBACK_ON = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.PERMISSION, ErrorKind.UNAVAILABLE})
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: ErrorKind
+    message: str          # safe for the client: never the request, never credentials
+    upstream_type: str    # Bedrock's error type (or our name for a transport failure), for logs and metrics
+
+
+def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: list[UpstreamCall],
+                        request_id: str) -> tuple[UpstreamCall, AWSResponse | Failure]:
+    """Try each candidate in order; return the one that answered (or the last failure)."""
+    outcome: AWSResponse | Failure = Failure(ErrorKind.UPSTREAM_ERROR, "No model to call.", "NoCandidate")
+    call = candidates[0]
+    for index, call in enumerate(candidates):
+        outcome = call_with_retries(client, budget, call)
+        if not isinstance(outcome, Failure) or outcome.kind not in FALLBACK_ON or index + 1 == len(candidates):
+            break
+        log_event("bedrock_fallback", level="warn", request_id=request_id, model=call.model_name,
+                  fallback=candidates[index + 1].model_name, error=outcome.upstream_type)
+    return call, outcome
+
+
+def call_with_retries(client: BedrockClient, budget: RetryBudget, call: UpstreamCall) -> AWSResponse | Failure:
+    url = client.model_url(call.region, call.model_id, call.operation)
+    accept = "application/vnd.amazon.eventstream" if call.stream else "application/json"
+    retries = budget.call()
+    while True:
+        try:
+            upstream = client.send(url, call.region, call.body, accept=accept, stream=call.stream)
+        except NoCredentialsError:
+            return Failure(ErrorKind.UNAVAILABLE, "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
+        except ReadTimeoutError:
+            return Failure(ErrorKind.TIMEOUT, "Bedrock did not answer in time.", "ReadTimeout")
+        except (ConnectTimeoutError, EndpointConnectionError, HTTPClientError) as exc:
+            delay = retries.delay(exception=exc)
+            if delay is None:
+                kind = ErrorKind.TIMEOUT if isinstance(exc, ConnectTimeoutError) else ErrorKind.UPSTREAM_ERROR
+                return Failure(kind, "Could not reach Bedrock.", type(exc).__name__)
+        else:
+            if upstream.status_code == 200:
+                retries.succeeded()
+                return upstream
+            content = upstream.raw.read() if call.stream else upstream.content
+            upstream.raw.close()
+            upstream_type = error_type(upstream.headers.get("x-amzn-ErrorType")) or str(upstream.status_code)
+            delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
+            if delay is None:
+                kind = kind_for(upstream_type, upstream.status_code)
+                return Failure(kind, client_message(kind, _message(content)), upstream_type)
+        time.sleep(delay)   # cooperative: the plugin server runs monkey-patched gevent
+
+
+def _message(content: bytes) -> str | None:
+    try:
+        value = json.loads(content).get("message")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
