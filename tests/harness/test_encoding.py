@@ -1,0 +1,91 @@
+"""Byte-level fidelity of the encoders Kong uses on the RPC socket and in JSON."""
+from __future__ import annotations
+
+import uuid
+
+import msgpack
+import pytest
+
+from tests.kong_harness import cjson
+from tests.kong_harness.dc_flatten import generate_uuid
+from tests.kong_harness.lua_msgpack import pack
+from tests.kong_harness.lua_pattern import lua_match
+from tests.kong_harness.luatypes import EMPTY_ARRAY, EMPTY_MAP, NULL, Binary, LuaError, RawBinaryHook
+from tests.kong_harness.pdk_registry import fix_mmap, get_step_method
+
+
+@pytest.mark.parametrize("value,expected", [
+    (None, b"\xc0"), (True, b"\xc3"), (False, b"\xc2"), (NULL, b"\xc0"),
+    (0, b"\x00"), (127, b"\x7f"), (128, b"\xcc\x80"), (255, b"\xcc\xff"), (256, b"\xcd\x01\x00"),
+    (65536, b"\xce\x00\x01\x00\x00"), (2 ** 32, b"\xcf\x00\x00\x00\x01\x00\x00\x00\x00"),
+    (-1, b"\xff"), (-32, b"\xe0"), (-33, b"\xd0\xdf"), (-129, b"\xd1\xff\x7f"),
+    (1.0, b"\x01"), (-0.0, b"\x00"), (1.5, b"\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00"),
+    (float("nan"), b"\xcb\xff\xf8\x00\x00\x00\x00\x00\x00"), (2.0 ** 53, b"\xcb\x43\x40\x00\x00\x00\x00\x00\x00"),
+])
+def test_scalars_follow_lua_messagepack(value, expected):
+    assert pack(value) == expected
+
+
+def test_strings_use_string_compat_never_str8():
+    assert pack("a" * 31)[:1] == b"\xbf"
+    assert pack("a" * 32)[:3] == b"\xda\x00\x20"  # str16, not str8 (0xd9)
+    assert pack("a" * 70000)[:5] == b"\xdb\x00\x01\x11\x70"
+    assert pack(b"\xff\xfe")[:1] == b"\xa2"  # any Lua string is a msgpack str
+    assert pack(Binary(b"abc")) == b"\xc4\x03abc"
+    assert pack(RawBinaryHook(b"x" * 300))[:3] == b"\xc5\x01\x2c"
+
+
+def test_tables_array_iff_proper_sequence():
+    assert pack([]) == b"\x90"
+    assert pack({}) == b"\x90"  # empty table -> empty array
+    assert pack([1, 2]) == b"\x92\x01\x02"
+    assert pack({1: "a", 2: "b"}) == b"\x92\xa1a\xa1b"
+    assert pack([1, None, 3]) == b"\x82\x01\x01\x03\x03"  # hole -> map with integer keys
+    assert pack({"a": 1, "b": None}) == b"\x81\xa1a\x01"  # nil values vanish
+    assert pack({0: "x", 1: "y"}) == b"\x82\x00\xa1x\x01\xa1y"
+    assert pack([EMPTY_ARRAY, EMPTY_MAP]) == b"\x92\x90\x80"
+
+
+def test_fix_raw_of_nil_fails_like_lua():
+    with pytest.raises(LuaError, match="attempt to get length"):
+        pack(RawBinaryHook(None))
+
+
+def test_request_envelope_decodes_with_python_msgpack():
+    raw = pack([0, 7, "plugin.HandleEvent", [{"InstanceId": 0, "EventName": "access"}]])
+    assert msgpack.unpackb(raw) == [0, 7, "plugin.HandleEvent", [{"InstanceId": 0, "EventName": "access"}]]
+
+
+def test_fix_mmap_and_step_methods():
+    assert fix_mmap({"a": "1", "b": True, "c": ["x", "y"]}) == {"a": ["1"], "b": EMPTY_ARRAY, "c": ["x", "y"]}
+    assert fix_mmap({}) is EMPTY_MAP
+    assert get_step_method("kong.request.get_headers", {}) == "plugin.StepMultiMap"
+    assert get_step_method("kong.client.get_consumer", None) == "plugin.StepConsumer"
+    assert get_step_method("kong.client.get_credential", None) == "plugin.StepCredential"
+    assert get_step_method("kong.router.get_route", {}) == "plugin.StepRoute"
+    assert get_step_method("kong.request.get_header", None) == "plugin.Step"
+    assert get_step_method("kong.ctx.shared.get", {"_method": "plugin.StepX"}) == "plugin.StepX"
+
+
+def test_cjson_rules():
+    assert cjson.encode({"url": "http://x/y"}) == '{"url":"http:\\/\\/x\\/y"}'
+    assert cjson.encode({}) == "{}" and cjson.encode([]) == "{}"
+    assert cjson.encode(cjson.JsonArray([])) == "[]"
+    assert cjson.encode([1, None, 3]) == "[1,null,3]"
+    assert cjson.encode(0.1) == "0.1" and cjson.encode(1e15) == "1e+15" and cjson.encode(3.0) == "3"
+    assert cjson.encode("\x7f\x01") == '"\\u007f\\u0001"'
+    assert cjson.encode(NULL) == "null"
+    with pytest.raises(LuaError, match="excessively sparse"):
+        cjson.encode({1: "a", 20: "b"})
+
+
+def test_deterministic_ids_are_uuidv5_of_cache_keys():
+    ns = uuid.uuid5(uuid.UUID("fd02801f-0957-4a15-a55a-c8d9606f30b5"), "plugins")
+    assert generate_uuid("plugins", "plugins:*:key-auth:::") == str(uuid.uuid5(ns, "plugins:*:key-auth:::"))
+    assert uuid.UUID(generate_uuid("consumers", "alice")).version == 5
+
+
+def test_lua_patterns():
+    assert lua_match("GET", "^%u+$") and not lua_match("get", "^%u+$")
+    assert lua_match("*.example.com", "^%*%.") and not lua_match("a*b.com", "^[^*]*$")
+    assert not lua_match("/tmp/*x", "^[^*&%%\\`]+$")

@@ -1,0 +1,1 @@
+"""Python emulations of the Kong 3.6.1 bundled plugins the gateway uses."""

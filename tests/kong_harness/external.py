@@ -1,0 +1,65 @@
+"""Phase closures of external (plugin-server) plugins (plugin_servers/init.lua build_phases).
+
+Why: every phase of an external plugin is ``server_rpc:handle_event(name,
+conf, phase)``, except ``log``: Kong captures a snapshot (serialize_data,
+``clone(ngx.ctx)``, ``kong.ctx.shared``, request/response headers, status,
+start time) and runs the event in ``ngx.timer.at(0, ...)`` after the
+response.  The timer runs with the cloned ctx as ``ngx.ctx`` and without
+``ngx.var``/``ngx.req``.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from .bridge import handle_event
+from .luatypes import CoroutineYield, LuaError, NgxExit
+from .pdk_log import build_serialize
+from .request_ctx import LogSnapshot, RequestContext
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .plugins_iterator import PluginHandler
+
+
+def make_runner(server_name: str):
+    """The handler table entries Kong builds for one external plugin."""
+
+    def run(handler: "PluginHandler", phase: str, rq: RequestContext, cfg: dict) -> None:
+        if phase == "log":
+            _schedule_log_timer(server_name, handler, rq, cfg)
+            return
+        handle_event(rq.worker, server_name, handler.name, cfg, phase, rq)
+
+    return run
+
+
+def _schedule_log_timer(server_name: str, handler: "PluginHandler", rq: RequestContext, cfg: dict) -> None:
+    """native_timer_at(0, ..., saved) with the snapshot captured now (in the log phase)."""
+    snapshot = LogSnapshot(
+        plugin_name=handler.name,
+        serialize_data=build_serialize(rq),
+        ngx_ctx=dict(rq.ctx),
+        ctx_shared=rq.shared,
+        request_headers=rq.req_headers.to_lua(),
+        response_headers=rq.resp_headers.to_lua(),
+        response_status=rq.resp_status,
+        req_start_time=round(rq.start_time, 3),
+    )
+    timer_rq = replace(rq, ctx=snapshot.ngx_ctx, in_timer=True, snapshot=snapshot,
+                       current_plugin=handler.name)
+    runtime = rq.runtime
+    runtime.stats.timer_started(rq.request_id)
+
+    def timer() -> None:
+        try:
+            handle_event(rq.worker, server_name, handler.name, cfg, "log", timer_rq)
+        except (LuaError, CoroutineYield, NgxExit) as e:
+            runtime.log_for(timer_rq, "error", "lua entry thread aborted: runtime error: %s" % e,
+                            src="init.lua:0", plugin=handler.name)
+        except Exception as e:  # pragma: no cover - harness bug guard
+            runtime.log_for(timer_rq, "error", "harness: log timer crashed: %r" % e, plugin=handler.name)
+        finally:
+            runtime.stats.timer_done(rq.request_id)
+
+    threading.Thread(target=timer, name="log-timer-" + handler.name, daemon=True).start()

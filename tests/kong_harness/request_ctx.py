@@ -1,0 +1,222 @@
+"""Per-request state: ``ngx.ctx``, ``ngx.var``, ``ngx.req`` and ``ngx.header``.
+
+Why: every PDK function Kong exposes over RPC reads or writes this state, and
+the log phase of external plugins runs in a timer with a *snapshot*
+(plugin_servers/init.lua build_phases: serialize_data, ngx_ctx clone,
+ctx_shared, request/response headers, status, start time).  Inside that timer
+``ngx.var``/``ngx.req`` are unavailable (OpenResty: "API disabled in the context
+of ngx.timer"), which ``need_request`` reproduces.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+from urllib.parse import unquote_plus
+
+from .headers import HeaderList
+from .luatypes import LuaError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime import Runtime, Worker
+
+
+class BodyTooLarge(Exception):
+    """nginx ``client_max_body_size`` exceeded while reading the body (-> 413)."""
+
+
+class BodySource:
+    """The client request body as the HTTP server delivers it."""
+
+    def __init__(self, read_all: Callable[[], bytes], iter_chunks: Callable[[], Iterator[bytes]],
+                 length: int | None, chunked: bool) -> None:
+        self.read_all = read_all
+        self.iter_chunks = iter_chunks
+        self.length = length
+        self.chunked = chunked
+
+
+@dataclass
+class LogSnapshot:
+    """The table ``build_phases`` passes to the log timer."""
+
+    plugin_name: str
+    serialize_data: Any
+    ngx_ctx: dict
+    ctx_shared: dict
+    request_headers: dict
+    response_headers: dict
+    response_status: int
+    req_start_time: float
+
+
+@dataclass
+class RequestContext:
+    """One proxied request (or one log timer, when ``in_timer`` is set)."""
+
+    runtime: "Runtime"
+    worker: "Worker"
+    request_id: str
+    method: str
+    request_uri: str
+    http_version: float
+    scheme: str
+    host_header: str | None
+    server_addr: str
+    server_port: int
+    remote_addr: str
+    remote_port: int
+    req_headers: HeaderList
+    body_source: BodySource | None
+    start_time: float = field(default_factory=time.time)
+    connection: int = 0
+    connection_requests: int = 1
+    ctx: dict = field(default_factory=dict)
+    shared: dict = field(default_factory=dict)
+    plugin_ctx: dict = field(default_factory=dict)
+    var: dict = field(default_factory=dict)
+    body: bytes | None = None
+    body_read: bool = False
+    body_in_file: bool = False
+    body_replaced: bool = False
+    resp_status: int = 0
+    resp_headers: HeaderList = field(default_factory=HeaderList)
+    headers_sent: bool = False
+    resp_body: bytes | None = None
+    in_timer: bool = False
+    snapshot: LogSnapshot | None = None
+    current_plugin: str | None = None
+    bytes_sent: int = 0
+    upstream_status: str | None = None
+
+    # -- ngx.req ---------------------------------------------------------
+    def need_request(self) -> None:
+        """Raise like OpenResty when request APIs are used from a timer."""
+        if self.in_timer:
+            raise LuaError("API disabled in the context of ngx.timer")
+
+    @property
+    def args(self) -> str:
+        """``$args`` (the raw query string, without ``?``)."""
+        p = self.request_uri.find("?")
+        return self.request_uri[p + 1:] if p >= 0 else ""
+
+    @property
+    def is_args(self) -> str:
+        return "?" if "?" in self.request_uri else ""
+
+    def set_args(self, query: str) -> None:
+        """``ngx.req.set_uri_args``: changes ``$args`` (the upstream query string)."""
+        self.var["args_override"] = query
+
+    def current_args(self) -> str:
+        return self.var.get("args_override", self.args)
+
+    @property
+    def raw_path(self) -> str:
+        p = self.request_uri.find("?", 1)
+        return self.request_uri[:p] if p >= 0 else self.request_uri
+
+    def read_body(self) -> None:
+        """``ngx.req.read_body()``: bodies above client_body_buffer_size go to a temp file."""
+        if self.body_read:
+            return
+        self.body_read = True
+        data = self.body_source.read_all() if self.body_source is not None else b""
+        self.body = data
+        if len(data) > self.runtime.conf.client_body_buffer_size:
+            self.body_in_file = True
+
+    def get_body_data(self) -> bytes | None:
+        if not self.body_read or self.body_in_file:
+            return None
+        return self.body
+
+    def set_body_data(self, data: bytes) -> None:
+        self.read_body()
+        self.body = data
+        self.body_in_file = False
+        self.body_replaced = True
+        self.req_headers.set("Content-Length", str(len(data)))
+
+    def uri_args(self) -> dict:
+        """``ngx.req.get_uri_args()``: ``true`` for flags, tables for repeats."""
+        out: dict = {}
+        query = self.current_args()
+        if not query:
+            return out
+        for part in query.split("&"):
+            if not part:
+                continue
+            if "=" in part:
+                k, v = part.split("=", 1)
+                val: Any = unquote_plus(v)
+            else:
+                k, val = part, True
+            k = unquote_plus(k)
+            if k == "":
+                continue
+            if k in out:
+                cur = out[k]
+                out[k] = (cur if isinstance(cur, list) else [cur]) + [val]
+            else:
+                out[k] = val
+        return out
+
+    # -- ngx.var ---------------------------------------------------------
+    def get_var(self, name: str) -> Any:
+        """``ngx.var[name]`` for the variables the harness knows (unknown -> nil)."""
+        self.need_request()
+        if name.startswith("http_"):
+            return self.req_headers.var(name[5:])
+        if name.startswith("upstream_http_"):
+            return self.var.get(name)
+        host = (self.host_header or "").split(":")[0].lower() or "kong"
+        values = {
+            "kong_request_id": self.request_id,
+            "request_uri": self.request_uri,
+            "uri": self.raw_path,
+            "args": self.current_args() or None,
+            "query_string": self.current_args() or None,
+            "is_args": "?" if self.current_args() else "",
+            "request_method": self.method,
+            "request": "%s %s HTTP/%s" % (self.method, self.request_uri, self.http_version),
+            "scheme": self.scheme,
+            "host": host,
+            "hostname": self.runtime.hostname,
+            "server_name": "kong",
+            "server_addr": self.server_addr,
+            "server_port": str(self.server_port),
+            "remote_addr": self.remote_addr,
+            "remote_port": str(self.remote_port),
+            "realip_remote_addr": self.remote_addr,
+            "realip_remote_port": str(self.remote_port),
+            "binary_remote_addr": None,
+            "content_type": self.req_headers.var("content_type"),
+            "content_length": self.req_headers.var("content_length"),
+            "connection": str(self.connection),
+            "connection_requests": str(self.connection_requests),
+            "request_length": str(self.var.get("request_length", 0)),
+            "request_time": "%.3f" % (time.time() - self.start_time),
+            "status": str(self.resp_status) if self.resp_status else "000",
+            "bytes_sent": str(self.bytes_sent),
+            "body_bytes_sent": str(self.bytes_sent),
+            "upstream_status": self.upstream_status,
+            "https": "",
+            "ssl_protocol": None,
+        }
+        if name in values:
+            return values[name]
+        return self.var.get(name)
+
+    def set_var(self, name: str, value: Any) -> None:
+        self.need_request()
+        self.var[name] = value
+
+    # -- phases ----------------------------------------------------------
+    @property
+    def phase(self) -> str | None:
+        return self.ctx.get("KONG_PHASE")
+
+    def set_phase(self, phase: str) -> None:
+        self.ctx["KONG_PHASE"] = phase
