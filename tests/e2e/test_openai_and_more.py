@@ -18,9 +18,8 @@ TOOL = {"type": "function", "function": {"name": "get_order_status", "descriptio
 
 
 def oa(stack, key="dev-developer-key"):
-    # The OpenAI SDK sends `Authorization: Bearer`; key-auth reads X-API-Key, so send it as a default header.
-    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="unused", max_retries=0,
-                         default_headers={"X-API-Key": key})
+    # Plain SDK use: the key travels as `Authorization: Bearer` (kong.yaml's pre-function maps it for key-auth).
+    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=key, max_retries=0)
 
 
 def test_openai_sdk_chat(stack):

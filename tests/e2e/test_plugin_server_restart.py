@@ -3,6 +3,7 @@
 
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -24,14 +25,14 @@ def post(stack):
     return requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers=HEADERS, timeout=15)
 
 
-def test_sigkill_then_respawn_recovers_through_no_plugin_instance(own_stack):
+def test_sigkill_then_respawn_recovers_within_5_seconds(own_stack):
     assert post(own_stack).status_code == 200          # instances exist now
     old_pid = own_stack.harness.plugin_server_pids()["bedrock"]
+    killed_at = time.monotonic()
     os.kill(old_pid, signal.SIGKILL)
 
-    deadline = time.monotonic() + 5.0
     status = None
-    while time.monotonic() < deadline:
+    while time.monotonic() - killed_at < 5.0:
         try:
             status = post(own_stack).status_code
         except requests.RequestException:
@@ -42,7 +43,30 @@ def test_sigkill_then_respawn_recovers_through_no_plugin_instance(own_stack):
     assert status == 200, "gateway did not recover within 5 s of the kill"
     new_pid = own_stack.harness.plugin_server_pids()["bedrock"]
     assert new_pid and new_pid != old_pid
+
+
+def test_stale_instance_ids_recover_through_no_plugin_instance(own_stack):
+    """Kong keeps the old instance ids after a restart; the new server answers
+    "no plugin instance #N" and Kong (worker 0) restarts the instances."""
+    assert post(own_stack).status_code == 200
+    old_pid = own_stack.harness.plugin_server_pids()["bedrock"]
+    os.kill(old_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10.0
+    while own_stack.harness.plugin_server_pids()["bedrock"] in (None, old_pid) or \
+            not _socket_accepts(own_stack.prefix / "bedrock.sock"):
+        assert time.monotonic() < deadline, "plugin server was not respawned"
+        time.sleep(0.05)
+    assert post(own_stack).status_code == 200          # first request after the respawn
     assert any("no plugin instance" in line for line in own_stack.harness.error_log)
+
+
+def _socket_accepts(path) -> bool:
+    with socket.socket(socket.AF_UNIX) as s:
+        try:
+            s.connect(str(path))
+            return True
+        except OSError:
+            return False
 
 
 def test_while_the_plugin_server_is_down_no_request_reaches_bedrock(own_stack):
@@ -58,5 +82,6 @@ def test_while_the_plugin_server_is_down_no_request_reaches_bedrock(own_stack):
     finally:
         os.kill(pid, signal.SIGCONT)
     assert r.status_code == 504
-    assert any("timeout" in line.lower() for line in own_stack.harness.error_log)
+    for plugin in ("token-meter", "ecommerce-guardrails", "bedrock-proxy"):   # each RPC failed: Kong went on
+        assert any(f"[{plugin}] no data" in line for line in own_stack.harness.error_log), plugin
     assert own_stack.emulator_control("GET", "/_emulator/requests").json() == []

@@ -110,8 +110,10 @@ def _merge_plugin_fields(base: list[dict], specific: list[dict]) -> list[dict]:
 def build_plugin_schemas(data: dict, loaded_plugins: list[str],
                          externals: dict[str, ExternalPluginInfo]) -> dict[str, PluginSchema]:
     """plugin_loader.load_subschema for each loaded plugin that has a schema."""
+    from .bundled.registry import SCHEMAS
+
     base = data["entities"]["plugins"]["fields"]
-    bundled = data["plugins"]
+    bundled = {**SCHEMAS, **data["plugins"]}
     out: dict[str, PluginSchema] = {}
     for name in loaded_plugins:
         if name in bundled:

@@ -150,6 +150,12 @@ class KongHarness:
                                               run=make_runner(info.server_def.name), server=info.server_def.name,
                                               **scope))
         for plugin in dc.of("plugins"):
+            validate = getattr(EMULATED.get(plugin["name"]), "validate", None)
+            if validate is not None:
+                try:
+                    validate(plugin["config"])
+                except ValueError as e:
+                    raise HarnessStartError("declarative config is invalid: %s" % e) from None
             if plugin["name"] not in EMULATED and plugin["name"] in C.BUNDLED_PLUGINS:
                 self._errlog.log("warn", "plugin '%s' is configured but not emulated by the harness; "
                                  "it will not run" % plugin["name"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import acl, correlation_id, file_log, key_auth, prometheus, rate_limiting, request_size_limiting
+from . import acl, correlation_id, file_log, key_auth, pre_function, prometheus, rate_limiting, request_size_limiting
 
 EMULATED: dict[str, ModuleType] = {
     "key-auth": key_auth,
@@ -18,7 +18,11 @@ EMULATED: dict[str, ModuleType] = {
     "correlation-id": correlation_id,
     "file-log": file_log,
     "prometheus": prometheus,
+    "pre-function": pre_function,
 }
+
+SCHEMAS: dict[str, dict] = {"pre-function": pre_function.SCHEMA}
+"""Schemas of emulated plugins missing from schemas-3.6.1.json (transcribed from Kong's source)."""
 
 
 def runner(module: ModuleType):

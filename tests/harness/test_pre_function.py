@@ -1,0 +1,98 @@
+"""pre-function: the configured Lua runs (LuaJIT via lupa) against the harness PDK."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.harness.conftest import build
+from tests.kong_harness.harness import HarnessStartError
+
+BEARER_TO_KEY = '''
+          return function()
+            local auth = kong.request.get_header("authorization")
+            if not auth or kong.request.get_header("x-api-key") then return end
+            local key = auth:match("^%s*[Bb]earer%s+(%S+)%s*$")
+            if key then
+              kong.service.request.set_header("x-api-key", key)
+              kong.service.request.clear_header("authorization")
+            end
+          end
+'''
+
+YAML = """
+_format_version: "3.0"
+services:
+- name: echo
+  url: {up}
+  routes:
+  - name: bearer
+    paths: [/bearer]
+    plugins:
+    - name: pre-function
+      config:
+        access:
+        - |{bearer}
+    - {{name: key-auth, config: {{key_names: [x-api-key], hide_credentials: true}}}}
+  - name: gate
+    paths: [/gate]
+    plugins:
+    - name: pre-function
+      config:
+        access:
+        - |
+          if kong.request.get_header("x-block") then
+            return kong.response.exit(418, {{message = "teapot", n = #kong.request.get_path()}})
+          end
+          kong.service.request.set_header("x-seen", "chunk-style")
+  - name: broken
+    paths: [/broken]
+    plugins:
+    - name: pre-function
+      config:
+        access: ["local t = nil; return t.field"]
+consumers:
+- username: alice
+  keyauth_credentials: [{{key: secret-key}}]
+"""
+
+
+@pytest.fixture(scope="module")
+def kong(upstream, tmp_path_factory):
+    h = build(tmp_path_factory.mktemp("pre"), YAML.format(up=upstream.url, bearer=BEARER_TO_KEY),
+              env={"KONG_PLUGINS": "bundled,py_probe,py_second"})
+    yield h
+    h.stop()
+
+
+def upstream_headers(response) -> dict:
+    return {k.lower(): v for k, v in response.json()["headers"]}
+
+
+def test_bearer_is_moved_to_the_key_header_before_key_auth(kong):
+    r = requests.get(kong.proxy_url + "/bearer", headers={"Authorization": "Bearer secret-key"}, timeout=5)
+    assert r.status_code == 200
+    headers = upstream_headers(r)
+    assert headers["x-consumer-username"] == "alice"
+    assert "authorization" not in headers and "x-api-key" not in headers   # cleared, then hidden
+    wrong = requests.get(kong.proxy_url + "/bearer", headers={"Authorization": "Bearer nope"}, timeout=5)
+    assert wrong.status_code == 401 and wrong.json()["message"] == "Unauthorized"
+    basic = requests.get(kong.proxy_url + "/bearer", headers={"Authorization": "Basic eDp5"}, timeout=5)
+    assert basic.status_code == 401 and basic.json()["message"] == "No API key found in request"
+
+
+def test_chunk_style_code_and_exit_with_a_table_body(kong):
+    ok = requests.get(kong.proxy_url + "/gate", timeout=5)
+    assert ok.status_code == 200 and upstream_headers(ok)["x-seen"] == "chunk-style"
+    blocked = requests.get(kong.proxy_url + "/gate", headers={"x-block": "1"}, timeout=5)
+    assert blocked.status_code == 418 and blocked.json() == {"message": "teapot", "n": 5}
+
+
+def test_runtime_lua_error_is_kongs_500(kong):
+    r = requests.get(kong.proxy_url + "/broken", timeout=5)
+    assert r.status_code == 500 and r.json()["message"] == "An unexpected error occurred"
+
+
+def test_syntax_error_refuses_the_config(upstream, tmp_path):
+    bad = YAML.format(up=upstream.url, bearer=BEARER_TO_KEY).replace("return t.field", "return ((")
+    with pytest.raises(HarnessStartError, match="error parsing pre-function"):
+        build(tmp_path, bad, env={"KONG_PLUGINS": "bundled,py_probe,py_second"})

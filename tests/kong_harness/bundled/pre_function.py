@@ -1,0 +1,166 @@
+"""pre-function (kong/plugins/pre-function/handler.lua -> _handler.lua, PRIORITY 1000000).
+
+Why: Kong shops use it for small request fix-ups before authentication; this
+gateway uses it to accept `Authorization: Bearer <key>` (OpenAI and Anthropic
+SDKs) for key-auth. The configured Lua really runs, in LuaJIT/Lua through
+lupa, with an environment built like Kong's sandbox (`untrusted_lua =
+sandbox`, kong/tools/sandbox.lua + kong/tools/kong-lua-sandbox.lua BASE_ENV)
+whose `kong` table calls the harness's own PDK functions (pdk_registry), so a
+snippet sees exactly what an external plugin would.
+
+Emulated: the `access` phase, chunk-or-returned-function semantics of
+_handler.lua compile_phase_array, `kong.response.exit` ending the phase
+(delayed response). Not emulated (start error if configured): other phases,
+`kong.cache`, `kong.ctx.*` tables, `ngx` beyond `ngx.null`.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import lupa.luajit21 as lupa   # Kong runs OpenResty's LuaJIT 2.1
+
+from ..luatypes import LuaError
+from ..pdk_base import FUNCTIONS, Ret
+from ..request_ctx import RequestContext
+
+PRIORITY = 1000000
+PHASES = {"access"}
+
+# kong/plugins/pre-function/_schema.lua (phase_functions: array of strings, default {})
+_PHASE_FUNCTIONS = {"type": "array", "required": True, "default": [], "elements": {"type": "string"}}
+SCHEMA = {
+    "name": "pre-function",
+    "fields": [
+        {"name": "consumer", "type": "foreign", "reference": "consumers", "eq": None},
+        {"name": "config", "type": "record", "fields": [
+            {"name": phase, **_PHASE_FUNCTIONS}
+            for phase in ("certificate", "rewrite", "access", "header_filter", "body_filter", "log")]},
+    ],
+    "entity_checks": [{"at_least_one_of": ["config.certificate", "config.rewrite", "config.access",
+                                           "config.header_filter", "config.body_filter", "config.log"]}],
+    "handler_PRIORITY": PRIORITY,
+    "handler_phases": sorted(PHASES),
+}
+
+# kong/tools/kong-lua-sandbox.lua BASE_ENV (the safe globals)
+_BASE_ENV = """_VERSION assert error ipairs next pairs pcall select tonumber tostring type unpack xpcall
+math.abs math.acos math.asin math.atan math.atan2 math.ceil math.cos math.cosh math.deg math.exp math.fmod
+math.floor math.frexp math.huge math.ldexp math.log math.log10 math.max math.min math.modf math.pi math.pow
+math.rad math.random math.sin math.sinh math.sqrt math.tan math.tanh os.clock os.date os.difftime os.time
+string.byte string.char string.find string.format string.gmatch string.gsub string.len string.lower
+string.match string.rep string.reverse string.sub string.upper table.concat table.insert table.maxn
+table.remove table.sort""".split()
+
+_BUILD_ENV = """
+function(names, kong)
+  local env = {kong = kong, ngx = {null = nil}}
+  for _, id in ipairs(names) do
+    local module, method = id:match('([^%.]+)%.([^%.]+)')
+    local source = module and _G[module] and _G[module][method] or _G[id]
+    if module then env[module] = env[module] or {}; env[module][method] = source
+    elseif source ~= nil then env[id] = source end
+  end
+  return env
+end"""
+_LOAD = "function(code, env) return load(code, '=pre-function', 't', env) end"
+
+_compiled: dict[int, "_Compiled"] = {}
+_compiled_lock = threading.Lock()
+
+
+class _Compiled:
+    """One plugin config's Lua runtime and compiled access functions."""
+
+    def __init__(self, snippets: list[str]) -> None:
+        self.lock = threading.Lock()           # a Lua state is single-threaded; requests are not
+        self.current: RequestContext | None = None
+        self.lua = lupa.LuaRuntime(unpack_returned_tuples=True, register_eval=False, register_builtins=False)
+        env = self.lua.eval(_BUILD_ENV)(self.lua.table_from(_BASE_ENV), self._kong_table())
+        load = self.lua.eval(_LOAD)
+        self.functions: list[Any] = []
+        for code in snippets:
+            fn, err = _pair(load(code, env))
+            if fn is None:
+                raise ValueError("error parsing pre-function: %s" % err)
+            self.functions.append(fn)
+        self.first_run_done = [False] * len(self.functions)
+
+    def _kong_table(self) -> Any:
+        root: dict[str, Any] = {}
+        for name, fn in FUNCTIONS.items():
+            parts = name.split(".")[1:]
+            node = root
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            if isinstance(node, dict):
+                node[parts[-1]] = self._bridge(fn)
+        return self._to_lua(root)
+
+    def _bridge(self, fn: Any) -> Any:
+        def call(*args: Any) -> Any:
+            result = fn(self.current, *[self._from_lua(a) for a in args])
+            if isinstance(result, Ret):
+                return tuple(self._to_lua(v) for v in result)
+            return self._to_lua(result)
+        return call
+
+    def _to_lua(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return self.lua.table_from({k: self._to_lua(v) for k, v in value.items()})
+        if isinstance(value, (list, tuple)):
+            return self.lua.table_from([self._to_lua(v) for v in value])
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "surrogateescape")
+        return value
+
+    def _from_lua(self, value: Any) -> Any:
+        if lupa.lua_type(value) != "table":
+            return value
+        items = dict(value.items())
+        if items and all(isinstance(k, int) for k in items) and sorted(items) == list(range(1, len(items) + 1)):
+            return [self._from_lua(items[i]) for i in range(1, len(items) + 1)]
+        return {k: self._from_lua(v) for k, v in items.items()}
+
+    def run(self, rq: RequestContext) -> None:
+        """_handler.lua compile_phase_array: a chunk that returns a function is replaced by it."""
+        with self.lock:
+            self.current = rq
+            try:
+                for i, fn in enumerate(self.functions):
+                    result = fn()
+                    if not self.first_run_done[i]:
+                        self.first_run_done[i] = True
+                        if lupa.lua_type(result) == "function":
+                            self.functions[i] = result
+                            result()
+            except lupa.LuaError as e:
+                raise LuaError(str(e).split("\n", 1)[0]) from None
+            finally:
+                self.current = None
+
+
+def _pair(result: Any) -> tuple[Any, Any]:
+    """Lua's `fn, err` (lupa returns a lone value as itself, several as a tuple)."""
+    return tuple(result) if isinstance(result, tuple) else (result, None)
+
+
+def validate(conf: dict) -> None:
+    """The schema's custom_validator (loadstring) plus the harness's own limits."""
+    for phase in ("certificate", "rewrite", "header_filter", "body_filter", "log"):
+        if conf.get(phase):
+            raise ValueError("pre-function: only the access phase is emulated by the harness (%s given)" % phase)
+    _compiled_for(conf)
+
+
+def _compiled_for(conf: dict) -> _Compiled:
+    key = id(conf)
+    with _compiled_lock:
+        compiled = _compiled.get(key)
+        if compiled is None:
+            compiled = _compiled[key] = _Compiled(list(conf.get("access") or []))
+        return compiled
+
+
+def access(rq: RequestContext, conf: dict) -> None:
+    _compiled_for(conf).run(rq)
