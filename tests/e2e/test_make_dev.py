@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import anthropic
 import requests
 
 from tests.stack import free_port
@@ -53,6 +54,9 @@ def test_dev_stack_prints_a_working_curl_and_stops_cleanly():
                           json={"model": "sonnet", "max_tokens": 64,
                                 "messages": [{"role": "user", "content": "Hello"}]})
         assert r.status_code == 200 and r.json()["content"][0]["text"]
+        sdk = anthropic.Anthropic(base_url=proxy, api_key="dev-developer-key", max_retries=0)
+        reply = sdk.messages.create(model="sonnet", max_tokens=64, messages=[{"role": "user", "content": "Hi"}])
+        assert reply.content[0].text
         children = _descendants(proc.pid)
         assert children, "the plugin server should run as a child process"
     finally:
