@@ -20,7 +20,8 @@ from kong_plugins.kong_request import guarded, request_context, request_path, re
 from kong_plugins.metering.estimate import estimate_input_tokens
 from kong_plugins.policy.catalogue import Catalogue, CatalogueEntry
 from kong_plugins.policy.listings import foundation_models, inference_profiles
-from kong_plugins.relay.call import NATIVE_OPERATIONS, RELAY_TOKEN_HEADER, plan_call, plan_count, plan_passthrough
+from kong_plugins.relay.call import (NATIVE_OPERATIONS, RELAY_TOKEN_HEADER, BodyPolicy, plan_call, plan_count,
+                                    plan_passthrough)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
@@ -41,6 +42,8 @@ class Plugin:
         self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
         self.default_role = config.get("default_role") or "other"
         self.default_max_tokens = int(config.get("default_max_tokens") or 4096)
+        self.body_policy = BodyPolicy(fields=_frozen(config.get("bedrock_anthropic_fields")),
+                                      betas=_frozen(config.get("anthropic_beta_allowlist")))
 
     @guarded(NAME, "access")
     def access(self, kong: Any) -> None:
@@ -81,8 +84,9 @@ class Plugin:
             entry = self._authorise(api, ctx, internal.get("model"))
             if isinstance(entry, Reply):
                 return entry
-            plan = [plan_call(api, internal, e, client_model=internal.get("model") or entry.name,
-                              region=self.region, include_usage=include_usage)
+            client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
+            plan = [plan_call(api, internal, e, client_model=client_model,
+                              region=self.region, include_usage=include_usage, policy=self.body_policy)
                     for e in [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
         except RequestError as exc:
@@ -99,6 +103,9 @@ class Plugin:
         if entry is None:
             return render_error(api, ErrorKind.MODEL_NOT_FOUND,
                                 "The requested model is not in the gateway's catalogue.", param="model")
+        if not policy.allows(entry) and policy.substitute_default:
+            ctx.substituted_from = requested or entry.name
+            entry = self.catalogue.resolve(policy.default_model) or entry
         if not policy.allows(entry):
             allowed = ", ".join(self.catalogue.allowed_names(policy))
             return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, f"Your role may use these models: {allowed}.",
@@ -146,3 +153,8 @@ class Plugin:
             return Reply(200, {"input_tokens": estimate_input_tokens(internal)}, {ESTIMATE_HEADER: "true"})
         ctx.upstream = plan_count(internal, entry, region=self.region)
         return None
+
+
+def _frozen(values: Any) -> frozenset[str] | None:
+    """A configured list as a set; an absent list means no filtering."""
+    return frozenset(values) if isinstance(values, list) else None

@@ -87,6 +87,7 @@ class RequestContext:
     relay_token: str | None = None
     usage: Usage | None = None    # set by the relay
     model: str | None = None      # catalogue name that served the request
+    substituted_from: str | None = None   # the model asked for, when the role's default was served instead
     upstream_status: int | None = None
     error_type: str | None = None
     first_token_at: float | None = None

@@ -15,7 +15,19 @@ import time
 from typing import Any
 
 
+_LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
+_threshold = _LEVELS["info"]
+
+
+def set_level(level: str) -> None:
+    """Lowest level written (`--log-level`); debug lines are off by default."""
+    global _threshold
+    _threshold = _LEVELS[level]
+
+
 def log_event(event: str, level: str = "info", **fields: Any) -> None:
+    if _LEVELS.get(level, 20) < _threshold:
+        return
     record = {"ts": round(time.time(), 3), "level": level, "event": event}
     record.update({k: v for k, v in fields.items() if v is not None})
     try:

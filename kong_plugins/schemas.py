@@ -21,6 +21,18 @@ def _strings(**extra: object) -> dict:
     return {"type": "array", "elements": {"type": "string"}, **extra}
 
 
+DEFAULT_BEDROCK_BETAS = frozenset({
+    "interleaved-thinking-2025-05-14", "context-1m-2025-08-07", "fine-grained-tool-streaming-2025-05-14",
+    "token-efficient-tools-2025-02-19", "output-128k-2025-02-19", "computer-use-2025-01-24",
+    "context-management-2025-06-27", "effort-2025-11-24", "tool-search-tool-2025-10-19",
+})
+"""Betas Bedrock accepts for Claude (others fail with 400 "invalid beta flag")."""
+DEFAULT_BEDROCK_ANTHROPIC_FIELDS = frozenset({
+    "anthropic_version", "anthropic_beta", "max_tokens", "messages", "system", "stop_sequences",
+    "temperature", "top_p", "top_k", "tools", "tool_choice", "thinking", "metadata",
+})
+"""The InvokeModel fields Claude Code itself sends in Bedrock mode, plus the sampling parameters."""
+
 _ROLE_PREFIX = {"role_tag_prefix": _string(required=True, default="role:",
                                            description="Consumer tags `<prefix><role>` name the consumer's role.")}
 _DEFAULT_ROLE = {"default_role": _string(required=True, default="other",
@@ -42,6 +54,9 @@ _ROLE = {"type": "record", "fields": [
     {"name": _string(required=True)},
     {"allowed_models": _strings(required=True, description="Catalogue names, or `*` for all.")},
     {"default_model": _string(required=True, description="Used when a request names no model.")},
+    {"substitute_default": {"type": "boolean", "required": True, "default": False,
+                            "description": "Serve the default model instead of 403 for a model the role may "
+                                           "not use (response header X-Bedrock-Model-Substituted-From)."}},
 ]}
 
 BEDROCK_PROXY_SCHEMA = [
@@ -50,6 +65,16 @@ BEDROCK_PROXY_SCHEMA = [
     _DEFAULT_ROLE,
     {"models": {"type": "array", "required": True, "default": [], "elements": _MODEL}},
     {"roles": {"type": "array", "required": True, "default": [], "elements": _ROLE}},
+    {"resolve_unknown_claude_names": {"type": "boolean", "required": True, "default": True,
+                                      "description": "An unknown Claude name (e.g. claude-opus-4-8) is served "
+                                                     "by the catalogue entry named after its family."}},
+    {"anthropic_beta_allowlist": _strings(
+        required=True, default=sorted(DEFAULT_BEDROCK_BETAS),
+        description="Beta names passed to Bedrock from the anthropic-beta header or body; others are dropped.")},
+    {"bedrock_anthropic_fields": _strings(
+        required=True, default=sorted(DEFAULT_BEDROCK_ANTHROPIC_FIELDS),
+        description="Top-level Anthropic body fields sent to InvokeModel; Bedrock rejects other keys, so they "
+                    "are dropped (their names are logged at debug level).")},
     {"default_max_tokens": _integer(required=True, default=4096, between=[1, 1_000_000],
                                     description="max_tokens for OpenAI requests that set none.")},
 ]

@@ -50,6 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bedrock-max-attempts", type=int, default=3,
                         help="attempts per model on throttling/5xx (botocore standard retry mode)")
     parser.add_argument("--listen-queue-size", type=int, default=4096)
+    parser.add_argument("--log-level", choices=["debug", "info", "warn", "error"], default="info",
+                        help="level of the server's own JSON log lines (metadata only at every level)")
     parser.add_argument("-v", "--verbose", action="count", default=1,
                         help="kong-pdk log level (never use -vv in production: DEBUG logs RPC payloads)")
     return parser.parse_args(argv)
@@ -93,11 +95,12 @@ def serve(args: argparse.Namespace) -> None:
     from kong_plugins.bedrock.client import BedrockClient, BedrockSettings
     from kong_plugins.bedrock.retries import RetryBudget
     from kong_plugins.context import store
-    from kong_plugins.eventlog import log_event
+    from kong_plugins.eventlog import log_event, set_level
     from kong_plugins.metrics import registry
     from kong_plugins.relay.app import RelayApp
     from kong_plugins.relay.safety import never_raise
 
+    set_level(args.log_level)
     relay_host, relay_port = _split_listen(args.relay_listen)
     if not ipaddress.ip_address(relay_host).is_loopback:
         raise SystemExit("--relay-listen must be a loopback address: the relay trusts Kong alone")

@@ -40,6 +40,10 @@ class BedrockError(Exception):
     def header_value(self) -> str:
         return f"{self.error_type}{ERROR_TYPE_SUFFIX}"
 
+    def response_headers(self) -> dict[str, str]:
+        """Error-specific response headers (subclasses for other wire formats override this)."""
+        return {"x-amzn-ErrorType": self.header_value()}
+
 
 def validation(message: str) -> BedrockError:
     return BedrockError(400, "ValidationException", message)

@@ -13,8 +13,11 @@ from typing import Any
 
 from .errors import BedrockError
 
-OPERATIONS = ("invoke", "invoke-with-response-stream", "converse", "converse-stream", "count-tokens")
+OPERATIONS = ("invoke", "invoke-with-response-stream", "converse", "converse-stream", "count-tokens",
+              "mantle-messages", "mantle-count-tokens")
 STREAM_OPERATIONS = frozenset({"invoke-with-response-stream", "converse-stream"})
+# Operations that stream or not depending on the request body (Mantle's ``"stream": true``).
+STREAM_CAPABLE_OPERATIONS = STREAM_OPERATIONS | {"mantle-messages"}
 
 HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
     "throttle": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
@@ -62,10 +65,11 @@ class FaultRule:
     def stream_only(self) -> bool:
         return self.type in STREAM_FAULTS
 
-    def matches(self, operation: str, model_id: str) -> bool:
+    def matches(self, operation: str, model_id: str, streaming: bool | None = None) -> bool:
         if self.operation and self.operation != operation:
             return False
-        if self.stream_only and operation not in STREAM_OPERATIONS:
+        is_stream = operation in STREAM_OPERATIONS if streaming is None else streaming
+        if self.stream_only and not is_stream:
             return False
         return not self.model or self.model in model_id
 
@@ -107,7 +111,7 @@ def build_rule(rule_id: int, spec: Any) -> FaultRule:
     operation = spec.get("operation")
     if operation is not None and operation not in OPERATIONS:
         raise ValueError(f"operation must be one of: {', '.join(OPERATIONS)}")
-    if kind in STREAM_FAULTS and operation is not None and operation not in STREAM_OPERATIONS:
+    if kind in STREAM_FAULTS and operation is not None and operation not in STREAM_CAPABLE_OPERATIONS:
         raise ValueError(f"{kind} only applies to streaming operations")
     exception = spec.get("exception", "throttlingException")
     if exception not in STREAM_EXCEPTIONS:
@@ -145,11 +149,14 @@ class FaultBook:
         with self._lock:
             return [r.to_json() for r in self._rules]
 
-    def take(self, operation: str, model_id: str) -> FaultRule | None:
-        """The first matching rule, with one use consumed (exhausted rules are dropped)."""
+    def take(self, operation: str, model_id: str, streaming: bool | None = None) -> FaultRule | None:
+        """The first matching rule, with one use consumed (exhausted rules are dropped).
+
+        ``streaming`` overrides the operation's own kind (Mantle streams per request body).
+        """
         with self._lock:
             for rule in self._rules:
-                if rule.matches(operation, model_id):
+                if rule.matches(operation, model_id, streaming):
                     rule.hits += 1
                     if rule.count > 0 and rule.hits >= rule.count:
                         self._rules.remove(rule)

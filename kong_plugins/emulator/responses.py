@@ -59,6 +59,8 @@ class StreamResponse:
     items: list[StreamItem]
     framer: Framer
     headers: dict[str, str] = field(default_factory=dict)
+    # Renders an injected ``stream_exception`` fault (gets the FaultRule); None = AWS exception frame.
+    error_framer: Callable[[Any], bytes] | None = None
 
 
 OperationResult = Union[JsonResponse, StreamResponse]

@@ -20,6 +20,7 @@ from .settings import EmulatorSettings
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "bedrock"
+MANTLE_SERVICE = "bedrock-mantle"
 
 
 class HeaderSource(Protocol):
@@ -66,8 +67,8 @@ class _ExactHeadersSigV4(SigV4Auth):
     """SigV4Auth that signs exactly the headers the client listed (no blacklist, no host guess)."""
 
     def __init__(self, credentials: ReadOnlyCredentials, region: str, signed: tuple[str, ...],
-                 received: HeaderSource) -> None:
-        super().__init__(credentials, SERVICE, region)
+                 received: HeaderSource, service: str = SERVICE) -> None:
+        super().__init__(credentials, service, region)
         self._signed = signed
         self._received = received
 
@@ -79,17 +80,30 @@ class _ExactHeadersSigV4(SigV4Auth):
         return header_map
 
 
+def _check_api_key(settings: EmulatorSettings, token: str) -> None:
+    if not (settings.bearer_token and hmac.compare_digest(token, settings.bearer_token)):
+        raise errors.unrecognized_client()
+
+
 def verify_request(settings: EmulatorSettings, method: str, raw_path: str,
-                   headers: HeaderSource, body: bytes) -> None:
-    """Raise the Bedrock/AWS auth error a real endpoint would return, or return None if valid."""
+                   headers: HeaderSource, body: bytes, *, service: str = SERVICE,
+                   allow_api_key_header: bool = False) -> None:
+    """Raise the Bedrock/AWS auth error a real endpoint would return, or return None if valid.
+
+    ``service`` is the SigV4 signing name the endpoint expects (``bedrock`` for bedrock-runtime,
+    ``bedrock-mantle`` for Mantle); ``allow_api_key_header`` also accepts the Bedrock API key
+    as ``x-api-key`` (Mantle's Anthropic-compatible style).
+    """
     authorization = headers.get("Authorization")
     if not authorization:
+        api_key = headers.get("x-api-key") if allow_api_key_header else None
+        if api_key:
+            _check_api_key(settings, api_key.strip())
+            return
         raise errors.missing_auth()
     if authorization.startswith("Bearer "):
-        token = authorization[len("Bearer "):].strip()
-        if settings.bearer_token and hmac.compare_digest(token, settings.bearer_token):
-            return
-        raise errors.unrecognized_client()
+        _check_api_key(settings, authorization[len("Bearer "):].strip())
+        return
     auth = parse_authorization(authorization)
     if not hmac.compare_digest(auth.access_key, settings.access_key_id):
         raise errors.unrecognized_client()
@@ -97,8 +111,8 @@ def verify_request(settings: EmulatorSettings, method: str, raw_path: str,
     if settings.session_token or token:
         if not (settings.session_token and token and hmac.compare_digest(token, settings.session_token)):
             raise errors.unrecognized_client()
-    if auth.service != SERVICE:
-        raise errors.invalid_signature(f"Credential should be scoped to correct service: '{SERVICE}'. ")
+    if auth.service != service:
+        raise errors.invalid_signature(f"Credential should be scoped to correct service: '{service}'. ")
     if settings.region and auth.region != settings.region:
         raise errors.invalid_signature("Credential should be scoped to a valid region. ")
     timestamp = headers.get("X-Amz-Date")
@@ -118,7 +132,7 @@ def verify_request(settings: EmulatorSettings, method: str, raw_path: str,
         request.headers["X-Amz-Content-SHA256"] = content_sha
     request.context["timestamp"] = timestamp
     creds = ReadOnlyCredentials(settings.access_key_id, settings.secret_access_key, settings.session_token)
-    signer = _ExactHeadersSigV4(creds, auth.region, auth.signed_headers, headers)
+    signer = _ExactHeadersSigV4(creds, auth.region, auth.signed_headers, headers, service)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, auth.signature):

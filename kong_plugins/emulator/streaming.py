@@ -60,7 +60,10 @@ class StreamWriter:
         fault = self._fault
         assert fault is not None
         if fault.type == "stream_exception":
-            self._sink.write_chunk(exception_frame(fault.exception, fault.exception_payload()))
+            if plan.error_framer is not None:
+                self._sink.write_chunk(plan.error_framer(fault))
+            else:
+                self._sink.write_chunk(exception_frame(fault.exception, fault.exception_payload()))
             self._sink.end_chunks()
             return True
         if fault.type == "stream_reset":

@@ -15,6 +15,7 @@ import json
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage, token_count as _int
+from kong_plugins.eventlog import log_event
 from kong_plugins.formats.body import RequestError, load_json_object, require_messages
 
 BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
@@ -42,11 +43,91 @@ def count_tokens_body(request: dict[str, Any]) -> bytes:
     return json.dumps({"input": {"invokeModel": {"body": base64.b64encode(invoke).decode()}}}).encode()
 
 
-def invoke_body(request: dict[str, Any]) -> bytes:
-    """The InvokeModel body for an Anthropic request."""
+def fold_system_messages(request: dict[str, Any]) -> dict[str, Any]:
+    """Move `role: "system"` turns out of `messages` into the top-level `system`.
+
+    The first-party API (and Claude Code 2.1+ in Anthropic mode) accepts system
+    turns inside `messages`; Bedrock's Claude body has only user and assistant
+    turns. Their text is appended to `system` in order, and user turns left
+    next to each other are merged, since Claude requires alternation.
+    """
+    messages = request.get("messages") or []
+    if not any(isinstance(m, dict) and m.get("role") == "system" for m in messages):
+        return request
+    system = _text_blocks(request.get("system"))
+    kept: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, dict) and message.get("role") == "system":
+            system.extend(_text_blocks(message.get("content")))
+        elif kept and isinstance(message, dict) and kept[-1].get("role") == message.get("role"):
+            kept[-1] = {**kept[-1], "content": _blocks(kept[-1].get("content")) + _blocks(message.get("content"))}
+        else:
+            kept.append(message)
+    return {**request, "system": system, "messages": kept}
+
+
+def _text_blocks(content: Any) -> list[dict[str, Any]]:
+    if content is None or content == "":
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [b for b in content if isinstance(b, dict) and b.get("type") == "text"] if isinstance(content, list) else []
+
+
+def _blocks(content: Any) -> list[Any]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
+
+
+def invoke_body(request: dict[str, Any], fields: frozenset[str] | None = None,
+                betas: frozenset[str] | None = None) -> bytes:
+    """The InvokeModel body for an Anthropic request.
+
+    `fields`: the top-level keys Bedrock accepts (it rejects any other with
+    "extraneous key [...] is not permitted"); `betas`: the beta names it
+    accepts (others give "invalid beta flag"). None keeps everything.
+    """
     body = {k: v for k, v in request.items() if k not in ("model", "stream")}
     body["anthropic_version"] = BEDROCK_ANTHROPIC_VERSION
+    if fields is not None:
+        dropped = sorted(k for k in body if k not in fields and k != "anthropic_version")
+        if dropped:
+            log_event("bedrock_fields_dropped", level="debug", fields=dropped)
+            body = {k: v for k, v in body.items() if k not in dropped}
+    if betas is not None and isinstance(body.get("anthropic_beta"), list):
+        body["anthropic_beta"] = allowed_betas(body["anthropic_beta"], betas)
+        if not body["anthropic_beta"]:
+            del body["anthropic_beta"]
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def allowed_betas(requested: list[Any], allowlist: frozenset[str]) -> list[str]:
+    """Keep the allowed beta names (order kept, duplicates dropped); log the others' names."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for beta in requested:
+        name = str(beta).strip()
+        if not name or name in kept:
+            continue
+        (kept if name in allowlist else dropped).append(name)
+    if dropped:
+        log_event("anthropic_beta_dropped", level="debug", betas=dropped)
+    return kept
+
+
+def with_header_betas(body: bytes, header: str, allowlist: frozenset[str], *, converse: bool) -> bytes:
+    """Merge an `anthropic-beta` request header into the body's `anthropic_beta` list.
+
+    The Anthropic SDK does the same for Bedrock (splitting the header on
+    commas); for Converse the list lives in additionalModelRequestFields.
+    """
+    wanted = allowed_betas(header.split(","), allowlist)
+    if not wanted:
+        return body
+    data = json.loads(body)
+    target = data.setdefault("additionalModelRequestFields", {}) if converse else data
+    existing = [b for b in target.get("anthropic_beta") or [] if isinstance(b, str)]
+    target["anthropic_beta"] = existing + [b for b in wanted if b not in existing]
+    return json.dumps(data, separators=(",", ":")).encode()
 
 
 def usage_from_message(message: dict[str, Any]) -> Usage:

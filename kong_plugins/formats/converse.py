@@ -42,7 +42,7 @@ def request_from_anthropic(request: dict[str, Any], *, model_fields: bool = True
     if tool_config:
         body["toolConfig"] = tool_config
     if model_fields:
-        extra = {k: request[k] for k in ("top_k", "thinking") if request.get(k) is not None}
+        extra = {k: request[k] for k in ("top_k", "thinking", "anthropic_beta") if request.get(k) is not None}
         if extra:
             body["additionalModelRequestFields"] = extra
     return body

@@ -5,10 +5,12 @@ Built once per plugin instance from its config; lookups are dictionary hits.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 ALL_MODELS = "*"
+_CLAUDE_FAMILY = re.compile(r"(?:^|[.])claude-(?:\d+-(?:\d+-)?)?(opus|sonnet|haiku)\b")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class RolePolicy:
     name: str
     allowed: frozenset[str]   # catalogue names, or {"*"}
     default_model: str
+    substitute_default: bool = False   # serve the default model instead of answering 403
 
     def allows(self, entry: CatalogueEntry) -> bool:
         return ALL_MODELS in self.allowed or entry.name in self.allowed
@@ -36,7 +39,8 @@ class Catalogue:
     """Model names (and aliases) to catalogue entries, plus role policies."""
 
     def __init__(self, entries: list[CatalogueEntry], aliases: Mapping[str, str],
-                 roles: Mapping[str, RolePolicy]) -> None:
+                 roles: Mapping[str, RolePolicy], resolve_by_family: bool = True) -> None:
+        self.resolve_by_family = resolve_by_family
         self._entries = {e.name: e for e in entries}
         self._lookup: dict[str, CatalogueEntry] = {}
         for entry in entries:
@@ -60,14 +64,28 @@ class Catalogue:
                 aliases[alias] = entry.name
         roles = {
             r["name"]: RolePolicy(name=r["name"], allowed=frozenset(r.get("allowed_models") or []),
-                                  default_model=r["default_model"])
+                                  default_model=r["default_model"],
+                                  substitute_default=bool(r.get("substitute_default")))
             for r in config.get("roles") or []
         }
-        return cls(entries, aliases, roles)
+        family = config.get("resolve_unknown_claude_names")
+        return cls(entries, aliases, roles, resolve_by_family=True if family is None else bool(family))
 
     def resolve(self, model: str) -> CatalogueEntry | None:
-        """The entry for a client model name, alias or Bedrock id (case-insensitive)."""
-        return self._lookup.get(model.strip().lower())
+        """The entry for a client model name, alias or Bedrock id (case-insensitive).
+
+        Documented rule for names the catalogue does not know (a newer Claude
+        such as `claude-opus-4-8`, which Claude Code may send by default): the
+        entry named after its family (`opus`, `sonnet`, `haiku`) serves it,
+        when `resolve_unknown_claude_names` is on (default). The response's
+        X-Bedrock-Model header says which model answered.
+        """
+        key = model.strip().lower()
+        entry = self._lookup.get(key)
+        if entry is None and self.resolve_by_family:
+            match = _CLAUDE_FAMILY.search(key)
+            entry = self._entries.get(match.group(1)) if match else None
+        return entry
 
     def fallbacks_for(self, entry: CatalogueEntry, role: RolePolicy) -> list[CatalogueEntry]:
         """The entry's fallback chain, keeping only models the role may use."""

@@ -9,6 +9,7 @@ context), not the bytes Kong forwarded, so what was scanned is what is sent.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
 from botocore.exceptions import HTTPClientError, ReadTimeoutError
@@ -19,6 +20,7 @@ from kong_plugins.bedrock.errors import client_message, kind_for
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import ContextStore, RequestContext
 from kong_plugins.eventlog import log_event
+from kong_plugins.formats.anthropic import with_header_betas
 from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.attempts import Failure, call_with_fallbacks
@@ -31,6 +33,8 @@ SERVED_MODEL_HEADER = "X-Bedrock-Model"
 """The catalogue name of the model that answered."""
 FALLBACK_FROM_HEADER = "X-Bedrock-Fallback-From"
 """Set when a fallback model answered: the model that was asked for."""
+SUBSTITUTED_FROM_HEADER = "X-Bedrock-Model-Substituted-From"
+"""Set when the role's default model served a request for a model the role may not use."""
 _HEALTH = json.dumps({"status": "ok"}).encode()
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
             429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -53,18 +57,21 @@ class RelayApp:
             log_event("relay_refused", level="warn", reason="no live context")
             return _error(start_response, render_error(
                 api, ErrorKind.PERMISSION, "This endpoint only serves requests that passed the gateway."))
-        return self._forward(ctx, start_response)
+        betas = environ.get("HTTP_ANTHROPIC_BETA") or ""
+        return self._forward(ctx, [_with_betas(c, betas) for c in [ctx.upstream, *ctx.fallbacks]], start_response)
 
-    def _forward(self, ctx: RequestContext, start_response: StartResponse) -> Iterable[bytes]:
-        call, upstream = call_with_fallbacks(self.client, self.retries, [ctx.upstream, *ctx.fallbacks],
-                                             ctx.request_id)
+    def _forward(self, ctx: RequestContext, candidates: list[UpstreamCall],
+                 start_response: StartResponse) -> Iterable[bytes]:
+        call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id)
         if isinstance(upstream, Failure):
             return self._fail(ctx, call, start_response, upstream.kind, upstream.message, upstream.upstream_type)
         ctx.upstream_status = upstream.status_code
         ctx.model = call.model_name
         served = [(SERVED_MODEL_HEADER, call.model_name)]
-        if call is not ctx.upstream:
+        if call.model_name != ctx.upstream.model_name:
             served.append((FALLBACK_FROM_HEADER, ctx.upstream.model_name))
+        if ctx.substituted_from:
+            served.append((SUBSTITUTED_FROM_HEADER, ctx.substituted_from))
         if call.stream and call.api is ApiFormat.BEDROCK:
             start_response("200 OK", _passthrough_headers(upstream.headers) + served)
             return self._passthrough(ctx, call, upstream)
@@ -128,6 +135,14 @@ _PASSED_HEADERS = ("content-type", "x-amzn-bedrock-content-type", "x-amzn-reques
                    "x-amzn-bedrock-invocation-latency", "x-amzn-bedrock-cache-read-input-token-count",
                    "x-amzn-bedrock-cache-write-input-token-count", "x-amzn-bedrock-performanceconfig-latency",
                    "x-amzn-bedrock-service-tier")
+
+
+def _with_betas(call: UpstreamCall, header: str) -> UpstreamCall:
+    """The call with the client's anthropic-beta header merged into its body (allowlisted)."""
+    if not header or call.beta_allowlist is None:
+        return call
+    body = with_header_betas(call.body, header, call.beta_allowlist, converse=call.upstream_is_converse)
+    return replace(call, body=body)
 
 
 def _passthrough_headers(upstream_headers: Any) -> list[tuple[str, str]]:

@@ -33,22 +33,32 @@ class UpstreamCall:
     stream: bool
     include_usage: bool = False   # OpenAI stream_options.include_usage
     response_id: str = ""
+    beta_allowlist: frozenset[str] | None = None   # merge the client's anthropic-beta header (Anthropic clients)
 
     @property
     def upstream_is_converse(self) -> bool:
         return self.operation.startswith("converse")
 
 
+@dataclass(frozen=True)
+class BodyPolicy:
+    """What Bedrock accepts in an Anthropic body: top-level fields and beta names (None: anything)."""
+
+    fields: frozenset[str] | None = None
+    betas: frozenset[str] | None = None
+
+
 def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
-              region: str, include_usage: bool = False) -> UpstreamCall:
+              region: str, include_usage: bool = False, policy: BodyPolicy = BodyPolicy()) -> UpstreamCall:
     """Choose the Bedrock operation for (client format, model kind) and build its body.
 
     Anthropic clients on Claude use InvokeModel with the Anthropic body (lossless);
     everything else goes through Converse, which every Bedrock text model speaks.
     """
     stream = internal.get("stream") is True
+    internal = anthropic.fold_system_messages(internal)
     if api is ApiFormat.ANTHROPIC and entry.kind == "claude":
-        operation, body = "invoke", anthropic.invoke_body(internal)
+        operation, body = "invoke", anthropic.invoke_body(internal, policy.fields, policy.betas)
     else:
         operation = "converse"
         body = _json(converse.request_from_anthropic(internal, model_fields=entry.kind == "claude"))
@@ -57,7 +67,8 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     prefix = "chatcmpl-" if api is ApiFormat.OPENAI else "msg_bdrk_"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
-                        include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18))
+                        include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
+                        beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
 
 
 NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "converse", "converse-stream",

@@ -83,3 +83,31 @@ def test_exception_frame_raises_with_its_type():
     with pytest.raises(StreamException) as exc:
         list(stream_events([wire], call(), ctx))
     assert exc.value.exception_type == "throttlingException" and exc.value.upstream_message == "slow down"
+
+
+def test_system_turns_fold_into_the_top_level_system():
+    request = {"max_tokens": 5, "system": [{"type": "text", "text": "Base.", "cache_control": {"type": "ephemeral"}}],
+               "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}]},
+                            {"role": "system", "content": "Agents: x, y."},
+                            {"role": "user", "content": "b"},
+                            {"role": "assistant", "content": "ok"}]}
+    folded = anthropic.fold_system_messages(request)
+    assert folded["system"] == [{"type": "text", "text": "Base.", "cache_control": {"type": "ephemeral"}},
+                                {"type": "text", "text": "Agents: x, y."}]
+    assert [m["role"] for m in folded["messages"]] == ["user", "assistant"]
+    assert folded["messages"][0]["content"] == [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]
+    plain = {"max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    assert anthropic.fold_system_messages(plain) is plain
+
+
+def test_header_betas_merge_through_the_allowlist():
+    body = anthropic.invoke_body({"max_tokens": 5, "messages": [], "anthropic_beta": ["bogus-beta",
+                                  "context-1m-2025-08-07"], "context_management": {}},
+                                 fields=frozenset({"max_tokens", "messages", "anthropic_beta"}),
+                                 betas=frozenset({"context-1m-2025-08-07", "interleaved-thinking-2025-05-14"}))
+    assert json.loads(body) == {"max_tokens": 5, "messages": [], "anthropic_beta": ["context-1m-2025-08-07"],
+                                "anthropic_version": "bedrock-2023-05-31"}
+    merged = anthropic.with_header_betas(body, "claude-code-20250219, interleaved-thinking-2025-05-14",
+                                         frozenset({"context-1m-2025-08-07", "interleaved-thinking-2025-05-14"}),
+                                         converse=False)
+    assert json.loads(merged)["anthropic_beta"] == ["context-1m-2025-08-07", "interleaved-thinking-2025-05-14"]

@@ -122,3 +122,29 @@ def test_fallback_chain_keeps_only_models_the_role_may_use():
     assert [c.model_name for c in ctx.fallbacks] == ["haiku"]
     ctx = ctx_for("ecommerce_ops", {**body, "model": "haiku"})
     assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.fallbacks == []
+
+
+@pytest.mark.parametrize("name,served", [("claude-opus-4-8", "opus"), ("claude-sonnet-5", "sonnet"),
+                                         ("anthropic.claude-haiku-5-5", "haiku"), ("claude-3-7-sonnet-latest", "sonnet"),
+                                         ("us.anthropic.claude-opus-5-v1:0", "opus")])
+def test_unknown_claude_names_resolve_by_family(name, served):
+    body = {"model": name, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    ctx = ctx_for("admin", body)
+    assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.upstream.model_name == served
+
+
+def test_family_rule_can_be_switched_off_and_never_matches_other_vendors():
+    strict = bedrock_proxy.Plugin({**CONFIG, "resolve_unknown_claude_names": False})
+    body = {"model": "claude-opus-4-8", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    assert strict.decide(ctx_for("admin", body), "/v1/messages").status == 404
+    assert PLUGIN.decide(ctx_for("admin", {**body, "model": "gpt-opus"}), "/v1/messages").status == 404
+
+
+def test_substitute_default_per_role():
+    roles = [{**r, "substitute_default": r["name"] == "guest"} for r in CONFIG["roles"]]
+    plugin = bedrock_proxy.Plugin({**CONFIG, "roles": roles})
+    body = {"model": "opus", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    ctx = ctx_for("guest", body)
+    assert plugin.decide(ctx, "/v1/chat/completions") is None
+    assert ctx.upstream.model_name == "haiku" and ctx.substituted_from == "opus"
+    assert plugin.decide(ctx_for("analyst", body), "/v1/chat/completions").status == 403

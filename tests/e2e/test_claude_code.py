@@ -1,0 +1,62 @@
+"""Claude Code 2.1.197, unmodified, through the gateway in its Bedrock-relevant modes.
+
+The binary comes from the npm registry (`make claude-code`, run by .ci/run).
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLAUDE = Path(os.environ.get("CLAUDE_BIN") or ROOT / ".dev/claude-code/node_modules/.bin/claude")
+QUIET = {"DISABLE_TELEMETRY": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1"}
+
+
+@pytest.fixture(scope="module")
+def claude():
+    assert CLAUDE.exists(), f"Claude Code not installed at {CLAUDE}: run `make claude-code`"
+    return str(CLAUDE)
+
+
+def run_claude(claude, tmp_path, env):
+    full = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **QUIET, **env}
+    return subprocess.run([claude, "-p", "say hi"], cwd=tmp_path, env=full, capture_output=True, text=True,
+                          timeout=120)
+
+
+def served(stack):
+    return [r for r in stack.emulator_control("GET", "/_emulator/requests").json() if r.get("status") == 200]
+
+
+def test_anthropic_mode(stack, claude, tmp_path):
+    done = run_claude(claude, tmp_path, {"ANTHROPIC_BASE_URL": stack.proxy_url,
+                                         "ANTHROPIC_API_KEY": "dev-developer-key", "ANTHROPIC_MODEL": "sonnet"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Emulated reply" in done.stdout
+    calls = served(stack)
+    assert calls and all(c["operation"] == "invoke-with-response-stream" for c in calls)
+    body = calls[0]["body"]
+    # Claude Code's first-party-only shapes were translated for Bedrock
+    assert all(m["role"] in ("user", "assistant") for m in body["messages"])
+    assert "context_management" not in body and "claude-code-20250219" not in body.get("anthropic_beta", [])
+
+
+def test_anthropic_mode_with_a_model_the_role_may_not_use_gets_a_clear_403(stack, claude, tmp_path):
+    done = run_claude(claude, tmp_path, {"ANTHROPIC_BASE_URL": stack.proxy_url,
+                                         "ANTHROPIC_API_KEY": "dev-guest-key", "ANTHROPIC_MODEL": "sonnet"})
+    assert done.returncode != 0
+    assert "403" in done.stdout + done.stderr and "haiku" in done.stdout + done.stderr
+
+
+def test_bedrock_mode(stack, claude, tmp_path):
+    done = run_claude(claude, tmp_path, {
+        "CLAUDE_CODE_USE_BEDROCK": "1", "ANTHROPIC_BEDROCK_BASE_URL": stack.proxy_url,
+        "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1", "AWS_REGION": "us-east-1",
+        "ANTHROPIC_CUSTOM_HEADERS": "X-API-Key: dev-developer-key"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Emulated reply" in done.stdout
+    calls = served(stack)
+    assert calls and calls[0]["operation"] == "invoke-with-response-stream"
+    assert calls[0]["model_id"].startswith("us.anthropic.claude-")
