@@ -15,12 +15,16 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
+from . import mantle
 from .control import PREFIX, handle_control
 from .errors import BedrockError, unknown_operation
-from .faults import HTTP_FAULTS
+from .faults import HTTP_FAULTS, FaultRule
+from .mantle_errors import from_fault as mantle_fault_error
+from .mantle_errors import internal_error
 from .models import decode_model_segment
 from .operations import execute, prepare
-from .responses import Clock, JsonResponse
+from .responses import Clock, JsonResponse, OperationResult
+from .settings import TimingValues
 from .sigv4 import verify_request
 from .state import EmulatorState
 from .streaming import StreamWriter, hard_close
@@ -87,7 +91,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _send_error(self, error: BedrockError) -> None:
         body = json.dumps(error.body()).encode("utf-8")
         self._send(error.status, body, {"Content-Type": "application/json", "x-amzn-RequestId": self._request_id,
-                                        "x-amzn-ErrorType": error.header_value()})
+                                        **error.response_headers()})
 
     # -- ChunkSink for StreamWriter ------------------------------------------------------
     def start_stream(self, headers: dict[str, str]) -> None:
@@ -143,9 +147,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def _model_request(self, path: str, body: bytes) -> None:
         clock = Clock()
-        match = MODEL_PATH.match(path)
-        operation = match.group("op") if match else None
-        model_id = decode_model_segment(match.group("model")) if match else None
+        is_mantle = mantle.is_mantle_path(path)
+        if is_mantle:
+            operation, model_id = mantle.route(path, body)
+        else:
+            match = MODEL_PATH.match(path)
+            operation = match.group("op") if match else None
+            model_id = decode_model_segment(match.group("model")) if match else None
         entry = self.state.requests.record(operation, model_id, self.path, self.headers.items(), body)
 
         def on_status(status: int | str) -> None:
@@ -154,7 +162,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
         self._status_hook = on_status
         try:
-            self._answer(operation, model_id, body, clock)
+            if is_mantle:
+                self._answer_mantle(operation, path, body, clock)
+            else:
+                self._answer(operation, model_id, body, clock)
         except BedrockError as error:
             self._send_error(error)
         except (ConnectionError, TimeoutError):
@@ -163,6 +174,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             if self._status_hook is None:  # a stream already started: the only honest move is to drop it
                 self.abort_connection()
+            elif is_mantle:
+                self._send_error(internal_error())
             else:
                 self._send_error(BedrockError(500, "InternalServerException", HTTP_FAULTS["internal"][2]))
         finally:
@@ -170,12 +183,27 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 self._mark_status(self._status or "aborted")
 
     def _answer(self, operation: str | None, model_id: str | None, body: bytes, clock: Clock) -> None:
-        settings, state = self.state.settings, self.state
-        verify_request(settings, self.command, self.path, self.headers, body)
+        """bedrock-runtime: InvokeModel, Converse (and their streams), CountTokens."""
+        state = self.state
+        verify_request(state.settings, self.command, self.path, self.headers, body)
         if operation is None or model_id is None or self.command != "POST":
             raise unknown_operation()
         prepared = prepare(operation, model_id, body)
         fault = state.faults.take(operation, model_id)
+        self._deliver(fault, clock, lambda timing: execute(prepared, state, timing), FaultRule.http_error)
+
+    def _answer_mantle(self, operation: str | None, path: str, body: bytes, clock: Clock) -> None:
+        """Bedrock Mantle: the Anthropic Messages API under /anthropic/ (see mantle.py)."""
+        state = self.state
+        mantle.authenticate(state.settings, self.command, self.path, self.headers, body)
+        request = mantle.prepare(operation, self.command, path, body, self.headers)
+        fault = state.faults.take(request.operation, request.model, streaming=request.stream)
+        self._deliver(fault, clock, lambda timing: mantle.execute(request, state, timing), mantle_fault_error)
+
+    def _deliver(self, fault: FaultRule | None, clock: Clock, run: Callable[[TimingValues], OperationResult],
+                 http_error: Callable[[FaultRule], BedrockError]) -> None:
+        """Apply injected faults and latency, then answer with JSON or a paced stream."""
+        settings, state = self.state.settings, self.state
         timing = state.timing.snapshot()
         if fault is not None and fault.type == "slow":
             time.sleep(fault.delay_s)
@@ -186,8 +214,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.abort_connection()
             return
         if fault is not None and fault.type in HTTP_FAULTS:
-            raise fault.http_error()
-        result = execute(prepared, state, timing)
+            raise http_error(fault)
+        result = run(timing)
         if isinstance(result, JsonResponse):
             payload, headers = result.render(clock)
             self._send(200, payload, {"Content-Type": "application/json", "x-amzn-RequestId": self._request_id,
