@@ -69,6 +69,9 @@ class Plugin:
             listing = inference_profiles if path == "/inference-profiles" else foundation_models
             return Reply(200, listing(entries, self.region), {})
         api = _PARSERS.get(path)
+        path_model = _path_model(path)
+        if path_model is not None:
+            api = ApiFormat.OPENAI
         if api is None:
             return render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.NOT_FOUND,
                                 "This API is not served by the gateway yet.")
@@ -77,9 +80,9 @@ class Plugin:
                 internal = anthropic.parse_request(ctx.body)
                 include_usage = False
             else:
-                request = openai_chat.parse_request(ctx.body)
-                internal = {**openai_chat.to_anthropic(request, self.default_max_tokens),
-                            "model": request.get("model")}
+                request = openai_chat.parse_request(ctx.body, model_in_path=path_model is not None)
+                model = request.get("model") if path_model is None else (path_model or None)
+                internal = {**openai_chat.to_anthropic(request, self.default_max_tokens), "model": model}
                 include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
             entry = self._authorise(api, ctx, internal.get("model"))
             if isinstance(entry, Reply):
@@ -153,6 +156,15 @@ class Plugin:
             return Reply(200, {"input_tokens": estimate_input_tokens(internal)}, {ESTIMATE_HEADER: "true"})
         ctx.upstream = plan_count(internal, entry, region=self.region)
         return None
+
+
+def _path_model(path: str) -> str | None:
+    """Seed routes: `/v1/chat/{alias}` fixes the model, `/v1/chat` means the role's default ("")."""
+    if path == "/v1/chat":
+        return ""
+    if path.startswith("/v1/chat/") and path != "/v1/chat/completions" and path.count("/") == 3:
+        return path.rsplit("/", 1)[1]
+    return None
 
 
 def _frozen(values: Any) -> frozenset[str] | None:

@@ -25,7 +25,7 @@ from .prompt import Prompt
 MESSAGES = "mantle-messages"
 COUNT_TOKENS = "mantle-count-tokens"
 
-API_VERSIONS = frozenset({"2023-06-01", "2023-01-01"})
+API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # 2023-06-01 and newer dated versions
 MAX_OUTPUT_TOKENS = 128_000
 MIN_VERSION = (4, 7)
 _VERSIONED_ID = re.compile(r"^anthropic\.claude-[a-z]+-(?P<major>\d{1,2})(?:-(?P<minor>\d{1,2}))?$")
@@ -93,7 +93,7 @@ def parse_betas(headers: Mapping[str, str] | Any) -> list[str]:
 
 def check_version_header(headers: Mapping[str, str] | Any) -> None:
     version = headers.get("anthropic-version")
-    if version is not None and version.strip() not in API_VERSIONS:
+    if version is not None and not API_VERSION.match(version.strip()):
         raise invalid_request(f"anthropic-version: {version!r} is not a valid version. Use 2023-06-01.")
 
 
@@ -134,7 +134,7 @@ def _check_shape(body: Any, count: bool) -> tuple[str, bool]:
     if not isinstance(body["messages"], list):
         raise invalid_request("messages: Input should be a valid list")
     version = body.get("anthropic_version")
-    if version is not None and version not in API_VERSIONS:
+    if version is not None and not (isinstance(version, str) and API_VERSION.match(version)):
         raise invalid_request(f"anthropic_version: {version!r} is not a valid version. Use the "
                               "anthropic-version header (2023-06-01).")
     stream = body.get("stream", False)

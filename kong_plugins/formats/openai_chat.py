@@ -20,9 +20,14 @@ _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", 
 _IMAGE_DATA_PREFIX = "data:"
 
 
-def parse_request(body: bytes | None) -> dict[str, Any]:
-    """Decode and shape-check an OpenAI Chat Completions request body."""
+def parse_request(body: bytes | None, *, model_in_path: bool = False) -> dict[str, Any]:
+    """Decode and shape-check an OpenAI Chat Completions request body.
+
+    On routes whose path names the model (`/v1/chat/sonnet`), a body `model` is ignored.
+    """
     data = load_json_object(body)
+    if model_in_path:
+        data.pop("model", None)
     require_messages(data)
     if data.get("n") not in (None, 1):
         raise RequestError("n: only 1 choice is supported.", "n")

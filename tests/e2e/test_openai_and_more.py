@@ -98,3 +98,13 @@ def test_count_tokens(stack):
                       json={"model": "titan", "messages": [{"role": "user", "content": "x" * 400}]}, timeout=10)
     assert r.status_code == 200 and r.headers["X-Token-Count-Estimate"] == "true"
     assert r.json() == {"input_tokens": 100}
+
+
+def test_seed_alias_routes(stack):
+    r = requests.post(stack.proxy_url + "/v1/chat/haiku", headers={"X-API-Key": "dev-developer-key"}, timeout=10,
+                      json={"messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 200 and r.json()["object"] == "chat.completion"
+    assert r.headers["X-Bedrock-Model"] == "haiku"
+    d = requests.post(stack.proxy_url + "/v1/chat", headers={"X-API-Key": "dev-analyst-key"}, timeout=10,
+                      json={"messages": [{"role": "user", "content": "hi"}]})
+    assert d.status_code == 200 and d.headers["X-Bedrock-Model"] == "haiku"

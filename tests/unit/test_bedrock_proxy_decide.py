@@ -148,3 +148,12 @@ def test_substitute_default_per_role():
     assert plugin.decide(ctx, "/v1/chat/completions") is None
     assert ctx.upstream.model_name == "haiku" and ctx.substituted_from == "opus"
     assert plugin.decide(ctx_for("analyst", body), "/v1/chat/completions").status == 403
+
+
+def test_chat_alias_routes_fix_the_model_or_use_the_role_default():
+    body = {"model": "opus", "messages": [{"role": "user", "content": "hi"}]}
+    ctx = ctx_for("developer", body)
+    assert PLUGIN.decide(ctx, "/v1/chat/haiku") is None and ctx.upstream.model_name == "haiku"   # body ignored
+    ctx = ctx_for("developer", body)
+    assert PLUGIN.decide(ctx, "/v1/chat") is None and ctx.upstream.model_name == "sonnet"        # role default
+    assert PLUGIN.decide(ctx_for("developer", body), "/v1/chat/opus").status == 403
