@@ -18,7 +18,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from kong_plugins.formats.api import ApiFormat
 
@@ -91,6 +91,26 @@ class RequestContext:
     upstream_status: int | None = None
     error_type: str | None = None
     first_token_at: float | None = None
+    relay_active: bool = False
+    _after_relay: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_relay(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the relay is done with this request (now, if it is).
+
+        When a client hangs up mid-stream, Kong finishes the request and runs
+        the log phase before the relay notices (on its next write); usage must
+        be settled only once the relay has stopped reading from Bedrock.
+        """
+        if self.relay_active:
+            self._after_relay.append(callback)
+        else:
+            callback()
+
+    def relay_done(self) -> None:
+        self.relay_active = False
+        callbacks, self._after_relay = self._after_relay, []
+        for callback in callbacks:
+            callback()
 
 
 class ContextStore:

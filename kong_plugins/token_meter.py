@@ -41,4 +41,7 @@ class Plugin:
         serialized = json.loads(raw) if isinstance(raw, (str, bytes)) and raw else {}
         request_id = str((serialized.get("request") or {}).get("id") or "")
         ctx = store.pop(request_id) if request_id else None
-        record(RequestSummary.build(serialized, ctx, self.default_role))
+        if ctx is None:
+            record(RequestSummary.build(serialized, None, self.default_role))
+        else:
+            ctx.after_relay(lambda: record(RequestSummary.build(serialized, ctx, self.default_role)))

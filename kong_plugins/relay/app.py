@@ -58,7 +58,9 @@ class RelayApp:
             return _error(start_response, render_error(
                 api, ErrorKind.PERMISSION, "This endpoint only serves requests that passed the gateway."))
         betas = environ.get("HTTP_ANTHROPIC_BETA") or ""
-        return self._forward(ctx, [_with_betas(c, betas) for c in [ctx.upstream, *ctx.fallbacks]], start_response)
+        ctx.relay_active = True
+        body = self._forward(ctx, [_with_betas(c, betas) for c in [ctx.upstream, *ctx.fallbacks]], start_response)
+        return _then_done(body, ctx)
 
     def _forward(self, ctx: RequestContext, candidates: list[UpstreamCall],
                  start_response: StartResponse) -> Iterable[bytes]:
@@ -91,6 +93,9 @@ class RelayApp:
     def _passthrough(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
         try:
             yield from passthrough_events(upstream.raw.stream(16384, decode_content=False), call, ctx)
+        except GeneratorExit:
+            _cancelled(ctx)
+            raise
         except (ReadTimeoutError, HTTPClientError, OSError) as exc:
             ctx.error_type = type(exc).__name__   # nothing can be added to a native stream: it just ends
         finally:
@@ -99,6 +104,9 @@ class RelayApp:
     def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
         try:
             yield from stream_events(upstream.raw.stream(16384, decode_content=False), call, ctx)
+        except GeneratorExit:
+            _cancelled(ctx)
+            raise
         except StreamException as exc:
             kind = kind_for(exc.exception_type[:1].upper() + exc.exception_type[1:], 0)
             ctx.error_type = exc.exception_type or "StreamError"
@@ -135,6 +143,28 @@ _PASSED_HEADERS = ("content-type", "x-amzn-bedrock-content-type", "x-amzn-reques
                    "x-amzn-bedrock-invocation-latency", "x-amzn-bedrock-cache-read-input-token-count",
                    "x-amzn-bedrock-cache-write-input-token-count", "x-amzn-bedrock-performanceconfig-latency",
                    "x-amzn-bedrock-service-tier")
+
+
+def _then_done(body: Iterable[bytes], ctx: RequestContext) -> Iterator[bytes]:
+    """Yield the response, then tell the context the relay is finished (even on disconnect)."""
+    try:
+        yield from body
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        try:
+            ctx.relay_done()
+        except Exception as exc:  # noqa: BLE001 - accounting must never break the relay
+            log_event("relay_accounting_error", level="error", error=type(exc).__name__)
+
+
+def _cancelled(ctx: RequestContext) -> None:
+    """The client went away mid-stream: the Bedrock connection is closed (the caller's `finally`),
+    which cancels the generation; usage so far stays on the context for metering."""
+    ctx.error_type = "ClientDisconnected"
+    log_event("stream_cancelled", request_id=ctx.request_id, model=ctx.model,
+              output_tokens=ctx.usage.output if ctx.usage else 0)
 
 
 def _with_betas(call: UpstreamCall, header: str) -> UpstreamCall:

@@ -1,4 +1,4 @@
-"""Helpers shared by the emulator tests (constants, boto3 client factory, body builders)."""
+"""Helpers shared by the emulator tests (constants, boto3 client factory, body builders, Mantle calls)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import json
 from typing import Any
 
 import boto3
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 ACCESS_KEY = "AKIDEMULATOR00000000"
 SECRET_KEY = "emulator-secret-access-key"
@@ -35,3 +39,39 @@ def claude_body(text: str = "Say hello world please", **extra: Any) -> dict[str,
 def decode_stream(response: dict[str, Any]) -> list[dict[str, Any]]:
     """Anthropic events from boto3's invoke_model_with_response_stream result."""
     return [json.loads(event["chunk"]["bytes"]) for event in response["body"]]
+
+
+OPUS_47 = "anthropic.claude-opus-4-7"
+MANTLE_MESSAGES = "/anthropic/v1/messages"
+MANTLE_COUNT = "/anthropic/v1/messages/count_tokens"
+
+
+def mantle_body(text: str = "Say hello world please", **extra: Any) -> dict[str, Any]:
+    """A first-party Anthropic Messages body addressed to a Mantle model."""
+    body: dict[str, Any] = {"model": OPUS_47, "max_tokens": 200, "messages": [{"role": "user", "content": text}]}
+    body.update(extra)
+    return body
+
+
+def mantle_post(url: str, path: str, body: Any, *, service: str = "bedrock-mantle", secret: str = SECRET_KEY,
+                access_key: str = ACCESS_KEY, headers: dict[str, str] | None = None, stream: bool = False,
+                raw: bytes | None = None) -> Any:
+    """POST to the emulator's Mantle routes, SigV4-signed with botocore for ``service``."""
+    data = raw if raw is not None else json.dumps(body).encode()
+    request = AWSRequest(method="POST", url=url + path, data=data,
+                         headers={"Content-Type": "application/json", "anthropic-version": "2023-06-01",
+                                  **(headers or {})})
+    SigV4Auth(Credentials(access_key, secret), service, "us-east-1").add_auth(request)
+    return requests.post(url + path, data=data, headers=dict(request.headers), stream=stream, timeout=10)
+
+
+def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """(event name, data JSON) pairs of an Anthropic SSE body; checks each event's framing."""
+    events = []
+    for block in text.split("\n\n"):
+        if not block:
+            continue
+        name_line, data_line = block.split("\n")
+        assert name_line.startswith("event: ") and data_line.startswith("data: "), block
+        events.append((name_line[len("event: "):], json.loads(data_line[len("data: "):])))
+    return events
