@@ -4,11 +4,12 @@ PYTEST_ARGS ?=
 
 CLAUDE_CODE_VERSION ?= 2.1.197
 
-.PHONY: help install test test/unit dev dump claude-code
+.PHONY: help install test test/unit dev dump claude-code bench
 
 help:
 	@echo "make test      run the whole test suite (what CI runs)"
 	@echo "make dev       run emulator + Kong 3.6 harness + plugin server on 127.0.0.1:8000 (no Docker)"
+	@echo "make bench     gateway overhead vs a direct call to the emulator (prints a table)"
 	@echo "make dump      print the plugin info JSON Kong reads (query_cmd)"
 	@echo "make install   pip install -e '.[dev]'"
 	@echo "make claude-code  install Claude Code $(CLAUDE_CODE_VERSION) for the e2e tests"
@@ -28,6 +29,9 @@ test/unit:
 
 dev:
 	$(PYTHON) -m tests.stack
+
+bench:         ## prints a table and writes bench/results/*.json (bounded, loopback only)
+	$(PYTHON) -m bench.overhead
 
 dump:
 	@kong-bedrock-plugins --dump

@@ -86,7 +86,6 @@ def _split_listen(value: str) -> tuple[str, int]:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from gevent.pywsgi import WSGIServer
     from kong_pdk.listener import UnixStreamServer
     from kong_pdk.logger import Logger
     from kong_pdk.server import PluginServer
@@ -98,6 +97,7 @@ def serve(args: argparse.Namespace) -> None:
     from kong_plugins.eventlog import log_event, set_level
     from kong_plugins.metrics import registry
     from kong_plugins.relay.app import RelayApp
+    from kong_plugins.relay import wsgi
     from kong_plugins.relay.safety import never_raise
 
     set_level(args.log_level)
@@ -110,9 +110,9 @@ def serve(args: argparse.Namespace) -> None:
     client = BedrockClient(BedrockSettings(endpoint_url=args.bedrock_endpoint_url,
                                            connect_timeout=args.bedrock_connect_timeout,
                                            read_timeout=args.bedrock_read_timeout))
-    WSGIServer((relay_host, relay_port), never_raise(RelayApp(client, store, RetryBudget(args.bedrock_max_attempts))), log=None).start()
+    wsgi.serve(relay_host, relay_port, never_raise(RelayApp(client, store, RetryBudget(args.bedrock_max_attempts))))
     metrics_host, metrics_port = _split_listen(args.metrics_listen)
-    WSGIServer((metrics_host, metrics_port), make_wsgi_app(registry), log=None).start()
+    wsgi.serve(metrics_host, metrics_port, make_wsgi_app(registry))
 
     plugin_server = _plugin_server(PluginServer, loglevel=Logger.WARNING - args.verbose)
     socket_server = UnixStreamServer(plugin_server, args.kong_prefix, sock_name=args.socket_name,

@@ -11,6 +11,7 @@ monkey-patching its sockets are cooperative.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -19,6 +20,12 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.credentials import Credentials
 from botocore.httpsession import URLLib3Session
+
+
+SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+"""botocore passes `socket_options=[]` when given none, which drops urllib3's default
+TCP_NODELAY: a request written as headers then body then waits for the server's
+delayed ACK (40 ms on Linux) on every kept-alive call. Keepalive guards long streams."""
 
 
 class NoCredentialsError(RuntimeError):
@@ -43,6 +50,7 @@ class BedrockClient:
         self._http = URLLib3Session(
             timeout=(settings.connect_timeout, settings.read_timeout),
             max_pool_connections=settings.max_pool_connections,
+            socket_options=SOCKET_OPTIONS,
         )
 
     def endpoint(self, region: str) -> str:

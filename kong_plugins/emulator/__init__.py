@@ -1,5 +1,9 @@
 """Bedrock Runtime emulator: a fake endpoint speaking the real wire protocol.
 
+Also serves Bedrock Mantle (the Anthropic Messages API Bedrock uses for Claude Opus 4.7 and
+later) on the same port: ``POST /anthropic/v1/messages`` and
+``POST /anthropic/v1/messages/count_tokens``, SigV4 service ``bedrock-mantle`` (see mantle.py).
+
 Real SigV4 verification (botocore's signer), real event-stream frames, realistic bodies,
 headers and usage, deterministic replies, timing control and fault injection. Used by the
 gateway's tests, ``make dev`` and docker-compose.

@@ -17,8 +17,9 @@ from .settings import EmulatorSettings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m kong_plugins.emulator",
-                                     description="Fake Amazon Bedrock Runtime endpoint for tests and local dev.")
+    parser = argparse.ArgumentParser(
+        prog="python -m kong_plugins.emulator",
+        description="Fake Amazon Bedrock Runtime (and Bedrock Mantle) endpoint for tests and local dev.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8010)
     parser.add_argument("--latency-ms", type=float, default=0, help="delay before response headers")

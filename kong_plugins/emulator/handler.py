@@ -20,7 +20,7 @@ from .control import PREFIX, handle_control
 from .errors import BedrockError, unknown_operation
 from .faults import HTTP_FAULTS, FaultRule
 from .mantle_errors import from_fault as mantle_fault_error
-from .mantle_errors import internal_error
+from .mantle_errors import MantleError, internal_error
 from .models import decode_model_segment
 from .operations import execute, prepare
 from .responses import Clock, JsonResponse, OperationResult
@@ -130,7 +130,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 body = self._read_body()
             except (RequestTooLarge, ValueError):
                 self.close_connection = True
-                self._send_error(BedrockError(413, "ValidationException", "Request body is too large or malformed."))
+                message = "Request body is too large or malformed."
+                self._send_error(MantleError(413, "request_too_large", message) if mantle.is_mantle_path(path)
+                                 else BedrockError(413, "ValidationException", message))
                 return
             if path.startswith(PREFIX):
                 status, payload = handle_control(self.state, self.command, path, body)

@@ -28,7 +28,8 @@ COUNT_TOKENS = "mantle-count-tokens"
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # 2023-06-01 and newer dated versions
 MAX_OUTPUT_TOKENS = 128_000
 MIN_VERSION = (4, 7)
-_VERSIONED_ID = re.compile(r"^anthropic\.claude-[a-z]+-(?P<major>\d{1,2})(?:-(?P<minor>\d{1,2}))?$")
+_VERSIONED_ID = re.compile(
+    r"^anthropic\.claude-(?:opus|sonnet|haiku|fable)-(?P<major>\d{1,2})(?:-(?P<minor>\d{1,2}))?$")
 EXTRA_MODELS = frozenset({"anthropic.claude-mythos-preview"})
 
 _RUNTIME_KEYS = ALLOWED_KEYS - {"anthropic_version", "anthropic_beta"}
@@ -54,7 +55,7 @@ class MantleRequest:
 
 
 def is_mantle_model(model_id: str) -> bool:
-    """Opus 4.7 and later (any family at version >= 4.7), bare ids only."""
+    """Opus 4.7 and later (any Claude family at version >= 4.7), bare ids only."""
     if model_id in EXTRA_MODELS:
         return True
     match = _VERSIONED_ID.match(model_id)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 from emulator_helpers import ACCESS_KEY, SECRET_KEY, SONNET_45, make_client
 
 from kong_plugins.emulator import EmulatorServer, EmulatorSettings
+
+REPO_ROOT = str(Path(__file__).resolve().parents[2])
+if REPO_ROOT not in sys.path:  # ``tests.openai_stub`` must import under a bare ``pytest`` too
+    sys.path.insert(0, REPO_ROOT)
 
 
 @pytest.fixture(scope="module")

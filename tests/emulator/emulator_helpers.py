@@ -55,14 +55,15 @@ def mantle_body(text: str = "Say hello world please", **extra: Any) -> dict[str,
 
 def mantle_post(url: str, path: str, body: Any, *, service: str = "bedrock-mantle", secret: str = SECRET_KEY,
                 access_key: str = ACCESS_KEY, headers: dict[str, str] | None = None, stream: bool = False,
-                raw: bytes | None = None) -> Any:
-    """POST to the emulator's Mantle routes, SigV4-signed with botocore for ``service``."""
+                raw: bytes | None = None, method: str = "POST") -> Any:
+    """Call the emulator's Mantle routes, SigV4-signed with botocore for ``service``."""
     data = raw if raw is not None else json.dumps(body).encode()
-    request = AWSRequest(method="POST", url=url + path, data=data,
+    request = AWSRequest(method=method, url=url + path, data=data,
                          headers={"Content-Type": "application/json", "anthropic-version": "2023-06-01",
                                   **(headers or {})})
     SigV4Auth(Credentials(access_key, secret), service, "us-east-1").add_auth(request)
-    return requests.post(url + path, data=data, headers=dict(request.headers), stream=stream, timeout=10)
+    return requests.request(method, url + path, data=data, headers=dict(request.headers), stream=stream,
+                            timeout=10)
 
 
 def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:

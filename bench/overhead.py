@@ -1,0 +1,105 @@
+"""Gateway overhead on one machine: gateway latency minus a direct call to the same emulator.
+
+    python -m bench.overhead [--requests 500] [--json bench/results/overhead.json]
+
+Both paths use the same keep-alive http.client connection and the same body;
+the direct path replays one pre-signed SigV4 request (the emulator accepts a
+signature for its validity window), so client-side signing is not charged to
+the baseline. The emulator answers with zero configured latency. Bounded:
+it sends a fixed number of requests to 127.0.0.1 and stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tests.stack import EMULATOR_KEY_ID, EMULATOR_SECRET, GatewayStack
+
+MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+PROMPT = {"messages": [{"role": "user", "content": "Benchmark prompt: summarise the order status."}],
+          "max_tokens": 32}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def timed(conn: http.client.HTTPConnection, path: str, body: bytes, headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    conn.request("POST", path, body=body, headers=headers)
+    response = conn.getresponse()
+    payload = response.read()
+    elapsed = time.perf_counter() - started
+    if response.status != 200:
+        raise RuntimeError(f"{path}: {response.status} {payload[:200]!r}")
+    return elapsed * 1000.0
+
+
+def direct_request(emulator_url: str) -> tuple[str, bytes, dict[str, str]]:
+    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", **PROMPT}).encode()
+    path = f"/model/{quote(MODEL_ID, safe='')}/invoke"
+    request = AWSRequest(method="POST", url=emulator_url + path, data=body,
+                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+    SigV4Auth(Credentials(EMULATOR_KEY_ID, EMULATOR_SECRET), "bedrock", "us-east-1").add_auth(request)
+    return path, body, dict(request.headers)
+
+
+def measure(url: str, path: str, body: bytes, headers: dict[str, str], n: int) -> list[float]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    for _ in range(20):
+        timed(conn, path, body, headers)     # warm-up: connections, instances, caches
+    samples = [timed(conn, path, body, headers) for _ in range(n)]
+    conn.close()
+    return samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--json", default="bench/results/overhead.json")
+    args = parser.parse_args(argv)
+    with GatewayStack() as stack:
+        direct = measure(stack.emulator.url, *direct_request(stack.emulator.url), args.requests)
+        gateway_body = json.dumps({"model": "haiku", **PROMPT}).encode()
+        gateway_headers = {"Content-Type": "application/json", "X-API-Key": "dev-admin-key"}
+        via = measure(stack.proxy_url, "/v1/messages", gateway_body, gateway_headers, args.requests)
+        conn = http.client.HTTPConnection("127.0.0.1", stack.proxy_port, timeout=30)
+        conn.request("POST", "/v1/messages", body=gateway_body, headers=gateway_headers)
+        response = conn.getresponse()
+        response.read()
+        request_id = response.getheader("X-Kong-Request-Id")
+        stack.harness.wait_for_log(request_id)
+        stats = stack.harness.request_stats(request_id)
+    result = {"requests": args.requests, "concurrency": 1}
+    for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        result[f"direct_{name}_ms"] = round(percentile(direct, q), 3)
+        result[f"gateway_{name}_ms"] = round(percentile(via, q), 3)
+        result[f"added_{name}_ms"] = round(percentile(via, q) - percentile(direct, q), 3)
+    result["direct_mean_ms"] = round(statistics.fmean(direct), 3)
+    result["gateway_mean_ms"] = round(statistics.fmean(via), 3)
+    result["rpc_round_trips_per_request"] = stats["rpc_calls"]
+    result["rpc_round_trips_by_plugin"] = stats["by_plugin"]
+    print(f"{'':28}{'p50':>9}{'p95':>9}{'p99':>9}   (ms, {args.requests} sequential non-stream requests)")
+    for label, key in (("direct to emulator", "direct"), ("through the gateway", "gateway"),
+                       ("added by the gateway", "added")):
+        print(f"{label:28}" + "".join(f"{result[f'{key}_{q}_ms']:>9.2f}" for q in ("p50", "p95", "p99")))
+    print(f"RPC round trips per request (Kong <-> plugin server): {stats['rpc_calls']}  {stats['by_plugin']}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
