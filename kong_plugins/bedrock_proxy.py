@@ -31,6 +31,8 @@ Schema = BEDROCK_PROXY_SCHEMA
 
 ESTIMATE_HEADER = "X-Token-Count-Estimate"
 """Set on count_tokens answers computed locally (the model has no Bedrock CountTokens)."""
+COUNTING_KINDS = frozenset({"claude", "mantle"})
+"""Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
 _PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiFormat.OPENAI}
 
 
@@ -152,7 +154,7 @@ class Plugin:
         if isinstance(entry, Reply):
             return entry
         ctx.model = entry.name
-        if entry.kind != "claude":
+        if entry.kind not in COUNTING_KINDS:
             return Reply(200, {"input_tokens": estimate_input_tokens(internal)}, {ESTIMATE_HEADER: "true"})
         ctx.upstream = plan_count(internal, entry, region=self.region)
         return None

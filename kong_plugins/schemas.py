@@ -41,8 +41,9 @@ _DEFAULT_ROLE = {"default_role": _string(required=True, default="other",
 _MODEL = {"type": "record", "fields": [
     {"name": _string(required=True, description="Catalogue name clients may send, e.g. `sonnet`.")},
     {"bedrock_id": _string(required=True, description="Bedrock model id or inference-profile id.")},
-    {"kind": _string(required=True, default="claude", one_of=["claude", "converse"],
-                     description="claude: InvokeModel with the Anthropic body; converse: Converse API.")},
+    {"kind": _string(required=True, default="claude", one_of=["claude", "converse", "mantle"],
+                     description="claude: InvokeModel with the Anthropic body; converse: Converse API; "
+                                 "mantle: Bedrock Mantle's Anthropic Messages API (Opus 4.7 and later).")},
     {"region": _string(description="Bedrock region for this model; default: the plugin's `region`.")},
     {"aliases": _strings(required=True, default=[], description="Other names that resolve to this model.")},
     {"fallbacks": _strings(required=True, default=[],

@@ -45,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="host:port of the Prometheus exporter; default %(default)s")
     parser.add_argument("--bedrock-endpoint-url", default=os.environ.get("BEDROCK_ENDPOINT_URL") or None,
                         help="override the Bedrock Runtime endpoint (e.g. the emulator)")
+    parser.add_argument("--bedrock-mantle-endpoint-url", default=os.environ.get("BEDROCK_MANTLE_ENDPOINT_URL") or None,
+                        help="override Bedrock Mantle's Anthropic endpoint (default: <endpoint-url>/anthropic "
+                             "when --bedrock-endpoint-url is set, else bedrock-mantle.<region>.api.aws/anthropic)")
     parser.add_argument("--bedrock-connect-timeout", type=float, default=5.0)
     parser.add_argument("--bedrock-read-timeout", type=float, default=300.0)
     parser.add_argument("--bedrock-max-attempts", type=int, default=3,
@@ -108,6 +111,7 @@ def serve(args: argparse.Namespace) -> None:
         raise SystemExit(f"--kong-prefix {args.kong_prefix} does not exist")
 
     client = BedrockClient(BedrockSettings(endpoint_url=args.bedrock_endpoint_url,
+                                           mantle_endpoint_url=args.bedrock_mantle_endpoint_url,
                                            connect_timeout=args.bedrock_connect_timeout,
                                            read_timeout=args.bedrock_read_timeout))
     wsgi.serve(relay_host, relay_port, never_raise(RelayApp(client, store, RetryBudget(args.bedrock_max_attempts))))

@@ -35,6 +35,7 @@ class NoCredentialsError(RuntimeError):
 @dataclass(frozen=True)
 class BedrockSettings:
     endpoint_url: str | None = None   # None: the real regional endpoint
+    mantle_endpoint_url: str | None = None   # None: derived from endpoint_url, else the real Mantle endpoint
     connect_timeout: float = 5.0
     read_timeout: float = 300.0
     max_pool_connections: int = 100
@@ -57,6 +58,16 @@ class BedrockClient:
         if self.settings.endpoint_url:
             return self.settings.endpoint_url.rstrip("/")
         return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+    def mantle_url(self, region: str, path: str) -> str:
+        """Bedrock Mantle speaks the Anthropic Messages API under `.../anthropic` (SigV4 service bedrock-mantle)."""
+        if self.settings.mantle_endpoint_url:
+            base = self.settings.mantle_endpoint_url.rstrip("/")
+        elif self.settings.endpoint_url:
+            base = self.settings.endpoint_url.rstrip("/") + "/anthropic"
+        else:
+            base = f"https://bedrock-mantle.{region}.api.aws/anthropic"
+        return base + path
 
     def model_url(self, region: str, model_id: str, operation: str) -> str:
         """`/model/{id}/{op}` with the id as ONE percent-encoded segment (`/` and `:` encoded)."""

@@ -30,6 +30,20 @@ _MESSAGES: dict[ErrorKind, str] = {
 }
 
 
+_MANTLE_TYPES = {
+    "invalid_request_error": "ValidationException", "request_too_large": "ValidationException",
+    "authentication_error": "AccessDeniedException", "permission_error": "AccessDeniedException",
+    "not_found_error": "ResourceNotFoundException", "rate_limit_error": "ThrottlingException",
+    "overloaded_error": "ServiceUnavailableException", "timeout_error": "ModelTimeoutException",
+    "api_error": "InternalServerException",
+}
+
+
+def mantle_error_type(anthropic_type: str | None) -> str:
+    """Bedrock Mantle answers errors in Anthropic's format; name them as Bedrock would."""
+    return _MANTLE_TYPES.get(anthropic_type or "", "InternalServerException")
+
+
 def error_type(header_value: str | None) -> str:
     """botocore's rule: the part before the first ':' and after the last '#'."""
     if not header_value:

@@ -152,7 +152,7 @@ class InvokeStreamDecoder:
             return
         raw = base64.b64decode(json.loads(payload)["bytes"])
         event = json.loads(raw)
-        self._track(event)
+        self.track(event)
         yield event, raw
 
     def message(self, content: bytes) -> dict[str, Any]:
@@ -160,7 +160,7 @@ class InvokeStreamDecoder:
         self.usage = usage_from_message(message)
         return message
 
-    def _track(self, event: dict[str, Any]) -> None:
+    def track(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "message_start":
             self.usage = usage_from_message(event.get("message") or {})

@@ -16,16 +16,18 @@ from botocore.exceptions import HTTPClientError, ReadTimeoutError
 from botocore.eventstream import ParserError
 
 from kong_plugins.bedrock.client import BedrockClient
-from kong_plugins.bedrock.errors import client_message, kind_for
+from kong_plugins.bedrock.errors import client_message, kind_for, mantle_error_type
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import ContextStore, RequestContext
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.anthropic import with_header_betas
 from kong_plugins.formats.api import ApiFormat, api_for_path
+from kong_plugins.formats.sse import MantleStreamError
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.attempts import Failure, call_with_fallbacks
 from kong_plugins.relay.call import RELAY_TOKEN_HEADER, UpstreamCall
-from kong_plugins.relay.responses import StreamException, passthrough_events, render_message, stream_events
+from kong_plugins.relay.responses import (StreamException, passthrough_events, render_message, stream_events,
+                                          stream_sse)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _TOKEN_ENVIRON_KEY = "HTTP_" + RELAY_TOKEN_HEADER.upper().replace("-", "_")
@@ -102,14 +104,19 @@ class RelayApp:
             upstream.raw.close()
 
     def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
+        translate = stream_sse if call.is_mantle else stream_events
         try:
-            yield from stream_events(upstream.raw.stream(16384, decode_content=False), call, ctx)
+            yield from translate(upstream.raw.stream(16384, decode_content=False), call, ctx)
         except GeneratorExit:
             _cancelled(ctx)
             raise
         except StreamException as exc:
             kind = kind_for(exc.exception_type[:1].upper() + exc.exception_type[1:], 0)
             ctx.error_type = exc.exception_type or "StreamError"
+            yield sse_error_event(call.api, kind, client_message(kind, exc.upstream_message))
+        except MantleStreamError as exc:
+            kind = kind_for(mantle_error_type(exc.error_type), 0)
+            ctx.error_type = exc.error_type
             yield sse_error_event(call.api, kind, client_message(kind, exc.upstream_message))
         except (ParserError, ValueError, KeyError, TypeError, ReadTimeoutError, HTTPClientError, OSError) as exc:
             ctx.error_type = type(exc).__name__
@@ -168,7 +175,12 @@ def _cancelled(ctx: RequestContext) -> None:
 
 
 def _with_betas(call: UpstreamCall, header: str) -> UpstreamCall:
-    """The call with the client's anthropic-beta header merged into its body (allowlisted)."""
+    """The call with the client's anthropic-beta header merged into its body (allowlisted).
+
+    Mantle speaks the first-party API: the header is forwarded as a header, unchanged.
+    """
+    if header and call.is_mantle:
+        return replace(call, headers=call.headers + (("anthropic-beta", header),))
     if not header or call.beta_allowlist is None:
         return call
     body = with_header_betas(call.body, header, call.beta_allowlist, converse=call.upstream_is_converse)

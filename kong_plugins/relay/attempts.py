@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, HTTPClientError, ReadTimeoutError
 
 from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError
-from kong_plugins.bedrock.errors import client_message, error_type, kind_for
+from kong_plugins.bedrock.errors import client_message, error_type, kind_for, mantle_error_type
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.errors import ErrorKind
@@ -47,12 +48,14 @@ def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: 
 
 
 def call_with_retries(client: BedrockClient, budget: RetryBudget, call: UpstreamCall) -> AWSResponse | Failure:
-    url = client.model_url(call.region, call.model_id, call.operation)
-    accept = "application/vnd.amazon.eventstream" if call.stream else "application/json"
+    url = upstream_url(client, call)
+    accept = ("text/event-stream" if call.is_mantle else "application/vnd.amazon.eventstream") \
+        if call.stream else "application/json"
     retries = budget.call()
     while True:
         try:
-            upstream = client.send(url, call.region, call.body, accept=accept, stream=call.stream)
+            upstream = client.send(url, call.region, call.body, accept=accept, stream=call.stream,
+                                   service=call.service, extra_headers=dict(call.headers))
         except NoCredentialsError:
             return Failure(ErrorKind.UNAVAILABLE, "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
         except ReadTimeoutError:
@@ -68,7 +71,7 @@ def call_with_retries(client: BedrockClient, budget: RetryBudget, call: Upstream
                 return upstream
             content = upstream.raw.read() if call.stream else upstream.content
             upstream.raw.close()
-            upstream_type = error_type(upstream.headers.get("x-amzn-ErrorType")) or str(upstream.status_code)
+            upstream_type = _upstream_error_type(call, upstream.headers, content) or str(upstream.status_code)
             delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
             if delay is None:
                 kind = kind_for(upstream_type, upstream.status_code)
@@ -76,9 +79,30 @@ def call_with_retries(client: BedrockClient, budget: RetryBudget, call: Upstream
         time.sleep(delay)   # cooperative: the plugin server runs monkey-patched gevent
 
 
+def upstream_url(client: BedrockClient, call: UpstreamCall) -> str:
+    if call.operation == "mantle-messages":
+        return client.mantle_url(call.region, "/v1/messages")
+    if call.operation == "mantle-count-tokens":
+        return client.mantle_url(call.region, "/v1/messages/count_tokens")
+    return client.model_url(call.region, call.model_id, call.operation)
+
+
+def _upstream_error_type(call: UpstreamCall, headers: Any, content: bytes) -> str:
+    if call.is_mantle:
+        return mantle_error_type(str((_json(content).get("error") or {}).get("type") or ""))
+    return error_type(headers.get("x-amzn-ErrorType"))
+
+
 def _message(content: bytes) -> str | None:
-    try:
-        value = json.loads(content).get("message")
-    except (ValueError, AttributeError):
-        return None
+    data = _json(content)
+    error = data.get("error")
+    value = data.get("message") or (error.get("message") if isinstance(error, dict) else None)
     return value if isinstance(value, str) else None
+
+
+def _json(content: bytes) -> dict:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -17,6 +17,7 @@ from kong_plugins.formats import anthropic, converse
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.policy.catalogue import CatalogueEntry
 
+MANTLE_HEADERS = (("anthropic-version", "2023-06-01"),)
 RELAY_TOKEN_HEADER = "X-Bedrock-Gateway-Token"
 """Upstream header carrying the one-time context token (set by bedrock-proxy via Kong)."""
 
@@ -34,6 +35,12 @@ class UpstreamCall:
     include_usage: bool = False   # OpenAI stream_options.include_usage
     response_id: str = ""
     beta_allowlist: frozenset[str] | None = None   # merge the client's anthropic-beta header (Anthropic clients)
+    service: str = "bedrock"                        # SigV4 service name (bedrock-mantle for Mantle)
+    headers: tuple[tuple[str, str], ...] = ()       # extra upstream headers
+
+    @property
+    def is_mantle(self) -> bool:
+        return self.operation.startswith("mantle-")
 
     @property
     def upstream_is_converse(self) -> bool:
@@ -56,6 +63,13 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     everything else goes through Converse, which every Bedrock text model speaks.
     """
     stream = internal.get("stream") is True
+    prefix = "chatcmpl-" if api is ApiFormat.OPENAI else "msg_bdrk_"
+    if entry.kind == "mantle":
+        return UpstreamCall(api=api, operation="mantle-messages", model_name=entry.name, client_model=client_model,
+                            model_id=entry.bedrock_id, region=entry.region or region, stream=stream,
+                            body=_json({**internal, "model": entry.bedrock_id}), include_usage=include_usage,
+                            response_id=prefix + secrets.token_urlsafe(18), service="bedrock-mantle",
+                            headers=MANTLE_HEADERS)
     internal = anthropic.fold_system_messages(internal)
     if api is ApiFormat.ANTHROPIC and entry.kind == "claude":
         operation, body = "invoke", anthropic.invoke_body(internal, policy.fields, policy.betas)
@@ -64,7 +78,6 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
         body = _json(converse.request_from_anthropic(internal, model_fields=entry.kind == "claude"))
     if stream:
         operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
-    prefix = "chatcmpl-" if api is ApiFormat.OPENAI else "msg_bdrk_"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
@@ -85,6 +98,12 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
 
 def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str) -> UpstreamCall:
     """CountTokens takes a foundation-model id, so the geo prefix of a profile id is dropped."""
+    if entry.kind == "mantle":
+        body = {k: v for k, v in internal.items() if k not in ("max_tokens", "stream")}
+        return UpstreamCall(api=ApiFormat.ANTHROPIC, operation="mantle-count-tokens", model_name=entry.name,
+                            client_model=entry.name, model_id=entry.bedrock_id, region=entry.region or region,
+                            body=_json({**body, "model": entry.bedrock_id}), stream=False,
+                            service="bedrock-mantle", headers=MANTLE_HEADERS)
     return UpstreamCall(api=ApiFormat.ANTHROPIC, operation="count-tokens", model_name=entry.name,
                         client_model=entry.name, model_id=foundation_model_id(entry.bedrock_id),
                         region=entry.region or region, body=anthropic.count_tokens_body(internal), stream=False)

@@ -18,6 +18,7 @@ from kong_plugins.context import RequestContext
 from kong_plugins.formats import anthropic, openai_chat
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.converse import ConverseStreamToAnthropic
+from kong_plugins.formats.sse import AnthropicSseDecoder
 from kong_plugins.relay.call import UpstreamCall
 
 Render = Callable[[dict[str, Any], "bytes | None"], Iterable[bytes]]
@@ -33,6 +34,8 @@ class StreamException(Exception):
 
 
 def decoder_for(call: UpstreamCall) -> Any:
+    if call.is_mantle:
+        return AnthropicSseDecoder()
     if call.upstream_is_converse:
         return ConverseStreamToAnthropic(model=call.client_model, message_id=call.response_id)
     return anthropic.InvokeStreamDecoder()
@@ -46,6 +49,9 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> b
             decoder.message(content)
             ctx.usage = decoder.usage
         return content   # Bedrock-native client: Bedrock's bytes unchanged
+    if call.operation == "mantle-count-tokens":
+        ctx.usage = None
+        return json.dumps({"input_tokens": int(json.loads(content)["input_tokens"])}).encode()
     if call.operation == "count-tokens":
         counted = json.loads(content).get("inputTokens")
         ctx.usage = None
@@ -59,7 +65,7 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> b
         return json.dumps(completion, separators=(",", ":")).encode()
     if call.upstream_is_converse:
         return json.dumps(message, separators=(",", ":")).encode()
-    return content   # Anthropic client, InvokeModel: Bedrock's bytes unchanged
+    return content   # Anthropic client, InvokeModel or Mantle: Bedrock's bytes unchanged
 
 
 def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
@@ -87,6 +93,22 @@ def stream_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestC
                 if ctx.first_token_at is None and event.get("type") == "content_block_delta":
                     ctx.first_token_at = time.monotonic()
                 yield from render(event, raw)
+    ctx.usage = decoder.usage
+
+
+def stream_sse(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
+    """Client-format stream bytes from Bedrock Mantle's Anthropic SSE; usage kept on `ctx`.
+
+    Raises formats.sse.MantleStreamError on an `event: error`.
+    """
+    decoder = AnthropicSseDecoder()
+    render = renderer_for(call, ctx)
+    for chunk in raw_chunks:
+        for event, raw in decoder.feed_bytes(chunk):
+            ctx.usage = decoder.usage
+            if ctx.first_token_at is None and event.get("type") == "content_block_delta":
+                ctx.first_token_at = time.monotonic()
+            yield from render(event, raw)
     ctx.usage = decoder.usage
 
 

@@ -60,3 +60,15 @@ def test_bedrock_mode(stack, claude, tmp_path):
     calls = served(stack)
     assert calls and calls[0]["operation"] == "invoke-with-response-stream"
     assert calls[0]["model_id"].startswith("us.anthropic.claude-")
+
+
+def test_mantle_mode(stack, claude, tmp_path):
+    done = run_claude(claude, tmp_path, {
+        "CLAUDE_CODE_USE_MANTLE": "1", "ANTHROPIC_BEDROCK_MANTLE_BASE_URL": stack.proxy_url,
+        "CLAUDE_CODE_SKIP_MANTLE_AUTH": "1", "AWS_REGION": "us-east-1",
+        "ANTHROPIC_CUSTOM_HEADERS": "X-API-Key: dev-admin-key"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Emulated reply" in done.stdout
+    calls = served(stack)
+    assert calls and calls[0]["operation"] == "mantle-messages"
+    assert calls[0]["body"]["model"].startswith("anthropic.claude-opus-4-")

@@ -11,7 +11,7 @@ from kong_plugins.context import Consumer, RequestContext
 
 CONFIG = next(p["config"] for s in yaml.safe_load((Path(__file__).parents[2] / "kong/kong.yaml").read_text())
               ["services"] for p in s.get("plugins", []) if p["name"] == "bedrock-proxy")
-POLICY = {"admin": {"haiku", "sonnet", "opus", "titan"}, "developer": {"sonnet", "haiku"},
+POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "titan"}, "developer": {"sonnet", "haiku"},
           "analyst": {"haiku", "titan"}, "ecommerce_ops": {"haiku"}, "guest": {"haiku"}}
 PLUGIN = bedrock_proxy.Plugin({**CONFIG, "default_max_tokens": 4096})
 
