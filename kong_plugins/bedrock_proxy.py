@@ -21,7 +21,7 @@ from kong_plugins.metering.estimate import estimate_input_tokens
 from kong_plugins.policy.catalogue import Catalogue, CatalogueEntry
 from kong_plugins.policy.listings import foundation_models, inference_profiles
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, RELAY_TOKEN_HEADER, BodyPolicy, plan_call, plan_count,
-                                    plan_passthrough)
+                                    plan_openai_compatible, plan_passthrough)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
@@ -89,6 +89,14 @@ class Plugin:
             entry = self._authorise(api, ctx, internal.get("model"))
             if isinstance(entry, Reply):
                 return entry
+            if entry.kind == "openai-compatible":
+                if api is not ApiFormat.OPENAI:
+                    return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through the OpenAI "
+                                        "API only: use /v1/chat/completions.", param="model")
+                ctx.model = entry.name
+                ctx.upstream = plan_openai_compatible(request, entry, client_model=internal.get("model") or entry.name,
+                                                      include_usage=include_usage)
+                return None
             client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
             plan = [plan_call(api, internal, e, client_model=client_model,
                               region=self.region, include_usage=include_usage, policy=self.body_policy)

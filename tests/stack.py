@@ -49,7 +49,8 @@ class GatewayStack:
     def __init__(self, *, proxy_port: int = 0, status_port: int = 0, relay_port: int = 0,
                  metrics_port: int = 0, emulator_port: int = 0, workers: int = 1,
                  config_overrides: dict | None = None, rpc_timeout: float = 60.0,
-                 relay_read_timeout_ms: int | None = None) -> None:
+                 relay_read_timeout_ms: int | None = None, process_env: dict[str, str] | None = None,
+                 model_overrides: dict[str, dict] | None = None) -> None:
         self.proxy_port = proxy_port or free_port()
         self.status_port = status_port or free_port()
         self.relay_port = relay_port or free_port()
@@ -61,6 +62,8 @@ class GatewayStack:
         self.rpc_timeout = rpc_timeout
         self.config_overrides = config_overrides or {}
         self.relay_read_timeout_ms = relay_read_timeout_ms
+        self.extra_process_env = process_env or {}
+        self.model_overrides = model_overrides or {}
         self.workdir = Path(tempfile.mkdtemp(prefix="kong-stack-"))
         self.prefix = self.workdir / "prefix"
         self.harness: KongHarness | None = None
@@ -130,6 +133,8 @@ class GatewayStack:
                     service["read_timeout"] = self.relay_read_timeout_ms
             for plugin in service.get("plugins", []):
                 plugin.setdefault("config", {}).update(self.config_overrides.get(plugin["name"], {}))
+                for model in plugin["config"].get("models", []) if plugin["name"] == "bedrock-proxy" else []:
+                    model.update(self.model_overrides.get(model["name"], {}))
         path = self.workdir / "kong.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
@@ -156,6 +161,7 @@ class GatewayStack:
             "BEDROCK_ENDPOINT_URL": self.emulator.url,
             "HOME": str(self.workdir),
             "PATH": os.environ.get("PATH", ""),
+            **self.extra_process_env,
         }
 
 

@@ -90,6 +90,15 @@ class BedrockClient:
         prepared.stream_output = stream
         return self._http.send(prepared)
 
+    def send_bearer(self, url: str, body: bytes, token: str, *, stream: bool = False) -> AWSResponse:
+        """POST to a non-AWS OpenAI-compatible endpoint with `Authorization: Bearer` (same pooled session)."""
+        request = AWSRequest(method="POST", url=url, data=body, headers={
+            "Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json",
+            "Authorization": f"Bearer {token}"})
+        prepared = request.prepare()
+        prepared.stream_output = stream
+        return self._http.send(prepared)
+
     def _frozen_credentials(self) -> Credentials:
         if self._credentials is None:
             self._credentials = self._botocore.get_credentials()

@@ -22,6 +22,8 @@ class CatalogueEntry:
     kind: str                 # "claude" (InvokeModel, Anthropic body) or "converse"
     region: str | None        # None: the plugin's default region
     fallbacks: tuple[str, ...] = ()
+    base_url: str | None = None       # kind openai-compatible: the provider's OpenAI base URL
+    api_key_env: str | None = None    # kind openai-compatible: env var with the provider's key
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ class Catalogue:
         for model in config.get("models") or []:
             entry = CatalogueEntry(name=model["name"], bedrock_id=model["bedrock_id"],
                                    kind=model.get("kind") or "claude", region=model.get("region") or None,
-                                   fallbacks=tuple(model.get("fallbacks") or ()))
+                                   fallbacks=tuple(model.get("fallbacks") or ()),
+                                   base_url=model.get("base_url") or None, api_key_env=model.get("api_key_env") or None)
             entries.append(entry)
             for alias in model.get("aliases") or []:
                 aliases[alias] = entry.name

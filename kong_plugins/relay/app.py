@@ -27,7 +27,7 @@ from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.attempts import Failure, call_with_fallbacks
 from kong_plugins.relay.call import RELAY_TOKEN_HEADER, UpstreamCall
 from kong_plugins.relay.responses import (StreamException, passthrough_events, render_message, stream_events,
-                                          stream_sse)
+                                          stream_openai_passthrough, stream_sse)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _TOKEN_ENVIRON_KEY = "HTTP_" + RELAY_TOKEN_HEADER.upper().replace("-", "_")
@@ -104,7 +104,8 @@ class RelayApp:
             upstream.raw.close()
 
     def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
-        translate = stream_sse if call.is_mantle else stream_events
+        translate = stream_sse if call.is_mantle else \
+            stream_openai_passthrough if call.operation == "openai-chat" else stream_events
         try:
             yield from translate(upstream.raw.stream(16384, decode_content=False), call, ctx)
         except GeneratorExit:

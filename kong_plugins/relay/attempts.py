@@ -9,6 +9,7 @@ or unavailable, the next model of its fallback chain is tried.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,9 @@ from kong_plugins.eventlog import log_event
 from kong_plugins.formats.errors import ErrorKind
 from kong_plugins.relay.call import UpstreamCall
 
+_BY_STATUS = {400: "ValidationException", 404: "ResourceNotFoundException", 408: "ModelTimeoutException",
+              422: "ValidationException", 429: "ThrottlingException", 500: "InternalServerException",
+              503: "ServiceUnavailableException"}
 FALLBACK_ON = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.PERMISSION, ErrorKind.UNAVAILABLE})
 
 
@@ -48,14 +52,19 @@ def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: 
 
 
 def call_with_retries(client: BedrockClient, budget: RetryBudget, call: UpstreamCall) -> AWSResponse | Failure:
+    if call.operation == "openai-chat" and not os.environ.get(call.api_key_env or ""):
+        return Failure(ErrorKind.UNAVAILABLE, "The gateway has no API key for this model's provider.", "NoProviderKey")
     url = upstream_url(client, call)
     accept = ("text/event-stream" if call.is_mantle else "application/vnd.amazon.eventstream") \
         if call.stream else "application/json"
     retries = budget.call()
     while True:
         try:
-            upstream = client.send(url, call.region, call.body, accept=accept, stream=call.stream,
-                                   service=call.service, extra_headers=dict(call.headers))
+            if call.operation == "openai-chat":
+                upstream = client.send_bearer(url, call.body, os.environ[call.api_key_env or ""], stream=call.stream)
+            else:
+                upstream = client.send(url, call.region, call.body, accept=accept, stream=call.stream,
+                                       service=call.service, extra_headers=dict(call.headers))
         except NoCredentialsError:
             return Failure(ErrorKind.UNAVAILABLE, "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
         except ReadTimeoutError:
@@ -71,7 +80,8 @@ def call_with_retries(client: BedrockClient, budget: RetryBudget, call: Upstream
                 return upstream
             content = upstream.raw.read() if call.stream else upstream.content
             upstream.raw.close()
-            upstream_type = _upstream_error_type(call, upstream.headers, content) or str(upstream.status_code)
+            upstream_type = (_upstream_error_type(call, upstream.headers, content, upstream.status_code)
+                             or str(upstream.status_code))
             delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
             if delay is None:
                 kind = kind_for(upstream_type, upstream.status_code)
@@ -80,6 +90,8 @@ def call_with_retries(client: BedrockClient, budget: RetryBudget, call: Upstream
 
 
 def upstream_url(client: BedrockClient, call: UpstreamCall) -> str:
+    if call.operation == "openai-chat":
+        return (call.endpoint or "").rstrip("/") + "/chat/completions"
     if call.operation == "mantle-messages":
         return client.mantle_url(call.region, "/v1/messages")
     if call.operation == "mantle-count-tokens":
@@ -87,7 +99,9 @@ def upstream_url(client: BedrockClient, call: UpstreamCall) -> str:
     return client.model_url(call.region, call.model_id, call.operation)
 
 
-def _upstream_error_type(call: UpstreamCall, headers: Any, content: bytes) -> str:
+def _upstream_error_type(call: UpstreamCall, headers: Any, content: bytes, status: int) -> str:
+    if call.operation == "openai-chat":   # OpenAI errors carry no Bedrock type: name them by status
+        return _BY_STATUS.get(status, "")
     if call.is_mantle:
         return mantle_error_type(str((_json(content).get("error") or {}).get("type") or ""))
     return error_type(headers.get("x-amzn-ErrorType"))

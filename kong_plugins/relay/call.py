@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from kong_plugins.formats import anthropic, converse
+from kong_plugins.formats import anthropic, converse, openai_passthrough
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.policy.catalogue import CatalogueEntry
 
@@ -37,6 +37,8 @@ class UpstreamCall:
     beta_allowlist: frozenset[str] | None = None   # merge the client's anthropic-beta header (Anthropic clients)
     service: str = "bedrock"                        # SigV4 service name (bedrock-mantle for Mantle)
     headers: tuple[tuple[str, str], ...] = ()       # extra upstream headers
+    endpoint: str | None = None                     # openai-compatible: the provider's base URL
+    api_key_env: str | None = None                  # openai-compatible: env var holding its API key
 
     @property
     def is_mantle(self) -> bool:
@@ -94,6 +96,16 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
     return UpstreamCall(api=ApiFormat.BEDROCK, operation=operation, model_name=entry.name,
                         client_model=entry.bedrock_id, model_id=model_id, region=entry.region or region,
                         body=body, stream=operation.endswith("stream"))
+
+
+def plan_openai_compatible(request: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
+                           include_usage: bool) -> UpstreamCall:
+    """OpenAI clients on an OpenAI-compatible provider: the body passes through (model replaced)."""
+    return UpstreamCall(api=ApiFormat.OPENAI, operation="openai-chat", model_name=entry.name,
+                        client_model=client_model, model_id=entry.bedrock_id, region="",
+                        body=openai_passthrough.upstream_body(request, entry.bedrock_id),
+                        stream=request.get("stream") is True, include_usage=include_usage,
+                        endpoint=entry.base_url, api_key_env=entry.api_key_env)
 
 
 def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str) -> UpstreamCall:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 from botocore.eventstream import EventStreamBuffer, ParserError
 
 from kong_plugins.context import RequestContext
-from kong_plugins.formats import anthropic, openai_chat
+from kong_plugins.formats import anthropic, openai_chat, openai_passthrough
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.converse import ConverseStreamToAnthropic
 from kong_plugins.formats.sse import AnthropicSseDecoder
@@ -49,6 +49,9 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> b
             decoder.message(content)
             ctx.usage = decoder.usage
         return content   # Bedrock-native client: Bedrock's bytes unchanged
+    if call.operation == "openai-chat":
+        ctx.usage = openai_passthrough.usage_of(json.loads(content))
+        return content
     if call.operation == "mantle-count-tokens":
         ctx.usage = None
         return json.dumps({"input_tokens": int(json.loads(content)["input_tokens"])}).encode()
@@ -94,6 +97,18 @@ def stream_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestC
                     ctx.first_token_at = time.monotonic()
                 yield from render(event, raw)
     ctx.usage = decoder.usage
+
+
+def stream_openai_passthrough(raw_chunks: Iterable[bytes], call: UpstreamCall,
+                              ctx: RequestContext) -> Iterator[bytes]:
+    """An OpenAI-compatible provider's chunks, unchanged, with usage read from its final chunk."""
+    chunks = openai_passthrough.ChunkPassthrough(client_wants_usage=call.include_usage)
+    for raw in raw_chunks:
+        for event in chunks.feed(raw):
+            if ctx.first_token_at is None and b'"content"' in event:
+                ctx.first_token_at = time.monotonic()
+            yield event
+        ctx.usage = chunks.usage
 
 
 def stream_sse(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:

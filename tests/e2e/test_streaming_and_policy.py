@@ -11,7 +11,7 @@ from botocore.config import Config
 
 ROLES = {"admin": "dev-admin-key", "developer": "dev-developer-key", "analyst": "dev-analyst-key",
          "ecommerce_ops": "dev-ops-key", "guest": "dev-guest-key"}
-POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "titan"}, "developer": {"sonnet", "haiku"},
+POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan"}, "developer": {"sonnet", "haiku"},
           "analyst": {"haiku", "titan"}, "ecommerce_ops": {"haiku"}, "guest": {"haiku"}}
 ASK = [{"role": "user", "content": "Tell me a story"}]
 

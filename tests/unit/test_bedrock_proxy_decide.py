@@ -11,7 +11,7 @@ from kong_plugins.context import Consumer, RequestContext
 
 CONFIG = next(p["config"] for s in yaml.safe_load((Path(__file__).parents[2] / "kong/kong.yaml").read_text())
               ["services"] for p in s.get("plugins", []) if p["name"] == "bedrock-proxy")
-POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "titan"}, "developer": {"sonnet", "haiku"},
+POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan"}, "developer": {"sonnet", "haiku"},
           "analyst": {"haiku", "titan"}, "ecommerce_ops": {"haiku"}, "guest": {"haiku"}}
 PLUGIN = bedrock_proxy.Plugin({**CONFIG, "default_max_tokens": 4096})
 
@@ -47,12 +47,18 @@ def test_anthropic_on_claude_uses_invoke_and_everything_else_converse():
     assert PLUGIN.decide(ctx, "/v1/chat/completions") is None and ctx.upstream.operation == "converse"
 
 
-def test_missing_model_means_the_role_default_and_no_role_tag_has_no_access():
+def test_missing_model_means_the_role_default_and_no_role_tag_means_exactly_the_other_tier():
     body = {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
     ctx = ctx_for("analyst", body)
     assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.upstream.model_name == "haiku"
-    error = PLUGIN.decide(ctx_for(None, body), "/v1/messages")
-    assert error.status == 403
+    ctx = ctx_for(None, body)
+    assert PLUGIN.decide(ctx, "/v1/chat/completions") is None
+    assert ctx.role == "other" and ctx.upstream.model_name == "gemini-flash"
+    assert ctx.upstream.operation == "openai-chat" and ctx.upstream.api_key_env == "GEMINI_API_KEY"
+    for model in ("haiku", "sonnet", "titan"):
+        assert PLUGIN.decide(ctx_for(None, {**body, "model": model}), "/v1/chat/completions").status == 403
+    anthropic_client = PLUGIN.decide(ctx_for(None, body), "/v1/messages")
+    assert anthropic_client.status == 400 and "/v1/chat/completions" in anthropic_client.body["error"]["message"]
 
 
 def test_unknown_model_is_404_in_each_format():
