@@ -92,6 +92,8 @@ class RequestContext:
     error_type: str | None = None
     first_token_at: float | None = None
     relay_active: bool = False
+    relay_clock: Any = None                 # relay.clock.RelayClock while the relay works on it
+    relay_overhead_ms: float | None = None  # the relay's own time, without waiting on Bedrock or Kong
     _after_relay: list[Callable[[], None]] = field(default_factory=list)
 
     def after_relay(self, callback: Callable[[], None]) -> None:

@@ -28,3 +28,8 @@ request_duration_seconds = Histogram(
     "kong_bedrock_request_duration_seconds", "Whole-request latency as Kong measured it.",
     ["model", "role"], registry=registry,
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300))
+relay_overhead_seconds = Histogram(
+    "kong_bedrock_relay_overhead_seconds",
+    "Time the relay itself adds (translation, signing, framing), without waiting on Bedrock or Kong.",
+    ["model", "role"], registry=registry,
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1))

@@ -26,6 +26,7 @@ class RequestSummary:
     usage: Usage
     latency_ms: float
     error_type: str | None
+    relay_overhead_ms: float | None = None
 
     @classmethod
     def build(cls, serialized: dict[str, Any], ctx: RequestContext | None, default_role: str) -> RequestSummary:
@@ -42,6 +43,7 @@ class RequestSummary:
             usage=(ctx.usage if ctx and ctx.usage else Usage()),
             latency_ms=float(latencies.get("request") or 0),
             error_type=ctx.error_type if ctx else None,
+            relay_overhead_ms=ctx.relay_overhead_ms if ctx else None,
         )
 
 
@@ -52,10 +54,13 @@ def record(summary: RequestSummary) -> None:
     metrics.tokens_input_total.labels(**labels).inc(summary.usage.input)
     metrics.tokens_output_total.labels(**labels).inc(summary.usage.output)
     metrics.request_duration_seconds.labels(**labels).observe(summary.latency_ms / 1000.0)
+    if summary.relay_overhead_ms is not None:
+        metrics.relay_overhead_seconds.labels(**labels).observe(summary.relay_overhead_ms / 1000.0)
     if summary.error_type or summary.status >= 400:
         metrics.errors_total.labels(error_type=summary.error_type or str(summary.status), **labels).inc()
     log_event("request", request_id=summary.request_id, consumer=summary.consumer, role=summary.role,
               model=summary.model, status=summary.status, input_tokens=summary.usage.input,
               output_tokens=summary.usage.output, cache_read_tokens=summary.usage.cache_read,
               cache_write_tokens=summary.usage.cache_write, latency_ms=round(summary.latency_ms, 1),
-              error_type=summary.error_type)
+              error_type=summary.error_type,
+              relay_overhead_ms=None if summary.relay_overhead_ms is None else round(summary.relay_overhead_ms, 3))

@@ -26,6 +26,7 @@ from kong_plugins.formats.sse import MantleStreamError
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.attempts import Failure, call_with_fallbacks
 from kong_plugins.relay.call import RELAY_TOKEN_HEADER, UpstreamCall
+from kong_plugins.relay.clock import RelayClock
 from kong_plugins.relay.responses import (StreamException, passthrough_events, render_message, stream_events,
                                           stream_openai_passthrough, stream_sse)
 
@@ -61,12 +62,13 @@ class RelayApp:
                 api, ErrorKind.PERMISSION, "This endpoint only serves requests that passed the gateway."))
         betas = environ.get("HTTP_ANTHROPIC_BETA") or ""
         ctx.relay_active = True
+        ctx.relay_clock = RelayClock()
         body = self._forward(ctx, [_with_betas(c, betas) for c in [ctx.upstream, *ctx.fallbacks]], start_response)
         return _then_done(body, ctx)
 
     def _forward(self, ctx: RequestContext, candidates: list[UpstreamCall],
                  start_response: StartResponse) -> Iterable[bytes]:
-        call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id)
+        call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id, ctx.relay_clock)
         if isinstance(upstream, Failure):
             return self._fail(ctx, call, start_response, upstream.kind, upstream.message, upstream.upstream_type)
         ctx.upstream_status = upstream.status_code
@@ -94,7 +96,9 @@ class RelayApp:
 
     def _passthrough(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
         try:
-            yield from passthrough_events(upstream.raw.stream(16384, decode_content=False), call, ctx)
+            clock = ctx.relay_clock
+            chunks = clock.upstream(upstream.raw.stream(16384, decode_content=False))
+            yield from clock.downstream(passthrough_events(chunks, call, ctx))
         except GeneratorExit:
             _cancelled(ctx)
             raise
@@ -107,7 +111,9 @@ class RelayApp:
         translate = stream_sse if call.is_mantle else \
             stream_openai_passthrough if call.operation == "openai-chat" else stream_events
         try:
-            yield from translate(upstream.raw.stream(16384, decode_content=False), call, ctx)
+            clock = ctx.relay_clock
+            chunks = clock.upstream(upstream.raw.stream(16384, decode_content=False))
+            yield from clock.downstream(translate(chunks, call, ctx))
         except GeneratorExit:
             _cancelled(ctx)
             raise
@@ -161,6 +167,8 @@ def _then_done(body: Iterable[bytes], ctx: RequestContext) -> Iterator[bytes]:
         close = getattr(body, "close", None)
         if close is not None:
             close()
+        if ctx.relay_clock is not None:
+            ctx.relay_overhead_ms = ctx.relay_clock.overhead_ms()
         try:
             ctx.relay_done()
         except Exception as exc:  # noqa: BLE001 - accounting must never break the relay

@@ -19,10 +19,11 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, HT
 
 from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError
 from kong_plugins.bedrock.errors import client_message, error_type, kind_for, mantle_error_type
-from kong_plugins.bedrock.retries import RetryBudget
+from kong_plugins.bedrock.retries import CallRetries, RetryBudget
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.errors import ErrorKind
 from kong_plugins.relay.call import UpstreamCall
+from kong_plugins.relay.clock import RelayClock
 
 _BY_STATUS = {400: "ValidationException", 404: "ResourceNotFoundException", 408: "ModelTimeoutException",
               422: "ValidationException", 429: "ThrottlingException", 500: "InternalServerException",
@@ -38,12 +39,12 @@ class Failure:
 
 
 def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: list[UpstreamCall],
-                        request_id: str) -> tuple[UpstreamCall, AWSResponse | Failure]:
+                        request_id: str, clock: RelayClock) -> tuple[UpstreamCall, AWSResponse | Failure]:
     """Try each candidate in order; return the one that answered (or the last failure)."""
     outcome: AWSResponse | Failure = Failure(ErrorKind.UPSTREAM_ERROR, "No model to call.", "NoCandidate")
     call = candidates[0]
     for index, call in enumerate(candidates):
-        outcome = call_with_retries(client, budget, call)
+        outcome = call_with_retries(client, budget, call, clock)
         if not isinstance(outcome, Failure) or outcome.kind not in FALLBACK_ON or index + 1 == len(candidates):
             break
         log_event("bedrock_fallback", level="warn", request_id=request_id, model=call.model_name,
@@ -51,7 +52,8 @@ def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: 
     return call, outcome
 
 
-def call_with_retries(client: BedrockClient, budget: RetryBudget, call: UpstreamCall) -> AWSResponse | Failure:
+def call_with_retries(client: BedrockClient, budget: RetryBudget, call: UpstreamCall,
+                      clock: RelayClock) -> AWSResponse | Failure:
     if call.operation == "openai-chat" and not os.environ.get(call.api_key_env or ""):
         return Failure(ErrorKind.UNAVAILABLE, "The gateway has no API key for this model's provider.", "NoProviderKey")
     url = upstream_url(client, call)
@@ -59,34 +61,46 @@ def call_with_retries(client: BedrockClient, budget: RetryBudget, call: Upstream
         if call.stream else "application/json"
     retries = budget.call()
     while True:
-        try:
-            if call.operation == "openai-chat":
-                upstream = client.send_bearer(url, call.body, os.environ[call.api_key_env or ""], stream=call.stream)
-            else:
-                upstream = client.send(url, call.region, call.body, accept=accept, stream=call.stream,
-                                       service=call.service, extra_headers=dict(call.headers))
-        except NoCredentialsError:
-            return Failure(ErrorKind.UNAVAILABLE, "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
-        except ReadTimeoutError:
-            return Failure(ErrorKind.TIMEOUT, "Bedrock did not answer in time.", "ReadTimeout")
-        except (ConnectTimeoutError, EndpointConnectionError, HTTPClientError) as exc:
-            delay = retries.delay(exception=exc)
-            if delay is None:
-                kind = ErrorKind.TIMEOUT if isinstance(exc, ConnectTimeoutError) else ErrorKind.UPSTREAM_ERROR
-                return Failure(kind, "Could not reach Bedrock.", type(exc).__name__)
+        began = time.perf_counter()
+        outcome = _attempt(client, retries, call, url, accept)
+        clock.add_waiting(time.perf_counter() - began)   # a non-streamed body is read inside the attempt
+        if not isinstance(outcome, float):
+            return outcome
+        time.sleep(outcome)   # cooperative: the plugin server runs monkey-patched gevent
+        clock.add_waiting(outcome)
+
+
+def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, url: str,
+             accept: str) -> AWSResponse | Failure | float:
+    """One send: the response, a final failure, or the delay before trying again."""
+    try:
+        if call.operation == "openai-chat":
+            upstream = client.send_bearer(url, call.body, os.environ[call.api_key_env or ""], stream=call.stream)
         else:
-            if upstream.status_code == 200:
-                retries.succeeded()
-                return upstream
-            content = upstream.raw.read() if call.stream else upstream.content
-            upstream.raw.close()
-            upstream_type = (_upstream_error_type(call, upstream.headers, content, upstream.status_code)
-                             or str(upstream.status_code))
-            delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
-            if delay is None:
-                kind = kind_for(upstream_type, upstream.status_code)
-                return Failure(kind, client_message(kind, _message(content)), upstream_type)
-        time.sleep(delay)   # cooperative: the plugin server runs monkey-patched gevent
+            upstream = client.send(url, call.region, call.body, accept=accept, stream=call.stream,
+                                   service=call.service, extra_headers=dict(call.headers))
+    except NoCredentialsError:
+        return Failure(ErrorKind.UNAVAILABLE, "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
+    except ReadTimeoutError:
+        return Failure(ErrorKind.TIMEOUT, "Bedrock did not answer in time.", "ReadTimeout")
+    except (ConnectTimeoutError, EndpointConnectionError, HTTPClientError) as exc:
+        delay = retries.delay(exception=exc)
+        if delay is None:
+            kind = ErrorKind.TIMEOUT if isinstance(exc, ConnectTimeoutError) else ErrorKind.UPSTREAM_ERROR
+            return Failure(kind, "Could not reach Bedrock.", type(exc).__name__)
+        return delay
+    if upstream.status_code == 200:
+        retries.succeeded()
+        return upstream
+    content = upstream.raw.read() if call.stream else upstream.content
+    upstream.raw.close()
+    upstream_type = _upstream_error_type(call, upstream.headers, content, upstream.status_code) or \
+        str(upstream.status_code)
+    delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
+    if delay is None:
+        kind = kind_for(upstream_type, upstream.status_code)
+        return Failure(kind, client_message(kind, _message(content)), upstream_type)
+    return delay
 
 
 def upstream_url(client: BedrockClient, call: UpstreamCall) -> str:
