@@ -50,20 +50,24 @@ class GatewayStack:
                  metrics_port: int = 0, emulator_port: int = 0, workers: int = 1,
                  config_overrides: dict | None = None, rpc_timeout: float = 60.0,
                  relay_read_timeout_ms: int | None = None, process_env: dict[str, str] | None = None,
-                 model_overrides: dict[str, dict] | None = None) -> None:
+                 model_overrides: dict[str, dict] | None = None, aws_env: dict[str, str] | None = None,
+                 emulator_session_token: str | None = None) -> None:
         self.proxy_port = proxy_port or free_port()
         self.status_port = status_port or free_port()
         self.relay_port = relay_port or free_port()
         self.metrics_port = metrics_port or free_port()
         self.emulator = EmulatorServer(EmulatorSettings(host="127.0.0.1", port=emulator_port,
                                                         access_key_id=EMULATOR_KEY_ID,
-                                                        secret_access_key=EMULATOR_SECRET))
+                                                        secret_access_key=EMULATOR_SECRET,
+                                                        session_token=emulator_session_token))
         self.workers = workers
         self.rpc_timeout = rpc_timeout
         self.config_overrides = config_overrides or {}
         self.relay_read_timeout_ms = relay_read_timeout_ms
         self.extra_process_env = process_env or {}
         self.model_overrides = model_overrides or {}
+        self.aws_env = aws_env if aws_env is not None else {"AWS_ACCESS_KEY_ID": EMULATOR_KEY_ID,
+                                                            "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET}
         self.workdir = Path(tempfile.mkdtemp(prefix="kong-stack-"))
         self.prefix = self.workdir / "prefix"
         self.harness: KongHarness | None = None
@@ -155,9 +159,8 @@ class GatewayStack:
         """What Kong's master process sees; kong.conf's nginx_main_env passes these on."""
         return {
             "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": EMULATOR_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET,
             "AWS_EC2_METADATA_DISABLED": "true",
+            **self.aws_env,
             "BEDROCK_ENDPOINT_URL": self.emulator.url,
             "HOME": str(self.workdir),
             "PATH": os.environ.get("PATH", ""),

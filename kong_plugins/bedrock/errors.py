@@ -64,9 +64,16 @@ def kind_for(bedrock_error_type: str, status: int) -> ErrorKind:
     return ErrorKind.UPSTREAM_ERROR
 
 
-def client_message(kind: ErrorKind, upstream_message: str | None) -> str:
+CREDENTIAL_ERRORS = frozenset({"UnrecognizedClientException", "InvalidSignatureException",
+                               "ExpiredTokenException", "MissingAuthenticationTokenException"})
+"""Bedrock refused the gateway's own AWS credentials: an operator problem, not the client's."""
+
+
+def client_message(kind: ErrorKind, upstream_message: str | None, upstream_type: str = "") -> str:
     """What the client is told. Validation messages are Bedrock's own wording
     (clients such as Claude Code match on it); the others are ours."""
+    if upstream_type in CREDENTIAL_ERRORS:
+        return "Bedrock rejected the gateway's AWS credentials (check the gateway's IAM role or keys)."
     if kind in (ErrorKind.INVALID_REQUEST, ErrorKind.MODEL_NOT_FOUND) and upstream_message:
         return upstream_message[:1000]
     return _MESSAGES.get(kind, "Bedrock returned an unexpected error.")

@@ -99,7 +99,7 @@ def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, ur
     delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
     if delay is None:
         kind = kind_for(upstream_type, upstream.status_code)
-        return Failure(kind, client_message(kind, _message(content)), upstream_type)
+        return Failure(kind, client_message(kind, _message(content), upstream_type), upstream_type)
     return delay
 
 

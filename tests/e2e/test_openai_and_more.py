@@ -108,3 +108,13 @@ def test_seed_alias_routes(stack):
     d = requests.post(stack.proxy_url + "/v1/chat", headers={"X-API-Key": "dev-analyst-key"}, timeout=10,
                       json={"messages": [{"role": "user", "content": "hi"}]})
     assert d.status_code == 200 and d.headers["X-Bedrock-Model"] == "haiku"
+
+
+def test_openai_client_on_titan(stack):
+    completion = oa(stack, key="dev-analyst-key").chat.completions.create(
+        model="titan", max_tokens=20, messages=[{"role": "system", "content": "Be brief."},
+                                                {"role": "user", "content": "Hello Titan"}])
+    assert completion.choices[0].message.content and completion.usage.prompt_tokens > 0
+    sent = stack.emulator_control("GET", "/_emulator/requests").json()[-1]
+    assert sent["operation"] == "converse" and sent["model_id"] == "amazon.titan-text-express-v1"
+    assert "additionalModelRequestFields" not in sent["body"]
