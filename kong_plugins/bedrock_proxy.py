@@ -2,8 +2,8 @@
 
 Thin PDK wiring only; the decisions are pure functions in `kong_plugins.policy`,
 `kong_plugins.formats` and `kong_plugins.relay.call`. PDK round trips in
-access: get_var (context key), get_path, service.request.set_header — plus
-consumer and body when this is the first of our plugins on the route.
+access: get_var (context key), plus consumer, body and path when this is the
+first of our plugins on the route (ecommerce-guardrails usually is).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from kong_plugins.kong_request import guarded, request_context, request_path, re
 from kong_plugins.metering.estimate import estimate_input_tokens
 from kong_plugins.policy.catalogue import Catalogue, CatalogueEntry
 from kong_plugins.policy.listings import foundation_models, inference_profiles
-from kong_plugins.relay.call import (NATIVE_OPERATIONS, RELAY_TOKEN_HEADER, BodyPolicy, plan_call, plan_count,
-                                    plan_openai_compatible, plan_passthrough)
+from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
+                                    plan_passthrough)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
 version = "0.1.0"
-priority = 900   # below key-auth 1250, acl 950, rate-limiting 910, token-meter 902, guardrails 901
+priority = 904   # after ecommerce-guardrails (905), before token-meter (903), which reserves what is planned here
 Schema = BEDROCK_PROXY_SCHEMA
 
 ESTIMATE_HEADER = "X-Token-Count-Estimate"
@@ -55,7 +55,8 @@ class Plugin:
         if isinstance(decision, Reply):
             return respond(kong, decision)
         ctx.signoffs.add(NAME)
-        kong.service.request.set_header(RELAY_TOKEN_HEADER, store.issue_relay_token(ctx))
+        if ctx.upstream is not None:
+            store.arm(ctx)
 
     def decide(self, ctx: RequestContext, path: str) -> Reply | None:
         """Plan the Bedrock call onto `ctx.upstream`, or answer directly (pure, no PDK)."""

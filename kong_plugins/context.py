@@ -5,8 +5,9 @@ Python objects to each other through Kong. They all live in the same plugin
 server process though, so the first of them to see a request stores what it
 fetched from Kong (consumer, body) here, keyed by Kong's `$kong_request_id`,
 and the others reuse it without another PDK round trip. The relay finds the
-same context through a secret one-time token that bedrock-proxy hands to Kong
-as an upstream header.
+same context by the `X-Kong-Request-Id` header Kong sets on the upstream
+request (`headers_upstream`, overwriting any client value): 128 random bits the
+client has not seen yet, claimed once.
 
 The store is bounded and expires entries, so a request that Kong never logs
 (client gone, plugin skipped) cannot leak memory.
@@ -14,7 +15,6 @@ The store is bounded and expires entries, so a request that Kong never logs
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -84,7 +84,7 @@ class RequestContext:
     signoffs: set[str] = field(default_factory=set)
     upstream: Any = None          # set by bedrock-proxy: what the relay must call
     fallbacks: list = field(default_factory=list)   # further calls to try, in order
-    relay_token: str | None = None
+    armed: bool = False           # bedrock-proxy planned an upstream call the relay may serve once
     usage: Usage | None = None    # set by the relay
     model: str | None = None      # catalogue name that served the request
     substituted_from: str | None = None   # the model asked for, when the role's default was served instead
@@ -124,7 +124,6 @@ class ContextStore:
 
     def __init__(self, max_entries: int = 10_000, ttl_seconds: float = 900.0) -> None:
         self._by_request: OrderedDict[str, RequestContext] = OrderedDict()
-        self._by_token: dict[str, str] = {}
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
 
@@ -144,29 +143,20 @@ class ContextStore:
         self._by_request[request_id] = ctx
         return ctx
 
-    def issue_relay_token(self, ctx: RequestContext) -> str:
-        """A one-time secret that lets the relay find this context."""
-        token = secrets.token_urlsafe(32)
-        ctx.relay_token = token
-        self._by_token[token] = ctx.request_id
-        return token
+    def arm(self, ctx: RequestContext) -> None:
+        """Let the relay serve this request, once."""
+        ctx.armed = True
 
-    def claim(self, token: str) -> RequestContext | None:
-        """Resolve a relay token once; a replayed or unknown token gives None."""
-        request_id = self._by_token.pop(token, None)
-        if request_id is None:
+    def claim(self, request_id: str) -> RequestContext | None:
+        """The armed context of `request_id`, once; unknown, expired or replayed ids give None."""
+        ctx = self.get(request_id) if request_id else None
+        if ctx is None or not ctx.armed:
             return None
-        ctx = self.get(request_id)
-        if ctx is None or ctx.relay_token is None or not secrets.compare_digest(ctx.relay_token, token):
-            return None
-        ctx.relay_token = None
+        ctx.armed = False
         return ctx
 
     def pop(self, request_id: str) -> RequestContext | None:
-        ctx = self._by_request.pop(request_id, None)
-        if ctx is not None and ctx.relay_token:
-            self._by_token.pop(ctx.relay_token, None)
-        return ctx
+        return self._by_request.pop(request_id, None)
 
     def _expired(self, ctx: RequestContext, now: float) -> bool:
         return now - ctx.created_at > self.ttl_seconds

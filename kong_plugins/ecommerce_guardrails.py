@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kong_plugins.kong_request import guarded, request_context
+from kong_plugins.kong_request import guarded, request_context, request_path
 from kong_plugins.schemas import ECOMMERCE_GUARDRAILS_SCHEMA
 
 NAME = "ecommerce-guardrails"
 version = "0.1.0"
-priority = 901   # after token-meter (902), before bedrock-proxy (900)
+priority = 905   # first of ours (below rate-limiting 910): a blocked prompt costs no policy or budget work
 Schema = ECOMMERCE_GUARDRAILS_SCHEMA
 
 
@@ -25,4 +25,5 @@ class Plugin:
     @guarded(NAME, "access")
     def access(self, kong: Any) -> None:
         ctx = request_context(kong)
+        request_path(kong, ctx)           # the scan and its 403 depend on the client's API format
         ctx.signoffs.add(NAME)

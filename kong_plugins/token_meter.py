@@ -18,7 +18,7 @@ from kong_plugins.schemas import TOKEN_METER_SCHEMA
 
 NAME = "token-meter"
 version = "0.1.0"
-priority = 902   # right below rate-limiting (910): budgets are checked before any scan or call
+priority = 903   # after bedrock-proxy (904): budgets reserve the call it planned
 Schema = TOKEN_METER_SCHEMA
 
 

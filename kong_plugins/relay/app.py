@@ -1,7 +1,8 @@
 """WSGI application of the relay (served by gevent.pywsgi on loopback).
 
-It serves a request only if it carries a live one-time token issued by
-bedrock-proxy's access phase in this same process; everything else gets 403.
+It serves a request only if its X-Kong-Request-Id names a live context that
+bedrock-proxy's access phase armed in this same process (once); everything
+else gets 403.
 The body sent to Bedrock is the one the plugins inspected (from the request
 context), not the bytes Kong forwarded, so what was scanned is what is sent.
 """
@@ -25,13 +26,13 @@ from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.sse import MantleStreamError
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.attempts import Failure, call_with_fallbacks
-from kong_plugins.relay.call import RELAY_TOKEN_HEADER, UpstreamCall
+from kong_plugins.relay.call import REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.relay.responses import (StreamException, passthrough_events, render_message, stream_events,
                                           stream_openai_passthrough, stream_sse)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-_TOKEN_ENVIRON_KEY = "HTTP_" + RELAY_TOKEN_HEADER.upper().replace("-", "_")
+_REQUEST_ID_ENVIRON_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 SERVED_MODEL_HEADER = "X-Bedrock-Model"
 """The catalogue name of the model that answered."""
 FALLBACK_FROM_HEADER = "X-Bedrock-Fallback-From"
@@ -53,8 +54,7 @@ class RelayApp:
         _drain(environ)
         if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _json(start_response, "200 OK", _HEALTH)
-        token = environ.get(_TOKEN_ENVIRON_KEY) or ""
-        ctx = self.contexts.claim(token) if token else None
+        ctx = self.contexts.claim(environ.get(_REQUEST_ID_ENVIRON_KEY) or "")
         if ctx is None or not isinstance(ctx.upstream, UpstreamCall):
             api = api_for_path(environ.get("PATH_INFO") or "/")
             log_event("relay_refused", level="warn", reason="no live context")

@@ -18,8 +18,9 @@ from kong_plugins.formats.api import ApiFormat
 from kong_plugins.policy.catalogue import CatalogueEntry
 
 MANTLE_HEADERS = (("anthropic-version", "2023-06-01"),)
-RELAY_TOKEN_HEADER = "X-Bedrock-Gateway-Token"
-"""Upstream header carrying the one-time context token (set by bedrock-proxy via Kong)."""
+REQUEST_ID_HEADER = "X-Kong-Request-Id"
+"""Kong 3.6 sets it on every upstream request (kong_defaults: headers_upstream = x-kong-request-id,
+nginx_kong.lua: proxy_set_header X-Kong-Request-Id $kong_request_id): the relay's context key."""
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,14 @@ def test_request_straight_to_the_relay_is_refused(stack):
     r = requests.post(stack.relay_url + "/v1/messages", json=MSG, timeout=10)
     assert r.status_code == 403 and r.json()["type"] == "error"
     forged = requests.post(stack.relay_url + "/v1/messages", json=MSG, timeout=10,
-                           headers={"X-Bedrock-Gateway-Token": "guessed-token"})
+                           headers={"X-Kong-Request-Id": "0123456789abcdef0123456789abcdef"})
     assert forged.status_code == 403
     assert not [x for x in stack.emulator_control("GET", "/_emulator/requests").json()]
+    served = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers={"X-API-Key": "dev-developer-key"},
+                           timeout=10)
+    replay = requests.post(stack.relay_url + "/v1/messages", json=MSG, timeout=10,
+                           headers={"X-Kong-Request-Id": served.headers["X-Kong-Request-Id"]})
+    assert served.status_code == 200 and replay.status_code == 403        # a context is served once
 
 
 def test_role_policy_and_unknown_model_in_anthropic_format(stack):
@@ -116,11 +121,11 @@ def test_pdk_round_trips_per_request(stack):
     stack.harness.wait_for_log(request_id)
     stats = stack.harness.request_stats(request_id)
     by_plugin = stats["by_plugin"]
-    # HandleEvent + one Step per PDK call: token-meter access loads the shared context
-    # (get_var, get_consumer, get_raw_body), the others only look it up.
-    assert by_plugin["token-meter"]["access"] == 4
-    assert by_plugin["ecommerce-guardrails"]["access"] == 2
-    assert by_plugin["bedrock-proxy"]["access"] == 4      # + get_path, service.request.set_header
+    # HandleEvent + one Step per PDK call: ecommerce-guardrails, first of ours, loads the
+    # shared context (get_var, get_consumer, get_raw_body, get_path); the others only look it up.
+    assert by_plugin["ecommerce-guardrails"]["access"] == 5
+    assert by_plugin["bedrock-proxy"]["access"] == 2
+    assert by_plugin["token-meter"]["access"] == 2
     assert by_plugin["token-meter"]["log"] == 2           # + kong.log.serialize
-    assert stats["rpc_calls"] == 12
+    assert stats["rpc_calls"] == 11
     print(f"\nRPC round trips per request: {stats['rpc_calls']} ({by_plugin})")

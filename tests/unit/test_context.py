@@ -12,12 +12,13 @@ def test_consumer_role_comes_from_tag_prefix():
     assert Consumer.from_pdk(None) is None
 
 
-def test_relay_token_is_single_use():
+def test_an_armed_context_is_claimed_once():
     store = make_store()
     ctx = store.create("rid-1", consumer=None, body=b"{}")
-    token = store.issue_relay_token(ctx)
-    assert store.claim(token) is ctx
-    assert store.claim(token) is None          # replay refused
+    assert store.claim("rid-1") is None        # not armed by bedrock-proxy
+    store.arm(ctx)
+    assert store.claim("rid-1") is ctx
+    assert store.claim("rid-1") is None        # replay refused
     assert store.claim("guess") is None
 
 
@@ -29,13 +30,13 @@ def test_context_expires_and_store_is_bounded():
     expired = make_store(ttl_seconds=0)
     ctx = expired.create("old", consumer=None, body=None)
     ctx.created_at -= 1
-    token = expired.issue_relay_token(ctx)
-    assert expired.claim(token) is None
+    expired.arm(ctx)
+    assert expired.claim("old") is None
 
 
-def test_pop_forgets_the_token_too():
+def test_a_popped_context_cannot_be_claimed():
     store = make_store()
     ctx = store.create("r", consumer=None, body=None)
-    token = store.issue_relay_token(ctx)
+    store.arm(ctx)
     store.pop("r")
-    assert store.claim(token) is None
+    assert store.claim("r") is None

@@ -40,7 +40,7 @@ def test_each_plugin_has_phases_version_priority_and_config_schema(dump):
 def test_priorities_run_after_bundled_auth_and_rate_limiting_in_our_order(dump):
     prio = {p["Name"]: p["Priority"] for p in json.loads(dump)}
     assert all(p < 910 for p in prio.values())  # key-auth 1250, acl 950, rate-limiting 910 go first
-    assert prio["token-meter"] > prio["ecommerce-guardrails"] > prio["bedrock-proxy"]
+    assert prio["ecommerce-guardrails"] > prio["bedrock-proxy"] > prio["token-meter"]
 
 
 def test_bedrock_proxy_schema_describes_models_and_roles(dump):
