@@ -95,6 +95,8 @@ class Plugin:
                     return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through the OpenAI "
                                         "API only: use /v1/chat/completions.", param="model")
                 ctx.model = entry.name
+                ctx.planned_input = estimate_input_tokens(internal)
+                ctx.planned_output = int(internal["max_tokens"])
                 ctx.upstream = plan_openai_compatible(request, entry, client_model=internal.get("model") or entry.name,
                                                       include_usage=include_usage)
                 return None
@@ -103,6 +105,8 @@ class Plugin:
                               region=self.region, include_usage=include_usage, policy=self.body_policy)
                     for e in [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
+            ctx.planned_input = estimate_input_tokens(internal)
+            ctx.planned_output = int(internal["max_tokens"])
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
         ctx.model = entry.name
@@ -133,7 +137,7 @@ class Plugin:
         if len(parts) != 4 or parts[3] not in NATIVE_OPERATIONS:
             return render_error(api, ErrorKind.NOT_FOUND, "Unknown Bedrock Runtime operation.")
         try:
-            load_json_object(ctx.body)
+            body = load_json_object(ctx.body)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc))
         entry = self._authorise(api, ctx, unquote(parts[2]))
@@ -141,6 +145,7 @@ class Plugin:
             return entry
         ctx.model = entry.name
         ctx.upstream = plan_passthrough(parts[3], ctx.body or b"", entry, region=self.region)
+        ctx.planned_input, ctx.planned_output = native_estimate(body)
         ctx.fallbacks = [plan_passthrough(parts[3], ctx.body or b"", e, region=self.region)
                          for e in self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]
         return None
@@ -167,6 +172,13 @@ class Plugin:
             return Reply(200, {"input_tokens": estimate_input_tokens(internal)}, {ESTIMATE_HEADER: "true"})
         ctx.upstream = plan_count(internal, entry, region=self.region)
         return None
+
+
+def native_estimate(body: dict[str, Any]) -> tuple[int, int]:
+    """(input estimate, max output) of a Bedrock-native body: Anthropic InvokeModel or Converse."""
+    inference = body.get("inferenceConfig") if isinstance(body.get("inferenceConfig"), dict) else {}
+    max_output = body.get("max_tokens") or inference.get("maxTokens") or 4096
+    return estimate_input_tokens(body), int(max_output) if isinstance(max_output, int) else 4096
 
 
 def _path_model(path: str) -> str | None:

@@ -88,6 +88,11 @@ class RequestContext:
     usage: Usage | None = None    # set by the relay
     model: str | None = None      # catalogue name that served the request
     substituted_from: str | None = None   # the model asked for, when the role's default was served instead
+    planned_input: int = 0        # bedrock-proxy's estimate of the call's input tokens
+    planned_output: int = 0       # the call's max output tokens
+    price: Any = None             # metering.pricing.Price of the model (token-meter)
+    reservation: Any = None       # metering.budget.Reservation held until the call is settled
+    budget_headers: dict[str, str] = field(default_factory=dict)
     upstream_status: int | None = None
     error_type: str | None = None
     first_token_at: float | None = None

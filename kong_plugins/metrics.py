@@ -1,9 +1,12 @@
 """The plugin server's own Prometheus registry.
 
 Kong's prometheus plugin cannot carry custom metrics, so the plugin server
-exports these on its own port (`--metrics-listen`). Label values are
-metadata only (model, role, status, error type); consumers get a label only
-through token-meter's cardinality-capped path (issue #4).
+exports these on its own port (`--metrics-listen`). Names follow the seeds
+(`kong_bedrock_*`); the seeds' "cost estimate gauge" is a counter here
+(`kong_bedrock_cost_estimate_dollars_total`), because a running cost only grows
+and Prometheus' rate()/increase() need a counter. Label values are metadata
+only; the consumer label is capped (`consumer_label`) so a large consumer base
+cannot blow up the series count.
 """
 
 from __future__ import annotations
@@ -11,25 +14,60 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 registry = CollectorRegistry(auto_describe=True)
+_CONSUMER_LIMIT = [100]
+_seen_consumers: set[str] = set()
+
+
+def set_consumer_label_limit(limit: int) -> None:
+    _CONSUMER_LIMIT[0] = limit
+
+
+def consumer_label(consumer: str | None) -> str:
+    """The consumer's name for the first N distinct consumers, `other` after that."""
+    if not consumer:
+        return "anonymous"
+    if consumer in _seen_consumers:
+        return consumer
+    if len(_seen_consumers) < _CONSUMER_LIMIT[0]:
+        _seen_consumers.add(consumer)
+        return consumer
+    return "other"
+
 
 requests_total = Counter(
     "kong_bedrock_requests", "LLM requests seen by token-meter's log phase.",
-    ["model", "role", "status"], registry=registry)
+    ["model", "role", "consumer", "status"], registry=registry)
 errors_total = Counter(
     "kong_bedrock_errors", "LLM requests that ended in an error, by error type.",
     ["model", "role", "error_type"], registry=registry)
 tokens_input_total = Counter(
     "kong_bedrock_tokens_input", "Uncached input tokens reported by Bedrock.",
-    ["model", "role"], registry=registry)
+    ["model", "role", "consumer"], registry=registry)
 tokens_output_total = Counter(
     "kong_bedrock_tokens_output", "Output tokens reported by Bedrock.",
-    ["model", "role"], registry=registry)
+    ["model", "role", "consumer"], registry=registry)
+tokens_cache_total = Counter(
+    "kong_bedrock_tokens_cache", "Prompt-cache tokens reported by Bedrock, by kind (read, write).",
+    ["model", "role", "kind"], registry=registry)
+cost_dollars_total = Counter(
+    "kong_bedrock_cost_estimate_dollars", "Estimated cost in USD from the price table.",
+    ["model", "role", "consumer"], registry=registry)
 request_duration_seconds = Histogram(
     "kong_bedrock_request_duration_seconds", "Whole-request latency as Kong measured it.",
     ["model", "role"], registry=registry,
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300))
+time_to_first_token_seconds = Histogram(
+    "kong_bedrock_time_to_first_token_seconds", "Streams: from the gateway's first sight of the request to "
+    "the first content delta.", ["model", "role"], registry=registry,
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30))
 relay_overhead_seconds = Histogram(
     "kong_bedrock_relay_overhead_seconds",
     "Time the relay itself adds (translation, signing, framing), without waiting on Bedrock or Kong.",
     ["model", "role"], registry=registry,
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1))
+rejections_total = Counter(
+    "kong_bedrock_rejections", "Requests refused before the call, by reason (token windows, budget, guardrail).",
+    ["reason", "role"], registry=registry)
+budget_store_errors_total = Counter(
+    "kong_bedrock_budget_store_errors", "Budget store (Redis) failures, by operation.",
+    ["operation"], registry=registry)

@@ -85,16 +85,75 @@ BEDROCK_PROXY_SCHEMA = [
                                     description="max_tokens for OpenAI requests that set none.")},
 ]
 
-_LIMIT = {"type": "record", "fields": [
-    {"role": _string(required=True)},
+def _number(**extra: object) -> dict:
+    return {"type": "number", **extra}
+
+
+_LIMIT_FIELDS = [
     {"tokens_per_minute": _integer(between=[1, 1_000_000_000], description="null: unlimited.")},
     {"tokens_per_day": _integer(between=[1, 1_000_000_000_000], description="null: unlimited.")},
+    {"monthly_budget_usd": _number(between=[0, 10_000_000], description="Per consumer per calendar month (UTC); "
+                                                                        "null: unlimited.")},
+]
+_LIMIT = {"type": "record", "fields": [
+    {"role": _string(required=True)},
+    *_LIMIT_FIELDS,
+    {"reserve_output_cap": _integer(between=[1, 1_000_000],
+                                    description="Reserve at most this many output tokens up front instead of the "
+                                                "request's max_tokens (the rest is charged at settle time).")},
+]}
+_OVERRIDE = {"type": "record", "fields": [
+    {"consumer": _string(required=True, description="Consumer username or id.")},
+    *_LIMIT_FIELDS,
+]}
+_PRICE = {"type": "record", "fields": [
+    {"model": _string(required=True, description="Catalogue name (bedrock-proxy's models), or `default`.")},
+    {"input": _number(required=True, description="USD per 1M uncached input tokens.")},
+    {"output": _number(required=True, description="USD per 1M output tokens.")},
+    {"cache_read": _number(description="USD per 1M cache-read tokens (default 0.1 x input).")},
+    {"cache_write": _number(description="USD per 1M cache-write tokens (default 1.25 x input).")},
+]}
+_REDIS = {"type": "record", "required": True, "fields": [
+    {"host": _string(default="127.0.0.1")},
+    {"port": _integer(default=6379, between=[1, 65535])},
+    {"username": _string()},
+    {"password": _string(referenceable=True, description="Use a vault reference, e.g. {vault://env/redis-pass}.")},
+    {"database": _integer(default=0, between=[0, 1024])},
+    {"ssl": {"type": "boolean", "default": False}},
+    {"timeout_ms": _integer(default=200, between=[1, 60000])},
+]}
+_CLOUDWATCH = {"type": "record", "required": True, "fields": [
+    {"enabled": {"type": "boolean", "default": False}},
+    {"namespace": _string(default="KongBedrockGateway")},
+    {"region": _string(default="us-east-1")},
+    {"flush_interval_s": _number(default=60, between=[1, 3600])},
+]}
+_DOGSTATSD = {"type": "record", "required": True, "fields": [
+    {"enabled": {"type": "boolean", "default": False}},
+    {"host": _string(default="127.0.0.1")},
+    {"port": _integer(default=8125, between=[1, 65535])},
+    {"prefix": _string(default="kong.bedrock")},
+    {"tags": _strings(default=[])},
 ]}
 
 TOKEN_METER_SCHEMA = [
     _ROLE_PREFIX,
     _DEFAULT_ROLE,
     {"limits": {"type": "array", "required": True, "default": [], "elements": _LIMIT}},
+    {"consumer_overrides": {"type": "array", "required": True, "default": [], "elements": _OVERRIDE}},
+    {"count_cache_read_tokens": {"type": "boolean", "required": True, "default": False,
+                                 "description": "Whether cache reads count against token windows (always priced)."}},
+    {"count_cache_write_tokens": {"type": "boolean", "required": True, "default": True}},
+    {"prices": {"type": "array", "required": True, "default": [], "elements": _PRICE,
+                "description": "Overrides of the shipped price table."}},
+    {"storage": _string(required=True, default="memory", one_of=["memory", "redis"])},
+    {"redis": _REDIS},
+    {"on_store_error": _string(required=True, default="allow", one_of=["allow", "deny"],
+                               description="Redis unreachable: allow the request (fail open) or answer 503.")},
+    {"cloudwatch": _CLOUDWATCH},
+    {"dogstatsd": _DOGSTATSD},
+    {"consumer_label_limit": _integer(required=True, default=100, between=[0, 100000],
+                                      description="Distinct consumer label values in metrics; others are `other`.")},
 ]
 
 _ACTION = {"type": "string", "required": True, "one_of": ["block", "redact", "monitor", "off"]}

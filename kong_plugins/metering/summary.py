@@ -2,18 +2,20 @@
 
 `kong.log.serialize()` (one PDK call in the log phase) carries the request id,
 the status the client saw, Kong's latencies and the consumer; our context adds
-model, role and Bedrock usage. Only metadata leaves this module: the serializer
-also holds request headers, which are never copied.
+model, role, Bedrock usage and price. Only metadata leaves this module: the
+serializer also holds request headers, which are never copied.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, Iterable
 
-from kong_plugins.context import RequestContext, Usage
 from kong_plugins import metrics
+from kong_plugins.context import RequestContext, Usage
 from kong_plugins.eventlog import log_event
+from kong_plugins.metering.events import UsageEvent
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,9 @@ class RequestSummary:
     role: str
     model: str
     usage: Usage
+    cost_usd: Decimal
     latency_ms: float
+    ttft_ms: float | None
     error_type: str | None
     relay_overhead_ms: float | None = None
 
@@ -34,33 +38,57 @@ class RequestSummary:
         response = serialized.get("response") or {}
         latencies = serialized.get("latencies") or {}
         consumer = serialized.get("consumer") or {}
+        usage = ctx.usage if ctx and ctx.usage else Usage()
+        ttft = None
+        if ctx and ctx.first_token_at is not None:
+            ttft = max(0.0, (ctx.first_token_at - ctx.created_at) * 1000.0)
         return cls(
             request_id=str(request.get("id") or ""),
             status=int(response.get("status") or 0),
             consumer=(consumer.get("username") or consumer.get("id")) if isinstance(consumer, dict) else None,
             role=(ctx.role if ctx and ctx.role else default_role),
             model=(ctx.model if ctx and ctx.model else "none"),
-            usage=(ctx.usage if ctx and ctx.usage else Usage()),
+            usage=usage,
+            cost_usd=ctx.price.cost_usd(usage) if ctx and ctx.price else Decimal(0),
             latency_ms=float(latencies.get("request") or 0),
+            ttft_ms=ttft,
             error_type=ctx.error_type if ctx else None,
             relay_overhead_ms=ctx.relay_overhead_ms if ctx else None,
         )
 
+    def event(self) -> UsageEvent:
+        return UsageEvent(model=self.model, role=self.role, consumer=self.consumer, status=self.status,
+                          input_tokens=self.usage.input, output_tokens=self.usage.output,
+                          cache_read_tokens=self.usage.cache_read, cache_write_tokens=self.usage.cache_write,
+                          cost_usd=float(self.cost_usd), latency_ms=self.latency_ms, ttft_ms=self.ttft_ms,
+                          error_type=self.error_type)
 
-def record(summary: RequestSummary) -> None:
-    """Update the exporter's metrics and write the one log line per request."""
+
+def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
+    """Update the exporter's metrics, the external exporters, and write the one log line per request."""
     labels = {"model": summary.model, "role": summary.role}
-    metrics.requests_total.labels(status=str(summary.status), **labels).inc()
-    metrics.tokens_input_total.labels(**labels).inc(summary.usage.input)
-    metrics.tokens_output_total.labels(**labels).inc(summary.usage.output)
+    consumer = metrics.consumer_label(summary.consumer)
+    metrics.requests_total.labels(status=str(summary.status), consumer=consumer, **labels).inc()
+    metrics.tokens_input_total.labels(consumer=consumer, **labels).inc(summary.usage.input)
+    metrics.tokens_output_total.labels(consumer=consumer, **labels).inc(summary.usage.output)
+    metrics.tokens_cache_total.labels(kind="read", **labels).inc(summary.usage.cache_read)
+    metrics.tokens_cache_total.labels(kind="write", **labels).inc(summary.usage.cache_write)
+    metrics.cost_dollars_total.labels(consumer=consumer, **labels).inc(float(summary.cost_usd))
     metrics.request_duration_seconds.labels(**labels).observe(summary.latency_ms / 1000.0)
+    if summary.ttft_ms is not None:
+        metrics.time_to_first_token_seconds.labels(**labels).observe(summary.ttft_ms / 1000.0)
     if summary.relay_overhead_ms is not None:
         metrics.relay_overhead_seconds.labels(**labels).observe(summary.relay_overhead_ms / 1000.0)
     if summary.error_type or summary.status >= 400:
         metrics.errors_total.labels(error_type=summary.error_type or str(summary.status), **labels).inc()
+    event = summary.event()
+    for exporter in exporters:
+        exporter.record(event)
     log_event("request", request_id=summary.request_id, consumer=summary.consumer, role=summary.role,
               model=summary.model, status=summary.status, input_tokens=summary.usage.input,
               output_tokens=summary.usage.output, cache_read_tokens=summary.usage.cache_read,
-              cache_write_tokens=summary.usage.cache_write, latency_ms=round(summary.latency_ms, 1),
+              cache_write_tokens=summary.usage.cache_write, cost_usd=f"{summary.cost_usd:.6f}",
+              latency_ms=round(summary.latency_ms, 1),
+              ttft_ms=None if summary.ttft_ms is None else round(summary.ttft_ms, 1),
               error_type=summary.error_type,
               relay_overhead_ms=None if summary.relay_overhead_ms is None else round(summary.relay_overhead_ms, 3))

@@ -78,6 +78,7 @@ class RelayApp:
             served.append((FALLBACK_FROM_HEADER, ctx.upstream.model_name))
         if ctx.substituted_from:
             served.append((SUBSTITUTED_FROM_HEADER, ctx.substituted_from))
+        served.extend(ctx.budget_headers.items())
         if call.stream and call.api is ApiFormat.BEDROCK:
             start_response("200 OK", _passthrough_headers(upstream.headers) + served)
             return self._passthrough(ctx, call, upstream)
@@ -91,7 +92,7 @@ class RelayApp:
                               "Bedrock returned a response the gateway could not read.", "MalformedResponse")
         headers = _passthrough_headers(upstream.headers) if call.api is ApiFormat.BEDROCK else \
             [("Content-Type", "application/json")]
-        start_response("200 OK", headers + served + [("Content-Length", str(len(content)))])
+        start_response("200 OK", headers + served + usage_headers(ctx) + [("Content-Length", str(len(content)))])
         return [content]
 
     def _passthrough(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
@@ -157,6 +158,22 @@ _PASSED_HEADERS = ("content-type", "x-amzn-bedrock-content-type", "x-amzn-reques
                    "x-amzn-bedrock-invocation-latency", "x-amzn-bedrock-cache-read-input-token-count",
                    "x-amzn-bedrock-cache-write-input-token-count", "x-amzn-bedrock-performanceconfig-latency",
                    "x-amzn-bedrock-service-tier")
+
+
+def usage_headers(ctx: RequestContext) -> list[tuple[str, str]]:
+    """Non-streamed answers carry their usage and cost (streams carry usage in their final event).
+
+    Set here because external plugins have no header_filter phase.
+    """
+    if ctx.usage is None:
+        return []
+    u = ctx.usage
+    headers = [("X-Token-Usage-Input", str(u.input)), ("X-Token-Usage-Output", str(u.output)),
+               ("X-Token-Usage-Cache-Read", str(u.cache_read)), ("X-Token-Usage-Cache-Write", str(u.cache_write)),
+               ("X-Token-Usage-Total", str(u.total))]
+    if ctx.price is not None:
+        headers.append(("X-Token-Cost-USD", f"{ctx.price.cost_usd(u):.6f}"))
+    return headers
 
 
 def _then_done(body: Iterable[bytes], ctx: RequestContext) -> Iterator[bytes]:

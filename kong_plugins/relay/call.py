@@ -42,6 +42,11 @@ class UpstreamCall:
     api_key_env: str | None = None                  # openai-compatible: env var holding its API key
 
     @property
+    def billable(self) -> bool:
+        """Token counting calls cost nothing and are not metered against budgets."""
+        return self.operation not in ("count-tokens", "mantle-count-tokens")
+
+    @property
     def is_mantle(self) -> bool:
         return self.operation.startswith("mantle-")
 

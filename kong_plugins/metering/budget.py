@@ -1,0 +1,134 @@
+"""Reserve, then settle: token windows and monthly dollars that hold under concurrency.
+
+In access, token-meter reserves the call's worst case atomically: it fits in
+every window (tokens this minute, tokens today, dollars this calendar month, all
+UTC) or nothing is reserved and the client gets a 429. In log, the reservation
+is adjusted to what Bedrock reported. So concurrent requests can never spend
+more than the limits plus the difference between one request's estimate and its
+actual use.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from kong_plugins.metering.limits import Limits
+
+EXCEEDED = ("tokens_per_minute", "tokens_per_day", "monthly_budget")
+
+
+@dataclass(frozen=True)
+class Windows:
+    minute: str
+    day: str
+    month: str
+    seconds_to_minute: int
+    seconds_to_day: int
+    seconds_to_month: int
+
+    @classmethod
+    def at(cls, now: datetime | None = None) -> Windows:
+        now = now or datetime.now(timezone.utc)
+        days_in_month = calendar.monthrange(now.year, now.month)[1]
+        into_day = now.hour * 3600 + now.minute * 60 + now.second
+        return cls(minute=now.strftime("%Y%m%d%H%M"), day=now.strftime("%Y%m%d"), month=now.strftime("%Y%m"),
+                   seconds_to_minute=60 - now.second, seconds_to_day=86400 - into_day,
+                   seconds_to_month=(days_in_month - now.day) * 86400 + 86400 - into_day)
+
+    def retry_after(self, exceeded: str) -> int:
+        return {"tokens_per_minute": self.seconds_to_minute, "tokens_per_day": self.seconds_to_day,
+                "monthly_budget": self.seconds_to_month}[exceeded]
+
+
+@dataclass(frozen=True)
+class Charge:
+    tokens: int
+    micro_usd: int
+
+    def minus(self, other: Charge) -> Charge:
+        return Charge(self.tokens - other.tokens, self.micro_usd - other.micro_usd)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What the subject has used in each window (after the reservation, when it was granted)."""
+
+    minute_tokens: int
+    day_tokens: int
+    month_micro_usd: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    exceeded: str | None
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class Reservation:
+    subject: str
+    windows: Windows
+    charge: Charge
+
+
+class BudgetStoreError(RuntimeError):
+    """The store could not be reached or answered garbage (e.g. Redis down)."""
+
+
+class BudgetStore(Protocol):
+    def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict: ...
+
+    def adjust(self, subject: str, windows: Windows, delta: Charge) -> None: ...
+
+
+def first_exceeded(totals: Totals, charge: Charge, limits: Limits) -> str | None:
+    """Which limit the charge would break, checked in the order the client can act on soonest."""
+    if limits.tokens_per_minute is not None and totals.minute_tokens + charge.tokens > limits.tokens_per_minute:
+        return "tokens_per_minute"
+    if limits.tokens_per_day is not None and totals.day_tokens + charge.tokens > limits.tokens_per_day:
+        return "tokens_per_day"
+    if limits.monthly_budget_micro_usd is not None and \
+            totals.month_micro_usd + charge.micro_usd > limits.monthly_budget_micro_usd:
+        return "monthly_budget"
+    return None
+
+
+class MemoryBudgetStore:
+    """One Kong node: counters in this process (the plugin server runs on one gevent thread,
+    so a reserve is atomic with respect to every other request)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict:
+        keys = _keys(subject, windows)
+        totals = Totals(*(self._counts.get(k, 0) for k in keys))
+        exceeded = first_exceeded(totals, charge, limits)
+        if exceeded:
+            return Verdict(False, exceeded, totals)
+        self._prune(windows)
+        self._add(keys, charge)
+        return Verdict(True, None, Totals(totals.minute_tokens + charge.tokens, totals.day_tokens + charge.tokens,
+                                          totals.month_micro_usd + charge.micro_usd))
+
+    def adjust(self, subject: str, windows: Windows, delta: Charge) -> None:
+        self._add(_keys(subject, windows), delta)
+
+    def _add(self, keys: tuple[str, str, str], charge: Charge) -> None:
+        for key, amount in zip(keys, (charge.tokens, charge.tokens, charge.micro_usd)):
+            self._counts[key] = self._counts.get(key, 0) + amount
+
+    def _prune(self, windows: Windows) -> None:
+        """Drop counters of past windows (bounded memory)."""
+        if len(self._counts) < 10_000:
+            return
+        current = (f":m:{windows.minute}", f":d:{windows.day}", f":u:{windows.month}")
+        self._counts = {k: v for k, v in self._counts.items() if k.endswith(current)}
+
+
+def _keys(subject: str, windows: Windows) -> tuple[str, str, str]:
+    return (f"kbg:{subject}:m:{windows.minute}", f"kbg:{subject}:d:{windows.day}", f"kbg:{subject}:u:{windows.month}")

@@ -1,0 +1,70 @@
+"""Who may spend how much: limits per role, overridden per consumer.
+
+Tokens that count against the token windows: input + output, plus cache
+writes (fresh input the model processes) and, only if configured, cache reads
+(served from cache at a tenth of the price; Claude Code's calls are mostly
+cache reads, so counting them would exhaust token windows without real cost).
+Every token type always counts in dollars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any, Mapping
+
+from kong_plugins.context import Usage
+from kong_plugins.metering.pricing import MICRO
+
+
+@dataclass(frozen=True)
+class Limits:
+    tokens_per_minute: int | None = None
+    tokens_per_day: int | None = None
+    monthly_budget_micro_usd: int | None = None
+    reserve_output_cap: int | None = None    # cap on the output tokens reserved up front (None: max_tokens)
+
+    @property
+    def unlimited(self) -> bool:
+        return self.tokens_per_minute is None and self.tokens_per_day is None and \
+            self.monthly_budget_micro_usd is None
+
+
+@dataclass(frozen=True)
+class TokenCounting:
+    cache_reads: bool = False
+    cache_writes: bool = True
+
+    def counted(self, usage: Usage) -> int:
+        return usage.input + usage.output + (usage.cache_read if self.cache_reads else 0) + \
+            (usage.cache_write if self.cache_writes else 0)
+
+
+class LimitPolicy:
+    def __init__(self, by_role: Mapping[str, Limits], by_consumer: Mapping[str, dict[str, Any]]) -> None:
+        self.by_role = dict(by_role)
+        self.by_consumer = dict(by_consumer)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> LimitPolicy:
+        by_role = {entry["role"]: _limits(entry, Limits()) for entry in config.get("limits") or []}
+        by_consumer = {entry["consumer"]: entry for entry in config.get("consumer_overrides") or []}
+        return cls(by_role, by_consumer)
+
+    def limits_for(self, role: str | None, consumer_names: tuple[str, ...]) -> Limits:
+        """The role's limits, with any field a consumer override sets (by username or id) replaced."""
+        limits = self.by_role.get(role or "", Limits())
+        for name in consumer_names:
+            if name in self.by_consumer:
+                return _limits(self.by_consumer[name], limits)
+        return limits
+
+
+def _limits(entry: Mapping[str, Any], base: Limits) -> Limits:
+    changes: dict[str, Any] = {}
+    for key in ("tokens_per_minute", "tokens_per_day", "reserve_output_cap"):
+        if key in entry and entry[key] is not None:
+            changes[key] = int(entry[key])
+    if entry.get("monthly_budget_usd") is not None:
+        changes["monthly_budget_micro_usd"] = int(Decimal(str(entry["monthly_budget_usd"])) * MICRO)
+    return replace(base, **changes)

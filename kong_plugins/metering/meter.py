@@ -1,0 +1,128 @@
+"""token-meter's decisions, without Kong: reserve in access, settle in log.
+
+Budget stores are process-wide (every token-meter instance of the plugin
+server shares one in-memory store, or one Redis store per Redis config), so a
+consumer's budget is one budget across routes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Mapping
+
+from kong_plugins import metrics
+from kong_plugins.context import RequestContext, Usage
+from kong_plugins.eventlog import log_event
+from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.errors import ErrorKind, Reply, render_error
+from kong_plugins.metering.budget import (BudgetStore, BudgetStoreError, Charge, MemoryBudgetStore, Reservation,
+                                          Totals, Windows)
+from kong_plugins.metering.limits import Limits, LimitPolicy, TokenCounting
+from kong_plugins.metering.pricing import MICRO, PriceTable
+
+_MEMORY = MemoryBudgetStore()
+_REDIS: dict[tuple, BudgetStore] = {}
+_MESSAGES = {
+    "tokens_per_minute": "Token rate limit reached for this minute.",
+    "tokens_per_day": "Daily token limit reached.",
+    "monthly_budget": "Monthly budget for this API key is spent.",
+}
+
+
+def budget_store(config: Mapping[str, Any]) -> BudgetStore:
+    if config.get("storage") != "redis":
+        return _MEMORY
+    redis_config = dict(config.get("redis") or {})
+    key = tuple(sorted((k, str(v)) for k, v in redis_config.items()))
+    if key not in _REDIS:
+        from kong_plugins.metering.redis_budget import RedisBudgetStore
+        _REDIS[key] = RedisBudgetStore.connect(redis_config)
+    return _REDIS[key]
+
+
+class Meter:
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.policy = LimitPolicy.from_config(config)
+        self.prices = PriceTable.from_config(config.get("prices"))
+        self.counting = TokenCounting(cache_reads=bool(config.get("count_cache_read_tokens")),
+                                      cache_writes=config.get("count_cache_write_tokens") is not False)
+        self.store = budget_store(config)
+        self.fail_open = config.get("on_store_error") != "deny"
+
+    def reserve(self, ctx: RequestContext, role: str, now: datetime | None = None) -> Reply | None:
+        """Reserve the planned call's worst case; a Reply (429/503) when it may not go ahead."""
+        ctx.price = self.prices.for_model(ctx.model)
+        limits = self.policy.limits_for(role, _consumer_names(ctx))
+        output = ctx.planned_output if limits.reserve_output_cap is None else \
+            min(ctx.planned_output, limits.reserve_output_cap)
+        estimate = Usage(input=ctx.planned_input, output=output)
+        charge = Charge(self.counting.counted(estimate), ctx.price.cost_micro_usd(estimate))
+        if limits.unlimited:
+            return None
+        windows = Windows.at(now)
+        subject = _subject(ctx)
+        try:
+            verdict = self.store.reserve(subject, charge, limits, windows)
+        except BudgetStoreError as exc:
+            metrics.budget_store_errors_total.labels(operation="reserve").inc()
+            log_event("budget_store_error", level="error", operation="reserve", error=str(exc),
+                      request_id=ctx.request_id, fail_open=self.fail_open)
+            if self.fail_open:
+                return None
+            return render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.UNAVAILABLE,
+                                "Budgets cannot be checked right now; try again shortly.", retry_after=5)
+        ctx.budget_headers = budget_headers(limits, verdict.totals)
+        if not verdict.allowed:
+            exceeded = verdict.exceeded or "tokens_per_minute"
+            metrics.rejections_total.labels(reason=exceeded, role=role).inc()
+            kind = ErrorKind.BUDGET_EXCEEDED if exceeded == "monthly_budget" else ErrorKind.RATE_LIMITED
+            reply = render_error(ctx.api or ApiFormat.OPENAI, kind, _MESSAGES[exceeded],
+                                 retry_after=windows.retry_after(exceeded))
+            return Reply(reply.status, reply.body, {**reply.headers, **ctx.budget_headers})
+        ctx.reservation = Reservation(subject, windows, charge)
+        return None
+
+    def settle(self, ctx: RequestContext) -> None:
+        """Replace the reservation by what Bedrock reported (a cancelled stream: what it produced)."""
+        reservation = ctx.reservation
+        if reservation is None:
+            return
+        usage = ctx.usage or Usage()
+        actual = Charge(self.counting.counted(usage), ctx.price.cost_micro_usd(usage))
+        try:
+            self.store.adjust(reservation.subject, reservation.windows, actual.minus(reservation.charge))
+        except BudgetStoreError as exc:
+            metrics.budget_store_errors_total.labels(operation="settle").inc()
+            log_event("budget_store_error", level="error", operation="settle", error=str(exc),
+                      request_id=ctx.request_id)
+        ctx.reservation = None
+
+
+def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:
+    """What is left in each limited window, for 429s and successful answers alike."""
+    headers: dict[str, str] = {}
+    for label, limit, used in (("Minute", limits.tokens_per_minute, totals.minute_tokens),
+                               ("Day", limits.tokens_per_day, totals.day_tokens)):
+        if limit is not None:
+            headers[f"X-RateLimit-Limit-Tokens-{label}"] = str(limit)
+            headers[f"X-RateLimit-Remaining-Tokens-{label}"] = str(max(0, limit - used))
+    if limits.monthly_budget_micro_usd is not None:
+        left = max(0, limits.monthly_budget_micro_usd - totals.month_micro_usd)
+        headers["X-Budget-Limit-USD"] = _usd(limits.monthly_budget_micro_usd)
+        headers["X-Budget-Remaining-USD"] = _usd(left)
+    return headers
+
+
+def _usd(micro: int) -> str:
+    return f"{Decimal(micro) / MICRO:.6f}"
+
+
+def _subject(ctx: RequestContext) -> str:
+    return ctx.consumer.id if ctx.consumer else "anonymous"
+
+
+def _consumer_names(ctx: RequestContext) -> tuple[str, ...]:
+    if ctx.consumer is None:
+        return ()
+    return tuple(n for n in (ctx.consumer.username, ctx.consumer.id) if n)

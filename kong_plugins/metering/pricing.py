@@ -1,0 +1,78 @@
+"""Model prices and the cost of a call, in exact decimal arithmetic.
+
+Prices are USD per 1M tokens, so a price is also micro-dollars per token:
+costs are computed exactly and budgets are kept as integer micro-dollars
+(no float drift across millions of requests). Bedrock's input count excludes
+cache reads and writes, so: cost = input*p_in + output*p_out +
+cache_read*p_cache_read + cache_write*p_cache_write.
+
+Shipped defaults (shared/reference/models-and-pricing.md, USD per 1M tokens,
+on-demand): the catalogue's Claude entries use `us.` cross-region inference
+profiles, priced at the regional rate (+10% over global for Claude 4.5 models,
+per LiteLLM's price map); cache writes 1.25x input (5-minute TTL), cache reads
+0.1x input. Opus 4.7 on Mantle at Anthropic's list price. Titan Text Express and
+Gemini 1.5 Flash (<=128k prompt) per LiteLLM's map. Re-check against the AWS and
+Google price pages before billing anyone; override in token-meter's `prices`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Mapping
+
+from kong_plugins.context import Usage
+
+MICRO = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class Price:
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
+
+    @classmethod
+    def of(cls, input: Any, output: Any, cache_read: Any = None, cache_write: Any = None) -> Price:
+        p_in = Decimal(str(input))
+        return cls(input=p_in, output=Decimal(str(output)),
+                   cache_read=Decimal(str(cache_read)) if cache_read is not None else p_in / 10,
+                   cache_write=Decimal(str(cache_write)) if cache_write is not None else p_in * Decimal("1.25"))
+
+    def cost_usd(self, usage: Usage) -> Decimal:
+        return (usage.input * self.input + usage.output * self.output + usage.cache_read * self.cache_read
+                + usage.cache_write * self.cache_write) / MICRO
+
+    def cost_micro_usd(self, usage: Usage) -> int:
+        """Integer micro-dollars, rounded half up (what budgets are charged)."""
+        return int((self.cost_usd(usage) * MICRO).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+DEFAULT_PRICES: dict[str, Price] = {
+    "haiku": Price.of("1.10", "5.50", "0.11", "1.375"),
+    "sonnet": Price.of("3.30", "16.50", "0.33", "4.125"),
+    "opus": Price.of("5.50", "27.50", "0.55", "6.875"),
+    "opus-4-7": Price.of("5.00", "25.00", "0.50", "6.25"),
+    "titan": Price.of("0.20", "0.60", "0", "0"),
+    "gemini-flash": Price.of("0.075", "0.30", "0.01875", "0"),
+}
+
+
+class PriceTable:
+    """Prices by catalogue name; a model with no price costs its `default` (else the dearest known)."""
+
+    def __init__(self, prices: Mapping[str, Price], default: Price | None = None) -> None:
+        self.prices = dict(prices)
+        self.default = default or max(self.prices.values(), key=lambda p: p.output, default=Price.of(0, 0))
+
+    @classmethod
+    def from_config(cls, entries: list[Mapping[str, Any]] | None) -> PriceTable:
+        prices = dict(DEFAULT_PRICES)
+        for entry in entries or []:
+            prices[entry["model"]] = Price.of(entry["input"], entry["output"], entry.get("cache_read"),
+                                              entry.get("cache_write"))
+        return cls(prices, prices.get("default"))
+
+    def for_model(self, model: str | None) -> Price:
+        return self.prices.get(model or "", self.default)

@@ -1,0 +1,82 @@
+"""Budgets in Redis, shared by every Kong pod: one atomic Lua script per phase.
+
+A reserve is one EVALSHA (check all windows, then increment all, or nothing);
+a settle is one EVALSHA adding the (possibly negative) difference. Counters
+expire after their window, so Redis holds only live windows, and a plugin-server
+restart loses nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+from kong_plugins.metering.budget import (Charge, Limits, Totals, Verdict, Windows, BudgetStoreError, _keys,
+                                          first_exceeded)
+
+_RESERVE = """
+local used = {}
+for i = 1, 3 do used[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
+local tokens, micro = tonumber(ARGV[1]), tonumber(ARGV[2])
+local adds = {tokens, tokens, micro}
+for i = 1, 3 do
+  local limit = tonumber(ARGV[2 + i])
+  if limit >= 0 and used[i] + adds[i] > limit then return {0, i, used[1], used[2], used[3]} end
+end
+for i = 1, 3 do
+  redis.call('INCRBY', KEYS[i], adds[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[5 + i])
+end
+return {1, 0, used[1] + tokens, used[2] + tokens, used[3] + micro}
+"""
+
+_ADJUST = """
+local adds = {tonumber(ARGV[1]), tonumber(ARGV[1]), tonumber(ARGV[2])}
+for i = 1, 3 do
+  if adds[i] ~= 0 then
+    redis.call('INCRBY', KEYS[i], adds[i])
+    redis.call('EXPIRE', KEYS[i], ARGV[2 + i])
+  end
+end
+return 1
+"""
+
+
+class RedisBudgetStore:
+    def __init__(self, client: redis.Redis) -> None:
+        self._reserve = client.register_script(_RESERVE)
+        self._adjust = client.register_script(_ADJUST)
+
+    @classmethod
+    def connect(cls, config: dict[str, Any]) -> RedisBudgetStore:
+        timeout = (config.get("timeout_ms") or 200) / 1000.0
+        client = redis.Redis(host=config.get("host") or "127.0.0.1", port=int(config.get("port") or 6379),
+                             username=config.get("username") or None, password=config.get("password") or None,
+                             db=int(config.get("database") or 0), ssl=bool(config.get("ssl")),
+                             socket_timeout=timeout, socket_connect_timeout=timeout)
+        return cls(client)
+
+    def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict:
+        caps = [limits.tokens_per_minute, limits.tokens_per_day, limits.monthly_budget_micro_usd]
+        args = [charge.tokens, charge.micro_usd, *(-1 if c is None else c for c in caps), *_ttls(windows)]
+        try:
+            ok, which, minute, day, month = self._reserve(keys=list(_keys(subject, windows)), args=args)
+        except (redis.RedisError, OSError, ValueError) as exc:
+            raise BudgetStoreError(type(exc).__name__) from None
+        totals = Totals(int(minute), int(day), int(month))
+        if ok:
+            return Verdict(True, None, totals)
+        return Verdict(False, first_exceeded(totals, charge, limits) or ("tokens_per_minute", "tokens_per_day",
+                                                                       "monthly_budget")[int(which) - 1], totals)
+
+    def adjust(self, subject: str, windows: Windows, delta: Charge) -> None:
+        try:
+            self._adjust(keys=list(_keys(subject, windows)), args=[delta.tokens, delta.micro_usd, *_ttls(windows)])
+        except (redis.RedisError, OSError) as exc:
+            raise BudgetStoreError(type(exc).__name__) from None
+
+
+def _ttls(windows: Windows) -> list[int]:
+    """Keep each counter a little past its window (late settles still land)."""
+    return [windows.seconds_to_minute + 600, windows.seconds_to_day + 3600, windows.seconds_to_month + 86400]
