@@ -1,0 +1,145 @@
+"""token-meter through the whole stack: limits per role, 429s, concurrency, headers, metrics."""
+
+import json
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import openai
+import pytest
+import requests
+
+from kong_plugins.metering.pricing import DEFAULT_PRICES
+from kong_plugins.context import Usage
+from tests.stack import GatewayStack
+
+KEYS = {"admin": "dev-admin-key", "developer": "dev-developer-key", "analyst": "dev-analyst-key",
+        "ecommerce_ops": "dev-ops-key", "guest": "dev-guest-key"}
+BIG_PROMPT = "order status please " * 1200          # ~24k characters: a ~6k-token reservation
+
+
+def post(stack, key, body, path="/v1/messages", **kw):
+    return requests.post(stack.proxy_url + path, json=body, headers={"X-API-Key": key}, timeout=30, **kw)
+
+
+@pytest.mark.parametrize("role,allowed", [("admin", True), ("developer", True), ("analyst", False),
+                                          ("ecommerce_ops", False), ("guest", False)])
+def test_budget_matrix_per_role(stack, role, allowed):
+    r = post(stack, KEYS[role], {"model": "haiku", "max_tokens": 64,
+                                 "messages": [{"role": "user", "content": BIG_PROMPT}]})
+    if allowed:
+        assert r.status_code == 200
+        return
+    assert r.status_code == 429 and r.json()["error"]["type"] == "rate_limit_error"
+    assert 0 < int(r.headers["Retry-After"]) <= 60
+    assert int(r.headers["X-RateLimit-Remaining-Tokens-Minute"]) <= int(r.headers["X-RateLimit-Limit-Tokens-Minute"])
+    assert "X-Budget-Remaining-USD" in r.headers
+    assert not [x for x in stack.emulator_control("GET", "/_emulator/requests").json()]   # refused before the call
+
+
+def test_usage_and_cost_headers_match_the_body_and_the_price(stack):
+    r = post(stack, KEYS["developer"], {"model": "sonnet", "max_tokens": 64,
+                                        "messages": [{"role": "user", "content": "hello there"}]})
+    usage = r.json()["usage"]
+    assert int(r.headers["X-Token-Usage-Input"]) == usage["input_tokens"]
+    assert int(r.headers["X-Token-Usage-Output"]) == usage["output_tokens"]
+    assert int(r.headers["X-Token-Usage-Total"]) == usage["input_tokens"] + usage["output_tokens"] + \
+        usage["cache_read_input_tokens"] + usage["cache_creation_input_tokens"]
+    expected = DEFAULT_PRICES["sonnet"].cost_usd(Usage(input=usage["input_tokens"], output=usage["output_tokens"],
+                                                       cache_read=usage["cache_read_input_tokens"],
+                                                       cache_write=usage["cache_creation_input_tokens"]))
+    assert Decimal(r.headers["X-Token-Cost-USD"]) == expected.quantize(Decimal("0.000001"))
+    assert int(r.headers["X-RateLimit-Limit-Tokens-Minute"]) == 400000
+
+
+def _metric(text, name, **labels):
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()))
+
+
+def test_metrics_scraped_match_the_requests_sent(stack):
+    before = requests.get(stack.metrics_url, timeout=5).text
+    costs, tokens = Decimal(0), 0
+    for _ in range(3):
+        r = post(stack, KEYS["developer"], {"model": "haiku", "max_tokens": 32,
+                                            "messages": [{"role": "user", "content": "count me"}]})
+        stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
+        costs += Decimal(r.headers["X-Token-Cost-USD"])
+        tokens += int(r.headers["X-Token-Usage-Output"])
+    after = requests.get(stack.metrics_url, timeout=5).text
+    labels = {"model": "haiku", "role": "developer", "consumer": "dev-user-1"}
+    assert _metric(after, "kong_bedrock_requests_total", status="200", **labels) - \
+        _metric(before, "kong_bedrock_requests_total", status="200", **labels) == 3
+    assert _metric(after, "kong_bedrock_tokens_output_total", **labels) - \
+        _metric(before, "kong_bedrock_tokens_output_total", **labels) == tokens
+    spent = _metric(after, "kong_bedrock_cost_estimate_dollars_total", **labels) - \
+        _metric(before, "kong_bedrock_cost_estimate_dollars_total", **labels)
+    assert abs(Decimal(str(spent)) - costs) < Decimal("0.000003")
+    rejected = _metric(after, "kong_bedrock_rejections_total", reason="tokens_per_minute")
+    assert rejected >= 1        # from the matrix above, same module stack
+
+
+def test_monthly_budget_exhausted_is_budget_exceeded():
+    overrides = {"token-meter": {"consumer_overrides": [{"consumer": "analyst-user", "monthly_budget_usd": 0.00001}]}}
+    with GatewayStack(config_overrides=overrides) as stack:
+        client = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-analyst-key", max_retries=0)
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.chat.completions.create(model="haiku", max_tokens=50, messages=[{"role": "user", "content": "x"}])
+        assert refused.value.body["code"] == "budget_exceeded"
+        assert int(refused.value.response.headers["Retry-After"]) > 60          # until the next month
+        assert refused.value.response.headers["X-Budget-Limit-USD"] == "0.000010"
+
+
+def test_fifty_concurrent_streams_never_overrun_a_small_budget():
+    limit = 3000
+    overrides = {"token-meter": {"limits": [{"role": "developer", "tokens_per_minute": limit}]}}
+    with GatewayStack(config_overrides=overrides) as stack:
+        stack.emulator_control("PUT", "/_emulator/settings", json={"output_tokens": 40})
+        stack.emulator_control("POST", "/_emulator/hold")       # admitted streams stay open, reservations held
+
+        def open_stream(_):
+            return post(stack, KEYS["developer"], {"model": "haiku", "max_tokens": 100, "stream": True,
+                                                   "messages": [{"role": "user", "content": "tell me something"}]},
+                        stream=True)
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            responses = list(pool.map(open_stream, range(50)))   # every status known while all 200s are open
+            stack.emulator_control("POST", "/_emulator/release")
+            spent = sum(pool.map(_tokens_streamed, [r for r in responses if r.status_code == 200]))
+    statuses = [r.status_code for r in responses]
+    one_estimate = 100 + 5                        # max_tokens + the prompt's input estimate
+    admitted = statuses.count(200)
+    assert set(statuses) == {200, 429}
+    assert admitted * one_estimate <= limit < (admitted + 1) * one_estimate   # as many as the budget holds
+    assert spent <= limit + one_estimate, (spent, admitted)
+
+
+def _tokens_streamed(response) -> int:
+    used = 0
+    for block in response.content.decode().split("\n\n"):
+        if block.startswith("event: message_start"):
+            used += json.loads(block.split("data: ", 1)[1])["message"]["usage"]["input_tokens"]
+        if block.startswith("event: message_delta"):
+            used += json.loads(block.split("data: ", 1)[1])["usage"]["output_tokens"]
+    return used
+
+
+def test_dogstatsd_receives_usage_with_tags():
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(5)
+    overrides = {"token-meter": {"dogstatsd": {"enabled": True, "host": "127.0.0.1",
+                                               "port": listener.getsockname()[1], "tags": ["env:test"]}}}
+    try:
+        with GatewayStack(config_overrides=overrides) as stack:
+            r = post(stack, KEYS["developer"], {"model": "haiku", "max_tokens": 16,
+                                                "messages": [{"role": "user", "content": "statsd"}]})
+            assert r.status_code == 200
+            lines = []
+            while not any(line.startswith("kong.bedrock.tokens.output:") for line in lines):
+                lines += listener.recv(65535).decode().splitlines()
+    finally:
+        listener.close()
+    output = next(line for line in lines if line.startswith("kong.bedrock.tokens.output:"))
+    assert output.startswith(f"kong.bedrock.tokens.output:{r.headers['X-Token-Usage-Output']}|c")
+    assert "model:haiku" in output and "role:developer" in output and "env:test" in output

@@ -1,0 +1,95 @@
+"""Budgets in a real redis-server (Debian package), shared by two plugin servers."""
+
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+import redis
+import requests
+
+from tests.stack import GatewayStack, free_port
+
+ASK = {"model": "haiku", "max_tokens": 100, "messages": [{"role": "user", "content": "tell me something"}]}
+RESERVED = 100 + 5            # max_tokens + the prompt's input estimate
+
+
+@pytest.fixture()
+def redis_server(tmp_path):
+    exe = shutil.which("redis-server")
+    assert exe, "redis-server is not installed (apt-get install redis-server; .ci/run does it)"
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield port, proc
+    proc.kill()
+    proc.wait()
+
+
+def redis_config(port, limit, **extra):
+    return {"token-meter": {"storage": "redis", "redis": {"host": "127.0.0.1", "port": port, "timeout_ms": 300},
+                            "limits": [{"role": "developer", "tokens_per_minute": limit}], **extra}}
+
+
+def ask(stack, **kw):
+    return requests.post(stack.proxy_url + "/v1/messages", json={**ASK, **kw},
+                         headers={"X-API-Key": "dev-developer-key"}, timeout=30)
+
+
+def test_two_plugin_servers_enforce_one_budget(redis_server):
+    port, _ = redis_server
+    with GatewayStack(config_overrides=redis_config(port, 150)) as a, \
+            GatewayStack(config_overrides=redis_config(port, 150)) as b:
+        a.emulator_control("POST", "/_emulator/hold")
+        held = requests.post(a.proxy_url + "/v1/messages", json={**ASK, "stream": True}, stream=True, timeout=30,
+                             headers={"X-API-Key": "dev-developer-key"})
+        assert held.status_code == 200                       # node A holds a 105-token reservation
+        refused = ask(b)
+        assert refused.status_code == 429                    # node B sees it: 105 + 105 > 150
+        assert refused.headers["X-RateLimit-Remaining-Tokens-Minute"] == str(150 - RESERVED)
+        a.emulator_control("POST", "/_emulator/release")
+        held.content                                         # the stream ends; A settles to actual usage
+        a.harness.wait_for_log(held.headers["X-Kong-Request-Id"])
+        time.sleep(0.2)
+        assert ask(b).status_code == 200
+
+
+def test_budgets_survive_a_plugin_server_restart(redis_server):
+    port, _ = redis_server
+    with GatewayStack(config_overrides=redis_config(port, 10000)) as first:
+        r = ask(first)
+        first.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
+        used = int(r.headers["X-Token-Usage-Total"])
+        time.sleep(0.2)
+    with GatewayStack(config_overrides=redis_config(port, 10000)) as second:   # new Kong, new plugin server
+        again = ask(second)
+        assert again.status_code == 200
+        assert int(again.headers["X-RateLimit-Remaining-Tokens-Minute"]) == 10000 - used - RESERVED
+
+
+@pytest.mark.parametrize("on_error,expected", [("allow", 200), ("deny", 503)])
+def test_redis_down_fails_open_or_closed_as_configured(redis_server, on_error, expected):
+    port, proc = redis_server
+    with GatewayStack(config_overrides=redis_config(port, 10000, on_store_error=on_error)) as stack:
+        assert ask(stack).status_code == 200
+        proc.kill()
+        proc.wait()
+        r = ask(stack)
+        assert r.status_code == expected
+        if expected == 503:
+            assert r.json()["error"]["type"] == "overloaded_error" and int(r.headers["Retry-After"]) > 0
+        stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
+        logged = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock") if line.startswith("{")]
+        assert any(e["event"] == "budget_store_error" for e in logged)
+        text = requests.get(stack.metrics_url, timeout=5).text
+        assert 'kong_bedrock_budget_store_errors_total{operation="reserve"}' in text

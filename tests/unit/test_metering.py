@@ -1,0 +1,117 @@
+"""token-meter's pure parts: prices, limits, windows, reserve and settle."""
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from kong_plugins.context import Consumer, RequestContext, Usage
+from kong_plugins.formats.api import ApiFormat
+from kong_plugins.metering.budget import Charge, MemoryBudgetStore, Totals, Windows, first_exceeded
+from kong_plugins.metering.limits import Limits, LimitPolicy, TokenCounting
+from kong_plugins.metering.meter import Meter, budget_headers
+from kong_plugins.metering.pricing import Price, PriceTable
+
+
+def test_cost_by_hand_sonnet_regional_with_cache():
+    # 1,000 input x $3.30/M + 500 output x $16.50/M + 20,000 cache reads x $0.33/M + 2,000 writes x $4.125/M
+    # = 0.0033 + 0.00825 + 0.0066 + 0.00825 = 0.0264
+    usage = Usage(input=1000, output=500, cache_read=20000, cache_write=2000)
+    sonnet = PriceTable.from_config(None).for_model("sonnet")
+    assert sonnet.cost_usd(usage) == Decimal("0.0264")
+    assert sonnet.cost_micro_usd(usage) == 26400
+
+
+def test_cost_by_hand_haiku_and_rounding_to_micro_dollars():
+    haiku = PriceTable.from_config(None).for_model("haiku")
+    # 7 x 1.10 + 3 x 5.50 = 7.7 + 16.5 = 24.2 micro-dollars -> 24 (half up)
+    assert haiku.cost_usd(Usage(input=7, output=3)) == Decimal("0.0000242")
+    assert haiku.cost_micro_usd(Usage(input=7, output=3)) == 24
+    assert haiku.cost_micro_usd(Usage(input=5, output=0)) == 6          # 5.5 -> 6
+
+
+def test_price_overrides_defaults_and_unknown_models():
+    table = PriceTable.from_config([{"model": "haiku", "input": 1, "output": 5},
+                                    {"model": "default", "input": 10, "output": 50}])
+    assert table.for_model("haiku") == Price.of(1, 5, "0.1", "1.25")     # cache prices derived from input
+    assert table.for_model("unknown-model").output == Decimal(50)
+    assert PriceTable.from_config(None).for_model("unknown").output == Decimal("27.50")   # dearest known
+
+
+def test_limits_per_role_and_per_consumer_override():
+    policy = LimitPolicy.from_config({
+        "limits": [{"role": "developer", "tokens_per_minute": 100, "tokens_per_day": 1000, "monthly_budget_usd": 10,
+                    "reserve_output_cap": 50}],
+        "consumer_overrides": [{"consumer": "dev-user-2", "monthly_budget_usd": 25}]})
+    base = policy.limits_for("developer", ("dev-user-1", "id-1"))
+    assert base == Limits(100, 1000, 10_000_000, 50)
+    assert policy.limits_for("developer", ("dev-user-2", "id-2")) == Limits(100, 1000, 25_000_000, 50)
+    assert policy.limits_for("admin", ()).unlimited
+
+
+def test_token_counting_choice_for_cache_tokens():
+    usage = Usage(input=10, output=5, cache_read=1000, cache_write=100)
+    assert TokenCounting().counted(usage) == 115
+    assert TokenCounting(cache_reads=True, cache_writes=False).counted(usage) == 1015
+
+
+def test_windows_and_retry_after():
+    w = Windows.at(datetime(2026, 2, 28, 23, 59, 30, tzinfo=timezone.utc))
+    assert (w.minute, w.day, w.month) == ("202602282359", "20260228", "202602")
+    assert w.retry_after("tokens_per_minute") == 30 and w.retry_after("tokens_per_day") == 30
+    assert w.retry_after("monthly_budget") == 30
+
+
+def test_reserve_is_all_or_nothing_and_settle_releases_the_unused_part():
+    store, w = MemoryBudgetStore(), Windows.at()
+    limits = Limits(tokens_per_minute=100, tokens_per_day=150, monthly_budget_micro_usd=1000)
+    assert store.reserve("c", Charge(60, 100), limits, w).allowed
+    refused = store.reserve("c", Charge(60, 100), limits, w)
+    assert not refused.allowed and refused.exceeded == "tokens_per_minute"
+    assert refused.totals == Totals(60, 60, 100)                   # nothing was reserved for the refusal
+    store.adjust("c", w, Charge(20, 50).minus(Charge(60, 100)))     # used 20 tokens / 50 micro-dollars
+    assert store.reserve("c", Charge(60, 100), limits, w).totals == Totals(80, 80, 150)
+    assert first_exceeded(Totals(0, 100, 0), Charge(60, 0), limits) == "tokens_per_day"
+    assert first_exceeded(Totals(0, 0, 950), Charge(1, 100), limits) == "monthly_budget"
+
+
+def test_budget_headers():
+    headers = budget_headers(Limits(100, 1000, 10_000_000), Totals(30, 300, 2_500_000))
+    assert headers == {"X-RateLimit-Limit-Tokens-Minute": "100", "X-RateLimit-Remaining-Tokens-Minute": "70",
+                       "X-RateLimit-Limit-Tokens-Day": "1000", "X-RateLimit-Remaining-Tokens-Day": "700",
+                       "X-Budget-Limit-USD": "10.000000", "X-Budget-Remaining-USD": "7.500000"}
+
+
+@pytest.fixture()
+def meter():
+    return Meter({"limits": [{"role": "guest", "tokens_per_minute": 500, "monthly_budget_usd": 1,
+                              "reserve_output_cap": 100}]})
+
+
+def ctx(planned_input, planned_output, api=ApiFormat.ANTHROPIC):
+    c = RequestContext(request_id="r", consumer=Consumer(id=f"id-{planned_input}-{planned_output}", username="g",
+                                                         tags=()), body=None)
+    c.api, c.model, c.planned_input, c.planned_output = api, "haiku", planned_input, planned_output
+    return c
+
+
+def test_meter_reserves_capped_output_and_settles_actual_usage(meter):
+    c = ctx(200, 4096)
+    assert meter.reserve(c, "guest") is None
+    assert c.reservation.charge.tokens == 300                      # 200 input + 100 (capped) output
+    c.usage = Usage(input=180, output=40)
+    meter.settle(c)
+    again = ctx(100, 4096)
+    again.consumer = c.consumer
+    assert meter.reserve(again, "guest") is None                   # 500 - 220 used = 280 >= 100 + 100
+    assert again.budget_headers["X-RateLimit-Remaining-Tokens-Minute"] == str(500 - 220 - 200)
+    third = ctx(100, 4096)
+    third.consumer = c.consumer
+    assert meter.reserve(third, "guest").status == 429             # 80 left < 200
+
+
+def test_meter_refuses_in_the_callers_format_with_retry_after(meter):
+    big = ctx(600, 10, api=ApiFormat.OPENAI)
+    reply = meter.reserve(big, "guest")
+    assert reply.status == 429 and reply.body["error"]["code"] == "rate_limit_exceeded"
+    assert int(reply.headers["Retry-After"]) <= 60 and reply.headers["X-RateLimit-Remaining-Tokens-Minute"] == "500"
