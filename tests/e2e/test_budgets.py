@@ -92,7 +92,7 @@ def test_monthly_budget_exhausted_is_budget_exceeded():
 
 def test_fifty_concurrent_streams_never_overrun_a_small_budget():
     limit = 3000
-    overrides = {"token-meter": {"limits": [{"role": "developer", "tokens_per_minute": limit}]}}
+    overrides = {"token-meter": {"limits": [{"role": "developer", "tokens_per_day": limit}]}}   # no roll-over mid-test
     with GatewayStack(config_overrides=overrides) as stack:
         stack.emulator_control("PUT", "/_emulator/settings", json={"output_tokens": 40})
         stack.emulator_control("POST", "/_emulator/hold")       # admitted streams stay open, reservations held

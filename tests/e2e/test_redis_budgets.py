@@ -37,8 +37,9 @@ def redis_server(tmp_path):
 
 
 def redis_config(port, limit, **extra):
+    """A daily token limit: unlike a minute window, it does not roll over in the middle of a test."""
     return {"token-meter": {"storage": "redis", "redis": {"host": "127.0.0.1", "port": port, "timeout_ms": 300},
-                            "limits": [{"role": "developer", "tokens_per_minute": limit}], **extra}}
+                            "limits": [{"role": "developer", "tokens_per_day": limit}], **extra}}
 
 
 def ask(stack, **kw):
@@ -56,7 +57,7 @@ def test_two_plugin_servers_enforce_one_budget(redis_server):
         assert held.status_code == 200                       # node A holds a 105-token reservation
         refused = ask(b)
         assert refused.status_code == 429                    # node B sees it: 105 + 105 > 150
-        assert refused.headers["X-RateLimit-Remaining-Tokens-Minute"] == str(150 - RESERVED)
+        assert refused.headers["X-RateLimit-Remaining-Tokens-Day"] == str(150 - RESERVED)
         a.emulator_control("POST", "/_emulator/release")
         held.content                                         # the stream ends; A settles to actual usage
         a.harness.wait_for_log(held.headers["X-Kong-Request-Id"])
@@ -74,7 +75,7 @@ def test_budgets_survive_a_plugin_server_restart(redis_server):
     with GatewayStack(config_overrides=redis_config(port, 10000)) as second:   # new Kong, new plugin server
         again = ask(second)
         assert again.status_code == 200
-        assert int(again.headers["X-RateLimit-Remaining-Tokens-Minute"]) == 10000 - used - RESERVED
+        assert int(again.headers["X-RateLimit-Remaining-Tokens-Day"]) == 10000 - used - RESERVED
 
 
 @pytest.mark.parametrize("on_error,expected", [("allow", 200), ("deny", 503)])
