@@ -94,3 +94,21 @@ def test_redis_down_fails_open_or_closed_as_configured(redis_server, on_error, e
         assert any(e["event"] == "budget_store_error" for e in logged)
         text = requests.get(stack.metrics_url, timeout=5).text
         assert 'kong_bedrock_budget_store_errors_total{operation="reserve"}' in text
+
+
+def test_one_redis_round_trip_per_phase(redis_server):
+    port, _ = redis_server
+    client = redis.Redis(port=port)
+    with GatewayStack(config_overrides=redis_config(port, 100000)) as stack:
+        first = ask(stack)                                   # loads the scripts once (EVALSHA miss + SCRIPT LOAD)
+        stack.harness.wait_for_log(first.headers["X-Kong-Request-Id"])
+        client.config_resetstat()
+        r = ask(stack)
+        stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
+        time.sleep(0.2)
+        stats = client.info("commandstats")
+    calls = {name: value["calls"] for name, value in stats.items()}
+    calls.pop("cmdstat_config|resetstat", None)
+    calls.pop("cmdstat_config", None)
+    assert calls.pop("cmdstat_evalsha") == 2                 # network round trips: reserve in access, settle in log
+    assert set(calls) <= {"cmdstat_get", "cmdstat_incrby", "cmdstat_expire"}   # run inside the scripts
