@@ -11,7 +11,7 @@ cannot blow up the series count.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 registry = CollectorRegistry(auto_describe=True)
 _CONSUMER_LIMIT = [100]
@@ -71,3 +71,9 @@ rejections_total = Counter(
 budget_store_errors_total = Counter(
     "kong_bedrock_budget_store_errors", "Budget store (Redis) failures, by operation.",
     ["operation"], registry=registry)
+budget_remaining_dollars = Gauge(
+    "kong_bedrock_budget_remaining_dollars", "Monthly budget left per consumer, as of its last reservation.",
+    ["consumer", "role"], registry=registry)
+tokens_remaining = Gauge(
+    "kong_bedrock_tokens_remaining", "Tokens left in the consumer's window (minute, day) as of its last reservation.",
+    ["consumer", "role", "window"], registry=registry)

@@ -73,6 +73,7 @@ class Meter:
             return render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.UNAVAILABLE,
                                 "Budgets cannot be checked right now; try again shortly.", retry_after=5)
         ctx.budget_headers = budget_headers(limits, verdict.totals)
+        _export_remaining(ctx, role, limits, verdict.totals)
         if not verdict.allowed:
             exceeded = verdict.exceeded or "tokens_per_minute"
             metrics.rejections_total.labels(reason=exceeded, role=role).inc()
@@ -112,6 +113,17 @@ def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:
         headers["X-Budget-Limit-USD"] = _usd(limits.monthly_budget_micro_usd)
         headers["X-Budget-Remaining-USD"] = _usd(left)
     return headers
+
+
+def _export_remaining(ctx: RequestContext, role: str, limits: Limits, totals: Totals) -> None:
+    consumer = metrics.consumer_label(ctx.consumer.username or ctx.consumer.id if ctx.consumer else None)
+    if limits.monthly_budget_micro_usd is not None:
+        left = max(0, limits.monthly_budget_micro_usd - totals.month_micro_usd)
+        metrics.budget_remaining_dollars.labels(consumer=consumer, role=role).set(left / 1_000_000)
+    for window, limit, used in (("minute", limits.tokens_per_minute, totals.minute_tokens),
+                                ("day", limits.tokens_per_day, totals.day_tokens)):
+        if limit is not None:
+            metrics.tokens_remaining.labels(consumer=consumer, role=role, window=window).set(max(0, limit - used))
 
 
 def _usd(micro: int) -> str:

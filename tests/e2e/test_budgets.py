@@ -77,6 +77,8 @@ def test_metrics_scraped_match_the_requests_sent(stack):
     assert abs(Decimal(str(spent)) - costs) < Decimal("0.000003")
     rejected = _metric(after, "kong_bedrock_rejections_total", reason="tokens_per_minute")
     assert rejected >= 1        # from the matrix above, same module stack
+    remaining = _metric(after, "kong_bedrock_budget_remaining_dollars", consumer="dev-user-1", role="developer")
+    assert 0 < remaining < 10
 
 
 def test_monthly_budget_exhausted_is_budget_exceeded():
