@@ -30,8 +30,9 @@ test/unit:
 dev:
 	$(PYTHON) -m tests.stack
 
-bench:         ## prints a table and writes bench/results/*.json (bounded, loopback only)
+bench:         ## prints tables and writes bench/results/*.json (bounded, loopback only)
 	$(PYTHON) -m bench.overhead
+	$(PYTHON) -m bench.guardrails
 
 dump:
 	@kong-bedrock-plugins --dump

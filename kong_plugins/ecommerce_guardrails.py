@@ -1,19 +1,27 @@
-"""Kong plugin `ecommerce-guardrails`: scan user-authored prompt content.
+"""Kong plugin `ecommerce-guardrails`: block (or redact, or count) what user prompts disclose.
 
-The detectors arrive with issue #5. The plugin already joins the request's
-shared context (one PDK round trip: the body was fetched once by the first of
-our plugins) and signs the context off, which the relay will require (#8).
+Thin PDK wiring; detection is in `kong_plugins.guardrails`. It runs first of our
+plugins, so it loads the request context every plugin shares (get_var, consumer,
+body, path: the body is fetched once per request). A redaction rewrites the
+context's body, which is what bedrock-proxy plans and the relay sends. Logs and
+metrics name categories and the consumer, never the matched text.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kong_plugins.kong_request import guarded, request_context, request_path
+from kong_plugins import metrics
+from kong_plugins.context import store
+from kong_plugins.eventlog import log_event
+from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.errors import ErrorKind, render_error
+from kong_plugins.guardrails.scanner import Scanner
+from kong_plugins.kong_request import guarded, request_context, request_path, respond
 from kong_plugins.schemas import ECOMMERCE_GUARDRAILS_SCHEMA
 
 NAME = "ecommerce-guardrails"
-version = "0.1.0"
+version = "0.2.0"
 priority = 905   # first of ours (below rate-limiting 910): a blocked prompt costs no policy or budget work
 Schema = ECOMMERCE_GUARDRAILS_SCHEMA
 
@@ -21,9 +29,25 @@ Schema = ECOMMERCE_GUARDRAILS_SCHEMA
 class Plugin:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
+        self.scanner = Scanner(config)                 # patterns compiled once per plugin instance
+        self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
 
     @guarded(NAME, "access")
     def access(self, kong: Any) -> None:
         ctx = request_context(kong)
-        request_path(kong, ctx)           # the scan and its 403 depend on the client's API format
+        request_path(kong, ctx)           # the 403 speaks the client's API format
+        result = self.scanner.scan(ctx.body)
+        role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or "other"
+        for category, action in result.found.items():
+            metrics.guardrail_blocks_total.labels(category=category, role=role, action=action).inc()
+        if result.blocked:
+            metrics.rejections_total.labels(reason="guardrail", role=role).inc()
+            log_event("guardrail_block", request_id=ctx.request_id, categories=result.blocked,
+                      consumer=ctx.consumer.username if ctx.consumer else None)
+            store.pop(ctx.request_id)
+            message = ("The request was blocked by the gateway's content policy "
+                       f"(categories: {', '.join(result.blocked)}).")
+            return respond(kong, render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.CONTENT_BLOCKED, message))
+        if result.body is not None:
+            ctx.body = result.body
         ctx.signoffs.add(NAME)

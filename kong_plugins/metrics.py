@@ -77,3 +77,6 @@ budget_remaining_dollars = Gauge(
 tokens_remaining = Gauge(
     "kong_bedrock_tokens_remaining", "Tokens left in the consumer's window (minute, day) as of its last reservation.",
     ["consumer", "role", "window"], registry=registry)
+guardrail_blocks_total = Counter(
+    "kong_bedrock_guardrail_blocks", "Guardrail findings in user prompts, by category and the action taken.",
+    ["category", "role", "action"], registry=registry)

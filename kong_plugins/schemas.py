@@ -158,6 +158,12 @@ TOKEN_METER_SCHEMA = [
 
 _ACTION = {"type": "string", "required": True, "one_of": ["block", "redact", "monitor", "off"]}
 
+_CUSTOM = {"type": "record", "fields": [
+    {"category": _string(required=True, description="Name reported in the 403, metrics and logs.")},
+    {"pattern": _string(required=True, description="RE2 regular expression (case-insensitive).")},
+    {"action": {**_ACTION, "default": "block"}},
+]}
+
 ECOMMERCE_GUARDRAILS_SCHEMA = [
     _ROLE_PREFIX,
     {"sql_injection": {**_ACTION, "default": "block"}},
@@ -165,5 +171,12 @@ ECOMMERCE_GUARDRAILS_SCHEMA = [
     {"cvv": {**_ACTION, "default": "block"}},
     {"credentials": {**_ACTION, "default": "block"}},
     {"abuse": {**_ACTION, "default": "block"}},
-    {"scan_tool_results": {"type": "boolean", "required": True, "default": False}},
+    {"custom_patterns": {"type": "array", "required": True, "default": [], "elements": _CUSTOM}},
+    {"seed_keywords": {"type": "boolean", "required": True, "default": False,
+                       "description": "The seeds' literal keyword list (SQL, SELECT, DROP, password, token, ...). "
+                                      "Off by default: it blocks ordinary prose and every Claude Code session."}},
+    {"scan_tool_results": {"type": "boolean", "required": True, "default": False,
+                           "description": "Also scan tool results in user turns (not user-authored text)."}},
+    {"scan_system_reminders": {"type": "boolean", "required": True, "default": False,
+                               "description": "Also scan Claude Code's <system-reminder> blocks in user turns."}},
 ]

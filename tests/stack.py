@@ -101,16 +101,22 @@ class GatewayStack:
         self.wait_healthy()
         return self
 
-    def wait_healthy(self, timeout: float = 20.0) -> None:
+    def wait_healthy(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.proxy_url + "/health", timeout=2).status_code == 200:
+                response = requests.get(self.proxy_url + "/health", timeout=2)
+                if response.status_code == 200:
                     return
-            except requests.RequestException:
-                pass
+                last = f"{response.status_code} {response.text[:200]}"
+            except requests.RequestException as exc:
+                last = type(exc).__name__
             time.sleep(0.1)
-        raise RuntimeError("gateway did not become healthy")
+        harness = self.harness
+        log = "\n".join((harness.error_log if harness else [])[-15:])
+        raise RuntimeError(f"gateway did not become healthy within {timeout:.0f}s (last: {last}); "
+                           f"Kong error log tail:\n{log}")
 
     def emulator_control(self, method: str, path: str, json: dict | None = None) -> requests.Response:
         """Call the emulator's control API (faults, settings, recorded requests)."""

@@ -1,0 +1,1 @@
+"""ecommerce-guardrails' pure logic: which text is user-authored, what it discloses, what to do."""

@@ -1,0 +1,343 @@
+"""Detectors: what each category looks like, precisely enough to leave prose alone.
+
+Patterns are RE2 (google-re2): matching is linear in the input whatever it
+holds, so adversarial text (1 MB of near-matches) cannot trigger catastrophic
+backtracking. A pattern finds candidates; a small Python validator then
+decides (Luhn and issuer ranges for cards, "is this a value or a word" for
+credentials, "is this a question about defending against it" for abuse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+from urllib.parse import unquote_to_bytes
+
+import re2
+
+CATEGORIES = ("sql_injection", "payment_card", "cvv", "credentials", "abuse")
+
+
+@dataclass(frozen=True)
+class Finding:
+    category: str
+    start: int
+    end: int
+
+
+Validator = Callable[[bytes, "re2._Match"], bool]
+
+
+_SOURCES: dict[int, tuple[bytes, bool]] = {}
+
+
+def _compile(pattern: str, case_sensitive: bool = False) -> "re2._Regexp":
+    """Patterns run on UTF-8 bytes: google-re2 converts a str on every call, bytes not at all."""
+    options = re2.Options()
+    options.case_sensitive = case_sensitive
+    options.max_mem = 64 << 20
+    compiled = re2.compile(pattern.encode(), options)
+    _SOURCES[id(compiled)] = (pattern.encode(), case_sensitive)
+    return compiled
+
+
+# --- SQL injection --------------------------------------------------------------------------
+_SQL_TAUTOLOGY = _compile(   # ' OR 1=1, ' or ''=', a' AND 'a'='a, AND 1=2  (operands checked below)
+    r"""(?:['"`)]\s*|\b)(?:or|and|\|\|)\s+\(?\s*(['"]?)(\w*)['"]?\s*(?:=|like)\s*(['"]?)(\w*)""")
+_SQL = _compile("|".join([
+    r"""\w['"`]\s*\)?\s*;?\s*(?:--|#|/\*)""",                      # admin'--  admin')/*
+    r""";\s*(?:drop|delete|truncate|insert|update|alter|create|exec|execute|shutdown|grant|revoke)\s+"""
+    r"""(?:table|from|into|database|schema|user|procedure|\w+\s+set)\b""",
+    r"""(?:['"`)\d]\s*|--\s*)union\s+(?:all\s+|distinct\s+)?select\b""",
+    r"""\bunion\s+(?:all\s+)?select\s+(?:null\b|@@|\d+\s*,\s*\d+|[^;]{0,60}\binformation_schema\b)""",
+    r"""\b(?:and|or)\s+\(\s*select\b""",
+    r"""\bdrop\s+(?:table|database|schema)\s+(?:if\s+exists\s+)?[\w.`"\[\]]+\s*(?:;|--|/\*)""",
+    r"""(?:['"]|\b(?:and|or|select|union|if)\b|;)\s*\(?\s*sleep\s*\(\s*\d+(?:\.\d+)?\s*\)""",
+    r"""\bpg_sleep\s*\(|\bwaitfor\s+delay\s+['"]|\bbenchmark\s*\(\s*\d{4,}\s*,""",
+    r"""\bxp_cmdshell\b|\bsp_executesql\b""",
+    r"""\binformation_schema\s*\.\s*(?:tables|columns|schemata)\b""",
+    r"""\bload_file\s*\(|\binto\s+(?:out|dump)file\b|\bextractvalue\s*\(|\bupdatexml\s*\(""",
+]))
+
+
+def _sql_valid(text: bytes, m: "re2._Match") -> bool:
+    left, right = m.group(2), m.group(4)
+    quoted = bool(m.group(1)) or bool(m.group(3))
+    if quoted:                                                   # ' OR 'a'='a, ' or ''='
+        return left.lower() == right.lower() or (bool(m.group(1)) and bool(m.group(3)))
+    return left.isdigit() and right.isdigit()                    # OR 1=1, AND 1=2 (a boolean probe), not "x = y"
+
+
+# --- payment cards ---------------------------------------------------------------------------
+_PAN = _compile(r"(?:^|[^\d\w-])((?:\d[ -]?){12,18}\d)(?:$|[^\d\w-])")
+_CARD_WORDS = _compile(r"(\w+\s+)?\b(?:card\s*(?:number|no\.?|#)|credit\s*card|debit\s*card|cc\s*(?:number|#))"
+                       r"\s*(?:is|was|:|=|#)?\s*((?:\d[ -]?){11,18}\d)")
+_NOT_PAYMENT = ("loyalty", "gift", "member", "membership", "library", "sim", "id", "insurance", "health", "rewards",
+                "store", "discount", "access", "key")
+_IIN = ((("4",), range(13, 20)), (("34", "37"), (15,)), (("51", "52", "53", "54", "55"), (16,)),
+        (tuple(str(n) for n in range(2221, 2721)), (16,)), (("6011", "65") + tuple(str(n) for n in range(644, 650)),
+                                                            range(16, 20)),
+        (tuple(str(n) for n in range(3528, 3590)), range(16, 20)), (("36", "38", "300", "301", "302", "303", "304",
+                                                                     "305"), range(14, 20)),
+        (("62",), range(16, 20)))
+
+
+def luhn_valid(digits: str) -> bool:
+    total, parity = 0, len(digits) % 2
+    for index, char in enumerate(digits):
+        d = ord(char) - 48
+        if index % 2 == parity:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def known_issuer(digits: str) -> bool:
+    return any(digits.startswith(prefixes) and len(digits) in lengths for prefixes, lengths in _IIN)
+
+
+def _pan_valid(text: bytes, m: "re2._Match") -> bool:
+    digits = "".join(c for c in m.group(1).decode() if c.isdigit())
+    return 13 <= len(digits) <= 19 and known_issuer(digits) and luhn_valid(digits)
+
+
+def _card_words_valid(text: bytes, m: "re2._Match") -> bool:
+    """`card number 4000 ...`: any Luhn-valid number, unless it is a loyalty/gift/member card."""
+    if (m.group(1) or b"").decode("utf-8", "replace").strip().lower() in _NOT_PAYMENT:
+        return False
+    digits = "".join(c for c in m.group(2).decode() if c.isdigit())
+    return 12 <= len(digits) <= 19 and luhn_valid(digits)
+
+
+# --- CVV -------------------------------------------------------------------------------------
+_CVV = _compile(
+    r"\b(?:cvv2?|cvc2?|cid|csc|cvn|security\s+code|sec\s+code|verification\s+(?:code|value|number)|"
+    r"card\s+verification\w*|(?:3|three|4|four)\s+digits?\s+on\s+(?:the\s+)?(?:back|front)|"
+    r"(?:little|small|short)\s+(?:number|code)\s+on\s+(?:the\s+)?back|c[oó]digo\s+de\s+seguridad|"
+    r"pr[uü]fnummer|cryptogramme)\b[^.!?\n\d]{0,40}?(\d{3,4}|\d-\d-\d(?:-\d)?)\b"
+    r"|\b(\d{3,4})\s+(?:is|was)\s+(?:the|my|his|her|their)\s+(?:cvv2?|cvc2?|security\s+code)\b")
+_UNITS = tuple(unit.encode() for unit in (
+    "second", "ms", "minute", "hour", "day", "%", "percent", "digit", "character", "order", "time", "attempt",
+    "error", "request", "transaction", "customer", "failure", "decline", "card", "charge", "chargeback", "user",
+    "account", "ip", "x ", "/"))
+
+
+def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
+    """A code, not a count ("312 CVV failures", "cvv checks failed on 120 orders")."""
+    following = text[m.end():m.end() + 14].lstrip().lower()
+    before = text[max(0, m.start() - 1):m.start()]
+    return not following.startswith(_UNITS) and before != b"$"
+
+
+# --- credentials -----------------------------------------------------------------------------
+_SECRET_SHAPES = _compile("|".join([
+    r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
+    r"\baws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+=]{40}",
+    r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----",
+    r"\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}",
+    r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
+    r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}",
+    r"\bsk-(?:ant-|proj-|live-)?[A-Za-z0-9_-]{20,}",
+    r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
+    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'\"]*:[^\s@/'\"]{3,}@[\w.-]+",
+]), case_sensitive=True)
+_SECRET_WORD = (r"(?:password|passwd|pwd|passcode|passphrase|pin|api[\s_-]?key|secret(?:[\s_-]key)?|client[\s_-]?secret|"
+                r"access[\s_-]?key|(?:auth|access|bearer|api|refresh)[\s_-]?token|token|credentials?|creds)")
+_VALUE = r"([^\s'\"`,;]{4,})"
+_STRONG_VALUE = r"([^\s'\"`,;]*[0-9!@#$%^&*+=/\\|~<>?][^\s'\"`,;]*)"   # a value, not a word: digits or symbols
+_DISCLOSED = _compile(
+    r"\b\w*?" + _SECRET_WORD + r"\w*\s*(?:is|was|=|:|->)\s*['\"`]?" + _STRONG_VALUE
+    + r"|\b(?:my|our|his|her|their|the\s+admin|admin)\s+(?:[\w-]+\s+){0,2}?" + _SECRET_WORD
+    + r"\s*(?:is|was|=|:)\s*['\"`]?" + _VALUE
+    + r"|\b" + _SECRET_WORD + r"\b[^.!?\n]{1,40}?\b(?:is|was)\s+['\"`]?" + _STRONG_VALUE
+    + r"|\b(?:password|passwd|pwd|pass)\s+([A-Za-z][^\s'\"`,;]*\d[^\s'\"`,;]*|\d[^\s'\"`,;]*[A-Za-z][^\s'\"`,;]*)"
+    + r"|\b[\w.+-]+@[\w-]+\.[\w.-]+\s*/\s*([^\s,;]{6,})")
+_REQUESTED = _compile(
+    r"\b(?:what(?:'s|\s+is|\s+are)|give\s+me|send\s+me|tell\s+me|remind\s+me(?:\s+of)?|show\s+me|share|paste|"
+    r"list|dump|leak|reveal|retrieve|pull|get\s+me|need|find\s+me)\b([^.?!\n]{0,40}?)\b"
+    r"(passwords?|passcodes?|credentials|creds|api\s+keys?|secret\s+keys?|access\s+keys?|private\s+keys?|"
+    r"tokens?|logins?)\b([^.?!\n]{0,20})")
+_NOT_VALUES = frozenset(
+    "required incorrect wrong expired invalid missing reset weak strong correct changed case-sensitive too not "
+    "the a an empty blank same different stored hashed encrypted rotated optional mandatory needed set unset "
+    "null none valid being still also now only sent shown displayed generated automatic automatically "
+    "managed handled saved kept masked hidden protected shared unique long short secure insecure".split())
+_NOT_A_REQUEST = ("format", "policy", "policies", "requirement", "rule", "length", "structure", "regex", "pattern",
+                  "type", "best practice", "way", "process", "limit", "count", "refresh", "expir", "rotation",
+                  "field", "reset", "page", "screen", "form", "url", "link", "flow", "endpoint", "button", "manager",
+                  "strength", "hash", "library", "usage", "budget", "spend", "cost", "price", "storage", "scrubb")
+
+
+def _disclosed_valid(text: bytes, m: "re2._Match") -> bool:
+    """`password: X` is a finding when X looks like a value, not a word ("password is required")."""
+    raw = next(g for g in (m.group(i) for i in range(1, 6)) if g is not None)
+    value = raw.decode("utf-8", "replace").rstrip(".!?)")
+    if value.lower() in _NOT_VALUES or len(value) < 4:
+        return False
+    if m.group(2) is not None:                        # "my password is sunshine": a possessive names a value
+        return True
+    return any(c.isdigit() for c in value) or any(not c.isalnum() for c in value)
+
+
+def _requested_valid(text: bytes, m: "re2._Match") -> bool:
+    """"What is the admin password" is; "what's the token limit" or "the password policy" is not."""
+    around = (m.group(1) + b" " + m.group(3)).decode("utf-8", "replace").lower()
+    return not any(word in around for word in _NOT_A_REQUEST)
+
+
+def _always(text: bytes, m: "re2._Match") -> bool:
+    return True
+
+
+# --- abuse -----------------------------------------------------------------------------------
+_OBJECT = (r"(?:orders?|checkout|payments?|(?:re)?pric(?:e|es|ing)|totals?|carts?|coupons?|promo\w*|discounts?|"
+           r"vouchers?|gift\s*cards?|refunds?|returns?|fraud\s+\w+|referral\w*|loyalty|points|[\w-]*limits?|"
+           r"quantit\w+|shipping\s+fees?|inventory|balance)")
+_ABUSE_FAMILIES = tuple(_compile(family) for family in [
+    # manipulation verbs on commerce objects: "hack an order", "manipulate the price", "bypass the fraud rules"
+    r"\b(?:hack\w*|exploit\w*|manipulat\w*|tamper\w*(?:\s+with)?|rig|spoof\w*|forg(?:e|ing)|brute[\s-]?forc\w*|"
+    r"abus\w*|cheat\w*|trick\w*|fool|circumvent\w*|get\s+around|bypass\w*|defeat\w*|gam(?:e|ing))\s+"
+    r"(?:[\w'-]+\s+){0,4}?" + _OBJECT + r"\b",
+    r"\b(?:override|force|fake|change|set|mark|flip)\w*\s+(?:the\s+)?payment\s+(?:status\s+)?(?:to\s+|as\s+)?"
+    r"['\"]?(?:captured|paid|succeeded|successful|complete)",
+    r"\bstack\w*\b[^.!?\n]{0,60}\b(?:codes?|coupons?|promos?|separate\s+requests|fast\s+enough|race)",
+    r"\b(?:order|checkout|cart|payment|coupon|promo|discount|voucher|refund)\s+(?:hack|manipulation|fraud|abuse|"
+    r"stacking|glitch)\w*",
+    # switching off controls: "disable the fraud scoring", "skip the 3-D Secure check"
+    r"\b(?:disable|turn\s+off|switch\s+off|skip|override|ignore|remove)\s+(?:[\w'-]+\s+){0,3}?(?:fraud\s+\w+|"
+    r"verification|3-?d\s*secure|[\w-]*coupon[\w-]*\s+limit|per-customer\s+limit|purchase\s+limit|"
+    r"payment\s+(?:step|capture|check|authori[sz]ation))",
+    # money to the wrong place
+    r"\brefund\w*\b[^.!?\n]{0,60}\b(?:to|into|onto)\s+(?:my|a\s+different|another|his|her|their|someone\s+"
+    r"else'?s?)\s+(?:own\s+)?(?:card|account|paypal|wallet|bank)",
+    r"\bsend\s+(?:the\s+)?money\s+to\s+(?:a\s+different|another|my)",
+    # double dipping and false claims
+    r"\brefund\w*\b[^.!?\n]{0,60}\b(?:keep|keeping)\s+(?:the\s+)?(?:item|goods|product|order|it)\b",
+    r"\brefund\s+(?:the\s+same\s+order\s+|it\s+)?twice\b|\bdon'?t\s+create\s+a\s+return\s+label",
+    r"\b(?:claim|say|saying|pretend|tell\s+them)\b[^.!?\n]{0,50}\b(?:never\s+(?:arrived|got|received|came)|"
+    r"didn'?t\s+(?:arrive|get|receive)|not\s+(?:received|delivered))[^.!?\n]{0,40}\b(?:even\s+though|but\s+i|"
+    r"although|though|i\s+did|it\s+did)",
+    r"\b(?:chargeback|dispute)\b[^.!?\n]{0,100}\b(?:made\s+myself|i\s+did\s+get|i\s+got\s+it|even\s+though|"
+    r"i\s+did\s+receive)",
+    # prices and quantities that make an order free
+    r"\b(?:(?:re)?price|quantity|total|amount|fee|shipping)\w*\b[^.!?\n]{0,40}?\b(?:to|says|=|at|becomes?|goes)\s+"
+    r"(?:-\s?\d+|a\s+negative|negative|zero|1\s+instead\s+of|(?:\$|€|£)?0(?:[.,]0*1)?(?:$|[^\d.,]))",
+    r"\b(?:change|set|modify|edit|lower|override|alter)\s+(?:the\s+)?(?:item\s+|product\s+|cart\s+|order\s+)?"
+    r"(?:price|total|amount)s?\s+(?:to|at)\s+(?:\$|€|£)?0(?:[.,]0*1)?(?:$|[^\d.,])",
+    # coupons and codes used more than they may be
+    r"\b(?:coupon|promo|discount|voucher|referral|first-order|welcome|code)\w*\b[^.!?\n]{0,60}\b(?:again\s+and\s+"
+    r"again|over\s+and\s+over|multiple\s+(?:accounts|emails|times)|new\s+accounts|fake\s+accounts|different\s+"
+    r"emails?|changing\s+my\s+email|in\s+a\s+loop|until\s+one\s+works|without\s+(?:it\s+)?getting\s+flagged)",
+    r"\b(?:new|fake|multiple|bunch\s+of\s+new)\s+accounts\b[^.!?\n]{0,60}\b(?:coupon|promo|discount|code|referral)",
+    r"\b(?:reset|reuse|re-use|redeem)\b[^.!?\n]{0,40}\b(?:used|single-use|one-time)\b",
+    r"\b(?:unlimited|infinite|endless)\s+(?:[\w-]+\s+){0,2}(?:codes?|coupons?|vouchers?|gift\s+cards?)",
+    r"\b(?:stack(?:ing)?|generate|brute[\s-]?force)\s+(?:\w+\s+){0,2}(?:coupon|promo|discount|voucher|gift\s+card)"
+    r"\s*codes?",
+    r"\bvalid\s+(?:promo|coupon|discount|gift\s+card)\s+codes?\b[^.!?\n]{0,60}\b(?:post|share|sell|leak|publish)",
+    # not paying, privileges misused, fakes
+    r"\bwithout\s+(?:being\s+)?(?:paid|paying|payment)\b|\b(?:free|unpaid)\s+(?:orders?|items?|stuff)\s+without",
+    r"\bemployee\s+discount\b[^.!?\n]{0,60}\b(?:regular|friend|family|without)",
+    r"\bfak(?:e|ing)\s+(?:a\s+)?(?:competitor\s+listing|referrals?|reviews?|accounts?|receipts?|invoices?|tracking)",
+    r"\bmark\w*\b[^.!?\n]{0,40}\bas\s+(?:delivered|refunded|paid)\b[^.!?\n]{0,60}\b(?:can'?t|cannot|to\s+my)",
+    r"\b(?:fake|false|fraudulent)\s+(?:chargebacks?|refunds?|returns?|disputes?)|\b(?:refund|chargeback)\s+(?:fraud|scam)",
+])
+"""One pattern per family of abuse phrasing: small automata stay in RE2's fast DFA."""
+
+
+_DEFENSIVE = _compile(
+    r"\b(?:detect|detecting|detection|prevent|preventing|prevention|stop|stopping|block|blocking|flag|flagging|"
+    r"report|reports|investigat\w*|monitor\w*|protect\w*|against|mitigat\w*|audit\w*|alert\w*|identify\w*|catch|"
+    r"policy|policies|explain|what\s+is|what\s+are|why\s+do|how\s+does|how\s+do\s+(?:we|attackers|fraudsters)|"
+    r"defen[cs]\w*|secure|harden\w*|training|awareness|attempts?|suspicious|analy[sz]\w*|trends?|threat\s+model\w*|"
+    r"pentest\w*|penetration|post-?mortem|bug\s+bounty|dashboard|summar\w*|losses|indicators?|scope|kpis?)\b")
+
+
+_PERSONAL = _compile(r"\b(?:so\s+(?:that\s+)?i|for\s+me|i\s+pay|i\s+get|i'?ll|my\s+(?:own\s+)?(?:card|account|"
+                     r"cousin|friends?|wallet|family)|myself|write\s+(?:that|it|this)\s+for\s+me|just\s+do\s+it)\b")
+
+
+def _abuse_valid(text: bytes, m: "re2._Match") -> bool:
+    """Not when the sentence is about defending against it ("how do we detect coupon abuse"),
+    unless it says who benefits ("...so I pay less", "for my cousin's orders")."""
+    start = max(text.rfind(b".", 0, m.start()), text.rfind(b"?", 0, m.start()), text.rfind(b"\n", 0, m.start()),
+                m.start() - 120)
+    sentence = text[max(0, start):m.end() + 60]
+    return _DEFENSIVE.search(sentence) is None or _PERSONAL.search(sentence) is not None
+
+
+DETECTORS: dict[str, tuple[tuple["re2._Regexp", Validator], ...]] = {
+    "sql_injection": ((_SQL_TAUTOLOGY, _sql_valid), (_SQL, _always)),
+    "payment_card": ((_PAN, _pan_valid), (_CARD_WORDS, _card_words_valid)),
+    "cvv": ((_CVV, _cvv_valid),),
+    "credentials": ((_SECRET_SHAPES, _always), (_DISCLOSED, _disclosed_valid), (_REQUESTED, _requested_valid)),
+    "abuse": tuple((family, _abuse_valid) for family in _ABUSE_FAMILIES),
+}
+
+
+def _span(pattern: "re2._Regexp", match: "re2._Match") -> tuple[int, int]:
+    """What a redaction replaces: the number itself for cards and codes, else the whole match."""
+    for group in _SPAN_GROUPS.get(id(pattern), ()):
+        if match.group(group) is not None:
+            return match.span(group)
+    return match.span()
+
+
+class Prefilter:
+    """One RE2::Set pass over a text says which detector patterns match it at all.
+
+    Benign text hits few patterns; only those are then scanned match by match
+    (each match costs far more than the set pass).
+    """
+
+    def __init__(self) -> None:
+        self._sets: list[tuple["re2.Set", list[int]]] = []
+        for case_sensitive in (False, True):
+            options = re2.Options()
+            options.case_sensitive = case_sensitive
+            options.max_mem = 128 << 20
+            used = {id(pattern) for entries in DETECTORS.values() for pattern, _ in entries}
+            members = [(pid, src) for pid, (src, cs) in _SOURCES.items() if cs == case_sensitive and pid in used]
+            if not members:
+                continue
+            pattern_set = re2.Set.SearchSet(options)
+            for _, source in members:
+                pattern_set.Add(source)
+            pattern_set.Compile()
+            self._sets.append((pattern_set, [pid for pid, _ in members]))
+
+    def active(self, data: bytes) -> set[int]:
+        found: set[int] = set()
+        for pattern_set, ids in self._sets:
+            found.update(ids[i] for i in pattern_set.Match(data) or ())
+        return found
+
+
+_SPAN_GROUPS = {id(_PAN): (1,), id(_CARD_WORDS): (2,), id(_CVV): (1, 2)}
+
+
+def find(category: str, data: bytes, limit: int, active: set[int] | None = None) -> Iterator[Finding]:
+    """Findings of `category` in UTF-8 `data`, with byte offsets.
+
+    More than `limit` candidates (e.g. thousands of card-like numbers or of
+    "password: x1" lines in one prompt) count as one finding covering the whole
+    text: adversarial padding can neither slow the scan down nor hide a payload.
+    """
+    examined = 0
+    views = [data]
+    if category == "sql_injection" and b"%" in data:
+        views.append(unquote_to_bytes(data))              # %27%20OR%201%3D1
+    for view in views:
+        for pattern, valid in DETECTORS[category]:
+            if active is not None and view is data and id(pattern) not in active:
+                continue
+            for match in pattern.finditer(view):
+                examined += 1
+                if examined > limit:
+                    yield Finding(category, 0, len(data))
+                    return
+                if valid(view, match):
+                    if view is not data:
+                        yield Finding(category, 0, len(data))
+                        return
+                    yield Finding(category, *_span(pattern, match))

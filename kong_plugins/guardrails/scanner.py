@@ -1,0 +1,147 @@
+"""Scan a request body's user-authored text and decide: block, redact, monitor.
+
+Rules for bodies that are not what a client API sends: a body that is not a
+JSON object (or not UTF-8) is scanned as plain text (decoded with replacement
+characters), and a `redact` finding in it blocks instead, since a redaction
+could not keep it well-formed. Nothing here ever raises on input.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import re2
+
+from kong_plugins.guardrails.detectors import CATEGORIES, Finding, Prefilter, find
+from kong_plugins.guardrails.segments import Segment, authored_spans, replace_at, user_segments
+
+ACTIONS = ("block", "redact", "monitor", "off")
+CANDIDATE_LIMIT = 2000
+"""More candidates than this in one request (e.g. thousands of card-like numbers) count as a finding."""
+
+SEED_KEYWORDS = {
+    "sql_injection": r"\b(?:sql|select|drop|insert)\b",
+    "payment_card": r"\b(?:credit\s+card|card\s+number)\b",
+    "cvv": r"\bcvv\b",
+    "credentials": r"\b(?:password|secret|token)\b",
+    "abuse": r"\b(?:order\s+hack|exploit|bypass)\b",
+}
+"""The seeds' literal keyword list, as an opt-in preset (`seed_keywords: true`). It blocks "reset my
+password", "select the best option", "token of appreciation" and every Claude Code user turn that
+mentions a token: measured in tests/guardrails, it is off by default for that reason."""
+
+
+@dataclass
+class ScanResult:
+    found: dict[str, str] = field(default_factory=dict)   # category -> action taken
+    body: bytes | None = None                             # the redacted body, when something was redacted
+
+    @property
+    def blocked(self) -> list[str]:
+        return sorted(c for c, action in self.found.items() if action == "block")
+
+
+class Scanner:
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.actions = {c: config.get(c) or "block" for c in CATEGORIES}
+        self.prefilter = Prefilter()
+        self.tool_results = bool(config.get("scan_tool_results"))
+        self.skip_reminders = config.get("scan_system_reminders") is not True
+        self.extra: list[tuple[str, Any, str]] = []
+        for custom in config.get("custom_patterns") or []:
+            self.extra.append((custom["category"], _compile(custom["pattern"]), custom.get("action") or "block"))
+        if config.get("seed_keywords"):
+            for category, pattern in SEED_KEYWORDS.items():
+                self.extra.append((category, _compile(pattern), self.actions[category]))
+
+    def scan(self, raw: bytes | None) -> ScanResult:
+        if not raw:
+            return ScanResult()
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            body = None
+        if not isinstance(body, dict):
+            text = raw.decode("utf-8", "replace")
+            result = ScanResult()
+            for category, action in self._findings(text, [(0, len(text))]):
+                result.found[category] = "block" if action == "redact" else _stronger(result.found.get(category), action)
+            return result
+        return self._scan_json(body)
+
+    def _scan_json(self, body: dict) -> ScanResult:
+        result = ScanResult()
+        redactions: list[tuple[Segment, list[Finding]]] = []
+        for segment in user_segments(body, tool_results=self.tool_results):
+            spans = authored_spans(segment.text, self.skip_reminders)
+            to_redact = []
+            for finding, action in self._findings_with_spans(segment.text, spans):
+                result.found[finding.category] = _stronger(result.found.get(finding.category), action)
+                if action == "redact":
+                    to_redact.append(finding)
+            if to_redact:
+                redactions.append((segment, to_redact))
+        if redactions and not result.blocked:
+            for segment, findings in redactions:
+                replace_at(body, segment.path, redact(segment.text, findings))
+            result.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return result
+
+    def _findings(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[str, str]]:
+        return [(f.category, action) for f, action in self._findings_with_spans(text, spans)]
+
+    def _findings_with_spans(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[Finding, str]]:
+        """Findings with character offsets into `text` (detectors work on UTF-8 bytes)."""
+        out: list[tuple[Finding, str]] = []
+        for start, end in spans:
+            part = text[start:end]
+            data = part.encode("utf-8", "surrogatepass")
+            active = self.prefilter.active(data)
+            found: list[tuple[Finding, str]] = []
+            for category in CATEGORIES:
+                action = self.actions[category]
+                if action == "off":
+                    continue
+                for f in find(category, data, CANDIDATE_LIMIT, active):
+                    found.append((f, action))
+                    if action != "redact":
+                        break                      # one finding decides a block or a monitor
+            for category, pattern, action in self.extra:
+                for match in pattern.finditer(data):
+                    found.append((Finding(category, *match.span()), action))
+                    if action != "redact":
+                        break
+            for f, action in found:
+                out.append((Finding(f.category, start + _chars(data, f.start), start + _chars(data, f.end)), action))
+        return out
+
+
+def redact(text: str, findings: list[Finding]) -> str:
+    """Replace each finding's span by `[REDACTED:<category>]` (overlapping spans merged)."""
+    out, position = [], 0
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if f.start < position:
+            continue
+        out.append(text[position:f.start])
+        out.append(f"[REDACTED:{f.category}]")
+        position = f.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _chars(data: bytes, byte_offset: int) -> int:
+    """A byte offset into UTF-8 `data` as a character offset (only for findings, which are rare)."""
+    return len(data[:byte_offset].decode("utf-8", "ignore"))
+
+
+def _stronger(current: str | None, action: str) -> str:
+    order = {"monitor": 0, "redact": 1, "block": 2}
+    return action if current is None or order[action] > order[current] else current
+
+
+def _compile(pattern: str) -> Any:
+    options = re2.Options()
+    options.case_sensitive = False
+    return re2.compile(pattern.encode(), options)

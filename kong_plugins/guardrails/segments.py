@@ -1,0 +1,86 @@
+"""The user-authored text of a request, per client format, with where it lives.
+
+Only user turns are scanned by default: system prompts, tool definitions and
+assistant turns are written by vendors (Claude Code's contain "token",
+"secret", "password", "SQL") or by the model, and scanning them blocks normal
+work. Tool results are optional (`scan_tool_results`). Inside user turns,
+Claude Code injects `<system-reminder>` blocks of its own; those spans are
+not user-authored and are skipped unless configured otherwise.
+
+Every segment keeps its path in the decoded JSON body, so a redaction can
+rewrite exactly that string and keep the body valid JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+Path = tuple[Any, ...]
+_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
+
+
+@dataclass(frozen=True)
+class Segment:
+    path: Path          # keys/indices into the decoded body
+    text: str
+
+
+def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]:
+    """User-authored strings of an OpenAI, Anthropic, Bedrock InvokeModel or Converse body."""
+    if not isinstance(body, dict):
+        return
+    if isinstance(body.get("inputText"), str):                       # Titan InvokeModel
+        yield Segment(("inputText",), body["inputText"])
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            continue
+        role = message.get("role")
+        if role == "user":
+            yield from _content(("messages", i, "content"), message.get("content"), tool_results)
+        elif role in ("tool", "function") and tool_results:          # OpenAI tool results
+            yield from _content(("messages", i, "content"), message.get("content"), tool_results)
+
+
+def _content(path: Path, content: Any, tool_results: bool) -> Iterator[Segment]:
+    if isinstance(content, str):
+        yield Segment(path, content)
+        return
+    if not isinstance(content, list):
+        return
+    for j, block in enumerate(content):
+        if not isinstance(block, dict):
+            continue
+        here = path + (j,)
+        if isinstance(block.get("text"), str) and block.get("type", "text") == "text":
+            yield Segment(here + ("text",), block["text"])            # OpenAI/Anthropic text part, Converse {text}
+        elif tool_results and block.get("type") == "tool_result":      # Anthropic
+            yield from _content(here + ("content",), block.get("content"), tool_results)
+        elif tool_results and isinstance(block.get("toolResult"), dict):   # Converse
+            yield from _content(here + ("toolResult", "content"), block["toolResult"].get("content"), tool_results)
+
+
+def authored_spans(text: str, skip_reminders: bool = True) -> list[tuple[int, int]]:
+    """(start, end) spans of `text` written by the user: everything but `<system-reminder>` blocks."""
+    if not skip_reminders or "<system-reminder>" not in text:
+        return [(0, len(text))]
+    spans, position = [], 0
+    for reminder in _REMINDER.finditer(text):
+        if reminder.start() > position:
+            spans.append((position, reminder.start()))
+        position = reminder.end()
+    if position < len(text):
+        spans.append((position, len(text)))
+    return spans
+
+
+def replace_at(body: Any, path: Path, value: str) -> None:
+    """Set the string at `path` in the decoded body (used by redaction)."""
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value

@@ -1,0 +1,97 @@
+"""ecommerce-guardrails through the whole stack: 403 in each format, redaction, monitoring,
+scope (user turns only), and nothing sensitive in responses, logs or metrics."""
+
+import json
+
+import anthropic
+import boto3
+import openai
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.stack import GatewayStack
+
+PAN = "4111 1111 1111 1111"
+CANARY = f"please charge card {PAN} cvv 913 for order 5521"
+
+
+def test_anthropic_block_names_categories_not_text(stack):
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-ops-key", max_retries=0)
+    with pytest.raises(anthropic.PermissionDeniedError) as blocked:
+        client.messages.create(model="haiku", max_tokens=16, messages=[{"role": "user", "content": CANARY}])
+    error = blocked.value.body["error"]
+    assert error["type"] == "permission_error" and "payment_card" in error["message"] and "cvv" in error["message"]
+    assert PAN not in json.dumps(blocked.value.body) and "913" not in json.dumps(blocked.value.body)
+    assert not stack.emulator_control("GET", "/_emulator/requests").json()        # never reached Bedrock
+
+
+def test_openai_block_is_content_blocked(stack):
+    client = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-ops-key", max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as blocked:
+        client.chat.completions.create(model="haiku", messages=[
+            {"role": "user", "content": "look up order 7' OR '1'='1 for me"}])
+    assert blocked.value.body["code"] == "content_blocked" and "sql_injection" in blocked.value.body["message"]
+
+
+def test_bedrock_native_block_is_access_denied(stack):
+    runtime = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
+                           aws_access_key_id="x", aws_secret_access_key="x",
+                           config=Config(retries={"total_max_attempts": 1}))
+    runtime.meta.events.register("before-send.bedrock-runtime.*",
+                                 lambda request, **_: request.headers.__setitem__("X-API-Key", "dev-ops-key"))
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 8,
+            "messages": [{"role": "user", "content": "my password is Hunter2!x"}]}
+    with pytest.raises(ClientError) as blocked:
+        runtime.invoke_model(modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0", body=json.dumps(body))
+    assert blocked.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "Hunter2" not in str(blocked.value)
+
+
+def test_system_prompts_tools_and_assistant_turns_are_not_scanned(stack):
+    r = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-ops-key"}, timeout=15, json={
+        "model": "haiku", "max_tokens": 16,
+        "system": "Never reveal the admin password: Adm1n!secret. Beware of ' OR 1=1 -- injections.",
+        "tools": [{"name": "lookup", "description": "token, secret and password store; DROP TABLE users;",
+                   "input_schema": {"type": "object"}}],
+        "messages": [{"role": "user", "content": "where is my order?"},
+                     {"role": "assistant", "content": "Card 4111 1111 1111 1111 is on file."},
+                     {"role": "user", "content": "thanks, and when will it ship?"}]})
+    assert r.status_code == 200
+
+
+def test_redaction_keeps_the_body_valid_and_hides_the_number():
+    overrides = {"ecommerce-guardrails": {"payment_card": "redact", "cvv": "redact"}}
+    with GatewayStack(config_overrides=overrides) as stack:
+        r = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-ops-key"}, timeout=15,
+                          json={"model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": CANARY}]})
+        assert r.status_code == 200
+        sent = stack.emulator_control("GET", "/_emulator/requests").json()[-1]["body"]
+        text = sent["messages"][0]["content"]
+        assert text == "please charge card [REDACTED:payment_card] cvv [REDACTED:cvv] for order 5521"
+        metrics = requests.get(stack.metrics_url, timeout=5).text
+        assert 'kong_bedrock_guardrail_blocks_total{action="redact",category="payment_card",role="ecommerce_ops"}' \
+            in metrics
+
+
+def test_monitor_only_counts():
+    with GatewayStack(config_overrides={"ecommerce-guardrails": {"abuse": "monitor"}}) as stack:
+        r = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-ops-key"}, timeout=15,
+                          json={"model": "haiku", "max_tokens": 16, "messages": [
+                              {"role": "user", "content": "how do I bypass the payment step for my cousin"}]})
+        assert r.status_code == 200
+        metrics = requests.get(stack.metrics_url, timeout=5).text
+        assert 'action="monitor",category="abuse",role="ecommerce_ops"' in metrics
+
+
+def test_nothing_sensitive_in_logs_or_metrics(stack):
+    r = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-ops-key"}, timeout=15,
+                      json={"model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": CANARY}]})
+    assert r.status_code == 403
+    stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
+    captured = "\n".join(stack.harness.plugin_server_output("bedrock") + stack.harness.error_log)
+    captured += requests.get(stack.metrics_url, timeout=5).text
+    for canary in (PAN, "4111111111111111", "dev-ops-key", "please charge card"):
+        assert canary not in captured, canary
+    assert '"event":"guardrail_block"' in captured and '"categories":["cvv","payment_card"]' in captured
