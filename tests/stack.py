@@ -51,7 +51,8 @@ class GatewayStack:
                  config_overrides: dict | None = None, rpc_timeout: float = 60.0,
                  relay_read_timeout_ms: int | None = None, process_env: dict[str, str] | None = None,
                  model_overrides: dict[str, dict] | None = None, aws_env: dict[str, str] | None = None,
-                 emulator_session_token: str | None = None) -> None:
+                 emulator_session_token: str | None = None, rate_limits: bool = False,
+                 access_log_to_stdout: bool = False) -> None:
         self.proxy_port = proxy_port or free_port()
         self.status_port = status_port or free_port()
         self.relay_port = relay_port or free_port()
@@ -66,6 +67,8 @@ class GatewayStack:
         self.relay_read_timeout_ms = relay_read_timeout_ms
         self.extra_process_env = process_env or {}
         self.model_overrides = model_overrides or {}
+        self.rate_limits = rate_limits   # kong.yaml's per-consumer request limits (off: tests burst on purpose)
+        self.access_log_to_stdout = access_log_to_stdout
         self.aws_env = aws_env if aws_env is not None else {"AWS_ACCESS_KEY_ID": EMULATOR_KEY_ID,
                                                             "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET}
         self.workdir = Path(tempfile.mkdtemp(prefix="kong-stack-"))
@@ -75,6 +78,10 @@ class GatewayStack:
     @property
     def proxy_url(self) -> str:
         return f"http://127.0.0.1:{self.proxy_port}"
+
+    @property
+    def access_log(self) -> Path:
+        return self.workdir / "access.log"
 
     @property
     def relay_url(self) -> str:
@@ -145,6 +152,12 @@ class GatewayStack:
                 plugin.setdefault("config", {}).update(self.config_overrides.get(plugin["name"], {}))
                 for model in plugin["config"].get("models", []) if plugin["name"] == "bedrock-proxy" else []:
                     model.update(self.model_overrides.get(model["name"], {}))
+        for plugin in config.get("plugins", []):
+            if plugin["name"] == "file-log" and not self.access_log_to_stdout:   # tests: the access log to a file
+                plugin["config"]["path"] = str(self.workdir / "access.log")
+        if not self.rate_limits:
+            for consumer in config.get("consumers", []):
+                consumer["plugins"] = [p for p in consumer.get("plugins", []) if p["name"] != "rate-limiting"]
         path = self.workdir / "kong.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
@@ -183,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emulator-port", type=int, default=8010)
     args = parser.parse_args(argv)
     stack = GatewayStack(proxy_port=args.proxy_port, status_port=args.status_port, relay_port=args.relay_port,
-                         metrics_port=args.metrics_port, emulator_port=args.emulator_port)
+                         metrics_port=args.metrics_port, emulator_port=args.emulator_port, rate_limits=True,
+                         access_log_to_stdout=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
