@@ -1,18 +1,26 @@
 # Kong LLM gateway for Amazon Bedrock.
 PYTHON ?= python3
 PYTEST_ARGS ?=
-
 CLAUDE_CODE_VERSION ?= 2.1.197
+COMPOSE ?= docker compose
+ENV ?= poc
+NAMESPACE ?= llm-gateway
+CHART_VERSION ?= 2.41.1
+TF = terraform -chdir=infra/terraform/environments/$(ENV)
 
-.PHONY: help install test test/unit dev dump claude-code bench
+.PHONY: help install claude-code test test/unit dev dump bench validate security-scan \
+        local/up local/down local/logs local/test eks/plan eks/apply eks/deploy eks/status
 
 help:
-	@echo "make test      run the whole test suite (what CI runs)"
-	@echo "make dev       run emulator + Kong 3.6 harness + plugin server on 127.0.0.1:8000 (no Docker)"
-	@echo "make bench     gateway overhead vs a direct call to the emulator (prints a table)"
-	@echo "make dump      print the plugin info JSON Kong reads (query_cmd)"
-	@echo "make install   pip install -e '.[dev]'"
-	@echo "make claude-code  install Claude Code $(CLAUDE_CODE_VERSION) for the e2e tests"
+	@echo "make local/up      the real Kong 3.6 stack in Docker (kong, emulator, redis, prometheus, grafana)"
+	@echo "make local/down | local/logs | local/test"
+	@echo "make test          the whole test suite, as CI runs it"
+	@echo "make dev           emulator + Kong 3.6 harness + plugin server on 127.0.0.1:8000 (no Docker)"
+	@echo "make bench         gateway overhead and guardrail speed (prints tables)"
+	@echo "make validate      schema checks of kong.yaml, compose, Helm values, Terraform, alert rules"
+	@echo "make security-scan checkov on Terraform and the secrets scan of configs"
+	@echo "make eks/plan | eks/apply | eks/deploy | eks/status   (ENV=$(ENV), NAMESPACE=$(NAMESPACE))"
+	@echo "make dump          the plugin info JSON Kong reads (query_cmd)"
 
 install:
 	$(PYTHON) -m pip install -e '.[dev]'
@@ -25,14 +33,53 @@ test:
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
 test/unit:
-	$(PYTHON) -m pytest -q tests/unit $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -q tests/unit tests/guardrails $(PYTEST_ARGS)
 
 dev:
 	$(PYTHON) -m tests.stack
+
+dump:
+	@kong-bedrock-plugins --dump
 
 bench:         ## prints tables and writes bench/results/*.json (bounded, loopback only)
 	$(PYTHON) -m bench.overhead
 	$(PYTHON) -m bench.guardrails
 
-dump:
-	@kong-bedrock-plugins --dump
+validate:
+	$(PYTHON) -m pytest -q tests/deploy tests/unit/test_dump.py $(PYTEST_ARGS)
+
+security-scan:
+	$(PYTHON) -m pytest -q tests/deploy/test_terraform.py tests/deploy/test_secrets.py $(PYTEST_ARGS)
+
+local/up:
+	$(COMPOSE) up -d --build
+	@echo "Kong proxy http://localhost:8000  status http://localhost:8100  Prometheus http://localhost:9090  Grafana http://localhost:3000"
+
+local/down:
+	$(COMPOSE) down -v
+
+local/logs:
+	$(COMPOSE) logs -f kong
+
+local/test:
+	curl -fsS localhost:8000/health && \
+	curl -fsS localhost:8000/v1/messages -H 'X-API-Key: dev-developer-key' -H 'content-type: application/json' \
+	  -d '{"model":"haiku","max_tokens":32,"messages":[{"role":"user","content":"Hello"}]}'
+
+eks/plan:
+	$(TF) init -input=false && $(TF) plan -input=false
+
+eks/apply:
+	$(TF) apply -input=false
+
+eks/deploy:
+	kubectl apply -f helm/manifests/namespace.yaml
+	kubectl -n $(NAMESPACE) create configmap kong-declarative --from-file=kong.yml=kong/kong.yaml \
+	  --dry-run=client -o yaml | kubectl apply -f -
+	helm repo add kong https://charts.konghq.com && helm repo update kong
+	helm upgrade --install kong kong/kong --version $(CHART_VERSION) -n $(NAMESPACE) -f helm/kong-values.yaml
+	kubectl apply -f helm/manifests/
+
+eks/status:
+	kubectl -n $(NAMESPACE) get pods,svc,hpa,pdb
+	kubectl -n $(NAMESPACE) rollout status deployment/kong-kong --timeout=120s

@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bedrock-max-attempts", type=int, default=3,
                         help="attempts per model on throttling/5xx (botocore standard retry mode)")
     parser.add_argument("--listen-queue-size", type=int, default=4096)
+    parser.add_argument("--fail-health-after-restart", action="store_true",
+                        help="answer /health with 503 once this server was respawned by Kong (answer to Kong "
+                             "3.6.1 issue #12364: let the liveness probe restart the pod)")
     parser.add_argument("--log-level", choices=["debug", "info", "warn", "error"], default="info",
                         help="level of the server's own JSON log lines (metadata only at every level)")
     parser.add_argument("-v", "--verbose", action="count", default=1,
@@ -114,7 +117,10 @@ def serve(args: argparse.Namespace) -> None:
                                            mantle_endpoint_url=args.bedrock_mantle_endpoint_url,
                                            connect_timeout=args.bedrock_connect_timeout,
                                            read_timeout=args.bedrock_read_timeout))
-    wsgi.serve(relay_host, relay_port, never_raise(RelayApp(client, store, RetryBudget(args.bedrock_max_attempts))))
+    respawned = _mark_started(args.kong_prefix)
+    relay = RelayApp(client, store, RetryBudget(args.bedrock_max_attempts),
+                     healthy=not (respawned and args.fail_health_after_restart))
+    wsgi.serve(relay_host, relay_port, never_raise(relay))
     metrics_host, metrics_port = _split_listen(args.metrics_listen)
     wsgi.serve(metrics_host, metrics_port, make_wsgi_app(registry))
 
@@ -127,6 +133,19 @@ def serve(args: argparse.Namespace) -> None:
               relay=f"{relay_host}:{relay_port}", metrics=f"{metrics_host}:{metrics_port}",
               bedrock_endpoint=args.bedrock_endpoint_url or "aws", plugins=list(PLUGIN_MODULES))
     socket_server.serve_forever()
+
+
+def _mark_started(prefix: str) -> bool:
+    """Leave a marker in Kong's prefix; True when one was already there (Kong respawned us).
+
+    The prefix is per Kong process (per pod on Kubernetes), so the marker outlives a plugin
+    server restart but not a pod restart.
+    """
+    marker = os.path.join(prefix, "bedrock-plugin-server.started")
+    respawned = os.path.exists(marker)
+    with open(marker, "w", encoding="utf-8") as handle:
+        handle.write(str(os.getpid()))
+    return respawned
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:

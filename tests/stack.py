@@ -52,7 +52,7 @@ class GatewayStack:
                  relay_read_timeout_ms: int | None = None, process_env: dict[str, str] | None = None,
                  model_overrides: dict[str, dict] | None = None, aws_env: dict[str, str] | None = None,
                  emulator_session_token: str | None = None, rate_limits: bool = False,
-                 access_log_to_stdout: bool = False) -> None:
+                 access_log_to_stdout: bool = False, extra_start_args: str = "") -> None:
         self.proxy_port = proxy_port or free_port()
         self.status_port = status_port or free_port()
         self.relay_port = relay_port or free_port()
@@ -69,6 +69,7 @@ class GatewayStack:
         self.model_overrides = model_overrides or {}
         self.rate_limits = rate_limits   # kong.yaml's per-consumer request limits (off: tests burst on purpose)
         self.access_log_to_stdout = access_log_to_stdout
+        self.extra_start_args = extra_start_args
         self.aws_env = aws_env if aws_env is not None else {"AWS_ACCESS_KEY_ID": EMULATOR_KEY_ID,
                                                             "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET}
         self.workdir = Path(tempfile.mkdtemp(prefix="kong-stack-"))
@@ -167,7 +168,8 @@ class GatewayStack:
         if not exe:
             raise RuntimeError("kong-bedrock-plugins is not installed: pip install -e '.[dev]'")
         start = (f"{exe} --kong-prefix {self.prefix} --socket-name bedrock.sock"
-                 f" --relay-listen 127.0.0.1:{self.relay_port} --metrics-listen 127.0.0.1:{self.metrics_port}")
+                 f" --relay-listen 127.0.0.1:{self.relay_port} --metrics-listen 127.0.0.1:{self.metrics_port}"
+                 f" {self.extra_start_args}").rstrip()
         return {
             "KONG_PLUGINSERVER_BEDROCK_SOCKET": str(self.prefix / "bedrock.sock"),
             "KONG_PLUGINSERVER_BEDROCK_START_CMD": start,

@@ -40,19 +40,26 @@ FALLBACK_FROM_HEADER = "X-Bedrock-Fallback-From"
 SUBSTITUTED_FROM_HEADER = "X-Bedrock-Model-Substituted-From"
 """Set when the role's default model served a request for a model the role may not use."""
 _HEALTH = json.dumps({"status": "ok"}).encode()
+_RESPAWNED = json.dumps({"status": "restart-pod",
+                         "reason": "the plugin server was respawned; Kong 3.6.1 workers may keep stale "
+                                   "plugin instance ids (Kong issue #12364)"}).encode()
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
             429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 class RelayApp:
-    def __init__(self, client: BedrockClient, contexts: ContextStore, retries: RetryBudget) -> None:
+    def __init__(self, client: BedrockClient, contexts: ContextStore, retries: RetryBudget,
+                 healthy: bool = True) -> None:
         self.client = client
         self.contexts = contexts
         self.retries = retries
+        self.healthy = healthy   # False: respawned under Kong 3.6.1 (#12364), the pod should be restarted
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         _drain(environ)
         if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            if not self.healthy:
+                return _json(start_response, "503 Service Unavailable", _RESPAWNED)
             return _json(start_response, "200 OK", _HEALTH)
         ctx = self.contexts.claim(environ.get(_REQUEST_ID_ENVIRON_KEY) or "")
         if ctx is None or not isinstance(ctx.upstream, UpstreamCall):

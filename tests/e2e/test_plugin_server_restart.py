@@ -85,3 +85,23 @@ def test_while_the_plugin_server_is_down_no_request_reaches_bedrock(own_stack):
     for plugin in ("token-meter", "ecommerce-guardrails", "bedrock-proxy"):   # each RPC failed: Kong went on
         assert any(f"[{plugin}] no data" in line for line in own_stack.harness.error_log), plugin
     assert own_stack.emulator_control("GET", "/_emulator/requests").json() == []
+
+
+def test_respawned_server_fails_health_when_asked_to(tmp_path):
+    """Kong 3.6.1 #12364 answer: a respawned plugin server reports 503 on /health (liveness)."""
+    with GatewayStack(extra_start_args="--fail-health-after-restart") as stack:
+        assert requests.get(stack.proxy_url + "/health", timeout=5).status_code == 200
+        old_pid = stack.harness.plugin_server_pids()["bedrock"]
+        os.kill(old_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status = requests.get(stack.proxy_url + "/health", timeout=5).status_code
+            except requests.RequestException:
+                status = None
+            if status == 503:
+                break
+            time.sleep(0.2)
+        assert status == 503
+        assert requests.get(stack.proxy_url + "/health", timeout=5).json()["status"] == "restart-pod"

@@ -1,0 +1,47 @@
+output "kong_irsa_role_arn" {
+  description = "Put in the Kong Helm values: deployment.serviceAccount.annotations.\"eks.amazonaws.com/role-arn\"."
+  value       = module.bedrock_irsa.role_arn
+}
+
+output "kong_helm_service_account_values" {
+  description = "Kong Helm chart values fragment binding Kong's service account to the IRSA role."
+  value = yamlencode({
+    deployment = {
+      serviceAccount = {
+        create      = true
+        name        = var.kong_service_account
+        annotations = { "eks.amazonaws.com/role-arn" = module.bedrock_irsa.role_arn }
+      }
+    }
+  })
+}
+
+output "cluster_name" {
+  description = "EKS cluster name."
+  value       = module.eks.cluster_name
+}
+
+output "cluster_endpoint" {
+  description = "EKS API endpoint."
+  value       = module.eks.cluster_endpoint
+}
+
+output "kubeconfig_command" {
+  description = "Command that writes a kubeconfig entry for the cluster."
+  value       = "aws eks update-kubeconfig --region ${var.region} --name ${module.eks.cluster_name}"
+}
+
+output "vpc_id" {
+  description = "VPC id."
+  value       = module.vpc.vpc_id
+}
+
+output "cloudwatch_metric_namespace" {
+  description = "token-meter config.cloudwatch.namespace must equal this."
+  value       = module.observability.metric_namespace
+}
+
+output "gateway_log_group_name" {
+  description = "Gateway log group."
+  value       = module.observability.log_group_name
+}

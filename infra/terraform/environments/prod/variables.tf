@@ -1,0 +1,146 @@
+variable "environment" {
+  description = "Environment name (tags)."
+  type        = string
+  default     = "prod"
+}
+
+variable "name" {
+  description = "Name prefix of every resource; also the EKS cluster name."
+  type        = string
+  default     = "kong-bedrock-prod"
+}
+
+variable "region" {
+  description = "Region of the VPC and EKS cluster."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "vpc_cidr" {
+  description = "VPC CIDR block."
+  type        = string
+  default     = "10.50.0.0/16"
+}
+
+variable "azs" {
+  description = "Availability zones (must belong to var.region)."
+  type        = list(string)
+  default     = ["us-east-1a", "us-east-1b", "us-east-1c"]
+}
+
+variable "single_nat_gateway" {
+  description = "false: one NAT gateway per AZ, so losing an AZ does not cut Bedrock egress."
+  type        = bool
+  default     = false
+}
+
+variable "kubernetes_version" {
+  description = "EKS Kubernetes version."
+  type        = string
+  default     = "1.34"
+}
+
+variable "cluster_endpoint_public_access_cidrs" {
+  description = "CIDRs (operators, CI runners) allowed to reach the public EKS API endpoint. No default: set it in terraform.tfvars or TF_VAR_cluster_endpoint_public_access_cidrs."
+  type        = list(string)
+}
+
+variable "node_instance_types" {
+  description = "Managed node group instance types."
+  type        = list(string)
+  default     = ["m6i.xlarge", "m6a.xlarge"]
+}
+
+variable "node_min_size" {
+  description = "Minimum nodes."
+  type        = number
+  default     = 3
+}
+
+variable "node_max_size" {
+  description = "Maximum nodes."
+  type        = number
+  default     = 9
+}
+
+variable "node_desired_size" {
+  description = "Nodes at creation."
+  type        = number
+  default     = 3
+}
+
+variable "node_disk_size_gb" {
+  description = "Node root volume size."
+  type        = number
+  default     = 100
+}
+
+variable "deletion_protection" {
+  description = "EKS deletion protection."
+  type        = bool
+  default     = true
+}
+
+variable "bedrock_region" {
+  description = "Region the gateway calls Bedrock in (bedrock-proxy config.region in kong/kong.yaml)."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "inference_profile_ids" {
+  description = "Cross-region inference profiles in the gateway catalogue (kind claude)."
+  type        = list(string)
+  default = [
+    "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "us.anthropic.claude-opus-4-5-20251101-v1:0",
+  ]
+}
+
+variable "profile_destination_regions" {
+  description = "Regions the us. inference profiles route to; the underlying foundation model is granted in each."
+  type        = list(string)
+  default     = ["us-east-1", "us-east-2", "us-west-2"]
+}
+
+variable "foundation_model_ids" {
+  description = "Foundation models the gateway calls directly in bedrock_region (kind converse)."
+  type        = list(string)
+  default     = ["amazon.titan-text-express-v1"]
+}
+
+variable "mantle_model_ids" {
+  description = "Models served through Bedrock Mantle (kind mantle)."
+  type        = list(string)
+  default     = ["anthropic.claude-opus-4-7"]
+}
+
+variable "mantle_project_ids" {
+  description = "Bedrock Mantle projects the gateway's calls run under; \"default\" is the account's default project."
+  type        = list(string)
+  default     = ["default"]
+}
+
+variable "kong_namespace" {
+  description = "Namespace Kong is installed in."
+  type        = string
+  default     = "kong"
+}
+
+variable "kong_service_account" {
+  description = "Kong's service account (Helm: deployment.serviceAccount.name; the chart's default is <release>-kong)."
+  type        = string
+  default     = "kong-kong"
+}
+
+variable "metric_namespace" {
+  description = "CloudWatch metric namespace of token-meter's CloudWatch exporter."
+  type        = string
+  default     = "KongBedrockGateway"
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group (gateway, EKS control plane, VPC flow logs)."
+  type        = number
+  default     = 365
+}

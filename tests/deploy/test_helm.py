@@ -1,0 +1,82 @@
+"""helm/: values for the official Kong chart 2.41.1, an Argo CD Application, plain manifests."""
+
+import re
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART_VALUES_FILE = ROOT.parent / "shared/kong/helm-kong-values-2.41.1.yaml"
+VALUES = yaml.safe_load((ROOT / "helm/kong-values.yaml").read_text())
+# Maps whose keys are free-form in the chart (env vars, annotations, resources...).
+OPEN = {"env", "customEnv", "annotations", "labels", "podAnnotations", "podLabels", "resources", "nodeSelector",
+        "metrics", "requests", "limits", "httpGet", "target", "resource", "serviceAccount"}
+
+
+@pytest.fixture(scope="module")
+def chart():
+    assert CHART_VALUES_FILE.exists(), f"missing {CHART_VALUES_FILE} (shared/ beside the repository)"
+    text = CHART_VALUES_FILE.read_text()
+    return yaml.safe_load(text), text
+
+
+def key_paths(node, prefix=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = prefix + (key,)
+            yield path
+            if key not in OPEN:
+                yield from key_paths(value, path)
+
+
+def test_every_values_key_exists_in_the_chart(chart):
+    values, text = chart
+    missing = []
+    for path in key_paths(VALUES):
+        node = values
+        for key in path:
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+            elif re.search(rf"^\s*#\s*{re.escape(path[-1])}:", text, re.M):   # documented but commented out
+                node = None
+                break
+            else:
+                missing.append(".".join(path))
+                break
+    assert missing == [], missing
+
+
+def test_plain_dbless_with_the_plugin_server_and_irsa():
+    env = VALUES["env"]
+    assert VALUES["ingressController"]["enabled"] is False and VALUES["dblessConfig"]["configMap"]
+    assert env["database"] == "off" and env["plugins"].startswith("bundled,")
+    start = env["pluginserver_bedrock_start_cmd"].split()
+    prefix, name = start[start.index("--kong-prefix") + 1], start[start.index("--socket-name") + 1]
+    assert env["pluginserver_bedrock_socket"] == f"{prefix.rstrip('/')}/{name}" and prefix.startswith("/kong_prefix")
+    assert "--fail-health-after-restart" in start
+    assert {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} <= {
+        p.strip().removeprefix("env ").strip() for p in env["nginx_main_env"].split(";")}
+    role = VALUES["deployment"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert role.startswith("arn:aws:iam::")
+    assert VALUES["readinessProbe"]["httpGet"]["path"] == "/status/ready"
+    assert VALUES["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert VALUES["autoscaling"]["enabled"] and VALUES["podDisruptionBudget"]["enabled"]
+    assert VALUES["serviceMonitor"]["enabled"] and VALUES["resources"]["requests"]
+
+
+def test_chart_version_is_pinned_everywhere():
+    app = yaml.safe_load((ROOT / "helm/argocd/application.yaml").read_text())
+    chart_source = next(s for s in app["spec"]["sources"] if s.get("chart") == "kong")
+    assert chart_source["targetRevision"] == "2.41.1"
+    assert "--version 2.41.1" in (ROOT / "helm/kong-values.yaml").read_text()
+
+
+@pytest.mark.parametrize("manifest", sorted((ROOT / "helm/manifests").glob("*.yaml")), ids=lambda p: p.name)
+def test_plain_manifests_validate(manifest):
+    for document in yaml.safe_load_all(manifest.read_text()):
+        if document["apiVersion"].startswith(("monitoring.coreos.com", "argoproj.io")):
+            assert document["metadata"]["name"] and document["spec"]          # CRDs: no bundled schema
+            continue
+        kubernetes_validate.validate(document, "1.30", strict=True)
