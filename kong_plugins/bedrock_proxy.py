@@ -44,6 +44,7 @@ class Plugin:
         self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
         self.default_role = config.get("default_role") or "other"
         self.default_max_tokens = int(config.get("default_max_tokens") or 4096)
+        self.required_signoffs = frozenset(config.get("required_signoffs") or ()) | {NAME}
         self.body_policy = BodyPolicy(fields=_frozen(config.get("bedrock_anthropic_fields")),
                                       betas=_frozen(config.get("anthropic_beta_allowlist")))
 
@@ -56,6 +57,7 @@ class Plugin:
             return respond(kong, decision)
         ctx.signoffs.add(NAME)
         if ctx.upstream is not None:
+            ctx.required_signoffs = self.required_signoffs
             store.arm(ctx)
 
     def decide(self, ctx: RequestContext, path: str) -> Reply | None:

@@ -82,6 +82,7 @@ class RequestContext:
     api: ApiFormat | None = None
     role: str | None = None
     signoffs: set[str] = field(default_factory=set)
+    required_signoffs: frozenset[str] = frozenset()   # set by bedrock-proxy; checked by the relay
     upstream: Any = None          # set by bedrock-proxy: what the relay must call
     fallbacks: list = field(default_factory=list)   # further calls to try, in order
     armed: bool = False           # bedrock-proxy planned an upstream call the relay may serve once

@@ -71,6 +71,10 @@ BEDROCK_PROXY_SCHEMA = [
     _DEFAULT_ROLE,
     {"models": {"type": "array", "required": True, "default": [], "elements": _MODEL}},
     {"roles": {"type": "array", "required": True, "default": [], "elements": _ROLE}},
+    {"required_signoffs": _strings(
+        required=True, default=["ecommerce-guardrails", "token-meter"],
+        description="Plugins that must have approved a request before the relay calls Bedrock. Kong 3.6.1 "
+                    "skips a plugin whose RPC fails (fails open); the relay then refuses (fails closed).")},
     {"resolve_unknown_claude_names": {"type": "boolean", "required": True, "default": True,
                                       "description": "An unknown Claude name (e.g. claude-opus-4-8) is served "
                                                      "by the catalogue entry named after its family."}},

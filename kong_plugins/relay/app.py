@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 from botocore.exceptions import HTTPClientError, ReadTimeoutError
 from botocore.eventstream import ParserError
 
+from kong_plugins import metrics
 from kong_plugins.bedrock.client import BedrockClient
 from kong_plugins.bedrock.errors import client_message, kind_for, mantle_error_type
 from kong_plugins.bedrock.retries import RetryBudget
@@ -67,6 +68,16 @@ class RelayApp:
             log_event("relay_refused", level="warn", reason="no live context")
             return _error(start_response, render_error(
                 api, ErrorKind.PERMISSION, "This endpoint only serves requests that passed the gateway."))
+        missing = sorted(ctx.required_signoffs - ctx.signoffs)
+        if missing:
+            # Kong 3.6.1 went on without a plugin whose RPC failed: fail closed here.
+            log_event("relay_refused", level="error", reason="missing_signoff", plugins=missing,
+                      request_id=ctx.request_id)
+            metrics.rejections_total.labels(reason="missing_signoff", role=ctx.role or "unknown").inc()
+            return _error(start_response, render_error(
+                ctx.upstream.api, ErrorKind.UNAVAILABLE,
+                f"A gateway check did not run ({', '.join(missing)}); the request was not sent to the model.",
+                retry_after=1))
         betas = environ.get("HTTP_ANTHROPIC_BETA") or ""
         ctx.relay_active = True
         ctx.relay_clock = RelayClock()

@@ -1,0 +1,31 @@
+"""Kong 3.6.1 fails open when a plugin's RPC fails: the request goes on without it. The relay
+fails closed: no Bedrock call without the sign-off of every required plugin."""
+
+import pytest
+import requests
+import yaml
+
+from tests.stack import GatewayStack
+
+ASK = {"model": "haiku", "max_tokens": 8, "messages": [{"role": "user", "content": "my card 4111 1111 1111 1111"}]}
+
+
+class WithoutGuardrails(GatewayStack):
+    """kong.yaml with ecommerce-guardrails missing from the service: what a skipped plugin looks like."""
+
+    def _write_config(self):
+        path = super()._write_config()
+        config = yaml.safe_load(path.read_text())
+        for service in config["services"]:
+            service["plugins"] = [p for p in service.get("plugins", []) if p["name"] != "ecommerce-guardrails"]
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+
+@pytest.mark.parametrize("path,expect", [("/v1/messages", "overloaded_error"), ("/v1/chat/completions", "server_error")])
+def test_no_bedrock_call_without_every_sign_off(path, expect):
+    with WithoutGuardrails() as stack:
+        r = requests.post(stack.proxy_url + path, json=ASK, headers={"X-API-Key": "dev-admin-key"}, timeout=15)
+        assert r.status_code == 503 and r.json()["error"]["type"] == expect
+        assert "ecommerce-guardrails" in r.json()["error"]["message"]
+        assert stack.emulator_control("GET", "/_emulator/requests").json() == []
