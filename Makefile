@@ -51,8 +51,16 @@ validate:
 security-scan:
 	$(PYTHON) -m pytest -q tests/deploy/test_terraform.py tests/deploy/test_secrets.py $(PYTEST_ARGS)
 
-local/up:
+BEDROCK_MODE ?= emulator
+
+local/up:      ## BEDROCK_MODE=aws: real Bedrock with your AWS profile/keys instead of the emulator
+ifeq ($(BEDROCK_MODE),aws)
+	BEDROCK_ENDPOINT_URL= GATEWAY_AWS_ACCESS_KEY_ID="$${AWS_ACCESS_KEY_ID:-}" \
+	GATEWAY_AWS_SECRET_ACCESS_KEY="$${AWS_SECRET_ACCESS_KEY:-}" GATEWAY_AWS_SESSION_TOKEN="$${AWS_SESSION_TOKEN:-}" \
+	  $(COMPOSE) up -d --build
+else
 	$(COMPOSE) up -d --build
+endif
 	@echo "Kong proxy http://localhost:8000  status http://localhost:8100  Prometheus http://localhost:9090  Grafana http://localhost:3000"
 
 local/down:

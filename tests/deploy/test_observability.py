@@ -195,8 +195,8 @@ def every_expression() -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------
 # promtool
 
-@pytest.fixture(scope="module")
-def promtool() -> str:
+def promtool_exe() -> str:
+    """promtool's path; a plain helper, not a fixture, so a missing promtool FAILS each test (not ERROR, not skip)."""
     exe = shutil.which("promtool")
     if not exe:
         pytest.fail("promtool not found: install the Debian package `prometheus` "
@@ -208,18 +208,21 @@ def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
-def test_promtool_check_config(promtool):
+def test_promtool_check_config():
+    promtool = promtool_exe()
     proc = run([promtool, "check", "config", PROMETHEUS_YML.name], PROMETHEUS_YML.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_promtool_check_rules(promtool):
+def test_promtool_check_rules():
+    promtool = promtool_exe()
     proc = run([promtool, "check", "rules", ALERTS.name], ALERTS.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"SUCCESS: {len(alert_rules())} rules found" in proc.stdout + proc.stderr
 
 
-def test_promtool_test_rules(promtool):
+def test_promtool_test_rules():
+    promtool = promtool_exe()
     proc = run([promtool, "test", "rules", ALERT_TESTS.name], ALERT_TESTS.parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS" in proc.stdout + proc.stderr
@@ -237,7 +240,8 @@ def grafana_to_promql(expr: str) -> str:
     return _GRAFANA_VAR.sub(value, expr)
 
 
-def test_dashboard_expressions_parse(promtool, tmp_path):
+def test_dashboard_expressions_parse(tmp_path):
+    promtool = promtool_exe()
     rules = []
     for i, (where, expr) in enumerate(every_expression()):
         rules.append({"record": f"dashboard:check_{i}", "expr": grafana_to_promql(expr)})
@@ -293,8 +297,10 @@ def test_every_metric_used_is_exported():
 # ---------------------------------------------------------------------------
 # Alert rules: shape and unit-test coverage
 
-EXPECTED_ALERTS = {"LLMGatewayHighTokenUsage", "LLMGatewayConsumerRateLimited", "LLMGatewayTokenBudgetRejections",
-                   "LLMGatewayBedrockErrorRate", "LLMGatewayHighLatencyP99"}
+SEED_ALERTS = {"LLMGatewayHighTokenUsage", "LLMGatewayConsumerRateLimited", "LLMGatewayTokenBudgetRejections",
+               "LLMGatewayBedrockErrorRate", "LLMGatewayHighLatencyP99"}
+EXPECTED_ALERTS = SEED_ALERTS | {"LLMGatewayBudgetStoreErrors", "LLMGatewayPluginServerDown"}
+CRITICAL = {"LLMGatewayBedrockErrorRate", "LLMGatewayPluginServerDown"}
 
 
 def test_alert_rules_have_for_severity_and_annotations():
@@ -311,8 +317,24 @@ def test_alert_rules_have_for_severity_and_annotations():
 
 def test_alert_severities_follow_the_seeds():
     severity = {r["alert"]: r["labels"]["severity"] for r in alert_rules()}
-    assert severity["LLMGatewayBedrockErrorRate"] == "critical"
-    assert {a for a, s in severity.items() if s == "warning"} == EXPECTED_ALERTS - {"LLMGatewayBedrockErrorRate"}
+    assert {a for a, s in severity.items() if s == "critical"} == CRITICAL
+    assert {a for a, s in severity.items() if s == "warning"} == EXPECTED_ALERTS - CRITICAL
+
+
+def github_anchor(heading: str) -> str:
+    """The fragment GitHub gives a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_runbook_anchors_exist():
+    runbook = ROOT / RUNBOOK.split("#")[0]
+    if not runbook.exists():
+        pytest.skip(f"{runbook.relative_to(ROOT)} not written yet")
+    anchors = {github_anchor(m.group(1)) for m in re.finditer(r"^#{1,6}\s+(.+?)\s*#*$", runbook.read_text(), re.M)}
+    for rule in alert_rules():
+        anchor = rule["annotations"]["runbook_url"].split("#", 1)[1]
+        assert anchor in anchors, f"{rule['alert']}: no heading #{anchor} in {runbook.name} (has {sorted(anchors)})"
 
 
 def test_alert_thresholds_follow_the_seeds():
