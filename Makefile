@@ -8,7 +8,7 @@ NAMESPACE ?= llm-gateway
 CHART_VERSION ?= 2.41.1
 TF = terraform -chdir=infra/terraform/environments/$(ENV)
 
-.PHONY: help install claude-code test test/unit dev dump bench validate security-scan \
+.PHONY: help install checkov claude-code test test/unit dev dump bench validate security-scan \
         local/up local/down local/logs local/test eks/plan eks/apply eks/deploy eks/status
 
 help:
@@ -24,6 +24,10 @@ help:
 
 install:
 	$(PYTHON) -m pip install -e '.[dev]'
+
+checkov:       ## checkov in its own venv: it pins an old boto3 and ships its own `hcl2` module
+	@test -x .dev/checkov/bin/checkov || \
+	  ($(PYTHON) -m venv .dev/checkov && .dev/checkov/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30)
 
 claude-code:   ## Claude Code for the e2e tests (its binary comes in an npm package)
 	@test -x .dev/claude-code/node_modules/.bin/claude || \
@@ -48,8 +52,9 @@ bench:         ## prints tables and writes bench/results/*.json (bounded, loopba
 validate:
 	$(PYTHON) -m pytest -q tests/deploy tests/unit/test_dump.py $(PYTEST_ARGS)
 
-security-scan:
-	$(PYTHON) -m pytest -q tests/deploy/test_terraform_structure.py tests/deploy/test_secrets.py $(PYTEST_ARGS)
+security-scan: checkov
+	$(PYTHON) -m pytest -q tests/deploy/test_terraform.py tests/deploy/test_terraform_structure.py \
+	  tests/deploy/test_secrets.py $(PYTEST_ARGS)
 
 BEDROCK_MODE ?= emulator
 

@@ -73,7 +73,7 @@ module "eks" {
 module "bedrock_irsa" {
   source = "../../modules/bedrock-irsa"
 
-  role_name              = "${var.name}-kong-bedrock"
+  role_name              = "${var.name}-bedrock-irsa"
   oidc_provider_arn      = module.eks.oidc_provider_arn
   oidc_provider          = module.eks.oidc_provider
   namespace              = var.kong_namespace

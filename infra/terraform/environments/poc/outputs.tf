@@ -1,5 +1,5 @@
-output "kong_irsa_role_arn" {
-  description = "Put in the Kong Helm values: deployment.serviceAccount.annotations.\"eks.amazonaws.com/role-arn\"."
+output "bedrock_irsa_role_arn" {
+  description = "IRSA role ARN: deployment.serviceAccount.annotations.\"eks.amazonaws.com/role-arn\" in helm/kong-values.yaml."
   value       = module.bedrock_irsa.role_arn
 }
 

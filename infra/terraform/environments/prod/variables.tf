@@ -122,15 +122,15 @@ variable "mantle_project_ids" {
 }
 
 variable "kong_namespace" {
-  description = "Namespace Kong is installed in."
+  description = "Namespace Kong is installed in (helm/manifests/namespace.yaml, Argo CD destination)."
   type        = string
-  default     = "kong"
+  default     = "llm-gateway"
 }
 
 variable "kong_service_account" {
-  description = "Kong's service account (Helm: deployment.serviceAccount.name; the chart's default is <release>-kong)."
+  description = "Kong's service account: deployment.serviceAccount.name in helm/kong-values.yaml."
   type        = string
-  default     = "kong-kong"
+  default     = "kong-bedrock-gateway"
 }
 
 variable "metric_namespace" {

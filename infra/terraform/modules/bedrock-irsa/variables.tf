@@ -16,13 +16,13 @@ variable "oidc_provider" {
 variable "namespace" {
   description = "Kubernetes namespace of Kong's service account."
   type        = string
-  default     = "kong"
+  default     = "llm-gateway"
 }
 
 variable "service_account" {
-  description = "Kong's service account (the Kong Helm chart names it <release>-kong)."
+  description = "Kong's service account (deployment.serviceAccount.name in the Kong Helm values)."
   type        = string
-  default     = "kong-kong"
+  default     = "kong-bedrock-gateway"
 }
 
 variable "foundation_model_arns" {
