@@ -53,7 +53,7 @@ validate:
 	$(PYTHON) -m pytest -q tests/deploy tests/unit/test_dump.py $(PYTEST_ARGS)
 
 security-scan: checkov
-	$(PYTHON) -m pytest -q tests/deploy/test_terraform.py tests/deploy/test_terraform_structure.py \
+	$(PYTHON) -m pytest -q tests/deploy/test_terraform.py tests/deploy/test_checkov.py tests/deploy/test_terraform_structure.py \
 	  tests/deploy/test_secrets.py $(PYTEST_ARGS)
 
 BEDROCK_MODE ?= emulator
