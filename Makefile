@@ -16,7 +16,7 @@ help:
 	@echo "make local/down | local/logs | local/test"
 	@echo "make test          the whole test suite, as CI runs it"
 	@echo "make dev           emulator + Kong 3.6 harness + plugin server on 127.0.0.1:8000 (no Docker)"
-	@echo "make bench         gateway overhead and guardrail speed (prints tables)"
+	@echo "make bench         gateway overhead vs LiteLLM, PDK round trips, memory; guardrail speed"
 	@echo "make validate      schema checks of kong.yaml, compose, Helm values, Terraform, alert rules"
 	@echo "make security-scan checkov on Terraform and the secrets scan of configs"
 	@echo "make eks/plan | eks/apply | eks/deploy | eks/status   (ENV=$(ENV), NAMESPACE=$(NAMESPACE))"
@@ -45,8 +45,9 @@ dev:
 dump:
 	@kong-bedrock-plugins --dump
 
-bench:         ## prints tables and writes bench/results/*.json (bounded, loopback only)
-	$(PYTHON) -m bench.overhead
+BENCH_ARGS ?=
+bench:         ## prints tables and writes bench/results/*.json (bounded, loopback only; ~15 min, BENCH_ARGS=--quick ~2 min)
+	$(PYTHON) -m bench.compare $(BENCH_ARGS)
 	$(PYTHON) -m bench.guardrails
 
 validate:

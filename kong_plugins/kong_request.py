@@ -12,13 +12,19 @@ Kong 3.6.1 quirks handled here (see shared/kong/plugin-server-protocol.md):
   whole server, and Kong 3.6.1 then skips the plugin (fails open). `guarded`
   makes every phase method catch everything and return.
 - `kong.response.exit` does not return a reply to the handler; any PDK call
-  after it would block forever, so `respond_error` must be the handler's last call.
+  after it would block forever, so `respond` must be the handler's last call.
+  kong-pdk's event greenlet then blocks forever too, putting its "ret" on a
+  channel nobody reads any more (the PDK's known leak around exit/error, about
+  1 KiB per answered request); `respond` ends the greenlet with GreenletExit,
+  which gevent treats as a clean finish, so nothing is left behind.
 """
 
 from __future__ import annotations
 
 import functools
 from typing import Any, Callable
+
+from gevent import GreenletExit
 
 from kong_plugins.context import Consumer, ContextStore, RequestContext, store
 from kong_plugins.eventlog import log_event
@@ -37,7 +43,7 @@ def guarded(plugin: str, phase: str) -> Callable[[PhaseMethod], PhaseMethod]:
             try:
                 fn(self, kong)
             except BaseException as exc:  # noqa: BLE001 - see module docstring
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, GreenletExit)):
                     raise
                 log_event("plugin_error", level="error", plugin=plugin, phase=phase,
                           error=type(exc).__name__)
@@ -71,3 +77,4 @@ def request_path(kong: Any, ctx: RequestContext) -> str:
 def respond(kong: Any, reply: Reply) -> None:
     """End the request with `reply` (an error or a direct answer). Must be the handler's last PDK call."""
     kong.response.exit(reply.status, reply.body, reply.headers)
+    raise GreenletExit   # see the module docstring: end kong-pdk's event greenlet now

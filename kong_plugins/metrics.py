@@ -80,3 +80,15 @@ tokens_remaining = Gauge(
 guardrail_blocks_total = Counter(
     "kong_bedrock_guardrail_blocks", "Guardrail findings in user prompts, by category and the action taken.",
     ["category", "role", "action"], registry=registry)
+live_request_contexts = Gauge(
+    "kong_bedrock_live_request_contexts",
+    "Request contexts held between access and log; back to 0 when the gateway is idle (else a leak).",
+    registry=registry)
+pending_pdk_events = Gauge(
+    "kong_bedrock_pending_pdk_events",
+    "Plugin phase events waiting on Kong's next PDK reply; back to 0 when the gateway is idle.",
+    registry=registry)
+phase_handlers = Gauge(
+    "kong_bedrock_phase_handlers",
+    "Plugin phase handlers running in the plugin server; back to 0 when the gateway is idle.",
+    registry=registry)

@@ -92,7 +92,6 @@ def _split_listen(value: str) -> tuple[str, int]:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from kong_pdk.listener import UnixStreamServer
     from kong_pdk.logger import Logger
     from kong_pdk.server import PluginServer
     from prometheus_client import make_wsgi_app
@@ -101,10 +100,11 @@ def serve(args: argparse.Namespace) -> None:
     from kong_plugins.bedrock.retries import RetryBudget
     from kong_plugins.context import store
     from kong_plugins.eventlog import log_event, set_level
-    from kong_plugins.metrics import registry
+    from kong_plugins import metrics
     from kong_plugins.relay.app import RelayApp
     from kong_plugins.relay import wsgi
     from kong_plugins.relay.safety import never_raise
+    from kong_plugins.rpc_listener import QuietUnixStreamServer, phase_handlers
 
     set_level(args.log_level)
     relay_host, relay_port = _split_listen(args.relay_listen)
@@ -122,11 +122,15 @@ def serve(args: argparse.Namespace) -> None:
                      healthy=not (respawned and args.fail_health_after_restart))
     wsgi.serve(relay_host, relay_port, never_raise(relay))
     metrics_host, metrics_port = _split_listen(args.metrics_listen)
-    wsgi.serve(metrics_host, metrics_port, make_wsgi_app(registry))
+    wsgi.serve(metrics_host, metrics_port, make_wsgi_app(metrics.registry))
 
     plugin_server = _plugin_server(PluginServer, loglevel=Logger.WARNING - args.verbose)
-    socket_server = UnixStreamServer(plugin_server, args.kong_prefix, sock_name=args.socket_name,
-                                     use_gevent=True, listen_queue_size=args.listen_queue_size)
+    metrics.live_request_contexts.set_function(lambda: len(store))
+    metrics.pending_pdk_events.set_function(lambda: len(plugin_server.events))
+    phase_handlers.install()
+    metrics.phase_handlers.set_function(lambda: phase_handlers.running)
+    socket_server = QuietUnixStreamServer(plugin_server, args.kong_prefix, sock_name=args.socket_name,
+                                          use_gevent=True, listen_queue_size=args.listen_queue_size)
     gevent.spawn(_exit_when_orphaned, os.getppid())
     gevent.signal_handler(signal.SIGTERM, _stop, socket_server.path)
     log_event("plugin_server_started", pid=os.getpid(), socket=socket_server.path,

@@ -52,7 +52,8 @@ class GatewayStack:
                  relay_read_timeout_ms: int | None = None, process_env: dict[str, str] | None = None,
                  model_overrides: dict[str, dict] | None = None, aws_env: dict[str, str] | None = None,
                  emulator_session_token: str | None = None, rate_limits: bool = False,
-                 access_log_to_stdout: bool = False, extra_start_args: str = "") -> None:
+                 access_log_to_stdout: bool = False, extra_start_args: str = "",
+                 consumer_rate_limit: dict | None = None, external_emulator_url: str | None = None) -> None:
         self.proxy_port = proxy_port or free_port()
         self.status_port = status_port or free_port()
         self.relay_port = relay_port or free_port()
@@ -68,6 +69,8 @@ class GatewayStack:
         self.extra_process_env = process_env or {}
         self.model_overrides = model_overrides or {}
         self.rate_limits = rate_limits   # kong.yaml's per-consumer request limits (off: tests burst on purpose)
+        self.consumer_rate_limit = consumer_rate_limit   # benchmarks: this rate-limiting config on every consumer
+        self.external_emulator_url = external_emulator_url   # benchmarks: one emulator process for every gateway
         self.access_log_to_stdout = access_log_to_stdout
         self.extra_start_args = extra_start_args
         self.aws_env = aws_env if aws_env is not None else {"AWS_ACCESS_KEY_ID": EMULATOR_KEY_ID,
@@ -93,7 +96,8 @@ class GatewayStack:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def start(self) -> GatewayStack:
-        self.emulator.start()
+        if not self.external_emulator_url:
+            self.emulator.start()
         self.prefix.mkdir(parents=True, exist_ok=True)
         self.harness = KongHarness(
             declarative_config=str(self._write_config()),
@@ -133,7 +137,8 @@ class GatewayStack:
     def stop(self) -> None:
         if self.harness is not None:
             self.harness.stop()
-        self.emulator.stop()
+        if not self.external_emulator_url:
+            self.emulator.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> GatewayStack:
@@ -156,9 +161,11 @@ class GatewayStack:
         for plugin in config.get("plugins", []):
             if plugin["name"] == "file-log" and not self.access_log_to_stdout:   # tests: the access log to a file
                 plugin["config"]["path"] = str(self.workdir / "access.log")
-        if not self.rate_limits:
-            for consumer in config.get("consumers", []):
+        for consumer in config.get("consumers", []):
+            if not self.rate_limits or self.consumer_rate_limit is not None:
                 consumer["plugins"] = [p for p in consumer.get("plugins", []) if p["name"] != "rate-limiting"]
+            if self.consumer_rate_limit is not None:
+                consumer["plugins"].append({"name": "rate-limiting", "config": dict(self.consumer_rate_limit)})
         path = self.workdir / "kong.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
@@ -182,7 +189,7 @@ class GatewayStack:
             "AWS_REGION": "us-east-1",
             "AWS_EC2_METADATA_DISABLED": "true",
             **self.aws_env,
-            "BEDROCK_ENDPOINT_URL": self.emulator.url,
+            "BEDROCK_ENDPOINT_URL": self.external_emulator_url or self.emulator.url,
             "HOME": str(self.workdir),
             "PATH": os.environ.get("PATH", ""),
             **self.extra_process_env,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from .luatypes import NULL, LuaError, MsgpackHook
@@ -33,13 +34,14 @@ _ESCAPES.update({0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"
 _ESCAPES.update({0x22: '\\"', 0x5C: "\\\\", 0x2F: "\\/", 0x7F: "\\u007f"})
 
 
+_NEEDS_ESCAPE = re.compile('[\x00-\x1f"\\\\/\x7f]')
+
+
 def _escape(s: str) -> str:
-    out = []
-    for ch in s:
-        code = ord(ch)
-        esc = _ESCAPES.get(code) if code < 0x80 else None
-        out.append(esc if esc is not None else ch)
-    return '"' + "".join(out) + '"'
+    """strbuf escaping of lua-cjson: only the characters in _ESCAPES change (non-ASCII passes through)."""
+    if _NEEDS_ESCAPE.search(s) is None:
+        return '"' + s + '"'
+    return '"' + _NEEDS_ESCAPE.sub(lambda m: _ESCAPES[ord(m.group())], s) + '"'
 
 
 def format_number(n: Any) -> str:

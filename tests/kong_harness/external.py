@@ -9,6 +9,7 @@ response.  The timer runs with the cloned ctx as ``ngx.ctx`` and without
 """
 from __future__ import annotations
 
+import queue
 import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -62,4 +63,50 @@ def _schedule_log_timer(server_name: str, handler: "PluginHandler", rq: RequestC
         finally:
             runtime.stats.timer_done(rq.request_id)
 
-    threading.Thread(target=timer, name="log-timer-" + handler.name, daemon=True).start()
+    TIMERS.run(timer)
+
+
+class TimerPool:
+    """Light threads for ``ngx.timer.at`` callbacks: idle ones are reused, at most 4096 run at once.
+
+    OpenResty runs each timer in a fresh light thread (cheap in nginx); an OS
+    thread per timer costs ~0.1 ms here, so finished workers wait for the next
+    one instead. kong/templates/nginx.lua sets ``lua_max_running_timers 4096``:
+    beyond that, timers wait in the queue. Workers are daemons, as the
+    per-timer threads were: a timer stuck on a frozen plugin server never
+    holds the interpreter open.
+    """
+
+    def __init__(self, max_running: int = 4096) -> None:
+        self.max_running = max_running
+        self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._workers = 0
+        self._idle = 0      # workers waiting for a timer
+        self._queued = 0    # timers not picked up yet
+
+    def run(self, fn) -> None:
+        with self._lock:
+            self._queued += 1
+            start = self._queued > self._idle and self._workers < self.max_running
+            if start:
+                self._workers += 1
+        self._queue.put(fn)
+        if start:
+            threading.Thread(target=self._work, name="log-timer", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            fn = self._queue.get()
+            with self._lock:
+                self._idle -= 1
+                self._queued -= 1
+            try:
+                fn()
+            except BaseException:  # noqa: BLE001 - a failed timer must not kill the worker
+                pass   # nginx logs a timer's error and goes on; ours log their own errors first
+
+
+TIMERS = TimerPool()

@@ -1,0 +1,62 @@
+"""The one table `make bench` prints, and the issue's targets checked against the same run."""
+
+from __future__ import annotations
+
+from bench.targets import LITELLM_VERSION
+
+ROWS = (("direct_invoke", "direct InvokeModel (baseline)"), ("direct_converse", "direct Converse (baseline)"),
+        ("gateway_memory", "this gateway, memory budgets"), ("gateway_redis", "this gateway, Redis budgets"),
+        ("litellm", f"LiteLLM {LITELLM_VERSION}"))
+
+
+def _cells(values: dict) -> str:
+    return "".join(f"{values[q]:>8.2f}" for q in ("p50", "p95", "p99"))
+
+
+def print_report(results: dict, concurrency: int) -> None:
+    c = f"c{concurrency}"
+    print(f"\n{'':32}{'c=1 latency (ms)':>24}{f'c={concurrency} latency (ms)':>24}{'stream TTFT (ms)':>24}"
+          f"{'rps':>8}{'CPU s/1k':>10}")
+    print(f"{'':32}" + "     p50     p95     p99" * 3)
+    for key, label in ROWS:
+        if key not in results:
+            continue
+        r = results[key]
+        print(f"{label:32}{_cells(r['c1'])}{_cells(r[c])}{_cells(r['ttft'])}"
+              f"{r['throughput_rps']:>8.0f}{r['cpu_s_per_1k']:>10.2f}")
+        if "added" in r:
+            a = r["added"]
+            print(f"{'  added':32}{_cells(a['c1'])}{_cells(a[c])}{_cells(a['ttft'])}")
+    ours = results["gateway_memory"]
+    print(f"\nPDK round trips per request (harness counter): {ours['pdk']['rpc_calls']}  {ours['pdk']['by_plugin']}")
+    only = ours["plugin_server_only"]
+    print(f"plugin server alone (socket driven, {only['requests']} requests, {only['round_trips_per_request']:.0f} "
+          f"round trips): p50 {only['p50_ms']:.2f} ms, p95 {only['p95_ms']:.2f}, p99 {only['p99_ms']:.2f}")
+    relay = ours["relay_own_ms"]
+    if relay.get("requests"):
+        print(f"relay's own work per call: p50 {relay['p50']:.2f} ms, p99 {relay['p99']:.2f} ms")
+    memory = results["memory"]
+    print(f"plugin-server RSS over {memory['requests']} mixed requests {memory['statuses']}: "
+          f"{memory['rss_start_mib']} MiB -> {memory['rss_end_mib']} MiB ({memory['rss_growth_pct']:+.2f}%), "
+          f"fds {memory['fds_start']} -> {memory['fds_end']}, unexpected {memory['unexpected']}")
+    print("\ntargets:")
+    for name, value, limit, ok in targets(results):
+        print(f"  {'met   ' if ok else 'MISSED'} {name}: {value} (target {limit})")
+
+
+def targets(results: dict) -> list[tuple[str, str, str, bool]]:
+    ours = results["gateway_memory"]["added"]
+    out = [
+        ("added p50 at c=1", f"{ours['c1']['p50']:.2f} ms", "<= 2 ms", ours["c1"]["p50"] <= 2.0),
+        ("added p99 at c=1", f"{ours['c1']['p99']:.2f} ms", "<= 6 ms", ours["c1"]["p99"] <= 6.0),
+        ("stream TTFT added p50", f"{ours['ttft']['p50']:.2f} ms", "<= 2 ms", ours["ttft"]["p50"] <= 2.0),
+        ("PDK round trips per request", str(results["gateway_memory"]["pdk"]["rpc_calls"]), "<= 10",
+         results["gateway_memory"]["pdk"]["rpc_calls"] <= 10),
+        ("plugin-server RSS growth", f"{results['memory']['rss_growth_pct']:+.2f}%", "<= 5%",
+         results["memory"]["rss_growth_pct"] <= 5.0),
+    ]
+    if "litellm" in results:
+        theirs = results["litellm"]["added"]["c1"]["p50"]
+        ratio = theirs / ours["c1"]["p50"] if ours["c1"]["p50"] > 0 else float("inf")
+        out.append(("added p50 vs LiteLLM's", f"{ratio:.1f}x lower", ">= 3x lower", ratio >= 3.0))
+    return out
