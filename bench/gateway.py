@@ -65,7 +65,7 @@ def main() -> int:
     with GatewayStack(**kwargs) as stack:
         starts = keep_start_instances(stack)
         reply(json.dumps({"proxy_port": stack.proxy_port, "socket": str(stack.prefix / "bedrock.sock"),
-                          "plugin_server_pid": plugin_server_pid()}))
+                          "plugin_server_pid": plugin_server_pid(), "metrics_url": stack.metrics_url}))
         for line in sys.stdin:
             command, _, argument = line.strip().partition(" ")
             if command == "stats":

@@ -117,6 +117,7 @@ class OurGateway:
         self.url = f"http://127.0.0.1:{info['proxy_port']}"
         self.socket_path = info["socket"]
         self.plugin_server_pid = info["plugin_server_pid"]
+        self.metrics_url = info["metrics_url"]
         self.pid = self.managed.proc.pid
 
     def stats(self, request_id: str) -> dict:

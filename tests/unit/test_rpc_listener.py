@@ -1,0 +1,60 @@
+"""The plugin server's RPC loop: message framing over arbitrary recv chunks, and bounded buffers."""
+
+import gc
+import tracemalloc
+
+import msgpack
+
+from kong_plugins.rpc_listener import BIG_MESSAGE, _Codec, handler_name
+
+
+def _messages(n: int, body: bytes = b"x") -> bytes:
+    return b"".join(msgpack.packb([0, i, "plugin.HandleEvent", [{"InstanceId": 1, "Body": body}]])
+                    for i in range(n))
+
+
+def test_messages_split_anywhere_come_out_whole_and_in_order():
+    stream = _messages(5, b"body" * 100)
+    for chunk in (1, 7, 64, len(stream)):
+        codec = _Codec()
+        got = []
+        for at in range(0, len(stream), chunk):
+            got.extend(codec.feed(stream[at:at + chunk]))
+        assert [m[1] for m in got] == [0, 1, 2, 3, 4]
+        assert got[3][3][0]["Body"] == b"body" * 100
+
+
+def test_buffers_return_to_their_small_size_after_a_big_message():
+    codec = _Codec()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        big = _messages(1, b"b" * (4 * BIG_MESSAGE))
+        got = [m for at in range(0, len(big), 65536) for m in codec.feed(big[at:at + 65536])]
+        assert len(got) == 1 and len(codec.pack([1, 0, None, got[0][3][0]["Body"]])) > 4 * BIG_MESSAGE
+        del got, big
+        codec.shrink_if_idle()
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert retained < 512 * 1024, f"{retained} bytes kept after a 4 MiB message"
+
+
+def test_a_half_received_message_keeps_its_buffer():
+    codec = _Codec()
+    big = _messages(1, b"b" * (2 * BIG_MESSAGE))
+    first = list(codec.feed(big))
+    second_half = _messages(1, b"tail")
+    assert not list(codec.feed(second_half[:5]))      # the next message is only half here
+    codec.shrink_if_idle()
+    assert [m[3][0]["Body"] for m in codec.feed(second_half[5:])] == [b"tail"]
+    assert len(first) == 1
+
+
+def test_method_names_map_like_kong_pdk():
+    assert handler_name("plugin.HandleEvent") == "handle_event"
+    assert handler_name("plugin.StepMultiMap") == "step_multi_map"
+    assert handler_name("plugin.GetStatus") == "get_status"
+    assert handler_name("other.Thing") is None
