@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
+import psutil
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -87,15 +88,26 @@ def added(target: dict, base: dict, concurrency: int) -> dict:
     return out
 
 
-def our_gateway_results(gateway: OurGateway, sizes: dict) -> dict:
+def cpu_split(call: Call, pids: dict[str, int], n: int) -> dict[str, float]:
+    """CPU milliseconds per sequential request, per process (children not counted): where the time goes."""
+    procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+    before = {name: sum(proc.cpu_times()[:2]) for name, proc in procs.items()}
+    sequential(call, n, warmup=0)
+    return {name: round(1000 * (sum(proc.cpu_times()[:2]) - before[name]) / n, 3) for name, proc in procs.items()}
+
+
+def our_gateway_results(gateway: OurGateway, sizes: dict, emulator_pid: int) -> dict:
     headers = {"X-API-Key": "dev-developer-key"}
     result = measure(lambda stream: chat_call(gateway.url, headers, stream), gateway.pid, **sizes)
     probe = chat_call(gateway.url, headers, False)
+    result["cpu_ms_per_request_c1"] = cpu_split(probe, {"harness (Kong's part)": gateway.pid,
+                                                         "plugin server": gateway.plugin_server_pid,
+                                                         "emulator": emulator_pid}, sizes["n"])
     conn = probe.connect()
     conn.request("POST", probe.path, body=probe.body, headers=probe.headers)
     response = conn.getresponse()
     response.read()
-    request_id = response.getheader("X-Kong-Request-Id")
+    request_id = response.getheader("X-Kong-Request-Id")   # the conversation bench.driver replays
     result["pdk"] = gateway.stats(request_id)
     result["plugin_server_only"] = gateway.drive(request_id, 3000)
     result["relay_own_ms"] = gateway.relay_overheads()
@@ -130,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             gateway = OurGateway(external_emulator_url=emulator_url, consumer_rate_limit=RATE_LIMIT,
                                  config_overrides={"token-meter": budgets})
             try:
-                results[name] = our_gateway_results(gateway, sizes)
+                results[name] = our_gateway_results(gateway, sizes, emulator.proc.pid)
                 if name == "gateway_memory":
                     results["memory"] = memory_run(gateway, args.memory_requests, args.concurrency,
                                                    lambda content, key, stream=False: chat_call(

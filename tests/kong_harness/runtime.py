@@ -10,6 +10,7 @@ reproducible with ``workers=2``.
 from __future__ import annotations
 
 import itertools
+import os
 import queue
 import socket
 import threading
@@ -37,6 +38,7 @@ class Worker:
         self.lock = threading.RLock()
         self.running_instances: dict[Any, dict] = {}
         self._rpcs: dict[str, Rpc] = {}
+        self.file_log_fds: dict[str, int] = {}   # file-log's per-worker `file_descriptors` table
 
     def rpc_for(self, server_name: str) -> Rpc:
         """plugin_servers/init.lua get_server_rpc (one Rpc per server per worker)."""
@@ -63,6 +65,9 @@ class Worker:
         with self.lock:
             for rpc in self._rpcs.values():
                 rpc.close_pool()
+            for fd in self.file_log_fds.values():
+                os.close(fd)
+            self.file_log_fds.clear()
 
 
 class Runtime:
