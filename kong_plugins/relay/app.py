@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
 from botocore.exceptions import HTTPClientError, ReadTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
 from botocore.eventstream import ParserError
 
 from kong_plugins import metrics
@@ -121,7 +122,7 @@ class RelayApp:
         except GeneratorExit:
             _cancelled(ctx)
             raise
-        except (ReadTimeoutError, HTTPClientError, OSError) as exc:
+        except _STREAM_BROKE as exc:
             ctx.error_type = type(exc).__name__   # nothing can be added to a native stream: it just ends
         finally:
             upstream.raw.close()
@@ -144,7 +145,7 @@ class RelayApp:
             kind = kind_for(mantle_error_type(exc.error_type), 0)
             ctx.error_type = exc.error_type
             yield sse_error_event(call.api, kind, client_message(kind, exc.upstream_message))
-        except (ParserError, ValueError, KeyError, TypeError, ReadTimeoutError, HTTPClientError, OSError) as exc:
+        except (ParserError, ValueError, KeyError, TypeError, *_STREAM_BROKE) as exc:
             ctx.error_type = type(exc).__name__
             yield sse_error_event(call.api, ErrorKind.UPSTREAM_ERROR, "The Bedrock stream broke off.")
         finally:
@@ -157,6 +158,11 @@ class RelayApp:
                   error=upstream_type, status=kind.status)
         retry_after = 1 if kind is ErrorKind.RATE_LIMITED else None
         return _error(start_response, render_error(call.api, kind, message, retry_after=retry_after))
+
+
+_STREAM_BROKE = (ReadTimeoutError, HTTPClientError, Urllib3Error, OSError)
+"""How reading Bedrock's stream fails: botocore's and urllib3's own errors (a connection cut
+mid-chunk is urllib3's ProtocolError, a stall past the read timeout urllib3's ReadTimeoutError)."""
 
 
 def _error(start_response: StartResponse, error: Any) -> list[bytes]:
