@@ -88,6 +88,10 @@ pending_pdk_events = Gauge(
     "kong_bedrock_pending_pdk_events",
     "Plugin phase events waiting on Kong's next PDK reply; back to 0 when the gateway is idle.",
     registry=registry)
+plugin_instances = Gauge(
+    "kong_bedrock_plugin_instances",
+    "Plugin instances Kong started in this server (one per plugin configuration); steady unless config changes.",
+    registry=registry)
 phase_handlers = Gauge(
     "kong_bedrock_phase_handlers",
     "Plugin phase handlers running in the plugin server; back to 0 when the gateway is idle.",

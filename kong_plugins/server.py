@@ -127,6 +127,7 @@ def serve(args: argparse.Namespace) -> None:
     plugin_server = _plugin_server(PluginServer, loglevel=Logger.WARNING - args.verbose)
     metrics.live_request_contexts.set_function(lambda: len(store))
     metrics.pending_pdk_events.set_function(lambda: len(plugin_server.events))
+    metrics.plugin_instances.set_function(lambda: len(plugin_server.instances))
     phase_handlers.install()
     metrics.phase_handlers.set_function(lambda: phase_handlers.running)
     socket_server = QuietUnixStreamServer(plugin_server, args.kong_prefix, sock_name=args.socket_name,

@@ -112,3 +112,44 @@ def test_one_redis_round_trip_per_phase(redis_server):
     calls.pop("cmdstat_config", None)
     assert calls.pop("cmdstat_evalsha") == 2                 # network round trips: reserve in access, settle in log
     assert set(calls) <= {"cmdstat_get", "cmdstat_incrby", "cmdstat_expire"}   # run inside the scripts
+
+
+def test_redis_restarted_mid_run_budgets_continue_from_redis(tmp_path):
+    """Redis with its append-only file (as a production Redis keeps budgets) goes away and comes
+    back on the same port: refusals while it is gone (fail closed here), then the budget goes on
+    from what Redis kept, through the plugin server's existing client."""
+    exe = shutil.which("redis-server")
+    port = free_port()
+    start = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+             "--appendfsync", "always", "--dir", str(tmp_path)]
+
+    def run_redis():
+        proc = subprocess.Popen(start, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port).ping()
+                return proc
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    proc = run_redis()
+    try:
+        with GatewayStack(config_overrides=redis_config(port, 10000, on_store_error="deny")) as stack:
+            r = ask(stack)
+            stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
+            remaining = int(r.headers["X-RateLimit-Remaining-Tokens-Day"]) + RESERVED - int(
+                r.headers["X-Token-Usage-Total"])      # after settlement: the reservation became actual usage
+            time.sleep(0.2)
+            proc.terminate()
+            proc.wait(10)
+            down = ask(stack)
+            assert down.status_code == 503 and down.json()["error"]["type"] == "overloaded_error"
+            proc = run_redis()
+            back = ask(stack)
+            assert back.status_code == 200
+            assert int(back.headers["X-RateLimit-Remaining-Tokens-Day"]) == remaining - RESERVED
+    finally:
+        proc.kill()
+        proc.wait()
