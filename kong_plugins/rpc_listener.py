@@ -86,8 +86,12 @@ class _Codec:
         self._reset()
 
     def _reset(self) -> None:
-        self.unpacker = msgpack.Unpacker(strict_map_key=False, read_size=READ_SIZE)
-        self.packer = msgpack.Packer(buf_size=READ_SIZE)
+        # Lua strings are bytes: Kong sends a client's non-UTF-8 header bytes inside msgpack str
+        # values (kong.log.serialize, get_headers). Strict decoding (kong-pdk's) killed the
+        # connection and, with it, that request's log phase; surrogateescape keeps the bytes.
+        self.unpacker = msgpack.Unpacker(strict_map_key=False, read_size=READ_SIZE,
+                                         unicode_errors="surrogateescape")
+        self.packer = msgpack.Packer(buf_size=READ_SIZE, unicode_errors="surrogateescape")
         self.fed = 0            # bytes fed since the last reset
         self.big = False        # a message over BIG_MESSAGE went through
 

@@ -38,6 +38,17 @@ def stack():
         yield running
 
 
+def chain_problems(stack, response, log_lines_before: int, server_lines_before: int) -> list[str]:
+    """Problems Kong or the plugin server reported for this request (a crashed RPC, a traceback)."""
+    if response.headers.get("X-Kong-Request-Id"):
+        stack.harness.wait_for_log(response.headers["X-Kong-Request-Id"])
+    errors = [line for line in stack.harness.error_log[log_lines_before:]
+              if "mp_rpc" in line or "internal error" in line]
+    server = [line for line in stack.harness.plugin_server_output("bedrock")[server_lines_before:]
+              if "Traceback" in line or "failed with" in line]
+    return errors + server
+
+
 def error_shape_ok(fmt, status, response):
     if status < 400:
         return True
@@ -57,7 +68,9 @@ def test_fuzzed_bodies(stack, route, body, content_type):
     headers = {"X-API-Key": "dev-admin-key", "X-Canary": CANARY}
     if content_type:
         headers["Content-Type"] = content_type
+    before = len(stack.harness.error_log), len(stack.harness.plugin_server_output("bedrock"))
     r = requests.post(stack.proxy_url + route, data=body, headers=headers, timeout=30)
+    assert not chain_problems(stack, r, *before)
     assert r.status_code < 500 or r.status_code in (502, 503, 504) and r.headers.get("X-Kong-Upstream-Latency"), \
         (r.status_code, r.text[:300])
     assert r.status_code != 500
@@ -70,3 +83,34 @@ def test_body_over_the_size_limit_is_413(stack):
     r = requests.post(stack.proxy_url + "/v1/messages", data=b"{" + b" " * (10 * 1024 * 1024 + 10) + b"}",
                       headers={"X-API-Key": "dev-admin-key", "Content-Type": "application/json"}, timeout=60)
     assert r.status_code == 413
+
+
+HEADER_NAMES = ["anthropic-version", "anthropic-beta", "Authorization", "Accept", "Content-Encoding",
+                "X-Amzn-Bedrock-Accept", "X-Amzn-Bedrock-Trace", "X-Amzn-Bedrock-GuardrailIdentifier",
+                "X-Amzn-Bedrock-PerformanceConfig-Latency", "X-Kong-Request-Id", "X-Consumer-Username",
+                "X-Request-Id", "User-Agent", "Accept-Encoding", "Content-Type"]
+header_values = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0xff,
+                                               blacklist_categories=("Cc", "Zs")), max_size=80) | \
+    st.sampled_from(["", "gzip", "br", "application/json; charset=utf-16", "Bearer ", "Bearer dev-admin-key",
+                     "2023-06-01", "context-1m-2025-08-07,interleaved-thinking-2025-05-14", "ENABLED", "x" * 8000])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(route=st.sampled_from(sorted(ROUTES)), fuzzed=st.dictionaries(st.sampled_from(HEADER_NAMES), header_values,
+                                                                     min_size=1, max_size=4),
+       stream=st.booleans())
+def test_fuzzed_headers(stack, route, fuzzed, stream):
+    body = {"model": "haiku", "max_tokens": 8, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
+    if route.startswith("/model/"):
+        body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 8,
+                "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"X-API-Key": "dev-admin-key", "Content-Type": "application/json", **fuzzed, "X-Canary": CANARY}
+    before = len(stack.harness.error_log), len(stack.harness.plugin_server_output("bedrock"))
+    r = requests.post(stack.proxy_url + route, data=json.dumps(body).encode(), headers=headers, timeout=30)
+    assert r.status_code < 500 or r.status_code in (502, 503, 504) and r.headers.get("X-Kong-Upstream-Latency"), \
+        (r.status_code, r.text[:300], fuzzed)
+    assert not chain_problems(stack, r, *before)
+    if r.status_code >= 400 and "json" in r.headers.get("Content-Type", ""):
+        assert error_shape_ok(ROUTES[route], r.status_code, r), r.text[:300]
+    assert CANARY not in r.text

@@ -58,3 +58,13 @@ def test_method_names_map_like_kong_pdk():
     assert handler_name("plugin.StepMultiMap") == "step_multi_map"
     assert handler_name("plugin.GetStatus") == "get_status"
     assert handler_name("other.Thing") is None
+
+
+def test_non_utf8_bytes_in_kong_strings_survive_the_round_trip():
+    # lua-MessagePack packs every Lua string as a msgpack str, valid UTF-8 or not (a client's header bytes)
+    raw = b"\x94\x00\x07\xaeplugin.StepLog\x91\xa3\xe9t\xe9"
+    codec = _Codec()
+    (message,) = list(codec.feed(raw))
+    value = message[3][0]
+    assert value.encode("utf-8", "surrogateescape") == b"\xe9t\xe9"
+    assert codec.pack([1, 7, None, value]).endswith(b"\xa3\xe9t\xe9")

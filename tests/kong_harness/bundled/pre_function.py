@@ -110,11 +110,13 @@ class _Compiled:
             return self.lua.table_from({k: self._to_lua(v) for k, v in value.items()})
         if isinstance(value, (list, tuple)):
             return self.lua.table_from([self._to_lua(v) for v in value])
-        if isinstance(value, bytes):
-            return value.decode("utf-8", "surrogateescape")
+        if isinstance(value, str):   # Lua strings are bytes: a header's non-UTF-8 bytes go in as they came
+            return value.encode("utf-8", "surrogateescape")
         return value
 
     def _from_lua(self, value: Any) -> Any:
+        if isinstance(value, bytes):  # lupa hands back strings that are not valid UTF-8 as bytes
+            return value.decode("utf-8", "surrogateescape")
         if lupa.lua_type(value) != "table":
             return value
         items = dict(value.items())
