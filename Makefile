@@ -8,7 +8,7 @@ NAMESPACE ?= llm-gateway
 CHART_VERSION ?= 2.41.1
 TF = terraform -chdir=infra/terraform/environments/$(ENV)
 
-.PHONY: help install checkov claude-code test test/unit dev dump bench validate security-scan \
+.PHONY: help install checkov claude-code test test/unit dev dump bench soak validate security-scan \
         local/up local/down local/logs local/test eks/plan eks/apply eks/deploy eks/status
 
 help:
@@ -17,6 +17,7 @@ help:
 	@echo "make test          the whole test suite, as CI runs it"
 	@echo "make dev           emulator + Kong 3.6 harness + plugin server on 127.0.0.1:8000 (no Docker)"
 	@echo "make bench         gateway overhead vs LiteLLM, PDK round trips, memory; guardrail speed"
+	@echo "make soak          200 streaming clients for 60 s: errors, hung clients, plugin-server RSS and fds"
 	@echo "make validate      schema checks of kong.yaml, compose, Helm values, Terraform, alert rules"
 	@echo "make security-scan checkov on Terraform and the secrets scan of configs"
 	@echo "make eks/plan | eks/apply | eks/deploy | eks/status   (ENV=$(ENV), NAMESPACE=$(NAMESPACE))"
@@ -49,6 +50,9 @@ BENCH_ARGS ?=
 bench:         ## prints tables and writes bench/results/*.json (bounded, loopback only; ~15 min, BENCH_ARGS=--quick ~2 min)
 	$(PYTHON) -m bench.compare $(BENCH_ARGS)
 	$(PYTHON) -m bench.guardrails
+
+soak:          ## 200 concurrent streaming clients for 60 s (bounded, loopback only); prints RSS and fds
+	SOAK_CLIENTS=200 SOAK_SECONDS=60 SOAK_RSS_GROWTH_LIMIT_PCT=5 $(PYTHON) -m pytest -q -s tests/reliability/test_soak.py $(PYTEST_ARGS)
 
 validate:
 	$(PYTHON) -m pytest -q tests/deploy tests/unit/test_dump.py $(PYTEST_ARGS)
