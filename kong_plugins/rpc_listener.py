@@ -39,21 +39,23 @@ def handler_name(method: str) -> str | None:
     return name
 
 
-READ_SIZE = 64 * 1024
+READ_SIZE = 16 * 1024
 """Bytes per recv and the codec buffers' starting size (msgpack's own defaults: 1 MiB and 256 KiB)."""
-BIG_MESSAGE = 1024 * 1024
-"""After a message this large (a big request body), the connection's codec buffers start over."""
+BIG_MESSAGE = 64 * 1024
+"""After a message this large (a request body, say), the connection's codec buffers start over."""
 
 
 class QuietUnixStreamServer(UnixStreamServer):
     """Drop-in for kong_pdk.listener.UnixStreamServer (gevent mode).
 
     Memory: Kong keeps up to `lua_socket_pool_size` (256) idle connections per
-    worker, and kong-pdk gives each one an Unpacker (1 MiB buffer) and packs with
-    a fresh 256 KiB Packer per message. Those buffers never shrink, so the
-    plugin server's RSS grew by about 1.3 MiB per pooled connection as each one
-    got used (issue #7's memory run: +40 MiB). Here each connection starts with
-    64 KiB buffers, and gets new ones after carrying a message over 1 MiB.
+    worker, and kong-pdk gives each one an Unpacker with a 1 MiB buffer. The
+    unpacker writes each message after the previous one and moves back to the
+    start only when the tail is full, so over time every page of the buffer gets
+    touched, and a buffer grown for a large body never shrinks: RSS grew by about
+    1 MiB per pooled connection under load (issue #7's memory run: +40 MiB; a
+    Claude Code body is 100-300 KiB). Here each connection starts with 16 KiB
+    buffers and gets new ones after any message over 64 KiB.
     """
 
     def handle(self, fd: Any, address: Any, *_: Any) -> None:

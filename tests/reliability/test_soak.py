@@ -20,10 +20,14 @@ from tests.stack import GatewayStack
 
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "32"))
 SECONDS = float(os.environ.get("SOAK_SECONDS", "8"))
-WARMUP_SHARE = 0.3
+WARMUP_SHARE = 0.4
 RSS_GROWTH_LIMIT_PCT = float(os.environ.get("SOAK_RSS_GROWTH_LIMIT_PCT", "10"))
 """The long soak holds 5%; a few seconds of warm-up still first-touch caches, pools and series."""
-BUDGETS = {"consumer_overrides": [{"consumer": "guest-user", "tokens_per_minute": 1}]}
+BIG = {"tokens_per_minute": 10**9, "tokens_per_day": 10**12, "monthly_budget_usd": 10**6}
+BUDGETS = {"limits": [{"role": "developer", **BIG}, {"role": "analyst", **BIG}, {"role": "ecommerce_ops", **BIG},
+                      {"role": "guest", **BIG}],
+           "consumer_overrides": [{"consumer": "guest-user", "tokens_per_minute": 1}]}
+"""Budget checks on every call with limits out of reach, except the guest's: every one of its calls is a 429."""
 
 # (API key, path, prompt, expected status, how a complete stream ends)
 MIX = [
@@ -83,7 +87,9 @@ def test_soak():
         assert not problems, problems[:10]
         assert {200, 403, 429} <= set(tally)
         assert growth <= RSS_GROWTH_LIMIT_PCT
-        assert fds_end <= fds_start + 8       # pooled sockets may still be opening; no growth with load
+        # Kong keeps up to 256 idle RPC connections per worker and opens one more whenever all are
+        # busy, so a new concurrency peak can still add a few: bounded by the clients, not the requests
+        assert fds_end <= fds_start + CLIENTS // 4 + 8
         deadline = time.monotonic() + 10
         while _gauge(stack, "kong_bedrock_live_request_contexts") and time.monotonic() < deadline:
             time.sleep(0.1)
