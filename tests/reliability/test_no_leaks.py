@@ -73,3 +73,14 @@ def test_every_ending_returns_the_plugin_server_to_zero():
         assert _gauge(stack, "kong_bedrock_live_request_contexts") == 0
         assert _gauge(stack, "kong_bedrock_pending_pdk_events") == 0
         assert _gauge(stack, "kong_bedrock_phase_handlers") == 0
+
+
+def test_large_bodies_then_small_ones_on_the_same_connections():
+    """Bodies of 200 KiB to 1.5 MiB (Claude Code sends 100-300 KiB) go through Kong's pooled RPC
+    connections, whose buffers start over afterwards; the small calls after them still work."""
+    with GatewayStack() as stack:
+        for size in (200 * 1024, 1536 * 1024, 100, 64 * 1024, 10):
+            r = _chat(stack, "dev-admin-key", "word " * (size // 5))
+            assert r.status_code == 200, (size, r.status_code, r.text[:200])
+            assert stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"], timeout=10)
+        assert _gauge(stack, "kong_bedrock_live_request_contexts") == 0
