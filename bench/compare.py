@@ -7,9 +7,11 @@ Every path answers the same OpenAI chat call for the same model from the same
 emulator process (zero configured latency); "added" is a gateway's percentile
 minus the direct call's at the same concurrency (InvokeModel for this gateway,
 Converse for LiteLLM, which is what each sends). Also measured for this
-gateway: PDK round trips (the harness's counter), the Python chain alone on the
-plugin server's socket (bench.driver), and plugin-server RSS over a long mix
-of 200s, guardrail 403s and budget 429s (bench.memory).
+gateway: Kong's own share (the same Kong plugins and one upstream hop, without
+our Python plugins: InvokeModel through a /kong-only route), PDK round trips
+(the harness's counter), the Python chain alone on the plugin server's socket
+(bench.driver), and plugin-server RSS over a long mix of 200s, guardrail 403s
+and budget 429s (bench.memory).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import psutil
 from botocore.auth import SigV4Auth
@@ -31,6 +33,7 @@ from bench.targets import (LITELLM_KEY, MODEL_ID, LiteLLMProxy, OurGateway, cpu_
                            start_redis)
 from tests.stack import EMULATOR_KEY_ID, EMULATOR_SECRET
 
+API_KEY = "dev-developer-key"
 PROMPT = "Benchmark prompt: summarise the order status."
 MAX_TOKENS = 32
 RATE_LIMIT = {"second": 1_000_000, "policy": "local", "limit_by": "consumer"}
@@ -57,6 +60,13 @@ def direct_call(emulator_url: str, operation: str, stream: bool) -> Call:
                          headers={"Content-Type": "application/json", "Accept": "application/json"})
     SigV4Auth(Credentials(EMULATOR_KEY_ID, EMULATOR_SECRET), "bedrock", "us-east-1").add_auth(request)
     return Call(emulator_url, path, data, dict(request.headers), eventstream_delta if stream else None)
+
+
+def kong_only_call(gateway_url: str, emulator_url: str, stream: bool) -> Call:
+    """The signed InvokeModel call sent through Kong alone (GatewayStack's /kong-only route, no Python plugins)."""
+    direct = direct_call(emulator_url, "invoke", stream)
+    return Call(gateway_url, "/kong-only" + direct.path, direct.body,
+                {**direct.headers, "Host": urlsplit(emulator_url).netloc, "X-API-Key": API_KEY}, direct.first_token)
 
 
 def chat_call(url: str, headers: dict[str, str], stream: bool, content: str = PROMPT) -> Call:
@@ -97,7 +107,7 @@ def cpu_split(call: Call, pids: dict[str, int], n: int) -> dict[str, float]:
 
 
 def our_gateway_results(gateway: OurGateway, sizes: dict, emulator_pid: int) -> dict:
-    headers = {"X-API-Key": "dev-developer-key"}
+    headers = {"X-API-Key": API_KEY}
     result = measure(lambda stream: chat_call(gateway.url, headers, stream), gateway.pid, **sizes)
     probe = chat_call(gateway.url, headers, False)
     result["cpu_ms_per_request_c1"] = cpu_split(probe, {"harness (Kong's part)": gateway.pid,
@@ -140,10 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         redis_budgets = {**BUDGETS, "storage": "redis", "redis": {"host": "127.0.0.1", "port": redis_port}}
         for name, budgets in (("gateway_memory", BUDGETS), ("gateway_redis", redis_budgets)):
             gateway = OurGateway(external_emulator_url=emulator_url, consumer_rate_limit=RATE_LIMIT,
-                                 config_overrides={"token-meter": budgets})
+                                 config_overrides={"token-meter": budgets}, kong_only_route=True)
             try:
                 results[name] = our_gateway_results(gateway, sizes, emulator.proc.pid)
                 if name == "gateway_memory":
+                    results["kong_only"] = measure(lambda s: kong_only_call(gateway.url, emulator_url, s),
+                                                   gateway.pid, **sizes)
                     results["memory"] = memory_run(gateway, args.memory_requests, args.concurrency,
                                                    lambda content, key, stream=False: chat_call(
                                                        gateway.url, {"X-API-Key": key}, stream, content))
@@ -159,10 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         redis_server.stop()
         emulator.stop()
-    for name, base in (("gateway_memory", "direct_invoke"), ("gateway_redis", "direct_invoke"),
-                       ("litellm", "direct_converse")):
+    for name, base in (("kong_only", "direct_invoke"), ("gateway_memory", "direct_invoke"),
+                       ("gateway_redis", "direct_invoke"), ("litellm", "direct_converse")):
         if name in results:
             results[name]["added"] = added(results[name], results[base], args.concurrency)
+    if "kong_only" in results:     # what our plugins and the relay add on top of Kong's own work
+        results["gateway_memory"]["over_kong_only"] = added(results["gateway_memory"], results["kong_only"],
+                                                            args.concurrency)
     print_report(results, args.concurrency)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench.targets import LITELLM_VERSION
 
 ROWS = (("direct_invoke", "direct InvokeModel (baseline)"), ("direct_converse", "direct Converse (baseline)"),
+        ("kong_only", "Kong alone (no Python plugins)"),
         ("gateway_memory", "this gateway, memory budgets"), ("gateway_redis", "this gateway, Redis budgets"),
         ("litellm", f"LiteLLM {LITELLM_VERSION}"))
 
@@ -28,6 +29,10 @@ def print_report(results: dict, concurrency: int) -> None:
             a = r["added"]
             print(f"{'  added':32}{_cells(a['c1'])}{_cells(a[c])}{_cells(a['ttft'])}")
     ours = results["gateway_memory"]
+    if "over_kong_only" in ours:
+        over = ours["over_kong_only"]
+        print(f"\nour plugins + relay over Kong alone (ms): c=1 p50 {over['c1']['p50']:.2f}, p99 {over['c1']['p99']:.2f}; "
+              f"stream TTFT p50 {over['ttft']['p50']:.2f}, p99 {over['ttft']['p99']:.2f}")
     print(f"\nPDK round trips per request (harness counter): {ours['pdk']['rpc_calls']}  {ours['pdk']['by_plugin']}")
     only = ours["plugin_server_only"]
     print(f"plugin server alone (socket driven, {only['requests']} requests, {only['round_trips_per_request']:.0f} "

@@ -13,6 +13,7 @@ plus the variables kong.conf declares in `nginx_main_env`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -53,7 +54,8 @@ class GatewayStack:
                  model_overrides: dict[str, dict] | None = None, aws_env: dict[str, str] | None = None,
                  emulator_session_token: str | None = None, rate_limits: bool = False,
                  access_log_to_stdout: bool = False, extra_start_args: str = "",
-                 consumer_rate_limit: dict | None = None, external_emulator_url: str | None = None) -> None:
+                 consumer_rate_limit: dict | None = None, external_emulator_url: str | None = None,
+                 kong_only_route: bool = False) -> None:
         self.proxy_port = proxy_port or free_port()
         self.status_port = status_port or free_port()
         self.relay_port = relay_port or free_port()
@@ -72,6 +74,7 @@ class GatewayStack:
         self.consumer_rate_limit = consumer_rate_limit   # benchmarks: this rate-limiting config on every consumer
         self.external_emulator_url = external_emulator_url   # benchmarks: one emulator process for every gateway
         self.access_log_to_stdout = access_log_to_stdout
+        self.kong_only_route = kong_only_route   # benchmarks: Kong's own cost, see _kong_only_service
         self.extra_start_args = extra_start_args
         self.aws_env = aws_env if aws_env is not None else {"AWS_ACCESS_KEY_ID": EMULATOR_KEY_ID,
                                                             "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET}
@@ -166,9 +169,30 @@ class GatewayStack:
                 consumer["plugins"] = [p for p in consumer.get("plugins", []) if p["name"] != "rate-limiting"]
             if self.consumer_rate_limit is not None:
                 consumer["plugins"].append({"name": "rate-limiting", "config": dict(self.consumer_rate_limit)})
+        if self.kong_only_route:
+            config["services"].append(self._kong_only_service(config))
         path = self.workdir / "kong.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
+
+    def _kong_only_service(self, config: dict) -> dict:
+        """/kong-only/model/...: Bedrock straight from Kong, none of our plugins (the benchmark's floor).
+
+        The same Kong plugins as the Bedrock routes (the global ones, the consumer's rate
+        limit, key-auth and pre-function: same Lua, same work) and the same one upstream hop,
+        so a request here costs what Kong itself adds. pre-function reads and clears another
+        header than `authorization`, which here carries the client's own SigV4 signature.
+        """
+        relay = next(s for s in config["services"] if s["name"] == "bedrock-relay")
+        plugins = [json.loads(json.dumps(p)) for p in relay["plugins"] if p["name"] in ("pre-function", "key-auth")]
+        for plugin in plugins:
+            if plugin["name"] == "pre-function":
+                plugin["config"]["access"] = [code.replace('"authorization"', '"x-kong-only-authorization"')
+                                              for code in plugin["config"]["access"]]
+        return {"name": "kong-only", "url": self.external_emulator_url or self.emulator.url, "retries": 0,
+                "routes": [{"name": "kong-only", "paths": ["/kong-only"], "methods": ["POST"], "strip_path": True,
+                            "request_buffering": True, "response_buffering": False}],
+                "plugins": plugins}
 
     def _kong_env(self) -> dict[str, str]:
         exe = shutil.which("kong-bedrock-plugins")

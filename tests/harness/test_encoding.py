@@ -1,10 +1,13 @@
 """Byte-level fidelity of the encoders Kong uses on the RPC socket and in JSON."""
 from __future__ import annotations
 
+import re
 import uuid
 
 import msgpack
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.kong_harness import cjson
 from tests.kong_harness.dc_flatten import generate_uuid
@@ -89,3 +92,27 @@ def test_lua_patterns():
     assert lua_match("GET", "^%u+$") and not lua_match("get", "^%u+$")
     assert lua_match("*.example.com", "^%*%.") and not lua_match("a*b.com", "^[^*]*$")
     assert not lua_match("/tmp/*x", "^[^*&%%\\`]+$")
+
+
+_json_text = st.text(alphabet=st.one_of(st.sampled_from('/\\"\x7f\x00\x1f\n\t\u2028\udcff'), st.characters()),
+                     max_size=8)
+_lua_scalars = st.one_of(st.none(), st.booleans(), st.just(NULL), _json_text, st.binary(max_size=8),
+                         st.integers(min_value=-2 ** 60, max_value=2 ** 60),
+                         st.floats(allow_nan=False, allow_infinity=False))
+_lua_values = st.recursive(_lua_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=5), st.lists(inner, max_size=5).map(cjson.JsonArray),
+    st.dictionaries(st.one_of(_json_text, st.integers(min_value=-3, max_value=12)), inner, max_size=5)),
+    max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_lua_values)
+def test_cjson_fast_path_matches_the_rules(value):
+    """encode()'s json-module fast path gives the rule-by-rule encoder's bytes, or its error."""
+    try:
+        expected = cjson._encode(value)
+    except LuaError as exc:
+        with pytest.raises(LuaError, match=re.escape(str(exc))):
+            cjson.encode(value)
+    else:
+        assert cjson.encode(value) == expected

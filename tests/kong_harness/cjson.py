@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import secrets
 from typing import Any
 
 from .luatypes import NULL, LuaError, MsgpackHook
@@ -108,15 +109,85 @@ def _encode(v: Any, depth: int = 0) -> str:
     raise LuaError("Cannot serialise userdata: type not supported")
 
 
+class _NotPlain(Exception):
+    """A table the fast path leaves to the rule-by-rule encoder."""
+
+
+_PLAIN_INT = 10 ** 14
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
+                          allow_nan=False).encode
+_RAW_MARK = "\ue000%s:%%d\ue001" % secrets.token_hex(8)
+"""Stands in for a number json would spell differently; private-use characters and a per-process token."""
+
+
+def _plain(v: Any, depth: int, raw: list[str]) -> Any:
+    """`v` as a value json.dumps renders exactly as lua-cjson would, or _NotPlain.
+
+    Covers what Kong encodes on every request (kong.log.serialize, configs):
+    string-keyed tables, dense arrays, strings, integers, booleans. A float or
+    a big integer becomes a marker for its %.14g text (in `raw`); int-keyed or
+    holed tables and Lua-only values go the slow way.
+    """
+    t = type(v)
+    if t is str:
+        return v
+    if t is int and -_PLAIN_INT < v < _PLAIN_INT:
+        return v
+    if t is dict:
+        if depth > 900:
+            raise _NotPlain
+        out = {}
+        for k, x in v.items():
+            if x is not None:
+                if type(k) is not str:
+                    raise _NotPlain
+                out[k] = _plain(x, depth + 1, raw)
+        return out
+    if t is list:
+        if not v:
+            return {}                       # encode_empty_table_as_object
+        if depth > 900 or None in v:
+            raise _NotPlain                 # holes: Lua's array rules
+        return [_plain(x, depth + 1, raw) for x in v]
+    if t is JsonArray:
+        if depth > 900:
+            raise _NotPlain
+        return [None if x is None else _plain(x, depth + 1, raw) for x in v]
+    if v is True or v is False:
+        return v
+    if v is NULL:
+        return None
+    if t is int or t is float:
+        raw.append(format_number(v))        # raises LuaError on NaN/inf, as cjson does
+        return _RAW_MARK % (len(raw) - 1)
+    if t is bytes:
+        return v.decode("utf-8", "surrogateescape")
+    raise _NotPlain
+
+
 def encode(v: Any) -> str:
-    """``cjson.encode(v)``; raises LuaError where cjson would fail."""
-    return _encode(v)
+    """``cjson.encode(v)``; raises LuaError where cjson would fail.
+
+    json's C encoder does the common case (the harness encodes every request's
+    log line twice); its output differs from lua-cjson only in `/` and DEL,
+    which it leaves unescaped and which can only occur inside strings, and in
+    numbers, which go in as markers.
+    """
+    raw: list[str] = []
+    try:
+        plain = _plain(v, 0, raw)
+    except _NotPlain:
+        return _encode(v)
+    out = _dumps(plain).replace("/", "\\/").replace("\x7f", "\\u007f")
+    for i, text in enumerate(raw):
+        out = out.replace('"%s"' % (_RAW_MARK % i), text, 1)
+    return out
 
 
 def safe_encode(v: Any) -> tuple[str | None, str | None]:
     """``cjson.safe.encode(v)`` -> (json, err)."""
     try:
-        return _encode(v), None
+        return encode(v), None
     except LuaError as e:
         return None, str(e)
 

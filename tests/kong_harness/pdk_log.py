@@ -153,13 +153,4 @@ def serialize(rq: RequestContext, options: Any = None) -> Any:
     return build_serialize(rq)
 
 
-def strip_none(v: Any) -> Any:
-    """Lua tables cannot hold nil: drop None entries before encoding."""
-    if isinstance(v, dict):
-        return {k: strip_none(x) for k, x in v.items() if x is not None}
-    if isinstance(v, list):
-        return [strip_none(x) for x in v]
-    return v
-
-
-__all__ = ["build_serialize", "strip_none", "NULL"]
+__all__ = ["build_serialize", "NULL"]

@@ -30,7 +30,7 @@ def _saved(rq: RequestContext):
 def _x_serialize(rq: RequestContext, *_: Any) -> Any:
     saved = _saved(rq)
     data = saved.serialize_data if saved else pdk_log.serialize(rq)
-    encoded, _err = cjson.safe_encode(pdk_log.strip_none(data))
+    encoded, _err = cjson.safe_encode(data)     # cjson drops nil (None) values itself
     return encoded
 
 

@@ -171,42 +171,9 @@ class RequestContext:
             return self.req_headers.var(name[5:])
         if name.startswith("upstream_http_"):
             return self.var.get(name)
-        host = (self.host_header or "").split(":")[0].lower() or "kong"
-        values = {
-            "kong_request_id": self.request_id,
-            "request_uri": self.request_uri,
-            "uri": self.raw_path,
-            "args": self.current_args() or None,
-            "query_string": self.current_args() or None,
-            "is_args": "?" if self.current_args() else "",
-            "request_method": self.method,
-            "request": "%s %s HTTP/%s" % (self.method, self.request_uri, self.http_version),
-            "scheme": self.scheme,
-            "host": host,
-            "hostname": self.runtime.hostname,
-            "server_name": "kong",
-            "server_addr": self.server_addr,
-            "server_port": str(self.server_port),
-            "remote_addr": self.remote_addr,
-            "remote_port": str(self.remote_port),
-            "realip_remote_addr": self.remote_addr,
-            "realip_remote_port": str(self.remote_port),
-            "binary_remote_addr": None,
-            "content_type": self.req_headers.var("content_type"),
-            "content_length": self.req_headers.var("content_length"),
-            "connection": str(self.connection),
-            "connection_requests": str(self.connection_requests),
-            "request_length": str(self.var.get("request_length", 0)),
-            "request_time": "%.3f" % (time.time() - self.start_time),
-            "status": str(self.resp_status) if self.resp_status else "000",
-            "bytes_sent": str(self.bytes_sent),
-            "body_bytes_sent": str(self.bytes_sent),
-            "upstream_status": self.upstream_status,
-            "https": "",
-            "ssl_protocol": None,
-        }
-        if name in values:
-            return values[name]
+        getter = _NGX_VARS.get(name)
+        if getter is not None:
+            return getter(self)
         return self.var.get(name)
 
     def set_var(self, name: str, value: Any) -> None:
@@ -220,3 +187,43 @@ class RequestContext:
 
     def set_phase(self, phase: str) -> None:
         self.ctx["KONG_PHASE"] = phase
+
+
+def _host(rq: RequestContext) -> str:
+    return (rq.host_header or "").split(":")[0].lower() or "kong"
+
+
+_NGX_VARS: dict[str, Any] = {
+    "kong_request_id": lambda rq: rq.request_id,
+    "request_uri": lambda rq: rq.request_uri,
+    "uri": lambda rq: rq.raw_path,
+    "args": lambda rq: rq.current_args() or None,
+    "query_string": lambda rq: rq.current_args() or None,
+    "is_args": lambda rq: "?" if rq.current_args() else "",
+    "request_method": lambda rq: rq.method,
+    "request": lambda rq: "%s %s HTTP/%s" % (rq.method, rq.request_uri, rq.http_version),
+    "scheme": lambda rq: rq.scheme,
+    "host": _host,
+    "hostname": lambda rq: rq.runtime.hostname,
+    "server_name": lambda rq: "kong",
+    "server_addr": lambda rq: rq.server_addr,
+    "server_port": lambda rq: str(rq.server_port),
+    "remote_addr": lambda rq: rq.remote_addr,
+    "remote_port": lambda rq: str(rq.remote_port),
+    "realip_remote_addr": lambda rq: rq.remote_addr,
+    "realip_remote_port": lambda rq: str(rq.remote_port),
+    "binary_remote_addr": lambda rq: None,
+    "content_type": lambda rq: rq.req_headers.var("content_type"),
+    "content_length": lambda rq: rq.req_headers.var("content_length"),
+    "connection": lambda rq: str(rq.connection),
+    "connection_requests": lambda rq: str(rq.connection_requests),
+    "request_length": lambda rq: str(rq.var.get("request_length", 0)),
+    "request_time": lambda rq: "%.3f" % (time.time() - rq.start_time),
+    "status": lambda rq: str(rq.resp_status) if rq.resp_status else "000",
+    "bytes_sent": lambda rq: str(rq.bytes_sent),
+    "body_bytes_sent": lambda rq: str(rq.bytes_sent),
+    "upstream_status": lambda rq: rq.upstream_status,
+    "https": lambda rq: "",
+    "ssl_protocol": lambda rq: None,
+}
+"""The nginx variables computed from the request, each on demand."""

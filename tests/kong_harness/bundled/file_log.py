@@ -10,7 +10,7 @@ import os
 import threading
 
 from .. import cjson
-from ..pdk_log import build_serialize, strip_none
+from ..pdk_log import build_serialize
 from ..request_ctx import RequestContext
 
 PRIORITY = 9
@@ -21,7 +21,7 @@ _LOCK = threading.Lock()
 def log(rq: RequestContext, conf: dict) -> None:
     if conf.get("custom_fields_by_lua"):
         rq.runtime.log_for(rq, "warn", "custom_fields_by_lua is not emulated by the harness", plugin="file-log")
-    message = cjson.encode(strip_none(build_serialize(rq))) + "\n"
+    message = cjson.encode(build_serialize(rq)) + "\n"     # cjson drops nil (None) values itself
     fds = rq.worker.file_log_fds    # the handler's module-level `file_descriptors`, one per worker
     with _LOCK:
         fd = fds.get(conf["path"])
