@@ -3,7 +3,10 @@
     python -m bench.compare [--quick] [--no-litellm] [--json bench/results/compare.json]
 
 One run, one machine, loopback only, a fixed number of requests, then it stops.
-Every path answers the same OpenAI chat call for the same model from the same
+Every gateway runs at once and the sequential latencies are taken in
+alternating slices (bench.load.interleaved), so a drift in the machine's speed
+hits every path alike; the saturation runs follow, one path at a time. Every
+path answers the same OpenAI chat call for the same model from the same
 emulator process (zero configured latency); "added" is a gateway's percentile
 minus the direct call's at the same concurrency (InvokeModel for this gateway,
 Converse for LiteLLM, which is what each sends). Also measured for this
@@ -26,7 +29,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from bench.load import Call, concurrent, eventstream_delta, openai_sse_delta, sequential, summary
+from bench.load import Call, concurrent, eventstream_delta, interleaved, openai_sse_delta, sequential, summary
 from bench.memory import memory_run
 from bench.report import print_report
 from bench.targets import (LITELLM_KEY, MODEL_ID, LiteLLMProxy, OurGateway, cpu_seconds, start_emulator,
@@ -77,18 +80,15 @@ def chat_call(url: str, headers: dict[str, str], stream: bool, content: str = PR
                 {"Content-Type": "application/json", **headers}, openai_sse_delta if stream else None)
 
 
-def measure(make_call, pid: int, n: int, n_concurrent: int, concurrency: int, n_stream: int) -> dict:
-    """Sequential latency, TTFT, and a concurrent run with throughput and CPU per 1k requests."""
-    result = {"c1": summary(sequential(make_call(False), n)),
-              "ttft": summary(sequential(make_call(True), n_stream, warmup=10))}
+def saturation(call: Call, pid: int, n_concurrent: int, concurrency: int) -> dict:
+    """A concurrent run: latency under load, throughput, and the target's CPU per 1k requests."""
     cpu_before = cpu_seconds(pid)
-    run = concurrent([make_call(False)], n_concurrent, concurrency)
+    run = concurrent([call], n_concurrent, concurrency)
     cpu = cpu_seconds(pid) - cpu_before
     if run.errors or set(run.statuses) != {200}:
         raise RuntimeError(f"concurrent run: {dict(run.statuses)}, {run.errors} connection errors")
-    result.update({f"c{concurrency}": summary(run.latencies), "throughput_rps": round(run.throughput, 1),
-                   "cpu_s_per_1k": round(cpu / (n_concurrent / 1000), 3)})
-    return result
+    return {f"c{concurrency}": summary(run.latencies), "throughput_rps": round(run.throughput, 1),
+            "cpu_s_per_1k": round(cpu / (n_concurrent / 1000), 3)}
 
 
 def added(target: dict, base: dict, concurrency: int) -> dict:
@@ -106,13 +106,12 @@ def cpu_split(call: Call, pids: dict[str, int], n: int) -> dict[str, float]:
     return {name: round(1000 * (sum(proc.cpu_times()[:2]) - before[name]) / n, 3) for name, proc in procs.items()}
 
 
-def our_gateway_results(gateway: OurGateway, sizes: dict, emulator_pid: int) -> dict:
-    headers = {"X-API-Key": API_KEY}
-    result = measure(lambda stream: chat_call(gateway.url, headers, stream), gateway.pid, **sizes)
-    probe = chat_call(gateway.url, headers, False)
-    result["cpu_ms_per_request_c1"] = cpu_split(probe, {"harness (Kong's part)": gateway.pid,
-                                                         "plugin server": gateway.plugin_server_pid,
-                                                         "emulator": emulator_pid}, sizes["n"])
+def our_gateway_extras(gateway: OurGateway, n: int, emulator_pid: int) -> dict:
+    """Where our time goes: CPU per process, PDK round trips, the chain alone, the relay's own work."""
+    probe = chat_call(gateway.url, {"X-API-Key": API_KEY}, False)
+    result = {"cpu_ms_per_request_c1": cpu_split(probe, {"harness (Kong's part)": gateway.pid,
+                                                          "plugin server": gateway.plugin_server_pid,
+                                                          "emulator": emulator_pid}, n)}
     conn = probe.connect()
     conn.request("POST", probe.path, body=probe.body, headers=probe.headers)
     response = conn.getresponse()
@@ -122,6 +121,38 @@ def our_gateway_results(gateway: OurGateway, sizes: dict, emulator_pid: int) -> 
     result["plugin_server_only"] = gateway.drive(request_id, 3000)
     result["relay_own_ms"] = gateway.relay_overheads()
     return result
+
+
+def start_targets(emulator_url: str, redis_port: int, with_litellm: bool) -> dict[str, object]:
+    """Every gateway at once, so their latencies can be measured side by side (bench.load.interleaved)."""
+    redis_budgets = {**BUDGETS, "storage": "redis", "redis": {"host": "127.0.0.1", "port": redis_port}}
+    running: dict[str, object] = {}
+    try:
+        for name, budgets in (("gateway_memory", BUDGETS), ("gateway_redis", redis_budgets)):
+            running[name] = OurGateway(external_emulator_url=emulator_url, consumer_rate_limit=RATE_LIMIT,
+                                       config_overrides={"token-meter": budgets}, kong_only_route=True)
+        if with_litellm:
+            running["litellm"] = LiteLLMProxy(emulator_url)
+    except BaseException:
+        for target in running.values():
+            target.stop()
+        raise
+    return running
+
+
+def paths(emulator_url: str, emulator_pid: int, running: dict) -> dict[str, tuple]:
+    """Result name -> (make_call(stream) -> Call, pid whose CPU is counted), in table order."""
+    ours = running["gateway_memory"]
+    out = {"direct_invoke": (lambda s: direct_call(emulator_url, "invoke", s), emulator_pid),
+           "direct_converse": (lambda s: direct_call(emulator_url, "converse", s), emulator_pid),
+           "kong_only": (lambda s: kong_only_call(ours.url, emulator_url, s), ours.pid)}
+    for name in ("gateway_memory", "gateway_redis"):
+        out[name] = (lambda s, g=running[name]: chat_call(g.url, {"X-API-Key": API_KEY}, s), running[name].pid)
+    if "litellm" in running:
+        litellm = running["litellm"]
+        out["litellm"] = (lambda s: chat_call(litellm.url, {"Authorization": f"Bearer {LITELLM_KEY}"}, s),
+                          litellm.pid)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,32 +174,28 @@ def main(argv: list[str] | None = None) -> int:
                                   "max_tokens": MAX_TOKENS}}
     emulator, emulator_url = start_emulator()
     redis_server, redis_port = start_redis()
+    running: dict = {}
     try:
-        for operation in ("invoke", "converse"):
-            results[f"direct_{operation}"] = measure(lambda s, op=operation: direct_call(emulator_url, op, s),
-                                                     emulator.proc.pid, **sizes)
-        redis_budgets = {**BUDGETS, "storage": "redis", "redis": {"host": "127.0.0.1", "port": redis_port}}
-        for name, budgets in (("gateway_memory", BUDGETS), ("gateway_redis", redis_budgets)):
-            gateway = OurGateway(external_emulator_url=emulator_url, consumer_rate_limit=RATE_LIMIT,
-                                 config_overrides={"token-meter": budgets}, kong_only_route=True)
-            try:
-                results[name] = our_gateway_results(gateway, sizes, emulator.proc.pid)
-                if name == "gateway_memory":
-                    results["kong_only"] = measure(lambda s: kong_only_call(gateway.url, emulator_url, s),
-                                                   gateway.pid, **sizes)
-                    results["memory"] = memory_run(gateway, args.memory_requests, args.concurrency,
-                                                   lambda content, key, stream=False: chat_call(
-                                                       gateway.url, {"X-API-Key": key}, stream, content))
-            finally:
-                gateway.stop()
-        if not args.no_litellm:
-            litellm = LiteLLMProxy(emulator_url)
-            try:
-                results["litellm"] = measure(lambda s: chat_call(litellm.url, {"Authorization": f"Bearer {LITELLM_KEY}"},
-                                                                 s), litellm.pid, **sizes)
-            finally:
-                litellm.stop()
+        running = start_targets(emulator_url, redis_port, not args.no_litellm)
+        measured = paths(emulator_url, emulator.proc.pid, running)
+        c1 = interleaved({name: make(False) for name, (make, _pid) in measured.items()}, args.requests)
+        ttft = interleaved({name: make(True) for name, (make, _pid) in measured.items()}, args.stream_requests,
+                           warmup=10)
+        for name, (make, pid) in measured.items():
+            results[name] = {"c1": summary(c1[name]), "ttft": summary(ttft[name]),
+                             **saturation(make(False), pid, args.concurrent_requests, args.concurrency)}
+        for name in ("gateway_memory", "gateway_redis"):
+            results[name].update(our_gateway_extras(running[name], args.requests, emulator.proc.pid))
+        results["kong_only"]["cpu_ms_per_request_c1"] = cpu_split(
+            measured["kong_only"][0](False), {"harness (Kong's part)": running["gateway_memory"].pid,
+                                              "emulator": emulator.proc.pid}, args.requests)
+        ours = running["gateway_memory"]
+        results["memory"] = memory_run(ours, args.memory_requests, args.concurrency,
+                                       lambda content, key, stream=False: chat_call(
+                                           ours.url, {"X-API-Key": key}, stream, content))
     finally:
+        for target in running.values():
+            target.stop()
         redis_server.stop()
         emulator.stop()
     for name, base in (("kong_only", "direct_invoke"), ("gateway_memory", "direct_invoke"),

@@ -96,6 +96,42 @@ def sequential(call: Call, n: int, warmup: int = 20) -> list[float]:
     return samples
 
 
+def interleaved(calls: dict[str, Call], n: int, rounds: int = 10, warmup: int = 20) -> dict[str, list[float]]:
+    """n sequential samples per call (latency, or time to first token), in `rounds` alternating slices.
+
+    On a shared machine speed drifts by 20% or more over minutes; measuring one
+    path after the other would put that drift into the comparison. Here every
+    path sees the same minutes. Each keeps its own keep-alive connection; one
+    an idle server closed in between is reopened and the call retried.
+    """
+    conns = {name: call.connect() for name, call in calls.items()}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+
+    def one(name: str) -> float:
+        call = calls[name]
+        try:
+            status, total, first = send(conns[name], call)
+        except (OSError, http.client.HTTPException):
+            conns[name].close()
+            conns[name] = call.connect()
+            status, total, first = send(conns[name], call)
+        if status != 200 or (call.first_token and first is None):
+            raise RuntimeError(f"{name}: {call.url}{call.path}: HTTP {status}")
+        return first if call.first_token else total
+
+    for name in calls:
+        for _ in range(warmup):
+            one(name)
+    per_round = -(-n // rounds)
+    for _ in range(rounds):
+        for name in calls:
+            for _ in range(min(per_round, n - len(samples[name]))):
+                samples[name].append(one(name))
+    for conn in conns.values():
+        conn.close()
+    return samples
+
+
 @dataclass
 class LoadRun:
     latencies: list[float] = field(default_factory=list)

@@ -39,6 +39,9 @@ def print_report(results: dict, concurrency: int) -> None:
           f"round trips): p50 {only['p50_ms']:.2f} ms, p95 {only['p95_ms']:.2f}, p99 {only['p99_ms']:.2f}")
     split = ", ".join(f"{name} {ms:.2f}" for name, ms in ours["cpu_ms_per_request_c1"].items())
     print(f"CPU ms per request at c=1: {split}")
+    if "cpu_ms_per_request_c1" in results.get("kong_only", {}):
+        split = ", ".join(f"{name} {ms:.2f}" for name, ms in results["kong_only"]["cpu_ms_per_request_c1"].items())
+        print(f"  Kong alone: {split}")
     relay = ours["relay_own_ms"]
     if relay.get("requests"):
         print(f"relay's own work per call: p50 {relay['p50']:.2f} ms, p99 {relay['p99']:.2f} ms")

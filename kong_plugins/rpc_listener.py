@@ -65,7 +65,7 @@ class QuietUnixStreamServer(UnixStreamServer):
             if not data:
                 return
             for _kind, msgid, method, args in codec.feed(data):
-                fd.sendall(codec.pack(self._dispatch(msgid, method, args)))
+                _send_all(fd, codec.pack(self._dispatch(msgid, method, args)))
             codec.shrink_if_idle()
 
     def _dispatch(self, msgid: int, method: str, args: list) -> list:
@@ -79,6 +79,17 @@ class QuietUnixStreamServer(UnixStreamServer):
         except Exception as exc:  # noqa: BLE001 - kong-pdk answers every failure with its text
             log_event("rpc_error", level="error", method=method, error=type(exc).__name__)
             return [1, msgid, str(exc), None]
+
+
+def _send_all(fd: Any, data: bytes) -> None:
+    """One send() for a reply that fits the socket buffer (nearly all do), sendall() for the rest.
+
+    gevent's sendall() asks the kernel for SO_SNDBUF on every call (a getsockopt
+    syscall, 7% of the plugin server's time per PDK round trip in py-spy).
+    """
+    sent = fd.send(data)
+    if sent < len(data):
+        fd.sendall(memoryview(data)[sent:])
 
 
 class _Codec:

@@ -68,3 +68,29 @@ def test_non_utf8_bytes_in_kong_strings_survive_the_round_trip():
     value = message[3][0]
     assert value.encode("utf-8", "surrogateescape") == b"\xe9t\xe9"
     assert codec.pack([1, 7, None, value]).endswith(b"\xa3\xe9t\xe9")
+
+
+def test_a_reply_larger_than_the_socket_buffer_arrives_whole():
+    """One send() covers a small reply; a bigger one than the kernel takes at once goes out in full."""
+    import gevent
+    from gevent import socket as gsocket
+
+    from kong_plugins.rpc_listener import _send_all
+
+    writer, reader = gsocket.socketpair()
+    writer.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_SNDBUF, 4096)
+    payload = bytes(range(256)) * 4096            # 1 MiB, far above the send buffer
+    received = bytearray()
+
+    def read() -> None:
+        while len(received) < 2 * len(payload) + 5:
+            received.extend(reader.recv(65536))
+
+    reading = gevent.spawn(read)
+    _send_all(writer, b"small")
+    _send_all(writer, payload)
+    _send_all(writer, payload)
+    reading.join(timeout=10)
+    writer.close()
+    reader.close()
+    assert bytes(received) == b"small" + payload + payload
