@@ -116,3 +116,31 @@ def test_cjson_fast_path_matches_the_rules(value):
             cjson.encode(value)
     else:
         assert cjson.encode(value) == expected
+
+
+_msgpack_scalars = st.one_of(st.none(), st.booleans(), st.just(NULL), _json_text, st.binary(max_size=40),
+                             st.integers(min_value=-2 ** 64, max_value=2 ** 64), st.floats(),
+                             st.sampled_from([5e-324, 2.2e-308, -0.0, 2.0 ** 53, float("inf"), 1.5]),
+                             st.text(min_size=30, max_size=300), st.binary(min_size=200, max_size=70000).map(Binary),
+                             st.sampled_from([EMPTY_ARRAY, EMPTY_MAP]))
+_msgpack_values = st.recursive(_msgpack_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=20), st.lists(inner, max_size=3).map(tuple),
+    st.dictionaries(st.one_of(_json_text, st.integers(min_value=-2, max_value=5), st.booleans()), inner,
+                    max_size=18)),
+    max_leaves=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_msgpack_values)
+def test_msgpack_fast_path_matches_lua_messagepack_rules(value):
+    """pack()'s C-packer fast path gives the rule-by-rule packer's bytes, or its error."""
+    from tests.kong_harness import lua_msgpack
+
+    buf = bytearray()
+    try:
+        lua_msgpack._pack(buf, value)
+    except LuaError as exc:
+        with pytest.raises(LuaError, match=re.escape(str(exc))):
+            pack(value)
+    else:
+        assert pack(value) == bytes(buf)

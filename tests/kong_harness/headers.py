@@ -19,27 +19,33 @@ def norm(name: str) -> str:
 
 
 class HeaderList:
-    """``[(name, value), ...]`` keeping the order and spelling of names."""
+    """``[(name, value), ...]`` keeping the order and spelling of names.
+
+    Each entry also keeps its lower-cased name, computed once: the harness looks
+    headers up several times per request and per PDK call.
+    """
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items: list[tuple[str, str]] = list(items)
+        self._items: list[tuple[str, str, str]] = [(norm(n), n, v) for n, v in items]
         self._lock = threading.RLock()
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         with self._lock:
-            return iter(list(self._items))
+            return iter([(n, v) for _, n, v in self._items])
 
     def __len__(self) -> int:
         return len(self._items)
 
     def copy(self) -> "HeaderList":
         with self._lock:
-            return HeaderList(self._items)
+            twin = HeaderList()
+            twin._items = list(self._items)
+            return twin
 
     def get_all(self, name: str) -> list[str]:
         key = norm(name)
         with self._lock:
-            return [v for n, v in self._items if norm(n) == key]
+            return [v for k, _, v in self._items if k == key]
 
     def get_first(self, name: str) -> str | None:
         vals = self.get_all(name)
@@ -53,28 +59,34 @@ class HeaderList:
         values = value if isinstance(value, list) else [value]
         key = norm(name)
         with self._lock:
-            idx = next((i for i, (n, _) in enumerate(self._items) if norm(n) == key), None)
-            self._items = [(n, v) for n, v in self._items if norm(n) != key]
-            new = [(name, v) for v in values]
-            if idx is None:
-                self._items.extend(new)
+            kept: list[tuple[str, str, str]] = []
+            at = None
+            for item in self._items:
+                if item[0] != key:
+                    kept.append(item)
+                elif at is None:
+                    at = len(kept)          # where the first old value was
+            new = [(key, name, v) for v in values]
+            if at is None:
+                kept.extend(new)
             else:
-                self._items[idx:idx] = new
+                kept[at:at] = new
+            self._items = kept
 
     def add(self, name: str, value: str) -> None:
         with self._lock:
-            self._items.append((name, value))
+            self._items.append((norm(name), name, value))
 
     def clear(self, name: str) -> None:
         key = norm(name)
         with self._lock:
-            self._items = [(n, v) for n, v in self._items if norm(n) != key]
+            self._items = [item for item in self._items if item[0] != key]
 
     def var(self, name: str) -> str | None:
         """``$http_<name>`` (nginx >= 1.23 joins repeated headers with ", ")."""
         key = norm(name.replace("_", "-"))
         with self._lock:
-            vals = [v for n, v in self._items if norm(n).replace("_", "-") == key]
+            vals = [v for k, _, v in self._items if k == key or ("_" in k and k.replace("_", "-") == key)]
         if not vals:
             return None
         sep = "; " if key == "cookie" else ", "
@@ -85,8 +97,7 @@ class HeaderList:
         out: dict = {}
         with self._lock:
             items = self._items[:max_headers]
-        for n, v in items:
-            k = norm(n)
+        for k, _, v in items:
             if k in out:
                 cur = out[k]
                 out[k] = (cur if isinstance(cur, list) else [cur]) + [v]
@@ -96,10 +107,12 @@ class HeaderList:
 
     def lowered(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for n, v in self:
-            out.setdefault(norm(n), []).append(v)
+        with self._lock:
+            items = list(self._items)
+        for k, _, v in items:
+            out.setdefault(k, []).append(v)
         return out
 
     def items(self) -> list[tuple[str, str]]:
         with self._lock:
-            return list(self._items)
+            return [(n, v) for _, n, v in self._items]

@@ -13,8 +13,6 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import msgpack
-
 from . import cjson
 from .lua_msgpack import Unpacker, pack
 from .luatypes import LuaError, from_msgpack
@@ -124,9 +122,9 @@ class Rpc:
         except LuaError:
             conn.close()  # connected, then mp_pack raised: the cosocket is abandoned
             raise
-        # the trace shows params as the plugin server decodes them (bin -> bytes, hooks resolved)
-        record["params"] = msgpack.unpackb(payload, raw=False, strict_map_key=False,
-                                           unicode_errors="surrogateescape")[3]
+        # the trace shows params as the plugin server decodes them (bin -> bytes, hooks resolved),
+        # decoded from these bytes when someone reads it (RequestStats.get)
+        record["payload"] = payload
         received = bytearray()
         try:
             conn.sendall(payload)

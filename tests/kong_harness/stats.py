@@ -13,6 +13,8 @@ import copy
 import threading
 from typing import Any
 
+import msgpack
+
 
 class _Entry:
     def __init__(self) -> None:
@@ -79,11 +81,14 @@ class RequestStats:
     def get(self, rid: str) -> dict[str, Any]:
         e = self._entry(rid)
         with e.cond:
-            return {
-                "rpc_calls": e.rpc_calls,
-                "by_plugin": copy.deepcopy(e.by_plugin),
-                "trace": copy.deepcopy(e.trace),
-            }
+            trace = copy.deepcopy(e.trace)
+            by_plugin = copy.deepcopy(e.by_plugin)
+        for item in trace:
+            payload = item.pop("payload", None)
+            if payload is not None:
+                item["params"] = msgpack.unpackb(payload, raw=False, strict_map_key=False,
+                                                 unicode_errors="surrogateescape")[3]
+        return {"rpc_calls": e.rpc_calls, "by_plugin": by_plugin, "trace": trace}
 
 
 class SocketCapture:
