@@ -45,6 +45,15 @@ def conversation(capture: list[dict], request_id: str) -> tuple[dict[str, str], 
     return configs, answers
 
 
+def _with_id(data: Any, template_id: str, request_id: str) -> Any:
+    """Kong's recorded answer with this request's id (kong_request_id, the snapshot table, the log)."""
+    if isinstance(data, str):
+        return data.replace(template_id, request_id) if template_id in data else data
+    if isinstance(data, dict):
+        return {k: _with_id(v, template_id, request_id) for k, v in data.items()}
+    return data
+
+
 class Driver:
     """One keep-alive connection to the plugin server, speaking Kong's side."""
 
@@ -77,9 +86,7 @@ class Driver:
 
     def answer(self, method: str, request_id: str) -> tuple[str, Any]:
         step, data = self.answers[method]
-        if isinstance(data, str) and self.template_id in data:
-            data = data.replace(self.template_id, request_id)
-        return step, data
+        return step, _with_id(data, self.template_id, request_id)
 
     def request(self) -> None:
         """The whole chain of one request, phase by phase, as Kong would run it."""

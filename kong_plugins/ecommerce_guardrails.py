@@ -1,8 +1,9 @@
 """Kong plugin `ecommerce-guardrails`: block (or redact, or count) what user prompts disclose.
 
 Thin PDK wiring; detection is in `kong_plugins.guardrails`. It runs first of our
-plugins, so it loads the request context every plugin shares (get_var, consumer,
-body, path: the body is fetched once per request). A redaction rewrites the
+plugins, so it loads the request context every plugin shares (id, path and body
+from the pre-function's kong.ctx.shared table, then the consumer: the body is
+fetched once per request). A redaction rewrites the
 context's body, which is what bedrock-proxy plans and the relay sends. Logs and
 metrics name categories and the consumer, never the matched text.
 """
@@ -34,8 +35,8 @@ class Plugin:
 
     @guarded(NAME, "access")
     def access(self, kong: Any) -> None:
-        ctx = request_context(kong)
-        request_path(kong, ctx)           # the 403 speaks the client's API format
+        ctx = request_context(kong, first=True)
+        request_path(kong, ctx)           # the 403 speaks the client's API format (no call: the snapshot has it)
         result = self.scanner.scan(ctx.body)
         role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or "other"
         for category, action in result.found.items():

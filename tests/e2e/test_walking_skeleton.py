@@ -122,10 +122,38 @@ def test_pdk_round_trips_per_request(stack):
     stats = stack.harness.request_stats(request_id)
     by_plugin = stats["by_plugin"]
     # HandleEvent + one Step per PDK call: ecommerce-guardrails, first of ours, loads the
-    # shared context (get_var, get_consumer, get_raw_body, get_path); the others only look it up.
-    assert by_plugin["ecommerce-guardrails"]["access"] == 5
+    # shared context (kong.ctx.shared.get: id, path and body from pre-function; get_consumer);
+    # the others only look it up (get_var).
+    assert by_plugin["ecommerce-guardrails"]["access"] == 3
     assert by_plugin["bedrock-proxy"]["access"] == 2
     assert by_plugin["token-meter"]["access"] == 2
     assert by_plugin["token-meter"]["log"] == 2           # + kong.log.serialize
-    assert stats["rpc_calls"] == 11
+    assert stats["rpc_calls"] == 9
+    trace = stats["trace"]
+    assert [t["pdk_method"] for t in trace if t["pdk_method"]][:2] == ["kong.ctx.shared.get", "kong.client.get_consumer"]
     print(f"\nRPC round trips per request: {stats['rpc_calls']} ({by_plugin})")
+
+
+def test_without_the_pre_function_snapshot_the_plugins_ask_kong_for_each_value():
+    """A kong.yaml that lacks the snapshot snippet still works, at 3 more round trips."""
+    import yaml
+
+    from tests.stack import KONG_YAML, GatewayStack
+
+    relay = next(s for s in yaml.safe_load(KONG_YAML.read_text())["services"] if s["name"] == "bedrock-relay")
+    snippets = next(p for p in relay["plugins"] if p["name"] == "pre-function")["config"]["access"]
+    kept = [code for code in snippets if "bedrock_request" not in code]
+    assert len(kept) == len(snippets) - 1
+    headers = {"X-API-Key": "dev-developer-key"}
+    with GatewayStack(config_overrides={"pre-function": {"access": kept}}) as stack:
+        requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers=headers, timeout=10)
+        ok = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers=headers, timeout=10)
+        blocked = requests.post(stack.proxy_url + "/v1/chat/completions", headers=headers, timeout=10, json={
+            "model": "haiku", "messages": [{"role": "user", "content": "my card is 4111 1111 1111 1111"}]})
+        assert ok.status_code == 200 and ok.json()["content"][0]["text"]
+        assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "content_blocked"  # OpenAI shape
+        stack.harness.wait_for_log(ok.headers["X-Kong-Request-Id"])
+        stats = stack.harness.request_stats(ok.headers["X-Kong-Request-Id"])
+    # guardrails: HandleEvent, kong.ctx.shared.get (nil), get_var, get_consumer, get_raw_body, get_path
+    assert stats["by_plugin"]["ecommerce-guardrails"]["access"] == 6
+    assert stats["rpc_calls"] == 12

@@ -44,6 +44,16 @@ services:
             return kong.response.exit(418, {{message = "teapot", n = #kong.request.get_path()}})
           end
           kong.service.request.set_header("x-seen", "chunk-style")
+  - name: snapshot
+    paths: [/snapshot]
+    plugins:
+    - name: pre-function
+      config:
+        access:
+        - |
+          kong.ctx.shared.snap = {{id = ngx.var.kong_request_id, body = kong.request.get_raw_body()}}
+          local snap = kong.ctx.shared.snap
+          kong.service.request.set_header("x-snap", snap.id .. ":" .. #snap.body .. ":" .. snap.body:byte(1))
   - name: broken
     paths: [/broken]
     plugins:
@@ -96,3 +106,9 @@ def test_syntax_error_refuses_the_config(upstream, tmp_path):
     bad = YAML.format(up=upstream.url, bearer=BEARER_TO_KEY).replace("return t.field", "return ((")
     with pytest.raises(HarnessStartError, match="error parsing pre-function"):
         build(tmp_path, bad, env={"KONG_PLUGINS": "bundled,py_probe,py_second"})
+
+
+def test_ngx_var_and_kong_ctx_shared_carry_bytes_that_are_not_utf8(kong):
+    r = requests.post(kong.proxy_url + "/snapshot", data=b"\xff\xfe\xfd", timeout=5)
+    assert r.status_code == 200
+    assert upstream_headers(r)["x-snap"] == r.headers["X-Kong-Request-Id"] + ":3:255"

@@ -10,8 +10,11 @@ snippet sees exactly what an external plugin would.
 
 Emulated: the `access` phase, chunk-or-returned-function semantics of
 _handler.lua compile_phase_array, `kong.response.exit` ending the phase
-(delayed response). Not emulated (start error if configured): other phases,
-`kong.cache`, `kong.ctx.*` tables, `ngx` beyond `ngx.null`.
+(delayed response), reading `ngx.var` and `kong.ctx.shared` (the request's
+table external plugins read with `kong.ctx.shared.get`; _handler.lua gives the
+sandbox `env = { kong = sandbox_kong, ngx = ngx }`). Not emulated (start error
+if configured): other phases, `kong.cache`, `kong.ctx.plugin`, `ngx` beyond
+`ngx.null` and `ngx.var` reads.
 """
 from __future__ import annotations
 
@@ -53,8 +56,14 @@ string.match string.rep string.reverse string.sub string.upper table.concat tabl
 table.remove table.sort""".split()
 
 _BUILD_ENV = """
-function(names, kong)
-  local env = {kong = kong, ngx = {null = nil}}
+function(names, kong, var_get, shared_get, shared_set)
+  kong.ctx = {shared = setmetatable({}, {
+    __index = function(_, k) return shared_get(k) end,
+    __newindex = function(_, k, v) shared_set(k, v) end})}
+  local var = setmetatable({}, {
+    __index = function(_, k) return var_get(k) end,
+    __newindex = function() error('the harness does not emulate writes to ngx.var') end})
+  local env = {kong = kong, ngx = {null = nil, var = var}}
   for _, id in ipairs(names) do
     local module, method = id:match('([^%.]+)%.([^%.]+)')
     local source = module and _G[module] and _G[module][method] or _G[id]
@@ -75,14 +84,18 @@ class _Compiled:
     def __init__(self, snippets: list[str]) -> None:
         self.lock = threading.Lock()           # a Lua state is single-threaded; requests are not
         self.current: RequestContext | None = None
-        self.lua = lupa.LuaRuntime(unpack_returned_tuples=True, register_eval=False, register_builtins=False)
-        env = self.lua.eval(_BUILD_ENV)(self.lua.table_from(_BASE_ENV), self._kong_table())
+        # encoding=None: Lua strings are bytes (a client's body or header need not be UTF-8); every
+        # string crosses as bytes both ways (_to_lua, _from_lua)
+        self.lua = lupa.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
+                                   register_builtins=False)
+        env = self.lua.eval(_BUILD_ENV)(self._to_lua(_BASE_ENV), self._kong_table(), self._var_get,
+                                        self._shared_get, self._shared_set)
         load = self.lua.eval(_LOAD)
         self.functions: list[Any] = []
         for code in snippets:
-            fn, err = _pair(load(code, env))
+            fn, err = _pair(load(code.encode(), env))
             if fn is None:
-                raise ValueError("error parsing pre-function: %s" % err)
+                raise ValueError("error parsing pre-function: %s" % self._from_lua(err))
             self.functions.append(fn)
         self.first_run_done = [False] * len(self.functions)
 
@@ -97,6 +110,21 @@ class _Compiled:
                 node[parts[-1]] = self._bridge(fn)
         return self._to_lua(root)
 
+    def _var_get(self, name: Any) -> Any:
+        """`ngx.var.<name>` (reads only)."""
+        return self._to_lua(self.current.get_var(self._from_lua(name)))
+
+    def _shared_get(self, key: Any) -> Any:
+        """`kong.ctx.shared.<key>`: the table external plugins read with kong.ctx.shared.get."""
+        return self._to_lua(self.current.shared.get(self._from_lua(key)))
+
+    def _shared_set(self, key: Any, value: Any) -> None:
+        key = self._from_lua(key)
+        if value is None:
+            self.current.shared.pop(key, None)
+        else:
+            self.current.shared[key] = self._from_lua(value)
+
     def _bridge(self, fn: Any) -> Any:
         def call(*args: Any) -> Any:
             result = fn(self.current, *[self._from_lua(a) for a in args])
@@ -107,7 +135,7 @@ class _Compiled:
 
     def _to_lua(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return self.lua.table_from({k: self._to_lua(v) for k, v in value.items()})
+            return self.lua.table_from({self._to_lua(k): self._to_lua(v) for k, v in value.items()})
         if isinstance(value, (list, tuple)):
             return self.lua.table_from([self._to_lua(v) for v in value])
         if isinstance(value, str):   # Lua strings are bytes: a header's non-UTF-8 bytes go in as they came
@@ -115,14 +143,14 @@ class _Compiled:
         return value
 
     def _from_lua(self, value: Any) -> Any:
-        if isinstance(value, bytes):  # lupa hands back strings that are not valid UTF-8 as bytes
+        if isinstance(value, bytes):  # every Lua string (encoding=None)
             return value.decode("utf-8", "surrogateescape")
         if lupa.lua_type(value) != "table":
             return value
         items = dict(value.items())
         if items and all(isinstance(k, int) for k in items) and sorted(items) == list(range(1, len(items) + 1)):
             return [self._from_lua(items[i]) for i in range(1, len(items) + 1)]
-        return {k: self._from_lua(v) for k, v in items.items()}
+        return {self._from_lua(k): self._from_lua(v) for k, v in items.items()}
 
     def run(self, rq: RequestContext) -> None:
         """_handler.lua compile_phase_array: a chunk that returns a function is replaced by it."""
@@ -137,9 +165,15 @@ class _Compiled:
                             self.functions[i] = result
                             result()
             except lupa.LuaError as e:
-                raise LuaError(str(e).split("\n", 1)[0]) from None
+                raise LuaError(_message(e).split("\n", 1)[0]) from None
             finally:
                 self.current = None
+
+
+def _message(error: lupa.LuaError) -> str:
+    """A Lua error's text (with encoding=None lupa may hand the message over as bytes)."""
+    text = error.args[0] if error.args else ""
+    return text.decode("utf-8", "surrogateescape") if isinstance(text, bytes) else str(text)
 
 
 def _pair(result: Any) -> tuple[Any, Any]:
