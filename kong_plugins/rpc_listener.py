@@ -1,7 +1,7 @@
 """kong-pdk's Unix-socket listener, without the per-message work Kong never sees.
 
 `kong_pdk.listener.Server.handle` is the loop every one of Kong's RPC round
-trips goes through (11 per request here). Before dispatching, it formats the
+trips goes through (9 per request here). Before dispatching, it formats the
 message's arguments and its result into two debug strings that the logger then
 discards at our log level; a PDK answer carrying the request body (get_raw_body)
 is thus copied into a string twice per request, which is both CPU spent for
