@@ -14,6 +14,10 @@ def _cells(values: dict) -> str:
     return "".join(f"{values[q]:>8.2f}" for q in ("p50", "p95", "p99"))
 
 
+def _cpu_split(result: dict) -> str:
+    return ", ".join(f"{name} {ms:.2f}" for name, ms in result["cpu_ms_per_request_c1"].items())
+
+
 def print_report(results: dict, concurrency: int) -> None:
     c = f"c{concurrency}"
     print(f"\n{'':32}{'c=1 latency (ms)':>24}{f'c={concurrency} latency (ms)':>24}{'stream TTFT (ms)':>24}"
@@ -37,11 +41,9 @@ def print_report(results: dict, concurrency: int) -> None:
     only = ours["plugin_server_only"]
     print(f"plugin server alone (socket driven, {only['requests']} requests, {only['round_trips_per_request']:.0f} "
           f"round trips): p50 {only['p50_ms']:.2f} ms, p95 {only['p95_ms']:.2f}, p99 {only['p99_ms']:.2f}")
-    split = ", ".join(f"{name} {ms:.2f}" for name, ms in ours["cpu_ms_per_request_c1"].items())
-    print(f"CPU ms per request at c=1: {split}")
+    print(f"CPU ms per request at c=1: {_cpu_split(ours)}")
     if "cpu_ms_per_request_c1" in results.get("kong_only", {}):
-        split = ", ".join(f"{name} {ms:.2f}" for name, ms in results["kong_only"]["cpu_ms_per_request_c1"].items())
-        print(f"  Kong alone: {split}")
+        print(f"  Kong alone: {_cpu_split(results['kong_only'])}")
     relay = ours["relay_own_ms"]
     if relay.get("requests"):
         print(f"relay's own work per call: p50 {relay['p50']:.2f} ms, p99 {relay['p99']:.2f} ms")

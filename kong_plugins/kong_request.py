@@ -66,23 +66,19 @@ def request_context(kong: Any, contexts: ContextStore = store, *, first: bool = 
     round trip (2 fewer than get_var, get_raw_body and get_path). Without that
     table, or for the others: get_var, and whoever finds no context loads it.
     """
-    if first:
-        snapshot = kong.ctx.shared.get(SNAPSHOT_KEY)
-        request_id = snapshot.get("id") if isinstance(snapshot, dict) else None
-        if isinstance(request_id, str) and request_id:
-            ctx = contexts.get(request_id)
-            if ctx is None:
-                ctx = contexts.create(request_id, consumer=Consumer.from_pdk(kong.client.get_consumer()),
-                                      body=_as_bytes(snapshot.get("body")))
-                path = snapshot.get("path")
-                if isinstance(path, str) and path:
-                    ctx.path, ctx.api = path, api_for_path(path)
-            return ctx
-    request_id = kong.nginx.get_var("kong_request_id") or ""
+    snapshot = kong.ctx.shared.get(SNAPSHOT_KEY) if first else None
+    request_id = snapshot.get("id") if isinstance(snapshot, dict) else None
+    if not (isinstance(request_id, str) and request_id):
+        snapshot = None
+        request_id = kong.nginx.get_var("kong_request_id") or ""
     ctx = contexts.get(request_id) if request_id else None
     if ctx is None:
         consumer = Consumer.from_pdk(kong.client.get_consumer())
-        ctx = contexts.create(request_id, consumer=consumer, body=_as_bytes(kong.request.get_raw_body()))
+        body = snapshot.get("body") if snapshot else kong.request.get_raw_body()
+        ctx = contexts.create(request_id, consumer=consumer, body=_as_bytes(body))
+        path = snapshot.get("path") if snapshot else None
+        if isinstance(path, str) and path:
+            _set_path(ctx, path)
     return ctx
 
 
@@ -94,9 +90,12 @@ def _as_bytes(body: Any) -> bytes | None:
 def request_path(kong: Any, ctx: RequestContext) -> str:
     """The request path (one PDK call the first time), and its API format."""
     if ctx.path is None:
-        ctx.path = kong.request.get_path() or "/"
-        ctx.api = api_for_path(ctx.path)
+        _set_path(ctx, kong.request.get_path() or "/")
     return ctx.path
+
+
+def _set_path(ctx: RequestContext, path: str) -> None:
+    ctx.path, ctx.api = path, api_for_path(path)
 
 
 def respond(kong: Any, reply: Reply) -> None:

@@ -28,6 +28,7 @@ import requests
 import yaml
 
 from kong_plugins.emulator import EmulatorServer, EmulatorSettings
+from kong_plugins.kong_request import SNAPSHOT_KEY
 from tests.kong_harness import KongHarness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,7 +190,7 @@ class GatewayStack:
         for plugin in plugins:
             if plugin["name"] == "pre-function":     # the snapshot snippet is work for our plugins: left out
                 plugin["config"]["access"] = [code.replace('"authorization"', '"x-kong-only-authorization"')
-                                              for code in plugin["config"]["access"] if "bedrock_request" not in code]
+                                              for code in plugin["config"]["access"] if SNAPSHOT_KEY not in code]
         return {"name": "kong-only", "url": self.external_emulator_url or self.emulator.url, "retries": 0,
                 "routes": [{"name": "kong-only", "paths": ["/kong-only"], "methods": ["POST"], "strip_path": True,
                             "request_buffering": True, "response_buffering": False}],

@@ -138,11 +138,12 @@ def test_without_the_pre_function_snapshot_the_plugins_ask_kong_for_each_value()
     """A kong.yaml that lacks the snapshot snippet still works, at 3 more round trips."""
     import yaml
 
+    from kong_plugins.kong_request import SNAPSHOT_KEY
     from tests.stack import KONG_YAML, GatewayStack
 
     relay = next(s for s in yaml.safe_load(KONG_YAML.read_text())["services"] if s["name"] == "bedrock-relay")
     snippets = next(p for p in relay["plugins"] if p["name"] == "pre-function")["config"]["access"]
-    kept = [code for code in snippets if "bedrock_request" not in code]
+    kept = [code for code in snippets if SNAPSHOT_KEY not in code]
     assert len(kept) == len(snippets) - 1
     headers = {"X-API-Key": "dev-developer-key"}
     with GatewayStack(config_overrides={"pre-function": {"access": kept}}) as stack:

@@ -124,6 +124,7 @@ class Rpc:
             raise
         # the trace shows params as the plugin server decodes them (bin -> bytes, hooks resolved),
         # decoded from these bytes when someone reads it (RequestStats.get)
+        del record["params"]
         record["payload"] = payload
         received = bytearray()
         try:

@@ -81,6 +81,7 @@ class RequestStats:
     def get(self, rid: str) -> dict[str, Any]:
         e = self._entry(rid)
         with e.cond:
+            rpc_calls = e.rpc_calls
             trace = copy.deepcopy(e.trace)
             by_plugin = copy.deepcopy(e.by_plugin)
         for item in trace:
@@ -88,7 +89,7 @@ class RequestStats:
             if payload is not None:
                 item["params"] = msgpack.unpackb(payload, raw=False, strict_map_key=False,
                                                  unicode_errors="surrogateescape")[3]
-        return {"rpc_calls": e.rpc_calls, "by_plugin": by_plugin, "trace": trace}
+        return {"rpc_calls": rpc_calls, "by_plugin": by_plugin, "trace": trace}
 
 
 class SocketCapture:
