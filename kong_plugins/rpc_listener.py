@@ -22,6 +22,7 @@ from kong_pdk.exception import PDKException, PluginServerException
 from kong_pdk.listener import UnixStreamServer
 
 from kong_plugins.eventlog import log_event
+from kong_plugins.socket_send import send_all
 
 _CAMEL = re.compile("([a-z])([A-Z])")
 _method_names: dict[str, str | None] = {}
@@ -65,7 +66,7 @@ class QuietUnixStreamServer(UnixStreamServer):
             if not data:
                 return
             for _kind, msgid, method, args in codec.feed(data):
-                _send_all(fd, codec.pack(self._dispatch(msgid, method, args)))
+                send_all(fd, codec.pack(self._dispatch(msgid, method, args)))
             codec.shrink_if_idle()
 
     def _dispatch(self, msgid: int, method: str, args: list) -> list:
@@ -79,17 +80,6 @@ class QuietUnixStreamServer(UnixStreamServer):
         except Exception as exc:  # noqa: BLE001 - kong-pdk answers every failure with its text
             log_event("rpc_error", level="error", method=method, error=type(exc).__name__)
             return [1, msgid, str(exc), None]
-
-
-def _send_all(fd: Any, data: bytes) -> None:
-    """One send() for a reply that fits the socket buffer (nearly all do), sendall() for the rest.
-
-    gevent's sendall() asks the kernel for SO_SNDBUF on every call (a getsockopt
-    syscall, 7% of the plugin server's time per PDK round trip in py-spy).
-    """
-    sent = fd.send(data)
-    if sent < len(data):
-        fd.sendall(memoryview(data)[sent:])
 
 
 class _Codec:

@@ -4,9 +4,10 @@ Why not `boto3.client("bedrock-runtime")`: the relay needs the raw response
 (event-stream bytes to pass through unchanged or translate incrementally) and
 must sign other services (`bedrock-mantle`) too. botocore still does the hard
 parts: the credential chain (env, shared profile, ECS container credentials,
-IRSA web identity, IMDS; refreshed automatically), SigV4, and a pooled
-urllib3 session with TLS and proxy support. Under the plugin server's gevent
-monkey-patching its sockets are cooperative.
+IRSA web identity, IMDS; refreshed automatically) and SigV4. The bytes go
+over `bedrock.transport` (kept-alive http.client connections; botocore's
+urllib3 session when a proxy is configured). Under the plugin server's gevent
+monkey-patching their sockets are cooperative.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.credentials import Credentials
-from botocore.httpsession import URLLib3Session
+
+from kong_plugins.bedrock.transport import Transport, UpstreamResponse
 
 
 SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
-"""botocore passes `socket_options=[]` when given none, which drops urllib3's default
-TCP_NODELAY: a request written as headers then body then waits for the server's
-delayed ACK (40 ms on Linux) on every kept-alive call. Keepalive guards long streams."""
+"""For calls through a proxy (botocore's urllib3 session). botocore passes `socket_options=[]`
+when given none, which drops urllib3's default TCP_NODELAY: a request written as headers then
+body then waits for the server's delayed ACK (40 ms on Linux) on every kept-alive call.
+Keepalive guards long streams."""
+Upstream = AWSResponse | UpstreamResponse
+"""What a call returns: botocore's response through a proxy, the transport's otherwise (same attributes)."""
 
 
 class NoCredentialsError(RuntimeError):
@@ -48,11 +53,10 @@ class BedrockClient:
         self.settings = settings
         self._botocore = botocore.session.get_session()
         self._credentials = None
-        self._http = URLLib3Session(
-            timeout=(settings.connect_timeout, settings.read_timeout),
-            max_pool_connections=settings.max_pool_connections,
-            socket_options=SOCKET_OPTIONS,
-        )
+        ca_bundle = self._botocore.get_config_variable("ca_bundle")   # AWS_CA_BUNDLE or the profile's
+        self._http = Transport(connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
+                               max_idle=settings.max_pool_connections, ca_bundle=ca_bundle,
+                               socket_options=SOCKET_OPTIONS)
 
     def endpoint(self, region: str) -> str:
         if self.settings.endpoint_url:
@@ -75,7 +79,7 @@ class BedrockClient:
 
     def send(self, url: str, region: str, body: bytes, *, accept: str = "application/json",
              stream: bool = False, service: str = "bedrock",
-             extra_headers: dict[str, str] | None = None) -> AWSResponse:
+             extra_headers: dict[str, str] | None = None) -> Upstream:
         """POST `body` to `url`, SigV4-signed for `service` in `region`.
 
         With `stream=True` the body is left unread on `response.raw`.
@@ -90,7 +94,7 @@ class BedrockClient:
         prepared.stream_output = stream
         return self._http.send(prepared)
 
-    def send_bearer(self, url: str, body: bytes, token: str, *, stream: bool = False) -> AWSResponse:
+    def send_bearer(self, url: str, body: bytes, token: str, *, stream: bool = False) -> Upstream:
         """POST to a non-AWS OpenAI-compatible endpoint with `Authorization: Bearer` (same pooled session)."""
         request = AWSRequest(method="POST", url=url, data=body, headers={
             "Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json",

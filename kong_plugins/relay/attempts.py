@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, HTTPClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import ConnectTimeoutError, HTTPClientError, ReadTimeoutError
 
-from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError
+from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError, Upstream
 from kong_plugins.bedrock.errors import client_message, error_type, kind_for, mantle_error_type
 from kong_plugins.bedrock.retries import CallRetries, RetryBudget
 from kong_plugins.eventlog import log_event
@@ -39,9 +39,9 @@ class Failure:
 
 
 def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: list[UpstreamCall],
-                        request_id: str, clock: RelayClock) -> tuple[UpstreamCall, AWSResponse | Failure]:
+                        request_id: str, clock: RelayClock) -> tuple[UpstreamCall, Upstream | Failure]:
     """Try each candidate in order; return the one that answered (or the last failure)."""
-    outcome: AWSResponse | Failure = Failure(ErrorKind.UPSTREAM_ERROR, "No model to call.", "NoCandidate")
+    outcome: Upstream | Failure = Failure(ErrorKind.UPSTREAM_ERROR, "No model to call.", "NoCandidate")
     call = candidates[0]
     for index, call in enumerate(candidates):
         outcome = call_with_retries(client, budget, call, clock)
@@ -53,7 +53,7 @@ def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: 
 
 
 def call_with_retries(client: BedrockClient, budget: RetryBudget, call: UpstreamCall,
-                      clock: RelayClock) -> AWSResponse | Failure:
+                      clock: RelayClock) -> Upstream | Failure:
     if call.operation == "openai-chat" and not os.environ.get(call.api_key_env or ""):
         return Failure(ErrorKind.UNAVAILABLE, "The gateway has no API key for this model's provider.", "NoProviderKey")
     url = upstream_url(client, call)
@@ -71,7 +71,7 @@ def call_with_retries(client: BedrockClient, budget: RetryBudget, call: Upstream
 
 
 def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, url: str,
-             accept: str) -> AWSResponse | Failure | float:
+             accept: str) -> Upstream | Failure | float:
     """One send: the response, a final failure, or the delay before trying again."""
     try:
         if call.operation == "openai-chat":
@@ -83,7 +83,7 @@ def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, ur
         return Failure(ErrorKind.UNAVAILABLE, "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
     except ReadTimeoutError:
         return Failure(ErrorKind.TIMEOUT, "Bedrock did not answer in time.", "ReadTimeout")
-    except (ConnectTimeoutError, EndpointConnectionError, HTTPClientError) as exc:
+    except (BotocoreConnectionError, HTTPClientError) as exc:   # refused, TLS, proxy, connect timeout, reset
         delay = retries.delay(exception=exc)
         if delay is None:
             kind = ErrorKind.TIMEOUT if isinstance(exc, ConnectTimeoutError) else ErrorKind.UPSTREAM_ERROR

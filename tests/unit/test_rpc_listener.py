@@ -75,7 +75,7 @@ def test_a_reply_larger_than_the_socket_buffer_arrives_whole():
     import gevent
     from gevent import socket as gsocket
 
-    from kong_plugins.rpc_listener import _send_all
+    from kong_plugins.socket_send import send_all
 
     writer, reader = gsocket.socketpair()
     writer.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_SNDBUF, 4096)
@@ -87,9 +87,9 @@ def test_a_reply_larger_than_the_socket_buffer_arrives_whole():
             received.extend(reader.recv(65536))
 
     reading = gevent.spawn(read)
-    _send_all(writer, b"small")
-    _send_all(writer, payload)
-    _send_all(writer, payload)
+    send_all(writer, b"small")
+    send_all(writer, payload)
+    send_all(writer, payload)
     reading.join(timeout=10)
     writer.close()
     reader.close()
