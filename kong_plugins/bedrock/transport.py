@@ -29,6 +29,8 @@ from botocore.exceptions import (ConnectionClosedError, ConnectTimeoutError, End
 from botocore.httpsession import URLLib3Session, get_cert_path
 from botocore.utils import get_environ_proxies
 
+from kong_plugins.socket_send import send_all
+
 Origin = tuple[str, str, int]   # scheme, host, port
 
 class UpstreamBody:
@@ -96,7 +98,25 @@ class UpstreamResponse:
         return self._content
 
 
-class _Plain(http.client.HTTPConnection):
+class _OneSend:
+    """The request head and its body in one send (http.client sends them apart; botocore's
+    AWSConnection joins them the same way), so Bedrock's side wakes once per request."""
+
+    _buffer: list[bytes]
+    sock: socket.socket | None
+
+    def _send_output(self, message_body: object = None, encode_chunked: bool = False) -> None:
+        if not isinstance(message_body, bytes) or encode_chunked:
+            return super()._send_output(message_body, encode_chunked)   # type: ignore[misc]
+        self._buffer.extend((b"", b""))
+        head = b"\r\n".join(self._buffer)
+        del self._buffer[:]
+        if self.sock is None:
+            self.connect()   # type: ignore[attr-defined]
+        send_all(self.sock, head + message_body)
+
+
+class _Plain(_OneSend, http.client.HTTPConnection):
     """Connects within the connect timeout, then reads with the read timeout."""
 
     read_timeout: float | None = None
@@ -107,7 +127,7 @@ class _Plain(http.client.HTTPConnection):
         self.sock.settimeout(self.read_timeout)
 
 
-class _Tls(http.client.HTTPSConnection):
+class _Tls(_OneSend, http.client.HTTPSConnection):
     read_timeout: float | None = None
 
     def connect(self) -> None:

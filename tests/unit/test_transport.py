@@ -184,3 +184,17 @@ def test_a_configured_proxy_is_used_through_botocores_session(monkeypatch):
         answer = _transport().send(_request("http://bedrock-runtime.example.internal/model/m/invoke"))
     assert answer.status_code == 200 and answer.content == b'{"via":"proxy"}'
     assert requests[0].startswith(b"POST http://bedrock-runtime.example.internal/model/m/invoke HTTP/1.1")
+
+
+def test_the_request_head_and_body_leave_in_one_send(monkeypatch):
+    """One send, so Bedrock's side wakes once per request (a server cannot tell on loopback: counted here)."""
+    from kong_plugins.bedrock import transport as module
+
+    sends: list[bytes] = []
+    real = module.send_all
+    monkeypatch.setattr(module, "send_all", lambda sock, data: (sends.append(bytes(data)), real(sock, data)))
+    requests: list[bytes] = []
+    with server(answering(requests)) as state:
+        answer = _transport().send(_request(f"http://127.0.0.1:{state['port']}/model/m/invoke"))
+    assert answer.content == b'{"ok":true}'
+    assert sends == requests   # the whole request, head and body, in one send
