@@ -6,6 +6,9 @@
 - The status line, headers and first body bytes go out in one send (gevent 24+
   sends the headers and the body apart), so Kong wakes once for a non-streamed
   answer, and without gevent's SO_SNDBUF lookup before each send.
+- Request headers are split into name and value lines directly, not through the
+  email package's feed parser (pywsgi's default): 5 instead of 40 us for Kong's
+  18 headers.
 The relay sits on every LLM call, so each of these is paid on all of them.
 """
 
@@ -14,13 +17,40 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from gevent.pywsgi import WSGIHandler, WSGIServer
+from gevent.pywsgi import OldMessage, WSGIHandler, WSGIServer
 
 from kong_plugins.socket_send import send_all
 
 
+MAX_LINE = 65536     # http.client's _MAXLINE, which pywsgi's default parser applies
+MAX_HEADERS = 100    # http.client's _MAXHEADERS
+
+
+def read_headers(rfile: Any, *_: Any) -> OldMessage:
+    """The header block as pywsgi's OldMessage; a bad block sets `status`, which pywsgi answers with 400.
+
+    Folded (obs-fold) lines, lines without a colon and space before the colon are
+    refused, as RFC 9112 section 5 allows a server to.
+    """
+    message = OldMessage()
+    headers = message._headers
+    while True:
+        line = rfile.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE:
+            message.status = "Line too long"
+            return message
+        if line in (b"\r\n", b"\n", b""):
+            return message
+        name, colon, value = line.decode("latin-1").partition(":")
+        if not colon or not name or name != name.strip() or len(headers) >= MAX_HEADERS:
+            message.status = "Invalid header line" if len(headers) < MAX_HEADERS else "Too many headers"
+            return message
+        headers.append((name, value.strip(" \t\r\n")))
+
+
 class RelayHandler(WSGIHandler):
     _held: bytearray | None = None   # the header block, while the first body bytes are added to it
+    MessageClass = staticmethod(read_headers)
 
     def handle(self) -> None:
         try:

@@ -55,3 +55,47 @@ def test_a_stream_is_chunked_with_its_first_event_in_the_header_write(monkeypatc
     assert b"Transfer-Encoding: chunked" in head
     assert body == b"b\r\ndata: one\n\n\r\nb\r\ndata: two\n\n\r\n0\r\n\r\n"
     assert writes[0].endswith(b"\r\n\r\nb\r\ndata: one\n\n\r\n")   # the first event did not wait for a second write
+
+
+def _environ_of(request: bytes) -> tuple[bytes, dict]:
+    seen: dict = {}
+
+    def app(environ, start_response):
+        seen.update({k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_"))})
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+    server = wsgi.serve("127.0.0.1", 0, app)
+    try:
+        client = gsocket.create_connection(("127.0.0.1", server.server_port))
+        client.sendall(request)
+        received = b""
+        with gevent.Timeout(5):
+            while chunk := client.recv(65536):   # until the server closes (Connection: close, or a 400)
+                received += chunk
+        client.close()
+        return received, seen
+    finally:
+        server.stop()
+
+
+def test_request_headers_reach_the_app_as_pywsgi_gives_them():
+    received, environ = _environ_of(
+        b"POST /model/x/invoke HTTP/1.1\r\nHost: relay\r\nX-Kong-Request-Id:  abc123 \r\n"
+        b"Content-Type: application/json\r\nAnthropic-Beta: a, b\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody")
+    assert received.startswith(b"HTTP/1.1 200 OK") and received.endswith(b"\r\n\r\nbody")
+    assert environ["HTTP_X_KONG_REQUEST_ID"] == "abc123" and environ["HTTP_ANTHROPIC_BETA"] == "a, b"
+    assert environ["CONTENT_TYPE"] == "application/json" and environ["CONTENT_LENGTH"] == "4"
+
+
+def test_malformed_header_blocks_get_400_not_a_call():
+    folded = b"GET /health HTTP/1.1\r\nHost: relay\r\nX-A: one\r\n two\r\n\r\n"
+    no_colon = b"GET /health HTTP/1.1\r\nHost relay\r\n\r\n"
+    space_before_colon = b"GET /health HTTP/1.1\r\nHost : relay\r\n\r\n"
+    too_many = b"GET /health HTTP/1.1\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(101)) + b"\r\n"
+    too_long = b"GET /health HTTP/1.1\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n"
+    for request in (folded, no_colon, space_before_colon, too_many, too_long):
+        received, environ = _environ_of(request)
+        assert received.startswith(b"HTTP/1.1 400 "), request[:40]
+        assert environ == {}
