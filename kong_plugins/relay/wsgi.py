@@ -59,6 +59,9 @@ class RelayHandler(WSGIHandler):
             pass
         super().handle()
 
+    def log_request(self) -> None:
+        """No access log (the server's log is off; pywsgi would still format the line)."""
+
     def _write_with_headers(self, data: bytes) -> None:
         self._held = bytearray()
         try:
