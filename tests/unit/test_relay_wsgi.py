@@ -21,15 +21,19 @@ def _app(environ, start_response):
     return [body]
 
 
-def _exchange(request: bytes, until: bytes) -> bytes:
-    server = wsgi.serve("127.0.0.1", 0, _app)
+def _exchange(request: bytes, until: bytes | None, app=_app) -> bytes:
+    """What the relay answers `request`: up to `until`, or everything until it closes the connection."""
+    server = wsgi.serve("127.0.0.1", 0, app)
     try:
         client = gsocket.create_connection(("127.0.0.1", server.server_port))
         client.sendall(request)
         received = b""
         with gevent.Timeout(5):
-            while until not in received:
-                received += client.recv(65536)
+            while until is None or until not in received:
+                chunk = client.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
         client.close()
         return received
     finally:
@@ -66,18 +70,7 @@ def _environ_of(request: bytes) -> tuple[bytes, dict]:
         start_response("200 OK", [("Content-Length", str(len(body)))])
         return [body]
 
-    server = wsgi.serve("127.0.0.1", 0, app)
-    try:
-        client = gsocket.create_connection(("127.0.0.1", server.server_port))
-        client.sendall(request)
-        received = b""
-        with gevent.Timeout(5):
-            while chunk := client.recv(65536):   # until the server closes (Connection: close, or a 400)
-                received += chunk
-        client.close()
-        return received, seen
-    finally:
-        server.stop()
+    return _exchange(request, None, app), seen   # until it closes (Connection: close, or a 400)
 
 
 def test_request_headers_reach_the_app_as_pywsgi_gives_them():
