@@ -14,10 +14,11 @@ Kong 3.6.1 quirks handled here (see shared/kong/plugin-server-protocol.md):
   makes every phase method catch everything and return.
 - `kong.response.exit` does not return a reply to the handler; any PDK call
   after it would block forever, so `respond` must be the handler's last call.
-  kong-pdk's event greenlet then blocks forever too, putting its "ret" on a
-  channel nobody reads any more (the PDK's known leak around exit/error, about
-  1 KiB per answered request); `respond` ends the greenlet with GreenletExit,
-  which gevent treats as a clean finish, so nothing is left behind.
+  Under stock kong-pdk the event greenlet then blocked forever too, putting its
+  "ret" on a channel nobody reads (the PDK's known leak around exit/error,
+  about 1 KiB per answered request). `kong_plugins.pdk_events` ends the handler
+  when it sends exit; `respond` also raises GreenletExit after exit, so a
+  stock kong-pdk server leaks nothing either.
 """
 
 from __future__ import annotations
@@ -101,4 +102,4 @@ def _set_path(ctx: RequestContext, path: str) -> None:
 def respond(kong: Any, reply: Reply) -> None:
     """End the request with `reply` (an error or a direct answer). Must be the handler's last PDK call."""
     kong.response.exit(reply.status, reply.body, reply.headers)
-    raise GreenletExit   # see the module docstring: end kong-pdk's event greenlet now
+    raise GreenletExit   # see the module docstring: the handler ends here, whichever server runs it

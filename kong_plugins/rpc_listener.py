@@ -119,34 +119,3 @@ class _Codec:
         """New buffers once a big message is done and no partial one is waiting."""
         if self.big and self.unpacker.tell() == self.fed:
             self._reset()
-
-
-class PhaseHandlerCount:
-    """How many plugin phase handlers kong-pdk is running (each in its own greenlet).
-
-    kong-pdk spawns `kong_pdk.server._handler_event_func` per event; it runs
-    the phase method, then hands "ret" over a channel. A handler stuck for good
-    (a PDK reply that never comes, a "ret" nobody collects after
-    `kong.response.exit`) never gets back here, so the count stays above 0 on
-    an idle gateway: the leak made visible (`kong_bedrock_phase_handlers`).
-    """
-
-    def __init__(self) -> None:
-        self.running = 0
-
-    def install(self) -> None:
-        import kong_pdk.server
-
-        original = kong_pdk.server._handler_event_func
-
-        def counted(cls_phase: Any, ch: Any, lua_style: bool) -> None:
-            self.running += 1
-            try:
-                original(cls_phase, ch, lua_style)
-            finally:
-                self.running -= 1
-
-        kong_pdk.server._handler_event_func = counted
-
-
-phase_handlers = PhaseHandlerCount()

@@ -93,7 +93,6 @@ def _split_listen(value: str) -> tuple[str, int]:
 
 def serve(args: argparse.Namespace) -> None:
     from kong_pdk.logger import Logger
-    from kong_pdk.server import PluginServer
     from prometheus_client import make_wsgi_app
 
     from kong_plugins.bedrock.client import BedrockClient, BedrockSettings
@@ -104,7 +103,8 @@ def serve(args: argparse.Namespace) -> None:
     from kong_plugins.relay.app import RelayApp
     from kong_plugins.relay import wsgi
     from kong_plugins.relay.safety import never_raise
-    from kong_plugins.rpc_listener import QuietUnixStreamServer, phase_handlers
+    from kong_plugins.pdk_events import GreenletPluginServer, phase_handlers
+    from kong_plugins.rpc_listener import QuietUnixStreamServer
 
     set_level(args.log_level)
     relay_host, relay_port = _split_listen(args.relay_listen)
@@ -124,11 +124,10 @@ def serve(args: argparse.Namespace) -> None:
     metrics_host, metrics_port = _split_listen(args.metrics_listen)
     wsgi.serve(metrics_host, metrics_port, make_wsgi_app(metrics.registry))
 
-    plugin_server = _plugin_server(PluginServer, loglevel=Logger.WARNING - args.verbose)
+    plugin_server = _plugin_server(GreenletPluginServer, loglevel=Logger.WARNING - args.verbose)
     metrics.live_request_contexts.set_function(lambda: len(store))
     metrics.pending_pdk_events.set_function(lambda: len(plugin_server.events))
     metrics.plugin_instances.set_function(lambda: len(plugin_server.instances))
-    phase_handlers.install()
     metrics.phase_handlers.set_function(lambda: phase_handlers.running)
     socket_server = QuietUnixStreamServer(plugin_server, args.kong_prefix, sock_name=args.socket_name,
                                           use_gevent=True, listen_queue_size=args.listen_queue_size)
