@@ -79,8 +79,43 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
     return lambda event, raw: (anthropic.sse_event(event, raw),)
 
 
+END_OF_READ = b"<end of an upstream read>"
+"""What the translators below yield after the pieces made from one upstream read (compared by
+identity; `per_read` consumes it)."""
+
+
+def per_read(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """One write for everything translated from one upstream read, instead of one per event.
+
+    A read from Bedrock often holds several events (and a fast stream all of them):
+    written one by one, each would be a send, a chunk and a wake-up for Kong and the
+    client. Nothing waits for more data: what a read brought goes out at once, and
+    what came before an error goes out before the error is raised.
+    """
+    pending: list[bytes] = []
+    try:
+        for piece in pieces:
+            if piece is not END_OF_READ:
+                pending.append(piece)
+            elif pending:
+                joined, pending = b"".join(pending), []
+                yield joined
+    except GeneratorExit:
+        raise
+    except BaseException:
+        if pending:
+            yield b"".join(pending)
+        raise
+    if pending:
+        yield b"".join(pending)
+
+
 def stream_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
-    """Client-format stream bytes from Bedrock event-stream bytes; usage kept on `ctx`."""
+    """Client-format stream bytes from Bedrock event-stream bytes (one piece per read); usage kept on `ctx`."""
+    return per_read(_events(raw_chunks, call, ctx))
+
+
+def _events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
     decoder = decoder_for(call)
     render = renderer_for(call, ctx)
     frames = EventStreamBuffer()
@@ -96,12 +131,17 @@ def stream_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestC
                 if ctx.first_token_at is None and event.get("type") == "content_block_delta":
                     ctx.first_token_at = time.monotonic()
                 yield from render(event, raw)
+        yield END_OF_READ
     ctx.usage = decoder.usage
 
 
 def stream_openai_passthrough(raw_chunks: Iterable[bytes], call: UpstreamCall,
                               ctx: RequestContext) -> Iterator[bytes]:
-    """An OpenAI-compatible provider's chunks, unchanged, with usage read from its final chunk."""
+    """An OpenAI-compatible provider's chunks, unchanged (one piece per read), usage read from its final chunk."""
+    return per_read(_openai_chunks(raw_chunks, call, ctx))
+
+
+def _openai_chunks(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
     chunks = openai_passthrough.ChunkPassthrough(client_wants_usage=call.include_usage)
     for raw in raw_chunks:
         for event in chunks.feed(raw):
@@ -109,13 +149,18 @@ def stream_openai_passthrough(raw_chunks: Iterable[bytes], call: UpstreamCall,
                 ctx.first_token_at = time.monotonic()
             yield event
         ctx.usage = chunks.usage
+        yield END_OF_READ
 
 
 def stream_sse(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
-    """Client-format stream bytes from Bedrock Mantle's Anthropic SSE; usage kept on `ctx`.
+    """Client-format stream bytes from Bedrock Mantle's Anthropic SSE (one piece per read); usage kept on `ctx`.
 
     Raises formats.sse.MantleStreamError on an `event: error`.
     """
+    return per_read(_mantle_events(raw_chunks, call, ctx))
+
+
+def _mantle_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
     decoder = AnthropicSseDecoder()
     render = renderer_for(call, ctx)
     for chunk in raw_chunks:
@@ -124,6 +169,7 @@ def stream_sse(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestCont
             if ctx.first_token_at is None and event.get("type") == "content_block_delta":
                 ctx.first_token_at = time.monotonic()
             yield from render(event, raw)
+        yield END_OF_READ
     ctx.usage = decoder.usage
 
 

@@ -44,11 +44,16 @@ def call(api=ApiFormat.ANTHROPIC, operation="invoke-with-response-stream", inclu
                         include_usage=include_usage, response_id="id-1")
 
 
+def sse_events(out: list[bytes]) -> list[bytes]:
+    """The SSE events in a stream's output, however its writes were cut."""
+    return [event + b"\n\n" for event in b"".join(out).split(b"\n\n")[:-1]]
+
+
 def test_invoke_stream_reaches_anthropic_clients_byte_for_byte_even_split_mid_frame():
     wire = b"".join(chunk_frame(e) for e in EVENTS)
     ctx = RequestContext(request_id="r", consumer=None, body=None)
     pieces = (wire[i:i + 7] for i in range(0, len(wire), 7))     # arbitrary TCP-sized pieces
-    out = list(stream_events(pieces, call(), ctx))
+    out = sse_events(list(stream_events(pieces, call(), ctx)))
     assert [e.split(b"\n", 1)[0] for e in out] == [f"event: {e['type']}".encode() for e in EVENTS]
     assert json.loads(out[2].split(b"data: ", 1)[1]) == EVENTS[2]
     u = ctx.usage
@@ -59,7 +64,7 @@ def test_invoke_stream_reaches_anthropic_clients_byte_for_byte_even_split_mid_fr
 def test_invoke_stream_rendered_for_openai_clients():
     ctx = RequestContext(request_id="r", consumer=None, body=None)
     wire = b"".join(chunk_frame(e) for e in EVENTS)
-    out = list(stream_events([wire], call(api=ApiFormat.OPENAI, include_usage=True), ctx))
+    out = sse_events(list(stream_events([wire], call(api=ApiFormat.OPENAI, include_usage=True), ctx)))
     assert out[-1] == b"data: [DONE]\n\n"
     assert json.loads(out[-2][6:])["usage"]["prompt_tokens"] == 114
 
@@ -71,10 +76,25 @@ def test_converse_stream_rendered_for_openai_clients():
             + event_frame("contentBlockStop", {"contentBlockIndex": 0})
             + event_frame("messageStop", {"stopReason": "end_turn"})
             + event_frame("metadata", {"usage": {"inputTokens": 3, "outputTokens": 1, "totalTokens": 4}}))
-    out = list(stream_events([wire], call(api=ApiFormat.OPENAI, operation="converse-stream"), ctx))
+    out = sse_events(list(stream_events([wire], call(api=ApiFormat.OPENAI, operation="converse-stream"), ctx)))
     deltas = [json.loads(line[6:])["choices"][0]["delta"] for line in out[:-1]]
     assert {"content": "Hi"} in deltas and out[-1] == b"data: [DONE]\n\n"
     assert (ctx.usage.input, ctx.usage.output) == (3, 1)
+
+
+def test_one_write_per_upstream_read_and_what_came_before_an_error_goes_out_first():
+    ctx = RequestContext(request_id="r", consumer=None, body=None)
+    reads = [chunk_frame(EVENTS[0]) + chunk_frame(EVENTS[1]), chunk_frame(EVENTS[2]),
+             chunk_frame(EVENTS[3]) + exception_frame("throttlingException", {"message": "slow down"})]
+    stream = stream_events(iter(reads), call(), ctx)
+    first = next(stream)
+    assert [e.split(b"\n", 1)[0] for e in sse_events([first])] == [b"event: message_start",
+                                                                   b"event: content_block_start"]
+    assert sse_events([next(stream)])[0].startswith(b"event: content_block_delta")
+    before_error = next(stream)      # the last read's event, then the exception frame's error
+    assert before_error.startswith(f"event: {EVENTS[3]['type']}".encode())
+    with pytest.raises(StreamException):
+        next(stream)
 
 
 def test_exception_frame_raises_with_its_type():
