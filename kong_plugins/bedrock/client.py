@@ -25,10 +25,10 @@ from kong_plugins.bedrock.transport import Transport, UpstreamResponse
 
 
 SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
-"""For calls through a proxy (botocore's urllib3 session). botocore passes `socket_options=[]`
-when given none, which drops urllib3's default TCP_NODELAY: a request written as headers then
-body then waits for the server's delayed ACK (40 ms on Linux) on every kept-alive call.
-Keepalive guards long streams."""
+"""On every connection to Bedrock, direct or through a proxy. Through a proxy, botocore's
+session passes `socket_options=[]` when given none, which drops urllib3's default TCP_NODELAY:
+a request written as headers then body then waits for the server's delayed ACK (40 ms on
+Linux) on every kept-alive call. Keepalive guards long streams."""
 Upstream = AWSResponse | UpstreamResponse
 """What a call returns: botocore's response through a proxy, the transport's otherwise (same attributes)."""
 

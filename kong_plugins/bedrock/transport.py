@@ -33,6 +33,7 @@ from kong_plugins.socket_send import send_all
 
 Origin = tuple[str, str, int]   # scheme, host, port
 
+
 class UpstreamBody:
     """The unread body of a response; its connection goes back to the pool once read to the end."""
 
@@ -98,12 +99,25 @@ class UpstreamResponse:
         return self._content
 
 
-class _OneSend:
-    """The request head and its body in one send (http.client sends them apart; botocore's
-    AWSConnection joins them the same way), so Bedrock's side wakes once per request."""
+class _BedrockConnection:
+    """What both connection classes add to http.client's.
 
+    Once connected: the socket options (TCP_NODELAY, SO_KEEPALIVE for long streams)
+    and the read timeout in place of the connect timeout. On each request: the head
+    and a bytes body in one send (http.client sends them apart; botocore's
+    AWSConnection joins them the same way), so Bedrock's side wakes once.
+    """
+
+    read_timeout: float | None = None
+    socket_options: list = []
     _buffer: list[bytes]
     sock: socket.socket | None
+
+    def connect(self) -> None:
+        super().connect()   # type: ignore[misc]
+        for level, option, value in self.socket_options:
+            self.sock.setsockopt(level, option, value)
+        self.sock.settimeout(self.read_timeout)
 
     def _send_output(self, message_body: object = None, encode_chunked: bool = False) -> None:
         if not isinstance(message_body, bytes) or encode_chunked:
@@ -112,28 +126,16 @@ class _OneSend:
         head = b"\r\n".join(self._buffer)
         del self._buffer[:]
         if self.sock is None:
-            self.connect()   # type: ignore[attr-defined]
+            self.connect()
         send_all(self.sock, head + message_body)
 
 
-class _Plain(_OneSend, http.client.HTTPConnection):
-    """Connects within the connect timeout, then reads with the read timeout."""
-
-    read_timeout: float | None = None
-
-    def connect(self) -> None:
-        super().connect()   # sets TCP_NODELAY
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)   # long streams
-        self.sock.settimeout(self.read_timeout)
+class _Plain(_BedrockConnection, http.client.HTTPConnection):
+    pass
 
 
-class _Tls(_OneSend, http.client.HTTPSConnection):
-    read_timeout: float | None = None
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        self.sock.settimeout(self.read_timeout)
+class _Tls(_BedrockConnection, http.client.HTTPSConnection):
+    pass
 
 
 class Transport:
@@ -150,7 +152,7 @@ class Transport:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_idle = max_idle
-        self.socket_options = socket_options
+        self.socket_options = socket_options or []
         self._idle: dict[Origin, list[http.client.HTTPConnection]] = {}
         self._proxied: dict[Origin, URLLib3Session | None] = {}
         self._tls: ssl.SSLContext | None = None
@@ -192,6 +194,7 @@ class Transport:
         else:
             conn = _Plain(host, port, timeout=self.connect_timeout)
         conn.read_timeout = self.read_timeout   # type: ignore[attr-defined]
+        conn.socket_options = self.socket_options   # type: ignore[attr-defined]
         return conn
 
     def _checkin(self, origin: Origin, conn: http.client.HTTPConnection) -> None:

@@ -41,9 +41,12 @@ def read_headers(rfile: Any, *_: Any) -> OldMessage:
             return message
         if line in (b"\r\n", b"\n", b""):
             return message
+        if len(headers) == MAX_HEADERS:
+            message.status = "Too many headers"
+            return message
         name, colon, value = line.decode("latin-1").partition(":")
-        if not colon or not name or name != name.strip() or len(headers) >= MAX_HEADERS:
-            message.status = "Invalid header line" if len(headers) < MAX_HEADERS else "Too many headers"
+        if not colon or not name or name != name.strip():
+            message.status = "Invalid header line"
             return message
         headers.append((name, value.strip(" \t\r\n")))
 

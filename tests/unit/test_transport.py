@@ -198,3 +198,15 @@ def test_the_request_head_and_body_leave_in_one_send(monkeypatch):
         answer = _transport().send(_request(f"http://127.0.0.1:{state['port']}/model/m/invoke"))
     assert answer.content == b'{"ok":true}'
     assert sends == requests   # the whole request, head and body, in one send
+
+
+def test_socket_options_and_the_read_timeout_are_set_once_connected():
+    requests: list[bytes] = []
+    options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    with server(answering(requests)) as state:
+        transport = _transport(read_timeout=7.0, socket_options=options)
+        transport.send(_request(f"http://127.0.0.1:{state['port']}/model/m/invoke"))
+        (conn,) = [c for idle in transport._idle.values() for c in idle]
+        assert conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert conn.sock.gettimeout() == 7.0     # not the connect timeout
