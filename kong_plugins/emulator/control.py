@@ -69,6 +69,7 @@ def _routes(state: EmulatorState, body: bytes) -> dict[tuple[str, str], Callable
         ("GET", "faults"): lambda: (200, state.faults.list()),
         ("POST", "faults"): lambda: _add_fault(state, body),
         ("DELETE", "faults"): _then(state.faults.clear, {"cleared": True}),
+        ("GET", "hold"): lambda: (200, {"held": state.hold.held, "waiting": state.hold.waiting}),
         ("POST", "hold"): _then(state.hold.hold, {"held": True}),
         ("POST", "release"): lambda: _release(state),
         ("GET", "requests"): lambda: (200, state.requests.list()),

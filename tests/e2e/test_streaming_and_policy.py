@@ -1,6 +1,7 @@
 """Streams reach the client incrementally; the role policy holds through the whole stack."""
 
 import json
+import time
 
 import anthropic
 import boto3
@@ -18,9 +19,22 @@ ASK = [{"role": "user", "content": "Tell me a story"}]
 
 @pytest.fixture()
 def held(stack):
-    """While held, the emulator sends every stream but its last content delta, until released."""
+    """While held, the emulator sends every stream but its last content delta, until released.
+
+    Calling it releases them and returns how many streams were waiting at the gate. The
+    client can read its first token before the emulator's thread has written the deltas
+    in between and reached the gate (under load), so it first waits, at most 5 s, for a
+    stream to be there: one waiting at the gate has not sent its last delta.
+    """
+    def release() -> int:
+        deadline = time.monotonic() + 5
+        while stack.emulator_control("GET", "/_emulator/hold").json()["waiting"] < 1 \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return stack.emulator_control("POST", "/_emulator/release").json()["released"]
+
     stack.emulator_control("POST", "/_emulator/hold")
-    yield lambda: stack.emulator_control("POST", "/_emulator/release").json()["released"]
+    yield release
     stack.emulator_control("POST", "/_emulator/release")
 
 

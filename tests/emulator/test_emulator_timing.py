@@ -67,6 +67,7 @@ def test_hold_and_release(emulator, client) -> None:
     time.sleep(0.2)
     assert received.empty()
     assert emulator.state.hold.waiting == 1
+    assert requests.get(f"{emulator.url}/_emulator/hold", timeout=5).json() == {"held": True, "waiting": 1}
     released = requests.post(f"{emulator.url}/_emulator/release", timeout=5).json()
     assert released == {"held": False, "released": 1}
     worker.join(timeout=5)
