@@ -54,7 +54,7 @@ class Plugin:
         path = request_path(kong, ctx).rstrip("/")
         decision = self.decide(ctx, path)
         if isinstance(decision, Reply):
-            return respond(kong, decision)
+            return respond(kong, decision, ctx)
         ctx.signoffs.add(NAME)
         if ctx.upstream is not None:
             ctx.required_signoffs = self.required_signoffs

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from kong_plugins import metrics
-from kong_plugins.context import store
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, render_error
@@ -45,10 +44,9 @@ class Plugin:
             metrics.rejections_total.labels(reason="guardrail", role=role).inc()
             log_event("guardrail_block", request_id=ctx.request_id, categories=result.blocked,
                       consumer=ctx.consumer.username if ctx.consumer else None)
-            store.pop(ctx.request_id)
             message = ("The request was blocked by the gateway's content policy "
                        f"(categories: {', '.join(result.blocked)}).")
-            return respond(kong, render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.CONTENT_BLOCKED, message))
+            return respond(kong, render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.CONTENT_BLOCKED, message), ctx)
         if result.body is not None:
             ctx.body = result.body
         ctx.signoffs.add(NAME)

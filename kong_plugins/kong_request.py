@@ -57,6 +57,8 @@ def guarded(plugin: str, phase: str) -> Callable[[PhaseMethod], PhaseMethod]:
 
 SNAPSHOT_KEY = "bedrock_request"
 """The kong.ctx.shared table kong.yaml's pre-function fills with the request's id, path and body."""
+REQUEST_ID_KEY = "bedrock_request_id"
+"""The same pre-function's copy of the id alone, for the log phase (the table above holds the body)."""
 
 
 def request_context(kong: Any, contexts: ContextStore = store, *, first: bool = False) -> RequestContext:
@@ -99,7 +101,14 @@ def _set_path(ctx: RequestContext, path: str) -> None:
     ctx.path, ctx.api = path, api_for_path(path)
 
 
-def respond(kong: Any, reply: Reply) -> None:
-    """End the request with `reply` (an error or a direct answer). Must be the handler's last PDK call."""
+def respond(kong: Any, reply: Reply, ctx: RequestContext | None = None) -> None:
+    """End the request with `reply` (an error or a direct answer). Must be the handler's last PDK call.
+
+    With `ctx`, the context stays in the store for token-meter's log phase, which
+    then knows the status without asking Kong; the prompt is dropped now, since
+    nothing will send it anywhere.
+    """
+    if ctx is not None:
+        ctx.answered_status, ctx.body, ctx.armed = reply.status, None, False
     kong.response.exit(reply.status, reply.body, reply.headers)
     raise GreenletExit   # see the module docstring: the handler ends here, whichever server runs it

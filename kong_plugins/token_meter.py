@@ -1,21 +1,23 @@
 """Kong plugin `token-meter`: reserve the call's worst case in access, settle it in log.
 
 Thin PDK wiring; the decisions are in `kong_plugins.metering`. PDK round trips:
-access 1 (get_var: the request context is shared), log 1 (kong.log.serialize).
+access 1 (get_var: the request context is shared), log 1 (the request id from
+kong.ctx.shared; kong.log.serialize as well only when Kong answered without us).
 Storage round trips: one Redis EVALSHA per phase when Redis is configured.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from kong_plugins import metrics
 from kong_plugins.context import store
-from kong_plugins.kong_request import guarded, request_context, respond
+from kong_plugins.kong_request import REQUEST_ID_KEY, guarded, request_context, respond
 from kong_plugins.metering.exporters import exporters_for
 from kong_plugins.metering.meter import Meter
-from kong_plugins.metering.summary import RequestSummary, record
+from kong_plugins.metering.summary import Outcome, RequestSummary, record
 from kong_plugins.schemas import TOKEN_METER_SCHEMA
 
 NAME = "token-meter"
@@ -41,22 +43,24 @@ class Plugin:
         if ctx.upstream is not None and ctx.upstream.billable:
             reply = self.meter.reserve(ctx, ctx.role)
             if reply is not None:
-                store.pop(ctx.request_id)
-                return respond(kong, reply)
+                return respond(kong, reply, ctx)
         ctx.signoffs.add(NAME)
 
     @guarded(NAME, "log")
     def log(self, kong: Any) -> None:
-        raw = kong.log.serialize()
-        serialized = json.loads(raw) if isinstance(raw, (str, bytes)) and raw else {}
-        request_id = str((serialized.get("request") or {}).get("id") or "")
-        ctx = store.pop(request_id) if request_id else None
+        request_id = kong.ctx.shared.get(REQUEST_ID_KEY)
+        ctx = store.pop(request_id) if isinstance(request_id, str) and request_id else None
+        outcome = Outcome.from_context(ctx, time.monotonic()) if ctx is not None else None
+        if outcome is None:   # Kong answered without us, or kong.yaml lacks the id: one more call
+            raw = kong.log.serialize()
+            outcome = Outcome.from_serialized(json.loads(raw) if isinstance(raw, (str, bytes)) and raw else {})
+            ctx = ctx or (store.pop(outcome.request_id) if outcome.request_id else None)
         if ctx is None:
-            record(RequestSummary.build(serialized, None, self.default_role), self.exporters)
+            record(RequestSummary.build(outcome, None, self.default_role), self.exporters)
             return
 
         def settle() -> None:
             self.meter.settle(ctx)
-            record(RequestSummary.build(serialized, ctx, self.default_role), self.exporters)
+            record(RequestSummary.build(outcome, ctx, self.default_role), self.exporters)
 
         ctx.after_relay(settle)

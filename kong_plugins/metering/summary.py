@@ -1,9 +1,11 @@
-"""Summarise a finished request from Kong's log serializer and our context.
+"""Summarise a finished request: how it ended (`Outcome`) and what our context knows.
 
-`kong.log.serialize()` (one PDK call in the log phase) carries the request id,
-the status the client saw, Kong's latencies and the consumer; our context adds
-model, role, Bedrock usage and price. Only metadata leaves this module: the
-serializer also holds request headers, which are never copied.
+The outcome (status, whole-request latency, consumer) comes from our own
+context when our side answered the request: the relay's response or a plugin's
+exit. Only when Kong answered without us (a 401, its own rate limit, a relay it
+could not reach) does token-meter ask for `kong.log.serialize()`, which also
+carries every request header, the API key included; nothing but the fields
+below is read from it. Our context adds model, role, Bedrock usage and price.
 """
 
 from __future__ import annotations
@@ -16,6 +18,34 @@ from kong_plugins import metrics
 from kong_plugins.context import RequestContext, Usage
 from kong_plugins.eventlog import log_event
 from kong_plugins.metering.events import UsageEvent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a request ended, as the client saw it."""
+
+    request_id: str
+    status: int
+    latency_ms: float       # whole request: Kong's measure, or ours from the first plugin's access
+    consumer: str | None
+
+    @classmethod
+    def from_context(cls, ctx: RequestContext, now: float) -> Outcome | None:
+        """None unless our side answered (`now`: time.monotonic(), ctx.created_at's clock)."""
+        if ctx.answered_status is None:
+            return None
+        consumer = (ctx.consumer.username or ctx.consumer.id) if ctx.consumer else None
+        return cls(ctx.request_id, ctx.answered_status, max(0.0, (now - ctx.created_at) * 1000.0), consumer)
+
+    @classmethod
+    def from_serialized(cls, serialized: dict[str, Any]) -> Outcome:
+        request = serialized.get("request") or {}
+        response = serialized.get("response") or {}
+        latencies = serialized.get("latencies") or {}
+        consumer = serialized.get("consumer") or {}
+        return cls(request_id=str(request.get("id") or ""), status=int(response.get("status") or 0),
+                   latency_ms=float(latencies.get("request") or 0),
+                   consumer=(consumer.get("username") or consumer.get("id")) if isinstance(consumer, dict) else None)
 
 
 @dataclass(frozen=True)
@@ -33,24 +63,20 @@ class RequestSummary:
     relay_overhead_ms: float | None = None
 
     @classmethod
-    def build(cls, serialized: dict[str, Any], ctx: RequestContext | None, default_role: str) -> RequestSummary:
-        request = serialized.get("request") or {}
-        response = serialized.get("response") or {}
-        latencies = serialized.get("latencies") or {}
-        consumer = serialized.get("consumer") or {}
+    def build(cls, outcome: Outcome, ctx: RequestContext | None, default_role: str) -> RequestSummary:
         usage = ctx.usage if ctx and ctx.usage else Usage()
         ttft = None
         if ctx and ctx.first_token_at is not None:
             ttft = max(0.0, (ctx.first_token_at - ctx.created_at) * 1000.0)
         return cls(
-            request_id=str(request.get("id") or ""),
-            status=int(response.get("status") or 0),
-            consumer=(consumer.get("username") or consumer.get("id")) if isinstance(consumer, dict) else None,
+            request_id=outcome.request_id,
+            status=outcome.status,
+            consumer=outcome.consumer,
             role=(ctx.role if ctx and ctx.role else default_role),
             model=(ctx.model if ctx and ctx.model else "none"),
             usage=usage,
             cost_usd=ctx.price.cost_usd(usage) if ctx and ctx.price else Decimal(0),
-            latency_ms=float(latencies.get("request") or 0),
+            latency_ms=outcome.latency_ms,
             ttft_ms=ttft,
             error_type=ctx.error_type if ctx else None,
             relay_overhead_ms=ctx.relay_overhead_ms if ctx else None,

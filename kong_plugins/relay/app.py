@@ -69,6 +69,7 @@ class RelayApp:
             log_event("relay_refused", level="warn", reason="no live context")
             return _error(start_response, render_error(
                 api, ErrorKind.PERMISSION, "This endpoint only serves requests that passed the gateway."))
+        start_response = _noting_status(ctx, start_response)
         missing = sorted(ctx.required_signoffs - ctx.signoffs)
         if missing:
             # Kong 3.6.1 went on without a plugin whose RPC failed: fail closed here.
@@ -198,6 +199,14 @@ def usage_headers(ctx: RequestContext) -> list[tuple[str, str]]:
     if ctx.price is not None:
         headers.append(("X-Token-Cost-USD", f"{ctx.price.cost_usd(u):.6f}"))
     return headers
+
+
+def _noting_status(ctx: RequestContext, start_response: StartResponse) -> StartResponse:
+    """`start_response` that also notes the status on the context: token-meter's log reports it."""
+    def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+        ctx.answered_status = int(status.split(" ", 1)[0])
+        return start_response(status, headers, *exc_info)
+    return start
 
 
 def _then_done(body: Iterable[bytes], ctx: RequestContext) -> Iterator[bytes]:

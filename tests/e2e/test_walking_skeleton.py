@@ -111,6 +111,29 @@ def test_token_meter_log_phase_records_usage(stack):
         _counter(before, "kong_bedrock_requests_total", status="403", role="analyst") + 1
 
 
+def test_log_phase_needs_kong_log_serialize_only_when_kong_answered_without_us(stack):
+    """Our own answers (the relay's, or a plugin's exit) carry their status in the shared
+    context; Kong's own (a 401 from key-auth) are read from kong.log.serialize."""
+    before = requests.get(stack.metrics_url, timeout=5).text
+    denied = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers={"X-API-Key": "dev-analyst-key"},
+                           timeout=10)        # bedrock-proxy's exit: analysts may not use sonnet
+    unknown = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers={"X-API-Key": "not-a-key"},
+                            timeout=10)
+    assert (denied.status_code, unknown.status_code) == (403, 401)
+    log_methods = {}
+    for r in (denied, unknown):
+        request_id = r.headers["X-Kong-Request-Id"]
+        stack.harness.wait_for_log(request_id)
+        stats = stack.harness.request_stats(request_id)
+        log_methods[r.status_code] = [t["pdk_method"] for t in stats["trace"][-stats["by_plugin"]["token-meter"]["log"]:]
+                                      if t["pdk_method"]]
+    assert log_methods == {403: ["kong.ctx.shared.get"], 401: ["kong.ctx.shared.get", "kong.log.serialize"]}
+    after = requests.get(stack.metrics_url, timeout=5).text
+    for status, consumer in (("403", "analyst-user"), ("401", "anonymous")):
+        assert _counter(after, "kong_bedrock_requests_total", status=status, consumer=consumer) == \
+            _counter(before, "kong_bedrock_requests_total", status=status, consumer=consumer) + 1
+
+
 def test_pdk_round_trips_per_request(stack):
     headers = {"X-API-Key": "dev-developer-key"}
     requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers=headers, timeout=10)  # warm: StartInstance
@@ -127,15 +150,17 @@ def test_pdk_round_trips_per_request(stack):
     assert by_plugin["ecommerce-guardrails"]["access"] == 3
     assert by_plugin["bedrock-proxy"]["access"] == 2
     assert by_plugin["token-meter"]["access"] == 2
-    assert by_plugin["token-meter"]["log"] == 2           # + kong.log.serialize
+    assert by_plugin["token-meter"]["log"] == 2           # + kong.ctx.shared.get (the id), no kong.log.serialize
     assert stats["rpc_calls"] == 9
     trace = stats["trace"]
-    assert [t["pdk_method"] for t in trace if t["pdk_method"]][:2] == ["kong.ctx.shared.get", "kong.client.get_consumer"]
+    assert [t["pdk_method"] for t in trace if t["pdk_method"]] == [
+        "kong.ctx.shared.get", "kong.client.get_consumer", "kong.nginx.get_var", "kong.nginx.get_var",
+        "kong.ctx.shared.get"]
     print(f"\nRPC round trips per request: {stats['rpc_calls']} ({by_plugin})")
 
 
 def test_without_the_pre_function_snapshot_the_plugins_ask_kong_for_each_value():
-    """A kong.yaml that lacks the snapshot snippet still works, at 3 more round trips."""
+    """A kong.yaml that lacks the snapshot snippet still works, at 4 more round trips."""
     import yaml
 
     from kong_plugins.kong_request import SNAPSHOT_KEY
@@ -157,4 +182,6 @@ def test_without_the_pre_function_snapshot_the_plugins_ask_kong_for_each_value()
         stats = stack.harness.request_stats(ok.headers["X-Kong-Request-Id"])
     # guardrails: HandleEvent, kong.ctx.shared.get (nil), get_var, get_consumer, get_raw_body, get_path
     assert stats["by_plugin"]["ecommerce-guardrails"]["access"] == 6
-    assert stats["rpc_calls"] == 12
+    # token-meter's log: HandleEvent, kong.ctx.shared.get (nil), kong.log.serialize
+    assert stats["by_plugin"]["token-meter"]["log"] == 3
+    assert stats["rpc_calls"] == 13

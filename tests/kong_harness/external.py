@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -37,9 +38,12 @@ def make_runner(server_name: str):
 
 def _schedule_log_timer(server_name: str, handler: "PluginHandler", rq: RequestContext, cfg: dict) -> None:
     """native_timer_at(0, ..., saved) with the snapshot captured now (in the log phase)."""
+    frozen_ctx, now = dict(rq.ctx), time.time()     # kong.log.serialize() as it is now, built on demand
+    if isinstance(frozen_ctx.get("serialize_values"), list):
+        frozen_ctx["serialize_values"] = list(frozen_ctx["serialize_values"])
     snapshot = LogSnapshot(
         plugin_name=handler.name,
-        serialize_data=build_serialize(rq),
+        build_serialize_data=lambda: build_serialize(rq, frozen_ctx, now),
         ngx_ctx=dict(rq.ctx),
         ctx_shared=rq.shared,
         request_headers=rq.req_headers.to_lua(),

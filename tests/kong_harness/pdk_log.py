@@ -94,9 +94,13 @@ def _to_decimal(v: Any) -> Any:
         return v
 
 
-def build_serialize(rq: RequestContext) -> dict:
-    """log.lua serialize() for the http subsystem (called in the log phase)."""
-    ctx = rq.ctx
+def build_serialize(rq: RequestContext, ctx: dict | None = None, now: float | None = None) -> dict:
+    """log.lua serialize() for the http subsystem (called in the log phase).
+
+    `ctx` and `now`: ngx.ctx and the clock as they were in the log phase, for a
+    log timer's snapshot built after it (see request_ctx.LogSnapshot).
+    """
+    ctx = rq.ctx if ctx is None else ctx
     var = rq.get_var
     request_uri = var("request_uri") or ""
     host_port = ctx.get("host_port") or var("server_port")
@@ -114,7 +118,7 @@ def build_serialize(rq: RequestContext) -> dict:
         "kong": (ctx.get("KONG_PROXY_LATENCY") or ctx.get("KONG_RESPONSE_LATENCY") or 0)
         + (ctx.get("KONG_RECEIVE_TIME") or 0),
         "proxy": ctx.get("KONG_WAITING_TIME") if ctx.get("KONG_WAITING_TIME") is not None else -1,
-        "request": int((time.time() - rq.start_time) * 1000),
+        "request": int(((time.time() if now is None else now) - rq.start_time) * 1000),
     }
     root = {
         "request": {

@@ -38,16 +38,29 @@ class BodySource:
 
 @dataclass
 class LogSnapshot:
-    """The table ``build_phases`` passes to the log timer."""
+    """The table ``build_phases`` passes to the log timer.
+
+    Kong builds ``serialize_data`` (kong.log.serialize()) eagerly in the log
+    phase; here it is built the first time the plugin asks, from inputs frozen
+    in the log phase (`build_serialize_data`), so the table is the same and a
+    plugin that never calls kong.log.serialize costs the harness nothing for it.
+    """
 
     plugin_name: str
-    serialize_data: Any
+    build_serialize_data: Callable[[], Any]
     ngx_ctx: dict
     ctx_shared: dict
     request_headers: dict
     response_headers: dict
     response_status: int
     req_start_time: float
+    _serialize_data: Any = field(default=None, repr=False)
+
+    @property
+    def serialize_data(self) -> Any:
+        if self._serialize_data is None:
+            self._serialize_data = self.build_serialize_data()
+        return self._serialize_data
 
 
 @dataclass

@@ -8,6 +8,7 @@ args]`` notifications (``serverPid``) and turns ``[1, id, err, nil]`` into
 """
 from __future__ import annotations
 
+import select
 import socket
 import threading
 from dataclasses import dataclass
@@ -72,6 +73,16 @@ class Rpc:
 
     @staticmethod
     def _is_dead(s: socket.socket) -> bool:
+        """A pooled connection the plugin server closed (OpenResty's pool drops those as they close).
+
+        An idle connection is readable only when closed (or sent something unasked):
+        one select() for the usual case, the peek only then.
+        """
+        try:
+            if not select.select([s], [], [], 0)[0]:
+                return False
+        except (OSError, ValueError):
+            return True
         try:
             s.setblocking(False)
             data = s.recv(1, socket.MSG_PEEK)

@@ -115,3 +115,19 @@ def test_meter_refuses_in_the_callers_format_with_retry_after(meter):
     reply = meter.reserve(big, "guest")
     assert reply.status == 429 and reply.body["error"]["code"] == "rate_limit_exceeded"
     assert int(reply.headers["Retry-After"]) <= 60 and reply.headers["X-RateLimit-Remaining-Tokens-Minute"] == "500"
+
+
+def test_outcome_comes_from_our_answer_or_else_from_kong():
+    from kong_plugins.context import Consumer, ContextStore
+    from kong_plugins.metering.summary import Outcome
+
+    ctx = ContextStore().create("rid-9", consumer=Consumer.from_pdk({"id": "c-1", "username": "dev-user-1"}), body=b"")
+    assert Outcome.from_context(ctx, ctx.created_at + 1.0) is None        # nobody on our side answered yet
+    ctx.answered_status = 429
+    assert Outcome.from_context(ctx, ctx.created_at + 0.25) == Outcome("rid-9", 429, 250.0, "dev-user-1")
+    ctx.consumer = Consumer.from_pdk({"id": "c-2"})
+    assert Outcome.from_context(ctx, ctx.created_at).consumer == "c-2"    # no username: the id
+    serialized = {"request": {"id": "rid-7", "headers": {"x-api-key": "secret"}}, "response": {"status": 401},
+                  "latencies": {"request": 3}, "consumer": None}
+    assert Outcome.from_serialized(serialized) == Outcome("rid-7", 401, 3.0, None)
+    assert Outcome.from_serialized({}) == Outcome("", 0, 0.0, None)
