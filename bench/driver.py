@@ -4,20 +4,25 @@ Separates the plugin server's cost per request from the harness's: it replays
 the RPC conversation the harness recorded for one real request (the
 StartInstance configs and Kong's answers to each PDK call), with a fresh
 `kong_request_id` each time, and times the whole chain: guardrails access,
-bedrock-proxy access, token-meter access and log. The relay is not called, so
-this is the Python chain's PDK work alone. `kong.response.exit` gets no reply,
+bedrock-proxy access, token-meter access and log. Between access and log it
+calls the relay as Kong's proxying would (the log phase then finds the status
+the relay answered, as in a real request), outside the timed part: the time is
+the Python chain's PDK work alone. `kong.response.exit` gets no reply,
 exactly as in Kong (the Lua side ends the request). Encoding uses msgpack's C
 packer; Kong's bytes differ only in encoding choices the plugin server ignores.
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
 import time
 import uuid
 from typing import Any
 
 import msgpack
+
+from kong_plugins.relay.call import REQUEST_ID_HEADER
 
 CHAIN = (("ecommerce-guardrails", "access"), ("bedrock-proxy", "access"), ("token-meter", "access"),
          ("token-meter", "log"))
@@ -27,21 +32,29 @@ def _unpack(data: bytes) -> Any:
     return msgpack.unpackb(data, raw=False, strict_map_key=False)
 
 
-def conversation(capture: list[dict], request_id: str) -> tuple[dict[str, str], dict[str, tuple[str, Any]]]:
-    """(plugin name -> Config JSON, PDK method -> (step method, Kong's answer)) from a harness capture."""
+Call = tuple[str, str]
+"""A PDK call as the plugin server asks it: method and arguments (kong.ctx.shared.get has two keys)."""
+
+
+def _call(data: dict) -> Call:
+    return data["Method"], repr(data.get("Args"))
+
+
+def conversation(capture: list[dict], request_id: str) -> tuple[dict[str, str], dict[Call, tuple[str, Any]]]:
+    """(plugin name -> Config JSON, PDK call -> (step method, Kong's answer)) from a harness capture."""
     configs: dict[str, str] = {}
     for call in capture:
         if call["method"] == "plugin.StartInstance":
             params = _unpack(call["sent"])[3][0]
             configs.setdefault(params["Name"], params["Config"])
-    answers: dict[str, tuple[str, Any]] = {}
+    answers: dict[Call, tuple[str, Any]] = {}
     pending = None
     for call in (c for c in capture if c["request_id"] == request_id):
         if pending is not None and call["method"].startswith("plugin.Step"):
             answers[pending] = (call["method"], _unpack(call["sent"])[3][0].get("Data"))
         reply = _unpack(call["received"])
         data = reply[3].get("Data") if isinstance(reply[3], dict) else None
-        pending = data.get("Method") if isinstance(data, dict) else None
+        pending = _call(data) if isinstance(data, dict) and "Method" in data else None
     return configs, answers
 
 
@@ -57,8 +70,9 @@ def _with_id(data: Any, template_id: str, request_id: str) -> Any:
 class Driver:
     """One keep-alive connection to the plugin server, speaking Kong's side."""
 
-    def __init__(self, socket_path: str, configs: dict[str, str], answers: dict[str, tuple[str, Any]],
-                 template_id: str) -> None:
+    def __init__(self, socket_path: str, configs: dict[str, str], answers: dict[Call, tuple[str, Any]],
+                 template_id: str, relay: tuple[str, int]) -> None:
+        self.relay = http.client.HTTPConnection(*relay, timeout=30)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(socket_path)
         self.unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
@@ -84,38 +98,50 @@ class Driver:
                 raise RuntimeError("plugin server closed the connection")
             self.unpacker.feed(chunk)
 
-    def answer(self, method: str, request_id: str) -> tuple[str, Any]:
-        step, data = self.answers[method]
+    def answer(self, call: Call, request_id: str) -> tuple[str, Any]:
+        step, data = self.answers[call]
         return step, _with_id(data, self.template_id, request_id)
 
-    def request(self) -> None:
-        """The whole chain of one request, phase by phase, as Kong would run it."""
+    def request(self) -> float:
+        """The whole chain of one request, phase by phase, as Kong would run it: ms in the plugin phases."""
         request_id = uuid.uuid4().hex
+        spent = 0.0
         for plugin, phase in CHAIN:
+            if phase == "log":
+                self.proxy(request_id)
+            started = time.perf_counter()
             step_in = self.call("plugin.HandleEvent", {"InstanceId": self.instances[plugin], "EventName": phase})
             while step_in.get("Data") != "ret":
-                method = step_in["Data"]["Method"]
-                if method == "kong.response.exit":
-                    return                  # Kong ends the request; the plugin server gets no reply
-                step, data = self.answer(method, request_id)
+                call = _call(step_in["Data"])
+                if call[0] == "kong.response.exit":
+                    return spent + (time.perf_counter() - started) * 1000.0   # Kong ends the request: no reply
+                step, data = self.answer(call, request_id)
                 step_in = self.call(step, {"EventId": step_in["EventId"], "Data": data})
+            spent += (time.perf_counter() - started) * 1000.0
+        return spent
+
+    def proxy(self, request_id: str) -> None:
+        """What Kong's proxying does between access and log: the relay serves the planned call."""
+        self.relay.request("POST", "/v1/chat/completions", body=b"{}", headers={REQUEST_ID_HEADER: request_id})
+        response = self.relay.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"relay: HTTP {response.status}")
 
     def close(self) -> None:
+        self.relay.close()
         self.sock.close()
 
 
-def drive(socket_path: str, capture: list[dict], request_id: str, n: int, warmup: int = 200) -> dict:
+def drive(socket_path: str, relay: tuple[str, int], capture: list[dict], request_id: str, n: int,
+          warmup: int = 200) -> dict:
     """Per-request time and round trips of the Python chain alone, over n sequential requests."""
     configs, answers = conversation(capture, request_id)
-    driver = Driver(socket_path, configs, answers, request_id)
+    driver = Driver(socket_path, configs, answers, request_id, relay)
     for _ in range(warmup):
         driver.request()
     before = driver.round_trips
-    samples = []
-    for _ in range(n):
-        started = time.perf_counter()
-        driver.request()
-        samples.append((time.perf_counter() - started) * 1000.0)
+    samples = [driver.request() for _ in range(n)]
     driver.close()
     samples.sort()
     pick = lambda q: round(samples[min(n - 1, int(round(q * (n - 1))))], 3)  # noqa: E731

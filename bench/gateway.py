@@ -75,7 +75,8 @@ def main() -> int:
             elif command == "drive":      # drive <request-id> <n>: the plugin server's socket, no HTTP
                 request_id, count = argument.split()
                 stack.harness.wait_for_log(request_id)
-                reply(json.dumps(drive(str(stack.prefix / "bedrock.sock"), starts + stack.harness.rpc_socket_bytes,
+                reply(json.dumps(drive(str(stack.prefix / "bedrock.sock"), ("127.0.0.1", stack.relay_port),
+                                       starts + stack.harness.rpc_socket_bytes,
                                        request_id, int(count))))
             elif command == "relay":      # the relay's own time per request, from the plugin server's log
                 reply(json.dumps(relay_overheads(stack.harness.plugin_server_output("bedrock"))))

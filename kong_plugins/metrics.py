@@ -53,7 +53,8 @@ cost_dollars_total = Counter(
     "kong_bedrock_cost_estimate_dollars", "Estimated cost in USD from the price table.",
     ["model", "role", "consumer"], registry=registry)
 request_duration_seconds = Histogram(
-    "kong_bedrock_request_duration_seconds", "Whole-request latency as Kong measured it.",
+    "kong_bedrock_request_duration_seconds", "Whole-request latency, from the first of our plugins to the log "
+    "phase (Kong's own measure for requests Kong answered without us).",
     ["model", "role"], registry=registry,
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300))
 time_to_first_token_seconds = Histogram(
