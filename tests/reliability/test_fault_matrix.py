@@ -141,3 +141,19 @@ def test_after_every_fault_nothing_is_left_behind(stack):
         time.sleep(0.05)
     assert _gauge(stack, "kong_bedrock_live_request_contexts") == 0
     assert _gauge(stack, "kong_bedrock_phase_handlers") == 0
+
+
+def test_kong_timing_out_on_the_relay_is_logged_with_kongs_status():
+    """Kong gives up on the relay (the service's read_timeout) before Bedrock answers: the relay
+    never answered, so token-meter's log phase takes the status from kong.log.serialize."""
+    with GatewayStack(relay_read_timeout_ms=400) as slow_kong:
+        fault(slow_kong, type="slow", delay_s=1.5)
+        r = requests.post(slow_kong.proxy_url + "/v1/chat/completions", headers=HEADERS, timeout=10, json={
+            "model": "haiku", "max_tokens": 16, "messages": [{"role": "user", "content": "Hello"}]})
+        assert r.status_code == 504
+        request_id = r.headers["X-Kong-Request-Id"]
+        summary = summary_of(slow_kong, request_id)     # written once the relay is done with Bedrock
+        assert (summary["status"], summary["consumer"], summary["model"]) == (504, "admin-user", "haiku")
+        log_calls = slow_kong.harness.request_stats(request_id)["trace"]
+        assert [t["pdk_method"] for t in log_calls if t["pdk_method"]][-2:] == [
+            "kong.ctx.shared.get", "kong.log.serialize"]
