@@ -43,6 +43,11 @@ class Consumer:
             tags=tuple(t for t in tags if isinstance(t, str)),
         )
 
+    @property
+    def name(self) -> str:
+        """How metrics and logs name the consumer: its username, else its id."""
+        return self.username or self.id
+
     def role(self, tag_prefix: str) -> str | None:
         """The role named by the first `<prefix><role>` tag, if any."""
         for tag in self.tags:

@@ -101,14 +101,13 @@ def _set_path(ctx: RequestContext, path: str) -> None:
     ctx.path, ctx.api = path, api_for_path(path)
 
 
-def respond(kong: Any, reply: Reply, ctx: RequestContext | None = None) -> None:
+def respond(kong: Any, reply: Reply, ctx: RequestContext) -> None:
     """End the request with `reply` (an error or a direct answer). Must be the handler's last PDK call.
 
-    With `ctx`, the context stays in the store for token-meter's log phase, which
-    then knows the status without asking Kong; the prompt is dropped now, since
-    nothing will send it anywhere.
+    The context stays in the store for token-meter's log phase, which then knows
+    the status without asking Kong; the prompt is dropped now, since nothing will
+    send it anywhere.
     """
-    if ctx is not None:
-        ctx.answered_status, ctx.body, ctx.armed = reply.status, None, False
+    ctx.answered_status, ctx.body, ctx.armed = reply.status, None, False
     kong.response.exit(reply.status, reply.body, reply.headers)
     raise GreenletExit   # see the module docstring: the handler ends here, whichever server runs it

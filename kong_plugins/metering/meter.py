@@ -116,7 +116,7 @@ def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:
 
 
 def _export_remaining(ctx: RequestContext, role: str, limits: Limits, totals: Totals) -> None:
-    consumer = metrics.consumer_label(ctx.consumer.username or ctx.consumer.id if ctx.consumer else None)
+    consumer = metrics.consumer_label(ctx.consumer.name if ctx.consumer else None)
     if limits.monthly_budget_micro_usd is not None:
         left = max(0, limits.monthly_budget_micro_usd - totals.month_micro_usd)
         metrics.budget_remaining_dollars.labels(consumer=consumer, role=role).set(left / 1_000_000)

@@ -34,7 +34,7 @@ class Outcome:
         """None unless our side answered (`now`: time.monotonic(), ctx.created_at's clock)."""
         if ctx.answered_status is None:
             return None
-        consumer = (ctx.consumer.username or ctx.consumer.id) if ctx.consumer else None
+        consumer = ctx.consumer.name if ctx.consumer else None
         return cls(ctx.request_id, ctx.answered_status, max(0.0, (now - ctx.created_at) * 1000.0), consumer)
 
     @classmethod

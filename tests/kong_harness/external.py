@@ -38,7 +38,9 @@ def make_runner(server_name: str):
 
 def _schedule_log_timer(server_name: str, handler: "PluginHandler", rq: RequestContext, cfg: dict) -> None:
     """native_timer_at(0, ..., saved) with the snapshot captured now (in the log phase)."""
-    frozen_ctx, now = dict(rq.ctx), time.time()     # kong.log.serialize() as it is now, built on demand
+    # kong.log.serialize() as it is now, built on demand: its own copy of ngx.ctx (and of the
+    # serialize_values list), since the plugin may change the timer's ngx_ctx before it asks
+    frozen_ctx, now = dict(rq.ctx), time.time()
     if isinstance(frozen_ctx.get("serialize_values"), list):
         frozen_ctx["serialize_values"] = list(frozen_ctx["serialize_values"])
     snapshot = LogSnapshot(
