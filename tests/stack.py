@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,10 +40,39 @@ EMULATOR_KEY_ID = "AKIDEMULATOR00000000"
 EMULATOR_SECRET = "emulator-secret-access-key"
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on, below the kernel's ephemeral range.
+
+    The port is bound later by another process (Kong's harness, the plugin server,
+    redis). A port the kernel picked for `bind(0)` lies in the ephemeral range, which
+    outgoing connections draw their local ports from: under a full test run one took
+    such a port in between (EADDRINUSE, seen in CI). Ports below that range are never
+    given to outgoing connections; each is handed out once per process.
+    """
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 20000), low) if low > 11024 else 0
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            port = s.getsockname()[1]
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0    # unknown: bind(0) as before
 
 
 class GatewayStack:
