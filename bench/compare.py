@@ -8,11 +8,12 @@ alternating slices (bench.load.interleaved), so a drift in the machine's speed
 hits every path alike; the saturation runs follow, one path at a time. Every
 path answers the same OpenAI chat call for the same model from the same
 emulator process (zero configured latency); "added" is a gateway's percentile
-minus the direct call's at the same concurrency (InvokeModel for this gateway,
-Converse for LiteLLM, which is what each sends). Also measured for this
-gateway: Kong's own share (the same Kong plugins and one upstream hop, without
-our Python plugins: InvokeModel through a /kong-only route), PDK round trips
-(the harness's counter), the Python chain alone on the plugin server's socket
+minus the direct call's at the same concurrency, for the Bedrock operation that
+gateway makes, read from the emulator's request log before the run (Converse,
+for this gateway and LiteLLM alike). Also measured for this gateway: Kong's own
+share (the same Kong plugins and one upstream hop, without our Python plugins:
+the signed Converse call through a /kong-only route), PDK round trips (the
+harness's counter), the Python chain alone on the plugin server's socket
 (bench.driver), and plugin-server RSS over a long mix of 200s, guardrail 403s
 and budget 429s (bench.memory).
 """
@@ -25,11 +26,12 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import psutil
+import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from bench.load import Call, concurrent, eventstream_delta, interleaved, openai_sse_delta, sequential, summary
+from bench.load import Call, concurrent, eventstream_delta, interleaved, openai_sse_delta, send, sequential, summary
 from bench.memory import memory_run
 from bench.report import print_report
 from bench.targets import (LITELLM_KEY, MODEL_ID, LiteLLMProxy, OurGateway, cpu_seconds, start_emulator,
@@ -66,8 +68,11 @@ def direct_call(emulator_url: str, operation: str, stream: bool) -> Call:
 
 
 def kong_only_call(gateway_url: str, emulator_url: str, stream: bool) -> Call:
-    """The signed InvokeModel call sent through Kong alone (GatewayStack's /kong-only route, no Python plugins)."""
-    direct = direct_call(emulator_url, "invoke", stream)
+    """The signed Converse call sent through Kong alone (GatewayStack's /kong-only route, no Python plugins).
+
+    Converse, as our relay makes it for the chat call, so Kong's share and ours are measured on one operation.
+    """
+    direct = direct_call(emulator_url, "converse", stream)
     return Call(gateway_url, "/kong-only" + direct.path, direct.body,
                 {**direct.headers, "Host": urlsplit(emulator_url).netloc, "X-API-Key": API_KEY}, direct.first_token)
 
@@ -78,6 +83,19 @@ def chat_call(url: str, headers: dict[str, str], stream: bool, content: str = PR
         body["stream"] = True
     return Call(url, "/v1/chat/completions", json.dumps(body).encode(),
                 {"Content-Type": "application/json", **headers}, openai_sse_delta if stream else None)
+
+
+def upstream_operation(emulator_url: str, call: Call) -> str:
+    """The Bedrock operation (invoke, converse) one non-streamed `call` makes, from the emulator's request log."""
+    log = emulator_url + "/_emulator/requests"
+    requests.delete(log, timeout=10).raise_for_status()
+    conn = call.connect()
+    status, _, _ = send(conn, call)
+    conn.close()
+    entries = requests.get(log, timeout=10).json()
+    if status != 200 or len(entries) != 1:
+        raise RuntimeError(f"probe of {call.url}{call.path}: HTTP {status}, {len(entries)} Bedrock calls")
+    return entries[0]["operation"]
 
 
 def saturation(call: Call, pid: int, n_concurrent: int, concurrency: int) -> dict:
@@ -178,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         running = start_targets(emulator_url, redis_port, not args.no_litellm)
         measured = paths(emulator_url, emulator.proc.pid, running)
+        baselines = {name: "direct_" + upstream_operation(emulator_url, make(False))
+                     for name, (make, _pid) in measured.items() if not name.startswith("direct_")}
+        results["settings"]["baselines"] = baselines
         c1 = interleaved({name: make(False) for name, (make, _pid) in measured.items()}, args.requests)
         ttft = interleaved({name: make(True) for name, (make, _pid) in measured.items()}, args.stream_requests,
                            warmup=10)
@@ -198,10 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             target.stop()
         redis_server.stop()
         emulator.stop()
-    for name, base in (("kong_only", "direct_invoke"), ("gateway_memory", "direct_invoke"),
-                       ("gateway_redis", "direct_invoke"), ("litellm", "direct_converse")):
-        if name in results:
-            results[name]["added"] = added(results[name], results[base], args.concurrency)
+    for name, base in results["settings"].get("baselines", {}).items():
+        results[name]["added"] = added(results[name], results[base], args.concurrency)
     if "kong_only" in results:     # what our plugins and the relay add on top of Kong's own work
         results["gateway_memory"]["over_kong_only"] = added(results["gateway_memory"], results["kong_only"],
                                                             args.concurrency)

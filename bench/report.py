@@ -31,7 +31,8 @@ def print_report(results: dict, concurrency: int) -> None:
               f"{r['throughput_rps']:>8.0f}{r['cpu_s_per_1k']:>10.2f}")
         if "added" in r:
             a = r["added"]
-            print(f"{'  added':32}{_cells(a['c1'])}{_cells(a[c])}{_cells(a['ttft'])}")
+            base = results["settings"]["baselines"][key].removeprefix("direct_")
+            print(f"{'  added (vs direct ' + base + ')':32}{_cells(a['c1'])}{_cells(a[c])}{_cells(a['ttft'])}")
     ours = results["gateway_memory"]
     if "over_kong_only" in ours:
         over = ours["over_kong_only"]

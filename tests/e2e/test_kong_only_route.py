@@ -1,9 +1,11 @@
-"""The benchmark's floor: /kong-only sends a client's signed InvokeModel through Kong alone.
+"""The benchmark's floor: /kong-only sends a client's signed Converse call through Kong alone.
 
 `make bench` subtracts this route's latency from the gateway's to tell what our
 plugins and the relay add on top of Kong's own work, so the route must run
 Kong's plugins (key-auth, pre-function, the consumer's rate limit, the global
-ones) and reach Bedrock, and must not touch the plugin server.
+ones) and reach Bedrock, and must not touch the plugin server. Each path's
+"added" is measured against the direct call of the operation it makes, which
+the benchmark reads from the emulator's log (`upstream_operation`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 
 import pytest
 
-from bench.compare import MODEL_ID, kong_only_call
+from bench.compare import API_KEY, MODEL_ID, chat_call, kong_only_call, upstream_operation
 from bench.load import send
 from tests.stack import GatewayStack
 
@@ -31,7 +33,7 @@ def _post(call, headers=None):
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_signed_invoke_reaches_bedrock_without_a_plugin_server_call(stack, stream):
+def test_signed_converse_reaches_bedrock_without_a_plugin_server_call(stack, stream):
     call = kong_only_call(stack.proxy_url, stack.emulator.url, stream)
     status, headers, body = _post(call)
     assert status == 200, body[:300]
@@ -40,8 +42,9 @@ def test_signed_invoke_reaches_bedrock_without_a_plugin_server_call(stack, strea
     assert stack.harness.request_stats(request_id)["rpc_calls"] == 0
     last = stack.emulator_control("GET", "/_emulator/requests").json()[-1]
     assert last["model_id"] == MODEL_ID and last["headers"]["x-kong-request-id"] == request_id
+    assert last["operation"] == ("converse-stream" if stream else "converse")
     if not stream:
-        assert json.loads(body)["usage"]["output_tokens"] > 0
+        assert json.loads(body)["usage"]["outputTokens"] > 0
     else:
         assert headers["Content-Type"] == "application/vnd.amazon.eventstream"
 
@@ -58,3 +61,10 @@ def test_kong_plugins_still_run_there(stack):
     assert status == 401, body[:200]                                    # key-auth
     status, headers, _body = _post(call)
     assert "X-Correlation-ID" in headers                                # a global plugin
+
+
+def test_kong_alone_and_this_gateway_are_measured_against_the_same_bedrock_operation(stack):
+    """The chat call through our plugins becomes Converse too, so one direct baseline serves both."""
+    emulator = stack.emulator.url
+    assert upstream_operation(emulator, kong_only_call(stack.proxy_url, emulator, False)) == "converse"
+    assert upstream_operation(emulator, chat_call(stack.proxy_url, {"X-API-Key": API_KEY}, False)) == "converse"

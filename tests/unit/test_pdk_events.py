@@ -96,3 +96,30 @@ def test_unknown_instances_and_events_get_kongs_expected_errors(server):
         server.handle_event({"InstanceId": 999, "EventName": "access"})
     with pytest.raises(PluginServerException, match="event id 12345 not found"):
         server.step({"EventId": 12345, "Data": None})
+
+
+def test_handler_greenlets_are_reused_across_ends_by_ret_exit_and_exception(server):
+    """Each way an event ends leaves the next one working, and handlers do not pile up."""
+    import gc
+
+    import greenlet
+
+    def one_round() -> None:
+        first = server.handle_event({"InstanceId": server.iid, "EventName": "access"})
+        server.step({"EventId": first["EventId"], "Data": "a"})
+        assert server.step({"EventId": first["EventId"], "Data": "/p"})["Data"] == "ret"
+        assert server.handle_event({"InstanceId": server.iid, "EventName": "header_filter"})["Data"]["Method"] \
+            == "kong.response.exit"
+        with pytest.raises(RuntimeError, match="handler bug"):
+            server.handle_event({"InstanceId": server.iid, "EventName": "body_filter"})
+
+    def live_handlers() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is greenlet.greenlet and not o.dead)
+
+    one_round()
+    before = live_handlers()
+    for _ in range(50):
+        one_round()
+    assert live_handlers() == before
+    assert ran.count("access:a") == 51 and "after exit" not in ran
