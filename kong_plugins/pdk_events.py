@@ -90,14 +90,15 @@ class GreenletPluginServer(PluginServer):
         except BaseException:
             self.events.pop(eid, None)
             raise
-        if reply == MSG_RET or handler.dead:
+        if reply == MSG_RET:
             self.events.pop(eid, None)
-            reply = MSG_RET
             _keep(handler)
         elif isinstance(reply, dict) and reply.get("Method") in terminal_methods:
             self.events.pop(eid, None)
-            handler.throw(GreenletExit)   # Kong ends the request and never answers: end the handler here
-            _keep(handler)
+            # Kong ends the request and never answers: end the handler here. Only one that then
+            # reports done is reused; one that swallowed the exit and called Kong again stays out.
+            if handler.throw(GreenletExit) == MSG_RET:
+                _keep(handler)
         else:
             self.events[eid] = handler
         return {"Data": reply, "EventId": eid}
@@ -109,7 +110,8 @@ _idle: list[greenlet.greenlet] = []
 
 
 def _keep(handler: greenlet.greenlet) -> None:
-    if not handler.dead and len(_idle) < MAX_IDLE_HANDLERS:
+    """Pool a handler that has reported done (it waits in _serve_phases for its next job)."""
+    if len(_idle) < MAX_IDLE_HANDLERS:
         _idle.append(handler)
 
 

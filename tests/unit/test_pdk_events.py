@@ -9,6 +9,7 @@ from __future__ import annotations
 import types
 
 import gevent
+import greenlet
 import pytest
 from kong_pdk.exception import PluginServerException
 from kong_pdk.module import Module
@@ -16,6 +17,7 @@ from kong_pdk.module import Module
 from kong_plugins.pdk_events import GreenletPluginServer, phase_handlers
 
 ran: list[str] = []
+stubborn: list = []
 
 
 class Plugin:
@@ -36,6 +38,14 @@ class Plugin:
 
     def body_filter(self, kong) -> None:
         raise RuntimeError("handler bug")
+
+    def rewrite(self, kong) -> None:
+        """A plugin that swallows the end of its handler after exit and calls Kong again."""
+        stubborn.append(greenlet.getcurrent())
+        try:
+            kong.response.exit(403, b"no")
+        except BaseException:
+            ran.append("late:" + str(kong.request.get_header("x-late")))
 
 
 @pytest.fixture
@@ -102,8 +112,6 @@ def test_handler_greenlets_are_reused_across_ends_by_ret_exit_and_exception(serv
     """Each way an event ends leaves the next one working, and handlers do not pile up."""
     import gc
 
-    import greenlet
-
     def one_round() -> None:
         first = server.handle_event({"InstanceId": server.iid, "EventName": "access"})
         server.step({"EventId": first["EventId"], "Data": "a"})
@@ -123,3 +131,21 @@ def test_handler_greenlets_are_reused_across_ends_by_ret_exit_and_exception(serv
         one_round()
     assert live_handlers() == before
     assert ran.count("access:a") == 51 and "after exit" not in ran
+
+
+def test_a_handler_that_goes_on_after_exit_never_serves_another_event(server):
+    """Reusing it would hand the next event's job to its pending PDK call as Kong's answer."""
+    from gevent import GreenletExit
+
+    stubborn.clear()
+    assert server.handle_event({"InstanceId": server.iid, "EventName": "rewrite"})["Data"]["Method"] \
+        == "kong.response.exit"
+    first = server.handle_event({"InstanceId": server.iid, "EventName": "access"})
+    assert first["Data"] == {"Method": "kong.request.get_header", "Args": ("x-a",)}
+    server.step({"EventId": first["EventId"], "Data": "b"})
+    assert server.step({"EventId": first["EventId"], "Data": "/q"})["Data"] == "ret"
+    assert ran == ["access:b", "access:/q"]
+    (handler,) = stubborn   # still waiting on the call Kong will never answer: end it for the fixture
+    handler.parent = greenlet.getcurrent()
+    handler.throw(GreenletExit)
+    assert ran == ["access:b", "access:/q"]
