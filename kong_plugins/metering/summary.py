@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from kong_plugins import metrics
-from kong_plugins.context import RequestContext, Usage
+from kong_plugins.context import Consumer, RequestContext, Usage
 from kong_plugins.eventlog import log_event
 from kong_plugins.metering.events import UsageEvent
 
@@ -42,10 +42,9 @@ class Outcome:
         request = serialized.get("request") or {}
         response = serialized.get("response") or {}
         latencies = serialized.get("latencies") or {}
-        consumer = serialized.get("consumer") or {}
+        consumer = Consumer.from_pdk(serialized.get("consumer"))   # the entity get_consumer returns
         return cls(request_id=str(request.get("id") or ""), status=int(response.get("status") or 0),
-                   latency_ms=float(latencies.get("request") or 0),
-                   consumer=(consumer.get("username") or consumer.get("id")) if isinstance(consumer, dict) else None)
+                   latency_ms=float(latencies.get("request") or 0), consumer=consumer.name if consumer else None)
 
 
 @dataclass(frozen=True)

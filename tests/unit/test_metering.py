@@ -131,3 +131,5 @@ def test_outcome_comes_from_our_answer_or_else_from_kong():
                   "latencies": {"request": 3}, "consumer": None}
     assert Outcome.from_serialized(serialized) == Outcome("rid-7", 401, 3.0, None)
     assert Outcome.from_serialized({}) == Outcome("", 0, 0.0, None)
+    assert Outcome.from_serialized({"consumer": {"id": "c-3", "username": "ops-user"}}).consumer == "ops-user"
+    assert Outcome.from_serialized({"consumer": {"id": "c-4", "username": ""}}).consumer == "c-4"
