@@ -49,6 +49,8 @@ dump:
 BENCH_ARGS ?=
 bench:         ## prints tables and writes bench/results/*.json (bounded, loopback only; ~15 min, BENCH_ARGS=--quick ~2 min)
 	$(PYTHON) -m bench.compare $(BENCH_ARGS)
+	$(PYTHON) -m bench.wakeups
+	$(PYTHON) -m bench.placement
 	$(PYTHON) -m bench.guardrails
 
 soak:          ## 200 concurrent streaming clients for 60 s (bounded, loopback only); prints RSS and fds
