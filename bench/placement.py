@@ -1,4 +1,4 @@
-"""Does the verdict depend on where the scheduler puts the processes? Added latency, unpinned and pinned.
+"""Does the verdict depend on where the scheduler puts the processes? Added latency by CPU placement.
 
     python -m bench.placement [--requests 500] [--rounds 2] [--json bench/results/placement.json]
 
@@ -8,10 +8,11 @@ through this gateway makes about 24 crossings, LiteLLM's about 4 (but its own
 threads hand work to each other too). The main benchmark lets the scheduler
 place everything on the 2 vCPUs. Here the same sequential call (c=1) goes to
 direct Converse, Kong alone, this gateway and LiteLLM in alternating slices,
-once unpinned and once with every gateway process on the first vCPU and the
-load generator, the emulator and Redis on the second (the usual isolation of a
-load generator from the system under test), several times over, so both
-placements see the same minutes.
+unpinned, split (every gateway process on the first vCPU, the load generator
+and the emulator on the second: the usual isolation of a load generator from
+the system under test) and with every process on one vCPU (no wake-up crosses
+vCPUs: what is left is CPU work), several times over, so every placement sees
+the same minutes.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ def _pin(processes: list[psutil.Process], cpus: set[int]) -> None:
                 pass   # a thread that just ended
 
 
-def place(pinned: bool, gateways: list[psutil.Process], outside: list[psutil.Process], cpus: list[int]) -> None:
-    if pinned:
+def place(placement: str, gateways: list[psutil.Process], outside: list[psutil.Process], cpus: list[int]) -> None:
+    if placement == "split":
         _pin(gateways, {cpus[0]})
         _pin(outside, {cpus[1]})
+    elif placement == "one vCPU":
+        _pin(gateways + outside, {cpus[0]})
     else:
         _pin(gateways + outside, set(cpus))
 
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     emulator, emulator_url = start_emulator()
     ours = litellm = None
-    results: dict[str, list[dict[str, float]]] = {"unpinned": [], "pinned": []}
+    results: dict[str, list[dict[str, float]]] = {"unpinned": [], "split": [], "one vCPU": []}
     try:
         ours = OurGateway(external_emulator_url=emulator_url, consumer_rate_limit=RATE_LIMIT,
                           config_overrides={"token-meter": BUDGETS}, kong_only_route=True)
@@ -78,18 +81,19 @@ def main(argv: list[str] | None = None) -> int:
         outside = [psutil.Process(emulator.proc.pid), psutil.Process()]
         for _ in range(args.rounds):
             for placement in results:
-                place(placement == "pinned", gateways, outside, cpus)
+                place(placement, gateways, outside, cpus)
                 samples = interleaved(calls, args.requests, rounds=5)
                 p50 = {name: sorted(values)[len(values) // 2] for name, values in samples.items()}
                 results[placement].append({name: round(p50[name] - p50["direct"], 3) for name in GATEWAYS}
                                           | {"direct": round(p50["direct"], 3)})
     finally:
-        place(False, [], [psutil.Process()], cpus)
+        place("unpinned", [], [psutil.Process()], cpus)
         for target in (ours, litellm):
             if target is not None:
                 target.stop()
         emulator.stop()
-    print("\nadded p50 at c=1 (ms), by placement: gateways on one vCPU, client and emulator on the other")
+    print("\nadded p50 at c=1 (ms) by placement. split: the gateways on one vCPU, the client and the emulator on"
+          " the other; one vCPU: every process on one")
     print(f"  {'placement':10s} {'direct':>7s} " + " ".join(f"{name:>13s}" for name in GATEWAYS) + "  LiteLLM/ours")
     for placement, runs in results.items():
         for run in runs:
