@@ -51,6 +51,7 @@ bench:         ## prints tables and writes bench/results/*.json (bounded, loopba
 	$(PYTHON) -m bench.compare $(BENCH_ARGS)
 	$(PYTHON) -m bench.wakeups
 	$(PYTHON) -m bench.placement
+	$(PYTHON) -m bench.prompt_size
 	$(PYTHON) -m bench.guardrails
 
 soak:          ## 200 concurrent streaming clients for 60 s (bounded, loopback only); prints RSS and fds

@@ -49,15 +49,19 @@ BUDGETS = {"limits": [{"role": "developer", "tokens_per_minute": 1_000_000_000,
 """Real budget checks on every call (limits far away), and a guest whose every call is a 429."""
 
 
-def direct_call(emulator_url: str, operation: str, stream: bool) -> Call:
+def direct_call(emulator_url: str, operation: str, stream: bool, system: str | None = None) -> Call:
     """A signed Bedrock Runtime call, replayed as is (the emulator accepts a signature for 5 minutes)."""
     if operation == "invoke":
         body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": MAX_TOKENS,
                 "messages": [{"role": "user", "content": PROMPT}]}
+        if system is not None:
+            body["system"] = system
         suffix = "invoke-with-response-stream" if stream else "invoke"
     else:
         body = {"messages": [{"role": "user", "content": [{"text": PROMPT}]}],
                 "inferenceConfig": {"maxTokens": MAX_TOKENS}}
+        if system is not None:
+            body["system"] = [{"text": system}]
         suffix = "converse-stream" if stream else "converse"
     path = f"/model/{quote(MODEL_ID, safe='')}/{suffix}"
     data = json.dumps(body).encode()
@@ -77,8 +81,12 @@ def kong_only_call(gateway_url: str, emulator_url: str, stream: bool) -> Call:
                 {**direct.headers, "Host": urlsplit(emulator_url).netloc, "X-API-Key": API_KEY}, direct.first_token)
 
 
-def chat_call(url: str, headers: dict[str, str], stream: bool, content: str = PROMPT) -> Call:
-    body = {"model": "haiku", "max_tokens": MAX_TOKENS, "messages": [{"role": "user", "content": content}]}
+def chat_call(url: str, headers: dict[str, str], stream: bool, content: str = PROMPT,
+              system: str | None = None) -> Call:
+    messages = [{"role": "user", "content": content}]
+    if system is not None:
+        messages.insert(0, {"role": "system", "content": system})
+    body = {"model": "haiku", "max_tokens": MAX_TOKENS, "messages": messages}
     if stream:
         body["stream"] = True
     return Call(url, "/v1/chat/completions", json.dumps(body).encode(),
