@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from kong_plugins.context import Usage, token_count as _int
 from kong_plugins.eventlog import log_event
+from kong_plugins.formats import wire_json
 from kong_plugins.formats.body import RequestError, load_json_object, require_messages
 
 BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
@@ -97,7 +98,7 @@ def invoke_body(request: dict[str, Any], fields: frozenset[str] | None = None,
         body["anthropic_beta"] = allowed_betas(body["anthropic_beta"], betas)
         if not body["anthropic_beta"]:
             del body["anthropic_beta"]
-    return json.dumps(body, separators=(",", ":")).encode()
+    return wire_json.dumps(body)
 
 
 def allowed_betas(requested: list[Any], allowlist: frozenset[str]) -> list[str]:
@@ -123,11 +124,11 @@ def with_header_betas(body: bytes, header: str, allowlist: frozenset[str], *, co
     wanted = allowed_betas(header.split(","), allowlist)
     if not wanted:
         return body
-    data = json.loads(body)
+    data = wire_json.loads(body)
     target = data.setdefault("additionalModelRequestFields", {}) if converse else data
     existing = [b for b in target.get("anthropic_beta") or [] if isinstance(b, str)]
     target["anthropic_beta"] = existing + [b for b in wanted if b not in existing]
-    return json.dumps(data, separators=(",", ":")).encode()
+    return wire_json.dumps(data)
 
 
 def usage_from_message(message: dict[str, Any]) -> Usage:
@@ -156,7 +157,7 @@ class InvokeStreamDecoder:
         yield event, raw
 
     def message(self, content: bytes) -> dict[str, Any]:
-        message = json.loads(content)
+        message = wire_json.loads(content)
         self.usage = usage_from_message(message)
         return message
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from kong_plugins.formats import wire_json
 
 
 class RequestError(ValueError):
@@ -21,7 +22,7 @@ def load_json_object(body: bytes | None) -> dict[str, Any]:
     if not body:
         raise RequestError("Request body is empty; expected a JSON object.")
     try:
-        data = json.loads(body)
+        data = wire_json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise RequestError("Request body is not valid JSON.") from None
     if not isinstance(data, dict):

@@ -11,6 +11,7 @@ import json
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage, token_count as _int
+from kong_plugins.formats import wire_json
 from kong_plugins.formats.body import RequestError
 
 _STOP_REASONS = {
@@ -223,7 +224,7 @@ class ConverseStreamToAnthropic:
             yield event, None
 
     def message(self, content: bytes) -> dict[str, Any]:
-        response = json.loads(content)
+        response = wire_json.loads(content)
         self.usage = usage_from_converse(response.get("usage"))
         return message_from_converse(response, model=self.model, message_id=self.message_id)
 

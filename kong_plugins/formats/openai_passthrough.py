@@ -11,13 +11,14 @@ import json
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage, token_count
+from kong_plugins.formats import wire_json
 
 
 def upstream_body(request: dict[str, Any], model: str) -> bytes:
     body = {**request, "model": model}
     if body.get("stream") is True:
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-    return json.dumps(body, separators=(",", ":")).encode()
+    return wire_json.dumps(body)
 
 
 def usage_of(response: dict[str, Any]) -> Usage:

@@ -8,12 +8,12 @@ could not keep it well-formed. Nothing here ever raises on input.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import re2
 
+from kong_plugins.formats import wire_json
 from kong_plugins.guardrails.detectors import CATEGORIES, Finding, Prefilter, find
 from kong_plugins.guardrails.segments import Segment, authored_spans, replace_at, user_segments
 
@@ -60,7 +60,7 @@ class Scanner:
         if not raw:
             return ScanResult()
         try:
-            body = json.loads(raw)
+            body = wire_json.loads(raw)
         except (UnicodeDecodeError, ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
@@ -86,7 +86,7 @@ class Scanner:
         if redactions and not result.blocked:
             for segment, findings in redactions:
                 replace_at(body, segment.path, redact(segment.text, findings))
-            result.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            result.body = wire_json.dumps(body)
         return result
 
     def _findings(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[str, str]]:

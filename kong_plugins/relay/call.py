@@ -8,12 +8,11 @@ before any Bedrock call.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from kong_plugins.formats import anthropic, converse, openai_passthrough
+from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.policy.catalogue import CatalogueEntry
 
@@ -136,4 +135,4 @@ GEO_PREFIXES = frozenset({"us", "eu", "apac", "jp", "au", "us-gov", "global", "c
 
 
 def _json(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return wire_json.dumps(obj)
