@@ -103,8 +103,9 @@ class Plugin:
                                                       include_usage=include_usage)
                 return None
             client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
-            plan = [plan_call(api, internal, e, client_model=client_model,
-                              region=self.region, include_usage=include_usage, policy=self.body_policy)
+            bodies: dict = {}
+            plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
+                              include_usage=include_usage, policy=self.body_policy, bodies=bodies)
                     for e in [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
             ctx.planned_input = estimate_input_tokens(internal)

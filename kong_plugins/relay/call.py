@@ -63,11 +63,15 @@ class BodyPolicy:
 
 
 def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
-              region: str, include_usage: bool = False, policy: BodyPolicy = BodyPolicy()) -> UpstreamCall:
+              region: str, include_usage: bool = False, policy: BodyPolicy = BodyPolicy(),
+              bodies: dict[Any, tuple[str, bytes]] | None = None) -> UpstreamCall:
     """Choose the Bedrock operation for (client format, model kind) and build its body.
 
     Anthropic clients on Claude use InvokeModel with the Anthropic body (lossless);
     everything else goes through Converse, which every Bedrock text model speaks.
+    `bodies`: shared by the candidates of one request (the model and its
+    fallbacks), so candidates of one kind reuse one encoded body: a Claude Code
+    call is 100-300 KB, built once rather than once per fallback.
     """
     stream = internal.get("stream") is True
     prefix = "chatcmpl-" if api is ApiFormat.OPENAI else "msg_bdrk_"
@@ -77,18 +81,26 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                             body=_json({**internal, "model": entry.bedrock_id}), include_usage=include_usage,
                             response_id=prefix + secrets.token_urlsafe(18), service="bedrock-mantle",
                             headers=MANTLE_HEADERS)
-    internal = anthropic.fold_system_messages(internal)
-    if api is ApiFormat.ANTHROPIC and entry.kind == "claude":
-        operation, body = "invoke", anthropic.invoke_body(internal, policy.fields, policy.betas)
-    else:
-        operation = "converse"
-        body = _json(converse.request_from_anthropic(internal, model_fields=entry.kind == "claude"))
+    operation, body = _operation_and_body(api, internal, entry, policy, {} if bodies is None else bodies)
     if stream:
         operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
                         beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
+
+
+def _operation_and_body(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, policy: BodyPolicy,
+                        bodies: dict[Any, tuple[str, bytes]]) -> tuple[str, bytes]:
+    """InvokeModel's Anthropic body or Converse's; both depend on the model's kind only, not on the model."""
+    invoke = api is ApiFormat.ANTHROPIC and entry.kind == "claude"
+    key = "invoke" if invoke else ("converse", entry.kind == "claude")
+    if key not in bodies:
+        folded = anthropic.fold_system_messages(internal)
+        bodies[key] = (("invoke", anthropic.invoke_body(folded, policy.fields, policy.betas)) if invoke else
+                       ("converse", _json(converse.request_from_anthropic(folded,
+                                                                          model_fields=entry.kind == "claude"))))
+    return bodies[key]
 
 
 NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "converse", "converse-stream",

@@ -163,3 +163,24 @@ def test_chat_alias_routes_fix_the_model_or_use_the_role_default():
     ctx = ctx_for("developer", body)
     assert PLUGIN.decide(ctx, "/v1/chat") is None and ctx.upstream.model_name == "sonnet"        # role default
     assert PLUGIN.decide(ctx_for("developer", body), "/v1/chat/opus").status == 403
+
+
+@pytest.mark.parametrize("path, model, fallback", [
+    ("/v1/messages", "opus", "sonnet"),            # InvokeModel for both
+    ("/v1/chat/completions", "opus", "sonnet"),    # Converse for both
+    ("/v1/messages", "opus-4-7", "opus"),          # Mantle, then InvokeModel: two bodies
+])
+def test_a_fallback_sends_what_asking_for_it_directly_sends_and_a_shared_body_is_built_once(path, model, fallback):
+    context = "context " * 1000
+    if path == "/v1/messages":
+        body = {"model": model, "max_tokens": 10, "system": context, "messages": [{"role": "user", "content": "hi"}]}
+    else:
+        body = {"model": model, "max_tokens": 10,
+                "messages": [{"role": "system", "content": context}, {"role": "user", "content": "hi"}]}
+    primary, direct = ctx_for("admin", body), ctx_for("admin", {**body, "model": fallback})
+    assert PLUGIN.decide(primary, path) is None and PLUGIN.decide(direct, path) is None
+    (planned,) = primary.fallbacks
+    assert planned.model_name == fallback
+    assert (planned.operation, json.loads(planned.body)) == (direct.upstream.operation, json.loads(direct.upstream.body))
+    same_kind = PLUGIN.catalogue.resolve(model).kind == PLUGIN.catalogue.resolve(fallback).kind
+    assert (planned.body is primary.upstream.body) is same_kind
