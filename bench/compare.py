@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import psutil
@@ -33,7 +32,7 @@ from botocore.credentials import Credentials
 
 from bench.load import Call, concurrent, eventstream_delta, interleaved, openai_sse_delta, send, sequential, summary
 from bench.memory import memory_run
-from bench.report import print_report
+from bench.report import print_report, write_results
 from bench.targets import (LITELLM_KEY, MODEL_ID, LiteLLMProxy, OurGateway, cpu_seconds, start_emulator,
                            start_redis)
 from tests.stack import EMULATOR_KEY_ID, EMULATOR_SECRET
@@ -233,8 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         results["gateway_memory"]["over_kong_only"] = added(results["gateway_memory"], results["kong_only"],
                                                             args.concurrency)
     print_report(results, args.concurrency)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.json, results)
     return 0
 
 

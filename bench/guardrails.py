@@ -14,6 +14,7 @@ import statistics
 import time
 from pathlib import Path
 
+from bench.report import write_results
 from kong_plugins.guardrails.scanner import Scanner
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests/guardrails/corpus/benign.jsonl"
@@ -67,8 +68,7 @@ def main() -> int:
         found = sorted(scanner.scan(payload).found)
         results[f"adversarial_{name}"] = max(samples)
         print(f"{name:28}{max(samples):>9.1f}  {found or 'nothing'}")
-    Path("bench/results").mkdir(parents=True, exist_ok=True)
-    Path("bench/results/guardrails.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results("bench/results/guardrails.json", results)
     return 0
 
 

@@ -18,14 +18,13 @@ the same minutes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-from pathlib import Path
 
 import psutil
 
 from bench.compare import API_KEY, BUDGETS, RATE_LIMIT, chat_call, direct_call, kong_only_call
-from bench.load import interleaved
+from bench.load import interleaved, percentile
+from bench.report import write_results
 from bench.targets import LITELLM_KEY, LiteLLMProxy, OurGateway, start_emulator
 
 GATEWAYS = ("this gateway", "Kong alone", "LiteLLM")
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             for placement in results:
                 place(placement, gateways, outside, cpus)
                 samples = interleaved(calls, args.requests, rounds=5)
-                p50 = {name: sorted(values)[len(values) // 2] for name, values in samples.items()}
+                p50 = {name: percentile(values, 0.5) for name, values in samples.items()}
                 results[placement].append({name: round(p50[name] - p50["direct"], 3) for name in GATEWAYS}
                                           | {"direct": round(p50["direct"], 3)})
     finally:
@@ -100,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = run["LiteLLM"] / run["this gateway"] if run["this gateway"] > 0 else float("nan")
             print(f"  {placement:10s} {run['direct']:7.2f} " + " ".join(f"{run[name]:13.2f}" for name in GATEWAYS)
                   + f"  {ratio:10.2f}x")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.json, results)
     return 0
 
 

@@ -23,7 +23,8 @@ import json
 from pathlib import Path
 
 from bench.compare import API_KEY, BUDGETS, RATE_LIMIT, chat_call, direct_call
-from bench.load import interleaved
+from bench.load import interleaved, percentile
+from bench.report import write_results
 from bench.targets import LITELLM_KEY, LiteLLMProxy, OurGateway, start_emulator
 
 SIZES_KB = (1, 30, 100, 300)
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 calls["LiteLLM"] = chat_call(litellm.url, {"Authorization": f"Bearer {LITELLM_KEY}"}, False,
                                              system=system)
             samples = interleaved(calls, args.requests, rounds=5, warmup=5)
-            p50 = {name: sorted(values)[len(values) // 2] for name, values in samples.items()}
+            p50 = {name: percentile(values, 0.5) for name, values in samples.items()}
             results[f"{size_kb} KB"] = {"direct_ms": round(p50["direct"], 3),
                                         **{f"{name}_added_ms": round(p50[name] - p50["direct"], 3)
                                            for name in calls if name != "direct"}}
@@ -75,8 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{theirs / ours_added:12.2f}x" if theirs is not None and ours_added > 0 else f"{'-':>13s}"
         print(f"  {size:>7s} {row['direct_ms']:8.2f} {ours_added:13.2f} "
               f"{theirs if theirs is not None else float('nan'):9.2f} {ratio}")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.json, results)
     return 0
 
 

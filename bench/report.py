@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from bench.targets import LITELLM_VERSION
 
 ROWS = (("direct_invoke", "direct InvokeModel (baseline)"), ("direct_converse", "direct Converse (baseline)"),
@@ -73,3 +76,9 @@ def targets(results: dict) -> list[tuple[str, str, str, bool]]:
         ratio = theirs / ours["c1"]["p50"] if ours["c1"]["p50"] > 0 else float("inf")
         out.append(("added p50 vs LiteLLM's", f"{ratio:.1f}x lower", ">= 3x lower", ratio >= 3.0))
     return out
+
+
+def write_results(path: str, results: object) -> None:
+    """A benchmark's numbers as indented JSON under bench/results (the directory made if missing)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(results, indent=2) + "\n")

@@ -14,7 +14,6 @@ Bounded and loopback only: a few thousand round trips per placement.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -99,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(args.serve)
         return 0
+    from bench.report import write_results   # not at the top: the --serve child patches sockets first
+
     results = measure(args.round_trips)
     print("\nwake-up cost: Python client <-> gevent server, Unix socket (the Kong -> plugin server hop)")
     for name, row in results.items():
@@ -108,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = results["other vCPU"]["round_trip_us"] - results["same vCPU"]["round_trip_us"]
         print(f"  a round trip across vCPUs costs {extra:.0f} us more than on one; "
               f"the 11 round trips of a request: {11 * extra / 1000:.2f} ms if all crossed")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.json, results)
     return 0
 
 
