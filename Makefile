@@ -16,7 +16,7 @@ help:
 	@echo "make local/down | local/logs | local/test"
 	@echo "make test          the whole test suite, as CI runs it"
 	@echo "make dev           emulator + Kong 3.6 harness + plugin server on 127.0.0.1:8000 (no Docker)"
-	@echo "make bench         gateway overhead vs LiteLLM, PDK round trips, memory; guardrail speed"
+	@echo "make bench         gateway overhead vs LiteLLM, PDK round trips, memory; guardrail speed and pasted code"
 	@echo "make soak          200 streaming clients for 60 s: errors, hung clients, plugin-server RSS and fds"
 	@echo "make validate      schema checks of kong.yaml, compose, Helm values, Terraform, alert rules"
 	@echo "make security-scan checkov on Terraform and the secrets scan of configs"
@@ -53,6 +53,7 @@ bench:         ## prints tables and writes bench/results/*.json (bounded, loopba
 	$(PYTHON) -m bench.placement
 	$(PYTHON) -m bench.prompt_size
 	$(PYTHON) -m bench.guardrails
+	$(PYTHON) -m bench.pasted_code
 
 soak:          ## 200 concurrent streaming clients for 60 s (bounded, loopback only); prints RSS and fds
 	SOAK_CLIENTS=200 SOAK_SECONDS=60 SOAK_RSS_GROWTH_LIMIT_PCT=5 $(PYTHON) -m pytest -q -s tests/reliability/test_soak.py $(PYTEST_ARGS)

@@ -9,6 +9,7 @@ credentials, "is this a question about defending against it" for abuse).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 from urllib.parse import unquote_to_bytes
@@ -44,20 +45,35 @@ def _compile(pattern: str, case_sensitive: bool = False) -> "re2._Regexp":
 # --- SQL injection --------------------------------------------------------------------------
 _SQL_TAUTOLOGY = _compile(   # ' OR 1=1, ' or ''=', a' AND 'a'='a, AND 1=2  (operands checked below)
     r"""(?:['"`)]\s*|\b)(?:or|and|\|\|)\s+\(?\s*(['"]?)(\w*)['"]?\s*(?:=|like)\s*(['"]?)(\w*)""")
-_SQL = _compile("|".join([
-    r"""\w['"`]\s*\)?\s*;?\s*(?:--|#|/\*)""",                      # admin'--  admin')/*
-    r""";\s*(?:drop|delete|truncate|insert|update|alter|create|exec|execute|shutdown|grant|revoke)\s+"""
+_SQL_SHAPES = [
+    r"""(?:['"`)]|\b\d+)[ \t]*;[ \t]*(?:drop|delete|truncate|insert|update|alter|create|exec|execute|shutdown|"""
+    r"""grant|revoke)\s+"""
     r"""(?:table|from|into|database|schema|user|procedure|\w+\s+set)\b""",
     r"""(?:['"`)\d]\s*|--\s*)union\s+(?:all\s+|distinct\s+)?select\b""",
     r"""\bunion\s+(?:all\s+)?select\s+(?:null\b|@@|\d+\s*,\s*\d+|[^;]{0,60}\binformation_schema\b)""",
     r"""\b(?:and|or)\s+\(\s*select\b""",
-    r"""\bdrop\s+(?:table|database|schema)\s+(?:if\s+exists\s+)?[\w.`"\[\]]+\s*(?:;|--|/\*)""",
+    r"""\bdrop\s+(?:table|database|schema)\s+(?:if\s+exists\s+)?[\w.`"\[\]]+[ \t]*;?[ \t]*(?:--|/\*)""",
     r"""(?:['"]|\b(?:and|or|select|union|if)\b|;)\s*\(?\s*sleep\s*\(\s*\d+(?:\.\d+)?\s*\)""",
     r"""\bpg_sleep\s*\(|\bwaitfor\s+delay\s+['"]|\bbenchmark\s*\(\s*\d{4,}\s*,""",
     r"""\bxp_cmdshell\b|\bsp_executesql\b""",
-    r"""\binformation_schema\s*\.\s*(?:tables|columns|schemata)\b""",
-    r"""\bload_file\s*\(|\binto\s+(?:out|dump)file\b|\bextractvalue\s*\(|\bupdatexml\s*\(""",
-]))
+    r"""\bload_file\s*\(\s*(?:['"]|0x)|\binto\s+(?:out|dump)file\b|\bextractvalue\s*\(|\bupdatexml\s*\(""",
+]
+_SQL = _compile("|".join(_SQL_SHAPES))
+_SQL_COMMENT_AFTER_QUOTE = _compile(   # admin'--  admin')/*  x' #; not a --long-option, not 'x'  # a note
+    r"""(\w)(['"`])(?:[ \t]*\)?[ \t]*;?[ \t]*(?:--(?:[^A-Za-z]|$)|/\*)|\)?;?[ \t]?#)""")
+_QUOTE_MARKS = re.compile(rb"""(?<!\w)[bBrRfFuU]{1,2}['"]|(?<!\w)['"`]|['"`](?!\w)""")
+"""Quote marks (with a string prefix: b'x', r"y"), not apostrophes inside words (customer's)."""
+
+
+def _quote_left_open(text: bytes, m: "re2._Match") -> bool:
+    """`admin'--` closes a value the query opened before it: an odd quote on its line. In pasted code
+    and SQL (`x = 'a'  # note`, `WHERE s = 'open' -- only open`) the quote closes a literal opened on
+    the same line, and the comment is the author's own."""
+    quote = m.group(2)
+    line = text[text.rfind(b"\n", 0, m.start()) + 1:m.end(2)]
+    if _QUOTE_MARKS.match(line, len(line) - 2) and line[-2:-1] in b"bBrRfFuU":
+        return False                               # b"--": the quote opens a prefixed literal
+    return sum(1 for mark in _QUOTE_MARKS.findall(line) if mark.endswith(quote)) % 2 == 1
 
 
 def _sql_valid(text: bytes, m: "re2._Match") -> bool:
@@ -140,18 +156,21 @@ _SECRET_SHAPES = _compile("|".join([
     r"\bsk-(?:ant-|proj-|live-)?[A-Za-z0-9_-]{20,}",
     r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
     r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'\"]*:[^\s@/'\"]{3,}@[\w.-]+",
 ]), case_sensitive=True)
+_CONNECTION_STRING = _compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'\"]*:([^\s@/'\"]{3,})@[\w.-]+",
+                              case_sensitive=True)   # in the small case-sensitive set: far fewer DFA states
+_PLACEHOLDERS = frozenset("password passwd pass pwd secret changeme pw xxx xxxx xxxxx *** **** ***** "
+                          "your_password yourpassword mypassword".split())
 _SECRET_WORD = (r"(?:password|passwd|pwd|passcode|passphrase|pin|api[\s_-]?key|secret(?:[\s_-]key)?|client[\s_-]?secret|"
                 r"access[\s_-]?key|(?:auth|access|bearer|api|refresh)[\s_-]?token|token|credentials?|creds)")
 _VALUE = r"([^\s'\"`,;]{4,})"
 _STRONG_VALUE = r"([^\s'\"`,;]*[0-9!@#$%^&*+=/\\|~<>?][^\s'\"`,;]*)"   # a value, not a word: digits or symbols
 _DISCLOSED = _compile(
-    r"\b\w*?" + _SECRET_WORD + r"\w*\s*(?:is|was|=|:|->)\s*['\"`]?" + _STRONG_VALUE
+    r"\b(\w*?" + _SECRET_WORD + r"\w*)[ \t]*(?:is|was|=|:|->)[ \t]*['\"`]?" + _STRONG_VALUE
     + r"|\b(?:my|our|his|her|their|the\s+admin|admin)\s+(?:[\w-]+\s+){0,2}?" + _SECRET_WORD
     + r"\s*(?:is|was|=|:)\s*['\"`]?" + _VALUE
     + r"|\b" + _SECRET_WORD + r"\b[^.!?\n]{1,40}?\b(?:is|was)\s+['\"`]?" + _STRONG_VALUE
-    + r"|\b(?:password|passwd|pwd|pass)\s+([A-Za-z][^\s'\"`,;]*\d[^\s'\"`,;]*|\d[^\s'\"`,;]*[A-Za-z][^\s'\"`,;]*)"
+    + r"|\b(?:password|passwd|pwd|pass)[ \t]+([A-Za-z][^\s'\"`,;]*\d[^\s'\"`,;]*|\d[^\s'\"`,;]*[A-Za-z][^\s'\"`,;]*)"
     + r"|\b[\w.+-]+@[\w-]+\.[\w.-]+\s*/\s*([^\s,;]{6,})")
 _REQUESTED = _compile(
     r"\b(?:what(?:'s|\s+is|\s+are)|give\s+me|send\s+me|tell\s+me|remind\s+me(?:\s+of)?|show\s+me|share|paste|"
@@ -169,20 +188,64 @@ _NOT_A_REQUEST = ("format", "policy", "policies", "requirement", "rule", "length
                   "strength", "hash", "library", "usage", "budget", "spend", "cost", "price", "storage", "scrubb")
 
 
-def _disclosed_valid(text: bytes, m: "re2._Match") -> bool:
-    """`password: X` is a finding when X looks like a value, not a word ("password is required")."""
-    raw = next(g for g in (m.group(i) for i in range(1, 6)) if g is not None)
-    value = raw.decode("utf-8", "replace").rstrip(".!?)")
-    if value.lower() in _NOT_VALUES or len(value) < 4:
+_SECRET_NAMES = frozenset("password passwd pwd passcode passphrase pin apikey secret secretkey clientsecret "
+                          "accesskey authtoken accesstoken bearertoken apitoken refreshtoken token credential "
+                          "cred".split())
+_GLUED_SECRET_NAMES = ("password", "passwd", "passphrase", "passcode", "secret", "token")
+_NAME_PARTS = re.compile(rb"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_NOT_SECRET_PARTS = frozenset(
+    "max min cost per count limit size ttl expiry expires expiration length len budget price usage num total rate input "
+    "output prompt completion cache cached reasoning remaining used usd micro timeout url uri endpoint path file type "
+    "name header field format prefix param env var".split())
+"""Names about a secret rather than holding one: max_tokens, input_cost_per_token, AUTH_TOKEN_TTL, token_url."""
+_REFERENCE = re.compile(rb"\$[({]|\$[A-Z_][A-Z0-9_]*(?:$|\W)|\$[a-z_]+(?:$|\W)|0x[0-9a-fA-F]+$|"
+                        rb"[a-z_]+(?:\.[a-z_]+)+/[A-Z_]|\$\w+(?:->|\{|\[)|%\(|\{\{|\{\w*\}|<[\w\s-]*>")
+_EXPRESSION = re.compile(rb"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*[(\[]|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+/")
+
+
+def names_a_secret(key: bytes) -> bool:
+    """DB_PASSWORD, x-api-key, clientSecret, PGPASSWORD, NGROK_AUTHTOKEN, tokens: yes. shipping, mapping,
+    typing_is_inline, external_ping: no, they only contain "pin"."""
+    parts = [part.lower().decode() for part in _NAME_PARTS.findall(key)]
+    if _NOT_SECRET_PARTS.intersection(parts):
         return False
-    if m.group(2) is not None:                        # "my password is sunshine": a possessive names a value
+    for word in parts + [a + b for a, b in zip(parts, parts[1:])]:
+        base = word.rstrip("0123456789")
+        if base in _SECRET_NAMES or (base.endswith("s") and base[:-1] in _SECRET_NAMES):
+            return True
+        if base.endswith(_GLUED_SECRET_NAMES):
+            return True
+    return False
+
+
+def _disclosed_valid(text: bytes, m: "re2._Match") -> bool:
+    """`password: X` is a finding when X looks like a value, not a word ("password is required"),
+    and, in `name = X`, when the name is a secret's and X is not code: a variable (`$DB_PASS`,
+    `${X}`, `{{ x }}`, `<your-password>`) or, unquoted, an expression (`auth[2]`, `os.getenv(...)`,
+    `os.environ/OPENAI_API_KEY`)."""
+    index, raw = next((i, g) for i, g in ((i, m.group(i)) for i in range(2, 7)) if g is not None)
+    value = raw.decode("utf-8", "replace").rstrip(".!?)")
+    if value.lower() in _NOT_VALUES or len(value) < 4 or _REFERENCE.match(raw):
+        return False
+    if index == 2:                                    # name = value
+        quoted = text[m.start(2) - 1:m.start(2)] in (b"'", b'"', b"`")
+        return names_a_secret(m.group(1)) and (quoted or not _EXPRESSION.match(raw))
+    if index == 3:                                    # "my password is sunshine": a possessive names a value
         return True
     return any(c.isdigit() for c in value) or any(not c.isalnum() for c in value)
+
+
+def _real_connection_password(text: bytes, m: "re2._Match") -> bool:
+    """postgresql://app:Xk9!pq2z@db is; postgresql://user:password@localhost, as docs write it, is not."""
+    password = m.group(1)
+    return password.lower().decode("utf-8", "replace") not in _PLACEHOLDERS and not _REFERENCE.match(password)
 
 
 def _requested_valid(text: bytes, m: "re2._Match") -> bool:
     """"What is the admin password" is; "what's the token limit" or "the password policy" is not."""
     around = (m.group(1) + b" " + m.group(3)).decode("utf-8", "replace").lower()
+    if text[m.start():m.start() + 4].lower() == b"list" and m.group(1).startswith(b" of "):
+        return False                                  # "a list of tokens": a noun
     return not any(word in around for word in _NOT_A_REQUEST)
 
 
@@ -201,7 +264,6 @@ _ABUSE_FAMILIES = tuple(_compile(family) for family in [
     r"(?:[\w'-]+\s+){0,4}?" + _OBJECT + r"\b",
     r"\b(?:override|force|fake|change|set|mark|flip)\w*\s+(?:the\s+)?payment\s+(?:status\s+)?(?:to\s+|as\s+)?"
     r"['\"]?(?:captured|paid|succeeded|successful|complete)",
-    r"\bstack\w*\b[^.!?\n]{0,60}\b(?:codes?|coupons?|promos?|separate\s+requests|fast\s+enough|race)",
     r"\b(?:order|checkout|cart|payment|coupon|promo|discount|voucher|refund)\s+(?:hack|manipulation|fraud|abuse|"
     r"stacking|glitch)\w*",
     # switching off controls: "disable the fraud scoring", "skip the 3-D Secure check"
@@ -240,9 +302,17 @@ _ABUSE_FAMILIES = tuple(_compile(family) for family in [
     r"\bemployee\s+discount\b[^.!?\n]{0,60}\b(?:regular|friend|family|without)",
     r"\bfak(?:e|ing)\s+(?:a\s+)?(?:competitor\s+listing|referrals?|reviews?|accounts?|receipts?|invoices?|tracking)",
     r"\bmark\w*\b[^.!?\n]{0,40}\bas\s+(?:delivered|refunded|paid)\b[^.!?\n]{0,60}\b(?:can'?t|cannot|to\s+my)",
-    r"\b(?:fake|false|fraudulent)\s+(?:chargebacks?|refunds?|returns?|disputes?)|\b(?:refund|chargeback)\s+(?:fraud|scam)",
+    r"\b(?:fake|false|fraudulent)[ \t]+(?:chargebacks?|refunds?|returns?|disputes?)|\b(?:refund|chargeback)\s+(?:fraud|scam)",
 ])
 """One pattern per family of abuse phrasing: small automata stay in RE2's fast DFA."""
+
+
+_STACKING = _compile(r"\bstack\w*\b[^.!?\n]{0,60}\b(?:codes?|coupons?|promos?|separate\s+requests|fast\s+enough|race)")
+_STACK_AS_NOUN_AFTER = frozenset(b"the a call tech full software our my your this that network protocol tcp ip error "
+                                 b"exception".split())
+_STACK_AS_NOUN_BEFORE = frozenset(b"trace traces overflow frame frames item items pointer size depth machine exchange "
+                                  b"buffer allocation for of is was and in on that which when layout unwinding walk "
+                                  b"dump variable level".split())
 
 
 _DEFENSIVE = _compile(
@@ -266,12 +336,23 @@ def _abuse_valid(text: bytes, m: "re2._Match") -> bool:
     return _DEFENSIVE.search(sentence) is None or _PERSONAL.search(sentence) is not None
 
 
+def _stacking_valid(text: bytes, m: "re2._Match") -> bool:
+    """Stacking promo codes, not a call stack ("the stack trace points at our discount code")."""
+    before = text[max(0, m.start() - 24):m.start()].lower().split()
+    after = m.group(0).lower().split()
+    if (before and before[-1].strip(b"(,;:'\"") in _STACK_AS_NOUN_AFTER) or (
+            len(after) > 1 and after[1].strip(b"(),;:'\"") in _STACK_AS_NOUN_BEFORE):
+        return False
+    return _abuse_valid(text, m)
+
+
 DETECTORS: dict[str, tuple[tuple["re2._Regexp", Validator], ...]] = {
-    "sql_injection": ((_SQL_TAUTOLOGY, _sql_valid), (_SQL, _always)),
+    "sql_injection": ((_SQL_TAUTOLOGY, _sql_valid), (_SQL, _always), (_SQL_COMMENT_AFTER_QUOTE, _quote_left_open)),
     "payment_card": ((_PAN, _pan_valid), (_CARD_WORDS, _card_words_valid)),
     "cvv": ((_CVV, _cvv_valid),),
-    "credentials": ((_SECRET_SHAPES, _always), (_DISCLOSED, _disclosed_valid), (_REQUESTED, _requested_valid)),
-    "abuse": tuple((family, _abuse_valid) for family in _ABUSE_FAMILIES),
+    "credentials": ((_SECRET_SHAPES, _always), (_CONNECTION_STRING, _real_connection_password),
+                    (_DISCLOSED, _disclosed_valid), (_REQUESTED, _requested_valid)),
+    "abuse": ((_STACKING, _stacking_valid), *((family, _abuse_valid) for family in _ABUSE_FAMILIES)),
 }
 
 
