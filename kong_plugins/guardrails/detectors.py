@@ -225,11 +225,11 @@ def _disclosed_valid(text: bytes, m: "re2._Match") -> bool:
     `os.environ/OPENAI_API_KEY`)."""
     index, raw = next((i, g) for i, g in ((i, m.group(i)) for i in range(2, 7)) if g is not None)
     value = raw.decode("utf-8", "replace").rstrip(".!?)")
-    if value.lower() in _NOT_VALUES or len(value) < 4 or _REFERENCE.match(raw):
+    if value.lower() in _NOT_VALUES or len(value) < 4:
         return False
     if index == 2:                                    # name = value
         quoted = text[m.start(2) - 1:m.start(2)] in (b"'", b'"', b"`")
-        return names_a_secret(m.group(1)) and (quoted or not _EXPRESSION.match(raw))
+        return names_a_secret(m.group(1)) and not _REFERENCE.match(raw) and (quoted or not _EXPRESSION.match(raw))
     if index == 3:                                    # "my password is sunshine": a possessive names a value
         return True
     return any(c.isdigit() for c in value) or any(not c.isalnum() for c in value)

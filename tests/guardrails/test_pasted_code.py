@@ -64,6 +64,7 @@ STILL_BLOCKED = [
     ("credentials", "PIN: 4821"),
     ("credentials", "postgresql://app:Xk9!pq2z@db.internal/shop"),
     ("credentials", "my password is sunshine"),
+    ("credentials", "my password is $uperman"),
     ("abuse", "Is there a way to stack three promo codes on one cart even though the site only allows one?"),
     ("abuse", "file a false return for the jacket, I kept it"),
 ]
