@@ -194,9 +194,9 @@ _SECRET_NAMES = frozenset("password passwd pwd passcode passphrase pin apikey se
 _GLUED_SECRET_NAMES = ("password", "passwd", "passphrase", "passcode", "secret", "token")
 _NAME_PARTS = re.compile(rb"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _NOT_SECRET_PARTS = frozenset(
-    "max min cost per count limit size ttl expiry expires expiration length len budget price usage num total rate input "
-    "output prompt completion cache cached reasoning remaining used usd micro timeout url uri endpoint path file type "
-    "name header field format prefix param env var".split())
+    "max min cost per count limit size ttl expiry expires expiration length len budget price usage num total rate "
+    "input output prompt completion cache cached reasoning remaining used usd micro timeout url uri endpoint path "
+    "file type name header field format prefix param env var".split())
 """Names about a secret rather than holding one: max_tokens, input_cost_per_token, AUTH_TOKEN_TTL, token_url."""
 _REFERENCE = re.compile(rb"\$[({]|\$[A-Z_][A-Z0-9_]*(?:$|\W)|\$[a-z_]+(?:$|\W)|0x[0-9a-fA-F]+$|"
                         rb"[a-z_]+(?:\.[a-z_]+)+/[A-Z_]|\$\w+(?:->|\{|\[)|%\(|\{\{|\{\w*\}|<[\w\s-]*>")
@@ -302,7 +302,8 @@ _ABUSE_FAMILIES = tuple(_compile(family) for family in [
     r"\bemployee\s+discount\b[^.!?\n]{0,60}\b(?:regular|friend|family|without)",
     r"\bfak(?:e|ing)\s+(?:a\s+)?(?:competitor\s+listing|referrals?|reviews?|accounts?|receipts?|invoices?|tracking)",
     r"\bmark\w*\b[^.!?\n]{0,40}\bas\s+(?:delivered|refunded|paid)\b[^.!?\n]{0,60}\b(?:can'?t|cannot|to\s+my)",
-    r"\b(?:fake|false|fraudulent)[ \t]+(?:chargebacks?|refunds?|returns?|disputes?)|\b(?:refund|chargeback)\s+(?:fraud|scam)",
+    r"\b(?:fake|false|fraudulent)[ \t]+(?:chargebacks?|refunds?|returns?|disputes?)"
+    r"|\b(?:refund|chargeback)\s+(?:fraud|scam)",
 ])
 """One pattern per family of abuse phrasing: small automata stay in RE2's fast DFA."""
 
