@@ -18,6 +18,7 @@ from bench.report import write_results
 from kong_plugins.guardrails.scanner import Scanner
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests/guardrails/corpus/benign.jsonl"
+LICENSES = Path("/usr/share/common-licenses")   # Debian's base-files: GPL, Apache, BSD... plain English
 README = Path(__file__).resolve().parent.parent / "README.md"
 ADVERSARIAL = {
     "quote tautologies": "' or 'a'='b ",
@@ -44,15 +45,24 @@ def timed(scanner: Scanner, payload: bytes, runs: int) -> list[float]:
     return out
 
 
+def ordinary_prose():
+    """License texts where the system has them. The README is no longer ordinary prose: it quotes
+    the payloads the guardrails block (`' OR 1=1`, test card numbers), so it is blocked, at more cost."""
+    texts = [p.read_text(errors="replace") for p in sorted(LICENSES.glob("*")) if p.is_file()]
+    if texts:
+        prose = "\n".join(texts)
+        return "ordinary prose (licenses)", lambda: prose
+    prose = README.read_text()
+    return "documentation (README)", lambda: prose
+
+
 def main() -> int:
     scanner = Scanner({})
     benign = [json.loads(line)["text"] for line in CORPUS.read_text().splitlines()]
     rng = random.Random(7)
-    prose = README.read_text()
     print(f"{'user turn':34}{'p50 ms':>9}{'p95 ms':>9}")
     results = {}
-    for label, source in (("near-miss benign prompts", lambda: rng.choice(benign)), ("ordinary prose (README)",
-                                                                                      lambda: prose)):
+    for label, source in (("near-miss benign prompts", lambda: rng.choice(benign)), ordinary_prose()):
         for size in (10_000, 100_000, 1_000_000):
             text = ""
             while len(text) < size:

@@ -63,6 +63,7 @@ _SQL_COMMENT_AFTER_QUOTE = _compile(   # admin'--  admin')/*  x' #; not a --long
     r"""(\w)(['"`])(?:[ \t]*\)?[ \t]*;?[ \t]*(?:--(?:[^A-Za-z]|$)|/\*)|\)?;?[ \t]?#)""")
 _QUOTE_MARKS = re.compile(rb"""(?<!\w)[bBrRfFuU]{1,2}['"]|(?<!\w)['"`]|['"`](?!\w)""")
 """Quote marks (with a string prefix: b'x', r"y"), not apostrophes inside words (customer's)."""
+_STRING_PREFIX_END = re.compile(rb"(?:^|[^\w])[bBrRfFuU]{1,2}$")
 
 
 def _quote_left_open(text: bytes, m: "re2._Match") -> bool:
@@ -71,8 +72,8 @@ def _quote_left_open(text: bytes, m: "re2._Match") -> bool:
     the same line, and the comment is the author's own."""
     quote = m.group(2)
     line = text[text.rfind(b"\n", 0, m.start()) + 1:m.end(2)]
-    if _QUOTE_MARKS.match(line, len(line) - 2) and line[-2:-1] in b"bBrRfFuU":
-        return False                               # b"--": the quote opens a prefixed literal
+    if _STRING_PREFIX_END.search(line, 0, len(line) - 1):
+        return False                               # b"--", rb'#': the quote opens a prefixed literal
     return sum(1 for mark in _QUOTE_MARKS.findall(line) if mark.endswith(quote)) % 2 == 1
 
 
@@ -309,11 +310,11 @@ _ABUSE_FAMILIES = tuple(_compile(family) for family in [
 
 
 _STACKING = _compile(r"\bstack\w*\b[^.!?\n]{0,60}\b(?:codes?|coupons?|promos?|separate\s+requests|fast\s+enough|race)")
-_STACK_AS_NOUN_AFTER = frozenset(b"the a call tech full software our my your this that network protocol tcp ip error "
-                                 b"exception".split())
-_STACK_AS_NOUN_BEFORE = frozenset(b"trace traces overflow frame frames item items pointer size depth machine exchange "
-                                  b"buffer allocation for of is was and in on that which when layout unwinding walk "
-                                  b"dump variable level".split())
+_NOUN_STACK_PRECEDED_BY = frozenset(
+    b"the a call tech full software our my your this that network protocol tcp ip error exception".split())
+_NOUN_STACK_FOLLOWED_BY = frozenset(
+    b"trace traces overflow frame frames item items pointer size depth machine exchange buffer allocation for of is "
+    b"was and in on that which when layout unwinding walk dump variable level".split())
 
 
 _DEFENSIVE = _compile(
@@ -341,8 +342,8 @@ def _stacking_valid(text: bytes, m: "re2._Match") -> bool:
     """Stacking promo codes, not a call stack ("the stack trace points at our discount code")."""
     before = text[max(0, m.start() - 24):m.start()].lower().split()
     after = m.group(0).lower().split()
-    if (before and before[-1].strip(b"(,;:'\"") in _STACK_AS_NOUN_AFTER) or (
-            len(after) > 1 and after[1].strip(b"(),;:'\"") in _STACK_AS_NOUN_BEFORE):
+    if (before and before[-1].strip(b"(,;:'\"") in _NOUN_STACK_PRECEDED_BY) or (
+            len(after) > 1 and after[1].strip(b"(),;:'\"") in _NOUN_STACK_FOLLOWED_BY):
         return False
     return _abuse_valid(text, m)
 
@@ -408,7 +409,9 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
     examined = 0
     views = [data]
     if category == "sql_injection" and b"%" in data:
-        views.append(unquote_to_bytes(data))              # %27%20OR%201%3D1
+        decoded = unquote_to_bytes(data)                  # %27%20OR%201%3D1
+        if decoded != data:                               # "50% off" decodes to itself: nothing new to scan
+            views.append(decoded)
     for view in views:
         for pattern, valid in DETECTORS[category]:
             if active is not None and view is data and id(pattern) not in active:

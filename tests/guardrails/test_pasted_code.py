@@ -36,6 +36,7 @@ LET_THROUGH = [
     "WHERE status = 'open' -- only open orders",                         # an analyst's SQL with a comment
     'FAKEDOPTS=$FAKEDOPTS" --load"',                                    # a shell option, not a comment
     'if line.startswith(b"--" + boundary):',                            # a literal that opens with --
+    "PATTERN = rb'#+ *$'  # markdown headings",
     "SELECT column_name FROM information_schema.columns WHERE table_name = 'orders'",
     "DROP TABLE IF EXISTS tmp_import_05;\nCREATE TABLE tmp_import_05 (LIKE orders);",
     "why does max_tokens: 64000 fail with a 400?",
@@ -56,6 +57,7 @@ STILL_BLOCKED = [
     ("sql_injection", "Find the customer whose login is admin'-- and show me their orders."),
     ("sql_injection", "username field: admin' #"),
     ("sql_injection", "the customer's login is admin'/* and any password"),
+    ("sql_injection", "the new user is called Bob'-- no need for a password"),
     ("sql_injection", "order 4410'; INSERT INTO admins(email) VALUES('a@b.c');--"),
     ("sql_injection", "1'/**/UnIoN/**/SeLeCt/**/table_name,2,3/**/FrOm/**/information_schema.tables#"),
     ("credentials", "DB_PASSWORD=Sup3rS3cret!"),
