@@ -9,6 +9,7 @@ credentials, "is this a question about defending against it" for abuse).
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -157,7 +158,19 @@ _SECRET_SHAPES = _compile("|".join([
     r"\bsk-(?:ant-|proj-|live-)?[A-Za-z0-9_-]{20,}",
     r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
     r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    # more providers' formats, as gitleaks' default rules write them
+    r"\bgl(?:pat|dt|rt|ptt)-[0-9A-Za-z_-]{20,}",                       # GitLab
+    r"\bAIza[0-9A-Za-z_-]{35}\b",                                      # Google API key
+    r"\bAccountKey=[A-Za-z0-9+/]{60,}={0,2}",                          # Azure storage connection string
+    r"\bSK[0-9a-fA-F]{32}\b",                                          # Twilio API key
+    r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b",                         # Shopify
+    r"\bnpm_[A-Za-z0-9]{36}\b|\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}|\bhf_[A-Za-z]{34}\b",
+    r"\bhooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9+/]{20,}",
+    r"\b(?:EAAA|sq0atp-|sq0csp-)[0-9A-Za-z_-]{22,60}\b",                # Square
+    r"\bkey-[a-f0-9]{32}\b",                                           # Mailgun
+    r"\baccess_token\$production\$[0-9a-z]{16}\$[0-9a-f]{32}",          # Braintree
 ]), case_sensitive=True)
+_BASIC_AUTH = _compile(r"\bBasic\s+([A-Za-z0-9+/]{8,}={0,2})", case_sensitive=True)
 _CONNECTION_STRING = _compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@'\"]*:([^\s@/'\"]{3,})@[\w.-]+",
                               case_sensitive=True)   # in the small case-sensitive set: far fewer DFA states
 _PLACEHOLDERS = frozenset("password passwd pass pwd secret changeme pw xxx xxxx xxxxx *** **** ***** "
@@ -240,6 +253,16 @@ def _real_connection_password(text: bytes, m: "re2._Match") -> bool:
     """postgresql://app:Xk9!pq2z@db is; postgresql://user:password@localhost, as docs write it, is not."""
     password = m.group(1)
     return password.lower().decode("utf-8", "replace") not in _PLACEHOLDERS and not _REFERENCE.match(password)
+
+
+def _basic_credentials(text: bytes, m: "re2._Match") -> bool:
+    """`Authorization: Basic d2FyZWhvdXNl...` carries user:password in base64; a placeholder does not count."""
+    try:
+        decoded = base64.b64decode(m.group(1), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    user, colon, password = decoded.partition(":")
+    return bool(colon) and decoded.isprintable() and len(password) >= 4 and password.lower() not in _PLACEHOLDERS
 
 
 def _requested_valid(text: bytes, m: "re2._Match") -> bool:
@@ -352,7 +375,8 @@ DETECTORS: dict[str, tuple[tuple["re2._Regexp", Validator], ...]] = {
     "sql_injection": ((_SQL_TAUTOLOGY, _sql_valid), (_SQL, _always), (_SQL_COMMENT_AFTER_QUOTE, _quote_left_open)),
     "payment_card": ((_PAN, _pan_valid), (_CARD_WORDS, _card_words_valid)),
     "cvv": ((_CVV, _cvv_valid),),
-    "credentials": ((_SECRET_SHAPES, _always), (_CONNECTION_STRING, _real_connection_password),
+    "credentials": ((_SECRET_SHAPES, _always), (_BASIC_AUTH, _basic_credentials),
+                    (_CONNECTION_STRING, _real_connection_password),
                     (_DISCLOSED, _disclosed_valid), (_REQUESTED, _requested_valid)),
     "abuse": ((_STACKING, _stacking_valid), *((family, _abuse_valid) for family in _ABUSE_FAMILIES)),
 }

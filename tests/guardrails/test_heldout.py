@@ -11,7 +11,10 @@ from kong_plugins.guardrails.detectors import CATEGORIES
 from kong_plugins.guardrails.scanner import Scanner
 
 HELDOUT = Path(__file__).parent / "heldout"
-RECALL_FLOOR = {"sql_injection": 0.79, "payment_card": 0.92, "cvv": 0.74, "credentials": 0.55, "abuse": 0.14}
+RECALL_FLOOR = {"sql_injection": 0.79, "payment_card": 0.92, "cvv": 0.74, "credentials": 0.68, "abuse": 0.14}
+# credentials: 0.55 on first contact; 0.69 since 2026-11-23, when the key formats of gitleaks' default
+# rules (GitLab, Google, Azure storage, Twilio, Shopify, npm, Square...) and Basic auth headers were
+# added after reading this corpus' misses, so for credentials this corpus is no longer unseen
 FALSE_POSITIVE_CEILING = 0.02
 
 

@@ -57,3 +57,48 @@ def test_custom_patterns_and_off():
                                             "action": "block"}], "sql_injection": "off"})
     request = body(messages=[{"role": "user", "content": "ship SKU-123456 to ' OR 1=1 --"}])
     assert scanner.scan(request).blocked == ["internal_sku"]
+
+
+def _key(rng, alphabet, n):
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def provider_keys():
+    """Keys in each provider's published format, random bodies (built here, so none is committed)."""
+    import random
+    import string
+    rng = random.Random(5)
+    alnum, hexdigits = string.ascii_letters + string.digits, "0123456789abcdef"
+    return {
+        "GitLab": "glpat-" + _key(rng, alnum + "_-", 20),
+        "Google API": "AIza" + _key(rng, alnum + "_-", 35),
+        "Azure storage": "DefaultEndpointsProtocol=https;AccountName=shop;AccountKey=" + _key(rng, alnum + "+/", 86) + "==",
+        "Twilio": "SK" + _key(rng, hexdigits, 32),
+        "Shopify": "shpat_" + _key(rng, hexdigits, 32),
+        "npm": "npm_" + _key(rng, alnum, 36),
+        "Hugging Face": "hf_" + _key(rng, string.ascii_letters, 34),
+        "Slack webhook": "https://hooks.slack.com/services/T0" + _key(rng, alnum, 8) + "/B0" + _key(rng, alnum, 8)
+                         + "/" + _key(rng, alnum, 24),
+        "Square": "sq0atp-" + _key(rng, alnum + "_-", 22),
+        "Mailgun": "key-" + _key(rng, hexdigits, 32),
+    }
+
+
+def test_provider_key_formats_are_credentials():
+    scanner = Scanner({})
+    for provider, key in provider_keys().items():
+        found = scanner.scan(body(messages=[{"role": "user", "content": f"the {provider} key is in the bundle: {key}"}]))
+        assert found.blocked == ["credentials"], provider
+
+
+def test_basic_auth_header_counts_when_it_carries_a_password():
+    import base64
+    scanner = Scanner({})
+    real = base64.b64encode(b"warehouse:Lager2024!Nord").decode()
+    placeholder = base64.b64encode(b"user:password").decode()
+    assert scanner.scan(body(messages=[{"role": "user", "content": f"Authorization: Basic {real} gets a 401"}])).blocked \
+        == ["credentials"]
+    assert scanner.scan(body(messages=[{"role": "user", "content": f"Authorization: Basic {placeholder} as in the docs"}])
+                        ).found == {}
+    assert scanner.scan(body(messages=[{"role": "user", "content": "Basic Instructions for the new warehouse staff"}])
+                        ).found == {}
