@@ -129,15 +129,24 @@ def _card_words_valid(text: bytes, m: "re2._Match") -> bool:
 
 # --- CVV -------------------------------------------------------------------------------------
 _CVV = _compile(
-    r"\b(?:cvv2?|cvc2?|cid|csc|cvn|security\s+code|sec\s+code|verification\s+(?:code|value|number)|"
+    r"(?:\b(?:cvv2?|cvc2?|cid|csc|cvn|security\s+code|sec\s+code|verification\s+(?:code|value|number)|"
     r"card\s+verification\w*|(?:3|three|4|four)\s+digits?\s+on\s+(?:the\s+)?(?:back|front)|"
     r"(?:little|small|short)\s+(?:number|code)\s+on\s+(?:the\s+)?back|c[oó]digo\s+de\s+seguridad|"
-    r"pr[uü]fnummer|cryptogramme)\b[^.!?\n\d]{0,40}?(\d{3,4}|\d-\d-\d(?:-\d)?)\b"
+    r"pr[uü]fnummer|cryptogramme)\b"
+    # the same in German, French, Italian, Spanish, Portuguese and Dutch (no \b after them: RE2's \b is ASCII)
+    r"|\b(?:sicherheitscode|kartenpr[uü]fnummer|pr[uü]fziffer|pr[uü]fcode|code\s+de\s+s[ée]curit[ée]|"
+    r"code\s+de\s+v[ée]rification|codice\s+di\s+(?:sicurezza|verifica)|c[oó]digo\s+de\s+seguran[çc]a|"
+    r"c[oó]digo\s+de\s+verificaci[oó]n|c[oó]digo\s+cvv|beveiligingscode|verificatiecode))"
+    r"[^.!?\n\d]{0,40}?(\d{3,4}|\d-\d-\d(?:-\d)?)\b"
     r"|\b(\d{3,4})\s+(?:is|was)\s+(?:the|my|his|her|their)\s+(?:cvv2?|cvc2?|security\s+code)\b")
 _UNITS = tuple(unit.encode() for unit in (
     "second", "ms", "minute", "hour", "day", "%", "percent", "digit", "character", "order", "time", "attempt",
     "error", "request", "transaction", "customer", "failure", "decline", "card", "charge", "chargeback", "user",
-    "account", "ip", "x ", "/"))
+    "account", "ip", "x ", "/",
+    # the same counts in German, French, Spanish, Italian, Portuguese, Dutch
+    "bestellung", "kunde", "transaktion", "fehler", "versuch", "mal ", "sekunde", "stunde", "tag", "commande", "client",
+    "erreur", "tentative", "fois", "heure", "jour", "pedido", "cliente", "transacci", "intento", "vez", "veces",
+    "ordin", "tentativ", "volte", "encomenda", "bestelling", "klant", "keer", "pogingen"))
 
 
 def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
@@ -186,6 +195,10 @@ _DISCLOSED = _compile(
     + r"|\b" + _SECRET_WORD + r"\b[^.!?\n]{1,40}?\b(?:is|was)\s+['\"`]?" + _STRONG_VALUE
     + r"|\b(?:password|passwd|pwd|pass)[ \t]+([A-Za-z][^\s'\"`,;]*\d[^\s'\"`,;]*|\d[^\s'\"`,;]*[A-Za-z][^\s'\"`,;]*)"
     + r"|\b[\w.+-]+@[\w-]+\.[\w.-]+\s*/\s*([^\s,;]{6,})")
+_DISCLOSED_IN_OTHER_LANGUAGES = _compile(   # "das Passwort lautet ...", "mon mot de passe c'est ...", "la contraseña es ..."
+    r"\b(?:passwort|kennwort|zugangscode|geheimzahl|mot\s+de\s+passe|code\s+pin|contrase[ñn]a|clave\s+de\s+acceso|"
+    r"wachtwoord|senha|parola\s+d'ordine)[^.!?\n]{0,40}?(?:\s(?:lautet|ist|war|est|c'est|était|es|era|è|é|is|was)\s+"
+    r"|\s*[:=]\s*)['\"`«]?\s*" + _STRONG_VALUE)
 _REQUESTED = _compile(
     r"\b(?:what(?:'s|\s+is|\s+are)|give\s+me|send\s+me|tell\s+me|remind\s+me(?:\s+of)?|show\s+me|share|paste|"
     r"list|dump|leak|reveal|retrieve|pull|get\s+me|need|find\s+me)\b([^.?!\n]{0,40}?)\b"
@@ -247,6 +260,11 @@ def _disclosed_valid(text: bytes, m: "re2._Match") -> bool:
     if index == 3:                                    # "my password is sunshine": a possessive names a value
         return True
     return any(c.isdigit() for c in value) or any(not c.isalnum() for c in value)
+
+
+def _foreign_disclosed_valid(text: bytes, m: "re2._Match") -> bool:
+    value = m.group(1).decode("utf-8", "replace").rstrip(".!?)»")
+    return len(value) >= 4 and value.lower() not in _NOT_VALUES
 
 
 def _real_connection_password(text: bytes, m: "re2._Match") -> bool:
@@ -377,7 +395,8 @@ DETECTORS: dict[str, tuple[tuple["re2._Regexp", Validator], ...]] = {
     "cvv": ((_CVV, _cvv_valid),),
     "credentials": ((_SECRET_SHAPES, _always), (_BASIC_AUTH, _basic_credentials),
                     (_CONNECTION_STRING, _real_connection_password),
-                    (_DISCLOSED, _disclosed_valid), (_REQUESTED, _requested_valid)),
+                    (_DISCLOSED, _disclosed_valid), (_DISCLOSED_IN_OTHER_LANGUAGES, _foreign_disclosed_valid),
+                    (_REQUESTED, _requested_valid)),
     "abuse": ((_STACKING, _stacking_valid), *((family, _abuse_valid) for family in _ABUSE_FAMILIES)),
 }
 

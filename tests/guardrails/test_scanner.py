@@ -102,3 +102,19 @@ def test_basic_auth_header_counts_when_it_carries_a_password():
                         ).found == {}
     assert scanner.scan(body(messages=[{"role": "user", "content": "Basic Instructions for the new warehouse staff"}])
                         ).found == {}
+
+
+def test_security_codes_and_passwords_in_the_shops_other_languages():
+    scanner = Scanner({})
+    for category, text in [("credentials", "Das Passwort für den Shop-Zugang lautet Kx8!mPq2"),
+                           ("credentials", "mon mot de passe c'est Soleil#2024"),
+                           ("credentials", "la contraseña es Perro#2024"),
+                           ("cvv", "der Sicherheitscode ist 123"),
+                           ("cvv", "le code de sécurité: 4821"),
+                           ("cvv", "il codice di sicurezza è 482"),
+                           ("cvv", "o código de segurança é 771")]:
+        assert scanner.scan(body(messages=[{"role": "user", "content": text}])).blocked == [category], text
+    for text in ["Das Passwort muss 12 Zeichen haben", "das Passwort ist 12 Zeichen lang",
+                 "le mot de passe est obligatoire", "la contraseña es incorrecta",
+                 "Passwort vergessen? Link: https://shop.example/reset", "der Sicherheitscode fehlt bei 312 Bestellungen"]:
+        assert scanner.scan(body(messages=[{"role": "user", "content": text}])).found == {}, text
