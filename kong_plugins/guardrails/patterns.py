@@ -1,0 +1,33 @@
+"""Compiling detector patterns: RE2 on UTF-8 bytes, each source kept for the prefilter's RE2::Set.
+
+Patterns are RE2 (google-re2): matching is linear in the input whatever it
+holds, so adversarial text (1 MB of near-matches) cannot trigger catastrophic
+backtracking.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import re2
+
+Validator = Callable[[bytes, "re2._Match"], bool]
+"""Decides whether a candidate match is a finding (the text and the match)."""
+
+SOURCES: dict[int, tuple[bytes, bool]] = {}
+"""id(compiled pattern) -> (source, case_sensitive), for detectors.Prefilter."""
+
+
+def compile_pattern(pattern: str, case_sensitive: bool = False) -> "re2._Regexp":
+    """Patterns run on UTF-8 bytes: google-re2 converts a str on every call, bytes not at all."""
+    options = re2.Options()
+    options.case_sensitive = case_sensitive
+    options.max_mem = 64 << 20
+    compiled = re2.compile(pattern.encode(), options)
+    SOURCES[id(compiled)] = (pattern.encode(), case_sensitive)
+    return compiled
+
+
+def always(text: bytes, m: "re2._Match") -> bool:
+    """For patterns precise enough on their own (key formats, xp_cmdshell)."""
+    return True
