@@ -187,15 +187,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--stream-requests", type=int, default=300)
     parser.add_argument("--memory-requests", type=int, default=100_000)
+    parser.add_argument("--varied-memory-requests", type=int, default=30_000,
+                        help="the same mix, every allowed call with a prompt never sent before")
     parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM (it installs into .dev/litellm)")
     parser.add_argument("--quick", action="store_true", help="small counts, to check the script runs")
     parser.add_argument("--json", default="bench/results/compare.json")
     args = parser.parse_args(argv)
     if args.quick:
         args.requests, args.concurrent_requests, args.stream_requests, args.memory_requests = 100, 320, 30, 2000
+        args.varied_memory_requests = 2000
     sizes = {"n": args.requests, "n_concurrent": args.concurrent_requests, "concurrency": args.concurrency,
              "n_stream": args.stream_requests}
-    results: dict = {"settings": {**sizes, "memory_requests": args.memory_requests, "model": MODEL_ID,
+    results: dict = {"settings": {**sizes, "memory_requests": args.memory_requests,
+                                 "varied_memory_requests": args.varied_memory_requests, "model": MODEL_ID,
                                   "max_tokens": MAX_TOKENS}}
     emulator, emulator_url = start_emulator()
     redis_server, redis_port = start_redis()
@@ -218,9 +222,11 @@ def main(argv: list[str] | None = None) -> int:
             measured["kong_only"][0](False), {"harness (Kong's part)": running["gateway_memory"].pid,
                                               "emulator": emulator.proc.pid}, args.requests)
         ours = running["gateway_memory"]
-        results["memory"] = memory_run(ours, args.memory_requests, args.concurrency,
-                                       lambda content, key, stream=False: chat_call(
-                                           ours.url, {"X-API-Key": key}, stream, content))
+        make_chat = lambda content, key, stream=False: chat_call(   # noqa: E731
+            ours.url, {"X-API-Key": key}, stream, content)
+        results["memory"] = memory_run(ours, args.memory_requests, args.concurrency, make_chat)
+        results["memory_varied_prompts"] = memory_run(ours, args.varied_memory_requests, args.concurrency,
+                                                      make_chat, varied=True)
     finally:
         for target in running.values():
             target.stop()

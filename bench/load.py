@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
@@ -144,7 +145,7 @@ class LoadRun:
         return sum(self.statuses.values()) / self.elapsed_s if self.elapsed_s else 0.0
 
 
-def concurrent(calls: list[Call], n: int, concurrency: int) -> LoadRun:
+def concurrent(calls: Sequence[Call], n: int, concurrency: int) -> LoadRun:
     """n requests from `concurrency` threads; request i uses calls[i % len(calls)]."""
     run = LoadRun()
     lock = threading.Lock()

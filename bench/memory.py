@@ -4,38 +4,78 @@ The 403 and 429 answers end the request with `kong.response.exit`, the path
 with open memory-leak reports in the Python PDK. RSS is read after a warm-up
 (caches, pools and Prometheus series all populated) and again at the end;
 growth in percent is what the target is about. Open file descriptors too.
+
+Two runs. With one repeated prompt, growth can only be a leak. With a user turn
+no earlier call carried (a question about a paste of real source code:
+bench.pasted_code's pastes of every standard-library module), the guardrails'
+RE2 automata grow their state caches as they meet new text, as in production;
+that growth is bounded by their memory budgets (kong_plugins/guardrails).
 """
 
 from __future__ import annotations
 
+import sysconfig
+from collections.abc import Sequence
+from itertools import cycle, islice
+from pathlib import Path
 from typing import Callable
 
 import psutil
 
 from bench.load import Call, concurrent
+from bench.pasted_code import pastes
 from bench.targets import OurGateway
 
 CARD_PROMPT = "Please charge my card 4111 1111 1111 1111 for the order."
 EXPECTED = {200, 403, 429}
+ALLOWED_PER_10 = 8
 
 
-def mixed_calls(make_chat: Callable[..., Call]) -> list[Call]:
-    """8 allowed calls, 1 guardrail block, 1 budget rejection, in every 10."""
-    ok = make_chat("Benchmark prompt: summarise the order status.", "dev-developer-key")
-    return [ok] * 4 + [make_chat(CARD_PROMPT, "dev-developer-key")] + [ok] * 4 + \
-        [make_chat("Where is my parcel?", "dev-guest-key")]
+def distinct_prompts(count: int) -> tuple[list[str], int]:
+    """`count` questions about pasted source, and how many of them are distinct (all, unless the stdlib runs out)."""
+    every_module = sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py"))
+    distinct = list(islice(pastes(every_module, limit_files=len(every_module)), count))
+    return list(islice(cycle(distinct), count)), len(distinct)
 
 
-def memory_run(gateway: OurGateway, n: int, concurrency: int, make_chat: Callable[..., Call]) -> dict:
-    calls = mixed_calls(make_chat)
+class MixedCalls(Sequence):
+    """Request i: in every 10, 8 allowed calls (each with the next prompt), 1 guardrail block, 1 budget rejection."""
+
+    def __init__(self, make_chat: Callable[..., Call], prompts: list[str], length: int) -> None:
+        self._make_chat, self._prompts, self._length = make_chat, prompts, length
+        self._blocked = make_chat(CARD_PROMPT, "dev-developer-key")
+        self._over_budget = make_chat("Where is my parcel?", "dev-guest-key")
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, i: int) -> Call:    # type: ignore[override]
+        slot = i % 10
+        if slot == 4:
+            return self._blocked
+        if slot == 9:
+            return self._over_budget
+        allowed = i // 10 * ALLOWED_PER_10 + slot - (slot > 4)
+        return self._make_chat(self._prompts[allowed % len(self._prompts)], "dev-developer-key")
+
+
+REPEATED_PROMPT = "Benchmark prompt: summarise the order status."
+
+
+def memory_run(gateway: OurGateway, n: int, concurrency: int, make_chat: Callable[..., Call],
+               varied: bool = False) -> dict:
+    warmup_n = max(2000, n // 20)
+    allowed = lambda requests: -(-requests // 10) * ALLOWED_PER_10   # noqa: E731
+    total = allowed(warmup_n) + allowed(n)
+    prompts, distinct = distinct_prompts(total) if varied else ([REPEATED_PROMPT] * total, 1)
     server = psutil.Process(gateway.plugin_server_pid)
-    warmup = concurrent(calls, max(2000, n // 20), concurrency)
+    warmup = concurrent(MixedCalls(make_chat, prompts[:allowed(warmup_n)], warmup_n), warmup_n, concurrency)
     rss_start, fds_start = server.memory_info().rss, server.num_fds()
-    run = concurrent(calls, n, concurrency)
+    run = concurrent(MixedCalls(make_chat, prompts[allowed(warmup_n):], n), n, concurrency)
     rss_end, fds_end = server.memory_info().rss, server.num_fds()
     statuses = warmup.statuses + run.statuses
     return {
-        "requests": n, "warmup_requests": sum(warmup.statuses.values()),
+        "requests": n, "warmup_requests": sum(warmup.statuses.values()), "distinct_prompts": distinct,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "unexpected": sum(v for k, v in statuses.items() if k not in EXPECTED) + warmup.errors + run.errors,
         "rss_start_mib": round(rss_start / 2**20, 1), "rss_end_mib": round(rss_end / 2**20, 1),

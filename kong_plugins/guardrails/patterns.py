@@ -14,6 +14,10 @@ import re2
 Validator = Callable[[bytes, "re2._Match"], bool]
 """Decides whether a candidate match is a finding (the text and the match)."""
 
+PATTERN_MAX_MEM = 8 << 20
+"""RE2's memory budget per pattern, most of it the lazily built DFA's state cache (64 MiB before: about
+35 patterns could have grown the plugin server by gigabytes on a long run of never-seen text)."""
+
 SOURCES: dict[int, tuple[bytes, bool]] = {}
 """id(compiled pattern) -> (source, case_sensitive), for detectors.Prefilter."""
 
@@ -22,7 +26,7 @@ def compile_pattern(pattern: str, case_sensitive: bool = False) -> "re2._Regexp"
     """Patterns run on UTF-8 bytes: google-re2 converts a str on every call, bytes not at all."""
     options = re2.Options()
     options.case_sensitive = case_sensitive
-    options.max_mem = 64 << 20
+    options.max_mem = PATTERN_MAX_MEM
     compiled = re2.compile(pattern.encode(), options)
     SOURCES[id(compiled)] = (pattern.encode(), case_sensitive)
     return compiled
