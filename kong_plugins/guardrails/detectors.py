@@ -15,7 +15,7 @@ from urllib.parse import unquote_to_bytes
 import re2
 
 from kong_plugins.guardrails import abuse, cards, credentials, sql
-from kong_plugins.guardrails.patterns import SOURCES, Validator
+from kong_plugins.guardrails.patterns import SOURCES, PerTextValidator, Validator, for_text
 
 SET_MAX_MEM = 32 << 20
 """RE2's memory budget for each prefilter set, most of it the DFA's state cache: bounded, so a
@@ -31,7 +31,7 @@ class Finding:
     end: int
 
 
-DETECTORS: dict[str, tuple[tuple["re2._Regexp", Validator], ...]] = {
+DETECTORS: dict[str, tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...]] = {
     "sql_injection": sql.DETECTORS,
     "payment_card": cards.PAYMENT_CARD,
     "cvv": cards.CVV,
@@ -100,12 +100,14 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
         for pattern, valid in DETECTORS[category]:
             if active is not None and view is data and id(pattern) not in active:
                 continue
+            check: Validator | None = None
             for match in pattern.finditer(view):
                 examined += 1
                 if examined > limit:
                     yield Finding(category, 0, len(data))
                     return
-                if valid(view, match):
+                check = check or for_text(valid, view)
+                if check(view, match):
                     if view is not data:
                         yield Finding(category, 0, len(data))
                         return

@@ -14,6 +14,17 @@ import re2
 Validator = Callable[[bytes, "re2._Match"], bool]
 """Decides whether a candidate match is a finding (the text and the match)."""
 
+
+class PerTextValidator:
+    """A validator that needs an index of the whole text (built once per text, not once per candidate)."""
+
+    def bind(self, text: bytes) -> Validator:
+        raise NotImplementedError
+
+
+def for_text(valid: "Validator | PerTextValidator", text: bytes) -> Validator:
+    return valid.bind(text) if isinstance(valid, PerTextValidator) else valid
+
 PATTERN_MAX_MEM = 8 << 20
 """RE2's memory budget per pattern, most of it the lazily built DFA's state cache (64 MiB before: about
 35 patterns could have grown the plugin server by gigabytes on a long run of never-seen text)."""

@@ -80,3 +80,11 @@ def test_code_and_developer_prose_pass(text):
 @pytest.mark.parametrize("category,text", STILL_BLOCKED)
 def test_payloads_next_to_them_are_still_blocked(category, text):
     assert category in Scanner({}).scan(user_turn(text)).blocked
+
+
+def test_a_megabyte_line_of_closed_literals_then_an_open_quote():
+    """Every `'a' --1` closes its literal (let through), the last `x' --1` leaves one open (blocked),
+    however long the line before them (each candidate's line is indexed, not re-read)."""
+    closed = "x" * 1_000_000 + " 'a' --1" * 500
+    assert Scanner({}).scan(user_turn(closed)).found == {}
+    assert Scanner({}).scan(user_turn(closed + " x' --1")).blocked == ["sql_injection"]
