@@ -38,7 +38,10 @@ def random_words_and_punctuation(size: int, rng: random.Random) -> str:
     """Never repeating: the input that made one big RE2 automaton spend 1.1 s per MB."""
     parts, length = [], 0
     while length < size:
-        part = rng.choice(RANDOM_WORDS) if rng.random() < 0.3 else "".join(rng.choices(RANDOM_CHARS, k=rng.randint(1, 12)))
+        if rng.random() < 0.3:
+            part = rng.choice(RANDOM_WORDS)
+        else:
+            part = "".join(rng.choices(RANDOM_CHARS, k=rng.randint(1, 12)))
         parts.append(part)
         length += len(part) + 1
     return " ".join(parts)[:size]

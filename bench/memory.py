@@ -59,13 +59,17 @@ class MixedCalls(Sequence):
         return self._make_chat(self._prompts[allowed % len(self._prompts)], "dev-developer-key")
 
 
+def allowed(requests: int) -> int:
+    """How many allowed calls (each with its own prompt) `requests` of the mix make, rounded up to whole tens."""
+    return -(-requests // 10) * ALLOWED_PER_10
+
+
 REPEATED_PROMPT = "Benchmark prompt: summarise the order status."
 
 
 def memory_run(gateway: OurGateway, n: int, concurrency: int, make_chat: Callable[..., Call],
                varied: bool = False) -> dict:
     warmup_n = max(2000, n // 20)
-    allowed = lambda requests: -(-requests // 10) * ALLOWED_PER_10   # noqa: E731
     total = allowed(warmup_n) + allowed(n)
     prompts, distinct = distinct_prompts(total) if varied else ([REPEATED_PROMPT] * total, 1)
     server = psutil.Process(gateway.plugin_server_pid)

@@ -10,7 +10,7 @@ import re2
 from kong_plugins.guardrails.patterns import Validator, always, compile_pattern
 
 _SECRET_SHAPES = compile_pattern("|".join([
-                                 r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
+    r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
     r"\baws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+=]{40}",
     r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----",
     r"\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}",
@@ -99,14 +99,20 @@ def names_a_secret(key: bytes) -> bool:
     return False
 
 
+def _value_or_none(raw: bytes, trailing: str = ".!?)") -> str | None:
+    """The value after a secret's name, or None when it is too short or a word ("required", "masked")."""
+    value = raw.decode("utf-8", "replace").rstrip(trailing)
+    return None if value.lower() in _NOT_VALUES or len(value) < 4 else value
+
+
 def _disclosed_valid(text: bytes, m: "re2._Match") -> bool:
     """`password: X` is a finding when X looks like a value, not a word ("password is required"),
     and, in `name = X`, when the name is a secret's and X is not code: a variable (`$DB_PASS`,
     `${X}`, `{{ x }}`, `<your-password>`) or, unquoted, an expression (`auth[2]`, `os.getenv(...)`,
     `os.environ/OPENAI_API_KEY`)."""
     index, raw = next((i, g) for i, g in ((i, m.group(i)) for i in range(2, 7)) if g is not None)
-    value = raw.decode("utf-8", "replace").rstrip(".!?)")
-    if value.lower() in _NOT_VALUES or len(value) < 4:
+    value = _value_or_none(raw)
+    if value is None:
         return False
     if index == 2:                                    # name = value
         quoted = text[m.start(2) - 1:m.start(2)] in (b"'", b'"', b"`")
@@ -117,8 +123,7 @@ def _disclosed_valid(text: bytes, m: "re2._Match") -> bool:
 
 
 def _foreign_disclosed_valid(text: bytes, m: "re2._Match") -> bool:
-    value = m.group(1).decode("utf-8", "replace").rstrip(".!?)»")
-    return len(value) >= 4 and value.lower() not in _NOT_VALUES
+    return _value_or_none(m.group(1), ".!?)»") is not None
 
 
 def _real_connection_password(text: bytes, m: "re2._Match") -> bool:
