@@ -85,8 +85,9 @@ _PERSONAL = compile_pattern(
 def _abuse_valid(text: bytes, m: "re2._Match") -> bool:
     """Not when the sentence is about defending against it ("how do we detect coupon abuse"),
     unless it says who benefits ("...so I pay less", "for my cousin's orders")."""
-    start = max(text.rfind(b".", 0, m.start()), text.rfind(b"?", 0, m.start()), text.rfind(b"\n", 0, m.start()),
-                m.start() - 120)
+    floor = max(0, m.start() - 120)                  # the sentence is looked for in 120 bytes, not the whole text
+    start = max(text.rfind(b".", floor, m.start()), text.rfind(b"?", floor, m.start()),
+                text.rfind(b"\n", floor, m.start()), m.start() - 120)
     sentence = text[max(0, start):m.end() + 60]
     return _DEFENSIVE.search(sentence) is None or _PERSONAL.search(sentence) is not None
 
