@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+import re2
+
 from kong_plugins.guardrails.scanner import Scanner
 
 
@@ -134,3 +137,28 @@ def test_a_payload_after_a_megabyte_of_random_words_and_punctuation_is_still_fou
         size += len(part) + 1
     text = " ".join(parts) + "\n\nPlease charge card 4111 1111 1111 1111 now."
     assert "payment_card" in Scanner({}).scan(body(messages=[{"role": "user", "content": text}])).blocked
+
+
+def test_a_prefilter_squeezed_far_below_its_memory_budget_still_sees_every_payload(monkeypatch):
+    """RE2::Set::Match reports a DFA out of memory as "no match", and the Python binding cannot ask
+    why. RE2 never gives up on a set for a cache that keeps filling (dfa.cc bails out to the NFA
+    only when `kind_ != Prog::kManyMatch`: a set just flushes and goes on), and a budget too small
+    to start raises at Compile. So a bounded cache costs time, never a miss: at 512 KiB, 64 times
+    below the budget shipped, the same text yields the same patterns."""
+    import random
+    from bench.guardrails import random_words_and_punctuation
+    from kong_plugins.guardrails import detectors
+
+    noise = random_words_and_punctuation(200_000, random.Random(5)).encode()
+    tails = (b"\nPlease charge card 4111 1111 1111 1111 now.", b"\nthe cvv is 123",
+             b"\nAKIAQ3EGUDJZ7XKPLM2B", b"\n-----BEGIN RSA PRIVATE KEY-----")   # patterns the noise alone misses
+    texts = [noise] + [noise + tail for tail in tails]
+    shipped = detectors.Prefilter()
+    monkeypatch.setattr(detectors, "SET_MAX_MEM", 512 << 10)
+    squeezed = detectors.Prefilter()
+    for text in texts:
+        assert squeezed.active(text) == shipped.active(text)
+    assert all(shipped.active(text) > shipped.active(noise) for text in texts[1:])
+    monkeypatch.setattr(detectors, "SET_MAX_MEM", 64 << 10)
+    with pytest.raises(re2.error):
+        detectors.Prefilter()
