@@ -33,6 +33,7 @@ from botocore.credentials import Credentials
 from bench.load import Call, concurrent, eventstream_delta, interleaved, openai_sse_delta, send, sequential, summary
 from bench.memory import memory_run
 from bench.report import print_report, write_results
+from bench.wakeups import measure as measure_wakeups
 from bench.targets import (LITELLM_KEY, MODEL_ID, LiteLLMProxy, OurGateway, cpu_seconds, start_emulator,
                            start_redis)
 from tests.stack import EMULATOR_KEY_ID, EMULATOR_SECRET
@@ -148,6 +149,15 @@ def our_gateway_extras(gateway: OurGateway, n: int, emulator_pid: int) -> dict:
     return result
 
 
+def wakeup_round_trip_us() -> float:
+    """The machine's spell: one process waking another (bench.wakeups, left to the scheduler).
+
+    Our path crosses processes about 24 times, LiteLLM's about 4, so a slow spell
+    weighs most on ours; printed with the table so that runs can be compared.
+    """
+    return measure_wakeups(2000)["unpinned"]["round_trip_us"]
+
+
 def start_targets(emulator_url: str, redis_port: int, with_litellm: bool) -> dict[str, object]:
     """Every gateway at once, so their latencies can be measured side by side (bench.load.interleaved)."""
     redis_budgets = {**BUDGETS, "storage": "redis", "redis": {"host": "127.0.0.1", "port": redis_port}}
@@ -210,9 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         baselines = {name: "direct_" + upstream_operation(emulator_url, make(False))
                      for name, (make, _pid) in measured.items() if not name.startswith("direct_")}
         results["settings"]["baselines"] = baselines
+        spell = results["settings"]["wakeup_round_trip_us"] = {"before": wakeup_round_trip_us()}
         c1 = interleaved({name: make(False) for name, (make, _pid) in measured.items()}, args.requests)
         ttft = interleaved({name: make(True) for name, (make, _pid) in measured.items()}, args.stream_requests,
                            warmup=10)
+        spell["after"] = wakeup_round_trip_us()
         for name, (make, pid) in measured.items():
             results[name] = {"c1": summary(c1[name]), "ttft": summary(ttft[name]),
                              **saturation(make(False), pid, args.concurrent_requests, args.concurrency)}
