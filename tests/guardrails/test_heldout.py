@@ -1,6 +1,10 @@
-"""Generalisation: the detectors on a held-out corpus (tests/guardrails/heldout) written
-after tuning and never used to tune them. Prints the table; the floors are the figures
-measured on first contact (2026-11-22), so a change that generalises worse fails."""
+"""Generalisation: the detectors on held-out corpora written after tuning, by authors who read neither
+the detectors nor the tuning corpus. Prints the tables; the floors are the figures measured on first
+contact (or since, where the text says so), so a change that generalises worse fails.
+
+- tests/guardrails/heldout (2026-11-22). Its credential lines were later read to add key formats and
+  wording, so for credentials it now measures fit, not generalisation.
+- tests/guardrails/heldout2 (2026-11-23), made because of that: unseen in every category."""
 
 import json
 from pathlib import Path
@@ -10,46 +14,56 @@ import pytest
 from kong_plugins.guardrails.detectors import CATEGORIES
 from kong_plugins.guardrails.scanner import Scanner
 
-HELDOUT = Path(__file__).parent / "heldout"
-RECALL_FLOOR = {"sql_injection": 0.79, "payment_card": 0.92, "cvv": 0.85, "credentials": 0.75, "abuse": 0.14}
-# cvv: 0.74 on first contact, 0.85 once the detector knew the security-code words of German, French,
-# Italian, Spanish, Portuguese and Dutch (added without reading this corpus' cvv lines).
-# credentials: 0.55 on first contact; 0.69 with the key formats of gitleaks' default rules (GitLab,
-# Google, Azure storage, Twilio, Shopify, npm, Square...) and Basic auth headers, 0.76 with password
-# wording in those languages. Both were added after reading this corpus' credential misses, so for
-# credentials this corpus is no longer unseen.
-FALSE_POSITIVE_CEILING = 0.02
+HERE = Path(__file__).parent
+RECALL_FLOOR = {
+    "heldout": {"sql_injection": 0.79, "payment_card": 0.92, "cvv": 0.85, "credentials": 0.75, "abuse": 0.14},
+    # cvv: 0.74 on first contact, 0.85 once the detector knew the security-code words of German, French,
+    # Italian, Spanish, Portuguese and Dutch (added without reading this corpus' cvv lines).
+    # credentials: 0.55 on first contact; 0.69 with the key formats of gitleaks' default rules (GitLab,
+    # Google, Azure storage, Twilio, Shopify, npm, Square...) and Basic auth headers, 0.76 with password
+    # wording in those languages. Both were added after reading this corpus' credential misses.
+    "heldout2": {"sql_injection": 0.84, "payment_card": 0.75, "cvv": 0.73, "credentials": 0.73, "abuse": 0.06},
+    # first contact, 2026-11-23: 27/32, 24/32, 22/30, 25/34, 2/32.
+}
+FALSE_POSITIVE_CEILING = {"heldout": 0.02, "heldout2": 0.0203}   # heldout2, cvv: 5 of 247 on first contact
 
 
-def load(name):
-    return [json.loads(line) for line in (HELDOUT / name).read_text().splitlines() if line.strip()]
+def load(corpus, name):
+    return [json.loads(line) for line in (HERE / corpus / name).read_text().splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
-def measured():
-    scanner = Scanner({})
+def scanner():
+    return Scanner({})
+
+
+@pytest.fixture(scope="module", params=sorted(RECALL_FLOOR))
+def measured(request, scanner):
+    corpus = request.param
 
     def found(text):
         return set(scanner.scan(json.dumps({"messages": [{"role": "user", "content": text}]}).encode()).found)
 
-    malicious = [(m["category"], found(m["text"])) for m in load("malicious.jsonl")]
-    benign = [found(b["text"]) for b in load("benign.jsonl")]
+    malicious = [(m["category"], found(m["text"])) for m in load(corpus, "malicious.jsonl")]
+    benign = [found(b["text"]) for b in load(corpus, "benign.jsonl")]
     rows = {}
     for category in CATEGORIES:
         items = [f for c, f in malicious if c == category]
         rows[category] = (sum(1 for f in items if category in f) / len(items),
                           sum(1 for f in benign if category in f) / len(benign))
-    print("\nheld-out corpus: category, recall, benign false-positive rate")
+    print(f"\n{corpus}: category, recall, benign false-positive rate")
     for category, (recall, fp) in rows.items():
         print(f"  {category:15}{recall:>8.1%}{fp:>9.2%}")
-    return rows
+    return corpus, rows
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
 def test_heldout_recall_does_not_regress(measured, category):
-    assert measured[category][0] >= RECALL_FLOOR[category]
+    corpus, rows = measured
+    assert rows[category][0] >= RECALL_FLOOR[corpus][category]
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
-def test_heldout_false_positives_stay_under_two_percent(measured, category):
-    assert measured[category][1] <= FALSE_POSITIVE_CEILING
+def test_heldout_false_positives_stay_under_the_ceiling(measured, category):
+    corpus, rows = measured
+    assert rows[category][1] <= FALSE_POSITIVE_CEILING[corpus]
