@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 import re2
 
 from kong_plugins.guardrails.patterns import Validator, compile_pattern
 
 # --- payment cards ---------------------------------------------------------------------------
 _PAN = compile_pattern(r"(?:^|[^\d\w-])((?:\d[ -]?){12,18}\d)(?:$|[^\d\w-])")
+_PAN_DOTTED = compile_pattern(r"(?:^|[^\d\w.])(\d{4}\.\d{4}\.\d{4}\.\d{1,7})(?:$|[^\d\w.])")
+"""4111.1111.1111.1111 (groups of four only: any run of digits and dots would take in decimals)."""
+_PAN_FORM_ENCODED = compile_pattern(r"(?:^|[^\d\w%+])(\d{4}(?:(?:\+|%20|%2[dD])\d{3,7}){2,4})(?:$|[^\d\w%+])")
+"""card=4111+1111+1111+1111 or 5555%205555%20...: a form body or a logged query string."""
 _CARD_WORDS = compile_pattern(r"(\w+\s+)?\b(?:card\s*(?:number|no\.?|#)|credit\s*card|debit\s*card|cc\s*(?:number|#))"
                               r"\s*(?:is|was|:|=|#)?\s*((?:\d[ -]?){11,18}\d)")
 _NOT_PAYMENT = ("loyalty", "gift", "member", "membership", "library", "sim", "id", "insurance", "health", "rewards",
                 "store", "discount", "access", "key")
-_IIN = ((("4",), range(13, 20)), (("34", "37"), (15,)), (("51", "52", "53", "54", "55"), (16,)),
-        (tuple(str(n) for n in range(2221, 2721)), (16,)), (("6011", "65") + tuple(str(n) for n in range(644, 650)),
-                                                            range(16, 20)),
-        (tuple(str(n) for n in range(3528, 3590)), range(16, 20)), (("36", "38", "300", "301", "302", "303", "304",
-                                                                     "305"), range(14, 20)),
-        (("62",), range(16, 20)))
+_IIN: tuple[tuple[int, int, range | tuple[int, ...]], ...] = (
+    # (first prefix, last prefix, card lengths): ISO/IEC 7812 issuer ranges as the networks publish them
+    (4, 4, range(13, 20)), (34, 34, (15,)), (37, 37, (15,)), (51, 55, (16,)), (2221, 2720, (16,)),   # Visa, Amex, MC
+    (6011, 6011, range(16, 20)), (65, 65, range(16, 20)), (644, 649, range(16, 20)),                 # Discover
+    (3528, 3589, range(16, 20)), (36, 36, range(14, 20)), (38, 38, range(14, 20)), (300, 305, range(14, 20)),  # JCB, Diners
+    (62, 62, range(16, 20)), (81, 81, range(16, 20)),                                                # UnionPay
+    (5018, 5018, range(13, 20)), (5020, 5020, range(13, 20)), (5038, 5038, range(13, 20)),           # Maestro
+    (5893, 5893, range(13, 20)), (6304, 6304, range(13, 20)), (6759, 6759, range(13, 20)),
+    (6761, 6763, range(13, 20)),
+    (2200, 2204, range(16, 20)), (9792, 9792, (16,)), (5019, 5019, (16,)),                           # Mir, Troy, Dankort
+    (504175, 504175, (16,)), (506699, 506778, (16,)), (509000, 509999, (16,)), (627780, 627780, (16,)),  # Elo
+    (636297, 636297, (16,)), (636368, 636368, (16,)),
+    (506099, 506198, (16, 18, 19)), (507865, 507964, (16, 18, 19)), (650002, 650027, (16, 18, 19)),  # Verve
+    (60, 60, (16,)), (82, 82, (16,)), (508, 508, (16,)),                                             # RuPay
+)
+"""A number counts as a card only if it starts with one of these, at a length that network issues, and
+passes Luhn."""
 
 
 def luhn_valid(digits: str) -> bool:
@@ -30,12 +48,33 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+_IIN_BY_FIRST_DIGIT: dict[str, list[tuple[int, int, int, range | tuple[int, ...]]]] = {}
+for _low, _high, _lengths in _IIN:
+    _IIN_BY_FIRST_DIGIT.setdefault(str(_low)[0], []).append((len(str(_low)), _low, _high, _lengths))
+
+
 def known_issuer(digits: str) -> bool:
-    return any(digits.startswith(prefixes) and len(digits) in lengths for prefixes, lengths in _IIN)
+    return any(len(digits) in lengths and low <= int(digits[:width]) <= high
+               for width, low, high, lengths in _IIN_BY_FIRST_DIGIT.get(digits[:1], ()))
+
+
+_HEX_WORD = re.compile(rb"(?<![\w-])(?=[0-9A-Fa-f]*[0-9])(?=[0-9A-Fa-f]*[A-Fa-f])[0-9A-Fa-f]{4,5}(?![\w-])")
+
+
+def _in_hex_table(text: bytes, m: "re2._Match") -> bool:
+    """Groups of four digits inside a table of hex words (`xxd` output, Unicode code points: 51E8 5211 ...)
+    are the table's, not a card: three words of digits and letters A-F within 100 bytes tell the table."""
+    window = text[max(0, m.start() - 100):m.end() + 100]
+    return len(_HEX_WORD.findall(window, 0, len(window))) >= 3
 
 
 def _pan_valid(text: bytes, m: "re2._Match") -> bool:
     digits = "".join(c for c in m.group(1).decode() if c.isdigit())
+    return 13 <= len(digits) <= 19 and known_issuer(digits) and luhn_valid(digits) and not _in_hex_table(text, m)
+
+
+def _form_encoded_pan_valid(text: bytes, m: "re2._Match") -> bool:
+    digits = "".join(c for c in unquote(m.group(1).decode().replace("+", " ")) if c.isdigit())
     return 13 <= len(digits) <= 19 and known_issuer(digits) and luhn_valid(digits)
 
 
@@ -76,7 +115,9 @@ def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
     return not following.startswith(_UNITS) and before != b"$"
 
 
-PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid), (_CARD_WORDS, _card_words_valid))
+PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid), (_PAN_DOTTED, _pan_valid),
+                                                             (_PAN_FORM_ENCODED, _form_encoded_pan_valid),
+                                                             (_CARD_WORDS, _card_words_valid))
 CVV: tuple[tuple["re2._Regexp", Validator], ...] = ((_CVV, _cvv_valid),)
-SPAN_GROUPS = {id(_PAN): (1,), id(_CARD_WORDS): (2,), id(_CVV): (1, 2)}
+SPAN_GROUPS = {id(_PAN): (1,), id(_PAN_DOTTED): (1,), id(_PAN_FORM_ENCODED): (1,), id(_CARD_WORDS): (2,), id(_CVV): (1, 2)}
 """What a redaction replaces: the number itself, not the words around it."""

@@ -5,6 +5,7 @@ import json
 import pytest
 import re2
 
+from kong_plugins.guardrails.cards import luhn_valid
 from kong_plugins.guardrails.scanner import Scanner
 
 
@@ -162,3 +163,47 @@ def test_a_prefilter_squeezed_far_below_its_memory_budget_still_sees_every_paylo
     monkeypatch.setattr(detectors, "SET_MAX_MEM", 64 << 10)
     with pytest.raises(re2.error):
         detectors.Prefilter()
+
+
+def _with_luhn_digit(prefix_and_body: str) -> str:
+    """The number with the check digit that makes it pass Luhn."""
+    return next(prefix_and_body + last for last in "0123456789" if luhn_valid(prefix_and_body + last))
+
+
+def _grouped(digits: str) -> str:
+    return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+
+
+@pytest.mark.parametrize("network,prefix_and_body", [
+    ("Mir", "220012345678901"), ("Troy", "979212345678901"), ("Maestro", "676312345678901"),
+    ("Elo", "506710123456789"), ("Verve", "506100123456789"), ("RuPay", "608112345678901"),
+    ("RuPay", "821234567890123"), ("UnionPay 81", "810012345678901"), ("Dankort", "501912345678901")])
+def test_the_card_networks_beyond_visa_and_mastercard(network, prefix_and_body):
+    number = _with_luhn_digit(prefix_and_body)
+    broken = number[:-1] + str((int(number[-1]) + 1) % 10)
+    scanner = Scanner({})
+    assert scanner.scan(body(messages=[{"role": "user", "content": f"pay with {_grouped(number)} please"}])) \
+        .blocked == ["payment_card"], network
+    assert scanner.scan(body(messages=[{"role": "user", "content": f"ref {_grouped(broken)} please"}])).found == {}
+
+
+def test_cards_written_with_dots_or_form_encoded():
+    scanner = Scanner({})
+    for text in ["card 4111.1111.1111.1111 exp 09/27", "POST /pay card=4111+1111+1111+1111&exp=0927",
+                 "GET /checkout?pan=5555%205555%205555%204444&cvc=", "pan=4111%2D1111%2D1111%2D1111"]:
+        assert scanner.scan(body(messages=[{"role": "user", "content": text}])).blocked == ["payment_card"], text
+    for text in ["lat 41.1234567890123, lon 2.1734035", "version 4111.1111.1111 is out",
+                 "x = 4000+1111+2222+3333  # a sum", "price=41.11+11.11"]:
+        assert scanner.scan(body(messages=[{"role": "user", "content": text}])).found == {}, text
+
+
+def test_four_digit_groups_in_a_hex_table_are_not_a_card():
+    """xxd dumps and Unicode code-point tables hold runs of four hex digits; some runs are all decimal."""
+    xxd = ("00000000: 2321 2f75 7372 2f62 696e 2f65 6e76 2070  #!/usr/bin/env p\n"
+           "00000010: 4111 1111 1111 1111 7974 686f 6e33 0a0a  ython3..\n")
+    code_points = "51E8 51E9 51EA 51EB 51FC 520E 520F 5210\n5211 5212 5213 5214 5215 5216 5217 5218"
+    scanner = Scanner({})
+    for text in (xxd, code_points):
+        assert scanner.scan(body(messages=[{"role": "user", "content": text}])).found == {}
+    assert scanner.scan(body(messages=[{"role": "user", "content": "CAFE order paid with 4111 1111 1111 1111"}])) \
+        .blocked == ["payment_card"]
