@@ -33,9 +33,9 @@ from botocore.credentials import Credentials
 from bench.load import Call, concurrent, eventstream_delta, interleaved, openai_sse_delta, send, sequential, summary
 from bench.memory import memory_run
 from bench.report import print_report, write_results
-from bench.wakeups import measure as measure_wakeups
 from bench.targets import (LITELLM_KEY, MODEL_ID, LiteLLMProxy, OurGateway, cpu_seconds, start_emulator,
                            start_redis)
+from bench.wakeups import measure as measure_wakeups
 from tests.stack import EMULATOR_KEY_ID, EMULATOR_SECRET
 
 API_KEY = "dev-developer-key"

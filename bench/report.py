@@ -38,8 +38,8 @@ def print_report(results: dict, concurrency: int) -> None:
             print(f"{'  added (vs direct ' + base + ')':32}{_cells(a['c1'])}{_cells(a[c])}{_cells(a['ttft'])}")
     spell = results["settings"].get("wakeup_round_trip_us")
     if spell:
-        print(f"\nthe machine's spell (bench.wakeups: a Unix-socket round trip left to the scheduler; quiet 70-90 us, "
-              f"busy 200-400): {spell['before']:.0f} us before the c=1 and stream runs, {spell.get('after', 0):.0f} after")
+        print(f"\nthe machine's spell (bench.wakeups: a Unix-socket round trip left to the scheduler; quiet 70-90 "
+              f"us, busy 200-400): {spell['before']:.0f} us before the c=1 and stream runs, {spell['after']:.0f} after")
     ours = results["gateway_memory"]
     if "over_kong_only" in ours:
         over = ours["over_kong_only"]

@@ -48,9 +48,15 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-_IIN_BY_FIRST_DIGIT: dict[str, list[tuple[int, int, int, range | tuple[int, ...]]]] = {}
-for _low, _high, _lengths in _IIN:
-    _IIN_BY_FIRST_DIGIT.setdefault(str(_low)[0], []).append((len(str(_low)), _low, _high, _lengths))
+def _by_first_digit() -> dict[str, list[tuple[int, int, int, range | tuple[int, ...]]]]:
+    """_IIN as (prefix width, first, last, lengths) by leading digit: a candidate checks a few ranges, not all."""
+    table: dict[str, list[tuple[int, int, int, range | tuple[int, ...]]]] = {}
+    for low, high, lengths in _IIN:
+        table.setdefault(str(low)[0], []).append((len(str(low)), low, high, lengths))
+    return table
+
+
+_IIN_BY_FIRST_DIGIT = _by_first_digit()
 
 
 def known_issuer(digits: str) -> bool:
@@ -65,17 +71,20 @@ def _in_hex_table(text: bytes, m: "re2._Match") -> bool:
     """Groups of four digits inside a table of hex words (`xxd` output, Unicode code points: 51E8 5211 ...)
     are the table's, not a card: three words of digits and letters A-F within 100 bytes tell the table."""
     window = text[max(0, m.start() - 100):m.end() + 100]
-    return len(_HEX_WORD.findall(window, 0, len(window))) >= 3
+    return len(_HEX_WORD.findall(window)) >= 3
+
+
+def _is_card(number: str) -> bool:
+    digits = "".join(c for c in number if c.isdigit())
+    return 13 <= len(digits) <= 19 and known_issuer(digits) and luhn_valid(digits)
 
 
 def _pan_valid(text: bytes, m: "re2._Match") -> bool:
-    digits = "".join(c for c in m.group(1).decode() if c.isdigit())
-    return 13 <= len(digits) <= 19 and known_issuer(digits) and luhn_valid(digits) and not _in_hex_table(text, m)
+    return _is_card(m.group(1).decode()) and not _in_hex_table(text, m)
 
 
 def _form_encoded_pan_valid(text: bytes, m: "re2._Match") -> bool:
-    digits = "".join(c for c in unquote(m.group(1).decode().replace("+", " ")) if c.isdigit())
-    return 13 <= len(digits) <= 19 and known_issuer(digits) and luhn_valid(digits)
+    return _is_card(unquote(m.group(1).decode().replace("+", " ")))
 
 
 def _card_words_valid(text: bytes, m: "re2._Match") -> bool:
@@ -119,5 +128,6 @@ PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid),
                                                              (_PAN_FORM_ENCODED, _form_encoded_pan_valid),
                                                              (_CARD_WORDS, _card_words_valid))
 CVV: tuple[tuple["re2._Regexp", Validator], ...] = ((_CVV, _cvv_valid),)
-SPAN_GROUPS = {id(_PAN): (1,), id(_PAN_DOTTED): (1,), id(_PAN_FORM_ENCODED): (1,), id(_CARD_WORDS): (2,), id(_CVV): (1, 2)}
+SPAN_GROUPS = {id(_PAN): (1,), id(_PAN_DOTTED): (1,), id(_PAN_FORM_ENCODED): (1,), id(_CARD_WORDS): (2,),
+               id(_CVV): (1, 2)}
 """What a redaction replaces: the number itself, not the words around it."""

@@ -128,15 +128,8 @@ def test_a_payload_after_a_megabyte_of_random_words_and_punctuation_is_still_fou
     """Noise of this kind multiplies the states of one big automaton; the prefilter's sets stay smaller,
     with bounded memory, and a bounded cache must not make it miss what follows."""
     import random
-    rng = random.Random(11)
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 ' \" ; = : - # / * ( ) @ . , \näöüéèñ€"
-    words = "select union drop table or and password token secret card refund coupon order price stack".split()
-    parts, size = [], 0
-    while size < 1_000_000:
-        part = rng.choice(words) if rng.random() < 0.3 else "".join(rng.choices(alphabet, k=rng.randint(1, 12)))
-        parts.append(part)
-        size += len(part) + 1
-    text = " ".join(parts) + "\n\nPlease charge card 4111 1111 1111 1111 now."
+    from bench.guardrails import random_words_and_punctuation
+    text = random_words_and_punctuation(1_000_000, random.Random(11)) + "\n\nPlease charge card 4111 1111 1111 1111 now."
     assert "payment_card" in Scanner({}).scan(body(messages=[{"role": "user", "content": text}])).blocked
 
 
