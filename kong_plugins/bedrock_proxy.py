@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from kong_plugins.context import RequestContext, store
-from kong_plugins.formats import anthropic, openai_chat
+from kong_plugins.formats import anthropic, openai_chat, response_format
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
@@ -83,12 +83,13 @@ class Plugin:
         try:
             if api is ApiFormat.ANTHROPIC:
                 internal = anthropic.parse_request(ctx.body)
-                include_usage = False
+                include_usage, answer_tool = False, None
             else:
                 request = openai_chat.parse_request(ctx.body, model_in_path=path_model is not None)
                 model = request.get("model") if path_model is None else (path_model or None)
                 internal = {**openai_chat.to_anthropic(request, self.default_max_tokens), "model": model}
                 include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+                answer_tool = response_format.answer_tool(request)
             entry = self._authorise(api, ctx, internal.get("model"))
             if isinstance(entry, Reply):
                 return entry
@@ -105,7 +106,8 @@ class Plugin:
             client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
             bodies: dict = {}
             plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
-                              include_usage=include_usage, policy=self.body_policy, bodies=bodies)
+                              include_usage=include_usage, policy=self.body_policy, bodies=bodies,
+                              answer_tool=answer_tool)
                     for e in [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
             ctx.planned_input = estimate_input_tokens(internal)

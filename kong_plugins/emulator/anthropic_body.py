@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import malformed, validation
 from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
+from .structured import anthropic_schema
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 ALLOWED_KEYS = frozenset({
@@ -201,6 +202,7 @@ def parse_anthropic_body(body: Any) -> Prompt:
     tools = _tool_specs(body.get("tools"))
     choice, choice_name = _tool_choice(body.get("tool_choice"))
     thinking = check_thinking(body.get("thinking"), body["max_tokens"])
+    output_schema = anthropic_schema(body.get("output_config"))
     segments = SegmentList()
     for tool in body.get("tools") or []:
         rest = {k: v for k, v in tool.items() if k != "cache_control"}
@@ -228,6 +230,6 @@ def parse_anthropic_body(body: Any) -> Prompt:
     return Prompt(
         segments=segments.items, last_user=_last_user(messages), max_tokens=body["max_tokens"],
         tools=tools, tool_choice=choice, tool_choice_name=choice_name,
-        stop_sequences=list(body.get("stop_sequences") or []), thinking=thinking,
+        stop_sequences=list(body.get("stop_sequences") or []), thinking=thinking, output_schema=output_schema,
     )
 

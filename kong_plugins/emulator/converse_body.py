@@ -12,6 +12,7 @@ from .anthropic_body import KNOWN_BETAS, check_thinking
 from .errors import MSG_NO_TOOL_USE, MSG_TOOLCONFIG_REQUIRED, validation
 from .models import ModelInfo
 from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
+from .structured import converse_schema, require_support
 
 DEFAULT_MAX_TOKENS = {"claude": 4096, "titan": 512, "nova": 5000}
 CONTENT_KINDS = frozenset({
@@ -179,6 +180,8 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
     max_tokens, stops = _inference(body.get("inferenceConfig"), info.family, invoke_style)
     thinking = _claude_extras(body.get("additionalModelRequestFields"), max_tokens) \
         if info.family == "claude" else False
+    output_schema = converse_schema(body.get("outputConfig"))
+    require_support(info, output_schema)
     segments = SegmentList()
     tools, choice, choice_name = ([], "auto", None) if tool_config is None else _tools(tool_config, segments)
     system = body.get("system") or []
@@ -200,4 +203,5 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
     return Prompt(
         segments=segments.items, last_user=_last_user(messages), max_tokens=max_tokens, tools=tools,
         tool_choice=choice, tool_choice_name=choice_name, stop_sequences=stops, thinking=thinking,
+        output_schema=output_schema,
     )

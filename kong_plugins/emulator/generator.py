@@ -73,10 +73,20 @@ def base62(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(_BASE62) for _ in range(length))
 
 
-def placeholder(schema: Any, depth: int = 0) -> Any:
-    """A type-appropriate value for a JSON schema; objects get every required property."""
+def placeholder(schema: Any, depth: int = 0, root: Any = None) -> Any:
+    """A type-appropriate value for a JSON schema; objects get every required property.
+
+    Local references (`#/$defs/Name`, what Pydantic writes for nested models) are followed.
+    """
+    root = schema if root is None else root
     if not isinstance(schema, dict) or depth > 8:
         return "example"
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        return placeholder(target, depth + 1, root)
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         return schema["enum"][0]
     if "const" in schema:
@@ -84,7 +94,7 @@ def placeholder(schema: Any, depth: int = 0) -> Any:
     for union in ("anyOf", "oneOf", "allOf"):
         options = schema.get(union)
         if isinstance(options, list) and options:
-            return placeholder(options[0], depth + 1)
+            return placeholder(options[0], depth + 1, root)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
@@ -93,7 +103,7 @@ def placeholder(schema: Any, depth: int = 0) -> Any:
     if kind == "object":
         props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         required = [r for r in schema.get("required") or [] if isinstance(r, str)]
-        return {name: placeholder(props.get(name, {}), depth + 1) for name in required}
+        return {name: placeholder(props.get(name, {}), depth + 1, root) for name in required}
     return {"array": [], "string": "example", "integer": 1, "number": 1, "boolean": True,
             "null": None}.get(kind, "example")
 
@@ -171,7 +181,11 @@ def generate(prompt: Prompt, output_words: int, usage: InputUsage) -> Reply:
             return finish(stop)
 
     tool = _pick_tool(prompt)
-    if tool is not None:
+    if tool is None and prompt.output_schema is not None:
+        return _structured_text(prompt.output_schema, budget, blocks, usage)
+    if tool is not None and prompt.tool_choice in ("any", "tool"):
+        words = []   # a forced tool call starts at once (Anthropic prefills the turn): no preamble
+    elif tool is not None:
         words = ["I'll", "use", "the", tool.name, "tool."]
     else:
         lead = ["Emulated", "reply", "to:"] + _subject(prompt.last_user)
@@ -179,7 +193,8 @@ def generate(prompt: Prompt, output_words: int, usage: InputUsage) -> Reply:
         words = (lead + filler)[:output_words]
     tool_suffix = base62(rng, 24)
     pieces, stop, sequence = _emit_words(words, budget, prompt.stop_sequences)
-    blocks.append(ReplyBlock("text", pieces, len(pieces)))
+    if words:
+        blocks.append(ReplyBlock("text", pieces, len(pieces)))
     budget -= len(pieces)
     if stop:
         return finish(stop, sequence)
@@ -195,3 +210,14 @@ def generate(prompt: Prompt, output_words: int, usage: InputUsage) -> Reply:
     block.pieces = _split_pieces(block.input_json)
     blocks.append(block)
     return finish("tool_use")
+
+
+def _structured_text(schema: dict[str, Any], budget: int, blocks: list[ReplyBlock], usage: InputUsage) -> Reply:
+    """The reply text of a structured output: JSON built from the schema, cut short at max_tokens."""
+    text = json.dumps(placeholder(schema), separators=(",", ":"))
+    tokens = max(1, math.ceil(len(text) / 4))
+    stop = "end_turn" if tokens <= budget else "max_tokens"
+    if stop == "max_tokens":
+        text, tokens = text[:budget * 4], budget
+    blocks.append(ReplyBlock("text", _split_pieces(text), tokens))
+    return Reply(blocks, stop, None, usage)

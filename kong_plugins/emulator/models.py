@@ -34,6 +34,11 @@ class ModelInfo:
         return self.family != "titan"
 
     @property
+    def supports_structured_output(self) -> bool:
+        """Structured outputs came with Claude 4.5 (Haiku, Sonnet, Opus) and later, not to Titan or Nova."""
+        return self.family == "claude" and re.search(r"claude-[a-z]+-4-[5-9]", self.base_id) is not None
+
+    @property
     def supports_count_tokens(self) -> bool:
         return self.family == "claude"
 

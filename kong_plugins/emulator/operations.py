@@ -15,6 +15,7 @@ from typing import Any
 from . import anthropic_format, converse_format, titan
 from .anthropic_body import parse_anthropic_body
 from .converse_body import parse_converse_body
+from .structured import require_support
 from .errors import MSG_NO_COUNT_TOKENS, BedrockError, malformed, validation
 from .eventstream import chunk_frame, event_frame
 from .generator import generate
@@ -49,7 +50,9 @@ def _parse_json(body: bytes, operation: str) -> Any:
 def _invoke_prompt(model: ModelRef, body: Any) -> tuple[Prompt, str]:
     family = model.info.family
     if family == "claude":
-        return parse_anthropic_body(body), "anthropic"
+        prompt = parse_anthropic_body(body)
+        require_support(model.info, prompt.output_schema)
+        return prompt, "anthropic"
     if family == "titan":
         return titan.parse_titan_body(body), "titan"
     if isinstance(body, dict):

@@ -57,6 +57,7 @@ class Prompt:
     tool_choice_name: str | None = None
     stop_sequences: list[str] = field(default_factory=list)
     thinking: bool = False
+    output_schema: dict[str, Any] | None = None   # structured outputs: the reply text follows it
 
     def fingerprint(self) -> bytes:
         """Stable hash of everything the model would see; seeds the deterministic reply."""

@@ -90,15 +90,28 @@ def invoke_body(request: dict[str, Any], fields: frozenset[str] | None = None,
     body = {k: v for k, v in request.items() if k not in ("model", "stream")}
     body["anthropic_version"] = BEDROCK_ANTHROPIC_VERSION
     if fields is not None:
+        structured = _structured_output(body) if "output_config" not in fields else None
         dropped = sorted(k for k in body if k not in fields and k != "anthropic_version")
         if dropped:
             log_event("bedrock_fields_dropped", level="debug", fields=dropped)
             body = {k: v for k, v in body.items() if k not in dropped}
+        if structured:
+            body["output_config"] = structured
     if betas is not None and isinstance(body.get("anthropic_beta"), list):
         body["anthropic_beta"] = allowed_betas(body["anthropic_beta"], betas)
         if not body["anthropic_beta"]:
             del body["anthropic_beta"]
     return wire_json.dumps(body)
+
+
+def _structured_output(body: dict[str, Any]) -> dict[str, Any] | None:
+    """`output_config.format` alone: a schema the client asked for is sent even where `output_config` is
+    not a listed field (Claude 4.5 and later take it on InvokeModel; an older model's 400 reaches the
+    client), while the rest of `output_config` (Claude Code's `effort`) follows the field list."""
+    config = body.get("output_config")
+    if isinstance(config, dict) and "format" in config:
+        return {"format": config["format"]}
+    return None
 
 
 def allowed_betas(requested: list[Any], allowlist: frozenset[str]) -> list[str]:

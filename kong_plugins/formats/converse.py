@@ -42,11 +42,26 @@ def request_from_anthropic(request: dict[str, Any], *, model_fields: bool = True
     tool_config = _tool_config(request, body["messages"])
     if tool_config:
         body["toolConfig"] = tool_config
+    text_format = _text_format(request.get("output_config"))
+    if text_format:
+        body["outputConfig"] = {"textFormat": text_format}
     if model_fields:
         extra = {k: request[k] for k in ("top_k", "thinking", "anthropic_beta") if request.get(k) is not None}
         if extra:
             body["additionalModelRequestFields"] = extra
     return body
+
+
+def _text_format(output_config: Any) -> dict[str, Any] | None:
+    """Anthropic's `output_config.format` as Converse's `outputConfig.textFormat` (the schema as a JSON string)."""
+    fmt = output_config.get("format") if isinstance(output_config, dict) else None
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+        raise RequestError("output_config.format: must be {\"type\": \"json_schema\", \"schema\": {...}}.",
+                           "output_config.format")
+    return {"type": "json_schema",
+            "structure": {"jsonSchema": {"schema": json.dumps(fmt["schema"]), "name": "response"}}}
 
 
 def _system(system: Any) -> list[dict[str, Any]]:

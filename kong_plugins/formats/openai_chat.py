@@ -13,6 +13,7 @@ import time
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage
+from kong_plugins.formats import response_format
 from kong_plugins.formats.body import RequestError, load_json_object, require_messages
 
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
@@ -70,6 +71,7 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
         choice = _tool_choice(request.get("tool_choice"), request.get("parallel_tool_calls"))
         if choice:
             out["tool_choice"] = choice
+    response_format.apply(request, out)
     if request.get("stream") is True:
         out["stream"] = True
     return out
@@ -183,11 +185,14 @@ def openai_usage(usage: Usage) -> dict[str, Any]:
 
 
 def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str, completion_id: str,
-                            created: int | None = None) -> dict[str, Any]:
+                            created: int | None = None, answer_tool: str | None = None) -> dict[str, Any]:
+    """`answer_tool`: JSON mode's forced tool (response_format.py); its input is the message text."""
     text, calls = [], []
     for block in message.get("content") or []:
         if block.get("type") == "text":
             text.append(block.get("text", ""))
+        elif block.get("type") == "tool_use" and block.get("name") == answer_tool and answer_tool:
+            text.append(json.dumps(block.get("input") or {}, ensure_ascii=False))
         elif block.get("type") == "tool_use":
             calls.append({"id": block.get("id"), "type": "function", "function": {
                 "name": block.get("name"), "arguments": json.dumps(block.get("input") or {})}})
@@ -197,19 +202,29 @@ def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str
         reply["tool_calls"] = calls
     return {"id": completion_id, "object": "chat.completion", "created": created or int(time.time()),
             "model": model, "choices": [{"index": 0, "message": reply, "logprobs": None,
-                                         "finish_reason": _FINISH.get(message.get("stop_reason"), "stop")}],
+                                         "finish_reason": _finish(message.get("stop_reason"), bool(calls))}],
             "usage": openai_usage(usage), "system_fingerprint": None}
+
+
+def _finish(stop_reason: Any, tool_calls: bool) -> str:
+    """A turn that ended on JSON mode's answer tool (and no other call) simply stopped."""
+    if stop_reason == "tool_use" and not tool_calls:
+        return "stop"
+    return _FINISH.get(stop_reason, "stop")
 
 
 class ChunkRenderer:
     """Anthropic stream events → OpenAI `chat.completion.chunk` SSE lines."""
 
-    def __init__(self, *, model: str, completion_id: str, include_usage: bool) -> None:
+    def __init__(self, *, model: str, completion_id: str, include_usage: bool,
+                 answer_tool: str | None = None) -> None:
         self.model = model
         self.completion_id = completion_id
         self.include_usage = include_usage
+        self.answer_tool = answer_tool
         self.created = int(time.time())
         self._tool_index: dict[int, int] = {}
+        self._answer_blocks: set[int] = set()
 
     def render(self, event: dict[str, Any], usage: Usage) -> Iterator[bytes]:
         kind = event.get("type")
@@ -217,6 +232,9 @@ class ChunkRenderer:
             yield self._chunk({"role": "assistant", "content": ""})
         elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") == "tool_use":
             block = event["content_block"]
+            if self.answer_tool and block.get("name") == self.answer_tool:
+                self._answer_blocks.add(event.get("index", 0))
+                return
             index = self._tool_index.setdefault(event.get("index", 0), len(self._tool_index))
             yield self._chunk({"tool_calls": [{"index": index, "id": block.get("id"), "type": "function",
                                                "function": {"name": block.get("name"), "arguments": ""}}]})
@@ -224,13 +242,15 @@ class ChunkRenderer:
             delta = event.get("delta") or {}
             if delta.get("type") == "text_delta":
                 yield self._chunk({"content": delta.get("text", "")})
+            elif delta.get("type") == "input_json_delta" and event.get("index", 0) in self._answer_blocks:
+                yield self._chunk({"content": delta.get("partial_json", "")})
             elif delta.get("type") == "input_json_delta":
                 index = self._tool_index.get(event.get("index", 0), 0)
                 yield self._chunk({"tool_calls": [{"index": index,
                                                    "function": {"arguments": delta.get("partial_json", "")}}]})
         elif kind == "message_delta":
             reason = (event.get("delta") or {}).get("stop_reason")
-            yield self._chunk({}, finish_reason=_FINISH.get(reason, "stop"))
+            yield self._chunk({}, finish_reason=_finish(reason, bool(self._tool_index)))
         elif kind == "message_stop":
             if self.include_usage:
                 yield _sse({"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,

@@ -64,7 +64,8 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> b
     ctx.usage = decoder.usage
     if call.api is ApiFormat.OPENAI:
         completion = openai_chat.completion_from_message(message, decoder.usage, model=call.client_model,
-                                                         completion_id=call.response_id)
+                                                         completion_id=call.response_id,
+                                                         answer_tool=call.answer_tool)
         return json.dumps(completion, separators=(",", ":")).encode()
     if call.upstream_is_converse:
         return json.dumps(message, separators=(",", ":")).encode()
@@ -74,7 +75,7 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> b
 def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
     if call.api is ApiFormat.OPENAI:
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
-                                           include_usage=call.include_usage)
+                                           include_usage=call.include_usage, answer_tool=call.answer_tool)
         return lambda event, raw: chunks.render(event, ctx.usage)
     return lambda event, raw: (anthropic.sse_event(event, raw),)
 

@@ -119,17 +119,18 @@ def test_stop_sequence(invoke) -> None:
     assert message["usage"]["output_tokens"] == 6
 
 
-@pytest.mark.parametrize("extra, text", [
-    ({"tool_choice": {"type": "any"}}, "What now?"),
-    ({}, "please use tool for this"),
-    ({}, "could you call get_weather"),
-    ({"tool_choice": {"type": "tool", "name": "get_weather"}}, "hi"),
+@pytest.mark.parametrize("extra, text, blocks", [
+    # A forced call starts the turn (Anthropic prefills it); a chosen one follows a sentence.
+    ({"tool_choice": {"type": "any"}}, "What now?", ["tool_use"]),
+    ({}, "please use tool for this", ["text", "tool_use"]),
+    ({}, "could you call get_weather", ["text", "tool_use"]),
+    ({"tool_choice": {"type": "tool", "name": "get_weather"}}, "hi", ["tool_use"]),
 ])
-def test_tool_use(invoke, extra: dict, text: str) -> None:
+def test_tool_use(invoke, extra: dict, text: str, blocks: list[str]) -> None:
     message = invoke(claude_body(text, tools=[WEATHER_TOOL], **extra))["json"]
     assert message["stop_reason"] == "tool_use"
-    assert [b["type"] for b in message["content"]] == ["text", "tool_use"]
-    tool = message["content"][1]
+    assert [b["type"] for b in message["content"]] == blocks
+    tool = message["content"][-1]
     assert tool["id"].startswith("toolu_bdrk_") and tool["name"] == "get_weather"
     assert tool["input"] == {"city": "example", "days": 1, "units": "metric"}
 

@@ -1,0 +1,110 @@
+"""Structured outputs and JSON mode through the whole stack, with the official SDKs' own parsers."""
+
+import json
+from typing import Literal
+
+import anthropic
+import jsonschema
+import openai
+import pydantic
+import pytest
+
+
+class Customer(pydantic.BaseModel):
+    name: str
+    email: str
+
+
+class OrderSummary(pydantic.BaseModel):
+    order_id: str
+    status: Literal["shipped", "pending", "cancelled"]
+    items: int
+    customer: Customer
+
+
+def oa(stack, key="dev-developer-key"):
+    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=key, max_retries=0)
+
+
+def last_sent(stack):
+    return stack.emulator_control("GET", "/_emulator/requests").json()[-1]
+
+
+def test_openai_parse_gets_the_schema_it_sent(stack):
+    completion = oa(stack).chat.completions.parse(
+        model="sonnet", max_tokens=200, response_format=OrderSummary,
+        messages=[{"role": "user", "content": "Summarise order 42"}])
+    choice = completion.choices[0]
+    assert isinstance(choice.message.parsed, OrderSummary) and choice.finish_reason == "stop"
+    sent = last_sent(stack)["body"]
+    assert sent["outputConfig"]["textFormat"]["type"] == "json_schema"
+    assert json.loads(sent["outputConfig"]["textFormat"]["structure"]["jsonSchema"]["schema"])["$defs"]["Customer"]
+    assert "toolConfig" not in sent
+
+
+def test_openai_stream_with_a_schema(stack):
+    with oa(stack).chat.completions.stream(
+            model="haiku", max_tokens=200, response_format=OrderSummary,
+            messages=[{"role": "user", "content": "Summarise order 7"}]) as stream:
+        pieces = [event.delta for event in stream if event.type == "content.delta"]
+        final = stream.get_final_completion()
+    assert len(pieces) > 1
+    assert isinstance(final.choices[0].message.parsed, OrderSummary)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_json_mode_answers_with_a_json_object(stack, stream):
+    request = dict(model="sonnet", max_tokens=200, response_format={"type": "json_object"},
+                   messages=[{"role": "user", "content": "Reply in JSON: where is order 42?"}])
+    if stream:
+        chunks = list(oa(stack).chat.completions.create(stream=True, **request))
+        content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert not any(c.choices[0].delta.tool_calls for c in chunks if c.choices)
+        finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    else:
+        completion = oa(stack).chat.completions.create(**request)
+        content, finish = completion.choices[0].message.content, [completion.choices[0].finish_reason]
+        assert completion.choices[0].message.tool_calls is None
+    assert isinstance(json.loads(content), dict)
+    assert finish == ["stop"]
+
+
+def test_openai_json_mode_beside_tools_still_calls_tools(stack):
+    tool = {"type": "function", "function": {"name": "get_order_status", "parameters": {
+        "type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}}
+    completion = oa(stack).chat.completions.create(
+        model="sonnet", max_tokens=200, response_format={"type": "json_object"}, tools=[tool],
+        messages=[{"role": "user", "content": "Where is order 42? call get_order_status"}])
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.tool_calls[0].function.name == "get_order_status"
+    assert last_sent(stack)["body"]["toolConfig"]["toolChoice"] == {"any": {}}
+
+
+def test_a_model_without_structured_outputs_answers_400_in_openai_format(stack):
+    with pytest.raises(openai.BadRequestError) as exc:
+        oa(stack, "dev-analyst-key").chat.completions.parse(
+            model="titan", max_tokens=100, response_format=OrderSummary,
+            messages=[{"role": "user", "content": "Summarise order 42"}])
+    assert exc.value.status_code == 400
+    assert "structured outputs" in exc.value.message and "Traceback" not in exc.value.message
+
+
+def test_a_malformed_response_format_is_a_clear_400(stack):
+    with pytest.raises(openai.BadRequestError) as exc:
+        oa(stack).chat.completions.create(model="sonnet", max_tokens=10, response_format={"type": "yaml"},
+                                          messages=[{"role": "user", "content": "hi"}])
+    assert exc.value.body["param"] == "response_format"
+
+
+def test_anthropic_output_config_format_reaches_invoke_model(stack):
+    schema = OrderSummary.model_json_schema()
+    for definition in [schema, *schema["$defs"].values()]:
+        definition["additionalProperties"] = False
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+    message = client.messages.create(
+        model="sonnet", max_tokens=200, messages=[{"role": "user", "content": "Summarise order 42"}],
+        output_config={"format": {"type": "json_schema", "schema": schema}})
+    jsonschema.validate(json.loads(message.content[0].text), schema)
+    sent = last_sent(stack)
+    assert sent["operation"] == "invoke" and sent["body"]["output_config"]["format"]["schema"] == schema
