@@ -57,6 +57,28 @@ def check_thinking(thinking: Any, max_tokens: int, where: str = "thinking") -> b
     return True
 
 
+_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+
+
+def check_thinking_rules(*, temperature: Any, top_p: Any, forced_tool: bool, loop_opener: str | None) -> None:
+    """What Claude refuses while thinking. `loop_opener`: the first block type of the assistant turn whose
+    tool results the request answers (None when it answers none)."""
+    if temperature is not None and temperature != 1:
+        raise validation(f"`temperature` may only be set to 1 when thinking is enabled. Please consult our "
+                         f"documentation at {_DOCS}#feature-compatibility")
+    if top_p is not None and top_p < 0.95:
+        raise validation(f"`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. "
+                         f"Please consult our documentation at {_DOCS}#feature-compatibility")
+    if forced_tool:
+        raise validation("Thinking may not be enabled when tool_choice forces tool use.")
+    if loop_opener is not None and loop_opener not in ("thinking", "redacted_thinking"):
+        raise validation(f"Expected `thinking` or `redacted_thinking`, but found `{loop_opener}`. When `thinking` "
+                         "is enabled, a final `assistant` message must start with a thinking block (preceeding the "
+                         "lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking "
+                         "blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult "
+                         f"our documentation at {_DOCS}")
+
+
 def _validate_top_level(body: Any) -> None:
     if not isinstance(body, dict):
         raise malformed(f"#: expected type: JSONObject, found: {json_type(body)}")
@@ -202,6 +224,12 @@ def parse_anthropic_body(body: Any) -> Prompt:
     tools = _tool_specs(body.get("tools"))
     choice, choice_name = _tool_choice(body.get("tool_choice"))
     thinking = check_thinking(body.get("thinking"), body["max_tokens"])
+    if thinking:
+        # The tool-loop rule is kept on Converse only: Claude Code 2.1.197 sends this emulator's thinking
+        # blocks back stripped (a Bedrock signature presumably survives; its own retry path strips blocks
+        # a server rejects), so enforcing it here would fail a client that works against Bedrock.
+        check_thinking_rules(temperature=body.get("temperature"), top_p=body.get("top_p"),
+                             forced_tool=choice in ("any", "tool"), loop_opener=None)
     output_schema = anthropic_schema(body.get("output_config"))
     segments = SegmentList()
     for tool in body.get("tools") or []:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .anthropic_body import KNOWN_BETAS, check_thinking
+from .anthropic_body import KNOWN_BETAS, check_thinking, check_thinking_rules
 from .errors import MSG_NO_TOOL_USE, MSG_TOOLCONFIG_REQUIRED, validation
 from .models import ModelInfo
 from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
@@ -155,6 +155,17 @@ def _last_user(messages: list[dict[str, Any]]) -> LastUserTurn:
     return LastUserTurn()
 
 
+_ANTHROPIC_KINDS = {"reasoningContent": "thinking", "toolUse": "tool_use", "text": "text"}
+
+
+def _loop_opener(messages: list[dict[str, Any]]) -> str | None:
+    """The first block (in Anthropic's words) of the assistant turn before a final turn of tool results."""
+    if len(messages) < 2 or not any("toolResult" in b for b in messages[-1]["content"]):
+        return None
+    first = next(iter(messages[-2]["content"][0]))
+    return _ANTHROPIC_KINDS.get(first, first)
+
+
 def _claude_extras(fields: Any, max_tokens: int) -> bool:
     if fields is None:
         return False
@@ -184,6 +195,10 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
     require_support(info, output_schema)
     segments = SegmentList()
     tools, choice, choice_name = ([], "auto", None) if tool_config is None else _tools(tool_config, segments)
+    if thinking:
+        inference = body.get("inferenceConfig") or {}
+        check_thinking_rules(temperature=inference.get("temperature"), top_p=inference.get("topP"),
+                             forced_tool=choice in ("any", "tool"), loop_opener=_loop_opener(messages))
     system = body.get("system") or []
     if isinstance(system, str) and invoke_style:
         system = [{"text": system}]

@@ -11,7 +11,7 @@ import json
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage, token_count as _int
-from kong_plugins.formats import wire_json
+from kong_plugins.formats import reasoning, wire_json
 from kong_plugins.formats.body import RequestError
 
 _STOP_REASONS = {
@@ -46,7 +46,10 @@ def request_from_anthropic(request: dict[str, Any], *, model_fields: bool = True
     if text_format:
         body["outputConfig"] = {"textFormat": text_format}
     if model_fields:
-        extra = {k: request[k] for k in ("top_k", "thinking", "anthropic_beta") if request.get(k) is not None}
+        extra = {k: request[k] for k in ("top_k", "anthropic_beta") if request.get(k) is not None}
+        thinking = reasoning.converse_thinking(request)
+        if thinking is not None:
+            extra["thinking"] = thinking
         if extra:
             body["additionalModelRequestFields"] = extra
     return body

@@ -13,7 +13,7 @@ import time
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import response_format
+from kong_plugins.formats import reasoning, response_format
 from kong_plugins.formats.body import RequestError, load_json_object, require_messages
 
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
@@ -72,6 +72,7 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
         if choice:
             out["tool_choice"] = choice
     response_format.apply(request, out)
+    reasoning.apply_effort(request, out)
     if request.get("stream") is True:
         out["stream"] = True
     return out
@@ -187,10 +188,12 @@ def openai_usage(usage: Usage) -> dict[str, Any]:
 def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str, completion_id: str,
                             created: int | None = None, answer_tool: str | None = None) -> dict[str, Any]:
     """`answer_tool`: JSON mode's forced tool (response_format.py); its input is the message text."""
-    text, calls = [], []
+    text, calls, thoughts = [], [], []
     for block in message.get("content") or []:
         if block.get("type") == "text":
             text.append(block.get("text", ""))
+        elif block.get("type") == "thinking":
+            thoughts.append(block.get("thinking", ""))
         elif block.get("type") == "tool_use" and block.get("name") == answer_tool and answer_tool:
             text.append(json.dumps(block.get("input") or {}, ensure_ascii=False))
         elif block.get("type") == "tool_use":
@@ -200,6 +203,8 @@ def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str
                              "refusal": None}
     if calls:
         reply["tool_calls"] = calls
+    if thoughts:
+        reply["reasoning_content"] = "".join(thoughts)   # the field DeepSeek, vLLM and LiteLLM use
     return {"id": completion_id, "object": "chat.completion", "created": created or int(time.time()),
             "model": model, "choices": [{"index": 0, "message": reply, "logprobs": None,
                                          "finish_reason": _finish(message.get("stop_reason"), bool(calls))}],
@@ -242,6 +247,8 @@ class ChunkRenderer:
             delta = event.get("delta") or {}
             if delta.get("type") == "text_delta":
                 yield self._chunk({"content": delta.get("text", "")})
+            elif delta.get("type") == "thinking_delta":
+                yield self._chunk({"reasoning_content": delta.get("thinking", "")})
             elif delta.get("type") == "input_json_delta" and event.get("index", 0) in self._answer_blocks:
                 yield self._chunk({"content": delta.get("partial_json", "")})
             elif delta.get("type") == "input_json_delta":

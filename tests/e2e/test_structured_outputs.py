@@ -108,3 +108,63 @@ def test_anthropic_output_config_format_reaches_invoke_model(stack):
     jsonschema.validate(json.loads(message.content[0].text), schema)
     sent = last_sent(stack)
     assert sent["operation"] == "invoke" and sent["body"]["output_config"]["format"]["schema"] == schema
+
+
+# reasoning_effort: Claude's thinking for OpenAI clients.
+
+ORDER_TOOL = {"type": "function", "function": {"name": "get_order_status", "parameters": {
+    "type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}}
+
+
+def test_reasoning_effort_thinks_and_shows_its_reasoning(stack):
+    completion = oa(stack).chat.completions.create(
+        model="sonnet", max_completion_tokens=4000, reasoning_effort="high", temperature=0.2,
+        messages=[{"role": "user", "content": "Which of my orders shipped?"}])
+    message = completion.choices[0].message
+    assert message.content and message.model_extra["reasoning_content"]
+    sent = last_sent(stack)["body"]
+    assert sent["additionalModelRequestFields"]["thinking"] == {"type": "enabled", "budget_tokens": 3200}
+    assert "temperature" not in sent["inferenceConfig"]
+
+
+def test_reasoning_effort_streams_reasoning_before_the_answer(stack):
+    chunks = list(oa(stack).chat.completions.create(
+        model="haiku", max_completion_tokens=3000, reasoning_effort="low", stream=True,
+        messages=[{"role": "user", "content": "Which of my orders shipped?"}]))
+    kinds = [("reasoning" if (c.choices[0].delta.model_extra or {}).get("reasoning_content") else
+              "content" if c.choices[0].delta.content else None) for c in chunks if c.choices]
+    kinds = [k for k in kinds if k]
+    assert kinds[0] == "reasoning" and kinds[-1] == "content"
+    assert kinds.index("content") > kinds.count("reasoning") - 1
+
+
+def test_a_tool_loop_with_reasoning_effort_completes(stack):
+    """OpenAI clients cannot send thinking blocks back; Claude refuses a thinking turn after tool use without
+    them, so the request answering tool results does not think (the emulator refuses as Claude does)."""
+    client = oa(stack)
+    messages = [{"role": "user", "content": "Where is order 42? call get_order_status"}]
+    first = client.chat.completions.create(model="sonnet", max_completion_tokens=3000, reasoning_effort="medium",
+                                           tools=[ORDER_TOOL], messages=messages)
+    call = first.choices[0].message.tool_calls[0]
+    messages += [{"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+                 {"role": "tool", "tool_call_id": call.id, "content": "shipped"}]
+    final = client.chat.completions.create(model="sonnet", max_completion_tokens=3000, reasoning_effort="medium",
+                                           tools=[ORDER_TOOL], messages=messages)
+    assert final.choices[0].finish_reason == "stop" and "tool result" in final.choices[0].message.content
+
+
+def test_reasoning_effort_on_mantle_is_adaptive_thinking_with_that_effort(stack):
+    completion = oa(stack, "dev-admin-key").chat.completions.create(
+        model="opus-4-7", max_completion_tokens=2000, reasoning_effort="xhigh",
+        messages=[{"role": "user", "content": "Plan the launch"}])
+    assert completion.choices[0].message.model_extra["reasoning_content"]
+    sent = last_sent(stack)["body"]
+    assert sent["thinking"] == {"type": "adaptive"} and sent["output_config"] == {"effort": "xhigh"}
+
+
+def test_reasoning_effort_with_a_forced_tool_is_a_clear_400(stack):
+    with pytest.raises(openai.BadRequestError) as exc:
+        oa(stack).chat.completions.create(model="sonnet", max_completion_tokens=3000, reasoning_effort="high",
+                                          tools=[ORDER_TOOL], tool_choice="required",
+                                          messages=[{"role": "user", "content": "Where is order 42?"}])
+    assert exc.value.body["param"] == "reasoning_effort"

@@ -125,3 +125,68 @@ def test_invoke_body_keeps_a_requested_format_outside_the_field_list():
     effort_only = {**request, "output_config": {"effort": "high"}}
     assert "output_config" not in json.loads(anthropic.invoke_body(effort_only, fields))
     assert json.loads(anthropic.invoke_body(request, fields | {"output_config"}))["output_config"]["effort"] == "high"
+
+
+# reasoning_effort (formats/reasoning.py) shares the internal model's output_config with response_format.
+
+def test_reasoning_effort_is_thinking_on_a_budget_for_claude_on_converse():
+    internal = _internal(reasoning_effort="high", temperature=0.2, top_p=0.5, max_completion_tokens=4000)
+    assert internal["thinking"] == {"type": "adaptive"} and internal["output_config"] == {"effort": "high"}
+    assert "temperature" not in internal and "top_p" not in internal
+    body = converse.request_from_anthropic(internal)
+    assert body["additionalModelRequestFields"]["thinking"] == {"type": "enabled", "budget_tokens": 3200}
+    assert "temperature" not in body["inferenceConfig"]
+    assert "additionalModelRequestFields" not in converse.request_from_anthropic(internal, model_fields=False)
+
+
+def test_low_effort_gets_claudes_smallest_budget_and_too_few_tokens_is_a_clear_error():
+    body = converse.request_from_anthropic(_internal(reasoning_effort="low", max_tokens=2000))
+    assert body["additionalModelRequestFields"]["thinking"]["budget_tokens"] == 1024
+    with pytest.raises(RequestError) as exc:
+        converse.request_from_anthropic(_internal(reasoning_effort="low", max_tokens=1024))
+    assert exc.value.param == "max_tokens"
+
+
+@pytest.mark.parametrize("effort", ["none", "minimal"])
+def test_no_reasoning_keeps_the_sampling_fields(effort):
+    internal = _internal(reasoning_effort=effort, temperature=0.2)
+    assert "thinking" not in internal and internal["temperature"] == 0.2
+
+
+def test_reasoning_with_a_schema_keeps_both():
+    internal = _internal(reasoning_effort="medium", max_tokens=3000,
+                         response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": SCHEMA}})
+    assert internal["output_config"] == {"format": {"type": "json_schema", "schema": SCHEMA}, "effort": "medium"}
+    body = converse.request_from_anthropic(internal)
+    assert "textFormat" in body["outputConfig"] and body["additionalModelRequestFields"]["thinking"]["budget_tokens"]
+
+
+@pytest.mark.parametrize("fields", [
+    {"reasoning_effort": "extreme"},
+    {"reasoning_effort": "high", "tools": [USER_TOOL], "tool_choice": "required"},
+    {"reasoning_effort": "high", "response_format": {"type": "json_object"}},
+])
+def test_reasoning_effort_refusals(fields):
+    with pytest.raises(RequestError) as exc:
+        _internal(**fields)
+    assert exc.value.param == "reasoning_effort"
+
+
+def test_answering_tool_results_does_not_think():
+    messages = [{"role": "user", "content": "Where is order 42?"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "shipped"}]
+    internal = _internal(reasoning_effort="high", tools=[USER_TOOL], messages=messages, temperature=0.3)
+    assert "thinking" not in internal and "temperature" not in internal
+
+
+def test_thinking_renders_as_reasoning_content():
+    message = {"content": [{"type": "thinking", "thinking": "Consider.", "signature": "s"},
+                           {"type": "text", "text": "Done."}], "stop_reason": "end_turn"}
+    reply = openai_chat.completion_from_message(message, Usage(), model="m", completion_id="c")["choices"][0]
+    assert reply["message"]["reasoning_content"] == "Consider." and reply["message"]["content"] == "Done."
+    renderer = openai_chat.ChunkRenderer(model="m", completion_id="c", include_usage=False)
+    event = {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Hm"}}
+    [line] = list(renderer.render(event, Usage()))
+    assert json.loads(line[6:])["choices"][0]["delta"] == {"reasoning_content": "Hm"}
