@@ -194,7 +194,7 @@ def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str
             text.append(block.get("text", ""))
         elif block.get("type") == "thinking":
             thoughts.append(block.get("thinking", ""))
-        elif block.get("type") == "tool_use" and block.get("name") == answer_tool and answer_tool:
+        elif block.get("type") == "tool_use" and answer_tool and block.get("name") == answer_tool:
             text.append(json.dumps(block.get("input") or {}, ensure_ascii=False))
         elif block.get("type") == "tool_use":
             calls.append({"id": block.get("id"), "type": "function", "function": {
