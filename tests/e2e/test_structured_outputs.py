@@ -4,7 +4,6 @@ import json
 from typing import Literal
 
 import anthropic
-import jsonschema
 import openai
 import pydantic
 import pytest
@@ -97,17 +96,21 @@ def test_a_malformed_response_format_is_a_clear_400(stack):
     assert exc.value.body["param"] == "response_format"
 
 
-def test_anthropic_output_config_format_reaches_invoke_model(stack):
-    schema = OrderSummary.model_json_schema()
-    for definition in [schema, *schema["$defs"].values()]:
-        definition["additionalProperties"] = False
+def test_anthropic_parse_reaches_invoke_model_with_its_schema(stack):
     client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
-    message = client.messages.create(
-        model="sonnet", max_tokens=200, messages=[{"role": "user", "content": "Summarise order 42"}],
-        output_config={"format": {"type": "json_schema", "schema": schema}})
-    jsonschema.validate(json.loads(message.content[0].text), schema)
+    message = client.messages.parse(model="sonnet", max_tokens=200, output_format=OrderSummary,
+                                    messages=[{"role": "user", "content": "Summarise order 42"}])
+    assert isinstance(message.parsed_output, OrderSummary)
     sent = last_sent(stack)
-    assert sent["operation"] == "invoke" and sent["body"]["output_config"]["format"]["schema"] == schema
+    assert sent["operation"] == "invoke" and sent["body"]["output_config"]["format"]["type"] == "json_schema"
+
+
+def test_anthropic_schema_on_a_model_without_structured_outputs_is_a_400(stack):
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-analyst-key", max_retries=0)
+    with pytest.raises(anthropic.BadRequestError) as exc:
+        client.messages.parse(model="titan", max_tokens=100, output_format=OrderSummary,
+                              messages=[{"role": "user", "content": "Summarise order 42"}])
+    assert exc.value.body["type"] == "error" and "structured outputs" in exc.value.body["error"]["message"]
 
 
 # reasoning_effort: Claude's thinking for OpenAI clients.
