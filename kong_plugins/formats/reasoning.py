@@ -53,7 +53,8 @@ def _answers_tool_results(messages: list[Any]) -> bool:
 def converse_thinking(request: dict[str, Any]) -> dict[str, Any] | None:
     """The `thinking` field for Claude on Converse: an effort becomes a budget within max_tokens."""
     thinking = request.get("thinking")
-    effort = (request.get("output_config") or {}).get("effort")
+    config = request.get("output_config")
+    effort = config.get("effort") if isinstance(config, dict) else None
     if not isinstance(thinking, dict) or thinking.get("type") != "adaptive" or effort not in _BUDGET_SHARE:
         return thinking
     max_tokens = int(request["max_tokens"])

@@ -44,16 +44,21 @@ def _kind(request: dict[str, Any]) -> str | None:
         return None
     if not isinstance(spec, dict) or spec.get("type") not in ("text", "json_object", "json_schema"):
         raise RequestError(f"{_WHERE}.type: must be text, json_object or json_schema.", _WHERE)
-    if spec["type"] == "json_schema" and (spec.get("json_schema") or {}).get("schema") is None:
+    if spec["type"] != "json_schema":
+        return spec["type"]
+    if not isinstance(spec.get("json_schema"), dict):
+        raise RequestError(f"{_WHERE}.json_schema: must be an object with a name and a schema.",
+                           f"{_WHERE}.json_schema")
+    if spec["json_schema"].get("schema") is None:
         return "json_object"   # a json_schema without a schema constrains no more than JSON mode
-    return spec["type"]
+    return "json_schema"
 
 
 def _schema(spec: dict[str, Any]) -> dict[str, Any]:
-    schema = spec.get("json_schema")
-    if not isinstance(schema, dict) or not isinstance(schema.get("schema"), dict):
+    schema = spec["json_schema"]["schema"]
+    if not isinstance(schema, dict):
         raise RequestError(f"{_WHERE}.json_schema.schema: must be a JSON Schema object.", f"{_WHERE}.json_schema")
-    return schema["schema"]
+    return schema
 
 
 def _force_answer_tool(out: dict[str, Any], *, user_choice: Any) -> None:

@@ -190,3 +190,20 @@ def test_thinking_renders_as_reasoning_content():
     event = {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Hm"}}
     [line] = list(renderer.render(event, Usage()))
     assert json.loads(line[6:])["choices"][0]["delta"] == {"reasoning_content": "Hm"}
+
+
+@pytest.mark.parametrize("value", ["json", 1, [], {}, {"type": None}, {"type": ["json_object"]},
+                                   {"type": "json_schema", "json_schema": "x"},
+                                   {"type": "json_schema", "json_schema": []},
+                                   {"type": "json_schema", "json_schema": {"schema": []}},
+                                   {"type": "json_schema", "json_schema": {"schema": "s"}}])
+def test_malformed_response_format_is_always_a_request_error(value):
+    with pytest.raises(RequestError):
+        _internal(response_format=value)
+
+
+@pytest.mark.parametrize("value", [1, True, [], {}, "HIGH", ["high"]])
+def test_malformed_reasoning_effort_is_always_a_request_error(value):
+    with pytest.raises(RequestError) as exc:
+        _internal(reasoning_effort=value)
+    assert exc.value.param == "reasoning_effort"
