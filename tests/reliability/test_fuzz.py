@@ -20,10 +20,16 @@ json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) |
                            st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=20)
 messages = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", "tool", "x", 3]),
                                            "content": json_values}), max_size=3)
+response_formats = st.one_of(st.fixed_dictionaries(
+    {"type": st.sampled_from(["json_schema", "json_object", "text", "yaml", 1])},
+    optional={"json_schema": st.one_of(scalars, st.lists(scalars, max_size=2), st.fixed_dictionaries(
+        {"name": st.text(max_size=8)}, optional={"schema": json_values, "strict": st.booleans()}))}), json_values)
+efforts = st.one_of(json_values, st.sampled_from(["none", "minimal", "low", "medium", "high", "xhigh", "max"]))
 bodies = st.one_of(
     st.builds(lambda m, extra: json.dumps({"model": "haiku", "max_tokens": 8, "messages": m, **extra}).encode(),
               messages, st.dictionaries(st.sampled_from(["stream", "tools", "tool_choice", "system", "max_tokens",
-                                                         "temperature", "n", "stop", "model", "thinking"]),
+                                                         "temperature", "n", "stop", "model", "thinking",
+                                                         "output_config"]),
                                         json_values, max_size=3)),
     st.builds(lambda v: json.dumps(v).encode(), json_values),
     st.binary(max_size=200),
@@ -39,13 +45,14 @@ def stack():
 
 
 def chain_problems(stack, response, log_lines_before: int, server_lines_before: int) -> list[str]:
-    """Problems Kong or the plugin server reported for this request (a crashed RPC, a traceback)."""
+    """Problems Kong or the plugin server reported for this request (a crashed RPC, a traceback, a plugin
+    phase that raised: `guarded` logs it as plugin_error, and the relay then refuses the unsigned request)."""
     if response.headers.get("X-Kong-Request-Id"):
         stack.harness.wait_for_log(response.headers["X-Kong-Request-Id"])
     errors = [line for line in stack.harness.error_log[log_lines_before:]
               if "mp_rpc" in line or "internal error" in line]
     server = [line for line in stack.harness.plugin_server_output("bedrock")[server_lines_before:]
-              if "Traceback" in line or "failed with" in line]
+              if "Traceback" in line or "failed with" in line or "plugin_error" in line]
     return errors + server
 
 
@@ -77,6 +84,25 @@ def test_fuzzed_bodies(stack, route, body, content_type):
     if r.status_code >= 400 and "json" in r.headers.get("Content-Type", ""):
         assert error_shape_ok(ROUTES[route], r.status_code, r), r.text[:300]
     assert CANARY not in r.text
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(route=st.sampled_from(["/v1/chat/completions", "/v1/chat/opus-4-7"]), response_format=response_formats,
+       effort=efforts, tools=st.booleans(), max_tokens=st.sampled_from([8, 2048]), stream=st.booleans())
+def test_fuzzed_openai_output_options(stack, route, response_format, effort, tools, max_tokens, stream):
+    """response_format and reasoning_effort, valid or not, on Converse and on Mantle: a reply or a 400."""
+    body = {"model": "haiku", "max_tokens": max_tokens, "stream": stream, "messages": [{"role": "user", "content":
+            "hi"}], "response_format": response_format, "reasoning_effort": effort}
+    if tools:
+        body["tools"] = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+    before = len(stack.harness.error_log), len(stack.harness.plugin_server_output("bedrock"))
+    r = requests.post(stack.proxy_url + route, data=json.dumps(body).encode(), timeout=30,
+                      headers={"X-API-Key": "dev-admin-key", "Content-Type": "application/json"})
+    assert not chain_problems(stack, r, *before)
+    assert r.status_code in (200, 400), (r.status_code, r.text[:300])
+    if r.status_code == 400:
+        assert error_shape_ok("openai", r.status_code, r), r.text[:300]
 
 
 def test_body_over_the_size_limit_is_413(stack):
