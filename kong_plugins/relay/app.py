@@ -63,12 +63,10 @@ class RelayApp:
             if not self.healthy:
                 return _json(start_response, "503 Service Unavailable", _RESPAWNED)
             return _json(start_response, "200 OK", _HEALTH)
-        ctx = self.contexts.claim(environ.get(_REQUEST_ID_ENVIRON_KEY) or "")
+        request_id = environ.get(_REQUEST_ID_ENVIRON_KEY) or ""
+        ctx = self.contexts.claim(request_id)
         if ctx is None or not isinstance(ctx.upstream, UpstreamCall):
-            api = api_for_path(environ.get("PATH_INFO") or "/")
-            log_event("relay_refused", level="warn", reason="no live context")
-            return _error(start_response, render_error(
-                api, ErrorKind.PERMISSION, "This endpoint only serves requests that passed the gateway."))
+            return self._refuse(request_id, environ, start_response)
         start_response = _noting_status(ctx, start_response)
         missing = sorted(ctx.required_signoffs - ctx.signoffs)
         if missing:
@@ -85,6 +83,21 @@ class RelayApp:
         ctx.relay_clock = RelayClock()
         body = self._forward(ctx, [_with_betas(c, betas) for c in [ctx.upstream, *ctx.fallbacks]], start_response)
         return _then_done(body, ctx)
+
+    def _refuse(self, request_id: str, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        """No plan to serve. A live request our plugins saw but bedrock-proxy never planned (it raised, or is
+        not on the route) is the gateway's failure, said as such; anything else did not pass the gateway."""
+        api = api_for_path(environ.get("PATH_INFO") or "/")
+        seen = self.contexts.get(request_id) if request_id else None
+        if seen is not None and seen.upstream is None and not seen.relay_active:
+            log_event("relay_refused", level="error", reason="unplanned", request_id=request_id)
+            metrics.rejections_total.labels(reason="missing_signoff", role=seen.role or "unknown").inc()
+            return _error(start_response, render_error(
+                api, ErrorKind.UNAVAILABLE, "A gateway check did not run (bedrock-proxy); the request was not "
+                "sent to the model.", retry_after=1))
+        log_event("relay_refused", level="warn", reason="no live context")
+        return _error(start_response, render_error(
+            api, ErrorKind.PERMISSION, "This endpoint only serves requests that passed the gateway."))
 
     def _forward(self, ctx: RequestContext, candidates: list[UpstreamCall],
                  start_response: StartResponse) -> Iterable[bytes]:

@@ -13,13 +13,21 @@ ASK = {"model": "haiku", "max_tokens": 8, "messages": [{"role": "user", "content
 class WithoutGuardrails(GatewayStack):
     """kong.yaml with ecommerce-guardrails missing from the service: what a skipped plugin looks like."""
 
+    skipped = "ecommerce-guardrails"
+
     def _write_config(self):
         path = super()._write_config()
         config = yaml.safe_load(path.read_text())
         for service in config["services"]:
-            service["plugins"] = [p for p in service.get("plugins", []) if p["name"] != "ecommerce-guardrails"]
+            service["plugins"] = [p for p in service.get("plugins", []) if p["name"] != self.skipped]
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
+
+
+class WithoutBedrockProxy(WithoutGuardrails):
+    """bedrock-proxy skipped (its phase raised, or it is not on the route): nothing planned the call."""
+
+    skipped = "bedrock-proxy"
 
 
 @pytest.mark.parametrize("path,expect", [("/v1/messages", "overloaded_error"), ("/v1/chat/completions", "server_error")])
@@ -28,4 +36,14 @@ def test_no_bedrock_call_without_every_sign_off(path, expect):
         r = requests.post(stack.proxy_url + path, json=ASK, headers={"X-API-Key": "dev-admin-key"}, timeout=15)
         assert r.status_code == 503 and r.json()["error"]["type"] == expect
         assert "ecommerce-guardrails" in r.json()["error"]["message"]
+        assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+
+
+@pytest.mark.parametrize("path,expect", [("/v1/messages", "overloaded_error"), ("/v1/chat/completions", "server_error")])
+def test_a_request_bedrock_proxy_never_planned_is_the_gateways_503_not_a_403(path, expect):
+    ask = {**ASK, "messages": [{"role": "user", "content": "hello"}]}
+    with WithoutBedrockProxy() as stack:
+        r = requests.post(stack.proxy_url + path, json=ask, headers={"X-API-Key": "dev-admin-key"}, timeout=15)
+        assert r.status_code == 503 and r.json()["error"]["type"] == expect
+        assert "bedrock-proxy" in r.json()["error"]["message"]
         assert stack.emulator_control("GET", "/_emulator/requests").json() == []
