@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from kong_plugins.context import RequestContext, store
-from kong_plugins.formats import anthropic, openai_chat, response_format
+from kong_plugins.formats import anthropic, openai_chat, openai_responses, response_format
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
@@ -33,7 +33,9 @@ ESTIMATE_HEADER = "X-Token-Count-Estimate"
 """Set on count_tokens answers computed locally (the model has no Bedrock CountTokens)."""
 COUNTING_KINDS = frozenset({"claude", "mantle"})
 """Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
-_PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiFormat.OPENAI}
+RESPONSES_PATH = "/v1/responses"
+_PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiFormat.OPENAI,
+            "/v1/responses": ApiFormat.OPENAI}
 
 
 class Plugin:
@@ -85,7 +87,8 @@ class Plugin:
                 internal = anthropic.parse_request(ctx.body)
                 include_usage, answer_tool = False, None
             else:
-                request = openai_chat.parse_request(ctx.body, model_in_path=path_model is not None)
+                request = openai_responses.chat_request(ctx.body) if path == RESPONSES_PATH else \
+                    openai_chat.parse_request(ctx.body, model_in_path=path_model is not None)
                 model = request.get("model") if path_model is None else (path_model or None)
                 internal = {**openai_chat.to_anthropic(request, self.default_max_tokens), "model": model}
                 include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
@@ -94,9 +97,9 @@ class Plugin:
             if isinstance(entry, Reply):
                 return entry
             if entry.kind == "openai-compatible":
-                if api is not ApiFormat.OPENAI:
-                    return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through the OpenAI "
-                                        "API only: use /v1/chat/completions.", param="model")
+                if api is not ApiFormat.OPENAI or path == RESPONSES_PATH:
+                    return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through OpenAI "
+                                        "Chat Completions only: use /v1/chat/completions.", param="model")
                 ctx.model = entry.name
                 ctx.planned_input = estimate_input_tokens(internal)
                 ctx.planned_output = int(internal["max_tokens"])
@@ -107,7 +110,7 @@ class Plugin:
             bodies: dict = {}
             plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
                               include_usage=include_usage, policy=self.body_policy, bodies=bodies,
-                              answer_tool=answer_tool)
+                              answer_tool=answer_tool, responses_api=path == RESPONSES_PATH)
                     for e in [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
             ctx.planned_input = estimate_input_tokens(internal)

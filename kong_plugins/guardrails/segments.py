@@ -28,11 +28,12 @@ class Segment:
 
 
 def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]:
-    """User-authored strings of an OpenAI, Anthropic, Bedrock InvokeModel or Converse body."""
+    """User-authored strings of an OpenAI (Chat or Responses), Anthropic, Bedrock InvokeModel or Converse body."""
     if not isinstance(body, dict):
         return
     if isinstance(body.get("inputText"), str):                       # Titan InvokeModel
         yield Segment(("inputText",), body["inputText"])
+    yield from _responses_input(body.get("input"), tool_results)
     messages = body.get("messages")
     if not isinstance(messages, list):
         return
@@ -46,6 +47,22 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
             yield from _content(("messages", i, "content"), message.get("content"), tool_results)
 
 
+def _responses_input(items: Any, tool_results: bool) -> Iterator[Segment]:
+    """OpenAI Responses `input`: a string, or items (user messages; function call outputs are tool results)."""
+    if isinstance(items, str):
+        yield Segment(("input",), items)
+    if not isinstance(items, list):
+        return
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type", "message")
+        if kind == "message" and item.get("role") == "user":
+            yield from _content(("input", i, "content"), item.get("content"), tool_results)
+        elif kind == "function_call_output" and tool_results:
+            yield from _content(("input", i, "output"), item.get("output"), tool_results)
+
+
 def _content(path: Path, content: Any, tool_results: bool) -> Iterator[Segment]:
     if isinstance(content, str):
         yield Segment(path, content)
@@ -56,8 +73,8 @@ def _content(path: Path, content: Any, tool_results: bool) -> Iterator[Segment]:
         if not isinstance(block, dict):
             continue
         here = path + (j,)
-        if isinstance(block.get("text"), str) and block.get("type", "text") == "text":
-            yield Segment(here + ("text",), block["text"])            # OpenAI/Anthropic text part, Converse {text}
+        if isinstance(block.get("text"), str) and block.get("type", "text") in ("text", "input_text"):
+            yield Segment(here + ("text",), block["text"])            # text parts of every API, Converse {text}
         elif tool_results and block.get("type") == "tool_result":      # Anthropic
             yield from _content(here + ("content",), block.get("content"), tool_results)
         elif tool_results and isinstance(block.get("toolResult"), dict):   # Converse

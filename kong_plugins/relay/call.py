@@ -40,6 +40,7 @@ class UpstreamCall:
     endpoint: str | None = None                     # openai-compatible: the provider's base URL
     api_key_env: str | None = None                  # openai-compatible: env var holding its API key
     answer_tool: str | None = None                  # OpenAI JSON mode: the forced tool whose input is the answer
+    responses_api: bool = False                     # OpenAI client on /v1/responses (else Chat Completions)
 
     @property
     def billable(self) -> bool:
@@ -65,7 +66,8 @@ class BodyPolicy:
 
 def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
               region: str, include_usage: bool = False, policy: BodyPolicy = BodyPolicy(),
-              bodies: dict[Any, tuple[str, bytes]] | None = None, answer_tool: str | None = None) -> UpstreamCall:
+              bodies: dict[Any, tuple[str, bytes]] | None = None, answer_tool: str | None = None,
+              responses_api: bool = False) -> UpstreamCall:
     """Choose the Bedrock operation for (client format, model kind) and build its body.
 
     Anthropic clients on Claude use InvokeModel with the Anthropic body (lossless);
@@ -75,20 +77,20 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     call is 100-300 KB, built once rather than once per fallback.
     """
     stream = internal.get("stream") is True
-    prefix = "chatcmpl-" if api is ApiFormat.OPENAI else "msg_bdrk_"
+    prefix = ("resp_" if responses_api else "chatcmpl-") if api is ApiFormat.OPENAI else "msg_bdrk_"
     if entry.kind == "mantle":
         return UpstreamCall(api=api, operation="mantle-messages", model_name=entry.name, client_model=client_model,
                             model_id=entry.bedrock_id, region=entry.region or region, stream=stream,
                             body=_json({**internal, "model": entry.bedrock_id}), include_usage=include_usage,
                             response_id=prefix + secrets.token_urlsafe(18), service="bedrock-mantle",
-                            headers=MANTLE_HEADERS, answer_tool=answer_tool)
+                            headers=MANTLE_HEADERS, answer_tool=answer_tool, responses_api=responses_api)
     operation, body = _operation_and_body(api, internal, entry, policy, {} if bodies is None else bodies)
     if stream:
         operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
-                        answer_tool=answer_tool,
+                        answer_tool=answer_tool, responses_api=responses_api,
                         beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 from botocore.eventstream import EventStreamBuffer, ParserError
 
 from kong_plugins.context import RequestContext
-from kong_plugins.formats import anthropic, openai_chat, openai_passthrough
+from kong_plugins.formats import anthropic, openai_chat, openai_passthrough, responses_render
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.converse import ConverseStreamToAnthropic
 from kong_plugins.formats.sse import AnthropicSseDecoder
@@ -62,6 +62,10 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> b
     decoder = decoder_for(call)
     message = decoder.message(content)
     ctx.usage = decoder.usage
+    if call.api is ApiFormat.OPENAI and call.responses_api:
+        response = responses_render.response_from_message(message, decoder.usage, model=call.client_model,
+                                                          response_id=call.response_id, answer_tool=call.answer_tool)
+        return json.dumps(response, separators=(",", ":")).encode()
     if call.api is ApiFormat.OPENAI:
         completion = openai_chat.completion_from_message(message, decoder.usage, model=call.client_model,
                                                          completion_id=call.response_id,
@@ -73,6 +77,10 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> b
 
 
 def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
+    if call.api is ApiFormat.OPENAI and call.responses_api:
+        events = responses_render.EventRenderer(model=call.client_model, response_id=call.response_id,
+                                                answer_tool=call.answer_tool)
+        return lambda event, raw: events.render(event, ctx.usage)
     if call.api is ApiFormat.OPENAI:
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
                                            include_usage=call.include_usage, answer_tool=call.answer_tool)

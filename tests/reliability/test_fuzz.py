@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.stack import GatewayStack
 
-ROUTES = {"/v1/messages": "anthropic", "/v1/chat/completions": "openai", "/v1/messages/count_tokens": "anthropic",
+ROUTES = {"/v1/messages": "anthropic", "/v1/chat/completions": "openai", "/v1/responses": "openai", "/v1/messages/count_tokens": "anthropic",
           "/v1/chat/haiku": "openai", "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke": "bedrock",
           "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/converse-stream": "bedrock"}
 CANARY = "fuzz-canary-7f3a"
@@ -31,6 +31,7 @@ bodies = st.one_of(
                                                          "temperature", "n", "stop", "model", "thinking",
                                                          "output_config"]),
                                         json_values, max_size=3)),
+    st.builds(lambda v: json.dumps({"model": "haiku", "input": v}).encode(), json_values),
     st.builds(lambda v: json.dumps(v).encode(), json_values),
     st.binary(max_size=200),
     st.just(b"[" * 5000 + b"]" * 5000),

@@ -26,6 +26,8 @@ def test_no_canary_anywhere(tmp_path):
             "".join(s.text_stream)
         oa = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-analyst-key", max_retries=0)
         oa.chat.completions.create(model="haiku", messages=[{"role": "user", "content": PHRASE}])
+        with oa.responses.stream(model="haiku", input=PHRASE, instructions=PHRASE) as s:
+            s.get_final_response()
         runtime = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
                                aws_access_key_id="x", aws_secret_access_key="x",
                                config=Config(retries={"total_max_attempts": 1}))
@@ -40,6 +42,9 @@ def test_no_canary_anywhere(tmp_path):
             requests.post(stack.proxy_url + "/v1/chat/completions", headers={"Authorization": "Bearer dev-ops-key"},
                           timeout=10, json={"model": "haiku", "messages": [
                               {"role": "user", "content": f"{PHRASE} my password is {PASSWORD}"}]}),
+            requests.post(stack.proxy_url + "/v1/responses", headers={"Authorization": "Bearer dev-ops-key"},
+                          timeout=10, json={"model": "haiku", "input": [{"role": "user", "content": [
+                              {"type": "input_text", "text": f"{PHRASE} card {PAN}"}]}]}),
             requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": WRONG_KEY}, timeout=10,
                           json={"model": "haiku", "max_tokens": 8, "messages": [{"role": "user", "content": PHRASE}]}),
             requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-guest-key"}, timeout=10,
@@ -47,7 +52,7 @@ def test_no_canary_anywhere(tmp_path):
             requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-admin-key"}, timeout=10,
                           data=json.dumps({"messages": PHRASE})),
         ]
-        assert [r.status_code for r in refused] == [403, 403, 401, 403, 400]
+        assert [r.status_code for r in refused] == [403, 403, 403, 401, 403, 400]
         for r in refused:
             stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
         captured = {

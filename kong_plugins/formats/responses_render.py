@@ -1,0 +1,183 @@
+"""The internal (Anthropic-shaped) reply as an OpenAI Responses object, whole or as `response.*` events.
+
+Output items follow the reply's content blocks: thinking becomes a `reasoning` item (its text
+as the summary), text a `message` item with one `output_text` part, a tool call a
+`function_call` item; JSON mode's answer tool (response_format.py) is a message. The event
+sequence is the one OpenAI streams (created, in_progress, then per item added / deltas / done,
+then completed, or incomplete at max_output_tokens), which the OpenAI SDK's stream state checks.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any, Iterator
+
+from kong_plugins.context import Usage
+
+
+def response_usage(usage: Usage) -> dict[str, Any]:
+    """Like Chat Completions, input_tokens includes cached tokens (Bedrock's input does not)."""
+    prompt = usage.input + usage.cache_read + usage.cache_write
+    return {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": usage.cache_read},
+            "output_tokens": usage.output, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt + usage.output}
+
+
+def response_object(response_id: str, model: str, created: int, output: list[dict[str, Any]],
+                    stop_reason: Any, usage: Usage | None) -> dict[str, Any]:
+    """A Response; `usage` None while it is still in progress."""
+    done = usage is not None
+    incomplete = stop_reason in ("max_tokens", "model_context_window_exceeded")
+    return {"id": response_id, "object": "response", "created_at": created,
+            "status": ("incomplete" if incomplete else "completed") if done else "in_progress",
+            "error": None, "incomplete_details": {"reason": "max_output_tokens"} if done and incomplete else None,
+            "instructions": None, "model": model, "output": output, "parallel_tool_calls": True,
+            "tool_choice": "auto", "tools": [], "text": {"format": {"type": "text"}},
+            "usage": response_usage(usage) if done else None, "metadata": {}}
+
+
+def response_from_message(message: dict[str, Any], usage: Usage, *, model: str, response_id: str,
+                          answer_tool: str | None = None) -> dict[str, Any]:
+    """A non-streamed Response for the internal model's whole message."""
+    output = []
+    for block in message.get("content") or []:
+        item = _Item.open(block, answer_tool)
+        if item is not None:
+            item.append(_block_text(block, item.kind))
+            output.append(item.done())
+    return response_object(response_id, model, int(time.time()), output, message.get("stop_reason"), usage)
+
+
+def _block_text(block: dict[str, Any], kind: str) -> str:
+    if block.get("type") == "tool_use":
+        return json.dumps(block.get("input") or {}, ensure_ascii=False)
+    return str(block.get("thinking" if kind == "reasoning" else "text", ""))
+
+
+class _Item:
+    """One output item being built from one content block."""
+
+    def __init__(self, kind: str, **fields: Any) -> None:
+        self.kind = kind              # message | reasoning | function_call
+        self.id = {"message": "msg_", "reasoning": "rs_", "function_call": "fc_"}[kind] + secrets.token_hex(12)
+        self.fields = fields
+        self.text = ""
+
+    @classmethod
+    def open(cls, block: dict[str, Any], answer_tool: str | None) -> _Item | None:
+        kind = block.get("type")
+        if kind == "text" or (kind == "tool_use" and answer_tool and block.get("name") == answer_tool):
+            return cls("message")
+        if kind == "thinking":
+            return cls("reasoning")
+        if kind == "tool_use":
+            return cls("function_call", call_id=block.get("id"), name=block.get("name"))
+        return None                   # redacted thinking and anything else: not shown
+
+    def append(self, delta: str) -> None:
+        self.text += delta
+
+    def started(self) -> dict[str, Any]:
+        return self._shape("in_progress", "")
+
+    def done(self) -> dict[str, Any]:
+        return self._shape("completed", self.text)
+
+    def _shape(self, status: str, text: str) -> dict[str, Any]:
+        if self.kind == "message":
+            content = [_text_part(text)] if status == "completed" else []
+            return {"id": self.id, "type": "message", "status": status, "role": "assistant", "content": content}
+        if self.kind == "reasoning":
+            summary = [{"type": "summary_text", "text": text}] if status == "completed" else []
+            return {"id": self.id, "type": "reasoning", "summary": summary}
+        return {"id": self.id, "type": "function_call", "status": status, "arguments": text, **self.fields}
+
+
+def _text_part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+class EventRenderer:
+    """Internal stream events → Responses SSE events."""
+
+    def __init__(self, *, model: str, response_id: str, answer_tool: str | None = None) -> None:
+        self.model = model
+        self.response_id = response_id
+        self.answer_tool = answer_tool
+        self.created = int(time.time())
+        self._sequence = 0
+        self._open: dict[int, tuple[int, _Item]] = {}     # content block index -> (output index, item)
+        self._output: list[dict[str, Any]] = []
+        self._stop_reason: Any = None
+
+    def render(self, event: dict[str, Any], usage: Usage) -> Iterator[bytes]:
+        kind = event.get("type")
+        block_index = event.get("index", 0)
+        if kind == "message_start":
+            shell = response_object(self.response_id, self.model, self.created, [], None, None)
+            yield self._event("response.created", response=shell)
+            yield self._event("response.in_progress", response=shell)
+        elif kind == "content_block_start":
+            item = _Item.open(event.get("content_block") or {}, self.answer_tool)
+            if item is not None:
+                yield from self._start(block_index, item)
+        elif kind == "content_block_delta" and block_index in self._open:
+            yield from self._delta(*self._open[block_index], event.get("delta") or {})
+        elif kind == "content_block_stop" and block_index in self._open:
+            yield from self._finish(*self._open.pop(block_index))
+        elif kind == "message_delta":
+            self._stop_reason = (event.get("delta") or {}).get("stop_reason")
+        elif kind == "message_stop":
+            final = response_object(self.response_id, self.model, self.created, self._output, self._stop_reason,
+                                    usage)
+            yield self._event("response.incomplete" if final["status"] == "incomplete" else "response.completed",
+                              response=final)
+
+    def _start(self, block_index: int, item: _Item) -> Iterator[bytes]:
+        at = len(self._output) + len(self._open)
+        self._open[block_index] = (at, item)
+        yield self._event("response.output_item.added", output_index=at, item=item.started())
+        if item.kind == "message":
+            yield self._event("response.content_part.added", item_id=item.id, output_index=at, content_index=0,
+                              part=_text_part(""))
+        elif item.kind == "reasoning":
+            yield self._event("response.reasoning_summary_part.added", item_id=item.id, output_index=at,
+                              summary_index=0, part={"type": "summary_text", "text": ""})
+
+    def _delta(self, at: int, item: _Item, delta: dict[str, Any]) -> Iterator[bytes]:
+        text = delta.get("text") if delta.get("type") == "text_delta" else \
+            delta.get("thinking") if delta.get("type") == "thinking_delta" else \
+            delta.get("partial_json") if delta.get("type") == "input_json_delta" else None
+        if not isinstance(text, str):
+            return                    # signature deltas and the like
+        item.append(text)
+        where = {"item_id": item.id, "output_index": at}
+        if item.kind == "message":
+            yield self._event("response.output_text.delta", **where, content_index=0, delta=text, logprobs=[])
+        elif item.kind == "reasoning":
+            yield self._event("response.reasoning_summary_text.delta", **where, summary_index=0, delta=text)
+        else:
+            yield self._event("response.function_call_arguments.delta", **where, delta=text)
+
+    def _finish(self, at: int, item: _Item) -> Iterator[bytes]:
+        where = {"item_id": item.id, "output_index": at}
+        if item.kind == "message":
+            yield self._event("response.output_text.done", **where, content_index=0, text=item.text, logprobs=[])
+            yield self._event("response.content_part.done", **where, content_index=0, part=_text_part(item.text))
+        elif item.kind == "reasoning":
+            part = {"type": "summary_text", "text": item.text}
+            yield self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=item.text)
+            yield self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part)
+        else:
+            yield self._event("response.function_call_arguments.done", **where, arguments=item.text,
+                              name=item.fields["name"])
+        done = item.done()
+        self._output.append(done)
+        yield self._event("response.output_item.done", output_index=at, item=done)
+
+    def _event(self, kind: str, **fields: Any) -> bytes:
+        self._sequence += 1
+        data = json.dumps({"type": kind, "sequence_number": self._sequence, **fields}, separators=(",", ":"))
+        return f"event: {kind}\ndata: {data}\n\n".encode()

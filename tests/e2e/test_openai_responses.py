@@ -1,0 +1,96 @@
+"""The OpenAI Responses API through the whole stack, with the official SDK (its stream state checks the events)."""
+
+import openai
+import pydantic
+import pytest
+
+TOOLS = [{"type": "function", "name": "get_order_status", "description": "Status of an order",
+          "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}]
+
+
+class Order(pydantic.BaseModel):
+    order_id: str
+    items: int
+
+
+def oa(stack, key="dev-developer-key"):
+    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=key, max_retries=0)
+
+
+def last_sent(stack):
+    return stack.emulator_control("GET", "/_emulator/requests").json()[-1]
+
+
+def test_create_answers_with_a_response(stack):
+    response = oa(stack).responses.create(model="sonnet", instructions="Be terse.", input="Hello there",
+                                          max_output_tokens=50)
+    assert response.status == "completed" and response.id.startswith("resp_")
+    assert response.output_text.startswith("Emulated reply to: Hello there")
+    assert response.usage.total_tokens == response.usage.input_tokens + response.usage.output_tokens > 0
+    sent = last_sent(stack)
+    assert sent["operation"] == "converse" and sent["body"]["system"] == [{"text": "Be terse."}]
+    assert sent["body"]["inferenceConfig"]["maxTokens"] == 50
+
+
+def test_stream_through_the_sdks_stream_state(stack):
+    with oa(stack).responses.stream(model="haiku", input=[
+            {"role": "user", "content": [{"type": "input_text", "text": "Stream to me"}]}]) as stream:
+        deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert len(deltas) > 1 and "".join(deltas) == final.output_text
+    assert final.usage.output_tokens > 0
+
+
+def test_function_calling_round_trip(stack):
+    client = oa(stack)
+    first = client.responses.create(model="sonnet", input="Where is order 42? call get_order_status", tools=TOOLS)
+    [call] = [item for item in first.output if item.type == "function_call"]
+    assert call.name == "get_order_status" and "order_id" in call.arguments
+    second = client.responses.create(model="sonnet", tools=TOOLS, input=[
+        {"role": "user", "content": "Where is order 42? call get_order_status"},
+        call.model_dump(exclude_none=True),
+        {"type": "function_call_output", "call_id": call.call_id, "output": "shipped"}])
+    assert "tool result shipped" in second.output_text
+
+
+def test_parse_with_a_text_format(stack):
+    parsed = oa(stack).responses.parse(model="sonnet", input="Summarise order 42", text_format=Order)
+    assert isinstance(parsed.output_parsed, Order)
+    assert last_sent(stack)["body"]["outputConfig"]["textFormat"]["type"] == "json_schema"
+
+
+def test_reasoning_streams_a_summary_before_the_answer(stack):
+    with oa(stack).responses.stream(model="sonnet", input="Plan the launch", reasoning={"effort": "low"},
+                                    max_output_tokens=3000) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert [item.type for item in final.output] == ["reasoning", "message"]
+    assert final.output[0].summary[0].text
+    assert kinds.index("response.reasoning_summary_text.delta") < kinds.index("response.output_text.delta")
+
+
+def test_stateless_requests_and_hosted_tools_are_clear_400s(stack):
+    client = oa(stack)
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.responses.create(model="sonnet", input="more", previous_response_id="resp_abc")
+    assert exc.value.body["param"] == "previous_response_id"
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.responses.create(model="sonnet", input="news?", tools=[{"type": "web_search"}])
+    assert "hosted" in exc.value.message
+
+
+@pytest.mark.parametrize("item", [
+    "my card is 4111 1111 1111 1111",
+    [{"role": "user", "content": [{"type": "input_text", "text": "card 4111 1111 1111 1111 please"}]}],
+])
+def test_guardrails_scan_the_input(stack, item):
+    with pytest.raises(openai.PermissionDeniedError) as exc:
+        oa(stack).responses.create(model="sonnet", input=item)
+    assert "payment_card" in exc.value.message and "4111" not in exc.value.message
+    assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+
+
+def test_an_openai_compatible_model_points_to_chat_completions(stack):
+    with pytest.raises(openai.BadRequestError) as exc:
+        oa(stack, "dev-partner-key").responses.create(model="gemini-flash", input="hi")
+    assert "/v1/chat/completions" in exc.value.message
