@@ -56,6 +56,14 @@ def test_openai_client_has_its_first_token_before_the_last_is_released(stack, he
     assert [c for c in chunks]
 
 
+def test_openai_responses_client_has_its_first_token_before_the_last_is_released(stack, held):
+    client = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-developer-key", max_retries=0)
+    events = iter(client.responses.create(model="sonnet", max_output_tokens=64, input=ASK, stream=True))
+    first = next(e for e in events if e.type == "response.output_text.delta")
+    assert first.delta and held() == 1
+    assert [e.type for e in events][-1] == "response.completed"
+
+
 def test_native_stream_first_event_before_the_last_is_released(stack, held):
     runtime = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
                            aws_access_key_id="x", aws_secret_access_key="x",

@@ -125,6 +125,18 @@ def test_openai_stream_cut_mid_way_ends_with_an_error_chunk(stack):
     assert "error" in json.loads(events[-1])
 
 
+def test_openai_responses_stream_cut_mid_way_raises_in_the_sdk(stack):
+    fault(stack, type="stream_reset", after_events=4)
+    client = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-admin-key", max_retries=0)
+    seen = []
+    with pytest.raises(openai.APIError) as exc:
+        for event in client.responses.create(model="haiku", max_output_tokens=64, stream=True,
+                                             input="tell me a story"):
+            seen.append(event.type)
+    assert "response.output_text.delta" in seen and "response.completed" not in seen
+    assert "stream broke off" in exc.value.message
+
+
 def test_after_every_fault_nothing_is_left_behind(stack):
     for rule in ({"type": "slow", "delay_s": 3}, {"type": "reset"}, {"type": "stream_reset", "after_events": 3},
                  {"type": "malformed_frame", "after_events": 3}, {"type": "internal"}):
