@@ -121,7 +121,7 @@ def _image(url: Any, where: str) -> dict[str, Any]:
 
 
 def _assistant_blocks(message: dict[str, Any], where: str) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
+    blocks = reasoning.thinking_blocks(message.get("thinking_blocks"), where)   # first, as Claude wants them
     text = _text_only(message.get("content"), f"{where}.content")
     if text:
         blocks.append({"type": "text", "text": text})
@@ -189,7 +189,8 @@ def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str
                             created: int | None = None, answer_tool: str | None = None) -> dict[str, Any]:
     """`answer_tool`: JSON mode's forced tool (response_format.py); its input is the message text."""
     text, calls, thoughts = [], [], []
-    for block in message.get("content") or []:
+    content = message.get("content") or []
+    for block in content:
         if block.get("type") == "text":
             text.append(block.get("text", ""))
         elif block.get("type") == "thinking":
@@ -205,6 +206,8 @@ def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str
         reply["tool_calls"] = calls
     if thoughts:
         reply["reasoning_content"] = "".join(thoughts)   # the field DeepSeek, vLLM and LiteLLM use
+    if reasoning.returned_blocks(content):
+        reply["thinking_blocks"] = reasoning.returned_blocks(content)   # to send back in a tool loop
     return {"id": completion_id, "object": "chat.completion", "created": created or int(time.time()),
             "model": model, "choices": [{"index": 0, "message": reply, "logprobs": None,
                                          "finish_reason": _finish(message.get("stop_reason"), bool(calls))}],
@@ -230,11 +233,18 @@ class ChunkRenderer:
         self.created = int(time.time())
         self._tool_index: dict[int, int] = {}
         self._answer_blocks: set[int] = set()
+        self._thinking: dict[int, dict[str, Any]] = {}   # open thinking blocks, sent whole when they stop
 
     def render(self, event: dict[str, Any], usage: Usage) -> Iterator[bytes]:
         kind = event.get("type")
         if kind == "message_start":
             yield self._chunk({"role": "assistant", "content": ""})
+        elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") in (
+                "thinking", "redacted_thinking"):
+            self._thinking[event.get("index", 0)] = dict(event["content_block"])
+        elif kind == "content_block_stop" and event.get("index", 0) in self._thinking:
+            block = self._thinking.pop(event.get("index", 0))
+            yield self._chunk({"thinking_blocks": reasoning.returned_blocks([block])})
         elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") == "tool_use":
             block = event["content_block"]
             if self.answer_tool and block.get("name") == self.answer_tool:
@@ -248,7 +258,10 @@ class ChunkRenderer:
             if delta.get("type") == "text_delta":
                 yield self._chunk({"content": delta.get("text", "")})
             elif delta.get("type") == "thinking_delta":
+                self._add_to_thinking(event.get("index", 0), "thinking", delta.get("thinking", ""))
                 yield self._chunk({"reasoning_content": delta.get("thinking", "")})
+            elif delta.get("type") == "signature_delta":
+                self._add_to_thinking(event.get("index", 0), "signature", delta.get("signature", ""))
             elif delta.get("type") == "input_json_delta" and event.get("index", 0) in self._answer_blocks:
                 yield self._chunk({"content": delta.get("partial_json", "")})
             elif delta.get("type") == "input_json_delta":
@@ -263,6 +276,11 @@ class ChunkRenderer:
                 yield _sse({"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
                             "model": self.model, "choices": [], "usage": openai_usage(usage)})
             yield b"data: [DONE]\n\n"
+
+    def _add_to_thinking(self, index: int, field: str, piece: str) -> None:
+        block = self._thinking.get(index)
+        if block is not None:
+            block[field] = block.get(field, "") + piece
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
         chunk = {"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,

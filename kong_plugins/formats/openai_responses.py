@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kong_plugins.formats import reasoning
 from kong_plugins.formats.body import RequestError, load_json_object
 
 _STATEFUL = ("previous_response_id", "conversation", "prompt")
@@ -71,14 +72,20 @@ def _messages(items: Any) -> list[dict[str, Any]]:
     if not isinstance(items, list) or not items:
         raise RequestError("input: must be a string or a non-empty list of items.", "input")
     out: list[dict[str, Any]] = []
+    thinking: list[dict[str, Any]] = []      # reasoning items' blocks, for the assistant turn they precede
     for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("type") == "reasoning":
+            if item.get("encrypted_content") is not None:
+                thinking += reasoning.decode_blocks(item["encrypted_content"])
+            continue   # without it, Claude's thinking cannot be rebuilt from a summary: the turn goes on without
         message = _item(item, f"input.{i}")
-        if message is not None:
-            out.append(message)
+        if thinking and message["role"] == "assistant":
+            message["thinking_blocks"], thinking = thinking, []
+        out.append(message)
     return out
 
 
-def _item(item: Any, where: str) -> dict[str, Any] | None:
+def _item(item: Any, where: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise RequestError(f"{where}: must be an object.", where)
     kind = item.get("type", "message")
@@ -93,8 +100,6 @@ def _item(item: Any, where: str) -> dict[str, Any] | None:
     if kind == "function_call_output":
         return {"role": "tool", "tool_call_id": _string(item, "call_id", where),
                 "content": _content(item.get("output"), f"{where}.output")}
-    if kind == "reasoning":
-        return None   # Claude's thinking cannot be rebuilt from a summary; the turn goes on without it
     raise RequestError(f"{where}.type: {kind!r} items are not supported by the gateway.", f"{where}.type")
 
 

@@ -7,13 +7,19 @@ effort into a share of max_tokens (what bedrock-access-gateway does).
 
 Claude refuses three things with thinking on, so the mapping avoids them in the client's terms:
 a temperature or top_p other than 1 (dropped, as OpenAI's reasoning models take neither), a
-forced tool call (a 400 naming both fields), and continuing a tool loop whose earlier assistant
-turn has no thinking block (OpenAI clients cannot send thinking blocks back, so a request that
-answers tool results does not think).
+forced tool call (a 400 naming both fields), and continuing a tool loop whose assistant turn
+lost its thinking block. Replies carry the blocks back to the client so it can return them:
+`thinking_blocks` on Chat Completions messages (LiteLLM's field, kept by the OpenAI SDK's
+`model_dump()`), `encrypted_content` on Responses reasoning items (opaque to the client; the
+signature inside is Bedrock's, checked there). A request answering tool results thinks only
+when the assistant turn that called the tools came back with its blocks.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Any
 
 from kong_plugins.formats.body import RequestError
@@ -39,15 +45,60 @@ def apply_effort(request: dict[str, Any], out: dict[str, Any]) -> None:
                            "reasoning_effort")
     out.pop("temperature", None)
     out.pop("top_p", None)
-    if _answers_tool_results(request["messages"]):
+    if _loop_without_thinking(request["messages"]):
         return
     out["thinking"] = {"type": "adaptive"}
     out["output_config"] = {**out.get("output_config", {}), "effort": effort}
 
 
-def _answers_tool_results(messages: list[Any]) -> bool:
-    last = messages[-1] if messages else None
-    return isinstance(last, dict) and last.get("role") in ("tool", "function")
+def _loop_without_thinking(messages: list[Any]) -> bool:
+    """The request answers tool results, and the assistant turn that called the tools has no thinking."""
+    turn = [m for m in messages if isinstance(m, dict)]
+    if not turn or turn[-1].get("role") not in ("tool", "function"):
+        return False
+    while turn and turn[-1].get("role") in ("tool", "function"):
+        turn.pop()
+    callers = []                               # the assistant turn, maybe split over several messages
+    while turn and turn[-1].get("role") == "assistant":
+        callers.append(turn.pop())
+    return not any(m.get("thinking_blocks") for m in callers)
+
+
+def thinking_blocks(value: Any, where: str) -> list[dict[str, Any]]:
+    """Client-returned thinking blocks, checked for shape (Bedrock checks their signatures)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(_is_block(b) for b in value):
+        raise RequestError(f"{where}.thinking_blocks: must be the thinking blocks the gateway returned.",
+                           f"{where}.thinking_blocks")
+    return returned_blocks(value)
+
+
+def _is_block(block: Any) -> bool:
+    kind = block.get("type") if isinstance(block, dict) else None
+    fields = {"thinking": ("thinking", "signature"), "redacted_thinking": ("data",)}.get(kind)
+    return fields is not None and all(isinstance(block.get(f), str) for f in fields)
+
+
+def returned_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The thinking blocks of a reply, as the client should send them back."""
+    return [{k: v for k, v in b.items() if k in ("type", "thinking", "signature", "data")} for b in blocks
+            if b.get("type") in ("thinking", "redacted_thinking")]
+
+
+def encode_blocks(blocks: list[dict[str, Any]]) -> str:
+    """Thinking blocks as a Responses reasoning item's `encrypted_content` (opaque, not secret)."""
+    return base64.urlsafe_b64encode(json.dumps(returned_blocks(blocks), separators=(",", ":")).encode()).decode()
+
+
+def decode_blocks(text: Any) -> list[dict[str, Any]]:
+    """The blocks of an `encrypted_content` the gateway returned; none for anyone else's (OpenAI's own,
+    when a conversation moves between providers), whose turn then goes on without thinking."""
+    try:
+        value = json.loads(base64.urlsafe_b64decode(text.encode()))
+    except (AttributeError, ValueError, binascii.Error):
+        return []
+    return returned_blocks(value) if isinstance(value, list) and all(_is_block(b) for b in value) else []
 
 
 def converse_thinking(request: dict[str, Any]) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ import time
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage
+from kong_plugins.formats import reasoning
 
 
 def response_usage(usage: Usage) -> dict[str, Any]:
@@ -59,25 +60,37 @@ def _block_text(block: dict[str, Any], kind: str) -> str:
 class _Item:
     """One output item being built from one content block."""
 
-    def __init__(self, kind: str, **fields: Any) -> None:
+    def __init__(self, kind: str, thinking: dict[str, Any] | None = None, **fields: Any) -> None:
         self.kind = kind              # message | reasoning | function_call
         self.id = {"message": "msg_", "reasoning": "rs_", "function_call": "fc_"}[kind] + secrets.token_hex(12)
         self.fields = fields
         self.text = ""
+        self.thinking = thinking      # reasoning: the block itself, returned in encrypted_content
 
     @classmethod
     def open(cls, block: dict[str, Any], answer_tool: str | None) -> _Item | None:
         kind = block.get("type")
         if kind == "text" or (kind == "tool_use" and answer_tool and block.get("name") == answer_tool):
             return cls("message")
-        if kind == "thinking":
-            return cls("reasoning")
+        if kind in ("thinking", "redacted_thinking"):
+            return cls("reasoning", thinking={**block, "thinking": ""} if kind == "thinking" else dict(block))
         if kind == "tool_use":
             return cls("function_call", call_id=block.get("id"), name=block.get("name"))
-        return None                   # redacted thinking and anything else: not shown
+        return None
 
     def append(self, delta: str) -> None:
         self.text += delta
+        if self.thinking is not None and self.thinking["type"] == "thinking":
+            self.thinking["thinking"] += delta
+
+    @property
+    def summarised(self) -> bool:
+        """A reasoning item with a text summary (a redacted block has none)."""
+        return self.thinking is not None and self.thinking["type"] == "thinking"
+
+    def sign(self, signature: str) -> None:
+        if self.thinking is not None:
+            self.thinking["signature"] = self.thinking.get("signature", "") + signature
 
     def started(self) -> dict[str, Any]:
         return self._shape("in_progress", "")
@@ -90,8 +103,11 @@ class _Item:
             content = [_text_part(text)] if status == "completed" else []
             return {"id": self.id, "type": "message", "status": status, "role": "assistant", "content": content}
         if self.kind == "reasoning":
-            summary = [{"type": "summary_text", "text": text}] if status == "completed" else []
-            return {"id": self.id, "type": "reasoning", "summary": summary}
+            if status != "completed":
+                return {"id": self.id, "type": "reasoning", "summary": []}
+            summary = [{"type": "summary_text", "text": text}] if text else []
+            return {"id": self.id, "type": "reasoning", "summary": summary,
+                    "encrypted_content": reasoning.encode_blocks([self.thinking or {}])}
         return {"id": self.id, "type": "function_call", "status": status, "arguments": text, **self.fields}
 
 
@@ -142,11 +158,14 @@ class EventRenderer:
         if item.kind == "message":
             yield self._event("response.content_part.added", item_id=item.id, output_index=at, content_index=0,
                               part=_text_part(""))
-        elif item.kind == "reasoning":
+        elif item.kind == "reasoning" and item.summarised:
             yield self._event("response.reasoning_summary_part.added", item_id=item.id, output_index=at,
                               summary_index=0, part={"type": "summary_text", "text": ""})
 
     def _delta(self, at: int, item: _Item, delta: dict[str, Any]) -> Iterator[bytes]:
+        if delta.get("type") == "signature_delta":
+            item.sign(str(delta.get("signature", "")))
+            return
         text = delta.get("text") if delta.get("type") == "text_delta" else \
             delta.get("thinking") if delta.get("type") == "thinking_delta" else \
             delta.get("partial_json") if delta.get("type") == "input_json_delta" else None
@@ -166,7 +185,7 @@ class EventRenderer:
         if item.kind == "message":
             yield self._event("response.output_text.done", **where, content_index=0, text=item.text, logprobs=[])
             yield self._event("response.content_part.done", **where, content_index=0, part=_text_part(item.text))
-        elif item.kind == "reasoning":
+        elif item.kind == "reasoning" and item.summarised:
             part = {"type": "summary_text", "text": item.text}
             yield self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=item.text)
             yield self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part)

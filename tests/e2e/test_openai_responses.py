@@ -94,3 +94,21 @@ def test_an_openai_compatible_model_points_to_chat_completions(stack):
     with pytest.raises(openai.BadRequestError) as exc:
         oa(stack, "dev-partner-key").responses.create(model="gemini-flash", input="hi")
     assert "/v1/chat/completions" in exc.value.message
+
+
+def test_a_reasoning_tool_loop_thinks_on_with_the_output_sent_back(stack):
+    """`input += response.output`: the reasoning item's encrypted_content brings Claude's thinking block back."""
+    client = oa(stack)
+    items = [{"role": "user", "content": "Where is order 42? call get_order_status"}]
+    first = client.responses.create(model="sonnet", input=items, tools=TOOLS, reasoning={"effort": "low"},
+                                    max_output_tokens=3000)
+    assert [item.type for item in first.output] == ["reasoning", "message", "function_call"]
+    call = first.output[-1]
+    items += [item.model_dump(exclude_none=True) for item in first.output]
+    items.append({"type": "function_call_output", "call_id": call.call_id, "output": "shipped"})
+    final = client.responses.create(model="sonnet", input=items, tools=TOOLS, reasoning={"effort": "low"},
+                                    max_output_tokens=3000)
+    assert final.output[0].type == "reasoning" and "tool result shipped" in final.output_text
+    sent = last_sent(stack)["body"]
+    assert "thinking" in sent["additionalModelRequestFields"]
+    assert "reasoningContent" in sent["messages"][1]["content"][0]

@@ -171,3 +171,22 @@ def test_reasoning_effort_with_a_forced_tool_is_a_clear_400(stack):
                                           tools=[ORDER_TOOL], tool_choice="required",
                                           messages=[{"role": "user", "content": "Where is order 42?"}])
     assert exc.value.body["param"] == "reasoning_effort"
+
+
+def test_a_tool_loop_keeps_thinking_when_the_client_sends_the_message_back(stack):
+    """The OpenAI SDK's message.model_dump() keeps thinking_blocks; with them Claude thinks on in the loop
+    (the emulator refuses, as Claude does, a thinking turn after a tool call that lost its block)."""
+    client = oa(stack)
+    messages = [{"role": "user", "content": "Where is order 42? call get_order_status"}]
+    first = client.chat.completions.create(model="sonnet", max_completion_tokens=3000, reasoning_effort="medium",
+                                           tools=[ORDER_TOOL], messages=messages)
+    message = first.choices[0].message
+    assert message.model_extra["thinking_blocks"][0]["signature"]
+    messages += [message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": message.tool_calls[0].id, "content": "shipped"}]
+    final = client.chat.completions.create(model="sonnet", max_completion_tokens=3000, reasoning_effort="medium",
+                                           tools=[ORDER_TOOL], messages=messages)
+    assert final.choices[0].message.model_extra["reasoning_content"]
+    sent = last_sent(stack)["body"]
+    assert sent["additionalModelRequestFields"]["thinking"]["type"] == "enabled"
+    assert "reasoningContent" in sent["messages"][1]["content"][0]

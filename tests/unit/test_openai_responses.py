@@ -131,3 +131,60 @@ def test_stream_events_are_numbered_and_close_every_item():
     final = parsed[-1][1]["response"]
     assert parsed[-1][0] == "response.completed" and final["output"][0]["content"][0]["text"] == "Hi there"
     assert final["output"][1]["arguments"] == "{}" and final["usage"]["output_tokens"] == 3
+
+
+# Thinking blocks round trip: Claude may think on in a tool loop only with its earlier blocks.
+
+THOUGHT = {"type": "thinking", "thinking": "Look it up.", "signature": "c2ln"}
+
+
+def test_chat_replies_carry_their_thinking_blocks_and_take_them_back():
+    message = {"content": [THOUGHT, {"type": "tool_use", "id": "t1", "name": "get_order", "input": {}}],
+               "stop_reason": "tool_use"}
+    reply = openai_chat.completion_from_message(message, Usage(), model="m", completion_id="c")["choices"][0]
+    assert reply["message"]["thinking_blocks"] == [THOUGHT]
+    messages = [{"role": "user", "content": "Where is order 4?"}, reply["message"],
+                {"role": "tool", "tool_call_id": "t1", "content": "shipped"}]
+    internal = openai_chat.to_anthropic({"messages": messages, "reasoning_effort": "low", "max_tokens": 4000}, 4000)
+    assert internal["messages"][1]["content"][0] == THOUGHT and internal["thinking"] == {"type": "adaptive"}
+    without = [messages[0], {k: v for k, v in reply["message"].items() if k != "thinking_blocks"}, messages[2]]
+    assert "thinking" not in openai_chat.to_anthropic({"messages": without, "reasoning_effort": "low"}, 4000)
+
+
+def test_chat_stream_sends_each_thinking_block_whole_when_it_ends():
+    renderer = openai_chat.ChunkRenderer(model="m", completion_id="c", include_usage=False)
+    events = [{"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "",
+                                                                             "signature": ""}},
+              {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Look "}},
+              {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "it up."}},
+              {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "c2ln"}},
+              {"type": "content_block_stop", "index": 0}]
+    deltas = [json.loads(line[6:])["choices"][0]["delta"] for e in events for line in renderer.render(e, Usage())]
+    assert deltas[-1] == {"thinking_blocks": [THOUGHT]}
+
+
+@pytest.mark.parametrize("blocks", ["x", [{"type": "thinking", "thinking": "t"}], [{"type": "text", "text": "t"}]])
+def test_malformed_thinking_blocks_are_a_request_error(blocks):
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok", "thinking_blocks": blocks},
+                {"role": "user", "content": "more"}]
+    with pytest.raises(RequestError) as exc:
+        openai_chat.to_anthropic({"messages": messages}, 100)
+    assert exc.value.param == "messages.1.thinking_blocks"
+
+
+def test_responses_reasoning_items_round_trip_through_encrypted_content():
+    message = {"content": [THOUGHT, {"type": "tool_use", "id": "t1", "name": "get_order", "input": {}}],
+               "stop_reason": "tool_use"}
+    output = responses_render.response_from_message(message, Usage(), model="m", response_id="r")["output"]
+    assert output[0]["summary"][0]["text"] == "Look it up." and output[0]["encrypted_content"]
+    chat = _chat(reasoning={"effort": "low"}, max_output_tokens=4000, input=[
+        {"role": "user", "content": "Where is order 4?"}, *output,
+        {"type": "function_call_output", "call_id": "t1", "output": "shipped"}])
+    assert chat["messages"][1]["thinking_blocks"] == [THOUGHT]
+    internal = openai_chat.to_anthropic(chat, 4000)
+    assert internal["messages"][1]["content"][0] == THOUGHT and "thinking" in internal
+    # OpenAI's own encrypted reasoning (a conversation moved between providers) is passed over.
+    foreign = _chat(input=[{"role": "user", "content": "hi"},
+                           {"type": "reasoning", "id": "rs", "summary": [], "encrypted_content": "gAAAA-openai"},
+                           {"role": "assistant", "content": "hello"}, {"role": "user", "content": "more"}])
+    assert "thinking_blocks" not in foreign["messages"][1]
