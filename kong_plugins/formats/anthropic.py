@@ -28,6 +28,16 @@ def parse_request(body: bytes | None) -> dict[str, Any]:
     if not isinstance(data.get("max_tokens"), int) or isinstance(data.get("max_tokens"), bool):
         raise RequestError("max_tokens: Field required (an integer).", "max_tokens")
     require_messages(data)
+    return _current_output_format(data)
+
+
+def _current_output_format(data: dict[str, Any]) -> dict[str, Any]:
+    """The structured-outputs beta's top-level `output_format` (older SDKs send it; Bedrock takes only
+    `output_config.format` now) moved to where Bedrock reads it, so no schema is dropped as an unknown key."""
+    legacy = data.pop("output_format", None)
+    config = data.get("output_config")
+    if legacy is not None and not (isinstance(config, dict) and "format" in config):
+        data["output_config"] = {**(config if isinstance(config, dict) else {}), "format": legacy}
     return data
 
 

@@ -207,3 +207,13 @@ def test_malformed_reasoning_effort_is_always_a_request_error(value):
     with pytest.raises(RequestError) as exc:
         _internal(reasoning_effort=value)
     assert exc.value.param == "reasoning_effort"
+
+
+def test_the_betas_top_level_output_format_moves_to_output_config():
+    body = {"model": "m", "max_tokens": 9, "messages": [{"role": "user", "content": "x"}],
+            "output_format": {"type": "json_schema", "schema": SCHEMA}, "output_config": {"effort": "high"}}
+    internal = anthropic.parse_request(json.dumps(body).encode())
+    assert "output_format" not in internal
+    assert internal["output_config"] == {"effort": "high", "format": {"type": "json_schema", "schema": SCHEMA}}
+    sent = json.loads(anthropic.invoke_body(internal, frozenset({"max_tokens", "messages"})))
+    assert sent["output_config"] == {"format": {"type": "json_schema", "schema": SCHEMA}}
