@@ -35,7 +35,7 @@ COUNTING_KINDS = frozenset({"claude", "mantle"})
 """Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
 RESPONSES_PATH = "/v1/responses"
 _PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiFormat.OPENAI,
-            "/v1/responses": ApiFormat.OPENAI}
+            RESPONSES_PATH: ApiFormat.OPENAI}
 
 
 class Plugin:

@@ -71,8 +71,13 @@ class Usage:
     cache_write: int = 0
 
     @property
+    def prompt(self) -> int:
+        """Input tokens as OpenAI counts them: cache reads and writes included."""
+        return self.input + self.cache_read + self.cache_write
+
+    @property
     def total(self) -> int:
-        return self.input + self.output + self.cache_read + self.cache_write
+        return self.prompt + self.output
 
 
 @dataclass

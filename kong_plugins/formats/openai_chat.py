@@ -180,8 +180,7 @@ def _number(value: Any, field: str) -> float:
 
 def openai_usage(usage: Usage) -> dict[str, Any]:
     """OpenAI semantics: prompt_tokens INCLUDES cached tokens (Bedrock's input does not)."""
-    prompt = usage.input + usage.cache_read + usage.cache_write
-    return {"prompt_tokens": prompt, "completion_tokens": usage.output, "total_tokens": prompt + usage.output,
+    return {"prompt_tokens": usage.prompt, "completion_tokens": usage.output, "total_tokens": usage.total,
             "prompt_tokens_details": {"cached_tokens": usage.cache_read, "cache_write_tokens": usage.cache_write}}
 
 
@@ -195,7 +194,7 @@ def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str
             text.append(block.get("text", ""))
         elif block.get("type") == "thinking":
             thoughts.append(block.get("thinking", ""))
-        elif block.get("type") == "tool_use" and answer_tool and block.get("name") == answer_tool:
+        elif response_format.is_answer(block, answer_tool):
             text.append(json.dumps(block.get("input") or {}, ensure_ascii=False))
         elif block.get("type") == "tool_use":
             calls.append({"id": block.get("id"), "type": "function", "function": {
@@ -206,8 +205,9 @@ def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str
         reply["tool_calls"] = calls
     if thoughts:
         reply["reasoning_content"] = "".join(thoughts)   # the field DeepSeek, vLLM and LiteLLM use
-    if reasoning.returned_blocks(content):
-        reply["thinking_blocks"] = reasoning.returned_blocks(content)   # to send back in a tool loop
+    returned = reasoning.returned_blocks(content)
+    if returned:
+        reply["thinking_blocks"] = returned   # to send back in a tool loop
     return {"id": completion_id, "object": "chat.completion", "created": created or int(time.time()),
             "model": model, "choices": [{"index": 0, "message": reply, "logprobs": None,
                                          "finish_reason": _finish(message.get("stop_reason"), bool(calls))}],
@@ -247,7 +247,7 @@ class ChunkRenderer:
             yield self._chunk({"thinking_blocks": reasoning.returned_blocks([block])})
         elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") == "tool_use":
             block = event["content_block"]
-            if self.answer_tool and block.get("name") == self.answer_tool:
+            if response_format.is_answer(block, self.answer_tool):
                 self._answer_blocks.add(event.get("index", 0))
                 return
             index = self._tool_index.setdefault(event.get("index", 0), len(self._tool_index))

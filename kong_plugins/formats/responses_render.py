@@ -15,15 +15,14 @@ import time
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import reasoning
+from kong_plugins.formats import reasoning, response_format
 
 
 def response_usage(usage: Usage) -> dict[str, Any]:
     """Like Chat Completions, input_tokens includes cached tokens (Bedrock's input does not)."""
-    prompt = usage.input + usage.cache_read + usage.cache_write
-    return {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": usage.cache_read},
+    return {"input_tokens": usage.prompt, "input_tokens_details": {"cached_tokens": usage.cache_read},
             "output_tokens": usage.output, "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": prompt + usage.output}
+            "total_tokens": usage.total}
 
 
 def response_object(response_id: str, model: str, created: int, output: list[dict[str, Any]],
@@ -70,7 +69,7 @@ class _Item:
     @classmethod
     def open(cls, block: dict[str, Any], answer_tool: str | None) -> _Item | None:
         kind = block.get("type")
-        if kind == "text" or (kind == "tool_use" and answer_tool and block.get("name") == answer_tool):
+        if kind == "text" or response_format.is_answer(block, answer_tool):
             return cls("message")
         if kind in ("thinking", "redacted_thinking"):
             return cls("reasoning", thinking={**block, "thinking": ""} if kind == "thinking" else dict(block))

@@ -8,6 +8,8 @@ import openai
 import pytest
 import requests
 
+from tests.e2e.clients import oa
+
 # A 1x1 PNG.
 PNG = base64.b64encode(bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -16,10 +18,6 @@ TOOL = {"type": "function", "function": {"name": "get_order_status", "descriptio
                                          "parameters": {"type": "object", "properties": {"order_id": {
                                              "type": "string"}}, "required": ["order_id"]}}}
 
-
-def oa(stack, key="dev-developer-key"):
-    # Plain SDK use: the key travels as `Authorization: Bearer` (kong.yaml's pre-function maps it for key-auth).
-    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=key, max_retries=0)
 
 
 def test_openai_sdk_chat(stack):

@@ -4,6 +4,8 @@ import openai
 import pydantic
 import pytest
 
+from tests.e2e.clients import last_sent, oa
+
 TOOLS = [{"type": "function", "name": "get_order_status", "description": "Status of an order",
           "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}]
 
@@ -13,12 +15,6 @@ class Order(pydantic.BaseModel):
     items: int
 
 
-def oa(stack, key="dev-developer-key"):
-    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=key, max_retries=0)
-
-
-def last_sent(stack):
-    return stack.emulator_control("GET", "/_emulator/requests").json()[-1]
 
 
 def test_create_answers_with_a_response(stack):

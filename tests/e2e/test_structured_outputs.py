@@ -8,6 +8,8 @@ import openai
 import pydantic
 import pytest
 
+from tests.e2e.clients import last_sent, oa
+
 
 class Customer(pydantic.BaseModel):
     name: str
@@ -21,12 +23,6 @@ class OrderSummary(pydantic.BaseModel):
     customer: Customer
 
 
-def oa(stack, key="dev-developer-key"):
-    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=key, max_retries=0)
-
-
-def last_sent(stack):
-    return stack.emulator_control("GET", "/_emulator/requests").json()[-1]
 
 
 def test_openai_parse_gets_the_schema_it_sent(stack):
