@@ -65,8 +65,12 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
         out["top_p"] = _number(request["top_p"], "top_p")
     stop = request.get("stop")
     if stop:
+        if not isinstance(stop, (str, list)):
+            raise RequestError("stop: must be a string or a list of strings.", "stop")
         out["stop_sequences"] = [stop] if isinstance(stop, str) else [str(s) for s in stop]
     if request.get("tools"):
+        if not isinstance(request["tools"], list):
+            raise RequestError("tools: must be a list.", "tools")
         out["tools"] = [_tool(t, i) for i, t in enumerate(request["tools"])]
         choice = _tool_choice(request.get("tool_choice"), request.get("parallel_tool_calls"))
         if choice:

@@ -79,3 +79,12 @@ def test_chunks_follow_openai_streaming_shape():
     assert chunks[4]["choices"][0]["finish_reason"] == "tool_calls"
     assert chunks[5]["choices"] == [] and chunks[5]["usage"]["total_tokens"] == 7
     assert all(c["usage"] is None for c in chunks[:5])
+
+
+@pytest.mark.parametrize("field, value", [("tools", True), ("tools", {"type": "function"}), ("stop", 5),
+                                          ("stop", {"a": 1})])
+def test_tools_and_stop_of_the_wrong_type_are_request_errors(field, value):
+    """Found by the fuzz test once a raising plugin phase counted as a failure: these raised TypeError."""
+    with pytest.raises(RequestError) as exc:
+        openai_chat.to_anthropic({"messages": [{"role": "user", "content": "hi"}], field: value}, 10)
+    assert exc.value.param == field
