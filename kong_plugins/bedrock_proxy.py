@@ -12,16 +12,16 @@ from typing import Any
 from urllib.parse import unquote
 
 from kong_plugins.context import RequestContext, store
-from kong_plugins.formats import anthropic, openai_chat, openai_responses, response_format
+from kong_plugins.formats import anthropic, openai_chat, openai_embeddings, openai_responses, response_format
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
-from kong_plugins.metering.estimate import estimate_input_tokens
+from kong_plugins.metering.estimate import CHARS_PER_TOKEN, estimate_input_tokens
 from kong_plugins.policy.catalogue import Catalogue, CatalogueEntry
 from kong_plugins.policy.listings import foundation_models, inference_profiles
-from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
-                                    plan_passthrough)
+from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_embeddings,
+                                    plan_openai_compatible, plan_passthrough)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
@@ -34,6 +34,8 @@ ESTIMATE_HEADER = "X-Token-Count-Estimate"
 COUNTING_KINDS = frozenset({"claude", "mantle"})
 """Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
 RESPONSES_PATH = "/v1/responses"
+EMBEDDINGS_PATH = "/v1/embeddings"
+EMBEDDING_KIND = "embedding"
 _PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiFormat.OPENAI,
             RESPONSES_PATH: ApiFormat.OPENAI}
 
@@ -69,6 +71,8 @@ class Plugin:
             return self._models(ctx)
         if path == "/v1/messages/count_tokens":
             return self._count_tokens(ctx)
+        if path == EMBEDDINGS_PATH:
+            return self._embeddings(ctx)
         if path.startswith("/model/"):
             return self._bedrock_native(ctx, path)
         if path in ("/inference-profiles", "/foundation-models"):
@@ -96,6 +100,9 @@ class Plugin:
             entry = self._authorise(api, ctx, internal.get("model"))
             if isinstance(entry, Reply):
                 return entry
+            if entry.kind == EMBEDDING_KIND:
+                return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is an embedding model: use "
+                                    f"{EMBEDDINGS_PATH}.", param="model")
             if entry.kind == "openai-compatible":
                 if api is not ApiFormat.OPENAI or path == RESPONSES_PATH:
                     return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through OpenAI "
@@ -137,6 +144,30 @@ class Plugin:
             return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, f"Your role may use these models: {allowed}.",
                                 param="model")
         return entry
+
+    def _embeddings(self, ctx: RequestContext) -> Reply | None:
+        """OpenAI embeddings on an `embedding` catalogue entry; the model must be named (no chat default)."""
+        api = ApiFormat.OPENAI
+        try:
+            request = openai_embeddings.parse_request(ctx.body)
+        except RequestError as exc:
+            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
+        policy = self.catalogue.roles.get(ctx.role or "")
+        usable = [e.name for e in self.catalogue.allowed_entries(policy) if e.kind == EMBEDDING_KIND]
+        choices = f"embedding models your role may use: {', '.join(usable) or 'none'}."
+        if not request.model:
+            return render_error(api, ErrorKind.INVALID_REQUEST, f"model: required; {choices}", param="model")
+        entry = self._authorise(api, ctx, request.model)
+        if isinstance(entry, Reply):
+            return entry
+        if entry.kind != EMBEDDING_KIND:
+            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is not an embedding model; {choices}",
+                                param="model")
+        ctx.model = entry.name
+        ctx.upstream = plan_embeddings(request, entry, client_model=request.model, region=self.region)
+        ctx.planned_input = sum(-(-len(text) // CHARS_PER_TOKEN) for text in request.texts)
+        ctx.planned_output = 0
+        return None
 
     def _bedrock_native(self, ctx: RequestContext, path: str) -> Reply | None:
         """`/model/{id}/{operation}`: the id is one segment, still percent-encoded (get_path keeps %3A, %2F)."""

@@ -42,10 +42,12 @@ _MODEL = {"type": "record", "fields": [
     {"name": _string(required=True, description="Catalogue name clients may send, e.g. `sonnet`.")},
     {"bedrock_id": _string(required=True, description="Bedrock model id or inference-profile id "
                                                       "(openai-compatible: the provider's model name).")},
-    {"kind": _string(required=True, default="claude", one_of=["claude", "converse", "mantle", "openai-compatible"],
+    {"kind": _string(required=True, default="claude",
+                     one_of=["claude", "converse", "mantle", "openai-compatible", "embedding"],
                      description="claude: InvokeModel with the Anthropic body; converse: Converse API; "
                                  "mantle: Bedrock Mantle's Anthropic Messages API (Opus 4.7 and later); "
-                                 "openai-compatible: a non-Bedrock OpenAI Chat endpoint (base_url, api_key_env).")},
+                                 "openai-compatible: a non-Bedrock OpenAI Chat endpoint (base_url, api_key_env); "
+                                 "embedding: Titan Text Embeddings V2 for /v1/embeddings (InvokeModel per text).")},
     {"base_url": _string(description="openai-compatible: the provider's OpenAI API base URL (ending /v1 or so).")},
     {"api_key_env": _string(description="openai-compatible: environment variable with the provider's API key "
                                         "(declare it in kong.conf's nginx_main_env).")},

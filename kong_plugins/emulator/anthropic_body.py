@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import malformed, validation
 from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
-from .structured import anthropic_schema
+from .structured import anthropic_schema, tool_strict
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 ALLOWED_KEYS = frozenset({
@@ -143,7 +143,7 @@ def _tool_specs(tools: Any) -> list[ToolSpec]:
         if tool.get("type", "custom") == "custom":
             if not isinstance(tool.get("input_schema"), dict):
                 raise validation(f"tools.{i}.custom.input_schema: Field required")
-            specs.append(ToolSpec(tool["name"], tool["input_schema"]))
+            specs.append(ToolSpec(tool["name"], tool["input_schema"], tool_strict(tool.get("strict"), f"tools.{i}")))
     return specs
 
 

@@ -12,7 +12,7 @@ from .anthropic_body import KNOWN_BETAS, check_thinking, check_thinking_rules
 from .errors import MSG_NO_TOOL_USE, MSG_TOOLCONFIG_REQUIRED, validation
 from .models import ModelInfo
 from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
-from .structured import converse_schema, require_support
+from .structured import converse_schema, require_support, tool_strict
 
 DEFAULT_MAX_TOKENS = {"claude": 4096, "titan": 512, "nova": 5000}
 CONTENT_KINDS = frozenset({
@@ -99,7 +99,8 @@ def _tools(tool_config: Any, segments: SegmentList) -> tuple[list[ToolSpec], str
         rest = {"input_schema": schema} if kind == "toolSpec" else {"system_tool": spec}
         segments.add("tool", f"{name} {spec.get('description', '')} {json.dumps(rest, sort_keys=True)}")
         if kind == "toolSpec":
-            specs.append(ToolSpec(name, schema if isinstance(schema, dict) else {}))
+            strict = tool_strict(spec.get("strict"), f"toolConfig.tools.{i}.toolSpec")
+            specs.append(ToolSpec(name, schema if isinstance(schema, dict) else {}, strict))
     choice = tool_config.get("toolChoice") or {"auto": {}}
     mode = next(iter(choice), "auto") if isinstance(choice, dict) else "auto"
     name = (choice.get("tool") or {}).get("name") if mode == "tool" else None
@@ -192,9 +193,9 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
     thinking = _claude_extras(body.get("additionalModelRequestFields"), max_tokens) \
         if info.family == "claude" else False
     output_schema = converse_schema(body.get("outputConfig"))
-    require_support(info, output_schema)
     segments = SegmentList()
     tools, choice, choice_name = ([], "auto", None) if tool_config is None else _tools(tool_config, segments)
+    require_support(info, output_schema, strict_tools=any(tool.strict for tool in tools))
     if thinking:
         inference = body.get("inferenceConfig") or {}
         check_thinking_rules(temperature=inference.get("temperature"), top_p=inference.get("topP"),

@@ -20,7 +20,7 @@ class ModelInfo:
     """One foundation model the emulator can serve."""
 
     base_id: str
-    family: str  # "claude" | "titan" | "nova"
+    family: str  # "claude" | "titan" | "nova" | "titan-embed"
     profile_only: bool = False  # on-demand use needs an inference profile
 
     @property
@@ -31,7 +31,7 @@ class ModelInfo:
 
     @property
     def supports_tools(self) -> bool:
-        return self.family != "titan"
+        return self.family in ("claude", "nova")
 
     @property
     def supports_structured_output(self) -> bool:
@@ -41,6 +41,11 @@ class ModelInfo:
     @property
     def supports_count_tokens(self) -> bool:
         return self.family == "claude"
+
+    @property
+    def is_embedding(self) -> bool:
+        """Embedding models answer InvokeModel only: no streaming, no Converse, no reply text."""
+        return self.family == "titan-embed"
 
 
 def _claude(base_id: str, profile_only: bool = False) -> ModelInfo:
@@ -68,6 +73,7 @@ CATALOGUE: dict[str, ModelInfo] = {
         ModelInfo("amazon.titan-text-express-v1", "titan"),
         ModelInfo("amazon.titan-text-lite-v1", "titan"),
         ModelInfo("amazon.titan-text-premier-v1:0", "titan"),
+        ModelInfo("amazon.titan-embed-text-v2:0", "titan-embed"),
         ModelInfo("amazon.nova-micro-v1:0", "nova"),
         ModelInfo("amazon.nova-lite-v1:0", "nova"),
         ModelInfo("amazon.nova-pro-v1:0", "nova"),

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import anthropic_format, converse_format, titan
+from . import anthropic_format, converse_format, embeddings, titan
 from .anthropic_body import parse_anthropic_body
 from .converse_body import parse_converse_body
 from .structured import require_support
@@ -35,7 +35,8 @@ class Prepared:
     operation: str
     model: ModelRef
     prompt: Prompt
-    body_kind: str  # "anthropic" | "titan" | "nova" | "converse"
+    body_kind: str  # "anthropic" | "titan" | "nova" | "converse" | "count" | "embedding"
+    embedding: embeddings.EmbeddingOptions | None = None  # set for body_kind "embedding"
 
 
 def _parse_json(body: bytes, operation: str) -> Any:
@@ -51,7 +52,7 @@ def _invoke_prompt(model: ModelRef, body: Any) -> tuple[Prompt, str]:
     family = model.info.family
     if family == "claude":
         prompt = parse_anthropic_body(body)
-        require_support(model.info, prompt.output_schema)
+        require_support(model.info, prompt.output_schema, prompt.strict_tools)
         return prompt, "anthropic"
     if family == "titan":
         return titan.parse_titan_body(body), "titan"
@@ -79,11 +80,19 @@ def _count_tokens_prompt(model: ModelRef, body: Any) -> Prompt:
 def prepare(operation: str, model_id: str, body: bytes) -> Prepared:
     """Resolve the model and validate the body; raises BedrockError like Bedrock would."""
     model = resolve_model(model_id, allow_on_demand=operation == "count-tokens")
+    embedding = model.info.is_embedding
+    if embedding and operation == "invoke-with-response-stream":  # refused before the body is read
+        raise validation(embeddings.MSG_NO_STREAMING)
     parsed = _parse_json(body, operation)
     if operation == "count-tokens":
         return Prepared(operation, model, _count_tokens_prompt(model, parsed), "count")
     if operation in ("converse", "converse-stream"):
+        if embedding:
+            raise validation(embeddings.MSG_NOT_A_CHAT_MODEL)
         return Prepared(operation, model, parse_converse_body(parsed, model.info), "converse")
+    if embedding:
+        prompt, options = embeddings.parse_embedding_body(parsed)
+        return Prepared(operation, model, prompt, "embedding", options)
     prompt, kind = _invoke_prompt(model, parsed)
     return Prepared(operation, model, prompt, kind)
 
@@ -98,10 +107,15 @@ def _converse_event(payload: dict[str, Any], corrupt: bool) -> bytes:
 
 
 def execute(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> OperationResult:
-    """Account the prompt cache, generate the reply and shape it for the operation."""
+    """Account the prompt cache, generate the reply and shape it for the operation.
+
+    Counting and embedding have no reply and never touch the (chat models') prompt cache.
+    """
     prompt, op, kind = prepared.prompt, prepared.operation, prepared.body_kind
     if kind == "count":
         return JsonResponse({"inputTokens": total_input_tokens(prompt.segments)})
+    if prepared.embedding is not None:
+        return JsonResponse(embeddings.response_json(prompt, prepared.embedding), embeddings.usage_headers(prompt))
     usage = state.cache.account(prepared.model.info.base_id, prompt.segments)
     reply = generate(prompt, timing.output_tokens, usage)
     streaming = op in ("invoke-with-response-stream", "converse-stream")

@@ -36,6 +36,7 @@ class Segment:
 class ToolSpec:
     name: str
     input_schema: dict[str, Any] = field(default_factory=dict)
+    strict: bool = False   # strict tool use: the call's input is held to the schema (structured outputs)
 
 
 @dataclass
@@ -58,6 +59,10 @@ class Prompt:
     stop_sequences: list[str] = field(default_factory=list)
     thinking: bool = False
     output_schema: dict[str, Any] | None = None   # structured outputs: the reply text follows it
+
+    @property
+    def strict_tools(self) -> bool:
+        return any(tool.strict for tool in self.tools)
 
     def fingerprint(self) -> bytes:
         """Stable hash of everything the model would see; seeds the deterministic reply."""

@@ -15,6 +15,7 @@ from .errors import validation
 from .models import ModelInfo
 
 MSG_NOT_SUPPORTED = "This model doesn't support structured outputs. Remove the output format and try again."
+MSG_NOT_SUPPORTED_STRICT = "This model doesn't support strict tool use. Remove strict from the tools and try again."
 
 
 def anthropic_schema(output_config: Any) -> dict[str, Any] | None:
@@ -53,6 +54,14 @@ def converse_schema(output_config: Any) -> dict[str, Any] | None:
     return schema
 
 
-def require_support(info: ModelInfo, schema: dict[str, Any] | None) -> None:
-    if schema is not None and not info.supports_structured_output:
-        raise validation(MSG_NOT_SUPPORTED)
+def require_support(info: ModelInfo, schema: dict[str, Any] | None, strict_tools: bool = False) -> None:
+    """Strict tool use is structured outputs applied to a tool's input: the same models have it."""
+    if (schema is not None or strict_tools) and not info.supports_structured_output:
+        raise validation(MSG_NOT_SUPPORTED_STRICT if schema is None else MSG_NOT_SUPPORTED)
+
+
+def tool_strict(value: Any, where: str) -> bool:
+    """A tool's `strict` flag (absent: false)."""
+    if value is not None and not isinstance(value, bool):
+        raise validation(f"{where}.strict: Input should be a valid boolean")
+    return bool(value)

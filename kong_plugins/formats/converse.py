@@ -167,6 +167,8 @@ def _tool_config(request: dict[str, Any], messages: list[dict[str, Any]]) -> dic
         spec = {"name": tool["name"], "inputSchema": {"json": tool.get("input_schema") or {"type": "object"}}}
         if tool.get("description"):
             spec["description"] = tool["description"]
+        if tool.get("strict") is True:
+            spec["strict"] = True
         specs.append({"toolSpec": spec})
     has_tool_blocks = any("toolUse" in b or "toolResult" in b for m in messages for b in m["content"])
     if not specs:

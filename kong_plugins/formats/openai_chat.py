@@ -148,6 +148,11 @@ def _tool(tool: Any, index: int) -> dict[str, Any]:
     out = {"name": function["name"], "input_schema": function.get("parameters") or {"type": "object"}}
     if function.get("description"):
         out["description"] = function["description"]
+    strict = function.get("strict")
+    if strict not in (None, True, False):
+        raise RequestError(f"tools.{index}.function.strict: must be a boolean.", f"tools.{index}")
+    if strict:
+        out["strict"] = True   # Bedrock's strict tool use: the call's input is held to the schema
     return out
 
 

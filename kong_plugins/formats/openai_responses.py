@@ -135,9 +135,7 @@ def _tool(tool: Any, index: int) -> dict[str, Any]:
         kind = tool.get("type") if isinstance(tool, dict) else None
         raise RequestError(f"tools.{index}.type: only function tools are supported ({kind!r} is a hosted OpenAI "
                            "tool Bedrock does not run).", f"tools.{index}.type")
-    function = {"name": tool.get("name"), "parameters": tool.get("parameters")}
-    if tool.get("description"):
-        function["description"] = tool["description"]
+    function = {k: tool[k] for k in ("name", "parameters", "description", "strict") if tool.get(k) is not None}
     return {"type": "function", "function": function}
 
 

@@ -4,7 +4,8 @@ Output items follow the reply's content blocks: thinking becomes a `reasoning` i
 as the summary), text a `message` item with one `output_text` part, a tool call a
 `function_call` item; JSON mode's answer tool (response_format.py) is a message. The event
 sequence is the one OpenAI streams (created, in_progress, then per item added / deltas / done,
-then completed, or incomplete at max_output_tokens), which the OpenAI SDK's stream state checks.
+then completed, or incomplete at max_output_tokens, or failed when Bedrock's stream broke), which
+the OpenAI SDK's stream state checks.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from typing import Any, Iterator
 
 from kong_plugins.context import Usage
 from kong_plugins.formats import reasoning, response_format
+from kong_plugins.formats.errors import ErrorKind
+
+_FAILURE_CODES = {ErrorKind.RATE_LIMITED: "rate_limit_exceeded", ErrorKind.BUDGET_EXCEEDED: "rate_limit_exceeded",
+                  ErrorKind.INVALID_REQUEST: "invalid_prompt"}
+"""ResponseError codes OpenAI clients act on (Codex retries rate_limit_exceeded); the rest are server_error."""
 
 
 def response_usage(usage: Usage) -> dict[str, Any]:
@@ -26,13 +32,13 @@ def response_usage(usage: Usage) -> dict[str, Any]:
 
 
 def response_object(response_id: str, model: str, created: int, output: list[dict[str, Any]],
-                    stop_reason: Any, usage: Usage | None) -> dict[str, Any]:
-    """A Response; `usage` None while it is still in progress."""
+                    stop_reason: Any, usage: Usage | None, error: dict[str, str] | None = None) -> dict[str, Any]:
+    """A Response; `usage` None while it is still in progress; `error` when it failed."""
     done = usage is not None
     incomplete = stop_reason in ("max_tokens", "model_context_window_exceeded")
-    return {"id": response_id, "object": "response", "created_at": created,
-            "status": ("incomplete" if incomplete else "completed") if done else "in_progress",
-            "error": None, "incomplete_details": {"reason": "max_output_tokens"} if done and incomplete else None,
+    status = "failed" if error else ("incomplete" if incomplete else "completed") if done else "in_progress"
+    return {"id": response_id, "object": "response", "created_at": created, "status": status,
+            "error": error, "incomplete_details": {"reason": "max_output_tokens"} if done and incomplete else None,
             "instructions": None, "model": model, "output": output, "parallel_tool_calls": True,
             "tool_choice": "auto", "tools": [], "text": {"format": {"type": "text"}},
             "usage": response_usage(usage) if done else None, "metadata": {}}
@@ -149,6 +155,13 @@ class EventRenderer:
                                     usage)
             yield self._event("response.incomplete" if final["status"] == "incomplete" else "response.completed",
                               response=final)
+
+    def failed(self, kind: ErrorKind, message: str, usage: Usage | None) -> bytes:
+        """`response.failed`, OpenAI's end of a stream that broke: what was finished, and why it stopped."""
+        error = {"code": _FAILURE_CODES.get(kind, "server_error"), "message": message}
+        final = response_object(self.response_id, self.model, self.created, self._output, None,
+                                usage or Usage(), error)
+        return self._event("response.failed", response=final)
 
     def _start(self, block_index: int, item: _Item) -> Iterator[bytes]:
         at = len(self._output) + len(self._open)

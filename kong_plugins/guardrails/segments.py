@@ -48,12 +48,15 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
 
 
 def _responses_input(items: Any, tool_results: bool) -> Iterator[Segment]:
-    """OpenAI Responses `input`: a string, or items (user messages; function call outputs are tool results)."""
+    """OpenAI Responses `input`: a string, or items (user messages; function call outputs are tool results);
+    OpenAI embeddings `input`: a string or a list of strings."""
     if isinstance(items, str):
         yield Segment(("input",), items)
     if not isinstance(items, list):
         return
     for i, item in enumerate(items):
+        if isinstance(item, str):                                     # OpenAI embeddings: a list of texts
+            yield Segment(("input", i), item)
         if not isinstance(item, dict):
             continue
         kind = item.get("type", "message")

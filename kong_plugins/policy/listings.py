@@ -33,11 +33,12 @@ def foundation_models(entries: list[CatalogueEntry], region: str) -> dict[str, A
     for entry in entries:
         base = foundation_model_id(entry.bedrock_id)
         provider = base.split(".", 1)[0]
+        embedding = entry.kind == "embedding"
         summaries.append({
             "modelArn": f"arn:aws:bedrock:{entry.region or region}::foundation-model/{base}", "modelId": base,
             "modelName": entry.name, "providerName": provider.capitalize(),
             "inputModalities": ["TEXT", "IMAGE"] if provider == "anthropic" else ["TEXT"],
-            "outputModalities": ["TEXT"], "responseStreamingSupported": True,
+            "outputModalities": ["EMBEDDING" if embedding else "TEXT"], "responseStreamingSupported": not embedding,
             "inferenceTypesSupported": ["INFERENCE_PROFILE" if base != entry.bedrock_id else "ON_DEMAND"],
             "modelLifecycle": {"status": "ACTIVE"}})
     return {"modelSummaries": summaries}

@@ -23,6 +23,7 @@ from kong_plugins.bedrock.errors import client_message, kind_for, mantle_error_t
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import ContextStore, RequestContext
 from kong_plugins.eventlog import log_event
+from kong_plugins.formats import openai_embeddings
 from kong_plugins.formats.anthropic import with_header_betas
 from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.sse import MantleStreamError
@@ -30,6 +31,7 @@ from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.attempts import Failure, call_with_fallbacks
 from kong_plugins.relay.call import REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay.clock import RelayClock
+from kong_plugins.relay.embeddings import embed_all
 from kong_plugins.relay.responses import (StreamException, passthrough_events, render_message, stream_events,
                                           stream_openai_passthrough, stream_sse)
 
@@ -101,17 +103,14 @@ class RelayApp:
 
     def _forward(self, ctx: RequestContext, candidates: list[UpstreamCall],
                  start_response: StartResponse) -> Iterable[bytes]:
+        if ctx.upstream.embedding is not None:
+            return self._embed(ctx, ctx.upstream, start_response)
         call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id, ctx.relay_clock)
         if isinstance(upstream, Failure):
             return self._fail(ctx, call, start_response, upstream.kind, upstream.message, upstream.upstream_type)
         ctx.upstream_status = upstream.status_code
         ctx.model = call.model_name
-        served = [(SERVED_MODEL_HEADER, call.model_name)]
-        if call.model_name != ctx.upstream.model_name:
-            served.append((FALLBACK_FROM_HEADER, ctx.upstream.model_name))
-        if ctx.substituted_from:
-            served.append((SUBSTITUTED_FROM_HEADER, ctx.substituted_from))
-        served.extend(ctx.budget_headers.items())
+        served = _served_headers(ctx, call)
         if call.stream and call.api is ApiFormat.BEDROCK:
             start_response("200 OK", _passthrough_headers(upstream.headers) + served)
             return self._passthrough(ctx, call, upstream)
@@ -119,13 +118,26 @@ class RelayApp:
             start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")] + served)
             return self._stream(ctx, call, upstream)
         try:
-            content = render_message(call, upstream.content, ctx)
+            content = render_message(call, upstream.content, ctx, upstream.headers)
         except (ValueError, KeyError, TypeError, AttributeError):
             return self._fail(ctx, call, start_response, ErrorKind.UPSTREAM_ERROR,
                               "Bedrock returned a response the gateway could not read.", "MalformedResponse")
         headers = _passthrough_headers(upstream.headers) if call.api is ApiFormat.BEDROCK else \
             [("Content-Type", "application/json")]
         start_response("200 OK", headers + served + usage_headers(ctx) + [("Content-Length", str(len(content)))])
+        return [content]
+
+    def _embed(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse) -> Iterable[bytes]:
+        assert call.embedding is not None
+        outcome = embed_all(self.client, self.retries, call, ctx.relay_clock)
+        if isinstance(outcome, Failure):
+            return self._fail(ctx, call, start_response, outcome.kind, outcome.message, outcome.upstream_type)
+        vectors, ctx.usage = outcome
+        ctx.upstream_status = 200
+        content = openai_embeddings.render(vectors, ctx.usage.input, model=call.client_model,
+                                           encoding=call.embedding.encoding)
+        start_response("200 OK", [("Content-Type", "application/json")] + _served_headers(ctx, call)
+                       + usage_headers(ctx) + [("Content-Length", str(len(content)))])
         return [content]
 
     def _passthrough(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
@@ -154,14 +166,14 @@ class RelayApp:
         except StreamException as exc:
             kind = kind_for(exc.exception_type[:1].upper() + exc.exception_type[1:], 0)
             ctx.error_type = exc.exception_type or "StreamError"
-            yield sse_error_event(call.api, kind, client_message(kind, exc.upstream_message))
+            yield _stream_error(ctx, call, kind, client_message(kind, exc.upstream_message))
         except MantleStreamError as exc:
             kind = kind_for(mantle_error_type(exc.error_type), 0)
             ctx.error_type = exc.error_type
-            yield sse_error_event(call.api, kind, client_message(kind, exc.upstream_message))
+            yield _stream_error(ctx, call, kind, client_message(kind, exc.upstream_message))
         except (ParserError, ValueError, KeyError, TypeError, *_STREAM_BROKE) as exc:
             ctx.error_type = type(exc).__name__
-            yield sse_error_event(call.api, ErrorKind.UPSTREAM_ERROR, "The Bedrock stream broke off.")
+            yield _stream_error(ctx, call, ErrorKind.UPSTREAM_ERROR, "The Bedrock stream broke off.")
         finally:
             upstream.raw.close()
 
@@ -177,6 +189,24 @@ class RelayApp:
 _STREAM_BROKE = (ReadTimeoutError, HTTPClientError, Urllib3Error, OSError)
 """How reading Bedrock's stream fails: botocore's and urllib3's own errors (a connection cut
 mid-chunk is urllib3's ProtocolError, a stall past the read timeout urllib3's ReadTimeoutError)."""
+
+
+def _stream_error(ctx: RequestContext, call: UpstreamCall, kind: ErrorKind, message: str) -> bytes:
+    """The stream's last event: its own failure event where the format has one, else the format's error."""
+    if ctx.stream_failure is not None:
+        return ctx.stream_failure(kind, message)
+    return sse_error_event(call.api, kind, message)
+
+
+def _served_headers(ctx: RequestContext, call: UpstreamCall) -> list[tuple[str, str]]:
+    """Which model answered (and why it is not the one asked for), and the caller's budget state."""
+    served = [(SERVED_MODEL_HEADER, call.model_name)]
+    if ctx.upstream is not None and call.model_name != ctx.upstream.model_name:
+        served.append((FALLBACK_FROM_HEADER, ctx.upstream.model_name))
+    if ctx.substituted_from:
+        served.append((SUBSTITUTED_FROM_HEADER, ctx.substituted_from))
+    served.extend(ctx.budget_headers.items())
+    return served
 
 
 def _error(start_response: StartResponse, error: Any) -> list[bytes]:

@@ -110,7 +110,7 @@ def upstream_url(client: BedrockClient, call: UpstreamCall) -> str:
         return client.mantle_url(call.region, "/v1/messages")
     if call.operation == "mantle-count-tokens":
         return client.mantle_url(call.region, "/v1/messages/count_tokens")
-    return client.model_url(call.region, call.model_id, call.operation)
+    return client.model_url(call.region, call.model_id, "invoke" if call.operation == "embed" else call.operation)
 
 
 def _upstream_error_type(call: UpstreamCall, headers: Any, content: bytes, status: int) -> str:

@@ -12,14 +12,21 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
+from kong_plugins.formats import anthropic, converse, openai_embeddings, openai_passthrough, wire_json
 from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.openai_embeddings import EmbeddingRequest
 from kong_plugins.policy.catalogue import CatalogueEntry
 
 MANTLE_HEADERS = (("anthropic-version", "2023-06-01"),)
 REQUEST_ID_HEADER = "X-Kong-Request-Id"
 """Kong 3.6 sets it on every upstream request (kong_defaults: headers_upstream = x-kong-request-id,
 nginx_kong.lua: proxy_set_header X-Kong-Request-Id $kong_request_id): the relay's context key."""
+
+
+@dataclass(frozen=True)
+class EmbeddingPlan:
+    bodies: tuple[bytes, ...]   # one Titan body per text, in the client's order
+    encoding: str               # the client's encoding_format: float | base64
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class UpstreamCall:
     api_key_env: str | None = None                  # openai-compatible: env var holding its API key
     answer_tool: str | None = None                  # OpenAI JSON mode: the forced tool whose input is the answer
     responses_api: bool = False                     # OpenAI client on /v1/responses (else Chat Completions)
+    embedding: EmbeddingPlan | None = None          # operation "embed": one InvokeModel body per text
 
     @property
     def billable(self) -> bool:
@@ -127,6 +135,16 @@ def plan_openai_compatible(request: dict[str, Any], entry: CatalogueEntry, *, cl
                         body=openai_passthrough.upstream_body(request, entry.bedrock_id),
                         stream=request.get("stream") is True, include_usage=include_usage,
                         endpoint=entry.base_url, api_key_env=entry.api_key_env)
+
+
+def plan_embeddings(request: EmbeddingRequest, entry: CatalogueEntry, *, client_model: str,
+                    region: str) -> UpstreamCall:
+    """OpenAI embeddings: one Titan InvokeModel per text, no fallback (another model's vectors would
+    not be comparable with the ones the client already stored)."""
+    plan = EmbeddingPlan(bodies=openai_embeddings.titan_bodies(request), encoding=request.encoding)
+    return UpstreamCall(api=ApiFormat.OPENAI, operation="embed", model_name=entry.name, client_model=client_model,
+                        model_id=entry.bedrock_id, region=entry.region or region, body=plan.bodies[0],
+                        stream=False, embedding=plan)
 
 
 def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str) -> UpstreamCall:

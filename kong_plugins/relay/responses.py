@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from botocore.eventstream import EventStreamBuffer, ParserError
 
-from kong_plugins.context import RequestContext
+from kong_plugins.bedrock.usage import usage_from_headers
+from kong_plugins.context import RequestContext, Usage
 from kong_plugins.formats import anthropic, openai_chat, openai_passthrough, responses_render
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.converse import ConverseStreamToAnthropic
@@ -41,13 +42,15 @@ def decoder_for(call: UpstreamCall) -> Any:
     return anthropic.InvokeStreamDecoder()
 
 
-def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext) -> bytes:
-    """The client-format body of a non-streamed response."""
+def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, headers: Any = None) -> bytes:
+    """The client-format body of a non-streamed response (`headers`: Bedrock's response headers)."""
     if call.api is ApiFormat.BEDROCK:
         if call.operation != "count-tokens":
             decoder = decoder_for(call)
             decoder.message(content)
             ctx.usage = decoder.usage
+            if call.operation == "invoke" and ctx.usage == Usage():   # not Claude's body: Titan, Nova, embeddings
+                ctx.usage = usage_from_headers(headers or {})
         return content   # Bedrock-native client: Bedrock's bytes unchanged
     if call.operation == "openai-chat":
         ctx.usage = openai_passthrough.usage_of(json.loads(content))
@@ -80,6 +83,7 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
     if call.api is ApiFormat.OPENAI and call.responses_api:
         events = responses_render.EventRenderer(model=call.client_model, response_id=call.response_id,
                                                 answer_tool=call.answer_tool)
+        ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage)
         return lambda event, raw: events.render(event, ctx.usage)
     if call.api is ApiFormat.OPENAI:
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,

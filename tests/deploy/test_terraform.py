@@ -420,7 +420,7 @@ def test_environment_defaults_cover_gateway_catalogue(parsed):
                 kind, model_id = model.get("kind"), model.get("bedrock_id")
                 if kind == "mantle":
                     pool = defaults["mantle_model_ids"]
-                elif kind in ("claude", "converse"):
+                elif kind in ("claude", "converse", "embedding"):
                     pool = defaults["inference_profile_ids"] + defaults["foundation_model_ids"]
                 else:  # openai-compatible and other non-Bedrock kinds need no IAM
                     continue

@@ -186,3 +186,54 @@ def test_a_tool_loop_keeps_thinking_when_the_client_sends_the_message_back(stack
     sent = last_sent(stack)["body"]
     assert sent["additionalModelRequestFields"]["thinking"]["type"] == "enabled"
     assert "reasoningContent" in sent["messages"][1]["content"][0]
+
+
+# Strict tools: the SDK's pydantic_function_tool sets strict, which Bedrock's strict tool use honours.
+
+class GetOrderStatus(pydantic.BaseModel):
+    order_id: str
+    include_items: bool
+
+
+def test_openai_strict_tool_arguments_parse_into_the_callers_type(stack):
+    completion = oa(stack).chat.completions.parse(
+        model="haiku", max_tokens=200, tools=[openai.pydantic_function_tool(GetOrderStatus)],
+        messages=[{"role": "user", "content": "Where is order 42? call GetOrderStatus"}])
+    call = completion.choices[0].message.tool_calls[0]
+    assert isinstance(call.function.parsed_arguments, GetOrderStatus)
+    spec = last_sent(stack)["body"]["toolConfig"]["tools"][0]["toolSpec"]
+    assert spec["strict"] is True and spec["inputSchema"]["json"]["additionalProperties"] is False
+
+
+def test_a_tool_not_marked_strict_is_not_sent_strict(stack):
+    oa(stack).chat.completions.create(model="haiku", max_tokens=200, tools=[ORDER_TOOL],
+                                      messages=[{"role": "user", "content": "call get_order_status"}])
+    assert "strict" not in last_sent(stack)["body"]["toolConfig"]["tools"][0]["toolSpec"]
+
+
+def test_strict_of_the_wrong_type_is_a_clear_400(stack):
+    tool = {"type": "function", "function": {**ORDER_TOOL["function"], "strict": "yes"}}
+    with pytest.raises(openai.BadRequestError) as exc:
+        oa(stack).chat.completions.create(model="haiku", max_tokens=10, tools=[tool],
+                                          messages=[{"role": "user", "content": "hi"}])
+    assert exc.value.body["param"] == "tools.0" and "strict" in exc.value.message
+
+
+def test_responses_strict_function_tool_parses(stack):
+    response = oa(stack).responses.parse(
+        model="haiku", max_output_tokens=200, tools=[openai.pydantic_function_tool(GetOrderStatus)],
+        input="Where is order 42? call GetOrderStatus")
+    call = next(item for item in response.output if item.type == "function_call")
+    assert isinstance(call.parsed_arguments, GetOrderStatus)
+    assert last_sent(stack)["body"]["toolConfig"]["tools"][0]["toolSpec"]["strict"] is True
+
+
+def test_anthropic_strict_tool_reaches_invoke_model(stack):
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+    tool = {"name": "get_order_status", "input_schema": {**ORDER_TOOL["function"]["parameters"],
+                                                          "additionalProperties": False}, "strict": True}
+    message = client.messages.create(model="sonnet", max_tokens=200, tools=[tool], tool_choice={"type": "any"},
+                                     messages=[{"role": "user", "content": "Where is order 42?"}])
+    assert message.content[-1].type == "tool_use" and set(message.content[-1].input) == {"order_id"}
+    sent = last_sent(stack)
+    assert sent["operation"] == "invoke" and sent["body"]["tools"][0]["strict"] is True

@@ -73,3 +73,40 @@ def test_converse_bad_schema_is_a_validation_error(client, output_config: dict) 
         client.converse(modelId=SONNET_45, messages=_user("x"), outputConfig=output_config)
     assert exc.value.response["Error"]["Code"] == "ValidationException"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+# Strict tool use: structured outputs applied to a tool's input, on the same models.
+
+def _strict_tool(strict: object = True) -> dict:
+    return {"tools": [{"toolSpec": {"name": "get_order", "inputSchema": {"json": ORDER}, "strict": strict}}],
+            "toolChoice": {"tool": {"name": "get_order"}}}
+
+
+def test_converse_strict_tool_call_follows_its_schema(client) -> None:
+    response = client.converse(modelId=SONNET_45, messages=_user("Where is order 42?"), toolConfig=_strict_tool())
+    call = next(b["toolUse"] for b in response["output"]["message"]["content"] if "toolUse" in b)
+    jsonschema.validate(call["input"], ORDER)
+
+
+@pytest.mark.parametrize("model", [NOVA, HAIKU_3])
+def test_strict_tools_on_models_without_structured_outputs_refuse(client, model: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        client.converse(modelId=model, messages=_user("x"), toolConfig=_strict_tool())
+    error = exc.value.response["Error"]
+    assert error["Code"] == "ValidationException" and "strict tool use" in error["Message"]
+    client.converse(modelId=model, messages=_user("x"), toolConfig=_strict_tool(False))   # not strict: served
+
+
+def test_invoke_strict_tool_on_an_older_claude_refuses(client) -> None:
+    tool = {"name": "get_order", "input_schema": ORDER, "strict": True}
+    with pytest.raises(ClientError) as exc:
+        client.invoke_model(modelId=HAIKU_3, body=json.dumps(claude_body(tools=[tool])))
+    assert "strict tool use" in exc.value.response["Error"]["Message"]
+    client.invoke_model(modelId=SONNET_45, body=json.dumps(claude_body(tools=[tool])))
+
+
+def test_invoke_strict_must_be_a_boolean(client) -> None:
+    tool = {"name": "get_order", "input_schema": ORDER, "strict": "yes"}
+    with pytest.raises(ClientError) as exc:
+        client.invoke_model(modelId=SONNET_45, body=json.dumps(claude_body(tools=[tool])))
+    assert "tools.0.strict" in exc.value.response["Error"]["Message"]

@@ -125,16 +125,23 @@ def test_openai_stream_cut_mid_way_ends_with_an_error_chunk(stack):
     assert "error" in json.loads(events[-1])
 
 
-def test_openai_responses_stream_cut_mid_way_raises_in_the_sdk(stack):
-    fault(stack, type="stream_reset", after_events=4)
+@pytest.mark.parametrize("rule, code, words", [
+    ({"type": "stream_reset", "after_events": 4}, "server_error", "stream broke off"),
+    ({"type": "stream_exception", "after_events": 4, "exception": "throttlingException"}, "rate_limit_exceeded",
+     "throttling"),
+])
+def test_openai_responses_stream_that_breaks_ends_with_response_failed(stack, rule, code, words):
+    """As OpenAI ends a Responses stream that failed: `response.failed`, with the error and what was finished."""
+    fault(stack, **rule)
     client = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-admin-key", max_retries=0)
-    seen = []
-    with pytest.raises(openai.APIError) as exc:
-        for event in client.responses.create(model="haiku", max_output_tokens=64, stream=True,
-                                             input="tell me a story"):
-            seen.append(event.type)
-    assert "response.output_text.delta" in seen and "response.completed" not in seen
-    assert "stream broke off" in exc.value.message
+    events = list(client.responses.create(model="haiku", max_output_tokens=64, stream=True,
+                                          input="tell me a story"))
+    types = [event.type for event in events]
+    assert "response.output_text.delta" in types and "response.completed" not in types
+    assert types[-1] == "response.failed" and [e.sequence_number for e in events] == list(range(1, len(events) + 1))
+    failed = events[-1].response
+    assert failed.status == "failed" and failed.error.code == code and words in failed.error.message
+    assert failed.id == events[0].response.id
 
 
 def test_after_every_fault_nothing_is_left_behind(stack):

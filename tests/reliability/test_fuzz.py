@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.stack import GatewayStack
 
-ROUTES = {"/v1/messages": "anthropic", "/v1/chat/completions": "openai", "/v1/responses": "openai", "/v1/messages/count_tokens": "anthropic",
+ROUTES = {"/v1/messages": "anthropic", "/v1/chat/completions": "openai", "/v1/responses": "openai",
+          "/v1/embeddings": "openai", "/v1/messages/count_tokens": "anthropic",
           "/v1/chat/haiku": "openai", "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke": "bedrock",
           "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/converse-stream": "bedrock"}
 CANARY = "fuzz-canary-7f3a"
@@ -32,6 +33,10 @@ bodies = st.one_of(
                                                          "output_config"]),
                                         json_values, max_size=3)),
     st.builds(lambda v: json.dumps({"model": "haiku", "input": v}).encode(), json_values),
+    st.builds(lambda v, extra: json.dumps({"model": "titan-embed", "input": v, **extra}).encode(),
+              st.one_of(json_values, st.lists(st.text(max_size=30), max_size=5)),
+              st.dictionaries(st.sampled_from(["dimensions", "encoding_format", "user", "model"]), json_values,
+                              max_size=2)),
     st.builds(lambda v: json.dumps(v).encode(), json_values),
     st.binary(max_size=200),
     st.just(b"[" * 5000 + b"]" * 5000),
@@ -90,13 +95,17 @@ def test_fuzzed_bodies(stack, route, body, content_type):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(route=st.sampled_from(["/v1/chat/completions", "/v1/chat/opus-4-7"]), response_format=response_formats,
-       effort=efforts, tools=st.booleans(), max_tokens=st.sampled_from([8, 2048]), stream=st.booleans())
-def test_fuzzed_openai_output_options(stack, route, response_format, effort, tools, max_tokens, stream):
-    """response_format and reasoning_effort, valid or not, on Converse and on Mantle: a reply or a 400."""
+       effort=efforts, tools=st.booleans(), strict=st.one_of(st.none(), st.booleans(), scalars),
+       max_tokens=st.sampled_from([8, 2048]), stream=st.booleans())
+def test_fuzzed_openai_output_options(stack, route, response_format, effort, tools, strict, max_tokens, stream):
+    """response_format, reasoning_effort and strict tools, valid or not, on Converse and on Mantle: a reply
+    or a 400."""
     body = {"model": "haiku", "max_tokens": max_tokens, "stream": stream, "messages": [{"role": "user", "content":
             "hi"}], "response_format": response_format, "reasoning_effort": effort}
     if tools:
         body["tools"] = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+        if strict is not None:
+            body["tools"][0]["function"]["strict"] = strict
     before = len(stack.harness.error_log), len(stack.harness.plugin_server_output("bedrock"))
     r = requests.post(stack.proxy_url + route, data=json.dumps(body).encode(), timeout=30,
                       headers={"X-API-Key": "dev-admin-key", "Content-Type": "application/json"})

@@ -28,6 +28,7 @@ def test_no_canary_anywhere(tmp_path):
         oa.chat.completions.create(model="haiku", messages=[{"role": "user", "content": PHRASE}])
         with oa.responses.stream(model="haiku", input=PHRASE, instructions=PHRASE) as s:
             s.get_final_response()
+        oa.embeddings.create(model="titan-embed", input=[PHRASE, PHRASE + " again"])
         runtime = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
                                aws_access_key_id="x", aws_secret_access_key="x",
                                config=Config(retries={"total_max_attempts": 1}))
@@ -45,6 +46,8 @@ def test_no_canary_anywhere(tmp_path):
             requests.post(stack.proxy_url + "/v1/responses", headers={"Authorization": "Bearer dev-ops-key"},
                           timeout=10, json={"model": "haiku", "input": [{"role": "user", "content": [
                               {"type": "input_text", "text": f"{PHRASE} card {PAN}"}]}]}),
+            requests.post(stack.proxy_url + "/v1/embeddings", headers={"Authorization": "Bearer dev-ops-key"},
+                          timeout=10, json={"model": "titan-embed", "input": ["ok", f"{PHRASE} card {PAN}"]}),
             requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": WRONG_KEY}, timeout=10,
                           json={"model": "haiku", "max_tokens": 8, "messages": [{"role": "user", "content": PHRASE}]}),
             requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-guest-key"}, timeout=10,
@@ -52,7 +55,7 @@ def test_no_canary_anywhere(tmp_path):
             requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-admin-key"}, timeout=10,
                           data=json.dumps({"messages": PHRASE})),
         ]
-        assert [r.status_code for r in refused] == [403, 403, 403, 401, 403, 400]
+        assert [r.status_code for r in refused] == [403, 403, 403, 403, 401, 403, 400]
         for r in refused:
             stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
         captured = {
