@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from kong_plugins.context import RequestContext, store
-from kong_plugins.formats import anthropic, openai_chat, openai_embeddings, openai_responses, response_format
+from kong_plugins.formats import (anthropic, openai_chat, openai_embeddings, openai_responses, prompt_cache,
+                                  response_format)
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
@@ -33,6 +34,8 @@ ESTIMATE_HEADER = "X-Token-Count-Estimate"
 """Set on count_tokens answers computed locally (the model has no Bedrock CountTokens)."""
 COUNTING_KINDS = frozenset({"claude", "mantle"})
 """Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
+CACHING_KINDS = COUNTING_KINDS
+"""Catalogue kinds whose prompt caching OpenAI clients get without asking (formats/prompt_cache.py)."""
 RESPONSES_PATH = "/v1/responses"
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBEDDING_KIND = "embedding"
@@ -48,6 +51,7 @@ class Plugin:
         self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
         self.default_role = config.get("default_role") or "other"
         self.default_max_tokens = int(config.get("default_max_tokens") or 4096)
+        self.openai_prompt_caching = config.get("openai_prompt_caching") is not False
         self.required_signoffs = frozenset(config.get("required_signoffs") or ()) | {NAME}
         self.body_policy = BodyPolicy(fields=_frozen(config.get("bedrock_anthropic_fields")),
                                       betas=_frozen(config.get("anthropic_beta_allowlist")))
@@ -113,6 +117,8 @@ class Plugin:
                 ctx.upstream = plan_openai_compatible(request, entry, client_model=internal.get("model") or entry.name,
                                                       include_usage=include_usage)
                 return None
+            if api is ApiFormat.OPENAI and entry.kind in CACHING_KINDS and self.openai_prompt_caching:
+                prompt_cache.add_cache_points(internal)
             client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
             bodies: dict = {}
             plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,

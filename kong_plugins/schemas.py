@@ -89,6 +89,10 @@ BEDROCK_PROXY_SCHEMA = [
                     "are dropped (their names are logged at debug level).")},
     {"default_max_tokens": _integer(required=True, default=4096, between=[1, 1_000_000],
                                     description="max_tokens for OpenAI requests that set none.")},
+    {"openai_prompt_caching": {"type": "boolean", "required": True, "default": True,
+                               "description": "OpenAI-format requests to Claude get Bedrock cache points after "
+                                              "the system prompt and, in an ongoing conversation, after the last "
+                                              "message (OpenAI's formats cannot ask for them)."}},
 ]
 
 def _number(**extra: object) -> dict:

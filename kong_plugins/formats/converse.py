@@ -170,6 +170,8 @@ def _tool_config(request: dict[str, Any], messages: list[dict[str, Any]]) -> dic
         if tool.get("strict") is True:
             spec["strict"] = True
         specs.append({"toolSpec": spec})
+        if tool.get("cache_control"):
+            specs.append(dict(_CACHE_POINT))
     has_tool_blocks = any("toolUse" in b or "toolResult" in b for m in messages for b in m["content"])
     if not specs:
         if has_tool_blocks:

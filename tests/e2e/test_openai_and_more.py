@@ -30,7 +30,8 @@ def test_openai_sdk_chat(stack):
     assert completion.usage.prompt_tokens > 0 and completion.usage.total_tokens == \
         completion.usage.prompt_tokens + completion.usage.completion_tokens
     sent = stack.emulator_control("GET", "/_emulator/requests").json()[-1]
-    assert sent["operation"] == "converse" and sent["body"]["system"] == [{"text": "Be terse."}]
+    assert sent["operation"] == "converse" and sent["body"]["system"] == [{"text": "Be terse."},
+                                                                 {"cachePoint": {"type": "default"}}]
 
 
 def test_openai_sdk_stream_with_usage(stack):

@@ -24,7 +24,8 @@ def test_create_answers_with_a_response(stack):
     assert response.output_text.startswith("Emulated reply to: Hello there")
     assert response.usage.total_tokens == response.usage.input_tokens + response.usage.output_tokens > 0
     sent = last_sent(stack)
-    assert sent["operation"] == "converse" and sent["body"]["system"] == [{"text": "Be terse."}]
+    assert sent["operation"] == "converse" and sent["body"]["system"] == [{"text": "Be terse."},
+                                                                 {"cachePoint": {"type": "default"}}]
     assert sent["body"]["inferenceConfig"]["maxTokens"] == 50
 
 

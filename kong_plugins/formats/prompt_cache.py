@@ -1,0 +1,50 @@
+"""Bedrock prompt caching for OpenAI clients, which have no way to ask for it.
+
+OpenAI caches a long prompt's prefix by itself; Bedrock caches only up to the cache points a
+request places, and OpenAI's formats have no field for one. So an OpenAI-format request
+(Chat Completions or Responses) to Claude gets the cache points an Anthropic client would
+place (Claude Code does the same):
+
+- after the system prompt, the prefix every call of an application repeats (the tools come
+  before it in the cached order; with no system prompt, after the last tool);
+- in a conversation that goes on (it has an assistant turn: a chat or a tool loop), after its
+  last message, so that the next turn reads everything up to there from the cache.
+
+Bedrock ignores a cache point before the model's minimum prefix (1,024 to 4,096 tokens), at no
+cost. Tokens written to the cache cost 1.25x the input price, tokens read from it 0.1x: a
+prefix used twice within the cache's 5 minutes costs less than sent twice uncached.
+A request that already carries cache_control is left as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def add_cache_points(request: dict[str, Any]) -> None:
+    """Mark the internal (Anthropic-shaped) request's system prompt and ongoing conversation for caching."""
+    if _has_cache_control(request):
+        return
+    system = request.get("system")
+    if isinstance(system, str) and system:
+        request["system"] = [{"type": "text", "text": system, "cache_control": dict(EPHEMERAL)}]
+    elif not system and request.get("tools"):
+        request["tools"][-1] = {**request["tools"][-1], "cache_control": dict(EPHEMERAL)}
+    messages = request["messages"]
+    last = messages[-1]
+    if last["role"] == "user" and any(m["role"] == "assistant" for m in messages):
+        content = last["content"]
+        if isinstance(content, str):
+            last["content"] = [{"type": "text", "text": content, "cache_control": dict(EPHEMERAL)}]
+        elif content:
+            last["content"] = [*content[:-1], {**content[-1], "cache_control": dict(EPHEMERAL)}]
+
+
+def _has_cache_control(request: dict[str, Any]) -> bool:
+    def marked(blocks: Any) -> bool:
+        return isinstance(blocks, list) and any(isinstance(b, dict) and "cache_control" in b for b in blocks)
+
+    return marked(request.get("system")) or marked(request.get("tools")) or \
+        any(marked(m.get("content")) for m in request["messages"])

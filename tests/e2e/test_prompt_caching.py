@@ -1,0 +1,65 @@
+"""OpenAI clients on Claude get Bedrock's prompt caching without asking: cheaper repeated prefixes."""
+
+import pytest
+
+from tests.e2e.clients import last_sent, oa
+
+POLICY = "You are the support assistant of an online shop. " + " ".join(
+    f"Rule {i}: parcels to zone {i % 7} ship within {i % 5 + 1} days." for i in range(600))
+TOOL = {"type": "function", "function": {"name": "get_order_status", "parameters": {
+    "type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}}
+
+
+def written_of(usage):
+    """Tokens written to the cache (Bedrock's cacheWriteInputTokens), beside OpenAI's `cached_tokens`."""
+    return usage.prompt_tokens_details.cache_write_tokens
+
+
+def ask(client, question):
+    raw = client.chat.completions.with_raw_response.create(
+        model="haiku", max_tokens=20, messages=[{"role": "system", "content": POLICY},
+                                                {"role": "user", "content": question}])
+    return raw.parse().usage, float(raw.headers["X-Token-Cost-USD"])
+
+
+def test_a_repeated_system_prompt_is_read_from_the_cache_and_costs_less(stack):
+    client = oa(stack)
+    first, first_cost = ask(client, "Where is order 42?")
+    second, second_cost = ask(client, "Where is order 43?")
+    written = written_of(first)
+    assert first.prompt_tokens_details.cached_tokens == 0 and written > len(POLICY) // 5
+    assert second.prompt_tokens_details.cached_tokens == written
+    assert second.prompt_tokens == first.prompt_tokens and second_cost < first_cost / 3
+    assert last_sent(stack)["body"]["system"][-1] == {"cachePoint": {"type": "default"}}
+
+
+def test_a_tool_loop_reads_the_conversation_so_far_from_the_cache(stack):
+    client = oa(stack)
+    messages = [{"role": "system", "content": POLICY}, {"role": "user", "content": "Where is order 42? call get_order_status"}]
+    turn = client.chat.completions.create(model="haiku", max_tokens=50, tools=[TOOL], messages=messages)
+    call = turn.choices[0].message.tool_calls[0]
+    messages += [turn.choices[0].message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": "shipped " + "and tracked " * 300}]
+    second = client.chat.completions.create(model="haiku", max_tokens=50, tools=[TOOL], messages=messages)
+    messages += [second.choices[0].message.model_dump(exclude_none=True),
+                 {"role": "user", "content": "And order 43?"}]
+    third = client.chat.completions.create(model="haiku", max_tokens=50, tools=[TOOL], messages=messages)
+    sent = last_sent(stack)["body"]
+    assert sent["messages"][-1]["content"][-1] == {"cachePoint": {"type": "default"}}
+    # The third turn reads everything the second wrote (system, tools, the first exchange and the tool result).
+    assert third.usage.prompt_tokens_details.cached_tokens == \
+        second.usage.prompt_tokens_details.cached_tokens + written_of(second.usage)
+    assert third.usage.prompt_tokens_details.cached_tokens > second.usage.prompt_tokens_details.cached_tokens
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_api_reports_the_cached_tokens(stack, stream):
+    client = oa(stack)
+    for question in ("Where is order 42?", "Where is order 43?"):
+        request = dict(model="haiku", max_output_tokens=20, instructions=POLICY, input=question)
+        if stream:
+            with client.responses.stream(**request) as events:
+                response = events.get_final_response()
+        else:
+            response = client.responses.create(**request)
+    assert response.usage.input_tokens_details.cached_tokens > len(POLICY) // 5
