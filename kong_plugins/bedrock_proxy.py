@@ -19,7 +19,7 @@ from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
 from kong_plugins.metering.estimate import CHARS_PER_TOKEN, estimate_input_tokens
-from kong_plugins.policy.catalogue import Catalogue, CatalogueEntry
+from kong_plugins.policy.catalogue import GUARDED_KINDS, Catalogue, CatalogueEntry
 from kong_plugins.policy.listings import foundation_models, inference_profiles
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_embeddings,
                                     plan_openai_compatible, plan_passthrough)
@@ -107,6 +107,9 @@ class Plugin:
             if entry.kind == EMBEDDING_KIND:
                 return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is an embedding model: use "
                                     f"{EMBEDDINGS_PATH}.", param="model")
+            guardrail = self.catalogue.roles[ctx.role].guardrail
+            if guardrail is not None and entry.kind not in GUARDED_KINDS:
+                return self._unguardable(api, ctx, entry)
             if entry.kind == "openai-compatible":
                 if api is not ApiFormat.OPENAI or path == RESPONSES_PATH:
                     return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through OpenAI "
@@ -123,7 +126,7 @@ class Plugin:
             bodies: dict = {}
             plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
                               include_usage=include_usage, policy=self.body_policy, bodies=bodies,
-                              answer_tool=answer_tool, responses_api=path == RESPONSES_PATH)
+                              answer_tool=answer_tool, responses_api=path == RESPONSES_PATH, guardrail=guardrail)
                     for e in [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
             ctx.planned_input = estimate_input_tokens(internal)
@@ -150,6 +153,14 @@ class Plugin:
             return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, f"Your role may use these models: {allowed}.",
                                 param="model")
         return entry
+
+    def _unguardable(self, api: ApiFormat, ctx: RequestContext, entry: CatalogueEntry) -> Reply:
+        """A role with a Bedrock guardrail may not use a model whose API cannot carry it (fail closed)."""
+        usable = [e.name for e in self.catalogue.allowed_entries(self.catalogue.roles[ctx.role])
+                  if e.kind in GUARDED_KINDS]
+        return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, f"Your role's requests go through a Bedrock guardrail, "
+                            f"which {entry.name} cannot apply; models that can: {', '.join(usable) or 'none'}.",
+                            param="model")
 
     def _embeddings(self, ctx: RequestContext) -> Reply | None:
         """OpenAI embeddings on an `embedding` catalogue entry; the model must be named (no chat default)."""
@@ -189,10 +200,12 @@ class Plugin:
         if isinstance(entry, Reply):
             return entry
         ctx.model = entry.name
-        ctx.upstream = plan_passthrough(parts[3], ctx.body or b"", entry, region=self.region)
+        role = self.catalogue.roles[ctx.role]
+        guardrail = None if parts[3] == "count-tokens" or entry.kind == EMBEDDING_KIND else role.guardrail
+        ctx.upstream = plan_passthrough(parts[3], ctx.body or b"", entry, region=self.region, guardrail=guardrail)
         ctx.planned_input, ctx.planned_output = native_estimate(body)
-        ctx.fallbacks = [plan_passthrough(parts[3], ctx.body or b"", e, region=self.region)
-                         for e in self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]
+        ctx.fallbacks = [plan_passthrough(parts[3], ctx.body or b"", e, region=self.region, guardrail=guardrail)
+                         for e in self.catalogue.fallbacks_for(entry, role)]
         return None
 
     def _models(self, ctx: RequestContext) -> Reply:

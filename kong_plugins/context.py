@@ -112,6 +112,7 @@ class RequestContext:
     relay_clock: Any = None                 # relay.clock.RelayClock while the relay works on it
     relay_overhead_ms: float | None = None  # the relay's own time, without waiting on Bedrock or Kong
     stream_failure: Callable[[Any, str], bytes] | None = None   # the stream's own failure event (Responses API)
+    guardrail_intervened: bool = False      # the role's Bedrock guardrail blocked the call (input or output)
     _after_relay: list[Callable[[], None]] = field(default_factory=list)
 
     def after_relay(self, callback: Callable[[], None]) -> None:

@@ -81,6 +81,9 @@ tokens_remaining = Gauge(
 guardrail_blocks_total = Counter(
     "kong_bedrock_guardrail_blocks", "Guardrail findings in user prompts, by category and the action taken.",
     ["category", "role", "action"], registry=registry)
+bedrock_guardrail_interventions_total = Counter(
+    "kong_bedrock_bedrock_guardrail_interventions", "Calls a role's Amazon Bedrock Guardrail blocked.",
+    ["model", "role"], registry=registry)
 live_request_contexts = Gauge(
     "kong_bedrock_live_request_contexts",
     "Request contexts held between access and log; back to 0 when the gateway is idle (else a leak).",

@@ -65,6 +65,14 @@ _ROLE = {"type": "record", "fields": [
     {"substitute_default": {"type": "boolean", "required": True, "default": False,
                             "description": "Serve the default model instead of 403 for a model the role may "
                                            "not use (response header X-Bedrock-Model-Substituted-From)."}},
+    {"bedrock_guardrail": {"type": "record", "required": False, "fields": [
+        {"identifier": _string(required=True, description="Bedrock Guardrail id or ARN.")},
+        {"version": _string(required=True, default="DRAFT", description="A version number, or DRAFT.")},
+        {"trace": {"type": "boolean", "required": True, "default": False,
+                   "description": "Ask Bedrock for the guardrail's assessment (Converse responses carry it)."}},
+    ], "description": "Every text-generation call of the role goes through this Amazon Bedrock Guardrail "
+                      "(Converse guardrailConfig, InvokeModel guardrail headers); models whose API cannot "
+                      "carry it (mantle, openai-compatible) are refused for the role."}},
 ]}
 
 BEDROCK_PROXY_SCHEMA = [

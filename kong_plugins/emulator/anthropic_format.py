@@ -36,7 +36,9 @@ def block_json(reply: Reply, block: ReplyBlock) -> dict[str, Any]:
     return {"type": "text", "text": block.text}
 
 
-def message_json(reply: Reply, model: str, message_id: str) -> dict[str, Any]:
+def message_json(reply: Reply, model: str, message_id: str,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``extra``: Bedrock's own top-level fields (``amazon-bedrock-guardrailAction``, ``-trace``)."""
     return {
         "id": message_id,
         "type": "message",
@@ -46,6 +48,7 @@ def message_json(reply: Reply, model: str, message_id: str) -> dict[str, Any]:
         "stop_reason": reply.stop_reason,
         "stop_sequence": reply.stop_sequence,
         "usage": usage_json(reply.usage, reply.output_tokens),
+        **(extra or {}),
     }
 
 
@@ -79,9 +82,13 @@ def _deltas(block: ReplyBlock) -> list[dict[str, Any]]:
     return [{"type": "text_delta", "text": p} for p in block.pieces]
 
 
-def stream_events(reply: Reply, model: str, message_id: str) -> list[StreamItem]:
-    """message_start .. message_stop; the last event carries the invocation metrics."""
-    start_usage = usage_json(reply.usage, 1)
+def stream_events(reply: Reply, model: str, message_id: str, extra: dict[str, Any] | None = None,
+                  start_output_tokens: int = 1) -> list[StreamItem]:
+    """message_start .. message_stop; the last event carries the invocation metrics (and ``extra``).
+
+    ``start_output_tokens``: what message_start reports (Claude says 1; a guardrail's answer, 0).
+    """
+    start_usage = usage_json(reply.usage, start_output_tokens)
     items = [StreamItem({"type": "message_start", "message": {
         "id": message_id, "type": "message", "role": "assistant", "model": model, "content": [],
         "stop_reason": None, "stop_sequence": None, "usage": start_usage}})]
@@ -97,7 +104,8 @@ def stream_events(reply: Reply, model: str, message_id: str) -> list[StreamItem]
 
     def final(clock: Clock) -> dict[str, Any]:
         return {"type": "message_stop",
-                "amazon-bedrock-invocationMetrics": invocation_metrics(reply.usage, reply.output_tokens, clock)}
+                "amazon-bedrock-invocationMetrics": invocation_metrics(reply.usage, reply.output_tokens, clock),
+                **(extra or {})}
 
     items.append(StreamItem(final))
     return items

@@ -33,13 +33,15 @@ def block_json(reply: Reply, block: ReplyBlock) -> dict[str, Any]:
     return {"text": block.text}
 
 
-def response_json(reply: Reply, clock: Clock) -> dict[str, Any]:
-    return {
+def response_json(reply: Reply, clock: Clock, trace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``trace``: the guardrail trace, when the request asked for one and there is something to show."""
+    body = {
         "output": {"message": {"role": "assistant", "content": [block_json(reply, b) for b in reply.blocks]}},
         "stopReason": reply.stop_reason,
         "usage": usage_json(reply),
         "metrics": {"latencyMs": clock.elapsed_ms()},
     }
+    return {**body, "trace": trace} if trace else body
 
 
 def _block_events(reply: Reply, index: int, block: ReplyBlock) -> list[StreamItem]:
@@ -67,11 +69,12 @@ def _events(reply: Reply) -> list[StreamItem]:
     return items
 
 
-def stream_events(reply: Reply) -> list[StreamItem]:
-    """ConverseStream events; ``metadata`` (usage + latency) comes last."""
+def stream_events(reply: Reply, trace: dict[str, Any] | None = None) -> list[StreamItem]:
+    """ConverseStream events; ``metadata`` (usage + latency, and the guardrail ``trace``) comes last."""
     items = _events(reply)
+    extra = {"trace": trace} if trace else {}
     items.append(StreamItem(lambda clock: {"metadata": {
-        "usage": usage_json(reply), "metrics": {"latencyMs": clock.elapsed_ms()}}}))
+        "usage": usage_json(reply), "metrics": {"latencyMs": clock.elapsed_ms()}, **extra}}))
     return items
 
 

@@ -190,7 +190,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         verify_request(state.settings, self.command, self.path, self.headers, body)
         if operation is None or model_id is None or self.command != "POST":
             raise unknown_operation()
-        prepared = prepare(operation, model_id, body)
+        prepared = prepare(operation, model_id, body, self.headers)
         fault = state.faults.take(operation, model_id)
         self._deliver(fault, clock, lambda timing: execute(prepared, state, timing), FaultRule.http_error)
 

@@ -12,13 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import anthropic_format, converse_format, embeddings, titan
+from . import anthropic_format, converse_format, embeddings, guardrails, titan
 from .anthropic_body import parse_anthropic_body
 from .converse_body import parse_converse_body
 from .structured import require_support
 from .errors import MSG_NO_COUNT_TOKENS, BedrockError, malformed, validation
 from .eventstream import chunk_frame, event_frame
-from .generator import generate
+from .generator import Reply, generate
+from .guardrails import GuardrailCheck, Headers
 from .models import ModelRef, resolve_model
 from .prompt import Prompt, total_input_tokens
 from .responses import JsonResponse, OperationResult, StreamResponse
@@ -37,6 +38,7 @@ class Prepared:
     prompt: Prompt
     body_kind: str  # "anthropic" | "titan" | "nova" | "converse" | "count" | "embedding"
     embedding: embeddings.EmbeddingOptions | None = None  # set for body_kind "embedding"
+    guardrail: GuardrailCheck | None = None  # assessed; set for body_kind "converse" and "anthropic" only
 
 
 def _parse_json(body: bytes, operation: str) -> Any:
@@ -77,8 +79,13 @@ def _count_tokens_prompt(model: ModelRef, body: Any) -> Prompt:
     return parse_anthropic_body(_parse_json(raw, "invoke"))
 
 
-def prepare(operation: str, model_id: str, body: bytes) -> Prepared:
-    """Resolve the model and validate the body; raises BedrockError like Bedrock would."""
+def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None = None) -> Prepared:
+    """Resolve the model and validate the body (and the guardrail it names); raises BedrockError like Bedrock.
+
+    InvokeModel's guardrail headers are validated for every model, but only Claude's Anthropic body
+    is assessed: Titan, Nova and embedding bodies ignore the guardrail (the emulator's simplification).
+    Converse applies it whatever the model. CountTokens takes no guardrail.
+    """
     model = resolve_model(model_id, allow_on_demand=operation == "count-tokens")
     embedding = model.info.is_embedding
     if embedding and operation == "invoke-with-response-stream":  # refused before the body is read
@@ -89,12 +96,21 @@ def prepare(operation: str, model_id: str, body: bytes) -> Prepared:
     if operation in ("converse", "converse-stream"):
         if embedding:
             raise validation(embeddings.MSG_NOT_A_CHAT_MODEL)
-        return Prepared(operation, model, parse_converse_body(parsed, model.info), "converse")
+        guardrail = guardrails.from_converse(parsed, streaming=operation == "converse-stream")
+        prompt = parse_converse_body(parsed, model.info)
+        return Prepared(operation, model, prompt, "converse", guardrail=_assess(guardrail, prompt))
+    guardrail = guardrails.from_headers(headers)
     if embedding:
         prompt, options = embeddings.parse_embedding_body(parsed)
         return Prepared(operation, model, prompt, "embedding", options)
     prompt, kind = _invoke_prompt(model, parsed)
-    return Prepared(operation, model, prompt, kind)
+    return Prepared(operation, model, prompt, kind, guardrail=_assess(guardrail, prompt) if kind == "anthropic"
+                    else None)
+
+
+def _assess(guardrail: GuardrailCheck | None, prompt: Prompt) -> GuardrailCheck | None:
+    """Only the last user turn's own text: tool results and the system prompt are not assessed."""
+    return guardrail.assess(prompt.last_user.text) if guardrail is not None else None
 
 
 def _chunk(payload: dict[str, Any], corrupt: bool) -> bytes:
@@ -106,32 +122,45 @@ def _converse_event(payload: dict[str, Any], corrupt: bool) -> bytes:
     return event_frame(event_type, body, corrupt_crc=corrupt)
 
 
+def _reply(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> Reply:
+    """The model's reply, or the guardrail's answer when it blocked the input (the model never runs then)."""
+    guardrail = prepared.guardrail
+    if guardrail is not None and guardrail.intervened:
+        return guardrail.blocked_reply("guardrail_intervened" if prepared.body_kind == "converse" else "end_turn")
+    usage = state.cache.account(prepared.model.info.base_id, prepared.prompt.segments)
+    return generate(prepared.prompt, timing.output_tokens, usage)
+
+
 def execute(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> OperationResult:
     """Account the prompt cache, generate the reply and shape it for the operation.
 
-    Counting and embedding have no reply and never touch the (chat models') prompt cache.
+    Counting and embedding have no reply and never touch the (chat models') prompt cache;
+    neither does a request whose input a guardrail blocked.
     """
-    prompt, op, kind = prepared.prompt, prepared.operation, prepared.body_kind
+    prompt, op, kind, guardrail = prepared.prompt, prepared.operation, prepared.body_kind, prepared.guardrail
     if kind == "count":
         return JsonResponse({"inputTokens": total_input_tokens(prompt.segments)})
     if prepared.embedding is not None:
         return JsonResponse(embeddings.response_json(prompt, prepared.embedding), embeddings.usage_headers(prompt))
-    usage = state.cache.account(prepared.model.info.base_id, prompt.segments)
-    reply = generate(prompt, timing.output_tokens, usage)
+    reply = _reply(prepared, state, timing)
     streaming = op in ("invoke-with-response-stream", "converse-stream")
     if kind == "converse":
+        trace = guardrail.converse_trace() if guardrail is not None else None
         if streaming:
-            return StreamResponse(converse_format.stream_events(reply), _converse_event)
-        return JsonResponse(lambda clock: converse_format.response_json(reply, clock))
+            return StreamResponse(converse_format.stream_events(reply, trace), _converse_event)
+        return JsonResponse(lambda clock: converse_format.response_json(reply, clock, trace))
 
     def headers(clock: Any) -> dict[str, str]:
         return anthropic_format.usage_headers(reply, clock)
 
     if kind == "anthropic":
         name, message_id = prepared.model.info.anthropic_name, anthropic_format.new_message_id()
+        extra = guardrail.invoke_fields() if guardrail is not None else None
         if streaming:
-            return StreamResponse(anthropic_format.stream_events(reply, name, message_id), _chunk, STREAM_HEADERS)
-        return JsonResponse(anthropic_format.message_json(reply, name, message_id), headers)
+            start_tokens = 0 if guardrail is not None and guardrail.intervened else 1
+            events = anthropic_format.stream_events(reply, name, message_id, extra, start_tokens)
+            return StreamResponse(events, _chunk, STREAM_HEADERS)
+        return JsonResponse(anthropic_format.message_json(reply, name, message_id, extra), headers)
     if kind == "titan":
         if streaming:
             return StreamResponse(titan.stream_events(reply), _chunk, STREAM_HEADERS)

@@ -22,6 +22,9 @@ _STOP_REASONS = {
 _IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif",
                   "image/webp": "webp"}
 _CACHE_POINT = {"cachePoint": {"type": "default"}}
+GUARDRAIL_ACTION = "amazon-bedrock-guardrailAction"
+"""Set to INTERVENED on a Claude InvokeModel body (and its last stream chunk) when a Bedrock guardrail blocked
+it; Converse says `stopReason: guardrail_intervened`, and the internal message carries the same marker."""
 
 
 def request_from_anthropic(request: dict[str, Any], *, model_fields: bool = True) -> dict[str, Any]:
@@ -208,9 +211,16 @@ def message_from_converse(response: dict[str, Any], *, model: str, message_id: s
         elif "reasoningContent" in block:
             content.append(_thinking_block(block["reasoningContent"]))
     usage = usage_from_converse(response.get("usage"))
-    return {"id": message_id, "type": "message", "role": "assistant", "model": model, "content": content,
-            "stop_reason": _STOP_REASONS.get(response.get("stopReason"), "end_turn"), "stop_sequence": None,
-            "usage": anthropic_usage(usage)}
+    message = {"id": message_id, "type": "message", "role": "assistant", "model": model, "content": content,
+               "stop_reason": _STOP_REASONS.get(response.get("stopReason"), "end_turn"), "stop_sequence": None,
+               "usage": anthropic_usage(usage)}
+    return _guardrail_marked(message, response.get("stopReason"))
+
+
+def _guardrail_marked(event: dict[str, Any], stop_reason: Any) -> dict[str, Any]:
+    if stop_reason == "guardrail_intervened":
+        event[GUARDRAIL_ACTION] = "INTERVENED"
+    return event
 
 
 def anthropic_usage(usage: Usage) -> dict[str, int]:
@@ -239,6 +249,7 @@ class ConverseStreamToAnthropic:
         self.usage = Usage()
         self._open: dict[int, str] = {}
         self._stop_reason = "end_turn"
+        self._bedrock_stop_reason: Any = None
 
     def feed(self, event_type: str, payload: bytes) -> Iterator[tuple[dict[str, Any], None]]:
         """The decoder interface shared with anthropic.InvokeStreamDecoder."""
@@ -268,14 +279,16 @@ class ConverseStreamToAnthropic:
             if self._open.pop(index, None) is not None:
                 yield {"type": "content_block_stop", "index": index}
         elif event_type == "messageStop":
-            self._stop_reason = _STOP_REASONS.get(payload.get("stopReason"), "end_turn")
+            self._bedrock_stop_reason = payload.get("stopReason")
+            self._stop_reason = _STOP_REASONS.get(self._bedrock_stop_reason, "end_turn")
         elif event_type == "metadata":
             self.usage = usage_from_converse(payload.get("usage"))
             for open_index in sorted(self._open):
                 yield {"type": "content_block_stop", "index": open_index}
             self._open.clear()
-            yield {"type": "message_delta", "delta": {"stop_reason": self._stop_reason, "stop_sequence": None},
-                   "usage": anthropic_usage(self.usage)}
+            yield _guardrail_marked({"type": "message_delta", "usage": anthropic_usage(self.usage),
+                                     "delta": {"stop_reason": self._stop_reason, "stop_sequence": None}},
+                                    self._bedrock_stop_reason)
             yield {"type": "message_stop"}
 
     def _delta(self, index: int, delta: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -31,14 +31,19 @@ def response_usage(usage: Usage) -> dict[str, Any]:
             "total_tokens": usage.total}
 
 
+_INCOMPLETE = {"max_tokens": "max_output_tokens", "model_context_window_exceeded": "max_output_tokens",
+               "refusal": "content_filter"}
+"""Stop reasons that leave a Response incomplete, and OpenAI's reason (a Bedrock guardrail's block is a refusal)."""
+
+
 def response_object(response_id: str, model: str, created: int, output: list[dict[str, Any]],
                     stop_reason: Any, usage: Usage | None, error: dict[str, str] | None = None) -> dict[str, Any]:
     """A Response; `usage` None while it is still in progress; `error` when it failed."""
     done = usage is not None
-    incomplete = stop_reason in ("max_tokens", "model_context_window_exceeded")
+    incomplete = _INCOMPLETE.get(stop_reason)
     status = "failed" if error else ("incomplete" if incomplete else "completed") if done else "in_progress"
     return {"id": response_id, "object": "response", "created_at": created, "status": status,
-            "error": error, "incomplete_details": {"reason": "max_output_tokens"} if done and incomplete else None,
+            "error": error, "incomplete_details": {"reason": incomplete} if done and incomplete else None,
             "instructions": None, "model": model, "output": output, "parallel_tool_calls": True,
             "tool_choice": "auto", "tools": [], "text": {"format": {"type": "text"}},
             "usage": response_usage(usage) if done else None, "metadata": {}}

@@ -60,6 +60,7 @@ class RequestSummary:
     ttft_ms: float | None
     error_type: str | None
     relay_overhead_ms: float | None = None
+    guardrail_intervened: bool = False
 
     @classmethod
     def build(cls, outcome: Outcome, ctx: RequestContext | None, default_role: str) -> RequestSummary:
@@ -79,6 +80,7 @@ class RequestSummary:
             ttft_ms=ttft,
             error_type=ctx.error_type if ctx else None,
             relay_overhead_ms=ctx.relay_overhead_ms if ctx else None,
+            guardrail_intervened=bool(ctx and ctx.guardrail_intervened),
         )
 
     def event(self) -> UsageEvent:
@@ -104,6 +106,8 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
         metrics.time_to_first_token_seconds.labels(**labels).observe(summary.ttft_ms / 1000.0)
     if summary.relay_overhead_ms is not None:
         metrics.relay_overhead_seconds.labels(**labels).observe(summary.relay_overhead_ms / 1000.0)
+    if summary.guardrail_intervened:
+        metrics.bedrock_guardrail_interventions_total.labels(**labels).inc()
     if summary.error_type or summary.status >= 400:
         metrics.errors_total.labels(error_type=summary.error_type or str(summary.status), **labels).inc()
     event = summary.event()
@@ -115,5 +119,5 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
               cache_write_tokens=summary.usage.cache_write, cost_usd=f"{summary.cost_usd:.6f}",
               latency_ms=round(summary.latency_ms, 1),
               ttft_ms=None if summary.ttft_ms is None else round(summary.ttft_ms, 1),
-              error_type=summary.error_type,
+              error_type=summary.error_type, bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
               relay_overhead_ms=None if summary.relay_overhead_ms is None else round(summary.relay_overhead_ms, 3))

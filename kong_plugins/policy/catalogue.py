@@ -27,11 +27,31 @@ class CatalogueEntry:
 
 
 @dataclass(frozen=True)
+class Guardrail:
+    """An Amazon Bedrock Guardrail every call of a role goes through (Bedrock runs it, on input and output)."""
+
+    identifier: str           # id or ARN
+    version: str              # a number or DRAFT
+    trace: bool = False       # ask Bedrock for its assessment (Converse `trace`, InvokeModel X-Amzn-Bedrock-Trace)
+
+    @classmethod
+    def from_config(cls, config: Any) -> Guardrail | None:
+        if not isinstance(config, Mapping) or not config.get("identifier"):
+            return None
+        return cls(str(config["identifier"]), str(config.get("version") or "DRAFT"), bool(config.get("trace")))
+
+
+GUARDED_KINDS = frozenset({"claude", "converse"})
+"""Catalogue kinds whose Bedrock calls can carry a guardrail (InvokeModel headers, Converse guardrailConfig)."""
+
+
+@dataclass(frozen=True)
 class RolePolicy:
     name: str
     allowed: frozenset[str]   # catalogue names, or {"*"}
     default_model: str
     substitute_default: bool = False   # serve the default model instead of answering 403
+    guardrail: Guardrail | None = None  # the role's Bedrock guardrail: its text calls go through it
 
     def allows(self, entry: CatalogueEntry) -> bool:
         return ALL_MODELS in self.allowed or entry.name in self.allowed
@@ -68,7 +88,8 @@ class Catalogue:
         roles = {
             r["name"]: RolePolicy(name=r["name"], allowed=frozenset(r.get("allowed_models") or []),
                                   default_model=r["default_model"],
-                                  substitute_default=bool(r.get("substitute_default")))
+                                  substitute_default=bool(r.get("substitute_default")),
+                                  guardrail=Guardrail.from_config(r.get("bedrock_guardrail")))
             for r in config.get("roles") or []
         }
         family = config.get("resolve_unknown_claude_names")
@@ -91,9 +112,10 @@ class Catalogue:
         return entry
 
     def fallbacks_for(self, entry: CatalogueEntry, role: RolePolicy) -> list[CatalogueEntry]:
-        """The entry's fallback chain, keeping only models the role may use."""
+        """The entry's fallback chain, keeping only models the role may use (and that can apply its guardrail)."""
         chain = (self._entries.get(name) for name in entry.fallbacks)
-        return [e for e in chain if e is not None and e is not entry and role.allows(e)]
+        return [e for e in chain if e is not None and e is not entry and role.allows(e)
+                and (role.guardrail is None or e.kind in GUARDED_KINDS)]
 
     def allowed_entries(self, role: RolePolicy | None) -> list[CatalogueEntry]:
         return [self._entries[name] for name in self.allowed_names(role)] if role else []

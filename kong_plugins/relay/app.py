@@ -29,7 +29,7 @@ from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.sse import MantleStreamError
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.attempts import Failure, call_with_fallbacks
-from kong_plugins.relay.call import REQUEST_ID_HEADER, UpstreamCall
+from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.relay.embeddings import embed_all
 from kong_plugins.relay.responses import (StreamException, passthrough_events, render_message, stream_events,
@@ -83,7 +83,8 @@ class RelayApp:
         betas = environ.get("HTTP_ANTHROPIC_BETA") or ""
         ctx.relay_active = True
         ctx.relay_clock = RelayClock()
-        body = self._forward(ctx, [_with_betas(c, betas) for c in [ctx.upstream, *ctx.fallbacks]], start_response)
+        candidates = [_with_client_guardrail(_with_betas(c, betas), environ) for c in [ctx.upstream, *ctx.fallbacks]]
+        body = self._forward(ctx, candidates, start_response)
         return _then_done(body, ctx)
 
     def _refuse(self, request_id: str, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
@@ -287,6 +288,19 @@ def _with_betas(call: UpstreamCall, header: str) -> UpstreamCall:
         return call
     body = with_header_betas(call.body, header, call.beta_allowlist, converse=call.upstream_is_converse)
     return replace(call, body=body)
+
+
+_CLIENT_GUARDRAIL_KEYS = tuple((name, "HTTP_" + name.upper().replace("-", "_")) for name in GUARDRAIL_HEADERS)
+
+
+def _with_client_guardrail(call: UpstreamCall, environ: dict[str, Any]) -> UpstreamCall:
+    """A Bedrock-native InvokeModel keeps the guardrail its client asked for in headers (as Converse keeps
+    its body's guardrailConfig), unless the role's own guardrail replaced it."""
+    if call.api is not ApiFormat.BEDROCK or not call.operation.startswith("invoke") or \
+            any(name in GUARDRAIL_HEADERS for name, _ in call.headers):
+        return call
+    asked = tuple((name, environ[key]) for name, key in _CLIENT_GUARDRAIL_KEYS if environ.get(key))
+    return replace(call, headers=call.headers + asked) if asked else call
 
 
 def _passthrough_headers(upstream_headers: Any) -> list[tuple[str, str]]:

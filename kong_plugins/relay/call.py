@@ -15,7 +15,7 @@ from typing import Any
 from kong_plugins.formats import anthropic, converse, openai_embeddings, openai_passthrough, wire_json
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.openai_embeddings import EmbeddingRequest
-from kong_plugins.policy.catalogue import CatalogueEntry
+from kong_plugins.policy.catalogue import CatalogueEntry, Guardrail
 
 MANTLE_HEADERS = (("anthropic-version", "2023-06-01"),)
 REQUEST_ID_HEADER = "X-Kong-Request-Id"
@@ -75,7 +75,7 @@ class BodyPolicy:
 def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
               region: str, include_usage: bool = False, policy: BodyPolicy = BodyPolicy(),
               bodies: dict[Any, tuple[str, bytes]] | None = None, answer_tool: str | None = None,
-              responses_api: bool = False) -> UpstreamCall:
+              responses_api: bool = False, guardrail: Guardrail | None = None) -> UpstreamCall:
     """Choose the Bedrock operation for (client format, model kind) and build its body.
 
     Anthropic clients on Claude use InvokeModel with the Anthropic body (lossless);
@@ -83,6 +83,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     `bodies`: shared by the candidates of one request (the model and its
     fallbacks), so candidates of one kind reuse one encoded body: a Claude Code
     call is 100-300 KB, built once rather than once per fallback.
+    `guardrail`: the role's Bedrock guardrail (the caller refuses kinds that cannot carry one).
     """
     stream = internal.get("stream") is True
     prefix = ("resp_" if responses_api else "chatcmpl-") if api is ApiFormat.OPENAI else "msg_bdrk_"
@@ -92,39 +93,69 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                             body=_json({**internal, "model": entry.bedrock_id}), include_usage=include_usage,
                             response_id=prefix + secrets.token_urlsafe(18), service="bedrock-mantle",
                             headers=MANTLE_HEADERS, answer_tool=answer_tool, responses_api=responses_api)
-    operation, body = _operation_and_body(api, internal, entry, policy, {} if bodies is None else bodies)
+    operation, body = _operation_and_body(api, internal, entry, policy, {} if bodies is None else bodies,
+                                          guardrail)
     if stream:
         operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
                         answer_tool=answer_tool, responses_api=responses_api,
+                        headers=guardrail_headers(guardrail) if operation.startswith("invoke") else (),
                         beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
 
 
 def _operation_and_body(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, policy: BodyPolicy,
-                        bodies: dict[Any, tuple[str, bytes]]) -> tuple[str, bytes]:
+                        bodies: dict[Any, tuple[str, bytes]], guardrail: Guardrail | None) -> tuple[str, bytes]:
     """InvokeModel's Anthropic body or Converse's; both depend on the model's kind only, not on the model."""
     invoke = api is ApiFormat.ANTHROPIC and entry.kind == "claude"
     key = "invoke" if invoke else ("converse", entry.kind == "claude")
     if key not in bodies:
         folded = anthropic.fold_system_messages(internal)
-        bodies[key] = (("invoke", anthropic.invoke_body(folded, policy.fields, policy.betas)) if invoke else
-                       ("converse", _json(converse.request_from_anthropic(folded,
-                                                                          model_fields=entry.kind == "claude"))))
+        if invoke:
+            bodies[key] = ("invoke", anthropic.invoke_body(folded, policy.fields, policy.betas))
+        else:
+            body = converse.request_from_anthropic(folded, model_fields=entry.kind == "claude")
+            bodies[key] = ("converse", _json(with_guardrail_config(body, guardrail)))
     return bodies[key]
+
+
+GUARDRAIL_HEADERS = ("X-Amzn-Bedrock-GuardrailIdentifier", "X-Amzn-Bedrock-GuardrailVersion", "X-Amzn-Bedrock-Trace")
+
+
+def guardrail_headers(guardrail: Guardrail | None) -> tuple[tuple[str, str], ...]:
+    """InvokeModel carries a guardrail in headers."""
+    if guardrail is None:
+        return ()
+    headers = ((GUARDRAIL_HEADERS[0], guardrail.identifier), (GUARDRAIL_HEADERS[1], guardrail.version))
+    return headers + (((GUARDRAIL_HEADERS[2], "ENABLED"),) if guardrail.trace else ())
+
+
+def with_guardrail_config(body: dict[str, Any], guardrail: Guardrail | None) -> dict[str, Any]:
+    """Converse carries it in the body; the role's guardrail replaces one a native client sent."""
+    if guardrail is not None:
+        body["guardrailConfig"] = {"guardrailIdentifier": guardrail.identifier,
+                                   "guardrailVersion": guardrail.version,
+                                   "trace": "enabled" if guardrail.trace else "disabled"}
+    return body
 
 
 NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "converse", "converse-stream",
                                "count-tokens"})
 
 
-def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, region: str) -> UpstreamCall:
-    """Bedrock-native clients: same operation, same body, re-signed by the gateway."""
+def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, region: str,
+                     guardrail: Guardrail | None = None) -> UpstreamCall:
+    """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail)."""
     model_id = foundation_model_id(entry.bedrock_id) if operation == "count-tokens" else entry.bedrock_id
+    headers: tuple[tuple[str, str], ...] = ()
+    if guardrail is not None and operation.startswith("converse"):
+        body = _json(with_guardrail_config(wire_json.loads(body), guardrail))
+    elif operation.startswith("invoke"):
+        headers = guardrail_headers(guardrail)
     return UpstreamCall(api=ApiFormat.BEDROCK, operation=operation, model_name=entry.name,
                         client_model=entry.bedrock_id, model_id=model_id, region=entry.region or region,
-                        body=body, stream=operation.endswith("stream"))
+                        body=body, stream=operation.endswith("stream"), headers=headers)
 
 
 def plan_openai_compatible(request: dict[str, Any], entry: CatalogueEntry, *, client_model: str,

@@ -18,7 +18,7 @@ from kong_plugins.bedrock.usage import usage_from_headers
 from kong_plugins.context import RequestContext, Usage
 from kong_plugins.formats import anthropic, openai_chat, openai_passthrough, responses_render
 from kong_plugins.formats.api import ApiFormat
-from kong_plugins.formats.converse import ConverseStreamToAnthropic
+from kong_plugins.formats.converse import GUARDRAIL_ACTION, ConverseStreamToAnthropic
 from kong_plugins.formats.sse import AnthropicSseDecoder
 from kong_plugins.relay.call import UpstreamCall
 
@@ -47,7 +47,7 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     if call.api is ApiFormat.BEDROCK:
         if call.operation != "count-tokens":
             decoder = decoder_for(call)
-            decoder.message(content)
+            note_guardrail(decoder.message(content), ctx)
             ctx.usage = decoder.usage
             if call.operation == "invoke" and ctx.usage == Usage():   # not Claude's body: Titan, Nova, embeddings
                 ctx.usage = usage_from_headers(headers or {})
@@ -63,7 +63,7 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
         ctx.usage = None
         return json.dumps({"input_tokens": int(counted)}).encode()
     decoder = decoder_for(call)
-    message = decoder.message(content)
+    message = note_guardrail(decoder.message(content), ctx)
     ctx.usage = decoder.usage
     if call.api is ApiFormat.OPENAI and call.responses_api:
         response = responses_render.response_from_message(message, decoder.usage, model=call.client_model,
@@ -77,6 +77,13 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     if call.upstream_is_converse:
         return json.dumps(message, separators=(",", ":")).encode()
     return content   # Anthropic client, InvokeModel or Mantle: Bedrock's bytes unchanged
+
+
+def note_guardrail(event: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    """Note on the context that a Bedrock guardrail blocked the call (metrics, the request's log line)."""
+    if event.get(GUARDRAIL_ACTION) == "INTERVENED":
+        ctx.guardrail_intervened = True
+    return event
 
 
 def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
@@ -143,7 +150,7 @@ def _events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext
                 ctx.usage = decoder.usage
                 if ctx.first_token_at is None and event.get("type") == "content_block_delta":
                     ctx.first_token_at = time.monotonic()
-                yield from render(event, raw)
+                yield from render(note_guardrail(event, ctx), raw)
         yield END_OF_READ
     ctx.usage = decoder.usage
 
@@ -210,6 +217,7 @@ def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Req
                 for event, _ in decoder.feed(str(headers.get(":event-type")), frame.payload):
                     if ctx.first_token_at is None and event.get("type") == "content_block_delta":
                         ctx.first_token_at = time.monotonic()
+                    note_guardrail(event, ctx)
                 ctx.usage = decoder.usage
         except (ParserError, ValueError, KeyError, TypeError):
             decoding = False     # the client's SDK will report the broken frame itself

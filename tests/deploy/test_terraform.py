@@ -33,6 +33,7 @@ BEDROCK_ACTIONS = {
     "bedrock:CountTokens",
 }
 MANTLE_ACTIONS = {"bedrock-mantle:CreateInference", "bedrock-mantle:CountTokens"}
+GUARDRAIL_ACTIONS = {"bedrock:ApplyGuardrail"}   # roles with a bedrock_guardrail, on the guardrails' exact ARNs
 
 # Failed checkov checks accepted on purpose. checkov without a Prisma Cloud API key
 # reports severity null, so every failure must be listed here with its reason.
@@ -356,7 +357,7 @@ def test_irsa_permission_policy_grants_only_catalogue_bedrock_actions(parsed):
             for name in refs(resources, "var"):
                 check_no_wildcard_validation(variables, name)
     assert BEDROCK_ACTIONS <= granted, f"missing bedrock actions: {sorted(BEDROCK_ACTIONS - granted)}"
-    extra = granted - BEDROCK_ACTIONS - MANTLE_ACTIONS
+    extra = granted - BEDROCK_ACTIONS - MANTLE_ACTIONS - GUARDRAIL_ACTIONS
     assert not extra, f"actions beyond the gateway's needs: {sorted(extra)}"
     assert not any(re.search(r":(List|Get)", a) for a in granted), \
         "ListFoundationModels/ListInferenceProfiles are answered from the catalogue: do not grant List*/Get*"

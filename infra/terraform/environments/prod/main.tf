@@ -82,6 +82,7 @@ module "bedrock_irsa" {
   inference_profile_arns = local.inference_profile_arns
   mantle_model_ids       = var.mantle_model_ids
   mantle_project_arns    = local.mantle_project_arns
+  guardrail_arns         = var.guardrail_arns
   tags                   = local.tags
 }
 

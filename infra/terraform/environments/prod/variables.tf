@@ -144,3 +144,9 @@ variable "log_retention_days" {
   type        = number
   default     = 365
 }
+
+variable "guardrail_arns" {
+  description = "Bedrock Guardrails named by roles' bedrock_guardrail in kong/kong.yaml (exact ARNs)."
+  type        = list(string)
+  default     = []
+}

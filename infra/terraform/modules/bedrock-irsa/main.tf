@@ -49,6 +49,18 @@ data "aws_iam_policy_document" "bedrock" {
       }
     }
   }
+
+  # Roles with a bedrock_guardrail in kong.yaml: Bedrock applies the guardrail as the caller.
+  dynamic "statement" {
+    for_each = length(var.guardrail_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "ApplyRoleGuardrails"
+      effect    = "Allow"
+      actions   = ["bedrock:ApplyGuardrail"]
+      resources = var.guardrail_arns
+    }
+  }
 }
 
 resource "aws_iam_role" "this" {

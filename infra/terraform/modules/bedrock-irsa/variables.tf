@@ -87,6 +87,17 @@ variable "mantle_actions" {
   default = ["bedrock-mantle:CreateInference", "bedrock-mantle:CountTokens"]
 }
 
+variable "guardrail_arns" {
+  description = "Bedrock Guardrails the gateway's roles apply (kong.yaml bedrock_guardrail); empty grants none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.guardrail_arns : can(regex("^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:guardrail/[a-z0-9]+$", a))])
+    error_message = "Each entry must be an exact guardrail ARN (no wildcards)."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

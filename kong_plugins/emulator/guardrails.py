@@ -1,0 +1,167 @@
+"""Amazon Bedrock Guardrails applied at inference time: a registry, request validation, assessment.
+
+Converse/ConverseStream name the guardrail in the body (``guardrailConfig``); InvokeModel and its
+stream in ``X-Amzn-Bedrock-Guardrail*`` headers. A guardrail that blocks the input stops the
+request before the model runs (no reply, no prompt-cache traffic) and answers with its
+blocked-input message, so a gateway's guardrail plumbing is exercised without an AWS account.
+Only the last user turn's text is assessed (not tool results, not the system prompt): that is
+what the gateway's tests drive. Output assessment is not emulated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .cache import InputUsage
+from .errors import BedrockError, validation
+from .generator import Reply, ReplyBlock
+
+IDENTIFIER_PATTERN = r"^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))$"
+VERSION_PATTERN = r"^(([1-9][0-9]{0,7})|(DRAFT))$"
+CONVERSE_TRACE = ("enabled", "disabled", "enabled_full")
+INVOKE_TRACE = ("ENABLED", "DISABLED", "ENABLED_FULL")
+STREAM_MODES = ("sync", "async")
+IDENTIFIER_HEADER = "X-Amzn-Bedrock-GuardrailIdentifier"
+VERSION_HEADER = "X-Amzn-Bedrock-GuardrailVersion"
+TRACE_HEADER = "X-Amzn-Bedrock-Trace"
+MSG_NOT_FOUND = "The guardrail identifier or version provided in the request does not exist."
+MSG_HEADER_PAIR = ("Both the guardrail identifier and the guardrail version must be provided "
+                   f"({IDENTIFIER_HEADER} and {VERSION_HEADER}).")  # the emulator's wording
+
+
+@dataclass(frozen=True)
+class DeniedTopic:
+    """A denied topic, detected by whole words (case-insensitive) in the assessed text."""
+
+    name: str
+    words: tuple[str, ...]
+
+    def matches(self, text: str) -> bool:
+        return re.search(rf"\b({'|'.join(map(re.escape, self.words))})\b", text, re.IGNORECASE) is not None
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    identifier: str
+    versions: frozenset[str]
+    blocked_input_message: str
+    topics: tuple[DeniedTopic, ...] = ()
+
+
+GUARDRAILS: dict[str, Guardrail] = {g.identifier: g for g in (
+    Guardrail("gwdemoguard1", frozenset({"1", "DRAFT"}), "Sorry, this request is not allowed by the shop's AI policy.",
+              (DeniedTopic("Competitors", ("competitor", "competitors", "rival")),)),
+)}
+
+
+class Headers(Protocol):
+    """What the handler's request headers offer (case-insensitive lookup)."""
+
+    def get(self, name: str, default: None = None, /) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class GuardrailCheck:
+    """The guardrail a request named, its trace setting, and what it found in the input."""
+
+    guardrail: Guardrail
+    trace: bool = False
+    blocked_topics: tuple[DeniedTopic, ...] = field(default=())
+
+    @property
+    def intervened(self) -> bool:
+        return bool(self.blocked_topics)
+
+    @property
+    def action(self) -> str:
+        """``amazon-bedrock-guardrailAction`` of an InvokeModel answer."""
+        return "INTERVENED" if self.intervened else "NONE"
+
+    def assess(self, last_user_text: str) -> "GuardrailCheck":
+        topics = tuple(t for t in self.guardrail.topics if t.matches(last_user_text))
+        return GuardrailCheck(self.guardrail, self.trace, topics)
+
+    def blocked_reply(self, stop_reason: str) -> Reply:
+        """The guardrail's answer in place of the model's: its message, zero tokens in and out."""
+        block = ReplyBlock("text", [self.guardrail.blocked_input_message], tokens=0)
+        return Reply([block], stop_reason, None, InputUsage(0))
+
+    def _assessment(self) -> dict[str, Any]:
+        topics = [{"name": t.name, "type": "DENY", "action": "BLOCKED", "detected": True} for t in self.blocked_topics]
+        return {self.guardrail.identifier: {"topicPolicy": {"topics": topics}}}
+
+    def converse_trace(self) -> dict[str, Any] | None:
+        """Converse's ``trace`` member (keyed by the guardrail's id, also when it was named by ARN)."""
+        return {"guardrail": {"inputAssessment": self._assessment()}} if self.trace and self.intervened else None
+
+    def invoke_fields(self) -> dict[str, Any]:
+        """The ``amazon-bedrock-*`` fields a Claude InvokeModel body (or last stream chunk) carries."""
+        fields: dict[str, Any] = {"amazon-bedrock-guardrailAction": self.action}
+        if self.trace and self.intervened:
+            fields["amazon-bedrock-trace"] = {"guardrail": {"input": self._assessment()}}
+        return fields
+
+
+def _pattern_error(where: str, value: str | None, pattern: str) -> list[str]:
+    if value is None or re.fullmatch(pattern, value):
+        return []
+    return [f"Value '{value}' at '{where}' failed to satisfy constraint: Member must satisfy regular "
+            f"expression pattern: {pattern}"]
+
+
+def _enum_error(where: str, value: str | None, allowed: tuple[str, ...]) -> list[str]:
+    if value is None or value in allowed:
+        return []
+    return [f"Value '{value}' at '{where}' failed to satisfy constraint: Member must satisfy enum value set: "
+            f"[{', '.join(allowed)}]"]
+
+
+def _raise_if_any(errors: list[str]) -> None:
+    if errors:
+        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
+        raise validation(count + "; ".join(errors))
+
+
+def _lookup(identifier: str, version: str, trace: bool) -> GuardrailCheck:
+    guardrail = GUARDRAILS.get(identifier.rpartition(":guardrail/")[2] if identifier.startswith("arn:") else identifier)
+    if guardrail is None or version not in guardrail.versions:
+        raise validation(MSG_NOT_FOUND)
+    return GuardrailCheck(guardrail, trace)
+
+
+def from_converse(body: Any, streaming: bool) -> GuardrailCheck | None:
+    """Validate ``guardrailConfig`` of a Converse (``streaming``: ConverseStream) body."""
+    config = body.get("guardrailConfig") if isinstance(body, dict) else None
+    if config is None:
+        return None
+    if not isinstance(config, dict) or not all(isinstance(v, str) for v in config.values()):
+        raise BedrockError(400, "SerializationException", "guardrailConfig must be an object of string members.")
+    identifier, version, trace = config.get("guardrailIdentifier"), config.get("guardrailVersion"), config.get("trace")
+    errors = [f"Value null at 'guardrailConfig.{name}' failed to satisfy constraint: Member must not be null"
+              for name in ("guardrailIdentifier", "guardrailVersion") if config.get(name) is None]
+    errors += _pattern_error("guardrailConfig.guardrailIdentifier", identifier, IDENTIFIER_PATTERN)
+    errors += _pattern_error("guardrailConfig.guardrailVersion", version, VERSION_PATTERN)
+    errors += _enum_error("guardrailConfig.trace", trace, CONVERSE_TRACE)
+    if streaming:
+        errors += _enum_error("guardrailConfig.streamProcessingMode", config.get("streamProcessingMode"), STREAM_MODES)
+    _raise_if_any(errors)
+    assert identifier is not None and version is not None
+    return _lookup(identifier, version, trace in ("enabled", "enabled_full"))
+
+
+def from_headers(headers: Headers | None) -> GuardrailCheck | None:
+    """Validate the InvokeModel guardrail headers; None when the request names no guardrail."""
+    if headers is None:
+        return None
+    identifier, version, trace = (headers.get(IDENTIFIER_HEADER), headers.get(VERSION_HEADER),
+                                  headers.get(TRACE_HEADER))
+    _raise_if_any(_pattern_error("guardrailIdentifier", identifier, IDENTIFIER_PATTERN)
+                  + _pattern_error("guardrailVersion", version, VERSION_PATTERN)
+                  + _enum_error("trace", trace, INVOKE_TRACE))
+    if identifier is None and version is None:
+        return None
+    if identifier is None or version is None:
+        raise validation(MSG_HEADER_PAIR)
+    return _lookup(identifier, version, trace in ("ENABLED", "ENABLED_FULL"))

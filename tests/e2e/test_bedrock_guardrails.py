@@ -1,0 +1,138 @@
+"""A role's Amazon Bedrock Guardrail through the whole stack: every client format goes through it, its blocks
+reach each client in that client's terms, and they are counted. The emulator's guardrail `gwdemoguard1` denies
+the topic "Competitors" (a last user turn naming competitors or a rival)."""
+
+import json
+import time
+
+import anthropic
+import boto3
+import openai
+import pytest
+import requests
+import yaml
+from botocore.config import Config
+
+from tests.e2e.clients import last_sent, oa
+from tests.stack import KONG_YAML, GatewayStack
+
+GUARD = {"identifier": "gwdemoguard1", "version": "1"}
+BLOCKED = "Sorry, this request is not allowed by the shop's AI policy."
+ASK_RIVAL = "What do our competitors charge for shipping?"
+
+
+def _roles():
+    proxy = next(p["config"] for s in yaml.safe_load(KONG_YAML.read_text())["services"]
+                 for p in s.get("plugins", []) if p["name"] == "bedrock-proxy")
+    return [{**r, "bedrock_guardrail": GUARD} if r["name"] in ("ecommerce_ops", "admin") else r
+            for r in proxy["roles"]]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with GatewayStack(config_overrides={"bedrock-proxy": {"roles": _roles()}}) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _clean(stack):
+    stack.emulator_control("DELETE", "/_emulator/requests")
+
+
+def interventions(stack, role="ecommerce_ops", model="haiku"):
+    line = f'kong_bedrock_bedrock_guardrail_interventions_total{{model="{model}",role="{role}"}}'
+    found = [l for l in requests.get(stack.metrics_url, timeout=5).text.splitlines() if l.startswith(line)]
+    return float(found[0].split()[-1]) if found else 0.0
+
+
+def counted(stack, expected, **labels):
+    """The count once token-meter's log phase (after the response) has run: at most 5 s."""
+    deadline = time.monotonic() + 5
+    while interventions(stack, **labels) < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return interventions(stack, **labels) == expected
+
+
+def test_an_allowed_question_is_answered_through_the_guardrail(stack):
+    completion = oa(stack, "dev-ops-key").chat.completions.create(
+        model="haiku", max_tokens=20, messages=[{"role": "user", "content": "Where is order 42?"}])
+    assert completion.choices[0].finish_reason == "stop" and completion.choices[0].message.content.startswith(
+        "Emulated reply")
+    assert last_sent(stack)["body"]["guardrailConfig"] == {**{"guardrailIdentifier": "gwdemoguard1",
+                                                              "guardrailVersion": "1"}, "trace": "disabled"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_blocked_openai_chat_ends_with_content_filter_and_is_counted(stack, stream):
+    before = interventions(stack)
+    request = dict(model="haiku", max_tokens=20, messages=[{"role": "user", "content": ASK_RIVAL}])
+    if stream:
+        chunks = list(oa(stack, "dev-ops-key").chat.completions.create(stream=True, **request))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    else:
+        completion = oa(stack, "dev-ops-key").chat.completions.create(**request)
+        text, finish = completion.choices[0].message.content, [completion.choices[0].finish_reason]
+        assert completion.usage.completion_tokens == 0
+    assert text == BLOCKED and finish == ["content_filter"]
+    assert counted(stack, before + 1)
+
+
+def test_a_blocked_responses_call_is_incomplete_for_content_filter(stack):
+    before = interventions(stack)
+    response = oa(stack, "dev-ops-key").responses.create(model="haiku", max_output_tokens=20, input=ASK_RIVAL)
+    assert response.status == "incomplete" and response.incomplete_details.reason == "content_filter"
+    assert response.output_text == BLOCKED
+    assert counted(stack, before + 1)
+
+
+def test_anthropic_clients_on_invoke_model_get_bedrocks_body_with_its_guardrail_action(stack):
+    before = interventions(stack)
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-ops-key", max_retries=0)
+    raw = client.messages.with_raw_response.create(model="haiku", max_tokens=20,
+                                                   messages=[{"role": "user", "content": ASK_RIVAL}])
+    body = raw.http_response.json()
+    assert body["content"][0]["text"] == BLOCKED and body["amazon-bedrock-guardrailAction"] == "INTERVENED"
+    sent = last_sent(stack)
+    assert sent["operation"] == "invoke" and {k.lower(): v for k, v in sent["headers"].items()}[
+        "x-amzn-bedrock-guardrailidentifier"] == "gwdemoguard1"
+    with client.messages.stream(model="haiku", max_tokens=20,
+                                messages=[{"role": "user", "content": ASK_RIVAL}]) as stream:
+        assert "".join(stream.text_stream) == BLOCKED
+    assert counted(stack, before + 2)
+
+
+def test_models_that_cannot_carry_the_guardrail_are_refused(stack):
+    with pytest.raises(openai.PermissionDeniedError) as exc:
+        oa(stack, "dev-admin-key").chat.completions.create(
+            model="opus-4-7", max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+    assert "cannot apply" in exc.value.message
+    assert not stack.emulator_control("GET", "/_emulator/requests").json()
+
+
+def native(stack, key):
+    client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=stack.proxy_url,
+                          aws_access_key_id="x", aws_secret_access_key="y", config=Config(retries={"max_attempts": 1}))
+    client.meta.events.register("before-send.bedrock-runtime.*",
+                                lambda request, **_: request.headers.__setitem__("X-API-Key", key))
+    return client
+
+
+def test_a_native_client_cannot_swap_the_roles_guardrail_for_its_own(stack):
+    before = interventions(stack)
+    response = native(stack, "dev-ops-key").converse(
+        modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        messages=[{"role": "user", "content": [{"text": ASK_RIVAL}]}],
+        guardrailConfig={"guardrailIdentifier": "someotherguard", "guardrailVersion": "DRAFT"})
+    assert response["stopReason"] == "guardrail_intervened"
+    assert last_sent(stack)["body"]["guardrailConfig"]["guardrailIdentifier"] == "gwdemoguard1"
+    assert counted(stack, before + 1)
+
+
+def test_a_role_without_one_keeps_the_guardrail_its_native_client_asked_for(stack):
+    response = native(stack, "dev-developer-key").invoke_model(
+        modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0", guardrailIdentifier="gwdemoguard1",
+        guardrailVersion="DRAFT", body=json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20,
+                                                    "messages": [{"role": "user", "content": ASK_RIVAL}]}))
+    assert json.loads(response["body"].read())["amazon-bedrock-guardrailAction"] == "INTERVENED"
+    assert counted(stack, 1, role="developer")
