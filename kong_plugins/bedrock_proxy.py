@@ -34,8 +34,6 @@ ESTIMATE_HEADER = "X-Token-Count-Estimate"
 """Set on count_tokens answers computed locally (the model has no Bedrock CountTokens)."""
 COUNTING_KINDS = frozenset({"claude", "mantle"})
 """Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
-CACHING_KINDS = COUNTING_KINDS
-"""Catalogue kinds whose prompt caching OpenAI clients get without asking (formats/prompt_cache.py)."""
 RESPONSES_PATH = "/v1/responses"
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBEDDING_KIND = "embedding"
@@ -120,14 +118,15 @@ class Plugin:
                 ctx.upstream = plan_openai_compatible(request, entry, client_model=internal.get("model") or entry.name,
                                                       include_usage=include_usage)
                 return None
-            if api is ApiFormat.OPENAI and entry.kind in CACHING_KINDS and self.openai_prompt_caching:
+            candidates = [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]
+            if api is ApiFormat.OPENAI and self.openai_prompt_caching and all(e.caches_prompts for e in candidates):
                 prompt_cache.add_cache_points(internal)
             client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
             bodies: dict = {}
             plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
                               include_usage=include_usage, policy=self.body_policy, bodies=bodies,
                               answer_tool=answer_tool, responses_api=path == RESPONSES_PATH, guardrail=guardrail)
-                    for e in [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]]
+                    for e in candidates]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
             ctx.planned_input = estimate_input_tokens(internal)
             ctx.planned_output = int(internal["max_tokens"])

@@ -49,6 +49,9 @@ _MODEL = {"type": "record", "fields": [
                                  "openai-compatible: a non-Bedrock OpenAI Chat endpoint (base_url, api_key_env); "
                                  "embedding: Titan Text Embeddings V2 for /v1/embeddings (InvokeModel per text).")},
     {"base_url": _string(description="openai-compatible: the provider's OpenAI API base URL (ending /v1 or so).")},
+    {"prompt_caching": {"type": "boolean", "description": "Whether Bedrock takes cache points for this model "
+                        "(unset: Claude 3.5 Sonnet v2, 3.5 Haiku and later do); decides where the id cannot "
+                        "tell, e.g. an application inference profile ARN."}},
     {"api_key_env": _string(description="openai-compatible: environment variable with the provider's API key "
                                         "(declare it in kong.conf's nginx_main_env).")},
     {"region": _string(description="Bedrock region for this model; default: the plugin's `region`.")},

@@ -39,6 +39,14 @@ class ModelInfo:
         return self.family == "claude" and re.search(r"claude-[a-z]+-4-[5-9]", self.base_id) is not None
 
     @property
+    def supports_prompt_caching(self) -> bool:
+        """Claude from 3.5 Sonnet v2 and 3.5 Haiku on, and Nova; Bedrock refuses a cache point elsewhere."""
+        if self.family == "nova":
+            return True
+        return self.family == "claude" and re.search(r"claude-3-(haiku|sonnet|opus)-|claude-3-5-sonnet-20240620",
+                                                     self.base_id) is None
+
+    @property
     def supports_count_tokens(self) -> bool:
         return self.family == "claude"
 

@@ -27,6 +27,7 @@ from .settings import TimingValues
 from .state import EmulatorState
 
 STREAM_HEADERS = {"X-Amzn-Bedrock-Content-Type": "application/json"}
+MSG_NO_PROMPT_CACHING = "You invoked an unsupported model or your request did not allow prompt caching."
 
 
 @dataclass
@@ -97,15 +98,23 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
         if embedding:
             raise validation(embeddings.MSG_NOT_A_CHAT_MODEL)
         guardrail = guardrails.from_converse(parsed, streaming=operation == "converse-stream")
-        prompt = parse_converse_body(parsed, model.info)
+        prompt = _cacheable(parse_converse_body(parsed, model.info), model)
         return Prepared(operation, model, prompt, "converse", guardrail=_assess(guardrail, prompt))
     guardrail = guardrails.from_headers(headers)
     if embedding:
         prompt, options = embeddings.parse_embedding_body(parsed)
         return Prepared(operation, model, prompt, "embedding", options)
     prompt, kind = _invoke_prompt(model, parsed)
+    prompt = _cacheable(prompt, model)
     return Prepared(operation, model, prompt, kind, guardrail=_assess(guardrail, prompt) if kind == "anthropic"
                     else None)
+
+
+def _cacheable(prompt: Prompt, model: ModelRef) -> Prompt:
+    """Bedrock refuses a cache point on a model without prompt caching (Claude 3, 3.5 Sonnet v1, Titan)."""
+    if not model.info.supports_prompt_caching and any(segment.breakpoint for segment in prompt.segments):
+        raise validation(MSG_NO_PROMPT_CACHING)
+    return prompt
 
 
 def _assess(guardrail: GuardrailCheck | None, prompt: Prompt) -> GuardrailCheck | None:

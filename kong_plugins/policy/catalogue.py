@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 ALL_MODELS = "*"
+_UNCACHEABLE_CLAUDE = re.compile(r"claude-(v2|instant|3-(haiku|sonnet|opus)-|3-5-sonnet-20240620)")
 _CLAUDE_FAMILY = re.compile(r"(?:^|[.])claude-(?:\d+-(?:\d+-)?)?(opus|sonnet|haiku)\b")
 
 
@@ -24,6 +25,16 @@ class CatalogueEntry:
     fallbacks: tuple[str, ...] = ()
     base_url: str | None = None       # kind openai-compatible: the provider's OpenAI base URL
     api_key_env: str | None = None    # kind openai-compatible: env var with the provider's key
+    prompt_caching: bool | None = None   # None: decided by the model id (caches_prompts)
+
+    @property
+    def caches_prompts(self) -> bool:
+        """Whether Bedrock takes a cache point for this model: Claude from 3.5 Sonnet v2 and 3.5 Haiku on
+        (it refuses one on Claude 3 and 3.5 Sonnet v1). An entry's `prompt_caching` decides for ids the rule
+        cannot read, such as application inference profile ARNs."""
+        if self.prompt_caching is not None:
+            return self.prompt_caching
+        return self.kind in ("claude", "mantle") and _UNCACHEABLE_CLAUDE.search(self.bedrock_id) is None
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,8 @@ class Catalogue:
             entry = CatalogueEntry(name=model["name"], bedrock_id=model["bedrock_id"],
                                    kind=model.get("kind") or "claude", region=model.get("region") or None,
                                    fallbacks=tuple(model.get("fallbacks") or ()),
-                                   base_url=model.get("base_url") or None, api_key_env=model.get("api_key_env") or None)
+                                   base_url=model.get("base_url") or None, api_key_env=model.get("api_key_env") or None,
+                                   prompt_caching=model.get("prompt_caching"))
             entries.append(entry)
             for alias in model.get("aliases") or []:
                 aliases[alias] = entry.name

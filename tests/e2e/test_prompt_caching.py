@@ -63,3 +63,15 @@ def test_responses_api_reports_the_cached_tokens(stack, stream):
         else:
             response = client.responses.create(**request)
     assert response.usage.input_tokens_details.cached_tokens > len(POLICY) // 5
+
+
+def test_a_claude_3_entry_gets_no_cache_point_and_still_answers():
+    """Bedrock refuses a cache point on Claude 3 (the emulator too): such an entry is served without one."""
+    from tests.stack import GatewayStack
+    claude_3 = {"bedrock_id": "anthropic.claude-3-haiku-20240307-v1:0", "fallbacks": []}
+    with GatewayStack(model_overrides={"sonnet": claude_3}) as stack:
+        completion = oa(stack).chat.completions.create(
+            model="sonnet", max_tokens=20, messages=[{"role": "system", "content": POLICY},
+                                                     {"role": "user", "content": "Where is order 42?"}])
+        assert completion.choices[0].finish_reason == "stop"
+        assert last_sent(stack)["body"]["system"] == [{"text": POLICY}]

@@ -123,3 +123,25 @@ def test_count_tokens_unsupported_for_titan_and_nova(client) -> None:
         error = _error(client.count_tokens, modelId=model, input={"converse": {"messages": _user("x")}})
         assert error == {"Code": "ValidationException",
                          "Message": "The provided model doesn't support counting tokens."}
+
+
+@pytest.mark.parametrize("model", [HAIKU_3, TITAN])
+def test_a_cache_point_on_a_model_without_prompt_caching_is_refused(client, model) -> None:
+    system = [{"text": "You are terse."}, {"cachePoint": {"type": "default"}}]
+    error = _error(client.converse, modelId=model, messages=_user("hi"), system=system)
+    assert error["Code"] == "ValidationException" and "prompt caching" in error["Message"]
+    client.converse(modelId=model, messages=_user("hi"), system=system[:1])
+
+
+def test_a_cache_point_on_nova_and_claude_45_is_served(client) -> None:
+    system = [{"text": "You are terse. " * 300}, {"cachePoint": {"type": "default"}}]
+    for model in (NOVA, SONNET_45):
+        client.converse(modelId=model, messages=_user("hi"), system=system)
+        again = client.converse(modelId=model, messages=_user("hi"), system=system)
+        assert again["usage"]["cacheReadInputTokens"] > 0
+
+
+def test_invoke_cache_control_on_claude_3_haiku_is_refused(client) -> None:
+    body = claude_body(system=[{"type": "text", "text": "terse", "cache_control": {"type": "ephemeral"}}])
+    error = _error(client.invoke_model, modelId=HAIKU_3, body=json.dumps(body))
+    assert "prompt caching" in error["Message"]

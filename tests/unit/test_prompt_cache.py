@@ -74,3 +74,32 @@ def test_the_option_switches_it_off():
     plugin = bedrock_proxy.Plugin({**CONFIG, "openai_prompt_caching": False})
     ctx = ctx_for("analyst", openai_body("haiku"))
     assert plugin.decide(ctx, "/v1/chat/completions") is None and b"cachePoint" not in ctx.upstream.body
+
+
+def with_models(*extra, fallbacks=()):
+    models = [{**m, "fallbacks": list(fallbacks)} if m["name"] == "haiku" else m for m in CONFIG["models"]]
+    return bedrock_proxy.Plugin({**CONFIG, "models": models + list(extra)})
+
+
+CLAUDE_3 = {"name": "haiku-3", "bedrock_id": "anthropic.claude-3-haiku-20240307-v1:0", "kind": "claude"}
+
+
+def test_models_bedrock_would_refuse_a_cache_point_for_get_none():
+    """Bedrock answers 400 to a cache point on Claude 3 and 3.5 Sonnet v1: caching must not break them."""
+    plugin = with_models(CLAUDE_3)
+    ctx = ctx_for("admin", {**openai_body("haiku-3")})
+    assert plugin.decide(ctx, "/v1/chat/completions") is None and b"cachePoint" not in ctx.upstream.body
+    ctx = ctx_for("admin", openai_body("haiku"))   # a fallback without caching: none for the whole request
+    assert with_models(CLAUDE_3, fallbacks=["haiku-3"]).decide(ctx, "/v1/chat/completions") is None
+    assert [c.model_name for c in ctx.fallbacks] == ["haiku-3"] and b"cachePoint" not in ctx.upstream.body
+
+
+def test_an_entry_can_say_so_where_its_id_cannot():
+    profile = {"name": "app-profile", "kind": "claude", "prompt_caching": False,
+               "bedrock_id": "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3"}
+    ctx = ctx_for("admin", openai_body("app-profile"))
+    assert with_models(profile).decide(ctx, "/v1/chat/completions") is None
+    assert b"cachePoint" not in ctx.upstream.body
+    nova = {"name": "nova", "kind": "converse", "prompt_caching": True, "bedrock_id": "amazon.nova-pro-v1:0"}
+    ctx = ctx_for("admin", openai_body("nova"))
+    assert with_models(nova).decide(ctx, "/v1/chat/completions") is None and b"cachePoint" in ctx.upstream.body
