@@ -119,8 +119,11 @@ class Plugin:
                                                       include_usage=include_usage)
                 return None
             candidates = [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]
-            if api is ApiFormat.OPENAI and self.openai_prompt_caching and all(e.caches_prompts for e in candidates):
+            cacheable = all(e.caches_prompts for e in candidates)
+            if api is ApiFormat.OPENAI and self.openai_prompt_caching and cacheable:
                 prompt_cache.add_cache_points(internal)
+            elif not cacheable:
+                prompt_cache.strip_cache_points(internal)
             client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
             bodies: dict = {}
             plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,

@@ -13,7 +13,9 @@ place (Claude Code does the same):
 Bedrock ignores a cache point before the model's minimum prefix (1,024 to 4,096 tokens), at no
 cost. Tokens written to the cache cost 1.25x the input price, tokens read from it 0.1x: a
 prefix used twice within the cache's 5 minutes costs less than sent twice uncached.
-A request that already carries cache_control is left as it is.
+A request that already carries cache_control is left as it is. On a model Bedrock caches nothing
+for (Claude 3, Claude 3.5 Sonnet v1), a cache point is a 400, so an Anthropic client's own
+cache_control (Claude Code always sends it) is taken out instead (`strip_cache_points`).
 """
 
 from __future__ import annotations
@@ -48,3 +50,19 @@ def _has_cache_control(request: dict[str, Any]) -> bool:
 
     return marked(request.get("system")) or marked(request.get("tools")) or \
         any(marked(m.get("content")) for m in request["messages"])
+
+
+def strip_cache_points(request: dict[str, Any]) -> None:
+    """Take every cache_control out of the internal request (its system, tools and message blocks)."""
+    for key in ("system", "tools"):
+        if isinstance(request.get(key), list):
+            request[key] = [_unmarked(block) for block in request[key]]
+    for message in request["messages"]:
+        if isinstance(message.get("content"), list):
+            message["content"] = [_unmarked(block) for block in message["content"]]
+
+
+def _unmarked(block: Any) -> Any:
+    if not isinstance(block, dict) or "cache_control" not in block:
+        return block
+    return {k: v for k, v in block.items() if k != "cache_control"}

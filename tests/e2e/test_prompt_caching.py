@@ -1,5 +1,8 @@
 """OpenAI clients on Claude get Bedrock's prompt caching without asking: cheaper repeated prefixes."""
 
+import json
+
+import anthropic
 import pytest
 
 from tests.e2e.clients import last_sent, oa
@@ -75,3 +78,9 @@ def test_a_claude_3_entry_gets_no_cache_point_and_still_answers():
                                                      {"role": "user", "content": "Where is order 42?"}])
         assert completion.choices[0].finish_reason == "stop"
         assert last_sent(stack)["body"]["system"] == [{"text": POLICY}]
+        # Claude Code's cache_control is taken out rather than refused by Bedrock.
+        claude_code_like = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+        message = claude_code_like.messages.create(
+            model="sonnet", max_tokens=20, messages=[{"role": "user", "content": "hi"}],
+            system=[{"type": "text", "text": POLICY, "cache_control": {"type": "ephemeral"}}])
+        assert message.stop_reason == "end_turn" and "cache_control" not in json.dumps(last_sent(stack)["body"])

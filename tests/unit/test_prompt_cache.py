@@ -103,3 +103,16 @@ def test_an_entry_can_say_so_where_its_id_cannot():
     nova = {"name": "nova", "kind": "converse", "prompt_caching": True, "bedrock_id": "amazon.nova-pro-v1:0"}
     ctx = ctx_for("admin", openai_body("nova"))
     assert with_models(nova).decide(ctx, "/v1/chat/completions") is None and b"cachePoint" in ctx.upstream.body
+
+
+def test_an_anthropic_clients_cache_control_is_taken_out_only_where_bedrock_would_refuse_it():
+    body = {"model": "haiku-3", "max_tokens": 10, "system": [{"type": "text", "text": "S", "cache_control": MARK}],
+            "tools": [{"name": "t", "input_schema": {"type": "object"}, "cache_control": MARK}],
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": MARK}]}]}
+    ctx = ctx_for("admin", body)
+    assert with_models(CLAUDE_3).decide(ctx, "/v1/messages") is None
+    sent = json.loads(ctx.upstream.body)
+    assert "cache_control" not in json.dumps(sent) and sent["system"] == [{"type": "text", "text": "S"}]
+    ctx = ctx_for("admin", {**body, "model": "haiku"})
+    assert with_models(CLAUDE_3).decide(ctx, "/v1/messages") is None
+    assert json.dumps(json.loads(ctx.upstream.body)).count("cache_control") == 3
