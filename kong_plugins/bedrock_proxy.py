@@ -37,6 +37,7 @@ COUNTING_KINDS = frozenset({"claude", "mantle"})
 RESPONSES_PATH = "/v1/responses"
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBEDDING_KIND = "embedding"
+EMBEDDING_KINDS = frozenset({EMBEDDING_KIND})
 _PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiFormat.OPENAI,
             RESPONSES_PATH: ApiFormat.OPENAI}
 
@@ -105,9 +106,12 @@ class Plugin:
             if entry.kind == EMBEDDING_KIND:
                 return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is an embedding model: use "
                                     f"{EMBEDDINGS_PATH}.", param="model")
-            guardrail = self.catalogue.roles[ctx.role].guardrail
+            role = self.catalogue.roles[ctx.role]
+            guardrail = role.guardrail
             if guardrail is not None and entry.kind not in GUARDED_KINDS:
-                return self._unguardable(api, ctx, entry)
+                return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, "Your role's requests go through a Bedrock "
+                                    f"guardrail, which {entry.name} cannot apply; models that can: "
+                                    f"{self._usable(ctx, GUARDED_KINDS)}.", param="model")
             if entry.kind == "openai-compatible":
                 if api is not ApiFormat.OPENAI or path == RESPONSES_PATH:
                     return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through OpenAI "
@@ -118,7 +122,7 @@ class Plugin:
                 ctx.upstream = plan_openai_compatible(request, entry, client_model=internal.get("model") or entry.name,
                                                       include_usage=include_usage)
                 return None
-            candidates = [entry, *self.catalogue.fallbacks_for(entry, self.catalogue.roles[ctx.role])]
+            candidates = [entry, *self.catalogue.fallbacks_for(entry, role)]
             cacheable = all(e.caches_prompts for e in candidates)
             if api is ApiFormat.OPENAI and self.openai_prompt_caching and cacheable:
                 prompt_cache.add_cache_points(internal)
@@ -156,13 +160,11 @@ class Plugin:
                                 param="model")
         return entry
 
-    def _unguardable(self, api: ApiFormat, ctx: RequestContext, entry: CatalogueEntry) -> Reply:
-        """A role with a Bedrock guardrail may not use a model whose API cannot carry it (fail closed)."""
-        usable = [e.name for e in self.catalogue.allowed_entries(self.catalogue.roles[ctx.role])
-                  if e.kind in GUARDED_KINDS]
-        return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, f"Your role's requests go through a Bedrock guardrail, "
-                            f"which {entry.name} cannot apply; models that can: {', '.join(usable) or 'none'}.",
-                            param="model")
+    def _usable(self, ctx: RequestContext, kinds: frozenset[str]) -> str:
+        """The models of these kinds the caller's role may use, for an error message ("none" if none)."""
+        names = [e.name for e in self.catalogue.allowed_entries(self.catalogue.roles.get(ctx.role or ""))
+                 if e.kind in kinds]
+        return ", ".join(names) or "none"
 
     def _embeddings(self, ctx: RequestContext) -> Reply | None:
         """OpenAI embeddings on an `embedding` catalogue entry; the model must be named (no chat default)."""
@@ -171,9 +173,7 @@ class Plugin:
             request = openai_embeddings.parse_request(ctx.body)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
-        policy = self.catalogue.roles.get(ctx.role or "")
-        usable = [e.name for e in self.catalogue.allowed_entries(policy) if e.kind == EMBEDDING_KIND]
-        choices = f"embedding models your role may use: {', '.join(usable) or 'none'}."
+        choices = f"embedding models your role may use: {self._usable(ctx, EMBEDDING_KINDS)}."
         if not request.model:
             return render_error(api, ErrorKind.INVALID_REQUEST, f"model: required; {choices}", param="model")
         entry = self._authorise(api, ctx, request.model)

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from .anthropic_body import KNOWN_BETAS, check_thinking, check_thinking_rules
-from .errors import MSG_NO_TOOL_USE, MSG_TOOLCONFIG_REQUIRED, validation
+from .errors import MSG_NO_TOOL_USE, MSG_TOOLCONFIG_REQUIRED, constraint, validation, validation_errors
 from .models import ModelInfo
 from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
 from .structured import converse_schema, require_support, tool_strict
@@ -23,8 +23,7 @@ MEDIA_KINDS = ("image", "document", "video", "audio")
 
 
 def _constraint(value: Any, where: str, rule: str) -> Exception:
-    return validation(f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy "
-                      f"constraint: {rule}")
+    return validation_errors([constraint(value, where, rule)])
 
 
 def _single_key(block: Any, where: str, kinds: frozenset[str] = CONTENT_KINDS) -> str:

@@ -49,6 +49,17 @@ def validation(message: str) -> BedrockError:
     return BedrockError(400, "ValidationException", message)
 
 
+def constraint(value: Any, where: str, rule: str) -> str:
+    """One of Bedrock's "failed to satisfy constraint" findings (see `validation_errors`)."""
+    return f"Value '{value}' at '{where}' failed to satisfy constraint: {rule}"
+
+
+def validation_errors(findings: list[str]) -> BedrockError:
+    """Bedrock's "N validation error(s) detected: ..." for its members' constraint findings."""
+    count = f"{len(findings)} validation error{'s' if len(findings) > 1 else ''} detected: "
+    return validation(count + "; ".join(findings))
+
+
 def malformed(detail: str) -> BedrockError:
     """Bedrock's wording for schema violations of an InvokeModel body."""
     return validation(f"Malformed input request: {detail}, please reformat your input and try again.")

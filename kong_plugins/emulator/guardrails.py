@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .cache import InputUsage
-from .errors import BedrockError, validation
+from .errors import BedrockError, constraint, validation, validation_errors
 from .generator import Reply, ReplyBlock
 
 IDENTIFIER_PATTERN = r"^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))$"
@@ -107,21 +107,18 @@ class GuardrailCheck:
 def _pattern_error(where: str, value: str | None, pattern: str) -> list[str]:
     if value is None or re.fullmatch(pattern, value):
         return []
-    return [f"Value '{value}' at '{where}' failed to satisfy constraint: Member must satisfy regular "
-            f"expression pattern: {pattern}"]
+    return [constraint(value, where, f"Member must satisfy regular expression pattern: {pattern}")]
 
 
 def _enum_error(where: str, value: str | None, allowed: tuple[str, ...]) -> list[str]:
     if value is None or value in allowed:
         return []
-    return [f"Value '{value}' at '{where}' failed to satisfy constraint: Member must satisfy enum value set: "
-            f"[{', '.join(allowed)}]"]
+    return [constraint(value, where, f"Member must satisfy enum value set: [{', '.join(allowed)}]")]
 
 
 def _raise_if_any(errors: list[str]) -> None:
     if errors:
-        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
-        raise validation(count + "; ".join(errors))
+        raise validation_errors(errors)
 
 
 def _lookup(identifier: str, version: str, trace: bool) -> GuardrailCheck:

@@ -248,7 +248,6 @@ class ConverseStreamToAnthropic:
         self.message_id = message_id
         self.usage = Usage()
         self._open: dict[int, str] = {}
-        self._stop_reason = "end_turn"
         self._bedrock_stop_reason: Any = None
 
     def feed(self, event_type: str, payload: bytes) -> Iterator[tuple[dict[str, Any], None]]:
@@ -280,14 +279,14 @@ class ConverseStreamToAnthropic:
                 yield {"type": "content_block_stop", "index": index}
         elif event_type == "messageStop":
             self._bedrock_stop_reason = payload.get("stopReason")
-            self._stop_reason = _STOP_REASONS.get(self._bedrock_stop_reason, "end_turn")
         elif event_type == "metadata":
             self.usage = usage_from_converse(payload.get("usage"))
             for open_index in sorted(self._open):
                 yield {"type": "content_block_stop", "index": open_index}
             self._open.clear()
+            stop_reason = _STOP_REASONS.get(self._bedrock_stop_reason, "end_turn")
             yield _guardrail_marked({"type": "message_delta", "usage": anthropic_usage(self.usage),
-                                     "delta": {"stop_reason": self._stop_reason, "stop_sequence": None}},
+                                     "delta": {"stop_reason": stop_reason, "stop_sequence": None}},
                                     self._bedrock_stop_reason)
             yield {"type": "message_stop"}
 

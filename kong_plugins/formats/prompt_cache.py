@@ -20,7 +20,7 @@ cache_control (Claude Code always sends it) is taken out instead (`strip_cache_p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 EPHEMERAL = {"type": "ephemeral"}
 
@@ -45,24 +45,16 @@ def add_cache_points(request: dict[str, Any]) -> None:
 
 
 def _has_cache_control(request: dict[str, Any]) -> bool:
-    def marked(blocks: Any) -> bool:
-        return isinstance(blocks, list) and any(isinstance(b, dict) and "cache_control" in b for b in blocks)
-
-    return marked(request.get("system")) or marked(request.get("tools")) or \
-        any(marked(m.get("content")) for m in request["messages"])
+    return any("cache_control" in block for block in _blocks(request))
 
 
 def strip_cache_points(request: dict[str, Any]) -> None:
     """Take every cache_control out of the internal request (its system, tools and message blocks)."""
-    for key in ("system", "tools"):
-        if isinstance(request.get(key), list):
-            request[key] = [_unmarked(block) for block in request[key]]
-    for message in request["messages"]:
-        if isinstance(message.get("content"), list):
-            message["content"] = [_unmarked(block) for block in message["content"]]
+    for block in _blocks(request):
+        block.pop("cache_control", None)
 
 
-def _unmarked(block: Any) -> Any:
-    if not isinstance(block, dict) or "cache_control" not in block:
-        return block
-    return {k: v for k, v in block.items() if k != "cache_control"}
+def _blocks(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The blocks a cache_control may sit on: system and tool entries, message content blocks."""
+    lists = [request.get("system"), request.get("tools"), *(m.get("content") for m in request["messages"])]
+    return (block for blocks in lists if isinstance(blocks, list) for block in blocks if isinstance(block, dict))
