@@ -20,7 +20,9 @@ from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
 from kong_plugins.metering.estimate import CHARS_PER_TOKEN, estimate_input_tokens
 from kong_plugins.policy.catalogue import GUARDED_KINDS, Catalogue, CatalogueEntry
+from kong_plugins.policy import service_tier
 from kong_plugins.policy.listings import foundation_models, inference_profiles
+from kong_plugins.policy.service_tier import TierRefusal
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_embeddings,
                                     plan_openai_compatible, plan_passthrough)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
@@ -59,6 +61,8 @@ class Plugin:
     def access(self, kong: Any) -> None:
         ctx = request_context(kong)
         path = request_path(kong, ctx).rstrip("/")
+        if path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass it
+            ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True
         decision = self.decide(ctx, path)
         if isinstance(decision, Reply):
             return respond(kong, decision, ctx)
@@ -93,6 +97,7 @@ class Plugin:
             if api is ApiFormat.ANTHROPIC:
                 internal = anthropic.parse_request(ctx.body)
                 include_usage, answer_tool = False, None
+                asked_tier = service_tier.anthropic_tier(internal)
             else:
                 request = openai_responses.chat_request(ctx.body) if path == RESPONSES_PATH else \
                     openai_chat.parse_request(ctx.body, model_in_path=path_model is not None)
@@ -100,6 +105,7 @@ class Plugin:
                 internal = {**openai_chat.to_anthropic(request, self.default_max_tokens), "model": model}
                 include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
                 answer_tool = response_format.answer_tool(request)
+                asked_tier = service_tier.openai_tier(request)
             entry = self._authorise(api, ctx, internal.get("model"))
             if isinstance(entry, Reply):
                 return entry
@@ -112,6 +118,10 @@ class Plugin:
                 return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, "Your role's requests go through a Bedrock "
                                     f"guardrail, which {entry.name} cannot apply; models that can: "
                                     f"{self._usable(ctx, GUARDED_KINDS)}.", param="model")
+            tier = service_tier.choose(asked_tier, role.tiers, entry.service_tiers, entry.name)
+            if isinstance(tier, TierRefusal):
+                return _tier_refused(api, tier)
+            ctx.service_tier = tier
             if entry.kind == "openai-compatible":
                 if api is not ApiFormat.OPENAI or path == RESPONSES_PATH:
                     return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through OpenAI "
@@ -122,8 +132,8 @@ class Plugin:
                 ctx.upstream = plan_openai_compatible(request, entry, client_model=internal.get("model") or entry.name,
                                                       include_usage=include_usage)
                 return None
-            candidates = [entry, *self.catalogue.fallbacks_for(entry, role)]
-            cacheable = all(e.caches_prompts for e in candidates)
+            candidates = [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked_tier, tier)]
+            cacheable = all(e.caches_prompts for e, _ in candidates)
             if api is ApiFormat.OPENAI and self.openai_prompt_caching and cacheable:
                 prompt_cache.add_cache_points(internal)
             elif not cacheable:
@@ -132,8 +142,9 @@ class Plugin:
             bodies: dict = {}
             plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
                               include_usage=include_usage, policy=self.body_policy, bodies=bodies,
-                              answer_tool=answer_tool, responses_api=path == RESPONSES_PATH, guardrail=guardrail)
-                    for e in candidates]
+                              answer_tool=answer_tool, responses_api=path == RESPONSES_PATH, guardrail=guardrail,
+                              tier=t)
+                    for e, t in candidates]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
             ctx.planned_input = estimate_input_tokens(internal)
             ctx.planned_output = int(internal["max_tokens"])
@@ -194,8 +205,11 @@ class Plugin:
         parts = path.split("/")
         if len(parts) != 4 or parts[3] not in NATIVE_OPERATIONS:
             return render_error(api, ErrorKind.NOT_FOUND, "Unknown Bedrock Runtime operation.")
+        operation = parts[3]
         try:
             body = load_json_object(ctx.body)
+            asked = None if operation == "count-tokens" else \
+                service_tier.native_tier(ctx.tier_header, body, converse=operation.startswith("converse"))
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc))
         entry = self._authorise(api, ctx, unquote(parts[2]))
@@ -203,11 +217,17 @@ class Plugin:
             return entry
         ctx.model = entry.name
         role = self.catalogue.roles[ctx.role]
-        guardrail = None if parts[3] == "count-tokens" or entry.kind == EMBEDDING_KIND else role.guardrail
-        ctx.upstream = plan_passthrough(parts[3], ctx.body or b"", entry, region=self.region, guardrail=guardrail)
+        tier = service_tier.DEFAULT if operation == "count-tokens" else \
+            service_tier.choose(asked, role.tiers, entry.service_tiers, entry.name)
+        if isinstance(tier, TierRefusal):
+            return _tier_refused(api, tier)
+        ctx.service_tier = tier
+        guardrail = None if operation == "count-tokens" or entry.kind == EMBEDDING_KIND else role.guardrail
+        plans = [plan_passthrough(operation, ctx.body or b"", e, region=self.region, guardrail=guardrail,
+                                  tier=t, asked_tier=asked)
+                 for e, t in [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked, tier)]]
+        ctx.upstream, ctx.fallbacks = plans[0], plans[1:]
         ctx.planned_input, ctx.planned_output = native_estimate(body)
-        ctx.fallbacks = [plan_passthrough(parts[3], ctx.body or b"", e, region=self.region, guardrail=guardrail)
-                         for e in self.catalogue.fallbacks_for(entry, role)]
         return None
 
     def _models(self, ctx: RequestContext) -> Reply:
@@ -232,6 +252,18 @@ class Plugin:
             return Reply(200, {"input_tokens": estimate_input_tokens(internal)}, {ESTIMATE_HEADER: "true"})
         ctx.upstream = plan_count(internal, entry, region=self.region)
         return None
+
+
+def _tiered(fallbacks: list[CatalogueEntry], asked: str | None,
+            tier: str) -> list[tuple[CatalogueEntry, str]]:
+    """Fallbacks with the tier each runs on; those that cannot serve the tier the client asked for are left out."""
+    tiered = ((e, service_tier.fallback_tier(asked, tier, e.service_tiers)) for e in fallbacks)
+    return [(e, t) for e, t in tiered if t is not None]
+
+
+def _tier_refused(api: ApiFormat, refusal: TierRefusal) -> Reply:
+    kind = ErrorKind.PERMISSION if refusal.permission else ErrorKind.INVALID_REQUEST
+    return render_error(api, kind, refusal.message, param="service_tier")
 
 
 def native_estimate(body: dict[str, Any]) -> tuple[int, int]:

@@ -101,7 +101,10 @@ class RequestContext:
     substituted_from: str | None = None   # the model asked for, when the role's default was served instead
     planned_input: int = 0        # bedrock-proxy's estimate of the call's input tokens
     planned_output: int = 0       # the call's max output tokens
-    price: Any = None             # metering.pricing.Price of the model (token-meter)
+    price_table: Any = None       # metering.pricing.PriceTable (token-meter): prices `model` on `service_tier`
+    service_tier: str = "default"  # the Bedrock service tier planned, then the one Bedrock says served the call
+    tier_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Service-Tier
+    headers_loaded: bool = False     # tier_header was read (from kong.yaml's pre-function, else the PDK)
     reservation: Any = None       # metering.budget.Reservation held until the call is settled
     budget_headers: dict[str, str] = field(default_factory=dict)
     upstream_status: int | None = None
@@ -114,6 +117,12 @@ class RequestContext:
     stream_failure: Callable[[Any, str], bytes] | None = None   # the stream's own failure event (Responses API)
     guardrail_intervened: bool = False      # the role's Bedrock guardrail blocked the call (input or output)
     _after_relay: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def price(self) -> Any:
+        """The price of the call as it stands: the model and tier planned, then those that served it
+        (a fallback model, a tier Bedrock reports it used), so costs follow what Bedrock bills."""
+        return None if self.price_table is None else self.price_table.for_model(self.model, self.service_tier)
 
     def after_relay(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the relay is done with this request (now, if it is).

@@ -84,6 +84,13 @@ guardrail_blocks_total = Counter(
 bedrock_guardrail_interventions_total = Counter(
     "kong_bedrock_bedrock_guardrail_interventions", "Calls a role's Amazon Bedrock Guardrail blocked.",
     ["model", "role"], registry=registry)
+service_tier_requests_total = Counter(
+    "kong_bedrock_service_tier_requests", "Calls Bedrock served, by the service tier it reports serving them on.",
+    ["model", "role", "service_tier"], registry=registry)
+service_tier_cost_estimate_dollars_total = Counter(
+    "kong_bedrock_service_tier_cost_estimate_dollars",
+    "Estimated USD of the calls Bedrock served, by the service tier it reports serving them on.",
+    ["model", "role", "service_tier"], registry=registry)
 live_request_contexts = Gauge(
     "kong_bedrock_live_request_contexts",
     "Request contexts held between access and log; back to 0 when the gateway is idle (else a leak).",

@@ -38,6 +38,10 @@ _ROLE_PREFIX = {"role_tag_prefix": _string(required=True, default="role:",
 _DEFAULT_ROLE = {"default_role": _string(required=True, default="other",
                                          description="Role of a consumer without a role tag.")}
 
+SERVICE_TIERS = ["default", "flex", "priority", "reserved"]
+"""Bedrock's service tiers (`default` is Standard); policy.service_tier.TIERS."""
+_TIER = {"type": "string", "one_of": SERVICE_TIERS}
+
 _MODEL = {"type": "record", "fields": [
     {"name": _string(required=True, description="Catalogue name clients may send, e.g. `sonnet`.")},
     {"bedrock_id": _string(required=True, description="Bedrock model id or inference-profile id "
@@ -54,6 +58,10 @@ _MODEL = {"type": "record", "fields": [
                         "tell, e.g. an application inference profile ARN."}},
     {"api_key_env": _string(description="openai-compatible: environment variable with the provider's API key "
                                         "(declare it in kong.conf's nginx_main_env).")},
+    {"service_tiers": {"type": "array", "elements": _TIER,
+                       "description": "Bedrock service tiers this model is served on (Standard always). Unset: "
+                                      "default, flex and priority for claude and converse entries, Standard only "
+                                      "for the other kinds. List reserved where you hold a reservation."}},
     {"region": _string(description="Bedrock region for this model; default: the plugin's `region`.")},
     {"aliases": _strings(required=True, default=[], description="Other names that resolve to this model.")},
     {"fallbacks": _strings(required=True, default=[],
@@ -76,6 +84,15 @@ _ROLE = {"type": "record", "fields": [
     ], "description": "Every text-generation call of the role goes through this Amazon Bedrock Guardrail "
                       "(Converse guardrailConfig, InvokeModel guardrail headers); models whose API cannot "
                       "carry it (mantle, openai-compatible) are refused for the role."}},
+    {"service_tiers": {"type": "record", "required": False, "fields": [
+        {"default": {**_TIER, "required": True, "default": "default",
+                     "description": "The tier the role's calls run on when the client names none (Standard "
+                                    "where the model does not offer it)."}},
+        {"allowed": {"type": "array", "elements": _TIER, "required": True, "default": ["default", "flex"],
+                     "description": "Tiers the role's clients may ask for (OpenAI/Anthropic service_tier, "
+                                    "X-Amzn-Bedrock-Service-Tier, Converse serviceTier); others are a 403."}},
+    ], "description": "Amazon Bedrock service tiers: Priority costs more, Flex less (token-meter prices "
+                      "them with service_tier_price_factors)."}},
 ]}
 
 BEDROCK_PROXY_SCHEMA = [
@@ -173,6 +190,11 @@ TOKEN_METER_SCHEMA = [
                                description="Redis unreachable: allow the request (fail open) or answer 503.")},
     {"cloudwatch": _CLOUDWATCH},
     {"dogstatsd": _DOGSTATSD},
+    {"service_tier_price_factors": {"type": "record", "required": True, "fields": [
+        {"flex": _number(required=True, default=0.5, between=[0, 100])},
+        {"priority": _number(required=True, default=1.75, between=[0, 100])},
+        {"reserved": _number(required=True, default=1, between=[0, 100])},
+    ], "description": "Multipliers on a model's Standard prices for calls Bedrock served on that tier."}},
     {"consumer_label_limit": _integer(required=True, default=100, between=[0, 100000],
                                       description="Distinct consumer label values in metrics; others are `other`.")},
 ]

@@ -17,8 +17,8 @@ In-process::
         emu.requests()               # same as GET /_emulator/requests
 
 CLI: ``python -m kong_plugins.emulator --host 127.0.0.1 --port 8010``. Control API under
-``/_emulator/``: health, settings (GET/PUT), faults (GET/POST/DELETE), hold (GET: streams
-waiting at the gate; POST), release,
+``/_emulator/``: health, settings (GET/PUT: timing, ``flex_latency_ms``, ``served_tier``; see
+service_tiers.py), faults (GET/POST/DELETE), hold (GET: streams waiting at the gate; POST), release,
 requests (GET/DELETE), stats (GET/DELETE), cache (DELETE), reset (POST).
 """
 

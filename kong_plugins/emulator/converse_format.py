@@ -33,15 +33,20 @@ def block_json(reply: Reply, block: ReplyBlock) -> dict[str, Any]:
     return {"text": block.text}
 
 
-def response_json(reply: Reply, clock: Clock, trace: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``trace``: the guardrail trace, when the request asked for one and there is something to show."""
+def response_json(reply: Reply, clock: Clock, trace: dict[str, Any] | None = None,
+                  service_tier: dict[str, str] | None = None) -> dict[str, Any]:
+    """``trace``: the guardrail trace, when the request asked for one and there is something to show.
+
+    ``service_tier``: the ``serviceTier`` member naming the tier that served the request.
+    """
     body = {
         "output": {"message": {"role": "assistant", "content": [block_json(reply, b) for b in reply.blocks]}},
         "stopReason": reply.stop_reason,
         "usage": usage_json(reply),
         "metrics": {"latencyMs": clock.elapsed_ms()},
+        **({"trace": trace} if trace else {}),
     }
-    return {**body, "trace": trace} if trace else body
+    return {**body, "serviceTier": service_tier} if service_tier else body
 
 
 def _block_events(reply: Reply, index: int, block: ReplyBlock) -> list[StreamItem]:
@@ -69,10 +74,13 @@ def _events(reply: Reply) -> list[StreamItem]:
     return items
 
 
-def stream_events(reply: Reply, trace: dict[str, Any] | None = None) -> list[StreamItem]:
-    """ConverseStream events; ``metadata`` (usage + latency, and the guardrail ``trace``) comes last."""
+def stream_events(reply: Reply, trace: dict[str, Any] | None = None,
+                  service_tier: dict[str, str] | None = None) -> list[StreamItem]:
+    """ConverseStream events; ``metadata`` (usage + latency, the guardrail ``trace``, the tier) comes last."""
     items = _events(reply)
-    extra = {"trace": trace} if trace else {}
+    extra: dict[str, Any] = {"trace": trace} if trace else {}
+    if service_tier:
+        extra["serviceTier"] = service_tier
     items.append(StreamItem(lambda clock: {"metadata": {
         "usage": usage_json(reply), "metrics": {"latencyMs": clock.elapsed_ms()}, **extra}}))
     return items

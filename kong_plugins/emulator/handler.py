@@ -22,7 +22,7 @@ from .faults import HTTP_FAULTS, FaultRule
 from .mantle_errors import from_fault as mantle_fault_error
 from .mantle_errors import MantleError, internal_error
 from .models import decode_model_segment
-from .operations import execute, prepare
+from .operations import execute, extra_latency_ms, prepare
 from .responses import Clock, JsonResponse, OperationResult
 from .settings import TimingValues
 from .sigv4 import verify_request
@@ -192,7 +192,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             raise unknown_operation()
         prepared = prepare(operation, model_id, body, self.headers)
         fault = state.faults.take(operation, model_id)
-        self._deliver(fault, clock, lambda timing: execute(prepared, state, timing), FaultRule.http_error)
+        self._deliver(fault, clock, lambda timing: execute(prepared, state, timing), FaultRule.http_error,
+                      lambda timing: extra_latency_ms(prepared, timing))
 
     def _answer_mantle(self, operation: str | None, path: str, body: bytes, clock: Clock) -> None:
         """Bedrock Mantle: the Anthropic Messages API under /anthropic/ (see mantle.py)."""
@@ -203,14 +204,16 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._deliver(fault, clock, lambda timing: mantle.execute(request, state, timing), mantle_fault_error)
 
     def _deliver(self, fault: FaultRule | None, clock: Clock, run: Callable[[TimingValues], OperationResult],
-                 http_error: Callable[[FaultRule], BedrockError]) -> None:
-        """Apply injected faults and latency, then answer with JSON or a paced stream."""
+                 http_error: Callable[[FaultRule], BedrockError],
+                 extra_latency: Callable[[TimingValues], float] | None = None) -> None:
+        """Apply injected faults and latency (plus ``extra_latency``, e.g. Flex's), then answer."""
         settings, state = self.state.settings, self.state
         timing = state.timing.snapshot()
         if fault is not None and fault.type == "slow":
             time.sleep(fault.delay_s)
-        if timing.latency_ms > 0:
-            time.sleep(timing.latency_ms / 1000)
+        latency_ms = timing.latency_ms + (extra_latency(timing) if extra_latency is not None else 0)
+        if latency_ms > 0:
+            time.sleep(latency_ms / 1000)
         if fault is not None and fault.type == "reset":
             self._mark_status("reset")
             self.abort_connection()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from .errors import MSG_INVALID_MODEL, on_demand_not_supported, validation
+from .service_tiers import FLEX_AND_PRIORITY, STANDARD_ONLY
 
 GEO_PREFIXES = ("us-gov.", "global.", "apac.", "us.", "eu.", "jp.", "au.")
 
@@ -22,6 +23,7 @@ class ModelInfo:
     base_id: str
     family: str  # "claude" | "titan" | "nova" | "titan-embed"
     profile_only: bool = False  # on-demand use needs an inference profile
+    service_tiers: tuple[str, ...] = STANDARD_ONLY  # tiers it offers besides Reserved (needs a reservation)
 
     @property
     def anthropic_name(self) -> str:
@@ -57,7 +59,11 @@ class ModelInfo:
 
 
 def _claude(base_id: str, profile_only: bool = False) -> ModelInfo:
-    return ModelInfo(base_id, "claude", profile_only)
+    return ModelInfo(base_id, "claude", profile_only, FLEX_AND_PRIORITY)
+
+
+def _nova(base_id: str) -> ModelInfo:
+    return ModelInfo(base_id, "nova", service_tiers=FLEX_AND_PRIORITY)
 
 
 CATALOGUE: dict[str, ModelInfo] = {
@@ -82,9 +88,9 @@ CATALOGUE: dict[str, ModelInfo] = {
         ModelInfo("amazon.titan-text-lite-v1", "titan"),
         ModelInfo("amazon.titan-text-premier-v1:0", "titan"),
         ModelInfo("amazon.titan-embed-text-v2:0", "titan-embed"),
-        ModelInfo("amazon.nova-micro-v1:0", "nova"),
-        ModelInfo("amazon.nova-lite-v1:0", "nova"),
-        ModelInfo("amazon.nova-pro-v1:0", "nova"),
+        _nova("amazon.nova-micro-v1:0"),
+        _nova("amazon.nova-lite-v1:0"),
+        _nova("amazon.nova-pro-v1:0"),
     )
 }
 

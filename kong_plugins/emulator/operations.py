@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import anthropic_format, converse_format, embeddings, guardrails, titan
+from . import anthropic_format, converse_format, embeddings, guardrails, service_tiers, titan
 from .anthropic_body import parse_anthropic_body
 from .converse_body import parse_converse_body
 from .structured import require_support
@@ -40,6 +40,7 @@ class Prepared:
     body_kind: str  # "anthropic" | "titan" | "nova" | "converse" | "count" | "embedding"
     embedding: embeddings.EmbeddingOptions | None = None  # set for body_kind "embedding"
     guardrail: GuardrailCheck | None = None  # assessed; set for body_kind "converse" and "anthropic" only
+    service_tier: str | None = None  # the validated tier asked for; None for CountTokens (no tiers)
 
 
 def _parse_json(body: bytes, operation: str) -> Any:
@@ -85,29 +86,33 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
 
     InvokeModel's guardrail headers are validated for every model, but only Claude's Anthropic body
     is assessed: Titan, Nova and embedding bodies ignore the guardrail (the emulator's simplification).
-    Converse applies it whatever the model. CountTokens takes no guardrail.
+    Converse applies it whatever the model. CountTokens takes no guardrail and no service tier.
     """
     model = resolve_model(model_id, allow_on_demand=operation == "count-tokens")
     embedding = model.info.is_embedding
     if embedding and operation == "invoke-with-response-stream":  # refused before the body is read
         raise validation(embeddings.MSG_NO_STREAMING)
+    offered = model.info.service_tiers
+    tier = service_tiers.from_header(headers, offered) if operation in service_tiers.INVOKE_OPERATIONS else None
     parsed = _parse_json(body, operation)
     if operation == "count-tokens":
         return Prepared(operation, model, _count_tokens_prompt(model, parsed), "count")
     if operation in ("converse", "converse-stream"):
         if embedding:
             raise validation(embeddings.MSG_NOT_A_CHAT_MODEL)
+        tier = service_tiers.from_converse(parsed, offered)
         guardrail = guardrails.from_converse(parsed, streaming=operation == "converse-stream")
         prompt = _cacheable(parse_converse_body(parsed, model.info), model)
-        return Prepared(operation, model, prompt, "converse", guardrail=_assess(guardrail, prompt))
+        return Prepared(operation, model, prompt, "converse", guardrail=_assess(guardrail, prompt),
+                        service_tier=tier)
     guardrail = guardrails.from_headers(headers)
     if embedding:
         prompt, options = embeddings.parse_embedding_body(parsed)
-        return Prepared(operation, model, prompt, "embedding", options)
+        return Prepared(operation, model, prompt, "embedding", options, service_tier=tier)
     prompt, kind = _invoke_prompt(model, parsed)
     prompt = _cacheable(prompt, model)
     return Prepared(operation, model, prompt, kind, guardrail=_assess(guardrail, prompt) if kind == "anthropic"
-                    else None)
+                    else None, service_tier=tier)
 
 
 def _cacheable(prompt: Prompt, model: ModelRef) -> Prompt:
@@ -140,12 +145,30 @@ def _reply(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> Re
     return generate(prepared.prompt, timing.output_tokens, usage)
 
 
+def served_tier(prepared: Prepared, timing: TimingValues) -> str | None:
+    """The tier that serves the request (the ``served_tier`` setting overrides the one asked for)."""
+    return service_tiers.served(prepared.service_tier, timing.served_tier)
+
+
+def extra_latency_ms(prepared: Prepared, timing: TimingValues) -> float:
+    """Latency on top of ``latency_ms`` for this request: ``flex_latency_ms`` when Flex serves it."""
+    return service_tiers.extra_latency_ms(served_tier(prepared, timing), timing.flex_latency_ms)
+
+
 def execute(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> OperationResult:
-    """Account the prompt cache, generate the reply and shape it for the operation.
+    """Account the prompt cache, generate the reply, shape it for the operation and echo the served tier.
 
     Counting and embedding have no reply and never touch the (chat models') prompt cache;
     neither does a request whose input a guardrail blocked.
     """
+    tier = served_tier(prepared, timing)
+    result = _execute(prepared, state, timing, tier)
+    if tier is None or prepared.operation not in service_tiers.INVOKE_OPERATIONS:
+        return result  # Converse echoes the tier in its body; CountTokens has none
+    return service_tiers.with_header(result, tier)
+
+
+def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tier: str | None) -> OperationResult:
     prompt, op, kind, guardrail = prepared.prompt, prepared.operation, prepared.body_kind, prepared.guardrail
     if kind == "count":
         return JsonResponse({"inputTokens": total_input_tokens(prompt.segments)})
@@ -155,9 +178,10 @@ def execute(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> O
     streaming = op in ("invoke-with-response-stream", "converse-stream")
     if kind == "converse":
         trace = guardrail.converse_trace() if guardrail is not None else None
+        echo = service_tiers.echo(tier or service_tiers.DEFAULT_TIER)
         if streaming:
-            return StreamResponse(converse_format.stream_events(reply, trace), _converse_event)
-        return JsonResponse(lambda clock: converse_format.response_json(reply, clock, trace))
+            return StreamResponse(converse_format.stream_events(reply, trace, echo), _converse_event)
+        return JsonResponse(lambda clock: converse_format.response_json(reply, clock, trace, echo))
 
     def headers(clock: Any) -> dict[str, str]:
         return anthropic_format.usage_headers(reply, clock)

@@ -1,7 +1,8 @@
-"""Emulator configuration: fixed start-up settings plus timing knobs that can change at runtime.
+"""Emulator configuration: fixed start-up settings plus knobs that can change at runtime.
 
-The timing knobs live in their own lock-protected object because the control API changes
-them while request threads are reading them.
+The runtime knobs (timing, and the service-tier overrides ``flex_latency_ms`` / ``served_tier``)
+live in their own lock-protected object because the control API changes them while request
+threads are reading them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import os
 import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from .service_tiers import TIERS
 
 DEFAULT_ACCESS_KEY_ID = "AKIDEMULATOR00000000"
 DEFAULT_SECRET_ACCESS_KEY = "emulator-secret-access-key"
@@ -22,19 +25,25 @@ ENV_BEARER_TOKEN = "BEDROCK_EMULATOR_BEARER_TOKEN"
 
 @dataclass
 class TimingValues:
-    """Plain snapshot of the timing knobs (what GET /_emulator/settings returns)."""
+    """Plain snapshot of the runtime knobs (what GET /_emulator/settings returns)."""
 
     latency_ms: float = 0
     ttft_ms: float = 0
     tokens_per_second: float = 0
     output_tokens: int = 12
+    flex_latency_ms: float = 0  # added to latency_ms when the flex tier serves
+    served_tier: str | None = None  # serve (and echo) every valid tiered request as this tier
 
 
 TIMING_KEYS = tuple(f.name for f in fields(TimingValues))
 
 
-def _check_timing(key: str, value: Any) -> float | int:
-    """Validate one timing value; raises ValueError with a client-facing message."""
+def _check_timing(key: str, value: Any) -> Any:
+    """Validate one runtime value; raises ValueError with a client-facing message."""
+    if key == "served_tier":
+        if value is not None and value not in TIERS:
+            raise ValueError(f"served_tier must be null or one of: {', '.join(TIERS)}")
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{key} must be a number")
     if key == "output_tokens":
@@ -47,7 +56,7 @@ def _check_timing(key: str, value: Any) -> float | int:
 
 
 class Timing:
-    """Thread-safe holder of the timing knobs; read a consistent snapshot per request."""
+    """Thread-safe holder of the runtime knobs; read a consistent snapshot per request."""
 
     def __init__(self, initial: TimingValues) -> None:
         self._lock = threading.Lock()
@@ -94,6 +103,8 @@ class EmulatorSettings:
     ttft_ms: float = 0
     tokens_per_second: float = 0
     output_tokens: int = 12
+    flex_latency_ms: float = 0
+    served_tier: str | None = None
     cache_min_tokens: int = 0
     request_log_size: int = 200
     hold_timeout_s: float = 300.0

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from .cache import PromptCache
 from .faults import FaultBook
+from .service_tiers import requested as requested_tier
 from .settings import EmulatorSettings, Timing
 
 REDACTED_HEADERS = frozenset({"authorization", "x-amz-security-token", "x-api-key"})
@@ -71,7 +72,11 @@ def parse_json_or_none(body: bytes) -> Any:
 
 
 class RequestLog:
-    """The last N model requests as they reached the emulator (what gateway tests assert on)."""
+    """The last N model requests as they reached the emulator (what gateway tests assert on).
+
+    ``service_tier``: the tier the request named (Converse: ``serviceTier.type`` in the body;
+    InvokeModel: the ``X-Amzn-Bedrock-Service-Tier`` header), unvalidated; None when it named none.
+    """
 
     def __init__(self, size: int) -> None:
         self._items: collections.deque[dict[str, Any]] = collections.deque(maxlen=size)
@@ -79,8 +84,9 @@ class RequestLog:
 
     def record(self, operation: str | None, model_id: str | None, path: str,
                headers: Iterable[tuple[str, str]], body: bytes) -> dict[str, Any]:
-        entry = {"operation": operation, "model_id": model_id, "path": path,
-                 "headers": redact_headers(headers), "body": parse_json_or_none(body), "status": None}
+        logged_headers, parsed = redact_headers(headers), parse_json_or_none(body)
+        entry = {"operation": operation, "model_id": model_id, "path": path, "headers": logged_headers,
+                 "body": parsed, "service_tier": requested_tier(operation, logged_headers, parsed), "status": None}
         with self._lock:
             self._items.append(entry)
         return entry

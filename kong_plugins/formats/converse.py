@@ -235,6 +235,13 @@ def _thinking_block(reasoning: dict[str, Any]) -> dict[str, Any]:
     return {"type": "thinking", "thinking": text.get("text", ""), "signature": text.get("signature", "")}
 
 
+def served_tier(response: dict[str, Any]) -> str | None:
+    """Converse's `serviceTier.type`: the tier that served the call (a response, or the stream's metadata)."""
+    member = response.get("serviceTier")
+    value = member.get("type") if isinstance(member, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 class ConverseStreamToAnthropic:
     """ConverseStream events (event type, payload) → Anthropic stream events (dicts).
 
@@ -247,6 +254,7 @@ class ConverseStreamToAnthropic:
         self.model = model
         self.message_id = message_id
         self.usage = Usage()
+        self.service_tier: str | None = None   # the tier Bedrock says served the call (response, metadata)
         self._open: dict[int, str] = {}
         self._bedrock_stop_reason: Any = None
 
@@ -258,6 +266,7 @@ class ConverseStreamToAnthropic:
     def message(self, content: bytes) -> dict[str, Any]:
         response = wire_json.loads(content)
         self.usage = usage_from_converse(response.get("usage"))
+        self.service_tier = served_tier(response)
         return message_from_converse(response, model=self.model, message_id=self.message_id)
 
     def events(self, event_type: str, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -281,6 +290,7 @@ class ConverseStreamToAnthropic:
             self._bedrock_stop_reason = payload.get("stopReason")
         elif event_type == "metadata":
             self.usage = usage_from_converse(payload.get("usage"))
+            self.service_tier = served_tier(payload)
             for open_index in sorted(self._open):
                 yield {"type": "content_block_stop", "index": open_index}
             self._open.clear()

@@ -44,7 +44,7 @@ def budget_store(config: Mapping[str, Any]) -> BudgetStore:
 class Meter:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.policy = LimitPolicy.from_config(config)
-        self.prices = PriceTable.from_config(config.get("prices"))
+        self.prices = PriceTable.from_config(config.get("prices"), config.get("service_tier_price_factors"))
         self.counting = TokenCounting(cache_reads=bool(config.get("count_cache_read_tokens")),
                                       cache_writes=config.get("count_cache_write_tokens") is not False)
         self.store = budget_store(config)
@@ -52,7 +52,7 @@ class Meter:
 
     def reserve(self, ctx: RequestContext, role: str, now: datetime | None = None) -> Reply | None:
         """Reserve the planned call's worst case; a Reply (429/503) when it may not go ahead."""
-        ctx.price = self.prices.for_model(ctx.model)
+        ctx.price_table = self.prices
         limits = self.policy.limits_for(role, _consumer_names(ctx))
         output = ctx.planned_output if limits.reserve_output_cap is None else \
             min(ctx.planned_output, limits.reserve_output_cap)

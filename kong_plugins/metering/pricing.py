@@ -14,6 +14,11 @@ per LiteLLM's price map); cache writes 1.25x input (5-minute TTL), cache reads
 Text Embeddings V2 ($0.02 per 1M input tokens) and Gemini 1.5 Flash (<=128k prompt)
 per LiteLLM's map. Re-check against the AWS and
 Google price pages before billing anyone; override in token-meter's `prices`.
+
+Service tiers scale a model's Standard prices: Flex at half (AWS: "50% discount"), Priority
+at 1.75x (AWS publishes "a premium"; 1.75x is the premium on the models priced at launch),
+Reserved at the Standard rate (a reservation is billed monthly per tokens-per-minute, not
+per token; pricing its calls keeps budgets meaningful). Override in `service_tier_price_factors`.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ class Price:
         return (usage.input * self.input + usage.output * self.output + usage.cache_read * self.cache_read
                 + usage.cache_write * self.cache_write) / MICRO
 
+    def scaled(self, factor: Decimal) -> Price:
+        return Price(self.input * factor, self.output * factor, self.cache_read * factor, self.cache_write * factor)
+
     def cost_micro_usd(self, usage: Usage) -> int:
         """Integer micro-dollars, rounded half up (what budgets are charged)."""
         return int((self.cost_usd(usage) * MICRO).to_integral_value(rounding=ROUND_HALF_UP))
@@ -61,20 +69,39 @@ DEFAULT_PRICES: dict[str, Price] = {
 }
 
 
-class PriceTable:
-    """Prices by catalogue name; a model with no price costs its `default` (else the dearest known)."""
+DEFAULT_TIER_FACTORS: dict[str, Decimal] = {"default": Decimal(1), "flex": Decimal("0.5"),
+                                             "priority": Decimal("1.75"), "reserved": Decimal(1)}
 
-    def __init__(self, prices: Mapping[str, Price], default: Price | None = None) -> None:
+
+class PriceTable:
+    """Prices by catalogue name and service tier; a model with no price costs its `default` (else the
+    dearest known), a tier with no factor the Standard rate."""
+
+    def __init__(self, prices: Mapping[str, Price], default: Price | None = None,
+                 tier_factors: Mapping[str, Decimal] | None = None) -> None:
         self.prices = dict(prices)
         self.default = default or max(self.prices.values(), key=lambda p: p.output, default=Price.of(0, 0))
+        self.tier_factors = dict(DEFAULT_TIER_FACTORS if tier_factors is None else tier_factors)
+        self._tiered: dict[tuple[str | None, str], Price] = {}
 
     @classmethod
-    def from_config(cls, entries: list[Mapping[str, Any]] | None) -> PriceTable:
+    def from_config(cls, entries: list[Mapping[str, Any]] | None,
+                    tier_factors: Mapping[str, Any] | None = None) -> PriceTable:
         prices = dict(DEFAULT_PRICES)
         for entry in entries or []:
             prices[entry["model"]] = Price.of(entry["input"], entry["output"], entry.get("cache_read"),
                                               entry.get("cache_write"))
-        return cls(prices, prices.get("default"))
+        factors = dict(DEFAULT_TIER_FACTORS)
+        factors.update({tier: Decimal(str(value)) for tier, value in (tier_factors or {}).items()
+                        if value is not None})
+        return cls(prices, prices.get("default"), factors)
 
-    def for_model(self, model: str | None) -> Price:
-        return self.prices.get(model or "", self.default)
+    def for_model(self, model: str | None, tier: str = "default") -> Price:
+        price = self.prices.get(model or "", self.default)
+        factor = self.tier_factors.get(tier, Decimal(1))
+        if factor == 1:
+            return price
+        key = (model, tier)
+        if key not in self._tiered:
+            self._tiered[key] = price.scaled(factor)
+        return self._tiered[key]

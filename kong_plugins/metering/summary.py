@@ -61,6 +61,7 @@ class RequestSummary:
     error_type: str | None
     relay_overhead_ms: float | None = None
     guardrail_intervened: bool = False
+    service_tier: str | None = None   # the tier Bedrock served the call on (None: no Bedrock answer)
 
     @classmethod
     def build(cls, outcome: Outcome, ctx: RequestContext | None, default_role: str) -> RequestSummary:
@@ -81,6 +82,7 @@ class RequestSummary:
             error_type=ctx.error_type if ctx else None,
             relay_overhead_ms=ctx.relay_overhead_ms if ctx else None,
             guardrail_intervened=bool(ctx and ctx.guardrail_intervened),
+            service_tier=ctx.service_tier if ctx and ctx.upstream_status == 200 else None,
         )
 
     def event(self) -> UsageEvent:
@@ -108,6 +110,10 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
         metrics.relay_overhead_seconds.labels(**labels).observe(summary.relay_overhead_ms / 1000.0)
     if summary.guardrail_intervened:
         metrics.bedrock_guardrail_interventions_total.labels(**labels).inc()
+    if summary.service_tier is not None:
+        tier_labels = {**labels, "service_tier": summary.service_tier}
+        metrics.service_tier_requests_total.labels(**tier_labels).inc()
+        metrics.service_tier_cost_estimate_dollars_total.labels(**tier_labels).inc(float(summary.cost_usd))
     if summary.error_type or summary.status >= 400:
         metrics.errors_total.labels(error_type=summary.error_type or str(summary.status), **labels).inc()
     event = summary.event()
@@ -119,5 +125,6 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
               cache_write_tokens=summary.usage.cache_write, cost_usd=f"{summary.cost_usd:.6f}",
               latency_ms=round(summary.latency_ms, 1),
               ttft_ms=None if summary.ttft_ms is None else round(summary.ttft_ms, 1),
-              error_type=summary.error_type, bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
+              error_type=summary.error_type, service_tier=summary.service_tier,
+              bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
               relay_overhead_ms=None if summary.relay_overhead_ms is None else round(summary.relay_overhead_ms, 3))

@@ -9,6 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from kong_plugins.policy.service_tier import DEFAULT as STANDARD_TIER
+from kong_plugins.policy.service_tier import OFFERED_BY_DEFAULT, TIERED_KINDS, TierPolicy
+
 ALL_MODELS = "*"
 _UNCACHEABLE_CLAUDE = re.compile(r"claude-(v2|instant|3-(haiku|sonnet|opus)-|3-5-sonnet-20240620)")
 _CLAUDE_FAMILY = re.compile(r"(?:^|[.])claude-(?:\d+-(?:\d+-)?)?(opus|sonnet|haiku)\b")
@@ -26,6 +29,7 @@ class CatalogueEntry:
     base_url: str | None = None       # kind openai-compatible: the provider's OpenAI base URL
     api_key_env: str | None = None    # kind openai-compatible: env var with the provider's key
     prompt_caching: bool | None = None   # None: decided by the model id (caches_prompts)
+    service_tiers: frozenset[str] = frozenset({STANDARD_TIER})   # the Bedrock tiers this model is served on
 
     @property
     def caches_prompts(self) -> bool:
@@ -63,6 +67,7 @@ class RolePolicy:
     default_model: str
     substitute_default: bool = False   # serve the default model instead of answering 403
     guardrail: Guardrail | None = None  # the role's Bedrock guardrail: its text calls go through it
+    tiers: TierPolicy = TierPolicy()    # the role's Bedrock service tiers
 
     def allows(self, entry: CatalogueEntry) -> bool:
         return ALL_MODELS in self.allowed or entry.name in self.allowed
@@ -93,7 +98,8 @@ class Catalogue:
                                    kind=model.get("kind") or "claude", region=model.get("region") or None,
                                    fallbacks=tuple(model.get("fallbacks") or ()),
                                    base_url=model.get("base_url") or None, api_key_env=model.get("api_key_env") or None,
-                                   prompt_caching=model.get("prompt_caching"))
+                                   prompt_caching=model.get("prompt_caching"),
+                                   service_tiers=_offered_tiers(model))
             entries.append(entry)
             for alias in model.get("aliases") or []:
                 aliases[alias] = entry.name
@@ -101,7 +107,8 @@ class Catalogue:
             r["name"]: RolePolicy(name=r["name"], allowed=frozenset(r.get("allowed_models") or []),
                                   default_model=r["default_model"],
                                   substitute_default=bool(r.get("substitute_default")),
-                                  guardrail=Guardrail.from_config(r.get("bedrock_guardrail")))
+                                  guardrail=Guardrail.from_config(r.get("bedrock_guardrail")),
+                                  tiers=TierPolicy.from_config(r.get("service_tiers")))
             for r in config.get("roles") or []
         }
         family = config.get("resolve_unknown_claude_names")
@@ -136,3 +143,12 @@ class Catalogue:
         if ALL_MODELS in role.allowed:
             return sorted(self._entries)
         return sorted(n for n in role.allowed if n in self._entries)
+
+
+def _offered_tiers(model: Mapping[str, Any]) -> frozenset[str]:
+    """The entry's `service_tiers`, else what Bedrock offers its kind: Converse and InvokeModel calls
+    name a tier; Mantle, OpenAI-compatible and embedding calls run on Standard only here."""
+    if (model.get("kind") or "claude") not in TIERED_KINDS:
+        return frozenset({STANDARD_TIER})
+    configured = model.get("service_tiers")
+    return frozenset(configured) | {STANDARD_TIER} if isinstance(configured, list) else OFFERED_BY_DEFAULT

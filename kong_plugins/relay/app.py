@@ -31,13 +31,15 @@ from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.relay.attempts import Failure, call_with_fallbacks
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay.clock import RelayClock
+from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
 from kong_plugins.relay.embeddings import embed_all
-from kong_plugins.relay.responses import (StreamException, passthrough_events, render_message, stream_events,
-                                          stream_openai_passthrough, stream_sse)
+from kong_plugins.relay.responses import (StreamException, note_served_tier, passthrough_events, render_message,
+                                          stream_events, stream_openai_passthrough, stream_sse)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _REQUEST_ID_ENVIRON_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 SERVED_MODEL_HEADER = "X-Bedrock-Model"
+SERVED_TIER_HEADER = "X-Bedrock-Service-Tier"
 """The catalogue name of the model that answered."""
 FALLBACK_FROM_HEADER = "X-Bedrock-Fallback-From"
 """Set when a fallback model answered: the model that was asked for."""
@@ -110,13 +112,14 @@ class RelayApp:
         if isinstance(upstream, Failure):
             return self._fail(ctx, call, start_response, upstream.kind, upstream.message, upstream.upstream_type)
         ctx.upstream_status = upstream.status_code
-        ctx.model = call.model_name
-        served = _served_headers(ctx, call)
+        ctx.model, ctx.service_tier = call.model_name, call.service_tier
+        note_served_tier(upstream.headers.get(TIER_HEADER), ctx)   # InvokeModel's word; Converse's is in its body
         if call.stream and call.api is ApiFormat.BEDROCK:
-            start_response("200 OK", _passthrough_headers(upstream.headers) + served)
+            start_response("200 OK", _passthrough_headers(upstream.headers) + _served_headers(ctx, call))
             return self._passthrough(ctx, call, upstream)
         if call.stream:
-            start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")] + served)
+            start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
+                           + _served_headers(ctx, call))
             return self._stream(ctx, call, upstream)
         try:
             content = render_message(call, upstream.content, ctx, upstream.headers)
@@ -125,7 +128,8 @@ class RelayApp:
                               "Bedrock returned a response the gateway could not read.", "MalformedResponse")
         headers = _passthrough_headers(upstream.headers) if call.api is ApiFormat.BEDROCK else \
             [("Content-Type", "application/json")]
-        start_response("200 OK", headers + served + usage_headers(ctx) + [("Content-Length", str(len(content)))])
+        start_response("200 OK", headers + _served_headers(ctx, call) + usage_headers(ctx)
+                       + [("Content-Length", str(len(content)))])
         return [content]
 
     def _embed(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse) -> Iterable[bytes]:
@@ -200,8 +204,11 @@ def _stream_error(ctx: RequestContext, call: UpstreamCall, kind: ErrorKind, mess
 
 
 def _served_headers(ctx: RequestContext, call: UpstreamCall) -> list[tuple[str, str]]:
-    """Which model answered (and why it is not the one asked for), and the caller's budget state."""
+    """Which model answered (and why it is not the one asked for), on which Bedrock service tier (a stream's
+    is the tier asked for: Bedrock's word comes in its last event), and the caller's budget state."""
     served = [(SERVED_MODEL_HEADER, call.model_name)]
+    if call.operation != "openai-chat":
+        served.append((SERVED_TIER_HEADER, ctx.service_tier))
     if ctx.upstream is not None and call.model_name != ctx.upstream.model_name:
         served.append((FALLBACK_FROM_HEADER, ctx.upstream.model_name))
     if ctx.substituted_from:

@@ -15,6 +15,7 @@ from typing import Any
 from kong_plugins.formats import anthropic, converse, openai_embeddings, openai_passthrough, wire_json
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.openai_embeddings import EmbeddingRequest
+from kong_plugins.policy import service_tier
 from kong_plugins.policy.catalogue import CatalogueEntry, Guardrail
 
 MANTLE_HEADERS = (("anthropic-version", "2023-06-01"),)
@@ -49,6 +50,7 @@ class UpstreamCall:
     answer_tool: str | None = None                  # OpenAI JSON mode: the forced tool whose input is the answer
     responses_api: bool = False                     # OpenAI client on /v1/responses (else Chat Completions)
     embedding: EmbeddingPlan | None = None          # operation "embed": one InvokeModel body per text
+    service_tier: str = service_tier.DEFAULT        # the Bedrock service tier the call asks for
 
     @property
     def billable(self) -> bool:
@@ -75,7 +77,8 @@ class BodyPolicy:
 def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
               region: str, include_usage: bool = False, policy: BodyPolicy = BodyPolicy(),
               bodies: dict[Any, tuple[str, bytes]] | None = None, answer_tool: str | None = None,
-              responses_api: bool = False, guardrail: Guardrail | None = None) -> UpstreamCall:
+              responses_api: bool = False, guardrail: Guardrail | None = None,
+              tier: str = service_tier.DEFAULT) -> UpstreamCall:
     """Choose the Bedrock operation for (client format, model kind) and build its body.
 
     Anthropic clients on Claude use InvokeModel with the Anthropic body (lossless);
@@ -84,6 +87,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     fallbacks), so candidates of one kind reuse one encoded body: a Claude Code
     call is 100-300 KB, built once rather than once per fallback.
     `guardrail`: the role's Bedrock guardrail (the caller refuses kinds that cannot carry one).
+    `tier`: the Bedrock service tier (policy.service_tier.choose), named only when not Standard.
     """
     stream = internal.get("stream") is True
     prefix = ("resp_" if responses_api else "chatcmpl-") if api is ApiFormat.OPENAI else "msg_bdrk_"
@@ -94,30 +98,47 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                             response_id=prefix + secrets.token_urlsafe(18), service="bedrock-mantle",
                             headers=MANTLE_HEADERS, answer_tool=answer_tool, responses_api=responses_api)
     operation, body = _operation_and_body(api, internal, entry, policy, {} if bodies is None else bodies,
-                                          guardrail)
+                                          guardrail, tier)
     if stream:
         operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
-                        answer_tool=answer_tool, responses_api=responses_api,
-                        headers=guardrail_headers(guardrail) if operation.startswith("invoke") else (),
+                        answer_tool=answer_tool, responses_api=responses_api, service_tier=tier,
+                        headers=guardrail_headers(guardrail) + tier_headers(tier) if operation.startswith("invoke")
+                        else (),
                         beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
 
 
 def _operation_and_body(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, policy: BodyPolicy,
-                        bodies: dict[Any, tuple[str, bytes]], guardrail: Guardrail | None) -> tuple[str, bytes]:
-    """InvokeModel's Anthropic body or Converse's; both depend on the model's kind only, not on the model."""
+                        bodies: dict[Any, tuple[str, bytes]], guardrail: Guardrail | None,
+                        tier: str) -> tuple[str, bytes]:
+    """InvokeModel's Anthropic body or Converse's; both depend on the model's kind only, not on the model
+    (and Converse's on the tier, a body member there)."""
     invoke = api is ApiFormat.ANTHROPIC and entry.kind == "claude"
-    key = "invoke" if invoke else ("converse", entry.kind == "claude")
+    key = "invoke" if invoke else ("converse", entry.kind == "claude", tier)
     if key not in bodies:
         folded = anthropic.fold_system_messages(internal)
         if invoke:
             bodies[key] = ("invoke", anthropic.invoke_body(folded, policy.fields, policy.betas))
         else:
             body = converse.request_from_anthropic(folded, model_fields=entry.kind == "claude")
-            bodies[key] = ("converse", _json(with_guardrail_config(body, guardrail)))
+            bodies[key] = ("converse", _json(with_tier(with_guardrail_config(body, guardrail), tier)))
     return bodies[key]
+
+
+def tier_headers(tier: str) -> tuple[tuple[str, str], ...]:
+    """InvokeModel names its tier in a header; Standard goes unnamed (Bedrock's default)."""
+    return () if tier == service_tier.DEFAULT else ((service_tier.HEADER, tier),)
+
+
+def with_tier(body: dict[str, Any], tier: str) -> dict[str, Any]:
+    """Converse names its tier in the body; Standard goes unnamed, replacing what a native client named."""
+    if tier == service_tier.DEFAULT:
+        body.pop("serviceTier", None)
+    else:
+        body["serviceTier"] = {"type": tier}
+    return body
 
 
 GUARDRAIL_HEADERS = ("X-Amzn-Bedrock-GuardrailIdentifier", "X-Amzn-Bedrock-GuardrailVersion", "X-Amzn-Bedrock-Trace")
@@ -145,17 +166,19 @@ NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "convers
 
 
 def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, region: str,
-                     guardrail: Guardrail | None = None) -> UpstreamCall:
-    """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail)."""
+                     guardrail: Guardrail | None = None, tier: str = service_tier.DEFAULT,
+                     asked_tier: str | None = None) -> UpstreamCall:
+    """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail
+    and service tier; a Converse body is re-encoded only when one of them changes it)."""
     model_id = foundation_model_id(entry.bedrock_id) if operation == "count-tokens" else entry.bedrock_id
     headers: tuple[tuple[str, str], ...] = ()
-    if guardrail is not None and operation.startswith("converse"):
-        body = _json(with_guardrail_config(wire_json.loads(body), guardrail))
+    if operation.startswith("converse") and (guardrail is not None or tier != (asked_tier or service_tier.DEFAULT)):
+        body = _json(with_tier(with_guardrail_config(wire_json.loads(body), guardrail), tier))
     elif operation.startswith("invoke"):
-        headers = guardrail_headers(guardrail)
+        headers = guardrail_headers(guardrail) + tier_headers(tier)
     return UpstreamCall(api=ApiFormat.BEDROCK, operation=operation, model_name=entry.name,
                         client_model=entry.bedrock_id, model_id=model_id, region=entry.region or region,
-                        body=body, stream=operation.endswith("stream"), headers=headers)
+                        body=body, stream=operation.endswith("stream"), headers=headers, service_tier=tier)
 
 
 def plan_openai_compatible(request: dict[str, Any], entry: CatalogueEntry, *, client_model: str,

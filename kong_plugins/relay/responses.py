@@ -20,6 +20,7 @@ from kong_plugins.formats import anthropic, openai_chat, openai_passthrough, res
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.converse import GUARDRAIL_ACTION, ConverseStreamToAnthropic
 from kong_plugins.formats.sse import AnthropicSseDecoder
+from kong_plugins.policy import service_tier
 from kong_plugins.relay.call import UpstreamCall
 
 Render = Callable[[dict[str, Any], "bytes | None"], Iterable[bytes]]
@@ -49,6 +50,7 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
             decoder = decoder_for(call)
             note_guardrail(decoder.message(content), ctx)
             ctx.usage = decoder.usage
+            note_served_tier(getattr(decoder, "service_tier", None), ctx)
             if call.operation == "invoke" and ctx.usage == Usage():   # not Claude's body: Titan, Nova, embeddings
                 ctx.usage = usage_from_headers(headers or {})
         return content   # Bedrock-native client: Bedrock's bytes unchanged
@@ -65,18 +67,35 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     decoder = decoder_for(call)
     message = note_guardrail(decoder.message(content), ctx)
     ctx.usage = decoder.usage
+    note_served_tier(getattr(decoder, "service_tier", None), ctx)
     if call.api is ApiFormat.OPENAI and call.responses_api:
         response = responses_render.response_from_message(message, decoder.usage, model=call.client_model,
                                                           response_id=call.response_id, answer_tool=call.answer_tool)
-        return json.dumps(response, separators=(",", ":")).encode()
+        return json.dumps(_with_openai_tier(response, ctx), separators=(",", ":")).encode()
     if call.api is ApiFormat.OPENAI:
         completion = openai_chat.completion_from_message(message, decoder.usage, model=call.client_model,
                                                          completion_id=call.response_id,
                                                          answer_tool=call.answer_tool)
-        return json.dumps(completion, separators=(",", ":")).encode()
+        return json.dumps(_with_openai_tier(completion, ctx), separators=(",", ":")).encode()
     if call.upstream_is_converse:
         return json.dumps(message, separators=(",", ":")).encode()
     return content   # Anthropic client, InvokeModel or Mantle: Bedrock's bytes unchanged
+
+
+def note_served_tier(tier: Any, ctx: RequestContext) -> None:
+    """Bedrock's word on the tier that served the call (Converse's serviceTier, InvokeModel's response
+    header): token-meter prices it, which may not be the tier asked for (a reservation overflows)."""
+    if tier in service_tier.TIERS:
+        ctx.service_tier = tier
+
+
+_OPENAI_TIER_NAMES = {"reserved": "scale"}
+
+
+def _with_openai_tier(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    """OpenAI objects say which tier served them (`service_tier`); Bedrock's Reserved is OpenAI's `scale`."""
+    body["service_tier"] = _OPENAI_TIER_NAMES.get(ctx.service_tier, ctx.service_tier)
+    return body
 
 
 def note_guardrail(event: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
@@ -153,6 +172,7 @@ def _events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext
                 yield from render(note_guardrail(event, ctx), raw)
         yield END_OF_READ
     ctx.usage = decoder.usage
+    note_served_tier(getattr(decoder, "service_tier", None), ctx)
 
 
 def stream_openai_passthrough(raw_chunks: Iterable[bytes], call: UpstreamCall,
@@ -219,6 +239,7 @@ def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Req
                         ctx.first_token_at = time.monotonic()
                     note_guardrail(event, ctx)
                 ctx.usage = decoder.usage
+                note_served_tier(getattr(decoder, "service_tier", None), ctx)
         except (ParserError, ValueError, KeyError, TypeError):
             decoding = False     # the client's SDK will report the broken frame itself
             ctx.error_type = "MalformedStream"

@@ -1,6 +1,13 @@
-"""What the end-to-end tests of the OpenAI APIs share: the official SDK's client, and what the emulator saw."""
+"""What end-to-end tests share: the official OpenAI SDK's client, what the emulator saw, kong.yaml's roles
+to override, and the plugin server's metrics."""
+
+import time
 
 import openai
+import requests
+import yaml
+
+from tests.stack import KONG_YAML
 
 
 def oa(stack, key="dev-developer-key"):
@@ -11,3 +18,24 @@ def oa(stack, key="dev-developer-key"):
 def last_sent(stack):
     """The last request the emulator received (operation, model id, body)."""
     return stack.emulator_control("GET", "/_emulator/requests").json()[-1]
+
+
+def shipped_roles(change):
+    """kong.yaml's bedrock-proxy roles, each passed through `change` (a role dict in, a role dict out)."""
+    proxy = next(p["config"] for s in yaml.safe_load(KONG_YAML.read_text())["services"]
+                 for p in s.get("plugins", []) if p["name"] == "bedrock-proxy")
+    return [change(role) for role in proxy["roles"]]
+
+
+def metric(stack, series):
+    """A series' value on the plugin server's exporter (`name{labels}` as exposed), 0 when absent."""
+    found = [l for l in requests.get(stack.metrics_url, timeout=5).text.splitlines() if l.startswith(series)]
+    return float(found[0].split()[-1]) if found else 0.0
+
+
+def metric_reaches(stack, series, expected):
+    """The value once token-meter's log phase (after the response) has run: at most 5 s."""
+    deadline = time.monotonic() + 5
+    while metric(stack, series) < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return metric(stack, series) == expected

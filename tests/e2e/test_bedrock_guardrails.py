@@ -3,54 +3,41 @@ reach each client in that client's terms, and they are counted. The emulator's g
 the topic "Competitors" (a last user turn naming competitors or a rival)."""
 
 import json
-import time
 
 import anthropic
 import boto3
 import openai
 import pytest
-import requests
-import yaml
 from botocore.config import Config
 
-from tests.e2e.clients import last_sent, oa
-from tests.stack import KONG_YAML, GatewayStack
+from tests.e2e.clients import last_sent, metric, metric_reaches, oa, shipped_roles
+from tests.stack import GatewayStack
 
 GUARD = {"identifier": "gwdemoguard1", "version": "1"}
 BLOCKED = "Sorry, this request is not allowed by the shop's AI policy."
 ASK_RIVAL = "What do our competitors charge for shipping?"
 
 
-def _roles():
-    proxy = next(p["config"] for s in yaml.safe_load(KONG_YAML.read_text())["services"]
-                 for p in s.get("plugins", []) if p["name"] == "bedrock-proxy")
-    return [{**r, "bedrock_guardrail": GUARD} if r["name"] in ("ecommerce_ops", "admin") else r
-            for r in proxy["roles"]]
+def _guarded(role):
+    return {**role, "bedrock_guardrail": GUARD} if role["name"] in ("ecommerce_ops", "admin") else role
 
 
 @pytest.fixture(scope="module")
 def stack():
-    with GatewayStack(config_overrides={"bedrock-proxy": {"roles": _roles()}}) as running:
+    with GatewayStack(config_overrides={"bedrock-proxy": {"roles": shipped_roles(_guarded)}}) as running:
         yield running
 
 
-@pytest.fixture(autouse=True)
-def _clean(stack):
-    stack.emulator_control("DELETE", "/_emulator/requests")
+def series(role="ecommerce_ops", model="haiku"):
+    return f'kong_bedrock_bedrock_guardrail_interventions_total{{model="{model}",role="{role}"}}'
 
 
-def interventions(stack, role="ecommerce_ops", model="haiku"):
-    line = f'kong_bedrock_bedrock_guardrail_interventions_total{{model="{model}",role="{role}"}}'
-    found = [l for l in requests.get(stack.metrics_url, timeout=5).text.splitlines() if l.startswith(line)]
-    return float(found[0].split()[-1]) if found else 0.0
+def interventions(stack, **labels):
+    return metric(stack, series(**labels))
 
 
 def counted(stack, expected, **labels):
-    """The count once token-meter's log phase (after the response) has run: at most 5 s."""
-    deadline = time.monotonic() + 5
-    while interventions(stack, **labels) < expected and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return interventions(stack, **labels) == expected
+    return metric_reaches(stack, series(**labels), expected)
 
 
 def test_an_allowed_question_is_answered_through_the_guardrail(stack):

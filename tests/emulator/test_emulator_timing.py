@@ -41,7 +41,7 @@ def test_latency_before_headers(emulator, client) -> None:
 def test_settings_api(emulator) -> None:
     url = f"{emulator.url}/_emulator/settings"
     assert requests.get(url, timeout=5).json() == {"latency_ms": 0, "ttft_ms": 0, "tokens_per_second": 0,
-                                                   "output_tokens": 12}
+                                                   "output_tokens": 12, "flex_latency_ms": 0, "served_tier": None}
     updated = requests.put(url, json={"output_tokens": 3, "ttft_ms": 5}, timeout=5).json()
     assert updated["output_tokens"] == 3 and updated["ttft_ms"] == 5 and updated["latency_ms"] == 0
     for bad in ({"output_tokens": 0}, {"latency_ms": -1}, {"colour": 1}, {"ttft_ms": "fast"}):
