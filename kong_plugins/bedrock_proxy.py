@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from kong_plugins.bedrock import request_metadata
 from kong_plugins.context import RequestContext, store
 from kong_plugins.formats import (anthropic, openai_chat, openai_embeddings, openai_responses, prompt_cache,
                                   response_format)
@@ -53,6 +54,7 @@ class Plugin:
         self.default_role = config.get("default_role") or "other"
         self.default_max_tokens = int(config.get("default_max_tokens") or 4096)
         self.openai_prompt_caching = config.get("openai_prompt_caching") is not False
+        self.request_metadata = config.get("bedrock_request_metadata") is not False
         self.required_signoffs = frozenset(config.get("required_signoffs") or ()) | {NAME}
         self.body_policy = BodyPolicy(fields=_frozen(config.get("bedrock_anthropic_fields")),
                                       betas=_frozen(config.get("anthropic_beta_allowlist")))
@@ -143,7 +145,7 @@ class Plugin:
             plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
                               include_usage=include_usage, policy=self.body_policy, bodies=bodies,
                               answer_tool=answer_tool, responses_api=path == RESPONSES_PATH, guardrail=guardrail,
-                              tier=t)
+                              tier=t, metadata=self._caller(ctx))
                     for e, t in candidates]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
             ctx.planned_input = estimate_input_tokens(internal)
@@ -170,6 +172,12 @@ class Plugin:
             return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, f"Your role may use these models: {allowed}.",
                                 param="model")
         return entry
+
+    def _caller(self, ctx: RequestContext) -> dict[str, str] | None:
+        """Who is calling, for Bedrock's model invocation logs (bedrock_request_metadata)."""
+        if not self.request_metadata:
+            return None
+        return request_metadata.gateway_pairs(ctx.request_id, ctx.consumer.id if ctx.consumer else None, ctx.role)
 
     def _usable(self, ctx: RequestContext, kinds: frozenset[str]) -> str:
         """The models of these kinds the caller's role may use, for an error message ("none" if none)."""
@@ -210,6 +218,9 @@ class Plugin:
             body = load_json_object(ctx.body)
             asked = None if operation == "count-tokens" else \
                 service_tier.native_tier(ctx.tier_header, body, converse=operation.startswith("converse"))
+            caller = self._caller(ctx)
+            metadata = request_metadata.merged(body.get(request_metadata.MEMBER), caller) \
+                if caller and operation.startswith("converse") else None
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc))
         entry = self._authorise(api, ctx, unquote(parts[2]))
@@ -224,7 +235,7 @@ class Plugin:
         ctx.service_tier = tier
         guardrail = None if operation == "count-tokens" or entry.kind == EMBEDDING_KIND else role.guardrail
         plans = [plan_passthrough(operation, ctx.body or b"", e, region=self.region, guardrail=guardrail,
-                                  tier=t, asked_tier=asked)
+                                  tier=t, asked_tier=asked, metadata=metadata)
                  for e, t in [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked, tier)]]
         ctx.upstream, ctx.fallbacks = plans[0], plans[1:]
         ctx.planned_input, ctx.planned_output = native_estimate(body)

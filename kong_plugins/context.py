@@ -108,6 +108,7 @@ class RequestContext:
     reservation: Any = None       # metering.budget.Reservation held until the call is settled
     budget_headers: dict[str, str] = field(default_factory=dict)
     upstream_status: int | None = None
+    bedrock_request_id: str | None = None   # x-amzn-RequestId of the Bedrock call that answered (or failed)
     answered_status: int | None = None      # what our side answered Kong with: the relay, or a plugin's exit
     error_type: str | None = None
     first_token_at: float | None = None

@@ -6,6 +6,7 @@ Error texts follow Bedrock's Converse validation, which gateways surface to thei
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .anthropic_body import KNOWN_BETAS, check_thinking, check_thinking_rules
@@ -177,10 +178,35 @@ def _claude_extras(fields: Any, max_tokens: int) -> bool:
     return check_thinking(fields.get("thinking"), max_tokens)
 
 
+_METADATA_KEY = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{1,256}")
+_METADATA_VALUE = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}")
+
+
+def _check_request_metadata(metadata: Any) -> None:
+    """Converse's requestMetadata: 1-16 string pairs in Bedrock's character set. The member is sensitive,
+    so Bedrock's findings leave its value out."""
+    if metadata is None:
+        return
+    where = "Value at 'requestMetadata' failed to satisfy constraint: "
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise validation("requestMetadata must be a map of string keys to string values")
+    if not 1 <= len(metadata) <= 16:
+        bound = "less than or equal to 16" if metadata else "greater than or equal to 1"
+        raise validation_errors([where + f"Member must have length {bound}"])
+    if not all(_METADATA_KEY.fullmatch(k) for k in metadata):
+        raise validation_errors([where + "Map keys must satisfy constraint: [Member must satisfy regular "
+                                 "expression pattern: [a-zA-Z0-9\\s:_@$#=/+,-.]{1,256}]"])
+    if not all(_METADATA_VALUE.fullmatch(v) for v in metadata.values()):
+        raise validation_errors([where + "Map value must satisfy constraint: [Member must satisfy regular "
+                                 "expression pattern: [a-zA-Z0-9\\s:_@$#=/+,-.]{0,256}]"])
+
+
 def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = False) -> Prompt:
     """Validate like Converse (or Nova InvokeModel when ``invoke_style``) and normalise."""
     if not isinstance(body, dict):
         raise validation("The request body must be a JSON object.")
+    if not invoke_style:
+        _check_request_metadata(body.get("requestMetadata"))
     messages = _validate_messages(body.get("messages"))
     tool_config = body.get("toolConfig")
     if tool_config is not None and not info.supports_tools:

@@ -62,6 +62,7 @@ class RequestSummary:
     relay_overhead_ms: float | None = None
     guardrail_intervened: bool = False
     service_tier: str | None = None   # the tier Bedrock served the call on (None: no Bedrock answer)
+    bedrock_request_id: str | None = None   # joins this line to Bedrock's model invocation log and CloudTrail
 
     @classmethod
     def build(cls, outcome: Outcome, ctx: RequestContext | None, default_role: str) -> RequestSummary:
@@ -83,6 +84,7 @@ class RequestSummary:
             relay_overhead_ms=ctx.relay_overhead_ms if ctx else None,
             guardrail_intervened=bool(ctx and ctx.guardrail_intervened),
             service_tier=ctx.service_tier if ctx and ctx.upstream_status == 200 else None,
+            bedrock_request_id=ctx.bedrock_request_id if ctx else None,
         )
 
     def event(self) -> UsageEvent:
@@ -126,5 +128,6 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
               latency_ms=round(summary.latency_ms, 1),
               ttft_ms=None if summary.ttft_ms is None else round(summary.ttft_ms, 1),
               error_type=summary.error_type, service_tier=summary.service_tier,
+              bedrock_request_id=summary.bedrock_request_id,
               bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
               relay_overhead_ms=None if summary.relay_overhead_ms is None else round(summary.relay_overhead_ms, 3))

@@ -28,7 +28,7 @@ from kong_plugins.formats.anthropic import with_header_betas
 from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.sse import MantleStreamError
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
-from kong_plugins.relay.attempts import Failure, call_with_fallbacks
+from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, Failure, call_with_fallbacks
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
@@ -40,6 +40,8 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _REQUEST_ID_ENVIRON_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 SERVED_MODEL_HEADER = "X-Bedrock-Model"
 SERVED_TIER_HEADER = "X-Bedrock-Service-Tier"
+BEDROCK_REQUEST_ID_HEADER = "X-Bedrock-Request-Id"
+"""Bedrock's id of the call that answered, for OpenAI and Anthropic clients (native ones get x-amzn-RequestId)."""
 """The catalogue name of the model that answered."""
 FALLBACK_FROM_HEADER = "X-Bedrock-Fallback-From"
 """Set when a fallback model answered: the model that was asked for."""
@@ -110,8 +112,8 @@ class RelayApp:
             return self._embed(ctx, ctx.upstream, start_response)
         call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id, ctx.relay_clock)
         if isinstance(upstream, Failure):
-            return self._fail(ctx, call, start_response, upstream.kind, upstream.message, upstream.upstream_type)
-        ctx.upstream_status = upstream.status_code
+            return self._fail(ctx, call, start_response, upstream)
+        ctx.upstream_status, ctx.bedrock_request_id = upstream.status_code, upstream.headers.get(BEDROCK_REQUEST_ID)
         ctx.model, ctx.service_tier = call.model_name, call.service_tier
         note_served_tier(upstream.headers.get(TIER_HEADER), ctx)   # InvokeModel's word; Converse's is in its body
         if call.stream and call.api is ApiFormat.BEDROCK:
@@ -124,8 +126,9 @@ class RelayApp:
         try:
             content = render_message(call, upstream.content, ctx, upstream.headers)
         except (ValueError, KeyError, TypeError, AttributeError):
-            return self._fail(ctx, call, start_response, ErrorKind.UPSTREAM_ERROR,
-                              "Bedrock returned a response the gateway could not read.", "MalformedResponse")
+            return self._fail(ctx, call, start_response, Failure(
+                ErrorKind.UPSTREAM_ERROR, "Bedrock returned a response the gateway could not read.",
+                "MalformedResponse", ctx.bedrock_request_id))
         headers = _passthrough_headers(upstream.headers) if call.api is ApiFormat.BEDROCK else \
             [("Content-Type", "application/json")]
         start_response("200 OK", headers + _served_headers(ctx, call) + usage_headers(ctx)
@@ -136,7 +139,7 @@ class RelayApp:
         assert call.embedding is not None
         outcome = embed_all(self.client, self.retries, call, ctx.relay_clock)
         if isinstance(outcome, Failure):
-            return self._fail(ctx, call, start_response, outcome.kind, outcome.message, outcome.upstream_type)
+            return self._fail(ctx, call, start_response, outcome)
         vectors, ctx.usage = outcome
         ctx.upstream_status = 200
         content = openai_embeddings.render(vectors, ctx.usage.input, model=call.client_model,
@@ -183,12 +186,16 @@ class RelayApp:
             upstream.raw.close()
 
     def _fail(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse,
-              kind: ErrorKind, message: str, upstream_type: str) -> Iterable[bytes]:
-        ctx.error_type = upstream_type
+              failure: Failure) -> Iterable[bytes]:
+        ctx.error_type = failure.upstream_type
+        ctx.bedrock_request_id = failure.request_id
         log_event("bedrock_error", level="warn", request_id=ctx.request_id, model=call.model_name,
-                  error=upstream_type, status=kind.status)
-        retry_after = 1 if kind is ErrorKind.RATE_LIMITED else None
-        return _error(start_response, render_error(call.api, kind, message, retry_after=retry_after))
+                  error=failure.upstream_type, status=failure.kind.status, bedrock_request_id=failure.request_id)
+        retry_after = 1 if failure.kind is ErrorKind.RATE_LIMITED else None
+        reply = render_error(call.api, failure.kind, failure.message, retry_after=retry_after)
+        if failure.request_id and call.api is not ApiFormat.BEDROCK:
+            reply.headers[BEDROCK_REQUEST_ID_HEADER] = failure.request_id
+        return _error(start_response, reply)
 
 
 _STREAM_BROKE = (ReadTimeoutError, HTTPClientError, Urllib3Error, OSError)
@@ -209,6 +216,8 @@ def _served_headers(ctx: RequestContext, call: UpstreamCall) -> list[tuple[str, 
     served = [(SERVED_MODEL_HEADER, call.model_name)]
     if call.operation != "openai-chat":
         served.append((SERVED_TIER_HEADER, ctx.service_tier))
+    if ctx.bedrock_request_id and call.api is not ApiFormat.BEDROCK:
+        served.append((BEDROCK_REQUEST_ID_HEADER, ctx.bedrock_request_id))
     if ctx.upstream is not None and call.model_name != ctx.upstream.model_name:
         served.append((FALLBACK_FROM_HEADER, ctx.upstream.model_name))
     if ctx.substituted_from:

@@ -28,6 +28,8 @@ from kong_plugins.relay.clock import RelayClock
 _BY_STATUS = {400: "ValidationException", 404: "ResourceNotFoundException", 408: "ModelTimeoutException",
               422: "ValidationException", 429: "ThrottlingException", 500: "InternalServerException",
               503: "ServiceUnavailableException"}
+BEDROCK_REQUEST_ID = "x-amzn-RequestId"
+"""Bedrock's id of a call (on every answer, errors included): the key of its model invocation log entry."""
 FALLBACK_ON = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.PERMISSION, ErrorKind.UNAVAILABLE})
 
 
@@ -36,6 +38,7 @@ class Failure:
     kind: ErrorKind
     message: str          # safe for the client: never the request, never credentials
     upstream_type: str    # Bedrock's error type (or our name for a transport failure), for logs and metrics
+    request_id: str | None = None   # Bedrock's x-amzn-RequestId of the failed call, for AWS support and logs
 
 
 def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: list[UpstreamCall],
@@ -99,7 +102,8 @@ def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, ur
     delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
     if delay is None:
         kind = kind_for(upstream_type, upstream.status_code)
-        return Failure(kind, client_message(kind, _message(content), upstream_type), upstream_type)
+        return Failure(kind, client_message(kind, _message(content), upstream_type), upstream_type,
+                       upstream.headers.get(BEDROCK_REQUEST_ID))
     return delay
 
 

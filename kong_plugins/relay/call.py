@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
+from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER
 from kong_plugins.formats import anthropic, converse, openai_embeddings, openai_passthrough, wire_json
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.openai_embeddings import EmbeddingRequest
@@ -78,7 +79,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
               region: str, include_usage: bool = False, policy: BodyPolicy = BodyPolicy(),
               bodies: dict[Any, tuple[str, bytes]] | None = None, answer_tool: str | None = None,
               responses_api: bool = False, guardrail: Guardrail | None = None,
-              tier: str = service_tier.DEFAULT) -> UpstreamCall:
+              tier: str = service_tier.DEFAULT, metadata: Mapping[str, str] | None = None) -> UpstreamCall:
     """Choose the Bedrock operation for (client format, model kind) and build its body.
 
     Anthropic clients on Claude use InvokeModel with the Anthropic body (lossless);
@@ -88,6 +89,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     call is 100-300 KB, built once rather than once per fallback.
     `guardrail`: the role's Bedrock guardrail (the caller refuses kinds that cannot carry one).
     `tier`: the Bedrock service tier (policy.service_tier.choose), named only when not Standard.
+    `metadata`: who is calling, for Bedrock's invocation logs (Converse only: InvokeModel has no such member).
     """
     stream = internal.get("stream") is True
     prefix = ("resp_" if responses_api else "chatcmpl-") if api is ApiFormat.OPENAI else "msg_bdrk_"
@@ -98,7 +100,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                             response_id=prefix + secrets.token_urlsafe(18), service="bedrock-mantle",
                             headers=MANTLE_HEADERS, answer_tool=answer_tool, responses_api=responses_api)
     operation, body = _operation_and_body(api, internal, entry, policy, {} if bodies is None else bodies,
-                                          guardrail, tier)
+                                          guardrail, tier, metadata)
     if stream:
         operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
@@ -112,7 +114,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
 
 def _operation_and_body(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, policy: BodyPolicy,
                         bodies: dict[Any, tuple[str, bytes]], guardrail: Guardrail | None,
-                        tier: str) -> tuple[str, bytes]:
+                        tier: str, metadata: Mapping[str, str] | None) -> tuple[str, bytes]:
     """InvokeModel's Anthropic body or Converse's; both depend on the model's kind only, not on the model
     (and Converse's on the tier, a body member there)."""
     invoke = api is ApiFormat.ANTHROPIC and entry.kind == "claude"
@@ -123,13 +125,20 @@ def _operation_and_body(api: ApiFormat, internal: dict[str, Any], entry: Catalog
             bodies[key] = ("invoke", anthropic.invoke_body(folded, policy.fields, policy.betas))
         else:
             body = converse.request_from_anthropic(folded, model_fields=entry.kind == "claude")
-            bodies[key] = ("converse", _json(with_tier(with_guardrail_config(body, guardrail), tier)))
+            body = with_request_metadata(with_tier(with_guardrail_config(body, guardrail), tier), metadata)
+            bodies[key] = ("converse", _json(body))
     return bodies[key]
 
 
 def tier_headers(tier: str) -> tuple[tuple[str, str], ...]:
     """InvokeModel names its tier in a header; Standard goes unnamed (Bedrock's default)."""
     return () if tier == service_tier.DEFAULT else ((service_tier.HEADER, tier),)
+
+
+def with_request_metadata(body: dict[str, Any], metadata: Mapping[str, str] | None) -> dict[str, Any]:
+    if metadata:
+        body[METADATA_MEMBER] = dict(metadata)
+    return body
 
 
 def with_tier(body: dict[str, Any], tier: str) -> dict[str, Any]:
@@ -167,13 +176,16 @@ NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "convers
 
 def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, region: str,
                      guardrail: Guardrail | None = None, tier: str = service_tier.DEFAULT,
-                     asked_tier: str | None = None) -> UpstreamCall:
-    """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail
-    and service tier; a Converse body is re-encoded only when one of them changes it)."""
+                     asked_tier: str | None = None, metadata: Mapping[str, str] | None = None) -> UpstreamCall:
+    """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail,
+    service tier and, on Converse, `metadata`: the client's pairs and ours; a Converse body is re-encoded
+    only when one of them changes it)."""
     model_id = foundation_model_id(entry.bedrock_id) if operation == "count-tokens" else entry.bedrock_id
     headers: tuple[tuple[str, str], ...] = ()
-    if operation.startswith("converse") and (guardrail is not None or tier != (asked_tier or service_tier.DEFAULT)):
-        body = _json(with_tier(with_guardrail_config(wire_json.loads(body), guardrail), tier))
+    if operation.startswith("converse") and (guardrail is not None or metadata
+                                             or tier != (asked_tier or service_tier.DEFAULT)):
+        body = _json(with_request_metadata(with_tier(with_guardrail_config(wire_json.loads(body), guardrail), tier),
+                                           metadata))
     elif operation.startswith("invoke"):
         headers = guardrail_headers(guardrail) + tier_headers(tier)
     return UpstreamCall(api=ApiFormat.BEDROCK, operation=operation, model_name=entry.name,

@@ -3,9 +3,11 @@ to override, and the plugin server's metrics."""
 
 import time
 
+import boto3
 import openai
 import requests
 import yaml
+from botocore.config import Config
 
 from tests.stack import KONG_YAML
 
@@ -13,6 +15,17 @@ from tests.stack import KONG_YAML
 def oa(stack, key="dev-developer-key"):
     # Plain SDK use: the key travels as `Authorization: Bearer` (kong.yaml's pre-function maps it for key-auth).
     return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=key, max_retries=0)
+
+
+def bedrock_runtime(stack, key="dev-developer-key"):
+    """boto3's bedrock-runtime client aimed at the gateway, as Claude Code's Bedrock mode and AWS SDK users do:
+    the gateway key in X-API-Key, the client's own signature unused (the gateway signs)."""
+    client = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
+                          aws_access_key_id="client-side-not-used", aws_secret_access_key="client-side-not-used",
+                          config=Config(retries={"total_max_attempts": 1}))
+    client.meta.events.register("before-send.bedrock-runtime.*",
+                                lambda request, **_: request.headers.__setitem__("X-API-Key", key))
+    return client
 
 
 def last_sent(stack):

@@ -3,12 +3,12 @@ and Claude Code's Bedrock mode do): the gateway re-signs, streams pass through."
 
 import json
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 from botocore.eventstream import EventStreamBuffer
 from botocore.exceptions import ClientError
+
+from tests.e2e.clients import bedrock_runtime
 
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 BODY = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 40,
@@ -17,17 +17,7 @@ BODY = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 40,
 
 @pytest.fixture()
 def runtime(stack):
-    def client(key="dev-developer-key"):
-        c = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
-                         aws_access_key_id="client-side-not-used", aws_secret_access_key="client-side-not-used",
-                         config=Config(retries={"total_max_attempts": 1}))
-
-        def add_key(request, **_):
-            request.headers["X-API-Key"] = key
-
-        c.meta.events.register("before-send.bedrock-runtime.*", add_key)
-        return c
-    return client
+    return lambda key="dev-developer-key": bedrock_runtime(stack, key)
 
 
 def test_invoke_model(runtime, stack):

@@ -7,15 +7,13 @@ import json
 from decimal import Decimal
 
 import anthropic
-import boto3
 import openai
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from kong_plugins.context import Usage
 from kong_plugins.metering.pricing import DEFAULT_PRICES, DEFAULT_TIER_FACTORS
-from tests.e2e.clients import last_sent, metric, metric_reaches, oa, shipped_roles
+from tests.e2e.clients import bedrock_runtime, last_sent, metric, metric_reaches, oa, shipped_roles
 from tests.stack import GatewayStack
 
 HAIKU_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -50,16 +48,6 @@ def expected_cost(headers, model="haiku", tier="default"):
 
 def series(tier, role="developer", model="haiku"):
     return f'kong_bedrock_service_tier_requests_total{{model="{model}",role="{role}",service_tier="{tier}"}}'
-
-
-def native(stack, key="dev-developer-key"):
-    """boto3's bedrock-runtime client aimed at the gateway, as Claude Code's Bedrock mode and AWS SDK users do."""
-    client = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
-                          aws_access_key_id="client-side-not-used", aws_secret_access_key="client-side-not-used",
-                          config=Config(retries={"total_max_attempts": 1}))
-    client.meta.events.register("before-send.bedrock-runtime.*",
-                                lambda request, **_: request.headers.__setitem__("X-API-Key", key))
-    return client
 
 
 def test_openai_flex_is_sent_reported_and_charged_at_half_price(stack):
@@ -97,7 +85,7 @@ def test_a_tier_the_role_may_not_use_is_refused_in_each_format_before_any_call(s
     assert caught.value.body["param"] == "service_tier"
     assert caught.value.body["message"] == "Your role may use these service tiers: default, flex."
     with pytest.raises(ClientError) as native_refusal:
-        native(stack).invoke_model(modelId=HAIKU_ID, serviceTier="priority", body=json.dumps(
+        bedrock_runtime(stack).invoke_model(modelId=HAIKU_ID, serviceTier="priority", body=json.dumps(
             {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20, "messages": ASK}))
     assert native_refusal.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert stack.emulator_control("GET", "/_emulator/requests").json() == []
@@ -134,7 +122,7 @@ def test_a_roles_flex_default_gives_way_to_standard_on_a_model_without_it(stack)
 @pytest.mark.parametrize("stream", [False, True])
 def test_bedrock_native_invoke_forwards_the_tier_claude_code_asks_for(stack, stream):
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20, "messages": ASK})
-    client = native(stack, "dev-ops-key")
+    client = bedrock_runtime(stack, "dev-ops-key")
     if stream:
         out = client.invoke_model_with_response_stream(modelId=HAIKU_ID, serviceTier="priority", body=body)
         assert [e for e in out["body"]]
@@ -147,7 +135,7 @@ def test_bedrock_native_invoke_forwards_the_tier_claude_code_asks_for(stack, str
 
 
 def test_bedrock_native_converse_keeps_its_body_tier(stack):
-    out = native(stack).converse(modelId=HAIKU_ID, serviceTier={"type": "flex"},
+    out = bedrock_runtime(stack).converse(modelId=HAIKU_ID, serviceTier={"type": "flex"},
                                  messages=[{"role": "user", "content": [{"text": "Where is order 42?"}]}])
     assert out["serviceTier"] == {"type": "flex"} and last_sent(stack)["body"]["serviceTier"] == {"type": "flex"}
 
@@ -160,7 +148,7 @@ def test_the_tier_bedrock_reports_is_the_one_charged(stack):
     assert last_sent(stack)["body"]["serviceTier"] == {"type": "priority"}
     assert raw.parse().service_tier == "default" and raw.headers["X-Bedrock-Service-Tier"] == "default"
     assert Decimal(raw.headers["X-Token-Cost-USD"]) == expected_cost(raw.headers)
-    out = native(stack, "dev-ops-key").invoke_model(modelId=HAIKU_ID, serviceTier="priority", body=json.dumps(
+    out = bedrock_runtime(stack, "dev-ops-key").invoke_model(modelId=HAIKU_ID, serviceTier="priority", body=json.dumps(
         {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20, "messages": ASK}))
     assert out["ResponseMetadata"]["HTTPHeaders"]["x-bedrock-service-tier"] == "default"
 

@@ -145,3 +145,18 @@ def test_invoke_cache_control_on_claude_3_haiku_is_refused(client) -> None:
     body = claude_body(system=[{"type": "text", "text": "terse", "cache_control": {"type": "ephemeral"}}])
     error = _error(client.invoke_model, modelId=HAIKU_3, body=json.dumps(body))
     assert "prompt caching" in error["Message"]
+
+
+def test_converse_request_metadata_limits(client) -> None:
+    """Bedrock keeps requestMetadata for its invocation logs: 1-16 pairs in its character set (no value echoed)."""
+    ok = client.converse(modelId=SONNET_45, messages=_user("hi"), requestMetadata={"team": "search-2 eu:prod"})
+    assert ok["output"]["message"]["content"][0]["text"]
+    too_many = _error(client.converse, modelId=SONNET_45, messages=_user("hi"),
+                      requestMetadata={f"k{i}": "v" for i in range(17)})
+    assert too_many["Code"] == "ValidationException" and too_many["Message"] == (
+        "1 validation error detected: Value at 'requestMetadata' failed to satisfy constraint: Member must have "
+        "length less than or equal to 16")
+    bad_key = _error(client.converse, modelId=SONNET_45, messages=_user("hi"), requestMetadata={"who?": "x"})
+    assert "Map keys must satisfy constraint" in bad_key["Message"] and "who?" not in bad_key["Message"]
+    bad_value = _error(client.converse, modelId=SONNET_45, messages=_user("hi"), requestMetadata={"k": "ça"})
+    assert "Map value must satisfy constraint" in bad_value["Message"] and "ça" not in bad_value["Message"]

@@ -1,0 +1,76 @@
+"""Every Bedrock call is signed by the gateway's one role, so Bedrock's model invocation logs cannot tell API keys
+apart. Converse calls carry requestMetadata naming the Kong request, consumer and role, and every request's log
+line (and answer) carries the Bedrock request id, which keys Bedrock's log entry for InvokeModel calls too."""
+
+import json
+import re
+
+import openai
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from tests.e2e.clients import bedrock_runtime, last_sent, oa
+
+HAIKU_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+ASK = [{"role": "user", "content": "Where is order 42?"}]
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def request_line(stack, kong_request_id):
+    """The plugin server's one log line for this request (token-meter writes it after the response)."""
+    stack.harness.wait_for_log(kong_request_id)
+    for line in stack.harness.plugin_server_output("bedrock"):
+        if '"event":"request"' in line and kong_request_id in line:
+            return json.loads(line[line.index("{"):])
+    raise AssertionError("no request log line")
+
+
+def test_converse_calls_name_the_kong_request_the_consumer_and_the_role(stack):
+    raw = oa(stack).chat.completions.with_raw_response.create(model="haiku", max_tokens=20, messages=ASK)
+    metadata = last_sent(stack)["body"]["requestMetadata"]
+    assert metadata["gateway_request_id"] == raw.headers["X-Kong-Request-Id"]
+    assert metadata["gateway_role"] == "developer" and UUID.fullmatch(metadata["gateway_consumer_id"])
+    oa(stack).chat.completions.create(model="haiku", max_tokens=20, messages=ASK)
+    assert last_sent(stack)["body"]["requestMetadata"]["gateway_consumer_id"] == metadata["gateway_consumer_id"]
+    oa(stack, "dev-developer-2-key").chat.completions.create(model="haiku", max_tokens=20, messages=ASK)
+    assert last_sent(stack)["body"]["requestMetadata"]["gateway_consumer_id"] != metadata["gateway_consumer_id"]
+
+
+def test_the_bedrock_request_id_is_on_the_answer_and_the_log_line_for_invoke_calls_too(stack):
+    r = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-developer-key"}, timeout=15,
+                      json={"model": "haiku", "max_tokens": 16, "messages": ASK})
+    assert r.status_code == 200 and last_sent(stack)["operation"] == "invoke"
+    bedrock_id = r.headers["X-Bedrock-Request-Id"]
+    assert UUID.fullmatch(bedrock_id)
+    line = request_line(stack, r.headers["X-Kong-Request-Id"])
+    assert line["bedrock_request_id"] == bedrock_id and line["consumer"] == "dev-user-1"
+
+
+def test_a_failed_call_keeps_bedrocks_id_for_a_support_case(stack):
+    assert stack.emulator_control("POST", "/_emulator/faults", json={"type": "validation", "count": 1,
+                                                                      "model": "haiku"}).status_code == 200
+    with pytest.raises(openai.BadRequestError) as caught:
+        oa(stack).chat.completions.create(model="haiku", max_tokens=20, messages=ASK)
+    headers = caught.value.response.headers
+    bedrock_id = headers["X-Bedrock-Request-Id"]
+    assert UUID.fullmatch(bedrock_id)
+    assert request_line(stack, headers["X-Kong-Request-Id"])["bedrock_request_id"] == bedrock_id
+
+
+def test_a_native_converse_client_keeps_its_pairs_but_cannot_pass_as_someone_else(stack):
+    out = bedrock_runtime(stack).converse(
+        modelId=HAIKU_ID, messages=[{"role": "user", "content": [{"text": "hi"}]}],
+        requestMetadata={"team": "search", "gateway_role": "admin"})
+    assert out["output"]["message"]["content"][0]["text"]
+    sent = last_sent(stack)["body"]["requestMetadata"]
+    assert sent["team"] == "search" and sent["gateway_role"] == "developer"
+
+
+def test_a_native_client_leaving_no_room_for_the_gateways_pairs_gets_a_400_before_any_call(stack):
+    with pytest.raises(ClientError) as caught:
+        bedrock_runtime(stack).converse(modelId=HAIKU_ID, messages=[{"role": "user", "content": [{"text": "hi"}]}],
+                                        requestMetadata={f"k{i}": "v" for i in range(14)})
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "at most 13 pairs" in caught.value.response["Error"]["Message"]
+    assert stack.emulator_control("GET", "/_emulator/requests").json() == []

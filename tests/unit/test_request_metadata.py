@@ -1,0 +1,58 @@
+"""Converse's requestMetadata: who is calling, for Bedrock's model invocation logs. Without Kong."""
+
+import json
+
+import pytest
+
+from kong_plugins import bedrock_proxy
+from kong_plugins.bedrock import request_metadata
+from kong_plugins.formats.body import RequestError
+from tests.unit.test_bedrock_proxy_decide import CONFIG, PLUGIN, ctx_for
+
+CHAT = {"model": "haiku", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+OURS = {"gateway_request_id": "r", "gateway_consumer_id": "c", "gateway_role": "developer"}
+
+
+def test_the_gateways_pairs_fit_bedrocks_character_set_and_length():
+    pairs = request_metadata.gateway_pairs("a" * 300, None, "ops team!")
+    assert pairs == {"gateway_request_id": "a" * 256, "gateway_consumer_id": "anonymous",
+                     "gateway_role": "ops team_"}
+
+
+def test_a_clients_pairs_are_kept_and_ours_win():
+    assert request_metadata.merged(None, OURS) == OURS
+    assert request_metadata.merged({"team": "x", "gateway_role": "admin"}, OURS) == {"team": "x", **OURS}
+
+
+@pytest.mark.parametrize("client, message", [
+    ({f"k{i}": "v" for i in range(14)}, "at most 13 pairs; the gateway adds gateway_request_id"),
+    ({"k": 1}, "must be an object of string values"), (["k"], "must be an object of string values")])
+def test_pairs_the_gateway_cannot_add_to_are_request_errors(client, message):
+    with pytest.raises(RequestError, match=message):
+        request_metadata.merged(client, OURS)
+
+
+def test_converse_calls_carry_them_and_invoke_calls_do_not():
+    ctx = ctx_for("developer", CHAT)
+    assert PLUGIN.decide(ctx, "/v1/chat/completions") is None
+    assert json.loads(ctx.upstream.body)["requestMetadata"] == OURS
+    ctx = ctx_for("developer", CHAT)
+    assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.upstream.operation == "invoke"
+    assert b"gateway_" not in ctx.upstream.body and not [h for h, _ in ctx.upstream.headers if "Metadata" in h]
+
+
+def test_switched_off_no_call_carries_them():
+    plugin = bedrock_proxy.Plugin({**CONFIG, "bedrock_request_metadata": False})
+    ctx = ctx_for("developer", CHAT)
+    assert plugin.decide(ctx, "/v1/chat/completions") is None
+    assert "requestMetadata" not in json.loads(ctx.upstream.body)
+    native = {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
+    ctx = ctx_for("developer", native)
+    assert plugin.decide(ctx, "/model/haiku/converse") is None and ctx.upstream.body == ctx.body
+
+
+def test_a_native_client_with_no_room_left_gets_a_bedrock_format_400():
+    body = {"messages": [{"role": "user", "content": [{"text": "hi"}]}],
+            "requestMetadata": {f"k{i}": "v" for i in range(14)}}
+    error = PLUGIN.decide(ctx_for("developer", body), "/model/haiku/converse")
+    assert error.status == 400 and error.body["message"].startswith("requestMetadata: at most 13 pairs")
