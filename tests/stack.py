@@ -83,7 +83,8 @@ class GatewayStack:
                  config_overrides: dict | None = None, rpc_timeout: float = 60.0,
                  relay_read_timeout_ms: int | None = None, process_env: dict[str, str] | None = None,
                  model_overrides: dict[str, dict] | None = None, aws_env: dict[str, str] | None = None,
-                 emulator_session_token: str | None = None, rate_limits: bool = False,
+                 emulator_session_token: str | None = None, emulator_api_key: str | None = None,
+                 rate_limits: bool = False,
                  access_log_to_stdout: bool = False, extra_start_args: str = "",
                  consumer_rate_limit: dict | None = None, external_emulator_url: str | None = None,
                  kong_only_route: bool = False) -> None:
@@ -94,7 +95,8 @@ class GatewayStack:
         self.emulator = EmulatorServer(EmulatorSettings(host="127.0.0.1", port=emulator_port,
                                                         access_key_id=EMULATOR_KEY_ID,
                                                         secret_access_key=EMULATOR_SECRET,
-                                                        session_token=emulator_session_token))
+                                                        session_token=emulator_session_token,
+                                                        bearer_token=emulator_api_key))
         self.workers = workers
         self.rpc_timeout = rpc_timeout
         self.config_overrides = config_overrides or {}

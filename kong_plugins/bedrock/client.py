@@ -4,7 +4,9 @@ Why not `boto3.client("bedrock-runtime")`: the relay needs the raw response
 (event-stream bytes to pass through unchanged or translate incrementally) and
 must sign other services (`bedrock-mantle`) too. botocore still does the hard
 parts: the credential chain (env, shared profile, ECS container credentials,
-IRSA web identity, IMDS; refreshed automatically) and SigV4. The bytes go
+IRSA web identity, IMDS; refreshed automatically) and SigV4, or, when a Bedrock
+API key is set (`AWS_BEARER_TOKEN_BEDROCK`, which botocore's own clients prefer
+to SigV4 as well), bearer authorization. The bytes go
 over `bedrock.transport` (kept-alive http.client connections; botocore's
 urllib3 session when a proxy is configured). Under the plugin server's gevent
 monkey-patching their sockets are cooperative.
@@ -17,9 +19,11 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import botocore.session
-from botocore.auth import SigV4Auth
+from botocore.auth import BearerAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.credentials import Credentials
+from botocore.tokens import FrozenAuthToken
+from botocore.utils import get_token_from_environment
 
 from kong_plugins.bedrock.transport import Transport, UpstreamResponse
 
@@ -80,7 +84,7 @@ class BedrockClient:
     def send(self, url: str, region: str, body: bytes, *, accept: str = "application/json",
              stream: bool = False, service: str = "bedrock",
              extra_headers: dict[str, str] | None = None) -> Upstream:
-        """POST `body` to `url`, SigV4-signed for `service` in `region`.
+        """POST `body` to `url`, SigV4-signed for `service` in `region` (or with the Bedrock API key).
 
         With `stream=True` the body is left unread on `response.raw`.
         Raises botocore's connection/timeout exceptions and NoCredentialsError.
@@ -89,7 +93,11 @@ class BedrockClient:
         if extra_headers:
             headers.update(extra_headers)
         request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-        SigV4Auth(self._frozen_credentials(), service, region).add_auth(request)
+        api_key = bedrock_api_key(service)
+        if api_key:
+            BearerAuth(FrozenAuthToken(api_key)).add_auth(request)
+        else:
+            SigV4Auth(self._frozen_credentials(), service, region).add_auth(request)
         prepared = request.prepare()
         prepared.stream_output = stream
         return self._http.send(prepared)
@@ -109,3 +117,11 @@ class BedrockClient:
             if self._credentials is None:
                 raise NoCredentialsError("no AWS credentials found by the botocore chain")
         return self._credentials.get_frozen_credentials()
+
+
+def bedrock_api_key(service: str) -> str | None:
+    """A Bedrock API key from the environment, named as botocore names it for the signing name
+    (`AWS_BEARER_TOKEN_BEDROCK`; for Mantle `AWS_BEARER_TOKEN_BEDROCK_MANTLE`, else the Bedrock one,
+    since a Bedrock API key is good for both). Read per call, so a rotated key is used at once."""
+    return get_token_from_environment(service) or (get_token_from_environment("bedrock") if service != "bedrock"
+                                                   else None)

@@ -75,3 +75,29 @@ def test_ecs_container_credentials(tmp_path):
         assert served and served[0] == "task-token"
     finally:
         server.shutdown()
+
+
+BEDROCK_API_KEY = "ABSKQmVkcm9ja0FQSUtleS1jYW5hcnktNzc0Mg=="   # a Bedrock API key's shape; a canary here
+
+
+def test_a_bedrock_api_key_replaces_sigv4_for_bedrock_and_mantle():
+    """AWS_BEARER_TOKEN_BEDROCK (a Bedrock API key), as botocore's clients use it: it wins over the credential
+    chain, goes to Bedrock Runtime and to Mantle as `Authorization: Bearer`, and is never echoed or logged."""
+    with GatewayStack(aws_env={"AWS_BEARER_TOKEN_BEDROCK": BEDROCK_API_KEY}, emulator_api_key=BEDROCK_API_KEY) as stack:
+        r = ask(stack)
+        assert r.status_code == 200 and r.json()["type"] == "message"
+        mantle = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-admin-key"}, timeout=15,
+                               json={**ASK, "model": "opus-4-7"})
+        assert mantle.status_code == 200 and mantle.headers["X-Bedrock-Model"] == "opus-4-7"
+        # No SigV4 credentials exist here (a 503 otherwise): the emulator took the key on both endpoints.
+        stack.harness.wait_for_log(mantle.headers["X-Kong-Request-Id"])
+        assert BEDROCK_API_KEY not in "\n".join(stack.harness.plugin_server_output("bedrock") + stack.harness.error_log)
+
+
+def test_the_api_key_wins_over_good_keys_and_a_rejected_one_is_explained_without_echoing_it():
+    env = {"AWS_ACCESS_KEY_ID": EMULATOR_KEY_ID, "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET,
+           "AWS_BEARER_TOKEN_BEDROCK": BEDROCK_API_KEY + "x"}
+    with GatewayStack(aws_env=env, emulator_api_key=BEDROCK_API_KEY) as stack:
+        r = ask(stack)
+        assert r.status_code == 502 and "rejected the gateway's AWS credentials" in r.json()["error"]["message"]
+        assert BEDROCK_API_KEY not in r.text
