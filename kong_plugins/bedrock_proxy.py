@@ -201,8 +201,11 @@ class Plugin:
         if entry.kind != EMBEDDING_KIND:
             return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is not an embedding model; {choices}",
                                 param="model")
+        try:
+            ctx.upstream = plan_embeddings(request, entry, client_model=request.model, region=self.region)
+        except RequestError as exc:
+            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
         ctx.model = entry.name
-        ctx.upstream = plan_embeddings(request, entry, client_model=request.model, region=self.region)
         ctx.planned_input = sum(-(-len(text) // CHARS_PER_TOKEN) for text in request.texts)
         ctx.planned_output = 0
         return None

@@ -51,7 +51,7 @@ _MODEL = {"type": "record", "fields": [
                      description="claude: InvokeModel with the Anthropic body; converse: Converse API; "
                                  "mantle: Bedrock Mantle's Anthropic Messages API (Opus 4.7 and later); "
                                  "openai-compatible: a non-Bedrock OpenAI Chat endpoint (base_url, api_key_env); "
-                                 "embedding: Titan Text Embeddings V2 for /v1/embeddings (InvokeModel per text).")},
+                                 "embedding: Titan Text Embeddings V2 or Cohere Embed (by the id) for /v1/embeddings.")},
     {"base_url": _string(description="openai-compatible: the provider's OpenAI API base URL (ending /v1 or so).")},
     {"prompt_caching": {"type": "boolean", "description": "Whether Bedrock takes cache points for this model "
                         "(unset: Claude 3.5 Sonnet v2, 3.5 Haiku and later do); decides where the id cannot "

@@ -110,15 +110,19 @@ def parse_embedding_body(body: Any) -> tuple[Prompt, EmbeddingOptions]:
     return Prompt(segments=segments.items, last_user=LastUserTurn(text=text), max_tokens=0), options
 
 
+MAX_VECTOR = 1536
+"""The longest vector any emulated embedding model gives (Cohere Embed v4)."""
+
+
 def _hashed(material: bytes) -> tuple[int, ...]:
-    """max(DIMENSIONS) int16 values from SHA-256 in counter mode, seeded by ``material``.
+    """MAX_VECTOR int16 values from SHA-256 in counter mode, seeded by ``material``.
 
     Shorter vectors are prefixes of this stream, so a word means the same at every size.
     """
     seed = hashlib.sha256(material).digest()
-    blocks = max(DIMENSIONS) * 2 // 32
+    blocks = MAX_VECTOR * 2 // 32
     stream = b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(blocks))
-    return struct.unpack(f">{max(DIMENSIONS)}h", stream)
+    return struct.unpack(f">{MAX_VECTOR}h", stream)
 
 
 def _add(total: list[int], vector: tuple[int, ...], weight: int) -> list[int]:

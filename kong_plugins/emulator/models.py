@@ -21,7 +21,7 @@ class ModelInfo:
     """One foundation model the emulator can serve."""
 
     base_id: str
-    family: str  # "claude" | "titan" | "nova" | "titan-embed"
+    family: str  # "claude" | "titan" | "nova" | "titan-embed" | "cohere-embed"
     profile_only: bool = False  # on-demand use needs an inference profile
     service_tiers: tuple[str, ...] = STANDARD_ONLY  # tiers it offers besides Reserved (needs a reservation)
 
@@ -55,7 +55,7 @@ class ModelInfo:
     @property
     def is_embedding(self) -> bool:
         """Embedding models answer InvokeModel only: no streaming, no Converse, no reply text."""
-        return self.family == "titan-embed"
+        return self.family in ("titan-embed", "cohere-embed")
 
 
 def _claude(base_id: str, profile_only: bool = False) -> ModelInfo:
@@ -88,6 +88,9 @@ CATALOGUE: dict[str, ModelInfo] = {
         ModelInfo("amazon.titan-text-lite-v1", "titan"),
         ModelInfo("amazon.titan-text-premier-v1:0", "titan"),
         ModelInfo("amazon.titan-embed-text-v2:0", "titan-embed"),
+        ModelInfo("cohere.embed-english-v3", "cohere-embed"),
+        ModelInfo("cohere.embed-multilingual-v3", "cohere-embed"),
+        ModelInfo("cohere.embed-v4:0", "cohere-embed"),
         _nova("amazon.nova-micro-v1:0"),
         _nova("amazon.nova-lite-v1:0"),
         _nova("amazon.nova-pro-v1:0"),

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import anthropic_format, converse_format, embeddings, guardrails, service_tiers, titan
+from . import anthropic_format, cohere_embed, converse_format, embeddings, guardrails, service_tiers, titan
 from .anthropic_body import parse_anthropic_body
 from .converse_body import parse_converse_body
 from .structured import require_support
@@ -38,7 +38,7 @@ class Prepared:
     model: ModelRef
     prompt: Prompt
     body_kind: str  # "anthropic" | "titan" | "nova" | "converse" | "count" | "embedding"
-    embedding: embeddings.EmbeddingOptions | None = None  # set for body_kind "embedding"
+    embedding: embeddings.EmbeddingOptions | cohere_embed.CohereOptions | None = None  # body_kind "embedding"
     guardrail: GuardrailCheck | None = None  # assessed; set for body_kind "converse" and "anthropic" only
     service_tier: str | None = None  # the validated tier asked for; None for CountTokens (no tiers)
 
@@ -107,7 +107,8 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
                         service_tier=tier)
     guardrail = guardrails.from_headers(headers)
     if embedding:
-        prompt, options = embeddings.parse_embedding_body(parsed)
+        prompt, options = cohere_embed.parse_cohere_body(parsed, model.info.base_id) \
+            if model.info.family == "cohere-embed" else embeddings.parse_embedding_body(parsed)
         return Prepared(operation, model, prompt, "embedding", options, service_tier=tier)
     prompt, kind = _invoke_prompt(model, parsed)
     prompt = _cacheable(prompt, model)
@@ -172,6 +173,8 @@ def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tie
     prompt, op, kind, guardrail = prepared.prompt, prepared.operation, prepared.body_kind, prepared.guardrail
     if kind == "count":
         return JsonResponse({"inputTokens": total_input_tokens(prompt.segments)})
+    if isinstance(prepared.embedding, cohere_embed.CohereOptions):
+        return JsonResponse(cohere_embed.response_json(prepared.embedding), embeddings.usage_headers(prompt))
     if prepared.embedding is not None:
         return JsonResponse(embeddings.response_json(prompt, prepared.embedding), embeddings.usage_headers(prompt))
     reply = _reply(prepared, state, timing)

@@ -1,11 +1,11 @@
-"""OpenAI Embeddings (`POST /v1/embeddings`) on Bedrock's Titan Text Embeddings V2.
+"""OpenAI Embeddings (`POST /v1/embeddings`): the request, and the OpenAI list answered.
 
-Titan embeds one text per InvokeModel call, so a request with a list of texts becomes one
-Bedrock call per text (the relay runs them a few at a time) and one OpenAI list back, in
-the order given. The official SDK asks for `encoding_format: "base64"` unless told otherwise:
-little-endian float32s, base64-encoded, which it decodes itself.
-Token arrays (what tiktoken-based clients send to OpenAI) cannot be embedded by a model with
-another tokenizer, so they are refused with a 400 saying to send the text.
+The Bedrock side is `embedding_models` (Titan: one text per InvokeModel call; Cohere Embed: up
+to 96); the relay runs the calls a few at a time and the answer keeps the client's order. The
+official SDK asks for `encoding_format: "base64"` unless told otherwise: little-endian float32s,
+base64-encoded, which it decodes itself. Token arrays (what tiktoken-based clients send to
+OpenAI) cannot be embedded by a model with another tokenizer, so they are refused with a 400
+saying to send the text.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class EmbeddingRequest:
     texts: tuple[str, ...]
     dimensions: int | None
     encoding: str   # "float" | "base64"
+    input_type: str | None = None   # Cohere's document/query switch, sent as an extra body field
 
 
 def parse_request(body: bytes | None) -> EmbeddingRequest:
@@ -39,8 +40,11 @@ def parse_request(body: bytes | None) -> EmbeddingRequest:
     dimensions = data.get("dimensions")
     if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1):
         raise RequestError("dimensions: must be a positive integer.", "dimensions")
+    input_type = data.get("input_type")
+    if input_type is not None and not isinstance(input_type, str):
+        raise RequestError("input_type: must be a string.", "input_type")
     return EmbeddingRequest(model=data.get("model"), texts=_texts(data.get("input")), dimensions=dimensions,
-                            encoding=encoding)
+                            encoding=encoding, input_type=input_type)
 
 
 def _texts(value: Any) -> tuple[str, ...]:
@@ -55,25 +59,6 @@ def _texts(value: Any) -> tuple[str, ...]:
     if not all(texts):
         raise RequestError("input: texts must not be empty.", "input")
     return tuple(texts)
-
-
-def titan_bodies(request: EmbeddingRequest) -> tuple[bytes, ...]:
-    """One Titan Text Embeddings V2 InvokeModel body per text (unit vectors, as OpenAI's are)."""
-    extra: dict[str, Any] = {"normalize": True}
-    if request.dimensions is not None:
-        extra["dimensions"] = request.dimensions
-    return tuple(wire_json.dumps({"inputText": text, **extra}) for text in request.texts)
-
-
-def read_titan(content: bytes) -> tuple[list[float], int]:
-    """(vector, input tokens) of a Titan embedding response; raises ValueError if it is not one."""
-    data = wire_json.loads(content)
-    if not isinstance(data, dict):
-        raise ValueError("not a Titan embedding response")
-    vector, tokens = data.get("embedding"), data.get("inputTextTokenCount")
-    if not isinstance(vector, list) or not vector or not isinstance(tokens, int):
-        raise ValueError("not a Titan embedding response")
-    return vector, tokens
 
 
 def render(vectors: list[list[float]], tokens: int, *, model: str, encoding: str) -> bytes:

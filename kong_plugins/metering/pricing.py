@@ -12,7 +12,8 @@ profiles, priced at the regional rate (+10% over global for Claude 4.5 models,
 per LiteLLM's price map); cache writes 1.25x input (5-minute TTL), cache reads
 0.1x input. Opus 4.7 on Mantle at Anthropic's list price. Titan Text Express, Titan
 Text Embeddings V2 ($0.02 per 1M input tokens) and Gemini 1.5 Flash (<=128k prompt)
-per LiteLLM's map. Re-check against the AWS and
+per LiteLLM's map; Cohere Embed v3 at $0.10 per 1M input tokens (AWS's price page; the reference
+table has no Cohere row). Re-check against the AWS and
 Google price pages before billing anyone; override in token-meter's `prices`.
 
 Service tiers scale a model's Standard prices: Flex at half (AWS: "50% discount"), Priority
@@ -65,6 +66,7 @@ DEFAULT_PRICES: dict[str, Price] = {
     "opus-4-7": Price.of("5.00", "25.00", "0.50", "6.25"),
     "titan": Price.of("0.20", "0.60", "0", "0"),
     "titan-embed": Price.of("0.02", "0", "0", "0"),
+    "cohere-embed": Price.of("0.10", "0", "0", "0"),
     "gemini-flash": Price.of("0.075", "0.30", "0.01875", "0"),
 }
 

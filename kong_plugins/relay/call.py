@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER
-from kong_plugins.formats import anthropic, converse, openai_embeddings, openai_passthrough, wire_json
+from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
+from kong_plugins.formats.embedding_models import embedding_model
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.openai_embeddings import EmbeddingRequest
 from kong_plugins.policy import service_tier
@@ -27,7 +28,7 @@ nginx_kong.lua: proxy_set_header X-Kong-Request-Id $kong_request_id): the relay'
 
 @dataclass(frozen=True)
 class EmbeddingPlan:
-    bodies: tuple[bytes, ...]   # one Titan body per text, in the client's order
+    bodies: tuple[bytes, ...]   # InvokeModel bodies (Titan: one per text; Cohere: 96 texts each), in order
     encoding: str               # the client's encoding_format: float | base64
 
 
@@ -205,9 +206,10 @@ def plan_openai_compatible(request: dict[str, Any], entry: CatalogueEntry, *, cl
 
 def plan_embeddings(request: EmbeddingRequest, entry: CatalogueEntry, *, client_model: str,
                     region: str) -> UpstreamCall:
-    """OpenAI embeddings: one Titan InvokeModel per text, no fallback (another model's vectors would
-    not be comparable with the ones the client already stored)."""
-    plan = EmbeddingPlan(bodies=openai_embeddings.titan_bodies(request), encoding=request.encoding)
+    """OpenAI embeddings: InvokeModel calls of the model's batch size, no fallback (another model's vectors would
+    not be comparable with the ones the client already stored). RequestError if the model cannot take it."""
+    plan = EmbeddingPlan(bodies=embedding_model(entry.bedrock_id).bodies(request, entry.name),
+                         encoding=request.encoding)
     return UpstreamCall(api=ApiFormat.OPENAI, operation="embed", model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=plan.bodies[0],
                         stream=False, embedding=plan)

@@ -1,6 +1,7 @@
-"""The relay's side of OpenAI embeddings: one Titan InvokeModel per text, a few at a time.
+"""The relay's side of OpenAI embeddings: the model's InvokeModel calls (Titan: one per text;
+Cohere: 96 texts each), a few at a time.
 
-The first text goes alone, so a request Bedrock refuses (a bad `dimensions`, a model the
+The first call goes alone, so a request Bedrock refuses (a bad `dimensions`, a model the
 account may not use) costs one call, not one per text. The rest run `CONCURRENCY` at a
 time on the relay's gevent loop; after a failure no further call starts, and the whole
 request fails with it (the client gets no partial list it could mistake for a complete one).
@@ -17,7 +18,7 @@ from kong_plugins.bedrock.client import BedrockClient
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import Usage
 from kong_plugins.formats.errors import ErrorKind
-from kong_plugins.formats.openai_embeddings import read_titan
+from kong_plugins.formats.embedding_models import Vectors, embedding_model
 from kong_plugins.relay.attempts import Failure, call_with_retries
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
@@ -29,21 +30,22 @@ _UNREADABLE = Failure(ErrorKind.UPSTREAM_ERROR, "Bedrock returned a response the
 
 
 def embed_all(client: BedrockClient, budget: RetryBudget, call: UpstreamCall,
-              clock: RelayClock) -> tuple[list[list[float]], Usage] | Failure:
+              clock: RelayClock) -> tuple[Vectors, Usage] | Failure:
     """Every text's vector in order and the tokens they cost, or the first failure."""
     assert call.embedding is not None
     bodies = call.embedding.bodies
+    model = embedding_model(call.model_id)
     stopped = False
 
-    def embed(body: bytes, timing: RelayClock) -> tuple[list[float], int] | Failure | None:
+    def embed(body: bytes, timing: RelayClock) -> tuple[Vectors, int] | Failure | None:
         nonlocal stopped
         if stopped:
             return None
         outcome = call_with_retries(client, budget, replace(call, body=body), timing)
         if not isinstance(outcome, Failure):
             try:
-                return read_titan(outcome.content)
-            except ValueError:
+                return model.read(outcome.content, outcome.headers)
+            except (ValueError, AttributeError):
                 outcome = _UNREADABLE
         stopped = True
         return outcome
@@ -57,4 +59,4 @@ def embed_all(client: BedrockClient, budget: RetryBudget, call: UpstreamCall,
     if failure is not None:
         return failure
     pairs = [r for r in results if isinstance(r, tuple)]
-    return [vector for vector, _ in pairs], Usage(input=sum(tokens for _, tokens in pairs))
+    return [vector for vectors, _ in pairs for vector in vectors], Usage(input=sum(tokens for _, tokens in pairs))

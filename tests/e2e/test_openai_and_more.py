@@ -83,9 +83,10 @@ def test_openai_errors_are_in_openai_format(stack):
 
 
 def test_models_list_filtered_by_role(stack):
-    assert {m.id for m in oa(stack, key="dev-analyst-key").models.list()} == {"haiku", "titan", "titan-embed"}
-    assert {m.id for m in oa(stack, key="dev-admin-key").models.list()} == {"haiku", "sonnet", "opus", "opus-4-7",
-                                                                            "gemini-flash", "titan", "titan-embed"}
+    assert {m.id for m in oa(stack, key="dev-analyst-key").models.list()} == {"haiku", "titan", "titan-embed",
+                                                                              "cohere-embed"}
+    assert {m.id for m in oa(stack, key="dev-admin-key").models.list()} == {
+        "haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed"}
 
 
 def test_count_tokens(stack):

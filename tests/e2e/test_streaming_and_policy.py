@@ -12,9 +12,10 @@ from botocore.config import Config
 
 ROLES = {"admin": "dev-admin-key", "developer": "dev-developer-key", "analyst": "dev-analyst-key",
          "ecommerce_ops": "dev-ops-key", "guest": "dev-guest-key"}
-POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed"},
-          "developer": {"sonnet", "haiku", "titan-embed"}, "analyst": {"haiku", "titan", "titan-embed"},
-          "ecommerce_ops": {"haiku", "titan-embed"}, "guest": {"haiku"}}
+POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed"},
+          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed"},
+          "analyst": {"haiku", "titan", "titan-embed", "cohere-embed"},
+          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed"}, "guest": {"haiku"}}
 ASK = [{"role": "user", "content": "Tell me a story"}]
 
 

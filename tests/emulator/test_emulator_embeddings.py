@@ -168,7 +168,8 @@ def test_catalogue_entry() -> None:
     info = CATALOGUE[EMBED]
     assert (info.family, info.profile_only, info.is_embedding) == ("titan-embed", False, True)
     assert not (info.supports_tools or info.supports_structured_output or info.supports_count_tokens)
-    assert not any(m.is_embedding for m in CATALOGUE.values() if m.base_id != EMBED)
+    assert {m.base_id for m in CATALOGUE.values() if m.is_embedding} == {
+        EMBED, "cohere.embed-english-v3", "cohere.embed-multilingual-v3", "cohere.embed-v4:0"}
     assert CATALOGUE[TITAN].supports_tools is False and CATALOGUE["amazon.nova-lite-v1:0"].supports_tools
 
 
