@@ -142,10 +142,11 @@ class Plugin:
                 prompt_cache.strip_cache_points(internal)
             client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
             bodies: dict = {}
+            caller = self._caller(ctx)
             plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
                               include_usage=include_usage, policy=self.body_policy, bodies=bodies,
                               answer_tool=answer_tool, responses_api=path == RESPONSES_PATH, guardrail=guardrail,
-                              tier=t, metadata=self._caller(ctx))
+                              tier=t, metadata=caller)
                     for e, t in candidates]
             ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
             ctx.planned_input = estimate_input_tokens(internal)
