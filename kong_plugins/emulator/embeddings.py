@@ -50,7 +50,7 @@ class EmbeddingOptions:
     types: tuple[str, ...] = ("float",)
 
 
-def _enum_value(value: Any) -> str:
+def enum_value(value: Any) -> str:
     """A value as the schema validator prints it in "... is not a valid enum value" (strings bare)."""
     return value if isinstance(value, str) else json.dumps(value)
 
@@ -84,7 +84,7 @@ def _options(body: dict[str, Any]) -> EmbeddingOptions:
         raise malformed("#/embeddingTypes: expected minimum item count: 1, found: 0")
     for index, kind in enumerate(types):
         if not isinstance(kind, str) or kind not in EMBEDDING_TYPES:
-            raise malformed(f"#/embeddingTypes/{index}: {_enum_value(kind)} is not a valid enum value")
+            raise malformed(f"#/embeddingTypes/{index}: {enum_value(kind)} is not a valid enum value")
     return EmbeddingOptions(dimensions, normalize, tuple(dict.fromkeys(types)))
 
 
@@ -130,14 +130,18 @@ def _add(total: list[int], vector: tuple[int, ...], weight: int) -> list[int]:
     return list(map(operator.add, total, scaled))
 
 
-def embedding_vector(text: str, dimensions: int = DEFAULT_DIMENSIONS, normalize: bool = True) -> list[float]:
+def embedding_vector(text: str, dimensions: int = DEFAULT_DIMENSIONS, normalize: bool = True,
+                     space: str = "") -> list[float]:
     """Deterministic vector for ``text``: sum of its (lower-cased) words' vectors and its own.
 
-    Integers are summed exactly, then scaled; ``normalize`` divides by the L2 norm.
+    Integers are summed exactly, then scaled; ``normalize`` divides by the L2 norm. ``space``
+    names another model's vector space: every hash is seeded with it, so two models give
+    unrelated vectors for one text, as real models do (Titan's is the empty space).
     """
-    total = list(_hashed(b"text\x00" + text.encode("utf-8")))
+    seed = space.encode("utf-8") + b"\x00" if space else b""
+    total = list(_hashed(seed + b"text\x00" + text.encode("utf-8")))
     for word, count in Counter(w.lower() for w in _WORD.findall(text)).items():
-        total = _add(total, _hashed(b"word\x00" + word.encode("utf-8")), count)
+        total = _add(total, _hashed(seed + b"word\x00" + word.encode("utf-8")), count)
     values = [v * _SCALE for v in total[:dimensions]]
     if not normalize:
         return values
@@ -159,8 +163,10 @@ def response_json(prompt: Prompt, options: EmbeddingOptions) -> dict[str, Any]:
             "embeddingsByType": by_type}
 
 
-def usage_headers(prompt: Prompt) -> Callable[[Clock], dict[str, str]]:
-    """The InvokeModel count/latency headers: input = inputTextTokenCount, output = 0."""
-    reply = Reply(blocks=[], stop_reason="end_turn", stop_sequence=None,
-                  usage=InputUsage(total_input_tokens(prompt.segments)))
+def usage_headers(input_tokens: int) -> Callable[[Clock], dict[str, str]]:
+    """An embedding answer's InvokeModel count/latency headers: the input tokens given, output 0.
+
+    Titan passes its inputTextTokenCount; Cohere the sum of its texts' counts.
+    """
+    reply = Reply(blocks=[], stop_reason="end_turn", stop_sequence=None, usage=InputUsage(input_tokens))
     return lambda clock: anthropic_format.usage_headers(reply, clock)

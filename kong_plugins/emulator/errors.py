@@ -22,6 +22,7 @@ MSG_TOOLCONFIG_REQUIRED = (
 )
 MSG_NO_TOOL_USE = "This model doesn't support tool use."
 MSG_NO_COUNT_TOKENS = "The provided model doesn't support counting tokens."
+MSG_INPUT_TOO_LONG = "Input is too long for requested model."
 
 
 class BedrockError(Exception):

@@ -11,7 +11,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import BedrockError
+from .errors import MSG_INPUT_TOO_LONG, BedrockError
 
 OPERATIONS = ("invoke", "invoke-with-response-stream", "converse", "converse-stream", "count-tokens",
               "mantle-messages", "mantle-count-tokens")
@@ -30,7 +30,7 @@ HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
                         "Model is not ready to serve inference requests. Try your request again."),
     "access_denied": (403, "AccessDeniedException",
                       "You don't have access to the model with the specified model ID."),
-    "validation": (400, "ValidationException", "Input is too long for requested model."),
+    "validation": (400, "ValidationException", MSG_INPUT_TOO_LONG),
     "quota": (400, "ServiceQuotaExceededException", "Too many tokens, please wait before trying again."),
 }
 STREAM_FAULTS = frozenset({"stream_exception", "stream_reset", "malformed_frame"})
@@ -43,7 +43,7 @@ STREAM_EXCEPTIONS: dict[str, str] = {
     "internalServerException":
         "The system encountered an unexpected error during processing. Try your request again.",
     "serviceUnavailableException": "Bedrock is unable to process your request.",
-    "validationException": "Input is too long for requested model.",
+    "validationException": MSG_INPUT_TOO_LONG,
     "modelTimeoutException": "Model has timed out in processing the request. Try your request again.",
 }
 

@@ -174,9 +174,11 @@ def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tie
     if kind == "count":
         return JsonResponse({"inputTokens": total_input_tokens(prompt.segments)})
     if isinstance(prepared.embedding, cohere_embed.CohereOptions):
-        return JsonResponse(cohere_embed.response_json(prepared.embedding), embeddings.usage_headers(prompt))
+        options = prepared.embedding
+        return JsonResponse(cohere_embed.response_json(options), embeddings.usage_headers(options.input_tokens))
     if prepared.embedding is not None:
-        return JsonResponse(embeddings.response_json(prompt, prepared.embedding), embeddings.usage_headers(prompt))
+        return JsonResponse(embeddings.response_json(prompt, prepared.embedding),
+                            embeddings.usage_headers(total_input_tokens(prompt.segments)))
     reply = _reply(prepared, state, timing)
     streaming = op in ("invoke-with-response-stream", "converse-stream")
     if kind == "converse":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MEDIA_TOKENS = 1000  # fixed cost of one image / binary document
+BYTES_PER_TOKEN = 4  # the estimate: one token per 4 bytes of UTF-8 text
 
 
 @dataclass
@@ -74,8 +75,8 @@ class Prompt:
 
 
 def estimate_tokens(text_bytes: int, media: int) -> int:
-    """ceil(utf-8 bytes / 4) plus a fixed cost per image/document."""
-    return math.ceil(text_bytes / 4) + media * MEDIA_TOKENS
+    """ceil(utf-8 bytes / BYTES_PER_TOKEN) plus a fixed cost per image/document."""
+    return math.ceil(text_bytes / BYTES_PER_TOKEN) + media * MEDIA_TOKENS
 
 
 def total_input_tokens(segments: list[Segment]) -> int:
