@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import boto3
+import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 ACCESS_KEY = "AKIDEMULATOR00000000"
 SECRET_KEY = "emulator-secret-access-key"
@@ -76,3 +79,23 @@ def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
         assert name_line.startswith("event: ") and data_line.startswith("data: "), block
         events.append((name_line[len("event: "):], json.loads(data_line[len("data: "):])))
     return events
+
+
+def norm(values: list[float]) -> float:
+    return math.sqrt(math.fsum(v * v for v in values))
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    return math.fsum(x * y for x, y in zip(a, b)) / (norm(a) * norm(b))
+
+
+def client_error(call: Any, **kwargs: Any) -> dict[str, Any]:
+    """The error response of a boto3 call expected to fail."""
+    with pytest.raises(ClientError) as exc:
+        call(**kwargs)
+    return exc.value.response
+
+
+def malformed(detail: str) -> str:
+    """Bedrock's schema-validator wording for an InvokeModel body."""
+    return f"Malformed input request: {detail}, please reformat your input and try again."

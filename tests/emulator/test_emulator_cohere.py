@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from emulator_helpers import client_error, cosine, malformed, norm
 
 from kong_plugins.emulator.cohere_embed import MSG_TEXT_TOO_LONG
 from kong_plugins.emulator.embeddings import MSG_NO_STREAMING, MSG_NOT_A_CHAT_MODEL
@@ -25,14 +25,6 @@ V3 = "cohere.embed-multilingual-v3"
 V4 = "cohere.embed-v4:0"
 V4_US = "us.cohere.embed-v4:0"
 MESSAGES = [{"role": "user", "content": [{"text": "hi"}]}]
-
-
-def _norm(values: list[float]) -> float:
-    return math.sqrt(math.fsum(v * v for v in values))
-
-
-def _cosine(a: list[float], b: list[float]) -> float:
-    return math.fsum(x * y for x, y in zip(a, b)) / (_norm(a) * _norm(b))
 
 
 def _tokens(text: str) -> int:
@@ -48,18 +40,8 @@ def _vectors(invoke: Any, texts: list[str], model: str = V3, **extra: Any) -> li
     return _embed(invoke, texts, model, **extra)["json"]["embeddings"]
 
 
-def _error(call: Any, **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as exc:
-        call(**kwargs)
-    return exc.value.response
-
-
 def _invoke_error(client: Any, body: Any, model: str = V3, **kwargs: Any) -> dict[str, Any]:
-    return _error(client.invoke_model, modelId=model, body=json.dumps(body), **kwargs)
-
-
-def _malformed(detail: str) -> str:
-    return f"Malformed input request: {detail}, please reformat your input and try again."
+    return client_error(client.invoke_model, modelId=model, body=json.dumps(body), **kwargs)
 
 
 @pytest.mark.parametrize("model", [V3_EN, V3])
@@ -72,7 +54,7 @@ def test_v3_gives_unit_1024_vectors_in_the_order_of_the_texts(invoke, model: str
     assert output["response_type"] == "embeddings_floats" and output["texts"] == texts
     vectors = output["embeddings"]
     assert [len(v) for v in vectors] == [1024] * 3 and all(isinstance(x, float) for x in vectors[1])
-    assert all(math.isclose(_norm(v), 1.0) for v in vectors)
+    assert all(math.isclose(norm(v), 1.0) for v in vectors)
     assert vectors[0] == vectors[2] != vectors[1]
     assert _vectors(invoke, texts[1::-1], model) == vectors[1::-1]  # each text's own vector, in order
     assert headers["x-amzn-bedrock-input-token-count"] == str(sum(map(_tokens, texts)))
@@ -90,20 +72,20 @@ def test_the_token_count_header_sums_each_texts_own_count(invoke) -> None:
 def test_texts_sharing_words_are_closer_than_unrelated_ones(invoke) -> None:
     shoes, kids, parcel = _vectors(invoke, ["red running shoes", "red running shoes for kids",
                                             "quarterly revenue grew strongly in Europe"])
-    assert _cosine(shoes, kids) > 0.5 and abs(_cosine(shoes, parcel)) < 0.2
+    assert cosine(shoes, kids) > 0.5 and abs(cosine(shoes, parcel)) < 0.2
 
 
 def test_a_query_and_a_document_of_the_same_words_differ_but_stay_close(invoke) -> None:
     document = _vectors(invoke, ["red shoes"], input_type="search_document")[0]
     query, other = _vectors(invoke, ["red shoes", "parcel refund"], input_type="search_query")
-    assert query != document and _cosine(query, document) > 0.3 > abs(_cosine(query, other))
+    assert query != document and cosine(query, document) > 0.3 > abs(cosine(query, other))
 
 
 def test_each_model_has_its_own_vectors_and_a_profile_embeds_as_its_model(invoke) -> None:
     text = ["the same words on every model"]
     english, multilingual = _vectors(invoke, text, V3_EN)[0], _vectors(invoke, text, V3)[0]
     v4 = _vectors(invoke, text, V4, output_dimension=1024)[0]
-    assert max(abs(_cosine(english, multilingual)), abs(_cosine(english, v4)), abs(_cosine(multilingual, v4))) < 0.2
+    assert max(abs(cosine(english, multilingual)), abs(cosine(english, v4)), abs(cosine(multilingual, v4))) < 0.2
     assert _vectors(invoke, text, V4_US) == _vectors(invoke, text, V4)
 
 
@@ -115,8 +97,8 @@ def test_v4_dimensions_are_unit_length_prefixes_of_the_full_vector(invoke, dimen
     size = dimensions or 1536
     assert [len(v) for v in full] == [1536, 1536] and [len(v) for v in sized] == [size, size]
     for short, long in zip(sized, full):
-        assert math.isclose(_norm(short), 1.0)
-        assert short == pytest.approx([v / _norm(long[:size]) for v in long[:size]], abs=1e-12)
+        assert math.isclose(norm(short), 1.0)
+        assert short == pytest.approx([v / norm(long[:size]) for v in long[:size]], abs=1e-12)
 
 
 def test_embedding_types_give_only_the_asked_types_in_the_asked_order(invoke) -> None:
@@ -175,7 +157,7 @@ def test_embedding_types_give_only_the_asked_types_in_the_asked_order(invoke) ->
 ])
 def test_schema_errors_in_bedrocks_words(client, body: Any, model: str, detail: str) -> None:
     error = _invoke_error(client, body, model)
-    assert error["Error"] == {"Code": "ValidationException", "Message": _malformed(detail)}
+    assert error["Error"] == {"Code": "ValidationException", "Message": malformed(detail)}
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
@@ -232,7 +214,7 @@ def test_v4_max_tokens_lowers_the_per_text_budget(client, invoke) -> None:
 ])
 def test_only_invoke_model_is_served(client, model: str, operation: str, kwargs: dict[str, Any],
                                      message: str) -> None:
-    error = _error(getattr(client, operation), modelId=model, **kwargs)
+    error = client_error(getattr(client, operation), modelId=model, **kwargs)
     assert error["Error"] == {"Code": "ValidationException", "Message": message}
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 

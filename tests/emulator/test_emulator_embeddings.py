@@ -7,31 +7,12 @@ import math
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from emulator_helpers import SONNET_45, TITAN, claude_body, make_client
+from emulator_helpers import SONNET_45, TITAN, claude_body, client_error, cosine, make_client, malformed, norm
 
 from kong_plugins.emulator.models import CATALOGUE
 
 EMBED = "amazon.titan-embed-text-v2:0"
 MESSAGES = [{"role": "user", "content": [{"text": "hi"}]}]
-
-
-def _norm(values: list[float]) -> float:
-    return math.sqrt(math.fsum(v * v for v in values))
-
-
-def _cosine(a: list[float], b: list[float]) -> float:
-    return math.fsum(x * y for x, y in zip(a, b)) / (_norm(a) * _norm(b))
-
-
-def _error(call: Any, **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as exc:
-        call(**kwargs)
-    return exc.value.response
-
-
-def _malformed(detail: str) -> str:
-    return f"Malformed input request: {detail}, please reformat your input and try again."
 
 
 def test_default_float_embedding_with_unit_norm_and_token_count(invoke) -> None:
@@ -40,7 +21,7 @@ def test_default_float_embedding_with_unit_norm_and_token_count(invoke) -> None:
     assert list(output) == ["embedding", "inputTextTokenCount", "embeddingsByType"]
     vector = output["embedding"]
     assert len(vector) == 1024 and all(isinstance(v, float) for v in vector)
-    assert math.isclose(_norm(vector), 1.0)
+    assert math.isclose(norm(vector), 1.0)
     assert output["embeddingsByType"] == {"float": vector}
     assert output["inputTextTokenCount"] == 4
     assert headers["x-amzn-bedrock-input-token-count"] == "4"
@@ -61,7 +42,7 @@ def test_token_count_matches_titan_text_for_the_same_text(invoke) -> None:
 def test_dimensions(invoke, dimensions: int) -> None:
     output = invoke({"inputText": "size me", "dimensions": dimensions}, model=EMBED)["json"]
     assert len(output["embedding"]) == dimensions == len(output["embeddingsByType"]["float"])
-    assert math.isclose(_norm(output["embedding"]), 1.0)
+    assert math.isclose(norm(output["embedding"]), 1.0)
 
 
 def test_same_text_same_vector_other_text_other_vector(invoke) -> None:
@@ -81,16 +62,16 @@ def test_texts_sharing_words_are_closer_than_unrelated_ones(invoke) -> None:
 
     cat = embed("The cat sat on the mat")
     similar, unrelated = embed("the cat sat on a mat"), embed("Quarterly revenue grew strongly in Europe")
-    assert _cosine(cat, similar) > 0.5
-    assert abs(_cosine(cat, unrelated)) < 0.2
+    assert cosine(cat, similar) > 0.5
+    assert abs(cosine(cat, unrelated)) < 0.2
 
 
 def test_normalize_false_returns_the_unscaled_vector(invoke) -> None:
     raw = invoke({"inputText": "scale check", "normalize": False}, model=EMBED)["json"]["embedding"]
     unit = invoke({"inputText": "scale check", "normalize": True}, model=EMBED)["json"]["embedding"]
-    norm = _norm(raw)
-    assert not math.isclose(norm, 1.0, rel_tol=1e-3)
-    assert all(math.isclose(r / norm, u, rel_tol=1e-9, abs_tol=1e-12) for r, u in zip(raw, unit))
+    length = norm(raw)
+    assert not math.isclose(length, 1.0, rel_tol=1e-3)
+    assert all(math.isclose(r / length, u, rel_tol=1e-9, abs_tol=1e-12) for r, u in zip(raw, unit))
 
 
 def test_binary_and_float_types(invoke) -> None:
@@ -125,15 +106,15 @@ def test_binary_only_still_returns_the_float_embedding(invoke) -> None:
     (["x"], "#: expected type: JSONObject, found: JSONArray"),
 ])
 def test_body_validation(client, body: object, detail: str) -> None:
-    error = _error(client.invoke_model, modelId=EMBED, body=json.dumps(body))
-    assert error["Error"] == {"Code": "ValidationException", "Message": _malformed(detail)}
+    error = client_error(client.invoke_model, modelId=EMBED, body=json.dumps(body))
+    assert error["Error"] == {"Code": "ValidationException", "Message": malformed(detail)}
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def test_token_limit(client, invoke) -> None:
     at_limit = ("word " * 7000)[:32_768]  # ceil(32768 / 4) = 8192 tokens
     assert invoke({"inputText": at_limit}, model=EMBED)["json"]["inputTextTokenCount"] == 8192
-    error = _error(client.invoke_model, modelId=EMBED, body=json.dumps({"inputText": at_limit + "more"}))
+    error = client_error(client.invoke_model, modelId=EMBED, body=json.dumps({"inputText": at_limit + "more"}))
     assert error["Error"] == {"Code": "ValidationException", "Message": (
         "400 Bad Request: Too many input tokens. Max input tokens: 8192, request input token size: 8193")}
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
@@ -150,15 +131,15 @@ def test_token_limit(client, invoke) -> None:
      "The provided model doesn't support counting tokens."),
 ])
 def test_only_invoke_is_served(client, operation: str, kwargs: dict[str, Any], message: str) -> None:
-    error = _error(getattr(client, operation), modelId=EMBED, **kwargs)
+    error = client_error(getattr(client, operation), modelId=EMBED, **kwargs)
     assert error["Error"] == {"Code": "ValidationException", "Message": message}
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def test_unknown_embedding_id_is_an_invalid_identifier(client) -> None:
-    unknown = _error(client.invoke_model, modelId="amazon.titan-embed-text-v9:0",
+    unknown = client_error(client.invoke_model, modelId="amazon.titan-embed-text-v9:0",
                      body=json.dumps({"inputText": "x"}))
-    other = _error(client.invoke_model, modelId="anthropic.claude-9-ultra-v1:0", body=json.dumps(claude_body()))
+    other = client_error(client.invoke_model, modelId="anthropic.claude-9-ultra-v1:0", body=json.dumps(claude_body()))
     assert unknown["Error"] == other["Error"] == {"Code": "ValidationException",
                                                   "Message": "The provided model identifier is invalid."}
     assert unknown["ResponseMetadata"]["HTTPStatusCode"] == 400
@@ -176,7 +157,7 @@ def test_catalogue_entry() -> None:
 def test_faults_apply_to_embeddings(emulator, client) -> None:
     emulator.add_fault("throttle", model="titan-embed")
     body = json.dumps({"inputText": "x"})
-    error = _error(client.invoke_model, modelId=EMBED, body=body)
+    error = client_error(client.invoke_model, modelId=EMBED, body=body)
     assert error["Error"]["Code"] == "ThrottlingException" and error["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert client.invoke_model(modelId=EMBED, body=body)["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert emulator.stats()["operations"]["invoke"] == {"429": 1, "200": 1}
@@ -186,7 +167,7 @@ def test_faults_apply_to_embeddings(emulator, client) -> None:
 
 def test_sigv4_is_checked_before_the_body(emulator) -> None:
     bad = make_client(emulator.url, secret_key="not-the-secret")
-    error = _error(bad.invoke_model, modelId=EMBED, body=json.dumps({"inputText": ""}))
+    error = client_error(bad.invoke_model, modelId=EMBED, body=json.dumps({"inputText": ""}))
     assert error["Error"]["Code"] == "InvalidSignatureException"
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 403
 
@@ -198,5 +179,5 @@ def test_embeddings_never_touch_the_prompt_cache(emulator, client, invoke, monke
     monkeypatch.setattr(emulator.state.cache, "account", refuse)
     assert invoke({"inputText": "no cache here"}, model=EMBED)["json"]["inputTextTokenCount"] == 4
     # The patch is live: a chat model that does account the cache now fails with a 500.
-    error = _error(client.invoke_model, modelId=SONNET_45, body=json.dumps(claude_body()))
+    error = client_error(client.invoke_model, modelId=SONNET_45, body=json.dumps(claude_body()))
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 500
