@@ -13,9 +13,9 @@ from urllib.parse import unquote
 
 from kong_plugins.bedrock import request_metadata
 from kong_plugins.context import RequestContext, store
-from kong_plugins.formats import (anthropic, openai_chat, openai_embeddings, openai_responses, prompt_cache,
-                                  response_format)
+from kong_plugins.formats import anthropic, openai_embeddings, prompt_cache
 from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.chat_request import ChatRequest, parse_chat
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
@@ -88,73 +88,67 @@ class Plugin:
             entries = self.catalogue.allowed_entries(self.catalogue.roles.get(ctx.role or ""))
             listing = inference_profiles if path == "/inference-profiles" else foundation_models
             return Reply(200, listing(entries, self.region), {})
-        api = _PARSERS.get(path)
         path_model = _path_model(path)
-        if path_model is not None:
-            api = ApiFormat.OPENAI
+        api = ApiFormat.OPENAI if path_model is not None else _PARSERS.get(path)
         if api is None:
             return render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.NOT_FOUND,
                                 "This API is not served by the gateway yet.")
         try:
-            if api is ApiFormat.ANTHROPIC:
-                internal = anthropic.parse_request(ctx.body)
-                include_usage, answer_tool = False, None
-                asked_tier = service_tier.anthropic_tier(internal)
-            else:
-                request = openai_responses.chat_request(ctx.body) if path == RESPONSES_PATH else \
-                    openai_chat.parse_request(ctx.body, model_in_path=path_model is not None)
-                model = request.get("model") if path_model is None else (path_model or None)
-                internal = {**openai_chat.to_anthropic(request, self.default_max_tokens), "model": model}
-                include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-                answer_tool = response_format.answer_tool(request)
-                asked_tier = service_tier.openai_tier(request)
-            entry = self._authorise(api, ctx, internal.get("model"))
-            if isinstance(entry, Reply):
-                return entry
-            if entry.kind == EMBEDDING_KIND:
-                return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is an embedding model: use "
-                                    f"{EMBEDDINGS_PATH}.", param="model")
-            role = self.catalogue.roles[ctx.role]
-            guardrail = role.guardrail
-            if guardrail is not None and entry.kind not in GUARDED_KINDS:
-                return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, "Your role's requests go through a Bedrock "
-                                    f"guardrail, which {entry.name} cannot apply; models that can: "
-                                    f"{self._usable(ctx, GUARDED_KINDS)}.", param="model")
-            tier = service_tier.choose(asked_tier, role.tiers, entry.service_tiers, entry.name)
-            if isinstance(tier, TierRefusal):
-                return _tier_refused(api, tier)
-            ctx.service_tier = tier
-            if entry.kind == "openai-compatible":
-                if api is not ApiFormat.OPENAI or path == RESPONSES_PATH:
-                    return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through OpenAI "
-                                        "Chat Completions only: use /v1/chat/completions.", param="model")
-                ctx.model = entry.name
-                ctx.planned_input = estimate_input_tokens(internal)
-                ctx.planned_output = int(internal["max_tokens"])
-                ctx.upstream = plan_openai_compatible(request, entry, client_model=internal.get("model") or entry.name,
-                                                      include_usage=include_usage)
-                return None
-            candidates = [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked_tier, tier)]
-            cacheable = all(e.caches_prompts for e, _ in candidates)
-            if api is ApiFormat.OPENAI and self.openai_prompt_caching and cacheable:
-                prompt_cache.add_cache_points(internal)
-            elif not cacheable:
-                prompt_cache.strip_cache_points(internal)
-            client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
-            bodies: dict = {}
-            caller = self._caller(ctx)
-            plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
-                              include_usage=include_usage, policy=self.body_policy, bodies=bodies,
-                              answer_tool=answer_tool, responses_api=path == RESPONSES_PATH, guardrail=guardrail,
-                              tier=t, metadata=caller)
-                    for e, t in candidates]
-            ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
-            ctx.planned_input = estimate_input_tokens(internal)
-            ctx.planned_output = int(internal["max_tokens"])
+            chat = parse_chat(api, ctx.body, self.default_max_tokens, responses_api=path == RESPONSES_PATH,
+                              path_model=path_model)
+            return self._chat(api, ctx, chat)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
+
+    def _chat(self, api: ApiFormat, ctx: RequestContext, chat: ChatRequest) -> Reply | None:
+        """Anthropic Messages, OpenAI Chat and Responses: one internal model, planned with its fallbacks."""
+        internal = chat.internal
+        entry = self._authorise(api, ctx, internal.get("model"))
+        if isinstance(entry, Reply):
+            return entry
+        if entry.kind == EMBEDDING_KIND:
+            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is an embedding model: use "
+                                f"{EMBEDDINGS_PATH}.", param="model")
+        role = self.catalogue.roles[ctx.role]
+        if role.guardrail is not None and entry.kind not in GUARDED_KINDS:
+            return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, "Your role's requests go through a Bedrock "
+                                f"guardrail, which {entry.name} cannot apply; models that can: "
+                                f"{self._usable(ctx, GUARDED_KINDS)}.", param="model")
+        asked_tier = service_tier.openai_tier(chat.openai) if chat.openai is not None else \
+            service_tier.anthropic_tier(internal)
+        tier = service_tier.choose(asked_tier, role.tiers, entry.service_tiers, entry.name)
+        if isinstance(tier, TierRefusal):
+            return _tier_refused(api, tier)
+        ctx.service_tier = tier
+        if entry.kind == "openai-compatible":
+            if chat.openai is None or chat.responses_api:
+                return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through OpenAI "
+                                    "Chat Completions only: use /v1/chat/completions.", param="model")
+            ctx.upstream = plan_openai_compatible(chat.openai, entry, client_model=internal.get("model") or entry.name,
+                                                  include_usage=chat.include_usage)
+            return self._planned(ctx, entry, internal)
+        candidates = [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked_tier, tier)]
+        cacheable = all(e.caches_prompts for e, _ in candidates)
+        if api is ApiFormat.OPENAI and self.openai_prompt_caching and cacheable:
+            prompt_cache.add_cache_points(internal)
+        elif not cacheable:
+            prompt_cache.strip_cache_points(internal)
+        client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
+        bodies: dict = {}
+        caller = self._caller(ctx)
+        plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
+                          include_usage=chat.include_usage, policy=self.body_policy, bodies=bodies,
+                          answer_tool=chat.answer_tool, responses_api=chat.responses_api, guardrail=role.guardrail,
+                          tier=t, metadata=caller)
+                for e, t in candidates]
+        ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
+        return self._planned(ctx, entry, internal)
+
+    @staticmethod
+    def _planned(ctx: RequestContext, entry: CatalogueEntry, internal: dict[str, Any]) -> None:
+        """Once a call is planned: the model that answers, and what token-meter reserves for it."""
         ctx.model = entry.name
-        return None
+        ctx.planned_input, ctx.planned_output = estimate_input_tokens(internal), int(internal["max_tokens"])
 
     def _authorise(self, api: ApiFormat, ctx: RequestContext, requested: str | None) -> CatalogueEntry | Reply:
         """The catalogue entry the role may use for `requested` (or its default)."""

@@ -1,0 +1,42 @@
+"""A chat request from any of the three chat routes, as the one internal model plus what only some clients ask for.
+
+Anthropic Messages is the internal model; OpenAI Chat and Responses bodies are
+translated into it here, so bedrock-proxy plans every chat call the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kong_plugins.formats import anthropic, openai_chat, openai_responses, response_format
+from kong_plugins.formats.api import ApiFormat
+
+
+@dataclass
+class ChatRequest:
+    internal: dict[str, Any]
+    """Anthropic Messages body (``model`` may be None: the role's default)."""
+    openai: dict[str, Any] | None = None
+    """The OpenAI Chat form of an OpenAI client's request (Responses translated), for OpenAI-compatible upstreams."""
+    include_usage: bool = False
+    """OpenAI ``stream_options.include_usage``."""
+    answer_tool: str | None = None
+    """The forced tool that carries a JSON ``response_format`` answer."""
+    responses_api: bool = False
+
+
+def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, responses_api: bool = False,
+               path_model: str | None = None) -> ChatRequest:
+    """Parse and translate; `path_model` is the model a seed route's path fixes ("" for the role's default).
+
+    Raises RequestError with the client's field in `param`.
+    """
+    if api is ApiFormat.ANTHROPIC:
+        return ChatRequest(anthropic.parse_request(body))
+    request = openai_responses.chat_request(body) if responses_api else \
+        openai_chat.parse_request(body, model_in_path=path_model is not None)
+    model = request.get("model") if path_model is None else (path_model or None)
+    return ChatRequest({**openai_chat.to_anthropic(request, default_max_tokens), "model": model}, request,
+                       include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
+                       answer_tool=response_format.answer_tool(request), responses_api=responses_api)
