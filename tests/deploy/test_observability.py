@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -34,8 +35,11 @@ DASHBOARD_DIR = OBS / "grafana" / "dashboards"
 DASHBOARDS = ("kong-gateway.json", "llm-usage-overview.json")
 DATASOURCES = OBS / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
 DASHBOARD_PROVIDERS = OBS / "grafana" / "provisioning" / "dashboards" / "dashboards.yml"
-KONG_MIRROR = Path("/work/.mirror/Kong+kong/repo")
 KONG_TAG = "3.6.1"
+KONG_SOURCE = Path(__file__).resolve().parent / "kong-3.6.1"
+"""Kong's kong/plugins/prometheus/{exporter,prometheus}.lua at the tag (Apache-2.0), copied verbatim."""
+KONG_SOURCE_BLOBS = {"exporter.lua": "02eb4ba3e9694aea2dd4b95af1fc37398c9d7ea9",
+                     "prometheus.lua": "796a76c8813e6d5cbfad4a908050353d52d21e0a"}
 RUNBOOK = "docs/runbooks/incident-response.md#"
 # Series Prometheus itself writes for every scrape target (not exported by anyone).
 PROMETHEUS_SYNTHETIC = {"up"}
@@ -67,12 +71,8 @@ def kong_metric_names(exporter_lua: str, prometheus_lua: str, prefix: str = "kon
     return sorted(names)
 
 
-def kong_metrics_from_repo(repo: Path, tag: str = KONG_TAG) -> list[str]:
-    def show(path: str) -> str:
-        return subprocess.run(["git", "-C", str(repo), "show", f"{tag}:{path}"], check=True,
-                              capture_output=True, text=True, timeout=30).stdout
-    return kong_metric_names(show("kong/plugins/prometheus/exporter.lua"),
-                             show("kong/plugins/prometheus/prometheus.lua"))
+def kong_metrics_from_source(folder: Path) -> list[str]:
+    return kong_metric_names((folder / "exporter.lua").read_text(), (folder / "prometheus.lua").read_text())
 
 
 def load_kong_metrics() -> set[str]:
@@ -263,12 +263,17 @@ def test_kong_metric_list_is_sane():
     assert not any(n.startswith("kong_bedrock_") for n in names)
 
 
-@pytest.mark.skipif(not (KONG_MIRROR / "HEAD").exists() and not (KONG_MIRROR / ".git").exists(),
-                    reason="no local Kong source mirror to regenerate the list from")
+def test_vendored_kong_source_is_the_tag_s():
+    """The copies are byte for byte the files at Kong's tag (git blob ids from `git ls-tree 3.6.1`)."""
+    for name, blob in KONG_SOURCE_BLOBS.items():
+        data = (KONG_SOURCE / name).read_bytes()
+        assert hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == blob, name
+
+
 def test_kong_metric_list_matches_kong_source():
     listed = sorted(load_kong_metrics())
-    assert listed == kong_metrics_from_repo(KONG_MIRROR), (
-        f"regenerate: python3 tests/deploy/test_observability.py --kong-metrics {KONG_MIRROR}")
+    assert listed == kong_metrics_from_source(KONG_SOURCE), (
+        "regenerate: python3 tests/deploy/test_observability.py --kong-metrics tests/deploy/kong-3.6.1")
 
 
 def test_plugin_server_registry_names():
@@ -460,12 +465,12 @@ def test_kong_dashboard_covers_the_gateway():
 
 if __name__ == "__main__":   # regenerate deploy/observability/kong-3.6.1-metrics.txt
     if len(sys.argv) != 3 or sys.argv[1] != "--kong-metrics":
-        sys.exit("usage: python3 tests/deploy/test_observability.py --kong-metrics KONG_GIT_REPO")
+        sys.exit("usage: python3 tests/deploy/test_observability.py --kong-metrics tests/deploy/kong-3.6.1")
     print(f"""\
 # Metric names Kong Gateway {KONG_TAG}'s bundled prometheus plugin can export, as /metrics prints
 # them (prefix kong_; histograms as _bucket/_count/_sum; some only in stream, hybrid or
 # with the plugin's *_metrics options on). Produced from Kong's source (tag {KONG_TAG}) by
-#   python3 tests/deploy/test_observability.py --kong-metrics <Kong git repo> > deploy/observability/kong-3.6.1-metrics.txt
-# which reads `git show {KONG_TAG}:kong/plugins/prometheus/exporter.lua` (every
+#   python3 tests/deploy/test_observability.py --kong-metrics tests/deploy/kong-3.6.1 > deploy/observability/kong-3.6.1-metrics.txt
+# which reads copies of kong/plugins/prometheus/exporter.lua at the tag (every
 # prometheus:counter|gauge|histogram("name", ...)) and prometheus.lua (its error counter).""")
-    print("\n".join(kong_metrics_from_repo(Path(sys.argv[2]))))
+    print("\n".join(kong_metrics_from_source(Path(sys.argv[2]))))
