@@ -69,6 +69,8 @@ class Usage:
     output: int = 0
     cache_read: int = 0
     cache_write: int = 0
+    guardrail_units: dict[str, int] = field(default_factory=dict)
+    """Text units a Bedrock guardrail processed, by policy (bedrock.guardrail_usage; traced calls only)."""
 
     @property
     def prompt(self) -> int:

@@ -84,6 +84,10 @@ guardrail_blocks_total = Counter(
 bedrock_guardrail_interventions_total = Counter(
     "kong_bedrock_bedrock_guardrail_interventions", "Calls a role's Amazon Bedrock Guardrail blocked.",
     ["model", "role"], registry=registry)
+bedrock_guardrail_text_units_total = Counter(
+    "kong_bedrock_bedrock_guardrail_text_units",
+    "Text units a role's Amazon Bedrock Guardrail processed, by policy, as Bedrock's trace reports them.",
+    ["policy", "role"], registry=registry)
 service_tier_requests_total = Counter(
     "kong_bedrock_service_tier_requests", "Calls Bedrock served, by the service tier it reports serving them on.",
     ["model", "role", "service_tier"], registry=registry)

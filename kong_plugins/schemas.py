@@ -8,6 +8,8 @@ defaults before it sends the config to StartInstance.
 
 from __future__ import annotations
 
+from kong_plugins.metering.pricing import GUARDRAIL_UNIT_PRICES
+
 
 def _string(**extra: object) -> dict:
     return {"type": "string", **extra}
@@ -199,6 +201,10 @@ TOKEN_METER_SCHEMA = [
         {"priority": _number(required=True, default=1.75, between=[0, 100])},
         {"reserved": _number(required=True, default=1, between=[0, 100])},
     ], "description": "Multipliers on a model's Standard prices for calls Bedrock served on that tier."}},
+    {"guardrail_text_unit_prices": {"type": "record", "required": True, "fields": [
+        {policy: _number(required=True, default=float(price), between=[0, 1000])}
+        for policy, price in GUARDRAIL_UNIT_PRICES.items()
+    ], "description": "USD per 1,000 text units a Bedrock guardrail processed, by policy (traced calls only)."}},
     {"consumer_label_limit": _integer(required=True, default=100, between=[0, 100000],
                                       description="Distinct consumer label values in metrics; others are `other`.")},
 ]

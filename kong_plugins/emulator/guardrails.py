@@ -5,7 +5,12 @@ stream in ``X-Amzn-Bedrock-Guardrail*`` headers. A guardrail that blocks the inp
 request before the model runs (no reply, no prompt-cache traffic) and answers with its
 blocked-input message, so a gateway's guardrail plumbing is exercised without an AWS account.
 Only the last user turn's text is assessed (not tool results, not the system prompt): that is
-what the gateway's tests drive. Output assessment is not emulated.
+what the gateway's tests drive. The model's text answer is assessed too, but never blocked.
+
+With trace on, every assessment carries ``invocationMetrics``: the text units each policy
+processed (``usage``, Bedrock's GuardrailUsage; a text unit is up to 1,000 characters), the
+characters guarded, and the processing latency. That is the only place Bedrock reports the
+units it bills a guardrail by.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ IDENTIFIER_HEADER = "X-Amzn-Bedrock-GuardrailIdentifier"
 VERSION_HEADER = "X-Amzn-Bedrock-GuardrailVersion"
 TRACE_HEADER = "X-Amzn-Bedrock-Trace"
 MSG_NOT_FOUND = "The guardrail identifier or version provided in the request does not exist."
+TEXT_UNIT_CHARS = 1000
+USAGE_FIELDS = ("topicPolicyUnits", "contentPolicyUnits", "wordPolicyUnits", "sensitiveInformationPolicyUnits",
+                "sensitiveInformationPolicyFreeUnits", "contextualGroundingPolicyUnits")
+"""GuardrailUsage's required members (botocore's service model)."""
 MSG_HEADER_PAIR = ("Both the guardrail identifier and the guardrail version must be provided "
                    f"({IDENTIFIER_HEADER} and {VERSION_HEADER}).")  # the emulator's wording
 
@@ -48,6 +57,8 @@ class Guardrail:
     versions: frozenset[str]
     blocked_input_message: str
     topics: tuple[DeniedTopic, ...] = ()
+    billed: tuple[str, ...] = ("topicPolicyUnits",)
+    """The usage members its policies bill (a denied-topic policy: topic units)."""
 
 
 GUARDRAILS: dict[str, Guardrail] = {g.identifier: g for g in (
@@ -69,6 +80,7 @@ class GuardrailCheck:
     guardrail: Guardrail
     trace: bool = False
     blocked_topics: tuple[DeniedTopic, ...] = field(default=())
+    assessed_chars: int = 0
 
     @property
     def intervened(self) -> bool:
@@ -81,26 +93,47 @@ class GuardrailCheck:
 
     def assess(self, last_user_text: str) -> "GuardrailCheck":
         topics = tuple(t for t in self.guardrail.topics if t.matches(last_user_text))
-        return GuardrailCheck(self.guardrail, self.trace, topics)
+        return GuardrailCheck(self.guardrail, self.trace, topics, len(last_user_text))
 
     def blocked_reply(self, stop_reason: str) -> Reply:
         """The guardrail's answer in place of the model's: its message, zero tokens in and out."""
         block = ReplyBlock("text", [self.guardrail.blocked_input_message], tokens=0)
         return Reply([block], stop_reason, None, InputUsage(0))
 
-    def _assessment(self) -> dict[str, Any]:
-        topics = [{"name": t.name, "type": "DENY", "action": "BLOCKED", "detected": True} for t in self.blocked_topics]
-        return {self.guardrail.identifier: {"topicPolicy": {"topics": topics}}}
+    def _metrics(self, chars: int) -> dict[str, Any]:
+        units = -(-chars // TEXT_UNIT_CHARS)
+        return {"guardrailProcessingLatency": 1,
+                "usage": {name: units if name in self.guardrail.billed else 0 for name in USAGE_FIELDS},
+                "guardrailCoverage": {"textCharacters": {"guarded": chars, "total": chars}}}
 
-    def converse_trace(self) -> dict[str, Any] | None:
-        """Converse's ``trace`` member (keyed by the guardrail's id, also when it was named by ARN)."""
-        return {"guardrail": {"inputAssessment": self._assessment()}} if self.trace and self.intervened else None
+    def _input_assessment(self) -> dict[str, Any]:
+        assessment: dict[str, Any] = {"invocationMetrics": self._metrics(self.assessed_chars)}
+        if self.blocked_topics:
+            assessment["topicPolicy"] = {"topics": [{"name": t.name, "type": "DENY", "action": "BLOCKED",
+                                                     "detected": True} for t in self.blocked_topics]}
+        return {self.guardrail.identifier: assessment}
 
-    def invoke_fields(self) -> dict[str, Any]:
+    def _output_assessment(self, output_text: str) -> dict[str, Any]:
+        return {"invocationMetrics": self._metrics(len(output_text))}
+
+    def converse_trace(self, output_text: str | None) -> dict[str, Any] | None:
+        """Converse's ``trace`` member (keyed by the guardrail's id, also when it was named by ARN);
+        ``output_text``: the model's answer (None when the input was blocked: no model ran)."""
+        if not self.trace:
+            return None
+        trace: dict[str, Any] = {"inputAssessment": self._input_assessment()}
+        if output_text is not None:
+            trace["outputAssessments"] = {self.guardrail.identifier: [self._output_assessment(output_text)]}
+        return {"guardrail": trace}
+
+    def invoke_fields(self, output_text: str | None) -> dict[str, Any]:
         """The ``amazon-bedrock-*`` fields a Claude InvokeModel body (or last stream chunk) carries."""
         fields: dict[str, Any] = {"amazon-bedrock-guardrailAction": self.action}
-        if self.trace and self.intervened:
-            fields["amazon-bedrock-trace"] = {"guardrail": {"input": self._assessment()}}
+        if self.trace:
+            trace: dict[str, Any] = {"input": self._input_assessment()}
+            if output_text is not None:
+                trace["outputs"] = [{self.guardrail.identifier: self._output_assessment(output_text)}]
+            fields["amazon-bedrock-trace"] = {"guardrail": trace}
         return fields
 
 

@@ -181,8 +181,10 @@ def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tie
                             embeddings.usage_headers(total_input_tokens(prompt.segments)))
     reply = _reply(prepared, state, timing)
     streaming = op in ("invoke-with-response-stream", "converse-stream")
+    answer = None if guardrail is not None and guardrail.intervened else \
+        "".join(b.text for b in reply.blocks if b.kind == "text")
     if kind == "converse":
-        trace = guardrail.converse_trace() if guardrail is not None else None
+        trace = guardrail.converse_trace(answer) if guardrail is not None else None
         echo = service_tiers.echo(tier or service_tiers.DEFAULT_TIER)
         if streaming:
             return StreamResponse(converse_format.stream_events(reply, trace, echo), _converse_event)
@@ -193,7 +195,7 @@ def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tie
 
     if kind == "anthropic":
         name, message_id = prepared.model.info.anthropic_name, anthropic_format.new_message_id()
-        extra = guardrail.invoke_fields() if guardrail is not None else None
+        extra = guardrail.invoke_fields(answer) if guardrail is not None else None
         if streaming:
             start_tokens = 0 if guardrail is not None and guardrail.intervened else 1
             events = anthropic_format.stream_events(reply, name, message_id, extra, start_tokens)

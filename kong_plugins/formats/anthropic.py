@@ -14,6 +14,7 @@ import base64
 import json
 from typing import Any, Iterator
 
+from kong_plugins.bedrock import guardrail_usage
 from kong_plugins.context import Usage, token_count as _int
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats import wire_json
@@ -170,6 +171,7 @@ class InvokeStreamDecoder:
 
     def __init__(self) -> None:
         self.usage = Usage()
+        self._guardrail_units: dict[str, int] = {}
 
     def feed(self, event_type: str, payload: bytes) -> Iterator[tuple[dict[str, Any], bytes | None]]:
         if event_type != "chunk":
@@ -182,6 +184,7 @@ class InvokeStreamDecoder:
     def message(self, content: bytes) -> dict[str, Any]:
         message = wire_json.loads(content)
         self.usage = usage_from_message(message)
+        self.usage.guardrail_units = guardrail_usage.units_in(message.get(guardrail_usage.INVOKE_TRACE))
         return message
 
     def track(self, event: dict[str, Any]) -> None:
@@ -196,6 +199,10 @@ class InvokeStreamDecoder:
                                output=_int(metrics.get("outputTokenCount")),
                                cache_read=_int(metrics.get("cacheReadInputTokenCount")),
                                cache_write=_int(metrics.get("cacheWriteInputTokenCount")))
+        if guardrail_usage.INVOKE_TRACE in event:
+            self._guardrail_units = guardrail_usage.added(self._guardrail_units,
+                                                          guardrail_usage.units_in(event[guardrail_usage.INVOKE_TRACE]))
+        self.usage.guardrail_units = self._guardrail_units
 
 
 def sse_event(event: dict[str, Any], raw: bytes | None = None) -> bytes:

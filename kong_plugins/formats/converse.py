@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
+from kong_plugins.bedrock import guardrail_usage
 from kong_plugins.context import Usage, token_count as _int
 from kong_plugins.formats import reasoning, wire_json
 from kong_plugins.formats.body import RequestError
@@ -266,6 +267,7 @@ class ConverseStreamToAnthropic:
     def message(self, content: bytes) -> dict[str, Any]:
         response = wire_json.loads(content)
         self.usage = usage_from_converse(response.get("usage"))
+        self.usage.guardrail_units = guardrail_usage.units_in(response.get(guardrail_usage.CONVERSE_TRACE))
         self.service_tier = served_tier(response)
         return message_from_converse(response, model=self.model, message_id=self.message_id)
 
@@ -290,6 +292,7 @@ class ConverseStreamToAnthropic:
             self._bedrock_stop_reason = payload.get("stopReason")
         elif event_type == "metadata":
             self.usage = usage_from_converse(payload.get("usage"))
+            self.usage.guardrail_units = guardrail_usage.units_in(payload.get(guardrail_usage.CONVERSE_TRACE))
             self.service_tier = served_tier(payload)
             for open_index in sorted(self._open):
                 yield {"type": "content_block_stop", "index": open_index}

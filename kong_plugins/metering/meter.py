@@ -44,7 +44,8 @@ def budget_store(config: Mapping[str, Any]) -> BudgetStore:
 class Meter:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.policy = LimitPolicy.from_config(config)
-        self.prices = PriceTable.from_config(config.get("prices"), config.get("service_tier_price_factors"))
+        self.prices = PriceTable.from_config(config.get("prices"), config.get("service_tier_price_factors"),
+                                             config.get("guardrail_text_unit_prices"))
         self.counting = TokenCounting(cache_reads=bool(config.get("count_cache_read_tokens")),
                                       cache_writes=config.get("count_cache_write_tokens") is not False)
         self.store = budget_store(config)

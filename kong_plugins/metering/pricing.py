@@ -20,17 +20,30 @@ Service tiers scale a model's Standard prices: Flex at half (AWS: "50% discount"
 at 1.75x (AWS publishes "a premium"; 1.75x is the premium on the models priced at launch),
 Reserved at the Standard rate (a reservation is billed monthly per tokens-per-minute, not
 per token; pricing its calls keeps budgets meaningful). Override in `service_tier_price_factors`.
+
+A Bedrock guardrail is billed apart from tokens, per 1,000 text units (up to 1,000 characters
+each) per policy: content filters and denied topics $0.15, sensitive-information (PII) filters and
+contextual grounding $0.10, word filters and regex sensitive-information filters free, Automated
+Reasoning $0.17, image content filters $0.00075 per image ($0.75 per 1,000). Bedrock reports the
+units only in the guardrail trace, so only traced calls carry them. Override in
+`guardrail_text_unit_prices`; re-check against AWS's price page.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from kong_plugins.context import Usage
 
 MICRO = Decimal(1_000_000)
+THOUSAND = Decimal(1000)
+
+GUARDRAIL_UNIT_PRICES: dict[str, str] = {
+    "content": "0.15", "content_image": "0.75", "topic": "0.15", "word": "0", "sensitive_information": "0.10",
+    "sensitive_information_free": "0", "contextual_grounding": "0.10", "automated_reasoning": "0.17"}
+"""USD per 1,000 guardrail text units by policy (the policies of bedrock.guardrail_usage)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,8 @@ class Price:
     output: Decimal
     cache_read: Decimal
     cache_write: Decimal
+    guardrail_units: Mapping[str, Decimal] = field(default_factory=dict)
+    """USD per 1,000 guardrail text units by policy: the same for every model and tier."""
 
     @classmethod
     def of(cls, input: Any, output: Any, cache_read: Any = None, cache_write: Any = None) -> Price:
@@ -48,11 +63,17 @@ class Price:
                    cache_write=Decimal(str(cache_write)) if cache_write is not None else p_in * Decimal("1.25"))
 
     def cost_usd(self, usage: Usage) -> Decimal:
-        return (usage.input * self.input + usage.output * self.output + usage.cache_read * self.cache_read
-                + usage.cache_write * self.cache_write) / MICRO
+        tokens = (usage.input * self.input + usage.output * self.output + usage.cache_read * self.cache_read
+                  + usage.cache_write * self.cache_write) / MICRO
+        if not usage.guardrail_units:
+            return tokens
+        return tokens + sum((count * self.guardrail_units.get(policy, Decimal(0))
+                             for policy, count in usage.guardrail_units.items()), Decimal(0)) / THOUSAND
 
     def scaled(self, factor: Decimal) -> Price:
-        return Price(self.input * factor, self.output * factor, self.cache_read * factor, self.cache_write * factor)
+        """A service tier's price: tokens scaled, guardrail units not (they are not billed by tier)."""
+        return Price(self.input * factor, self.output * factor, self.cache_read * factor, self.cache_write * factor,
+                     self.guardrail_units)
 
     def cost_micro_usd(self, usage: Usage) -> int:
         """Integer micro-dollars, rounded half up (what budgets are charged)."""
@@ -87,12 +108,15 @@ class PriceTable:
         self._tiered: dict[tuple[str | None, str], Price] = {}
 
     @classmethod
-    def from_config(cls, entries: list[Mapping[str, Any]] | None,
-                    tier_factors: Mapping[str, Any] | None = None) -> PriceTable:
+    def from_config(cls, entries: list[Mapping[str, Any]] | None, tier_factors: Mapping[str, Any] | None = None,
+                    guardrail_units: Mapping[str, Any] | None = None) -> PriceTable:
         prices = dict(DEFAULT_PRICES)
         for entry in entries or []:
             prices[entry["model"]] = Price.of(entry["input"], entry["output"], entry.get("cache_read"),
                                               entry.get("cache_write"))
+        unit_prices = {policy: Decimal(str(value)) for policy, value in
+                       {**GUARDRAIL_UNIT_PRICES, **(guardrail_units or {})}.items() if value is not None}
+        prices = {name: replace(price, guardrail_units=unit_prices) for name, price in prices.items()}
         factors = dict(DEFAULT_TIER_FACTORS)
         factors.update({tier: Decimal(str(value)) for tier, value in (tier_factors or {}).items()
                         if value is not None})

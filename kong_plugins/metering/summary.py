@@ -112,6 +112,8 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
         metrics.relay_overhead_seconds.labels(**labels).observe(summary.relay_overhead_ms / 1000.0)
     if summary.guardrail_intervened:
         metrics.bedrock_guardrail_interventions_total.labels(**labels).inc()
+    for policy, units in summary.usage.guardrail_units.items():
+        metrics.bedrock_guardrail_text_units_total.labels(policy=policy, role=summary.role).inc(units)
     if summary.service_tier is not None:
         tier_labels = {**labels, "service_tier": summary.service_tier}
         metrics.service_tier_requests_total.labels(**tier_labels).inc()
@@ -130,4 +132,5 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
               error_type=summary.error_type, service_tier=summary.service_tier,
               bedrock_request_id=summary.bedrock_request_id,
               bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
+              bedrock_guardrail_text_units=sum(summary.usage.guardrail_units.values()) or None,
               relay_overhead_ms=None if summary.relay_overhead_ms is None else round(summary.relay_overhead_ms, 3))

@@ -3,6 +3,7 @@ reach each client in that client's terms, and they are counted. The emulator's g
 the topic "Competitors" (a last user turn naming competitors or a rival)."""
 
 import json
+from decimal import Decimal
 
 import anthropic
 import boto3
@@ -10,6 +11,8 @@ import openai
 import pytest
 from botocore.config import Config
 
+from kong_plugins.context import Usage
+from kong_plugins.metering.pricing import DEFAULT_PRICES
 from tests.e2e.clients import last_sent, metric, metric_reaches, oa, shipped_roles
 from tests.stack import GatewayStack
 
@@ -19,7 +22,8 @@ ASK_RIVAL = "What do our competitors charge for shipping?"
 
 
 def _guarded(role):
-    return {**role, "bedrock_guardrail": GUARD} if role["name"] in ("ecommerce_ops", "admin") else role
+    guard = {"ecommerce_ops": GUARD, "admin": {**GUARD, "trace": True}}.get(role["name"])
+    return {**role, "bedrock_guardrail": guard} if guard else role
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +127,97 @@ def test_a_role_without_one_keeps_the_guardrail_its_native_client_asked_for(stac
                                                     "messages": [{"role": "user", "content": ASK_RIVAL}]}))
     assert json.loads(response["body"].read())["amazon-bedrock-guardrailAction"] == "INTERVENED"
     assert counted(stack, 1, role="developer")
+
+
+# -- text units (admin's guardrail traces; the demo guardrail's denied-topic policy bills topic units) -----------
+
+QUESTION = "Where is order 42? " * 130          # 2,470 characters: 3 text units
+TOPIC_PRICE_PER_UNIT = Decimal("0.15") / 1000    # token-meter's shipped price, USD per topic unit
+
+
+def units_series(role="admin"):
+    return f'kong_bedrock_bedrock_guardrail_text_units_total{{policy="topic",role="{role}"}}'
+
+
+def text_units(*texts):
+    return sum(-(-len(text) // 1000) for text in texts)
+
+
+def traced_units(trace_guardrail):
+    """Topic units over every assessment of a trace, as the client received it."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "invocationMetrics" in node:
+                found.append(node["invocationMetrics"]["usage"]["topicPolicyUnits"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(trace_guardrail)
+    return sum(found)
+
+
+def test_anthropic_client_pays_the_text_units_bedrock_reports(stack):
+    before = metric(stack, units_series())
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-admin-key", max_retries=0)
+    raw = client.messages.with_raw_response.create(model="haiku", max_tokens=40,
+                                                   messages=[{"role": "user", "content": QUESTION}])
+    body = json.loads(raw.http_response.text)
+    units = traced_units(body["amazon-bedrock-trace"]["guardrail"])
+    assert units == text_units(QUESTION, body["content"][0]["text"]) >= 4
+    u = body["usage"]
+    tokens = DEFAULT_PRICES["haiku"].cost_usd(Usage(input=u["input_tokens"], output=u["output_tokens"],
+                                                     cache_read=u["cache_read_input_tokens"],
+                                                     cache_write=u["cache_creation_input_tokens"]))
+    assert Decimal(raw.headers["X-Token-Cost-USD"]) == (tokens + units * TOPIC_PRICE_PER_UNIT).quantize(
+        Decimal("0.000001"))
+    assert metric_reaches(stack, units_series(), before + units)
+
+
+def test_native_converse_pays_the_text_units_bedrock_reports(stack):
+    before = metric(stack, units_series())
+    response = native(stack, "dev-admin-key").converse(
+        modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0", inferenceConfig={"maxTokens": 40},
+        messages=[{"role": "user", "content": [{"text": QUESTION}]}])
+    units = traced_units(response["trace"]["guardrail"])
+    assert units == text_units(QUESTION, response["output"]["message"]["content"][0]["text"])
+    u = response["usage"]
+    tokens = DEFAULT_PRICES["haiku"].cost_usd(Usage(input=u["inputTokens"], output=u["outputTokens"],
+                                                     cache_read=u.get("cacheReadInputTokens", 0),
+                                                     cache_write=u.get("cacheWriteInputTokens", 0)))
+    cost = response["ResponseMetadata"]["HTTPHeaders"]["x-token-cost-usd"]
+    assert Decimal(cost) == (tokens + units * TOPIC_PRICE_PER_UNIT).quantize(Decimal("0.000001"))
+    assert metric_reaches(stack, units_series(), before + units)
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+def test_streamed_calls_count_the_units_of_the_trace_in_their_last_event(stack, api):
+    before = metric(stack, units_series())
+    messages = [{"role": "user", "content": QUESTION}]
+    if api == "openai":    # ConverseStream: the trace rides on the metadata event, which OpenAI clients never see
+        chunks = list(oa(stack, "dev-admin-key").chat.completions.create(model="haiku", max_tokens=40,
+                                                                          messages=messages, stream=True))
+        answer = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:                  # InvokeModelWithResponseStream: on the last chunk, message_stop
+        client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-admin-key", max_retries=0)
+        with client.messages.stream(model="haiku", max_tokens=40, messages=messages) as events:
+            answer = "".join(events.text_stream)
+    assert answer.startswith("Emulated reply")
+    assert metric_reaches(stack, units_series(), before + text_units(QUESTION, answer))
+
+
+def test_a_blocked_call_pays_for_its_input_only_and_an_untraced_guardrail_reports_nothing(stack):
+    before = metric(stack, units_series())
+    completion = oa(stack, "dev-admin-key").chat.completions.create(
+        model="haiku", max_tokens=20, messages=[{"role": "user", "content": ASK_RIVAL}])
+    assert completion.choices[0].finish_reason == "content_filter"
+    assert metric_reaches(stack, units_series(), before + text_units(ASK_RIVAL))
+    served = 'kong_bedrock_requests_total{consumer="ops-user",model="haiku",role="ecommerce_ops",status="200"}'
+    seen = metric(stack, served)
+    oa(stack, "dev-ops-key").chat.completions.create(
+        model="haiku", max_tokens=20, messages=[{"role": "user", "content": QUESTION}])
+    assert metric_reaches(stack, served, seen + 1)     # its log phase has run
+    assert metric(stack, units_series("ecommerce_ops")) == 0

@@ -15,8 +15,22 @@ ASKS_COMPETITORS = "Are your competitors cheaper than you?"
 CLEAN = "Where is my order 42?"
 ZERO_USAGE = {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0, "cacheReadInputTokens": 0,
               "cacheWriteInputTokens": 0}
+USAGE_FIELDS = ("topicPolicyUnits", "contentPolicyUnits", "wordPolicyUnits", "sensitiveInformationPolicyUnits",
+                "sensitiveInformationPolicyFreeUnits", "contextualGroundingPolicyUnits")
+
+
+def metrics(chars: int) -> dict:
+    """invocationMetrics of an assessment of `chars` characters: the demo guardrail's denied-topic policy bills
+    one text unit per started 1,000 characters; its other policies are not configured."""
+    usage = {name: 0 for name in USAGE_FIELDS}
+    usage["topicPolicyUnits"] = (chars + 999) // 1000
+    return {"guardrailProcessingLatency": 1, "usage": usage,
+            "guardrailCoverage": {"textCharacters": {"guarded": chars, "total": chars}}}
+
+
 TOPIC_TRACE = {GUARD: {"topicPolicy": {"topics": [
-    {"name": "Competitors", "type": "DENY", "action": "BLOCKED", "detected": True}]}}}
+    {"name": "Competitors", "type": "DENY", "action": "BLOCKED", "detected": True}]},
+    "invocationMetrics": metrics(len(ASKS_COMPETITORS))}}
 ID_PATTERN = r"^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))$"
 VERSION_PATTERN = r"^(([1-9][0-9]{0,7})|(DRAFT))$"
 NOT_FOUND = "The guardrail identifier or version provided in the request does not exist."
@@ -62,7 +76,19 @@ def test_converse_not_blocked_answers_as_without_a_guardrail(client, text: str) 
     assert guarded["output"] == plain["output"]
     assert guarded["output"]["message"]["content"][0]["text"].startswith("Emulated reply to:")
     assert guarded["stopReason"] == "end_turn" and guarded["usage"] == plain["usage"]
-    assert guarded["usage"]["inputTokens"] > 0 and "trace" not in guarded
+    assert guarded["usage"]["inputTokens"] > 0
+    answer = guarded["output"]["message"]["content"][0]["text"]
+    assert guarded["trace"] == {"guardrail": {      # nothing found: the trace still reports what was assessed
+        "inputAssessment": {GUARD: {"invocationMetrics": metrics(len(text))}},
+        "outputAssessments": {GUARD: [{"invocationMetrics": metrics(len(answer))}]}}}
+
+
+def test_text_units_count_started_thousands_of_characters(client) -> None:
+    for chars, units in ((1000, 1), (1001, 2), (2500, 3)):
+        text = ("x" * 9 + " ") * (chars // 10) + "y" * (chars % 10)
+        response = client.converse(modelId=SONNET_45, messages=_user(text), guardrailConfig=_config(trace="enabled"))
+        usage = response["trace"]["guardrail"]["inputAssessment"][GUARD]["invocationMetrics"]["usage"]
+        assert usage["topicPolicyUnits"] == units and usage["contentPolicyUnits"] == 0
 
 
 @pytest.mark.parametrize("trace", ["enabled", "enabled_full"])
@@ -113,6 +139,12 @@ def test_converse_stream_not_blocked_streams_the_reply(client) -> None:
     text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
     assert text.startswith("Emulated reply to: Where is my order 42?")
     assert events[-2]["messageStop"]["stopReason"] == "end_turn" and "trace" not in events[-1]["metadata"]
+    traced = client.converse_stream(modelId=SONNET_45, messages=_user(CLEAN), guardrailConfig=_config(trace="enabled"))
+    events = list(traced["stream"])
+    answer = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    assert events[-1]["metadata"]["trace"] == {"guardrail": {
+        "inputAssessment": {GUARD: {"invocationMetrics": metrics(len(CLEAN))}},
+        "outputAssessments": {GUARD: [{"invocationMetrics": metrics(len(answer))}]}}}
 
 
 GOV_ARN = f"arn:aws-us-gov:bedrock:us-gov-west-1:000000000000:guardrail/{GUARD}"
@@ -149,6 +181,10 @@ def test_invoke_claude_not_blocked(client) -> None:
     guarded = _invoke(client, CLEAN, guardrailIdentifier=GUARD, guardrailVersion="1", trace="ENABLED")
     message = guarded["json"]
     assert message.pop("amazon-bedrock-guardrailAction") == "NONE"
+    answer = message["content"][0]["text"]
+    assert message.pop("amazon-bedrock-trace") == {"guardrail": {
+        "input": {GUARD: {"invocationMetrics": metrics(len(CLEAN))}},
+        "outputs": [{GUARD: {"invocationMetrics": metrics(len(answer))}}]}}
     assert {k: v for k, v in message.items() if k != "id"} == {k: v for k, v in plain["json"].items() if k != "id"}
     assert message["content"][0]["text"].startswith("Emulated reply to: Where is my order 42?")
     input_count = "x-amzn-bedrock-input-token-count"

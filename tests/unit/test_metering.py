@@ -1,6 +1,7 @@
 """token-meter's pure parts: prices, limits, windows, reserve and settle."""
 
 from datetime import datetime, timezone
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -33,7 +34,9 @@ def test_cost_by_hand_haiku_and_rounding_to_micro_dollars():
 def test_price_overrides_defaults_and_unknown_models():
     table = PriceTable.from_config([{"model": "haiku", "input": 1, "output": 5},
                                     {"model": "default", "input": 10, "output": 50}])
-    assert table.for_model("haiku") == Price.of(1, 5, "0.1", "1.25")     # cache prices derived from input
+    haiku = table.for_model("haiku")
+    assert replace(haiku, guardrail_units={}) == Price.of(1, 5, "0.1", "1.25")     # cache prices derived from input
+    assert haiku.guardrail_units["topic"] == Decimal("0.15")                      # guardrail units: shipped prices
     assert table.for_model("unknown-model").output == Decimal(50)
     assert PriceTable.from_config(None).for_model("unknown").output == Decimal("27.50")   # dearest known
 
