@@ -88,8 +88,12 @@ def test_soak():
         assert {200, 403, 429} <= set(tally)
         assert growth <= RSS_GROWTH_LIMIT_PCT
         # Kong keeps up to 256 idle RPC connections per worker and opens one more whenever all are
-        # busy, so a new concurrency peak can still add a few: bounded by the clients, not the requests
-        assert fds_end <= fds_start + CLIENTS // 4 + 8
+        # busy, so a new concurrency peak after warm-up can still add one per client (17 for 32 clients
+        # in a slow spell, 2026-11-23): bounded by the clients. A leak grows with the requests, which
+        # outnumber the clients several times over after warm-up.
+        served_after_warmup = sum(tally.values()) - done_at_warmup
+        assert served_after_warmup >= 4 * CLIENTS, "too few requests after warm-up to tell a leak from a peak"
+        assert fds_end <= fds_start + CLIENTS
         deadline = time.monotonic() + 10
         while _gauge(stack, "kong_bedrock_live_request_contexts") and time.monotonic() < deadline:
             time.sleep(0.1)
