@@ -135,7 +135,7 @@ class Plugin:
             prompt_cache.strip_cache_points(internal)
         client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
         bodies: dict = {}
-        caller = self._caller(ctx)
+        caller = self._caller(ctx, chat.end_user)
         plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
                           include_usage=chat.include_usage, policy=self.body_policy, bodies=bodies,
                           answer_tool=chat.answer_tool, responses_api=chat.responses_api, guardrail=role.guardrail,
@@ -168,11 +168,12 @@ class Plugin:
                                 param="model")
         return entry
 
-    def _caller(self, ctx: RequestContext) -> dict[str, str] | None:
+    def _caller(self, ctx: RequestContext, end_user: str | None = None) -> dict[str, str] | None:
         """Who is calling, for Bedrock's model invocation logs (bedrock_request_metadata)."""
         if not self.request_metadata:
             return None
-        return request_metadata.gateway_pairs(ctx.request_id, ctx.consumer.id if ctx.consumer else None, ctx.role)
+        return request_metadata.gateway_pairs(ctx.request_id, ctx.consumer.id if ctx.consumer else None, ctx.role,
+                                              end_user)
 
     def _usable(self, ctx: RequestContext, kinds: frozenset[str]) -> str:
         """The models of these kinds the caller's role may use, for an error message ("none" if none)."""

@@ -23,10 +23,19 @@ MAX_LENGTH = 256
 _OUTSIDE_CHARSET = re.compile(r"[^a-zA-Z0-9\s:_@$#=/+,\-.]")
 
 
-def gateway_pairs(request_id: str, consumer_id: str | None, role: str | None) -> dict[str, str]:
-    """The pairs the gateway adds to a call (values cleaned to Bedrock's character set)."""
+END_USER_KEY = "client_end_user"
+
+
+def gateway_pairs(request_id: str, consumer_id: str | None, role: str | None,
+                  end_user: str | None = None) -> dict[str, str]:
+    """The pairs the gateway adds to a call (values cleaned to Bedrock's character set).
+
+    `end_user`: who the client says it is calling for (OpenAI `safety_identifier` or `user`, Anthropic
+    `metadata.user_id`), for an application that serves many people with one API key. It goes to Bedrock's
+    invocation log only, where the prompts are anyway, never to the gateway's own log line.
+    """
     pairs = {"gateway_request_id": request_id, "gateway_consumer_id": consumer_id or "anonymous",
-             "gateway_role": role or "none"}
+             "gateway_role": role or "none", END_USER_KEY: end_user or ""}
     return {key: _OUTSIDE_CHARSET.sub("_", value)[:MAX_LENGTH] for key, value in pairs.items() if value}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from kong_plugins.formats import anthropic, openai_chat, openai_responses, response_format
 from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.body import RequestError
 
 
 @dataclass
@@ -24,6 +25,11 @@ class ChatRequest:
     answer_tool: str | None = None
     """The forced tool that carries a JSON ``response_format`` answer."""
     responses_api: bool = False
+    end_user: str | None = None
+    """Who the client calls for: OpenAI `safety_identifier` (else `user`), Anthropic `metadata.user_id`."""
+
+
+END_USER_FIELDS = ("safety_identifier", "user")
 
 
 def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, responses_api: bool = False,
@@ -33,10 +39,22 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
     Raises RequestError with the client's field in `param`.
     """
     if api is ApiFormat.ANTHROPIC:
-        return ChatRequest(anthropic.parse_request(body))
+        internal = anthropic.parse_request(body)
+        metadata = internal.get("metadata")
+        user_id = metadata.get("user_id") if isinstance(metadata, dict) else None
+        return ChatRequest(internal, end_user=user_id if isinstance(user_id, str) else None)
     request = openai_responses.chat_request(body) if responses_api else \
         openai_chat.parse_request(body, model_in_path=path_model is not None)
     model = request.get("model") if path_model is None else (path_model or None)
     return ChatRequest({**openai_chat.to_anthropic(request, default_max_tokens), "model": model}, request,
                        include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
-                       answer_tool=response_format.answer_tool(request), responses_api=responses_api)
+                       answer_tool=response_format.answer_tool(request), responses_api=responses_api,
+                       end_user=_openai_end_user(request))
+
+
+def _openai_end_user(request: dict[str, Any]) -> str | None:
+    for name in END_USER_FIELDS:
+        value = request.get(name)
+        if value is not None and not isinstance(value, str):
+            raise RequestError(f"{name}: must be a string.", name)
+    return request.get("safety_identifier") or request.get("user") or None

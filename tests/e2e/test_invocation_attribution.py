@@ -4,6 +4,7 @@ line (and answer) carries the Bedrock request id, which keys Bedrock's log entry
 
 import json
 import re
+import time
 
 import openai
 import pytest
@@ -18,12 +19,17 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 
 def request_line(stack, kong_request_id):
-    """The plugin server's one log line for this request (token-meter writes it after the response)."""
+    """The plugin server's one log line for this request (token-meter writes it after the response, and the
+    harness reads the plugin server's output on a thread of its own: polled for up to 5 s)."""
     stack.harness.wait_for_log(kong_request_id)
-    for line in stack.harness.plugin_server_output("bedrock"):
-        if '"event":"request"' in line and kong_request_id in line:
-            return json.loads(line[line.index("{"):])
-    raise AssertionError("no request log line")
+    deadline = time.monotonic() + 5
+    while True:
+        for line in stack.harness.plugin_server_output("bedrock"):
+            if '"event":"request"' in line and kong_request_id in line:
+                return json.loads(line[line.index("{"):])
+        if time.monotonic() > deadline:
+            raise AssertionError("no request log line")
+        time.sleep(0.02)
 
 
 def test_converse_calls_name_the_kong_request_the_consumer_and_the_role(stack):
@@ -74,3 +80,39 @@ def test_a_native_client_leaving_no_room_for_the_gateways_pairs_gets_a_400_befor
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert "at most 13 pairs" in caught.value.response["Error"]["Message"]
     assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+
+
+def test_the_end_user_an_openai_client_names_reaches_bedrocks_log(stack):
+    client = oa(stack, "dev-analyst-key")
+    client.chat.completions.create(model="haiku", max_tokens=20, messages=ASK, user="shop-user-17",
+                                   safety_identifier="hashed-4f2a")
+    assert last_sent(stack)["body"]["requestMetadata"]["client_end_user"] == "hashed-4f2a"   # the newer field wins
+    client.chat.completions.create(model="haiku", max_tokens=20, messages=ASK, user="jané.doe@example.com!")
+    assert last_sent(stack)["body"]["requestMetadata"]["client_end_user"] == "jan_.doe@example.com_"
+    client.responses.create(model="haiku", max_output_tokens=20, input="Where is order 42?", safety_identifier="u-9")
+    assert last_sent(stack)["body"]["requestMetadata"]["client_end_user"] == "u-9"
+    client.chat.completions.create(model="haiku", max_tokens=20, messages=ASK)
+    assert "client_end_user" not in last_sent(stack)["body"]["requestMetadata"]
+
+
+def test_an_anthropic_clients_metadata_user_id_names_the_end_user_on_converse_models(stack):
+    r = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-analyst-key"}, timeout=15,
+                      json={"model": "titan", "max_tokens": 16, "messages": ASK, "metadata": {"user_id": "u-123"}})
+    assert r.status_code == 200 and last_sent(stack)["operation"] == "converse"
+    assert last_sent(stack)["body"]["requestMetadata"]["client_end_user"] == "u-123"
+
+
+def test_a_non_string_end_user_is_a_400_in_openai_terms(stack):
+    with pytest.raises(openai.BadRequestError) as caught:
+        oa(stack).chat.completions.create(model="haiku", max_tokens=20, messages=ASK, extra_body={"user": 42})
+    assert caught.value.body["param"] == "user" and "must be a string" in caught.value.body["message"]
+    assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+
+
+def test_the_end_user_never_reaches_the_gateways_own_log(stack):
+    canary = "enduser-canary-5521"
+    raw = oa(stack).chat.completions.with_raw_response.create(model="haiku", max_tokens=20, messages=ASK,
+                                                              user=canary)
+    assert last_sent(stack)["body"]["requestMetadata"]["client_end_user"] == canary
+    request_line(stack, raw.headers["X-Kong-Request-Id"])
+    assert not [line for line in stack.harness.plugin_server_output("bedrock") if canary in line]

@@ -56,3 +56,10 @@ def test_a_native_client_with_no_room_left_gets_a_bedrock_format_400():
             "requestMetadata": {f"k{i}": "v" for i in range(14)}}
     error = PLUGIN.decide(ctx_for("developer", body), "/model/haiku/converse")
     assert error.status == 400 and error.body["message"].startswith("requestMetadata: at most 13 pairs")
+
+
+def test_an_end_user_is_a_pair_of_its_own_cleaned_and_cut_to_bedrocks_limits():
+    pairs = request_metadata.gateway_pairs("r1", "c1", "analyst", "x" * 300 + "!")
+    assert pairs["client_end_user"] == "x" * 256 and len(pairs) == 4
+    assert request_metadata.gateway_pairs("r1", "c1", "analyst", "ä@b.c")["client_end_user"] == "_@b.c"
+    assert "client_end_user" not in request_metadata.gateway_pairs("r1", "c1", "analyst", "")
