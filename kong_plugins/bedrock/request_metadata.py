@@ -21,8 +21,6 @@ MEMBER = "requestMetadata"
 MAX_PAIRS = 16
 MAX_LENGTH = 256
 _OUTSIDE_CHARSET = re.compile(r"[^a-zA-Z0-9\s:_@$#=/+,\-.]")
-
-
 END_USER_KEY = "client_end_user"
 
 

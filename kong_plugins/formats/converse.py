@@ -266,10 +266,15 @@ class ConverseStreamToAnthropic:
 
     def message(self, content: bytes) -> dict[str, Any]:
         response = wire_json.loads(content)
-        self.usage = usage_from_converse(response.get("usage"))
-        self.usage.guardrail_units = guardrail_usage.units_in(response.get(guardrail_usage.CONVERSE_TRACE))
-        self.service_tier = served_tier(response)
+        self._settle(response)
         return message_from_converse(response, model=self.model, message_id=self.message_id)
+
+    def _settle(self, payload: dict[str, Any]) -> None:
+        """Usage, guardrail units and the tier that served: a response and the stream's metadata event
+        carry all three the same way."""
+        self.usage = usage_from_converse(payload.get("usage"))
+        self.usage.guardrail_units = guardrail_usage.units_in(payload.get(guardrail_usage.CONVERSE_TRACE))
+        self.service_tier = served_tier(payload)
 
     def events(self, event_type: str, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
         index = payload.get("contentBlockIndex", 0)
@@ -291,9 +296,7 @@ class ConverseStreamToAnthropic:
         elif event_type == "messageStop":
             self._bedrock_stop_reason = payload.get("stopReason")
         elif event_type == "metadata":
-            self.usage = usage_from_converse(payload.get("usage"))
-            self.usage.guardrail_units = guardrail_usage.units_in(payload.get(guardrail_usage.CONVERSE_TRACE))
-            self.service_tier = served_tier(payload)
+            self._settle(payload)
             for open_index in sorted(self._open):
                 yield {"type": "content_block_stop", "index": open_index}
             self._open.clear()

@@ -39,10 +39,10 @@ from kong_plugins.relay.responses import (StreamException, note_served_tier, pas
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _REQUEST_ID_ENVIRON_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 SERVED_MODEL_HEADER = "X-Bedrock-Model"
+"""The catalogue name of the model that answered."""
 SERVED_TIER_HEADER = "X-Bedrock-Service-Tier"
 BEDROCK_REQUEST_ID_HEADER = "X-Bedrock-Request-Id"
 """Bedrock's id of the call that answered, for OpenAI and Anthropic clients (native ones get x-amzn-RequestId)."""
-"""The catalogue name of the model that answered."""
 FALLBACK_FROM_HEADER = "X-Bedrock-Fallback-From"
 """Set when a fallback model answered: the model that was asked for."""
 SUBSTITUTED_FROM_HEADER = "X-Bedrock-Model-Substituted-From"

@@ -49,8 +49,7 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
         if call.operation != "count-tokens":
             decoder = decoder_for(call)
             note_guardrail(decoder.message(content), ctx)
-            ctx.usage = decoder.usage
-            note_served_tier(getattr(decoder, "service_tier", None), ctx)
+            note_usage(decoder, ctx)
             if call.operation == "invoke" and ctx.usage == Usage():   # not Claude's body: Titan, Nova, embeddings
                 ctx.usage = usage_from_headers(headers or {})
         return content   # Bedrock-native client: Bedrock's bytes unchanged
@@ -66,8 +65,7 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
         return json.dumps({"input_tokens": int(counted)}).encode()
     decoder = decoder_for(call)
     message = note_guardrail(decoder.message(content), ctx)
-    ctx.usage = decoder.usage
-    note_served_tier(getattr(decoder, "service_tier", None), ctx)
+    note_usage(decoder, ctx)
     if call.api is ApiFormat.OPENAI and call.responses_api:
         response = responses_render.response_from_message(message, decoder.usage, model=call.client_model,
                                                           response_id=call.response_id, answer_tool=call.answer_tool)
@@ -80,6 +78,12 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     if call.upstream_is_converse:
         return json.dumps(message, separators=(",", ":")).encode()
     return content   # Anthropic client, InvokeModel or Mantle: Bedrock's bytes unchanged
+
+
+def note_usage(decoder: Any, ctx: RequestContext) -> None:
+    """What a decoder read from Bedrock's answer: usage (with guardrail units) and, where it has one, the tier."""
+    ctx.usage = decoder.usage
+    note_served_tier(getattr(decoder, "service_tier", None), ctx)
 
 
 def note_served_tier(tier: Any, ctx: RequestContext) -> None:
@@ -171,8 +175,7 @@ def _events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext
                     ctx.first_token_at = time.monotonic()
                 yield from render(note_guardrail(event, ctx), raw)
         yield END_OF_READ
-    ctx.usage = decoder.usage
-    note_served_tier(getattr(decoder, "service_tier", None), ctx)
+    note_usage(decoder, ctx)
 
 
 def stream_openai_passthrough(raw_chunks: Iterable[bytes], call: UpstreamCall,
@@ -238,8 +241,7 @@ def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Req
                     if ctx.first_token_at is None and event.get("type") == "content_block_delta":
                         ctx.first_token_at = time.monotonic()
                     note_guardrail(event, ctx)
-                ctx.usage = decoder.usage
-                note_served_tier(getattr(decoder, "service_tier", None), ctx)
+                note_usage(decoder, ctx)
         except (ParserError, ValueError, KeyError, TypeError):
             decoding = False     # the client's SDK will report the broken frame itself
             ctx.error_type = "MalformedStream"
