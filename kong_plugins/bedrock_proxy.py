@@ -136,6 +136,8 @@ class Plugin:
         client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
         bodies: dict = {}
         caller = self._caller(ctx, chat.end_user)
+        if caller is not None and chat.client_metadata:
+            caller = request_metadata.merged(chat.client_metadata, caller, request_metadata.OPENAI_MEMBER)
         plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
                           include_usage=chat.include_usage, policy=self.body_policy, bodies=bodies,
                           answer_tool=chat.answer_tool, responses_api=chat.responses_api, guardrail=role.guardrail,

@@ -8,6 +8,10 @@ a person's e-mail) and the role. InvokeModel has no such member: its calls are m
 through the Bedrock request id on the gateway's log line instead. Limits are Bedrock's
 (botocore's service model): at most 16 pairs, keys and values of at most 256 characters from
 `[a-zA-Z0-9\\s:_@$#=/+,-.]`.
+
+An OpenAI client's own `metadata` (what OpenAI keeps with a stored completion) has no store to
+go to here; it becomes pairs of the same log, so a team can tag its calls the way it already
+does with OpenAI.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ MAX_PAIRS = 16
 MAX_LENGTH = 256
 _OUTSIDE_CHARSET = re.compile(r"[^a-zA-Z0-9\s:_@$#=/+,\-.]")
 END_USER_KEY = "client_end_user"
+OPENAI_MEMBER = "metadata"
+OPENAI_MAX_KEY, OPENAI_MAX_VALUE = 64, 512
 
 
 def gateway_pairs(request_id: str, consumer_id: str | None, role: str | None,
@@ -34,21 +40,48 @@ def gateway_pairs(request_id: str, consumer_id: str | None, role: str | None,
     """
     pairs = {"gateway_request_id": request_id, "gateway_consumer_id": consumer_id or "anonymous",
              "gateway_role": role or "none", END_USER_KEY: end_user or ""}
-    return {key: _OUTSIDE_CHARSET.sub("_", value)[:MAX_LENGTH] for key, value in pairs.items() if value}
+    return {key: _cleaned(value) for key, value in pairs.items() if value}
 
 
-def merged(client: Any, ours: Mapping[str, str]) -> dict[str, str]:
-    """A native Converse client's own pairs plus ours; ours win, so a caller cannot pass as someone else.
+def _cleaned(text: str) -> str:
+    return _OUTSIDE_CHARSET.sub("_", text)[:MAX_LENGTH]
 
+
+def _require_string_pairs(pairs: Any, member: str) -> Mapping[str, str]:
+    if not isinstance(pairs, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()):
+        raise RequestError(f"{member}: must be an object of string values.", member)
+    return pairs
+
+
+def from_openai(metadata: Any) -> dict[str, str] | None:
+    """An OpenAI client's `metadata`, checked against OpenAI's limits (16 pairs, keys of at most 64 characters,
+    values of at most 512) and cleaned to Bedrock's: other characters become `_`, values are cut at 256.
+
+    Raises RequestError (param `metadata`) for what OpenAI itself would refuse.
+    """
+    if metadata is None:
+        return None
+    pairs = _require_string_pairs(metadata, OPENAI_MEMBER)
+    if len(pairs) > MAX_PAIRS:
+        raise RequestError(f"{OPENAI_MEMBER}: at most {MAX_PAIRS} pairs.", OPENAI_MEMBER)
+    for key, value in pairs.items():
+        if not 0 < len(key) <= OPENAI_MAX_KEY:
+            raise RequestError(f"{OPENAI_MEMBER}: keys must be 1 to {OPENAI_MAX_KEY} characters.", OPENAI_MEMBER)
+        if len(value) > OPENAI_MAX_VALUE:
+            raise RequestError(f"{OPENAI_MEMBER}.{key}: at most {OPENAI_MAX_VALUE} characters.", OPENAI_MEMBER)
+    return {_cleaned(key): _cleaned(value) for key, value in pairs.items()}
+
+
+def merged(client: Any, ours: Mapping[str, str], member: str = MEMBER) -> dict[str, str]:
+    """A client's own pairs plus ours; ours win, so a caller cannot pass as someone else.
+
+    `member`: where the client put them (a native Converse body's `requestMetadata`, an OpenAI body's `metadata`).
     Raises RequestError when the client's pairs are not an object of strings, or leave no room for ours.
     """
     if client is None:
         return dict(ours)
-    if not isinstance(client, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
-                                                  for k, v in client.items()):
-        raise RequestError(f"{MEMBER}: must be an object of string values.", MEMBER)
-    combined = {**client, **ours}
+    combined = {**_require_string_pairs(client, member), **ours}
     if len(combined) > MAX_PAIRS:
-        raise RequestError(f"{MEMBER}: at most {MAX_PAIRS - len(ours)} pairs; the gateway adds "
-                           f"{', '.join(ours)} (Bedrock takes {MAX_PAIRS}).", MEMBER)
+        raise RequestError(f"{member}: at most {MAX_PAIRS - len(ours)} pairs; the gateway adds "
+                           f"{', '.join(ours)} (Bedrock takes {MAX_PAIRS}).", member)
     return combined

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kong_plugins.bedrock import request_metadata
 from kong_plugins.formats import anthropic, openai_chat, openai_responses, response_format
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError
@@ -27,6 +28,8 @@ class ChatRequest:
     responses_api: bool = False
     end_user: str | None = None
     """Who the client calls for: OpenAI `safety_identifier` (else `user`), Anthropic `metadata.user_id`."""
+    client_metadata: dict[str, str] | None = None
+    """An OpenAI client's own `metadata` pairs, cleaned to Bedrock's requestMetadata rules."""
 
 
 END_USER_FIELDS = ("safety_identifier", "user")
@@ -49,7 +52,8 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
     return ChatRequest({**openai_chat.to_anthropic(request, default_max_tokens), "model": model}, request,
                        include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
                        answer_tool=response_format.answer_tool(request), responses_api=responses_api,
-                       end_user=_openai_end_user(request))
+                       end_user=_openai_end_user(request),
+                       client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)))
 
 
 def _openai_end_user(request: dict[str, Any]) -> str | None:

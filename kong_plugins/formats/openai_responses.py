@@ -19,7 +19,7 @@ from kong_plugins.formats.body import RequestError, load_json_object
 
 _STATEFUL = ("previous_response_id", "conversation", "prompt")
 _COPIED = ("model", "temperature", "top_p", "stream", "parallel_tool_calls", "service_tier", "safety_identifier",
-           "user")
+           "user", "metadata")
 _ROLES = ("user", "assistant", "system", "developer")
 
 

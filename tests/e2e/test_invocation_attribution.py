@@ -109,10 +109,32 @@ def test_a_non_string_end_user_is_a_400_in_openai_terms(stack):
     assert stack.emulator_control("GET", "/_emulator/requests").json() == []
 
 
-def test_the_end_user_never_reaches_the_gateways_own_log(stack):
-    canary = "enduser-canary-5521"
+def test_an_openai_clients_metadata_tags_its_calls_in_bedrocks_log(stack):
+    client = oa(stack)
+    client.chat.completions.create(model="haiku", max_tokens=20, messages=ASK,
+                                   metadata={"team": "checkout", "ticket": "SHOP-42", "gateway_role": "admin",
+                                             "cost centre!": "Zürich"})
+    sent = last_sent(stack)["body"]["requestMetadata"]   # the emulator checks Bedrock's character set, as Bedrock does
+    assert sent["team"] == "checkout" and sent["ticket"] == "SHOP-42" and sent["gateway_role"] == "developer"
+    assert sent["cost centre_"] == "Z_rich"
+    client.responses.create(model="haiku", max_output_tokens=20, input="Where is order 42?",
+                            metadata={"team": "returns"})
+    assert last_sent(stack)["body"]["requestMetadata"]["team"] == "returns"
+
+
+def test_openai_metadata_leaving_no_room_for_the_gateways_pairs_is_a_400_before_any_call(stack):
+    with pytest.raises(openai.BadRequestError) as caught:
+        oa(stack).chat.completions.create(model="haiku", max_tokens=20, messages=ASK,
+                                          metadata={f"k{i}": "v" for i in range(16)})
+    assert caught.value.body["param"] == "metadata" and "at most 13 pairs" in caught.value.body["message"]
+    assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+
+
+def test_the_end_user_and_metadata_never_reach_the_gateways_own_log(stack):
+    canary, tag = "enduser-canary-5521", "metadata-canary-7730"
     raw = oa(stack).chat.completions.with_raw_response.create(model="haiku", max_tokens=20, messages=ASK,
-                                                              user=canary)
-    assert last_sent(stack)["body"]["requestMetadata"]["client_end_user"] == canary
+                                                              user=canary, metadata={"team": tag})
+    sent = last_sent(stack)["body"]["requestMetadata"]
+    assert sent["client_end_user"] == canary and sent["team"] == tag
     request_line(stack, raw.headers["X-Kong-Request-Id"])
-    assert not [line for line in stack.harness.plugin_server_output("bedrock") if canary in line]
+    assert not [line for line in stack.harness.plugin_server_output("bedrock") if canary in line or tag in line]

@@ -63,3 +63,30 @@ def test_an_end_user_is_a_pair_of_its_own_cleaned_and_cut_to_bedrocks_limits():
     assert pairs["client_end_user"] == "x" * 256 and len(pairs) == 4
     assert request_metadata.gateway_pairs("r1", "c1", "analyst", "ä@b.c")["client_end_user"] == "_@b.c"
     assert "client_end_user" not in request_metadata.gateway_pairs("r1", "c1", "analyst", "")
+
+
+def test_an_openai_clients_metadata_is_cleaned_to_bedrocks_rules():
+    assert request_metadata.from_openai(None) is None
+    pairs = request_metadata.from_openai({"team": "search", "ticket": "ä" + "x" * 400, "cost centre!": "42"})
+    assert pairs == {"team": "search", "ticket": "_" + "x" * 255, "cost centre_": "42"}
+
+
+@pytest.mark.parametrize("metadata, message", [
+    ({f"k{i}": "v" for i in range(17)}, "metadata: at most 16 pairs"),
+    ({"k" * 65: "v"}, "keys must be 1 to 64 characters"), ({"": "v"}, "keys must be 1 to 64 characters"),
+    ({"k": "v" * 513}, "metadata.k: at most 512 characters"),
+    ({"k": 1}, "must be an object of string values"), ("team=search", "must be an object of string values")])
+def test_metadata_openai_itself_would_refuse_is_a_request_error(metadata, message):
+    with pytest.raises(RequestError, match=message) as caught:
+        request_metadata.from_openai(metadata)
+    assert caught.value.param == "metadata"
+
+
+def test_openai_metadata_joins_the_gateways_pairs_on_the_converse_call_and_ours_win():
+    ctx = ctx_for("developer", {**CHAT, "metadata": {"team": "search", "gateway_role": "admin"}})
+    assert PLUGIN.decide(ctx, "/v1/chat/completions") is None
+    assert json.loads(ctx.upstream.body)["requestMetadata"] == {"team": "search", **OURS}
+    crowded = {**CHAT, "metadata": {f"k{i}": "v" for i in range(16)}}
+    error = PLUGIN.decide(ctx_for("developer", crowded), "/v1/chat/completions")
+    assert error.status == 400 and error.body["error"]["param"] == "metadata"
+    assert error.body["error"]["message"].startswith("metadata: at most 13 pairs")
