@@ -128,18 +128,17 @@ class Plugin:
                                                   include_usage=chat.include_usage)
             return self._planned(ctx, entry, internal)
         candidates = [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked_tier, tier)]
-        cacheable = all(e.caches_prompts for e, _ in candidates)
-        if api is ApiFormat.OPENAI and self.openai_prompt_caching and cacheable:
+        if api is ApiFormat.OPENAI and self.openai_prompt_caching and entry.caches_prompts:
             prompt_cache.add_cache_points(internal)
-        elif not cacheable:
-            prompt_cache.strip_cache_points(internal)
+        uncached = internal if all(e.caches_prompts for e, _ in candidates) else \
+            prompt_cache.without_cache_points(internal)   # for the candidates Bedrock would refuse a cache point on
         client_model = entry.name if ctx.substituted_from else (internal.get("model") or entry.name)
         bodies: dict = {}
         caller = self._caller(ctx, chat.end_user)
         if caller is not None and chat.client_metadata:
             caller = request_metadata.merged(chat.client_metadata, caller, request_metadata.OPENAI_MEMBER)
-        plan = [plan_call(api, internal, e, client_model=client_model, region=self.region,
-                          include_usage=chat.include_usage, policy=self.body_policy, bodies=bodies,
+        plan = [plan_call(api, internal if e.caches_prompts else uncached, e, client_model=client_model,
+                          region=self.region, include_usage=chat.include_usage, policy=self.body_policy, bodies=bodies,
                           answer_tool=chat.answer_tool, responses_api=chat.responses_api, guardrail=role.guardrail,
                           tier=t, metadata=caller)
                 for e, t in candidates]

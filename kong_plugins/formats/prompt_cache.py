@@ -15,7 +15,8 @@ cost. Tokens written to the cache cost 1.25x the input price, tokens read from i
 prefix used twice within the cache's 5 minutes costs less than sent twice uncached.
 A request that already carries cache_control is left as it is. On a model Bedrock caches nothing
 for (Claude 3, Claude 3.5 Sonnet v1), a cache point is a 400, so an Anthropic client's own
-cache_control (Claude Code always sends it) is taken out instead (`strip_cache_points`).
+cache_control (Claude Code always sends it) is taken out for that model's call only
+(`without_cache_points`): when such a model is a fallback, the model asked for still caches.
 """
 
 from __future__ import annotations
@@ -48,10 +49,22 @@ def _has_cache_control(request: dict[str, Any]) -> bool:
     return any("cache_control" in block for block in _blocks(request))
 
 
-def strip_cache_points(request: dict[str, Any]) -> None:
-    """Take every cache_control out of the internal request (its system, tools and message blocks)."""
-    for block in _blocks(request):
-        block.pop("cache_control", None)
+def without_cache_points(request: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the internal request with no cache_control on its system, tool or message blocks.
+
+    The blocks are copied, what they hold is shared: the request the asked model gets keeps its cache points.
+    """
+    copy = {**request, "messages": [{**m, "content": _uncached(m.get("content"))} for m in request["messages"]]}
+    for name in ("system", "tools"):
+        if name in request:
+            copy[name] = _uncached(request[name])
+    return copy
+
+
+def _uncached(blocks: Any) -> Any:
+    if not isinstance(blocks, list):
+        return blocks
+    return [{k: v for k, v in b.items() if k != "cache_control"} if isinstance(b, dict) else b for b in blocks]
 
 
 def _blocks(request: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -116,10 +116,11 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
 def _operation_and_body(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, policy: BodyPolicy,
                         bodies: dict[Any, tuple[str, bytes]], guardrail: Guardrail | None,
                         tier: str, metadata: Mapping[str, str] | None) -> tuple[str, bytes]:
-    """InvokeModel's Anthropic body or Converse's; both depend on the model's kind only, not on the model
-    (and Converse's on the tier, a body member there)."""
+    """InvokeModel's Anthropic body or Converse's; both depend on the model's kind and whether it caches prompts,
+    not on the model (and Converse's on the tier, a body member there)."""
     invoke = api is ApiFormat.ANTHROPIC and entry.kind == "claude"
-    key = "invoke" if invoke else ("converse", entry.kind == "claude", tier)
+    caches = entry.caches_prompts
+    key = ("invoke", caches) if invoke else ("converse", entry.kind == "claude", tier, caches)
     if key not in bodies:
         folded = anthropic.fold_system_messages(internal)
         if invoke:

@@ -68,19 +68,47 @@ def test_responses_api_reports_the_cached_tokens(stack, stream):
     assert response.usage.input_tokens_details.cached_tokens > len(POLICY) // 5
 
 
-def test_a_claude_3_entry_gets_no_cache_point_and_still_answers():
-    """Bedrock refuses a cache point on Claude 3 (the emulator too): such an entry is served without one."""
+@pytest.fixture(scope="module")
+def sonnet_on_claude_3():
+    """A stack whose `sonnet` is Claude 3 Haiku, which Bedrock caches nothing for; `opus` still falls back to it."""
     from tests.stack import GatewayStack
     claude_3 = {"bedrock_id": "anthropic.claude-3-haiku-20240307-v1:0", "fallbacks": []}
     with GatewayStack(model_overrides={"sonnet": claude_3}) as stack:
-        completion = oa(stack).chat.completions.create(
-            model="sonnet", max_tokens=20, messages=[{"role": "system", "content": POLICY},
-                                                     {"role": "user", "content": "Where is order 42?"}])
-        assert completion.choices[0].finish_reason == "stop"
-        assert last_sent(stack)["body"]["system"] == [{"text": POLICY}]
-        # Claude Code's cache_control is taken out rather than refused by Bedrock.
-        claude_code_like = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
-        message = claude_code_like.messages.create(
-            model="sonnet", max_tokens=20, messages=[{"role": "user", "content": "hi"}],
-            system=[{"type": "text", "text": POLICY, "cache_control": {"type": "ephemeral"}}])
-        assert message.stop_reason == "end_turn" and "cache_control" not in json.dumps(last_sent(stack)["body"])
+        yield stack
+
+
+def test_a_claude_3_entry_gets_no_cache_point_and_still_answers(sonnet_on_claude_3):
+    """Bedrock refuses a cache point on Claude 3 (the emulator too): such an entry is served without one."""
+    stack = sonnet_on_claude_3
+    completion = oa(stack).chat.completions.create(
+        model="sonnet", max_tokens=20, messages=[{"role": "system", "content": POLICY},
+                                                 {"role": "user", "content": "Where is order 42?"}])
+    assert completion.choices[0].finish_reason == "stop"
+    assert last_sent(stack)["body"]["system"] == [{"text": POLICY}]
+    # Claude Code's cache_control is taken out rather than refused by Bedrock.
+    claude_code_like = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+    message = claude_code_like.messages.create(
+        model="sonnet", max_tokens=20, messages=[{"role": "user", "content": "hi"}],
+        system=[{"type": "text", "text": POLICY, "cache_control": {"type": "ephemeral"}}])
+    assert message.stop_reason == "end_turn" and "cache_control" not in json.dumps(last_sent(stack)["body"])
+
+
+def test_a_fallback_without_caching_costs_the_model_asked_for_none_of_its_caching(sonnet_on_claude_3):
+    """opus caches and falls back to a Claude 3 `sonnet`: opus's calls keep Claude Code's cache points (its
+    cache is read), and only the fallback's call goes without them."""
+    stack = sonnet_on_claude_3
+    claude_code_like = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-admin-key", max_retries=0)
+    system = [{"type": "text", "text": POLICY, "cache_control": {"type": "ephemeral"}}]
+    for question in ("Where is order 42?", "Where is order 43?"):
+        message = claude_code_like.messages.create(model="opus", max_tokens=20, system=system,
+                                                   messages=[{"role": "user", "content": question}])
+    assert message.usage.cache_read_input_tokens > len(POLICY) // 5
+    assert last_sent(stack)["body"]["system"] == system
+    assert stack.emulator_control("POST", "/_emulator/faults", json={"type": "access_denied", "count": -1,
+                                                                      "model": "opus"}).status_code == 200
+    raw = claude_code_like.messages.with_raw_response.create(model="opus", max_tokens=20, system=system,
+                                                             messages=[{"role": "user", "content": "Order 44?"}])
+    assert raw.headers["X-Bedrock-Model"] == "sonnet" and raw.parse().stop_reason == "end_turn"
+    opus_call, fallback_call = stack.emulator_control("GET", "/_emulator/requests").json()[-2:]
+    assert "opus" in opus_call["model_id"] and opus_call["body"]["system"] == system
+    assert "claude-3-haiku" in fallback_call["model_id"] and "cache_control" not in json.dumps(fallback_call["body"])

@@ -89,9 +89,21 @@ def test_models_bedrock_would_refuse_a_cache_point_for_get_none():
     plugin = with_models(CLAUDE_3)
     ctx = ctx_for("admin", {**openai_body("haiku-3")})
     assert plugin.decide(ctx, "/v1/chat/completions") is None and b"cachePoint" not in ctx.upstream.body
-    ctx = ctx_for("admin", openai_body("haiku"))   # a fallback without caching: none for the whole request
-    assert with_models(CLAUDE_3, fallbacks=["haiku-3"]).decide(ctx, "/v1/chat/completions") is None
-    assert [c.model_name for c in ctx.fallbacks] == ["haiku-3"] and b"cachePoint" not in ctx.upstream.body
+
+
+def test_a_fallback_without_caching_gets_none_and_the_model_asked_for_keeps_its_own():
+    plugin = with_models(CLAUDE_3, fallbacks=["haiku-3"])
+    ctx = ctx_for("admin", openai_body("haiku"))
+    assert plugin.decide(ctx, "/v1/chat/completions") is None
+    assert [c.model_name for c in ctx.fallbacks] == ["haiku-3"]
+    assert b"cachePoint" in ctx.upstream.body and b"cachePoint" not in ctx.fallbacks[0].body
+    body = {"model": "haiku", "max_tokens": 10, "system": [{"type": "text", "text": "S", "cache_control": MARK}],
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": MARK}]}]}
+    ctx = ctx_for("admin", body)   # an Anthropic client's own cache_control (Claude Code's)
+    assert plugin.decide(ctx, "/v1/messages") is None
+    assert json.loads(ctx.upstream.body)["system"] == body["system"]
+    sent = json.loads(ctx.fallbacks[0].body)
+    assert "cache_control" not in json.dumps(sent) and sent["system"] == [{"type": "text", "text": "S"}]
 
 
 def test_an_entry_can_say_so_where_its_id_cannot():
