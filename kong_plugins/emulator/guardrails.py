@@ -5,7 +5,10 @@ stream in ``X-Amzn-Bedrock-Guardrail*`` headers. A guardrail that blocks the inp
 request before the model runs (no reply, no prompt-cache traffic) and answers with its
 blocked-input message, so a gateway's guardrail plumbing is exercised without an AWS account.
 Only the last user turn's text is assessed (not tool results, not the system prompt): that is
-what the gateway's tests drive. The model's text answer is assessed too, but never blocked.
+what the gateway's tests drive. The model's text answer is assessed against the topics a
+guardrail denies on output (Bedrock's denied topics can be enabled for input, output or both):
+one found there replaces the answer with the guardrail's blocked-output message, while the
+output tokens the model generated are still reported, as Bedrock bills them.
 
 With trace on, every assessment carries ``invocationMetrics``: the text units each policy
 processed (``usage``, Bedrock's GuardrailUsage; a text unit is up to 1,000 characters), the
@@ -16,7 +19,7 @@ units it bills a guardrail by.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from .cache import InputUsage
@@ -59,11 +62,16 @@ class Guardrail:
     topics: tuple[DeniedTopic, ...] = ()
     billed: tuple[str, ...] = ("topicPolicyUnits",)
     """The usage members its policies bill (a denied-topic policy: topic units)."""
+    output_topics: tuple[DeniedTopic, ...] = ()
+    """Topics denied in the model's answer only (input disabled, output enabled)."""
+    blocked_outputs_message: str = "Sorry, the model cannot answer this."
 
 
 GUARDRAILS: dict[str, Guardrail] = {g.identifier: g for g in (
     Guardrail("gwdemoguard1", frozenset({"1", "DRAFT"}), "Sorry, this request is not allowed by the shop's AI policy.",
-              (DeniedTopic("Competitors", ("competitor", "competitors", "rival")),)),
+              (DeniedTopic("Competitors", ("competitor", "competitors", "rival")),),
+              output_topics=(DeniedTopic("Supplier margins", ("margin", "margins", "markup")),),
+              blocked_outputs_message="Sorry, this answer was withheld by the shop's AI policy."),
 )}
 
 
@@ -81,24 +89,34 @@ class GuardrailCheck:
     trace: bool = False
     blocked_topics: tuple[DeniedTopic, ...] = field(default=())
     assessed_chars: int = 0
+    blocked_output_topics: tuple[DeniedTopic, ...] = field(default=())
 
     @property
     def intervened(self) -> bool:
+        """It blocked the input: the model never ran."""
         return bool(self.blocked_topics)
 
     @property
     def action(self) -> str:
         """``amazon-bedrock-guardrailAction`` of an InvokeModel answer."""
-        return "INTERVENED" if self.intervened else "NONE"
+        return "INTERVENED" if self.blocked_topics or self.blocked_output_topics else "NONE"
 
     def assess(self, last_user_text: str) -> "GuardrailCheck":
         topics = tuple(t for t in self.guardrail.topics if t.matches(last_user_text))
         return GuardrailCheck(self.guardrail, self.trace, topics, len(last_user_text))
 
+    def assess_output(self, answer: str) -> "GuardrailCheck":
+        return replace(self, blocked_output_topics=tuple(t for t in self.guardrail.output_topics if t.matches(answer)))
+
     def blocked_reply(self, stop_reason: str) -> Reply:
         """The guardrail's answer in place of the model's: its message, zero tokens in and out."""
         block = ReplyBlock("text", [self.guardrail.blocked_input_message], tokens=0)
         return Reply([block], stop_reason, None, InputUsage(0))
+
+    def blocked_output_reply(self, reply: Reply, stop_reason: str) -> Reply:
+        """Its message in place of the model's answer; the tokens the model read and generated are still billed."""
+        block = ReplyBlock("text", [self.guardrail.blocked_outputs_message], tokens=reply.output_tokens)
+        return Reply([block], stop_reason, None, reply.usage)
 
     def _metrics(self, chars: int) -> dict[str, Any]:
         units = -(-chars // TEXT_UNIT_CHARS)
@@ -106,15 +124,18 @@ class GuardrailCheck:
                 "usage": {name: units if name in self.guardrail.billed else 0 for name in USAGE_FIELDS},
                 "guardrailCoverage": {"textCharacters": {"guarded": chars, "total": chars}}}
 
-    def _input_assessment(self) -> dict[str, Any]:
-        assessment: dict[str, Any] = {"invocationMetrics": self._metrics(self.assessed_chars)}
-        if self.blocked_topics:
+    def _assessment(self, chars: int, blocked: tuple[DeniedTopic, ...]) -> dict[str, Any]:
+        assessment: dict[str, Any] = {"invocationMetrics": self._metrics(chars)}
+        if blocked:
             assessment["topicPolicy"] = {"topics": [{"name": t.name, "type": "DENY", "action": "BLOCKED",
-                                                     "detected": True} for t in self.blocked_topics]}
-        return {self.guardrail.identifier: assessment}
+                                                     "detected": True} for t in blocked]}
+        return assessment
+
+    def _input_assessment(self) -> dict[str, Any]:
+        return {self.guardrail.identifier: self._assessment(self.assessed_chars, self.blocked_topics)}
 
     def _output_assessment(self, output_text: str) -> dict[str, Any]:
-        return {"invocationMetrics": self._metrics(len(output_text))}
+        return self._assessment(len(output_text), self.blocked_output_topics)
 
     def converse_trace(self, output_text: str | None) -> dict[str, Any] | None:
         """Converse's ``trace`` member (keyed by the guardrail's id, also when it was named by ARN);

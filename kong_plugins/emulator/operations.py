@@ -183,6 +183,10 @@ def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tie
     streaming = op in ("invoke-with-response-stream", "converse-stream")
     answer = None if guardrail is not None and guardrail.intervened else \
         "".join(b.text for b in reply.blocks if b.kind == "text")
+    if guardrail is not None and answer is not None:
+        guardrail = guardrail.assess_output(answer)
+        if guardrail.blocked_output_topics:
+            reply = guardrail.blocked_output_reply(reply, "guardrail_intervened" if kind == "converse" else "end_turn")
     if kind == "converse":
         trace = guardrail.converse_trace(answer) if guardrail is not None else None
         echo = service_tiers.echo(tier or service_tiers.DEFAULT_TIER)

@@ -1,6 +1,7 @@
 """A role's Amazon Bedrock Guardrail through the whole stack: every client format goes through it, its blocks
 reach each client in that client's terms, and they are counted. The emulator's guardrail `gwdemoguard1` denies
-the topic "Competitors" (a last user turn naming competitors or a rival)."""
+the topic "Competitors" (a last user turn naming competitors or a rival) and, in answers only, "Supplier
+margins"."""
 
 import json
 from decimal import Decimal
@@ -91,6 +92,50 @@ def test_anthropic_clients_on_invoke_model_get_bedrocks_body_with_its_guardrail_
                                 messages=[{"role": "user", "content": ASK_RIVAL}]) as stream:
         assert "".join(stream.text_stream) == BLOCKED
     assert counted(stack, before + 2)
+
+
+WITHHELD = "Sorry, this answer was withheld by the shop's AI policy."
+ASK_MARGINS = "What margin do we make on sneakers?"   # the emulator's answer repeats it; the guardrail denies
+                                                       # the topic "Supplier margins" in answers only
+
+
+def token_cost(usage):
+    return DEFAULT_PRICES["haiku"].cost_usd(usage).quantize(Decimal("0.000001"))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_the_guardrail_withholds_is_a_content_filter_and_its_tokens_are_still_billed(stack, stream):
+    before = interventions(stack)
+    request = dict(model="haiku", max_tokens=20, messages=[{"role": "user", "content": ASK_MARGINS}])
+    client = oa(stack, "dev-ops-key")
+    if stream:
+        chunks = list(client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **request))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+        usage = chunks[-1].usage
+    else:
+        raw = client.chat.completions.with_raw_response.create(**request)
+        completion = raw.parse()
+        text, finish, usage = completion.choices[0].message.content, [completion.choices[0].finish_reason], \
+            completion.usage
+        assert Decimal(raw.headers["X-Token-Cost-USD"]) == token_cost(
+            Usage(input=usage.prompt_tokens, output=usage.completion_tokens))
+    assert text == WITHHELD and finish == ["content_filter"]
+    assert usage.completion_tokens > 0      # the model wrote an answer, which Bedrock bills, before it was withheld
+    assert counted(stack, before + 1)
+
+
+def test_an_anthropic_client_gets_bedrocks_withheld_answer_with_its_guardrail_action(stack):
+    before = interventions(stack)
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-ops-key", max_retries=0)
+    raw = client.messages.with_raw_response.create(model="haiku", max_tokens=20,
+                                                   messages=[{"role": "user", "content": ASK_MARGINS}])
+    body = raw.http_response.json()
+    assert body["content"] == [{"type": "text", "text": WITHHELD}]
+    assert body["amazon-bedrock-guardrailAction"] == "INTERVENED" and body["usage"]["output_tokens"] > 0
+    assert Decimal(raw.headers["X-Token-Cost-USD"]) == token_cost(
+        Usage(input=body["usage"]["input_tokens"], output=body["usage"]["output_tokens"]))
+    assert counted(stack, before + 1)
 
 
 def test_models_that_cannot_carry_the_guardrail_are_refused(stack):

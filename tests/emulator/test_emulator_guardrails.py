@@ -339,3 +339,55 @@ def test_request_log_keeps_what_named_the_guardrail(emulator, client) -> None:
     assert invoke_entry["headers"]["x-amzn-bedrock-guardrailversion"] == "1"
     assert invoke_entry["headers"]["x-amzn-bedrock-trace"] == "DISABLED"
     assert converse_entry["body"]["guardrailConfig"] == _config()
+
+
+# -- The model's answer -------------------------------------------------------------------------
+
+ASKS_MARGINS = "What margin do we make on sneakers?"   # the answer echoes it: "Emulated reply to: What margin"
+WITHHELD = "Sorry, this answer was withheld by the shop's AI policy."
+
+
+def _output_trace(answer: str) -> dict:
+    return {GUARD: [{"topicPolicy": {"topics": [{"name": "Supplier margins", "type": "DENY", "action": "BLOCKED",
+                                                 "detected": True}]},
+                     "invocationMetrics": metrics(len(answer))}]}
+
+
+def test_converse_answer_on_an_output_denied_topic_is_withheld_and_still_billed(client) -> None:
+    plain = client.converse(modelId=SONNET_45, messages=_user(ASKS_MARGINS))
+    answer = plain["output"]["message"]["content"][0]["text"]
+    assert "margin" in answer
+    guarded = client.converse(modelId=SONNET_45, messages=_user(ASKS_MARGINS), guardrailConfig=_config(trace="enabled"))
+    assert guarded["output"]["message"]["content"] == [{"text": WITHHELD}]
+    assert guarded["stopReason"] == "guardrail_intervened"
+    assert guarded["usage"] == plain["usage"] and guarded["usage"]["outputTokens"] > 0   # the model ran
+    assert guarded["trace"]["guardrail"] == {
+        "inputAssessment": {GUARD: {"invocationMetrics": metrics(len(ASKS_MARGINS))}},
+        "outputAssessments": _output_trace(answer)}
+
+
+def test_converse_stream_answer_on_an_output_denied_topic_is_withheld(client) -> None:
+    plain = client.converse(modelId=SONNET_45, messages=_user(ASKS_MARGINS))
+    events = list(client.converse_stream(modelId=SONNET_45, messages=_user(ASKS_MARGINS),
+                                         guardrailConfig=_config())["stream"])
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    assert text == WITHHELD and "margin" not in json.dumps(events)
+    assert events[-2]["messageStop"]["stopReason"] == "guardrail_intervened"
+    assert events[-1]["metadata"]["usage"] == plain["usage"]
+
+
+def test_invoke_claude_answer_on_an_output_denied_topic_is_withheld(client) -> None:
+    plain = _invoke(client, ASKS_MARGINS)["json"]
+    result = _invoke(client, ASKS_MARGINS, guardrailIdentifier=GUARD, guardrailVersion="1", trace="ENABLED")
+    message = result["json"]
+    assert message["content"] == [{"type": "text", "text": WITHHELD}] and message["stop_reason"] == "end_turn"
+    assert message["amazon-bedrock-guardrailAction"] == "INTERVENED"
+    assert message["usage"] == plain["usage"] and message["usage"]["output_tokens"] > 0
+    assert result["headers"]["x-amzn-bedrock-output-token-count"] == str(plain["usage"]["output_tokens"])
+    outputs = message["amazon-bedrock-trace"]["guardrail"]["outputs"]
+    assert outputs == [{GUARD: _output_trace(plain["content"][0]["text"])[GUARD][0]}]
+    stream = decode_stream(client.invoke_model_with_response_stream(
+        modelId=SONNET_45, body=json.dumps(claude_body(ASKS_MARGINS)), guardrailIdentifier=GUARD, guardrailVersion="1"))
+    assert "".join(e["delta"]["text"] for e in stream if e["type"] == "content_block_delta") == WITHHELD
+    assert stream[-1]["amazon-bedrock-guardrailAction"] == "INTERVENED"
+    assert stream[-1]["amazon-bedrock-invocationMetrics"]["outputTokenCount"] == plain["usage"]["output_tokens"]
