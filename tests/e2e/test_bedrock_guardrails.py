@@ -54,19 +54,26 @@ def test_an_allowed_question_is_answered_through_the_guardrail(stack):
                                                               "guardrailVersion": "1"}, "trace": "disabled"}
 
 
+def ops_chat(stack, question, stream):
+    """An OpenAI chat of the guarded ecommerce_ops role: (text, finish reasons, usage, X-Token-Cost-USD or None)."""
+    request = dict(model="haiku", max_tokens=20, messages=[{"role": "user", "content": question}])
+    client = oa(stack, "dev-ops-key")
+    if stream:
+        chunks = list(client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **request))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+        return text, finish, chunks[-1].usage, None
+    raw = client.chat.completions.with_raw_response.create(**request)
+    completion = raw.parse()
+    return (completion.choices[0].message.content, [completion.choices[0].finish_reason], completion.usage,
+            Decimal(raw.headers["X-Token-Cost-USD"]))
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_blocked_openai_chat_ends_with_content_filter_and_is_counted(stack, stream):
     before = interventions(stack)
-    request = dict(model="haiku", max_tokens=20, messages=[{"role": "user", "content": ASK_RIVAL}])
-    if stream:
-        chunks = list(oa(stack, "dev-ops-key").chat.completions.create(stream=True, **request))
-        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-        finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
-    else:
-        completion = oa(stack, "dev-ops-key").chat.completions.create(**request)
-        text, finish = completion.choices[0].message.content, [completion.choices[0].finish_reason]
-        assert completion.usage.completion_tokens == 0
-    assert text == BLOCKED and finish == ["content_filter"]
+    text, finish, usage, _ = ops_chat(stack, ASK_RIVAL, stream)
+    assert text == BLOCKED and finish == ["content_filter"] and usage.completion_tokens == 0
     assert counted(stack, before + 1)
 
 
@@ -106,22 +113,11 @@ def token_cost(usage):
 @pytest.mark.parametrize("stream", [False, True])
 def test_an_answer_the_guardrail_withholds_is_a_content_filter_and_its_tokens_are_still_billed(stack, stream):
     before = interventions(stack)
-    request = dict(model="haiku", max_tokens=20, messages=[{"role": "user", "content": ASK_MARGINS}])
-    client = oa(stack, "dev-ops-key")
-    if stream:
-        chunks = list(client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **request))
-        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-        finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
-        usage = chunks[-1].usage
-    else:
-        raw = client.chat.completions.with_raw_response.create(**request)
-        completion = raw.parse()
-        text, finish, usage = completion.choices[0].message.content, [completion.choices[0].finish_reason], \
-            completion.usage
-        assert Decimal(raw.headers["X-Token-Cost-USD"]) == token_cost(
-            Usage(input=usage.prompt_tokens, output=usage.completion_tokens))
+    text, finish, usage, cost = ops_chat(stack, ASK_MARGINS, stream)
     assert text == WITHHELD and finish == ["content_filter"]
     assert usage.completion_tokens > 0      # the model wrote an answer, which Bedrock bills, before it was withheld
+    if cost is not None:
+        assert cost == token_cost(Usage(input=usage.prompt_tokens, output=usage.completion_tokens))
     assert counted(stack, before + 1)
 
 
