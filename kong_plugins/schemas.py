@@ -82,7 +82,10 @@ _ROLE = {"type": "record", "fields": [
         {"identifier": _string(required=True, description="Bedrock Guardrail id or ARN.")},
         {"version": _string(required=True, default="DRAFT", description="A version number, or DRAFT.")},
         {"trace": {"type": "boolean", "required": True, "default": False,
-                   "description": "Ask Bedrock for the guardrail's assessment (Converse responses carry it)."}},
+                   "description": "Show clients Bedrock's guardrail assessment (the trace). The gateway asks "
+                                  "for it on OpenAI and Anthropic clients' calls anyway, to price the guardrail's "
+                                  "text units, and takes it out of what those clients get unless this is true; "
+                                  "Bedrock-native clients' calls carry this setting as it is."}},
     ], "description": "Every text-generation call of the role goes through this Amazon Bedrock Guardrail "
                       "(Converse guardrailConfig, InvokeModel guardrail headers); models whose API cannot "
                       "carry it (mantle, openai-compatible) are refused for the role."}},

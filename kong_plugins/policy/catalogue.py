@@ -47,7 +47,7 @@ class Guardrail:
 
     identifier: str           # id or ARN
     version: str              # a number or DRAFT
-    trace: bool = False       # ask Bedrock for its assessment (Converse `trace`, InvokeModel X-Amzn-Bedrock-Trace)
+    trace: bool = False       # clients see Bedrock's assessment (the gateway asks for it anyway: see plan_call)
 
     @classmethod
     def from_config(cls, config: Any) -> Guardrail | None:

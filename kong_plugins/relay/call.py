@@ -9,7 +9,7 @@ before any Bedrock call.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER
@@ -53,6 +53,7 @@ class UpstreamCall:
     responses_api: bool = False                     # OpenAI client on /v1/responses (else Chat Completions)
     embedding: EmbeddingPlan | None = None          # operation "embed": one InvokeModel body per text
     service_tier: str = service_tier.DEFAULT        # the Bedrock service tier the call asks for
+    hidden_trace: bool = False   # Bedrock's guardrail trace, asked for to price its text units, is not the client's
 
     @property
     def billable(self) -> bool:
@@ -88,7 +89,9 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     `bodies`: shared by the candidates of one request (the model and its
     fallbacks), so candidates of one kind reuse one encoded body: a Claude Code
     call is 100-300 KB, built once rather than once per fallback.
-    `guardrail`: the role's Bedrock guardrail (the caller refuses kinds that cannot carry one).
+    `guardrail`: the role's Bedrock guardrail (the caller refuses kinds that cannot carry one). Its trace is
+    always asked for, because it is the only place Bedrock reports the text units it bills the guardrail by;
+    OpenAI clients never see it, and an Anthropic client on InvokeModel only when the role says `trace`.
     `tier`: the Bedrock service tier (policy.service_tier.choose), named only when not Standard.
     `metadata`: who is calling, for Bedrock's invocation logs (Converse only: InvokeModel has no such member).
     """
@@ -100,16 +103,18 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                             body=_json({**internal, "model": entry.bedrock_id}), include_usage=include_usage,
                             response_id=prefix + secrets.token_urlsafe(18), service="bedrock-mantle",
                             headers=MANTLE_HEADERS, answer_tool=answer_tool, responses_api=responses_api)
+    metered = replace(guardrail, trace=True) if guardrail is not None else None
     operation, body = _operation_and_body(api, internal, entry, policy, {} if bodies is None else bodies,
-                                          guardrail, tier, metadata)
+                                          metered, tier, metadata)
     if stream:
         operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
                         answer_tool=answer_tool, responses_api=responses_api, service_tier=tier,
-                        headers=guardrail_headers(guardrail) + tier_headers(tier) if operation.startswith("invoke")
+                        headers=guardrail_headers(metered) + tier_headers(tier) if operation.startswith("invoke")
                         else (),
+                        hidden_trace=guardrail is not None and not guardrail.trace and operation.startswith("invoke"),
                         beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
 
 

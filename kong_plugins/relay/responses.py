@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from botocore.eventstream import EventStreamBuffer, ParserError
 
+from kong_plugins.bedrock.guardrail_usage import INVOKE_TRACE
 from kong_plugins.bedrock.usage import usage_from_headers
 from kong_plugins.context import RequestContext, Usage
 from kong_plugins.formats import anthropic, openai_chat, openai_passthrough, responses_render
@@ -77,7 +78,14 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
         return json.dumps(_with_openai_tier(completion, ctx), separators=(",", ":")).encode()
     if call.upstream_is_converse:
         return json.dumps(message, separators=(",", ":")).encode()
+    if call.hidden_trace and INVOKE_TRACE in message:
+        return json.dumps(_without_trace(message), separators=(",", ":")).encode()
     return content   # Anthropic client, InvokeModel or Mantle: Bedrock's bytes unchanged
+
+
+def _without_trace(event: dict[str, Any]) -> dict[str, Any]:
+    """Bedrock's guardrail trace taken out of an InvokeModel body or chunk the client did not ask to see it in."""
+    return {key: value for key, value in event.items() if key != INVOKE_TRACE}
 
 
 def note_usage(decoder: Any, ctx: RequestContext) -> None:
@@ -119,6 +127,9 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
                                            include_usage=call.include_usage, answer_tool=call.answer_tool)
         return lambda event, raw: chunks.render(event, ctx.usage)
+    if call.hidden_trace:
+        return lambda event, raw: (anthropic.sse_event(_without_trace(event)) if INVOKE_TRACE in event
+                                   else anthropic.sse_event(event, raw),)
     return lambda event, raw: (anthropic.sse_event(event, raw),)
 
 

@@ -10,6 +10,7 @@ import anthropic
 import boto3
 import openai
 import pytest
+import requests
 from botocore.config import Config
 
 from kong_plugins.context import Usage
@@ -51,7 +52,7 @@ def test_an_allowed_question_is_answered_through_the_guardrail(stack):
     assert completion.choices[0].finish_reason == "stop" and completion.choices[0].message.content.startswith(
         "Emulated reply")
     assert last_sent(stack)["body"]["guardrailConfig"] == {**{"guardrailIdentifier": "gwdemoguard1",
-                                                              "guardrailVersion": "1"}, "trace": "disabled"}
+                                                              "guardrailVersion": "1"}, "trace": "enabled"}
 
 
 def ops_chat(stack, question, stream):
@@ -106,8 +107,15 @@ ASK_MARGINS = "What margin do we make on sneakers?"   # the emulator's answer re
                                                        # the topic "Supplier margins" in answers only
 
 
-def token_cost(usage):
-    return DEFAULT_PRICES["haiku"].cost_usd(usage).quantize(Decimal("0.000001"))
+def priced(usage, units):
+    """What token-meter charges: the tokens, and the guardrail's topic units (the role's trace is off, but the
+    gateway asks Bedrock for it anyway, since it is where Bedrock reports the units)."""
+    return (DEFAULT_PRICES["haiku"].cost_usd(usage) + units * TOPIC_PRICE_PER_UNIT).quantize(Decimal("0.000001"))
+
+
+def withheld_units():
+    """The question's topic units and the withheld answer's (20 tokens at most: under 1,000 characters)."""
+    return text_units(ASK_MARGINS) + 1
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -117,11 +125,11 @@ def test_an_answer_the_guardrail_withholds_is_a_content_filter_and_its_tokens_ar
     assert text == WITHHELD and finish == ["content_filter"]
     assert usage.completion_tokens > 0      # the model wrote an answer, which Bedrock bills, before it was withheld
     if cost is not None:
-        assert cost == token_cost(Usage(input=usage.prompt_tokens, output=usage.completion_tokens))
+        assert cost == priced(Usage(input=usage.prompt_tokens, output=usage.completion_tokens), withheld_units())
     assert counted(stack, before + 1)
 
 
-def test_an_anthropic_client_gets_bedrocks_withheld_answer_with_its_guardrail_action(stack):
+def test_an_anthropic_client_gets_bedrocks_withheld_answer_without_the_trace_its_role_does_not_show(stack):
     before = interventions(stack)
     client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-ops-key", max_retries=0)
     raw = client.messages.with_raw_response.create(model="haiku", max_tokens=20,
@@ -129,9 +137,16 @@ def test_an_anthropic_client_gets_bedrocks_withheld_answer_with_its_guardrail_ac
     body = raw.http_response.json()
     assert body["content"] == [{"type": "text", "text": WITHHELD}]
     assert body["amazon-bedrock-guardrailAction"] == "INTERVENED" and body["usage"]["output_tokens"] > 0
-    assert Decimal(raw.headers["X-Token-Cost-USD"]) == token_cost(
-        Usage(input=body["usage"]["input_tokens"], output=body["usage"]["output_tokens"]))
+    assert "amazon-bedrock-trace" not in body
+    assert {k.lower(): v for k, v in last_sent(stack)["headers"].items()}["x-amzn-bedrock-trace"] == "ENABLED"
+    assert Decimal(raw.headers["X-Token-Cost-USD"]) == priced(
+        Usage(input=body["usage"]["input_tokens"], output=body["usage"]["output_tokens"]), withheld_units())
     assert counted(stack, before + 1)
+    http = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-ops-key"}, timeout=15,
+                         json={"model": "haiku", "max_tokens": 20, "stream": True,
+                               "messages": [{"role": "user", "content": ASK_MARGINS}]})
+    assert http.status_code == 200 and WITHHELD in http.text and "amazon-bedrock-guardrailAction" in http.text
+    assert "amazon-bedrock-trace" not in http.text and "topicPolicy" not in http.text
 
 
 def test_models_that_cannot_carry_the_guardrail_are_refused(stack):
@@ -250,15 +265,17 @@ def test_streamed_calls_count_the_units_of_the_trace_in_their_last_event(stack, 
     assert metric_reaches(stack, units_series(), before + text_units(QUESTION, answer))
 
 
-def test_a_blocked_call_pays_for_its_input_only_and_an_untraced_guardrail_reports_nothing(stack):
+def test_a_blocked_call_pays_for_its_input_only(stack):
     before = metric(stack, units_series())
     completion = oa(stack, "dev-admin-key").chat.completions.create(
         model="haiku", max_tokens=20, messages=[{"role": "user", "content": ASK_RIVAL}])
     assert completion.choices[0].finish_reason == "content_filter"
     assert metric_reaches(stack, units_series(), before + text_units(ASK_RIVAL))
-    served = 'kong_bedrock_requests_total{consumer="ops-user",model="haiku",role="ecommerce_ops",status="200"}'
-    seen = metric(stack, served)
-    oa(stack, "dev-ops-key").chat.completions.create(
-        model="haiku", max_tokens=20, messages=[{"role": "user", "content": QUESTION}])
-    assert metric_reaches(stack, served, seen + 1)     # its log phase has run
-    assert metric(stack, units_series("ecommerce_ops")) == 0
+
+
+def test_a_role_that_does_not_show_the_trace_still_pays_its_units(stack):
+    before = metric(stack, units_series("ecommerce_ops"))
+    answer = oa(stack, "dev-ops-key").chat.completions.create(
+        model="haiku", max_tokens=40, messages=[{"role": "user", "content": QUESTION}]).choices[0].message.content
+    assert answer.startswith("Emulated reply")
+    assert metric_reaches(stack, units_series("ecommerce_ops"), before + text_units(QUESTION, answer))

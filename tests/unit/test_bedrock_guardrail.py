@@ -34,6 +34,19 @@ def test_converse_calls_carry_it_in_the_body_invoke_calls_in_headers():
     assert b"guardrail" not in ctx.upstream.body
 
 
+def test_its_trace_is_always_asked_for_and_shown_to_anthropic_clients_only_when_the_role_says_so():
+    """The trace is where Bedrock reports the text units it bills the guardrail by."""
+    quiet = plugin({**GUARD, "trace": False})
+    ctx = ctx_for("ecommerce_ops", CHAT)
+    assert quiet.decide(ctx, "/v1/chat/completions") is None and not ctx.upstream.hidden_trace
+    assert json.loads(ctx.upstream.body)["guardrailConfig"]["trace"] == "enabled"
+    ctx = ctx_for("ecommerce_ops", CHAT)
+    assert quiet.decide(ctx, "/v1/messages") is None and ctx.upstream.hidden_trace
+    assert dict(ctx.upstream.headers)["X-Amzn-Bedrock-Trace"] == "ENABLED"
+    ctx = ctx_for("ecommerce_ops", CHAT)
+    assert plugin().decide(ctx, "/v1/messages") is None and not ctx.upstream.hidden_trace
+
+
 def test_roles_without_one_send_none():
     ctx = ctx_for("analyst", CHAT)
     assert plugin().decide(ctx, "/v1/chat/completions") is None
