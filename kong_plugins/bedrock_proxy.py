@@ -137,11 +137,17 @@ class Plugin:
         caller = self._caller(ctx, chat.end_user)
         if caller is not None and chat.client_metadata:
             caller = request_metadata.merged(chat.client_metadata, caller, request_metadata.OPENAI_MEMBER)
-        plan = [plan_call(api, internal if e.caches_prompts else uncached, e, client_model=client_model,
-                          region=self.region, include_usage=chat.include_usage, policy=self.body_policy, bodies=bodies,
-                          answer_tool=chat.answer_tool, responses_api=chat.responses_api, guardrail=role.guardrail,
-                          tier=t, metadata=caller)
-                for e, t in candidates]
+        plan = []
+        for e, t in candidates:
+            try:
+                plan.append(plan_call(api, internal if e.caches_prompts else uncached, e, client_model=client_model,
+                                      region=self.region, include_usage=chat.include_usage, policy=self.body_policy,
+                                      bodies=bodies, answer_tool=chat.answer_tool, responses_api=chat.responses_api,
+                                      guardrail=role.guardrail, tier=t, metadata=caller))
+            except RequestError:
+                if not plan:
+                    raise   # the model asked for cannot take the request: the client's 400
+                # a fallback that cannot take it (another API's limits) is left out of this request's chain
         ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
         return self._planned(ctx, entry, internal)
 

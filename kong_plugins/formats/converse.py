@@ -168,6 +168,11 @@ def _tool_config(request: dict[str, Any], messages: list[dict[str, Any]]) -> dic
     for i, tool in enumerate(tools):
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise RequestError(f"tools.{i}.name: required.", f"tools.{i}.name")
+        if tool.get("type") not in (None, "custom"):
+            raise RequestError(f"tools.{i}.type: {tool['type']!r} is a tool Anthropic's API defines (run by Anthropic "
+                               "or built into Claude); this model is served through Bedrock's Converse API, which "
+                               "has no such tool. Use a Claude model, or describe it as a custom tool with an "
+                               "input_schema.", f"tools.{i}.type")
         spec = {"name": tool["name"], "inputSchema": {"json": tool.get("input_schema") or {"type": "object"}}}
         if tool.get("description"):
             spec["description"] = tool["description"]

@@ -98,6 +98,15 @@ def test_anthropic_sdk_tools_round_trip(stack):
     assert second.stop_reason == "end_turn" and second.content[0].text
 
 
+def test_a_tool_anthropics_api_defines_is_a_clear_400_on_a_converse_model_before_any_call(stack):
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-analyst-key", max_retries=0)
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(model="titan", max_tokens=20, messages=ASK,
+                               tools=[{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}])
+    assert "'web_search_20250305' is a tool Anthropic's API defines" in caught.value.body["error"]["message"]
+    assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+
+
 def test_anthropic_sdk_thinking(stack):
     client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
     message = client.messages.create(model="sonnet", max_tokens=2048, messages=ASK,

@@ -134,6 +134,24 @@ def test_fallback_chain_keeps_only_models_the_role_may_use():
     assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.fallbacks == []
 
 
+def test_a_fallback_that_cannot_take_the_request_is_left_out_and_the_model_asked_for_still_serves_it():
+    """Claude Code's web search is a tool Anthropic's API defines: Claude on InvokeModel gets it as sent,
+    a Converse model cannot take it (a 400 when asked for directly, left out of a chain as a fallback)."""
+    models = [{**m, "fallbacks": ["titan"]} if m["name"] == "haiku" else m for m in CONFIG["models"]]
+    plugin = bedrock_proxy.Plugin({**CONFIG, "models": models})
+    body = {"model": "haiku", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]}
+    ctx = ctx_for("analyst", {k: v for k, v in body.items() if k != "tools"})
+    assert plugin.decide(ctx, "/v1/messages") is None and [c.model_name for c in ctx.fallbacks] == ["titan"]
+    ctx = ctx_for("analyst", body)
+    assert plugin.decide(ctx, "/v1/messages") is None
+    assert ctx.upstream.model_name == "haiku" and ctx.fallbacks == []
+    assert json.loads(ctx.upstream.body)["tools"] == body["tools"]
+    refused = plugin.decide(ctx_for("analyst", {**body, "model": "titan"}), "/v1/messages")
+    assert refused.status == 400 and refused.body["error"]["message"].startswith(
+        "tools.0.type: 'web_search_20250305' is a tool Anthropic's API defines")
+
+
 @pytest.mark.parametrize("name,served", [("claude-opus-4-8", "opus"), ("claude-sonnet-5", "sonnet"),
                                          ("anthropic.claude-haiku-5-5", "haiku"), ("claude-3-7-sonnet-latest", "sonnet"),
                                          ("us.anthropic.claude-opus-5-v1:0", "opus")])
