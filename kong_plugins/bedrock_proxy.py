@@ -63,8 +63,9 @@ class Plugin:
     def access(self, kong: Any) -> None:
         ctx = request_context(kong)
         path = request_path(kong, ctx).rstrip("/")
-        if path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass it
+        if path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
             ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True
+            ctx.metadata_header = kong.request.get_header(request_metadata.INVOKE_HEADER)
         decision = self.decide(ctx, path)
         if isinstance(decision, Reply):
             return respond(kong, decision, ctx)
@@ -182,6 +183,19 @@ class Plugin:
         return request_metadata.gateway_pairs(ctx.request_id, ctx.consumer.id if ctx.consumer else None, ctx.role,
                                               end_user)
 
+    def _native_metadata(self, ctx: RequestContext, operation: str, body: dict[str, Any]) -> dict[str, str] | None:
+        """A native call's pairs: the client's own (Converse's body member, InvokeModel's header) and ours.
+
+        None when the gateway adds none (the client's own then go to Bedrock unchanged). Raises RequestError.
+        """
+        caller = self._caller(ctx)
+        if caller is None or operation == "count-tokens":
+            return None
+        if operation.startswith("converse"):
+            return request_metadata.merged(body.get(request_metadata.MEMBER), caller)
+        return request_metadata.merged(request_metadata.client_header_pairs(ctx.metadata_header), caller,
+                                       request_metadata.INVOKE_HEADER)
+
     def _usable(self, ctx: RequestContext, kinds: frozenset[str]) -> str:
         """The models of these kinds the caller's role may use, for an error message ("none" if none)."""
         names = [e.name for e in self.catalogue.allowed_entries(self.catalogue.roles.get(ctx.role or ""))
@@ -205,7 +219,8 @@ class Plugin:
             return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is not an embedding model; {choices}",
                                 param="model")
         try:
-            ctx.upstream = plan_embeddings(request, entry, client_model=request.model, region=self.region)
+            ctx.upstream = plan_embeddings(request, entry, client_model=request.model, region=self.region,
+                                           metadata=self._caller(ctx))
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
         ctx.model = entry.name
@@ -224,9 +239,7 @@ class Plugin:
             body = load_json_object(ctx.body)
             asked = None if operation == "count-tokens" else \
                 service_tier.native_tier(ctx.tier_header, body, converse=operation.startswith("converse"))
-            caller = self._caller(ctx)
-            metadata = request_metadata.merged(body.get(request_metadata.MEMBER), caller) \
-                if caller and operation.startswith("converse") else None
+            metadata = self._native_metadata(ctx, operation, body)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc))
         entry = self._authorise(api, ctx, unquote(parts[2]))

@@ -106,7 +106,8 @@ class RequestContext:
     price_table: Any = None       # metering.pricing.PriceTable (token-meter): prices `model` on `service_tier`
     service_tier: str = "default"  # the Bedrock service tier planned, then the one Bedrock says served the call
     tier_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Service-Tier
-    headers_loaded: bool = False     # tier_header was read (from kong.yaml's pre-function, else the PDK)
+    metadata_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Request-Metadata
+    headers_loaded: bool = False     # those two were read (from kong.yaml's pre-function, else the PDK)
     reservation: Any = None       # metering.budget.Reservation held until the call is settled
     budget_headers: dict[str, str] = field(default_factory=dict)
     upstream_status: int | None = None

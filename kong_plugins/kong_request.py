@@ -80,8 +80,9 @@ def request_context(kong: Any, contexts: ContextStore = store, *, first: bool = 
         body = snapshot.get("body") if snapshot else kong.request.get_raw_body()
         ctx = contexts.create(request_id, consumer=consumer, body=_as_bytes(body))
         if snapshot and "service_tier" in snapshot:   # the header, or false (a Lua table keeps no nil)
-            tier = snapshot["service_tier"]
+            tier, metadata = snapshot["service_tier"], snapshot.get("request_metadata")
             ctx.tier_header, ctx.headers_loaded = tier if isinstance(tier, str) else None, True
+            ctx.metadata_header = metadata if isinstance(metadata, str) else None
         path = snapshot.get("path") if snapshot else None
         if isinstance(path, str) and path:
             _set_path(ctx, path)

@@ -123,9 +123,11 @@ BEDROCK_PROXY_SCHEMA = [
     {"default_max_tokens": _integer(required=True, default=4096, between=[1, 1_000_000],
                                     description="max_tokens for OpenAI requests that set none.")},
     {"bedrock_request_metadata": {"type": "boolean", "required": True, "default": True,
-                                  "description": "Converse calls carry requestMetadata naming the Kong request id, "
-                                                 "consumer id and role, which Bedrock's model invocation logs keep "
-                                                 "and filter on (every call is signed by the gateway's one role)."}},
+                                  "description": "Bedrock calls carry request metadata naming the Kong request id, "
+                                                 "consumer id and role (Converse requestMetadata, InvokeModel's "
+                                                 "X-Amzn-Bedrock-Request-Metadata header), which Bedrock's model "
+                                                 "invocation logs keep and filter on (every call is signed by the "
+                                                 "gateway's one role)."}},
     {"openai_prompt_caching": {"type": "boolean", "required": True, "default": True,
                                "description": "OpenAI-format requests to Claude get Bedrock cache points after "
                                               "the system prompt and, in an ongoing conversation, after the last "

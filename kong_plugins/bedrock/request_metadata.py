@@ -4,9 +4,10 @@ Every call leaves the gateway signed by one IAM role, so Bedrock's model invocat
 (CloudWatch Logs or S3) cannot tell one API key from another. Converse carries key-value
 pairs those logs keep and filter on; the gateway adds the Kong request id (the key of its
 own log line), the consumer's id (Kong's UUID: pseudonymous, not the username, which may be
-a person's e-mail) and the role. InvokeModel has no such member: its calls are matched
-through the Bedrock request id on the gateway's log line instead. Limits are Bedrock's
-(botocore's service model): at most 16 pairs, keys and values of at most 256 characters from
+a person's e-mail) and the role. InvokeModel and its stream carry the same pairs as a JSON object
+in the `X-Amzn-Bedrock-Request-Metadata` header (Bedrock's user guide, "Per-request metadata
+tagging"; botocore's service model does not list it yet). Bedrock Mantle takes none. Limits are
+Bedrock's: at most 16 pairs, keys and values of at most 256 characters from
 `[a-zA-Z0-9\\s:_@$#=/+,-.]`.
 
 An OpenAI client's own `metadata` (what OpenAI keeps with a stored completion) has no store to
@@ -16,12 +17,14 @@ does with OpenAI.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Mapping
 
 from kong_plugins.formats.body import RequestError
 
 MEMBER = "requestMetadata"
+INVOKE_HEADER = "X-Amzn-Bedrock-Request-Metadata"
 MAX_PAIRS = 16
 MAX_LENGTH = 256
 _OUTSIDE_CHARSET = re.compile(r"[^a-zA-Z0-9\s:_@$#=/+,\-.]")
@@ -70,6 +73,24 @@ def from_openai(metadata: Any) -> dict[str, str] | None:
         if len(value) > OPENAI_MAX_VALUE:
             raise RequestError(f"{OPENAI_MEMBER}.{key}: at most {OPENAI_MAX_VALUE} characters.", OPENAI_MEMBER)
     return {_cleaned(key): _cleaned(value) for key, value in pairs.items()}
+
+
+def invoke_header(pairs: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """InvokeModel's header for the pairs (JSON escapes anything a header cannot hold)."""
+    return ((INVOKE_HEADER, json.dumps(dict(pairs), separators=(",", ":"))),) if pairs else ()
+
+
+def client_header_pairs(header: str | None) -> Any:
+    """A native InvokeModel client's own pairs, from its header (None without one).
+
+    Raises RequestError when the header is not JSON; `merged` checks what it holds.
+    """
+    if header is None:
+        return None
+    try:
+        return json.loads(header)
+    except ValueError:
+        raise RequestError(f"{INVOKE_HEADER}: must be a JSON object of string values.", INVOKE_HEADER) from None
 
 
 def merged(client: Any, ours: Mapping[str, str], member: str = MEMBER) -> dict[str, str]:

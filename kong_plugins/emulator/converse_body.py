@@ -182,9 +182,9 @@ _METADATA_KEY = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{1,256}")
 _METADATA_VALUE = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}")
 
 
-def _check_request_metadata(metadata: Any) -> None:
-    """Converse's requestMetadata: 1-16 string pairs in Bedrock's character set. The member is sensitive,
-    so Bedrock's findings leave its value out."""
+def check_request_metadata(metadata: Any) -> None:
+    """Request metadata (Converse's requestMetadata, InvokeModel's X-Amzn-Bedrock-Request-Metadata): 1-16 string
+    pairs in Bedrock's character set. The member is sensitive, so Bedrock's findings leave its value out."""
     if metadata is None:
         return
     where = "Value at 'requestMetadata' failed to satisfy constraint: "
@@ -206,7 +206,7 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
     if not isinstance(body, dict):
         raise validation("The request body must be a JSON object.")
     if not invoke_style:
-        _check_request_metadata(body.get("requestMetadata"))
+        check_request_metadata(body.get("requestMetadata"))
     messages = _validate_messages(body.get("messages"))
     tool_config = body.get("toolConfig")
     if tool_config is not None and not info.supports_tools:

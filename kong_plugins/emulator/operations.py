@@ -14,7 +14,7 @@ from typing import Any
 
 from . import anthropic_format, cohere_embed, converse_format, embeddings, guardrails, service_tiers, titan
 from .anthropic_body import parse_anthropic_body
-from .converse_body import parse_converse_body
+from .converse_body import check_request_metadata, parse_converse_body
 from .structured import require_support
 from .errors import MSG_NO_COUNT_TOKENS, BedrockError, malformed, validation
 from .eventstream import chunk_frame, event_frame
@@ -94,6 +94,8 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
         raise validation(embeddings.MSG_NO_STREAMING)
     offered = model.info.service_tiers
     tier = service_tiers.from_header(headers, offered) if operation in service_tiers.INVOKE_OPERATIONS else None
+    if operation in service_tiers.INVOKE_OPERATIONS:
+        _check_metadata_header(headers)
     parsed = _parse_json(body, operation)
     if operation == "count-tokens":
         return Prepared(operation, model, _count_tokens_prompt(model, parsed), "count")
@@ -121,6 +123,24 @@ def _cacheable(prompt: Prompt, model: ModelRef) -> Prompt:
     if not model.info.supports_prompt_caching and any(segment.breakpoint for segment in prompt.segments):
         raise validation(MSG_NO_PROMPT_CACHING)
     return prompt
+
+
+METADATA_HEADER = "X-Amzn-Bedrock-Request-Metadata"
+MSG_METADATA_HEADER = f"{METADATA_HEADER} must be a JSON object of string keys and string values"  # our wording
+
+
+def _check_metadata_header(headers: Headers | None) -> None:
+    """InvokeModel's request metadata: a header holding a JSON object, with Converse's requestMetadata rules."""
+    value = headers.get(METADATA_HEADER) if headers is not None else None
+    if value is None:
+        return
+    try:
+        metadata = json.loads(value)
+    except ValueError:
+        raise validation(MSG_METADATA_HEADER) from None
+    if not isinstance(metadata, dict):
+        raise validation(MSG_METADATA_HEADER)
+    check_request_metadata(metadata)
 
 
 def _assess(guardrail: GuardrailCheck | None, prompt: Prompt) -> GuardrailCheck | None:

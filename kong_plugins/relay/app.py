@@ -19,6 +19,7 @@ from botocore.eventstream import ParserError
 
 from kong_plugins import metrics
 from kong_plugins.bedrock.client import BedrockClient
+from kong_plugins.bedrock import request_metadata
 from kong_plugins.bedrock.errors import client_message, kind_for, mantle_error_type
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import ContextStore, RequestContext
@@ -87,7 +88,7 @@ class RelayApp:
         betas = environ.get("HTTP_ANTHROPIC_BETA") or ""
         ctx.relay_active = True
         ctx.relay_clock = RelayClock()
-        candidates = [_with_client_guardrail(_with_betas(c, betas), environ) for c in [ctx.upstream, *ctx.fallbacks]]
+        candidates = [_with_client_headers(_with_betas(c, betas), environ) for c in [ctx.upstream, *ctx.fallbacks]]
         body = self._forward(ctx, candidates, start_response)
         return _then_done(body, ctx)
 
@@ -306,17 +307,22 @@ def _with_betas(call: UpstreamCall, header: str) -> UpstreamCall:
     return replace(call, body=body)
 
 
-_CLIENT_GUARDRAIL_KEYS = tuple((name, "HTTP_" + name.upper().replace("-", "_")) for name in GUARDRAIL_HEADERS)
+def _environ_keys(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, "HTTP_" + name.upper().replace("-", "_")) for name in names)
 
 
-def _with_client_guardrail(call: UpstreamCall, environ: dict[str, Any]) -> UpstreamCall:
-    """A Bedrock-native InvokeModel keeps the guardrail its client asked for in headers (as Converse keeps
-    its body's guardrailConfig), unless the role's own guardrail replaced it."""
-    if call.api is not ApiFormat.BEDROCK or not call.operation.startswith("invoke") or \
-            any(name in GUARDRAIL_HEADERS for name, _ in call.headers):
+_CLIENT_HEADER_GROUPS = (_environ_keys(GUARDRAIL_HEADERS), _environ_keys((request_metadata.INVOKE_HEADER,)))
+
+
+def _with_client_headers(call: UpstreamCall, environ: dict[str, Any]) -> UpstreamCall:
+    """A Bedrock-native InvokeModel keeps the guardrail and the request metadata its client sent in headers (as
+    Converse keeps its body's), unless bedrock-proxy replaced them (the role's guardrail, the gateway's pairs)."""
+    if call.api is not ApiFormat.BEDROCK or not call.operation.startswith("invoke"):
         return call
-    asked = tuple((name, environ[key]) for name, key in _CLIENT_GUARDRAIL_KEYS if environ.get(key))
-    return replace(call, headers=call.headers + asked) if asked else call
+    planned = {name for name, _ in call.headers}
+    kept = tuple((name, environ[key]) for group in _CLIENT_HEADER_GROUPS
+                 if not planned.intersection(name for name, _ in group) for name, key in group if environ.get(key))
+    return replace(call, headers=call.headers + kept) if kept else call
 
 
 def _passthrough_headers(upstream_headers: Any) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER
+from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER, invoke_header
 from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
 from kong_plugins.formats.embedding_models import embedding_model
 from kong_plugins.formats.api import ApiFormat
@@ -93,7 +93,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     always asked for, because it is the only place Bedrock reports the text units it bills the guardrail by;
     OpenAI clients never see it, and an Anthropic client on InvokeModel only when the role says `trace`.
     `tier`: the Bedrock service tier (policy.service_tier.choose), named only when not Standard.
-    `metadata`: who is calling, for Bedrock's invocation logs (Converse only: InvokeModel has no such member).
+    `metadata`: who is calling, for Bedrock's invocation logs (Converse's body member, InvokeModel's header).
     """
     stream = internal.get("stream") is True
     prefix = ("resp_" if responses_api else "chatcmpl-") if api is ApiFormat.OPENAI else "msg_bdrk_"
@@ -112,8 +112,8 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                         model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
                         answer_tool=answer_tool, responses_api=responses_api, service_tier=tier,
-                        headers=guardrail_headers(metered) + tier_headers(tier) if operation.startswith("invoke")
-                        else (),
+                        headers=guardrail_headers(metered) + tier_headers(tier) + invoke_header(metadata)
+                        if operation.startswith("invoke") else (),
                         hidden_trace=guardrail is not None and not guardrail.trace and operation.startswith("invoke"),
                         beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
 
@@ -185,8 +185,8 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
                      guardrail: Guardrail | None = None, tier: str = service_tier.DEFAULT,
                      asked_tier: str | None = None, metadata: Mapping[str, str] | None = None) -> UpstreamCall:
     """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail,
-    service tier and, on Converse, `metadata`: the client's pairs and ours; a Converse body is re-encoded
-    only when one of them changes it)."""
+    service tier and `metadata`, the client's pairs and ours: in a Converse body, which is re-encoded only
+    when one of them changes it, or InvokeModel's header)."""
     model_id = foundation_model_id(entry.bedrock_id) if operation == "count-tokens" else entry.bedrock_id
     headers: tuple[tuple[str, str], ...] = ()
     if operation.startswith("converse") and (guardrail is not None or metadata
@@ -194,7 +194,7 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
         body = _json(with_request_metadata(with_tier(with_guardrail_config(wire_json.loads(body), guardrail), tier),
                                            metadata))
     elif operation.startswith("invoke"):
-        headers = guardrail_headers(guardrail) + tier_headers(tier)
+        headers = guardrail_headers(guardrail) + tier_headers(tier) + invoke_header(metadata)
     return UpstreamCall(api=ApiFormat.BEDROCK, operation=operation, model_name=entry.name,
                         client_model=entry.bedrock_id, model_id=model_id, region=entry.region or region,
                         body=body, stream=operation.endswith("stream"), headers=headers, service_tier=tier)
@@ -211,14 +211,14 @@ def plan_openai_compatible(request: dict[str, Any], entry: CatalogueEntry, *, cl
 
 
 def plan_embeddings(request: EmbeddingRequest, entry: CatalogueEntry, *, client_model: str,
-                    region: str) -> UpstreamCall:
+                    region: str, metadata: Mapping[str, str] | None = None) -> UpstreamCall:
     """OpenAI embeddings: InvokeModel calls of the model's batch size, no fallback (another model's vectors would
     not be comparable with the ones the client already stored). RequestError if the model cannot take it."""
     plan = EmbeddingPlan(bodies=embedding_model(entry.bedrock_id).bodies(request, entry.name),
                          encoding=request.encoding)
     return UpstreamCall(api=ApiFormat.OPENAI, operation="embed", model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=plan.bodies[0],
-                        stream=False, embedding=plan)
+                        stream=False, embedding=plan, headers=invoke_header(metadata))
 
 
 def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str) -> UpstreamCall:

@@ -3,6 +3,7 @@
 The binary comes from the npm registry (`make claude-code`, run by .ci/run).
 """
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -41,6 +42,9 @@ def test_anthropic_mode(stack, claude, tmp_path):
     # Claude Code's first-party-only shapes were translated for Bedrock
     assert all(m["role"] in ("user", "assistant") for m in body["messages"])
     assert "context_management" not in body and "claude-code-20250219" not in body.get("anthropic_beta", [])
+    # Bedrock's invocation log can tell this developer's calls apart, and Claude Code's user apart from others
+    pairs = json.loads(calls[0]["headers"]["x-amzn-bedrock-request-metadata"])
+    assert pairs["gateway_role"] == "developer" and pairs["client_end_user"]
 
 
 def test_anthropic_mode_with_a_model_the_role_may_not_use_gets_a_clear_403(stack, claude, tmp_path):
@@ -60,6 +64,7 @@ def test_bedrock_mode(stack, claude, tmp_path):
     calls = served(stack)
     assert calls and calls[0]["operation"] == "invoke-with-response-stream"
     assert calls[0]["model_id"].startswith("us.anthropic.claude-")
+    assert json.loads(calls[0]["headers"]["x-amzn-bedrock-request-metadata"])["gateway_role"] == "developer"
 
 
 def test_mantle_mode(stack, claude, tmp_path):
@@ -72,3 +77,4 @@ def test_mantle_mode(stack, claude, tmp_path):
     calls = served(stack)
     assert calls and calls[0]["operation"] == "mantle-messages"
     assert calls[0]["body"]["model"].startswith("anthropic.claude-opus-4-")
+    assert "x-amzn-bedrock-request-metadata" not in calls[0]["headers"]    # Bedrock Mantle takes none

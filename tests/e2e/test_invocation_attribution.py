@@ -1,6 +1,7 @@
 """Every Bedrock call is signed by the gateway's one role, so Bedrock's model invocation logs cannot tell API keys
-apart. Converse calls carry requestMetadata naming the Kong request, consumer and role, and every request's log
-line (and answer) carries the Bedrock request id, which keys Bedrock's log entry for InvokeModel calls too."""
+apart. Every call carries request metadata naming the Kong request, consumer and role (Converse in its body,
+InvokeModel in a header), and every request's log line (and answer) carries the Bedrock request id, which keys
+Bedrock's log entry too."""
 
 import json
 import re
@@ -41,6 +42,31 @@ def test_converse_calls_name_the_kong_request_the_consumer_and_the_role(stack):
     assert last_sent(stack)["body"]["requestMetadata"]["gateway_consumer_id"] == metadata["gateway_consumer_id"]
     oa(stack, "dev-developer-2-key").chat.completions.create(model="haiku", max_tokens=20, messages=ASK)
     assert last_sent(stack)["body"]["requestMetadata"]["gateway_consumer_id"] != metadata["gateway_consumer_id"]
+
+
+def invoke_pairs(stack):
+    return json.loads(last_sent(stack)["headers"]["x-amzn-bedrock-request-metadata"])
+
+
+def test_invoke_calls_carry_the_pairs_and_the_anthropic_end_user_in_bedrocks_header(stack):
+    r = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-developer-key"}, timeout=15,
+                      json={"model": "haiku", "max_tokens": 16, "messages": ASK, "metadata": {"user_id": "u-42"}})
+    assert r.status_code == 200 and last_sent(stack)["operation"] == "invoke"
+    pairs = invoke_pairs(stack)
+    assert pairs["gateway_request_id"] == r.headers["X-Kong-Request-Id"] and pairs["gateway_role"] == "developer"
+    assert UUID.fullmatch(pairs["gateway_consumer_id"]) and pairs["client_end_user"] == "u-42"
+    oa(stack).embeddings.create(model="titan-embed", input="order 42")
+    assert invoke_pairs(stack)["gateway_role"] == "developer"
+
+
+def test_a_native_invoke_client_keeps_its_header_pairs_but_cannot_pass_as_someone_else(stack):
+    client, own = bedrock_runtime(stack), '{"team": "search", "gateway_role": "admin"}'
+    client.meta.events.register("before-send.bedrock-runtime.InvokeModel", lambda request, **_: request.headers.
+                                __setitem__("X-Amzn-Bedrock-Request-Metadata", own))
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 16, "messages": ASK}
+    assert json.loads(client.invoke_model(modelId=HAIKU_ID, body=json.dumps(body))["body"].read())["content"]
+    pairs = invoke_pairs(stack)
+    assert pairs["team"] == "search" and pairs["gateway_role"] == "developer"
 
 
 def test_the_bedrock_request_id_is_on_the_answer_and_the_log_line_for_invoke_calls_too(stack):

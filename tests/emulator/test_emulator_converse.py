@@ -6,7 +6,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from emulator_helpers import HAIKU_3, NOVA, SONNET_45, TITAN, claude_body
+from emulator_helpers import HAIKU_3, NOVA, SONNET_45, TITAN, claude_body, make_client
 
 TOOL_CONFIG = {"tools": [{"toolSpec": {"name": "get_time", "description": "Current time", "inputSchema": {
     "json": {"type": "object", "required": ["tz"], "properties": {"tz": {"type": "string"}}}}}}]}
@@ -160,3 +160,26 @@ def test_converse_request_metadata_limits(client) -> None:
     assert "Map keys must satisfy constraint" in bad_key["Message"] and "who?" not in bad_key["Message"]
     bad_value = _error(client.converse, modelId=SONNET_45, messages=_user("hi"), requestMetadata={"k": "ça"})
     assert "Map value must satisfy constraint" in bad_value["Message"] and "ça" not in bad_value["Message"]
+
+
+def test_invoke_model_request_metadata_header(emulator) -> None:
+    """InvokeModel takes the same pairs as a JSON object in X-Amzn-Bedrock-Request-Metadata (Bedrock's user guide;
+    botocore does not model it yet, so a hook adds it), under requestMetadata's rules."""
+    client, sent = make_client(emulator.url), {}
+    client.meta.events.register("before-sign.bedrock-runtime.InvokeModel",
+                                lambda request, **_: request.headers.__setitem__(
+                                    "X-Amzn-Bedrock-Request-Metadata", sent["header"]))
+
+    def invoke(header: str) -> dict:
+        sent["header"] = header
+        return json.loads(client.invoke_model(modelId=SONNET_45, body=json.dumps(claude_body("hi")))["body"].read())
+
+    assert invoke('{"team": "search-2 eu:prod"}')["content"][0]["text"]
+    for header, message in (("team=search", "must be a JSON object of string keys and string values"),
+                            ('["team"]', "must be a JSON object of string keys and string values"),
+                            (json.dumps({f"k{i}": "v" for i in range(17)}), "length less than or equal to 16"),
+                            ('{"k": "\\u00e7a"}', "Map value must satisfy constraint")):
+        with pytest.raises(ClientError) as caught:
+            invoke(header)
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
+        assert message in caught.value.response["Error"]["Message"]

@@ -32,13 +32,34 @@ def test_pairs_the_gateway_cannot_add_to_are_request_errors(client, message):
         request_metadata.merged(client, OURS)
 
 
-def test_converse_calls_carry_them_and_invoke_calls_do_not():
+def invoke_pairs(call):
+    return json.loads(dict(call.headers)["X-Amzn-Bedrock-Request-Metadata"])
+
+
+def test_converse_calls_carry_them_in_the_body_invoke_calls_in_a_header():
     ctx = ctx_for("developer", CHAT)
     assert PLUGIN.decide(ctx, "/v1/chat/completions") is None
     assert json.loads(ctx.upstream.body)["requestMetadata"] == OURS
-    ctx = ctx_for("developer", CHAT)
+    ctx = ctx_for("developer", {**CHAT, "metadata": {"user_id": "u-7"}})
     assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.upstream.operation == "invoke"
-    assert b"gateway_" not in ctx.upstream.body and not [h for h, _ in ctx.upstream.headers if "Metadata" in h]
+    assert b"gateway_" not in ctx.upstream.body and invoke_pairs(ctx.upstream) == {**OURS, "client_end_user": "u-7"}
+    ctx = ctx_for("developer", {"model": "titan-embed", "input": "hi"})
+    assert PLUGIN.decide(ctx, "/v1/embeddings") is None and invoke_pairs(ctx.upstream) == OURS
+
+
+def test_a_native_invoke_clients_header_pairs_are_kept_but_ours_win():
+    native = {"anthropic_version": "bedrock-2023-05-31", **CHAT}
+    ctx = ctx_for("developer", native)
+    ctx.metadata_header, ctx.headers_loaded = '{"team": "search", "gateway_role": "admin"}', True
+    assert PLUGIN.decide(ctx, "/model/haiku/invoke-with-response-stream") is None
+    assert invoke_pairs(ctx.upstream) == {"team": "search", **OURS}
+    for header, message in (("team=search", "must be a JSON object"), ('["team"]', "must be an object"),
+                            (json.dumps({f"k{i}": "v" for i in range(14)}), "at most 13 pairs")):
+        ctx = ctx_for("developer", native)
+        ctx.metadata_header, ctx.headers_loaded = header, True
+        error = PLUGIN.decide(ctx, "/model/haiku/invoke")
+        assert error.status == 400 and error.body["message"].startswith("X-Amzn-Bedrock-Request-Metadata: ")
+        assert message in error.body["message"]
 
 
 def test_switched_off_no_call_carries_them():
@@ -90,3 +111,19 @@ def test_openai_metadata_joins_the_gateways_pairs_on_the_converse_call_and_ours_
     error = PLUGIN.decide(ctx_for("developer", crowded), "/v1/chat/completions")
     assert error.status == 400 and error.body["error"]["param"] == "metadata"
     assert error.body["error"]["message"].startswith("metadata: at most 13 pairs")
+
+
+def test_the_relay_passes_a_native_clients_own_header_on_only_when_the_gateway_adds_none():
+    from kong_plugins.relay.app import _with_client_headers
+    native, own = {"anthropic_version": "bedrock-2023-05-31", **CHAT}, '{"team": "search"}'
+    environ = {"HTTP_X_AMZN_BEDROCK_REQUEST_METADATA": own}
+    plugin = bedrock_proxy.Plugin({**CONFIG, "bedrock_request_metadata": False})
+    ctx = ctx_for("developer", native)
+    ctx.metadata_header, ctx.headers_loaded = own, True
+    assert plugin.decide(ctx, "/model/haiku/invoke") is None
+    assert dict(_with_client_headers(ctx.upstream, environ).headers)["X-Amzn-Bedrock-Request-Metadata"] == own
+    ctx = ctx_for("developer", native)
+    ctx.metadata_header, ctx.headers_loaded = own, True
+    assert PLUGIN.decide(ctx, "/model/haiku/invoke") is None
+    sent = [v for k, v in _with_client_headers(ctx.upstream, environ).headers if k == "X-Amzn-Bedrock-Request-Metadata"]
+    assert [json.loads(v) for v in sent] == [{"team": "search", **OURS}]

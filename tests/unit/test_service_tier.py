@@ -107,11 +107,11 @@ def test_converse_calls_name_the_tier_in_the_body_and_invoke_calls_in_a_header()
     assert ctx.service_tier == ctx.upstream.service_tier == "flex"
     ctx = ctx_for("developer", {**CHAT, "service_tier": "auto"})
     assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.upstream.operation == "invoke"
-    assert ctx.upstream.headers == () and ctx.service_tier == "default"
+    assert "X-Amzn-Bedrock-Service-Tier" not in dict(ctx.upstream.headers) and ctx.service_tier == "default"
     plugin = with_roles(developer={"default": "flex", "allowed": ["default", "flex"]})
     ctx = ctx_for("developer", CHAT)
     assert plugin.decide(ctx, "/v1/messages") is None
-    assert dict(ctx.upstream.headers) == {"X-Amzn-Bedrock-Service-Tier": "flex"}
+    assert dict(ctx.upstream.headers)["X-Amzn-Bedrock-Service-Tier"] == "flex"
     assert b"service" not in ctx.upstream.body
 
 
@@ -167,7 +167,7 @@ def test_bedrock_native_invoke_forwards_the_clients_header_and_converse_keeps_it
                                     "messages": [{"role": "user", "content": "hi"}]})
     ctx.tier_header, ctx.headers_loaded = "priority", True
     assert PLUGIN.decide(ctx, "/model/haiku/invoke") is None
-    assert dict(ctx.upstream.headers) == {"X-Amzn-Bedrock-Service-Tier": "priority"}
+    assert dict(ctx.upstream.headers)["X-Amzn-Bedrock-Service-Tier"] == "priority"
     body = {"messages": [{"role": "user", "content": [{"text": "hi"}]}], "serviceTier": {"type": "flex"}}
     ctx = ctx_for("developer", body)
     assert PLUGIN.decide(ctx, "/model/haiku/converse") is None and ctx.service_tier == "flex"
