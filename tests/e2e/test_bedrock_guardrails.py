@@ -86,12 +86,17 @@ def test_a_blocked_responses_call_is_incomplete_for_content_filter(stack):
     assert counted(stack, before + 1)
 
 
-def test_anthropic_clients_on_invoke_model_get_bedrocks_body_with_its_guardrail_action(stack):
-    before = interventions(stack)
+def ops_message(stack, question):
+    """An Anthropic message of the guarded ecommerce_ops role: (the client, the raw response, its JSON body)."""
     client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-ops-key", max_retries=0)
     raw = client.messages.with_raw_response.create(model="haiku", max_tokens=20,
-                                                   messages=[{"role": "user", "content": ASK_RIVAL}])
-    body = raw.http_response.json()
+                                                   messages=[{"role": "user", "content": question}])
+    return client, raw, raw.http_response.json()
+
+
+def test_anthropic_clients_on_invoke_model_get_bedrocks_body_with_its_guardrail_action(stack):
+    before = interventions(stack)
+    client, _, body = ops_message(stack, ASK_RIVAL)
     assert body["content"][0]["text"] == BLOCKED and body["amazon-bedrock-guardrailAction"] == "INTERVENED"
     sent = last_sent(stack)
     assert sent["operation"] == "invoke" and {k.lower(): v for k, v in sent["headers"].items()}[
@@ -105,12 +110,6 @@ def test_anthropic_clients_on_invoke_model_get_bedrocks_body_with_its_guardrail_
 WITHHELD = "Sorry, this answer was withheld by the shop's AI policy."
 ASK_MARGINS = "What margin do we make on sneakers?"   # the emulator's answer repeats it; the guardrail denies
                                                        # the topic "Supplier margins" in answers only
-
-
-def priced(usage, units):
-    """What token-meter charges: the tokens, and the guardrail's topic units (the role's trace is off, but the
-    gateway asks Bedrock for it anyway, since it is where Bedrock reports the units)."""
-    return (DEFAULT_PRICES["haiku"].cost_usd(usage) + units * TOPIC_PRICE_PER_UNIT).quantize(Decimal("0.000001"))
 
 
 def withheld_units():
@@ -131,10 +130,7 @@ def test_an_answer_the_guardrail_withholds_is_a_content_filter_and_its_tokens_ar
 
 def test_an_anthropic_client_gets_bedrocks_withheld_answer_without_the_trace_its_role_does_not_show(stack):
     before = interventions(stack)
-    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-ops-key", max_retries=0)
-    raw = client.messages.with_raw_response.create(model="haiku", max_tokens=20,
-                                                   messages=[{"role": "user", "content": ASK_MARGINS}])
-    body = raw.http_response.json()
+    _, raw, body = ops_message(stack, ASK_MARGINS)
     assert body["content"] == [{"type": "text", "text": WITHHELD}]
     assert body["amazon-bedrock-guardrailAction"] == "INTERVENED" and body["usage"]["output_tokens"] > 0
     assert "amazon-bedrock-trace" not in body
@@ -191,6 +187,11 @@ QUESTION = "Where is order 42? " * 130          # 2,470 characters: 3 text units
 TOPIC_PRICE_PER_UNIT = Decimal("0.15") / 1000    # token-meter's shipped price, USD per topic unit
 
 
+def priced(usage, units):
+    """What token-meter charges a haiku call: its tokens and the guardrail's topic units."""
+    return (DEFAULT_PRICES["haiku"].cost_usd(usage) + units * TOPIC_PRICE_PER_UNIT).quantize(Decimal("0.000001"))
+
+
 def units_series(role="admin"):
     return f'kong_bedrock_bedrock_guardrail_text_units_total{{policy="topic",role="{role}"}}'
 
@@ -225,11 +226,9 @@ def test_anthropic_client_pays_the_text_units_bedrock_reports(stack):
     units = traced_units(body["amazon-bedrock-trace"]["guardrail"])
     assert units == text_units(QUESTION, body["content"][0]["text"]) >= 4
     u = body["usage"]
-    tokens = DEFAULT_PRICES["haiku"].cost_usd(Usage(input=u["input_tokens"], output=u["output_tokens"],
-                                                     cache_read=u["cache_read_input_tokens"],
-                                                     cache_write=u["cache_creation_input_tokens"]))
-    assert Decimal(raw.headers["X-Token-Cost-USD"]) == (tokens + units * TOPIC_PRICE_PER_UNIT).quantize(
-        Decimal("0.000001"))
+    assert Decimal(raw.headers["X-Token-Cost-USD"]) == priced(
+        Usage(input=u["input_tokens"], output=u["output_tokens"], cache_read=u["cache_read_input_tokens"],
+              cache_write=u["cache_creation_input_tokens"]), units)
     assert metric_reaches(stack, units_series(), before + units)
 
 
@@ -241,11 +240,10 @@ def test_native_converse_pays_the_text_units_bedrock_reports(stack):
     units = traced_units(response["trace"]["guardrail"])
     assert units == text_units(QUESTION, response["output"]["message"]["content"][0]["text"])
     u = response["usage"]
-    tokens = DEFAULT_PRICES["haiku"].cost_usd(Usage(input=u["inputTokens"], output=u["outputTokens"],
-                                                     cache_read=u.get("cacheReadInputTokens", 0),
-                                                     cache_write=u.get("cacheWriteInputTokens", 0)))
     cost = response["ResponseMetadata"]["HTTPHeaders"]["x-token-cost-usd"]
-    assert Decimal(cost) == (tokens + units * TOPIC_PRICE_PER_UNIT).quantize(Decimal("0.000001"))
+    assert Decimal(cost) == priced(Usage(input=u["inputTokens"], output=u["outputTokens"],
+                                         cache_read=u.get("cacheReadInputTokens", 0),
+                                         cache_write=u.get("cacheWriteInputTokens", 0)), units)
     assert metric_reaches(stack, units_series(), before + units)
 
 
