@@ -143,7 +143,7 @@ class Plugin:
             try:
                 plan.append(plan_call(api, internal if e.caches_prompts else uncached, e, client_model=client_model,
                                       region=self.region, include_usage=chat.include_usage, policy=self.body_policy,
-                                      bodies=bodies, answer_tool=chat.answer_tool, responses_api=chat.responses_api,
+                                      bodies=bodies, tools=chat.tools, responses_api=chat.responses_api,
                                       guardrail=role.guardrail, tier=t, metadata=caller))
             except RequestError:
                 if not plan:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kong_plugins.bedrock import request_metadata
-from kong_plugins.formats import anthropic, openai_chat, openai_responses, response_format
+from kong_plugins.formats import anthropic, custom_tools, openai_chat, openai_responses, response_format
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError
+from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKinds
 
 
 @dataclass
@@ -23,8 +24,8 @@ class ChatRequest:
     """The OpenAI Chat form of an OpenAI client's request (Responses translated), for OpenAI-compatible upstreams."""
     include_usage: bool = False
     """OpenAI ``stream_options.include_usage``."""
-    answer_tool: str | None = None
-    """The forced tool that carries a JSON ``response_format`` answer."""
+    tools: ToolKinds = FUNCTIONS_ONLY
+    """How the reply shows each tool call: JSON ``response_format``'s answer, a custom tool's text, a function."""
     responses_api: bool = False
     end_user: str | None = None
     """Who the client calls for: OpenAI `safety_identifier` (else `user`), Anthropic `metadata.user_id`."""
@@ -51,7 +52,8 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
     model = request.get("model") if path_model is None else (path_model or None)
     return ChatRequest({**openai_chat.to_anthropic(request, default_max_tokens), "model": model}, request,
                        include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
-                       answer_tool=response_format.answer_tool(request), responses_api=responses_api,
+                       tools=ToolKinds(response_format.answer_tool(request), custom_tools.names(request.get("tools"))),
+                       responses_api=responses_api,
                        end_user=_openai_end_user(request),
                        client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)))
 

@@ -13,8 +13,9 @@ import time
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import reasoning, response_format
+from kong_plugins.formats import custom_tools, reasoning, response_format
 from kong_plugins.formats.body import RequestError, load_json_object, require_messages
+from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKind, ToolKinds
 
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
            "refusal": "content_filter", "model_context_window_exceeded": "length", "pause_turn": "length"}
@@ -130,18 +131,28 @@ def _assistant_blocks(message: dict[str, Any], where: str) -> list[dict[str, Any
     if text:
         blocks.append({"type": "text", "text": text})
     for k, call in enumerate(message.get("tool_calls") or []):
-        function = (call or {}).get("function") or {}
-        try:
-            arguments = json.loads(function.get("arguments") or "{}")
-        except ValueError:
-            raise RequestError(f"{where}.tool_calls.{k}.function.arguments: must be a JSON string.",
-                               f"{where}.tool_calls") from None
-        blocks.append({"type": "tool_use", "id": str(call.get("id")), "name": str(function.get("name")),
-                       "input": arguments if isinstance(arguments, dict) else {}})
+        blocks.append(_tool_use(call if isinstance(call, dict) else {}, f"{where}.tool_calls.{k}"))
     return blocks or [{"type": "text", "text": ""}]
 
 
+def _tool_use(call: dict[str, Any], where: str) -> dict[str, Any]:
+    """An assistant turn's function or custom tool call as the internal model's tool_use block."""
+    if call.get("type") == "custom":
+        custom = call.get("custom") or {}
+        return {"type": "tool_use", "id": str(call.get("id")), "name": str(custom.get("name")),
+                "input": custom_tools.tool_input(custom.get("input"), f"{where}.custom.input")}
+    function = call.get("function") or {}
+    try:
+        arguments = json.loads(function.get("arguments") or "{}")
+    except ValueError:
+        raise RequestError(f"{where}.function.arguments: must be a JSON string.", where) from None
+    return {"type": "tool_use", "id": str(call.get("id")), "name": str(function.get("name")),
+            "input": arguments if isinstance(arguments, dict) else {}}
+
+
 def _tool(tool: Any, index: int) -> dict[str, Any]:
+    if isinstance(tool, dict) and tool.get("type") == "custom":
+        return custom_tools.tool_spec(tool, f"tools.{index}")
     function = tool.get("function") if isinstance(tool, dict) else None
     if not isinstance(function, dict) or not isinstance(function.get("name"), str):
         raise RequestError(f"tools.{index}.function.name: required.", f"tools.{index}")
@@ -163,10 +174,11 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
         out = {"type": "any"}
     elif choice == "none":
         out = {"type": "none"}
-    elif isinstance(choice, dict) and isinstance((choice.get("function") or {}).get("name"), str):
-        out = {"type": "tool", "name": choice["function"]["name"]}
+    elif isinstance(choice, dict) and isinstance((choice.get(choice.get("type")) or {}).get("name"), str) \
+            and choice["type"] in ("function", "custom"):
+        out = {"type": "tool", "name": choice[choice["type"]]["name"]}
     else:
-        raise RequestError("tool_choice: must be none, auto, required or a function.", "tool_choice")
+        raise RequestError("tool_choice: must be none, auto, required, a function or a custom tool.", "tool_choice")
     if out is not None and parallel is False and out["type"] != "none":
         out["disable_parallel_tool_use"] = True
     return out
@@ -194,18 +206,22 @@ def openai_usage(usage: Usage) -> dict[str, Any]:
 
 
 def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str, completion_id: str,
-                            created: int | None = None, answer_tool: str | None = None) -> dict[str, Any]:
-    """`answer_tool`: JSON mode's forced tool (response_format.py); its input is the message text."""
+                            created: int | None = None, tools: ToolKinds = FUNCTIONS_ONLY) -> dict[str, Any]:
+    """`tools`: which tool calls are JSON mode's answer (the message text) or custom tools' (free-form input)."""
     text, calls, thoughts = [], [], []
     content = message.get("content") or []
     for block in content:
+        kind = tools.of(block)
         if block.get("type") == "text":
             text.append(block.get("text", ""))
         elif block.get("type") == "thinking":
             thoughts.append(block.get("thinking", ""))
-        elif response_format.is_answer(block, answer_tool):
+        elif kind is ToolKind.ANSWER:
             text.append(json.dumps(block.get("input") or {}, ensure_ascii=False))
-        elif block.get("type") == "tool_use":
+        elif kind is ToolKind.CUSTOM:
+            calls.append({"id": block.get("id"), "type": "custom", "custom": {
+                "name": block.get("name"), "input": custom_tools.call_input(block.get("input"))}})
+        elif kind is ToolKind.FUNCTION:
             calls.append({"id": block.get("id"), "type": "function", "function": {
                 "name": block.get("name"), "arguments": json.dumps(block.get("input") or {})}})
     reply: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None,
@@ -234,14 +250,15 @@ class ChunkRenderer:
     """Anthropic stream events → OpenAI `chat.completion.chunk` SSE lines."""
 
     def __init__(self, *, model: str, completion_id: str, include_usage: bool,
-                 answer_tool: str | None = None) -> None:
+                 tools: ToolKinds = FUNCTIONS_ONLY) -> None:
         self.model = model
         self.completion_id = completion_id
         self.include_usage = include_usage
-        self.answer_tool = answer_tool
+        self.tools = tools
         self.created = int(time.time())
         self._tool_index: dict[int, int] = {}
         self._answer_blocks: set[int] = set()
+        self._custom_inputs: dict[int, custom_tools.InputStream] = {}   # open custom tool calls, by block
         self._thinking: dict[int, dict[str, Any]] = {}   # open thinking blocks, sent whole when they stop
 
     def render(self, event: dict[str, Any], usage: Usage) -> Iterator[bytes]:
@@ -255,13 +272,7 @@ class ChunkRenderer:
             block = self._thinking.pop(event.get("index", 0))
             yield self._chunk({"thinking_blocks": reasoning.returned_blocks([block])})
         elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") == "tool_use":
-            block = event["content_block"]
-            if response_format.is_answer(block, self.answer_tool):
-                self._answer_blocks.add(event.get("index", 0))
-                return
-            index = self._tool_index.setdefault(event.get("index", 0), len(self._tool_index))
-            yield self._chunk({"tool_calls": [{"index": index, "id": block.get("id"), "type": "function",
-                                               "function": {"name": block.get("name"), "arguments": ""}}]})
+            yield from self._start_call(event.get("index", 0), event["content_block"])
         elif kind == "content_block_delta":
             delta = event.get("delta") or {}
             if delta.get("type") == "text_delta":
@@ -274,9 +285,10 @@ class ChunkRenderer:
             elif delta.get("type") == "input_json_delta" and event.get("index", 0) in self._answer_blocks:
                 yield self._chunk({"content": delta.get("partial_json", "")})
             elif delta.get("type") == "input_json_delta":
-                index = self._tool_index.get(event.get("index", 0), 0)
-                yield self._chunk({"tool_calls": [{"index": index,
-                                                   "function": {"arguments": delta.get("partial_json", "")}}]})
+                yield from self._call_input(event.get("index", 0), delta.get("partial_json", ""))
+        elif kind == "content_block_stop" and event.get("index", 0) in self._custom_inputs:
+            block_index = event.get("index", 0)
+            yield from self._custom_piece(block_index, self._custom_inputs.pop(block_index).finish())
         elif kind == "message_delta":
             reason = (event.get("delta") or {}).get("stop_reason")
             yield self._chunk({}, finish_reason=_finish(reason, bool(self._tool_index)))
@@ -285,6 +297,33 @@ class ChunkRenderer:
                 yield _sse({"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
                             "model": self.model, "choices": [], "usage": openai_usage(usage)})
             yield b"data: [DONE]\n\n"
+
+    def _start_call(self, block_index: int, block: dict[str, Any]) -> Iterator[bytes]:
+        kind = self.tools.of(block)
+        if kind is ToolKind.ANSWER:
+            self._answer_blocks.add(block_index)
+            return
+        index = self._tool_index.setdefault(block_index, len(self._tool_index))
+        if kind is ToolKind.CUSTOM:
+            self._custom_inputs[block_index] = custom_tools.InputStream()
+            call = {"type": "custom", "custom": {"name": block.get("name"), "input": ""}}
+        else:
+            call = {"type": "function", "function": {"name": block.get("name"), "arguments": ""}}
+        yield self._chunk({"tool_calls": [{"index": index, "id": block.get("id"), **call}]})
+
+    def _call_input(self, block_index: int, partial_json: str) -> Iterator[bytes]:
+        custom = self._custom_inputs.get(block_index)
+        if custom is not None:
+            yield from self._custom_piece(block_index, custom.feed(partial_json))
+            return
+        index = self._tool_index.get(block_index, 0)
+        yield self._chunk({"tool_calls": [{"index": index, "function": {"arguments": partial_json}}]})
+
+    def _custom_piece(self, block_index: int, piece: str) -> Iterator[bytes]:
+        """A custom call's input streams as `custom.input` pieces (the shape OpenAI streams; its spec has none)."""
+        if piece:
+            yield self._chunk({"tool_calls": [{"index": self._tool_index.get(block_index, 0), "type": "custom",
+                                               "custom": {"input": piece}}]})
 
     def _add_to_thinking(self, index: int, field: str, piece: str) -> None:
         block = self._thinking.get(index)

@@ -1,8 +1,8 @@
 """OpenAI Responses API (`POST /v1/responses`) requests, as the Chat Completions request they equal.
 
 Input items become messages, `instructions` a system message, `text.format` the
-response_format, `reasoning.effort` the reasoning_effort and flat function tools nested
-ones; `openai_chat.to_anthropic` then maps that onto the internal model, so one mapping
+response_format, `reasoning.effort` the reasoning_effort and flat function and custom tools
+nested ones; `openai_chat.to_anthropic` then maps that onto the internal model, so one mapping
 serves both OpenAI APIs. Replies are rendered by `responses_render`.
 
 The gateway keeps no state, so `previous_response_id`, `conversation` and stored prompts
@@ -98,7 +98,11 @@ def _item(item: Any, where: str) -> dict[str, Any]:
         return {"role": "assistant", "content": None, "tool_calls": [{
             "id": _string(item, "call_id", where), "type": "function",
             "function": {"name": _string(item, "name", where), "arguments": item.get("arguments") or "{}"}}]}
-    if kind == "function_call_output":
+    if kind == "custom_tool_call":
+        return {"role": "assistant", "content": None, "tool_calls": [{
+            "id": _string(item, "call_id", where), "type": "custom",
+            "custom": {"name": _string(item, "name", where), "input": _text(item, "input", where)}}]}
+    if kind in ("function_call_output", "custom_tool_call_output"):
         return {"role": "tool", "tool_call_id": _string(item, "call_id", where),
                 "content": _content(item.get("output"), f"{where}.output")}
     raise RequestError(f"{where}.type: {kind!r} items are not supported by the gateway.", f"{where}.type")
@@ -107,6 +111,12 @@ def _item(item: Any, where: str) -> dict[str, Any]:
 def _string(item: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(item.get(key), str) or not item[key]:
         raise RequestError(f"{where}.{key}: required.", f"{where}.{key}")
+    return item[key]
+
+
+def _text(item: dict[str, Any], key: str, where: str) -> str:
+    if not isinstance(item.get(key), str):
+        raise RequestError(f"{where}.{key}: must be a string.", f"{where}.{key}")
     return item[key]
 
 
@@ -132,21 +142,31 @@ def _content(content: Any, where: str) -> Any:
 
 
 def _tool(tool: Any, index: int) -> dict[str, Any]:
-    if not isinstance(tool, dict) or tool.get("type") != "function":
-        kind = tool.get("type") if isinstance(tool, dict) else None
-        raise RequestError(f"tools.{index}.type: only function tools are supported ({kind!r} is a hosted OpenAI "
-                           "tool Bedrock does not run).", f"tools.{index}.type")
+    kind = tool.get("type") if isinstance(tool, dict) else None
+    if kind == "custom":
+        return {"type": "custom", "custom": {"name": tool.get("name"), "description": tool.get("description"),
+                                             "format": _custom_format(tool.get("format"))}}
+    if kind != "function":
+        raise RequestError(f"tools.{index}.type: only function and custom tools are supported ({kind!r} is a "
+                           "hosted OpenAI tool Bedrock does not run).", f"tools.{index}.type")
     function = {k: tool[k] for k in ("name", "parameters", "description", "strict") if tool.get(k) is not None}
     return {"type": "function", "function": function}
 
 
+def _custom_format(fmt: Any) -> Any:
+    """Responses' flat grammar format (`{"type": "grammar", "syntax", "definition"}`) nested as Chat's."""
+    if isinstance(fmt, dict) and fmt.get("type") == "grammar":
+        return {"type": "grammar", "grammar": {"syntax": fmt.get("syntax"), "definition": fmt.get("definition")}}
+    return fmt
+
+
 def _tool_choice(choice: Any) -> Any:
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        return {"type": "function", "function": {"name": choice.get("name")}}
+    if isinstance(choice, dict) and choice.get("type") in ("function", "custom"):
+        return {"type": choice["type"], choice["type"]: {"name": choice.get("name")}}
     if choice in ("none", "auto", "required"):
         return choice
-    raise RequestError("tool_choice: must be none, auto, required or {\"type\": \"function\", \"name\": ...}.",
-                       "tool_choice")
+    raise RequestError("tool_choice: must be none, auto, required or {\"type\": \"function\" or \"custom\", "
+                       "\"name\": ...}.", "tool_choice")
 
 
 def _response_format(fmt: Any) -> dict[str, Any]:

@@ -24,11 +24,6 @@ _ANSWER_TOOL_SPEC = {"name": ANSWER_TOOL, "description": "Give your whole answer
 _WHERE = "response_format"
 
 
-def is_answer(block: dict[str, Any], answer_tool: str | None) -> bool:
-    """Whether a reply's content block is JSON mode's answer (rendered as text, not as a tool call)."""
-    return answer_tool is not None and block.get("type") == "tool_use" and block.get("name") == answer_tool
-
-
 def answer_tool(request: dict[str, Any]) -> str | None:
     """The forced tool's name when the request asks for JSON mode, else None."""
     return ANSWER_TOOL if _kind(request) == "json_object" else None

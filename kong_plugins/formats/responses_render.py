@@ -2,7 +2,8 @@
 
 Output items follow the reply's content blocks: thinking becomes a `reasoning` item (its text
 as the summary), text a `message` item with one `output_text` part, a tool call a
-`function_call` item; JSON mode's answer tool (response_format.py) is a message. The event
+`function_call` item, or a `custom_tool_call` for a custom tool (custom_tools.py); JSON mode's
+answer tool (response_format.py) is a message. The event
 sequence is the one OpenAI streams (created, in_progress, then per item added / deltas / done,
 then completed, or incomplete at max_output_tokens, or failed when Bedrock's stream broke), which
 the OpenAI SDK's stream state checks.
@@ -16,8 +17,9 @@ import time
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import reasoning, response_format
+from kong_plugins.formats import custom_tools, reasoning
 from kong_plugins.formats.errors import ErrorKind
+from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKind, ToolKinds
 
 _FAILURE_CODES = {ErrorKind.RATE_LIMITED: "rate_limit_exceeded", ErrorKind.BUDGET_EXCEEDED: "rate_limit_exceeded",
                   ErrorKind.INVALID_REQUEST: "invalid_prompt"}
@@ -50,11 +52,11 @@ def response_object(response_id: str, model: str, created: int, output: list[dic
 
 
 def response_from_message(message: dict[str, Any], usage: Usage, *, model: str, response_id: str,
-                          answer_tool: str | None = None) -> dict[str, Any]:
+                          tools: ToolKinds = FUNCTIONS_ONLY) -> dict[str, Any]:
     """A non-streamed Response for the internal model's whole message."""
     output = []
     for block in message.get("content") or []:
-        item = _Item.open(block, answer_tool)
+        item = _Item.open(block, tools)
         if item is not None:
             item.append(_block_text(block, item.kind))
             output.append(item.done())
@@ -62,6 +64,8 @@ def response_from_message(message: dict[str, Any], usage: Usage, *, model: str, 
 
 
 def _block_text(block: dict[str, Any], kind: str) -> str:
+    if kind == "custom_tool_call":
+        return custom_tools.call_input(block.get("input"))
     if block.get("type") == "tool_use":
         return json.dumps(block.get("input") or {}, ensure_ascii=False)
     return str(block.get("thinking" if kind == "reasoning" else "text", ""))
@@ -71,21 +75,24 @@ class _Item:
     """One output item being built from one content block."""
 
     def __init__(self, kind: str, thinking: dict[str, Any] | None = None, **fields: Any) -> None:
-        self.kind = kind              # message | reasoning | function_call
-        self.id = {"message": "msg_", "reasoning": "rs_", "function_call": "fc_"}[kind] + secrets.token_hex(12)
+        self.kind = kind              # message | reasoning | function_call | custom_tool_call
+        self.id = _ID_PREFIXES[kind] + secrets.token_hex(12)
         self.fields = fields
         self.text = ""
         self.thinking = thinking      # reasoning: the block itself, returned in encrypted_content
+        self.custom_input = custom_tools.InputStream() if kind == "custom_tool_call" else None
 
     @classmethod
-    def open(cls, block: dict[str, Any], answer_tool: str | None) -> _Item | None:
+    def open(cls, block: dict[str, Any], tools: ToolKinds) -> _Item | None:
         kind = block.get("type")
-        if kind == "text" or response_format.is_answer(block, answer_tool):
+        call = tools.of(block)
+        if kind == "text" or call is ToolKind.ANSWER:
             return cls("message")
         if kind in ("thinking", "redacted_thinking"):
             return cls("reasoning", thinking={**block, "thinking": ""} if kind == "thinking" else dict(block))
-        if kind == "tool_use":
-            return cls("function_call", call_id=block.get("id"), name=block.get("name"))
+        if call is not None:
+            return cls("custom_tool_call" if call is ToolKind.CUSTOM else "function_call", call_id=block.get("id"),
+                       name=block.get("name"))
         return None
 
     def append(self, delta: str) -> None:
@@ -118,7 +125,12 @@ class _Item:
             summary = [{"type": "summary_text", "text": text}] if text else []
             return {"id": self.id, "type": "reasoning", "summary": summary,
                     "encrypted_content": reasoning.encode_blocks([self.thinking or {}])}
+        if self.kind == "custom_tool_call":
+            return {"id": self.id, "type": "custom_tool_call", "status": status, "input": text, **self.fields}
         return {"id": self.id, "type": "function_call", "status": status, "arguments": text, **self.fields}
+
+
+_ID_PREFIXES = {"message": "msg_", "reasoning": "rs_", "function_call": "fc_", "custom_tool_call": "ctc_"}
 
 
 def _text_part(text: str) -> dict[str, Any]:
@@ -128,10 +140,10 @@ def _text_part(text: str) -> dict[str, Any]:
 class EventRenderer:
     """Internal stream events → Responses SSE events."""
 
-    def __init__(self, *, model: str, response_id: str, answer_tool: str | None = None) -> None:
+    def __init__(self, *, model: str, response_id: str, tools: ToolKinds = FUNCTIONS_ONLY) -> None:
         self.model = model
         self.response_id = response_id
-        self.answer_tool = answer_tool
+        self.tools = tools
         self.created = int(time.time())
         self._sequence = 0
         self._open: dict[int, tuple[int, _Item]] = {}     # content block index -> (output index, item)
@@ -146,7 +158,7 @@ class EventRenderer:
             yield self._event("response.created", response=shell)
             yield self._event("response.in_progress", response=shell)
         elif kind == "content_block_start":
-            item = _Item.open(event.get("content_block") or {}, self.answer_tool)
+            item = _Item.open(event.get("content_block") or {}, self.tools)
             if item is not None:
                 yield from self._start(block_index, item)
         elif kind == "content_block_delta" and block_index in self._open:
@@ -188,6 +200,9 @@ class EventRenderer:
             delta.get("partial_json") if delta.get("type") == "input_json_delta" else None
         if not isinstance(text, str):
             return                    # signature deltas and the like
+        if item.custom_input is not None:
+            yield from self._custom_piece(at, item, item.custom_input.feed(text))
+            return
         item.append(text)
         where = {"item_id": item.id, "output_index": at}
         if item.kind == "message":
@@ -197,9 +212,18 @@ class EventRenderer:
         else:
             yield self._event("response.function_call_arguments.delta", **where, delta=text)
 
+    def _custom_piece(self, at: int, item: _Item, piece: str) -> Iterator[bytes]:
+        if piece:
+            item.append(piece)
+            yield self._event("response.custom_tool_call_input.delta", item_id=item.id, output_index=at, delta=piece)
+
     def _finish(self, at: int, item: _Item) -> Iterator[bytes]:
         where = {"item_id": item.id, "output_index": at}
-        if item.kind == "message":
+        if item.custom_input is not None:
+            yield from self._custom_piece(at, item, item.custom_input.finish())
+            item.text = item.custom_input.text
+            yield self._event("response.custom_tool_call_input.done", **where, input=item.text)
+        elif item.kind == "message":
             yield self._event("response.output_text.done", **where, content_index=0, text=item.text, logprobs=[])
             yield self._event("response.content_part.done", **where, content_index=0, part=_text_part(item.text))
         elif item.kind == "reasoning" and item.summarised:

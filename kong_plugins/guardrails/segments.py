@@ -62,7 +62,7 @@ def _responses_input(items: Any, tool_results: bool) -> Iterator[Segment]:
         kind = item.get("type", "message")
         if kind == "message" and item.get("role") == "user":
             yield from _content(("input", i, "content"), item.get("content"), tool_results)
-        elif kind == "function_call_output" and tool_results:
+        elif kind in ("function_call_output", "custom_tool_call_output") and tool_results:
             yield from _content(("input", i, "output"), item.get("output"), tool_results)
 
 

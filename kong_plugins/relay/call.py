@@ -17,6 +17,7 @@ from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_j
 from kong_plugins.formats.embedding_models import embedding_model
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.openai_embeddings import EmbeddingRequest
+from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKinds
 from kong_plugins.policy import service_tier
 from kong_plugins.policy.catalogue import CatalogueEntry, Guardrail
 
@@ -49,7 +50,7 @@ class UpstreamCall:
     headers: tuple[tuple[str, str], ...] = ()       # extra upstream headers
     endpoint: str | None = None                     # openai-compatible: the provider's base URL
     api_key_env: str | None = None                  # openai-compatible: env var holding its API key
-    answer_tool: str | None = None                  # OpenAI JSON mode: the forced tool whose input is the answer
+    tools: ToolKinds = FUNCTIONS_ONLY               # OpenAI: which tool calls are JSON mode's answer or custom tools'
     responses_api: bool = False                     # OpenAI client on /v1/responses (else Chat Completions)
     embedding: EmbeddingPlan | None = None          # operation "embed": one InvokeModel body per text
     service_tier: str = service_tier.DEFAULT        # the Bedrock service tier the call asks for
@@ -79,7 +80,7 @@ class BodyPolicy:
 
 def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
               region: str, include_usage: bool = False, policy: BodyPolicy = BodyPolicy(),
-              bodies: dict[Any, tuple[str, bytes]] | None = None, answer_tool: str | None = None,
+              bodies: dict[Any, tuple[str, bytes]] | None = None, tools: ToolKinds = FUNCTIONS_ONLY,
               responses_api: bool = False, guardrail: Guardrail | None = None,
               tier: str = service_tier.DEFAULT, metadata: Mapping[str, str] | None = None) -> UpstreamCall:
     """Choose the Bedrock operation for (client format, model kind) and build its body.
@@ -102,7 +103,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                             model_id=entry.bedrock_id, region=entry.region or region, stream=stream,
                             body=_json({**internal, "model": entry.bedrock_id}), include_usage=include_usage,
                             response_id=prefix + secrets.token_urlsafe(18), service="bedrock-mantle",
-                            headers=MANTLE_HEADERS, answer_tool=answer_tool, responses_api=responses_api)
+                            headers=MANTLE_HEADERS, tools=tools, responses_api=responses_api)
     metered = replace(guardrail, trace=True) if guardrail is not None else None
     operation, body = _operation_and_body(api, internal, entry, policy, {} if bodies is None else bodies,
                                           metered, tier, metadata)
@@ -111,7 +112,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
                         model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
-                        answer_tool=answer_tool, responses_api=responses_api, service_tier=tier,
+                        tools=tools, responses_api=responses_api, service_tier=tier,
                         headers=guardrail_headers(metered) + tier_headers(tier) + invoke_header(metadata)
                         if operation.startswith("invoke") else (),
                         hidden_trace=guardrail is not None and not guardrail.trace and operation.startswith("invoke"),

@@ -69,12 +69,12 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     note_usage(decoder, ctx)
     if call.api is ApiFormat.OPENAI and call.responses_api:
         response = responses_render.response_from_message(message, decoder.usage, model=call.client_model,
-                                                          response_id=call.response_id, answer_tool=call.answer_tool)
+                                                          response_id=call.response_id, tools=call.tools)
         return json.dumps(_with_openai_tier(response, ctx), separators=(",", ":")).encode()
     if call.api is ApiFormat.OPENAI:
         completion = openai_chat.completion_from_message(message, decoder.usage, model=call.client_model,
                                                          completion_id=call.response_id,
-                                                         answer_tool=call.answer_tool)
+                                                         tools=call.tools)
         return json.dumps(_with_openai_tier(completion, ctx), separators=(",", ":")).encode()
     if call.upstream_is_converse:
         return json.dumps(message, separators=(",", ":")).encode()
@@ -120,12 +120,12 @@ def note_guardrail(event: dict[str, Any], ctx: RequestContext) -> dict[str, Any]
 def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
     if call.api is ApiFormat.OPENAI and call.responses_api:
         events = responses_render.EventRenderer(model=call.client_model, response_id=call.response_id,
-                                                answer_tool=call.answer_tool)
+                                                tools=call.tools)
         ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage)
         return lambda event, raw: events.render(event, ctx.usage)
     if call.api is ApiFormat.OPENAI:
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
-                                           include_usage=call.include_usage, answer_tool=call.answer_tool)
+                                           include_usage=call.include_usage, tools=call.tools)
         return lambda event, raw: chunks.render(event, ctx.usage)
     if call.hidden_trace:
         return lambda event, raw: (anthropic.sse_event(_without_trace(event)) if INVOKE_TRACE in event

@@ -9,6 +9,7 @@ from kong_plugins.formats import openai_chat, responses_render
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.openai_responses import chat_request
 from kong_plugins.formats.response_format import ANSWER_TOOL
+from kong_plugins.formats.tool_kinds import ToolKinds
 from kong_plugins.guardrails.segments import user_segments
 
 PNG = "data:image/png;base64,iVBORw0KGgo="
@@ -103,7 +104,7 @@ def test_max_tokens_is_an_incomplete_response_and_json_mode_is_text():
     message = {"content": [{"type": "tool_use", "id": "t", "name": ANSWER_TOOL, "input": {"a": 1}}],
                "stop_reason": "max_tokens"}
     response = responses_render.response_from_message(message, Usage(), model="m", response_id="r",
-                                                      answer_tool=ANSWER_TOOL)
+                                                      tools=ToolKinds(answer=ANSWER_TOOL))
     assert response["status"] == "incomplete" and response["incomplete_details"] == {"reason": "max_output_tokens"}
     assert json.loads(response["output"][0]["content"][0]["text"]) == {"a": 1}
 

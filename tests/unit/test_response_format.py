@@ -8,6 +8,7 @@ from kong_plugins.context import Usage
 from kong_plugins.formats import anthropic, converse, openai_chat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.response_format import ANSWER_TOOL, answer_tool
+from kong_plugins.formats.tool_kinds import ToolKinds
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
           "additionalProperties": False}
@@ -78,7 +79,7 @@ def test_the_answer_tool_renders_as_the_message_text():
     message = {"content": [{"type": "tool_use", "id": "t", "name": ANSWER_TOOL, "input": {"city": "Zürich"}}],
                "stop_reason": "tool_use"}
     out = openai_chat.completion_from_message(message, Usage(input=3, output=4), model="sonnet",
-                                              completion_id="c", answer_tool=ANSWER_TOOL)
+                                              completion_id="c", tools=ToolKinds(answer=ANSWER_TOOL))
     choice = out["choices"][0]
     assert json.loads(choice["message"]["content"]) == {"city": "Zürich"}
     assert choice["finish_reason"] == "stop" and "tool_calls" not in choice["message"]
@@ -90,14 +91,15 @@ def test_the_answer_tool_renders_as_the_message_text():
 
 def test_a_client_tool_call_beside_json_mode_stays_a_tool_call():
     message = {"content": [{"type": "tool_use", "id": "t", "name": "lookup", "input": {}}], "stop_reason": "tool_use"}
-    out = openai_chat.completion_from_message(message, Usage(), model="m", completion_id="c", answer_tool=ANSWER_TOOL)
+    out = openai_chat.completion_from_message(message, Usage(), model="m", completion_id="c",
+                                              tools=ToolKinds(answer=ANSWER_TOOL))
     assert out["choices"][0]["finish_reason"] == "tool_calls"
     assert out["choices"][0]["message"]["content"] is None
 
 
 def test_the_answer_tool_streams_as_content():
     renderer = openai_chat.ChunkRenderer(model="sonnet", completion_id="c", include_usage=False,
-                                         answer_tool=ANSWER_TOOL)
+                                         tools=ToolKinds(answer=ANSWER_TOOL))
     events = [{"type": "message_start", "message": {}},
               {"type": "content_block_start", "index": 0,
                "content_block": {"type": "tool_use", "id": "t", "name": ANSWER_TOOL, "input": {}}},
