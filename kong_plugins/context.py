@@ -69,6 +69,8 @@ class Usage:
     output: int = 0
     cache_read: int = 0
     cache_write: int = 0
+    cache_write_1h: int = 0
+    """Of `cache_write`, the tokens written for an hour (`ttl: "1h"`), billed at 2x input rather than 1.25x."""
     guardrail_units: dict[str, int] = field(default_factory=dict)
     """Text units a Bedrock guardrail processed, by policy (bedrock.guardrail_usage; traced calls only)."""
 

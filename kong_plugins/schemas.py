@@ -161,6 +161,8 @@ _PRICE = {"type": "record", "fields": [
     {"output": _number(required=True, description="USD per 1M output tokens.")},
     {"cache_read": _number(description="USD per 1M cache-read tokens (default 0.1 x input).")},
     {"cache_write": _number(description="USD per 1M cache-write tokens (default 1.25 x input).")},
+    {"cache_write_1h": _number(description="USD per 1M tokens written to the 1-hour cache (default 1.6 x "
+                                           "cache_write, which is 2 x input).")},
 ]}
 _REDIS = {"type": "record", "required": True, "fields": [
     {"host": _string(default="127.0.0.1")},

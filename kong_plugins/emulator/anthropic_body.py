@@ -198,6 +198,8 @@ def _add_block(segments: SegmentList, role: str, block: dict[str, Any]) -> None:
     else:
         rest = {k: v for k, v in block.items() if k != "cache_control"}
         segments.add(f"{role}:{kind}", json.dumps(rest, sort_keys=True), breakpoint=mark)
+    if mark:
+        segments.mark_breakpoint(block["cache_control"])
 
 
 def _last_user(messages: list[dict[str, Any]]) -> LastUserTurn:
@@ -235,7 +237,9 @@ def parse_anthropic_body(body: Any) -> Prompt:
     for tool in body.get("tools") or []:
         rest = {k: v for k, v in tool.items() if k != "cache_control"}
         text = f"{rest.pop('name')} {rest.pop('description', '')} {json.dumps(rest, sort_keys=True)}"
-        segments.add("tool", text, breakpoint="cache_control" in tool)
+        segments.add("tool", text)
+        if "cache_control" in tool:
+            segments.mark_breakpoint(tool["cache_control"])
     system = body.get("system")
     if isinstance(system, str):
         segments.add("system", system)
@@ -243,7 +247,9 @@ def parse_anthropic_body(body: Any) -> Prompt:
         for block in system:
             if not isinstance(block, dict) or block.get("type") != "text":
                 raise validation("system: Input should be a valid list of text blocks")
-            segments.add("system", str(block.get("text", "")), breakpoint="cache_control" in block)
+            segments.add("system", str(block.get("text", "")))
+            if "cache_control" in block:
+                segments.mark_breakpoint(block["cache_control"])
     elif system is not None:
         raise validation("system: Input should be a valid string or list")
     for message in messages:
@@ -254,7 +260,7 @@ def parse_anthropic_body(body: Any) -> Prompt:
             for block in content:
                 _add_block(segments, message["role"], block)
     if "cache_control" in body:
-        segments.mark_breakpoint()
+        segments.mark_breakpoint(body["cache_control"])
     return Prompt(
         segments=segments.items, last_user=_last_user(messages), max_tokens=body["max_tokens"],
         tools=tools, tool_choice=choice, tool_choice_name=choice_name,

@@ -18,12 +18,14 @@ def new_message_id() -> str:
     return "msg_bdrk_" + base62(random.SystemRandom(), 24)
 
 
-def usage_json(usage: InputUsage, output_tokens: int) -> dict[str, int]:
+def usage_json(usage: InputUsage, output_tokens: int) -> dict[str, Any]:
     return {
         "input_tokens": usage.input_tokens,
         "output_tokens": output_tokens,
         "cache_creation_input_tokens": usage.cache_write,
         "cache_read_input_tokens": usage.cache_read,
+        "cache_creation": {"ephemeral_5m_input_tokens": usage.cache_write_5m,
+                           "ephemeral_1h_input_tokens": usage.cache_write_1h},
     }
 
 

@@ -21,6 +21,11 @@ class InputUsage:
     input_tokens: int  # uncached part only
     cache_read: int = 0
     cache_write: int = 0
+    cache_write_1h: int = 0  # of cache_write, what breakpoints with ttl 1h wrote
+
+    @property
+    def cache_write_5m(self) -> int:
+        return self.cache_write - self.cache_write_1h
 
     @property
     def total(self) -> int:
@@ -70,4 +75,15 @@ class PromptCache:
         last = breakpoints[-1]
         read = cumulative[read_end] if read_end >= 0 else 0
         write = cumulative[last] - read if read_end < last else 0
-        return InputUsage(max(0, total - read - write), read, write)
+        return InputUsage(max(0, total - read - write), read, write, _hour_writes(segments, breakpoints, read_end,
+                                                                                  cumulative))
+
+
+def _hour_writes(segments: list[Segment], breakpoints: list[int], read_end: int, cumulative: list[int]) -> int:
+    """The written tokens billed for an hour: each new entry's span, up to its breakpoint, takes that one's TTL."""
+    hour, start = 0, cumulative[read_end] if read_end >= 0 else 0
+    for bp in breakpoints:
+        if bp > read_end and cumulative[bp] > start:
+            hour += cumulative[bp] - start if segments[bp].ttl == "1h" else 0
+            start = cumulative[bp]
+    return hour

@@ -89,7 +89,7 @@ def _tools(tool_config: Any, segments: SegmentList) -> tuple[list[ToolSpec], str
     for i, tool in enumerate(tool_config["tools"]):
         kind = _single_key(tool, f"toolConfig.tools.{i}", frozenset({"toolSpec", "systemTool", "cachePoint"}))
         if kind == "cachePoint":
-            segments.mark_breakpoint()
+            segments.mark_breakpoint(tool[kind])
             continue
         spec = tool[kind] if isinstance(tool[kind], dict) else {}
         name = spec.get("name")
@@ -125,7 +125,7 @@ def _add_block(segments: SegmentList, role: str, block: dict[str, Any]) -> None:
     kind, value = next(iter(block.items()))
     value = value if isinstance(value, dict) else {"value": value}
     if kind == "cachePoint":
-        segments.mark_breakpoint()
+        segments.mark_breakpoint(value)
     elif kind == "text":
         segments.add(f"{role}:text", str(block["text"]))
     elif kind in MEDIA_KINDS:
@@ -233,7 +233,7 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
     for i, block in enumerate(system):
         kind = _single_key(block, f"system.{i}", frozenset({"text", "guardContent", "cachePoint"}))
         if kind == "cachePoint":
-            segments.mark_breakpoint()
+            segments.mark_breakpoint(block[kind])
         elif kind == "text":
             segments.add("system", str(block["text"]))
         else:

@@ -13,15 +13,19 @@ from .generator import Reply, ReplyBlock
 from .responses import Clock, StreamItem, invocation_metrics
 
 
-def usage_json(reply: Reply) -> dict[str, int]:
+def usage_json(reply: Reply) -> dict[str, Any]:
     usage = reply.usage
-    return {
+    out: dict[str, Any] = {
         "inputTokens": usage.input_tokens,
         "outputTokens": reply.output_tokens,
         "totalTokens": usage.total + reply.output_tokens,
         "cacheReadInputTokens": usage.cache_read,
         "cacheWriteInputTokens": usage.cache_write,
     }
+    if usage.cache_write:   # cache writes split by TTL
+        out["cacheDetails"] = [{"ttl": ttl, "inputTokens": tokens} for ttl, tokens in
+                               (("5m", usage.cache_write_5m), ("1h", usage.cache_write_1h)) if tokens]
+    return out
 
 
 def block_json(reply: Reply, block: ReplyBlock) -> dict[str, Any]:

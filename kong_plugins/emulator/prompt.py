@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import validation
+
 MEDIA_TOKENS = 1000  # fixed cost of one image / binary document
 BYTES_PER_TOKEN = 4  # the estimate: one token per 4 bytes of UTF-8 text
 
@@ -25,6 +27,7 @@ class Segment:
     media: int = 0
     breakpoint: bool = False  # cache_control / cachePoint ends a cacheable prefix here
     ident: str = ""  # hash material that is not counted (e.g. a digest of image bytes)
+    ttl: str = "5m"  # how long a breakpoint's entry lives: its write is billed by it
 
     def key(self) -> bytes:
         return f"{self.kind}\x00{self.media}\x00{self.ident}\x00{self.text}".encode("utf-8")
@@ -115,6 +118,19 @@ class SegmentList:
             ident: str = "") -> None:
         self.items.append(Segment(kind, text, media, breakpoint, ident))
 
-    def mark_breakpoint(self) -> None:
+    def mark_breakpoint(self, point: Any = None) -> None:
+        """`point`: the cache_control or cachePoint, whose `ttl` is 5m (the default) or 1h.
+
+        Like Anthropic, an hour's entry may not follow a five minutes' one (a 400).
+        """
+        ttl = point.get("ttl", "5m") if isinstance(point, dict) else "5m"
+        if ttl not in CACHE_TTLS:
+            raise validation(f"cache ttl must be one of {', '.join(CACHE_TTLS)}, not {ttl!r}")
+        if ttl == "1h" and any(s.breakpoint and s.ttl == "5m" for s in self.items[:-1]):
+            raise validation("a cache breakpoint with ttl 1h must not come after one with ttl 5m")
         if self.items:
             self.items[-1].breakpoint = True
+            self.items[-1].ttl = ttl
+
+
+CACHE_TTLS = ("5m", "1h")

@@ -157,9 +157,11 @@ def with_header_betas(body: bytes, header: str, allowlist: frozenset[str], *, co
 
 def usage_from_message(message: dict[str, Any]) -> Usage:
     u = message.get("usage") or {}
+    by_ttl = u.get("cache_creation") if isinstance(u.get("cache_creation"), dict) else {}
     return Usage(input=_int(u.get("input_tokens")), output=_int(u.get("output_tokens")),
                  cache_read=_int(u.get("cache_read_input_tokens")),
-                 cache_write=_int(u.get("cache_creation_input_tokens")))
+                 cache_write=_int(u.get("cache_creation_input_tokens")),
+                 cache_write_1h=_int(by_ttl.get("ephemeral_1h_input_tokens")))
 
 
 class InvokeStreamDecoder:
@@ -194,11 +196,12 @@ class InvokeStreamDecoder:
         elif kind == "message_delta":
             self.usage.output = _int((event.get("usage") or {}).get("output_tokens")) or self.usage.output
         metrics = event.get("amazon-bedrock-invocationMetrics")
-        if isinstance(metrics, dict):
+        if isinstance(metrics, dict):   # Bedrock's final count, without the TTL split message_start gave
+            cache_write = _int(metrics.get("cacheWriteInputTokenCount"))
             self.usage = Usage(input=_int(metrics.get("inputTokenCount")),
                                output=_int(metrics.get("outputTokenCount")),
-                               cache_read=_int(metrics.get("cacheReadInputTokenCount")),
-                               cache_write=_int(metrics.get("cacheWriteInputTokenCount")))
+                               cache_read=_int(metrics.get("cacheReadInputTokenCount")), cache_write=cache_write,
+                               cache_write_1h=min(self.usage.cache_write_1h, cache_write))
         if guardrail_usage.INVOKE_TRACE in event:
             self._guardrail_units = guardrail_usage.added(self._guardrail_units,
                                                           guardrail_usage.units_in(event[guardrail_usage.INVOKE_TRACE]))

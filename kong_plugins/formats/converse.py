@@ -22,7 +22,6 @@ _STOP_REASONS = {
 }
 _IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif",
                   "image/webp": "webp"}
-_CACHE_POINT = {"cachePoint": {"type": "default"}}
 GUARDRAIL_ACTION = "amazon-bedrock-guardrailAction"
 """Set to INTERVENED on a Claude InvokeModel body (and its last stream chunk) when a Bedrock guardrail blocked
 it; Converse says `stopReason: guardrail_intervened`, and the internal message carries the same marker."""
@@ -84,8 +83,16 @@ def _system(system: Any) -> list[dict[str, Any]]:
             raise RequestError("system: every block must be a text block.", "system")
         out.append({"text": block["text"]})
         if block.get("cache_control"):
-            out.append(dict(_CACHE_POINT))
+            out.append(_cache_point(block["cache_control"], "system"))
     return out
+
+
+def _cache_point(cache_control: Any, where: str) -> dict[str, Any]:
+    """Converse's cache point for an Anthropic cache_control: five minutes unless it asks for an hour."""
+    ttl = cache_control.get("ttl") if isinstance(cache_control, dict) else None
+    if ttl not in (None, "5m", "1h"):
+        raise RequestError(f"{where}.cache_control.ttl: must be 5m or 1h.", f"{where}.cache_control")
+    return {"cachePoint": {"type": "default", "ttl": ttl} if ttl == "1h" else {"type": "default"}}
 
 
 def _message(message: Any, index: int) -> dict[str, Any]:
@@ -124,7 +131,7 @@ def _block(block: Any, where: str) -> list[dict[str, Any]]:
     else:
         raise RequestError(f"{where}.type: unsupported content block for this model.", f"{where}.type")
     if block.get("cache_control"):
-        out.append(dict(_CACHE_POINT))
+        out.append(_cache_point(block["cache_control"], where))
     return out
 
 
@@ -180,7 +187,7 @@ def _tool_config(request: dict[str, Any], messages: list[dict[str, Any]]) -> dic
             spec["strict"] = True
         specs.append({"toolSpec": spec})
         if tool.get("cache_control"):
-            specs.append(dict(_CACHE_POINT))
+            specs.append(_cache_point(tool["cache_control"], f"tools.{i}"))
     has_tool_blocks = any("toolUse" in b or "toolResult" in b for m in messages for b in m["content"])
     if not specs:
         if has_tool_blocks:
@@ -200,8 +207,11 @@ def _tool_config(request: dict[str, Any], messages: list[dict[str, Any]]) -> dic
 
 def usage_from_converse(usage: dict[str, Any] | None) -> Usage:
     u = usage or {}
+    details = u.get("cacheDetails") if isinstance(u.get("cacheDetails"), list) else []
     return Usage(input=_int(u.get("inputTokens")), output=_int(u.get("outputTokens")),
-                 cache_read=_int(u.get("cacheReadInputTokens")), cache_write=_int(u.get("cacheWriteInputTokens")))
+                 cache_read=_int(u.get("cacheReadInputTokens")), cache_write=_int(u.get("cacheWriteInputTokens")),
+                 cache_write_1h=sum(_int(d.get("inputTokens")) for d in details
+                                    if isinstance(d, dict) and d.get("ttl") == "1h"))
 
 
 def message_from_converse(response: dict[str, Any], *, model: str, message_id: str) -> dict[str, Any]:
@@ -229,9 +239,11 @@ def _guardrail_marked(event: dict[str, Any], stop_reason: Any) -> dict[str, Any]
     return event
 
 
-def anthropic_usage(usage: Usage) -> dict[str, int]:
+def anthropic_usage(usage: Usage) -> dict[str, Any]:
     return {"input_tokens": usage.input, "output_tokens": usage.output,
-            "cache_creation_input_tokens": usage.cache_write, "cache_read_input_tokens": usage.cache_read}
+            "cache_creation_input_tokens": usage.cache_write, "cache_read_input_tokens": usage.cache_read,
+            "cache_creation": {"ephemeral_5m_input_tokens": usage.cache_write - usage.cache_write_1h,
+                               "ephemeral_1h_input_tokens": usage.cache_write_1h}}
 
 
 def _thinking_block(reasoning: dict[str, Any]) -> dict[str, Any]:

@@ -4,13 +4,13 @@ Prices are USD per 1M tokens, so a price is also micro-dollars per token:
 costs are computed exactly and budgets are kept as integer micro-dollars
 (no float drift across millions of requests). Bedrock's input count excludes
 cache reads and writes, so: cost = input*p_in + output*p_out +
-cache_read*p_cache_read + cache_write*p_cache_write.
+cache_read*p_cache_read + cache_write_5m*p_cache_write + cache_write_1h*p_cache_write_1h.
 
 Shipped defaults (shared/reference/models-and-pricing.md, USD per 1M tokens,
 on-demand): the catalogue's Claude entries use `us.` cross-region inference
 profiles, priced at the regional rate (+10% over global for Claude 4.5 models,
-per LiteLLM's price map); cache writes 1.25x input (5-minute TTL), cache reads
-0.1x input. Opus 4.7 on Mantle at Anthropic's list price. Titan Text Express, Titan
+per LiteLLM's price map); cache writes 1.25x input for 5 minutes and 2x for an hour
+(1.6x the 5-minute write price when only that one is configured), cache reads 0.1x input. Opus 4.7 on Mantle at Anthropic's list price. Titan Text Express, Titan
 Text Embeddings V2 ($0.02 per 1M input tokens) and Gemini 1.5 Flash (<=128k prompt)
 per LiteLLM's map; Cohere Embed v3 at $0.10 per 1M input tokens (AWS's price page; the reference
 table has no Cohere row). Re-check against the AWS and
@@ -39,6 +39,8 @@ from kong_plugins.context import Usage
 
 MICRO = Decimal(1_000_000)
 THOUSAND = Decimal(1000)
+ONE_HOUR = Decimal("1.6")
+"""A 1-hour cache write over a 5-minute one: 2x input against 1.25x."""
 
 GUARDRAIL_UNIT_PRICES: dict[str, str] = {
     "content": "0.15", "content_image": "0.75", "topic": "0.15", "word": "0", "sensitive_information": "0.10",
@@ -52,19 +54,24 @@ class Price:
     output: Decimal
     cache_read: Decimal
     cache_write: Decimal
+    cache_write_1h: Decimal
     guardrail_units: Mapping[str, Decimal] = field(default_factory=dict)
     """USD per 1,000 guardrail text units by policy: the same for every model and tier."""
 
     @classmethod
-    def of(cls, input: Any, output: Any, cache_read: Any = None, cache_write: Any = None) -> Price:
+    def of(cls, input: Any, output: Any, cache_read: Any = None, cache_write: Any = None,
+           cache_write_1h: Any = None) -> Price:
         p_in = Decimal(str(input))
+        p_write = Decimal(str(cache_write)) if cache_write is not None else p_in * Decimal("1.25")
         return cls(input=p_in, output=Decimal(str(output)),
                    cache_read=Decimal(str(cache_read)) if cache_read is not None else p_in / 10,
-                   cache_write=Decimal(str(cache_write)) if cache_write is not None else p_in * Decimal("1.25"))
+                   cache_write=p_write,
+                   cache_write_1h=Decimal(str(cache_write_1h)) if cache_write_1h is not None else p_write * ONE_HOUR)
 
     def cost_usd(self, usage: Usage) -> Decimal:
+        hour = min(usage.cache_write_1h, usage.cache_write)
         tokens = (usage.input * self.input + usage.output * self.output + usage.cache_read * self.cache_read
-                  + usage.cache_write * self.cache_write) / MICRO
+                  + (usage.cache_write - hour) * self.cache_write + hour * self.cache_write_1h) / MICRO
         if not usage.guardrail_units:
             return tokens
         return tokens + sum((count * self.guardrail_units.get(policy, Decimal(0))
@@ -73,7 +80,7 @@ class Price:
     def scaled(self, factor: Decimal) -> Price:
         """A service tier's price: tokens scaled, guardrail units not (they are not billed by tier)."""
         return Price(self.input * factor, self.output * factor, self.cache_read * factor, self.cache_write * factor,
-                     self.guardrail_units)
+                     self.cache_write_1h * factor, self.guardrail_units)
 
     def cost_micro_usd(self, usage: Usage) -> int:
         """Integer micro-dollars, rounded half up (what budgets are charged)."""
@@ -113,7 +120,7 @@ class PriceTable:
         prices = dict(DEFAULT_PRICES)
         for entry in entries or []:
             prices[entry["model"]] = Price.of(entry["input"], entry["output"], entry.get("cache_read"),
-                                              entry.get("cache_write"))
+                                              entry.get("cache_write"), entry.get("cache_write_1h"))
         unit_prices = {policy: Decimal(str(value)) for policy, value in
                        {**GUARDRAIL_UNIT_PRICES, **(guardrail_units or {})}.items() if value is not None}
         prices = {name: replace(price, guardrail_units=unit_prices) for name, price in prices.items()}

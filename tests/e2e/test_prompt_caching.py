@@ -1,11 +1,13 @@
 """OpenAI clients on Claude get Bedrock's prompt caching without asking: cheaper repeated prefixes."""
 
 import json
+import time
+from decimal import Decimal
 
 import anthropic
 import pytest
 
-from tests.e2e.clients import last_sent, oa
+from tests.e2e.clients import last_sent, metric, oa
 
 POLICY = "You are the support assistant of an online shop. " + " ".join(
     f"Rule {i}: parcels to zone {i % 7} ship within {i % 5 + 1} days." for i in range(600))
@@ -112,3 +114,44 @@ def test_a_fallback_without_caching_costs_the_model_asked_for_none_of_its_cachin
     opus_call, fallback_call = stack.emulator_control("GET", "/_emulator/requests").json()[-2:]
     assert "opus" in opus_call["model_id"] and opus_call["body"]["system"] == system
     assert "claude-3-haiku" in fallback_call["model_id"] and "cache_control" not in json.dumps(fallback_call["body"])
+
+HOUR_SYSTEM = [{"type": "text", "text": "Kept for an hour. " + POLICY, "cache_control": {"type": "ephemeral",
+                                                                                          "ttl": "1h"}}]
+HAIKU = {"input": Decimal("1.10"), "output": Decimal("5.50"), "5m": Decimal("1.375"), "1h": Decimal("2.20")}
+
+
+def hour_priced(usage) -> Decimal:
+    """haiku's shipped prices: a 1-hour cache write at 2x input, a 5-minute one at 1.25x."""
+    split = usage.cache_creation
+    micro = (usage.input_tokens * HAIKU["input"] + usage.output_tokens * HAIKU["output"]
+             + split.ephemeral_5m_input_tokens * HAIKU["5m"] + split.ephemeral_1h_input_tokens * HAIKU["1h"]
+             + usage.cache_read_input_tokens * HAIKU["input"] / 10)
+    return (micro / 1_000_000).quantize(Decimal("0.000001"))
+
+
+def test_claude_codes_hour_long_cache_is_priced_at_twice_the_input(stack):
+    """ENABLE_PROMPT_CACHING_1H: Claude Code asks for `ttl: "1h"`, which Bedrock bills at 2x input, not 1.25x."""
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+    raw = client.messages.with_raw_response.create(model="haiku", max_tokens=20, system=HOUR_SYSTEM,
+                                                   messages=[{"role": "user", "content": "Where is order 42?"}])
+    usage = raw.parse().usage
+    assert usage.cache_creation.ephemeral_1h_input_tokens == usage.cache_creation_input_tokens > len(POLICY) // 5
+    assert Decimal(raw.headers["X-Token-Cost-USD"]) == hour_priced(usage)
+    assert last_sent(stack)["body"]["system"] == HOUR_SYSTEM
+
+
+def test_a_streamed_hour_long_write_is_priced_from_message_start(stack):
+    """A stream's last chunk counts cache writes without their TTL; message_start said which were an hour's."""
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+    series = 'kong_bedrock_cost_estimate_dollars_total{consumer="dev-user-1",model="haiku",role="developer"}'
+    before = Decimal(str(metric(stack, series)))
+    question = {"type": "text", "text": "Where is order 43? " * 200, "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+    with client.messages.stream(model="haiku", max_tokens=20, system=HOUR_SYSTEM,
+                                messages=[{"role": "user", "content": [question]}]) as stream:
+        usage = stream.get_final_message().usage
+    expected = hour_priced(usage)
+    assert usage.cache_creation.ephemeral_1h_input_tokens > 200
+    deadline = time.monotonic() + 5
+    while Decimal(str(metric(stack, series))) - before < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert abs(Decimal(str(metric(stack, series))) - before - expected) < Decimal("0.000002")

@@ -168,7 +168,8 @@ def test_invoke_claude_blocked(client) -> None:
     assert message["content"] == [{"type": "text", "text": BLOCKED}]
     assert message["stop_reason"] == "end_turn" and message["stop_sequence"] is None
     assert message["usage"] == {"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
-                                "cache_read_input_tokens": 0}
+                                "cache_read_input_tokens": 0,
+                                "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}}
     assert message["amazon-bedrock-guardrailAction"] == "INTERVENED"
     assert "amazon-bedrock-trace" not in message
     assert message["id"].startswith("msg_bdrk_") and message["model"] == "claude-sonnet-4-5-20250929"

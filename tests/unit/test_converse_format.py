@@ -54,12 +54,15 @@ def test_response_becomes_an_anthropic_message():
         {"text": "It is noon."},
         {"toolUse": {"toolUseId": "t2", "name": "get_time", "input": {"tz": "UTC"}}}]}},
         "stopReason": "tool_use",
-        "usage": {"inputTokens": 120, "outputTokens": 35, "totalTokens": 1955, "cacheReadInputTokens": 1800}}
+        "usage": {"inputTokens": 120, "outputTokens": 35, "totalTokens": 2255, "cacheReadInputTokens": 1800,
+                  "cacheWriteInputTokens": 300, "cacheDetails": [{"ttl": "5m", "inputTokens": 100},
+                                                                 {"ttl": "1h", "inputTokens": 200}]}}
     message = converse.message_from_converse(response, model="sonnet", message_id="msg_1")
     assert [b["type"] for b in message["content"]] == ["thinking", "text", "tool_use"]
     assert message["stop_reason"] == "tool_use"
-    assert message["usage"] == {"input_tokens": 120, "output_tokens": 35, "cache_creation_input_tokens": 0,
-                                "cache_read_input_tokens": 1800}
+    assert message["usage"] == {"input_tokens": 120, "output_tokens": 35, "cache_creation_input_tokens": 300,
+                                "cache_read_input_tokens": 1800,
+                                "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 200}}
 
 
 def test_stream_events_synthesise_block_starts_and_wait_for_metadata():
