@@ -212,6 +212,7 @@ def _last_user(messages: list[dict[str, Any]]) -> LastUserTurn:
         turn = LastUserTurn()
         turn.text = " ".join(str(b.get("text", "")) for b in content if b["type"] == "text")
         turn.images = sum(1 for b in content if b["type"] == "image")
+        turn.documents = sum(1 for b in content if b["type"] == "document")
         turn.tool_results = [_nested_text(b.get("content", ""))[0] or "(empty)"
                              for b in content if b["type"] == "tool_result"]
         return turn

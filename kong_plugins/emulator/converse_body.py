@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from .anthropic_body import KNOWN_BETAS, check_thinking, check_thinking_rules
+from .documents import check_document
 from .errors import MSG_NO_TOOL_USE, MSG_TOOLCONFIG_REQUIRED, constraint, validation, validation_errors
 from .models import ModelInfo
 from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
@@ -59,7 +60,9 @@ def _validate_messages(messages: Any) -> list[dict[str, Any]]:
             raise validation(f"The content field in the Message object at messages.{i}.content is empty. "
                              "Add a ContentBlock object to the content field and try again.")
         for j, block in enumerate(content):
-            _single_key(block, f"messages.{i}.content.{j}")
+            if _single_key(block, f"messages.{i}.content.{j}") == "document":
+                check_document(block["document"], f"messages.{i}.content.{j}.document",
+                               f"messages.{i + 1}.member.content.{j + 1}.member.document")
     return messages
 
 
@@ -150,6 +153,7 @@ def _last_user(messages: list[dict[str, Any]]) -> LastUserTurn:
             return LastUserTurn(
                 text=" ".join(str(b["text"]) for b in blocks if "text" in b),
                 images=sum(1 for b in blocks if "image" in b),
+                documents=sum(1 for b in blocks if "document" in b),
                 tool_results=[_result_text(b["toolResult"])[0] or "(empty)" for b in blocks
                               if isinstance(b.get("toolResult"), dict)],
             )

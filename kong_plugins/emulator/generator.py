@@ -127,8 +127,10 @@ def _subject(turn: LastUserTurn) -> list[str]:
     if turn.tool_results:
         return ["tool", "result"] + first_words(" ".join(turn.tool_results))
     words = first_words(turn.text)
-    if turn.images:
-        return ["an", "image"] + (["and"] + words if words else [])
+    media = " and ".join(kind for count, kind in ((turn.images, "an image"), (turn.documents, "a document"))
+                         if count).split()
+    if media:
+        return media + (["and"] + words if words else [])
     return words or ["your", "message"]
 
 

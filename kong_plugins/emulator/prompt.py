@@ -49,6 +49,7 @@ class LastUserTurn:
 
     text: str = ""
     images: int = 0
+    documents: int = 0
     tool_results: list[str] = field(default_factory=list)
 
 

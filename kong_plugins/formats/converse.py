@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from kong_plugins.bedrock import guardrail_usage
 from kong_plugins.context import Usage, token_count as _int
-from kong_plugins.formats import reasoning, wire_json
+from kong_plugins.formats import documents, reasoning, wire_json
 from kong_plugins.formats.body import RequestError
 
 _STOP_REASONS = {
@@ -128,6 +128,8 @@ def _block(block: Any, where: str) -> list[dict[str, Any]]:
                                                        "signature": str(block.get("signature", ""))}}}]
     elif kind == "redacted_thinking":
         out = [{"reasoningContent": {"redactedContent": str(block.get("data", ""))}}]
+    elif kind == "document":
+        out = [documents.to_converse(block, where)]
     else:
         raise RequestError(f"{where}.type: unsupported content block for this model.", f"{where}.type")
     if block.get("cache_control"):

@@ -13,13 +13,12 @@ import time
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import custom_tools, reasoning, response_format
+from kong_plugins.formats import custom_tools, documents, reasoning, response_format
 from kong_plugins.formats.body import RequestError, load_json_object, require_messages
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKind, ToolKinds
 
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
            "refusal": "content_filter", "model_context_window_exceeded": "length", "pause_turn": "length"}
-_IMAGE_DATA_PREFIX = "data:"
 
 
 def parse_request(body: bytes | None, *, model_in_path: bool = False) -> dict[str, Any]:
@@ -113,16 +112,19 @@ def _user_blocks(content: Any, where: str) -> list[dict[str, Any]]:
             blocks.append({"type": "text", "text": str(part.get("text", ""))})
         elif kind == "image_url":
             blocks.append(_image((part.get("image_url") or {}).get("url"), f"{where}.{j}"))
+        elif kind == "file":
+            blocks.append(documents.from_openai_file(part.get("file"), f"{where}.{j}"))
         else:
-            raise RequestError(f"{where}.{j}.type: only text and image_url parts are supported.", f"{where}.{j}")
+            raise RequestError(f"{where}.{j}.type: only text, image_url and file parts are supported.",
+                               f"{where}.{j}")
     return blocks
 
 
 def _image(url: Any, where: str) -> dict[str, Any]:
-    if not isinstance(url, str) or not url.startswith(_IMAGE_DATA_PREFIX) or ";base64," not in url:
+    parts = documents.split_data_url(url)
+    if parts is None:
         raise RequestError(f"{where}.image_url.url: must be a base64 data URL (data:image/png;base64,...).", where)
-    media_type, data = url[len(_IMAGE_DATA_PREFIX):].split(";base64,", 1)
-    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+    return {"type": "image", "source": {"type": "base64", "media_type": parts[0], "data": parts[1]}}
 
 
 def _assistant_blocks(message: dict[str, Any], where: str) -> list[dict[str, Any]]:

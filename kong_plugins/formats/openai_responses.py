@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kong_plugins.formats import reasoning
+from kong_plugins.formats import documents, reasoning
 from kong_plugins.formats.body import RequestError, load_json_object
 
 _STATEFUL = ("previous_response_id", "conversation", "prompt")
@@ -135,9 +135,14 @@ def _content(content: Any, where: str) -> Any:
             parts.append({"type": "text", "text": part["refusal"]})
         elif kind == "input_image" and isinstance(part.get("image_url"), str):
             parts.append({"type": "image_url", "image_url": {"url": part["image_url"]}})
+        elif kind == "input_file" and documents.split_data_url(part.get("file_data")) is not None:
+            parts.append({"type": "file", "file": {"file_data": part["file_data"]}})
+        elif kind == "input_file":
+            raise RequestError(f"{where}.{j}: send the file as file_data (a base64 data URL); the gateway stores no "
+                               "files, so file_id and file_url cannot be used.", f"{where}.{j}")
         else:
-            raise RequestError(f"{where}.{j}: only input_text, output_text and input_image (a data URL) parts "
-                               "are supported.", f"{where}.{j}")
+            raise RequestError(f"{where}.{j}: only input_text, output_text, input_image and input_file parts (as "
+                               "data URLs) are supported.", f"{where}.{j}")
     return parts
 
 
