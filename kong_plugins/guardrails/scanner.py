@@ -85,7 +85,7 @@ class Scanner:
                 redactions.append((segment, to_redact))
         if redactions and not result.blocked:
             for segment, findings in redactions:
-                replace_at(body, segment.path, redact(segment.text, findings))
+                replace_at(body, segment.path, segment.stored(redact(segment.text, findings)))
             result.body = wire_json.dumps(body)
         return result
 
@@ -132,8 +132,13 @@ def redact(text: str, findings: list[Finding]) -> str:
 
 
 def _chars(data: bytes, byte_offset: int) -> int:
-    """A byte offset into UTF-8 `data` as a character offset (only for findings, which are rare)."""
-    return len(data[:byte_offset].decode("utf-8", "ignore"))
+    """A byte offset into UTF-8 `data` as a character offset (only for findings, which are rare); a document's
+    bytes that were not UTF-8 are surrogates in the text, and count as one character each."""
+    head = data[:byte_offset]
+    try:
+        return len(head.decode("utf-8", "surrogatepass"))
+    except UnicodeDecodeError:
+        return len(head.decode("utf-8", "ignore"))
 
 
 def _stronger(current: str | None, action: str) -> str:

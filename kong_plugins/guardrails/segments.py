@@ -9,22 +9,42 @@ not user-authored and are skipped unless configured otherwise.
 
 Every segment keeps its path in the decoded JSON body, so a redaction can
 rewrite exactly that string and keep the body valid JSON.
+
+Attached documents in a text format (CSV, plain text, Markdown, HTML: an order export
+pasted as a file) are user-authored too: their base64 is decoded and scanned, and a
+redaction is encoded back. Binary documents (PDF, Word, Excel) and images are not read.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from kong_plugins.formats.documents import split_data_url
+
 Path = tuple[Any, ...]
 _REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
+
+
+_TEXT_MEDIA_TYPES = frozenset({"text/plain", "text/csv", "text/markdown", "text/html"})
+_TEXT_FORMATS = frozenset({"txt", "csv", "md", "html"})   # Converse's names for them
 
 
 @dataclass(frozen=True)
 class Segment:
     path: Path          # keys/indices into the decoded body
     text: str
+    encoding: str | None = None
+    """How the body stores the text: None as it is; else base64 after this prefix ("" or a data URL's)."""
+
+    def stored(self, text: str) -> str:
+        """`text` (a redaction of this segment) as the body stores it; undecodable bytes are kept as they were."""
+        if self.encoding is None:
+            return text
+        return self.encoding + base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
 
 
 def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]:
@@ -82,6 +102,48 @@ def _content(path: Path, content: Any, tool_results: bool) -> Iterator[Segment]:
             yield from _content(here + ("content",), block.get("content"), tool_results)
         elif tool_results and isinstance(block.get("toolResult"), dict):   # Converse
             yield from _content(here + ("toolResult", "content"), block["toolResult"].get("content"), tool_results)
+        else:
+            yield from _document(here, block)
+
+
+def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
+    """A text-format document attached in any API: OpenAI Chat, OpenAI Responses, Anthropic, Converse."""
+    kind = block.get("type")
+    if kind == "file" and isinstance(block.get("file"), dict):
+        yield from _data_url(path + ("file", "file_data"), block["file"].get("file_data"))
+    elif kind == "input_file":
+        yield from _data_url(path + ("file_data",), block.get("file_data"))
+    elif kind == "document" and isinstance(block.get("source"), dict):
+        source = block["source"]
+        if source.get("type") == "text" and isinstance(source.get("data"), str):
+            yield Segment(path + ("source", "data"), source["data"])
+        elif source.get("type") == "base64" and source.get("media_type") in _TEXT_MEDIA_TYPES:
+            yield from _base64(path + ("source", "data"), source.get("data"), "")
+        elif source.get("type") == "content":
+            yield from _content(path + ("source", "content"), source.get("content"), False)
+    elif isinstance(block.get("document"), dict) and isinstance(block["document"].get("source"), dict):
+        document, source = block["document"], block["document"]["source"]
+        if isinstance(source.get("text"), str):
+            yield Segment(path + ("document", "source", "text"), source["text"])
+        elif document.get("format") in _TEXT_FORMATS:
+            yield from _base64(path + ("document", "source", "bytes"), source.get("bytes"), "")
+
+
+def _data_url(path: Path, url: Any) -> Iterator[Segment]:
+    parts = split_data_url(url)
+    if parts is not None and parts[0] in _TEXT_MEDIA_TYPES:
+        yield from _base64(path, parts[1], url[:len(url) - len(parts[1])])
+
+
+def _base64(path: Path, data: Any, prefix: str) -> Iterator[Segment]:
+    """Base64 text, decoded (bytes that are not UTF-8 kept as surrogates); nothing when it is not base64."""
+    if not isinstance(data, str):
+        return
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return
+    yield Segment(path, raw.decode("utf-8", "surrogateescape"), prefix)
 
 
 def authored_spans(text: str, skip_reminders: bool = True) -> list[tuple[int, int]]:

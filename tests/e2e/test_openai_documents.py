@@ -45,3 +45,18 @@ def test_a_file_the_gateway_cannot_send_is_a_400_before_any_call(stack, file):
             {"type": "file", "file": file}, {"type": "text", "text": "Read it"}]}])
     assert exc.value.body["param"] == "messages.0.content.0"
     assert len(stack.emulator_control("GET", "/_emulator/requests").json()) == before
+
+
+def test_a_card_number_in_an_attached_export_is_blocked_and_never_logged(stack):
+    export = base64.b64encode(b"order,card\n5521,4111 1111 1111 1111\n").decode()
+    with pytest.raises(openai.PermissionDeniedError) as exc:
+        oa(stack).with_options(max_retries=0).responses.with_raw_response.create(
+            model="haiku", input=[{"role": "user", "content": [
+                {"type": "input_text", "text": "Check this export"},
+                {"type": "input_file", "filename": "export.csv", "file_data": f"data:text/csv;base64,{export}"}]}])
+    assert "payment_card" in exc.value.message and "4111" not in exc.value.message
+    assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+    stack.harness.wait_for_log(exc.value.response.headers["X-Kong-Request-Id"])
+    captured = "\n".join(stack.harness.plugin_server_output("bedrock") + stack.harness.error_log)
+    for canary in ("4111 1111 1111 1111", export, "5521"):
+        assert canary not in captured
