@@ -140,16 +140,22 @@ def _assistant_blocks(message: dict[str, Any], where: str) -> list[dict[str, Any
 def _tool_use(call: dict[str, Any], where: str) -> dict[str, Any]:
     """An assistant turn's function or custom tool call as the internal model's tool_use block."""
     if call.get("type") == "custom":
-        custom = call.get("custom") or {}
+        custom = _member(call, "custom")
         return {"type": "tool_use", "id": str(call.get("id")), "name": str(custom.get("name")),
                 "input": custom_tools.tool_input(custom.get("input"), f"{where}.custom.input")}
-    function = call.get("function") or {}
+    function = _member(call, "function")
     try:
         arguments = json.loads(function.get("arguments") or "{}")
     except ValueError:
         raise RequestError(f"{where}.function.arguments: must be a JSON string.", where) from None
     return {"type": "tool_use", "id": str(call.get("id")), "name": str(function.get("name")),
             "input": arguments if isinstance(arguments, dict) else {}}
+
+
+def _member(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """A nested object of the request, or {} when it is missing or not an object."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _tool(tool: Any, index: int) -> dict[str, Any]:
@@ -176,8 +182,8 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
         out = {"type": "any"}
     elif choice == "none":
         out = {"type": "none"}
-    elif isinstance(choice, dict) and isinstance((choice.get(choice.get("type")) or {}).get("name"), str) \
-            and choice["type"] in ("function", "custom"):
+    elif isinstance(choice, dict) and choice.get("type") in ("function", "custom") \
+            and isinstance(_member(choice, choice["type"]).get("name"), str):
         out = {"type": "tool", "name": choice[choice["type"]]["name"]}
     else:
         raise RequestError("tool_choice: must be none, auto, required, a function or a custom tool.", "tool_choice")

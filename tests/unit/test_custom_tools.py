@@ -185,3 +185,11 @@ def test_a_model_that_ignores_the_string_still_gives_the_client_its_input():
     pieces = [stream.feed(p) for p in ('{"patch": ', '"x"}')]
     assert pieces == ["", ""] and stream.finish() == '{"patch": "x"}' and stream.text == '{"patch": "x"}'
     assert custom_tools.call_input({"patch": "x"}) == '{"patch": "x"}'
+
+
+@pytest.mark.parametrize("choice", [{"type": ["custom"]}, {"type": "custom", "custom": "apply_patch"},
+                                    {"type": "function", "function": 5}, {"type": "custom"}])
+def test_a_malformed_tool_choice_is_a_request_error_not_a_crash(choice):
+    with pytest.raises(RequestError) as exc:
+        _parsed({"messages": [{"role": "user", "content": "x"}], "tools": [CHAT_TOOL], "tool_choice": choice})
+    assert exc.value.param == "tool_choice"
