@@ -40,13 +40,18 @@ def from_openai_file(file: Any, where: str) -> dict[str, Any]:
     if not isinstance(file, dict) or file.get("file_id") is not None:
         raise RequestError(f"{where}.file: send the file's content as file_data (a base64 data URL); the gateway "
                            "stores no files, so file_id cannot be used.", where)
-    parts = split_data_url(file.get("file_data"))
+    return from_data_url(file.get("file_data"), where)
+
+
+def from_data_url(url: Any, where: str) -> dict[str, Any]:
+    """The internal document block for a file's data URL; `where`: the client's part, for the 400."""
+    parts = split_data_url(url)
     if parts is None:
-        raise RequestError(f"{where}.file.file_data: must be a base64 data URL (data:application/pdf;base64,...).",
+        raise RequestError(f"{where}: file_data must be a base64 data URL (data:application/pdf;base64,...).",
                            where)
     media_type, data = parts
     if media_type not in FORMATS:
-        raise RequestError(f"{where}.file.file_data: {media_type or 'this type'} is not a document Bedrock reads "
+        raise RequestError(f"{where}: {media_type or 'this type'} is not a document Bedrock reads "
                            f"({', '.join(sorted(set(FORMATS.values())))}).", where)
     return {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": data}}
 

@@ -75,3 +75,11 @@ def test_an_anthropic_text_document_reaches_converse_as_text():
 def test_neutral_names_fit_bedrocks_charset():
     for where in ("messages.0.content.1", "messages.12.content.0", "x..y  z"):
         assert BEDROCK_NAME.fullmatch(documents.neutral_name(where))
+
+
+@pytest.mark.parametrize("file_data", [f"data:image/png;base64,{PDF}", PDF])
+def test_a_responses_file_bedrock_cannot_read_names_the_clients_part(file_data):
+    with pytest.raises(RequestError) as exc:
+        _converse({"input": [{"role": "user", "content": [{"type": "input_file", "file_data": file_data}]}]},
+                  responses_api=True)
+    assert exc.value.param == "input.0.content.0" and str(exc.value).startswith("input.0.content.0: ")
