@@ -22,17 +22,27 @@ FORMATS = {
     "text/html": "html", "text/plain": "txt", "text/markdown": "md",
 }
 """Media types Converse takes as documents, and its format names."""
+TEXT_FORMATS = frozenset({"txt", "csv", "md", "html"})
+"""The formats whose bytes are text (what the guardrails can read)."""
 
 _DATA_PREFIX = "data:"
+_BASE64_MARK = ";base64,"
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9()\[\]-]+")
 
 
-def split_data_url(url: Any) -> tuple[str, str] | None:
-    """(media type, base64 data) of a `data:<type>;base64,<data>` URL; None for anything else."""
-    if not isinstance(url, str) or not url.startswith(_DATA_PREFIX) or ";base64," not in url:
+def data_url_head(url: Any) -> tuple[str, int] | None:
+    """(media type, offset of the base64 data) of a `data:<type>;base64,<data>` URL, without copying the data
+    (a file can be megabytes); None for anything else."""
+    if not isinstance(url, str) or not url.startswith(_DATA_PREFIX):
         return None
-    media_type, data = url[len(_DATA_PREFIX):].split(";base64,", 1)
-    return media_type.lower(), data
+    mark = url.find(_BASE64_MARK)
+    return None if mark < 0 else (url[len(_DATA_PREFIX):mark].lower(), mark + len(_BASE64_MARK))
+
+
+def split_data_url(url: Any) -> tuple[str, str] | None:
+    """(media type, base64 data) of a data URL; None for anything else."""
+    head = data_url_head(url)
+    return None if head is None else (head[0], url[head[1]:])
 
 
 def from_openai_file(file: Any, where: str) -> dict[str, Any]:
@@ -45,15 +55,20 @@ def from_openai_file(file: Any, where: str) -> dict[str, Any]:
 
 def from_data_url(url: Any, where: str) -> dict[str, Any]:
     """The internal document block for a file's data URL; `where`: the client's part, for the 400."""
-    parts = split_data_url(url)
-    if parts is None:
+    media_type, start = document_head(url, where)
+    return {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": url[start:]}}
+
+
+def document_head(url: Any, where: str) -> tuple[str, int]:
+    """`data_url_head` of a document Bedrock reads; RequestError (param `where`) for anything else."""
+    head = data_url_head(url)
+    if head is None:
         raise RequestError(f"{where}: file_data must be a base64 data URL (data:application/pdf;base64,...).",
                            where)
-    media_type, data = parts
-    if media_type not in FORMATS:
-        raise RequestError(f"{where}: {media_type or 'this type'} is not a document Bedrock reads "
+    if head[0] not in FORMATS:
+        raise RequestError(f"{where}: {head[0] or 'this type'} is not a document Bedrock reads "
                            f"({', '.join(sorted(set(FORMATS.values())))}).", where)
-    return {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": data}}
+    return head
 
 
 def to_converse(block: dict[str, Any], where: str) -> dict[str, Any]:

@@ -136,7 +136,7 @@ def _content(content: Any, where: str) -> Any:
         elif kind == "input_image" and isinstance(part.get("image_url"), str):
             parts.append({"type": "image_url", "image_url": {"url": part["image_url"]}})
         elif kind == "input_file" and part.get("file_data") is not None:
-            documents.from_data_url(part["file_data"], f"{where}.{j}")     # the 400 names the client's part
+            documents.document_head(part["file_data"], f"{where}.{j}")     # the 400 names the client's part
             parts.append({"type": "file", "file": {"file_data": part["file_data"]}})
         elif kind == "input_file":
             raise RequestError(f"{where}.{j}: send the file as file_data (a base64 data URL); the gateway stores no "

@@ -23,14 +23,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from kong_plugins.formats.documents import split_data_url
+from kong_plugins.formats.documents import FORMATS, TEXT_FORMATS, data_url_head
 
 Path = tuple[Any, ...]
 _REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
-
-
-_TEXT_MEDIA_TYPES = frozenset({"text/plain", "text/csv", "text/markdown", "text/html"})
-_TEXT_FORMATS = frozenset({"txt", "csv", "md", "html"})   # Converse's names for them
 
 
 @dataclass(frozen=True)
@@ -117,7 +113,7 @@ def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
         source = block["source"]
         if source.get("type") == "text" and isinstance(source.get("data"), str):
             yield Segment(path + ("source", "data"), source["data"])
-        elif source.get("type") == "base64" and source.get("media_type") in _TEXT_MEDIA_TYPES:
+        elif source.get("type") == "base64" and FORMATS.get(source.get("media_type")) in TEXT_FORMATS:
             yield from _base64(path + ("source", "data"), source.get("data"), "")
         elif source.get("type") == "content":
             yield from _content(path + ("source", "content"), source.get("content"), False)
@@ -125,14 +121,14 @@ def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
         document, source = block["document"], block["document"]["source"]
         if isinstance(source.get("text"), str):
             yield Segment(path + ("document", "source", "text"), source["text"])
-        elif document.get("format") in _TEXT_FORMATS:
+        elif document.get("format") in TEXT_FORMATS:
             yield from _base64(path + ("document", "source", "bytes"), source.get("bytes"), "")
 
 
 def _data_url(path: Path, url: Any) -> Iterator[Segment]:
-    parts = split_data_url(url)
-    if parts is not None and parts[0] in _TEXT_MEDIA_TYPES:
-        yield from _base64(path, parts[1], url[:len(url) - len(parts[1])])
+    head = data_url_head(url)
+    if head is not None and FORMATS.get(head[0]) in TEXT_FORMATS:
+        yield from _base64(path, url[head[1]:], url[:head[1]])
 
 
 def _base64(path: Path, data: Any, prefix: str) -> Iterator[Segment]:
