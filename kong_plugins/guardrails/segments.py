@@ -113,7 +113,7 @@ def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
         source = block["source"]
         if source.get("type") == "text" and isinstance(source.get("data"), str):
             yield Segment(path + ("source", "data"), source["data"])
-        elif source.get("type") == "base64" and FORMATS.get(source.get("media_type")) in TEXT_FORMATS:
+        elif source.get("type") == "base64" and FORMATS.get(str(source.get("media_type"))) in TEXT_FORMATS:
             yield from _base64(path + ("source", "data"), source.get("data"), "")
         elif source.get("type") == "content":
             yield from _content(path + ("source", "content"), source.get("content"), False)
@@ -121,7 +121,7 @@ def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
         document, source = block["document"], block["document"]["source"]
         if isinstance(source.get("text"), str):
             yield Segment(path + ("document", "source", "text"), source["text"])
-        elif document.get("format") in TEXT_FORMATS:
+        elif str(document.get("format")) in TEXT_FORMATS:
             yield from _base64(path + ("document", "source", "bytes"), source.get("bytes"), "")
 
 

@@ -65,3 +65,12 @@ def test_binary_documents_and_bad_base64_are_not_read():
     broken = {"messages": [{"role": "user", "content": [
         {"type": "file", "file": {"file_data": "data:text/csv;base64,not*base64"}}]}]}
     assert Scanner({}).scan(json.dumps(broken).encode()).found == {}
+
+
+@pytest.mark.parametrize("block", [
+    {"type": "document", "source": {"type": "base64", "media_type": ["text/csv"], "data": _b64(EXPORT)}},
+    {"document": {"format": ["csv"], "name": "Export", "source": {"bytes": _b64(EXPORT)}}},
+])
+def test_a_malformed_document_type_is_passed_over_not_a_crash(block):
+    result = Scanner({}).scan(json.dumps({"messages": [{"role": "user", "content": [block]}]}).encode())
+    assert result.found == {} and result.body is None
