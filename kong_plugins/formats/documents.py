@@ -77,7 +77,7 @@ def to_converse(block: dict[str, Any], where: str) -> dict[str, Any]:
     kind = source.get("type")
     if kind == "text" and isinstance(source.get("data"), str):
         document: dict[str, Any] = {"format": "txt", "source": {"text": source["data"]}}
-    elif kind == "base64" and isinstance(source.get("data"), str) and source.get("media_type") in FORMATS:
+    elif kind == "base64" and isinstance(source.get("data"), str) and str(source.get("media_type")) in FORMATS:
         document = {"format": FORMATS[source["media_type"]], "source": {"bytes": source["data"]}}
     else:
         raise RequestError(f"{where}.source: a document must be base64 data of a type Bedrock reads "

@@ -83,3 +83,11 @@ def test_a_responses_file_bedrock_cannot_read_names_the_clients_part(file_data):
         _converse({"input": [{"role": "user", "content": [{"type": "input_file", "file_data": file_data}]}]},
                   responses_api=True)
     assert exc.value.param == "input.0.content.0" and str(exc.value).startswith("input.0.content.0: ")
+
+
+def test_a_document_whose_media_type_is_not_a_string_is_a_request_error():
+    request = {"max_tokens": 10, "messages": [{"role": "user", "content": [
+        {"type": "document", "source": {"type": "base64", "media_type": ["text/csv"], "data": CSV}}]}]}
+    with pytest.raises(RequestError) as exc:
+        converse.request_from_anthropic(request)
+    assert exc.value.param == "messages.0.content.0.source"
