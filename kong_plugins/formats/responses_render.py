@@ -213,8 +213,8 @@ class EventRenderer:
             yield self._event("response.function_call_arguments.delta", **where, delta=text)
 
     def _custom_piece(self, at: int, item: _Item, piece: str) -> Iterator[bytes]:
+        """The input stream keeps the text so far; the item takes it when the call ends."""
         if piece:
-            item.append(piece)
             yield self._event("response.custom_tool_call_input.delta", item_id=item.id, output_index=at, delta=piece)
 
     def _finish(self, at: int, item: _Item) -> Iterator[bytes]:
