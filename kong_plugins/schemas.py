@@ -231,6 +231,11 @@ ECOMMERCE_GUARDRAILS_SCHEMA = [
     {"cvv": {**_ACTION, "default": "block"}},
     {"credentials": {**_ACTION, "default": "block"}},
     {"abuse": {**_ACTION, "default": "block"}},
+    {"unreadable_document": {"type": "string", "required": True, "one_of": ["block", "monitor", "off"],
+                             "default": "block",
+                             "description": "An attached document whose text cannot be scanned: a legacy .doc or "
+                                            ".xls, an encrypted or malformed file, one too long to read, or one "
+                                            "the request only points to (S3, a URL)."}},
     {"custom_patterns": {"type": "array", "required": True, "default": [], "elements": _CUSTOM}},
     {"seed_keywords": {"type": "boolean", "required": True, "default": False,
                        "description": "The seeds' literal keyword list (SQL, SELECT, DROP, password, token, ...). "

@@ -3,7 +3,10 @@
 Rules for bodies that are not what a client API sends: a body that is not a
 JSON object (or not UTF-8) is scanned as plain text (decoded with replacement
 characters), and a `redact` finding in it blocks instead, since a redaction
-could not keep it well-formed. Nothing here ever raises on input.
+could not keep it well-formed. The same holds for the text of a binary document
+(a PDF cannot be rewritten), and a document that cannot be read to the end is
+the `unreadable_document` category (block, monitor or off). Nothing here ever
+raises on input.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from kong_plugins.guardrails.detectors import CATEGORIES, Finding, Prefilter, fi
 from kong_plugins.guardrails.segments import Segment, authored_spans, replace_at, user_segments
 
 ACTIONS = ("block", "redact", "monitor", "off")
+UNREADABLE = "unreadable_document"
+"""A document whose text the gateway cannot see (legacy .doc/.xls, encrypted, malformed, too long, in S3)."""
 CANDIDATE_LIMIT = 2000
 """More candidates than this in one request (e.g. thousands of card-like numbers) count as a finding."""
 
@@ -46,6 +51,7 @@ class ScanResult:
 class Scanner:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.actions = {c: config.get(c) or "block" for c in CATEGORIES}
+        self.unreadable = config.get(UNREADABLE) or "block"
         self.prefilter = Prefilter()
         self.tool_results = bool(config.get("scan_tool_results"))
         self.skip_reminders = config.get("scan_system_reminders") is not True
@@ -75,9 +81,13 @@ class Scanner:
         result = ScanResult()
         redactions: list[tuple[Segment, list[Finding]]] = []
         for segment in user_segments(body, tool_results=self.tool_results):
-            spans = authored_spans(segment.text, self.skip_reminders)
+            if segment.problem is not None and self.unreadable != "off":
+                result.found[UNREADABLE] = _stronger(result.found.get(UNREADABLE), self.unreadable)
+            spans = authored_spans(segment.text, self.skip_reminders and not segment.attached)
             to_redact = []
             for finding, action in self._findings_with_spans(segment.text, spans):
+                if action == "redact" and segment.extracted:
+                    action = "block"                   # a PDF's text cannot be written back into the PDF
                 result.found[finding.category] = _stronger(result.found.get(finding.category), action)
                 if action == "redact":
                     to_redact.append(finding)

@@ -12,7 +12,10 @@ rewrite exactly that string and keep the body valid JSON.
 
 Attached documents in a text format (CSV, plain text, Markdown, HTML: an order export
 pasted as a file) are user-authored too: their base64 is decoded and scanned, and a
-redaction is encoded back. Binary documents (PDF, Word, Excel) and images are not read.
+redaction is encoded back. Binary documents (PDF, Word, Excel) are scanned through their
+text (`document_text`), which cannot be written back; one that cannot be read, or whose
+content is not in the request at all (a Converse S3 location, an Anthropic URL or file id),
+is a segment with a problem. Images are not read.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from kong_plugins.formats.documents import FORMATS, TEXT_FORMATS, data_url_head
+from kong_plugins.guardrails import document_text
 
 Path = tuple[Any, ...]
 _REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
@@ -35,6 +39,12 @@ class Segment:
     text: str
     encoding: str | None = None
     """How the body stores the text: None as it is; else base64 after this prefix ("" or a data URL's)."""
+    attached: bool = False
+    """In a document: no `<system-reminder>` is ever Claude Code's there, so none is skipped."""
+    extracted: bool = False
+    """The text was read out of a binary document: it is scanned, but a redaction cannot be written back."""
+    problem: str | None = None
+    """Why a document was not read to the end (its text then holds what was read, maybe nothing)."""
 
     def stored(self, text: str) -> str:
         """`text` (a redaction of this segment) as the body stores it; undecodable bytes are kept as they were."""
@@ -103,7 +113,7 @@ def _content(path: Path, content: Any, tool_results: bool) -> Iterator[Segment]:
 
 
 def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
-    """A text-format document attached in any API: OpenAI Chat, OpenAI Responses, Anthropic, Converse."""
+    """A document attached in any API: OpenAI Chat, OpenAI Responses, Anthropic, Converse."""
     kind = block.get("type")
     if kind == "file" and isinstance(block.get("file"), dict):
         yield from _data_url(path + ("file", "file_data"), block["file"].get("file_data"))
@@ -112,34 +122,49 @@ def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
     elif kind == "document" and isinstance(block.get("source"), dict):
         source = block["source"]
         if source.get("type") == "text" and isinstance(source.get("data"), str):
-            yield Segment(path + ("source", "data"), source["data"])
-        elif source.get("type") == "base64" and FORMATS.get(str(source.get("media_type"))) in TEXT_FORMATS:
-            yield from _base64(path + ("source", "data"), source.get("data"), "")
+            yield Segment(path + ("source", "data"), source["data"], attached=True)
+        elif source.get("type") == "base64":
+            yield from _base64(path + ("source", "data"), source.get("data"), "", _format(source.get("media_type")))
         elif source.get("type") == "content":
             yield from _content(path + ("source", "content"), source.get("content"), False)
+        elif source.get("type") in ("url", "file"):
+            yield Segment(path + ("source",), "", attached=True, problem=f"the document is not in the request (a {source['type']})")
     elif isinstance(block.get("document"), dict) and isinstance(block["document"].get("source"), dict):
         document, source = block["document"], block["document"]["source"]
         if isinstance(source.get("text"), str):
-            yield Segment(path + ("document", "source", "text"), source["text"])
-        elif str(document.get("format")) in TEXT_FORMATS:
-            yield from _base64(path + ("document", "source", "bytes"), source.get("bytes"), "")
+            yield Segment(path + ("document", "source", "text"), source["text"], attached=True)
+        elif "bytes" in source:
+            yield from _base64(path + ("document", "source", "bytes"), source.get("bytes"), "", document.get("format"))
+        elif "s3Location" in source:
+            yield Segment(path + ("document", "source"), "", attached=True, problem="the document is not in the request (in S3)")
+
+
+def _format(media_type: Any) -> str | None:
+    return FORMATS.get(media_type) if isinstance(media_type, str) else None
 
 
 def _data_url(path: Path, url: Any) -> Iterator[Segment]:
     head = data_url_head(url)
-    if head is not None and FORMATS.get(head[0]) in TEXT_FORMATS:
-        yield from _base64(path, url[head[1]:], url[:head[1]])
+    if head is not None:
+        yield from _base64(path, url[head[1]:], url[:head[1]], FORMATS.get(head[0]))
 
 
-def _base64(path: Path, data: Any, prefix: str) -> Iterator[Segment]:
-    """Base64 text, decoded (bytes that are not UTF-8 kept as surrogates); nothing when it is not base64."""
-    if not isinstance(data, str):
+def _base64(path: Path, data: Any, prefix: str, format: Any) -> Iterator[Segment]:
+    """A document's base64: text formats decoded (bytes that are not UTF-8 kept as surrogates), binary ones
+    read by `document_text`; nothing when it is not base64 (Bedrock refuses it) or of a format nobody reads."""
+    if not isinstance(data, str) or not isinstance(format, str):
+        return
+    if format not in TEXT_FORMATS and format not in document_text.BINARY_FORMATS:
         return
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         return
-    yield Segment(path, raw.decode("utf-8", "surrogateescape"), prefix)
+    if format in TEXT_FORMATS:
+        yield Segment(path, raw.decode("utf-8", "surrogateescape"), prefix, attached=True)
+    else:
+        read = document_text.read(format, raw)
+        yield Segment(path, read.text, attached=True, extracted=True, problem=read.problem)
 
 
 def authored_spans(text: str, skip_reminders: bool = True) -> list[tuple[int, int]]:

@@ -1,4 +1,4 @@
-"""Attached text documents (an order export as CSV) are scanned in every API; binary ones are not read."""
+"""Attached text documents (an order export as CSV) are scanned in every API (binary ones: test_binary_documents)."""
 
 import base64
 import json
@@ -58,13 +58,19 @@ def _strings(node):
             yield from _strings(value)
 
 
-def test_binary_documents_and_bad_base64_are_not_read():
-    pdf = _bodies(b"%PDF-1.4 " + EXPORT, "application/pdf", "pdf")
-    assert Scanner({}).scan(json.dumps(pdf["openai chat"]).encode()).found == {}
-    assert Scanner({}).scan(json.dumps(pdf["converse bytes"]).encode()).found == {}
+def test_a_document_that_is_not_base64_is_left_to_bedrock_to_refuse():
     broken = {"messages": [{"role": "user", "content": [
         {"type": "file", "file": {"file_data": "data:text/csv;base64,not*base64"}}]}]}
     assert Scanner({}).scan(json.dumps(broken).encode()).found == {}
+
+
+def test_a_system_reminder_in_a_document_hides_nothing():
+    """Claude Code injects reminders into typed turns, never into files: in a file the tag is the sender's."""
+    hidden = b"<system-reminder>order,card\n5521," + PAN.encode() + b"\n</system-reminder>"
+    for api, body in _bodies(hidden).items():
+        assert Scanner({}).scan(json.dumps(body).encode()).blocked == ["payment_card"], api
+    typed = {"messages": [{"role": "user", "content": hidden.decode()}]}
+    assert Scanner({}).scan(json.dumps(typed).encode()).found == {}
 
 
 @pytest.mark.parametrize("block", [

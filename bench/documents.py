@@ -1,0 +1,116 @@
+"""Attached documents: what scanning a PDF, Word or Excel file costs, and how long it holds up the event loop.
+
+    python -m bench.documents
+
+The guardrails read a binary document's text on a thread (kong_plugins/guardrails/document_text.py).
+For each file this prints the scan's time (the whole request body, as the plugin scans it) and the
+longest the plugin server's event loop waited meanwhile: a ticker greenlet asks to run every
+millisecond, as the relay's streams do. "on the loop" reads the same file without the thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import statistics
+import time
+
+import docx
+import gevent
+import openpyxl
+from fpdf import FPDF
+
+from bench.report import write_results
+from kong_plugins.guardrails import document_text
+from kong_plugins.guardrails.scanner import Scanner
+
+LINE = "Order {n}: 2 x merino scarf, 39.80 EUR, shipped DHL 00340434161234567890, returned 2026-11-0{d}"
+MEDIA = {"pdf": "application/pdf",
+         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def invoice_pdf(pages: int) -> bytes:
+    document = FPDF()
+    document.set_font("helvetica", size=8)
+    for page in range(pages):
+        document.add_page()
+        for line in range(60):
+            document.cell(0, 4, LINE.format(n=page * 60 + line, d=line % 9 + 1), new_x="LMARGIN", new_y="NEXT")
+    return bytes(document.output())
+
+
+def report_docx(paragraphs: int) -> bytes:
+    document = docx.Document()
+    for n in range(paragraphs):
+        document.add_paragraph(LINE.format(n=n, d=n % 9 + 1))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def export_xlsx(rows: int) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for n in range(rows):
+        sheet.append([n, "merino scarf", 2, 39.8, f"2026-11-0{n % 9 + 1}"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def body(fmt: str, data: bytes) -> bytes:
+    url = f"data:{MEDIA[fmt]};base64,{base64.b64encode(data).decode()}"
+    return json.dumps({"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "Which orders were returned?"}, {"type": "file", "file": {"file_data": url}}]}]}).encode()
+
+
+def scan_watching_the_loop(scanner: Scanner, payload: bytes) -> tuple[float, float]:
+    """(scan ms, the loop's longest wait in ms while it ran)."""
+    ticks: list[float] = []
+
+    def ticker() -> None:
+        while True:
+            ticks.append(time.perf_counter())
+            gevent.sleep(0.001)
+
+    running = gevent.spawn(ticker)
+    gevent.sleep(0.005)
+    started = time.perf_counter()
+    result = scanner.scan(payload)
+    ended = time.perf_counter()
+    running.kill()
+    assert not result.found, result.found          # the benchmark's files are clean
+    seen = [started] + [t for t in ticks if started < t < ended] + [ended]
+    return (ended - started) * 1000, max(b - a for a, b in zip(seen, seen[1:])) * 1000
+
+
+def main() -> int:
+    scanner = Scanner({})
+    cases = [("pdf", "10 pages", invoice_pdf(10), 5), ("pdf", "100 pages", invoice_pdf(100), 3),
+             ("pdf", "500 pages", invoice_pdf(500), 2), ("docx", "2,000 paragraphs", report_docx(2000), 3),
+             ("xlsx", "20,000 rows", export_xlsx(20_000), 3)]
+    results = {}
+    print(f"{'attached file':24}{'KB':>8}{'scan p50 ms':>13}{'loop waited ms':>16}")
+    for fmt, label, data, runs in cases:
+        payload = body(fmt, data)
+        samples = [scan_watching_the_loop(scanner, payload) for _ in range(runs)]
+        scan, waited = statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+        results[f"{fmt} {label}"] = {"kb": len(data) // 1024, "scan_ms_p50": round(scan, 1),
+                                     "loop_longest_wait_ms": round(waited, 1)}
+        print(f"{fmt + ' ' + label:24}{len(data) // 1024:>8}{scan:>13.1f}{waited:>16.1f}")
+    threaded = document_text.read
+    document_text.read = document_text.read_here
+    try:
+        scan, waited = scan_watching_the_loop(scanner, body("pdf", cases[2][2]))
+    finally:
+        document_text.read = threaded
+    results["pdf 500 pages, on the loop"] = {"scan_ms_p50": round(scan, 1), "loop_longest_wait_ms": round(waited, 1)}
+    print(f"{'pdf 500 pages, on loop':24}{'':>8}{scan:>13.1f}{waited:>16.1f}")
+    write_results("bench/results/documents.json", results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""The text of the binary documents a client attaches (PDF, Word, Excel), for the guardrails to scan.
+
+Bedrock reads the text of an attached PDF, .docx or .xlsx, so a card number in an invoice
+reaches the model as surely as one typed into the prompt. Each format is read with its
+well-kept library (pypdf, python-docx, openpyxl), from every place a reader sees text: a PDF's
+pages and form fields; a Word file's body, tables, headers, footers, notes and comments; every
+cell of every sheet. What cannot be read to the end (the legacy .doc and .xls, an encrypted or
+malformed file, more than the limits below) comes back with the reason, and the guardrails'
+`unreadable_document` category decides what happens to it.
+
+Parsing a large PDF takes seconds of CPU (about 4 ms a page of dense text), which would stall
+every stream the plugin server relays; `read` therefore runs it on gevent's thread pool, where
+the interpreter hands the loop the GIL every switch interval (5 ms).
+
+Nothing here logs. pypdf's log records describe a file's structure, not its text, but they are
+silenced anyway: no library writes a line about a customer's document. The libraries are
+imported on the first document, so a plugin server that never sees one does not carry them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+import warnings
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import gevent
+
+MAX_CHARS = 4_000_000
+"""Text read from one document before giving up (the body it came in is at most a few MB)."""
+MAX_PAGES = 2_000
+MAX_UNPACKED = 64 << 20
+"""The most a .docx or .xlsx may unpack to: a zip of repeated XML compresses 1000:1, and both libraries
+load what they read into memory."""
+YIELD_EVERY, YIELD_FOR = 0.002, 0.0001
+"""A reader thread that only gives up the GIL inside zlib (as pypdf's does) starves the event loop's thread:
+CPython lets the waiter force a switch only when the GIL has not changed hands for 5 ms. A short sleep
+between pages, paragraphs and rows hands it over (measured: a 1,500-page PDF stalled the loop 0.65 s)."""
+BINARY_FORMATS = frozenset({"pdf", "docx", "xlsx", "doc", "xls"})
+
+logging.getLogger("pypdf").setLevel(logging.CRITICAL + 1)
+warnings.filterwarnings("ignore", module="openpyxl")
+
+
+@dataclass(frozen=True)
+class DocumentText:
+    text: str
+    problem: str | None = None
+    """Why the document was not read to the end (its text then holds what was read)."""
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def read(format: str, raw: bytes) -> DocumentText:
+    """The text of a binary document in Converse's `format`, read off the event loop."""
+    return gevent.get_hub().threadpool.apply(read_here, (format, raw))
+
+
+def read_here(format: str, raw: bytes) -> DocumentText:
+    """`read`, on the calling thread. Never raises: a file no library can parse is a problem, not an error."""
+    reader = _READERS.get(format)
+    if reader is None:
+        return DocumentText("", f"{format} files are not read (a legacy binary format)")
+    parts: list[str] = []
+    try:
+        reader(raw, _Collector(parts))
+    except _Unreadable as stop:
+        return DocumentText("\n".join(parts), str(stop))
+    except Exception:                                   # noqa: BLE001: whatever a malformed file makes a parser raise
+        return DocumentText("\n".join(parts), f"the {format} file could not be parsed")
+    return DocumentText("\n".join(parts))
+
+
+class _Collector:
+    """Gathers text up to MAX_CHARS, then stops the reader; lets the event loop's thread run every YIELD_EVERY."""
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts, self.size = parts, 0
+        self.last_yield = time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        if time.monotonic() - self.last_yield > YIELD_EVERY:
+            time.sleep(YIELD_FOR)
+            self.last_yield = time.monotonic()
+        if not text:
+            return
+        self.size += len(text)
+        if self.size > MAX_CHARS:
+            raise _Unreadable(f"more than {MAX_CHARS:,} characters of text")
+        self.parts.append(text)
+
+
+def _pdf(raw: bytes, add: _Collector) -> None:
+    import pypdf
+
+    document = pypdf.PdfReader(io.BytesIO(raw))
+    if document.is_encrypted and not _opens_without_password(document):
+        raise _Unreadable("the pdf file is encrypted")
+    if len(document.pages) > MAX_PAGES:
+        raise _Unreadable(f"more than {MAX_PAGES:,} pages")
+    for page in document.pages:
+        add(page.extract_text())
+    for value in (document.get_form_text_fields() or {}).values():
+        add(value if isinstance(value, str) else "")
+
+
+def _opens_without_password(document: Any) -> bool:
+    try:
+        return bool(document.decrypt(""))
+    except Exception:                                   # noqa: BLE001: e.g. AES without a crypto library
+        return False
+
+
+def _docx(raw: bytes, add: _Collector) -> None:
+    import docx
+    from docx.oxml.ns import qn
+
+    _check_unpacked(raw)
+    paragraph, text = qn("w:p"), qn("w:t")
+    for part in docx.Document(io.BytesIO(raw)).part.package.iter_parts():
+        element = getattr(part, "element", None)     # XML parts: body, headers, footers, notes, comments
+        if element is None:
+            continue
+        for p in element.iter(paragraph):
+            add("".join(t.text or "" for t in p.iter(text)))
+
+
+def _xlsx(raw: bytes, add: _Collector) -> None:
+    import openpyxl
+
+    _check_unpacked(raw)
+    workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    try:
+        for sheet in workbook.worksheets:
+            for row in sheet.iter_rows(values_only=True):
+                add("\t".join(_cell(value) for value in row if value is not None))
+    finally:
+        workbook.close()
+
+
+def _cell(value: object) -> str:
+    """A cell as a reader sees it: 4111111111111111.0 is the number 4111111111111111."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_unpacked(raw: bytes) -> None:
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        if sum(member.file_size for member in archive.infolist()) > MAX_UNPACKED:
+            raise _Unreadable(f"unpacks to more than {MAX_UNPACKED >> 20} MiB")
+
+
+_READERS: dict[str, Callable[[bytes, _Collector], None]] = {"pdf": _pdf, "docx": _docx, "xlsx": _xlsx}

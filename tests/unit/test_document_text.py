@@ -1,0 +1,85 @@
+"""What the guardrails read out of attached PDF, Word and Excel files, and what they report as unreadable."""
+
+import gevent
+import pytest
+
+from kong_plugins.guardrails import document_text
+from kong_plugins.guardrails.document_text import read, read_here
+from tests import document_files as files
+
+PAN = "4111 1111 1111 1111"
+
+
+def test_pdf_pages_and_form_fields_are_read():
+    assert read("pdf", files.pdf("Invoice 2026-0042", f"Paid with {PAN}")).text == f"Invoice 2026-0042\nPaid with {PAN}"
+    found = read("pdf", files.pdf_with_form_field("Order form", PAN))
+    assert found.problem is None and PAN in found.text
+
+
+def test_an_encrypted_pdf_is_read_only_when_it_opens_without_a_password():
+    locked = read("pdf", files.pdf(f"Paid with {PAN}", user_password="s3cret"))
+    assert locked == document_text.DocumentText("", "the pdf file is encrypted")
+    assert read("pdf", files.pdf(f"Paid with {PAN}", owner_password="s3cret")).text == f"Paid with {PAN}"
+
+
+def test_word_text_is_read_from_every_part_a_reader_sees():
+    found = read("docx", files.word("Card: ", runs=("4111 1111", " 1111 1111"), table_cell="cell text",
+                                    header="header text", footer="footer text", comment="comment text"))
+    assert found.problem is None
+    assert f"Card: {PAN}" in found.text.splitlines()      # runs of one paragraph are joined
+    for part in ("cell text", "header text", "footer text", "comment text"):
+        assert part in found.text.splitlines()
+
+
+def test_every_cell_of_every_sheet_is_read():
+    found = read("xlsx", files.workbook([["order", "card"], [5521, PAN]], [[None, 4111111111111111.0, 19.9]]))
+    assert found.problem is None
+    assert found.text.splitlines() == ["order\tcard", f"5521\t{PAN}", "4111111111111111\t19.9"]
+
+
+@pytest.mark.parametrize("format, raw, problem", [
+    ("doc", b"\xd0\xcf\x11\xe0 a Word 97 file", "doc files are not read (a legacy binary format)"),
+    ("xls", b"\xd0\xcf\x11\xe0 an Excel 97 file", "xls files are not read (a legacy binary format)"),
+    ("pdf", b"%PDF-1.4\n% not really\n", "the pdf file could not be parsed"),
+    ("docx", b"PK\x03\x04 not a zip", "the docx file could not be parsed"),
+    ("xlsx", files.word("a Word file named .xlsx"), "the xlsx file could not be parsed"),
+])
+def test_what_cannot_be_read_says_why(format, raw, problem):
+    assert read(format, raw) == document_text.DocumentText("", problem)
+
+
+def test_a_zip_that_unpacks_beyond_the_limit_is_not_opened():
+    bomb = files.zip_bomb_word(document_text.MAX_UNPACKED + 1)
+    assert len(bomb) < 200_000
+    assert read("docx", bomb).problem == "unpacks to more than 64 MiB"
+    assert read("docx", files.zip_bomb_word(1 << 20)).problem is None
+
+
+def test_reading_stops_at_the_limits_and_keeps_what_it_read(monkeypatch):
+    monkeypatch.setattr(document_text, "MAX_PAGES", 2)
+    assert read_here("pdf", files.pdf("a", "b", "c")).problem == "more than 2 pages"
+    monkeypatch.setattr(document_text, "MAX_PAGES", 10)
+    monkeypatch.setattr(document_text, "MAX_CHARS", 10)
+    found = read_here("pdf", files.pdf("123456", "7890", "abc"))
+    assert found == document_text.DocumentText("123456\n7890", "more than 10 characters of text")
+
+
+def test_a_long_pdf_is_read_while_the_event_loop_keeps_running():
+    """Parsing takes up to 4 ms a page: on the loop, or on a thread that never hands the GIL back, it would
+    stall every stream the relay serves. The ticker wakes every millisecond it is let run."""
+    long_pdf = files.pdf(*[f"Page {n}: " + "order line, 19.90 EUR, shipped " * 6 for n in range(300)])
+    ticks = []
+
+    def ticker():
+        while True:
+            ticks.append(1)
+            gevent.sleep(0.001)
+
+    running = gevent.spawn(ticker)
+    gevent.sleep(0)
+    before = len(ticks)
+    found = read("pdf", long_pdf)
+    during = len(ticks) - before
+    running.kill()
+    assert found.problem is None and found.text.count("Page ") == 300
+    assert during >= 20, during
