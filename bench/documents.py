@@ -19,6 +19,7 @@ import time
 import docx
 import gevent
 import openpyxl
+import xlwt
 from fpdf import FPDF
 
 from bench.report import write_results
@@ -28,7 +29,8 @@ from kong_plugins.guardrails.scanner import Scanner
 LINE = "Order {n}: 2 x merino scarf, 39.80 EUR, shipped DHL 00340434161234567890, returned 2026-11-0{d}"
 MEDIA = {"pdf": "application/pdf",
          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "xls": "application/vnd.ms-excel"}
 
 
 def invoice_pdf(pages: int) -> bytes:
@@ -55,6 +57,17 @@ def export_xlsx(rows: int) -> bytes:
     sheet = book.active
     for n in range(rows):
         sheet.append([n, "merino scarf", 2, 39.8, f"2026-11-0{n % 9 + 1}"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def export_xls(rows: int) -> bytes:
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Orders")
+    for n in range(rows):
+        for column, value in enumerate([n, "merino scarf", 2, 39.8, f"2026-11-0{n % 9 + 1}"]):
+            sheet.write(n, column, value)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -90,7 +103,7 @@ def main() -> int:
     scanner = Scanner({})
     cases = [("pdf", "10 pages", invoice_pdf(10), 5), ("pdf", "100 pages", invoice_pdf(100), 3),
              ("pdf", "500 pages", invoice_pdf(500), 2), ("docx", "2,000 paragraphs", report_docx(2000), 3),
-             ("xlsx", "20,000 rows", export_xlsx(20_000), 3)]
+             ("xlsx", "20,000 rows", export_xlsx(20_000), 3), ("xls", "20,000 rows", export_xls(20_000), 3)]
     results = {}
     print(f"{'attached file':24}{'KB':>8}{'scan p50 ms':>13}{'loop waited ms':>16}")
     for fmt, label, data, runs in cases:

@@ -233,8 +233,8 @@ ECOMMERCE_GUARDRAILS_SCHEMA = [
     {"abuse": {**_ACTION, "default": "block"}},
     {"unreadable_document": {"type": "string", "required": True, "one_of": ["block", "monitor", "off"],
                              "default": "block",
-                             "description": "An attached document whose text cannot be scanned: a legacy .doc or "
-                                            ".xls, an encrypted or malformed file, one too long to read, or one "
+                             "description": "An attached document whose text cannot be scanned: a Word 97 .doc, "
+                                            "an encrypted or malformed file, one too long to read, or one "
                                             "the request only points to (S3, a URL)."}},
     {"custom_patterns": {"type": "array", "required": True, "default": [], "elements": _CUSTOM}},
     {"seed_keywords": {"type": "boolean", "required": True, "default": False,

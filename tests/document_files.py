@@ -8,6 +8,7 @@ import zipfile
 import docx
 import openpyxl
 import pypdf
+import xlwt
 from fpdf import FPDF
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
 
@@ -66,6 +67,20 @@ def workbook(*sheets: list[list[object]]) -> bytes:
         sheet = book.active if index == 0 else book.create_sheet(f"Sheet{index + 1}")
         for row in rows:
             sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def excel97(*sheets: list[list[object]]) -> bytes:
+    """An Excel 97 .xls (xlwt, test-only: unmaintained, but the format has not changed since) with one sheet
+    of rows per argument."""
+    book = xlwt.Workbook()
+    for index, rows in enumerate(sheets):
+        sheet = book.add_sheet(f"Sheet{index + 1}")
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                sheet.write(r, c, value)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -2,9 +2,10 @@
 
 Bedrock reads the text of an attached PDF, .docx or .xlsx, so a card number in an invoice
 reaches the model as surely as one typed into the prompt. Each format is read with its
-well-kept library (pypdf, python-docx, openpyxl), from every place a reader sees text: a PDF's
-pages and form fields; a Word file's body, tables, headers, footers, notes and comments; every
-cell of every sheet. What cannot be read to the end (the legacy .doc and .xls, an encrypted or
+well-kept library (pypdf, python-docx, openpyxl, xlrd for Excel 97's .xls, which old shop and
+ERP systems still export), from every place a reader sees text: a PDF's pages and form fields;
+a Word file's body, tables, headers, footers, notes and comments; every cell of every sheet.
+What cannot be read to the end (a Word 97 .doc, which no well-kept library reads; an encrypted or
 malformed file, more than the limits below) comes back with the reason, and the guardrails'
 `unreadable_document` category decides what happens to it.
 
@@ -65,7 +66,7 @@ def read_here(format: str, raw: bytes) -> DocumentText:
     """`read`, on the calling thread. Never raises: a file no library can parse is a problem, not an error."""
     reader = _READERS.get(format)
     if reader is None:
-        return DocumentText("", f"{format} files are not read (a legacy binary format)")
+        return DocumentText("", f"{format} files are not read (Word 97's format)")
     parts: list[str] = []
     try:
         reader(raw, _Collector(parts))
@@ -143,6 +144,30 @@ def _xlsx(raw: bytes, add: _Collector) -> None:
         workbook.close()
 
 
+def _xls(raw: bytes, add: _Collector) -> None:
+    import xlrd
+
+    book = xlrd.open_workbook(file_contents=raw, logfile=_DISCARD, verbosity=0, on_demand=True)
+    try:
+        for index in range(book.nsheets):
+            sheet = book.sheet_by_index(index)
+            for row in range(sheet.nrows):
+                add("\t".join(_cell(value) for value in sheet.row_values(row) if value != ""))
+            book.unload_sheet(index)
+    finally:
+        book.release_resources()
+
+
+class _Discard:
+    """xlrd's log file: it writes its warnings to stdout, which is the plugin server's log, by default."""
+
+    def write(self, _: str) -> None:
+        pass
+
+
+_DISCARD = _Discard()
+
+
 def _cell(value: object) -> str:
     """A cell as a reader sees it: 4111111111111111.0 is the number 4111111111111111."""
     if isinstance(value, float) and value.is_integer():
@@ -156,4 +181,4 @@ def _check_unpacked(raw: bytes) -> None:
             raise _Unreadable(f"unpacks to more than {MAX_UNPACKED >> 20} MiB")
 
 
-_READERS: dict[str, Callable[[bytes, _Collector], None]] = {"pdf": _pdf, "docx": _docx, "xlsx": _xlsx}
+_READERS: dict[str, Callable[[bytes, _Collector], None]] = {"pdf": _pdf, "docx": _docx, "xlsx": _xlsx, "xls": _xls}

@@ -22,7 +22,7 @@ from kong_plugins.guardrails.segments import Segment, authored_spans, replace_at
 
 ACTIONS = ("block", "redact", "monitor", "off")
 UNREADABLE = "unreadable_document"
-"""A document whose text the gateway cannot see (legacy .doc/.xls, encrypted, malformed, too long, in S3)."""
+"""A document whose text the gateway cannot see (a Word 97 .doc, encrypted, malformed, too long, in S3)."""
 CANDIDATE_LIMIT = 2000
 """More candidates than this in one request (e.g. thousands of card-like numbers) count as a finding."""
 

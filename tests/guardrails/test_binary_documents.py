@@ -16,7 +16,8 @@ MEDIA = {"pdf": "application/pdf",
          "doc": "application/msword", "xls": "application/vnd.ms-excel"}
 WITH_CARD = {"pdf": files.pdf("Invoice 2026-0042", f"Paid with {PAN}"),
              "docx": files.word("Refund for order 5521 to card ", runs=(PAN,)),
-             "xlsx": files.workbook([["order", "card"], [5521, PAN]])}
+             "xlsx": files.workbook([["order", "card"], [5521, PAN]]),
+             "xls": files.excel97([["order", "card"], [5521, PAN]])}
 
 
 def _b64(data: bytes) -> str:
@@ -64,14 +65,15 @@ def test_a_redaction_in_the_typed_text_beside_a_clean_file_still_happens():
 @pytest.mark.parametrize("fmt", WITH_CARD)
 def test_a_clean_file_passes(fmt):
     clean = {"pdf": files.pdf("Invoice 2026-0042, total 19.90 EUR"), "docx": files.word("Quarterly returns review"),
-             "xlsx": files.workbook([["order", "total"], [5521, 19.9]])}[fmt]
+             "xlsx": files.workbook([["order", "total"], [5521, 19.9]]),
+             "xls": files.excel97([["order", "total"], [5521, 19.9]])}[fmt]
     for api, body in _bodies(clean, fmt).items():
         assert Scanner({}).scan(json.dumps(body).encode()).found == {}, api
 
 
 UNREADABLE = [
     ("legacy doc", _bodies(b"\xd0\xcf\x11\xe0 Word 97", "doc")["openai chat"]),
-    ("legacy xls", _bodies(b"\xd0\xcf\x11\xe0 Excel 97", "xls")["converse"]),
+    ("malformed xls", _bodies(b"\xd0\xcf\x11\xe0 Excel 97", "xls")["converse"]),
     ("encrypted pdf", _bodies(files.pdf(f"Paid with {PAN}", user_password="pw"), "pdf")["anthropic"]),
     ("malformed pdf", _bodies(b"%PDF-1.4\n% invoice\n", "pdf")["openai responses"]),
     ("converse s3", {"messages": [{"role": "user", "content": [{"document": {

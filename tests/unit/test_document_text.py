@@ -31,6 +31,15 @@ def test_word_text_is_read_from_every_part_a_reader_sees():
         assert part in found.text.splitlines()
 
 
+def test_every_cell_of_every_sheet_of_an_excel_97_file_is_read(capfd):
+    """Old shop and ERP systems still export .xls; xlrd would print its warnings to the plugin server's log."""
+    found = read("xls", files.excel97([["order", "card"], [5521, PAN]], [["", 4111111111111111.0, 19.9]]))
+    assert found.problem is None
+    assert found.text.splitlines() == ["order\tcard", f"5521\t{PAN}", "4111111111111111\t19.9"]
+    read("xls", files.excel97([["x"]])[:-700])         # truncated: xlrd warns before it gives up
+    assert capfd.readouterr() == ("", "")
+
+
 def test_every_cell_of_every_sheet_is_read():
     found = read("xlsx", files.workbook([["order", "card"], [5521, PAN]], [[None, 4111111111111111.0, 19.9]]))
     assert found.problem is None
@@ -38,8 +47,8 @@ def test_every_cell_of_every_sheet_is_read():
 
 
 @pytest.mark.parametrize("format, raw, problem", [
-    ("doc", b"\xd0\xcf\x11\xe0 a Word 97 file", "doc files are not read (a legacy binary format)"),
-    ("xls", b"\xd0\xcf\x11\xe0 an Excel 97 file", "xls files are not read (a legacy binary format)"),
+    ("doc", b"\xd0\xcf\x11\xe0 a Word 97 file", "doc files are not read (Word 97's format)"),
+    ("xls", b"\xd0\xcf\x11\xe0 not really Excel 97", "the xls file could not be parsed"),
     ("pdf", b"%PDF-1.4\n% not really\n", "the pdf file could not be parsed"),
     ("docx", b"PK\x03\x04 not a zip", "the docx file could not be parsed"),
     ("xlsx", files.word("a Word file named .xlsx"), "the xlsx file could not be parsed"),
