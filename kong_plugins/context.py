@@ -75,6 +75,11 @@ class Usage:
     """Text units a Bedrock guardrail processed, by policy (bedrock.guardrail_usage; traced calls only)."""
 
     @property
+    def cache_write_hour(self) -> int:
+        """The 1-hour share of `cache_write`, never more than the writes (what pricing and metrics count)."""
+        return min(self.cache_write_1h, self.cache_write)
+
+    @property
     def prompt(self) -> int:
         """Input tokens as OpenAI counts them: cache reads and writes included."""
         return self.input + self.cache_read + self.cache_write

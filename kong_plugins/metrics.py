@@ -47,7 +47,7 @@ tokens_output_total = Counter(
     "kong_bedrock_tokens_output", "Output tokens reported by Bedrock.",
     ["model", "role", "consumer"], registry=registry)
 tokens_cache_total = Counter(
-    "kong_bedrock_tokens_cache", "Prompt-cache tokens reported by Bedrock, by kind (read, write).",
+    "kong_bedrock_tokens_cache", "Prompt-cache tokens reported by Bedrock, by kind (read, write for 5 minutes, write_1h).",
     ["model", "role", "kind"], registry=registry)
 cost_dollars_total = Counter(
     "kong_bedrock_cost_estimate_dollars", "Estimated cost in USD from the price table.",

@@ -69,7 +69,7 @@ class Price:
                    cache_write_1h=Decimal(str(cache_write_1h)) if cache_write_1h is not None else p_write * ONE_HOUR)
 
     def cost_usd(self, usage: Usage) -> Decimal:
-        hour = min(usage.cache_write_1h, usage.cache_write)
+        hour = usage.cache_write_hour
         tokens = (usage.input * self.input + usage.output * self.output + usage.cache_read * self.cache_read
                   + (usage.cache_write - hour) * self.cache_write + hour * self.cache_write_1h) / MICRO
         if not usage.guardrail_units:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import anthropic
 import pytest
 
-from tests.e2e.clients import last_sent, metric, oa
+from tests.e2e.clients import last_sent, metric, metric_reaches, oa
 
 POLICY = "You are the support assistant of an online shop. " + " ".join(
     f"Rule {i}: parcels to zone {i % 7} ship within {i % 5 + 1} days." for i in range(600))
@@ -155,3 +155,20 @@ def test_a_streamed_hour_long_write_is_priced_from_message_start(stack):
     while Decimal(str(metric(stack, series))) - before < expected and time.monotonic() < deadline:
         time.sleep(0.02)
     assert abs(Decimal(str(metric(stack, series))) - before - expected) < Decimal("0.000002")
+
+
+def test_prometheus_counts_cache_writes_by_how_long_they_are_kept(stack):
+    """Dashboards split the writes billed at 2x input (an hour) from those at 1.25x (five minutes)."""
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+    series = {kind: f'kong_bedrock_tokens_cache_total{{kind="{kind}",model="haiku",role="developer"}}'
+              for kind in ("write", "write_1h")}
+    before = {kind: metric(stack, name) for kind, name in series.items()}
+    system = [{"type": "text", "text": "Kept for an hour, counted apart. " + POLICY,
+               "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+    question = {"type": "text", "text": "Which parcels to zone 3 are late? " * 150, "cache_control": {"type": "ephemeral"}}
+    usage = client.messages.create(model="haiku", max_tokens=20, system=system,
+                                   messages=[{"role": "user", "content": [question]}]).usage
+    hour, five = usage.cache_creation.ephemeral_1h_input_tokens, usage.cache_creation.ephemeral_5m_input_tokens
+    assert hour > len(POLICY) // 5 and five > 150
+    assert metric_reaches(stack, series["write_1h"], before["write_1h"] + hour)
+    assert metric_reaches(stack, series["write"], before["write"] + five)
