@@ -74,9 +74,23 @@ def _in_hex_table(text: bytes, m: "re2._Match") -> bool:
     return len(_HEX_WORD.findall(window)) >= 3
 
 
+_SEPARATORS = re.compile(r"[ .-]")
+
+
 def _is_card(number: str) -> bool:
-    digits = "".join(c for c in number if c.isdigit())
-    return 13 <= len(digits) <= 19 and known_issuer(digits) and luhn_valid(digits)
+    """A card number, alone or beside other groups of digits in the same run: `4111 1111 1111 1111 07/27`
+    (the expiry's month), `ref 12 4111 ...`. The pattern takes the longest run, so each run of whole groups
+    is tried."""
+    groups = _SEPARATORS.split(number)
+    for first in range(len(groups)):
+        digits = ""
+        for group in groups[first:]:
+            digits += group
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and known_issuer(digits) and luhn_valid(digits):
+                return True
+    return False
 
 
 def _pan_valid(text: bytes, m: "re2._Match") -> bool:
