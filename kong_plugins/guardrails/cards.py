@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Iterator
 from urllib.parse import unquote
 
 import re2
@@ -77,10 +78,10 @@ def _in_hex_table(text: bytes, m: "re2._Match") -> bool:
 _SEPARATORS = re.compile(r"[ .-]")
 
 
-def _is_card(number: str) -> bool:
-    """A card number, alone or beside other groups of digits in the same run: `4111 1111 1111 1111 07/27`
-    (the expiry's month), `ref 12 4111 ...`. The pattern takes the longest run, so each run of whole groups
-    is tried."""
+def _group_runs(number: str, shortest: int) -> Iterator[str]:
+    """The digits of each run of whole groups in `number` with `shortest` to 19 digits: a card may sit beside
+    other groups in one run (`4111 1111 1111 1111 07/27`, the expiry's month; `ref 12 4111 ...`), and the
+    patterns take the longest run."""
     groups = _SEPARATORS.split(number)
     for first in range(len(groups)):
         digits = ""
@@ -88,9 +89,12 @@ def _is_card(number: str) -> bool:
             digits += group
             if len(digits) > 19:
                 break
-            if len(digits) >= 13 and known_issuer(digits) and luhn_valid(digits):
-                return True
-    return False
+            if len(digits) >= shortest:
+                yield digits
+
+
+def _is_card(number: str) -> bool:
+    return any(known_issuer(digits) and luhn_valid(digits) for digits in _group_runs(number, 13))
 
 
 def _pan_valid(text: bytes, m: "re2._Match") -> bool:
@@ -105,8 +109,7 @@ def _card_words_valid(text: bytes, m: "re2._Match") -> bool:
     """`card number 4000 ...`: any Luhn-valid number, unless it is a loyalty/gift/member card."""
     if (m.group(1) or b"").decode("utf-8", "replace").strip().lower() in _NOT_PAYMENT:
         return False
-    digits = "".join(c for c in m.group(2).decode() if c.isdigit())
-    return 12 <= len(digits) <= 19 and luhn_valid(digits)
+    return any(luhn_valid(digits) for digits in _group_runs(m.group(2).decode(), 12))
 
 
 # --- CVV -------------------------------------------------------------------------------------

@@ -208,7 +208,7 @@ def test_a_card_run_together_with_its_expiry_or_a_reference_is_found():
     scanner = Scanner({})
     for text in ["key this in for me 6529 6436 6061 9152 07/27, 64.99 for the boots",
                  "4111-1111-1111-1111 12/28 cvv on the back", "ref 12 5555 5555 5555 4444 paid",
-                 "4111111111111111 07/27"]:
+                 "4111111111111111 07/27", "card number 1234 5678 9012 3452 07/27"]:
         assert scanner.scan(body(messages=[{"role": "user", "content": text}])).blocked == ["payment_card"], text
     for text in ["4111 1111 1111 1112 07/27", "tracking 0034 0434 1612 3456 7890 12", "2021 2022 2023 2024 2025 2026"]:
         assert scanner.scan(body(messages=[{"role": "user", "content": text}])).found == {}, text
