@@ -9,9 +9,9 @@ What cannot be read to the end (a Word 97 .doc, which no well-kept library reads
 malformed file, more than the limits below) comes back with the reason, and the guardrails'
 `unreadable_document` category decides what happens to it.
 
-Parsing a large PDF takes seconds of CPU (about 4 ms a page of dense text), which would stall
-every stream the plugin server relays; `read` therefore runs it on gevent's thread pool, where
-the interpreter hands the loop the GIL every switch interval (5 ms).
+Parsing a large PDF takes seconds of CPU (up to 6 ms a page of dense text), which would stall
+every stream the plugin server relays; `read` therefore runs it on gevent's thread pool, and the
+reader hands the loop's thread the GIL every 2 ms (YIELD_EVERY says why it must ask).
 
 Nothing here logs. pypdf's log records describe a file's structure, not its text, but they are
 silenced anyway: no library writes a line about a customer's document. The libraries are
