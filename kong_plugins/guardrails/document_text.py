@@ -10,8 +10,10 @@ malformed file, more than the limits below) comes back with the reason, and the 
 `unreadable_document` category decides what happens to it.
 
 Parsing a large PDF takes seconds of CPU (up to 6 ms a page of dense text), which would stall
-every stream the plugin server relays; `read` therefore runs it on gevent's thread pool, and the
-reader hands the loop's thread the GIL every 2 ms (YIELD_EVERY says why it must ask).
+every stream the plugin server relays; `read` therefore runs it on a gevent thread pool of its own,
+and the reader hands the loop's thread the GIL every 2 ms (YIELD_EVERY says why it must ask). At
+most READERS documents are parsed at once: each more thread would take its turn at the GIL before
+the loop's came round again.
 
 Nothing here logs. pypdf's log records describe a file's structure, not its text, but they are
 silenced anyway: no library writes a line about a customer's document. The libraries are
@@ -28,7 +30,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import gevent
+from gevent.threadpool import ThreadPool
 
 MAX_CHARS = 4_000_000
 """Text read from one document before giving up (the body it came in is at most a few MB)."""
@@ -40,6 +42,7 @@ YIELD_EVERY, YIELD_FOR = 0.002, 0.0001
 """A reader thread that only gives up the GIL inside zlib (as pypdf's does) starves the event loop's thread:
 CPython lets the waiter force a switch only when the GIL has not changed hands for 5 ms. A short sleep
 between pages, paragraphs and rows hands it over (measured: a 1,500-page PDF stalled the loop 0.65 s)."""
+READERS = 2
 BINARY_FORMATS = frozenset({"pdf", "docx", "xlsx", "doc", "xls"})
 
 logging.getLogger("pypdf").setLevel(logging.CRITICAL + 1)
@@ -57,9 +60,16 @@ class _Unreadable(Exception):
     pass
 
 
+_pool: ThreadPool | None = None
+
+
 def read(format: str, raw: bytes) -> DocumentText:
-    """The text of a binary document in Converse's `format`, read off the event loop."""
-    return gevent.get_hub().threadpool.apply(read_here, (format, raw))
+    """The text of a binary document in Converse's `format`, read off the event loop (queued behind
+    READERS others)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPool(READERS)
+    return _pool.apply(read_here, (format, raw))
 
 
 def read_here(format: str, raw: bytes) -> DocumentText:

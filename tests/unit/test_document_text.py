@@ -1,5 +1,7 @@
 """What the guardrails read out of attached PDF, Word and Excel files, and what they report as unreadable."""
 
+import threading
+
 import gevent
 import pytest
 
@@ -71,6 +73,30 @@ def test_reading_stops_at_the_limits_and_keeps_what_it_read(monkeypatch):
     monkeypatch.setattr(document_text, "MAX_CHARS", 10)
     found = read_here("pdf", files.pdf("123456", "7890", "abc"))
     assert found == document_text.DocumentText("123456\n7890", "more than 10 characters of text")
+
+
+def test_at_most_two_documents_are_parsed_at_once(monkeypatch):
+    """A request may attach several files and several requests may come at once: every reader thread more
+    would take a turn at the GIL before the event loop's thread."""
+    active, most, lock = [0], [0], threading.Lock()
+    parse = document_text._READERS["pdf"]
+
+    def counted(raw, add):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            parse(raw, add)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setitem(document_text._READERS, "pdf", counted)
+    invoice = files.pdf(*[f"Page {n}: order line" for n in range(40)])
+    readers = [gevent.spawn(read, "pdf", invoice) for _ in range(6)]
+    gevent.joinall(readers, raise_error=True)
+    assert [r.value.text.count("Page ") for r in readers] == [40] * 6
+    assert most[0] == document_text.READERS == 2
 
 
 def test_a_long_pdf_is_read_while_the_event_loop_keeps_running():
