@@ -16,7 +16,7 @@ from kong_plugins import metrics
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, render_error
-from kong_plugins.guardrails.scanner import Scanner
+from kong_plugins.guardrails.scanner import UNREADABLE, Scanner
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
 from kong_plugins.schemas import ECOMMERCE_GUARDRAILS_SCHEMA
 
@@ -43,9 +43,11 @@ class Plugin:
         if result.blocked:
             metrics.rejections_total.labels(reason="guardrail", role=role).inc()
             log_event("guardrail_block", request_id=ctx.request_id, categories=result.blocked,
-                      consumer=ctx.consumer.username if ctx.consumer else None)
+                      consumer=ctx.consumer.username if ctx.consumer else None, unreadable=result.unreadable or None)
             message = ("The request was blocked by the gateway's content policy "
                        f"(categories: {', '.join(result.blocked)}).")
+            if UNREADABLE in result.blocked:
+                message += f" An attached document could not be checked: {'; '.join(dict.fromkeys(result.unreadable))}."
             return respond(kong, render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.CONTENT_BLOCKED, message), ctx)
         if result.body is not None:
             ctx.body = result.body

@@ -57,7 +57,7 @@ class DocumentText:
 
 
 class _Unreadable(Exception):
-    pass
+    """What is wrong with the file, as a predicate: "is encrypted", "has more than 2,000 pages"."""
 
 
 _pool: ThreadPool | None = None
@@ -76,12 +76,12 @@ def read_here(format: str, raw: bytes) -> DocumentText:
     """`read`, on the calling thread. Never raises: a file no library can parse is a problem, not an error."""
     reader = _READERS.get(format)
     if reader is None:
-        return DocumentText("", f"{format} files are not read (Word 97's format)")
+        return DocumentText("", f"the {format} file is in Word 97's format, which is not read")
     parts: list[str] = []
     try:
         reader(raw, _Collector(parts))
     except _Unreadable as stop:
-        return DocumentText("\n".join(parts), str(stop))
+        return DocumentText("\n".join(parts), f"the {format} file {stop}")
     except Exception:                                   # noqa: BLE001: whatever a malformed file makes a parser raise
         return DocumentText("\n".join(parts), f"the {format} file could not be parsed")
     return DocumentText("\n".join(parts))
@@ -102,7 +102,7 @@ class _Collector:
             return
         self.size += len(text)
         if self.size > MAX_CHARS:
-            raise _Unreadable(f"more than {MAX_CHARS:,} characters of text")
+            raise _Unreadable(f"has more than {MAX_CHARS:,} characters of text")
         self.parts.append(text)
 
 
@@ -111,9 +111,9 @@ def _pdf(raw: bytes, add: _Collector) -> None:
 
     document = pypdf.PdfReader(io.BytesIO(raw))
     if document.is_encrypted and not _opens_without_password(document):
-        raise _Unreadable("the pdf file is encrypted")
+        raise _Unreadable("is encrypted")
     if len(document.pages) > MAX_PAGES:
-        raise _Unreadable(f"more than {MAX_PAGES:,} pages")
+        raise _Unreadable(f"has more than {MAX_PAGES:,} pages")
     for page in document.pages:
         add(page.extract_text())
     for value in (document.get_form_text_fields() or {}).values():

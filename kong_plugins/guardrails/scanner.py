@@ -42,6 +42,8 @@ mentions a token: measured in tests/guardrails, it is off by default for that re
 class ScanResult:
     found: dict[str, str] = field(default_factory=dict)   # category -> action taken
     body: bytes | None = None                             # the redacted body, when something was redacted
+    unreadable: list[str] = field(default_factory=list)
+    """Why each unreadable document was not read ("the pdf file is encrypted"): formats and limits, no content."""
 
     @property
     def blocked(self) -> list[str]:
@@ -83,6 +85,7 @@ class Scanner:
         for segment in user_segments(body, tool_results=self.tool_results):
             if segment.problem is not None and self.unreadable != "off":
                 result.found[UNREADABLE] = _stronger(result.found.get(UNREADABLE), self.unreadable)
+                result.unreadable.append(segment.problem)
             spans = authored_spans(segment.text, self.skip_reminders and not segment.attached)
             to_redact = []
             for finding, action in self._findings_with_spans(segment.text, spans):

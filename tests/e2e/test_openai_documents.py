@@ -93,11 +93,15 @@ def test_a_pdf_the_gateway_cannot_read_is_a_403_in_the_anthropic_format(stack):
             {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": locked}},
             {"type": "text", "text": "Summarise this statement"}]}])
     assert exc.value.body["error"]["type"] == "permission_error"
-    assert "unreadable_document" in exc.value.message
+    assert "unreadable_document" in exc.value.message and "the pdf file is encrypted" in exc.value.message
     assert stack.emulator_control("GET", "/_emulator/requests").json() == []
     assert metric(stack, 'kong_bedrock_guardrail_blocks_total{action="block",category="unreadable_document"') \
         == before + 1
-    assert locked[:40] not in _captured(stack, exc.value.response)
+    captured = _captured(stack, exc.value.response)
+    assert locked[:40] not in captured
+    lines = [l for l in captured.splitlines() if '"guardrail_block"' in l and exc.value.response.headers[
+        "X-Kong-Request-Id"] in l]
+    assert lines and all('"unreadable":["the pdf file is encrypted"]' in l for l in lines)   # why, never what
 
 
 def test_a_word_file_and_a_spreadsheet_without_card_data_reach_bedrock(stack):

@@ -72,21 +72,25 @@ def test_a_clean_file_passes(fmt):
 
 
 UNREADABLE = [
-    ("legacy doc", _bodies(b"\xd0\xcf\x11\xe0 Word 97", "doc")["openai chat"]),
-    ("malformed xls", _bodies(b"\xd0\xcf\x11\xe0 Excel 97", "xls")["converse"]),
-    ("encrypted pdf", _bodies(files.pdf(f"Paid with {PAN}", user_password="pw"), "pdf")["anthropic"]),
-    ("malformed pdf", _bodies(b"%PDF-1.4\n% invoice\n", "pdf")["openai responses"]),
+    ("legacy doc", _bodies(b"\xd0\xcf\x11\xe0 Word 97", "doc")["openai chat"],
+     "the doc file is in Word 97's format, which is not read"),
+    ("malformed xls", _bodies(b"\xd0\xcf\x11\xe0 Excel 97", "xls")["converse"], "the xls file could not be parsed"),
+    ("encrypted pdf", _bodies(files.pdf(f"Paid with {PAN}", user_password="pw"), "pdf")["anthropic"],
+     "the pdf file is encrypted"),
+    ("malformed pdf", _bodies(b"%PDF-1.4\n% invoice\n", "pdf")["openai responses"], "the pdf file could not be parsed"),
     ("converse s3", {"messages": [{"role": "user", "content": [{"document": {
-        "format": "pdf", "name": "Invoice", "source": {"s3Location": {"uri": "s3://shop-exports/cards.pdf"}}}}]}]}),
+        "format": "pdf", "name": "Invoice", "source": {"s3Location": {"uri": "s3://shop-exports/cards.pdf"}}}}]}]},
+     "the document is not in the request (in S3)"),
     ("anthropic url", {"messages": [{"role": "user", "content": [{"type": "document", "source": {
-        "type": "url", "url": "https://example.com/cards.pdf"}}]}]}),
+        "type": "url", "url": "https://example.com/cards.pdf"}}]}]}, "the document is not in the request (a url)"),
 ]
 
 
-@pytest.mark.parametrize("name, body", UNREADABLE, ids=[name for name, _ in UNREADABLE])
-def test_a_file_the_gateway_cannot_read_is_blocked_by_default(name, body):
+@pytest.mark.parametrize("name, body, why", UNREADABLE, ids=[name for name, _, _ in UNREADABLE])
+def test_a_file_the_gateway_cannot_read_is_blocked_by_default(name, body, why):
     raw = json.dumps(body).encode()
     assert Scanner({}).scan(raw).blocked == ["unreadable_document"]
+    assert Scanner({}).scan(raw).unreadable == [why]
     assert Scanner({"unreadable_document": "monitor"}).scan(raw).found == {"unreadable_document": "monitor"}
     assert Scanner({"unreadable_document": "monitor"}).scan(raw).blocked == []
     assert Scanner({"unreadable_document": "off"}).scan(raw).found == {}

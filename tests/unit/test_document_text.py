@@ -49,7 +49,7 @@ def test_every_cell_of_every_sheet_is_read():
 
 
 @pytest.mark.parametrize("format, raw, problem", [
-    ("doc", b"\xd0\xcf\x11\xe0 a Word 97 file", "doc files are not read (Word 97's format)"),
+    ("doc", b"\xd0\xcf\x11\xe0 a Word 97 file", "the doc file is in Word 97's format, which is not read"),
     ("xls", b"\xd0\xcf\x11\xe0 not really Excel 97", "the xls file could not be parsed"),
     ("pdf", b"%PDF-1.4\n% not really\n", "the pdf file could not be parsed"),
     ("docx", b"PK\x03\x04 not a zip", "the docx file could not be parsed"),
@@ -62,17 +62,17 @@ def test_what_cannot_be_read_says_why(format, raw, problem):
 def test_a_zip_that_unpacks_beyond_the_limit_is_not_opened():
     bomb = files.zip_bomb_word(document_text.MAX_UNPACKED + 1)
     assert len(bomb) < 200_000
-    assert read("docx", bomb).problem == "unpacks to more than 64 MiB"
+    assert read("docx", bomb).problem == "the docx file unpacks to more than 64 MiB"
     assert read("docx", files.zip_bomb_word(1 << 20)).problem is None
 
 
 def test_reading_stops_at_the_limits_and_keeps_what_it_read(monkeypatch):
     monkeypatch.setattr(document_text, "MAX_PAGES", 2)
-    assert read_here("pdf", files.pdf("a", "b", "c")).problem == "more than 2 pages"
+    assert read_here("pdf", files.pdf("a", "b", "c")).problem == "the pdf file has more than 2 pages"
     monkeypatch.setattr(document_text, "MAX_PAGES", 10)
     monkeypatch.setattr(document_text, "MAX_CHARS", 10)
     found = read_here("pdf", files.pdf("123456", "7890", "abc"))
-    assert found == document_text.DocumentText("123456\n7890", "more than 10 characters of text")
+    assert found == document_text.DocumentText("123456\n7890", "the pdf file has more than 10 characters of text")
 
 
 def test_at_most_two_documents_are_parsed_at_once(monkeypatch):
