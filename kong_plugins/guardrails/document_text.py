@@ -35,6 +35,9 @@ from gevent.threadpool import ThreadPool
 MAX_CHARS = 4_000_000
 """Text read from one document before giving up (the body it came in is at most a few MB)."""
 MAX_PAGES = 2_000
+MAX_SECONDS = 30
+"""Reading time before giving up: each PDF stream pypdf inflates is capped (75 MB), but not their number,
+and a reader thread held for minutes would queue every other document."""
 MAX_UNPACKED = 64 << 20
 """The most a .docx or .xlsx may unpack to: a zip of repeated XML compresses 1000:1, and both libraries
 load what they read into memory."""
@@ -88,14 +91,18 @@ def read_here(format: str, raw: bytes) -> DocumentText:
 
 
 class _Collector:
-    """Gathers text up to MAX_CHARS, then stops the reader; lets the event loop's thread run every YIELD_EVERY."""
+    """Gathers text up to MAX_CHARS and MAX_SECONDS, then stops the reader; lets the event loop's thread run
+    every YIELD_EVERY."""
 
     def __init__(self, parts: list[str]) -> None:
         self.parts, self.size = parts, 0
-        self.last_yield = time.monotonic()
+        self.started = self.last_yield = time.monotonic()
 
     def __call__(self, text: str) -> None:
-        if time.monotonic() - self.last_yield > YIELD_EVERY:
+        now = time.monotonic()
+        if now - self.last_yield > YIELD_EVERY:
+            if now - self.started > MAX_SECONDS:
+                raise _Unreadable(f"took more than {MAX_SECONDS} s to read")
             time.sleep(YIELD_FOR)
             self.last_yield = time.monotonic()
         if not text:

@@ -73,6 +73,10 @@ def test_reading_stops_at_the_limits_and_keeps_what_it_read(monkeypatch):
     monkeypatch.setattr(document_text, "MAX_CHARS", 10)
     found = read_here("pdf", files.pdf("123456", "7890", "abc"))
     assert found == document_text.DocumentText("123456\n7890", "the pdf file has more than 10 characters of text")
+    monkeypatch.setattr(document_text, "MAX_SECONDS", 0)
+    monkeypatch.setattr(document_text, "YIELD_EVERY", 0)
+    found = read_here("xlsx", files.workbook([["a"], ["b"], ["c"]]))
+    assert found.problem == "the xlsx file took more than 0 s to read" and found.text in ("", "a", "a\nb")
 
 
 def test_at_most_two_documents_are_parsed_at_once(monkeypatch):
