@@ -23,11 +23,18 @@ FORMATS = {
 }
 """Media types Converse takes as documents, and its format names."""
 TEXT_FORMATS = frozenset({"txt", "csv", "md", "html"})
-"""The formats whose bytes are text (what the guardrails can read)."""
+"""The formats whose bytes are text (the guardrails decode them)."""
+BINARY_FORMATS = frozenset(FORMATS.values()) - TEXT_FORMATS
+"""The others (PDF, Word, Excel): the guardrails read them with their libraries."""
 
 _DATA_PREFIX = "data:"
 _BASE64_MARK = ";base64,"
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9()\[\]-]+")
+
+
+def format_of(media_type: Any) -> str | None:
+    """Converse's format for a client's media type; None for any other value (a list included: no lookup raises)."""
+    return FORMATS.get(media_type) if isinstance(media_type, str) else None
 
 
 def data_url_head(url: Any) -> tuple[str, int] | None:
@@ -77,7 +84,7 @@ def to_converse(block: dict[str, Any], where: str) -> dict[str, Any]:
     kind = source.get("type")
     if kind == "text" and isinstance(source.get("data"), str):
         document: dict[str, Any] = {"format": "txt", "source": {"text": source["data"]}}
-    elif kind == "base64" and isinstance(source.get("data"), str) and str(source.get("media_type")) in FORMATS:
+    elif kind == "base64" and isinstance(source.get("data"), str) and format_of(source.get("media_type")):
         document = {"format": FORMATS[source["media_type"]], "source": {"bytes": source["data"]}}
     else:
         raise RequestError(f"{where}.source: a document must be base64 data of a type Bedrock reads "

@@ -46,7 +46,6 @@ YIELD_EVERY, YIELD_FOR = 0.002, 0.0001
 CPython lets the waiter force a switch only when the GIL has not changed hands for 5 ms. A short sleep
 between pages, paragraphs and rows hands it over (measured: a 1,500-page PDF stalled the loop 0.65 s)."""
 READERS = 2
-BINARY_FORMATS = frozenset({"pdf", "docx", "xlsx", "doc", "xls"})
 
 logging.getLogger("pypdf").setLevel(logging.CRITICAL + 1)
 warnings.filterwarnings("ignore", module="openpyxl")

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from kong_plugins.formats.documents import FORMATS, TEXT_FORMATS, data_url_head
+from kong_plugins.formats.documents import BINARY_FORMATS, TEXT_FORMATS, data_url_head, format_of
 from kong_plugins.guardrails import document_text
 
 Path = tuple[Any, ...]
@@ -124,11 +124,12 @@ def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
         if source.get("type") == "text" and isinstance(source.get("data"), str):
             yield Segment(path + ("source", "data"), source["data"], attached=True)
         elif source.get("type") == "base64":
-            yield from _base64(path + ("source", "data"), source.get("data"), "", _format(source.get("media_type")))
+            yield from _base64(path + ("source", "data"), source.get("data"), "", format_of(source.get("media_type")))
         elif source.get("type") == "content":
             yield from _content(path + ("source", "content"), source.get("content"), False)
         elif source.get("type") in ("url", "file"):
-            yield Segment(path + ("source",), "", attached=True, problem=f"the document is not in the request (a {source['type']})")
+            yield Segment(path + ("source",), "", attached=True,
+                          problem=f"the document is not in the request (a {source['type']})")
     elif isinstance(block.get("document"), dict) and isinstance(block["document"].get("source"), dict):
         document, source = block["document"], block["document"]["source"]
         if isinstance(source.get("text"), str):
@@ -136,17 +137,14 @@ def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
         elif "bytes" in source:
             yield from _base64(path + ("document", "source", "bytes"), source.get("bytes"), "", document.get("format"))
         elif "s3Location" in source:
-            yield Segment(path + ("document", "source"), "", attached=True, problem="the document is not in the request (in S3)")
-
-
-def _format(media_type: Any) -> str | None:
-    return FORMATS.get(media_type) if isinstance(media_type, str) else None
+            yield Segment(path + ("document", "source"), "", attached=True,
+                          problem="the document is not in the request (in S3)")
 
 
 def _data_url(path: Path, url: Any) -> Iterator[Segment]:
     head = data_url_head(url)
     if head is not None:
-        yield from _base64(path, url[head[1]:], url[:head[1]], FORMATS.get(head[0]))
+        yield from _base64(path, url[head[1]:], url[:head[1]], format_of(head[0]))
 
 
 def _base64(path: Path, data: Any, prefix: str, format: Any) -> Iterator[Segment]:
@@ -154,7 +152,7 @@ def _base64(path: Path, data: Any, prefix: str, format: Any) -> Iterator[Segment
     read by `document_text`; nothing when it is not base64 (Bedrock refuses it) or of a format nobody reads."""
     if not isinstance(data, str) or not isinstance(format, str):
         return
-    if format not in TEXT_FORMATS and format not in document_text.BINARY_FORMATS:
+    if format not in TEXT_FORMATS and format not in BINARY_FORMATS:
         return
     try:
         raw = base64.b64decode(data, validate=True)
