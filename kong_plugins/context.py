@@ -80,6 +80,11 @@ class Usage:
         return min(self.cache_write_1h, self.cache_write)
 
     @property
+    def cache_write_minutes(self) -> int:
+        """The 5-minute share of `cache_write`: the rest."""
+        return self.cache_write - self.cache_write_hour
+
+    @property
     def prompt(self) -> int:
         """Input tokens as OpenAI counts them: cache reads and writes included."""
         return self.input + self.cache_read + self.cache_write

@@ -69,9 +69,8 @@ class Price:
                    cache_write_1h=Decimal(str(cache_write_1h)) if cache_write_1h is not None else p_write * ONE_HOUR)
 
     def cost_usd(self, usage: Usage) -> Decimal:
-        hour = usage.cache_write_hour
         tokens = (usage.input * self.input + usage.output * self.output + usage.cache_read * self.cache_read
-                  + (usage.cache_write - hour) * self.cache_write + hour * self.cache_write_1h) / MICRO
+                  + usage.cache_write_minutes * self.cache_write + usage.cache_write_hour * self.cache_write_1h) / MICRO
         if not usage.guardrail_units:
             return tokens
         return tokens + sum((count * self.guardrail_units.get(policy, Decimal(0))

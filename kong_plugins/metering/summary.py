@@ -103,9 +103,8 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
     metrics.tokens_input_total.labels(consumer=consumer, **labels).inc(summary.usage.input)
     metrics.tokens_output_total.labels(consumer=consumer, **labels).inc(summary.usage.output)
     metrics.tokens_cache_total.labels(kind="read", **labels).inc(summary.usage.cache_read)
-    hour = summary.usage.cache_write_hour
-    metrics.tokens_cache_total.labels(kind="write", **labels).inc(summary.usage.cache_write - hour)
-    metrics.tokens_cache_total.labels(kind="write_1h", **labels).inc(hour)
+    metrics.tokens_cache_total.labels(kind="write", **labels).inc(summary.usage.cache_write_minutes)
+    metrics.tokens_cache_total.labels(kind="write_1h", **labels).inc(summary.usage.cache_write_hour)
     metrics.cost_dollars_total.labels(consumer=consumer, **labels).inc(float(summary.cost_usd))
     metrics.request_duration_seconds.labels(**labels).observe(summary.latency_ms / 1000.0)
     if summary.ttft_ms is not None:
