@@ -53,7 +53,7 @@ class ScanResult:
 class Scanner:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.actions = {c: config.get(c) or "block" for c in CATEGORIES}
-        self.unreadable = config.get(UNREADABLE) or "block"
+        self.unreadable_action = config.get(UNREADABLE) or "block"
         self.prefilter = Prefilter()
         self.tool_results = bool(config.get("scan_tool_results"))
         self.skip_reminders = config.get("scan_system_reminders") is not True
@@ -83,8 +83,8 @@ class Scanner:
         result = ScanResult()
         redactions: list[tuple[Segment, list[Finding]]] = []
         for segment in user_segments(body, tool_results=self.tool_results):
-            if segment.problem is not None and self.unreadable != "off":
-                result.found[UNREADABLE] = _stronger(result.found.get(UNREADABLE), self.unreadable)
+            if segment.problem is not None and self.unreadable_action != "off":
+                result.found[UNREADABLE] = _stronger(result.found.get(UNREADABLE), self.unreadable_action)
                 result.unreadable.append(segment.problem)
             spans = authored_spans(segment.text, self.skip_reminders and not segment.attached)
             to_redact = []
