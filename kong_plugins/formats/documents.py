@@ -84,8 +84,8 @@ def to_converse(block: dict[str, Any], where: str) -> dict[str, Any]:
     kind = source.get("type")
     if kind == "text" and isinstance(source.get("data"), str):
         document: dict[str, Any] = {"format": "txt", "source": {"text": source["data"]}}
-    elif kind == "base64" and isinstance(source.get("data"), str) and format_of(source.get("media_type")):
-        document = {"format": FORMATS[source["media_type"]], "source": {"bytes": source["data"]}}
+    elif kind == "base64" and isinstance(source.get("data"), str) and (format := format_of(source.get("media_type"))):
+        document = {"format": format, "source": {"bytes": source["data"]}}
     else:
         raise RequestError(f"{where}.source: a document must be base64 data of a type Bedrock reads "
                            f"({', '.join(sorted(FORMATS))}) or plain text.", f"{where}.source")
