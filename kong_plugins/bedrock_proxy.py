@@ -21,7 +21,7 @@ from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
 from kong_plugins.metering.estimate import CHARS_PER_TOKEN, estimate_input_tokens
 from kong_plugins.policy.catalogue import GUARDED_KINDS, Catalogue, CatalogueEntry
-from kong_plugins.policy import service_tier
+from kong_plugins.policy import model_list, service_tier
 from kong_plugins.policy.listings import foundation_models, inference_profiles
 from kong_plugins.policy.service_tier import TierRefusal
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_embeddings,
@@ -63,7 +63,10 @@ class Plugin:
     def access(self, kong: Any) -> None:
         ctx = request_context(kong)
         path = request_path(kong, ctx).rstrip("/")
-        if path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
+        if path == model_list.PATH or path.startswith(model_list.PATH + "/"):   # one format per SDK (module docs)
+            ctx.api = ApiFormat.ANTHROPIC if kong.request.get_header("anthropic-version") else ApiFormat.OPENAI
+            ctx.query = kong.request.get_raw_query() or ""
+        elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
             ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True
             ctx.metadata_header = kong.request.get_header(request_metadata.INVOKE_HEADER)
         decision = self.decide(ctx, path)
@@ -77,8 +80,8 @@ class Plugin:
     def decide(self, ctx: RequestContext, path: str) -> Reply | None:
         """Plan the Bedrock call onto `ctx.upstream`, or answer directly (pure, no PDK)."""
         ctx.role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or self.default_role
-        if path == "/v1/models":
-            return self._models(ctx)
+        if path == model_list.PATH or path.startswith(model_list.PATH + "/"):
+            return self._models(ctx, unquote(path[len(model_list.PATH) + 1:]))
         if path == "/v1/messages/count_tokens":
             return self._count_tokens(ctx)
         if path == EMBEDDINGS_PATH:
@@ -260,12 +263,14 @@ class Plugin:
         ctx.planned_input, ctx.planned_output = native_estimate(body)
         return None
 
-    def _models(self, ctx: RequestContext) -> Reply:
-        """OpenAI model list, filtered by the caller's role."""
+    def _models(self, ctx: RequestContext, model_id: str) -> Reply:
+        """The models the caller's role may use (or one of them), in its SDK's format."""
+        api = ctx.api or ApiFormat.OPENAI
         policy = self.catalogue.roles.get(ctx.role or "")
-        names = self.catalogue.allowed_names(policy) if policy else []
-        return Reply(200, {"object": "list", "data": [
-            {"id": name, "object": "model", "created": 0, "owned_by": "amazon-bedrock"} for name in names]}, {})
+        if not model_id:
+            return model_list.list_models(api, self.catalogue.allowed_entries(policy), ctx.query)
+        entry = self.catalogue.resolve(model_id)
+        return model_list.get_model(api, entry, policy is not None and entry is not None and policy.allows(entry))
 
     def _count_tokens(self, ctx: RequestContext) -> Reply | None:
         """Bedrock CountTokens for Claude; elsewhere a local estimate, labelled as such."""

@@ -103,6 +103,7 @@ class RequestContext:
     body: bytes | None
     created_at: float = field(default_factory=time.monotonic)
     path: str | None = None
+    query: str = ""               # the raw query string, read only where a route takes arguments (/v1/models)
     api: ApiFormat | None = None
     role: str | None = None
     signoffs: set[str] = field(default_factory=set)

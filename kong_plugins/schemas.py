@@ -65,7 +65,11 @@ _MODEL = {"type": "record", "fields": [
                                       "default, flex and priority for claude and converse entries, Standard only "
                                       "for the other kinds. List reserved where you hold a reservation."}},
     {"region": _string(description="Bedrock region for this model; default: the plugin's `region`.")},
-    {"aliases": _strings(required=True, default=[], description="Other names that resolve to this model.")},
+    {"aliases": _strings(required=True, default=[], description="Other names that resolve to this model. "
+                         "Anthropic clients' model lists show the first starting with `claude` (Claude Code's "
+                         "gateway model discovery keeps only such ids).")},
+    {"display_name": _string(description="The model's label in model lists (Claude Code's /model picker). "
+                                         "Unset: read off that Claude name (`Claude Sonnet 4.5`), else the name.")},
     {"fallbacks": _strings(required=True, default=[],
                            description="Catalogue names tried in order when this model stays throttled, "
                                        "is denied or unavailable (only those the caller's role may use).")},

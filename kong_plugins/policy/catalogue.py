@@ -30,6 +30,8 @@ class CatalogueEntry:
     api_key_env: str | None = None    # kind openai-compatible: env var with the provider's key
     prompt_caching: bool | None = None   # None: decided by the model id (caches_prompts)
     service_tiers: frozenset[str] = frozenset({STANDARD_TIER})   # the Bedrock tiers this model is served on
+    aliases: tuple[str, ...] = ()     # other names that resolve to it
+    display_name: str | None = None   # the label model lists show (None: derived, see policy.model_list)
 
     @property
     def caches_prompts(self) -> bool:
@@ -99,9 +101,11 @@ class Catalogue:
                                    fallbacks=tuple(model.get("fallbacks") or ()),
                                    base_url=model.get("base_url") or None, api_key_env=model.get("api_key_env") or None,
                                    prompt_caching=model.get("prompt_caching"),
-                                   service_tiers=_offered_tiers(model))
+                                   service_tiers=_offered_tiers(model),
+                                   aliases=tuple(model.get("aliases") or ()),
+                                   display_name=model.get("display_name") or None)
             entries.append(entry)
-            for alias in model.get("aliases") or []:
+            for alias in entry.aliases:
                 aliases[alias] = entry.name
         roles = {
             r["name"]: RolePolicy(name=r["name"], allowed=frozenset(r.get("allowed_models") or []),

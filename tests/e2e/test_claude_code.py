@@ -78,3 +78,19 @@ def test_mantle_mode(stack, claude, tmp_path):
     assert calls and calls[0]["operation"] == "mantle-messages"
     assert calls[0]["body"]["model"].startswith("anthropic.claude-opus-4-")
     assert "x-amzn-bedrock-request-metadata" not in calls[0]["headers"]    # Bedrock Mantle takes none
+
+
+def test_gateway_model_discovery_fills_the_model_picker_with_what_the_role_may_use(stack, claude, tmp_path):
+    """CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY: Claude Code asks GET /v1/models?limit=1000, keeps ids starting
+    with claude or anthropic, and caches them for its /model picker (as "From gateway")."""
+    env = {"ANTHROPIC_BASE_URL": stack.proxy_url, "ANTHROPIC_API_KEY": "dev-developer-key",
+           "ANTHROPIC_MODEL": "sonnet", "CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY": "1"}
+    full = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1",
+            **env}   # discovery is nonessential traffic: CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC would skip it
+    done = subprocess.run([claude, "-p", "say hi"], cwd=tmp_path, env=full, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cached = json.loads((tmp_path / ".claude/cache/gateway-models.json").read_text())
+    assert cached["baseUrl"] == stack.proxy_url
+    assert cached["models"] == [{"id": "claude-haiku-4-5", "display_name": "Claude Haiku 4.5"},
+                                {"id": "claude-sonnet-4-5", "display_name": "Claude Sonnet 4.5"}]

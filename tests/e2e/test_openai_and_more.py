@@ -89,6 +89,26 @@ def test_models_list_filtered_by_role(stack):
         "haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed"}
 
 
+def test_model_lists_in_each_sdks_format(stack):
+    claude = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+    listed = claude.models.list()
+    assert [(m.id, m.display_name) for m in listed.data] == [("claude-haiku-4-5", "Claude Haiku 4.5"),
+                                                             ("claude-sonnet-4-5", "Claude Sonnet 4.5")]
+    assert listed.data[0].created_at.isoformat() == "2025-10-01T00:00:00+00:00"
+    # the SDK's auto-pagination follows has_more / last_id page by page
+    assert [m.id for m in claude.models.list(limit=1)] == ["claude-haiku-4-5", "claude-sonnet-4-5"]
+    assert claude.models.retrieve("sonnet").id == "claude-sonnet-4-5"
+    with pytest.raises(anthropic.NotFoundError) as hidden:
+        claude.models.retrieve("claude-opus-4-5")
+    assert hidden.value.body["error"]["type"] == "not_found_error"
+    with pytest.raises(anthropic.BadRequestError):
+        claude.models.list(limit=0)
+    assert oa(stack, key="dev-developer-key").models.retrieve("claude-haiku-4-5").id == "haiku"
+    with pytest.raises(openai.NotFoundError) as not_found:
+        oa(stack, key="dev-developer-key").models.retrieve("opus")
+    assert not_found.value.body["code"] == "model_not_found"
+
+
 def test_count_tokens(stack):
     client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-admin-key", max_retries=0)
     counted = client.messages.count_tokens(model="sonnet", messages=[{"role": "user", "content": "count " * 50}])
