@@ -55,6 +55,7 @@ bench:         ## prints tables and writes bench/results/*.json (bounded, loopba
 	$(PYTHON) -m bench.guardrails
 	$(PYTHON) -m bench.pasted_code
 	$(PYTHON) -m bench.documents
+	$(PYTHON) -m bench.custom_tool_stream
 
 soak:          ## 200 concurrent streaming clients for 60 s (bounded, loopback only); prints RSS and fds
 	SOAK_CLIENTS=200 SOAK_SECONDS=60 SOAK_RSS_GROWTH_LIMIT_PCT=5 $(PYTHON) -m pytest -q -s tests/reliability/test_soak.py $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ it; the client checks what comes back, as it must for any model's tool input.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jiter
@@ -83,36 +84,94 @@ def call_input(tool_input: Any) -> str:
 class InputStream:
     """A custom tool call's text, piece by piece, as Bedrock streams the call's JSON input.
 
-    Each piece of JSON is parsed with what came before (jiter reads an unfinished string), so
-    the client gets the text as the model writes it rather than all at the end.
+    The client gets the text as the model writes it rather than all at the end. A model
+    that complies writes `{"input": "...`: from the string's opening quote on, each piece
+    is decoded on its own (an escape or surrogate pair cut at its end waits for the next),
+    so a call's cost grows with its length, not with length times pieces (re-parsing all
+    of it on each piece took 1.9 s of the event loop for 300 KB in 6,000 pieces). Any
+    other JSON is re-parsed whole on each piece (jiter reads an unfinished string).
     """
 
     def __init__(self) -> None:
-        self._json = ""
-        self.text = ""
+        self._raw: list[str] = []      # the JSON so far
+        self._parts: list[str] = []    # the text so far
+        self._pending = ""             # JSON not yet decoded: the opening, or a cut escape
+        self._mode = _OPENING
+
+    @property
+    def text(self) -> str:
+        """The text given out so far."""
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
 
     def feed(self, partial_json: str) -> str:
         """The text this piece of JSON adds ("" while the string has not started or an escape is cut)."""
-        self._json += partial_json
-        try:
-            value = jiter.from_json(self._json.encode(), partial_mode="trailing-strings")
-        except ValueError:
-            return ""
-        return self._extend(value.get(INPUT) if isinstance(value, dict) else None)
+        self._raw.append(partial_json)
+        if self._mode is _IN_STRING:
+            return self._decode(self._pending + partial_json)
+        if self._mode is _OPENING:
+            self._pending += partial_json
+            opening = _OPENING_JSON.match(self._pending)
+            if opening is not None:
+                self._mode = _IN_STRING
+                return self._decode(self._pending[opening.end():])
+            if _OPENING_COMPACT.startswith(_WHITESPACE.sub("", self._pending)):
+                return ""
+            self._mode = _REPARSE
+        return self._reparse() if self._mode is _REPARSE else ""
 
     def finish(self) -> str:
         """The text the whole input adds to what was streamed (all of it, when the model's JSON did not comply)."""
+        raw = "".join(self._raw)
         try:
-            whole = call_input(json.loads(self._json or "{}"))
+            whole = call_input(json.loads(raw or "{}"))
         except ValueError:
-            whole = self._json
+            whole = raw
         if not whole.startswith(self.text):
-            self.text = whole
+            self._parts = [whole]
             return ""
-        return self._extend(whole)
+        return self._extend(whole[len(self.text):])
 
-    def _extend(self, text: Any) -> str:
+    def _decode(self, raw: str) -> str:
+        """Decode what `raw` holds of the string; keep a cut escape for the next piece."""
+        if "\\" not in raw and '"' not in raw:
+            self._pending = ""
+            return self._extend(raw)   # plain characters, most pieces of code
+        run = _STRING_RUN.match(raw).group()
+        rest = raw[len(run):]
+        if rest and not _CUT_ESCAPE.fullmatch(rest):
+            self._mode = _CLOSED   # the closing quote, or JSON that is not: finish() settles the rest
+        else:
+            cut = _CUT_SURROGATE.search(run)
+            if cut is not None:
+                run, rest = run[:cut.start(1)], run[cut.start(1):] + rest
+            self._pending = rest
+        return self._extend(json.loads(f'"{run}"', strict=False)) if run else ""
+
+    def _reparse(self) -> str:
+        try:
+            value = jiter.from_json("".join(self._raw).encode(), partial_mode="trailing-strings")
+        except ValueError:
+            return ""
+        text = value.get(INPUT) if isinstance(value, dict) else None
         if not isinstance(text, str) or not text.startswith(self.text):
             return ""
-        piece, self.text = text[len(self.text):], text
+        return self._extend(text[len(self.text):])
+
+    def _extend(self, piece: str) -> str:
+        if piece:
+            self._parts.append(piece)
         return piece
+
+
+_OPENING, _IN_STRING, _REPARSE, _CLOSED = "opening", "in string", "reparse", "closed"
+_OPENING_JSON = re.compile(r'\s*\{\s*"input"\s*:\s*"')
+_OPENING_COMPACT = '{"input":"'
+_WHITESPACE = re.compile(r"\s+")
+_STRING_RUN = re.compile(r'(?:[^"\\]+|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
+"""The longest run of whole characters and escapes of a JSON string."""
+_CUT_ESCAPE = re.compile(r'\\(?:u[0-9a-fA-F]{0,3})?')
+"""An escape cut short by the end of a piece."""
+_CUT_SURROGATE = re.compile(r'(?:^|[^\\])(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2})$')
+"""A high surrogate's escape at the end of a piece: its low half may come next."""

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from kong_plugins.context import Usage
 from kong_plugins.formats import custom_tools, openai_chat, responses_render
@@ -193,3 +194,29 @@ def test_a_malformed_tool_choice_is_a_request_error_not_a_crash(choice):
     with pytest.raises(RequestError) as exc:
         _parsed({"messages": [{"role": "user", "content": "x"}], "tools": [CHAT_TOOL], "tool_choice": choice})
     assert exc.value.param == "tool_choice"
+
+
+_TEXTS = st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from(
+    ['a \\u00e9 literal', '😀\n\t"\\', '\\\\ud83d not an escape', "\x00\x1f", "\ud7ff\ue000"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXTS, ascii_only=st.booleans(), spaced=st.booleans(), cuts=st.lists(st.integers(0, 400), max_size=12))
+def test_a_streamed_input_cut_anywhere_comes_out_whole_and_as_it_grows(text, ascii_only, spaced, cuts):
+    encoded = json.dumps({"input": text}, ensure_ascii=ascii_only, separators=(", ", ": ") if spaced else (",", ":"))
+    bounds = sorted({0, len(encoded), *(c for c in cuts if c < len(encoded))})
+    stream = custom_tools.InputStream()
+    fed = [stream.feed(encoded[a:b]) for a, b in zip(bounds, bounds[1:])]
+    assert "".join(fed) == text == stream.text    # all of it streamed before the call ended
+    assert stream.finish() == "" and stream.text == text
+
+
+def test_other_members_before_the_input_are_read_too():
+    stream = custom_tools.InputStream()
+    fed = [stream.feed(p) for p in ('{"note": "n", ', '"input": "ab', 'c\\n', '"}')]
+    assert fed == ["", "ab", "c\n", ""] and stream.finish() == "" and stream.text == "abc\n"
+
+
+def test_a_surrogate_pair_cut_between_its_halves_waits_for_the_second():
+    stream = custom_tools.InputStream()
+    assert [stream.feed(p) for p in ('{"input": "x\\ud83d', '\\ude00y"}')] == ["x", "😀y"]
