@@ -2,13 +2,14 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 CLAUDE_CODE_VERSION ?= 2.1.197
+CODEX_VERSION ?= 0.169.0
 COMPOSE ?= docker compose
 ENV ?= poc
 NAMESPACE ?= llm-gateway
 CHART_VERSION ?= 2.41.1
 TF = terraform -chdir=infra/terraform/environments/$(ENV)
 
-.PHONY: help install checkov claude-code test test/unit dev dump bench soak validate security-scan \
+.PHONY: help install checkov claude-code codex test test/unit dev dump bench soak validate security-scan \
         local/up local/down local/logs local/test eks/plan eks/apply eks/deploy eks/status
 
 help:
@@ -33,6 +34,10 @@ checkov:       ## checkov in its own venv: it pins an old boto3 and ships its ow
 claude-code:   ## Claude Code for the e2e tests (its binary comes in an npm package)
 	@test -x .dev/claude-code/node_modules/.bin/claude || \
 	  npm install --silent --no-audit --no-fund --prefix .dev/claude-code @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+
+codex:         ## OpenAI's Codex CLI for the e2e tests (its binary comes in an npm package)
+	@test -x .dev/codex/node_modules/.bin/codex || \
+	  npm install --silent --no-audit --no-fund --prefix .dev/codex @openai/codex@$(CODEX_VERSION)
 
 test:
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)

@@ -54,6 +54,7 @@ class Plugin:
         self.default_role = config.get("default_role") or "other"
         self.default_max_tokens = int(config.get("default_max_tokens") or 4096)
         self.openai_prompt_caching = config.get("openai_prompt_caching") is not False
+        self.omit_hosted_tools = config.get("openai_hosted_tools") != "reject"
         self.request_metadata = config.get("bedrock_request_metadata") is not False
         self.required_signoffs = frozenset(config.get("required_signoffs") or ()) | {NAME}
         self.body_policy = BodyPolicy(fields=_frozen(config.get("bedrock_anthropic_fields")),
@@ -99,7 +100,7 @@ class Plugin:
                                 "This API is not served by the gateway yet.")
         try:
             chat = parse_chat(api, ctx.body, self.default_max_tokens, responses_api=path == RESPONSES_PATH,
-                              path_model=path_model)
+                              path_model=path_model, omit_hosted_tools=self.omit_hosted_tools)
             return self._chat(api, ctx, chat)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
@@ -153,6 +154,7 @@ class Plugin:
                     raise   # the model asked for cannot take the request: the client's 400
                 # a fallback that cannot take it (another API's limits) is left out of this request's chain
         ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
+        ctx.omitted_tools = chat.omitted_tools
         return self._planned(ctx, entry, internal)
 
     @staticmethod

@@ -114,6 +114,7 @@ class RequestContext:
     usage: Usage | None = None    # set by the relay
     model: str | None = None      # catalogue name that served the request
     substituted_from: str | None = None   # the model asked for, when the role's default was served instead
+    omitted_tools: tuple[str, ...] = ()   # hosted OpenAI tool types the call goes on without
     planned_input: int = 0        # bedrock-proxy's estimate of the call's input tokens
     planned_output: int = 0       # the call's max output tokens
     price_table: Any = None       # metering.pricing.PriceTable (token-meter): prices `model` on `service_tier`

@@ -136,6 +136,12 @@ BEDROCK_PROXY_SCHEMA = [
                                "description": "OpenAI-format requests to Claude get Bedrock cache points after "
                                               "the system prompt and, in an ongoing conversation, after the last "
                                               "message (OpenAI's formats cannot ask for them)."}},
+    {"openai_hosted_tools": {"type": "string", "required": True, "default": "omit", "one_of": ["omit", "reject"],
+                             "description": "A Responses request's hosted OpenAI tools (web_search, file_search, "
+                                            "code_interpreter, image_generation, remote mcp...), which Bedrock "
+                                            "cannot run: omit (the call goes on without them and the answer's "
+                                            "X-Bedrock-Omitted-Tools header names them; Codex sends web_search "
+                                            "every turn) or reject (a 400)."}},
 ]
 
 def _number(**extra: object) -> dict:

@@ -31,14 +31,17 @@ class ChatRequest:
     """Who the client calls for: OpenAI `safety_identifier` (else `user`), Anthropic `metadata.user_id`."""
     client_metadata: dict[str, str] | None = None
     """An OpenAI client's own `metadata` pairs, cleaned to Bedrock's requestMetadata rules."""
+    omitted_tools: tuple[str, ...] = ()
+    """Hosted OpenAI tool types left out of the call (Responses API)."""
 
 
 END_USER_FIELDS = ("safety_identifier", "user")
 
 
 def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, responses_api: bool = False,
-               path_model: str | None = None) -> ChatRequest:
-    """Parse and translate; `path_model` is the model a seed route's path fixes ("" for the role's default).
+               path_model: str | None = None, omit_hosted_tools: bool = True) -> ChatRequest:
+    """Parse and translate; `path_model` is the model a seed route's path fixes ("" for the role's default);
+    `omit_hosted_tools`: leave a Responses request's hosted OpenAI tools out rather than refuse it.
 
     Raises RequestError with the client's field in `param`.
     """
@@ -47,15 +50,18 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
         metadata = internal.get("metadata")
         user_id = metadata.get("user_id") if isinstance(metadata, dict) else None
         return ChatRequest(internal, end_user=user_id if isinstance(user_id, str) else None)
-    request = openai_responses.chat_request(body) if responses_api else \
-        openai_chat.parse_request(body, model_in_path=path_model is not None)
+    translated = openai_responses.chat_request(body, omit_hosted=omit_hosted_tools) if responses_api else \
+        openai_responses.Translated(openai_chat.parse_request(body, model_in_path=path_model is not None))
+    request = translated.chat
     model = request.get("model") if path_model is None else (path_model or None)
     return ChatRequest({**openai_chat.to_anthropic(request, default_max_tokens), "model": model}, request,
                        include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
-                       tools=ToolKinds(response_format.answer_tool(request), custom_tools.names(request.get("tools"))),
+                       tools=ToolKinds(response_format.answer_tool(request), custom_tools.names(request.get("tools")),
+                                       translated.namespaced),
                        responses_api=responses_api,
                        end_user=_openai_end_user(request),
-                       client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)))
+                       client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)),
+                       omitted_tools=translated.omitted)
 
 
 def _openai_end_user(request: dict[str, Any]) -> str | None:

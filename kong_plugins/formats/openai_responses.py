@@ -6,13 +6,20 @@ nested ones; `openai_chat.to_anthropic` then maps that onto the internal model, 
 serves both OpenAI APIs. Replies are rendered by `responses_render`.
 
 The gateway keeps no state, so `previous_response_id`, `conversation` and stored prompts
-are refused (send the whole conversation in `input`), as are OpenAI's hosted tools (web and
-file search, code interpreter...), which Bedrock does not run.
+are refused (send the whole conversation in `input`). OpenAI's hosted tools (web and file
+search, code interpreter, remote MCP...), which OpenAI runs and Bedrock cannot, are left out
+(`omitted`: the relay names them in a header), or refused when bedrock-proxy's
+`openai_hosted_tools` is `reject`; Codex sends `web_search` with every turn. A `namespace`
+tool's function and custom tools become Bedrock tools named `<namespace>__<name>`, and the
+model's calls go back with `name` and `namespace` apart.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from kong_plugins.formats import documents, reasoning
 from kong_plugins.formats.body import RequestError, load_json_object
@@ -23,7 +30,26 @@ _COPIED = ("model", "temperature", "top_p", "stream", "parallel_tool_calls", "se
 _ROLES = ("user", "assistant", "system", "developer")
 
 
-def chat_request(body: bytes | None) -> dict[str, Any]:
+HOSTED = frozenset({"file_search", "code_interpreter", "image_generation", "mcp", "tool_search",
+                    "programmatic_tool_calling"})
+"""Tool types OpenAI itself runs (and the web_search ones). Built-ins the client runs (`local_shell`,
+`shell`, `apply_patch`, `computer`) are refused instead: leaving them out would drop what the client asked for."""
+_WEB_SEARCH = re.compile(r"web_search(?:_preview)?(?:_\d{4}_\d{2}_\d{2})?")
+NAMESPACE_SEPARATOR = "__"
+_BEDROCK_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Translated:
+    chat: dict[str, Any]
+    """The Chat Completions request it equals."""
+    namespaced: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Bedrock tool name -> (namespace, name) for a `namespace` tool's tools."""
+    omitted: tuple[str, ...] = ()
+    """Hosted tool types left out of the call."""
+
+
+def chat_request(body: bytes | None, *, omit_hosted: bool = True) -> Translated:
     """The Chat Completions request equivalent to a Responses request body."""
     data = load_json_object(body)
     for field in _STATEFUL:
@@ -32,30 +58,102 @@ def chat_request(body: bytes | None) -> dict[str, Any]:
                                "conversation in input.", field)
     if data.get("background"):
         raise RequestError("background: background responses are not supported by the gateway.", "background")
+    tools = _Tools(data.get("tools"), omit_hosted)
     messages: list[dict[str, Any]] = []
     instructions = data.get("instructions")
     if instructions is not None:
         if not isinstance(instructions, str):
             raise RequestError("instructions: must be a string.", "instructions")
         messages.append({"role": "system", "content": instructions})
-    messages.extend(_messages(data.get("input")))
+    messages.extend(_messages(data.get("input"), tools))
     chat: dict[str, Any] = {k: data[k] for k in _COPIED if k in data}
     chat["messages"] = messages
     if data.get("max_output_tokens") is not None:
         chat["max_completion_tokens"] = data["max_output_tokens"]
-    if data.get("tools"):
-        if not isinstance(data["tools"], list):
-            raise RequestError("tools: must be a list.", "tools")
-        chat["tools"] = [_tool(tool, i) for i, tool in enumerate(data["tools"])]
+    if tools.chat:
+        chat["tools"] = tools.chat
     if data.get("tool_choice") is not None:
-        chat["tool_choice"] = _tool_choice(data["tool_choice"])
+        chat["tool_choice"] = _tool_choice(data["tool_choice"], tools)
     text_format = _member(data, "text", "format")
     if text_format is not None:
         chat["response_format"] = _response_format(text_format)
     effort = _member(data, "reasoning", "effort")
     if effort is not None:
         chat["reasoning_effort"] = effort
-    return chat
+    return Translated(chat, {bedrock: where for where, bedrock in tools.qualified.items()}, tuple(tools.omitted))
+
+
+class _Tools:
+    """The request's tools as Chat tools: namespaces flattened, hosted tools left out (or refused)."""
+
+    def __init__(self, tools: Any, omit_hosted: bool) -> None:
+        self.chat: list[dict[str, Any]] = []
+        self.qualified: dict[tuple[str, str], str] = {}   # (namespace, name) -> Bedrock tool name
+        self.omitted: list[str] = []
+        self._top: set[str] = set()   # the names of tools outside namespaces
+        if not tools:
+            return
+        if not isinstance(tools, list):
+            raise RequestError("tools: must be a list.", "tools")
+        kinds = [tool.get("type") if isinstance(tool, dict) else None for tool in tools]
+        self._top = {tool["name"] for tool, kind in zip(tools, kinds)
+                     if kind in ("function", "custom") and isinstance(tool.get("name"), str)}
+        for index, (tool, kind) in enumerate(zip(tools, kinds)):
+            if kind == "namespace":
+                self._namespace(tool, f"tools.{index}")
+            elif isinstance(kind, str) and (kind in HOSTED or _WEB_SEARCH.fullmatch(kind)):
+                if not omit_hosted:
+                    raise RequestError(f"tools.{index}.type: {kind!r} is a hosted OpenAI tool, which Bedrock does "
+                                       "not run.", f"tools.{index}.type")
+                if kind not in self.omitted:
+                    self.omitted.append(kind)
+            else:
+                self.chat.append(_tool(tool, f"tools.{index}"))
+
+    def _namespace(self, tool: dict[str, Any], where: str) -> None:
+        namespace, inner = tool.get("name"), tool.get("tools")
+        if not isinstance(namespace, str) or not namespace:
+            raise RequestError(f"{where}.name: required.", f"{where}.name")
+        if not isinstance(inner, list):
+            raise RequestError(f"{where}.tools: must be a list.", f"{where}.tools")
+        about = tool.get("description")
+        for j, member in enumerate(inner):
+            if not isinstance(member, dict) or member.get("type") not in ("function", "custom"):
+                raise RequestError(f"{where}.tools.{j}.type: a namespace holds function and custom tools.",
+                                   f"{where}.tools.{j}.type")
+            name = member.get("name")
+            if not isinstance(name, str) or not name:
+                raise RequestError(f"{where}.tools.{j}.name: required.", f"{where}.tools.{j}.name")
+            bedrock_name = self.bedrock_name(namespace, name)
+            self.qualified[(namespace, name)] = bedrock_name
+            described = f"{namespace}: {about}\n\n{member.get('description') or ''}".strip() \
+                if isinstance(about, str) and about else member.get("description")
+            self.chat.append(_tool({**member, "name": bedrock_name, "description": described}, f"{where}.tools.{j}"))
+
+    def bedrock_name(self, namespace: str, name: str) -> str:
+        """`<namespace>__<name>`, or a shortened form with a hash where that breaks Bedrock's name rules
+        (64 characters of letters, digits, _ and -) or is some other tool's name."""
+        known = self.qualified.get((namespace, name))
+        if known is not None:
+            return known
+        joined = f"{namespace}{NAMESPACE_SEPARATOR}{name}"
+        if _BEDROCK_TOOL_NAME.fullmatch(joined) and joined not in self._top:
+            return joined
+        digest = hashlib.sha256(f"{namespace}\0{name}".encode()).hexdigest()[:8]
+        return f"{re.sub(r'[^a-zA-Z0-9_-]', '_', joined)[:55]}_{digest}"
+
+    def resolve(self, name: Any, namespace: Any, where: str) -> str:
+        """A tool call's Bedrock name, from the name and namespace a client sends back or names in tool_choice."""
+        if namespace is None:
+            return name
+        if not isinstance(namespace, str) or not namespace:
+            raise RequestError(f"{where}.namespace: must be a string.", f"{where}.namespace")
+        return self.bedrock_name(namespace, name)
+
+    def unique_member(self, name: Any) -> str | None:
+        """The Bedrock name of the one namespaced tool called `name` (tool_choice names no namespace)."""
+        found = [bedrock for (_, member), bedrock in self.qualified.items() if member == name]
+        return found[0] if len(found) == 1 and name not in self._top else None
 
 
 def _member(data: dict[str, Any], field: str, key: str) -> Any:
@@ -67,7 +165,7 @@ def _member(data: dict[str, Any], field: str, key: str) -> Any:
     return value.get(key)
 
 
-def _messages(items: Any) -> list[dict[str, Any]]:
+def _messages(items: Any, tools: _Tools) -> list[dict[str, Any]]:
     if isinstance(items, str):
         return [{"role": "user", "content": items}]
     if not isinstance(items, list) or not items:
@@ -79,14 +177,14 @@ def _messages(items: Any) -> list[dict[str, Any]]:
             if item.get("encrypted_content") is not None:
                 thinking += reasoning.decode_blocks(item["encrypted_content"])
             continue   # without it, Claude's thinking cannot be rebuilt from a summary: the turn goes on without
-        message = _item(item, f"input.{i}")
+        message = _item(item, f"input.{i}", tools)
         if thinking and message["role"] == "assistant":
             message["thinking_blocks"], thinking = thinking, []
         out.append(message)
     return out
 
 
-def _item(item: Any, where: str) -> dict[str, Any]:
+def _item(item: Any, where: str, tools: _Tools) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise RequestError(f"{where}: must be an object.", where)
     kind = item.get("type", "message")
@@ -97,11 +195,13 @@ def _item(item: Any, where: str) -> dict[str, Any]:
     if kind == "function_call":
         return {"role": "assistant", "content": None, "tool_calls": [{
             "id": _string(item, "call_id", where), "type": "function",
-            "function": {"name": _string(item, "name", where), "arguments": item.get("arguments") or "{}"}}]}
+            "function": {"name": tools.resolve(_string(item, "name", where), item.get("namespace"), where),
+                         "arguments": item.get("arguments") or "{}"}}]}
     if kind == "custom_tool_call":
         return {"role": "assistant", "content": None, "tool_calls": [{
             "id": _string(item, "call_id", where), "type": "custom",
-            "custom": {"name": _string(item, "name", where), "input": _text(item, "input", where)}}]}
+            "custom": {"name": tools.resolve(_string(item, "name", where), item.get("namespace"), where),
+                       "input": _text(item, "input", where)}}]}
     if kind in ("function_call_output", "custom_tool_call_output"):
         return {"role": "tool", "tool_call_id": _string(item, "call_id", where),
                 "content": _content(item.get("output"), f"{where}.output")}
@@ -147,14 +247,14 @@ def _content(content: Any, where: str) -> Any:
     return parts
 
 
-def _tool(tool: Any, index: int) -> dict[str, Any]:
+def _tool(tool: Any, where: str) -> dict[str, Any]:
     kind = tool.get("type") if isinstance(tool, dict) else None
     if kind == "custom":
         return {"type": "custom", "custom": {"name": tool.get("name"), "description": tool.get("description"),
                                              "format": _custom_format(tool.get("format"))}}
     if kind != "function":
-        raise RequestError(f"tools.{index}.type: only function and custom tools are supported ({kind!r} is a "
-                           "hosted OpenAI tool Bedrock does not run).", f"tools.{index}.type")
+        raise RequestError(f"{where}.type: only function, custom and namespace tools are supported ({kind!r} is "
+                           "an OpenAI built-in tool, which only OpenAI's models are trained to call).", f"{where}.type")
     function = {k: tool[k] for k in ("name", "parameters", "description", "strict") if tool.get(k) is not None}
     return {"type": "function", "function": function}
 
@@ -166,9 +266,14 @@ def _custom_format(fmt: Any) -> Any:
     return fmt
 
 
-def _tool_choice(choice: Any) -> Any:
+def _tool_choice(choice: Any, tools: _Tools) -> Any:
     if isinstance(choice, dict) and choice.get("type") in ("function", "custom"):
-        return {"type": choice["type"], choice["type"]: {"name": choice.get("name")}}
+        name = choice.get("name")
+        if choice.get("namespace") is not None:
+            name = tools.resolve(name, choice["namespace"], "tool_choice")
+        else:
+            name = tools.unique_member(name) or name
+        return {"type": choice["type"], choice["type"]: {"name": name}}
     if choice in ("none", "auto", "required"):
         return choice
     raise RequestError("tool_choice: must be none, auto, required or {\"type\": \"function\" or \"custom\", "

@@ -91,8 +91,10 @@ class _Item:
         if kind in ("thinking", "redacted_thinking"):
             return cls("reasoning", thinking={**block, "thinking": ""} if kind == "thinking" else dict(block))
         if call is not None:
+            namespace, name = tools.client_name(block.get("name"))
+            where = {"namespace": namespace} if namespace is not None else {}
             return cls("custom_tool_call" if call is ToolKind.CUSTOM else "function_call", call_id=block.get("id"),
-                       name=block.get("name"))
+                       name=name, **where)
         return None
 
     def append(self, delta: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Mapping
 
 
 class ToolKind(Enum):
@@ -24,6 +24,8 @@ class ToolKinds:
     """JSON mode's forced tool, whose input is the answer."""
     custom: frozenset[str] = field(default_factory=frozenset)
     """The client's custom tools."""
+    namespaced: Mapping[str, tuple[str, str]] = field(default_factory=dict, hash=False)
+    """Bedrock tool name -> (namespace, name) of a Responses `namespace` tool's tools."""
 
     def of(self, block: dict[str, Any]) -> ToolKind | None:
         """The kind of a `tool_use` content block's call; None for any other block."""
@@ -33,6 +35,10 @@ class ToolKinds:
         if self.answer is not None and name == self.answer:
             return ToolKind.ANSWER
         return ToolKind.CUSTOM if name in self.custom else ToolKind.FUNCTION
+
+    def client_name(self, name: Any) -> tuple[str | None, Any]:
+        """The namespace (None outside one) and name the client gave the tool Bedrock calls `name`."""
+        return self.namespaced.get(name, (None, name)) if isinstance(name, str) else (None, name)
 
 
 FUNCTIONS_ONLY = ToolKinds()

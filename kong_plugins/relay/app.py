@@ -48,6 +48,8 @@ FALLBACK_FROM_HEADER = "X-Bedrock-Fallback-From"
 """Set when a fallback model answered: the model that was asked for."""
 SUBSTITUTED_FROM_HEADER = "X-Bedrock-Model-Substituted-From"
 """Set when the role's default model served a request for a model the role may not use."""
+OMITTED_TOOLS_HEADER = "X-Bedrock-Omitted-Tools"
+"""The hosted OpenAI tool types a Responses call went on without (bedrock-proxy's openai_hosted_tools)."""
 _HEALTH = json.dumps({"status": "ok"}).encode()
 _RESPAWNED = json.dumps({"status": "restart-pod",
                          "reason": "the plugin server was respawned; Kong 3.6.1 workers may keep stale "
@@ -223,6 +225,8 @@ def _served_headers(ctx: RequestContext, call: UpstreamCall) -> list[tuple[str, 
         served.append((FALLBACK_FROM_HEADER, ctx.upstream.model_name))
     if ctx.substituted_from:
         served.append((SUBSTITUTED_FROM_HEADER, ctx.substituted_from))
+    if ctx.omitted_tools:
+        served.append((OMITTED_TOOLS_HEADER, ", ".join(ctx.omitted_tools)))
     served.extend(ctx.budget_headers.items())
     return served
 

@@ -66,14 +66,37 @@ def test_reasoning_streams_a_summary_before_the_answer(stack):
     assert kinds.index("response.reasoning_summary_text.delta") < kinds.index("response.output_text.delta")
 
 
-def test_stateless_requests_and_hosted_tools_are_clear_400s(stack):
+def test_stateless_requests_and_client_run_built_in_tools_are_clear_400s(stack):
     client = oa(stack)
     with pytest.raises(openai.BadRequestError) as exc:
         client.responses.create(model="sonnet", input="more", previous_response_id="resp_abc")
     assert exc.value.body["param"] == "previous_response_id"
     with pytest.raises(openai.BadRequestError) as exc:
-        client.responses.create(model="sonnet", input="news?", tools=[{"type": "web_search"}])
-    assert "hosted" in exc.value.message
+        client.responses.create(model="sonnet", input="ls", tools=[{"type": "local_shell"}])
+    assert exc.value.body["param"] == "tools.0.type" and "built-in" in exc.value.message
+
+
+AGENTS = {"type": "namespace", "name": "multi_agent_v1", "description": "Tools for managing sub-agents.",
+          "tools": [{"type": "function", "name": "close_agent", "description": "Close an agent.", "parameters": {
+              "type": "object", "properties": {"target": {"type": "string"}}, "required": ["target"]}}]}
+
+
+def test_namespaced_tools_round_trip_and_hosted_tools_are_named_as_left_out(stack):
+    """Codex's shape: a namespace of tools and web_search beside them."""
+    client = oa(stack)
+    raw = client.responses.with_raw_response.create(
+        model="sonnet", input="close agent a1", tools=[AGENTS, {"type": "web_search", "external_web_access": False}],
+        tool_choice={"type": "function", "name": "close_agent"})
+    assert raw.headers["X-Bedrock-Omitted-Tools"] == "web_search"
+    [call] = [item for item in raw.parse().output if item.type == "function_call"]
+    assert (call.name, call.namespace) == ("close_agent", "multi_agent_v1")
+    [spec] = [tool["toolSpec"] for tool in last_sent(stack)["body"]["toolConfig"]["tools"] if "toolSpec" in tool]
+    assert spec["name"] == "multi_agent_v1__close_agent" and spec["description"].startswith("multi_agent_v1: ")
+    second = client.responses.create(model="sonnet", tools=[AGENTS], input=[
+        {"role": "user", "content": "close agent a1"}, call.model_dump(exclude_none=True),
+        {"type": "function_call_output", "call_id": call.call_id, "output": "closed"}])
+    assert "tool result closed" in second.output_text
+    assert last_sent(stack)["body"]["messages"][1]["content"][-1]["toolUse"]["name"] == "multi_agent_v1__close_agent"
 
 
 @pytest.mark.parametrize("item", [

@@ -17,8 +17,12 @@ TOOL = {"type": "function", "name": "get_order", "description": "An order",
         "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}
 
 
+def _translated(omit_hosted=True, **fields):
+    return chat_request(json.dumps({"model": "sonnet", **fields}).encode(), omit_hosted=omit_hosted)
+
+
 def _chat(**fields):
-    return chat_request(json.dumps({"model": "sonnet", **fields}).encode())
+    return _translated(**fields).chat
 
 
 def test_a_whole_conversation_becomes_chat_messages():
@@ -58,7 +62,15 @@ def test_text_format_and_reasoning_map_to_their_chat_fields():
 @pytest.mark.parametrize("fields, param", [
     ({"input": "hi", "previous_response_id": "resp_1"}, "previous_response_id"),
     ({"input": "hi", "conversation": "conv_1"}, "conversation"),
-    ({"input": "hi", "tools": [{"type": "web_search"}]}, "tools.0.type"),
+    ({"input": "hi", "tools": [{"type": "local_shell"}]}, "tools.0.type"),
+    ({"input": "hi", "tools": [{"type": "apply_patch"}]}, "tools.0.type"),
+    ({"input": "hi", "tools": [{"type": "namespace", "tools": []}]}, "tools.0.name"),
+    ({"input": "hi", "tools": [{"type": "namespace", "name": "crm", "tools": {}}]}, "tools.0.tools"),
+    ({"input": "hi", "tools": [{"type": "namespace", "name": "crm", "tools": [{"type": "web_search"}]}]},
+     "tools.0.tools.0.type"),
+    ({"input": "hi", "tools": [{"type": "namespace", "name": "crm", "tools": [{"type": "function"}]}]},
+     "tools.0.tools.0.name"),
+    ({"input": [{"type": "function_call", "call_id": "c", "name": "f", "namespace": 5}]}, "input.0.namespace"),
     ({"input": []}, "input"),
     ({"input": 3}, "input"),
     ({"input": [{"type": "item_reference", "id": "x"}]}, "input.0.type"),
