@@ -64,7 +64,7 @@ class Plugin:
     def access(self, kong: Any) -> None:
         ctx = request_context(kong)
         path = request_path(kong, ctx).rstrip("/")
-        if path == model_list.PATH or path.startswith(model_list.PATH + "/"):   # one format per SDK (module docs)
+        if model_list.model_path(path) is not None:   # one format per SDK (see policy.model_list)
             ctx.api = ApiFormat.ANTHROPIC if kong.request.get_header("anthropic-version") else ApiFormat.OPENAI
             ctx.query = kong.request.get_raw_query() or ""
         elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
@@ -81,8 +81,9 @@ class Plugin:
     def decide(self, ctx: RequestContext, path: str) -> Reply | None:
         """Plan the Bedrock call onto `ctx.upstream`, or answer directly (pure, no PDK)."""
         ctx.role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or self.default_role
-        if path == model_list.PATH or path.startswith(model_list.PATH + "/"):
-            return self._models(ctx, unquote(path[len(model_list.PATH) + 1:]))
+        model_id = model_list.model_path(path)
+        if model_id is not None:
+            return self._models(ctx, model_id)
         if path == "/v1/messages/count_tokens":
             return self._count_tokens(ctx)
         if path == EMBEDDINGS_PATH:

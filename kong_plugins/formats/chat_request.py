@@ -50,18 +50,20 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
         metadata = internal.get("metadata")
         user_id = metadata.get("user_id") if isinstance(metadata, dict) else None
         return ChatRequest(internal, end_user=user_id if isinstance(user_id, str) else None)
-    translated = openai_responses.chat_request(body, omit_hosted=omit_hosted_tools) if responses_api else \
-        openai_responses.Translated(openai_chat.parse_request(body, model_in_path=path_model is not None))
-    request = translated.chat
+    if responses_api:
+        translated = openai_responses.chat_request(body, omit_hosted=omit_hosted_tools)
+        request, namespaced, omitted = translated.chat, translated.namespaced, translated.omitted
+    else:
+        request, namespaced, omitted = openai_chat.parse_request(body, model_in_path=path_model is not None), {}, ()
     model = request.get("model") if path_model is None else (path_model or None)
     return ChatRequest({**openai_chat.to_anthropic(request, default_max_tokens), "model": model}, request,
                        include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
                        tools=ToolKinds(response_format.answer_tool(request), custom_tools.names(request.get("tools")),
-                                       translated.namespaced),
+                                       namespaced),
                        responses_api=responses_api,
                        end_user=_openai_end_user(request),
                        client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)),
-                       omitted_tools=translated.omitted)
+                       omitted_tools=omitted)
 
 
 def _openai_end_user(request: dict[str, Any]) -> str | None:

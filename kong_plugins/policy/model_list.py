@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
@@ -80,6 +80,16 @@ class ListedModel:
                     "created_at": self.released.isoformat().replace("+00:00", "Z")}
         return {"id": self.entry.name, "object": "model", "created": int(self.released.timestamp()),
                 "owned_by": "amazon-bedrock"}
+
+
+def model_path(path: str) -> str | None:
+    """The model id a models route names ("" for the list), None for any other path.
+
+    bedrock-proxy reads the caller's `anthropic-version` header and the query string for
+    these routes only: two PDK round trips, on a call no prompt goes through."""
+    if path == PATH:
+        return ""
+    return unquote(path[len(PATH) + 1:]) if path.startswith(PATH + "/") else None
 
 
 def list_models(api: ApiFormat, entries: list[CatalogueEntry], query: str) -> Reply:
