@@ -18,6 +18,7 @@ from bench.report import write_results
 from kong_plugins.context import Usage
 from kong_plugins.formats import openai_chat, responses_render
 from kong_plugins.formats.tool_kinds import ToolKinds
+from tests.stream_events import tool_call_stream
 
 KINDS = ToolKinds(custom=frozenset({"apply_patch"}))
 PIECE = 40   # characters of JSON per input_json_delta, a few tokens' worth
@@ -33,15 +34,7 @@ def patch(kilobytes: int) -> str:
 
 def events(text: str) -> list[dict]:
     encoded = json.dumps({"input": text})
-    return [{"type": "message_start", "message": {}},
-            {"type": "content_block_start", "index": 0,
-             "content_block": {"type": "tool_use", "id": "toolu_1", "name": "apply_patch", "input": {}}},
-            *({"type": "content_block_delta", "index": 0,
-               "delta": {"type": "input_json_delta", "partial_json": encoded[i:i + PIECE]}}
-              for i in range(0, len(encoded), PIECE)),
-            {"type": "content_block_stop", "index": 0},
-            {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
-            {"type": "message_stop"}]
+    return tool_call_stream("apply_patch", (encoded[i:i + PIECE] for i in range(0, len(encoded), PIECE)))
 
 
 def render_ms(api: str, stream: list[dict]) -> float:

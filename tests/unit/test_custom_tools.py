@@ -12,6 +12,7 @@ from kong_plugins.formats.chat_request import parse_chat
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.tool_kinds import ToolKinds
 from kong_plugins.guardrails.segments import user_segments
+from tests.stream_events import tool_call_stream
 
 GRAMMAR = 'start: "*** Begin Patch" LF body "*** End Patch"'
 PATCH = '*** Begin Patch\n*** Update File: "shop/cart.py"\n-\ttotal = 0\n+\ttotal = Décimal("0") \\ ✓\n*** End Patch'
@@ -129,14 +130,7 @@ def test_a_chat_completion_gives_a_custom_call_its_text():
 
 
 def _stream_events(pieces: list[str]) -> list[dict]:
-    return [{"type": "message_start", "message": {}},
-            {"type": "content_block_start", "index": 0,
-             "content_block": {"type": "tool_use", "id": "toolu_1", "name": "apply_patch", "input": {}}},
-            *({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": p}}
-              for p in pieces),
-            {"type": "content_block_stop", "index": 0},
-            {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
-            {"type": "message_stop"}]
+    return tool_call_stream("apply_patch", pieces)
 
 
 def _pieces(size: int) -> list[str]:

@@ -9,6 +9,7 @@ from kong_plugins.formats import anthropic, converse, openai_chat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.response_format import ANSWER_TOOL, answer_tool
 from kong_plugins.formats.tool_kinds import ToolKinds
+from tests.stream_events import tool_call_stream
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
           "additionalProperties": False}
@@ -100,16 +101,7 @@ def test_a_client_tool_call_beside_json_mode_stays_a_tool_call():
 def test_the_answer_tool_streams_as_content():
     renderer = openai_chat.ChunkRenderer(model="sonnet", completion_id="c", include_usage=False,
                                          tools=ToolKinds(answer=ANSWER_TOOL))
-    events = [{"type": "message_start", "message": {}},
-              {"type": "content_block_start", "index": 0,
-               "content_block": {"type": "tool_use", "id": "t", "name": ANSWER_TOOL, "input": {}}},
-              {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta",
-                                                                    "partial_json": "{\"city\":"}},
-              {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta",
-                                                                    "partial_json": "\"Oslo\"}"}},
-              {"type": "content_block_stop", "index": 0},
-              {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
-              {"type": "message_stop"}]
+    events = tool_call_stream(ANSWER_TOOL, ["{\"city\":", "\"Oslo\"}"], call_id="t")
     lines = [line for e in events for line in renderer.render(e, Usage())]
     chunks = [json.loads(line[6:]) for line in lines[:-1]]
     deltas = [c["choices"][0]["delta"] for c in chunks]

@@ -11,6 +11,7 @@ from kong_plugins.formats import responses_render
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.chat_request import parse_chat
+from tests.stream_events import tool_call_stream
 from tests.unit.test_bedrock_proxy_decide import CONFIG, PLUGIN, ctx_for
 
 OBJECT = {"type": "object", "properties": {"target": {"type": "string"}}}
@@ -54,13 +55,7 @@ def test_calls_to_namespaced_tools_go_back_with_name_and_namespace_apart():
 def test_a_streamed_namespaced_call_is_announced_with_its_namespace():
     chat = parse(tools=[AGENTS])
     renderer = responses_render.EventRenderer(model="m", response_id="r", tools=chat.tools)
-    events = [{"type": "message_start", "message": {}},
-              {"type": "content_block_start", "index": 0, "content_block": {
-                  "type": "tool_use", "id": "t1", "name": "multi_agent_v1__close_agent", "input": {}}},
-              {"type": "content_block_delta", "index": 0,
-               "delta": {"type": "input_json_delta", "partial_json": "{\"target\": \"a1\"}"}},
-              {"type": "content_block_stop", "index": 0},
-              {"type": "message_delta", "delta": {"stop_reason": "tool_use"}}, {"type": "message_stop"}]
+    events = tool_call_stream("multi_agent_v1__close_agent", ["{\"target\": \"a1\"}"], call_id="t1")
     parsed = [json.loads(f.split(b"\n")[1][6:]) for e in events for f in renderer.render(e, Usage(input=1, output=1))]
     added = next(p for p in parsed if p["type"] == "response.output_item.added")["item"]
     assert (added["name"], added["namespace"]) == ("close_agent", "multi_agent_v1")
