@@ -66,7 +66,8 @@ class Plugin:
         path = request_path(kong, ctx).rstrip("/")
         if model_list.model_path(path) is not None:   # one format per SDK (see policy.model_list)
             ctx.api = ApiFormat.ANTHROPIC if kong.request.get_header("anthropic-version") else ApiFormat.OPENAI
-            ctx.query = kong.request.get_raw_query() or ""
+            if ctx.api is ApiFormat.ANTHROPIC:   # only Anthropic's list takes arguments
+                ctx.query = kong.request.get_raw_query() or ""
         elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
             ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True
             ctx.metadata_header = kong.request.get_header(request_metadata.INVOKE_HEADER)

@@ -85,8 +85,8 @@ class ListedModel:
 def model_path(path: str) -> str | None:
     """The model id a models route names ("" for the list), None for any other path.
 
-    bedrock-proxy reads the caller's `anthropic-version` header and the query string for
-    these routes only: two PDK round trips, on a call no prompt goes through."""
+    bedrock-proxy reads the caller's `anthropic-version` header for these routes only, and the query
+    string for an Anthropic caller: one or two PDK round trips, on a call no prompt goes through."""
     if path == PATH:
         return ""
     return unquote(path[len(PATH) + 1:]) if path.startswith(PATH + "/") else None
