@@ -3,13 +3,14 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 CLAUDE_CODE_VERSION ?= 2.1.197
 CODEX_VERSION ?= 0.169.0
+AI_SDK_PACKAGES ?= ai@6.0.326 @ai-sdk/openai@3.0.141 @ai-sdk/anthropic@3.0.140 @ai-sdk/amazon-bedrock@4.0.186 zod@4.6.7
 COMPOSE ?= docker compose
 ENV ?= poc
 NAMESPACE ?= llm-gateway
 CHART_VERSION ?= 2.41.1
 TF = terraform -chdir=infra/terraform/environments/$(ENV)
 
-.PHONY: help install checkov claude-code codex test test/unit dev dump bench soak validate security-scan \
+.PHONY: help install checkov claude-code codex ai-sdk test test/unit dev dump bench soak validate security-scan \
         local/up local/down local/logs local/test eks/plan eks/apply eks/deploy eks/status
 
 help:
@@ -38,6 +39,10 @@ claude-code:   ## Claude Code for the e2e tests (its binary comes in an npm pack
 codex:         ## OpenAI's Codex CLI for the e2e tests (its binary comes in an npm package)
 	@test -x .dev/codex/node_modules/.bin/codex || \
 	  npm install --silent --no-audit --no-fund --prefix .dev/codex @openai/codex@$(CODEX_VERSION)
+
+ai-sdk:        ## the Vercel AI SDK and its OpenAI, Anthropic and Bedrock providers, for the e2e tests
+	@test -f .dev/ai-sdk/node_modules/@ai-sdk/amazon-bedrock/package.json || \
+	  npm install --silent --no-audit --no-fund --prefix .dev/ai-sdk $(AI_SDK_PACKAGES)
 
 test:
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ first of our plugins on the route (ecommerce-guardrails usually is).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,6 +25,7 @@ from kong_plugins.policy.catalogue import GUARDED_KINDS, Catalogue, CatalogueEnt
 from kong_plugins.policy import model_list, service_tier
 from kong_plugins.policy.listings import foundation_models, inference_profiles
 from kong_plugins.policy.service_tier import TierRefusal
+from kong_plugins.relay import item_store
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_embeddings,
                                     plan_openai_compatible, plan_passthrough)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
@@ -55,6 +57,7 @@ class Plugin:
         self.default_max_tokens = int(config.get("default_max_tokens") or 4096)
         self.openai_prompt_caching = config.get("openai_prompt_caching") is not False
         self.omit_hosted_tools = config.get("openai_hosted_tools") != "reject"
+        self.item_store = item_store.from_config(config.get("openai_response_store"))
         self.request_metadata = config.get("bedrock_request_metadata") is not False
         self.required_signoffs = frozenset(config.get("required_signoffs") or ()) | {NAME}
         self.body_policy = BodyPolicy(fields=_frozen(config.get("bedrock_anthropic_fields")),
@@ -100,12 +103,17 @@ class Plugin:
         if api is None:
             return render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.NOT_FOUND,
                                 "This API is not served by the gateway yet.")
+        responses_api = path == RESPONSES_PATH
         try:
-            chat = parse_chat(api, ctx.body, self.default_max_tokens, responses_api=path == RESPONSES_PATH,
-                              path_model=path_model, omit_hosted_tools=self.omit_hosted_tools)
+            chat = parse_chat(api, ctx.body, self.default_max_tokens, responses_api=responses_api,
+                              path_model=path_model, omit_hosted_tools=self.omit_hosted_tools,
+                              stored_items=item_store.lookup(self.item_store, _owner(ctx)) if responses_api else None)
             return self._chat(api, ctx, chat)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
+        except item_store.ItemStoreError:
+            return render_error(api, ErrorKind.UNAVAILABLE, "The gateway's response store is unreachable, so the "
+                                "request's item references cannot be resolved; retry, or send the items themselves.")
 
     def _chat(self, api: ApiFormat, ctx: RequestContext, chat: ChatRequest) -> Reply | None:
         """Anthropic Messages, OpenAI Chat and Responses: one internal model, planned with its fallbacks."""
@@ -157,6 +165,8 @@ class Plugin:
                 # a fallback that cannot take it (another API's limits) is left out of this request's chain
         ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
         ctx.omitted_tools = chat.omitted_tools
+        if chat.store and self.item_store is not None:
+            ctx.keep_items = partial(item_store.keep, self.item_store, _owner(ctx))
         return self._planned(ctx, entry, internal)
 
     @staticmethod
@@ -319,6 +329,11 @@ def _path_model(path: str) -> str | None:
     if path.startswith("/v1/chat/") and path != "/v1/chat/completions" and path.count("/") == 3:
         return path.rsplit("/", 1)[1]
     return None
+
+
+def _owner(ctx: RequestContext) -> str:
+    """Whose kept Responses items a request may use: its consumer's."""
+    return ctx.consumer.id if ctx.consumer else ""
 
 
 def _frozen(values: Any) -> frozenset[str] | None:

@@ -72,6 +72,9 @@ rejections_total = Counter(
 budget_store_errors_total = Counter(
     "kong_bedrock_budget_store_errors", "Budget store (Redis) failures, by operation.",
     ["operation"], registry=registry)
+response_store_errors_total = Counter(
+    "kong_bedrock_response_store_errors", "Responses item store (Redis) failures, by operation (save, load).",
+    ["operation"], registry=registry)
 budget_remaining_dollars = Gauge(
     "kong_bedrock_budget_remaining_dollars", "Monthly budget left per consumer, as of its last reservation.",
     ["consumer", "role"], registry=registry)

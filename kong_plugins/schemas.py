@@ -104,6 +104,16 @@ _ROLE = {"type": "record", "fields": [
                       "them with service_tier_price_factors)."}},
 ]}
 
+_REDIS = {"type": "record", "required": True, "fields": [
+    {"host": _string(default="127.0.0.1")},
+    {"port": _integer(default=6379, between=[1, 65535])},
+    {"username": _string()},
+    {"password": _string(referenceable=True, description="Use a vault reference, e.g. {vault://env/redis-pass}.")},
+    {"database": _integer(default=0, between=[0, 1024])},
+    {"ssl": {"type": "boolean", "default": False}},
+    {"timeout_ms": _integer(default=200, between=[1, 60000])},
+]}
+
 BEDROCK_PROXY_SCHEMA = [
     {"region": _string(required=True, default="us-east-1")},
     _ROLE_PREFIX,
@@ -142,6 +152,17 @@ BEDROCK_PROXY_SCHEMA = [
                                             "cannot run: omit (the call goes on without them and the answer's "
                                             "X-Bedrock-Omitted-Tools header names them; Codex sends web_search "
                                             "every turn) or reject (a 400)."}},
+    {"openai_response_store": {"type": "record", "required": True, "fields": [
+        {"storage": _string(required=True, default="memory", one_of=["memory", "redis", "off"],
+                            description="memory: per plugin-server process (one Kong pod; with more pods use "
+                                        "redis); off: nothing kept, an item_reference is a 400.")},
+        {"ttl_seconds": _integer(required=True, default=86400, between=[60, 2_592_000])},
+        {"memory_mb": _integer(required=True, default=32, between=[1, 4096],
+                               description="memory: the most item JSON kept; the oldest items go first.")},
+        {"redis": _REDIS},
+    ], "description": "Output items of Responses API calls made with store (OpenAI's default), kept for the "
+                      "consumer that got them so its next call can send them as item_reference, as the Vercel AI "
+                      "SDK does. Model output only, never a prompt."}},
 ]
 
 def _number(**extra: object) -> dict:
@@ -173,15 +194,6 @@ _PRICE = {"type": "record", "fields": [
     {"cache_write": _number(description="USD per 1M cache-write tokens (default 1.25 x input).")},
     {"cache_write_1h": _number(description="USD per 1M tokens written to the 1-hour cache (default 1.6 x "
                                            "cache_write, which is 2 x input).")},
-]}
-_REDIS = {"type": "record", "required": True, "fields": [
-    {"host": _string(default="127.0.0.1")},
-    {"port": _integer(default=6379, between=[1, 65535])},
-    {"username": _string()},
-    {"password": _string(referenceable=True, description="Use a vault reference, e.g. {vault://env/redis-pass}.")},
-    {"database": _integer(default=0, between=[0, 1024])},
-    {"ssl": {"type": "boolean", "default": False}},
-    {"timeout_ms": _integer(default=200, between=[1, 60000])},
 ]}
 _CLOUDWATCH = {"type": "record", "required": True, "fields": [
     {"enabled": {"type": "boolean", "default": False}},

@@ -5,8 +5,9 @@ response_format, `reasoning.effort` the reasoning_effort and flat function and c
 nested ones; `openai_chat.to_anthropic` then maps that onto the internal model, so one mapping
 serves both OpenAI APIs. Replies are rendered by `responses_render`.
 
-The gateway keeps no state, so `previous_response_id`, `conversation` and stored prompts
-are refused (send the whole conversation in `input`). OpenAI's hosted tools (web and file
+Items the gateway returned may come back as `item_reference`s (the Vercel AI SDK's default),
+which `stored` (relay.item_store) resolves; `previous_response_id`, `conversation` and stored
+prompts are refused (send the whole conversation in `input`). OpenAI's hosted tools (web and file
 search, code interpreter, remote MCP...), which OpenAI runs and Bedrock cannot, are left out
 (`omitted`: the relay names them in a header), or refused when bedrock-proxy's
 `openai_hosted_tools` is `reject`; Codex sends `web_search` with every turn. A `namespace`
@@ -19,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from kong_plugins.formats import documents, reasoning
 from kong_plugins.formats.body import RequestError, load_json_object
@@ -47,15 +48,22 @@ class Translated:
     """Bedrock tool name -> (namespace, name) for a `namespace` tool's tools."""
     omitted: tuple[str, ...] = ()
     """Hosted tool types left out of the call."""
+    store: bool = True
+    """Whether the response's items are to be kept for later `item_reference`s (OpenAI's `store`, default true)."""
 
 
-def chat_request(body: bytes | None, *, omit_hosted: bool = True) -> Translated:
-    """The Chat Completions request equivalent to a Responses request body."""
+StoredItems = Callable[[list[str]], Mapping[str, dict[str, Any]]]
+"""Item ids -> the items the gateway kept under them for this caller (the missing ones left out)."""
+
+
+def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: StoredItems | None = None) -> Translated:
+    """The Chat Completions request equivalent to a Responses request body; `stored` resolves item
+    references (None: the gateway keeps no items)."""
     data = load_json_object(body)
     for field in _STATEFUL:
         if data.get(field) is not None:
-            raise RequestError(f"{field}: the gateway stores no responses or prompts; send the whole "
-                               "conversation in input.", field)
+            raise RequestError(f"{field}: the gateway does not chain responses or store prompts; send the whole "
+                               "conversation in input (items it returned may be sent as item_reference).", field)
     if data.get("background"):
         raise RequestError("background: background responses are not supported by the gateway.", "background")
     tools = _Tools(data.get("tools"), omit_hosted)
@@ -65,7 +73,7 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True) -> Translated:
         if not isinstance(instructions, str):
             raise RequestError("instructions: must be a string.", "instructions")
         messages.append({"role": "system", "content": instructions})
-    messages.extend(_messages(data.get("input"), tools))
+    messages.extend(_messages(_resolved(data.get("input"), stored), tools))
     chat: dict[str, Any] = {k: data[k] for k in _COPIED if k in data}
     chat["messages"] = messages
     if data.get("max_output_tokens") is not None:
@@ -80,7 +88,40 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True) -> Translated:
     effort = _member(data, "reasoning", "effort")
     if effort is not None:
         chat["reasoning_effort"] = effort
-    return Translated(chat, {bedrock: where for where, bedrock in tools.qualified.items()}, tuple(tools.omitted))
+    return Translated(chat, {bedrock: where for where, bedrock in tools.qualified.items()}, tuple(tools.omitted),
+                      store=data.get("store") is not False)
+
+
+_NOT_KEPT = ("Send the item itself, or call with store: false so that your client does (the Vercel AI SDK: "
+             "providerOptions.openai.store = false).")
+
+
+def _resolved(items: Any, stored: StoredItems | None) -> Any:
+    """`input` with each item reference replaced by the item it names (one store lookup for all of them)."""
+    if not isinstance(items, list):
+        return items
+    references = {i: item.get("id") for i, item in enumerate(items) if _is_reference(item)}
+    if not references:
+        return items
+    for i, item_id in references.items():
+        if not isinstance(item_id, str) or not item_id:
+            raise RequestError(f"input.{i}.id: required.", f"input.{i}.id")
+        if stored is None:
+            raise RequestError(f"input.{i}: this gateway keeps no response items, so an item_reference cannot be "
+                               f"resolved. {_NOT_KEPT}", f"input.{i}")
+    found = stored(sorted(set(references.values())))
+    for i, item_id in references.items():
+        if item_id not in found:
+            raise RequestError(f"input.{i}.id: the gateway keeps no item with this id for this API key (items are "
+                               f"kept for a limited time after the response that made them). {_NOT_KEPT}",
+                               f"input.{i}.id")
+    return [found[references[i]] if i in references else item for i, item in enumerate(items)]
+
+
+def _is_reference(item: Any) -> bool:
+    """`{"type": "item_reference", "id": ...}`, or OpenAI's short form, an item with nothing but an id."""
+    return isinstance(item, dict) and (item.get("type") == "item_reference"
+                                       or ("type" not in item and "role" not in item and "id" in item))
 
 
 class _Tools:

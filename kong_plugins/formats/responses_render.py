@@ -175,6 +175,11 @@ class EventRenderer:
             yield self._event("response.incomplete" if final["status"] == "incomplete" else "response.completed",
                               response=final)
 
+    @property
+    def output(self) -> list[dict[str, Any]]:
+        """The items finished so far."""
+        return self._output
+
     def failed(self, kind: ErrorKind, message: str, usage: Usage | None) -> bytes:
         """`response.failed`, OpenAI's end of a stream that broke: what was finished, and why it stopped."""
         error = {"code": _FAILURE_CODES.get(kind, "server_error"), "message": message}

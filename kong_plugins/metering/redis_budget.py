@@ -12,6 +12,7 @@ from typing import Any
 
 import redis
 
+from kong_plugins import redis_client
 from kong_plugins.metering.budget import (Charge, Limits, Totals, Verdict, Windows, BudgetStoreError, _keys,
                                           first_exceeded)
 
@@ -50,12 +51,7 @@ class RedisBudgetStore:
 
     @classmethod
     def connect(cls, config: dict[str, Any]) -> RedisBudgetStore:
-        timeout = (config.get("timeout_ms") or 200) / 1000.0
-        client = redis.Redis(host=config.get("host") or "127.0.0.1", port=int(config.get("port") or 6379),
-                             username=config.get("username") or None, password=config.get("password") or None,
-                             db=int(config.get("database") or 0), ssl=bool(config.get("ssl")),
-                             socket_timeout=timeout, socket_connect_timeout=timeout)
-        return cls(client)
+        return cls(redis_client.from_record(config))
 
     def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict:
         caps = [limits.tokens_per_minute, limits.tokens_per_day, limits.monthly_budget_micro_usd]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
 from botocore.eventstream import EventStreamBuffer, ParserError
@@ -70,6 +71,8 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     if call.api is ApiFormat.OPENAI and call.responses_api:
         response = responses_render.response_from_message(message, decoder.usage, model=call.client_model,
                                                           response_id=call.response_id, tools=call.tools)
+        if ctx.keep_items is not None:
+            ctx.keep_items(response["output"])
         return json.dumps(_with_openai_tier(response, ctx), separators=(",", ":")).encode()
     if call.api is ApiFormat.OPENAI:
         completion = openai_chat.completion_from_message(message, decoder.usage, model=call.client_model,
@@ -122,7 +125,7 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
         events = responses_render.EventRenderer(model=call.client_model, response_id=call.response_id,
                                                 tools=call.tools)
         ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage)
-        return lambda event, raw: events.render(event, ctx.usage)
+        return partial(_responses_events, events, ctx)
     if call.api is ApiFormat.OPENAI:
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
                                            include_usage=call.include_usage, tools=call.tools)
@@ -131,6 +134,15 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
         return lambda event, raw: (anthropic.sse_event(_without_trace(event)) if INVOKE_TRACE in event
                                    else anthropic.sse_event(event, raw),)
     return lambda event, raw: (anthropic.sse_event(event, raw),)
+
+
+def _responses_events(events: responses_render.EventRenderer, ctx: RequestContext, event: dict[str, Any],
+                      raw: bytes | None) -> Iterable[bytes]:
+    """A Responses stream's events; its items are kept before the client sees it end, so a reference to
+    them in the client's next call cannot arrive first."""
+    if event.get("type") == "message_stop" and ctx.keep_items is not None:
+        ctx.keep_items(events.output)
+    return events.render(event, ctx.usage)
 
 
 END_OF_READ = b"<end of an upstream read>"

@@ -15,27 +15,6 @@ ASK = {"model": "haiku", "max_tokens": 100, "messages": [{"role": "user", "conte
 RESERVED = 100 + 5            # max_tokens + the prompt's input estimate
 
 
-@pytest.fixture()
-def redis_server(tmp_path):
-    exe = shutil.which("redis-server")
-    assert exe, "redis-server is not installed (apt-get install redis-server; .ci/run does it)"
-    port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield port, proc
-    proc.kill()
-    proc.wait()
-
-
 def redis_config(port, limit, **extra):
     """A daily token limit: unlike a minute window, it does not roll over in the middle of a test."""
     return {"token-meter": {"storage": "redis", "redis": {"host": "127.0.0.1", "port": port, "timeout_ms": 300},

@@ -73,7 +73,7 @@ def test_text_format_and_reasoning_map_to_their_chat_fields():
     ({"input": [{"type": "function_call", "call_id": "c", "name": "f", "namespace": 5}]}, "input.0.namespace"),
     ({"input": []}, "input"),
     ({"input": 3}, "input"),
-    ({"input": [{"type": "item_reference", "id": "x"}]}, "input.0.type"),
+    ({"input": [{"type": "item_reference", "id": "x"}]}, "input.0"),   # no store given: none kept
     ({"input": [{"role": "robot", "content": "x"}]}, "input.0.role"),
     ({"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}, "input.0.content.0"),
     ({"input": [{"type": "function_call_output", "output": "x"}]}, "input.0.call_id"),

@@ -1,0 +1,176 @@
+"""Output items of Responses API calls, kept so a client can send them back as `item_reference`.
+
+OpenAI keeps every response made with `store` (its default), and clients lean on it: the
+Vercel AI SDK's OpenAI provider sends an earlier step's assistant message and reasoning back
+as `{"type": "item_reference", "id": ...}` rather than in full, so a multi-step tool loop
+breaks on a gateway that keeps nothing. The relay saves each finished response's output
+items (the assistant's text, reasoning with its signed thinking, tool calls) before the
+client sees the response end, so the client's next call can name them, on any pod when the
+store is Redis. Items belong to the consumer that got them: another key cannot read them.
+
+Only model output is kept, never a prompt, and only for `ttl_seconds`. `memory` is per
+plugin-server process (one Kong pod), bounded by `memory_mb`, oldest dropped first; with
+more than one pod, a client's next call may reach a pod that never saw the item, so use
+`redis`. `off` keeps nothing (a reference is then a 400 that says how to send items whole).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Iterable, Mapping, Protocol
+
+import redis
+
+from kong_plugins import metrics, redis_client
+from kong_plugins.eventlog import log_event
+from kong_plugins.formats import wire_json
+
+KEY_PREFIX = "kbg:item:"
+DEFAULT_TTL_SECONDS = 86_400
+DEFAULT_MEMORY_MB = 32
+
+
+class ItemStoreError(Exception):
+    """The store could not be reached (Redis down or slow)."""
+
+
+class ItemStore(Protocol):
+    ttl_seconds: int
+
+    def save(self, owner: str, items: Iterable[dict[str, Any]]) -> None: ...
+
+    def load(self, owner: str, ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
+
+class MemoryItemStore:
+    """A process's items, oldest dropped first past `max_bytes` (their JSON size) or `ttl_seconds`.
+
+    The plugin server is one gevent thread, so dict operations need no lock.
+    """
+
+    def __init__(self, max_bytes: int, ttl_seconds: int) -> None:
+        self.max_bytes = max_bytes
+        self.ttl_seconds = ttl_seconds
+        self.size = 0
+        self._items: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
+
+    def save(self, owner: str, items: Iterable[dict[str, Any]]) -> None:
+        now = time.monotonic()
+        for item in items:
+            encoded = wire_json.dumps(item)
+            if len(encoded) > self.max_bytes:
+                continue
+            self._drop((owner, item["id"]))
+            self._items[(owner, item["id"])] = (now + self.ttl_seconds, encoded)
+            self.size += len(encoded)
+        self._evict(now)
+
+    def load(self, owner: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        now = time.monotonic()
+        found = {}
+        for item_id in ids:
+            kept = self._items.get((owner, item_id))
+            if kept is not None and kept[0] > now:
+                found[item_id] = wire_json.loads(kept[1])
+        return found
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        kept = self._items.pop(key, None)
+        if kept is not None:
+            self.size -= len(kept[1])
+
+    def _evict(self, now: float) -> None:
+        while self._items:
+            key, (expires, _) = next(iter(self._items.items()))
+            if self.size <= self.max_bytes and expires > now:
+                return
+            self._drop(key)
+
+
+class RedisItemStore:
+    """Items shared by every Kong pod: one pipelined round trip to save a response's items, one MGET to load."""
+
+    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+        self._client = client
+        self.ttl_seconds = ttl_seconds
+
+    @classmethod
+    def connect(cls, config: Mapping[str, Any], ttl_seconds: int) -> RedisItemStore:
+        return cls(redis_client.from_record(config), ttl_seconds)
+
+    def save(self, owner: str, items: Iterable[dict[str, Any]]) -> None:
+        pipe = self._client.pipeline(transaction=False)
+        for item in items:
+            pipe.set(_key(owner, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
+        try:
+            pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            raise ItemStoreError(type(exc).__name__) from None
+
+    def load(self, owner: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        try:
+            values = self._client.mget([_key(owner, item_id) for item_id in ids])
+        except (redis.RedisError, OSError) as exc:
+            raise ItemStoreError(type(exc).__name__) from None
+        found = {item_id: _decoded(value) for item_id, value in zip(ids, values) if value is not None}
+        return {item_id: item for item_id, item in found.items() if item is not None}
+
+
+def _decoded(value: bytes) -> dict[str, Any] | None:
+    """A kept item; None for anything else under the key (not JSON, not an object), which counts as missing."""
+    try:
+        item = wire_json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    return item if isinstance(item, dict) else None
+
+
+def _key(owner: str, item_id: str) -> str:
+    return f"{KEY_PREFIX}{owner}:{item_id}"
+
+
+def keep(store: ItemStore, owner: str, items: list[dict[str, Any]]) -> None:
+    """Save a finished response's items; a store failure is counted and logged, the response still goes out
+    (a later reference to them is then a 400 saying they are not kept)."""
+    try:
+        store.save(owner, items)
+    except ItemStoreError as exc:
+        metrics.response_store_errors_total.labels(operation="save").inc()
+        log_event("response_store_error", level="warning", operation="save", error=str(exc))
+
+
+def lookup(store: ItemStore | None, owner: str) -> Callable[[list[str]], dict[str, dict[str, Any]]] | None:
+    """`owner`'s items by id, for resolving a request's references (None when the store is off). A store
+    failure is counted and logged, then raised (the caller answers 503)."""
+    if store is None:
+        return None
+
+    def load(ids: list[str]) -> dict[str, dict[str, Any]]:
+        try:
+            return store.load(owner, ids)
+        except ItemStoreError as exc:
+            metrics.response_store_errors_total.labels(operation="load").inc()
+            log_event("response_store_error", level="warning", operation="load", error=str(exc))
+            raise
+    return load
+
+
+_MEMORY_STORES: dict[tuple[int, int], MemoryItemStore] = {}
+
+
+def from_config(config: Mapping[str, Any] | None) -> ItemStore | None:
+    """bedrock-proxy's `openai_response_store`; None when `off`.
+
+    Memory stores with the same settings are one store, so a config reload (deck sync makes new
+    plugin instances) or a second route's bedrock-proxy does not lose or split the items.
+    """
+    config = config or {}
+    storage = config.get("storage") or "memory"
+    ttl = int(config.get("ttl_seconds") or DEFAULT_TTL_SECONDS)
+    if storage == "off":
+        return None
+    if storage == "redis":
+        return RedisItemStore.connect(config.get("redis") or {}, ttl)
+    size = int(config.get("memory_mb") or DEFAULT_MEMORY_MB) * 1024 * 1024
+    return _MEMORY_STORES.setdefault((size, ttl), MemoryItemStore(size, ttl))

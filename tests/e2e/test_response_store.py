@@ -1,0 +1,76 @@
+"""Responses items kept for `item_reference`s across Kong pods: two gateways (harness + plugin server each)
+sharing a real redis-server, or each with its own memory store. The official OpenAI SDK is the client."""
+
+import openai
+import pytest
+import redis
+
+from tests.stack import GatewayStack
+
+TOOLS = [{"type": "function", "name": "weather", "description": "The weather in a city",
+          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+CANARY = "canary-prompt-7f3a91"
+
+
+def client(stack, key="dev-developer-key"):
+    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=key, max_retries=0)
+
+
+def first_step(stack, **extra):
+    response = client(stack).responses.create(model="sonnet", input=f"call weather ({CANARY})", tools=TOOLS,
+                                              **extra)
+    message, call = response.output
+    assert message.type == "message" and call.type == "function_call"
+    return message.id, call
+
+
+def second_step(stack, message_id, call, key="dev-developer-key"):
+    return client(stack, key).responses.create(model="sonnet", tools=TOOLS, input=[
+        {"role": "user", "content": f"call weather ({CANARY})"},
+        {"type": "item_reference", "id": message_id},
+        {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+        {"type": "function_call_output", "call_id": call.call_id, "output": '{"celsius": 21}'}])
+
+
+def store_config(storage, **extra):
+    return {"bedrock-proxy": {"openai_response_store": {"storage": storage, "ttl_seconds": 600, "memory_mb": 8,
+                                                        **extra}}}
+
+
+def test_with_redis_a_pod_resolves_what_another_pod_returned_for_the_same_key_only(redis_server):
+    port, _ = redis_server
+    config = store_config("redis", redis={"host": "127.0.0.1", "port": port, "timeout_ms": 300})
+    with GatewayStack(config_overrides=config) as a, GatewayStack(config_overrides=config) as b:
+        message_id, call = first_step(a)
+        answer = second_step(b, message_id, call)
+        assert answer.status == "completed" and "celsius" in answer.output_text
+        assistant = next(m for m in b.emulator_control("GET", "/_emulator/requests").json()[-1]["body"]["messages"]
+                         if m["role"] == "assistant")
+        assert assistant["content"][0] == {"text": "I'll use the weather tool."}
+        with pytest.raises(openai.BadRequestError) as refused:    # another consumer's key: not its items
+            second_step(b, message_id, call, key="dev-developer-2-key")
+        assert refused.value.body["param"] == "input.1.id"
+        owner_key = redis.Redis(port=port).keys(f"kbg:item:*:{message_id}")[0]
+        redis.Redis(port=port).set(owner_key.replace(message_id.encode(), b"msg_foreign"), b"{not json", ex=600)
+        with pytest.raises(openai.BadRequestError) as refused:    # not an item the gateway kept: missing
+            second_step(b, "msg_foreign", call)
+        assert refused.value.body["param"] == "input.1.id"
+    kept = redis.Redis(port=port)
+    keys = kept.keys("kbg:item:*")
+    assert len(keys) == 4        # the first step's message and call, the second's answer, the foreign value
+    assert all(0 < kept.ttl(k) <= 600 for k in keys)
+    assert not any(CANARY.encode() in kept.get(k) for k in keys)      # model output only, never the prompt
+
+
+def test_with_memory_stores_only_the_pod_that_answered_can_resolve_and_store_false_keeps_nothing():
+    config = store_config("memory")
+    with GatewayStack(config_overrides=config) as a, GatewayStack(config_overrides=config) as b:
+        message_id, call = first_step(a)
+        with pytest.raises(openai.BadRequestError) as refused:
+            second_step(b, message_id, call)
+        assert refused.value.body["param"] == "input.1.id"
+        assert "store: false" in refused.value.body["message"]
+        assert second_step(a, message_id, call).status == "completed"
+        message_id, call = first_step(a, store=False)
+        with pytest.raises(openai.BadRequestError):
+            second_step(a, message_id, call)
