@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from kong_plugins.bedrock import guardrail_usage
 from kong_plugins.context import Usage, token_count as _int
-from kong_plugins.formats import documents, reasoning, wire_json
+from kong_plugins.formats import documents, reasoning, tool_history, wire_json
 from kong_plugins.formats.body import RequestError
 
 _STOP_REASONS = {
@@ -33,6 +33,10 @@ def request_from_anthropic(request: dict[str, Any], *, model_fields: bool = True
     `model_fields`: pass Claude-only fields (top_k, thinking) in
     additionalModelRequestFields; False for non-Claude models.
     """
+    choice = request.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "none":   # Converse has no "none": offer no tools
+        request = {k: v for k, v in request.items() if k not in ("tools", "tool_choice")}
+        request["messages"] = tool_history.as_text(request["messages"])
     body: dict[str, Any] = {"messages": [_message(m, i) for i, m in enumerate(request["messages"])]}
     system = _system(request.get("system"))
     if system:

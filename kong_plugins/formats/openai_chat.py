@@ -13,7 +13,7 @@ import time
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import custom_tools, documents, reasoning, response_format
+from kong_plugins.formats import custom_tools, documents, reasoning, response_format, tool_history
 from kong_plugins.formats.body import RequestError, load_json_object, require_messages
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKind, ToolKinds
 
@@ -76,10 +76,14 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
         if choice:
             out["tool_choice"] = choice
     response_format.apply(request, out)
+    if not out.get("tools"):   # OpenAI allows tool calls in a call offering no tools; Bedrock does not
+        out["messages"] = tool_history.as_text(out["messages"])
     reasoning.apply_effort(request, out)
     if request.get("stream") is True:
         out["stream"] = True
     return out
+
+
 
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:

@@ -1,0 +1,78 @@
+"""The OpenAI Agents SDK (`openai-agents`), unmodified, on Bedrock through the gateway: a tool loop, a
+handoff, typed output and a second turn, on its Responses model and its Chat Completions model.
+
+A handoff sends the agent handed to the conversation so far, the handoff's own tool call included,
+with that agent's tools, often none. OpenAI accepts tool calls in a conversation that offers no tools;
+Bedrock's Converse does not, and before the gateway wrote such history as text every handoff was a 400.
+"""
+
+import asyncio
+import json
+
+import openai
+import pytest
+from agents import (Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, Runner, function_tool,
+                    set_tracing_disabled)
+from pydantic import BaseModel
+
+from tests.e2e.clients import last_sent
+
+set_tracing_disabled(True)      # no trace uploads to OpenAI from the tests
+
+
+@function_tool
+def weather(city: str) -> str:
+    """The weather in a city."""
+    return json.dumps({"city": city, "celsius": 21})
+
+
+class Product(BaseModel):
+    name: str
+    n: int
+
+
+@pytest.fixture(params=["responses", "chat"])
+def model(request, stack):
+    client = openai.AsyncOpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-developer-key", max_retries=0)
+    kind = OpenAIResponsesModel if request.param == "responses" else OpenAIChatCompletionsModel
+    return kind("sonnet", client)
+
+
+def run(agent, prompt):
+    """Runner.run in a fresh event loop, as the SDK's `run_sync` does (a test's client serves one loop)."""
+    return asyncio.run(Runner.run(agent, prompt))
+
+
+def test_a_tool_loop_and_a_second_turn_with_the_items_sent_back(model):
+    agent = Agent(name="helper", instructions="Be brief.", tools=[weather], model=model)
+
+    async def two_turns():
+        first = await Runner.run(agent, "call weather")
+        return first, await Runner.run(agent, first.to_input_list() + [
+            {"role": "user", "content": "thanks, call weather again"}])
+    first, second = asyncio.run(two_turns())
+    assert [item.type for item in first.new_items] == ["message_output_item", "tool_call_item",
+                                                       "tool_call_output_item", "message_output_item"]
+    assert '"celsius": 21' in first.final_output
+    assert '"celsius": 21' in second.final_output
+
+
+def test_a_handoff_reaches_the_agent_handed_to_with_the_history_as_text(model, stack):
+    expert = Agent(name="expert", instructions="You know the weather.", model=model,
+                   handoff_description="weather expert")
+    triage = Agent(name="triage", instructions="Route the question.", handoffs=[expert], model=model)
+    result = run(triage, "call transfer_to_expert")
+    assert result.last_agent.name == "expert"
+    assert result.final_output.startswith("Emulated reply")
+    sent = last_sent(stack)["body"]
+    assert "toolConfig" not in sent                          # the expert has no tools
+    texts = [b.get("text", "") for m in sent["messages"] for b in m["content"]]
+    assert any(t.startswith("[Called the tool transfer_to_expert") for t in texts)
+    assert any(t.startswith("[The tool transfer_to_expert returned:]") for t in texts)
+
+
+def test_typed_output_comes_back_as_the_pydantic_model(model):
+    agent = Agent(name="typed", instructions="Answer.", output_type=Product, model=model)
+    product = run(agent, "name a product").final_output
+    assert isinstance(product, Product) and product.name and isinstance(product.n, int)
+
