@@ -304,7 +304,7 @@ def test_every_metric_used_is_exported():
 
 SEED_ALERTS = {"LLMGatewayHighTokenUsage", "LLMGatewayConsumerRateLimited", "LLMGatewayTokenBudgetRejections",
                "LLMGatewayBedrockErrorRate", "LLMGatewayHighLatencyP99"}
-EXPECTED_ALERTS = SEED_ALERTS | {"LLMGatewayBudgetStoreErrors", "LLMGatewayPluginServerDown"}
+EXPECTED_ALERTS = SEED_ALERTS | {"LLMGatewayBudgetStoreErrors", "LLMGatewayResponseStoreErrors", "LLMGatewayPluginServerDown"}
 CRITICAL = {"LLMGatewayBedrockErrorRate", "LLMGatewayPluginServerDown"}
 
 
