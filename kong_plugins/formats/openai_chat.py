@@ -84,8 +84,6 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
     return out
 
 
-
-
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
     """Merge consecutive same-role turns: Claude requires strict alternation."""
     if messages and messages[-1]["role"] == role:

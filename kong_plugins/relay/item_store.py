@@ -29,6 +29,8 @@ from kong_plugins.formats import wire_json
 KEY_PREFIX = "kbg:item:"
 DEFAULT_TTL_SECONDS = 86_400
 DEFAULT_MEMORY_MB = 32
+ENTRY_OVERHEAD = 256
+"""Bytes a memory entry costs beyond its JSON (key tuple, id strings, dict slot), counted against `memory_mb`."""
 
 
 class ItemStoreError(Exception):
@@ -44,7 +46,8 @@ class ItemStore(Protocol):
 
 
 class MemoryItemStore:
-    """A process's items, oldest dropped first past `max_bytes` (their JSON size) or `ttl_seconds`.
+    """A process's items, oldest dropped first past `max_bytes` (their JSON and ENTRY_OVERHEAD each) or
+    `ttl_seconds`.
 
     The plugin server is one gevent thread, so dict operations need no lock.
     """
@@ -58,12 +61,12 @@ class MemoryItemStore:
     def save(self, owner: str, items: Iterable[dict[str, Any]]) -> None:
         now = time.monotonic()
         for item in items:
-            encoded = wire_json.dumps(item)
-            if len(encoded) > self.max_bytes:
+            encoded = bytes(memoryview(wire_json.dumps(item)))   # orjson's bytes hold up to twice their length
+            if len(encoded) + ENTRY_OVERHEAD > self.max_bytes:
                 continue
             self._drop((owner, item["id"]))
             self._items[(owner, item["id"])] = (now + self.ttl_seconds, encoded)
-            self.size += len(encoded)
+            self.size += len(encoded) + ENTRY_OVERHEAD
         self._evict(now)
 
     def load(self, owner: str, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -78,7 +81,7 @@ class MemoryItemStore:
     def _drop(self, key: tuple[str, str]) -> None:
         kept = self._items.pop(key, None)
         if kept is not None:
-            self.size -= len(kept[1])
+            self.size -= len(kept[1]) + ENTRY_OVERHEAD
 
     def _evict(self, now: float) -> None:
         while self._items:

@@ -107,7 +107,7 @@ def test_the_memory_store_drops_the_oldest_items_past_its_budget_and_after_their
     monkeypatch.setattr(item_store.time, "monotonic", lambda: clock[0])
     items = [{"id": f"msg_{i}", "type": "message", "content": [{"type": "output_text", "text": "x" * 100}]}
              for i in range(5)]
-    size = len(json.dumps(items[0], separators=(",", ":")))
+    size = len(json.dumps(items[0], separators=(",", ":"))) + item_store.ENTRY_OVERHEAD
     store = MemoryItemStore(max_bytes=3 * size, ttl_seconds=60)
     store.save("a", items[:2])
     clock[0] += 30
