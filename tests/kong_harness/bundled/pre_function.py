@@ -74,7 +74,11 @@ function(names, kong, var_get, shared_get, shared_set)
 end"""
 _LOAD = "function(code, env) return load(code, '=pre-function', 't', env) end"
 
-_compiled: dict[int, "_Compiled"] = {}
+_compiled: dict[int, tuple[dict, "_Compiled"]] = {}
+"""id(conf) -> (conf, its compiled functions). Kong 3.6.1's kong/plugins/pre-function/_handler.lua caches
+by the config table itself (`config_cache`, weak keys); keeping `conf` here and checking it is the same
+object gives that identity, where an id alone could be reused by a later config once the first is freed
+(a /broken route then ran another config's snippet in a test run)."""
 _compiled_lock = threading.Lock()
 
 
@@ -190,12 +194,11 @@ def validate(conf: dict) -> None:
 
 
 def _compiled_for(conf: dict) -> _Compiled:
-    key = id(conf)
     with _compiled_lock:
-        compiled = _compiled.get(key)
-        if compiled is None:
-            compiled = _compiled[key] = _Compiled(list(conf.get("access") or []))
-        return compiled
+        cached = _compiled.get(id(conf))
+        if cached is None or cached[0] is not conf:
+            cached = _compiled[id(conf)] = (conf, _Compiled(list(conf.get("access") or [])))
+        return cached[1]
 
 
 def access(rq: RequestContext, conf: dict) -> None:
