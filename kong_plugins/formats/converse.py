@@ -248,8 +248,8 @@ def _guardrail_marked(event: dict[str, Any], stop_reason: Any) -> dict[str, Any]
 def anthropic_usage(usage: Usage) -> dict[str, Any]:
     return {"input_tokens": usage.input, "output_tokens": usage.output,
             "cache_creation_input_tokens": usage.cache_write, "cache_read_input_tokens": usage.cache_read,
-            "cache_creation": {"ephemeral_5m_input_tokens": usage.cache_write - usage.cache_write_1h,
-                               "ephemeral_1h_input_tokens": usage.cache_write_1h}}
+            "cache_creation": {"ephemeral_5m_input_tokens": usage.cache_write_minutes,
+                               "ephemeral_1h_input_tokens": usage.cache_write_hour}}
 
 
 def _thinking_block(reasoning: dict[str, Any]) -> dict[str, Any]:
