@@ -139,8 +139,7 @@ def keep(store: ItemStore, owner: str, items: list[dict[str, Any]]) -> None:
     try:
         store.save(owner, items)
     except ItemStoreError as exc:
-        metrics.response_store_errors_total.labels(operation="save").inc()
-        log_event("response_store_error", level="warning", operation="save", error=str(exc))
+        _count_failure("save", exc)
 
 
 def lookup(store: ItemStore | None, owner: str) -> Callable[[list[str]], dict[str, dict[str, Any]]] | None:
@@ -153,10 +152,14 @@ def lookup(store: ItemStore | None, owner: str) -> Callable[[list[str]], dict[st
         try:
             return store.load(owner, ids)
         except ItemStoreError as exc:
-            metrics.response_store_errors_total.labels(operation="load").inc()
-            log_event("response_store_error", level="warning", operation="load", error=str(exc))
+            _count_failure("load", exc)
             raise
     return load
+
+
+def _count_failure(operation: str, exc: ItemStoreError) -> None:
+    metrics.response_store_errors_total.labels(operation=operation).inc()
+    log_event("response_store_error", level="warning", operation=operation, error=str(exc))
 
 
 _MEMORY_STORES: dict[tuple[int, int], MemoryItemStore] = {}
