@@ -58,6 +58,7 @@ class Plugin:
         self.openai_prompt_caching = config.get("openai_prompt_caching") is not False
         self.omit_hosted_tools = config.get("openai_hosted_tools") != "reject"
         self.item_store = item_store.from_config(config.get("openai_response_store"))
+        self.turn_store = self.item_store if (config.get("openai_response_store") or {}).get("keep_inputs") else None
         self.request_metadata = config.get("bedrock_request_metadata") is not False
         self.required_signoffs = frozenset(config.get("required_signoffs") or ()) | {NAME}
         self.body_policy = BodyPolicy(fields=_frozen(config.get("bedrock_anthropic_fields")),
@@ -107,7 +108,9 @@ class Plugin:
         try:
             chat = parse_chat(api, ctx.body, self.default_max_tokens, responses_api=responses_api,
                               path_model=path_model, omit_hosted_tools=self.omit_hosted_tools,
-                              stored_items=item_store.lookup(self.item_store, _owner(ctx)) if responses_api else None)
+                              stored_items=item_store.lookup(self.item_store, _owner(ctx)) if responses_api else None,
+                              conversation=item_store.conversation(self.turn_store, _owner(ctx)) if responses_api
+                              else None)
             return self._chat(api, ctx, chat)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
@@ -166,7 +169,7 @@ class Plugin:
         ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
         ctx.omitted_tools = chat.omitted_tools
         if chat.store and self.item_store is not None:
-            ctx.keep_items = partial(item_store.keep, self.item_store, _owner(ctx))
+            ctx.keep_items = partial(item_store.keep, self.item_store, _owner(ctx), chat.turn)
         return self._planned(ctx, entry, internal)
 
     @staticmethod

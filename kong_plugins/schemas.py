@@ -159,10 +159,15 @@ BEDROCK_PROXY_SCHEMA = [
         {"ttl_seconds": _integer(required=True, default=86400, between=[60, 2_592_000])},
         {"memory_mb": _integer(required=True, default=32, between=[1, 4096],
                                description="memory: the most item JSON kept; the oldest items go first.")},
+        {"keep_inputs": {"type": "boolean", "required": True, "default": False,
+                         "description": "Also keep each such call's input items (what the guardrails let "
+                                        "through), so the consumer's next call can continue it with "
+                                        "previous_response_id. Off: model output only, never a prompt, "
+                                        "and previous_response_id is a 400."}},
         {"redis": _REDIS},
     ], "description": "Output items of Responses API calls made with store (OpenAI's default), kept for the "
                       "consumer that got them so its next call can send them as item_reference, as the Vercel AI "
-                      "SDK does. Model output only, never a prompt."}},
+                      "SDK does. Model output only, never a prompt, unless keep_inputs is on."}},
 ]
 
 def _number(**extra: object) -> dict:

@@ -35,6 +35,8 @@ class ChatRequest:
     """Hosted OpenAI tool types left out of the call (Responses API)."""
     store: bool = False
     """A Responses call whose output items are to be kept for later `item_reference`s (OpenAI's `store`)."""
+    turn: openai_responses.Turn | None = None
+    """A Responses call kept as a turn for a later `previous_response_id` (when the gateway keeps inputs)."""
 
 
 END_USER_FIELDS = ("safety_identifier", "user")
@@ -42,10 +44,12 @@ END_USER_FIELDS = ("safety_identifier", "user")
 
 def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, responses_api: bool = False,
                path_model: str | None = None, omit_hosted_tools: bool = True,
-               stored_items: openai_responses.StoredItems | None = None) -> ChatRequest:
+               stored_items: openai_responses.StoredItems | None = None,
+               conversation: openai_responses.Conversation | None = None) -> ChatRequest:
     """Parse and translate; `path_model` is the model a seed route's path fixes ("" for the role's default);
     `omit_hosted_tools`: leave a Responses request's hosted OpenAI tools out rather than refuse it;
-    `stored_items`: the caller's kept Responses items, for item references (None: none are kept).
+    `stored_items`: the caller's kept Responses items, for item references (None: none are kept);
+    `conversation`: the caller's kept turns, for `previous_response_id` (None: inputs are not kept).
 
     Raises RequestError with the client's field in `param`.
     """
@@ -55,12 +59,14 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
         user_id = metadata.get("user_id") if isinstance(metadata, dict) else None
         return ChatRequest(internal, end_user=user_id if isinstance(user_id, str) else None)
     if responses_api:
-        translated = openai_responses.chat_request(body, omit_hosted=omit_hosted_tools, stored=stored_items)
+        translated = openai_responses.chat_request(body, omit_hosted=omit_hosted_tools, stored=stored_items,
+                                                   conversation=conversation)
         request, namespaced, omitted = translated.chat, translated.namespaced, translated.omitted
         store = translated.store and stored_items is not None
+        turn = translated.turn if store and conversation is not None else None
     else:
         request, namespaced, omitted = openai_chat.parse_request(body, model_in_path=path_model is not None), {}, ()
-        store = False
+        store, turn = False, None
     model = request.get("model") if path_model is None else (path_model or None)
     return ChatRequest({**openai_chat.to_anthropic(request, default_max_tokens), "model": model}, request,
                        include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
@@ -69,7 +75,7 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
                        responses_api=responses_api,
                        end_user=_openai_end_user(request),
                        client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)),
-                       omitted_tools=omitted, store=store)
+                       omitted_tools=omitted, store=store, turn=turn)
 
 
 def _openai_end_user(request: dict[str, Any]) -> str | None:

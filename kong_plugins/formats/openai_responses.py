@@ -6,7 +6,9 @@ nested ones; `openai_chat.to_anthropic` then maps that onto the internal model, 
 serves both OpenAI APIs. Replies are rendered by `responses_render`.
 
 Items the gateway returned may come back as `item_reference`s (the Vercel AI SDK's default),
-which `stored` (relay.item_store) resolves; `previous_response_id`, `conversation` and stored
+which `stored` (relay.item_store) resolves; `previous_response_id` continues a kept turn
+(`conversation`, when the gateway keeps inputs), as OpenAI does: the turns' input and output
+items come before this call's input, their instructions do not. `conversation` objects and stored
 prompts are refused (send the whole conversation in `input`). OpenAI's hosted tools (web and file
 search, code interpreter, remote MCP...), which OpenAI runs and Bedrock cannot, are left out
 (`omitted`: the relay names them in a header), or refused when bedrock-proxy's
@@ -25,7 +27,7 @@ from typing import Any, Callable, Mapping
 from kong_plugins.formats import documents, reasoning
 from kong_plugins.formats.body import RequestError, load_json_object
 
-_STATEFUL = ("previous_response_id", "conversation", "prompt")
+_STATEFUL = ("conversation", "prompt")
 _COPIED = ("model", "temperature", "top_p", "stream", "parallel_tool_calls", "service_tier", "safety_identifier",
            "user", "metadata")
 _ROLES = ("user", "assistant", "system", "developer")
@@ -50,19 +52,34 @@ class Translated:
     """Hosted tool types left out of the call."""
     store: bool = True
     """Whether the response's items are to be kept for later `item_reference`s (OpenAI's `store`, default true)."""
+    turn: Turn | None = None
+    """What keeping this call as a turn takes (None: a call that is not kept, `store: false`)."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A call as the turn a later `previous_response_id` continues: the ids of the kept turns before it, oldest
+    first, and its own input items (references resolved); its output is added once it is known."""
+    chain: tuple[str, ...]
+    input: list[dict[str, Any]]
 
 
 StoredItems = Callable[[list[str]], Mapping[str, dict[str, Any]]]
 """Item ids -> the items the gateway kept under them for this caller (the missing ones left out)."""
+Conversation = Callable[[str], "tuple[tuple[str, ...], list[dict[str, Any]]] | None"]
+"""A response id -> (the ids of its turn and every turn before it, oldest first; their items in order), or
+None when the gateway keeps no such turn for this caller."""
 
 
-def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: StoredItems | None = None) -> Translated:
+def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: StoredItems | None = None,
+                 conversation: Conversation | None = None) -> Translated:
     """The Chat Completions request equivalent to a Responses request body; `stored` resolves item
-    references (None: the gateway keeps no items)."""
+    references (None: the gateway keeps no items), `conversation` a `previous_response_id` (None: the
+    gateway keeps no inputs)."""
     data = load_json_object(body)
     for field in _STATEFUL:
         if data.get(field) is not None:
-            raise RequestError(f"{field}: the gateway does not chain responses or store prompts; send the whole "
+            raise RequestError(f"{field}: the gateway does not keep conversations or prompts; send the whole "
                                "conversation in input (items it returned may be sent as item_reference).", field)
     if data.get("background"):
         raise RequestError("background: background responses are not supported by the gateway.", "background")
@@ -73,7 +90,12 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
         if not isinstance(instructions, str):
             raise RequestError("instructions: must be a string.", "instructions")
         messages.append({"role": "system", "content": instructions})
-    messages.extend(_messages(_resolved(data.get("input"), stored), tools))
+    chain, earlier = _continued(data.get("previous_response_id"), conversation)
+    given = _resolved(data.get("input"), stored)
+    given = [{"role": "user", "content": given}] if isinstance(given, str) else given
+    if earlier:     # errors in them name where they came from (a tool the call no longer offers)
+        messages.extend(_messages(earlier, tools, "previous_response_id"))
+    messages.extend(_messages(given, tools))
     chat: dict[str, Any] = {k: data[k] for k in _COPIED if k in data}
     chat["messages"] = messages
     if data.get("max_output_tokens") is not None:
@@ -88,12 +110,31 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
     effort = _member(data, "reasoning", "effort")
     if effort is not None:
         chat["reasoning_effort"] = effort
+    store = data.get("store") is not False
     return Translated(chat, {bedrock: where for where, bedrock in tools.qualified.items()}, tuple(tools.omitted),
-                      store=data.get("store") is not False)
+                      store=store, turn=Turn(chain, given) if store and isinstance(given, list) else None)
 
 
 _NOT_KEPT = ("Send the item itself, or call with store: false so that your client does (the Vercel AI SDK: "
              "providerOptions.openai.store = false).")
+
+
+def _continued(previous: Any, conversation: Conversation | None) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """The kept turns `previous_response_id` names, as (their ids, their items); nothing without one."""
+    if previous is None:
+        return (), []
+    if not isinstance(previous, str) or not previous:
+        raise RequestError("previous_response_id: must be a response id.", "previous_response_id")
+    if conversation is None:
+        raise RequestError("previous_response_id: this gateway does not keep prompts, so it cannot continue a "
+                           "response; send the whole conversation in input (items it returned may be sent as "
+                           "item_reference).", "previous_response_id")
+    found = conversation(previous)
+    if found is None:
+        raise RequestError("previous_response_id: the gateway keeps no response with this id for this API key "
+                           "(responses are kept for a limited time, and only those made with store); send the "
+                           "whole conversation in input.", "previous_response_id")
+    return found
 
 
 def _resolved(items: Any, stored: StoredItems | None) -> Any:
@@ -206,9 +247,7 @@ def _member(data: dict[str, Any], field: str, key: str) -> Any:
     return value.get(key)
 
 
-def _messages(items: Any, tools: _Tools) -> list[dict[str, Any]]:
-    if isinstance(items, str):
-        return [{"role": "user", "content": items}]
+def _messages(items: Any, tools: _Tools, field: str = "input") -> list[dict[str, Any]]:
     if not isinstance(items, list) or not items:
         raise RequestError("input: must be a string or a non-empty list of items.", "input")
     out: list[dict[str, Any]] = []
@@ -218,7 +257,7 @@ def _messages(items: Any, tools: _Tools) -> list[dict[str, Any]]:
             if item.get("encrypted_content") is not None:
                 thinking += reasoning.decode_blocks(item["encrypted_content"])
             continue   # without it, Claude's thinking cannot be rebuilt from a summary: the turn goes on without
-        message = _item(item, f"input.{i}", tools)
+        message = _item(item, f"{field}.{i}", tools)
         if thinking and message["role"] == "assistant":
             message["thinking_blocks"], thinking = thinking, []
         out.append(message)

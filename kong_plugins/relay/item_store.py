@@ -8,7 +8,10 @@ items (the assistant's text, reasoning with its signed thinking, tool calls) bef
 client sees the response end, so the client's next call can name them, on any pod when the
 store is Redis. Items belong to the consumer that got them: another key cannot read them.
 
-Only model output is kept, never a prompt, and only for `ttl_seconds`. `memory` is per
+With `keep_inputs` on, each such response is also kept as a turn (the call's input items and its
+output, and the ids of the turns before it), so a later call can continue it with
+`previous_response_id`; the input is what the guardrails let through. Off by default: then only
+model output is kept, never a prompt. Everything is kept for `ttl_seconds`. `memory` is per
 plugin-server process (one Kong pod), bounded by `memory_mb`, oldest dropped first; with
 more than one pod, a client's next call may reach a pod that never saw the item, so use
 `redis`. `off` keeps nothing (a reference is then a 400 that says how to send items whole).
@@ -25,8 +28,11 @@ import redis
 from kong_plugins import metrics, redis_client
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats import wire_json
+from kong_plugins.formats.openai_responses import Conversation, Turn
 
-KEY_PREFIX = "kbg:item:"
+KEY_PREFIX = "kbg:"
+ITEM, TURN = "item", "turn"
+"""What a key holds: an output item (by its id) or a response's turn (by the response id)."""
 DEFAULT_TTL_SECONDS = 86_400
 DEFAULT_MEMORY_MB = 32
 ENTRY_OVERHEAD = 256
@@ -40,9 +46,11 @@ class ItemStoreError(Exception):
 class ItemStore(Protocol):
     ttl_seconds: int
 
-    def save(self, owner: str, items: Iterable[dict[str, Any]]) -> None: ...
+    def save(self, owner: str, items: Iterable[dict[str, Any]], kind: str = ITEM,
+             touch: Iterable[str] = ()) -> None:
+        """Keep `items` under their ids; the `touch` ids (of the same kind) get a fresh TTL."""
 
-    def load(self, owner: str, ids: list[str]) -> dict[str, dict[str, Any]]: ...
+    def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]: ...
 
 
 class MemoryItemStore:
@@ -56,29 +64,34 @@ class MemoryItemStore:
         self.max_bytes = max_bytes
         self.ttl_seconds = ttl_seconds
         self.size = 0
-        self._items: OrderedDict[tuple[str, str], tuple[float, bytes]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str], tuple[float, bytes]] = OrderedDict()
 
-    def save(self, owner: str, items: Iterable[dict[str, Any]]) -> None:
+    def save(self, owner: str, items: Iterable[dict[str, Any]], kind: str = ITEM,
+             touch: Iterable[str] = ()) -> None:
         now = time.monotonic()
+        for item_id in touch:        # newest again, so an earlier turn outlives the turns that need it
+            kept = self._items.pop((owner, kind, item_id), None)
+            if kept is not None:
+                self._items[(owner, kind, item_id)] = (now + self.ttl_seconds, kept[1])
         for item in items:
             encoded = bytes(memoryview(wire_json.dumps(item)))   # orjson's bytes hold up to twice their length
             if len(encoded) + ENTRY_OVERHEAD > self.max_bytes:
                 continue
-            self._drop((owner, item["id"]))
-            self._items[(owner, item["id"])] = (now + self.ttl_seconds, encoded)
+            self._drop((owner, kind, item["id"]))
+            self._items[(owner, kind, item["id"])] = (now + self.ttl_seconds, encoded)
             self.size += len(encoded) + ENTRY_OVERHEAD
         self._evict(now)
 
-    def load(self, owner: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]:
         now = time.monotonic()
         found = {}
         for item_id in ids:
-            kept = self._items.get((owner, item_id))
+            kept = self._items.get((owner, kind, item_id))
             if kept is not None and kept[0] > now:
                 found[item_id] = wire_json.loads(kept[1])
         return found
 
-    def _drop(self, key: tuple[str, str]) -> None:
+    def _drop(self, key: tuple[str, str, str]) -> None:
         kept = self._items.pop(key, None)
         if kept is not None:
             self.size -= len(kept[1]) + ENTRY_OVERHEAD
@@ -92,7 +105,8 @@ class MemoryItemStore:
 
 
 class RedisItemStore:
-    """Items shared by every Kong pod: one pipelined round trip to save a response's items, one MGET to load."""
+    """Items shared by every Kong pod: one pipelined round trip to save a response's items (and turn), one MGET
+    to load."""
 
     def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
         self._client = client
@@ -102,18 +116,21 @@ class RedisItemStore:
     def connect(cls, config: Mapping[str, Any], ttl_seconds: int) -> RedisItemStore:
         return cls(redis_client.from_record(config), ttl_seconds)
 
-    def save(self, owner: str, items: Iterable[dict[str, Any]]) -> None:
+    def save(self, owner: str, items: Iterable[dict[str, Any]], kind: str = ITEM,
+             touch: Iterable[str] = ()) -> None:
         pipe = self._client.pipeline(transaction=False)
+        for item_id in touch:
+            pipe.expire(_key(owner, kind, item_id), self.ttl_seconds)
         for item in items:
-            pipe.set(_key(owner, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
+            pipe.set(_key(owner, kind, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
         try:
             pipe.execute()
         except (redis.RedisError, OSError) as exc:
             raise ItemStoreError(type(exc).__name__) from None
 
-    def load(self, owner: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]:
         try:
-            values = self._client.mget([_key(owner, item_id) for item_id in ids])
+            values = self._client.mget([_key(owner, kind, item_id) for item_id in ids])
         except (redis.RedisError, OSError) as exc:
             raise ItemStoreError(type(exc).__name__) from None
         found = {item_id: _decoded(value) for item_id, value in zip(ids, values) if value is not None}
@@ -129,15 +146,19 @@ def _decoded(value: bytes) -> dict[str, Any] | None:
     return item if isinstance(item, dict) else None
 
 
-def _key(owner: str, item_id: str) -> str:
-    return f"{KEY_PREFIX}{owner}:{item_id}"
+def _key(owner: str, kind: str, item_id: str) -> str:
+    return f"{KEY_PREFIX}{kind}:{owner}:{item_id}"
 
 
-def keep(store: ItemStore, owner: str, items: list[dict[str, Any]]) -> None:
-    """Save a finished response's items; a store failure is counted and logged, the response still goes out
-    (a later reference to them is then a 400 saying they are not kept)."""
+def keep(store: ItemStore, owner: str, turn: Turn | None, response_id: str, output: list[dict[str, Any]]) -> None:
+    """Save a finished response's output items and, with `turn` (`keep_inputs`), the turn that lets a later call
+    continue it; a store failure is counted and logged, the response still goes out (a later reference to
+    it is then a 400 saying it is not kept)."""
     try:
-        store.save(owner, items)
+        store.save(owner, output)
+        if turn is not None:
+            record = {"id": response_id, "chain": list(turn.chain), "items": [*turn.input, *output]}
+            store.save(owner, [record], TURN, touch=turn.chain)
     except ItemStoreError as exc:
         _count_failure("save", exc)
 
@@ -155,6 +176,33 @@ def lookup(store: ItemStore | None, owner: str) -> Callable[[list[str]], dict[st
             _count_failure("load", exc)
             raise
     return load
+
+
+def conversation(store: ItemStore | None, owner: str) -> Conversation | None:
+    """`owner`'s kept turns, for a request's `previous_response_id` (None when turns are not kept): two lookups,
+    the turn named, then every turn before it at once. A store failure is counted and logged, then raised."""
+    if store is None:
+        return None
+
+    def load(response_id: str) -> tuple[tuple[str, ...], list[dict[str, Any]]] | None:
+        try:
+            last = _turn(store.load(owner, [response_id], TURN).get(response_id))
+            chain = [i for i in last["chain"] if isinstance(i, str)] if last is not None else []
+            earlier = store.load(owner, chain, TURN) if chain else {}
+        except ItemStoreError as exc:
+            _count_failure("load", exc)
+            raise
+        turns = [_turn(earlier.get(i)) for i in chain]
+        if last is None or len(chain) != len(last["chain"]) or any(t is None for t in turns):
+            return None       # expired, evicted, another key's, or not a turn the gateway kept
+        return (*chain, response_id), [item for t in (*turns, last) for item in t["items"]]
+    return load
+
+
+def _turn(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None or not isinstance(value.get("chain"), list) or not isinstance(value.get("items"), list):
+        return None
+    return value if all(isinstance(item, dict) for item in value["items"]) else None
 
 
 def _count_failure(operation: str, exc: ItemStoreError) -> None:

@@ -72,7 +72,7 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
         response = responses_render.response_from_message(message, decoder.usage, model=call.client_model,
                                                           response_id=call.response_id, tools=call.tools)
         if ctx.keep_items is not None:
-            ctx.keep_items(response["output"])
+            ctx.keep_items(response["id"], response["output"])
         return json.dumps(_with_openai_tier(response, ctx), separators=(",", ":")).encode()
     if call.api is ApiFormat.OPENAI:
         completion = openai_chat.completion_from_message(message, decoder.usage, model=call.client_model,
@@ -141,7 +141,7 @@ def _responses_events(events: responses_render.EventRenderer, ctx: RequestContex
     """A Responses stream's events; its items are kept before the client sees it end, so a reference to
     them in the client's next call cannot arrive first."""
     if event.get("type") == "message_stop" and ctx.keep_items is not None:
-        ctx.keep_items(events.output)
+        ctx.keep_items(events.response_id, events.output)
     return events.render(event, ctx.usage)
 
 

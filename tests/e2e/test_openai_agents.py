@@ -16,8 +16,18 @@ from agents import (Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, Run
 from pydantic import BaseModel
 
 from tests.e2e.clients import last_sent
+from tests.stack import GatewayStack
 
 set_tracing_disabled(True)      # no trace uploads to OpenAI from the tests
+KEEP_INPUTS = {"bedrock-proxy": {"openai_response_store": {"storage": "memory", "ttl_seconds": 600, "memory_mb": 8,
+                                                            "keep_inputs": True}}}
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """A gateway that keeps Responses turns, so runs can also go on with previous_response_id."""
+    with GatewayStack(config_overrides=KEEP_INPUTS) as running:
+        yield running
 
 
 @function_tool
@@ -76,3 +86,21 @@ def test_typed_output_comes_back_as_the_pydantic_model(model):
     product = run(agent, "name a product").final_output
     assert isinstance(product, Product) and product.name and isinstance(product.n, int)
 
+
+
+def test_runs_chained_by_previous_response_id_send_only_new_items_and_bedrock_gets_them_all(stack):
+    client = openai.AsyncOpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-developer-key", max_retries=0)
+    agent = Agent(name="helper", instructions="Be brief.", tools=[weather],
+                  model=OpenAIResponsesModel("sonnet", client))
+
+    async def two_runs():
+        first = await Runner.run(agent, "call weather", auto_previous_response_id=True)
+        return first, await Runner.run(agent, "thanks, call weather again",
+                                       previous_response_id=first.last_response_id)
+    first, second = asyncio.run(two_runs())
+    assert '"celsius": 21' in first.final_output and '"celsius": 21' in second.final_output
+    assert second.to_input_list()[0] == {"content": "thanks, call weather again", "role": "user"}   # new items only
+    sent = [m for m in last_sent(stack)["body"]["messages"]]
+    texts = [b.get("text") for m in sent for b in m["content"] if "text" in b]
+    assert texts[0] == "call weather" and "thanks, call weather again" in texts
+    assert sum("toolResult" in b for m in sent for b in m["content"]) == 2     # both runs' tool results

@@ -10,6 +10,7 @@ from tests.stack import GatewayStack
 TOOLS = [{"type": "function", "name": "weather", "description": "The weather in a city",
           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]
 CANARY = "canary-prompt-7f3a91"
+CARD = "4111 1111 1111 1111"
 
 
 def client(stack, key="dev-developer-key"):
@@ -74,3 +75,49 @@ def test_with_memory_stores_only_the_pod_that_answered_can_resolve_and_store_fal
         message_id, call = first_step(a, store=False)
         with pytest.raises(openai.BadRequestError):
             second_step(a, message_id, call)
+
+
+def test_previous_response_id_continues_a_turn_on_another_pod_for_the_same_key_only(redis_server):
+    port, _ = redis_server
+    config = {**store_config("redis", keep_inputs=True, redis={"host": "127.0.0.1", "port": port, "timeout_ms": 300}),
+              "ecommerce-guardrails": {"payment_card": "redact"}}
+    with GatewayStack(config_overrides=config) as a, GatewayStack(config_overrides=config) as b:
+        first = client(a).responses.create(model="sonnet", input=f"call weather ({CANARY})", tools=TOOLS,
+                                           instructions="Be brief.")
+        call = first.output[1]
+        with client(b).responses.stream(model="sonnet", tools=TOOLS, previous_response_id=first.id, input=[
+                {"type": "function_call_output", "call_id": call.call_id, "output": '{"celsius": 21}'}]) as events:
+            second = events.get_final_response()         # a streamed turn is kept too
+        third = client(a).responses.create(model="sonnet", tools=TOOLS, previous_response_id=second.id,
+                                           input=f"thanks, my card is {CARD}")
+        assert second.status == third.status == "completed" and "celsius" in second.output_text
+        sent = a.emulator_control("GET", "/_emulator/requests").json()[-1]["body"]
+        assert "system" not in sent          # instructions are not carried over, as OpenAI does
+        assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user", "assistant", "user"]
+        assert CANARY in sent["messages"][0]["content"][0]["text"]
+        assert sent["messages"][1]["content"][1]["toolUse"]["toolUseId"] == call.call_id
+        assert sent["messages"][2]["content"][0]["toolResult"]["toolUseId"] == call.call_id
+        with pytest.raises(openai.BadRequestError) as refused:    # another consumer's key: not its turns
+            client(b, key="dev-developer-2-key").responses.create(model="sonnet", previous_response_id=second.id,
+                                                                   input="and now?")
+        assert refused.value.body["param"] == "previous_response_id" and second.id not in str(refused.value.body)
+    kept = redis.Redis(port=port)
+    turns = kept.keys("kbg:turn:*")
+    assert len(turns) == 3 and all(0 < kept.ttl(k) <= 600 for k in turns)
+    assert not any(CANARY.encode() in kept.get(k) for k in kept.keys("kbg:item:*"))   # items: model output only
+    assert any(CANARY.encode() in kept.get(k) for k in turns)        # turns: the prompts too...
+    assert not any(CARD.encode() in kept.get(k) for k in kept.keys("kbg:*"))   # ...as the guardrails redacted them
+
+
+def test_without_keep_inputs_previous_response_id_is_a_400_and_no_prompt_is_kept(redis_server):
+    port, _ = redis_server
+    config = store_config("redis", redis={"host": "127.0.0.1", "port": port, "timeout_ms": 300})
+    with GatewayStack(config_overrides=config) as a:
+        first = client(a).responses.create(model="sonnet", input=f"call weather ({CANARY})", tools=TOOLS)
+        with pytest.raises(openai.BadRequestError) as refused:
+            client(a).responses.create(model="sonnet", previous_response_id=first.id, input="more")
+        assert refused.value.body["param"] == "previous_response_id"
+        assert "does not keep prompts" in refused.value.body["message"]
+    kept = redis.Redis(port=port)
+    assert not kept.keys("kbg:turn:*")
+    assert kept.keys("kbg:*") and not any(CANARY.encode() in kept.get(k) for k in kept.keys("kbg:*"))

@@ -138,7 +138,7 @@ def test_bedrock_proxy_keeps_items_of_store_calls_only():
     ctx = ctx_for("developer", {"model": "sonnet", "input": "hi"})
     assert plugin.decide(ctx, "/v1/responses") is None and ctx.keep_items is not None
     kept = _output()
-    ctx.keep_items(kept)
+    ctx.keep_items("resp_1", kept)
     assert set(plugin.item_store.load("c", [i["id"] for i in kept])) == {i["id"] for i in kept}
     for body, path in (({"model": "sonnet", "input": "hi", "store": False}, "/v1/responses"),
                        ({"model": "sonnet", "messages": [{"role": "user", "content": "hi"}]}, "/v1/chat/completions")):
@@ -160,5 +160,5 @@ def test_an_unreachable_redis_store_is_a_503_in_openai_format_and_a_counted_save
     ctx = ctx_for("developer", {"model": "sonnet", "input": "hi"})
     assert plugin.decide(ctx, "/v1/responses") is None
     before = item_store.metrics.response_store_errors_total.labels(operation="save")._value.get()
-    ctx.keep_items(_output())        # the response still goes out; the failure is counted
+    ctx.keep_items("resp_1", _output())        # the response still goes out; the failure is counted
     assert item_store.metrics.response_store_errors_total.labels(operation="save")._value.get() == before + 1
