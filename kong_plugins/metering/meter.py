@@ -7,7 +7,7 @@ consumer's budget is one budget across routes.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
