@@ -6,10 +6,11 @@ nested ones; `openai_chat.to_anthropic` then maps that onto the internal model, 
 serves both OpenAI APIs. Replies are rendered by `responses_render`.
 
 Items the gateway returned may come back as `item_reference`s (the Vercel AI SDK's default),
-which `stored` (relay.item_store) resolves; `previous_response_id` continues a kept turn
-(`conversation`, when the gateway keeps inputs), as OpenAI does: the turns' input and output
-items come before this call's input, their instructions do not. `conversation` objects and stored
-prompts are refused (send the whole conversation in `input`). OpenAI's hosted tools (web and file
+which `stored` (relay.item_store) resolves. `previous_response_id` continues a kept turn, which
+the `conversation` argument resolves when bedrock-proxy keeps inputs: as at OpenAI, the earlier
+turns' input and output items come before this call's input, and their instructions do not.
+OpenAI's `conversation` objects and stored prompts are refused (send the whole conversation in
+`input`). OpenAI's hosted tools (web and file
 search, code interpreter, remote MCP...), which OpenAI runs and Bedrock cannot, are left out
 (`omitted`: the relay names them in a header), or refused when bedrock-proxy's
 `openai_hosted_tools` is `reject`; Codex sends `web_search` with every turn. A `namespace`
