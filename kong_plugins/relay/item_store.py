@@ -23,14 +23,11 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
-import redis
-
-from kong_plugins import metrics, redis_client
+from kong_plugins import metrics
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats import wire_json
 from kong_plugins.formats.openai_responses import Conversation, Turn
 
-KEY_PREFIX = "kbg:"
 ITEM, TURN = "item", "turn"
 """What a key holds: an output item (by its id) or a response's turn (by the response id)."""
 DEFAULT_TTL_SECONDS = 86_400
@@ -102,52 +99,6 @@ class MemoryItemStore:
             if self.size <= self.max_bytes and expires > now:
                 return
             self._drop(key)
-
-
-class RedisItemStore:
-    """Items shared by every Kong pod: one pipelined round trip to save a response's items (and turn), one MGET
-    to load."""
-
-    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
-        self._client = client
-        self.ttl_seconds = ttl_seconds
-
-    @classmethod
-    def connect(cls, config: Mapping[str, Any], ttl_seconds: int) -> RedisItemStore:
-        return cls(redis_client.from_record(config), ttl_seconds)
-
-    def save(self, owner: str, items: Iterable[dict[str, Any]], kind: str = ITEM,
-             touch: Iterable[str] = ()) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        for item_id in touch:
-            pipe.expire(_key(owner, kind, item_id), self.ttl_seconds)
-        for item in items:
-            pipe.set(_key(owner, kind, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
-        try:
-            pipe.execute()
-        except (redis.RedisError, OSError) as exc:
-            raise ItemStoreError(type(exc).__name__) from None
-
-    def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]:
-        try:
-            values = self._client.mget([_key(owner, kind, item_id) for item_id in ids])
-        except (redis.RedisError, OSError) as exc:
-            raise ItemStoreError(type(exc).__name__) from None
-        found = {item_id: _decoded(value) for item_id, value in zip(ids, values) if value is not None}
-        return {item_id: item for item_id, item in found.items() if item is not None}
-
-
-def _decoded(value: bytes) -> dict[str, Any] | None:
-    """A kept item; None for anything else under the key (not JSON, not an object), which counts as missing."""
-    try:
-        item = wire_json.loads(value)
-    except (ValueError, RecursionError):
-        return None
-    return item if isinstance(item, dict) else None
-
-
-def _key(owner: str, kind: str, item_id: str) -> str:
-    return f"{KEY_PREFIX}{kind}:{owner}:{item_id}"
 
 
 def keep(store: ItemStore, owner: str, turn: Turn | None, response_id: str, output: list[dict[str, Any]]) -> None:
@@ -224,7 +175,8 @@ def from_config(config: Mapping[str, Any] | None) -> ItemStore | None:
     ttl = int(config.get("ttl_seconds") or DEFAULT_TTL_SECONDS)
     if storage == "off":
         return None
-    if storage == "redis":
+    if storage == "redis":   # imported only then: the redis package alone adds some 15 MiB to the process
+        from kong_plugins.relay.redis_item_store import RedisItemStore
         return RedisItemStore.connect(config.get("redis") or {}, ttl)
     size = int(config.get("memory_mb") or DEFAULT_MEMORY_MB) * 1024 * 1024
     return _MEMORY_STORES.setdefault((size, ttl), MemoryItemStore(size, ttl))

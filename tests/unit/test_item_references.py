@@ -162,3 +162,17 @@ def test_an_unreachable_redis_store_is_a_503_in_openai_format_and_a_counted_save
     before = item_store.metrics.response_store_errors_total.labels(operation="save")._value.get()
     ctx.keep_items("resp_1", _output())        # the response still goes out; the failure is counted
     assert item_store.metrics.response_store_errors_total.labels(operation="save")._value.get() == before + 1
+
+
+def test_the_redis_package_is_loaded_only_for_a_redis_store():
+    """It adds some 15 MiB to the plugin server (with asyncio and OpenTelemetry), which a memory store never needs."""
+    import subprocess
+    import sys
+    probe = ("import sys, yaml, kong_plugins.server, kong_plugins.token_meter, kong_plugins.ecommerce_guardrails\n"
+             "from kong_plugins import bedrock_proxy\n"
+             "from tests.unit.test_bedrock_proxy_decide import CONFIG\n"
+             "bedrock_proxy.Plugin({**CONFIG, 'openai_response_store': {'storage': sys.argv[1]}})\n"
+             "print('redis' in sys.modules)")
+    loaded = {storage: subprocess.run([sys.executable, "-c", probe, storage], capture_output=True, text=True,
+                                      check=True).stdout.strip() for storage in ("memory", "redis")}
+    assert loaded == {"memory": "False", "redis": "True"}

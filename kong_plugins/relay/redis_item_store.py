@@ -1,0 +1,59 @@
+"""The item store on Redis, shared by every Kong pod (see relay.item_store; imported only when configured)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import redis
+
+from kong_plugins import redis_client
+from kong_plugins.formats import wire_json
+from kong_plugins.relay.item_store import ITEM, ItemStoreError
+
+KEY_PREFIX = "kbg:"
+
+
+class RedisItemStore:
+    """Items shared by every Kong pod: one pipelined round trip to save a response's items (and turn), one MGET
+    to load."""
+
+    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+        self._client = client
+        self.ttl_seconds = ttl_seconds
+
+    @classmethod
+    def connect(cls, config: Mapping[str, Any], ttl_seconds: int) -> RedisItemStore:
+        return cls(redis_client.from_record(config), ttl_seconds)
+
+    def save(self, owner: str, items: Iterable[dict[str, Any]], kind: str = ITEM,
+             touch: Iterable[str] = ()) -> None:
+        pipe = self._client.pipeline(transaction=False)
+        for item_id in touch:
+            pipe.expire(_key(owner, kind, item_id), self.ttl_seconds)
+        for item in items:
+            pipe.set(_key(owner, kind, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
+        try:
+            pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            raise ItemStoreError(type(exc).__name__) from None
+
+    def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]:
+        try:
+            values = self._client.mget([_key(owner, kind, item_id) for item_id in ids])
+        except (redis.RedisError, OSError) as exc:
+            raise ItemStoreError(type(exc).__name__) from None
+        found = {item_id: _decoded(value) for item_id, value in zip(ids, values) if value is not None}
+        return {item_id: item for item_id, item in found.items() if item is not None}
+
+
+def _decoded(value: bytes) -> dict[str, Any] | None:
+    """A kept item; None for anything else under the key (not JSON, not an object), which counts as missing."""
+    try:
+        item = wire_json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    return item if isinstance(item, dict) else None
+
+
+def _key(owner: str, kind: str, item_id: str) -> str:
+    return f"{KEY_PREFIX}{kind}:{owner}:{item_id}"
