@@ -116,7 +116,8 @@ class Plugin:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
         except item_store.ItemStoreError:
             return render_error(api, ErrorKind.UNAVAILABLE, "The gateway's response store is unreachable, so the "
-                                "request's item references cannot be resolved; retry, or send the items themselves.")
+                                "request's item references or previous_response_id cannot be resolved; retry, or "
+                                "send the items themselves.")
 
     def _chat(self, api: ApiFormat, ctx: RequestContext, chat: ChatRequest) -> Reply | None:
         """Anthropic Messages, OpenAI Chat and Responses: one internal model, planned with its fallbacks."""

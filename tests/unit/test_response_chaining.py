@@ -121,3 +121,15 @@ def test_earlier_turns_stay_as_long_as_the_last_one_and_a_missing_one_breaks_the
     clock[0] += 61
     with pytest.raises(RequestError):
         _turn(store, "alice", "resp_7", [], input="7", previous_response_id="resp_1")
+
+
+def test_an_unreachable_redis_store_makes_previous_response_id_a_counted_503():
+    from tests.stack import free_port
+    plugin = bedrock_proxy.Plugin({**CONFIG, "openai_response_store": {
+        "storage": "redis", "keep_inputs": True, "redis": {"host": "127.0.0.1", "port": free_port(), "timeout_ms": 200}}})
+    failures = item_store.metrics.response_store_errors_total.labels(operation="load")
+    before = failures._value.get()
+    reply = plugin.decide(ctx_for("developer", {"model": "sonnet", "input": "more", "previous_response_id": "resp_1"}),
+                          "/v1/responses")
+    assert reply.status == 503 and "previous_response_id" in reply.body["error"]["message"]
+    assert failures._value.get() == before + 1
