@@ -43,9 +43,10 @@ class ItemStoreError(Exception):
 class ItemStore(Protocol):
     ttl_seconds: int
 
-    def save(self, owner: str, items: Iterable[dict[str, Any]], kind: str = ITEM,
-             touch: Iterable[str] = ()) -> None:
-        """Keep `items` under their ids; the `touch` ids (of the same kind) get a fresh TTL."""
+    def save(self, owner: str, items: Iterable[dict[str, Any]], turn: dict[str, Any] | None = None,
+             earlier: Iterable[str] = ()) -> None:
+        """Keep output `items` under their ids and a response's `turn` (keep_inputs) under the response id; the
+        `earlier` turns it continues get a fresh TTL. One round trip on Redis."""
 
     def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]: ...
 
@@ -63,14 +64,14 @@ class MemoryItemStore:
         self.size = 0
         self._items: OrderedDict[tuple[str, str, str], tuple[float, bytes]] = OrderedDict()
 
-    def save(self, owner: str, items: Iterable[dict[str, Any]], kind: str = ITEM,
-             touch: Iterable[str] = ()) -> None:
+    def save(self, owner: str, items: Iterable[dict[str, Any]], turn: dict[str, Any] | None = None,
+             earlier: Iterable[str] = ()) -> None:
         now = time.monotonic()
-        for item_id in touch:        # newest again, so an earlier turn outlives the turns that need it
-            kept = self._items.pop((owner, kind, item_id), None)
+        for turn_id in earlier:      # newest again, so an earlier turn outlives the turns that need it
+            kept = self._items.pop((owner, TURN, turn_id), None)
             if kept is not None:
-                self._items[(owner, kind, item_id)] = (now + self.ttl_seconds, kept[1])
-        for item in items:
+                self._items[(owner, TURN, turn_id)] = (now + self.ttl_seconds, kept[1])
+        for kind, item in [*((ITEM, item) for item in items), *([(TURN, turn)] if turn is not None else [])]:
             encoded = bytes(memoryview(wire_json.dumps(item)))   # orjson's bytes hold up to twice their length
             if len(encoded) + ENTRY_OVERHEAD > self.max_bytes:
                 continue
@@ -105,11 +106,9 @@ def keep(store: ItemStore, owner: str, turn: Turn | None, response_id: str, outp
     """Save a finished response's output items and, with `turn` (`keep_inputs`), the turn that lets a later call
     continue it; a store failure is counted and logged, the response still goes out (a later reference to
     it is then a 400 saying it is not kept)."""
+    record = {"id": response_id, "chain": list(turn.chain), "items": [*turn.input, *output]} if turn else None
     try:
-        store.save(owner, output)
-        if turn is not None:
-            record = {"id": response_id, "chain": list(turn.chain), "items": [*turn.input, *output]}
-            store.save(owner, [record], TURN, touch=turn.chain)
+        store.save(owner, output, record, turn.chain if turn else ())
     except ItemStoreError as exc:
         _count_failure("save", exc)
 

@@ -8,7 +8,7 @@ import redis
 
 from kong_plugins import redis_client
 from kong_plugins.formats import wire_json
-from kong_plugins.relay.item_store import ITEM, ItemStoreError
+from kong_plugins.relay.item_store import ITEM, TURN, ItemStoreError
 
 KEY_PREFIX = "kbg:"
 
@@ -25,13 +25,15 @@ class RedisItemStore:
     def connect(cls, config: Mapping[str, Any], ttl_seconds: int) -> RedisItemStore:
         return cls(redis_client.from_record(config), ttl_seconds)
 
-    def save(self, owner: str, items: Iterable[dict[str, Any]], kind: str = ITEM,
-             touch: Iterable[str] = ()) -> None:
+    def save(self, owner: str, items: Iterable[dict[str, Any]], turn: dict[str, Any] | None = None,
+             earlier: Iterable[str] = ()) -> None:
         pipe = self._client.pipeline(transaction=False)
-        for item_id in touch:
-            pipe.expire(_key(owner, kind, item_id), self.ttl_seconds)
+        for turn_id in earlier:
+            pipe.expire(_key(owner, TURN, turn_id), self.ttl_seconds)
         for item in items:
-            pipe.set(_key(owner, kind, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
+            pipe.set(_key(owner, ITEM, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
+        if turn is not None:
+            pipe.set(_key(owner, TURN, turn["id"]), wire_json.dumps(turn), ex=self.ttl_seconds)
         try:
             pipe.execute()
         except (redis.RedisError, OSError) as exc:
