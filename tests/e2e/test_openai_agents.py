@@ -104,3 +104,23 @@ def test_runs_chained_by_previous_response_id_send_only_new_items_and_bedrock_ge
     texts = [b.get("text") for m in sent for b in m["content"] if "text" in b]
     assert texts[0] == "call weather" and "thanks, call weather again" in texts
     assert sum("toolResult" in b for m in sent for b in m["content"]) == 2     # both runs' tool results
+
+
+@pytest.mark.parametrize("chained", [False, True], ids=["items-sent-back", "previous-response-id"])
+def test_claudes_signed_thinking_goes_back_to_bedrock_in_a_reasoning_tool_loop(stack, chained):
+    """Claude refuses a tool loop with thinking on unless the turn that called the tool starts with its signed
+    thinking: the SDK's reasoning item has to carry it back, whole or through the kept turn."""
+    from agents import ModelSettings
+    from openai.types.shared import Reasoning
+    client = openai.AsyncOpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-developer-key", max_retries=0)
+    agent = Agent(name="thinker", instructions="Be brief.", tools=[weather],
+                  model=OpenAIResponsesModel("sonnet", client),
+                  model_settings=ModelSettings(reasoning=Reasoning(effort="low")))
+    result = asyncio.run(Runner.run(agent, "call weather", auto_previous_response_id=chained))
+    assert '"celsius": 21' in result.final_output
+    kinds = [item.type for item in result.new_items]
+    assert kinds[0] == "reasoning_item" and "tool_call_item" in kinds
+    sent = last_sent(stack)["body"]
+    assert "thinking" in json.dumps(sent.get("additionalModelRequestFields", {}))
+    turn = next(m for m in sent["messages"] if m["role"] == "assistant")
+    assert turn["content"][0]["reasoningContent"]["reasoningText"]["signature"]
