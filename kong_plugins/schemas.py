@@ -19,6 +19,10 @@ def _integer(**extra: object) -> dict:
     return {"type": "integer", **extra}
 
 
+def _boolean(**extra: object) -> dict:
+    return {"type": "boolean", **extra}
+
+
 def _strings(**extra: object) -> dict:
     return {"type": "array", "elements": {"type": "string"}, **extra}
 
@@ -55,9 +59,9 @@ _MODEL = {"type": "record", "fields": [
                                  "openai-compatible: a non-Bedrock OpenAI Chat endpoint (base_url, api_key_env); "
                                  "embedding: Titan Text Embeddings V2 or Cohere Embed (by the id) for /v1/embeddings.")},
     {"base_url": _string(description="openai-compatible: the provider's OpenAI API base URL (ending /v1 or so).")},
-    {"prompt_caching": {"type": "boolean", "description": "Whether Bedrock takes cache points for this model "
-                        "(unset: Claude 3.5 Sonnet v2, 3.5 Haiku and later do); decides where the id cannot "
-                        "tell, e.g. an application inference profile ARN."}},
+    {"prompt_caching": _boolean(description="Whether Bedrock takes cache points for this model (unset: Claude 3.5 "
+                                            "Sonnet v2, 3.5 Haiku and later do); decides where the id cannot tell, "
+                                            "e.g. an application inference profile ARN.")},
     {"api_key_env": _string(description="openai-compatible: environment variable with the provider's API key "
                                         "(declare it in kong.conf's nginx_main_env).")},
     {"service_tiers": {"type": "array", "elements": _TIER,
@@ -79,17 +83,17 @@ _ROLE = {"type": "record", "fields": [
     {"name": _string(required=True)},
     {"allowed_models": _strings(required=True, description="Catalogue names, or `*` for all.")},
     {"default_model": _string(required=True, description="Used when a request names no model.")},
-    {"substitute_default": {"type": "boolean", "required": True, "default": False,
-                            "description": "Serve the default model instead of 403 for a model the role may "
-                                           "not use (response header X-Bedrock-Model-Substituted-From)."}},
+    {"substitute_default": _boolean(required=True, default=False,
+                                    description="Serve the default model instead of 403 for a model the role may "
+                                                "not use (response header X-Bedrock-Model-Substituted-From).")},
     {"bedrock_guardrail": {"type": "record", "required": False, "fields": [
         {"identifier": _string(required=True, description="Bedrock Guardrail id or ARN.")},
         {"version": _string(required=True, default="DRAFT", description="A version number, or DRAFT.")},
-        {"trace": {"type": "boolean", "required": True, "default": False,
-                   "description": "Show clients Bedrock's guardrail assessment (the trace). The gateway asks "
-                                  "for it on OpenAI and Anthropic clients' calls anyway, to price the guardrail's "
-                                  "text units, and takes it out of what those clients get unless this is true; "
-                                  "Bedrock-native clients' calls carry this setting as it is."}},
+        {"trace": _boolean(required=True, default=False,
+                           description="Show clients Bedrock's guardrail assessment (the trace). The gateway asks "
+                                       "for it on OpenAI and Anthropic clients' calls anyway, to price the "
+                                       "guardrail's text units, and takes it out of what those clients get unless "
+                                       "this is true; Bedrock-native clients' calls carry this setting as it is.")},
     ], "description": "Every text-generation call of the role goes through this Amazon Bedrock Guardrail "
                       "(Converse guardrailConfig, InvokeModel guardrail headers); models whose API cannot "
                       "carry it (mantle, openai-compatible) are refused for the role."}},
@@ -110,7 +114,7 @@ _REDIS = {"type": "record", "required": True, "fields": [
     {"username": _string()},
     {"password": _string(referenceable=True, description="Use a vault reference, e.g. {vault://env/redis-pass}.")},
     {"database": _integer(default=0, between=[0, 1024])},
-    {"ssl": {"type": "boolean", "default": False}},
+    {"ssl": _boolean(default=False)},
     {"timeout_ms": _integer(default=200, between=[1, 60000])},
 ]}
 
@@ -124,9 +128,9 @@ BEDROCK_PROXY_SCHEMA = [
         required=True, default=["ecommerce-guardrails", "token-meter"],
         description="Plugins that must have approved a request before the relay calls Bedrock. Kong 3.6.1 "
                     "skips a plugin whose RPC fails (fails open); the relay then refuses (fails closed).")},
-    {"resolve_unknown_claude_names": {"type": "boolean", "required": True, "default": True,
-                                      "description": "An unknown Claude name (e.g. claude-opus-4-8) is served "
-                                                     "by the catalogue entry named after its family."}},
+    {"resolve_unknown_claude_names": _boolean(required=True, default=True,
+                                              description="An unknown Claude name (e.g. claude-opus-4-8) is served "
+                                                          "by the catalogue entry named after its family.")},
     {"anthropic_beta_allowlist": _strings(
         required=True, default=sorted(DEFAULT_BEDROCK_BETAS),
         description="Beta names passed to Bedrock from the anthropic-beta header or body; others are dropped.")},
@@ -136,16 +140,16 @@ BEDROCK_PROXY_SCHEMA = [
                     "are dropped (their names are logged at debug level).")},
     {"default_max_tokens": _integer(required=True, default=4096, between=[1, 1_000_000],
                                     description="max_tokens for OpenAI requests that set none.")},
-    {"bedrock_request_metadata": {"type": "boolean", "required": True, "default": True,
-                                  "description": "Bedrock calls carry request metadata naming the Kong request id, "
-                                                 "consumer id and role (Converse requestMetadata, InvokeModel's "
-                                                 "X-Amzn-Bedrock-Request-Metadata header), which Bedrock's model "
-                                                 "invocation logs keep and filter on (every call is signed by the "
-                                                 "gateway's one role)."}},
-    {"openai_prompt_caching": {"type": "boolean", "required": True, "default": True,
-                               "description": "OpenAI-format requests to Claude get Bedrock cache points after "
-                                              "the system prompt and, in an ongoing conversation, after the last "
-                                              "message (OpenAI's formats cannot ask for them)."}},
+    {"bedrock_request_metadata": _boolean(required=True, default=True,
+                                          description="Bedrock calls carry request metadata naming the Kong "
+                                                      "request id, consumer id and role (Converse requestMetadata, "
+                                                      "InvokeModel's X-Amzn-Bedrock-Request-Metadata header), "
+                                                      "which Bedrock's model invocation logs keep and filter on "
+                                                      "(every call is signed by the gateway's one role).")},
+    {"openai_prompt_caching": _boolean(required=True, default=True,
+                                       description="OpenAI-format requests to Claude get Bedrock cache points "
+                                                   "after the system prompt and, in an ongoing conversation, after "
+                                                   "the last message (OpenAI's formats cannot ask for them).")},
     {"openai_hosted_tools": {"type": "string", "required": True, "default": "omit", "one_of": ["omit", "reject"],
                              "description": "A Responses request's hosted OpenAI tools (web_search, file_search, "
                                             "code_interpreter, image_generation, remote mcp...), which Bedrock "
@@ -159,11 +163,11 @@ BEDROCK_PROXY_SCHEMA = [
         {"ttl_seconds": _integer(required=True, default=86400, between=[60, 2_592_000])},
         {"memory_mb": _integer(required=True, default=32, between=[1, 4096],
                                description="memory: the most item JSON kept; the oldest items go first.")},
-        {"keep_inputs": {"type": "boolean", "required": True, "default": False,
-                         "description": "Also keep each such call's input items (what the guardrails let "
-                                        "through), so the consumer's next call can continue it with "
-                                        "previous_response_id. Off: model output only, never a prompt, "
-                                        "and previous_response_id is a 400."}},
+        {"keep_inputs": _boolean(required=True, default=False,
+                                 description="Also keep each such call's input items (what the guardrails let "
+                                             "through), so the consumer's next call can continue it with "
+                                             "previous_response_id. Off: model output only, never a prompt, "
+                                             "and previous_response_id is a 400.")},
         {"redis": _REDIS},
     ], "description": "Output items of Responses API calls made with store (OpenAI's default), kept for the "
                       "consumer that got them so its next call can send them as item_reference, as the Vercel AI "
@@ -201,13 +205,13 @@ _PRICE = {"type": "record", "fields": [
                                            "cache_write, which is 2 x input).")},
 ]}
 _CLOUDWATCH = {"type": "record", "required": True, "fields": [
-    {"enabled": {"type": "boolean", "default": False}},
+    {"enabled": _boolean(default=False)},
     {"namespace": _string(default="KongBedrockGateway")},
     {"region": _string(default="us-east-1")},
     {"flush_interval_s": _number(default=60, between=[1, 3600])},
 ]}
 _DOGSTATSD = {"type": "record", "required": True, "fields": [
-    {"enabled": {"type": "boolean", "default": False}},
+    {"enabled": _boolean(default=False)},
     {"host": _string(default="127.0.0.1")},
     {"port": _integer(default=8125, between=[1, 65535])},
     {"prefix": _string(default="kong.bedrock")},
@@ -219,9 +223,10 @@ TOKEN_METER_SCHEMA = [
     _DEFAULT_ROLE,
     {"limits": {"type": "array", "required": True, "default": [], "elements": _LIMIT}},
     {"consumer_overrides": {"type": "array", "required": True, "default": [], "elements": _OVERRIDE}},
-    {"count_cache_read_tokens": {"type": "boolean", "required": True, "default": False,
-                                 "description": "Whether cache reads count against token windows (always priced)."}},
-    {"count_cache_write_tokens": {"type": "boolean", "required": True, "default": True}},
+    {"count_cache_read_tokens": _boolean(required=True, default=False,
+                                         description="Whether cache reads count against token windows (always "
+                                                     "priced).")},
+    {"count_cache_write_tokens": _boolean(required=True, default=True)},
     {"prices": {"type": "array", "required": True, "default": [], "elements": _PRICE,
                 "description": "Overrides of the shipped price table."}},
     {"storage": _string(required=True, default="memory", one_of=["memory", "redis"])},
@@ -264,11 +269,12 @@ ECOMMERCE_GUARDRAILS_SCHEMA = [
                                             "an encrypted or malformed file, one too long to read, or one "
                                             "the request only points to (S3, a URL)."}},
     {"custom_patterns": {"type": "array", "required": True, "default": [], "elements": _CUSTOM}},
-    {"seed_keywords": {"type": "boolean", "required": True, "default": False,
-                       "description": "The seeds' literal keyword list (SQL, SELECT, DROP, password, token, ...). "
-                                      "Off by default: it blocks ordinary prose and every Claude Code session."}},
-    {"scan_tool_results": {"type": "boolean", "required": True, "default": False,
-                           "description": "Also scan tool results in user turns (not user-authored text)."}},
-    {"scan_system_reminders": {"type": "boolean", "required": True, "default": False,
-                               "description": "Also scan Claude Code's <system-reminder> blocks in user turns."}},
+    {"seed_keywords": _boolean(required=True, default=False,
+                               description="The seeds' literal keyword list (SQL, SELECT, DROP, password, token, "
+                                           "...). Off by default: it blocks ordinary prose and every Claude Code "
+                                           "session.")},
+    {"scan_tool_results": _boolean(required=True, default=False,
+                                   description="Also scan tool results in user turns (not user-authored text).")},
+    {"scan_system_reminders": _boolean(required=True, default=False,
+                                       description="Also scan Claude Code's <system-reminder> blocks in user turns.")},
 ]
