@@ -11,13 +11,16 @@ import re2
 from kong_plugins.guardrails.patterns import Validator, compile_pattern
 
 # --- payment cards ---------------------------------------------------------------------------
-_PAN = compile_pattern(r"(?:^|[^\d\w-])((?:\d[ -]?){12,18}\d)(?:$|[^\d\w-])")
+_GAP = r"(?: ?- ?| {1,2})?"
+"""What may sit between two digits of a card: nothing, a space or two, or a hyphen with a space either side
+(`4111 - 1111 - ...`); Unicode spaces and dashes arrive folded to these (see guardrails.folding)."""
+_PAN = compile_pattern(rf"(?:^|[^\d\w-])((?:\d{_GAP}){{12,18}}\d)(?:$|[^\d\w-])")
 _PAN_DOTTED = compile_pattern(r"(?:^|[^\d\w.])(\d{4}\.\d{4}\.\d{4}\.\d{1,7})(?:$|[^\d\w.])")
 """4111.1111.1111.1111 (groups of four only: any run of digits and dots would take in decimals)."""
 _PAN_FORM_ENCODED = compile_pattern(r"(?:^|[^\d\w%+])(\d{4}(?:(?:\+|%20|%2[dD])\d{3,7}){2,4})(?:$|[^\d\w%+])")
 """card=4111+1111+1111+1111 or 5555%205555%20...: a form body or a logged query string."""
 _CARD_WORDS = compile_pattern(r"(\w+\s+)?\b(?:card\s*(?:number|no\.?|#)|credit\s*card|debit\s*card|cc\s*(?:number|#))"
-                              r"\s*(?:is|was|:|=|#)?\s*((?:\d[ -]?){11,18}\d)")
+                              rf"\s*(?:is|was|:|=|#)?\s*((?:\d{_GAP}){{11,18}}\d)")
 _NOT_PAYMENT = ("loyalty", "gift", "member", "membership", "library", "sim", "id", "insurance", "health", "rewards",
                 "store", "discount", "access", "key")
 _IIN: tuple[tuple[int, int, range | tuple[int, ...]], ...] = (
@@ -75,7 +78,7 @@ def _in_hex_table(text: bytes, m: "re2._Match") -> bool:
     return len(_HEX_WORD.findall(window)) >= 3
 
 
-_SEPARATORS = re.compile(r"[ .-]")
+_SEPARATORS = re.compile(r"[ .-]+")
 
 
 def _group_runs(number: str, shortest: int) -> Iterator[str]:

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import re2
 
 from kong_plugins.formats import wire_json
+from kong_plugins.guardrails.folding import fold
 from kong_plugins.guardrails.detectors import CATEGORIES, Finding, Prefilter, find
 from kong_plugins.guardrails.segments import Segment, authored_spans, replace_at, user_segments
 
@@ -110,7 +111,7 @@ class Scanner:
         out: list[tuple[Finding, str]] = []
         for start, end in spans:
             part = text[start:end]
-            data = part.encode("utf-8", "surrogatepass")
+            data = fold(part.encode("utf-8", "surrogatepass"))
             active = self.prefilter.active(data)
             found: list[tuple[Finding, str]] = []
             for category in CATEGORIES:
