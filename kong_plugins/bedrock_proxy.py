@@ -40,6 +40,8 @@ ESTIMATE_HEADER = "X-Token-Count-Estimate"
 COUNTING_KINDS = frozenset({"claude", "mantle"})
 """Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
 RESPONSES_PATH = "/v1/responses"
+RESPONSE_OBJECT_PATH = RESPONSES_PATH + "/"
+"""`DELETE /v1/responses/{id}` erases what the gateway keeps of a response; other calls under it are not served."""
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBEDDING_KIND = "embedding"
 EMBEDDING_KINDS = frozenset({EMBEDDING_KIND})
@@ -72,6 +74,8 @@ class Plugin:
             ctx.api = ApiFormat.ANTHROPIC if kong.request.get_header("anthropic-version") else ApiFormat.OPENAI
             if ctx.api is ApiFormat.ANTHROPIC:   # only Anthropic's list takes arguments
                 ctx.query = kong.request.get_raw_query() or ""
+        elif path.startswith(RESPONSE_OBJECT_PATH):
+            ctx.method = kong.request.get_method() or ""
         elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
             ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True
             ctx.metadata_header = kong.request.get_header(request_metadata.INVOKE_HEADER)
@@ -95,6 +99,8 @@ class Plugin:
             return self._embeddings(ctx)
         if path.startswith("/model/"):
             return self._bedrock_native(ctx, path)
+        if path.startswith(RESPONSE_OBJECT_PATH) and ctx.method == "DELETE" and path.count("/") == 3:
+            return self._delete_response(ctx, unquote(path[len(RESPONSE_OBJECT_PATH):]))
         if path in ("/inference-profiles", "/foundation-models"):
             entries = self.catalogue.allowed_entries(self.catalogue.roles.get(ctx.role or ""))
             listing = inference_profiles if path == "/inference-profiles" else foundation_models
@@ -216,6 +222,20 @@ class Plugin:
             return request_metadata.merged(body.get(request_metadata.MEMBER), caller)
         return request_metadata.merged(request_metadata.client_header_pairs(ctx.metadata_header), caller,
                                        request_metadata.INVOKE_HEADER)
+
+    def _delete_response(self, ctx: RequestContext, response_id: str) -> Reply:
+        """Erase the caller's kept response (its output items, and its turn with keep_inputs), as OpenAI's
+        `DELETE /v1/responses/{id}` does; another key's response is not found."""
+        api = ApiFormat.OPENAI
+        try:
+            deleted = item_store.delete(self.item_store, _owner(ctx), response_id)
+        except item_store.ItemStoreError:
+            return render_error(api, ErrorKind.UNAVAILABLE, "The gateway's response store is unreachable, so the "
+                                "response was not deleted; retry.")
+        if not deleted:
+            return render_error(api, ErrorKind.NOT_FOUND, "No response with this id is kept for your API key: it "
+                                "was made with store: false, by another key, or has expired or been deleted.")
+        return Reply(200, {"id": response_id, "object": "response.deleted", "deleted": True}, {})
 
     def _usable(self, ctx: RequestContext, kinds: frozenset[str]) -> str:
         """The models of these kinds the caller's role may use, for an error message ("none" if none)."""

@@ -104,6 +104,7 @@ class RequestContext:
     created_at: float = field(default_factory=time.monotonic)
     path: str | None = None
     query: str = ""               # the raw query string, read only where a route takes arguments (/v1/models)
+    method: str = "POST"          # read only where a route takes more than POST (/v1/responses/{id})
     api: ApiFormat | None = None
     role: str | None = None
     signoffs: set[str] = field(default_factory=set)

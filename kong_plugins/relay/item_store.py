@@ -28,8 +28,9 @@ from kong_plugins.eventlog import log_event
 from kong_plugins.formats import wire_json
 from kong_plugins.formats.openai_responses import Conversation, Turn
 
-ITEM, TURN = "item", "turn"
-"""What a key holds: an output item (by its id) or a response's turn (by the response id)."""
+ITEM, TURN, RESPONSE = "item", "turn", "response"
+"""What a key holds: an output item (by its id), a response's turn (by the response id), or the ids of a
+response's output items (by the response id), which `delete` erases with it."""
 DEFAULT_TTL_SECONDS = 86_400
 DEFAULT_MEMORY_MB = 32
 ENTRY_OVERHEAD = 256
@@ -43,12 +44,16 @@ class ItemStoreError(Exception):
 class ItemStore(Protocol):
     ttl_seconds: int
 
-    def save(self, owner: str, items: Iterable[dict[str, Any]], turn: dict[str, Any] | None = None,
+    def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
              earlier: Iterable[str] = ()) -> None:
-        """Keep output `items` under their ids and a response's `turn` (keep_inputs) under the response id; the
-        `earlier` turns it continues get a fresh TTL. One round trip on Redis."""
+        """Keep a response's output `items` under their ids, their ids under the response id, and its `turn`
+        (keep_inputs) under the response id; the `earlier` turns it continues get a fresh TTL. One round trip
+        on Redis."""
 
     def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]: ...
+
+    def delete(self, owner: str, response_id: str) -> bool:
+        """Erase a response's output items and turn; False when none of it is kept (never, expired, deleted)."""
 
 
 class MemoryItemStore:
@@ -64,14 +69,16 @@ class MemoryItemStore:
         self.size = 0
         self._items: OrderedDict[tuple[str, str, str], tuple[float, bytes]] = OrderedDict()
 
-    def save(self, owner: str, items: Iterable[dict[str, Any]], turn: dict[str, Any] | None = None,
+    def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
              earlier: Iterable[str] = ()) -> None:
         now = time.monotonic()
         for turn_id in earlier:      # newest again, so an earlier turn outlives the turns that need it
             kept = self._items.pop((owner, TURN, turn_id), None)
             if kept is not None:
                 self._items[(owner, TURN, turn_id)] = (now + self.ttl_seconds, kept[1])
-        for kind, item in [*((ITEM, item) for item in items), *([(TURN, turn)] if turn is not None else [])]:
+        index = {"id": response_id, "items": [item["id"] for item in items]}
+        for kind, item in [*((ITEM, item) for item in items), *([(TURN, turn)] if turn is not None else []),
+                           (RESPONSE, index)]:
             encoded = bytes(memoryview(wire_json.dumps(item)))   # orjson's bytes hold up to twice their length
             if len(encoded) + ENTRY_OVERHEAD > self.max_bytes:
                 continue
@@ -89,10 +96,17 @@ class MemoryItemStore:
                 found[item_id] = wire_json.loads(kept[1])
         return found
 
-    def _drop(self, key: tuple[str, str, str]) -> None:
+    def delete(self, owner: str, response_id: str) -> bool:
+        index = self.load(owner, [response_id], RESPONSE).get(response_id)
+        keys = [(owner, ITEM, str(i)) for i in item_ids(index)] + [(owner, TURN, response_id),
+                                                                      (owner, RESPONSE, response_id)]
+        return sum(self._drop(key) for key in keys) > 0
+
+    def _drop(self, key: tuple[str, str, str]) -> bool:
         kept = self._items.pop(key, None)
         if kept is not None:
             self.size -= len(kept[1]) + ENTRY_OVERHEAD
+        return kept is not None
 
     def _evict(self, now: float) -> None:
         while self._items:
@@ -108,9 +122,27 @@ def keep(store: ItemStore, owner: str, turn: Turn | None, response_id: str, outp
     it is then a 400 saying it is not kept)."""
     record = {"id": response_id, "chain": list(turn.chain), "items": [*turn.input, *output]} if turn else None
     try:
-        store.save(owner, output, record, turn.chain if turn else ())
+        store.save(owner, response_id, output, record, turn.chain if turn else ())
     except ItemStoreError as exc:
         _count_failure("save", exc)
+
+
+def delete(store: ItemStore | None, owner: str, response_id: str) -> bool:
+    """`DELETE /v1/responses/{id}`: erase what is kept of `owner`'s response (False: nothing is). A store
+    failure is counted and logged, then raised (the caller answers 503)."""
+    if store is None:
+        return False
+    try:
+        return store.delete(owner, response_id)
+    except ItemStoreError as exc:
+        _count_failure("delete", exc)
+        raise
+
+
+def item_ids(index: dict[str, Any] | None) -> list[str]:
+    """The output item ids a response index lists (none for a missing or malformed one)."""
+    ids = index.get("items") if index is not None else None
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
 
 
 def lookup(store: ItemStore | None, owner: str) -> Callable[[list[str]], dict[str, dict[str, Any]]] | None:

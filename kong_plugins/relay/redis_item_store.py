@@ -8,7 +8,7 @@ import redis
 
 from kong_plugins import redis_client
 from kong_plugins.formats import wire_json
-from kong_plugins.relay.item_store import ITEM, TURN, ItemStoreError
+from kong_plugins.relay.item_store import ITEM, RESPONSE, TURN, ItemStoreError, item_ids
 
 KEY_PREFIX = "kbg:"
 
@@ -25,7 +25,7 @@ class RedisItemStore:
     def connect(cls, config: Mapping[str, Any], ttl_seconds: int) -> RedisItemStore:
         return cls(redis_client.from_record(config), ttl_seconds)
 
-    def save(self, owner: str, items: Iterable[dict[str, Any]], turn: dict[str, Any] | None = None,
+    def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
              earlier: Iterable[str] = ()) -> None:
         pipe = self._client.pipeline(transaction=False)
         for turn_id in earlier:
@@ -34,6 +34,8 @@ class RedisItemStore:
             pipe.set(_key(owner, ITEM, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
         if turn is not None:
             pipe.set(_key(owner, TURN, turn["id"]), wire_json.dumps(turn), ex=self.ttl_seconds)
+        index = {"id": response_id, "items": [item["id"] for item in items]}
+        pipe.set(_key(owner, RESPONSE, response_id), wire_json.dumps(index), ex=self.ttl_seconds)
         try:
             pipe.execute()
         except (redis.RedisError, OSError) as exc:
@@ -46,6 +48,15 @@ class RedisItemStore:
             raise ItemStoreError(type(exc).__name__) from None
         found = {item_id: _decoded(value) for item_id, value in zip(ids, values) if value is not None}
         return {item_id: item for item_id, item in found.items() if item is not None}
+
+    def delete(self, owner: str, response_id: str) -> bool:
+        """Two round trips: the response's index, then one DEL of everything it names."""
+        index = self.load(owner, [response_id], RESPONSE).get(response_id)
+        keys = [_key(owner, ITEM, i) for i in item_ids(index)]
+        try:
+            return self._client.delete(*keys, _key(owner, TURN, response_id), _key(owner, RESPONSE, response_id)) > 0
+        except (redis.RedisError, OSError) as exc:
+            raise ItemStoreError(type(exc).__name__) from None
 
 
 def _decoded(value: bytes) -> dict[str, Any] | None:

@@ -121,3 +121,38 @@ def test_without_keep_inputs_previous_response_id_is_a_400_and_no_prompt_is_kept
     kept = redis.Redis(port=port)
     assert not kept.keys("kbg:turn:*")
     assert kept.keys("kbg:*") and not any(CANARY.encode() in kept.get(k) for k in kept.keys("kbg:*"))
+
+
+def test_delete_erases_a_kept_response_on_every_pod_for_its_key_only(redis_server):
+    """`responses.delete` (GDPR erasure): the response's output items and its turn go, from every pod; a
+    conversation that went through it can no longer be continued, rather than silently losing a turn."""
+    port, _ = redis_server
+    config = store_config("redis", keep_inputs=True, redis={"host": "127.0.0.1", "port": port, "timeout_ms": 300})
+    kept = redis.Redis(port=port)
+    with GatewayStack(config_overrides=config) as a, GatewayStack(config_overrides=config) as b:
+        first = client(a).responses.create(model="sonnet", input=f"call weather ({CANARY})", tools=TOOLS)
+        message, call = first.output
+        second = client(a).responses.create(model="sonnet", tools=TOOLS, previous_response_id=first.id, input=[
+            {"type": "function_call_output", "call_id": call.call_id, "output": '{"celsius": 21}'}])
+        assert any(CANARY.encode() in kept.get(k) for k in kept.keys("kbg:*"))
+        with pytest.raises(openai.NotFoundError) as refused:     # another consumer's key: not its response
+            client(b, key="dev-developer-2-key").responses.delete(first.id)
+        assert first.id not in str(refused.value.body)
+        assert client(b).responses.delete(first.id) is None       # the SDK's answer to a 200
+        assert not any(CANARY.encode() in kept.get(k) for k in kept.keys("kbg:*"))   # the prompt is gone
+        assert not any(first.id.encode() in k or message.id.encode() in k or call.id.encode() in k
+                       for k in kept.keys("kbg:*"))
+        assert [k for k in kept.keys("kbg:turn:*") if k.endswith(second.id.encode())]   # the later turn stays
+        with pytest.raises(openai.BadRequestError) as refused:    # the conversation went through it
+            client(a).responses.create(model="sonnet", previous_response_id=second.id, input="and now?")
+        assert refused.value.body["param"] == "previous_response_id"
+        with pytest.raises(openai.BadRequestError) as refused:    # its items are no longer there to reference
+            second_step(a, message.id, call)
+        assert refused.value.body["param"] == "input.1.id"
+        with pytest.raises(openai.NotFoundError):                 # deleted already
+            client(a).responses.delete(first.id)
+        with pytest.raises(openai.NotFoundError) as refused:      # the gateway does not keep whole responses
+            client(a).responses.retrieve(second.id)
+        assert "not served" in refused.value.body["message"]
+        assert client(a).responses.delete(second.id) is None
+    assert not kept.keys("kbg:*")

@@ -46,7 +46,7 @@ def _next_turn(output, reference=lambda item: {"type": "item_reference", "id": i
 def test_references_become_the_items_they_name_with_claudes_signed_thinking():
     store = MemoryItemStore(1 << 20, 3600)
     output = _output()
-    store.save("alice", output)
+    store.save("alice", "resp_1", output)
     translated, lookups = _translate(store, input=_next_turn(output), reasoning={"effort": "low"},
                                      max_output_tokens=4000)
     assert len(lookups) == 1 and sorted(lookups[0]) == sorted([output[0]["id"], output[1]["id"]])   # one lookup
@@ -64,7 +64,7 @@ def test_references_become_the_items_they_name_with_claudes_signed_thinking():
 def test_the_short_form_an_item_with_only_an_id_is_a_reference_too():
     store = MemoryItemStore(1 << 20, 3600)
     output = _output()
-    store.save("alice", output)
+    store.save("alice", "resp_1", output)
     translated, _ = _translate(store, input=_next_turn(output, reference=lambda item: {"id": item["id"]}))
     assert translated.chat["messages"][1]["content"] == [{"type": "text", "text": "Let me check."}]
 
@@ -72,7 +72,7 @@ def test_the_short_form_an_item_with_only_an_id_is_a_reference_too():
 def test_another_keys_items_and_unknown_ids_are_a_400_naming_the_reference():
     store = MemoryItemStore(1 << 20, 3600)
     output = _output()
-    store.save("alice", output)
+    store.save("alice", "resp_1", output)
     for owner, items in (("bob", _next_turn(output)),
                          ("alice", [{"role": "user", "content": "hi"}, {"type": "item_reference", "id": "msg_nope"}])):
         with pytest.raises(RequestError) as exc:
@@ -108,19 +108,23 @@ def test_the_memory_store_drops_the_oldest_items_past_its_budget_and_after_their
     items = [{"id": f"msg_{i}", "type": "message", "content": [{"type": "output_text", "text": "x" * 100}]}
              for i in range(5)]
     size = len(json.dumps(items[0], separators=(",", ":"))) + item_store.ENTRY_OVERHEAD
-    store = MemoryItemStore(max_bytes=3 * size, ttl_seconds=60)
-    store.save("a", items[:2])
+    index = len(json.dumps({"id": "resp_0", "items": ["msg_0"]}, separators=(",", ":"))) + item_store.ENTRY_OVERHEAD
+    store = MemoryItemStore(max_bytes=3 * (size + index), ttl_seconds=60)
+
+    def save(i):   # one response per item: the item and the response's index of it
+        store.save("a", f"resp_{i}", items[i:i + 1])
+    save(0), save(1)
     clock[0] += 30
-    store.save("a", items[2:])
-    assert sorted(store.load("a", [i["id"] for i in items])) == ["msg_2", "msg_3", "msg_4"]   # budget: 3 items
-    assert store.size == 3 * size
-    store.save("a", items[2:3])      # saved again: its TTL starts over, and it is newest
+    save(2), save(3), save(4)
+    assert sorted(store.load("a", [i["id"] for i in items])) == ["msg_2", "msg_3", "msg_4"]   # budget: 3 of each
+    assert store.size == 3 * (size + index)
+    save(2)                          # saved again: its TTL starts over, and it is newest
     clock[0] += 45                   # 75 s after the first save, 45 after the others
     assert sorted(store.load("a", ["msg_2", "msg_3", "msg_4"])) == ["msg_2", "msg_3", "msg_4"]
     clock[0] += 20
     assert store.load("a", ["msg_2", "msg_3", "msg_4"]) == {}
-    store.save("a", [{"id": "big", "text": "y" * (4 * size)}])   # larger than the whole budget: not kept
-    assert store.load("a", ["big"]) == {} and store.size == 0
+    store.save("a", "resp_big", [{"id": "big", "text": "y" * (4 * size)}])   # larger than the whole budget: not kept
+    assert store.load("a", ["big"]) == {} and store.size == index   # only the index ("resp_big", ["big"]): same size
 
 
 def test_memory_stores_with_the_same_settings_are_one_across_plugin_instances():

@@ -1,0 +1,69 @@
+"""`DELETE /v1/responses/{id}`: what the store erases and what bedrock-proxy answers, without Kong."""
+
+import json
+
+from kong_plugins import bedrock_proxy
+from kong_plugins.relay import item_store
+from kong_plugins.relay.item_store import MemoryItemStore
+from tests.unit.test_bedrock_proxy_decide import CONFIG, ctx_for
+from tests.unit.test_response_chaining import _reply, _text, _turn
+
+
+def test_the_memory_store_erases_one_responses_items_and_turn_and_nothing_else():
+    store = MemoryItemStore(1 << 20, 600)
+    _turn(store, "alice", "resp_1", [_text("One.")], input="first prompt")
+    empty = store.size
+    _turn(store, "alice", "resp_2", [_text("Two.")], input="second prompt")
+    first_items = [i["id"] for i in store.load("alice", ["resp_1"], item_store.TURN)["resp_1"]["items"] if "id" in i]
+    assert first_items and store.load("alice", first_items)
+    assert store.delete("bob", "resp_1") is False                 # another owner's: untouched
+    assert store.delete("alice", "resp_1") is True
+    assert store.load("alice", first_items) == {}
+    assert store.load("alice", ["resp_1"], item_store.TURN) == {} == store.load("alice", ["resp_1"], item_store.RESPONSE)
+    assert store.load("alice", ["resp_2"], item_store.TURN)       # the other response stays whole
+    assert store.delete("alice", "resp_1") is False and store.delete("alice", "resp_unknown") is False
+    store.delete("alice", "resp_2")
+    assert store.size == 0 < empty                                 # every byte of both accounted for
+
+
+def _plugin(**store):
+    return bedrock_proxy.Plugin({**CONFIG, "openai_response_store": {"storage": "memory", "memory_mb": 4,
+                                                                        "ttl_seconds": 600, **store}})
+
+
+def _request(plugin, path, method="DELETE", role="developer"):
+    ctx = ctx_for(role, {})
+    ctx.body, ctx.method = b"", method
+    return plugin.decide(ctx, path)
+
+
+def test_bedrock_proxy_deletes_the_callers_response_in_openais_shape():
+    plugin = _plugin(keep_inputs=True)
+    ctx = ctx_for("developer", {"model": "sonnet", "input": "Order 4?"})
+    assert plugin.decide(ctx, "/v1/responses") is None
+    ctx.keep_items("resp_a", _reply(_text("It shipped."), response_id="resp_a")["output"])
+    assert _request(plugin, "/v1/responses/resp_a", method="GET").status == 404     # kept, but not served whole
+    reply = _request(plugin, "/v1/responses/resp_a")
+    assert (reply.status, reply.body) == (200, {"id": "resp_a", "object": "response.deleted", "deleted": True})
+    assert plugin.item_store.load("c", ["resp_a"], item_store.TURN) == {}
+    again = _request(plugin, "/v1/responses/resp_a")
+    assert again.status == 404 and again.body["error"]["type"] == "invalid_request_error"
+    assert "resp_a" not in json.dumps(again.body)                  # the id is not echoed
+
+
+def test_with_the_store_off_or_a_path_below_an_id_nothing_is_found():
+    assert _request(bedrock_proxy.Plugin({**CONFIG, "openai_response_store": {"storage": "off"}}),
+                    "/v1/responses/resp_a").status == 404
+    reply = _request(_plugin(), "/v1/responses/resp_a/input_items")
+    assert reply.status == 404 and "not served" in reply.body["error"]["message"]
+
+
+def test_an_unreachable_redis_store_makes_a_delete_a_counted_503():
+    from tests.stack import free_port
+    plugin = bedrock_proxy.Plugin({**CONFIG, "openai_response_store": {
+        "storage": "redis", "redis": {"host": "127.0.0.1", "port": free_port(), "timeout_ms": 200}}})
+    failures = item_store.metrics.response_store_errors_total.labels(operation="delete")
+    before = failures._value.get()
+    reply = _request(plugin, "/v1/responses/resp_a")
+    assert reply.status == 503 and reply.body["error"]["type"] == "server_error"
+    assert failures._value.get() == before + 1
