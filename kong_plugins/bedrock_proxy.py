@@ -9,13 +9,13 @@ first of our plugins on the route (ecommerce-guardrails usually is).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import unquote
 
 from kong_plugins.bedrock import request_metadata
 from kong_plugins.context import RequestContext, store
 from kong_plugins.formats import anthropic, openai_embeddings, prompt_cache
-from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.api import ApiFormat, token_count
 from kong_plugins.formats.chat_request import ChatRequest, parse_chat
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
@@ -41,6 +41,8 @@ COUNTING_KINDS = frozenset({"claude", "mantle"})
 """Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
 RESPONSES_PATH = "/v1/responses"
 RESPONSE_OBJECT_PATH = RESPONSES_PATH + "/"
+INPUT_TOKENS_PATH = RESPONSES_PATH + "/input_tokens"
+"""OpenAI's count of a Responses request's input tokens (the SDKs' responses.input_tokens.count)."""
 """`DELETE /v1/responses/{id}` erases what the gateway keeps of a response; other calls under it are not served."""
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBEDDING_KIND = "embedding"
@@ -94,7 +96,14 @@ class Plugin:
         if model_id is not None:
             return self._models(ctx, model_id)
         if path == "/v1/messages/count_tokens":
-            return self._count_tokens(ctx)
+            try:
+                internal = anthropic.parse_count_request(ctx.body)
+            except RequestError as exc:
+                return render_error(ApiFormat.ANTHROPIC, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
+            return self._count_tokens(ApiFormat.ANTHROPIC, ctx, internal)
+        if path == INPUT_TOKENS_PATH and ctx.method == "POST":
+            return self._parsed(ApiFormat.OPENAI, ctx, lambda chat: self._count_tokens(ApiFormat.OPENAI, ctx,
+                                                                                       chat.internal))
         if path == EMBEDDINGS_PATH:
             return self._embeddings(ctx)
         if path.startswith("/model/"):
@@ -110,14 +119,20 @@ class Plugin:
         if api is None:
             return render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.NOT_FOUND,
                                 "This API is not served by the gateway yet.")
-        responses_api = path == RESPONSES_PATH
+        return self._parsed(api, ctx, lambda chat: self._chat(api, ctx, chat), path_model=path_model,
+                            responses_api=path == RESPONSES_PATH)
+
+    def _parsed(self, api: ApiFormat, ctx: RequestContext, then: Callable[[ChatRequest], Reply | None], *,
+                responses_api: bool = True, path_model: str | None = None) -> Reply | None:
+        """Parse a chat request (a Responses one against the caller's kept items and turns), then go on with
+        `then`; a bad request is the client's 400, an unreachable store a 503."""
         try:
             chat = parse_chat(api, ctx.body, self.default_max_tokens, responses_api=responses_api,
                               path_model=path_model, omit_hosted_tools=self.omit_hosted_tools,
                               stored_items=item_store.lookup(self.item_store, _owner(ctx)) if responses_api else None,
                               conversation=item_store.conversation(self.turn_store, _owner(ctx)) if responses_api
                               else None)
-            return self._chat(api, ctx, chat)
+            return then(chat)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
         except item_store.ItemStoreError:
@@ -310,20 +325,18 @@ class Plugin:
         entry = self.catalogue.resolve(model_id)
         return model_list.get_model(api, entry, policy is not None and entry is not None and policy.allows(entry))
 
-    def _count_tokens(self, ctx: RequestContext) -> Reply | None:
-        """Bedrock CountTokens for Claude; elsewhere a local estimate, labelled as such."""
-        api = ApiFormat.ANTHROPIC
-        try:
-            internal = anthropic.parse_count_request(ctx.body)
-        except RequestError as exc:
-            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
+    def _count_tokens(self, api: ApiFormat, ctx: RequestContext, internal: dict[str, Any]) -> Reply | None:
+        """Anthropic's count_tokens and OpenAI's responses/input_tokens: Bedrock CountTokens for Claude;
+        elsewhere a local estimate, labelled as such."""
         entry = self._authorise(api, ctx, internal.get("model"))
         if isinstance(entry, Reply):
             return entry
+        if entry.kind == EMBEDDING_KIND:
+            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is an embedding model.", param="model")
         ctx.model = entry.name
         if entry.kind not in COUNTING_KINDS:
-            return Reply(200, {"input_tokens": estimate_input_tokens(internal)}, {ESTIMATE_HEADER: "true"})
-        ctx.upstream = plan_count(internal, entry, region=self.region)
+            return Reply(200, token_count(api, estimate_input_tokens(internal)), {ESTIMATE_HEADER: "true"})
+        ctx.upstream = plan_count(internal, entry, region=self.region, api=api)
         return None
 
 

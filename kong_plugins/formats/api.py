@@ -23,3 +23,10 @@ def api_for_path(path: str) -> ApiFormat:
     if path.startswith(("/model/", "/inference-profiles", "/foundation-models")):
         return ApiFormat.BEDROCK
     return ApiFormat.OPENAI
+
+
+def token_count(api: ApiFormat, input_tokens: int) -> dict[str, object]:
+    """A token count in the caller's format: Anthropic's `count_tokens` or OpenAI's `responses/input_tokens`."""
+    if api is ApiFormat.OPENAI:
+        return {"object": "response.input_tokens", "input_tokens": input_tokens}
+    return {"input_tokens": input_tokens}

@@ -222,15 +222,17 @@ def plan_embeddings(request: EmbeddingRequest, entry: CatalogueEntry, *, client_
                         stream=False, embedding=plan, headers=invoke_header(metadata))
 
 
-def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str) -> UpstreamCall:
-    """CountTokens takes a foundation-model id, so the geo prefix of a profile id is dropped."""
+def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str,
+               api: ApiFormat = ApiFormat.ANTHROPIC) -> UpstreamCall:
+    """CountTokens takes a foundation-model id, so the geo prefix of a profile id is dropped. `api`: whose
+    answer the count is rendered as (Anthropic's count_tokens, or OpenAI's responses/input_tokens)."""
     if entry.kind == "mantle":
         body = {k: v for k, v in internal.items() if k not in ("max_tokens", "stream")}
-        return UpstreamCall(api=ApiFormat.ANTHROPIC, operation="mantle-count-tokens", model_name=entry.name,
+        return UpstreamCall(api=api, operation="mantle-count-tokens", model_name=entry.name,
                             client_model=entry.name, model_id=entry.bedrock_id, region=entry.region or region,
                             body=_json({**body, "model": entry.bedrock_id}), stream=False,
                             service="bedrock-mantle", headers=MANTLE_HEADERS)
-    return UpstreamCall(api=ApiFormat.ANTHROPIC, operation="count-tokens", model_name=entry.name,
+    return UpstreamCall(api=api, operation="count-tokens", model_name=entry.name,
                         client_model=entry.name, model_id=foundation_model_id(entry.bedrock_id),
                         region=entry.region or region, body=anthropic.count_tokens_body(internal), stream=False)
 

@@ -19,7 +19,7 @@ from kong_plugins.bedrock.guardrail_usage import INVOKE_TRACE
 from kong_plugins.bedrock.usage import usage_from_headers
 from kong_plugins.context import RequestContext, Usage
 from kong_plugins.formats import anthropic, openai_chat, openai_passthrough, responses_render
-from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.api import ApiFormat, token_count
 from kong_plugins.formats.converse import GUARDRAIL_ACTION, ConverseStreamToAnthropic
 from kong_plugins.formats.sse import AnthropicSseDecoder
 from kong_plugins.policy import service_tier
@@ -58,13 +58,10 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     if call.operation == "openai-chat":
         ctx.usage = openai_passthrough.usage_of(json.loads(content))
         return content
-    if call.operation == "mantle-count-tokens":
+    if call.operation in ("count-tokens", "mantle-count-tokens"):
         ctx.usage = None
-        return json.dumps({"input_tokens": int(json.loads(content)["input_tokens"])}).encode()
-    if call.operation == "count-tokens":
-        counted = json.loads(content).get("inputTokens")
-        ctx.usage = None
-        return json.dumps({"input_tokens": int(counted)}).encode()
+        counted = int(json.loads(content)["inputTokens" if call.operation == "count-tokens" else "input_tokens"])
+        return json.dumps(token_count(call.api, counted)).encode()
     decoder = decoder_for(call)
     message = note_guardrail(decoder.message(content), ctx)
     note_usage(decoder, ctx)

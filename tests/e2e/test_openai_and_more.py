@@ -121,6 +121,30 @@ def test_count_tokens(stack):
     assert r.json() == {"input_tokens": 100}
 
 
+def test_responses_input_tokens(stack):
+    """OpenAI's `responses.input_tokens.count`: Bedrock CountTokens on Claude, agreeing with the call's usage; a
+    labelled estimate elsewhere; refusals in OpenAI's format."""
+    client = oa(stack, key="dev-admin-key")
+    request = dict(model="sonnet", instructions="Be terse.", input="count " * 50, tools=[
+        {"type": "function", "name": "get_order_status", "parameters": TOOL["function"]["parameters"]}])
+    counted = client.responses.input_tokens.count(**request)
+    assert counted.object == "response.input_tokens"
+    assert stack.emulator_control("GET", "/_emulator/requests").json()[-1]["operation"] == "count-tokens"
+    created = client.responses.create(**request, max_output_tokens=16)
+    assert counted.input_tokens == created.usage.input_tokens > 50
+    r = requests.post(stack.proxy_url + "/v1/responses/input_tokens", headers={"X-API-Key": "dev-admin-key"},
+                      json={"model": "titan", "input": "x" * 400}, timeout=10)
+    assert r.status_code == 200 and r.headers["X-Token-Count-Estimate"] == "true"
+    assert r.json() == {"object": "response.input_tokens", "input_tokens": 100}
+    with pytest.raises(openai.PermissionDeniedError):        # a model the role may not use
+        oa(stack).responses.input_tokens.count(model="opus", input="hi")
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.input_tokens.count(model="sonnet", input=[{"role": "user", "content": 5}])
+    assert refused.value.body["param"].startswith("input.0")
+    r = requests.get(stack.proxy_url + "/v1/responses/input_tokens", headers={"X-API-Key": "dev-admin-key"}, timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["type"] == "invalid_request_error"
+
+
 def test_seed_alias_routes(stack):
     r = requests.post(stack.proxy_url + "/v1/chat/haiku", headers={"X-API-Key": "dev-developer-key"}, timeout=10,
                       json={"messages": [{"role": "user", "content": "hi"}]})

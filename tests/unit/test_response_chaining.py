@@ -2,6 +2,7 @@
 `openai_response_store.keep_inputs`), without Kong: the turns the store keeps, what Bedrock is sent,
 and the refusals."""
 
+import base64
 import json
 
 import pytest
@@ -94,12 +95,18 @@ def test_without_kept_inputs_previous_response_id_is_a_400_and_no_turn_is_kept()
     assert reply.status == 400 and reply.body["error"]["param"] == "previous_response_id"
 
 
-def test_bedrock_proxy_continues_a_kept_turn_for_the_same_consumer():
+def _plugin_with_a_kept_turn():
+    """bedrock-proxy keeping inputs, after one call ("Order 4?" -> "It shipped.", kept as resp_a)."""
     plugin = bedrock_proxy.Plugin({**CONFIG, "openai_response_store": {"storage": "memory", "memory_mb": 3,
                                                                         "ttl_seconds": 600, "keep_inputs": True}})
     ctx = ctx_for("developer", {"model": "sonnet", "input": "Order 4?"})
     assert plugin.decide(ctx, "/v1/responses") is None
     ctx.keep_items("resp_a", _reply(_text("It shipped."), response_id="resp_a")["output"])
+    return plugin
+
+
+def test_bedrock_proxy_continues_a_kept_turn_for_the_same_consumer():
+    plugin = _plugin_with_a_kept_turn()
     ctx = ctx_for("developer", {"model": "sonnet", "input": "When?", "previous_response_id": "resp_a"})
     assert plugin.decide(ctx, "/v1/responses") is None
     sent = json.loads(ctx.upstream.body)["messages"]
@@ -133,3 +140,15 @@ def test_an_unreachable_redis_store_makes_previous_response_id_a_counted_503():
                           "/v1/responses")
     assert reply.status == 503 and "previous_response_id" in reply.body["error"]["message"]
     assert failures._value.get() == before + 1
+
+
+def test_input_tokens_counts_a_continued_conversation_with_its_kept_turns():
+    """`responses.input_tokens.count(previous_response_id=...)` counts what the call would send Bedrock."""
+    plugin = _plugin_with_a_kept_turn()
+    ctx = ctx_for("developer", {"model": "sonnet", "input": "When?", "previous_response_id": "resp_a"})
+    ctx.method = "POST"
+    assert plugin.decide(ctx, "/v1/responses/input_tokens") is None
+    assert ctx.upstream.operation == "count-tokens" and ctx.upstream.api.value == "openai"
+    invoke = json.loads(base64.b64decode(json.loads(ctx.upstream.body)["input"]["invokeModel"]["body"]))
+    assert [m["content"][0]["text"] for m in invoke["messages"]] == ["Order 4?", "It shipped.", "When?"]
+    assert ctx.keep_items is None                      # a count keeps nothing
