@@ -225,6 +225,9 @@ def parse_anthropic_body(body: Any) -> Prompt:
     messages = body["messages"]
     _validate_messages(messages)
     tools = _tool_specs(body.get("tools"))
+    if not body.get("tools") and any(isinstance(m["content"], list) and any(b.get("type") in ("tool_use", "tool_result")
+                                                                for b in m["content"]) for m in messages):
+        raise validation("Requests which include `tool_use` or `tool_result` blocks must define tools.")
     choice, choice_name = _tool_choice(body.get("tool_choice"))
     thinking = check_thinking(body.get("thinking"), body["max_tokens"])
     if thinking:

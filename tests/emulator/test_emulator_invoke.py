@@ -148,6 +148,17 @@ def test_no_tool_without_trigger_and_tool_result_answer(invoke) -> None:
     assert "tool result Sunny 21C" in message["content"][0]["text"]
 
 
+
+def test_tool_blocks_without_tools_are_refused_as_anthropic_does(client) -> None:
+    history = [{"role": "user", "content": "use tool please"},
+               {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+                                                  "input": {"city": "Paris"}}]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "Sunny"}]}]
+    error = _client_error(client, SONNET_45, claude_body(messages=history))
+    assert error.response["Error"]["Code"] == "ValidationException"
+    assert "must define tools" in error.response["Error"]["Message"]
+
+
 def test_thinking_block_counted_in_output(invoke) -> None:
     plain = invoke(claude_body(max_tokens=4000))["json"]
     for kind in ({"type": "enabled", "budget_tokens": 2048}, {"type": "adaptive"}):
