@@ -76,9 +76,8 @@ class MemoryItemStore:
             kept = self._items.pop((owner, TURN, turn_id), None)
             if kept is not None:
                 self._items[(owner, TURN, turn_id)] = (now + self.ttl_seconds, kept[1])
-        index = {"id": response_id, "items": [item["id"] for item in items]}
         for kind, item in [*((ITEM, item) for item in items), *([(TURN, turn)] if turn is not None else []),
-                           (RESPONSE, index)]:
+                           (RESPONSE, response_index(response_id, items))]:
             encoded = bytes(memoryview(wire_json.dumps(item)))   # orjson's bytes hold up to twice their length
             if len(encoded) + ENTRY_OVERHEAD > self.max_bytes:
                 continue
@@ -97,16 +96,20 @@ class MemoryItemStore:
         return found
 
     def delete(self, owner: str, response_id: str) -> bool:
-        index = self.load(owner, [response_id], RESPONSE).get(response_id)
-        keys = [(owner, ITEM, str(i)) for i in item_ids(index)] + [(owner, TURN, response_id),
-                                                                      (owner, RESPONSE, response_id)]
-        return sum(self._drop(key) for key in keys) > 0
+        now = time.monotonic()
+        kept = self._items.get((owner, RESPONSE, response_id))      # expired or not: its items go too
+        index = wire_json.loads(kept[1]) if kept is not None else None
+        keys = [*((owner, ITEM, i) for i in item_ids(index)), (owner, TURN, response_id),
+                (owner, RESPONSE, response_id)]
+        live = any(key in self._items and self._items[key][0] > now for key in keys)   # expired counts as gone
+        for key in keys:
+            self._drop(key)
+        return live
 
-    def _drop(self, key: tuple[str, str, str]) -> bool:
+    def _drop(self, key: tuple[str, str, str]) -> None:
         kept = self._items.pop(key, None)
         if kept is not None:
             self.size -= len(kept[1]) + ENTRY_OVERHEAD
-        return kept is not None
 
     def _evict(self, now: float) -> None:
         while self._items:
@@ -137,6 +140,11 @@ def delete(store: ItemStore | None, owner: str, response_id: str) -> bool:
     except ItemStoreError as exc:
         _count_failure("delete", exc)
         raise
+
+
+def response_index(response_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """What is kept under a response's id so that `delete` can find its output items."""
+    return {"id": response_id, "items": [item["id"] for item in items]}
 
 
 def item_ids(index: dict[str, Any] | None) -> list[str]:

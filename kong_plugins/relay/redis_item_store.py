@@ -8,7 +8,7 @@ import redis
 
 from kong_plugins import redis_client
 from kong_plugins.formats import wire_json
-from kong_plugins.relay.item_store import ITEM, RESPONSE, TURN, ItemStoreError, item_ids
+from kong_plugins.relay.item_store import ITEM, RESPONSE, TURN, ItemStoreError, item_ids, response_index
 
 KEY_PREFIX = "kbg:"
 
@@ -34,8 +34,8 @@ class RedisItemStore:
             pipe.set(_key(owner, ITEM, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
         if turn is not None:
             pipe.set(_key(owner, TURN, turn["id"]), wire_json.dumps(turn), ex=self.ttl_seconds)
-        index = {"id": response_id, "items": [item["id"] for item in items]}
-        pipe.set(_key(owner, RESPONSE, response_id), wire_json.dumps(index), ex=self.ttl_seconds)
+        pipe.set(_key(owner, RESPONSE, response_id), wire_json.dumps(response_index(response_id, items)),
+                 ex=self.ttl_seconds)
         try:
             pipe.execute()
         except (redis.RedisError, OSError) as exc:

@@ -67,3 +67,13 @@ def test_an_unreachable_redis_store_makes_a_delete_a_counted_503():
     reply = _request(plugin, "/v1/responses/resp_a")
     assert reply.status == 503 and reply.body["error"]["type"] == "server_error"
     assert failures._value.get() == before + 1
+
+
+def test_an_expired_response_is_not_found_though_not_yet_evicted(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(item_store.time, "monotonic", lambda: clock[0])
+    store = MemoryItemStore(1 << 20, 60)
+    _turn(store, "alice", "resp_1", [_text("One.")], input="first prompt")
+    clock[0] += 61                                                 # expired; nothing saved since, so still held
+    assert store.size > 0 and store.delete("alice", "resp_1") is False
+    assert store.size == 0                                         # and its bytes are freed all the same
