@@ -3,7 +3,8 @@
 Thin PDK wiring only; the decisions are pure functions in `kong_plugins.policy`,
 `kong_plugins.formats` and `kong_plugins.relay.call`. PDK round trips in
 access: get_var (context key), plus consumer, body and path when this is the
-first of our plugins on the route (ecommerce-guardrails usually is).
+first of our plugins on the route (ecommerce-guardrails usually is), and the
+method under /v1/responses/ only (the one route that takes more than POST).
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ COUNTING_KINDS = frozenset({"claude", "mantle"})
 """Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
 RESPONSES_PATH = "/v1/responses"
 RESPONSE_OBJECT_PATH = RESPONSES_PATH + "/"
+"""`DELETE /v1/responses/{id}` erases what the gateway keeps of a response; other calls under it but
+`input_tokens` are not served."""
 INPUT_TOKENS_PATH = RESPONSES_PATH + "/input_tokens"
 """OpenAI's count of a Responses request's input tokens (the SDKs' responses.input_tokens.count)."""
-"""`DELETE /v1/responses/{id}` erases what the gateway keeps of a response; other calls under it are not served."""
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBEDDING_KIND = "embedding"
 EMBEDDING_KINDS = frozenset({EMBEDDING_KIND})
