@@ -150,12 +150,12 @@ BEDROCK_PROXY_SCHEMA = [
                                        description="OpenAI-format requests to Claude get Bedrock cache points "
                                                    "after the system prompt and, in an ongoing conversation, after "
                                                    "the last message (OpenAI's formats cannot ask for them).")},
-    {"openai_hosted_tools": {"type": "string", "required": True, "default": "omit", "one_of": ["omit", "reject"],
-                             "description": "A Responses request's hosted OpenAI tools (web_search, file_search, "
-                                            "code_interpreter, image_generation, remote mcp...), which Bedrock "
-                                            "cannot run: omit (the call goes on without them and the answer's "
-                                            "X-Bedrock-Omitted-Tools header names them; Codex sends web_search "
-                                            "every turn) or reject (a 400)."}},
+    {"openai_hosted_tools": _string(required=True, default="omit", one_of=["omit", "reject"],
+                                    description="A Responses request's hosted OpenAI tools (web_search, file_search, "
+                                                "code_interpreter, image_generation, remote mcp...), which Bedrock "
+                                                "cannot run: omit (the call goes on without them and the answer's "
+                                                "X-Bedrock-Omitted-Tools header names them; Codex sends web_search "
+                                                "every turn) or reject (a 400).")},
     {"openai_response_store": {"type": "record", "required": True, "fields": [
         {"storage": _string(required=True, default="memory", one_of=["memory", "redis", "off"],
                             description="memory: per plugin-server process (one Kong pod; with more pods use "
@@ -263,11 +263,10 @@ ECOMMERCE_GUARDRAILS_SCHEMA = [
     {"cvv": {**_ACTION, "default": "block"}},
     {"credentials": {**_ACTION, "default": "block"}},
     {"abuse": {**_ACTION, "default": "block"}},
-    {"unreadable_document": {"type": "string", "required": True, "one_of": ["block", "monitor", "off"],
-                             "default": "block",
-                             "description": "An attached document whose text cannot be scanned: a Word 97 .doc, "
-                                            "an encrypted or malformed file, one too long to read, or one "
-                                            "the request only points to (S3, a URL)."}},
+    {"unreadable_document": _string(required=True, one_of=["block", "monitor", "off"], default="block",
+                                    description="An attached document whose text cannot be scanned: a Word 97 "
+                                                ".doc, an encrypted or malformed file, one too long to read, or "
+                                                "one the request only points to (S3, a URL).")},
     {"custom_patterns": {"type": "array", "required": True, "default": [], "elements": _CUSTOM}},
     {"seed_keywords": _boolean(required=True, default=False,
                                description="The seeds' literal keyword list (SQL, SELECT, DROP, password, token, "
