@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from kong_plugins.bedrock import request_metadata
 from kong_plugins.context import RequestContext, store
+from kong_plugins.eventlog import log_event
 from kong_plugins.formats import anthropic, openai_embeddings, prompt_cache
 from kong_plugins.formats.api import ApiFormat, token_count
 from kong_plugins.formats.chat_request import ChatRequest, parse_chat
@@ -57,6 +58,10 @@ class Plugin:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.catalogue = Catalogue.from_config(config)
+        for role, model in self.catalogue.unusable_profiles:
+            log_event("inference_profile_unused", "error", plugin=NAME, role=role, model=model,
+                      reason="an application inference profile serves only catalogue models of kind claude, "
+                             "converse or embedding")
         self.region = config.get("region") or "us-east-1"
         self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
         self.default_role = config.get("default_role") or "other"
@@ -218,7 +223,7 @@ class Plugin:
             allowed = ", ".join(self.catalogue.allowed_names(policy))
             return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, f"Your role may use these models: {allowed}.",
                                 param="model")
-        return entry
+        return self.catalogue.for_role(entry, policy)
 
     def _caller(self, ctx: RequestContext, end_user: str | None = None) -> dict[str, str] | None:
         """Who is calling, for Bedrock's model invocation logs (bedrock_request_metadata)."""

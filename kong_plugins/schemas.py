@@ -79,6 +79,15 @@ _MODEL = {"type": "record", "fields": [
                                        "is denied or unavailable (only those the caller's role may use).")},
 ]}
 
+APPLICATION_PROFILE_ARN = "^arn:aws[%a-]*:bedrock:[%l%d-]+:%d+:application%-inference%-profile/[%l%d]+$"
+"""Lua pattern (Kong's `match`) of an application inference profile's ARN."""
+_PROFILE = {"type": "record", "fields": [
+    {"model": _string(required=True, description="A catalogue name of kind claude, converse or embedding.")},
+    {"arn": _string(required=True, match=APPLICATION_PROFILE_ARN,
+                    description="The application inference profile's ARN (CreateInferenceProfile), copied from "
+                                "that model's Bedrock id; the gateway's IAM role needs it granted too.")},
+]}
+
 _ROLE = {"type": "record", "fields": [
     {"name": _string(required=True)},
     {"allowed_models": _strings(required=True, description="Catalogue names, or `*` for all.")},
@@ -106,6 +115,10 @@ _ROLE = {"type": "record", "fields": [
                                     "X-Amzn-Bedrock-Service-Tier, Converse serviceTier); others are a 403."}},
     ], "description": "Amazon Bedrock service tiers: Priority costs more, Flex less (token-meter prices "
                       "them with service_tier_price_factors)."}},
+    {"inference_profiles": {"type": "array", "required": True, "default": [], "elements": _PROFILE,
+                            "description": "The role's calls of these models go through its application "
+                                           "inference profiles, so AWS bills them to the profiles' cost "
+                                           "allocation tags (fallbacks too, each through its own)."}},
 ]}
 
 _REDIS = {"type": "record", "required": True, "fields": [

@@ -99,6 +99,15 @@ CATALOGUE: dict[str, ModelInfo] = {
 
 _ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:(?P<kind>[a-z-]+)/(?P<rest>.+)$")
 
+APPLICATION_PROFILES: dict[str, str] = {
+    "kbgdevelop01": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "kbgecomops01": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "kbgembedding": "amazon.titan-embed-text-v2:0",
+}
+"""Application inference profiles this emulator knows, by id, with the model or system profile each was copied
+from (Bedrock's CreateInferenceProfile `copyFrom`): an account's profiles for cost allocation tags. Any account
+and region in the ARN is accepted; an unknown id is an invalid model identifier."""
+
 
 @dataclass(frozen=True)
 class ModelRef:
@@ -134,7 +143,9 @@ def resolve_model(model_id: str, *, allow_on_demand: bool = False) -> ModelRef:
             raise validation(MSG_INVALID_MODEL)
         if kind == "inference-profile" and _split_profile(target)[0] is None:
             raise validation(MSG_INVALID_MODEL)
-        if kind not in ("foundation-model", "inference-profile"):
+        if kind == "application-inference-profile":
+            target = APPLICATION_PROFILES.get(target, "")
+        elif kind not in ("foundation-model", "inference-profile"):
             raise validation(MSG_INVALID_MODEL)
     elif model_id.startswith("arn:"):
         raise validation(MSG_INVALID_MODEL)

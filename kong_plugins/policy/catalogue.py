@@ -6,7 +6,7 @@ Built once per plugin instance from its config; lookups are dictionary hits.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from kong_plugins.policy.service_tier import DEFAULT as STANDARD_TIER
@@ -32,6 +32,12 @@ class CatalogueEntry:
     service_tiers: frozenset[str] = frozenset({STANDARD_TIER})   # the Bedrock tiers this model is served on
     aliases: tuple[str, ...] = ()     # other names that resolve to it
     display_name: str | None = None   # the label model lists show (None: derived, see policy.model_list)
+    profile_arn: str | None = None    # the caller's role's application inference profile for it (Catalogue.for_role)
+
+    @property
+    def invocation_id(self) -> str:
+        """What the Bedrock call names in its path: the role's application inference profile, else the model."""
+        return self.profile_arn or self.bedrock_id
 
     @property
     def caches_prompts(self) -> bool:
@@ -58,6 +64,9 @@ class Guardrail:
         return cls(str(config["identifier"]), str(config.get("version") or "DRAFT"), bool(config.get("trace")))
 
 
+PROFILE_KINDS = frozenset({"claude", "converse", "embedding"})
+"""Catalogue kinds whose calls can go through an application inference profile: those that name a Bedrock model
+id in the path (Mantle names its model in the body, and openai-compatible is not Bedrock)."""
 GUARDED_KINDS = frozenset({"claude", "converse"})
 """Catalogue kinds whose Bedrock calls can carry a guardrail (InvokeModel headers, Converse guardrailConfig)."""
 
@@ -70,9 +79,13 @@ class RolePolicy:
     substitute_default: bool = False   # serve the default model instead of answering 403
     guardrail: Guardrail | None = None  # the role's Bedrock guardrail: its text calls go through it
     tiers: TierPolicy = TierPolicy()    # the role's Bedrock service tiers
+    profiles: tuple[tuple[str, str], ...] = ()   # (catalogue name, application inference profile ARN)
 
     def allows(self, entry: CatalogueEntry) -> bool:
         return ALL_MODELS in self.allowed or entry.name in self.allowed
+
+    def profile_for(self, name: str) -> str | None:
+        return next((arn for model, arn in self.profiles if model == name), None)
 
 
 class Catalogue:
@@ -90,6 +103,9 @@ class Catalogue:
             if target in self._entries:
                 self._lookup[alias.lower()] = self._entries[target]
         self.roles = dict(roles)
+        self.unusable_profiles = [(role.name, model) for role in self.roles.values() for model, _ in role.profiles
+                                  if model not in self._entries or self._entries[model].kind not in PROFILE_KINDS]
+        """(role, model) of profiles no call can use: unknown models and kinds outside PROFILE_KINDS."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Catalogue:
@@ -112,7 +128,8 @@ class Catalogue:
                                   default_model=r["default_model"],
                                   substitute_default=bool(r.get("substitute_default")),
                                   guardrail=Guardrail.from_config(r.get("bedrock_guardrail")),
-                                  tiers=TierPolicy.from_config(r.get("service_tiers")))
+                                  tiers=TierPolicy.from_config(r.get("service_tiers")),
+                                  profiles=tuple((p["model"], p["arn"]) for p in r.get("inference_profiles") or ()))
             for r in config.get("roles") or []
         }
         family = config.get("resolve_unknown_claude_names")
@@ -134,10 +151,17 @@ class Catalogue:
             entry = self._entries.get(match.group(1)) if match else None
         return entry
 
+    def for_role(self, entry: CatalogueEntry, role: RolePolicy) -> CatalogueEntry:
+        """The entry as `role` calls it: through the role's application inference profile for it, if any, so
+        Bedrock bills the call to the profile's cost allocation tags."""
+        arn = role.profile_for(entry.name) if entry.kind in PROFILE_KINDS else None
+        return replace(entry, profile_arn=arn) if arn else entry
+
     def fallbacks_for(self, entry: CatalogueEntry, role: RolePolicy) -> list[CatalogueEntry]:
-        """The entry's fallback chain, keeping only models the role may use (and that can apply its guardrail)."""
+        """The entry's fallback chain, keeping only models the role may use (and that can apply its guardrail),
+        each as the role calls it."""
         chain = (self._entries.get(name) for name in entry.fallbacks)
-        return [e for e in chain if e is not None and e is not entry and role.allows(e)
+        return [self.for_role(e, role) for e in chain if e is not None and e.name != entry.name and role.allows(e)
                 and (role.guardrail is None or e.kind in GUARDED_KINDS)]
 
     def allowed_entries(self, role: RolePolicy | None) -> list[CatalogueEntry]:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER, invoke_header
 from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
-from kong_plugins.formats.embedding_models import embedding_model
+from kong_plugins.formats.embedding_models import EmbeddingModel, embedding_model
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.openai_embeddings import EmbeddingRequest
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKinds
@@ -31,6 +31,7 @@ nginx_kong.lua: proxy_set_header X-Kong-Request-Id $kong_request_id): the relay'
 class EmbeddingPlan:
     bodies: tuple[bytes, ...]   # InvokeModel bodies (Titan: one per text; Cohere: 96 texts each), in order
     encoding: str               # the client's encoding_format: float | base64
+    model: EmbeddingModel       # reads the answers (by the Bedrock model id: the call may name a profile ARN)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class UpstreamCall:
     operation: str          # invoke | invoke-with-response-stream | converse | converse-stream
     model_name: str         # catalogue name
     client_model: str       # the name the client asked for (echoed in OpenAI responses)
-    model_id: str           # Bedrock model / inference-profile id
+    model_id: str           # Bedrock model / inference-profile id / application inference profile ARN
     region: str
     body: bytes             # the body to send to Bedrock (already translated)
     stream: bool
@@ -110,7 +111,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     if stream:
         operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
-                        model_id=entry.bedrock_id, region=entry.region or region, body=body, stream=stream,
+                        model_id=entry.invocation_id, region=entry.region or region, body=body, stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
                         tools=tools, responses_api=responses_api, service_tier=tier,
                         headers=guardrail_headers(metered) + tier_headers(tier) + invoke_header(metadata)
@@ -188,7 +189,7 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
     """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail,
     service tier and `metadata`, the client's pairs and ours: in a Converse body, which is re-encoded only
     when one of them changes it, or InvokeModel's header)."""
-    model_id = foundation_model_id(entry.bedrock_id) if operation == "count-tokens" else entry.bedrock_id
+    model_id = foundation_model_id(entry.bedrock_id) if operation == "count-tokens" else entry.invocation_id
     headers: tuple[tuple[str, str], ...] = ()
     if operation.startswith("converse") and (guardrail is not None or metadata
                                              or tier != (asked_tier or service_tier.DEFAULT)):
@@ -215,10 +216,10 @@ def plan_embeddings(request: EmbeddingRequest, entry: CatalogueEntry, *, client_
                     region: str, metadata: Mapping[str, str] | None = None) -> UpstreamCall:
     """OpenAI embeddings: InvokeModel calls of the model's batch size, no fallback (another model's vectors would
     not be comparable with the ones the client already stored). RequestError if the model cannot take it."""
-    plan = EmbeddingPlan(bodies=embedding_model(entry.bedrock_id).bodies(request, entry.name),
-                         encoding=request.encoding)
+    model = embedding_model(entry.bedrock_id)
+    plan = EmbeddingPlan(bodies=model.bodies(request, entry.name), encoding=request.encoding, model=model)
     return UpstreamCall(api=ApiFormat.OPENAI, operation="embed", model_name=entry.name, client_model=client_model,
-                        model_id=entry.bedrock_id, region=entry.region or region, body=plan.bodies[0],
+                        model_id=entry.invocation_id, region=entry.region or region, body=plan.bodies[0],
                         stream=False, embedding=plan, headers=invoke_header(metadata))
 
 

@@ -18,7 +18,7 @@ from kong_plugins.bedrock.client import BedrockClient
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import Usage
 from kong_plugins.formats.errors import ErrorKind
-from kong_plugins.formats.embedding_models import Vectors, embedding_model
+from kong_plugins.formats.embedding_models import Vectors
 from kong_plugins.relay.attempts import Failure, call_with_retries
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
@@ -34,7 +34,7 @@ def embed_all(client: BedrockClient, budget: RetryBudget, call: UpstreamCall,
     """Every text's vector in order and the tokens they cost, or the first failure."""
     assert call.embedding is not None
     bodies = call.embedding.bodies
-    model = embedding_model(call.model_id)
+    model = call.embedding.model
     stopped = False
 
     def embed(body: bytes, timing: RelayClock) -> tuple[Vectors, int] | Failure | None:

@@ -369,6 +369,7 @@ WILDCARD_ARNS = (
     "arn:aws:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
     "arn:aws:bedrock:us-east-1:123456789012:inference-profile/*",
     "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.*",
+    "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/*",
     "arn:aws:bedrock-mantle:us-east-1:123456789012:project/*",
     "arn:aws:bedrock-mantle:*:123456789012:project/default",
 )
@@ -391,7 +392,8 @@ def test_environment_model_arns_have_no_wildcards(parsed):
         call = blocks(parsed, directory, "module")["bedrock_irsa"]
         local_defs = merged(parsed, directory, "locals")
         variables = blocks(parsed, directory, "variable")
-        for arg in ("foundation_model_arns", "inference_profile_arns", "mantle_project_arns", "mantle_model_ids"):
+        for arg in ("foundation_model_arns", "inference_profile_arns", "mantle_project_arns", "mantle_model_ids",
+                    "application_inference_profile_arns"):
             pending, seen_vars = [call[arg]], set()
             while pending:
                 expr = pending.pop()
@@ -405,7 +407,8 @@ def test_environment_model_arns_have_no_wildcards(parsed):
 
 
 def test_environment_defaults_cover_gateway_catalogue(parsed):
-    """Every Bedrock model in kong/kong.yaml's catalogue is granted by default."""
+    """Every Bedrock model in kong/kong.yaml's catalogue, and every application inference profile its roles call
+    through, is granted by default."""
     yaml = pytest.importorskip("yaml")
     config = yaml.safe_load((ROOT / "kong" / "kong.yaml").read_text())
     proxies = [p["config"] for s in config.get("services", []) for p in s.get("plugins", [])
@@ -428,6 +431,9 @@ def test_environment_defaults_cover_gateway_catalogue(parsed):
                 assert model_id in pool, (
                     f"environments/{env}: catalogue model {model.get('name')} ({model_id}, kind {kind}) "
                     "is not granted by the IRSA role's defaults")
+            profiles = {p["arn"] for role in proxy.get("roles", []) for p in role.get("inference_profiles") or []}
+            missing = profiles - set(defaults["application_inference_profile_arns"])
+            assert not missing, f"environments/{env}: roles call through ungranted profiles {sorted(missing)}"
 
 
 def test_irsa_subject_matches_helm_deployment(parsed):

@@ -111,4 +111,5 @@ def test_bedrock_irsa_trust_and_permissions_are_least_privilege():
     assert actions <= {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:Converse",
                        "bedrock:ConverseStream", "bedrock:CountTokens"} and "bedrock:InvokeModel" in actions
     assert '"*"' not in text and "bedrock:*" not in text
-    assert "resources = concat(var.foundation_model_arns, var.inference_profile_arns)" in text
+    assert ("resources = concat(var.foundation_model_arns, var.inference_profile_arns, "
+            "var.application_inference_profile_arns)") in text

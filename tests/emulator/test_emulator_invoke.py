@@ -48,6 +48,8 @@ def test_claude_message_shape_and_usage_headers(invoke) -> None:
     ("apac.anthropic.claude-opus-4-7", "claude-opus-4-7"),
     ("arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0",
      "claude-3-7-sonnet-20250219"),
+    ("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/kbgdevelop01",
+     "claude-sonnet-4-5-20250929"),
 ])
 def test_model_id_forms(invoke, model_id: str, name: str) -> None:
     assert invoke(claude_body(), model=model_id)["json"]["model"] == name
@@ -57,6 +59,9 @@ def test_unknown_model_and_on_demand_errors(client) -> None:
     error = _client_error(client, "anthropic.claude-9-ultra-v1:0", claude_body())
     assert error.response["Error"] == {"Code": "ValidationException",
                                        "Message": "The provided model identifier is invalid."}
+    error = _client_error(client, "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/nosuchprofi1",
+                          claude_body())
+    assert error.response["Error"]["Code"] == "ValidationException"
     error = _client_error(client, "anthropic.claude-sonnet-4-5-20250929-v1:0", claude_body())
     assert error.response["Error"]["Message"] == (
         "Invocation of model ID anthropic.claude-sonnet-4-5-20250929-v1:0 with on-demand throughput isn't "

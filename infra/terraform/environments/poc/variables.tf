@@ -145,6 +145,12 @@ variable "log_retention_days" {
   default     = 365
 }
 
+variable "application_inference_profile_arns" {
+  description = "Application inference profiles named by roles' inference_profiles in kong/kong.yaml (exact ARNs)."
+  type        = list(string)
+  default     = []
+}
+
 variable "guardrail_arns" {
   description = "Bedrock Guardrails named by roles' bedrock_guardrail in kong/kong.yaml (exact ARNs)."
   type        = list(string)

@@ -84,6 +84,8 @@ module "bedrock_irsa" {
   mantle_project_arns    = local.mantle_project_arns
   guardrail_arns         = var.guardrail_arns
   tags                   = local.tags
+
+  application_inference_profile_arns = var.application_inference_profile_arns
 }
 
 # token-meter's CloudWatch exporter runs under the same service account.

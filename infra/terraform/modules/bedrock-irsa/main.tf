@@ -30,7 +30,7 @@ data "aws_iam_policy_document" "bedrock" {
     sid       = "InvokeCatalogueModels"
     effect    = "Allow"
     actions   = var.bedrock_actions
-    resources = concat(var.foundation_model_arns, var.inference_profile_arns)
+    resources = concat(var.foundation_model_arns, var.inference_profile_arns, var.application_inference_profile_arns)
   }
 
   dynamic "statement" {

@@ -46,6 +46,17 @@ variable "inference_profile_arns" {
   }
 }
 
+variable "application_inference_profile_arns" {
+  description = "Application inference profiles the gateway's roles call through (kong.yaml roles[].inference_profiles), for cost allocation tags. Each was copied from a catalogue model, whose ARNs above must be granted too (Bedrock checks both)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.application_inference_profile_arns : can(regex("^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:application-inference-profile/[a-z0-9]+$", a))])
+    error_message = "Each entry must be an exact application-inference-profile ARN (no wildcards)."
+  }
+}
+
 variable "bedrock_actions" {
   description = "bedrock-runtime actions granted on exactly the ARNs above. No List*/Get*: the gateway answers /foundation-models and /inference-profiles from its catalogue."
   type        = list(string)

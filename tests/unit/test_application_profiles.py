@@ -1,0 +1,85 @@
+"""Application inference profiles per role (bedrock-proxy's `roles[].inference_profiles`), without Kong: which
+calls name a profile ARN, which keep the model id, and which configurations are refused or reported."""
+
+import json
+
+import pytest
+
+from kong_plugins import bedrock_proxy
+from kong_plugins.formats.embedding_models import Cohere
+from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
+from tests.kong_harness.schema import normalize_field, validate_field
+from tests.unit.test_bedrock_proxy_decide import CONFIG, ctx_for
+
+ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/"
+PROFILES = [{"model": "sonnet", "arn": ARN + "devsonnet001"}, {"model": "haiku", "arn": ARN + "devhaiku0001"},
+            {"model": "cohere-embed", "arn": ARN + "devcohere001"}, {"model": "opus-4-7", "arn": ARN + "devmantle001"},
+            {"model": "nosuchmodel", "arn": ARN + "devunknown01"}]
+ROLES = [{**r, "inference_profiles": PROFILES} if r["name"] in ("developer", "admin") else r for r in CONFIG["roles"]]
+PLUGIN = bedrock_proxy.Plugin({**CONFIG, "roles": ROLES, "default_max_tokens": 4096})
+CHAT = {"model": "sonnet", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+
+
+def decided(role, body, path):
+    ctx = ctx_for(role, body)
+    assert PLUGIN.decide(ctx, path) is None
+    return ctx
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions", "/v1/responses"])
+def test_the_roles_calls_name_its_profile_and_the_fallbacks_theirs(path):
+    body = CHAT if path != "/v1/responses" else {"model": "sonnet", "input": "hi"}
+    ctx = decided("developer", body, path)
+    assert (ctx.upstream.model_name, ctx.upstream.model_id) == ("sonnet", ARN + "devsonnet001")
+    assert [(f.model_name, f.model_id) for f in ctx.fallbacks] == [("haiku", ARN + "devhaiku0001")]
+    assert ctx.model == "sonnet"   # metered and priced as the catalogue model
+
+
+def test_a_role_without_profiles_calls_the_model():
+    ctx = decided("analyst", {**CHAT, "model": "haiku"}, "/v1/chat/completions")
+    assert ctx.upstream.model_id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def test_a_native_call_names_the_profile_and_counting_the_foundation_model():
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+    native = decided("developer", body, "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke")
+    assert native.upstream.model_id == ARN + "devsonnet001" and native.upstream.body == native.body
+    count = decided("developer", body, "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/count-tokens")
+    assert count.upstream.model_id == "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    counted = decided("developer", {"model": "sonnet", "messages": CHAT["messages"]}, "/v1/messages/count_tokens")
+    assert counted.upstream.model_id == "anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def test_embeddings_name_the_profile_and_still_read_the_models_answers():
+    ctx = decided("developer", {"model": "cohere-embed", "input": ["a", "b"]}, "/v1/embeddings")
+    assert ctx.upstream.model_id == ARN + "devcohere001"
+    assert isinstance(ctx.upstream.embedding.model, Cohere)   # not guessed from the ARN (which reads as Titan)
+    assert json.loads(ctx.upstream.body)["texts"] == ["a", "b"]
+
+
+def test_mantle_keeps_its_model_and_unusable_profiles_are_reported(capsys):
+    ctx = decided("admin", {**CHAT, "model": "opus-4-7"}, "/v1/messages")
+    assert ctx.upstream.is_mantle and ctx.upstream.model_id == "anthropic.claude-opus-4-7"
+    bedrock_proxy.Plugin({**CONFIG, "roles": ROLES})
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    reported = sorted((e["role"], e["model"]) for e in events if e["event"] == "inference_profile_unused")
+    assert reported == [("admin", "nosuchmodel"), ("admin", "opus-4-7"),
+                        ("developer", "nosuchmodel"), ("developer", "opus-4-7")]
+    assert all(e["level"] == "error" for e in events) and "devmantle001" not in json.dumps(events)
+
+
+ROLE_FIELD = normalize_field("roles", next(f["roles"] for f in BEDROCK_PROXY_SCHEMA if "roles" in f))
+
+
+@pytest.mark.parametrize("arn, valid", [
+    (ARN + "devsonnet001", True),
+    ("arn:aws-us-gov:bedrock:us-gov-west-1:123456789012:application-inference-profile/a1b2c3d4e5f6", True),
+    ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0", False),
+    ("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0", False),
+    (ARN + "*", False),
+    ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", False),
+])
+def test_kong_refuses_anything_but_an_application_profile_arn(arn, valid):
+    role = {"name": "r", "allowed_models": ["sonnet"], "default_model": "sonnet", "substitute_default": False,
+            "inference_profiles": [{"model": "sonnet", "arn": arn}]}
+    assert (validate_field(ROLE_FIELD, [role]) is None) is valid
