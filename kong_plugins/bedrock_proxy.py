@@ -212,7 +212,7 @@ class Plugin:
         policy = self.catalogue.roles.get(ctx.role or "")
         if policy is None:
             return render_error(api, ErrorKind.PERMISSION, "Your API key has no model access on this gateway.")
-        entry = self.catalogue.resolve(requested or policy.default_model)
+        entry = self.catalogue.resolve(requested or policy.default_model, policy)
         if entry is None:
             return render_error(api, ErrorKind.MODEL_NOT_FOUND,
                                 "The requested model is not in the gateway's catalogue.", param="model")

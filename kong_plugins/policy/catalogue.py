@@ -14,6 +14,7 @@ from kong_plugins.policy.service_tier import OFFERED_BY_DEFAULT, TIERED_KINDS, T
 
 ALL_MODELS = "*"
 _UNCACHEABLE_CLAUDE = re.compile(r"claude-(v2|instant|3-(haiku|sonnet|opus)-|3-5-sonnet-20240620)")
+_MODEL_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:(?:foundation-model|inference-profile)/(.+)$")
 _CLAUDE_FAMILY = re.compile(r"(?:^|[.])claude-(?:\d+-(?:\d+-)?)?(opus|sonnet|haiku)\b")
 
 
@@ -87,6 +88,10 @@ class RolePolicy:
     def profile_for(self, name: str) -> str | None:
         return next((arn for model, arn in self.profiles if model == name), None)
 
+    def model_for(self, profile_arn: str) -> str | None:
+        """The catalogue name the role's application inference profile serves."""
+        return next((model for model, arn in self.profiles if arn == profile_arn), None)
+
 
 class Catalogue:
     """Model names (and aliases) to catalogue entries, plus role policies."""
@@ -135,8 +140,9 @@ class Catalogue:
         family = config.get("resolve_unknown_claude_names")
         return cls(entries, aliases, roles, resolve_by_family=True if family is None else bool(family))
 
-    def resolve(self, model: str) -> CatalogueEntry | None:
-        """The entry for a client model name, alias or Bedrock id (case-insensitive).
+    def resolve(self, model: str, role: RolePolicy | None = None) -> CatalogueEntry | None:
+        """The entry for a client model name, alias, Bedrock id or its ARN (case-insensitive), or `role`'s
+        application inference profile ARN (Bedrock-native clients such as Claude Code name what AWS gave them).
 
         Documented rule for names the catalogue does not know (a newer Claude
         such as `claude-opus-4-8`, which Claude Code may send by default): the
@@ -145,7 +151,10 @@ class Catalogue:
         X-Bedrock-Model header says which model answered.
         """
         key = model.strip().lower()
-        entry = self._lookup.get(key)
+        arn = _MODEL_ARN.match(key)
+        entry = self._lookup.get(arn.group(1) if arn else key)
+        if entry is None and role is not None:
+            entry = self._entries.get(role.model_for(model.strip()) or "")
         if entry is None and self.resolve_by_family:
             match = _CLAUDE_FAMILY.search(key)
             entry = self._entries.get(match.group(1)) if match else None

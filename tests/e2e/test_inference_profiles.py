@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 
 import anthropic
+import botocore.exceptions
 import pytest
 
 from kong_plugins.context import Usage
@@ -97,3 +98,16 @@ def test_the_profile_arn_is_not_shown_to_clients(stack):
     raw = oa(stack).chat.completions.with_raw_response.create(
         model="sonnet", max_tokens=20, messages=[{"role": "user", "content": "hi"}])
     assert "kbgdevelop01" not in raw.text and "kbgdevelop01" not in json.dumps(dict(raw.headers))
+
+
+def test_a_bedrock_client_may_name_its_roles_profile_arn_and_no_other_roles(stack):
+    """As Claude Code's Bedrock mode does when ANTHROPIC_MODEL is the profile ARN AWS gave the team."""
+    answer = bedrock_runtime(stack).converse(modelId=SONNET_PROFILE, messages=[{"role": "user", "content": [
+        {"text": "hi"}]}], inferenceConfig={"maxTokens": 20})
+    assert answer["ResponseMetadata"]["HTTPHeaders"]["x-bedrock-model"] == "sonnet"
+    assert last_sent(stack)["model_id"] == SONNET_PROFILE
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        bedrock_runtime(stack, "dev-ops-key").converse(modelId=HAIKU_PROFILE, messages=[
+            {"role": "user", "content": [{"text": "hi"}]}])
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert "kbgecomops01" not in json.dumps(refused.value.response["Error"])

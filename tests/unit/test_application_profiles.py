@@ -2,6 +2,7 @@
 calls name a profile ARN, which keep the model id, and which configurations are refused or reported."""
 
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -83,3 +84,23 @@ def test_kong_refuses_anything_but_an_application_profile_arn(arn, valid):
     role = {"name": "r", "allowed_models": ["sonnet"], "default_model": "sonnet", "substitute_default": False,
             "inference_profiles": [{"model": "sonnet", "arn": arn}]}
     assert (validate_field(ROLE_FIELD, [role]) is None) is valid
+
+
+NATIVE = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+
+
+def test_a_native_client_naming_its_roles_profile_arn_is_served_as_that_model():
+    ctx = decided("developer", NATIVE, f"/model/{quote(ARN + 'devhaiku0001', safe=':')}/invoke")
+    assert (ctx.upstream.model_name, ctx.upstream.model_id) == ("haiku", ARN + "devhaiku0001")
+    reply = PLUGIN.decide(ctx_for("analyst", NATIVE), f"/model/{quote(ARN + 'devhaiku0001', safe='')}/invoke")
+    assert reply.status == 404 and "devhaiku0001" not in json.dumps(reply.body)   # another role's profile
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1",
+                                 "arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
+                                 "us.anthropic.claude-haiku-4-5-20251001-v1:0"])
+def test_model_and_system_profile_arns_resolve_to_the_catalogue(arn):
+    model = "titan" if "titan" in arn else "haiku"
+    body = {"messages": [{"role": "user", "content": [{"text": "x"}]}]}
+    ctx = decided("analyst", body, f"/model/{quote(arn, safe='')}/converse")
+    assert ctx.upstream.model_name == model
