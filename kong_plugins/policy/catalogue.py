@@ -162,9 +162,10 @@ class Catalogue:
 
     def for_role(self, entry: CatalogueEntry, role: RolePolicy) -> CatalogueEntry:
         """The entry as `role` calls it: through the role's application inference profile for it, if any, so
-        Bedrock bills the call to the profile's cost allocation tags."""
+        Bedrock bills the call to the profile's cost allocation tags; in the profile's region, the only one
+        that knows it."""
         arn = role.profile_for(entry.name) if entry.kind in PROFILE_KINDS else None
-        return replace(entry, profile_arn=arn) if arn else entry
+        return replace(entry, profile_arn=arn, region=arn.split(":")[3]) if arn else entry   # a profile is regional
 
     def fallbacks_for(self, entry: CatalogueEntry, role: RolePolicy) -> list[CatalogueEntry]:
         """The entry's fallback chain, keeping only models the role may use (and that can apply its guardrail),

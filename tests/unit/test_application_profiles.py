@@ -36,6 +36,14 @@ def test_the_roles_calls_name_its_profile_and_the_fallbacks_theirs(path):
     assert ctx.model == "sonnet"   # metered and priced as the catalogue model
 
 
+def test_a_call_goes_to_the_profiles_region():
+    roles = [{**r, "inference_profiles": [{"model": "sonnet", "arn": ARN.replace("us-east-1", "eu-west-1") + "eu1"}]}
+             if r["name"] == "developer" else r for r in CONFIG["roles"]]
+    ctx = ctx_for("developer", CHAT)
+    assert bedrock_proxy.Plugin({**CONFIG, "roles": roles}).decide(ctx, "/v1/chat/completions") is None
+    assert (ctx.upstream.region, ctx.fallbacks[0].region) == ("eu-west-1", "us-east-1")
+
+
 def test_a_role_without_profiles_calls_the_model():
     ctx = decided("analyst", {**CHAT, "model": "haiku"}, "/v1/chat/completions")
     assert ctx.upstream.model_id == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
