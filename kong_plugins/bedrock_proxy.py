@@ -3,8 +3,9 @@
 Thin PDK wiring only; the decisions are pure functions in `kong_plugins.policy`,
 `kong_plugins.formats` and `kong_plugins.relay.call`. PDK round trips in
 access: get_var (context key), plus consumer, body and path when this is the
-first of our plugins on the route (ecommerce-guardrails usually is), and the
-method under /v1/responses/ only (the one route that takes more than POST).
+first of our plugins on the route (ecommerce-guardrails usually is), the
+method under /v1/responses/ only (the one route that takes more than POST), and
+the query string of the listing routes (models, inference profiles) only.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from kong_plugins.kong_request import guarded, request_context, request_path, re
 from kong_plugins.metering.estimate import CHARS_PER_TOKEN, estimate_input_tokens
 from kong_plugins.policy.catalogue import GUARDED_KINDS, Catalogue, CatalogueEntry
 from kong_plugins.policy import model_list, service_tier
-from kong_plugins.policy.listings import foundation_models, inference_profiles
+from kong_plugins.policy.listings import foundation_models, inference_profile, inference_profiles
 from kong_plugins.policy.service_tier import TierRefusal
 from kong_plugins.relay import item_store
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_embeddings,
@@ -47,6 +48,9 @@ RESPONSE_OBJECT_PATH = RESPONSES_PATH + "/"
 `input_tokens` are not served."""
 INPUT_TOKENS_PATH = RESPONSES_PATH + "/input_tokens"
 """OpenAI's count of a Responses request's input tokens (the SDKs' responses.input_tokens.count)."""
+PROFILES_PATH = "/inference-profiles"
+"""Bedrock's ListInferenceProfiles, and GetInferenceProfile under it; the only other path whose query is read."""
+MODELS_PATH = "/foundation-models"
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBEDDING_KIND = "embedding"
 EMBEDDING_KINDS = frozenset({EMBEDDING_KIND})
@@ -83,6 +87,8 @@ class Plugin:
             ctx.api = ApiFormat.ANTHROPIC if kong.request.get_header("anthropic-version") else ApiFormat.OPENAI
             if ctx.api is ApiFormat.ANTHROPIC:   # only Anthropic's list takes arguments
                 ctx.query = kong.request.get_raw_query() or ""
+        elif path == PROFILES_PATH:
+            ctx.query = kong.request.get_raw_query() or ""
         elif path.startswith(RESPONSE_OBJECT_PATH):
             ctx.method = kong.request.get_method() or ""
         elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
@@ -117,10 +123,8 @@ class Plugin:
             return self._bedrock_native(ctx, path)
         if path.startswith(RESPONSE_OBJECT_PATH) and ctx.method == "DELETE" and path.count("/") == 3:
             return self._delete_response(ctx, unquote(path[len(RESPONSE_OBJECT_PATH):]))
-        if path in ("/inference-profiles", "/foundation-models"):
-            entries = self.catalogue.allowed_entries(self.catalogue.roles.get(ctx.role or ""))
-            listing = inference_profiles if path == "/inference-profiles" else foundation_models
-            return Reply(200, listing(entries, self.region), {})
+        if path in (PROFILES_PATH, MODELS_PATH) or path.startswith(PROFILES_PATH + "/"):
+            return self._listing(ctx, path)
         path_model = _path_model(path)
         api = ApiFormat.OPENAI if path_model is not None else _PARSERS.get(path)
         if api is None:
@@ -258,6 +262,24 @@ class Plugin:
             return render_error(api, ErrorKind.NOT_FOUND, "No response with this id is kept for your API key: it "
                                 "was made with store: false, by another key, or has expired or been deleted.")
         return Reply(200, {"id": response_id, "object": "response.deleted", "deleted": True}, {})
+
+    def _listing(self, ctx: RequestContext, path: str) -> Reply:
+        """Bedrock control-plane reads (listings.py), from the catalogue as the caller's role calls it."""
+        api = ApiFormat.BEDROCK
+        role = self.catalogue.roles.get(ctx.role or "")
+        entries = [self.catalogue.for_role(e, role) for e in self.catalogue.allowed_entries(role)] if role else []
+        if path == MODELS_PATH:
+            return Reply(200, foundation_models(entries, self.region), {})
+        if path == PROFILES_PATH:
+            try:
+                return Reply(200, inference_profiles(entries, self.region, ctx.query), {})
+            except ValueError as exc:
+                return render_error(api, ErrorKind.INVALID_REQUEST, str(exc))
+        profile = inference_profile(entries, self.region, unquote(path[len(PROFILES_PATH) + 1:]))
+        if profile is None:
+            return render_error(api, ErrorKind.NOT_FOUND, "No inference profile with this identifier is available "
+                                "to your API key.")
+        return Reply(200, profile, {})
 
     def _usable(self, ctx: RequestContext, kinds: frozenset[str]) -> str:
         """The models of these kinds the caller's role may use, for an error message ("none" if none)."""

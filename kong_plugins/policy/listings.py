@@ -2,30 +2,57 @@
 
 Claude Code in Bedrock mode calls ListInferenceProfiles (`GET
 /inference-profiles`) on the gateway's base URL; AWS SDK users may call
-ListFoundationModels. Shapes per botocore's `bedrock` service model.
+ListFoundationModels, and clients handed an application inference profile ARN
+call GetInferenceProfile (`GET /inference-profiles/{id}`) to learn which model
+it serves (LangChain's ChatBedrockConverse, for one). Shapes per botocore's
+`bedrock` service model.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from kong_plugins.policy.catalogue import CatalogueEntry
 from kong_plugins.relay.call import foundation_model_id
 
+PROFILE_TYPES = ("SYSTEM_DEFINED", "APPLICATION")
 
-def inference_profiles(entries: list[CatalogueEntry], region: str) -> dict[str, Any]:
-    summaries = []
+
+def inference_profiles(entries: list[CatalogueEntry], region: str, query: str = "") -> dict[str, Any]:
+    """ListInferenceProfiles: `entries` as the caller's role calls them (Catalogue.for_role), so its application
+    profiles are listed too. `query`'s `type` keeps one kind (unset: both). ValueError for another type."""
+    wanted = parse_qs(query).get("type", [None])[-1]
+    if wanted is not None and wanted not in PROFILE_TYPES:
+        raise ValueError(f"type: must be one of {', '.join(PROFILE_TYPES)}.")
+    return {"inferenceProfileSummaries": [p for p in _profiles(entries, region) if wanted in (None, p["type"])]}
+
+
+def inference_profile(entries: list[CatalogueEntry], region: str, identifier: str) -> dict[str, Any] | None:
+    """GetInferenceProfile by id or ARN, among the profiles the caller's role may call; None if not one."""
+    return next((p for p in _profiles(entries, region)
+                 if identifier in (p["inferenceProfileId"], p["inferenceProfileArn"])), None)
+
+
+def _profiles(entries: list[CatalogueEntry], region: str) -> list[dict[str, Any]]:
+    profiles = []
     for entry in entries:
         base = foundation_model_id(entry.bedrock_id)
-        if base == entry.bedrock_id:
-            continue   # a plain model id, not an inference profile
         where = entry.region or region
-        summaries.append({
-            "inferenceProfileName": entry.name, "inferenceProfileId": entry.bedrock_id,
-            "inferenceProfileArn": f"arn:aws:bedrock:{where}::inference-profile/{entry.bedrock_id}",
-            "status": "ACTIVE", "type": "SYSTEM_DEFINED", "description": f"Gateway model {entry.name}",
-            "models": [{"modelArn": f"arn:aws:bedrock:{where}::foundation-model/{base}"}]})
-    return {"inferenceProfileSummaries": summaries}
+        model = {"modelArn": f"arn:aws:bedrock:{where}::foundation-model/{base}"}
+        if base != entry.bedrock_id:   # the catalogue names a system (cross-region) profile
+            profiles.append({
+                "inferenceProfileName": entry.name, "inferenceProfileId": entry.bedrock_id,
+                "inferenceProfileArn": f"arn:aws:bedrock:{where}::inference-profile/{entry.bedrock_id}",
+                "status": "ACTIVE", "type": "SYSTEM_DEFINED", "description": f"Gateway model {entry.name}",
+                "models": [model]})
+        if entry.profile_arn:
+            profiles.append({
+                "inferenceProfileName": entry.name, "inferenceProfileId": entry.profile_arn.rsplit("/", 1)[1],
+                "inferenceProfileArn": entry.profile_arn, "status": "ACTIVE", "type": "APPLICATION",
+                "description": f"Gateway model {entry.name}, through your role's application inference profile",
+                "models": [model]})
+    return profiles
 
 
 def foundation_models(entries: list[CatalogueEntry], region: str) -> dict[str, Any]:

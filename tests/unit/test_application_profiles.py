@@ -112,3 +112,41 @@ def test_model_and_system_profile_arns_resolve_to_the_catalogue(arn):
     body = {"messages": [{"role": "user", "content": [{"text": "x"}]}]}
     ctx = decided("analyst", body, f"/model/{quote(arn, safe='')}/converse")
     assert ctx.upstream.model_name == model
+
+
+def listing(role, path, query=""):
+    ctx = ctx_for(role, {})
+    ctx.query = query
+    return PLUGIN.decide(ctx, path)
+
+
+def test_list_inference_profiles_shows_the_roles_application_profiles_by_type():
+    def kinds(query):
+        return sorted((p["type"], p["inferenceProfileId"])
+                      for p in listing("developer", "/inference-profiles", query).body["inferenceProfileSummaries"])
+    application = [("APPLICATION", "devcohere001"), ("APPLICATION", "devhaiku0001"), ("APPLICATION", "devsonnet001")]
+    system = [("SYSTEM_DEFINED", "us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+              ("SYSTEM_DEFINED", "us.anthropic.claude-sonnet-4-5-20250929-v1:0")]
+    assert kinds("type=APPLICATION") == application and kinds("type=SYSTEM_DEFINED") == system
+    assert kinds("") == sorted(application + system)
+    assert [p["type"] for p in listing("analyst", "/inference-profiles").body["inferenceProfileSummaries"]] == \
+        ["SYSTEM_DEFINED"]
+    bad = listing("developer", "/inference-profiles", "type=PROVISIONED")
+    assert bad.status == 400 and "PROVISIONED" not in json.dumps(bad.body)
+
+
+@pytest.mark.parametrize("identifier", [ARN + "devsonnet001", "devsonnet001"])
+def test_get_inference_profile_names_the_model_an_application_profile_serves(identifier):
+    reply = listing("developer", f"/inference-profiles/{quote(identifier, safe='')}")
+    assert reply.status == 200 and reply.body["type"] == "APPLICATION"
+    assert reply.body["inferenceProfileArn"] == ARN + "devsonnet001"
+    assert reply.body["models"] == [
+        {"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0"}]
+
+
+def test_get_inference_profile_of_another_role_or_none_is_a_404_without_echo():
+    for role, identifier in (("analyst", ARN + "devsonnet001"), ("developer", "nosuchprofile")):
+        reply = listing(role, f"/inference-profiles/{quote(identifier, safe='')}")
+        assert reply.status == 404 and identifier not in json.dumps(reply.body)
+    system = listing("analyst", "/inference-profiles/us.anthropic.claude-haiku-4-5-20251001-v1:0")
+    assert system.status == 200 and system.body["type"] == "SYSTEM_DEFINED"
