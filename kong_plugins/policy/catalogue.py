@@ -41,6 +41,11 @@ class CatalogueEntry:
         return self.profile_arn or self.bedrock_id
 
     @property
+    def invocation_region(self) -> str | None:
+        """Where that call goes: a profile's own region (the only one that knows it), else the model's."""
+        return self.profile_arn.split(":")[3] if self.profile_arn else self.region
+
+    @property
     def caches_prompts(self) -> bool:
         """Whether Bedrock takes a cache point for this model: Claude from 3.5 Sonnet v2 and 3.5 Haiku on
         (it refuses one on Claude 3 and 3.5 Sonnet v1). An entry's `prompt_caching` decides for ids the rule
@@ -162,10 +167,9 @@ class Catalogue:
 
     def for_role(self, entry: CatalogueEntry, role: RolePolicy) -> CatalogueEntry:
         """The entry as `role` calls it: through the role's application inference profile for it, if any, so
-        Bedrock bills the call to the profile's cost allocation tags; in the profile's region, the only one
-        that knows it."""
+        Bedrock bills the call to the profile's cost allocation tags."""
         arn = role.profile_for(entry.name) if entry.kind in PROFILE_KINDS else None
-        return replace(entry, profile_arn=arn, region=arn.split(":")[3]) if arn else entry   # a profile is regional
+        return replace(entry, profile_arn=arn) if arn else entry
 
     def fallbacks_for(self, entry: CatalogueEntry, role: RolePolicy) -> list[CatalogueEntry]:
         """The entry's fallback chain, keeping only models the role may use (and that can apply its guardrail),

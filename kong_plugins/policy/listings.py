@@ -47,6 +47,7 @@ def _profiles(entries: list[CatalogueEntry], region: str) -> list[dict[str, Any]
                 "status": "ACTIVE", "type": "SYSTEM_DEFINED", "description": f"Gateway model {entry.name}",
                 "models": [model]})
         if entry.profile_arn:
+            model = {"modelArn": f"arn:aws:bedrock:{entry.invocation_region}::foundation-model/{base}"}
             profiles.append({
                 "inferenceProfileName": entry.name, "inferenceProfileId": entry.profile_arn.rsplit("/", 1)[1],
                 "inferenceProfileArn": entry.profile_arn, "status": "ACTIVE", "type": "APPLICATION",

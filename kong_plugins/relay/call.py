@@ -111,7 +111,8 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     if stream:
         operation = "invoke-with-response-stream" if operation == "invoke" else "converse-stream"
     return UpstreamCall(api=api, operation=operation, model_name=entry.name, client_model=client_model,
-                        model_id=entry.invocation_id, region=entry.region or region, body=body, stream=stream,
+                        model_id=entry.invocation_id, region=entry.invocation_region or region, body=body,
+                        stream=stream,
                         include_usage=include_usage, response_id=prefix + secrets.token_urlsafe(18),
                         tools=tools, responses_api=responses_api, service_tier=tier,
                         headers=guardrail_headers(metered) + tier_headers(tier) + invoke_header(metadata)
@@ -189,7 +190,8 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
     """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail,
     service tier and `metadata`, the client's pairs and ours: in a Converse body, which is re-encoded only
     when one of them changes it, or InvokeModel's header)."""
-    model_id = foundation_model_id(entry.bedrock_id) if operation == "count-tokens" else entry.invocation_id
+    counting = operation == "count-tokens"
+    model_id = foundation_model_id(entry.bedrock_id) if counting else entry.invocation_id
     headers: tuple[tuple[str, str], ...] = ()
     if operation.startswith("converse") and (guardrail is not None or metadata
                                              or tier != (asked_tier or service_tier.DEFAULT)):
@@ -198,7 +200,8 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
     elif operation.startswith("invoke"):
         headers = guardrail_headers(guardrail) + tier_headers(tier) + invoke_header(metadata)
     return UpstreamCall(api=ApiFormat.BEDROCK, operation=operation, model_name=entry.name,
-                        client_model=entry.bedrock_id, model_id=model_id, region=entry.region or region,
+                        client_model=entry.bedrock_id, model_id=model_id,
+                        region=(entry.region if counting else entry.invocation_region) or region,
                         body=body, stream=operation.endswith("stream"), headers=headers, service_tier=tier)
 
 
@@ -219,7 +222,7 @@ def plan_embeddings(request: EmbeddingRequest, entry: CatalogueEntry, *, client_
     model = embedding_model(entry.bedrock_id)
     plan = EmbeddingPlan(bodies=model.bodies(request, entry.name), encoding=request.encoding, model=model)
     return UpstreamCall(api=ApiFormat.OPENAI, operation="embed", model_name=entry.name, client_model=client_model,
-                        model_id=entry.invocation_id, region=entry.region or region, body=plan.bodies[0],
+                        model_id=entry.invocation_id, region=entry.invocation_region or region, body=plan.bodies[0],
                         stream=False, embedding=plan, headers=invoke_header(metadata))
 
 

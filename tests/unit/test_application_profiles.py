@@ -39,9 +39,15 @@ def test_the_roles_calls_name_its_profile_and_the_fallbacks_theirs(path):
 def test_a_call_goes_to_the_profiles_region():
     roles = [{**r, "inference_profiles": [{"model": "sonnet", "arn": ARN.replace("us-east-1", "eu-west-1") + "eu1"}]}
              if r["name"] == "developer" else r for r in CONFIG["roles"]]
+    plugin = bedrock_proxy.Plugin({**CONFIG, "roles": roles})
     ctx = ctx_for("developer", CHAT)
-    assert bedrock_proxy.Plugin({**CONFIG, "roles": roles}).decide(ctx, "/v1/chat/completions") is None
+    assert plugin.decide(ctx, "/v1/chat/completions") is None
     assert (ctx.upstream.region, ctx.fallbacks[0].region) == ("eu-west-1", "us-east-1")
+    count = ctx_for("developer", {"model": "sonnet", "messages": CHAT["messages"]})
+    assert plugin.decide(count, "/v1/messages/count_tokens") is None and count.upstream.region == "us-east-1"
+    listed = plugin.decide(ctx_for("developer", {}), "/inference-profiles").body["inferenceProfileSummaries"]
+    assert {(p["type"], p["models"][0]["modelArn"].split(":")[3]) for p in listed if p["inferenceProfileName"] ==
+            "sonnet"} == {("SYSTEM_DEFINED", "us-east-1"), ("APPLICATION", "eu-west-1")}
 
 
 def test_a_role_without_profiles_calls_the_model():
