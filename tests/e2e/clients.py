@@ -20,17 +20,32 @@ def oa(stack, key="dev-developer-key"):
 def bedrock_runtime(stack, key="dev-developer-key"):
     """boto3's bedrock-runtime client aimed at the gateway, as Claude Code's Bedrock mode and AWS SDK users do:
     the gateway key in X-API-Key, the client's own signature unused (the gateway signs)."""
-    client = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
+    return _boto3_client("bedrock-runtime", stack, key)
+
+
+def bedrock_control_plane(stack, key="dev-developer-key"):
+    """boto3's `bedrock` (control-plane) client on the gateway, as LangChain's ChatBedrockConverse uses to learn
+    which model an application inference profile serves."""
+    return _boto3_client("bedrock", stack, key)
+
+
+def _boto3_client(service, stack, key):
+    client = boto3.client(service, endpoint_url=stack.proxy_url, region_name="us-east-1",
                           aws_access_key_id="client-side-not-used", aws_secret_access_key="client-side-not-used",
                           config=Config(retries={"total_max_attempts": 1}))
-    client.meta.events.register("before-send.bedrock-runtime.*",
+    client.meta.events.register(f"before-send.{service}.*",
                                 lambda request, **_: request.headers.__setitem__("X-API-Key", key))
     return client
 
 
+def sent(stack):
+    """Every request the emulator received, oldest first (operation, model id, body)."""
+    return stack.emulator_control("GET", "/_emulator/requests").json()
+
+
 def last_sent(stack):
-    """The last request the emulator received (operation, model id, body)."""
-    return stack.emulator_control("GET", "/_emulator/requests").json()[-1]
+    """The last request the emulator received."""
+    return sent(stack)[-1]
 
 
 def shipped_roles(change):

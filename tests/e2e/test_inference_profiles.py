@@ -8,14 +8,12 @@ import json
 from decimal import Decimal
 
 import anthropic
-import boto3
 import botocore.exceptions
 import pytest
-from botocore.config import Config
 
 from kong_plugins.context import Usage
 from kong_plugins.metering.pricing import DEFAULT_PRICES
-from tests.e2e.clients import bedrock_runtime, last_sent, oa, shipped_roles
+from tests.e2e.clients import bedrock_control_plane, bedrock_runtime, last_sent, oa, sent, shipped_roles
 from tests.stack import GatewayStack
 
 ACCOUNT_ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/"
@@ -34,10 +32,6 @@ def _with_profiles(role):
 def stack():
     with GatewayStack(config_overrides={"bedrock-proxy": {"roles": shipped_roles(_with_profiles)}}) as running:
         yield running
-
-
-def sent(stack):
-    return stack.emulator_control("GET", "/_emulator/requests").json()
 
 
 def test_an_openai_chat_goes_through_the_roles_profile_and_is_priced_as_the_model(stack):
@@ -115,25 +109,14 @@ def test_a_bedrock_client_may_name_its_roles_profile_arn_and_no_other_roles(stac
     assert "kbgecomops01" not in json.dumps(refused.value.response["Error"])
 
 
-def control_plane(stack, key="dev-developer-key"):
-    """boto3's `bedrock` (control-plane) client on the gateway, as LangChain's ChatBedrockConverse uses to learn
-    which model an application inference profile serves."""
-    client = boto3.client("bedrock", endpoint_url=stack.proxy_url, region_name="us-east-1",
-                          aws_access_key_id="client-side-not-used", aws_secret_access_key="client-side-not-used",
-                          config=Config(retries={"total_max_attempts": 1}))
-    client.meta.events.register("before-send.bedrock.*",
-                                lambda request, **_: request.headers.__setitem__("X-API-Key", key))
-    return client
-
-
 def test_boto3_finds_the_model_behind_the_roles_profile(stack):
-    profile = control_plane(stack).get_inference_profile(inferenceProfileIdentifier=SONNET_PROFILE)
+    profile = bedrock_control_plane(stack).get_inference_profile(inferenceProfileIdentifier=SONNET_PROFILE)
     assert profile["type"] == "APPLICATION" and profile["inferenceProfileId"] == "kbgdevelop01"
     assert [m["modelArn"].rsplit("/", 1)[1] for m in profile["models"]] == ["anthropic.claude-sonnet-4-5-20250929-v1:0"]
-    listed = control_plane(stack).list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]
+    listed = bedrock_control_plane(stack).list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]
     assert sorted(p["inferenceProfileArn"] for p in listed) == sorted([SONNET_PROFILE, HAIKU_PROFILE, EMBED_PROFILE])
-    assert control_plane(stack, "dev-ops-key").list_inference_profiles(typeEquals="APPLICATION")[
+    assert bedrock_control_plane(stack, "dev-ops-key").list_inference_profiles(typeEquals="APPLICATION")[
         "inferenceProfileSummaries"] == []
     with pytest.raises(botocore.exceptions.ClientError) as missing:
-        control_plane(stack, "dev-ops-key").get_inference_profile(inferenceProfileIdentifier=SONNET_PROFILE)
+        bedrock_control_plane(stack, "dev-ops-key").get_inference_profile(inferenceProfileIdentifier=SONNET_PROFILE)
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
