@@ -38,22 +38,27 @@ def _profiles(entries: list[CatalogueEntry], region: str) -> list[dict[str, Any]
     profiles = []
     for entry in entries:
         base = foundation_model_id(entry.bedrock_id)
-        where = entry.region or region
-        model = {"modelArn": f"arn:aws:bedrock:{where}::foundation-model/{base}"}
         if base != entry.bedrock_id:   # the catalogue names a system (cross-region) profile
-            profiles.append({
-                "inferenceProfileName": entry.name, "inferenceProfileId": entry.bedrock_id,
-                "inferenceProfileArn": f"arn:aws:bedrock:{where}::inference-profile/{entry.bedrock_id}",
-                "status": "ACTIVE", "type": "SYSTEM_DEFINED", "description": f"Gateway model {entry.name}",
-                "models": [model]})
+            where = entry.region or region
+            profiles.append(_profile(entry, "SYSTEM_DEFINED", entry.bedrock_id,
+                                     f"arn:aws:bedrock:{where}::inference-profile/{entry.bedrock_id}", where, base))
         if entry.profile_arn:
-            model = {"modelArn": f"arn:aws:bedrock:{entry.invocation_region}::foundation-model/{base}"}
-            profiles.append({
-                "inferenceProfileName": entry.name, "inferenceProfileId": entry.profile_arn.rsplit("/", 1)[1],
-                "inferenceProfileArn": entry.profile_arn, "status": "ACTIVE", "type": "APPLICATION",
-                "description": f"Gateway model {entry.name}, through your role's application inference profile",
-                "models": [model]})
+            profiles.append(_profile(entry, "APPLICATION", entry.profile_arn.rsplit("/", 1)[1], entry.profile_arn,
+                                     entry.invocation_region or region, base))
     return profiles
+
+
+def _profile(entry: CatalogueEntry, kind: str, profile_id: str, arn: str, where: str, base: str) -> dict[str, Any]:
+    """One InferenceProfileSummary (GetInferenceProfile's answer has the same members)."""
+    description = f"Gateway model {entry.name}" + (
+        ", through your role's application inference profile" if kind == "APPLICATION" else "")
+    return {"inferenceProfileName": entry.name, "inferenceProfileId": profile_id, "inferenceProfileArn": arn,
+            "status": "ACTIVE", "type": kind, "description": description,
+            "models": [{"modelArn": _model_arn(where, base)}]}
+
+
+def _model_arn(region: str, model_id: str) -> str:
+    return f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
 
 
 def foundation_models(entries: list[CatalogueEntry], region: str) -> dict[str, Any]:
@@ -63,7 +68,7 @@ def foundation_models(entries: list[CatalogueEntry], region: str) -> dict[str, A
         provider = base.split(".", 1)[0]
         embedding = entry.kind == "embedding"
         summaries.append({
-            "modelArn": f"arn:aws:bedrock:{entry.region or region}::foundation-model/{base}", "modelId": base,
+            "modelArn": _model_arn(entry.region or region, base), "modelId": base,
             "modelName": entry.name, "providerName": provider.capitalize(),
             "inputModalities": ["TEXT", "IMAGE"] if provider == "anthropic" else ["TEXT"],
             "outputModalities": ["EMBEDDING" if embedding else "TEXT"], "responseStreamingSupported": not embedding,
