@@ -17,7 +17,8 @@ from urllib.parse import unquote
 from kong_plugins.bedrock import request_metadata
 from kong_plugins.context import RequestContext, store
 from kong_plugins.eventlog import log_event
-from kong_plugins.formats import anthropic, openai_embeddings, prompt_cache
+from kong_plugins.formats import anthropic, openai_embeddings, openai_images, prompt_cache
+from kong_plugins.formats.image_models import billed_by_body
 from kong_plugins.formats.api import ApiFormat, token_count
 from kong_plugins.formats.chat_request import ChatRequest, parse_chat
 from kong_plugins.formats.body import RequestError, load_json_object
@@ -30,7 +31,7 @@ from kong_plugins.policy.listings import foundation_models, inference_profile, i
 from kong_plugins.policy.service_tier import TierRefusal
 from kong_plugins.relay import item_store
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_embeddings,
-                                    plan_openai_compatible, plan_passthrough)
+                                    plan_images, plan_openai_compatible, plan_passthrough)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
@@ -54,6 +55,11 @@ MODELS_PATH = "/foundation-models"
 EMBEDDINGS_PATH = "/v1/embeddings"
 EMBEDDING_KIND = "embedding"
 EMBEDDING_KINDS = frozenset({EMBEDDING_KIND})
+IMAGES_PATH = "/v1/images/generations"
+IMAGE_KIND = "image"
+IMAGE_KINDS = frozenset({IMAGE_KIND})
+_OWN_ROUTES = {EMBEDDING_KIND: ("an embedding", EMBEDDINGS_PATH), IMAGE_KIND: ("an image", IMAGES_PATH)}
+"""Catalogue kinds no chat API reaches: what they are called, and the route that serves them."""
 _PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiFormat.OPENAI,
             RESPONSES_PATH: ApiFormat.OPENAI}
 
@@ -65,7 +71,7 @@ class Plugin:
         for role, model in self.catalogue.unusable_profiles:
             log_event("inference_profile_unused", "error", plugin=NAME, role=role, model=model,
                       reason="an application inference profile serves only catalogue models of kind claude, "
-                             "converse or embedding")
+                             "converse, embedding or image")
         self.region = config.get("region") or "us-east-1"
         self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
         self.default_role = config.get("default_role") or "other"
@@ -119,6 +125,8 @@ class Plugin:
                                                                                        chat.internal))
         if path == EMBEDDINGS_PATH:
             return self._embeddings(ctx)
+        if path == IMAGES_PATH:
+            return self._images(ctx)
         if path.startswith("/model/"):
             return self._bedrock_native(ctx, path)
         if path.startswith(RESPONSE_OBJECT_PATH) and ctx.method == "DELETE" and path.count("/") == 3:
@@ -157,14 +165,14 @@ class Plugin:
         entry = self._authorise(api, ctx, internal.get("model"))
         if isinstance(entry, Reply):
             return entry
-        if entry.kind == EMBEDDING_KIND:
-            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is an embedding model: use "
-                                f"{EMBEDDINGS_PATH}.", param="model")
+        if entry.kind in _OWN_ROUTES:
+            what, route = _OWN_ROUTES[entry.kind]
+            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is {what} model: use {route}.",
+                                param="model")
         role = self.catalogue.roles[ctx.role]
-        if role.guardrail is not None and entry.kind not in GUARDED_KINDS:
-            return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, "Your role's requests go through a Bedrock "
-                                f"guardrail, which {entry.name} cannot apply; models that can: "
-                                f"{self._usable(ctx, GUARDED_KINDS)}.", param="model")
+        unguarded = self._unguarded(api, ctx, entry)
+        if unguarded is not None:
+            return unguarded
         asked_tier = service_tier.openai_tier(chat.openai) if chat.openai is not None else \
             service_tier.anthropic_tier(internal)
         tier = service_tier.choose(asked_tier, role.tiers, entry.service_tiers, entry.name)
@@ -281,6 +289,14 @@ class Plugin:
                                 "to your API key.")
         return Reply(200, profile, {})
 
+    def _unguarded(self, api: ApiFormat, ctx: RequestContext, entry: CatalogueEntry) -> Reply | None:
+        """The 403 for a role whose calls must go through a Bedrock guardrail the model cannot apply."""
+        if self.catalogue.roles[ctx.role or ""].guardrail is None or entry.kind in GUARDED_KINDS:
+            return None
+        return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, "Your role's requests go through a Bedrock guardrail, "
+                            f"which {entry.name} cannot apply; models that can: {self._usable(ctx, GUARDED_KINDS)}.",
+                            param="model")
+
     def _usable(self, ctx: RequestContext, kinds: frozenset[str]) -> str:
         """The models of these kinds the caller's role may use, for an error message ("none" if none)."""
         names = [e.name for e in self.catalogue.allowed_entries(self.catalogue.roles.get(ctx.role or ""))
@@ -313,6 +329,30 @@ class Plugin:
         ctx.planned_output = 0
         return None
 
+    def _images(self, ctx: RequestContext) -> Reply | None:
+        """OpenAI image generation on an `image` catalogue entry; the model must be named (no chat default)."""
+        api = ApiFormat.OPENAI
+        try:
+            job, model, response_format = openai_images.parse_request(ctx.body)
+        except RequestError as exc:
+            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
+        choices = f"image models your role may use: {self._usable(ctx, IMAGE_KINDS)}."
+        if not model:
+            return render_error(api, ErrorKind.INVALID_REQUEST, f"model: required; {choices}", param="model")
+        entry = self._authorise(api, ctx, model)
+        if isinstance(entry, Reply):
+            return entry
+        if entry.kind != IMAGE_KIND:
+            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is not an image model; {choices}",
+                                param="model")
+        unguarded = self._unguarded(api, ctx, entry)
+        if unguarded is not None:
+            return unguarded
+        ctx.upstream = plan_images(job, entry, client_model=model, response_format=response_format,
+                                   region=self.region, metadata=self._caller(ctx))
+        ctx.model, ctx.planned_images = entry.name, (job.billed(),)
+        return None
+
     def _bedrock_native(self, ctx: RequestContext, path: str) -> Reply | None:
         """`/model/{id}/{operation}`: the id is one segment, still percent-encoded (get_path keeps %3A, %2F)."""
         api = ApiFormat.BEDROCK
@@ -337,12 +377,16 @@ class Plugin:
         if isinstance(tier, TierRefusal):
             return _tier_refused(api, tier)
         ctx.service_tier = tier
-        guardrail = None if operation == "count-tokens" or entry.kind == EMBEDDING_KIND else role.guardrail
+        images = billed_by_body(body) if entry.kind == IMAGE_KIND else None
+        if entry.kind == IMAGE_KIND and (unguarded := self._unguarded(api, ctx, entry)) is not None:
+            return unguarded
+        guardrail = None if operation == "count-tokens" or entry.kind in _OWN_ROUTES else role.guardrail
         plans = [plan_passthrough(operation, ctx.body or b"", e, region=self.region, guardrail=guardrail,
-                                  tier=t, asked_tier=asked, metadata=metadata)
+                                  tier=t, asked_tier=asked, metadata=metadata, images=images)
                  for e, t in [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked, tier)]]
         ctx.upstream, ctx.fallbacks = plans[0], plans[1:]
-        ctx.planned_input, ctx.planned_output = native_estimate(body)
+        ctx.planned_input, ctx.planned_output = native_estimate(body) if images is None else (0, 0)
+        ctx.planned_images = (images,) if images is not None else ()
         return None
 
     def _models(self, ctx: RequestContext, model_id: str) -> Reply:
@@ -360,8 +404,9 @@ class Plugin:
         entry = self._authorise(api, ctx, internal.get("model"))
         if isinstance(entry, Reply):
             return entry
-        if entry.kind == EMBEDDING_KIND:
-            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is an embedding model.", param="model")
+        if entry.kind in _OWN_ROUTES:
+            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is {_OWN_ROUTES[entry.kind][0]} model.",
+                                param="model")
         ctx.model = entry.name
         if entry.kind not in COUNTING_KINDS:
             return Reply(200, token_count(api, estimate_input_tokens(internal)), {ESTIMATE_HEADER: "true"})

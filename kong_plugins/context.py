@@ -61,6 +61,20 @@ def token_count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
+@dataclass(frozen=True)
+class ImageCount:
+    """Images of one quality and size, which Bedrock bills apiece (formats.image_models)."""
+
+    quality: str   # standard | premium
+    width: int
+    height: int
+    count: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
 @dataclass
 class Usage:
     """Token usage as Bedrock reports it: `input` excludes cache reads/writes."""
@@ -73,6 +87,8 @@ class Usage:
     """Of `cache_write`, the tokens written for an hour (`ttl: "1h"`), billed at 2x input rather than 1.25x."""
     guardrail_units: dict[str, int] = field(default_factory=dict)
     """Text units a Bedrock guardrail processed, by policy (bedrock.guardrail_usage; traced calls only)."""
+    images: tuple[ImageCount, ...] = ()
+    """Images an image model generated (billed apiece, not in tokens)."""
 
     @property
     def cache_write_hour(self) -> int:
@@ -118,6 +134,7 @@ class RequestContext:
     omitted_tools: tuple[str, ...] = ()   # hosted OpenAI tool types the call goes on without
     planned_input: int = 0        # bedrock-proxy's estimate of the call's input tokens
     planned_output: int = 0       # the call's max output tokens
+    planned_images: tuple[ImageCount, ...] = ()   # an image model's images asked for (billed apiece)
     price_table: Any = None       # metering.pricing.PriceTable (token-meter): prices `model` on `service_tier`
     service_tier: str = "default"  # the Bedrock service tier planned, then the one Bedrock says served the call
     tier_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Service-Tier

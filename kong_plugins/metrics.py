@@ -91,6 +91,9 @@ bedrock_guardrail_text_units_total = Counter(
     "kong_bedrock_bedrock_guardrail_text_units",
     "Text units a role's Amazon Bedrock Guardrail processed, by policy, as Bedrock's trace reports them.",
     ["policy", "role"], registry=registry)
+images_total = Counter(
+    "kong_bedrock_images", "Images an image model generated (billed apiece by quality and size).",
+    ["model", "role", "quality"], registry=registry)
 service_tier_requests_total = Counter(
     "kong_bedrock_service_tier_requests", "Calls Bedrock served, by the service tier it reports serving them on.",
     ["model", "role", "service_tier"], registry=registry)

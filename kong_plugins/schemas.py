@@ -53,11 +53,12 @@ _MODEL = {"type": "record", "fields": [
     {"bedrock_id": _string(required=True, description="Bedrock model id or inference-profile id "
                                                       "(openai-compatible: the provider's model name).")},
     {"kind": _string(required=True, default="claude",
-                     one_of=["claude", "converse", "mantle", "openai-compatible", "embedding"],
+                     one_of=["claude", "converse", "mantle", "openai-compatible", "embedding", "image"],
                      description="claude: InvokeModel with the Anthropic body; converse: Converse API; "
                                  "mantle: Bedrock Mantle's Anthropic Messages API (Opus 4.7 and later); "
                                  "openai-compatible: a non-Bedrock OpenAI Chat endpoint (base_url, api_key_env); "
-                                 "embedding: Titan Text Embeddings V2 or Cohere Embed (by the id) for /v1/embeddings.")},
+                                 "embedding: Titan Text Embeddings V2 or Cohere Embed (by the id) for /v1/embeddings; "
+                                 "image: Nova Canvas or Titan Image Generator v2 for /v1/images/generations.")},
     {"base_url": _string(description="openai-compatible: the provider's OpenAI API base URL (ending /v1 or so).")},
     {"prompt_caching": _boolean(description="Whether Bedrock takes cache points for this model (unset: Claude 3.5 "
                                             "Sonnet v2, 3.5 Haiku and later do); decides where the id cannot tell, "
@@ -208,6 +209,12 @@ _OVERRIDE = {"type": "record", "fields": [
     {"consumer": _string(required=True, description="Consumer username or id.")},
     *_LIMIT_FIELDS,
 ]}
+_IMAGE_PRICE = {"type": "record", "fields": [
+    {"quality": _string(required=True, one_of=["standard", "premium"])},
+    {"max_pixels": _integer(required=True, between=[1, 100_000_000],
+                            description="Width x height this price goes up to, e.g. 1048576 for 1024x1024.")},
+    {"usd": _number(required=True, between=[0, 1000], description="USD per image.")},
+]}
 _PRICE = {"type": "record", "fields": [
     {"model": _string(required=True, description="Catalogue name (bedrock-proxy's models), or `default`.")},
     {"input": _number(required=True, description="USD per 1M uncached input tokens.")},
@@ -216,6 +223,9 @@ _PRICE = {"type": "record", "fields": [
     {"cache_write": _number(description="USD per 1M cache-write tokens (default 1.25 x input).")},
     {"cache_write_1h": _number(description="USD per 1M tokens written to the 1-hour cache (default 1.6 x "
                                            "cache_write, which is 2 x input).")},
+    {"images": {"type": "array", "elements": _IMAGE_PRICE,
+                "description": "An image model's USD per image by quality and size (unset: the shipped prices of "
+                               "nova-canvas and titan-image); an image larger than every tier costs the largest."}},
 ]}
 _CLOUDWATCH = {"type": "record", "required": True, "fields": [
     {"enabled": _boolean(default=False)},

@@ -21,7 +21,7 @@ class ModelInfo:
     """One foundation model the emulator can serve."""
 
     base_id: str
-    family: str  # "claude" | "titan" | "nova" | "titan-embed" | "cohere-embed"
+    family: str  # "claude" | "titan" | "nova" | "titan-embed" | "cohere-embed" | "titan-image" | "nova-canvas"
     profile_only: bool = False  # on-demand use needs an inference profile
     service_tiers: tuple[str, ...] = STANDARD_ONLY  # tiers it offers besides Reserved (needs a reservation)
 
@@ -57,6 +57,11 @@ class ModelInfo:
         """Embedding models answer InvokeModel only: no streaming, no Converse, no reply text."""
         return self.family in ("titan-embed", "cohere-embed")
 
+    @property
+    def is_image(self) -> bool:
+        """Image generation models answer InvokeModel only, with PNGs (see images.py): no streaming, no Converse."""
+        return self.family in ("titan-image", "nova-canvas")
+
 
 def _claude(base_id: str, profile_only: bool = False) -> ModelInfo:
     return ModelInfo(base_id, "claude", profile_only, FLEX_AND_PRIORITY)
@@ -91,6 +96,8 @@ CATALOGUE: dict[str, ModelInfo] = {
         ModelInfo("cohere.embed-english-v3", "cohere-embed"),
         ModelInfo("cohere.embed-multilingual-v3", "cohere-embed"),
         ModelInfo("cohere.embed-v4:0", "cohere-embed"),
+        ModelInfo("amazon.titan-image-generator-v2:0", "titan-image"),
+        ModelInfo("amazon.nova-canvas-v1:0", "nova-canvas"),
         _nova("amazon.nova-micro-v1:0"),
         _nova("amazon.nova-lite-v1:0"),
         _nova("amazon.nova-pro-v1:0"),

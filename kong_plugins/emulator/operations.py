@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import anthropic_format, cohere_embed, converse_format, embeddings, guardrails, service_tiers, titan
+from . import anthropic_format, cohere_embed, converse_format, embeddings, guardrails, images, service_tiers, titan
 from .anthropic_body import parse_anthropic_body
 from .converse_body import check_request_metadata, parse_converse_body
 from .structured import require_support
@@ -37,8 +37,9 @@ class Prepared:
     operation: str
     model: ModelRef
     prompt: Prompt
-    body_kind: str  # "anthropic" | "titan" | "nova" | "converse" | "count" | "embedding"
+    body_kind: str  # "anthropic" | "titan" | "nova" | "converse" | "count" | "embedding" | "image"
     embedding: embeddings.EmbeddingOptions | cohere_embed.CohereOptions | None = None  # body_kind "embedding"
+    image: images.ImageRequest | None = None  # body_kind "image"
     guardrail: GuardrailCheck | None = None  # assessed; set for body_kind "converse" and "anthropic" only
     service_tier: str | None = None  # the validated tier asked for; None for CountTokens (no tiers)
 
@@ -85,12 +86,12 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
     """Resolve the model and validate the body (and the guardrail it names); raises BedrockError like Bedrock.
 
     InvokeModel's guardrail headers are validated for every model, but only Claude's Anthropic body
-    is assessed: Titan, Nova and embedding bodies ignore the guardrail (the emulator's simplification).
+    is assessed: Titan, Nova, embedding and image bodies ignore the guardrail (the emulator's simplification).
     Converse applies it whatever the model. CountTokens takes no guardrail and no service tier.
     """
     model = resolve_model(model_id, allow_on_demand=operation == "count-tokens")
-    embedding = model.info.is_embedding
-    if embedding and operation == "invoke-with-response-stream":  # refused before the body is read
+    invoke_only = model.info.is_embedding or model.info.is_image  # neither chats nor streams
+    if invoke_only and operation == "invoke-with-response-stream":  # refused before the body is read
         raise validation(embeddings.MSG_NO_STREAMING)
     offered = model.info.service_tiers
     tier = service_tiers.from_header(headers, offered) if operation in service_tiers.INVOKE_OPERATIONS else None
@@ -100,7 +101,7 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
     if operation == "count-tokens":
         return Prepared(operation, model, _count_tokens_prompt(model, parsed), "count")
     if operation in ("converse", "converse-stream"):
-        if embedding:
+        if invoke_only:
             raise validation(embeddings.MSG_NOT_A_CHAT_MODEL)
         tier = service_tiers.from_converse(parsed, offered)
         guardrail = guardrails.from_converse(parsed, streaming=operation == "converse-stream")
@@ -108,7 +109,10 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
         return Prepared(operation, model, prompt, "converse", guardrail=_assess(guardrail, prompt),
                         service_tier=tier)
     guardrail = guardrails.from_headers(headers)
-    if embedding:
+    if model.info.is_image:
+        prompt, image = images.parse_image_body(parsed, model.info.base_id)
+        return Prepared(operation, model, prompt, "image", image=image, service_tier=tier)
+    if invoke_only:
         prompt, options = cohere_embed.parse_cohere_body(parsed, model.info.base_id) \
             if model.info.family == "cohere-embed" else embeddings.parse_embedding_body(parsed)
         return Prepared(operation, model, prompt, "embedding", options, service_tier=tier)
@@ -179,7 +183,7 @@ def extra_latency_ms(prepared: Prepared, timing: TimingValues) -> float:
 def execute(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> OperationResult:
     """Account the prompt cache, generate the reply, shape it for the operation and echo the served tier.
 
-    Counting and embedding have no reply and never touch the (chat models') prompt cache;
+    Counting, embedding and images have no reply and never touch the (chat models') prompt cache;
     neither does a request whose input a guardrail blocked.
     """
     tier = served_tier(prepared, timing)
@@ -193,6 +197,9 @@ def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tie
     prompt, op, kind, guardrail = prepared.prompt, prepared.operation, prepared.body_kind, prepared.guardrail
     if kind == "count":
         return JsonResponse({"inputTokens": total_input_tokens(prompt.segments)})
+    if prepared.image is not None:
+        image = prepared.image
+        return JsonResponse(lambda clock: images.response_json(image), images.latency_headers)
     if isinstance(prepared.embedding, cohere_embed.CohereOptions):
         options = prepared.embedding
         return JsonResponse(cohere_embed.response_json(options), embeddings.usage_headers(options.input_tokens))

@@ -59,6 +59,7 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
         return
     if isinstance(body.get("inputText"), str):                       # Titan InvokeModel
         yield Segment(("inputText",), body["inputText"])
+    yield from _prompts(body)
     yield from _responses_input(body.get("input"), tool_results)
     messages = body.get("messages")
     if not isinstance(messages, list):
@@ -71,6 +72,19 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
             yield from _content(("messages", i, "content"), message.get("content"), tool_results)
         elif role in ("tool", "function") and tool_results:          # OpenAI tool results
             yield from _content(("messages", i, "content"), message.get("content"), tool_results)
+
+
+def _prompts(body: dict[str, Any]) -> Iterator[Segment]:
+    """An image prompt and what it must not show: OpenAI Images' `prompt` and `negative_prompt` (and any
+    InvokeModel body's `prompt`), Nova Canvas and Titan Image's `textToImageParams`."""
+    for key in ("prompt", "negative_prompt"):
+        if isinstance(body.get(key), str):
+            yield Segment((key,), body[key])
+    params = body.get("textToImageParams")
+    if isinstance(params, dict):
+        for key in ("text", "negativeText"):
+            if isinstance(params.get(key), str):
+                yield Segment(("textToImageParams", key), params[key])
 
 
 def _responses_input(items: Any, tool_results: bool) -> Iterator[Segment]:

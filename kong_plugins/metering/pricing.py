@@ -27,6 +27,11 @@ contextual grounding $0.10, word filters and regex sensitive-information filters
 Reasoning $0.17, image content filters $0.00075 per image ($0.75 per 1,000). Bedrock reports the
 units only in the guardrail trace, so only traced calls carry them. Override in
 `guardrail_text_unit_prices`; re-check against AWS's price page.
+
+Image models are billed per image by quality and size (AWS's price page, on-demand): Nova Canvas
+standard $0.04 up to 1024x1024 and $0.06 up to 2048x2048, premium $0.06 and $0.08; Titan Image
+Generator v2 standard $0.008 up to 512x512 and $0.01 up to 1024x1024, premium $0.01 and $0.012.
+An image larger than a model's largest tier costs that tier. Override in a price entry's `images`.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
-from kong_plugins.context import Usage
+from kong_plugins.context import ImageCount, Usage
 
 MICRO = Decimal(1_000_000)
 THOUSAND = Decimal(1000)
@@ -49,6 +54,19 @@ GUARDRAIL_UNIT_PRICES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class ImageTier:
+    """USD per image of `quality` up to `max_pixels` (width x height)."""
+
+    quality: str
+    max_pixels: int
+    usd: Decimal
+
+
+def image_tiers(*rows: tuple[str, int, str]) -> tuple[ImageTier, ...]:
+    return tuple(sorted((ImageTier(q, pixels, Decimal(usd)) for q, pixels, usd in rows), key=lambda t: t.max_pixels))
+
+
+@dataclass(frozen=True)
 class Price:
     input: Decimal
     output: Decimal
@@ -57,20 +75,31 @@ class Price:
     cache_write_1h: Decimal
     guardrail_units: Mapping[str, Decimal] = field(default_factory=dict)
     """USD per 1,000 guardrail text units by policy: the same for every model and tier."""
+    images: tuple[ImageTier, ...] = ()
+    """An image model's prices per image, smallest size first."""
 
     @classmethod
     def of(cls, input: Any, output: Any, cache_read: Any = None, cache_write: Any = None,
-           cache_write_1h: Any = None) -> Price:
+           cache_write_1h: Any = None, images: tuple[ImageTier, ...] = ()) -> Price:
         p_in = Decimal(str(input))
         p_write = Decimal(str(cache_write)) if cache_write is not None else p_in * Decimal("1.25")
         return cls(input=p_in, output=Decimal(str(output)),
                    cache_read=Decimal(str(cache_read)) if cache_read is not None else p_in / 10,
                    cache_write=p_write,
-                   cache_write_1h=Decimal(str(cache_write_1h)) if cache_write_1h is not None else p_write * ONE_HOUR)
+                   cache_write_1h=Decimal(str(cache_write_1h)) if cache_write_1h is not None else p_write * ONE_HOUR,
+                   images=images)
+
+    def per_image(self, image: ImageCount) -> Decimal:
+        """The first tier of the image's quality that holds its pixels, else that quality's largest (0: none)."""
+        tiers = [t for t in self.images if t.quality == image.quality]
+        fitting = next((t for t in tiers if image.pixels <= t.max_pixels), tiers[-1] if tiers else None)
+        return fitting.usd if fitting is not None else Decimal(0)
 
     def cost_usd(self, usage: Usage) -> Decimal:
         tokens = (usage.input * self.input + usage.output * self.output + usage.cache_read * self.cache_read
                   + usage.cache_write_minutes * self.cache_write + usage.cache_write_hour * self.cache_write_1h) / MICRO
+        if usage.images:
+            tokens += sum((image.count * self.per_image(image) for image in usage.images), Decimal(0))
         if not usage.guardrail_units:
             return tokens
         return tokens + sum((count * self.guardrail_units.get(policy, Decimal(0))
@@ -79,7 +108,8 @@ class Price:
     def scaled(self, factor: Decimal) -> Price:
         """A service tier's price: tokens scaled, guardrail units not (they are not billed by tier)."""
         return Price(self.input * factor, self.output * factor, self.cache_read * factor, self.cache_write * factor,
-                     self.cache_write_1h * factor, self.guardrail_units)
+                     self.cache_write_1h * factor, self.guardrail_units,
+                     tuple(replace(t, usd=t.usd * factor) for t in self.images))
 
     def cost_micro_usd(self, usage: Usage) -> int:
         """Integer micro-dollars, rounded half up (what budgets are charged)."""
@@ -95,6 +125,12 @@ DEFAULT_PRICES: dict[str, Price] = {
     "titan-embed": Price.of("0.02", "0", "0", "0"),
     "cohere-embed": Price.of("0.10", "0", "0", "0"),
     "gemini-flash": Price.of("0.075", "0.30", "0.01875", "0"),
+    "nova-canvas": Price.of(0, 0, images=image_tiers(
+        ("standard", 1024 * 1024, "0.04"), ("standard", 2048 * 2048, "0.06"),
+        ("premium", 1024 * 1024, "0.06"), ("premium", 2048 * 2048, "0.08"))),
+    "titan-image": Price.of(0, 0, images=image_tiers(
+        ("standard", 512 * 512, "0.008"), ("standard", 1024 * 1024, "0.01"),
+        ("premium", 512 * 512, "0.01"), ("premium", 1024 * 1024, "0.012"))),
 }
 
 
@@ -110,6 +146,10 @@ class PriceTable:
                  tier_factors: Mapping[str, Decimal] | None = None) -> None:
         self.prices = dict(prices)
         self.default = default or max(self.prices.values(), key=lambda p: p.output, default=Price.of(0, 0))
+        if not self.default.images:   # an image model without a price costs the dearest known images
+            dearest = max(self.prices.values(), key=lambda p: max((t.usd for t in p.images), default=0),
+                          default=self.default)
+            self.default = replace(self.default, images=dearest.images)
         self.tier_factors = dict(DEFAULT_TIER_FACTORS if tier_factors is None else tier_factors)
         self._tiered: dict[tuple[str | None, str], Price] = {}
 
@@ -118,8 +158,10 @@ class PriceTable:
                     guardrail_units: Mapping[str, Any] | None = None) -> PriceTable:
         prices = dict(DEFAULT_PRICES)
         for entry in entries or []:
+            tiers = image_tiers(*((t["quality"], t["max_pixels"], str(t["usd"])) for t in entry.get("images") or ()))
             prices[entry["model"]] = Price.of(entry["input"], entry["output"], entry.get("cache_read"),
-                                              entry.get("cache_write"), entry.get("cache_write_1h"))
+                                              entry.get("cache_write"), entry.get("cache_write_1h"),
+                                              tiers or prices.get(entry["model"], Price.of(0, 0)).images)
         unit_prices = {policy: Decimal(str(value)) for policy, value in
                        {**GUARDRAIL_UNIT_PRICES, **(guardrail_units or {})}.items() if value is not None}
         prices = {name: replace(price, guardrail_units=unit_prices) for name, price in prices.items()}

@@ -113,6 +113,8 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
         metrics.relay_overhead_seconds.labels(**labels).observe(summary.relay_overhead_ms / 1000.0)
     if summary.guardrail_intervened:
         metrics.bedrock_guardrail_interventions_total.labels(**labels).inc()
+    for image in summary.usage.images:
+        metrics.images_total.labels(quality=image.quality, **labels).inc(image.count)
     for policy, units in summary.usage.guardrail_units.items():
         metrics.bedrock_guardrail_text_units_total.labels(policy=policy, role=summary.role).inc(units)
     if summary.service_tier is not None:
@@ -134,4 +136,5 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
               bedrock_request_id=summary.bedrock_request_id,
               bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
               bedrock_guardrail_text_units=sum(summary.usage.guardrail_units.values()) or None,
+              images=sum(image.count for image in summary.usage.images) or None,
               relay_overhead_ms=None if summary.relay_overhead_ms is None else round(summary.relay_overhead_ms, 3))

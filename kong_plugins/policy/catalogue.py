@@ -70,7 +70,7 @@ class Guardrail:
         return cls(str(config["identifier"]), str(config.get("version") or "DRAFT"), bool(config.get("trace")))
 
 
-PROFILE_KINDS = frozenset({"claude", "converse", "embedding"})
+PROFILE_KINDS = frozenset({"claude", "converse", "embedding", "image"})
 """Catalogue kinds whose calls can go through an application inference profile: those that name a Bedrock model
 id in the path (Mantle names its model in the body, and openai-compatible is not Bedrock)."""
 GUARDED_KINDS = frozenset({"claude", "converse"})

@@ -61,17 +61,21 @@ def _model_arn(region: str, model_id: str) -> str:
     return f"arn:aws:bedrock:{region}::foundation-model/{model_id}"
 
 
+_OUTPUT_MODALITIES = {"embedding": "EMBEDDING", "image": "IMAGE"}
+"""What a catalogue kind's model answers with, as ListFoundationModels says it (others: TEXT)."""
+
+
 def foundation_models(entries: list[CatalogueEntry], region: str) -> dict[str, Any]:
     summaries = []
     for entry in entries:
         base = foundation_model_id(entry.bedrock_id)
         provider = base.split(".", 1)[0]
-        embedding = entry.kind == "embedding"
+        output = _OUTPUT_MODALITIES.get(entry.kind, "TEXT")
         summaries.append({
             "modelArn": _model_arn(entry.region or region, base), "modelId": base,
             "modelName": entry.name, "providerName": provider.capitalize(),
             "inputModalities": ["TEXT", "IMAGE"] if provider == "anthropic" else ["TEXT"],
-            "outputModalities": ["EMBEDDING" if embedding else "TEXT"], "responseStreamingSupported": not embedding,
+            "outputModalities": [output], "responseStreamingSupported": output == "TEXT",
             "inferenceTypesSupported": ["INFERENCE_PROFILE" if base != entry.bedrock_id else "ON_DEMAND"],
             "modelLifecycle": {"status": "ACTIVE"}})
     return {"modelSummaries": summaries}

@@ -13,8 +13,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER, invoke_header
+from kong_plugins.context import ImageCount
 from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
 from kong_plugins.formats.embedding_models import EmbeddingModel, embedding_model
+from kong_plugins.formats.image_models import ImageJob
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.openai_embeddings import EmbeddingRequest
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKinds
@@ -32,6 +34,12 @@ class EmbeddingPlan:
     bodies: tuple[bytes, ...]   # InvokeModel bodies (Titan: one per text; Cohere: 96 texts each), in order
     encoding: str               # the client's encoding_format: float | base64
     model: EmbeddingModel       # reads the answers (by the Bedrock model id: the call may name a profile ARN)
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    asked: ImageCount        # what Bedrock bills if it draws every image asked for (the answer says how many it drew)
+    response_format: str     # the OpenAI client's b64_json | url; "" for a Bedrock-native client (its bytes unchanged)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class UpstreamCall:
     tools: ToolKinds = FUNCTIONS_ONLY               # OpenAI: which tool calls are JSON mode's answer or custom tools'
     responses_api: bool = False                     # OpenAI client on /v1/responses (else Chat Completions)
     embedding: EmbeddingPlan | None = None          # operation "embed": one InvokeModel body per text
+    image: ImagePlan | None = None                  # an image model's InvokeModel: billed per image
     service_tier: str = service_tier.DEFAULT        # the Bedrock service tier the call asks for
     hidden_trace: bool = False   # Bedrock's guardrail trace, asked for to price its text units, is not the client's
 
@@ -186,10 +195,12 @@ NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "convers
 
 def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, region: str,
                      guardrail: Guardrail | None = None, tier: str = service_tier.DEFAULT,
-                     asked_tier: str | None = None, metadata: Mapping[str, str] | None = None) -> UpstreamCall:
+                     asked_tier: str | None = None, metadata: Mapping[str, str] | None = None,
+                     images: ImageCount | None = None) -> UpstreamCall:
     """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail,
     service tier and `metadata`, the client's pairs and ours: in a Converse body, which is re-encoded only
-    when one of them changes it, or InvokeModel's header)."""
+    when one of them changes it, or InvokeModel's header). `images`: what an image model's body asks Bedrock
+    to bill."""
     counting = operation == "count-tokens"
     model_id = foundation_model_id(entry.bedrock_id) if counting else entry.invocation_id
     headers: tuple[tuple[str, str], ...] = ()
@@ -202,7 +213,8 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
     return UpstreamCall(api=ApiFormat.BEDROCK, operation=operation, model_name=entry.name,
                         client_model=entry.bedrock_id, model_id=model_id,
                         region=(entry.region if counting else entry.invocation_region) or region,
-                        body=body, stream=operation.endswith("stream"), headers=headers, service_tier=tier)
+                        body=body, stream=operation.endswith("stream"), headers=headers, service_tier=tier,
+                        image=ImagePlan(images, "") if images is not None and operation == "invoke" else None)
 
 
 def plan_openai_compatible(request: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
@@ -224,6 +236,14 @@ def plan_embeddings(request: EmbeddingRequest, entry: CatalogueEntry, *, client_
     return UpstreamCall(api=ApiFormat.OPENAI, operation="embed", model_name=entry.name, client_model=client_model,
                         model_id=entry.invocation_id, region=entry.invocation_region or region, body=plan.bodies[0],
                         stream=False, embedding=plan, headers=invoke_header(metadata))
+
+
+def plan_images(job: ImageJob, entry: CatalogueEntry, *, client_model: str, response_format: str, region: str,
+                metadata: Mapping[str, str] | None = None) -> UpstreamCall:
+    """OpenAI image generation: one InvokeModel call, no fallback (another model draws another picture)."""
+    return UpstreamCall(api=ApiFormat.OPENAI, operation="invoke", model_name=entry.name, client_model=client_model,
+                        model_id=entry.invocation_id, region=entry.invocation_region or region, body=job.body(),
+                        stream=False, image=ImagePlan(job.billed(), response_format), headers=invoke_header(metadata))
 
 
 def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
@@ -18,7 +19,8 @@ from botocore.eventstream import EventStreamBuffer, ParserError
 from kong_plugins.bedrock.guardrail_usage import INVOKE_TRACE
 from kong_plugins.bedrock.usage import usage_from_headers
 from kong_plugins.context import RequestContext, Usage
-from kong_plugins.formats import anthropic, openai_chat, openai_passthrough, responses_render
+from kong_plugins.formats import anthropic, openai_chat, openai_images, openai_passthrough, responses_render
+from kong_plugins.formats.image_models import read_images
 from kong_plugins.formats.api import ApiFormat, token_count
 from kong_plugins.formats.converse import GUARDRAIL_ACTION, ConverseStreamToAnthropic
 from kong_plugins.formats.sse import AnthropicSseDecoder
@@ -47,6 +49,8 @@ def decoder_for(call: UpstreamCall) -> Any:
 
 def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, headers: Any = None) -> bytes:
     """The client-format body of a non-streamed response (`headers`: Bedrock's response headers)."""
+    if call.image is not None:
+        return _images(call, content, ctx)
     if call.api is ApiFormat.BEDROCK:
         if call.operation != "count-tokens":
             decoder = decoder_for(call)
@@ -81,6 +85,18 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     if call.hidden_trace and INVOKE_TRACE in message:
         return json.dumps(_without_trace(message), separators=(",", ":")).encode()
     return content   # Anthropic client, InvokeModel or Mantle: Bedrock's bytes unchanged
+
+
+def _images(call: UpstreamCall, content: bytes, ctx: RequestContext) -> bytes:
+    """An image model's answer: billed by the images it holds; a native client gets Bedrock's bytes."""
+    assert call.image is not None
+    images = read_images(content)
+    asked = call.image.asked
+    ctx.usage = Usage(images=(replace(asked, count=len(images)),))
+    if call.api is ApiFormat.BEDROCK:
+        return content
+    return openai_images.render(images, created=int(time.time()), response_format=call.image.response_format,
+                                width=asked.width, height=asked.height)
 
 
 def _without_trace(event: dict[str, Any]) -> dict[str, Any]:

@@ -422,12 +422,10 @@ def test_environment_defaults_cover_gateway_catalogue(parsed):
                 f"environments/{env}: bedrock_region differs from bedrock-proxy's region"
             for model in proxy.get("models", []):
                 kind, model_id = model.get("kind"), model.get("bedrock_id")
-                if kind == "mantle":
-                    pool = defaults["mantle_model_ids"]
-                elif kind in ("claude", "converse", "embedding"):
-                    pool = defaults["inference_profile_ids"] + defaults["foundation_model_ids"]
-                else:  # openai-compatible and other non-Bedrock kinds need no IAM
+                if kind == "openai-compatible":   # not Bedrock: no IAM
                     continue
+                pool = defaults["mantle_model_ids"] if kind == "mantle" else \
+                    defaults["inference_profile_ids"] + defaults["foundation_model_ids"]
                 assert model_id in pool, (
                     f"environments/{env}: catalogue model {model.get('name')} ({model_id}, kind {kind}) "
                     "is not granted by the IRSA role's defaults")

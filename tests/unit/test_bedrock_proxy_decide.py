@@ -11,10 +11,11 @@ from kong_plugins.context import Consumer, RequestContext
 
 CONFIG = next(p["config"] for s in yaml.safe_load((Path(__file__).parents[2] / "kong/kong.yaml").read_text())
               ["services"] for p in s.get("plugins", []) if p["name"] == "bedrock-proxy")
-POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed"},
-          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed"},
+POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed",
+                    "nova-canvas"},
+          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed", "nova-canvas"},
           "analyst": {"haiku", "titan", "titan-embed", "cohere-embed"},
-          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed"}, "guest": {"haiku"}}
+          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed", "nova-canvas"}, "guest": {"haiku"}}
 PLUGIN = bedrock_proxy.Plugin({**CONFIG, "default_max_tokens": 4096})
 
 

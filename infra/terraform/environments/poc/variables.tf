@@ -104,9 +104,10 @@ variable "profile_destination_regions" {
 }
 
 variable "foundation_model_ids" {
-  description = "Foundation models the gateway calls directly in bedrock_region (kinds converse and embedding)."
+  description = "Foundation models the gateway calls directly in bedrock_region (kinds converse, embedding, image)."
   type        = list(string)
-  default     = ["amazon.titan-text-express-v1", "amazon.titan-embed-text-v2:0", "cohere.embed-multilingual-v3"]
+  default     = ["amazon.titan-text-express-v1", "amazon.titan-embed-text-v2:0", "cohere.embed-multilingual-v3",
+                 "amazon.nova-canvas-v1:0"]
 }
 
 variable "mantle_model_ids" {

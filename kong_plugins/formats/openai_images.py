@@ -1,0 +1,100 @@
+"""OpenAI Images (`POST /v1/images/generations`): the request as an image-model job, and the answer.
+
+What maps: `prompt`, `n` (Bedrock draws 1 to 5), `size` ("WIDTHxHEIGHT"; `auto` is Bedrock's
+1024x1024), `quality` (`hd` and `high` are Bedrock's premium, every other value standard) and
+`response_format`. Bedrock returns the pictures themselves, so `b64_json` (the default here, as
+for OpenAI's gpt-image models) is them as they are, and `url` is a `data:image/png;base64,` URL
+(a browser or Markdown shows it; nothing is hosted, so nothing expires). Bedrock's own knobs come
+as extra body fields: `negative_prompt`, `seed`, `cfg_scale`. Values OpenAI has and Bedrock does
+not (`style`, `background`, `moderation`, `user`) are ignored; what would silently give another
+result (a stream, a format other than PNG, a transparent background) is a 400.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kong_plugins.formats import wire_json
+from kong_plugins.formats.body import RequestError, load_json_object
+from kong_plugins.formats.image_models import DEFAULT_SIZE, MAX_IMAGES, ImageJob
+
+RESPONSE_FORMATS = ("b64_json", "url")
+PREMIUM = frozenset({"hd", "high", "premium"})
+QUALITIES = frozenset({"standard", "low", "medium", "auto"}) | PREMIUM
+_SIZE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
+MAX_SEED = 2_147_483_646
+"""Bedrock's largest seed."""
+
+
+def parse_request(body: bytes | None) -> tuple[ImageJob, str | None, str]:
+    """(the job, the model asked for, the response format); RequestError names the field at fault."""
+    data = load_json_object(body)
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise RequestError("prompt: Field required (a non-empty string).", "prompt")
+    if data.get("stream"):
+        raise RequestError("stream: Bedrock's image models return finished images only; leave stream off.", "stream")
+    if data.get("output_format") not in (None, "png"):
+        raise RequestError("output_format: Bedrock's image models return PNG only.", "output_format")
+    if data.get("background") == "transparent":
+        raise RequestError("background: Bedrock's image models cannot draw a transparent background.", "background")
+    response_format = data.get("response_format") or "b64_json"
+    if response_format not in RESPONSE_FORMATS:
+        raise RequestError("response_format: must be b64_json or url.", "response_format")
+    quality = data.get("quality") or "standard"
+    if quality not in QUALITIES:
+        raise RequestError(f"quality: must be one of {', '.join(sorted(QUALITIES))}.", "quality")
+    width, height = _size(data.get("size"))
+    job = ImageJob(prompt=prompt, negative=_optional_text(data, "negative_prompt"), count=_count(data.get("n")),
+                   width=width, height=height, quality="premium" if quality in PREMIUM else "standard",
+                   seed=_seed(data.get("seed")), cfg_scale=_cfg_scale(data.get("cfg_scale")))
+    model = data.get("model")
+    return job, model if isinstance(model, str) and model else None, response_format
+
+
+def _size(value: Any) -> tuple[int, int]:
+    if value in (None, "auto"):
+        return DEFAULT_SIZE, DEFAULT_SIZE
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise RequestError("size: must be auto or WIDTHxHEIGHT in pixels, e.g. 1024x1024.", "size")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_IMAGES:
+        raise RequestError(f"n: Bedrock's image models draw 1 to {MAX_IMAGES} images per request.", "n")
+    return value
+
+
+def _seed(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise RequestError(f"seed: must be an integer from 0 to {MAX_SEED}.", "seed")
+    return value
+
+
+def _cfg_scale(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RequestError("cfg_scale: must be a number (Bedrock takes 1.1 to 10).", "cfg_scale")
+    return float(value)
+
+
+def _optional_text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise RequestError(f"{key}: must be a string.", key)
+    return value or None
+
+
+def render(images: list[str], *, created: int, response_format: str, width: int, height: int) -> bytes:
+    """OpenAI's ImagesResponse for Bedrock's base64 PNGs."""
+    data = [{"b64_json": image} if response_format == "b64_json" else {"url": "data:image/png;base64," + image}
+            for image in images]
+    return wire_json.dumps({"created": created, "data": data, "output_format": "png", "size": f"{width}x{height}"})
