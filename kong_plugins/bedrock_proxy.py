@@ -17,21 +17,22 @@ from urllib.parse import unquote
 from kong_plugins.bedrock import request_metadata
 from kong_plugins.context import RequestContext, store
 from kong_plugins.eventlog import log_event
-from kong_plugins.formats import anthropic, openai_embeddings, openai_images, prompt_cache
-from kong_plugins.formats.image_models import billed_by_body
-from kong_plugins.formats.api import ApiFormat, token_count
+from kong_plugins.formats import anthropic, prompt_cache, rerank
+from kong_plugins.formats import image_models
+from kong_plugins.formats.api import RERANK_PATHS, ApiFormat, token_count
 from kong_plugins.formats.chat_request import ChatRequest, parse_chat
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
-from kong_plugins.metering.estimate import CHARS_PER_TOKEN, estimate_input_tokens
+from kong_plugins.metering.estimate import estimate_input_tokens
+from kong_plugins.model_routes import EMBEDDINGS_PATH, IMAGES_PATH, KIND_ROUTES, ModelRoutes
 from kong_plugins.policy.catalogue import GUARDED_KINDS, Catalogue, CatalogueEntry
 from kong_plugins.policy import model_list, service_tier
 from kong_plugins.policy.listings import foundation_models, inference_profile, inference_profiles
 from kong_plugins.policy.service_tier import TierRefusal
 from kong_plugins.relay import item_store
-from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_embeddings,
-                                    plan_images, plan_openai_compatible, plan_passthrough)
+from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
+                                    plan_passthrough)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
@@ -52,19 +53,11 @@ INPUT_TOKENS_PATH = RESPONSES_PATH + "/input_tokens"
 PROFILES_PATH = "/inference-profiles"
 """Bedrock's ListInferenceProfiles, and GetInferenceProfile under it; the only other path whose query is read."""
 MODELS_PATH = "/foundation-models"
-EMBEDDINGS_PATH = "/v1/embeddings"
-EMBEDDING_KIND = "embedding"
-EMBEDDING_KINDS = frozenset({EMBEDDING_KIND})
-IMAGES_PATH = "/v1/images/generations"
-IMAGE_KIND = "image"
-IMAGE_KINDS = frozenset({IMAGE_KIND})
-_OWN_ROUTES = {EMBEDDING_KIND: ("an embedding", EMBEDDINGS_PATH), IMAGE_KIND: ("an image", IMAGES_PATH)}
-"""Catalogue kinds no chat API reaches: what they are called, and the route that serves them."""
 _PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiFormat.OPENAI,
             RESPONSES_PATH: ApiFormat.OPENAI}
 
 
-class Plugin:
+class Plugin(ModelRoutes):
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.catalogue = Catalogue.from_config(config)
@@ -127,6 +120,8 @@ class Plugin:
             return self._embeddings(ctx)
         if path == IMAGES_PATH:
             return self._images(ctx)
+        if path in RERANK_PATHS:
+            return self._rerank(ctx, path)
         if path.startswith("/model/"):
             return self._bedrock_native(ctx, path)
         if path.startswith(RESPONSE_OBJECT_PATH) and ctx.method == "DELETE" and path.count("/") == 3:
@@ -165,8 +160,8 @@ class Plugin:
         entry = self._authorise(api, ctx, internal.get("model"))
         if isinstance(entry, Reply):
             return entry
-        if entry.kind in _OWN_ROUTES:
-            what, route = _OWN_ROUTES[entry.kind]
+        if entry.kind in KIND_ROUTES:
+            what, route = KIND_ROUTES[entry.kind]
             return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is {what} model: use {route}.",
                                 param="model")
         role = self.catalogue.roles[ctx.role]
@@ -303,56 +298,6 @@ class Plugin:
                  if e.kind in kinds]
         return ", ".join(names) or "none"
 
-    def _embeddings(self, ctx: RequestContext) -> Reply | None:
-        """OpenAI embeddings on an `embedding` catalogue entry; the model must be named (no chat default)."""
-        api = ApiFormat.OPENAI
-        try:
-            request = openai_embeddings.parse_request(ctx.body)
-        except RequestError as exc:
-            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
-        choices = f"embedding models your role may use: {self._usable(ctx, EMBEDDING_KINDS)}."
-        if not request.model:
-            return render_error(api, ErrorKind.INVALID_REQUEST, f"model: required; {choices}", param="model")
-        entry = self._authorise(api, ctx, request.model)
-        if isinstance(entry, Reply):
-            return entry
-        if entry.kind != EMBEDDING_KIND:
-            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is not an embedding model; {choices}",
-                                param="model")
-        try:
-            ctx.upstream = plan_embeddings(request, entry, client_model=request.model, region=self.region,
-                                           metadata=self._caller(ctx))
-        except RequestError as exc:
-            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
-        ctx.model = entry.name
-        ctx.planned_input = sum(-(-len(text) // CHARS_PER_TOKEN) for text in request.texts)
-        ctx.planned_output = 0
-        return None
-
-    def _images(self, ctx: RequestContext) -> Reply | None:
-        """OpenAI image generation on an `image` catalogue entry; the model must be named (no chat default)."""
-        api = ApiFormat.OPENAI
-        try:
-            job, model, response_format = openai_images.parse_request(ctx.body)
-        except RequestError as exc:
-            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
-        choices = f"image models your role may use: {self._usable(ctx, IMAGE_KINDS)}."
-        if not model:
-            return render_error(api, ErrorKind.INVALID_REQUEST, f"model: required; {choices}", param="model")
-        entry = self._authorise(api, ctx, model)
-        if isinstance(entry, Reply):
-            return entry
-        if entry.kind != IMAGE_KIND:
-            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is not an image model; {choices}",
-                                param="model")
-        unguarded = self._unguarded(api, ctx, entry)
-        if unguarded is not None:
-            return unguarded
-        ctx.upstream = plan_images(job, entry, client_model=model, response_format=response_format,
-                                   region=self.region, metadata=self._caller(ctx))
-        ctx.model, ctx.planned_images = entry.name, (job.billed(),)
-        return None
-
     def _bedrock_native(self, ctx: RequestContext, path: str) -> Reply | None:
         """`/model/{id}/{operation}`: the id is one segment, still percent-encoded (get_path keeps %3A, %2F)."""
         api = ApiFormat.BEDROCK
@@ -377,16 +322,19 @@ class Plugin:
         if isinstance(tier, TierRefusal):
             return _tier_refused(api, tier)
         ctx.service_tier = tier
-        images = billed_by_body(body) if entry.kind == IMAGE_KIND else None
-        if entry.kind == IMAGE_KIND and (unguarded := self._unguarded(api, ctx, entry)) is not None:
+        images = image_models.billed_by_body(body) if entry.kind == "image" else None
+        reranking = rerank.billed_by_body(body) if entry.kind == "rerank" else None
+        if entry.kind == "image" and (unguarded := self._unguarded(api, ctx, entry)) is not None:
             return unguarded
-        guardrail = None if operation == "count-tokens" or entry.kind in _OWN_ROUTES else role.guardrail
+        guardrail = None if operation == "count-tokens" or entry.kind in KIND_ROUTES else role.guardrail
         plans = [plan_passthrough(operation, ctx.body or b"", e, region=self.region, guardrail=guardrail,
-                                  tier=t, asked_tier=asked, metadata=metadata, images=images)
+                                  tier=t, asked_tier=asked, metadata=metadata, images=images, rerank=reranking)
                  for e, t in [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked, tier)]]
         ctx.upstream, ctx.fallbacks = plans[0], plans[1:]
-        ctx.planned_input, ctx.planned_output = native_estimate(body) if images is None else (0, 0)
+        billed_apiece = images is not None or reranking is not None
+        ctx.planned_input, ctx.planned_output = (0, 0) if billed_apiece else native_estimate(body)
         ctx.planned_images = (images,) if images is not None else ()
+        ctx.planned_search_units = reranking.search_units if reranking is not None else 0
         return None
 
     def _models(self, ctx: RequestContext, model_id: str) -> Reply:
@@ -404,8 +352,8 @@ class Plugin:
         entry = self._authorise(api, ctx, internal.get("model"))
         if isinstance(entry, Reply):
             return entry
-        if entry.kind in _OWN_ROUTES:
-            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is {_OWN_ROUTES[entry.kind][0]} model.",
+        if entry.kind in KIND_ROUTES:
+            return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is {KIND_ROUTES[entry.kind][0]} model.",
                                 param="model")
         ctx.model = entry.name
         if entry.kind not in COUNTING_KINDS:

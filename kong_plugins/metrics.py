@@ -94,6 +94,9 @@ bedrock_guardrail_text_units_total = Counter(
 images_total = Counter(
     "kong_bedrock_images", "Images an image model generated (billed apiece by quality and size).",
     ["model", "role", "quality"], registry=registry)
+search_units_total = Counter(
+    "kong_bedrock_rerank_search_units", "Search units a reranker billed (a query over up to 100 documents).",
+    ["model", "role"], registry=registry)
 service_tier_requests_total = Counter(
     "kong_bedrock_service_tier_requests", "Calls Bedrock served, by the service tier it reports serving them on.",
     ["model", "role", "service_tier"], registry=registry)

@@ -21,6 +21,7 @@ from .anthropic_body import json_type
 from .embeddings import embedding_vector, enum_value
 from .errors import MSG_INPUT_TOO_LONG, malformed, validation
 from .prompt import BYTES_PER_TOKEN, LastUserTurn, Prompt, SegmentList, estimate_tokens
+from .schema_checks import expect_strings, required_key
 
 MAX_TEXTS = 96
 MAX_TEXT_TOKENS = 512
@@ -70,22 +71,6 @@ def _enum(body: dict[str, Any], key: str, values: tuple[str, ...], default: str 
     if value not in values:
         raise malformed(f"#/{key}: {value} is not a valid enum value")
     return value
-
-
-def _texts(body: dict[str, Any]) -> list[str]:
-    if "texts" not in body:
-        raise malformed("#: required key [texts] not found")
-    texts = body["texts"]
-    if not isinstance(texts, list):
-        raise malformed(f"#/texts: expected type: JSONArray, found: {json_type(texts)}")
-    if not texts:
-        raise malformed("#/texts: expected minimum item count: 1, found: 0")
-    if len(texts) > MAX_TEXTS:
-        raise malformed(f"#/texts: expected maximum item count: {MAX_TEXTS}, found: {len(texts)}")
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise malformed(f"#/texts/{index}: expected type: String, found: {json_type(text)}")
-    return texts
 
 
 def _types(body: dict[str, Any]) -> tuple[str, ...] | None:
@@ -152,7 +137,7 @@ def parse_cohere_body(body: Any, base_id: str) -> tuple[Prompt, CohereOptions]:
     for key in body:
         if key not in (_V4_KEYS if v4 else _V3_KEYS):
             raise malformed(f"#: extraneous key [{key}] is not permitted")
-    texts = _texts(body)
+    texts = expect_strings(required_key(body, "texts", "#"), "#/texts", MAX_TEXTS)
     input_type = _enum(body, "input_type", INPUT_TYPES)
     truncate = _enum(body, "truncate", TRUNCATE, default=DEFAULT_TRUNCATE)
     types, dimensions, budget = _types(body), _dimensions(body, v4), _budget(body, v4)

@@ -55,11 +55,11 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from .anthropic_body import json_type
-from .embeddings import enum_value
 from .errors import malformed, validation
 from .prompt import LastUserTurn, Prompt, SegmentList
 from .responses import Clock
+from .schema_checks import (expect_enum, expect_number, expect_object, expect_string, in_range, only_keys,
+                            required_key)
 
 NOVA_CANVAS = "amazon.nova-canvas-v1:0"
 TITAN_IMAGE_V2 = "amazon.titan-image-generator-v2:0"
@@ -122,68 +122,12 @@ class ImageRequest:
     seed: int
 
 
-def _number_text(value: float) -> str:
-    """A number as the schema validator prints it: 10, 1.1, 0.5."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise malformed(f"{where}: expected type: JSONObject, found: {json_type(value)}")
-    return value
-
-
-def _only(obj: dict[str, Any], allowed: frozenset[str], where: str) -> None:
-    for key in obj:
-        if key not in allowed:
-            raise malformed(f"{where}: extraneous key [{key}] is not permitted")
-
-
-def _required(obj: dict[str, Any], key: str, where: str) -> Any:
-    if key not in obj:
-        raise malformed(f"{where}: required key [{key}] not found")
-    return obj[key]
-
-
-def _string(value: Any, where: str, limit: int) -> str:
-    if not isinstance(value, str):
-        raise malformed(f"{where}: expected type: String, found: {json_type(value)}")
-    if not value:
-        raise malformed(f"{where}: expected minLength: 1, actual: 0")
-    if len(value) > limit:
-        raise malformed(f"{where}: expected maxLength: {limit}, actual: {len(value)}")
-    return value
-
-
-def _enum(value: Any, where: str, values: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        raise malformed(f"{where}: expected type: String, found: {json_type(value)}")
-    if value not in values:
-        raise malformed(f"{where}: {enum_value(value)} is not a valid enum value")
-    return value
-
-
-def _numeric(value: Any, where: str, integer: bool) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
-        raise malformed(f"{where}: expected type: {'Integer' if integer else 'Number'}, found: {json_type(value)}")
-    return value
-
-
-def _ranged(value: Any, where: str, low: float, high: float, integer: bool) -> Any:
-    value = _numeric(value, where, integer)
-    if value < low:
-        raise malformed(f"{where}: {_number_text(value)} is not greater or equal to {_number_text(low)}")
-    if value > high:
-        raise malformed(f"{where}: {_number_text(value)} is not less or equal to {_number_text(high)}")
-    return value
-
-
 def _side(config: dict[str, Any], key: str, model: ImageModel) -> int:
     where = f"#/imageGenerationConfig/{key}"
     value = config.get(key, DEFAULT_SIDE)
     if model.sizes is not None:  # Titan: only the pair is checked, against its list
-        return _numeric(value, where, integer=True)
-    value = _ranged(value, where, MIN_SIDE, MAX_SIDE, integer=True)
+        return expect_number(value, where, integer=True)
+    value = in_range(value, where, MIN_SIDE, MAX_SIDE, integer=True)
     if value % SIDE_STEP:
         raise malformed(f"{where}: {value} is not a multiple of {SIDE_STEP}")
     return value
@@ -204,30 +148,31 @@ def _check_size(width: int, height: int, model: ImageModel) -> None:
 
 
 def _prompt_params(body: dict[str, Any], model: ImageModel) -> tuple[str, str | None, str | None]:
-    params = _object(_required(body, "textToImageParams", "#"), "#/textToImageParams")
-    _only(params, model.params, "#/textToImageParams")
-    text = _string(_required(params, "text", "#/textToImageParams"), "#/textToImageParams/text", model.max_text)
-    negative = _string(params["negativeText"], "#/textToImageParams/negativeText", model.max_text) \
+    params = expect_object(required_key(body, "textToImageParams", "#"), "#/textToImageParams")
+    only_keys(params, model.params, "#/textToImageParams")
+    text = expect_string(required_key(params, "text", "#/textToImageParams"), "#/textToImageParams/text",
+                         model.max_text)
+    negative = expect_string(params["negativeText"], "#/textToImageParams/negativeText", model.max_text) \
         if "negativeText" in params else None
-    style = _enum(params["style"], "#/textToImageParams/style", NOVA_STYLES) if "style" in params else None
+    style = expect_enum(params["style"], "#/textToImageParams/style", NOVA_STYLES) if "style" in params else None
     return text, negative, style
 
 
 def parse_image_body(body: Any, base_id: str) -> tuple[Prompt, ImageRequest]:
     """Validate like Bedrock (schema, then size rules, then content filters); the text becomes a Prompt."""
     model = MODELS[base_id]
-    _only(_object(body, "#"), TOP_KEYS, "#")
-    _enum(_required(body, "taskType", "#"), "#/taskType", TASK_TYPES)
+    only_keys(expect_object(body, "#"), TOP_KEYS, "#")
+    expect_enum(required_key(body, "taskType", "#"), "#/taskType", TASK_TYPES)
     text, negative, style = _prompt_params(body, model)
-    config = _object(body.get("imageGenerationConfig", {}), "#/imageGenerationConfig")
-    _only(config, CONFIG_KEYS, "#/imageGenerationConfig")
-    count = _ranged(config.get("numberOfImages", 1), "#/imageGenerationConfig/numberOfImages", 1, MAX_IMAGES,
-                    integer=True)
+    config = expect_object(body.get("imageGenerationConfig", {}), "#/imageGenerationConfig")
+    only_keys(config, CONFIG_KEYS, "#/imageGenerationConfig")
+    count = in_range(config.get("numberOfImages", 1), "#/imageGenerationConfig/numberOfImages", 1, MAX_IMAGES,
+                     integer=True)
     width, height = _side(config, "width", model), _side(config, "height", model)
-    quality = _enum(config.get("quality", QUALITIES[0]), "#/imageGenerationConfig/quality", QUALITIES)
-    cfg_scale = _ranged(config.get("cfgScale", model.cfg_scale), "#/imageGenerationConfig/cfgScale",
-                        MIN_CFG_SCALE, MAX_CFG_SCALE, integer=False)
-    seed = _ranged(config.get("seed", model.seed), "#/imageGenerationConfig/seed", 0, MAX_SEED, integer=True)
+    quality = expect_enum(config.get("quality", QUALITIES[0]), "#/imageGenerationConfig/quality", QUALITIES)
+    cfg_scale = in_range(config.get("cfgScale", model.cfg_scale), "#/imageGenerationConfig/cfgScale",
+                         MIN_CFG_SCALE, MAX_CFG_SCALE, integer=False)
+    seed = in_range(config.get("seed", model.seed), "#/imageGenerationConfig/seed", 0, MAX_SEED, integer=True)
     _check_size(width, height, model)
     if any(CONTENT_FILTER_MARKER in (part or "").lower() for part in (text, negative)):
         raise validation(MSG_CONTENT_FILTERED)

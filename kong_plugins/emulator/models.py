@@ -21,7 +21,8 @@ class ModelInfo:
     """One foundation model the emulator can serve."""
 
     base_id: str
-    family: str  # "claude" | "titan" | "nova" | "titan-embed" | "cohere-embed" | "titan-image" | "nova-canvas"
+    family: str  # "claude" | "titan" | "nova" | "titan-embed" | "cohere-embed" | "titan-image" | "nova-canvas" |
+    #            "cohere-rerank"
     profile_only: bool = False  # on-demand use needs an inference profile
     service_tiers: tuple[str, ...] = STANDARD_ONLY  # tiers it offers besides Reserved (needs a reservation)
 
@@ -62,6 +63,11 @@ class ModelInfo:
         """Image generation models answer InvokeModel only, with PNGs (see images.py): no streaming, no Converse."""
         return self.family in ("titan-image", "nova-canvas")
 
+    @property
+    def is_rerank(self) -> bool:
+        """Rerank models answer InvokeModel only, with relevance scores (see rerank.py): no streaming, no Converse."""
+        return self.family == "cohere-rerank"
+
 
 def _claude(base_id: str, profile_only: bool = False) -> ModelInfo:
     return ModelInfo(base_id, "claude", profile_only, FLEX_AND_PRIORITY)
@@ -98,6 +104,7 @@ CATALOGUE: dict[str, ModelInfo] = {
         ModelInfo("cohere.embed-v4:0", "cohere-embed"),
         ModelInfo("amazon.titan-image-generator-v2:0", "titan-image"),
         ModelInfo("amazon.nova-canvas-v1:0", "nova-canvas"),
+        ModelInfo("cohere.rerank-v3-5:0", "cohere-rerank"),
         _nova("amazon.nova-micro-v1:0"),
         _nova("amazon.nova-lite-v1:0"),
         _nova("amazon.nova-pro-v1:0"),

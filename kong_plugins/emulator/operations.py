@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import anthropic_format, cohere_embed, converse_format, embeddings, guardrails, images, service_tiers, titan
+from . import (anthropic_format, cohere_embed, converse_format, embeddings, guardrails, images, rerank, service_tiers,
+               titan)
 from .anthropic_body import parse_anthropic_body
 from .converse_body import check_request_metadata, parse_converse_body
 from .structured import require_support
@@ -37,9 +38,10 @@ class Prepared:
     operation: str
     model: ModelRef
     prompt: Prompt
-    body_kind: str  # "anthropic" | "titan" | "nova" | "converse" | "count" | "embedding" | "image"
+    body_kind: str  # "anthropic" | "titan" | "nova" | "converse" | "count" | "embedding" | "image" | "rerank"
     embedding: embeddings.EmbeddingOptions | cohere_embed.CohereOptions | None = None  # body_kind "embedding"
     image: images.ImageRequest | None = None  # body_kind "image"
+    rerank: rerank.RerankRequest | None = None  # body_kind "rerank"
     guardrail: GuardrailCheck | None = None  # assessed; set for body_kind "converse" and "anthropic" only
     service_tier: str | None = None  # the validated tier asked for; None for CountTokens (no tiers)
 
@@ -86,11 +88,12 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
     """Resolve the model and validate the body (and the guardrail it names); raises BedrockError like Bedrock.
 
     InvokeModel's guardrail headers are validated for every model, but only Claude's Anthropic body
-    is assessed: Titan, Nova, embedding and image bodies ignore the guardrail (the emulator's simplification).
+    is assessed: Titan, Nova, embedding, image and rerank bodies ignore the guardrail (the emulator's
+    simplification).
     Converse applies it whatever the model. CountTokens takes no guardrail and no service tier.
     """
     model = resolve_model(model_id, allow_on_demand=operation == "count-tokens")
-    invoke_only = model.info.is_embedding or model.info.is_image  # neither chats nor streams
+    invoke_only = model.info.is_embedding or model.info.is_image or model.info.is_rerank  # neither chats nor streams
     if invoke_only and operation == "invoke-with-response-stream":  # refused before the body is read
         raise validation(embeddings.MSG_NO_STREAMING)
     offered = model.info.service_tiers
@@ -112,6 +115,9 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
     if model.info.is_image:
         prompt, image = images.parse_image_body(parsed, model.info.base_id)
         return Prepared(operation, model, prompt, "image", image=image, service_tier=tier)
+    if model.info.is_rerank:
+        prompt, ranking = rerank.parse_rerank_body(parsed, model.info.base_id)
+        return Prepared(operation, model, prompt, "rerank", rerank=ranking, service_tier=tier)
     if invoke_only:
         prompt, options = cohere_embed.parse_cohere_body(parsed, model.info.base_id) \
             if model.info.family == "cohere-embed" else embeddings.parse_embedding_body(parsed)
@@ -183,7 +189,7 @@ def extra_latency_ms(prepared: Prepared, timing: TimingValues) -> float:
 def execute(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> OperationResult:
     """Account the prompt cache, generate the reply, shape it for the operation and echo the served tier.
 
-    Counting, embedding and images have no reply and never touch the (chat models') prompt cache;
+    Counting, embedding, images and rerank have no reply and never touch the (chat models') prompt cache;
     neither does a request whose input a guardrail blocked.
     """
     tier = served_tier(prepared, timing)
@@ -200,6 +206,8 @@ def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tie
     if prepared.image is not None:
         image = prepared.image
         return JsonResponse(lambda clock: images.response_json(image), images.latency_headers)
+    if prepared.rerank is not None:
+        return JsonResponse(rerank.response_json(prepared.rerank), images.latency_headers)
     if isinstance(prepared.embedding, cohere_embed.CohereOptions):
         options = prepared.embedding
         return JsonResponse(cohere_embed.response_json(options), embeddings.usage_headers(options.input_tokens))

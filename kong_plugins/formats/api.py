@@ -14,6 +14,10 @@ class ApiFormat(str, Enum):
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
     BEDROCK = "bedrock"
+    COHERE = "cohere"   # Cohere's Rerank API (the cohere SDK's rerank, v1 and v2)
+
+
+RERANK_PATHS = ("/v1/rerank", "/v2/rerank")
 
 
 def api_for_path(path: str) -> ApiFormat:
@@ -22,6 +26,8 @@ def api_for_path(path: str) -> ApiFormat:
         return ApiFormat.ANTHROPIC
     if path.startswith(("/model/", "/inference-profiles", "/foundation-models")):
         return ApiFormat.BEDROCK
+    if path.rstrip("/") in RERANK_PATHS:
+        return ApiFormat.COHERE
     return ApiFormat.OPENAI
 
 

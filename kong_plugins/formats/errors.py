@@ -1,8 +1,8 @@
 """Gateway errors rendered in the caller's own API format.
 
-One neutral `ErrorKind` per failure, three renderings: OpenAI
-`{"error": {...}}`, Anthropic `{"type": "error", "error": {...}}` and Bedrock
-`{"message": ...}` plus `x-amzn-ErrorType`. Status codes follow
+One neutral `ErrorKind` per failure, four renderings: OpenAI
+`{"error": {...}}`, Anthropic `{"type": "error", "error": {...}}`, Bedrock
+`{"message": ...}` plus `x-amzn-ErrorType`, and Cohere's `{"message": ...}`. Status codes follow
 ARCHITECTURE.md: they tell the truth and are never a bare 500.
 """
 
@@ -70,6 +70,8 @@ def render_error(api: ApiFormat, kind: ErrorKind, message: str, *, status: int |
         body = {"error": {"message": message, "type": k.openai_type, "param": param, "code": k.openai_code}}
     elif api is ApiFormat.ANTHROPIC:
         body = {"type": "error", "error": {"type": k.anthropic_type, "message": message}}
+    elif api is ApiFormat.COHERE:
+        body = {"message": message}
     else:
         body = {"message": message}
         headers["x-amzn-ErrorType"] = k.bedrock_type

@@ -60,6 +60,7 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
     if isinstance(body.get("inputText"), str):                       # Titan InvokeModel
         yield Segment(("inputText",), body["inputText"])
     yield from _prompts(body)
+    yield from _rerank(body)
     yield from _responses_input(body.get("input"), tool_results)
     messages = body.get("messages")
     if not isinstance(messages, list):
@@ -85,6 +86,20 @@ def _prompts(body: dict[str, Any]) -> Iterator[Segment]:
         for key in ("text", "negativeText"):
             if isinstance(params.get(key), str):
                 yield Segment(("textToImageParams", key), params[key])
+
+
+def _rerank(body: dict[str, Any]) -> Iterator[Segment]:
+    """A reranking query and its documents (Cohere's API and Bedrock's body): strings, or v1's objects, whose
+    string fields may all be ranked (`rank_fields`)."""
+    if isinstance(body.get("query"), str):
+        yield Segment(("query",), body["query"])
+    documents = body.get("documents")
+    for i, document in enumerate(documents if isinstance(documents, list) else ()):
+        if isinstance(document, str):
+            yield Segment(("documents", i), document)
+        elif isinstance(document, dict):
+            yield from (Segment(("documents", i, key), value) for key, value in document.items()
+                        if isinstance(value, str))
 
 
 def _responses_input(items: Any, tool_results: bool) -> Iterator[Segment]:

@@ -57,7 +57,8 @@ class Meter:
         limits = self.policy.limits_for(role, _consumer_names(ctx))
         output = ctx.planned_output if limits.reserve_output_cap is None else \
             min(ctx.planned_output, limits.reserve_output_cap)
-        estimate = Usage(input=ctx.planned_input, output=output, images=ctx.planned_images)
+        estimate = Usage(input=ctx.planned_input, output=output, images=ctx.planned_images,
+                         search_units=ctx.planned_search_units)
         charge = Charge(self.counting.counted(estimate), ctx.price.cost_micro_usd(estimate))
         if limits.unlimited:
             return None

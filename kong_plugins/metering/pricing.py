@@ -32,6 +32,9 @@ Image models are billed per image by quality and size (AWS's price page, on-dema
 standard $0.04 up to 1024x1024 and $0.06 up to 2048x2048, premium $0.06 and $0.08; Titan Image
 Generator v2 standard $0.008 up to 512x512 and $0.01 up to 1024x1024, premium $0.01 and $0.012.
 An image larger than a model's largest tier costs that tier. Override in a price entry's `images`.
+
+Rerankers are billed per search unit, a query over up to 100 documents (more documents count as
+more units): Cohere Rerank 3.5 $2.00 per 1,000 (AWS's price page). Override in `search_unit`.
 """
 
 from __future__ import annotations
@@ -77,17 +80,19 @@ class Price:
     """USD per 1,000 guardrail text units by policy: the same for every model and tier."""
     images: tuple[ImageTier, ...] = ()
     """An image model's prices per image, smallest size first."""
+    search_unit: Decimal = Decimal(0)
+    """A reranker's USD per search unit."""
 
     @classmethod
     def of(cls, input: Any, output: Any, cache_read: Any = None, cache_write: Any = None,
-           cache_write_1h: Any = None, images: tuple[ImageTier, ...] = ()) -> Price:
+           cache_write_1h: Any = None, images: tuple[ImageTier, ...] = (), search_unit: Any = 0) -> Price:
         p_in = Decimal(str(input))
         p_write = Decimal(str(cache_write)) if cache_write is not None else p_in * Decimal("1.25")
         return cls(input=p_in, output=Decimal(str(output)),
                    cache_read=Decimal(str(cache_read)) if cache_read is not None else p_in / 10,
                    cache_write=p_write,
                    cache_write_1h=Decimal(str(cache_write_1h)) if cache_write_1h is not None else p_write * ONE_HOUR,
-                   images=images)
+                   images=images, search_unit=Decimal(str(search_unit)))
 
     def per_image(self, image: ImageCount) -> Decimal:
         """The first tier of the image's quality that holds its pixels, else that quality's largest (0: none)."""
@@ -100,6 +105,8 @@ class Price:
                   + usage.cache_write_minutes * self.cache_write + usage.cache_write_hour * self.cache_write_1h) / MICRO
         if usage.images:
             tokens += sum((image.count * self.per_image(image) for image in usage.images), Decimal(0))
+        if usage.search_units:
+            tokens += usage.search_units * self.search_unit
         if not usage.guardrail_units:
             return tokens
         return tokens + sum((count * self.guardrail_units.get(policy, Decimal(0))
@@ -109,7 +116,7 @@ class Price:
         """A service tier's price: tokens scaled, guardrail units not (they are not billed by tier)."""
         return Price(self.input * factor, self.output * factor, self.cache_read * factor, self.cache_write * factor,
                      self.cache_write_1h * factor, self.guardrail_units,
-                     tuple(replace(t, usd=t.usd * factor) for t in self.images))
+                     tuple(replace(t, usd=t.usd * factor) for t in self.images), self.search_unit * factor)
 
     def cost_micro_usd(self, usage: Usage) -> int:
         """Integer micro-dollars, rounded half up (what budgets are charged)."""
@@ -131,6 +138,7 @@ DEFAULT_PRICES: dict[str, Price] = {
     "titan-image": Price.of(0, 0, images=image_tiers(
         ("standard", 512 * 512, "0.008"), ("standard", 1024 * 1024, "0.01"),
         ("premium", 512 * 512, "0.01"), ("premium", 1024 * 1024, "0.012"))),
+    "cohere-rerank": Price.of(0, 0, search_unit="0.002"),
 }
 
 
@@ -150,6 +158,9 @@ class PriceTable:
             dearest = max(self.prices.values(), key=lambda p: max((t.usd for t in p.images), default=0),
                           default=self.default)
             self.default = replace(self.default, images=dearest.images)
+        if not self.default.search_unit:   # a reranker without a price, the dearest known search unit
+            self.default = replace(self.default, search_unit=max((p.search_unit for p in self.prices.values()),
+                                                                 default=Decimal(0)))
         self.tier_factors = dict(DEFAULT_TIER_FACTORS if tier_factors is None else tier_factors)
         self._tiered: dict[tuple[str | None, str], Price] = {}
 
@@ -159,9 +170,11 @@ class PriceTable:
         prices = dict(DEFAULT_PRICES)
         for entry in entries or []:
             tiers = image_tiers(*((t["quality"], t["max_pixels"], str(t["usd"])) for t in entry.get("images") or ()))
+            shipped = prices.get(entry["model"], Price.of(0, 0))
+            unit = entry.get("search_unit")
             prices[entry["model"]] = Price.of(entry["input"], entry["output"], entry.get("cache_read"),
                                               entry.get("cache_write"), entry.get("cache_write_1h"),
-                                              tiers or prices.get(entry["model"], Price.of(0, 0)).images)
+                                              tiers or shipped.images, shipped.search_unit if unit is None else unit)
         unit_prices = {policy: Decimal(str(value)) for policy, value in
                        {**GUARDRAIL_UNIT_PRICES, **(guardrail_units or {})}.items() if value is not None}
         prices = {name: replace(price, guardrail_units=unit_prices) for name, price in prices.items()}

@@ -115,6 +115,8 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
         metrics.bedrock_guardrail_interventions_total.labels(**labels).inc()
     for image in summary.usage.images:
         metrics.images_total.labels(quality=image.quality, **labels).inc(image.count)
+    if summary.usage.search_units:
+        metrics.search_units_total.labels(**labels).inc(summary.usage.search_units)
     for policy, units in summary.usage.guardrail_units.items():
         metrics.bedrock_guardrail_text_units_total.labels(policy=policy, role=summary.role).inc(units)
     if summary.service_tier is not None:
@@ -137,4 +139,5 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
               bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
               bedrock_guardrail_text_units=sum(summary.usage.guardrail_units.values()) or None,
               images=sum(image.count for image in summary.usage.images) or None,
+              search_units=summary.usage.search_units or None,
               relay_overhead_ms=None if summary.relay_overhead_ms is None else round(summary.relay_overhead_ms, 3))

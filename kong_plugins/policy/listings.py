@@ -63,6 +63,7 @@ def _model_arn(region: str, model_id: str) -> str:
 
 _OUTPUT_MODALITIES = {"embedding": "EMBEDDING", "image": "IMAGE"}
 """What a catalogue kind's model answers with, as ListFoundationModels says it (others: TEXT)."""
+_NOT_STREAMED = frozenset({"embedding", "image", "rerank"})
 
 
 def foundation_models(entries: list[CatalogueEntry], region: str) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def foundation_models(entries: list[CatalogueEntry], region: str) -> dict[str, A
             "modelArn": _model_arn(entry.region or region, base), "modelId": base,
             "modelName": entry.name, "providerName": provider.capitalize(),
             "inputModalities": ["TEXT", "IMAGE"] if provider == "anthropic" else ["TEXT"],
-            "outputModalities": [output], "responseStreamingSupported": output == "TEXT",
+            "outputModalities": [output], "responseStreamingSupported": entry.kind not in _NOT_STREAMED,
             "inferenceTypesSupported": ["INFERENCE_PROFILE" if base != entry.bedrock_id else "ON_DEMAND"],
             "modelLifecycle": {"status": "ACTIVE"}})
     return {"modelSummaries": summaries}

@@ -17,6 +17,7 @@ from kong_plugins.context import ImageCount
 from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
 from kong_plugins.formats.embedding_models import EmbeddingModel, embedding_model
 from kong_plugins.formats.image_models import ImageJob
+from kong_plugins.formats.rerank import RerankJob
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.openai_embeddings import EmbeddingRequest
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKinds
@@ -63,6 +64,7 @@ class UpstreamCall:
     responses_api: bool = False                     # OpenAI client on /v1/responses (else Chat Completions)
     embedding: EmbeddingPlan | None = None          # operation "embed": one InvokeModel body per text
     image: ImagePlan | None = None                  # an image model's InvokeModel: billed per image
+    rerank: RerankJob | None = None                 # a reranker's InvokeModel: billed per search unit
     service_tier: str = service_tier.DEFAULT        # the Bedrock service tier the call asks for
     hidden_trace: bool = False   # Bedrock's guardrail trace, asked for to price its text units, is not the client's
 
@@ -196,11 +198,11 @@ NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "convers
 def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, region: str,
                      guardrail: Guardrail | None = None, tier: str = service_tier.DEFAULT,
                      asked_tier: str | None = None, metadata: Mapping[str, str] | None = None,
-                     images: ImageCount | None = None) -> UpstreamCall:
+                     images: ImageCount | None = None, rerank: RerankJob | None = None) -> UpstreamCall:
     """Bedrock-native clients: same operation, same body, re-signed by the gateway (plus the role's guardrail,
     service tier and `metadata`, the client's pairs and ours: in a Converse body, which is re-encoded only
-    when one of them changes it, or InvokeModel's header). `images`: what an image model's body asks Bedrock
-    to bill."""
+    when one of them changes it, or InvokeModel's header). `images`, `rerank`: what an image model's or a
+    reranker's body asks Bedrock to bill."""
     counting = operation == "count-tokens"
     model_id = foundation_model_id(entry.bedrock_id) if counting else entry.invocation_id
     headers: tuple[tuple[str, str], ...] = ()
@@ -214,7 +216,8 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
                         client_model=entry.bedrock_id, model_id=model_id,
                         region=(entry.region if counting else entry.invocation_region) or region,
                         body=body, stream=operation.endswith("stream"), headers=headers, service_tier=tier,
-                        image=ImagePlan(images, "") if images is not None and operation == "invoke" else None)
+                        image=ImagePlan(images, "") if images is not None and operation == "invoke" else None,
+                        rerank=rerank if operation == "invoke" else None)
 
 
 def plan_openai_compatible(request: dict[str, Any], entry: CatalogueEntry, *, client_model: str,
@@ -244,6 +247,14 @@ def plan_images(job: ImageJob, entry: CatalogueEntry, *, client_model: str, resp
     return UpstreamCall(api=ApiFormat.OPENAI, operation="invoke", model_name=entry.name, client_model=client_model,
                         model_id=entry.invocation_id, region=entry.invocation_region or region, body=job.body(),
                         stream=False, image=ImagePlan(job.billed(), response_format), headers=invoke_header(metadata))
+
+
+def plan_rerank(job: RerankJob, entry: CatalogueEntry, *, client_model: str, region: str,
+                metadata: Mapping[str, str] | None = None) -> UpstreamCall:
+    """Cohere-format reranking: one InvokeModel call, no fallback (scores of another model are not comparable)."""
+    return UpstreamCall(api=ApiFormat.COHERE, operation="invoke", model_name=entry.name, client_model=client_model,
+                        model_id=entry.invocation_id, region=entry.invocation_region or region, body=job.body(),
+                        stream=False, rerank=job, headers=invoke_header(metadata))
 
 
 def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str,

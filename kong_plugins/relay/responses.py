@@ -19,7 +19,7 @@ from botocore.eventstream import EventStreamBuffer, ParserError
 from kong_plugins.bedrock.guardrail_usage import INVOKE_TRACE
 from kong_plugins.bedrock.usage import usage_from_headers
 from kong_plugins.context import RequestContext, Usage
-from kong_plugins.formats import anthropic, openai_chat, openai_images, openai_passthrough, responses_render
+from kong_plugins.formats import anthropic, openai_chat, openai_images, openai_passthrough, rerank, responses_render
 from kong_plugins.formats.image_models import read_images
 from kong_plugins.formats.api import ApiFormat, token_count
 from kong_plugins.formats.converse import GUARDRAIL_ACTION, ConverseStreamToAnthropic
@@ -51,6 +51,10 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     """The client-format body of a non-streamed response (`headers`: Bedrock's response headers)."""
     if call.image is not None:
         return _images(call, content, ctx)
+    if call.rerank is not None:   # billed per search unit, whatever the answer holds
+        content = content if call.api is ApiFormat.BEDROCK else rerank.render(content, call.rerank)
+        ctx.usage = Usage(search_units=call.rerank.search_units)
+        return content
     if call.api is ApiFormat.BEDROCK:
         if call.operation != "count-tokens":
             decoder = decoder_for(call)

@@ -424,10 +424,15 @@ def test_environment_defaults_cover_gateway_catalogue(parsed):
                 kind, model_id = model.get("kind"), model.get("bedrock_id")
                 if kind == "openai-compatible":   # not Bedrock: no IAM
                     continue
-                pool = defaults["mantle_model_ids"] if kind == "mantle" else \
-                    defaults["inference_profile_ids"] + defaults["foundation_model_ids"]
+                region = model.get("region") or defaults["bedrock_region"]
+                if kind == "mantle":
+                    pool = defaults["mantle_model_ids"]
+                elif region != defaults["bedrock_region"]:   # a model offered elsewhere (Cohere Rerank: us-west-2)
+                    pool = defaults["regional_foundation_model_ids"].get(region, [])
+                else:
+                    pool = defaults["inference_profile_ids"] + defaults["foundation_model_ids"]
                 assert model_id in pool, (
-                    f"environments/{env}: catalogue model {model.get('name')} ({model_id}, kind {kind}) "
+                    f"environments/{env}: catalogue model {model.get('name')} ({model_id}, kind {kind}, {region}) "
                     "is not granted by the IRSA role's defaults")
             profiles = {p["arn"] for role in proxy.get("roles", []) for p in role.get("inference_profiles") or []}
             missing = profiles - set(defaults["application_inference_profile_arns"])

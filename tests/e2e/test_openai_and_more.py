@@ -84,9 +84,10 @@ def test_openai_errors_are_in_openai_format(stack):
 
 def test_models_list_filtered_by_role(stack):
     assert {m.id for m in oa(stack, key="dev-analyst-key").models.list()} == {"haiku", "titan", "titan-embed",
-                                                                              "cohere-embed"}
+                                                                              "cohere-embed", "cohere-rerank"}
     assert {m.id for m in oa(stack, key="dev-admin-key").models.list()} == {
-        "haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed", "nova-canvas"}
+        "haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed", "cohere-rerank",
+        "nova-canvas"}
 
 
 def test_model_lists_in_each_sdks_format(stack):

@@ -13,10 +13,10 @@ from botocore.config import Config
 ROLES = {"admin": "dev-admin-key", "developer": "dev-developer-key", "analyst": "dev-analyst-key",
          "ecommerce_ops": "dev-ops-key", "guest": "dev-guest-key"}
 POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed",
-                    "nova-canvas"},
-          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed", "nova-canvas"},
-          "analyst": {"haiku", "titan", "titan-embed", "cohere-embed"},
-          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed", "nova-canvas"}, "guest": {"haiku"}}
+                    "cohere-rerank", "nova-canvas"},
+          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas"},
+          "analyst": {"haiku", "titan", "titan-embed", "cohere-embed", "cohere-rerank"},
+          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas"}, "guest": {"haiku"}}
 ASK = [{"role": "user", "content": "Tell me a story"}]
 
 

@@ -12,10 +12,10 @@ from kong_plugins.context import Consumer, RequestContext
 CONFIG = next(p["config"] for s in yaml.safe_load((Path(__file__).parents[2] / "kong/kong.yaml").read_text())
               ["services"] for p in s.get("plugins", []) if p["name"] == "bedrock-proxy")
 POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed",
-                    "nova-canvas"},
-          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed", "nova-canvas"},
-          "analyst": {"haiku", "titan", "titan-embed", "cohere-embed"},
-          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed", "nova-canvas"}, "guest": {"haiku"}}
+                    "cohere-rerank", "nova-canvas"},
+          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas"},
+          "analyst": {"haiku", "titan", "titan-embed", "cohere-embed", "cohere-rerank"},
+          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas"}, "guest": {"haiku"}}
 PLUGIN = bedrock_proxy.Plugin({**CONFIG, "default_max_tokens": 4096})
 
 
@@ -118,9 +118,12 @@ def test_inference_profiles_filtered_by_role():
     ids = {p["inferenceProfileId"] for p in reply.body["inferenceProfileSummaries"]}
     assert ids == {"us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-haiku-4-5-20251001-v1:0"}
     models = PLUGIN.decide(ctx_for("analyst", {}), "/foundation-models").body["modelSummaries"]
-    assert {m["modelName"] for m in models} == {"haiku", "titan", "titan-embed", "cohere-embed"}
+    assert {m["modelName"] for m in models} == {"haiku", "titan", "titan-embed", "cohere-embed", "cohere-rerank"}
     embed = next(m for m in models if m["modelName"] == "titan-embed")
     assert embed["outputModalities"] == ["EMBEDDING"] and embed["modelId"] == "amazon.titan-embed-text-v2:0"
+    ranker = next(m for m in models if m["modelName"] == "cohere-rerank")
+    assert ranker["modelArn"] == "arn:aws:bedrock:us-west-2::foundation-model/cohere.rerank-v3-5:0"
+    assert ranker["responseStreamingSupported"] is False
 
 
 def test_fallback_chain_keeps_only_models_the_role_may_use():

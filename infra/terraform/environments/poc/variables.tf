@@ -106,8 +106,16 @@ variable "profile_destination_regions" {
 variable "foundation_model_ids" {
   description = "Foundation models the gateway calls directly in bedrock_region (kinds converse, embedding, image)."
   type        = list(string)
-  default     = ["amazon.titan-text-express-v1", "amazon.titan-embed-text-v2:0", "cohere.embed-multilingual-v3",
-                 "amazon.nova-canvas-v1:0"]
+  default = [
+    "amazon.titan-text-express-v1", "amazon.titan-embed-text-v2:0", "cohere.embed-multilingual-v3",
+    "amazon.nova-canvas-v1:0",
+  ]
+}
+
+variable "regional_foundation_model_ids" {
+  description = "Foundation models the gateway calls outside bedrock_region (a catalogue entry's region), by region: Cohere Rerank 3.5 is not offered in us-east-1."
+  type        = map(list(string))
+  default     = { "us-west-2" = ["cohere.rerank-v3-5:0"] }
 }
 
 variable "mantle_model_ids" {

@@ -21,9 +21,13 @@ locals {
       for r in var.profile_destination_regions : "${local.arn}:bedrock:${r}::foundation-model/${replace(id, "/^[a-z]+\\./", "")}"
     ]
   ])
-  direct_model_arns = [
+  direct_model_arns = concat([
     for id in var.foundation_model_ids : "${local.arn}:bedrock:${var.bedrock_region}::foundation-model/${id}"
-  ]
+    ], flatten([
+      for region, ids in var.regional_foundation_model_ids : [
+        for id in ids : "${local.arn}:bedrock:${region}::foundation-model/${id}"
+      ]
+  ]))
   mantle_project_arns = [
     for p in var.mantle_project_ids : "${local.arn}:bedrock-mantle:${var.bedrock_region}:${local.account}:project/${p}"
   ]
