@@ -29,6 +29,10 @@ _MESSAGES = {
     "monthly_budget": "Monthly budget for this API key is spent.",
 }
 
+SHOULD_RETRY = "x-should-retry"
+"""The OpenAI and Anthropic SDKs retry a 429 unless this says false: pointless once the month's budget is spent
+(their retries would only delay the error by seconds; Retry-After, the next month, is past what they wait)."""
+
 
 def budget_store(config: Mapping[str, Any]) -> BudgetStore:
     if config.get("storage") != "redis":
@@ -82,7 +86,8 @@ class Meter:
             kind = ErrorKind.BUDGET_EXCEEDED if exceeded == "monthly_budget" else ErrorKind.RATE_LIMITED
             reply = render_error(ctx.api or ApiFormat.OPENAI, kind, _MESSAGES[exceeded],
                                  retry_after=windows.retry_after(exceeded))
-            return Reply(reply.status, reply.body, {**reply.headers, **ctx.budget_headers})
+            spent = {SHOULD_RETRY: "false"} if exceeded == "monthly_budget" else {}
+            return Reply(reply.status, reply.body, {**reply.headers, **ctx.budget_headers, **spent})
         ctx.reservation = Reservation(subject, windows, charge)
         return None
 

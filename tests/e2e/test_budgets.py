@@ -5,6 +5,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+import anthropic
 import openai
 import pytest
 import requests
@@ -90,6 +91,17 @@ def test_monthly_budget_exhausted_is_budget_exceeded():
         assert refused.value.body["code"] == "budget_exceeded"
         assert int(refused.value.response.headers["Retry-After"]) > 60          # until the next month
         assert refused.value.response.headers["X-Budget-Limit-USD"] == "0.000010"
+        sent = []   # the SDKs' own retries (2 by default) are told not to bother
+        hooks = {"request": [sent.append]}
+        retrying = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-analyst-key",
+                                 http_client=openai.DefaultHttpxClient(event_hooks=hooks))
+        with pytest.raises(openai.RateLimitError):
+            retrying.chat.completions.create(model="haiku", max_tokens=50, messages=[{"role": "user", "content": "x"}])
+        claude = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-analyst-key",
+                                     http_client=anthropic.DefaultHttpxClient(event_hooks=hooks))
+        with pytest.raises(anthropic.RateLimitError):
+            claude.messages.create(model="haiku", max_tokens=50, messages=[{"role": "user", "content": "x"}])
+        assert len(sent) == 2
 
 
 def test_fifty_concurrent_streams_never_overrun_a_small_budget():
