@@ -32,6 +32,21 @@ def load_json_object(body: bytes | None) -> dict[str, Any]:
     return data
 
 
+def whole_number(value: Any, field: str, *, low: int = 1, high: int | None = None,
+                 message: str | None = None) -> int:
+    """`value` as an integer from `low` to `high`; JSON's true and 2.0 are not counts. RequestError names `field`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        raise RequestError(message or f"{field}: must be a positive integer.", field)
+    return value
+
+
+def number(value: Any, field: str, message: str | None = None) -> float:
+    """`value` as a float (an integer or a float, not a bool). RequestError names `field`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RequestError(message or f"{field}: must be a number.", field)
+    return float(value)
+
+
 def require_messages(data: dict[str, Any]) -> None:
     if not isinstance(data.get("messages"), list) or not data["messages"]:
         raise RequestError("messages: Field required (a non-empty list).", "messages")

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from kong_plugins.context import Usage
 from kong_plugins.formats import custom_tools, documents, reasoning, response_format, tool_history
-from kong_plugins.formats.body import RequestError, load_json_object, require_messages
+from kong_plugins.formats.body import RequestError, load_json_object, number, require_messages, whole_number
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKind, ToolKinds
 
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
@@ -60,9 +60,9 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
     if system:
         out["system"] = "\n\n".join(system)
     if request.get("temperature") is not None:
-        out["temperature"] = min(max(_number(request["temperature"], "temperature"), 0.0), 1.0)
+        out["temperature"] = min(max(number(request["temperature"], "temperature"), 0.0), 1.0)
     if request.get("top_p") is not None:
-        out["top_p"] = _number(request["top_p"], "top_p")
+        out["top_p"] = number(request["top_p"], "top_p")
     stop = request.get("stop")
     if stop:
         if not isinstance(stop, (str, list)):
@@ -196,17 +196,7 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
 
 def _max_tokens(request: dict[str, Any], default: int) -> int:
     value = request.get("max_completion_tokens", request.get("max_tokens"))
-    if value is None:
-        return default
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise RequestError("max_completion_tokens: must be a positive integer.", "max_completion_tokens")
-    return value
-
-
-def _number(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RequestError(f"{field}: must be a number.", field)
-    return float(value)
+    return default if value is None else whole_number(value, "max_completion_tokens")
 
 
 def openai_usage(usage: Usage) -> dict[str, Any]:

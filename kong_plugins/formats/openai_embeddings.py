@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kong_plugins.formats import wire_json
-from kong_plugins.formats.body import RequestError, load_json_object
+from kong_plugins.formats.body import RequestError, load_json_object, whole_number
 
 MAX_INPUTS = 2048
 """OpenAI's own limit of texts per request."""
@@ -38,8 +38,8 @@ def parse_request(body: bytes | None) -> EmbeddingRequest:
     if encoding not in ENCODINGS:
         raise RequestError("encoding_format: must be float or base64.", "encoding_format")
     dimensions = data.get("dimensions")
-    if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1):
-        raise RequestError("dimensions: must be a positive integer.", "dimensions")
+    if dimensions is not None:
+        whole_number(dimensions, "dimensions")
     input_type = data.get("input_type")
     if input_type is not None and not isinstance(input_type, str):
         raise RequestError("input_type: must be a string.", "input_type")

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from kong_plugins.formats import wire_json
-from kong_plugins.formats.body import RequestError, load_json_object
+from kong_plugins.formats.body import RequestError, load_json_object, number, whole_number
 from kong_plugins.formats.image_models import DEFAULT_SIZE, MAX_IMAGES, ImageJob
 
 RESPONSE_FORMATS = ("b64_json", "url")
@@ -49,8 +49,7 @@ def parse_request(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     job = ImageJob(prompt=prompt, negative=_optional_text(data, "negative_prompt"), count=_count(data.get("n")),
                    width=width, height=height, quality="premium" if quality in PREMIUM else "standard",
                    seed=_seed(data.get("seed")), cfg_scale=_cfg_scale(data.get("cfg_scale")))
-    model = data.get("model")
-    return job, model if isinstance(model, str) and model else None, response_format
+    return job, data.get("model") or None, response_format   # load_json_object refuses a model not a string
 
 
 def _size(value: Any) -> tuple[int, int]:
@@ -63,27 +62,18 @@ def _size(value: Any) -> tuple[int, int]:
 
 
 def _count(value: Any) -> int:
-    if value is None:
-        return 1
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_IMAGES:
-        raise RequestError(f"n: Bedrock's image models draw 1 to {MAX_IMAGES} images per request.", "n")
-    return value
+    return 1 if value is None else whole_number(
+        value, "n", high=MAX_IMAGES, message=f"n: Bedrock's image models draw 1 to {MAX_IMAGES} images per request.")
 
 
 def _seed(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
-        raise RequestError(f"seed: must be an integer from 0 to {MAX_SEED}.", "seed")
-    return value
+    return None if value is None else whole_number(
+        value, "seed", low=0, high=MAX_SEED, message=f"seed: must be an integer from 0 to {MAX_SEED}.")
 
 
 def _cfg_scale(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RequestError("cfg_scale: must be a number (Bedrock takes 1.1 to 10).", "cfg_scale")
-    return float(value)
+    return None if value is None else number(value, "cfg_scale",
+                                             "cfg_scale: must be a number (Bedrock takes 1.1 to 10).")
 
 
 def _optional_text(data: dict[str, Any], key: str) -> str | None:

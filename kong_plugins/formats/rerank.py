@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kong_plugins.formats import wire_json
-from kong_plugins.formats.body import RequestError, load_json_object
+from kong_plugins.formats.body import RequestError, load_json_object, whole_number
 
 MAX_DOCUMENTS = 1000
 """Cohere's own limit per request."""
@@ -58,11 +58,10 @@ def parse_request(body: bytes | None, *, v2: bool) -> tuple[RerankJob, str | Non
     if len(sent) > MAX_DOCUMENTS:
         raise RequestError(f"documents: at most {MAX_DOCUMENTS} per request.", "documents")
     texts = tuple(_text(document, data.get("rank_fields"), v2) for document in sent)
-    model = data.get("model")
     job = RerankJob(query=query, documents=texts, top_n=_positive(data, "top_n"),
                     return_documents=not v2 and data.get("return_documents") is True,
                     max_tokens_per_doc=_positive(data, "max_tokens_per_doc"), echoed=tuple(sent))
-    return job, model if isinstance(model, str) and model else None
+    return job, data.get("model") or None   # load_json_object refuses a model that is not a string
 
 
 def _text(document: Any, rank_fields: Any, v2: bool) -> str:
@@ -78,12 +77,7 @@ def _text(document: Any, rank_fields: Any, v2: bool) -> str:
 
 
 def _positive(data: dict[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise RequestError(f"{key}: must be a positive integer.", key)
-    return value
+    return None if data.get(key) is None else whole_number(data[key], key)
 
 
 def billed_by_body(body: Any) -> RerankJob | None:
