@@ -26,7 +26,7 @@ from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
 from kong_plugins.metering.estimate import estimate_input_tokens
 from kong_plugins.model_routes import EMBEDDINGS_PATH, IMAGES_PATH, KIND_ROUTES, ModelRoutes
-from kong_plugins.policy.catalogue import GUARDED_KINDS, Catalogue, CatalogueEntry
+from kong_plugins.policy.catalogue import GUARDED_KINDS, UNJUDGED_KINDS, Catalogue, CatalogueEntry
 from kong_plugins.policy import model_list, service_tier
 from kong_plugins.policy.listings import foundation_models, inference_profile, inference_profiles
 from kong_plugins.policy.service_tier import TierRefusal
@@ -285,8 +285,9 @@ class Plugin(ModelRoutes):
         return Reply(200, profile, {})
 
     def _unguarded(self, api: ApiFormat, ctx: RequestContext, entry: CatalogueEntry) -> Reply | None:
-        """The 403 for a role whose calls must go through a Bedrock guardrail the model cannot apply."""
-        if self.catalogue.roles[ctx.role or ""].guardrail is None or entry.kind in GUARDED_KINDS:
+        """The 403 for a role whose calls must go through a Bedrock guardrail the model cannot apply (and whose
+        answers are content: see UNJUDGED_KINDS)."""
+        if self.catalogue.roles[ctx.role or ""].guardrail is None or entry.kind in GUARDED_KINDS | UNJUDGED_KINDS:
             return None
         return render_error(api, ErrorKind.MODEL_NOT_ALLOWED, "Your role's requests go through a Bedrock guardrail, "
                             f"which {entry.name} cannot apply; models that can: {self._usable(ctx, GUARDED_KINDS)}.",
@@ -324,7 +325,7 @@ class Plugin(ModelRoutes):
         ctx.service_tier = tier
         images = image_models.billed_by_body(body) if entry.kind == "image" else None
         reranking = rerank.billed_by_body(body) if entry.kind == "rerank" else None
-        if entry.kind == "image" and (unguarded := self._unguarded(api, ctx, entry)) is not None:
+        if entry.kind in KIND_ROUTES and (unguarded := self._unguarded(api, ctx, entry)) is not None:
             return unguarded
         guardrail = None if operation == "count-tokens" or entry.kind in KIND_ROUTES else role.guardrail
         plans = [plan_passthrough(operation, ctx.body or b"", e, region=self.region, guardrail=guardrail,

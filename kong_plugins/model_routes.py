@@ -92,7 +92,5 @@ class ModelRoutes:
         if entry.kind != kind:
             return render_error(api, ErrorKind.INVALID_REQUEST, f"{entry.name} is not {named} model; {choices}",
                                 param="model")
-        if kind in ("embedding", "rerank"):   # vectors and scores are not content a guardrail judges
-            return entry
         unguarded = self._unguarded(api, ctx, entry)
         return entry if unguarded is None else unguarded

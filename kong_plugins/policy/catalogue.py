@@ -75,6 +75,9 @@ PROFILE_KINDS = frozenset({"claude", "converse", "embedding", "image"})
 id in the path (Mantle names its model in the body, and openai-compatible is not Bedrock)."""
 GUARDED_KINDS = frozenset({"claude", "converse"})
 """Catalogue kinds whose Bedrock calls can carry a guardrail (InvokeModel headers, Converse guardrailConfig)."""
+UNJUDGED_KINDS = frozenset({"embedding", "rerank"})
+"""Catalogue kinds whose answers (vectors, relevance scores) are no content for a guardrail to judge: a role whose
+calls go through a Bedrock guardrail may still use them."""
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,12 @@ def test_a_role_behind_a_bedrock_guardrail_cannot_bypass_it_with_images():
     for path in ("/v1/images/generations", "/model/amazon.nova-canvas-v1:0/invoke"):
         reply = plugin.decide(ctx_for("developer", body), path)
         assert reply.status == 403 and "cannot apply" in json.dumps(reply.body), path
+    vectors_and_scores = [("/v1/embeddings", {"model": "titan-embed", "input": "x"}),
+                          ("/model/amazon.titan-embed-text-v2:0/invoke", {"inputText": "x"}),
+                          ("/v2/rerank", {"model": "cohere-rerank", "query": "q", "documents": ["d"]}),
+                          ("/model/cohere.rerank-v3-5:0/invoke", {"query": "q", "documents": ["d"], "api_version": 2})]
+    for path, allowed in vectors_and_scores:   # no content for a guardrail to judge: still served
+        assert plugin.decide(ctx_for("developer", allowed), path) is None, path
 
 
 def test_a_native_invoke_is_metered_from_its_body():
