@@ -334,8 +334,6 @@ class Plugin(ModelRoutes):
         ctx.upstream, ctx.fallbacks = plans[0], plans[1:]
         billed_apiece = images is not None or reranking is not None
         ctx.planned_input, ctx.planned_output = (0, 0) if billed_apiece else native_estimate(body)
-        ctx.planned_images = (images,) if images is not None else ()
-        ctx.planned_search_units = reranking.search_units if reranking is not None else 0
         return None
 
     def _models(self, ctx: RequestContext, model_id: str) -> Reply:

@@ -136,8 +136,6 @@ class RequestContext:
     omitted_tools: tuple[str, ...] = ()   # hosted OpenAI tool types the call goes on without
     planned_input: int = 0        # bedrock-proxy's estimate of the call's input tokens
     planned_output: int = 0       # the call's max output tokens
-    planned_images: tuple[ImageCount, ...] = ()   # an image model's images asked for (billed apiece)
-    planned_search_units: int = 0  # a reranker's queries of up to 100 documents
     price_table: Any = None       # metering.pricing.PriceTable (token-meter): prices `model` on `service_tier`
     service_tier: str = "default"  # the Bedrock service tier planned, then the one Bedrock says served the call
     tier_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Service-Tier

@@ -62,7 +62,7 @@ class ModelRoutes:
             return entry
         ctx.upstream = plan_images(job, entry, client_model=model or entry.name, response_format=response_format,
                                    region=self.region, metadata=self._caller(ctx))
-        ctx.model, ctx.planned_images = entry.name, (job.billed(),)
+        ctx.model = entry.name
         return None
 
     def _rerank(self, ctx: RequestContext, path: str) -> Reply | None:
@@ -76,7 +76,7 @@ class ModelRoutes:
             return entry
         ctx.upstream = plan_rerank(job, entry, client_model=model or entry.name, region=self.region,
                                    metadata=self._caller(ctx))
-        ctx.model, ctx.planned_search_units = entry.name, job.search_units
+        ctx.model = entry.name
         return None
 
     def _entry_of_kind(self, api: ApiFormat, ctx: RequestContext, model: str | None,

@@ -37,9 +37,9 @@ class ImageJob:
     seed: int | None = None
     cfg_scale: float | None = None
 
-    def billed(self, images: int | None = None) -> ImageCount:
-        """`images` of this job's quality and size (default: as many as asked for), as Usage counts them."""
-        return ImageCount(self.quality, self.width, self.height, self.count if images is None else images)
+    def billed(self) -> ImageCount:
+        """The images asked for, by quality and size, as Usage counts them."""
+        return ImageCount(self.quality, self.width, self.height, self.count)
 
     def body(self) -> bytes:
         params: dict[str, Any] = {"text": self.prompt}

@@ -7,6 +7,7 @@ consumer's budget is one budget across routes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
@@ -61,8 +62,8 @@ class Meter:
         limits = self.policy.limits_for(role, _consumer_names(ctx))
         output = ctx.planned_output if limits.reserve_output_cap is None else \
             min(ctx.planned_output, limits.reserve_output_cap)
-        estimate = Usage(input=ctx.planned_input, output=output, images=ctx.planned_images,
-                         search_units=ctx.planned_search_units)
+        apiece = ctx.upstream.billed_apiece if ctx.upstream is not None else Usage()
+        estimate = replace(apiece, input=ctx.planned_input, output=output)
         charge = Charge(self.counting.counted(estimate), ctx.price.cost_micro_usd(estimate))
         if limits.unlimited:
             return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER, invoke_header
-from kong_plugins.context import ImageCount
+from kong_plugins.context import ImageCount, Usage
 from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
 from kong_plugins.formats.embedding_models import EmbeddingModel, embedding_model
 from kong_plugins.formats.image_models import ImageJob
@@ -72,6 +72,14 @@ class UpstreamCall:
     def billable(self) -> bool:
         """Token counting calls cost nothing and are not metered against budgets."""
         return self.operation not in ("count-tokens", "mantle-count-tokens")
+
+    @property
+    def billed_apiece(self) -> Usage:
+        """What Bedrock bills for this call besides tokens if it does all it is asked: images, search units
+        (token-meter reserves it; the answer says what to charge)."""
+        if self.image is not None:
+            return Usage(images=(self.image.asked,))
+        return Usage(search_units=self.rerank.search_units) if self.rerank is not None else Usage()
 
     @property
     def is_mantle(self) -> bool:

@@ -27,7 +27,8 @@ def test_an_openai_request_becomes_a_text_to_image_body():
                                         style="vivid", user="u-1")
     assert (model, response_format) == ("nova-canvas", "b64_json")
     assert json.loads(job.body()) == {
-        "taskType": "TEXT_IMAGE", "textToImageParams": {"text": "A red shoe on white", "negativeText": "text, watermark"},
+        "taskType": "TEXT_IMAGE",
+        "textToImageParams": {"text": "A red shoe on white", "negativeText": "text, watermark"},
         "imageGenerationConfig": {"numberOfImages": 2, "width": 1280, "height": 720, "quality": "premium", "seed": 7,
                                   "cfgScale": 8.0}}
     assert job.billed() == ImageCount("premium", 1280, 720, 2)
@@ -98,7 +99,7 @@ def test_decide_plans_one_invoke_call_and_reserves_its_images():
                                                                            "openai", False)
     assert not ctx.fallbacks and ctx.model == "nova-canvas"
     assert json.loads(call.body)["imageGenerationConfig"]["numberOfImages"] == 3
-    assert ctx.planned_images == (ImageCount("premium", 1024, 1024, 3),)
+    assert ctx.upstream.billed_apiece.images == (ImageCount("premium", 1024, 1024, 3),)
     assert (ctx.planned_input, ctx.planned_output) == (0, 0)
 
 
@@ -143,7 +144,8 @@ def test_a_native_invoke_is_metered_from_its_body():
             "imageGenerationConfig": {"numberOfImages": 2, "width": 2048, "height": 2048, "quality": "premium"}}
     ctx = ctx_for("developer", body)
     assert PLUGIN.decide(ctx, "/model/amazon.nova-canvas-v1%3A0/invoke") is None
-    assert ctx.planned_images == (ImageCount("premium", 2048, 2048, 2),) and ctx.upstream.image.response_format == ""
+    assert ctx.upstream.billed_apiece.images == (ImageCount("premium", 2048, 2048, 2),)
+    assert ctx.upstream.image.response_format == ""
     assert billed_by_body({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a"}}) == \
         ImageCount("standard", 1024, 1024, 1)
     assert billed_by_body({"imageGenerationConfig": {"numberOfImages": "2"}}) is None

@@ -72,7 +72,8 @@ def test_decide_plans_one_call_in_the_models_region_and_reserves_its_units():
     call = ctx.upstream
     assert (call.operation, call.model_id, call.region, call.api) == ("invoke", "cohere.rerank-v3-5:0", "us-west-2",
                                                                       ApiFormat.COHERE)
-    assert not ctx.fallbacks and ctx.model == "cohere-rerank" and ctx.planned_search_units == 2
+    assert not ctx.fallbacks and ctx.model == "cohere-rerank"
+    assert ctx.upstream.billed_apiece.search_units == 2
     assert (ctx.planned_input, ctx.planned_output) == (0, 0)
 
 
@@ -119,7 +120,7 @@ def test_a_native_invoke_is_billed_from_its_documents():
     body = {"query": "q", "documents": ["a"] * 101, "api_version": 2}
     ctx = ctx_for("analyst", body)
     assert PLUGIN.decide(ctx, "/model/cohere.rerank-v3-5%3A0/invoke") is None
-    assert ctx.planned_search_units == 2 and ctx.upstream.rerank.search_units == 2
+    assert ctx.upstream.billed_apiece.search_units == 2 and ctx.upstream.rerank.search_units == 2
     content = b'{"results": []}'
     assert render_message(ctx.upstream, content, ctx) == content and ctx.usage == Usage(search_units=2)
 
