@@ -174,6 +174,14 @@ class RequestContext:
         else:
             callback()
 
+    def when_relayed(self, callback: Callable[[], None]) -> None:
+        """Run `callback` as soon as the relay is done with this request (registered before it starts).
+
+        Kong's log phase runs in a timer after the client has its answer, often after the
+        client's next request is in: what must not wait for it (a reservation) goes here.
+        """
+        self._after_relay.append(callback)
+
     def relay_done(self) -> None:
         self.relay_active = False
         callbacks, self._after_relay = self._after_relay, []

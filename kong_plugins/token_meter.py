@@ -1,4 +1,4 @@
-"""Kong plugin `token-meter`: reserve the call's worst case in access, settle it in log.
+"""Kong plugin `token-meter`: reserve the call's worst case in access, settle it when the relay is done.
 
 Thin PDK wiring; the decisions are in `kong_plugins.metering`. PDK round trips:
 access 1 (get_var: the request context is shared), log 1 (the request id from
@@ -44,6 +44,7 @@ class Plugin:
             reply = self.meter.reserve(ctx, ctx.role)
             if reply is not None:
                 return respond(kong, reply, ctx)
+            ctx.when_relayed(lambda: self.meter.settle(ctx))   # before the client can send its next request
         ctx.signoffs.add(NAME)
 
     @guarded(NAME, "log")

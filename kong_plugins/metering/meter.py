@@ -1,4 +1,4 @@
-"""token-meter's decisions, without Kong: reserve in access, settle in log.
+"""token-meter's decisions, without Kong: reserve in access, settle once the relay is done.
 
 Budget stores are process-wide (every token-meter instance of the plugin
 server shares one in-memory store, or one Redis store per Redis config), so a

@@ -12,6 +12,7 @@ import requests
 
 from kong_plugins.metering.pricing import DEFAULT_PRICES
 from kong_plugins.context import Usage
+from tests.kong_harness.external import TIMERS
 from tests.stack import GatewayStack
 
 KEYS = {"admin": "dev-admin-key", "developer": "dev-developer-key", "analyst": "dev-analyst-key",
@@ -157,3 +158,22 @@ def test_dogstatsd_receives_usage_with_tags():
     output = next(line for line in lines if line.startswith("kong.bedrock.tokens.output:"))
     assert output.startswith(f"kong.bedrock.tokens.output:{r.headers['X-Token-Usage-Output']}|c")
     assert "model:haiku" in output and "role:developer" in output and "env:test" in output
+
+
+def test_back_to_back_calls_are_not_refused_while_kong_has_yet_to_log_the_last():
+    """Kong logs a request in a timer after the client has its answer: the reservation cannot wait for it."""
+    limit = 300     # two calls' reservations (max_tokens 200 each) overrun it; their usage does not
+    overrides = {"token-meter": {"limits": [{"role": "developer", "tokens_per_day": limit}]}}   # no roll-over
+    with GatewayStack(config_overrides=overrides) as stack:
+        stack.emulator_control("PUT", "/_emulator/settings", json={"output_tokens": 10})
+        client = anthropic.Anthropic(base_url=stack.proxy_url, api_key=KEYS["developer"], max_retries=0)
+        ask = {"model": "haiku", "max_tokens": 200, "messages": [{"role": "user", "content": "hi"}]}
+        with TIMERS.held():       # no log phase runs until the block ends
+            first = client.messages.with_raw_response.create(**ask)
+            with client.messages.stream(**ask) as stream:
+                streamed = stream.get_final_message().usage
+            third = client.messages.with_raw_response.create(**ask)
+    reserved = limit - int(first.headers["X-RateLimit-Remaining-Tokens-Day"])   # each call's, before any usage
+    spent = sum(u.input_tokens + u.output_tokens for u in (first.parse().usage, streamed))
+    assert reserved > limit / 2 and spent < limit / 2
+    assert int(third.headers["X-RateLimit-Remaining-Tokens-Day"]) == limit - spent - reserved

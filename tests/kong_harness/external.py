@@ -12,8 +12,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from .bridge import handle_event
 from .luatypes import CoroutineYield, LuaError, NgxExit
@@ -86,6 +87,8 @@ class TimerPool:
     def __init__(self, max_running: int = 4096) -> None:
         self.max_running = max_running
         self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._running = threading.Event()
+        self._running.set()
         self._lock = threading.Lock()
         self._workers = 0
         self._idle = 0      # workers waiting for a timer
@@ -109,10 +112,25 @@ class TimerPool:
             with self._lock:
                 self._idle -= 1
                 self._queued -= 1
+            self._running.wait()
             try:
                 fn()
             except BaseException:  # noqa: BLE001 - a failed timer must not kill the worker
                 pass   # nginx logs a timer's error and goes on; ours log their own errors first
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Tests: timers wait until the block ends, as they do in a busy worker.
+
+        ``ngx.timer.at(0)`` runs when the worker's event loop gets to it, so a
+        client can have its answer, and send its next request, before the log
+        phase of the last one has run; this makes that order certain.
+        """
+        self._running.clear()
+        try:
+            yield
+        finally:
+            self._running.set()
 
 
 TIMERS = TimerPool()
