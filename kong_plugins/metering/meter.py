@@ -94,7 +94,7 @@ class Meter:
 
     def settle(self, ctx: RequestContext) -> None:
         """Replace the reservation by what Bedrock reported (a cancelled stream: what it produced)."""
-        reservation = ctx.reservation
+        reservation, ctx.reservation = ctx.reservation, None   # taken before Redis yields: settled once
         if reservation is None:
             return
         usage = ctx.usage or Usage()
@@ -105,7 +105,6 @@ class Meter:
             metrics.budget_store_errors_total.labels(operation="settle").inc()
             log_event("budget_store_error", level="error", operation="settle", error=str(exc),
                       request_id=ctx.request_id)
-        ctx.reservation = None
 
 
 def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:
