@@ -15,6 +15,10 @@ _GAP = r"(?: ?- ?| {1,2})?"
 """What may sit between two digits of a card: nothing, a space or two, or a hyphen with a space either side
 (`4111 - 1111 - ...`); Unicode spaces and dashes arrive folded to these (see guardrails.folding)."""
 _PAN = compile_pattern(rf"(?:^|[^\d\w-])((?:\d{_GAP}){{12,18}}\d)(?:$|[^\d\w-])")
+_PAN_WRAPPED = compile_pattern(rf"(?:^|[^\d\w-])((?:\d{_GAP}){{0,17}}\d[ \t]*-?[ \t]*\r?\n[ \t]*(?:\d{_GAP}){{0,17}}\d)"
+                               r"(?:$|[^\d\w-])")
+"""A card wrapped once by an e-mail client or a narrow text box (`4111 1111\n1111 1111`); one line break only,
+so a column of four-digit amounts is not read as one number."""
 _PAN_DOTTED = compile_pattern(r"(?:^|[^\d\w.])(\d{4}\.\d{4}\.\d{4}\.\d{1,7})(?:$|[^\d\w.])")
 """4111.1111.1111.1111 (groups of four only: any run of digits and dots would take in decimals)."""
 _PAN_FORM_ENCODED = compile_pattern(r"(?:^|[^\d\w%+])(\d{4}(?:(?:\+|%20|%2[dD])\d{3,7}){2,4})(?:$|[^\d\w%+])")
@@ -78,7 +82,7 @@ def _in_hex_table(text: bytes, m: "re2._Match") -> bool:
     return len(_HEX_WORD.findall(window)) >= 3
 
 
-_SEPARATORS = re.compile(r"[ .-]+")
+_SEPARATORS = re.compile(r"[\s.-]+")
 
 
 def _group_runs(number: str, shortest: int) -> Iterator[str]:
@@ -144,10 +148,11 @@ def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
     return not following.startswith(_UNITS) and before != b"$"
 
 
-PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid), (_PAN_DOTTED, _pan_valid),
+PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid), (_PAN_WRAPPED, _pan_valid),
+                                                             (_PAN_DOTTED, _pan_valid),
                                                              (_PAN_FORM_ENCODED, _form_encoded_pan_valid),
                                                              (_CARD_WORDS, _card_words_valid))
 CVV: tuple[tuple["re2._Regexp", Validator], ...] = ((_CVV, _cvv_valid),)
-SPAN_GROUPS = {id(_PAN): (1,), id(_PAN_DOTTED): (1,), id(_PAN_FORM_ENCODED): (1,), id(_CARD_WORDS): (2,),
-               id(_CVV): (1, 2)}
+SPAN_GROUPS = {id(_PAN): (1,), id(_PAN_WRAPPED): (1,), id(_PAN_DOTTED): (1,), id(_PAN_FORM_ENCODED): (1,),
+               id(_CARD_WORDS): (2,), id(_CVV): (1, 2)}
 """What a redaction replaces: the number itself, not the words around it."""

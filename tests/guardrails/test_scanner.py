@@ -212,3 +212,17 @@ def test_a_card_run_together_with_its_expiry_or_a_reference_is_found():
         assert scanner.scan(body(messages=[{"role": "user", "content": text}])).blocked == ["payment_card"], text
     for text in ["4111 1111 1111 1112 07/27", "tracking 0034 0434 1612 3456 7890 12", "2021 2022 2023 2024 2025 2026"]:
         assert scanner.scan(body(messages=[{"role": "user", "content": text}])).found == {}, text
+
+
+def test_a_card_wrapped_once_across_two_lines_is_found_and_redacted_whole():
+    """E-mail clients and narrow text boxes wrap a long number; a column of amounts is not one number."""
+    scanner = Scanner({})
+    for text in ["please charge 4111 1111\n1111 1111 for the order", "card: 5555 5555 5555\r\n4444 thanks",
+                 "pay with 4111-1111-  \n  1111-1111", "my card is 41111111\n11111111"]:
+        assert scanner.scan(body(messages=[{"role": "user", "content": text}])).blocked == ["payment_card"], text
+    for text in ["totals\n4111\n1111\n1111\n1111\n", "order 4111 1111\n\n1111 1111 items",
+                 "4111 1111\n1111 1112", "2021 2022\n2023 2024"]:
+        assert scanner.scan(body(messages=[{"role": "user", "content": text}])).found == {}, text
+    redacting = Scanner({"payment_card": "redact"})
+    result = redacting.scan(body(messages=[{"role": "user", "content": "charge 4111 1111\n1111 1111 today"}]))
+    assert json.loads(result.body)["messages"][0]["content"] == "charge [REDACTED:payment_card] today"
