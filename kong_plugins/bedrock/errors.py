@@ -2,7 +2,8 @@
 
 Statuses per ARCHITECTURE.md: validation 400, access denied 403 (model access
 must be enabled in the Bedrock console), not found 404, throttling 429 with
-Retry-After, model timeout 504, unavailable 503, anything else 502.
+Retry-After, model timeout 504, unavailable 503, anything else 502. An id from
+the gateway's own configuration that Bedrock refuses is a 502 too (config_rejected).
 """
 
 from __future__ import annotations
@@ -67,6 +68,20 @@ def kind_for(bedrock_error_type: str, status: int) -> ErrorKind:
 CREDENTIAL_ERRORS = frozenset({"UnrecognizedClientException", "InvalidSignatureException",
                                "ExpiredTokenException", "MissingAuthenticationTokenException"})
 """Bedrock refused the gateway's own AWS credentials: an operator problem, not the client's."""
+
+
+_CONFIG_REJECTED = ("model identifier is invalid", "on-demand throughput isn", "inference profile",
+                    "guardrail identifier or version")
+"""Bedrock's words for an id it does not take (a typo, a base id where a profile is needed, a deleted
+profile or guardrail). The gateway sends only ids from its own configuration, so these are the operators'."""
+
+
+def config_rejected(upstream_type: str, upstream_message: str | None) -> bool:
+    """Bedrock refused an id the gateway's configuration chose, not anything the client sent."""
+    if upstream_type == "ResourceNotFoundException":
+        return True
+    text = (upstream_message or "").lower()
+    return upstream_type == "ValidationException" and any(words in text for words in _CONFIG_REJECTED)
 
 
 def client_message(kind: ErrorKind, upstream_message: str | None, upstream_type: str = "") -> str:

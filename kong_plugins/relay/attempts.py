@@ -3,7 +3,7 @@
 Retries follow botocore's standard mode (see bedrock.retries). Read timeouts
 are never retried: the model may already have run, and a replay would bill
 the call twice and double the wait. When a model stays throttled, is denied
-or unavailable, the next model of its fallback chain is tried.
+or unavailable, or Bedrock refuses its configured id, the next model of its fallback chain is tried.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import ConnectTimeoutError, HTTPClientError, ReadTimeoutError
 
 from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError, Upstream
-from kong_plugins.bedrock.errors import client_message, error_type, kind_for, mantle_error_type
+from kong_plugins.bedrock.errors import client_message, config_rejected, error_type, kind_for, mantle_error_type
 from kong_plugins.bedrock.retries import CallRetries, RetryBudget
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.errors import ErrorKind
@@ -30,6 +30,9 @@ _BY_STATUS = {400: "ValidationException", 404: "ResourceNotFoundException", 408:
               503: "ServiceUnavailableException"}
 BEDROCK_REQUEST_ID = "x-amzn-RequestId"
 """Bedrock's id of a call (on every answer, errors included): the key of its model invocation log entry."""
+MISCONFIGURED = ("Bedrock does not accept the gateway's configuration for this model (its model, inference "
+                 "profile or guardrail id); the gateway's operators have been told.")
+"""A 502: not the client's request at fault (Bedrock's own 400 or 404 would say it was)."""
 FALLBACK_ON = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.PERMISSION, ErrorKind.UNAVAILABLE})
 
 
@@ -39,6 +42,7 @@ class Failure:
     message: str          # safe for the client: never the request, never credentials
     upstream_type: str    # Bedrock's error type (or our name for a transport failure), for logs and metrics
     request_id: str | None = None   # Bedrock's x-amzn-RequestId of the failed call, for AWS support and logs
+    misconfigured: str | None = None   # Bedrock's words when it refused an id from the gateway's configuration
 
 
 def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: list[UpstreamCall],
@@ -48,7 +52,11 @@ def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: 
     call = candidates[0]
     for index, call in enumerate(candidates):
         outcome = call_with_retries(client, budget, call, clock)
-        if not isinstance(outcome, Failure) or outcome.kind not in FALLBACK_ON or index + 1 == len(candidates):
+        if isinstance(outcome, Failure) and outcome.misconfigured:   # the operators' to fix, fallback or not
+            log_event("model_misconfigured", level="error", request_id=request_id, model=call.model_name,
+                      model_id=call.model_id, bedrock_message=outcome.misconfigured)
+        if not isinstance(outcome, Failure) or index + 1 == len(candidates) or \
+                (outcome.kind not in FALLBACK_ON and not outcome.misconfigured):
             break
         log_event("bedrock_fallback", level="warn", request_id=request_id, model=call.model_name,
                   fallback=candidates[index + 1].model_name, error=outcome.upstream_type)
@@ -101,9 +109,12 @@ def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, ur
         str(upstream.status_code)
     delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
     if delay is None:
+        message, request_id = _message(content), upstream.headers.get(BEDROCK_REQUEST_ID)
+        if config_rejected(upstream_type, message):
+            return Failure(ErrorKind.UPSTREAM_ERROR, MISCONFIGURED, upstream_type, request_id,
+                           misconfigured=(message or upstream_type)[:300])
         kind = kind_for(upstream_type, upstream.status_code)
-        return Failure(kind, client_message(kind, _message(content), upstream_type), upstream_type,
-                       upstream.headers.get(BEDROCK_REQUEST_ID))
+        return Failure(kind, client_message(kind, message, upstream_type), upstream_type, request_id)
     return delay
 
 
