@@ -91,6 +91,10 @@ bedrock_guardrail_text_units_total = Counter(
     "kong_bedrock_bedrock_guardrail_text_units",
     "Text units a role's Amazon Bedrock Guardrail processed, by policy, as Bedrock's trace reports them.",
     ["policy", "role"], registry=registry)
+model_misconfigured_total = Counter(
+    "kong_bedrock_model_misconfigured", "Calls on which Bedrock refused an id from the gateway's configuration "
+    "(model, inference profile or guardrail), fallbacks included: the operators' to fix.",
+    ["model"], registry=registry)
 images_total = Counter(
     "kong_bedrock_images", "Images an image model generated (billed apiece by quality and size).",
     ["model", "role", "quality"], registry=registry)

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import ConnectTimeoutError, HTTPClientError, ReadTimeoutError
 
+from kong_plugins import metrics
 from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError, Upstream
 from kong_plugins.bedrock.errors import client_message, config_rejected, error_type, kind_for, mantle_error_type
 from kong_plugins.bedrock.retries import CallRetries, RetryBudget
@@ -53,6 +54,7 @@ def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: 
     for index, call in enumerate(candidates):
         outcome = call_with_retries(client, budget, call, clock)
         if isinstance(outcome, Failure) and outcome.misconfigured:   # the operators' to fix, fallback or not
+            metrics.model_misconfigured_total.labels(model=call.model_name).inc()
             log_event("model_misconfigured", level="error", request_id=request_id, model=call.model_name,
                       model_id=call.model_id, bedrock_message=outcome.misconfigured)
         if not isinstance(outcome, Failure) or index + 1 == len(candidates) or \

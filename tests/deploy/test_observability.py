@@ -304,8 +304,9 @@ def test_every_metric_used_is_exported():
 
 SEED_ALERTS = {"LLMGatewayHighTokenUsage", "LLMGatewayConsumerRateLimited", "LLMGatewayTokenBudgetRejections",
                "LLMGatewayBedrockErrorRate", "LLMGatewayHighLatencyP99"}
-EXPECTED_ALERTS = SEED_ALERTS | {"LLMGatewayBudgetStoreErrors", "LLMGatewayResponseStoreErrors", "LLMGatewayPluginServerDown"}
-CRITICAL = {"LLMGatewayBedrockErrorRate", "LLMGatewayPluginServerDown"}
+EXPECTED_ALERTS = SEED_ALERTS | {"LLMGatewayBudgetStoreErrors", "LLMGatewayResponseStoreErrors", "LLMGatewayPluginServerDown",
+                                 "LLMGatewayModelMisconfigured"}
+CRITICAL = {"LLMGatewayBedrockErrorRate", "LLMGatewayPluginServerDown", "LLMGatewayModelMisconfigured"}
 
 
 def test_alert_rules_have_for_severity_and_annotations():

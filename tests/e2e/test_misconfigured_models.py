@@ -9,7 +9,7 @@ import botocore.exceptions
 import openai
 import pytest
 
-from tests.e2e.clients import bedrock_runtime, oa
+from tests.e2e.clients import bedrock_runtime, metric, oa
 from tests.stack import GatewayStack
 
 TYPO = "us.anthropic.claude-sonnet-4-5-20250929-v9:0"          # no such model or profile
@@ -38,8 +38,13 @@ def test_a_refused_id_falls_back_and_the_operators_are_told(stack):
     assert told[0]["bedrock_message"] == "The provided model identifier is invalid."
 
 
+def refusals(stack):
+    """kong_bedrock_model_misconfigured_total of opus and sonnet, as Prometheus scrapes them."""
+    return tuple(metric(stack, f'kong_bedrock_model_misconfigured_total{{model="{m}"}}') for m in ("opus", "sonnet"))
+
+
 def test_with_nothing_left_to_try_it_is_a_502_in_the_callers_format(stack):
-    start = len(stack.harness.plugin_server_output("bedrock"))
+    start, counted = len(stack.harness.plugin_server_output("bedrock")), refusals(stack)
     ask = [{"role": "user", "content": "hi"}]
     with pytest.raises(anthropic.InternalServerError) as claude_refused:     # opus -> sonnet: both refused
         anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-admin-key", max_retries=0) \
@@ -57,6 +62,7 @@ def test_with_nothing_left_to_try_it_is_a_502_in_the_callers_format(stack):
     told = misconfigured_lines(stack, start)
     assert [(t["model"], t["model_id"]) for t in told] == [("opus", BASE_ID), ("sonnet", TYPO)] * 3
     assert "on-demand throughput isn't supported" in told[0]["bedrock_message"]
+    assert [now - before for now, before in zip(refusals(stack), counted)] == [3, 3]
 
 
 def test_a_bad_request_is_still_the_clients_400(stack):
