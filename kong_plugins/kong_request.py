@@ -31,6 +31,7 @@ from gevent import GreenletExit
 from kong_plugins.context import Consumer, ContextStore, RequestContext, store
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import api_for_path
+from kong_plugins.formats import wire_json
 from kong_plugins.formats.errors import Reply
 
 PhaseMethod = Callable[[Any, Any], None]
@@ -105,13 +106,19 @@ def _set_path(ctx: RequestContext, path: str) -> None:
     ctx.path, ctx.api = path, api_for_path(path)
 
 
+_JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
 def respond(kong: Any, reply: Reply, ctx: RequestContext) -> None:
     """End the request with `reply` (an error or a direct answer). Must be the handler's last PDK call.
+
+    The body goes as JSON text: given a table, Kong's cjson writes an empty list as `{}` (Lua has one
+    table type), which breaks OpenAI objects (`"tools": []`, a model list with no `data`).
 
     The context stays in the store for token-meter's log phase, which then knows
     the status without asking Kong; the prompt is dropped now, since nothing will
     send it anywhere.
     """
     ctx.answered_status, ctx.body, ctx.armed = reply.status, None, False
-    kong.response.exit(reply.status, reply.body, reply.headers)
+    kong.response.exit(reply.status, wire_json.dumps(reply.body).decode(), {**_JSON, **reply.headers})
     raise GreenletExit   # see the module docstring: the handler ends here, whichever server runs it
