@@ -31,6 +31,7 @@ from kong_plugins.policy import model_list, service_tier
 from kong_plugins.policy.listings import foundation_models, inference_profile, inference_profiles
 from kong_plugins.policy.service_tier import TierRefusal
 from kong_plugins.relay import item_store
+from kong_plugins.response_objects import RESPONSE_OBJECT_PATH, ResponseObjects, owner
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
                                     plan_passthrough)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
@@ -45,9 +46,6 @@ ESTIMATE_HEADER = "X-Token-Count-Estimate"
 COUNTING_KINDS = frozenset({"claude", "mantle"})
 """Catalogue kinds Bedrock can count tokens for (CountTokens, Mantle's count_tokens)."""
 RESPONSES_PATH = "/v1/responses"
-RESPONSE_OBJECT_PATH = RESPONSES_PATH + "/"
-"""`DELETE /v1/responses/{id}` erases what the gateway keeps of a response; other calls under it but
-`input_tokens` are not served."""
 INPUT_TOKENS_PATH = RESPONSES_PATH + "/input_tokens"
 """OpenAI's count of a Responses request's input tokens (the SDKs' responses.input_tokens.count)."""
 PROFILES_PATH = "/inference-profiles"
@@ -57,7 +55,7 @@ _PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiForm
             RESPONSES_PATH: ApiFormat.OPENAI}
 
 
-class Plugin(ModelRoutes):
+class Plugin(ModelRoutes, ResponseObjects):
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.catalogue = Catalogue.from_config(config)
@@ -90,6 +88,8 @@ class Plugin(ModelRoutes):
             ctx.query = kong.request.get_raw_query() or ""
         elif path.startswith(RESPONSE_OBJECT_PATH):
             ctx.method = kong.request.get_method() or ""
+            if ctx.method == "GET":   # retrieve's ?stream=true asks for what is not served
+                ctx.query = kong.request.get_raw_query() or ""
         elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
             ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True
             ctx.metadata_header = kong.request.get_header(request_metadata.INVOKE_HEADER)
@@ -124,8 +124,8 @@ class Plugin(ModelRoutes):
             return self._rerank(ctx, path)
         if path.startswith("/model/"):
             return self._bedrock_native(ctx, path)
-        if path.startswith(RESPONSE_OBJECT_PATH) and ctx.method == "DELETE" and path.count("/") == 3:
-            return self._delete_response(ctx, unquote(path[len(RESPONSE_OBJECT_PATH):]))
+        if path.startswith(RESPONSE_OBJECT_PATH):
+            return self._response_object(ctx, path)
         if path in (PROFILES_PATH, MODELS_PATH) or path.startswith(PROFILES_PATH + "/"):
             return self._listing(ctx, path)
         path_model = _path_model(path)
@@ -143,8 +143,8 @@ class Plugin(ModelRoutes):
         try:
             chat = parse_chat(api, ctx.body, self.default_max_tokens, responses_api=responses_api,
                               path_model=path_model, omit_hosted_tools=self.omit_hosted_tools,
-                              stored_items=item_store.lookup(self.item_store, _owner(ctx)) if responses_api else None,
-                              conversation=item_store.conversation(self.turn_store, _owner(ctx)) if responses_api
+                              stored_items=item_store.lookup(self.item_store, owner(ctx)) if responses_api else None,
+                              conversation=item_store.conversation(self.turn_store, owner(ctx)) if responses_api
                               else None)
             return then(chat)
         except RequestError as exc:
@@ -205,7 +205,7 @@ class Plugin(ModelRoutes):
         ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
         ctx.omitted_tools = chat.omitted_tools
         if chat.store and self.item_store is not None:
-            ctx.keep_items = partial(item_store.keep, self.item_store, _owner(ctx), chat.turn)
+            ctx.keep_items = partial(item_store.keep, self.item_store, owner(ctx), chat.turn)
         return self._planned(ctx, entry, internal)
 
     @staticmethod
@@ -251,20 +251,6 @@ class Plugin(ModelRoutes):
             return request_metadata.merged(body.get(request_metadata.MEMBER), caller)
         return request_metadata.merged(request_metadata.client_header_pairs(ctx.metadata_header), caller,
                                        request_metadata.INVOKE_HEADER)
-
-    def _delete_response(self, ctx: RequestContext, response_id: str) -> Reply:
-        """Erase the caller's kept response (its output items, and its turn with keep_inputs), as OpenAI's
-        `DELETE /v1/responses/{id}` does; another key's response is not found."""
-        api = ApiFormat.OPENAI
-        try:
-            deleted = item_store.delete(self.item_store, _owner(ctx), response_id)
-        except item_store.ItemStoreError:
-            return render_error(api, ErrorKind.UNAVAILABLE, "The gateway's response store is unreachable, so the "
-                                "response was not deleted; retry.")
-        if not deleted:
-            return render_error(api, ErrorKind.NOT_FOUND, "No response with this id is kept for your API key: it "
-                                "was made with store: false, by another key, or has expired or been deleted.")
-        return Reply(200, {"id": response_id, "object": "response.deleted", "deleted": True}, {})
 
     def _listing(self, ctx: RequestContext, path: str) -> Reply:
         """Bedrock control-plane reads (listings.py), from the catalogue as the caller's role calls it."""
@@ -388,10 +374,6 @@ def _path_model(path: str) -> str | None:
         return path.rsplit("/", 1)[1]
     return None
 
-
-def _owner(ctx: RequestContext) -> str:
-    """Whose kept Responses items a request may use: its consumer's."""
-    return ctx.consumer.id if ctx.consumer else ""
 
 
 def _frozen(values: Any) -> frozenset[str] | None:

@@ -153,7 +153,7 @@ class RequestContext:
     relay_overhead_ms: float | None = None  # the relay's own time, without waiting on Bedrock or Kong
     stream_failure: Callable[[Any, str], bytes] | None = None   # the stream's own failure event (Responses API)
     guardrail_intervened: bool = False      # the role's Bedrock guardrail blocked the call (input or output)
-    keep_items: Callable[[str, list], None] | None = None   # a Responses call's id and output, kept (relay.item_store)
+    keep_items: Callable[[dict], None] | None = None   # a finished Response, kept (relay.item_store)
     _after_relay: list[Callable[[], None]] = field(default_factory=list)
 
     @property

@@ -170,15 +170,13 @@ class EventRenderer:
         elif kind == "message_delta":
             self._stop_reason = (event.get("delta") or {}).get("stop_reason")
         elif kind == "message_stop":
-            final = response_object(self.response_id, self.model, self.created, self._output, self._stop_reason,
-                                    usage)
+            final = self.final(usage)
             yield self._event("response.incomplete" if final["status"] == "incomplete" else "response.completed",
                               response=final)
 
-    @property
-    def output(self) -> list[dict[str, Any]]:
-        """The items finished so far."""
-        return self._output
+    def final(self, usage: Usage) -> dict[str, Any]:
+        """The Response as the stream's last event carries it (and the gateway keeps it)."""
+        return response_object(self.response_id, self.model, self.created, self._output, self._stop_reason, usage)
 
     def failed(self, kind: ErrorKind, message: str, usage: Usage | None) -> bytes:
         """`response.failed`, OpenAI's end of a stream that broke: what was finished, and why it stopped."""

@@ -15,6 +15,7 @@ model output is kept, never a prompt. Everything is kept for `ttl_seconds`. `mem
 plugin-server process (one Kong pod), bounded by `memory_mb`, oldest dropped first; with
 more than one pod, a client's next call may reach a pod that never saw the item, so use
 `redis`. `off` keeps nothing (a reference is then a 400 that says how to send items whole).
+The rest of each Response (status, model, usage) is kept beside its items' ids, for `retrieve`.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ class ItemStore(Protocol):
     ttl_seconds: int
 
     def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
-             earlier: Iterable[str] = ()) -> None:
-        """Keep a response's output `items` under their ids, their ids under the response id, and its `turn`
-        (keep_inputs) under the response id; the `earlier` turns it continues get a fresh TTL. One round trip
-        on Redis."""
+             earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None) -> None:
+        """Keep a response's output `items` under their ids, their ids and its `envelope` (the Response without
+        its output) under the response id, and its `turn` (keep_inputs) under the response id; the `earlier`
+        turns it continues get a fresh TTL. One round trip on Redis."""
 
     def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]: ...
 
@@ -70,14 +71,14 @@ class MemoryItemStore:
         self._items: OrderedDict[tuple[str, str, str], tuple[float, bytes]] = OrderedDict()
 
     def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
-             earlier: Iterable[str] = ()) -> None:
+             earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None) -> None:
         now = time.monotonic()
         for turn_id in earlier:      # newest again, so an earlier turn outlives the turns that need it
             kept = self._items.pop((owner, TURN, turn_id), None)
             if kept is not None:
                 self._items[(owner, TURN, turn_id)] = (now + self.ttl_seconds, kept[1])
         for kind, item in [*((ITEM, item) for item in items), *([(TURN, turn)] if turn is not None else []),
-                           (RESPONSE, response_index(response_id, items))]:
+                           (RESPONSE, response_index(response_id, items, envelope))]:
             encoded = bytes(memoryview(wire_json.dumps(item)))   # orjson's bytes hold up to twice their length
             if len(encoded) + ENTRY_OVERHEAD > self.max_bytes:
                 continue
@@ -119,15 +120,35 @@ class MemoryItemStore:
             self._drop(key)
 
 
-def keep(store: ItemStore, owner: str, turn: Turn | None, response_id: str, output: list[dict[str, Any]]) -> None:
-    """Save a finished response's output items and, with `turn` (`keep_inputs`), the turn that lets a later call
-    continue it; a store failure is counted and logged, the response still goes out (a later reference to
-    it is then a 400 saying it is not kept)."""
+def keep(store: ItemStore, owner: str, turn: Turn | None, response: dict[str, Any]) -> None:
+    """Save a finished Response: its output items, the rest of it beside their ids (what `retrieve` gives back)
+    and, with `turn` (`keep_inputs`), the turn that lets a later call continue it. A store failure is counted
+    and logged, the response still goes out (a later reference to it is then a 400 saying it is not kept)."""
+    response_id, output = response["id"], response["output"]
     record = {"id": response_id, "chain": list(turn.chain), "items": [*turn.input, *output]} if turn else None
+    envelope = {key: value for key, value in response.items() if key != "output"}
     try:
-        store.save(owner, response_id, output, record, turn.chain if turn else ())
+        store.save(owner, response_id, output, record, turn.chain if turn else (), envelope)
     except ItemStoreError as exc:
         _count_failure("save", exc)
+
+
+def retrieve(store: ItemStore | None, owner: str, response_id: str) -> dict[str, Any] | None:
+    """`GET /v1/responses/{id}`: `owner`'s kept Response as it was answered (None: not kept, another key's,
+    expired, or an item of it evicted). Two lookups. A store failure is counted and logged, then raised."""
+    if store is None:
+        return None
+    try:
+        index = store.load(owner, [response_id], RESPONSE).get(response_id)
+        envelope = index.get("response") if index is not None else None
+        ids = item_ids(index)
+        items = store.load(owner, ids) if isinstance(envelope, dict) and ids else {}
+    except ItemStoreError as exc:
+        _count_failure("load", exc)
+        raise
+    if not isinstance(envelope, dict) or len(items) != len(ids):
+        return None
+    return {**envelope, "output": [items[i] for i in ids]}
 
 
 def delete(store: ItemStore | None, owner: str, response_id: str) -> bool:
@@ -142,9 +163,11 @@ def delete(store: ItemStore | None, owner: str, response_id: str) -> bool:
         raise
 
 
-def response_index(response_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """What is kept under a response's id so that `delete` can find its output items."""
-    return {"id": response_id, "items": [item["id"] for item in items]}
+def response_index(response_id: str, items: list[dict[str, Any]],
+                   envelope: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What is kept under a response's id: its output items' ids (for `delete` and `retrieve`) and the rest of
+    the Response (`retrieve`)."""
+    return {"id": response_id, "items": [item["id"] for item in items], "response": envelope}
 
 
 def item_ids(index: dict[str, Any] | None) -> list[str]:

@@ -26,7 +26,7 @@ class RedisItemStore:
         return cls(redis_client.from_record(config), ttl_seconds)
 
     def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
-             earlier: Iterable[str] = ()) -> None:
+             earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None) -> None:
         pipe = self._client.pipeline(transaction=False)
         for turn_id in earlier:
             pipe.expire(_key(owner, TURN, turn_id), self.ttl_seconds)
@@ -34,7 +34,7 @@ class RedisItemStore:
             pipe.set(_key(owner, ITEM, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
         if turn is not None:
             pipe.set(_key(owner, TURN, turn["id"]), wire_json.dumps(turn), ex=self.ttl_seconds)
-        pipe.set(_key(owner, RESPONSE, response_id), wire_json.dumps(response_index(response_id, items)),
+        pipe.set(_key(owner, RESPONSE, response_id), wire_json.dumps(response_index(response_id, items, envelope)),
                  ex=self.ttl_seconds)
         try:
             pipe.execute()

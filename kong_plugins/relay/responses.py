@@ -74,11 +74,11 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     message = note_guardrail(decoder.message(content), ctx)
     note_usage(decoder, ctx)
     if call.api is ApiFormat.OPENAI and call.responses_api:
-        response = responses_render.response_from_message(message, decoder.usage, model=call.client_model,
-                                                          response_id=call.response_id, tools=call.tools)
+        response = _with_openai_tier(responses_render.response_from_message(
+            message, decoder.usage, model=call.client_model, response_id=call.response_id, tools=call.tools), ctx)
         if ctx.keep_items is not None:
-            ctx.keep_items(response["id"], response["output"])
-        return json.dumps(_with_openai_tier(response, ctx), separators=(",", ":")).encode()
+            ctx.keep_items(response)
+        return json.dumps(response, separators=(",", ":")).encode()
     if call.api is ApiFormat.OPENAI:
         completion = openai_chat.completion_from_message(message, decoder.usage, model=call.client_model,
                                                          completion_id=call.response_id,
@@ -158,7 +158,7 @@ def _responses_events(events: responses_render.EventRenderer, ctx: RequestContex
     """A Responses stream's events; its items are kept before the client sees it end, so a reference to
     them in the client's next call cannot arrive first."""
     if event.get("type") == "message_stop" and ctx.keep_items is not None:
-        ctx.keep_items(events.response_id, events.output)
+        ctx.keep_items(events.final(ctx.usage or Usage()))
     return events.render(event, ctx.usage)
 
 

@@ -38,6 +38,26 @@ def test_stream_through_the_sdks_stream_state(stack):
     assert final.usage.output_tokens > 0
 
 
+def test_a_kept_response_is_retrieved_as_it_was_answered_by_its_own_key_only(stack):
+    client = oa(stack)
+    events = client.responses.create(model="haiku", input="Stream, then be fetched", stream=True)
+    [streamed] = [event.response for event in events if event.type == "response.completed"]
+    answered = client.responses.create(model="sonnet", input="Answer, then be fetched")
+    for response in (streamed, answered):
+        kept = client.responses.retrieve(response.id)
+        assert kept.model_dump() == response.model_dump() and kept.output_text.startswith("Emulated reply to:")
+    with pytest.raises(openai.NotFoundError):           # another consumer's key
+        oa(stack, "dev-developer-2-key").responses.retrieve(answered.id)
+    with pytest.raises(openai.NotFoundError):           # made with store: false
+        client.responses.retrieve(client.responses.create(model="haiku", input="x", store=False).id)
+    with pytest.raises(openai.BadRequestError) as refused:   # replaying events is for background responses
+        client.responses.retrieve(answered.id, stream=True)
+    assert refused.value.body["param"] == "stream"
+    with pytest.raises(openai.NotFoundError) as refused:
+        client.responses.input_items.list(answered.id)
+    assert "input_items is not served" in refused.value.body["message"]
+
+
 def test_function_calling_round_trip(stack):
     client = oa(stack)
     first = client.responses.create(model="sonnet", input="Where is order 42? call get_order_status", tools=TOOLS)

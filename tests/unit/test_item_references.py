@@ -108,7 +108,8 @@ def test_the_memory_store_drops_the_oldest_items_past_its_budget_and_after_their
     items = [{"id": f"msg_{i}", "type": "message", "content": [{"type": "output_text", "text": "x" * 100}]}
              for i in range(5)]
     size = len(json.dumps(items[0], separators=(",", ":"))) + item_store.ENTRY_OVERHEAD
-    index = len(json.dumps({"id": "resp_0", "items": ["msg_0"]}, separators=(",", ":"))) + item_store.ENTRY_OVERHEAD
+    index = len(json.dumps({"id": "resp_0", "items": ["msg_0"], "response": None}, separators=(",", ":"))) \
+        + item_store.ENTRY_OVERHEAD
     store = MemoryItemStore(max_bytes=3 * (size + index), ttl_seconds=60)
 
     def save(i):   # one response per item: the item and the response's index of it
@@ -142,7 +143,7 @@ def test_bedrock_proxy_keeps_items_of_store_calls_only():
     ctx = ctx_for("developer", {"model": "sonnet", "input": "hi"})
     assert plugin.decide(ctx, "/v1/responses") is None and ctx.keep_items is not None
     kept = _output()
-    ctx.keep_items("resp_1", kept)
+    ctx.keep_items({"id": "resp_1", "object": "response", "output": kept})
     assert set(plugin.item_store.load("c", [i["id"] for i in kept])) == {i["id"] for i in kept}
     for body, path in (({"model": "sonnet", "input": "hi", "store": False}, "/v1/responses"),
                        ({"model": "sonnet", "messages": [{"role": "user", "content": "hi"}]}, "/v1/chat/completions")):
@@ -164,7 +165,7 @@ def test_an_unreachable_redis_store_is_a_503_in_openai_format_and_a_counted_save
     ctx = ctx_for("developer", {"model": "sonnet", "input": "hi"})
     assert plugin.decide(ctx, "/v1/responses") is None
     before = item_store.metrics.response_store_errors_total.labels(operation="save")._value.get()
-    ctx.keep_items("resp_1", _output())        # the response still goes out; the failure is counted
+    ctx.keep_items({"id": "resp_1", "output": _output()})      # the response still goes out; the failure is counted
     assert item_store.metrics.response_store_errors_total.labels(operation="save")._value.get() == before + 1
 
 

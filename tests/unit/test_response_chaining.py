@@ -31,7 +31,7 @@ def _turn(kept, owner, response_id, reply_blocks, **fields):
                               conversation=item_store.conversation(kept, owner))
     response = _reply(*reply_blocks, response_id=response_id)
     if translated.store:
-        item_store.keep(kept, owner, translated.turn, response_id, response["output"])
+        item_store.keep(kept, owner, translated.turn, response)
     return translated.chat["messages"]
 
 
@@ -88,7 +88,7 @@ def test_without_kept_inputs_previous_response_id_is_a_400_and_no_turn_is_kept()
     plugin = bedrock_proxy.Plugin({**CONFIG, "openai_response_store": {"storage": "memory", "memory_mb": 2}})
     ctx = ctx_for("developer", {"model": "sonnet", "input": "a prompt"})
     assert plugin.decide(ctx, "/v1/responses") is None
-    ctx.keep_items("resp_1", _reply(_text("Hello."), response_id="resp_1")["output"])
+    ctx.keep_items(_reply(_text("Hello."), response_id="resp_1"))
     assert plugin.item_store.load("c", ["resp_1"], item_store.TURN) == {}
     reply = plugin.decide(ctx_for("developer", {"model": "sonnet", "input": "more", "previous_response_id": "resp_1"}),
                           "/v1/responses")
@@ -101,7 +101,7 @@ def _plugin_with_a_kept_turn():
                                                                         "ttl_seconds": 600, "keep_inputs": True}})
     ctx = ctx_for("developer", {"model": "sonnet", "input": "Order 4?"})
     assert plugin.decide(ctx, "/v1/responses") is None
-    ctx.keep_items("resp_a", _reply(_text("It shipped."), response_id="resp_a")["output"])
+    ctx.keep_items(_reply(_text("It shipped."), response_id="resp_a"))
     return plugin
 
 

@@ -1,6 +1,8 @@
-"""`DELETE /v1/responses/{id}`: what the store erases and what bedrock-proxy answers, without Kong."""
+"""`GET` and `DELETE /v1/responses/{id}`: what the store gives back and erases, and what bedrock-proxy answers,
+without Kong."""
 
 import json
+from dataclasses import replace
 
 from kong_plugins import bedrock_proxy
 from kong_plugins.relay import item_store
@@ -31,9 +33,10 @@ def _plugin(**store):
                                                                         "ttl_seconds": 600, **store}})
 
 
-def _request(plugin, path, method="DELETE", role="developer"):
+def _request(plugin, path, method="DELETE", role="developer", consumer="c", query=""):
     ctx = ctx_for(role, {})
-    ctx.body, ctx.method = b"", method
+    ctx.body, ctx.method, ctx.query = b"", method, query
+    ctx.consumer = replace(ctx.consumer, id=consumer)
     return plugin.decide(ctx, path)
 
 
@@ -41,14 +44,20 @@ def test_bedrock_proxy_deletes_the_callers_response_in_openais_shape():
     plugin = _plugin(keep_inputs=True)
     ctx = ctx_for("developer", {"model": "sonnet", "input": "Order 4?"})
     assert plugin.decide(ctx, "/v1/responses") is None
-    ctx.keep_items("resp_a", _reply(_text("It shipped."), response_id="resp_a")["output"])
-    assert _request(plugin, "/v1/responses/resp_a", method="GET").status == 404     # kept, but not served whole
+    answered = _reply(_text("It shipped."), response_id="resp_a")
+    ctx.keep_items(answered)
+    kept = _request(plugin, "/v1/responses/resp_a", method="GET")
+    assert (kept.status, kept.body) == (200, answered)                            # as it was answered
+    assert _request(plugin, "/v1/responses/resp_a", method="GET", consumer="another").status == 404
+    streamed = _request(plugin, "/v1/responses/resp_a", method="GET", query="stream=true&starting_after=3")
+    assert streamed.status == 400 and streamed.body["error"]["param"] == "stream"
     reply = _request(plugin, "/v1/responses/resp_a")
     assert (reply.status, reply.body) == (200, {"id": "resp_a", "object": "response.deleted", "deleted": True})
     assert plugin.item_store.load("c", ["resp_a"], item_store.TURN) == {}
     again = _request(plugin, "/v1/responses/resp_a")
     assert again.status == 404 and again.body["error"]["type"] == "invalid_request_error"
     assert "resp_a" not in json.dumps(again.body)                  # the id is not echoed
+    assert _request(plugin, "/v1/responses/resp_a", method="GET").status == 404
 
 
 def test_with_the_store_off_or_a_path_below_an_id_nothing_is_found():
@@ -77,3 +86,19 @@ def test_an_expired_response_is_not_found_though_not_yet_evicted(monkeypatch):
     clock[0] += 61                                                 # expired; nothing saved since, so still held
     assert store.size > 0 and store.delete("alice", "resp_1") is False
     assert store.size == 0                                         # and its bytes are freed all the same
+
+
+def test_a_response_missing_an_evicted_item_is_not_given_back_in_part():
+    """The oldest entries go first past the budget: a response's first items before its index."""
+    answered = [_reply(_text("One."), _text("Two."), response_id=f"resp_{n}") for n in (1, 2)]
+    probe = MemoryItemStore(1 << 20, 600)
+    item_store.keep(probe, "alice", None, answered[0])
+    whole = probe.size
+    assert item_store.retrieve(probe, "alice", "resp_1") == answered[0]
+    assert item_store.retrieve(probe, "bob", "resp_1") is None
+    tight = MemoryItemStore(2 * whole - 1, 600)        # both responses but one byte
+    for response in answered:
+        item_store.keep(tight, "alice", None, response)
+    assert tight.load("alice", ["resp_1"], item_store.RESPONSE)          # its index is still there...
+    assert item_store.retrieve(tight, "alice", "resp_1") is None          # ...but not all of its output
+    assert item_store.retrieve(tight, "alice", "resp_2") == answered[1]

@@ -1,0 +1,65 @@
+"""bedrock-proxy's calls on a kept Response: OpenAI's `GET /v1/responses/{id}` (the SDKs'
+`responses.retrieve`) and `DELETE /v1/responses/{id}` (`responses.delete`).
+
+They read what relay.item_store keeps of the caller's own responses (`openai_response_store`):
+a response made with `store: false`, by another key, expired or deleted is OpenAI's 404. The
+gateway runs no background responses, so `cancel`, a streamed retrieve (which replays a
+background response's events) and `input_items` are 404s and 400s that say so. Mixed into
+`bedrock_proxy.Plugin`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from kong_plugins.context import RequestContext
+from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.errors import ErrorKind, Reply, render_error
+from kong_plugins.relay import item_store
+
+RESPONSE_OBJECT_PATH = "/v1/responses/"
+_NOT_KEPT = ("No response with this id is kept for your API key: it was made with store: false, by another key, "
+             "or has expired or been deleted.")
+_UNREACHABLE = "The gateway's response store is unreachable, so the response was not {}; retry."
+
+
+def owner(ctx: RequestContext) -> str:
+    """Whose kept Responses a request may use: its consumer's."""
+    return ctx.consumer.id if ctx.consumer else ""
+
+
+class ResponseObjects:
+    """`_response_object`: retrieve or delete one of the caller's kept Responses."""
+
+    item_store: Any
+
+    def _response_object(self, ctx: RequestContext, path: str) -> Reply:
+        response_id = unquote(path[len(RESPONSE_OBJECT_PATH):])
+        if "/" in response_id or ctx.method not in ("GET", "DELETE"):
+            return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, "Only retrieving and deleting a kept "
+                                "response are served: the gateway runs no background responses to cancel, and "
+                                "input_items is not served.")
+        if ctx.method == "DELETE":
+            return self._delete_response(ctx, response_id)
+        if parse_qs(ctx.query or "").get("stream", [""])[-1].lower() == "true":
+            return render_error(ApiFormat.OPENAI, ErrorKind.INVALID_REQUEST, "stream: a kept response is "
+                                "retrieved whole; streaming one back is for background responses, which the "
+                                "gateway does not run.", param="stream")
+        try:
+            response = item_store.retrieve(self.item_store, owner(ctx), response_id)
+        except item_store.ItemStoreError:
+            return render_error(ApiFormat.OPENAI, ErrorKind.UNAVAILABLE, _UNREACHABLE.format("read"))
+        if response is None:
+            return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, _NOT_KEPT)
+        return Reply(200, response, {})
+
+    def _delete_response(self, ctx: RequestContext, response_id: str) -> Reply:
+        """Erase the caller's kept response (its output items, and its turn with keep_inputs)."""
+        try:
+            deleted = item_store.delete(self.item_store, owner(ctx), response_id)
+        except item_store.ItemStoreError:
+            return render_error(ApiFormat.OPENAI, ErrorKind.UNAVAILABLE, _UNREACHABLE.format("deleted"))
+        if not deleted:
+            return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, _NOT_KEPT)
+        return Reply(200, {"id": response_id, "object": "response.deleted", "deleted": True}, {})
