@@ -1,6 +1,7 @@
 """The "other" tier: a consumer with no role tag reaches Gemini 1.5 Flash through an
 OpenAI-compatible endpoint (here a local stub), metered like Bedrock calls."""
 
+import anthropic
 import openai
 import pytest
 import requests
@@ -54,6 +55,10 @@ def test_nothing_more_than_that_tier(other_tier):
     with pytest.raises(openai.PermissionDeniedError):
         client(stack).chat.completions.create(model="haiku", messages=[{"role": "user", "content": "x"}])
     assert [m.id for m in client(stack).models.list()] == ["gemini-flash"]
+    claude_code = requests.get(stack.proxy_url + "/v1/models", timeout=10,   # Claude Code's discovery: none
+                               headers={"X-API-Key": "dev-partner-key", "anthropic-version": "2023-06-01"})
+    assert claude_code.status_code == 200 and claude_code.json()["data"] == []   # a list, not cjson's {}
+    assert list(anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-partner-key").models.list()) == []
     r = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-partner-key"}, timeout=10,
                       json={"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 400 and "/v1/chat/completions" in r.json()["error"]["message"]
