@@ -31,8 +31,10 @@ _MESSAGES = {
 }
 
 SHOULD_RETRY = "x-should-retry"
-"""The OpenAI and Anthropic SDKs retry a 429 unless this says false: pointless once the month's budget is spent
-(their retries would only delay the error by seconds; Retry-After, the next month, is past what they wait)."""
+"""The OpenAI and Anthropic SDKs retry a 429 unless this says false: pointless when the window reopens later
+than they would wait (they honour Retry-After up to SDK_RETRY_WAIT_LIMIT, else retry within seconds), as for a
+spent month or, before the last minute of the day, a spent day."""
+SDK_RETRY_WAIT_LIMIT = 60
 
 
 def budget_store(config: Mapping[str, Any]) -> BudgetStore:
@@ -85,9 +87,9 @@ class Meter:
             exceeded = verdict.exceeded or "tokens_per_minute"
             metrics.rejections_total.labels(reason=exceeded, role=role).inc()
             kind = ErrorKind.BUDGET_EXCEEDED if exceeded == "monthly_budget" else ErrorKind.RATE_LIMITED
-            reply = render_error(ctx.api or ApiFormat.OPENAI, kind, _MESSAGES[exceeded],
-                                 retry_after=windows.retry_after(exceeded))
-            spent = {SHOULD_RETRY: "false"} if exceeded == "monthly_budget" else {}
+            retry_after = windows.retry_after(exceeded)
+            reply = render_error(ctx.api or ApiFormat.OPENAI, kind, _MESSAGES[exceeded], retry_after=retry_after)
+            spent = {SHOULD_RETRY: "false"} if retry_after > SDK_RETRY_WAIT_LIMIT else {}
             return Reply(reply.status, reply.body, {**reply.headers, **ctx.budget_headers, **spent})
         ctx.reservation = Reservation(subject, windows, charge)
         return None

@@ -120,6 +120,19 @@ def test_meter_refuses_in_the_callers_format_with_retry_after(meter):
     assert int(reply.headers["Retry-After"]) <= 60 and reply.headers["X-RateLimit-Remaining-Tokens-Minute"] == "500"
 
 
+def test_sdks_are_told_not_to_retry_only_when_the_window_reopens_later_than_they_wait():
+    """The OpenAI and Anthropic SDKs honour Retry-After up to 60 s; past that they retry within seconds."""
+    day = Meter({"limits": [{"role": "guest", "tokens_per_minute": 10_000, "tokens_per_day": 500}]})
+    minute = Meter({"limits": [{"role": "guest", "tokens_per_minute": 500}]})
+    cases = [(day, datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc), "false"),      # twelve hours to wait
+             (day, datetime(2026, 11, 23, 23, 59, 30, tzinfo=timezone.utc), None),    # the day ends in 30 s
+             (minute, datetime(2026, 11, 23, 12, 0, 1, tzinfo=timezone.utc), None)]
+    for meter_, now, should_retry in cases:
+        reply = meter_.reserve(ctx(600, 10, api=ApiFormat.OPENAI), "guest", now=now)
+        assert reply.status == 429 and reply.headers.get("x-should-retry") == should_retry, now
+        assert (int(reply.headers["Retry-After"]) > 60) == (should_retry == "false")
+
+
 def test_outcome_comes_from_our_answer_or_else_from_kong():
     from kong_plugins.context import Consumer, ContextStore
     from kong_plugins.metering.summary import Outcome
