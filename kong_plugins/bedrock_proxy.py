@@ -203,7 +203,7 @@ class Plugin(ModelRoutes, ResponseObjects):
                     raise   # the model asked for cannot take the request: the client's 400
                 # a fallback that cannot take it (another API's limits) is left out of this request's chain
         ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
-        ctx.omitted_tools = chat.omitted_tools
+        ctx.omitted_tools, ctx.response_echo = chat.omitted_tools, chat.echo
         if chat.store and self.item_store is not None:
             ctx.keep_items = partial(item_store.keep, self.item_store, owner(ctx), chat.turn)
         return self._planned(ctx, entry, internal)

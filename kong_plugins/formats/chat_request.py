@@ -7,7 +7,7 @@ translated into it here, so bedrock-proxy plans every chat call the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from kong_plugins.bedrock import request_metadata
 from kong_plugins.formats import anthropic, custom_tools, openai_chat, openai_responses, response_format
@@ -37,6 +37,8 @@ class ChatRequest:
     """A Responses call whose output items are to be kept for later `item_reference`s (OpenAI's `store`)."""
     turn: openai_responses.Turn | None = None
     """A Responses call kept as a turn for a later `previous_response_id` (when the gateway keeps inputs)."""
+    echo: Mapping[str, Any] | None = None
+    """The Responses request's settings its Response repeats (openai_responses.ECHOED)."""
 
 
 END_USER_FIELDS = ("safety_identifier", "user")
@@ -64,9 +66,10 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
         request, namespaced, omitted = translated.chat, translated.namespaced, translated.omitted
         store = translated.store and stored_items is not None
         turn = translated.turn if store and conversation is not None else None
+        echo: Mapping[str, Any] | None = {**translated.echo, "store": store}
     else:
         request, namespaced, omitted = openai_chat.parse_request(body, model_in_path=path_model is not None), {}, ()
-        store, turn = False, None
+        store, turn, echo = False, None, None
     model = request.get("model") if path_model is None else (path_model or None)
     return ChatRequest({**openai_chat.to_anthropic(request, default_max_tokens), "model": model}, request,
                        include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
@@ -75,7 +78,7 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
                        responses_api=responses_api,
                        end_user=_openai_end_user(request),
                        client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)),
-                       omitted_tools=omitted, store=store, turn=turn)
+                       omitted_tools=omitted, store=store, turn=turn, echo=echo)
 
 
 def _openai_end_user(request: dict[str, Any]) -> str | None:

@@ -55,6 +55,8 @@ class Translated:
     """Whether the response's items are to be kept for later `item_reference`s (OpenAI's `store`, default true)."""
     turn: Turn | None = None
     """What keeping this call as a turn takes (None: a call that is not kept, `store: false`)."""
+    echo: Mapping[str, Any] = field(default_factory=dict)
+    """The request's settings a Response repeats (ECHOED), as the client sent them."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,15 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
         chat["reasoning_effort"] = effort
     store = data.get("store") is not False
     return Translated(chat, {bedrock: where for where, bedrock in tools.qualified.items()}, tuple(tools.omitted),
-                      store=store, turn=Turn(chain, given) if store and isinstance(given, list) else None)
+                      store=store, turn=Turn(chain, given) if store and isinstance(given, list) else None,
+                      echo={k: data[k] for k in ECHOED if data.get(k) is not None})
+
+
+ECHOED = ("instructions", "max_output_tokens", "metadata", "parallel_tool_calls", "previous_response_id",
+          "prompt_cache_key", "reasoning", "safety_identifier", "store", "temperature", "text", "tool_choice",
+          "tools", "top_p", "truncation", "user")
+"""Request fields OpenAI's Response object repeats; clients read them back (`metadata` to correlate, `instructions`
+and `tools` to log what a kept response was made with)."""
 
 
 _NOT_KEPT = ("Send the item itself, or call with store: false so that your client does (the Vercel AI SDK: "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from kong_plugins.context import Usage
 from kong_plugins.formats import custom_tools, reasoning
@@ -39,8 +39,10 @@ _INCOMPLETE = {"max_tokens": "max_output_tokens", "model_context_window_exceeded
 
 
 def response_object(response_id: str, model: str, created: int, output: list[dict[str, Any]],
-                    stop_reason: Any, usage: Usage | None, error: dict[str, str] | None = None) -> dict[str, Any]:
-    """A Response; `usage` None while it is still in progress; `error` when it failed."""
+                    stop_reason: Any, usage: Usage | None, error: dict[str, str] | None = None,
+                    echo: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A Response; `usage` None while it is still in progress; `error` when it failed; `echo` the request's
+    settings it repeats (openai_responses.ECHOED), over the defaults."""
     done = usage is not None
     incomplete = _INCOMPLETE.get(stop_reason)
     status = "failed" if error else ("incomplete" if incomplete else "completed") if done else "in_progress"
@@ -48,11 +50,11 @@ def response_object(response_id: str, model: str, created: int, output: list[dic
             "error": error, "incomplete_details": {"reason": incomplete} if done and incomplete else None,
             "instructions": None, "model": model, "output": output, "parallel_tool_calls": True,
             "tool_choice": "auto", "tools": [], "text": {"format": {"type": "text"}},
-            "usage": response_usage(usage) if done else None, "metadata": {}}
+            "usage": response_usage(usage) if done else None, "metadata": {}, **(echo or {})}
 
 
 def response_from_message(message: dict[str, Any], usage: Usage, *, model: str, response_id: str,
-                          tools: ToolKinds = FUNCTIONS_ONLY) -> dict[str, Any]:
+                          tools: ToolKinds = FUNCTIONS_ONLY, echo: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A non-streamed Response for the internal model's whole message."""
     output = []
     for block in message.get("content") or []:
@@ -60,7 +62,8 @@ def response_from_message(message: dict[str, Any], usage: Usage, *, model: str, 
         if item is not None:
             item.append(_block_text(block, item.kind))
             output.append(item.done())
-    return response_object(response_id, model, int(time.time()), output, message.get("stop_reason"), usage)
+    return response_object(response_id, model, int(time.time()), output, message.get("stop_reason"), usage,
+                           echo=echo)
 
 
 def _block_text(block: dict[str, Any], kind: str) -> str:
@@ -142,10 +145,12 @@ def _text_part(text: str) -> dict[str, Any]:
 class EventRenderer:
     """Internal stream events → Responses SSE events."""
 
-    def __init__(self, *, model: str, response_id: str, tools: ToolKinds = FUNCTIONS_ONLY) -> None:
+    def __init__(self, *, model: str, response_id: str, tools: ToolKinds = FUNCTIONS_ONLY,
+                 echo: Mapping[str, Any] | None = None) -> None:
         self.model = model
         self.response_id = response_id
         self.tools = tools
+        self.echo = echo
         self.created = int(time.time())
         self._sequence = 0
         self._open: dict[int, tuple[int, _Item]] = {}     # content block index -> (output index, item)
@@ -156,7 +161,7 @@ class EventRenderer:
         kind = event.get("type")
         block_index = event.get("index", 0)
         if kind == "message_start":
-            shell = response_object(self.response_id, self.model, self.created, [], None, None)
+            shell = response_object(self.response_id, self.model, self.created, [], None, None, echo=self.echo)
             yield self._event("response.created", response=shell)
             yield self._event("response.in_progress", response=shell)
         elif kind == "content_block_start":
@@ -176,13 +181,14 @@ class EventRenderer:
 
     def final(self, usage: Usage) -> dict[str, Any]:
         """The Response as the stream's last event carries it (and the gateway keeps it)."""
-        return response_object(self.response_id, self.model, self.created, self._output, self._stop_reason, usage)
+        return response_object(self.response_id, self.model, self.created, self._output, self._stop_reason, usage,
+                               echo=self.echo)
 
     def failed(self, kind: ErrorKind, message: str, usage: Usage | None) -> bytes:
         """`response.failed`, OpenAI's end of a stream that broke: what was finished, and why it stopped."""
         error = {"code": _FAILURE_CODES.get(kind, "server_error"), "message": message}
         final = response_object(self.response_id, self.model, self.created, self._output, None,
-                                usage or Usage(), error)
+                                usage or Usage(), error, echo=self.echo)
         return self._event("response.failed", response=final)
 
     def _start(self, block_index: int, item: _Item) -> Iterator[bytes]:

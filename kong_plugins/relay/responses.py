@@ -75,7 +75,8 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     note_usage(decoder, ctx)
     if call.api is ApiFormat.OPENAI and call.responses_api:
         response = _with_openai_tier(responses_render.response_from_message(
-            message, decoder.usage, model=call.client_model, response_id=call.response_id, tools=call.tools), ctx)
+            message, decoder.usage, model=call.client_model, response_id=call.response_id, tools=call.tools,
+            echo=ctx.response_echo), ctx)
         if ctx.keep_items is not None:
             ctx.keep_items(response)
         return json.dumps(response, separators=(",", ":")).encode()
@@ -140,7 +141,7 @@ def note_guardrail(event: dict[str, Any], ctx: RequestContext) -> dict[str, Any]
 def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
     if call.api is ApiFormat.OPENAI and call.responses_api:
         events = responses_render.EventRenderer(model=call.client_model, response_id=call.response_id,
-                                                tools=call.tools)
+                                                tools=call.tools, echo=ctx.response_echo)
         ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage)
         return partial(_responses_events, events, ctx)
     if call.api is ApiFormat.OPENAI:

@@ -19,8 +19,10 @@ class Order(pydantic.BaseModel):
 
 def test_create_answers_with_a_response(stack):
     response = oa(stack).responses.create(model="sonnet", instructions="Be terse.", input="Hello there",
-                                          max_output_tokens=50)
+                                          max_output_tokens=50, metadata={"ticket": "T-42"}, temperature=0.2)
     assert response.status == "completed" and response.id.startswith("resp_")
+    assert (response.instructions, response.max_output_tokens, response.metadata, response.temperature,
+            response.store) == ("Be terse.", 50, {"ticket": "T-42"}, 0.2, True)    # the request's settings, repeated
     assert response.output_text.startswith("Emulated reply to: Hello there")
     assert response.usage.total_tokens == response.usage.input_tokens + response.usage.output_tokens > 0
     sent = last_sent(stack)
@@ -40,8 +42,11 @@ def test_stream_through_the_sdks_stream_state(stack):
 
 def test_a_kept_response_is_retrieved_as_it_was_answered_by_its_own_key_only(stack):
     client = oa(stack)
-    events = client.responses.create(model="haiku", input="Stream, then be fetched", stream=True)
+    events = list(client.responses.create(model="haiku", input="Stream, then be fetched", stream=True,
+                                          tools=TOOLS, metadata={"run": "7"}))
     [streamed] = [event.response for event in events if event.type == "response.completed"]
+    assert events[0].response.metadata == streamed.metadata == {"run": "7"}
+    assert [t.name for t in streamed.tools] == ["get_order_status"]
     answered = client.responses.create(model="sonnet", input="Answer, then be fetched")
     for response in (streamed, answered):
         kept = client.responses.retrieve(response.id)

@@ -201,3 +201,17 @@ def test_responses_reasoning_items_round_trip_through_encrypted_content():
                            {"type": "reasoning", "id": "rs", "summary": [], "encrypted_content": "gAAAA-openai"},
                            {"role": "assistant", "content": "hello"}, {"role": "user", "content": "more"}])
     assert "thinking_blocks" not in foreign["messages"][1]
+
+
+def test_a_response_repeats_the_requests_settings_and_keeps_its_own_fields():
+    body = {"model": "sonnet", "input": "hi", "instructions": "Be terse.", "metadata": {"k": "v"}, "temperature": 0.3,
+            "max_output_tokens": 40, "tool_choice": "auto", "text": {"format": {"type": "text"}, "verbosity": "low"},
+            "top_p": None, "stream": True, "include": ["reasoning.encrypted_content"]}
+    echo = chat_request(json.dumps(body).encode()).echo
+    assert echo == {"instructions": "Be terse.", "metadata": {"k": "v"}, "temperature": 0.3, "max_output_tokens": 40,
+                    "tool_choice": "auto", "text": {"format": {"type": "text"}, "verbosity": "low"}}
+    response = responses_render.response_from_message({"content": [{"type": "text", "text": "ok"}]}, Usage(),
+                                                      model="sonnet", response_id="resp_1", echo=echo)
+    assert response["instructions"] == "Be terse." and response["metadata"] == {"k": "v"}
+    assert response["id"] == "resp_1" and response["status"] == "completed" and response["tools"] == []
+    assert not {"stream", "include", "top_p"} & response.keys()     # not settings a Response repeats; None: unset
