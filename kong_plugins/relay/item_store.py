@@ -15,7 +15,8 @@ model output is kept, never a prompt. Everything is kept for `ttl_seconds`. `mem
 plugin-server process (one Kong pod), bounded by `memory_mb`, oldest dropped first; with
 more than one pod, a client's next call may reach a pod that never saw the item, so use
 `redis`. `off` keeps nothing (a reference is then a 400 that says how to send items whole).
-The rest of each Response (status, model, usage) is kept beside its items' ids, for `retrieve`.
+The rest of each Response (status, model, usage, the settings it repeats) is kept beside its items' ids,
+for `retrieve`; without `keep_inputs`, less its `instructions`, `metadata` and end-user ids.
 """
 
 from __future__ import annotations
@@ -127,10 +128,18 @@ def keep(store: ItemStore, owner: str, turn: Turn | None, response: dict[str, An
     response_id, output = response["id"], response["output"]
     record = {"id": response_id, "chain": list(turn.chain), "items": [*turn.input, *output]} if turn else None
     envelope = {key: value for key, value in response.items() if key != "output"}
+    if turn is None:     # keep_inputs off: no prompt and no person is kept, though the Response repeats them
+        envelope.update({key: blank for key, blank in WITHOUT_INPUTS.items() if key in envelope})
     try:
         store.save(owner, response_id, output, record, turn.chain if turn else (), envelope)
     except ItemStoreError as exc:
         _count_failure("save", exc)
+
+
+WITHOUT_INPUTS = {"instructions": None, "metadata": {}, "user": None, "safety_identifier": None,
+                  "prompt_cache_key": None}
+"""What a kept Response holds in place of the request's settings that carry a prompt or name a person,
+unless the gateway keeps inputs: a retrieved response then shows them blank."""
 
 
 def retrieve(store: ItemStore | None, owner: str, response_id: str) -> dict[str, Any] | None:

@@ -113,7 +113,13 @@ def test_without_keep_inputs_previous_response_id_is_a_400_and_no_prompt_is_kept
     port, _ = redis_server
     config = store_config("redis", redis={"host": "127.0.0.1", "port": port, "timeout_ms": 300})
     with GatewayStack(config_overrides=config) as a:
-        first = client(a).responses.create(model="sonnet", input=f"call weather ({CANARY})", tools=TOOLS)
+        first = client(a).responses.create(model="sonnet", input=f"call weather ({CANARY})", tools=TOOLS,
+                                           instructions=f"Serve {CANARY}.", metadata={"customer": CANARY},
+                                           safety_identifier=CANARY)
+        assert (first.instructions, first.metadata) == (f"Serve {CANARY}.", {"customer": CANARY})   # repeated...
+        kept = client(a).responses.retrieve(first.id)          # ...but not kept
+        assert (kept.instructions, kept.metadata, kept.safety_identifier) == (None, {}, None)
+        assert kept.output == first.output and [t.name for t in kept.tools] == ["weather"]
         with pytest.raises(openai.BadRequestError) as refused:
             client(a).responses.create(model="sonnet", previous_response_id=first.id, input="more")
         assert refused.value.body["param"] == "previous_response_id"

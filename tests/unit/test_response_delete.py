@@ -102,3 +102,16 @@ def test_a_response_missing_an_evicted_item_is_not_given_back_in_part():
     assert tight.load("alice", ["resp_1"], item_store.RESPONSE)          # its index is still there...
     assert item_store.retrieve(tight, "alice", "resp_1") is None          # ...but not all of its output
     assert item_store.retrieve(tight, "alice", "resp_2") == answered[1]
+
+
+def test_without_kept_inputs_a_response_is_kept_without_its_prompt_or_person():
+    from kong_plugins.formats.openai_responses import Turn
+    answered = {**_reply(_text("Done."), response_id="resp_9"), "instructions": "You serve ACME.",
+                "metadata": {"customer": "jane@example.com"}, "safety_identifier": "user-7", "temperature": 0.2}
+    store = MemoryItemStore(1 << 20, 600)
+    item_store.keep(store, "alice", None, answered)
+    kept = item_store.retrieve(store, "alice", "resp_9")
+    assert kept == {**answered, "instructions": None, "metadata": {}, "safety_identifier": None}
+    assert b"ACME" not in b"".join(v for _, v in store._items.values())
+    item_store.keep(store, "alice", Turn((), [{"role": "user", "content": "hi"}]), answered)   # keep_inputs on
+    assert item_store.retrieve(store, "alice", "resp_9") == answered
