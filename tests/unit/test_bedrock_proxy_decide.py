@@ -210,3 +210,13 @@ def test_a_fallback_sends_what_asking_for_it_directly_sends_and_a_shared_body_is
     assert (planned.operation, json.loads(planned.body)) == (direct.upstream.operation, json.loads(direct.upstream.body))
     same_kind = PLUGIN.catalogue.resolve(model).kind == PLUGIN.catalogue.resolve(fallback).kind
     assert (planned.body is primary.upstream.body) is same_kind
+
+
+@pytest.mark.parametrize("model, role, route", [("titan-embed", "analyst", "/v1/embeddings"),
+                                                ("nova-canvas", "developer", "/v1/images/generations"),
+                                                ("cohere-rerank", "analyst", "/v1/rerank or /v2/rerank")])
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/responses"])
+def test_a_model_of_a_kind_no_chat_api_serves_is_a_400_naming_its_route(model, role, route, path):
+    body = {"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], "input": "hi"}
+    reply = PLUGIN.decide(ctx_for(role, body), path)
+    assert reply.status == 400 and route in reply.body["error"]["message"]

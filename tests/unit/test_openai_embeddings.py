@@ -117,10 +117,3 @@ def test_decide_plans_one_titan_call_per_text_without_fallbacks():
 def test_embeddings_refusals(role, body, status, words):
     reply = PLUGIN.decide(ctx_for(role, body), "/v1/embeddings")
     assert reply.status == status and words in reply.body["error"]["message"]
-
-
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/responses"])
-def test_an_embedding_model_on_a_chat_api_is_a_400(path):
-    body = {"model": "titan-embed", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], "input": "hi"}
-    reply = PLUGIN.decide(ctx_for("analyst", body), path)
-    assert reply.status == 400 and "/v1/embeddings" in json.dumps(reply.body)

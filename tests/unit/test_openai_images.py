@@ -116,13 +116,6 @@ def test_image_refusals(role, body, status, words):
     assert reply.status == status and words in reply.body["error"]["message"]
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages", "/v1/responses"])
-def test_an_image_model_on_a_chat_api_is_a_400_naming_the_route(path):
-    body = {"model": "nova-canvas", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], "input": "hi"}
-    reply = PLUGIN.decide(ctx_for("developer", body), path)
-    assert reply.status == 400 and "/v1/images/generations" in json.dumps(reply.body)
-
-
 def test_a_role_behind_a_bedrock_guardrail_cannot_bypass_it_with_images():
     roles = [{**r, "bedrock_guardrail": {"identifier": "gr-1", "version": "1"}} if r["name"] == "developer" else r
              for r in CONFIG["roles"]]

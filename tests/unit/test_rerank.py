@@ -89,12 +89,6 @@ def test_rerank_refusals_are_in_cohere_format(role, body, status, words):
     assert reply.status == status and words in reply.body["message"] and set(reply.body) == {"message"}
 
 
-def test_a_rerank_model_on_a_chat_api_is_a_400_naming_the_route():
-    body = {"model": "cohere-rerank", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
-    reply = PLUGIN.decide(ctx_for("analyst", body), "/v1/chat/completions")
-    assert reply.status == 400 and "/v1/rerank or /v2/rerank" in reply.body["error"]["message"]
-
-
 def test_the_answer_is_cohere_s_with_billed_units():
     ctx = ctx_for("analyst", {"model": "rerank-v3.5", "query": "q", "documents": [{"text": "x"}, "y"],
                               "return_documents": True})
