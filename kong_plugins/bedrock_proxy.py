@@ -5,7 +5,8 @@ Thin PDK wiring only; the decisions are pure functions in `kong_plugins.policy`,
 access: get_var (context key), plus consumer, body and path when this is the
 first of our plugins on the route (ecommerce-guardrails usually is), the
 method under /v1/responses/ only (the one route that takes more than POST), and
-the query string of the listing routes (models, inference profiles) only.
+the query string of the listing routes (models, inference profiles) and of a
+GET under /v1/responses/ (retrieve's `stream`) only.
 """
 
 from __future__ import annotations
