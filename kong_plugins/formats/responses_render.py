@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from kong_plugins.context import Usage
 from kong_plugins.formats import custom_tools, reasoning
@@ -146,11 +146,13 @@ class EventRenderer:
     """Internal stream events → Responses SSE events."""
 
     def __init__(self, *, model: str, response_id: str, tools: ToolKinds = FUNCTIONS_ONLY,
-                 echo: Mapping[str, Any] | None = None) -> None:
+                 echo: Mapping[str, Any] | None = None, on_final: Callable[[dict[str, Any]], None] | None = None
+                 ) -> None:
         self.model = model
         self.response_id = response_id
         self.tools = tools
         self.echo = echo
+        self.on_final = on_final   # given the finished Response before its last event goes out
         self.created = int(time.time())
         self._sequence = 0
         self._open: dict[int, tuple[int, _Item]] = {}     # content block index -> (output index, item)
@@ -175,12 +177,14 @@ class EventRenderer:
         elif kind == "message_delta":
             self._stop_reason = (event.get("delta") or {}).get("stop_reason")
         elif kind == "message_stop":
-            final = self.final(usage)
+            final = self._response(usage)
+            if self.on_final is not None:
+                self.on_final(final)
             yield self._event("response.incomplete" if final["status"] == "incomplete" else "response.completed",
                               response=final)
 
-    def final(self, usage: Usage) -> dict[str, Any]:
-        """The Response as the stream's last event carries it (and the gateway keeps it)."""
+    def _response(self, usage: Usage) -> dict[str, Any]:
+        """The Response as the stream's last event carries it."""
         return response_object(self.response_id, self.model, self.created, self._output, self._stop_reason, usage,
                                echo=self.echo)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
 from botocore.eventstream import EventStreamBuffer, ParserError
@@ -140,10 +139,12 @@ def note_guardrail(event: dict[str, Any], ctx: RequestContext) -> dict[str, Any]
 
 def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
     if call.api is ApiFormat.OPENAI and call.responses_api:
+        # its items are kept before the client sees the stream end, so the client's next call, which may name
+        # them, cannot arrive first
         events = responses_render.EventRenderer(model=call.client_model, response_id=call.response_id,
-                                                tools=call.tools, echo=ctx.response_echo)
+                                                tools=call.tools, echo=ctx.response_echo, on_final=ctx.keep_items)
         ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage)
-        return partial(_responses_events, events, ctx)
+        return lambda event, raw: events.render(event, ctx.usage)
     if call.api is ApiFormat.OPENAI:
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
                                            include_usage=call.include_usage, tools=call.tools)
@@ -152,15 +153,6 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
         return lambda event, raw: (anthropic.sse_event(_without_trace(event)) if INVOKE_TRACE in event
                                    else anthropic.sse_event(event, raw),)
     return lambda event, raw: (anthropic.sse_event(event, raw),)
-
-
-def _responses_events(events: responses_render.EventRenderer, ctx: RequestContext, event: dict[str, Any],
-                      raw: bytes | None) -> Iterable[bytes]:
-    """A Responses stream's events; its items are kept before the client sees it end, so a reference to
-    them in the client's next call cannot arrive first."""
-    if event.get("type") == "message_stop" and ctx.keep_items is not None:
-        ctx.keep_items(events.final(ctx.usage or Usage()))
-    return events.render(event, ctx.usage)
 
 
 END_OF_READ = b"<end of an upstream read>"
