@@ -37,16 +37,30 @@ def as_text(messages: Any) -> Any:
             kind = block.get("type") if isinstance(block, dict) else None
             if kind == "tool_use":
                 names[str(block.get("id"))] = str(block.get("name"))
-                blocks.append(_text(f"[Called the tool {block.get('name')} with input "
-                                    f"{json.dumps(block.get('input'), ensure_ascii=False)}]"))
+                written = [_text(f"[Called the tool {block.get('name')} with input "
+                                 f"{json.dumps(block.get('input'), ensure_ascii=False)}]")]
             elif kind == "tool_result":
                 outcome = "failed" if block.get("is_error") else "returned"
                 name = names.get(str(block.get("tool_use_id")), "tool")
-                blocks.extend(_result(f"[The tool {name} {outcome}:]", block.get("content")))
+                written = _result(f"[The tool {name} {outcome}:]", block.get("content"))
             else:
                 blocks.append(block)
+                continue
+            blocks.extend(_keeping_cache_point(written, block))
         out.append({**message, "content": blocks})
     return out
+
+
+def _keeping_cache_point(written: list[dict[str, Any]], block: dict[str, Any]) -> list[dict[str, Any]]:
+    """The text a tool block became, with the block's cache_control on its last piece.
+
+    Claude Code and the Agents SDK mark the newest tool result as the end of the cached
+    prefix; dropping the mark with the block would make every later call pay for the
+    whole conversation again.
+    """
+    if "cache_control" not in block:
+        return written
+    return [*written[:-1], {**written[-1], "cache_control": block["cache_control"]}]
 
 
 def _blocks(message: Any) -> list[Any]:

@@ -71,3 +71,22 @@ def test_an_anthropic_clients_none_on_a_converse_model_offers_no_tools_either():
 def test_malformed_messages_are_left_for_the_translation_to_refuse(messages):
     assert tool_history.as_text(messages) == messages
     assert json.dumps(tool_history.as_text(messages))
+
+
+def test_a_cache_mark_on_a_tool_block_stays_on_the_text_it_became():
+    """Claude Code marks its newest tool result as the end of the cached prefix: a handoff keeps the cache point."""
+    mark = {"type": "ephemeral"}
+    request = {"max_tokens": 100, "tools": [{"name": "grep", "input_schema": {"type": "object"}}],
+               "tool_choice": {"type": "none"}, "messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "grep", "input": {},
+                                           "cache_control": mark}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "cache_control": mark,
+                                      "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                                     {"type": "text", "text": "go on"}]}]}
+    body = converse.request_from_anthropic(request)
+    assert body["messages"][1]["content"] == [{"text": "[Called the tool grep with input {}]"},
+                                              {"cachePoint": {"type": "default"}}]
+    assert body["messages"][2]["content"] == [{"text": "[The tool grep returned:]"}, {"text": "a"}, {"text": "b"},
+                                              {"cachePoint": {"type": "default"}}, {"text": "go on"}]
+    assert "cache_control" not in request["messages"][2]["content"][0]["content"][1]   # the client's body untouched
