@@ -22,7 +22,7 @@ class ModelInfo:
 
     base_id: str
     family: str  # "claude" | "titan" | "nova" | "titan-embed" | "cohere-embed" | "titan-image" | "nova-canvas" |
-    #            "cohere-rerank"
+    #            "stability-image" | "cohere-rerank"
     profile_only: bool = False  # on-demand use needs an inference profile
     service_tiers: tuple[str, ...] = STANDARD_ONLY  # tiers it offers besides Reserved (needs a reservation)
 
@@ -60,8 +60,8 @@ class ModelInfo:
 
     @property
     def is_image(self) -> bool:
-        """Image generation models answer InvokeModel only, with PNGs (see images.py): no streaming, no Converse."""
-        return self.family in ("titan-image", "nova-canvas")
+        """Image models answer InvokeModel only, with PNGs (images.py, stability.py): no streaming, no Converse."""
+        return self.family in ("titan-image", "nova-canvas", "stability-image")
 
     @property
     def is_rerank(self) -> bool:
@@ -104,6 +104,9 @@ CATALOGUE: dict[str, ModelInfo] = {
         ModelInfo("cohere.embed-v4:0", "cohere-embed"),
         ModelInfo("amazon.titan-image-generator-v2:0", "titan-image"),
         ModelInfo("amazon.nova-canvas-v1:0", "nova-canvas"),
+        ModelInfo("stability.sd3-5-large-v1:0", "stability-image"),
+        ModelInfo("stability.stable-image-ultra-v1:1", "stability-image"),
+        ModelInfo("stability.stable-image-core-v1:1", "stability-image"),
         ModelInfo("cohere.rerank-v3-5:0", "cohere-rerank"),
         _nova("amazon.nova-micro-v1:0"),
         _nova("amazon.nova-lite-v1:0"),

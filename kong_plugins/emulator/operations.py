@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import (anthropic_format, cohere_embed, converse_format, embeddings, guardrails, images, rerank, service_tiers,
-               titan)
+               stability, titan)
 from .anthropic_body import parse_anthropic_body
 from .converse_body import check_request_metadata, parse_converse_body
 from .structured import require_support
@@ -40,7 +40,7 @@ class Prepared:
     prompt: Prompt
     body_kind: str  # "anthropic" | "titan" | "nova" | "converse" | "count" | "embedding" | "image" | "rerank"
     embedding: embeddings.EmbeddingOptions | cohere_embed.CohereOptions | None = None  # body_kind "embedding"
-    image: images.ImageRequest | None = None  # body_kind "image"
+    image: images.ImageRequest | stability.StabilityRequest | None = None  # body_kind "image"
     rerank: rerank.RerankRequest | None = None  # body_kind "rerank"
     guardrail: GuardrailCheck | None = None  # assessed; set for body_kind "converse" and "anthropic" only
     service_tier: str | None = None  # the validated tier asked for; None for CountTokens (no tiers)
@@ -113,7 +113,8 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
                         service_tier=tier)
     guardrail = guardrails.from_headers(headers)
     if model.info.is_image:
-        prompt, image = images.parse_image_body(parsed, model.info.base_id)
+        prompt, image = stability.parse_stability_body(parsed, model.info.base_id) \
+            if model.info.family == stability.FAMILY else images.parse_image_body(parsed, model.info.base_id)
         return Prepared(operation, model, prompt, "image", image=image, service_tier=tier)
     if model.info.is_rerank:
         prompt, ranking = rerank.parse_rerank_body(parsed, model.info.base_id)
@@ -203,6 +204,9 @@ def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tie
     prompt, op, kind, guardrail = prepared.prompt, prepared.operation, prepared.body_kind, prepared.guardrail
     if kind == "count":
         return JsonResponse({"inputTokens": total_input_tokens(prompt.segments)})
+    if isinstance(prepared.image, stability.StabilityRequest):
+        request = prepared.image
+        return JsonResponse(lambda clock: stability.response_json(request), images.latency_headers)
     if prepared.image is not None:
         image = prepared.image
         return JsonResponse(lambda clock: images.response_json(image), images.latency_headers)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from emulator_helpers import client_error, malformed
 
-from kong_plugins.emulator import images
+from kong_plugins.emulator import images, stability
 from kong_plugins.emulator.images import CONTENT_FILTER_MARKER, MSG_CONTENT_FILTERED
 from kong_plugins.emulator.models import CATALOGUE
 
@@ -233,7 +233,7 @@ def test_schema_errors_come_before_the_content_filter(client) -> None:
     assert error["Error"]["Message"] == malformed(f"{CONFIG}/numberOfImages: 9 is not less or equal to 5")
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", MODELS + list(stability.MODELS))
 @pytest.mark.parametrize("operation, kwargs, message", [
     ("invoke_model_with_response_stream", {"body": json.dumps(image_body())},
      "The model is unsupported for streaming."),
@@ -275,7 +275,8 @@ def test_catalogue_entries() -> None:
         assert (info.family, info.profile_only, info.is_image, info.is_embedding, info.service_tiers) == (
             family, False, True, False, ("default",))
         assert not (info.supports_tools or info.supports_count_tokens or info.supports_prompt_caching)
-    assert {m.base_id for m in CATALOGUE.values() if m.is_image} == {NOVA_CANVAS, TITAN_IMAGE}
+    assert {m.base_id for m in CATALOGUE.values() if m.is_image and m.family != "stability-image"} == {
+        NOVA_CANVAS, TITAN_IMAGE}  # Stability's: test_emulator_stability.py
 
 
 def test_a_large_image_is_built_row_by_row() -> None:
