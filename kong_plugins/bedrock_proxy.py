@@ -310,7 +310,7 @@ class Plugin(ModelRoutes, ResponseObjects):
         if isinstance(tier, TierRefusal):
             return _tier_refused(api, tier)
         ctx.service_tier = tier
-        images = image_models.billed_by_body(body) if entry.kind == "image" else None
+        images = image_models.billed_by_body(body, entry.bedrock_id) if entry.kind == "image" else None
         reranking = rerank.billed_by_body(body) if entry.kind == "rerank" else None
         if entry.kind in KIND_ROUTES and (unguarded := self._unguarded(api, ctx, entry)) is not None:
             return unguarded

@@ -60,8 +60,11 @@ class ModelRoutes:
         entry = self._entry_of_kind(api, ctx, model, "image")
         if isinstance(entry, Reply):
             return entry
-        ctx.upstream = plan_images(job, entry, client_model=model or entry.name, response_format=response_format,
-                                   region=self.region, metadata=self._caller(ctx))
+        try:
+            ctx.upstream = plan_images(job, entry, client_model=model or entry.name, response_format=response_format,
+                                       region=self.region, metadata=self._caller(ctx))
+        except RequestError as exc:
+            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
         ctx.model = entry.name
         return None
 

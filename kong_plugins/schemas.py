@@ -58,7 +58,8 @@ _MODEL = {"type": "record", "fields": [
                                  "mantle: Bedrock Mantle's Anthropic Messages API (Opus 4.7 and later); "
                                  "openai-compatible: a non-Bedrock OpenAI Chat endpoint (base_url, api_key_env); "
                                  "embedding: Titan Text Embeddings V2 or Cohere Embed (by the id) for /v1/embeddings; "
-                                 "image: Nova Canvas or Titan Image Generator v2 for /v1/images/generations; "
+                                 "image: Nova Canvas, Titan Image Generator v2 or a Stability model (by the id) for "
+                                 "/v1/images/generations; "
                                  "rerank: Cohere Rerank 3.5 for /v1/rerank and /v2/rerank.")},
     {"base_url": _string(description="openai-compatible: the provider's OpenAI API base URL (ending /v1 or so).")},
     {"prompt_caching": _boolean(description="Whether Bedrock takes cache points for this model (unset: Claude 3.5 "
@@ -226,7 +227,8 @@ _PRICE = {"type": "record", "fields": [
                                            "cache_write, which is 2 x input).")},
     {"images": {"type": "array", "elements": _IMAGE_PRICE,
                 "description": "An image model's USD per image by quality and size (unset: the shipped prices of "
-                               "nova-canvas and titan-image); an image larger than every tier costs the largest."}},
+                               "nova-canvas, titan-image, stable-image-core, sd3-5-large and stable-image-ultra); "
+                               "an image larger than every tier costs the largest."}},
     {"search_unit": _number(between=[0, 1000], description="A reranker's USD per search unit: one query over up to "
                                                           "100 documents (unset: cohere-rerank's shipped $0.002).")},
 ]}

@@ -26,6 +26,8 @@ class _Kind:
 
 class ErrorKind(Enum):
     INVALID_REQUEST = _Kind(400, "invalid_request_error", None, "invalid_request_error", "ValidationException")
+    CONTENT_POLICY = _Kind(400, "invalid_request_error", "content_policy_violation", "invalid_request_error",
+                           "ValidationException")   # OpenAI's code for an image its safety system would not draw
     UNAUTHENTICATED = _Kind(401, "invalid_request_error", "invalid_api_key", "authentication_error",
                             "UnrecognizedClientException")
     PERMISSION = _Kind(403, "invalid_request_error", "permission_denied", "permission_error",

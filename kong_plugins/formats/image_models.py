@@ -1,27 +1,50 @@
-"""Amazon's image models on Bedrock (Nova Canvas, Titan Image Generator v2): one InvokeModel body.
+"""The image models on Bedrock and their InvokeModel bodies: Amazon's, and Stability AI's.
 
-Both take the same text-to-image body (`taskType: TEXT_IMAGE`, `textToImageParams`,
-`imageGenerationConfig`) and answer `{"images": [<base64 PNG>, ...]}`. Bedrock bills them per
-image by quality and size, not per token, so what a call costs is read from its body: the
-OpenAI route plans the body itself, and a Bedrock-native client's body is read the same way.
-Size and text limits differ per model and are Bedrock's to check (its ValidationException
-reaches the client as a 400 with Bedrock's words).
+Amazon's (Nova Canvas, Titan Image Generator v2) take one text-to-image body (`taskType:
+TEXT_IMAGE`, `textToImageParams`, `imageGenerationConfig`), draw 1 to 5 images and answer
+`{"images": [<base64 PNG>, ...]}`. Stability AI's (Stable Image Core and Ultra, Stable Diffusion
+3.5 Large) take a flat body (`prompt`, `aspect_ratio`, ...), draw one image of about a megapixel
+in one of nine aspect ratios, and answer `{"seeds", "finish_reasons", "images"}`, where a filtered
+prompt or picture is a 200 with a finish reason and no image. Bedrock bills both per image, not
+per token, so what a call costs is read from its body: the OpenAI route plans the body itself,
+and a Bedrock-native client's body is read the same way. Size and text limits differ per model
+and are Bedrock's to check (its ValidationException reaches the client as a 400 with its words).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from kong_plugins.context import ImageCount
 from kong_plugins.formats import wire_json
+from kong_plugins.formats.body import RequestError
 
 TASK = "TEXT_IMAGE"
 QUALITIES = ("standard", "premium")
 DEFAULT_SIZE = 1024
 """Bedrock's default width and height for both models."""
 MAX_IMAGES = 5
-"""numberOfImages: 1 to 5 on both models."""
+"""numberOfImages: 1 to 5 on Amazon's models."""
+STABILITY_SIZES = {"1:1": (1024, 1024), "16:9": (1344, 768), "21:9": (1536, 640), "2:3": (832, 1216),
+                   "3:2": (1216, 832), "4:5": (896, 1088), "5:4": (1088, 896), "9:16": (768, 1344),
+                   "9:21": (640, 1536)}
+"""Stability's aspect ratios and the size it draws for each (about one megapixel)."""
+
+
+class NotDrawn(Exception):
+    """Bedrock answered without an image: its content filters took it (else the model failed to draw)."""
+
+    def __init__(self, filtered: bool) -> None:
+        super().__init__("filtered" if filtered else "inference error")
+        self.filtered = filtered
+
+
+def is_stability(model_id: str) -> bool:
+    """Stability AI's models (`stability.…`, or a geo profile of one) take Stability's body."""
+    lowered = model_id.lower()
+    return lowered.startswith("stability.") or lowered.split(".", 1)[-1].startswith("stability.")
 
 
 @dataclass(frozen=True)
@@ -36,6 +59,7 @@ class ImageJob:
     quality: str = "standard"
     seed: int | None = None
     cfg_scale: float | None = None
+    aspect_ratio: str | None = None   # Stability's own knob, sent as an extra body field (else from the size)
 
     def billed(self) -> ImageCount:
         """The images asked for, by quality and size, as Usage counts them."""
@@ -54,11 +78,45 @@ class ImageJob:
         return wire_json.dumps({"taskType": TASK, "textToImageParams": params, "imageGenerationConfig": config})
 
 
-def billed_by_body(body: Any) -> ImageCount | None:
+def planned(job: ImageJob, model_id: str) -> tuple[bytes, ImageCount]:
+    """The InvokeModel body for `model_id` and what Bedrock bills if it draws it (RequestError: the model
+    cannot draw what the job asks, before any call)."""
+    if not is_stability(model_id):
+        if job.aspect_ratio is not None:
+            raise RequestError("aspect_ratio: only Stability models take it; send size.", "aspect_ratio")
+        return job.body(), job.billed()
+    if job.count != 1:
+        raise RequestError("n: Stability models on Bedrock draw one image per request; send n requests.", "n")
+    if job.cfg_scale is not None:
+        raise RequestError("cfg_scale: Stability models on Bedrock take none; leave it out.", "cfg_scale")
+    ratio = job.aspect_ratio or nearest_ratio(job.width, job.height)
+    body: dict[str, Any] = {"prompt": job.prompt, "aspect_ratio": ratio, "output_format": "png"}
+    if job.negative:
+        body["negative_prompt"] = job.negative
+    if job.seed is not None:
+        body["seed"] = job.seed
+    return wire_json.dumps(body), ImageCount("standard", *STABILITY_SIZES[ratio], 1)
+
+
+def nearest_ratio(width: int, height: int) -> str:
+    """The Stability aspect ratio closest to WIDTHxHEIGHT (OpenAI's 1792x1024 is 16:9, 1536x1024 3:2)."""
+    return min(STABILITY_SIZES, key=lambda r: abs(math.log((width / height) / _ratio(r))))
+
+
+def _ratio(name: str) -> float:
+    w, h = name.split(":")
+    return int(w) / int(h)
+
+
+def billed_by_body(body: Any, model_id: str = "") -> ImageCount | None:
     """What a Bedrock-native body asks Bedrock to bill, with Bedrock's defaults for what it leaves out (None: not
     a generation this gateway can price, so the call is metered from Bedrock's token headers as before)."""
     if not isinstance(body, dict):
         return None
+    if is_stability(model_id):
+        ratio = body.get("aspect_ratio", "1:1")
+        size = STABILITY_SIZES.get(ratio) if isinstance(ratio, str) else None
+        return ImageCount("standard", *size, 1) if size is not None else None
     config = body.get("imageGenerationConfig")
     config = config if isinstance(config, dict) else {}
     count, width, height = (_whole(config.get(key), default) for key, default in
@@ -76,9 +134,23 @@ def _whole(value: Any, default: int) -> int | None:
 
 
 def read_images(content: bytes) -> list[str]:
-    """The base64 PNGs of Bedrock's answer; ValueError when it holds none (never a silent empty list)."""
+    """The base64 PNGs of Bedrock's answer; NotDrawn when Stability's says why it holds none, ValueError when
+    it holds none otherwise (never a silent empty list)."""
     answer = wire_json.loads(content)
     images = answer.get("images") if isinstance(answer, dict) else None
+    reasons = answer.get("finish_reasons") if isinstance(answer, dict) else None
+    if not images and isinstance(reasons, list) and any(isinstance(r, str) for r in reasons):
+        raise NotDrawn(filtered=any(isinstance(r, str) and r.startswith("Filter reason") for r in reasons))
     if not isinstance(images, list) or not images or not all(isinstance(i, str) and i for i in images):
         raise ValueError("no images in Bedrock's answer")
     return images
+
+
+def count_drawn(content: bytes) -> int:
+    """How many images a Bedrock answer holds, for a Bedrock-native client who gets the answer as it is."""
+    try:
+        answer = wire_json.loads(content)
+    except ValueError:
+        return 0
+    images = answer.get("images") if isinstance(answer, dict) else None
+    return sum(1 for image in images if isinstance(image, str) and image) if isinstance(images, list) else 0

@@ -5,7 +5,8 @@ What maps: `prompt`, `n` (Bedrock draws 1 to 5), `size` ("WIDTHxHEIGHT"; `auto` 
 `response_format`. Bedrock returns the pictures themselves, so `b64_json` (the default here, as
 for OpenAI's gpt-image models) is them as they are, and `url` is a `data:image/png;base64,` URL
 (a browser or Markdown shows it; nothing is hosted, so nothing expires). Bedrock's own knobs come
-as extra body fields: `negative_prompt`, `seed`, `cfg_scale`. Values OpenAI has and Bedrock does
+as extra body fields: `negative_prompt`, `seed`, `cfg_scale`, and Stability's `aspect_ratio`
+(which model takes which is image_models.planned's to say). Values OpenAI has and Bedrock does
 not (`style`, `background`, `moderation`, `user`) are ignored; what would silently give another
 result (a stream, a format other than PNG, a transparent background) is a 400.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 from kong_plugins.formats import wire_json
 from kong_plugins.formats.body import RequestError, load_json_object, number, whole_number
-from kong_plugins.formats.image_models import DEFAULT_SIZE, MAX_IMAGES, ImageJob
+from kong_plugins.formats.image_models import DEFAULT_SIZE, MAX_IMAGES, STABILITY_SIZES, ImageJob
 
 RESPONSE_FORMATS = ("b64_json", "url")
 PREMIUM = frozenset({"hd", "high", "premium"})
@@ -48,7 +49,8 @@ def parse_request(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     width, height = _size(data.get("size"))
     job = ImageJob(prompt=prompt, negative=_optional_text(data, "negative_prompt"), count=_count(data.get("n")),
                    width=width, height=height, quality="premium" if quality in PREMIUM else "standard",
-                   seed=_seed(data.get("seed")), cfg_scale=_cfg_scale(data.get("cfg_scale")))
+                   seed=_seed(data.get("seed")), cfg_scale=_cfg_scale(data.get("cfg_scale")),
+                   aspect_ratio=_aspect_ratio(data.get("aspect_ratio")))
     return job, data.get("model") or None, response_format   # load_json_object refuses a model not a string
 
 
@@ -74,6 +76,12 @@ def _seed(value: Any) -> int | None:
 def _cfg_scale(value: Any) -> float | None:
     return None if value is None else number(value, "cfg_scale",
                                              "cfg_scale: must be a number (Bedrock takes 1.1 to 10).")
+
+
+def _aspect_ratio(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value in STABILITY_SIZES):
+        return value
+    raise RequestError(f"aspect_ratio: must be one of {', '.join(STABILITY_SIZES)}.", "aspect_ratio")
 
 
 def _optional_text(data: dict[str, Any], key: str) -> str | None:

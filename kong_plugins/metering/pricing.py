@@ -31,7 +31,10 @@ units only in the guardrail trace, so only traced calls carry them. Override in
 Image models are billed per image by quality and size (AWS's price page, on-demand): Nova Canvas
 standard $0.04 up to 1024x1024 and $0.06 up to 2048x2048, premium $0.06 and $0.08; Titan Image
 Generator v2 standard $0.008 up to 512x512 and $0.01 up to 1024x1024, premium $0.01 and $0.012.
-An image larger than a model's largest tier costs that tier. Override in a price entry's `images`.
+Stability AI's models cost one price per image whatever its size: Stable Image Core $0.04, Stable
+Diffusion 3.5 Large $0.08, Stable Image Ultra $0.14 (list prices as commonly quoted, not re-read for
+this table: re-check against AWS's price page). An image larger than a model's largest tier costs
+that tier. Override in a price entry's `images`.
 
 Rerankers are billed per search unit, a query over up to 100 documents (more documents count as
 more units): Cohere Rerank 3.5 $2.00 per 1,000 (AWS's price page). Override in `search_unit`.
@@ -67,6 +70,11 @@ class ImageTier:
 
 def image_tiers(*rows: tuple[str, int, str]) -> tuple[ImageTier, ...]:
     return tuple(sorted((ImageTier(q, pixels, Decimal(usd)) for q, pixels, usd in rows), key=lambda t: t.max_pixels))
+
+
+def flat_image_price(usd: str) -> tuple[ImageTier, ...]:
+    """One price per image of any size or quality (Stability's models, which have no quality knob)."""
+    return image_tiers(*((quality, 2 ** 31, usd) for quality in ("standard", "premium")))
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,9 @@ DEFAULT_PRICES: dict[str, Price] = {
     "titan-image": Price.of(0, 0, images=image_tiers(
         ("standard", 512 * 512, "0.008"), ("standard", 1024 * 1024, "0.01"),
         ("premium", 512 * 512, "0.01"), ("premium", 1024 * 1024, "0.012"))),
+    "stable-image-core": Price.of(0, 0, images=flat_image_price("0.04")),
+    "sd3-5-large": Price.of(0, 0, images=flat_image_price("0.08")),
+    "stable-image-ultra": Price.of(0, 0, images=flat_image_price("0.14")),
     "cohere-rerank": Price.of(0, 0, search_unit="0.002"),
 }
 

@@ -29,6 +29,7 @@ from kong_plugins.formats.anthropic import with_header_betas
 from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.sse import MantleStreamError
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
+from kong_plugins.formats.image_models import NotDrawn
 from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, Failure, call_with_fallbacks
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay.clock import RelayClock
@@ -128,6 +129,8 @@ class RelayApp:
             return self._stream(ctx, call, upstream)
         try:
             content = render_message(call, upstream.content, ctx, upstream.headers)
+        except NotDrawn as exc:
+            return self._fail(ctx, call, start_response, _not_drawn(exc, ctx.bedrock_request_id))
         except (ValueError, KeyError, TypeError, AttributeError):
             return self._fail(ctx, call, start_response, Failure(
                 ErrorKind.UPSTREAM_ERROR, "Bedrock returned a response the gateway could not read.",
@@ -199,6 +202,15 @@ class RelayApp:
         if failure.request_id and call.api is not ApiFormat.BEDROCK:
             reply.headers[BEDROCK_REQUEST_ID_HEADER] = failure.request_id
         return _error(start_response, reply)
+
+
+def _not_drawn(exc: NotDrawn, request_id: str | None) -> Failure:
+    """Stability's 200 without an image, as the error OpenAI's Images API gives for it."""
+    if exc.filtered:
+        return Failure(ErrorKind.CONTENT_POLICY, "The image model's content filters refused the prompt or the "
+                       "image drawn from it; change the prompt and try again.", "ContentFiltered", request_id)
+    return Failure(ErrorKind.UPSTREAM_ERROR, "The image model failed to draw the image; try again.",
+                   "InferenceError", request_id)
 
 
 _STREAM_BROKE = (ReadTimeoutError, HTTPClientError, Urllib3Error, OSError)

@@ -16,7 +16,7 @@ from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER, inv
 from kong_plugins.context import ImageCount, Usage
 from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
 from kong_plugins.formats.embedding_models import EmbeddingModel, embedding_model
-from kong_plugins.formats.image_models import ImageJob
+from kong_plugins.formats.image_models import ImageJob, planned
 from kong_plugins.formats.rerank import RerankJob
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.openai_embeddings import EmbeddingRequest
@@ -251,10 +251,12 @@ def plan_embeddings(request: EmbeddingRequest, entry: CatalogueEntry, *, client_
 
 def plan_images(job: ImageJob, entry: CatalogueEntry, *, client_model: str, response_format: str, region: str,
                 metadata: Mapping[str, str] | None = None) -> UpstreamCall:
-    """OpenAI image generation: one InvokeModel call, no fallback (another model draws another picture)."""
+    """OpenAI image generation: one InvokeModel call, no fallback (another model draws another picture).
+    RequestError: the model cannot draw what the job asks (Stability's draw one image, with no cfg_scale)."""
+    body, billed = planned(job, entry.bedrock_id)
     return UpstreamCall(api=ApiFormat.OPENAI, operation="invoke", model_name=entry.name, client_model=client_model,
-                        model_id=entry.invocation_id, region=entry.invocation_region or region, body=job.body(),
-                        stream=False, image=ImagePlan(job.billed(), response_format), headers=invoke_header(metadata))
+                        model_id=entry.invocation_id, region=entry.invocation_region or region, body=body,
+                        stream=False, image=ImagePlan(billed, response_format), headers=invoke_header(metadata))
 
 
 def plan_rerank(job: RerankJob, entry: CatalogueEntry, *, client_model: str, region: str,

@@ -19,7 +19,7 @@ from kong_plugins.bedrock.guardrail_usage import INVOKE_TRACE
 from kong_plugins.bedrock.usage import usage_from_headers
 from kong_plugins.context import RequestContext, Usage
 from kong_plugins.formats import anthropic, openai_chat, openai_images, openai_passthrough, rerank, responses_render
-from kong_plugins.formats.image_models import read_images
+from kong_plugins.formats.image_models import count_drawn, read_images
 from kong_plugins.formats.api import ApiFormat, token_count
 from kong_plugins.formats.converse import GUARDRAIL_ACTION, ConverseStreamToAnthropic
 from kong_plugins.formats.sse import AnthropicSseDecoder
@@ -92,13 +92,15 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
 
 
 def _images(call: UpstreamCall, content: bytes, ctx: RequestContext) -> bytes:
-    """An image model's answer: billed by the images it holds; a native client gets Bedrock's bytes."""
+    """An image model's answer: billed by the images it holds; a native client gets Bedrock's bytes, even
+    when they hold none (Stability's filtered answer). NotDrawn: an OpenAI client's image was not drawn."""
     assert call.image is not None
-    images = read_images(content)
     asked = call.image.asked
-    ctx.usage = Usage(images=(replace(asked, count=len(images)),))
     if call.api is ApiFormat.BEDROCK:
+        ctx.usage = Usage(images=(replace(asked, count=count_drawn(content)),))
         return content
+    images = read_images(content)
+    ctx.usage = Usage(images=(replace(asked, count=len(images)),))
     return openai_images.render(images, created=int(time.time()), response_format=call.image.response_format,
                                 width=asked.width, height=asked.height)
 

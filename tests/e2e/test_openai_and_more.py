@@ -87,7 +87,7 @@ def test_models_list_filtered_by_role(stack):
                                                                               "cohere-embed", "cohere-rerank"}
     assert {m.id for m in oa(stack, key="dev-admin-key").models.list()} == {
         "haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed", "cohere-rerank",
-        "nova-canvas"}
+        "nova-canvas", "stable-image-core"}
 
 
 def test_model_lists_in_each_sdks_format(stack):

@@ -10,13 +10,10 @@ import pytest
 import requests
 from botocore.config import Config
 
+from tests.unit.test_bedrock_proxy_decide import POLICY
+
 ROLES = {"admin": "dev-admin-key", "developer": "dev-developer-key", "analyst": "dev-analyst-key",
          "ecommerce_ops": "dev-ops-key", "guest": "dev-guest-key"}
-POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed",
-                    "cohere-rerank", "nova-canvas"},
-          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas"},
-          "analyst": {"haiku", "titan", "titan-embed", "cohere-embed", "cohere-rerank"},
-          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas"}, "guest": {"haiku"}}
 ASK = [{"role": "user", "content": "Tell me a story"}]
 
 

@@ -12,10 +12,13 @@ from kong_plugins.context import Consumer, RequestContext
 CONFIG = next(p["config"] for s in yaml.safe_load((Path(__file__).parents[2] / "kong/kong.yaml").read_text())
               ["services"] for p in s.get("plugins", []) if p["name"] == "bedrock-proxy")
 POLICY = {"admin": {"haiku", "sonnet", "opus", "opus-4-7", "gemini-flash", "titan", "titan-embed", "cohere-embed",
-                    "cohere-rerank", "nova-canvas"},
-          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas"},
+                    "cohere-rerank", "nova-canvas", "stable-image-core"},
+          "developer": {"sonnet", "haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas",
+                        "stable-image-core"},
           "analyst": {"haiku", "titan", "titan-embed", "cohere-embed", "cohere-rerank"},
-          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas"}, "guest": {"haiku"}}
+          "ecommerce_ops": {"haiku", "titan-embed", "cohere-embed", "cohere-rerank", "nova-canvas", "stable-image-core"},
+          "guest": {"haiku"}}
+"""Each role's models in kong/kong.yaml (the e2e tests check the same through the gateway)."""
 PLUGIN = bedrock_proxy.Plugin({**CONFIG, "default_max_tokens": 4096})
 
 

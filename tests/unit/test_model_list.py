@@ -33,7 +33,8 @@ def test_anthropic_clients_get_anthropic_shapes_with_claude_style_ids_newest_fir
 def test_openai_clients_keep_catalogue_names_with_release_times():
     data = models("developer", api=ApiFormat.OPENAI).body["data"]
     assert {m["id"]: m["created"] for m in data} == {"cohere-embed": 0, "haiku": 1759276800, "sonnet": 1759104000,
-                                                     "titan-embed": 0, "cohere-rerank": 0, "nova-canvas": 0}
+                                                     "titan-embed": 0, "cohere-rerank": 0, "nova-canvas": 0,
+                                                     "stable-image-core": 0}
     assert {m["object"] for m in data} == {"model"}
 
 

@@ -79,7 +79,7 @@ def test_images_are_priced_by_quality_and_size():
     assert cost("titan-image", ImageCount("standard", 512, 512, 1), ImageCount("premium", 1024, 1024, 1)) \
         == Decimal("0.020")
     assert cost("haiku", ImageCount("standard", 1024, 1024, 1)) == 0   # a text model has no image price
-    assert cost("a-new-image-model", ImageCount("premium", 2048, 2048, 1)) == Decimal("0.08")   # the dearest known
+    assert cost("a-new-image-model", ImageCount("premium", 2048, 2048, 1)) == Decimal("0.14")   # the dearest known
 
 
 def test_image_prices_can_be_overridden_in_token_meter():
@@ -104,7 +104,8 @@ def test_decide_plans_one_invoke_call_and_reserves_its_images():
 
 
 @pytest.mark.parametrize("role, body, status, words", [
-    ("developer", {"prompt": "x"}, 400, "model: required; image models your role may use: nova-canvas."),
+    ("developer", {"prompt": "x"}, 400,
+     "model: required; image models your role may use: nova-canvas, stable-image-core."),
     ("developer", {"model": "haiku", "prompt": "x"}, 400, "haiku is not an image model"),
     ("analyst", {"model": "nova-canvas", "prompt": "x"}, 403, "may use these models"),
     ("guest", {"prompt": "x"}, 400, "image models your role may use: none."),

@@ -113,9 +113,9 @@ variable "foundation_model_ids" {
 }
 
 variable "regional_foundation_model_ids" {
-  description = "Foundation models the gateway calls outside bedrock_region (a catalogue entry's region), by region: Cohere Rerank 3.5 is not offered in us-east-1."
+  description = "Foundation models the gateway calls outside bedrock_region (a catalogue entry's region), by region: Cohere Rerank 3.5 and Stability's image models are not offered in us-east-1."
   type        = map(list(string))
-  default     = { "us-west-2" = ["cohere.rerank-v3-5:0"] }
+  default     = { "us-west-2" = ["cohere.rerank-v3-5:0", "stability.stable-image-core-v1:1"] }
 }
 
 variable "mantle_model_ids" {
