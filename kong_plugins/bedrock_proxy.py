@@ -6,7 +6,7 @@ access: get_var (context key), plus consumer, body and path when this is the
 first of our plugins on the route (ecommerce-guardrails usually is), the
 method under /v1/responses/ only (the one route that takes more than POST), and
 the query string of the listing routes (models, inference profiles) and of a
-GET under /v1/responses/ (retrieve's `stream`) only.
+GET under /v1/responses/ (retrieve's `stream`, input_items' paging) only.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class Plugin(ModelRoutes, ResponseObjects):
             ctx.query = kong.request.get_raw_query() or ""
         elif path.startswith(RESPONSE_OBJECT_PATH):
             ctx.method = kong.request.get_method() or ""
-            if ctx.method == "GET":   # retrieve's ?stream=true asks for what is not served
+            if ctx.method == "GET":   # retrieve's ?stream=true (not served), input_items' paging
                 ctx.query = kong.request.get_raw_query() or ""
         elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
             ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True

@@ -1,11 +1,11 @@
 """bedrock-proxy's calls on a kept Response: OpenAI's `GET /v1/responses/{id}` (the SDKs'
-`responses.retrieve`) and `DELETE /v1/responses/{id}` (`responses.delete`).
+`responses.retrieve`), `DELETE /v1/responses/{id}` (`responses.delete`) and
+`GET /v1/responses/{id}/input_items` (`responses.input_items.list`, with `keep_inputs` only).
 
 They read what relay.item_store keeps of the caller's own responses (`openai_response_store`):
 a response made with `store: false`, by another key, expired or deleted is OpenAI's 404. The
-gateway runs no background responses, so `cancel`, a streamed retrieve (which replays a
-background response's events) and `input_items` are 404s and 400s that say so. Mixed into
-`bedrock_proxy.Plugin`.
+gateway runs no background responses, so `cancel` and a streamed retrieve (which replays a
+background response's events) are a 404 and a 400 that say so. Mixed into `bedrock_proxy.Plugin`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,18 @@ from urllib.parse import parse_qs, unquote
 
 from kong_plugins.context import RequestContext
 from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats import responses_input_items
+from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.relay import item_store
 
 RESPONSE_OBJECT_PATH = "/v1/responses/"
 _NOT_KEPT = ("No response with this id is kept for your API key: it was made with store: false, by another key, "
              "or has expired or been deleted.")
+_NO_INPUT = ("No input items are kept for this response id and your API key: the gateway keeps a call's input "
+             "only when openai_response_store has keep_inputs on, only for calls with store: true, and only until "
+             "they expire or are deleted.")
+INPUT_ITEMS = "/input_items"
 _UNREACHABLE = "The gateway's response store is unreachable, so the response was not {}; retry."
 
 
@@ -36,10 +42,12 @@ class ResponseObjects:
 
     def _response_object(self, ctx: RequestContext, path: str) -> Reply:
         response_id = unquote(path[len(RESPONSE_OBJECT_PATH):])
+        if response_id.endswith(INPUT_ITEMS) and ctx.method == "GET":
+            return self._input_items(ctx, response_id[:-len(INPUT_ITEMS)])
         if "/" in response_id or ctx.method not in ("GET", "DELETE"):
             return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, "Only retrieving and deleting a kept "
-                                "response are served: the gateway runs no background responses to cancel, and "
-                                "input_items is not served.")
+                                "response and listing its input items are served: the gateway runs no "
+                                "background responses to cancel.")
         if ctx.method == "DELETE":
             return self._delete_response(ctx, response_id)
         if parse_qs(ctx.query or "").get("stream", [""])[-1].lower() == "true":
@@ -53,6 +61,19 @@ class ResponseObjects:
         if response is None:
             return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, _NOT_KEPT)
         return Reply(200, response, {})
+
+    def _input_items(self, ctx: RequestContext, response_id: str) -> Reply:
+        """A page of the input items the caller's kept turn holds (`keep_inputs`), as OpenAI lists them."""
+        try:
+            page = responses_input_items.page_of(ctx.query)
+            items = item_store.input_of(self.item_store, owner(ctx), response_id) if "/" not in response_id else None
+            if items is None:
+                return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, _NO_INPUT)
+            return Reply(200, responses_input_items.listed(response_id, items, page), {})
+        except RequestError as exc:
+            return render_error(ApiFormat.OPENAI, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
+        except item_store.ItemStoreError:
+            return render_error(ApiFormat.OPENAI, ErrorKind.UNAVAILABLE, _UNREACHABLE.format("read"))
 
     def _delete_response(self, ctx: RequestContext, response_id: str) -> Reply:
         """Erase the caller's kept response (its output items, and its turn with keep_inputs)."""

@@ -160,6 +160,24 @@ def retrieve(store: ItemStore | None, owner: str, response_id: str) -> dict[str,
     return {**envelope, "output": [items[i] for i in ids]}
 
 
+def input_of(store: ItemStore | None, owner: str, response_id: str) -> list[dict[str, Any]] | None:
+    """`GET /v1/responses/{id}/input_items`: the input items of `owner`'s kept turn, as the guardrails let them
+    through (None: no turn is kept, as with keep_inputs off, store: false, another key's, expired or deleted).
+    Two lookups: the turn, then its response's output ids, which end the turn's items. A store failure is
+    counted and logged, then raised."""
+    if store is None:
+        return None
+    try:
+        turn = _turn(store.load(owner, [response_id], TURN).get(response_id))
+        index = store.load(owner, [response_id], RESPONSE).get(response_id) if turn is not None else None
+    except ItemStoreError as exc:
+        _count_failure("load", exc)
+        raise
+    if turn is None or index is None or len(item_ids(index)) > len(turn["items"]):
+        return None
+    return turn["items"][:len(turn["items"]) - len(item_ids(index))]
+
+
 def delete(store: ItemStore | None, owner: str, response_id: str) -> bool:
     """`DELETE /v1/responses/{id}`: erase what is kept of `owner`'s response (False: nothing is). A store
     failure is counted and logged, then raised (the caller answers 503)."""

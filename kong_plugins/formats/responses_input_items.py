@@ -1,0 +1,83 @@
+"""OpenAI's `GET /v1/responses/{id}/input_items` (the SDKs' `responses.input_items.list`): a kept turn's
+input items, as OpenAI lists them, a page at a time.
+
+The gateway keeps a call's input as the client sent it (a bare string already made a user message, item
+references resolved). OpenAI lists each input item in its full shape, with an id: a message has `type`,
+`status` and content parts (`input_text` for what a user, system or developer said, `output_text` for an
+assistant's turn sent back). Items the client sent without an id get one derived from the response id and
+their place, so the same item has the same id on every page and every pod, and `after` can name it.
+Paging is OpenAI's: `order` `desc` (the default: the last item first) or `asc`, `limit` 1 to 100 (20),
+`after` an item id of the list; the page says `first_id`, `last_id` and `has_more`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from kong_plugins.formats.body import RequestError
+
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+_ID_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs",
+                "custom_tool_call": "ctc", "custom_tool_call_output": "ctco"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which page of a list the client asked for."""
+
+    order: str = "desc"
+    limit: int = DEFAULT_LIMIT
+    after: str | None = None
+
+
+def page_of(query: str | None) -> Page:
+    """The page a query string asks for; RequestError names the parameter at fault (`include` is ignored: the
+    items are listed whole)."""
+    params = {key: values[-1] for key, values in parse_qs(query or "").items()}
+    order = params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise RequestError("order: must be asc or desc.", "order")
+    limit = params.get("limit", str(DEFAULT_LIMIT))
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
+        raise RequestError(f"limit: must be an integer from 1 to {MAX_LIMIT}.", "limit")
+    return Page(order, int(limit), params.get("after") or None)
+
+
+def listed(response_id: str, items: list[dict[str, Any]], page: Page) -> dict[str, Any]:
+    """OpenAI's list object for one page of a response's input items; RequestError when `after` is not one
+    of them."""
+    shown = [_shaped(item, response_id, index) for index, item in enumerate(items)]
+    if page.order == "desc":
+        shown.reverse()
+    start = 0
+    if page.after is not None:
+        position = next((i for i, item in enumerate(shown) if item["id"] == page.after), None)
+        if position is None:
+            raise RequestError("after: no input item of this response has this id.", "after")
+        start = position + 1
+    data = shown[start:start + page.limit]
+    return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None, "has_more": start + page.limit < len(shown)}
+
+
+def _shaped(item: dict[str, Any], response_id: str, index: int) -> dict[str, Any]:
+    kind = item.get("type") or ("message" if "role" in item else "item")
+    out = {**item, "type": kind}
+    if kind == "message":
+        out["content"] = _parts(item.get("content"), item.get("role"))
+        out.setdefault("status", "completed")
+    if not isinstance(out.get("id"), str) or not out["id"]:
+        digest = hashlib.sha256(f"{response_id}:{index}".encode()).hexdigest()[:40]
+        out["id"] = f"{_ID_PREFIXES.get(kind, 'item')}_{digest}"
+    return out
+
+
+def _parts(content: Any, role: Any) -> Any:
+    """A message's content as parts: a bare string becomes the one text part OpenAI lists it as."""
+    if isinstance(content, str):
+        return [{"type": "output_text" if role == "assistant" else "input_text", "text": content,
+                 **({"annotations": []} if role == "assistant" else {})}]
+    return content
