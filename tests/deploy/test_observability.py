@@ -450,7 +450,9 @@ def test_llm_dashboard_covers_the_product_questions():
                    "kong_bedrock_guardrail_blocks_total", "kong_bedrock_budget_remaining_dollars",
                    "kong_bedrock_bedrock_guardrail_interventions_total",
                    "kong_bedrock_service_tier_cost_estimate_dollars_total",
-                   "kong_bedrock_bedrock_guardrail_text_units_total", "kong_bedrock_model_misconfigured_total"):
+                   "kong_bedrock_bedrock_guardrail_text_units_total", "kong_bedrock_model_misconfigured_total",
+                   "kong_bedrock_images_total", "kong_bedrock_rerank_search_units_total",
+                   "kong_bedrock_response_store_errors_total"):
         assert metric in used, metric
 
 
