@@ -41,7 +41,7 @@ def page_of(query: str | None) -> Page:
     if order not in ("asc", "desc"):
         raise RequestError("order: must be asc or desc.", "order")
     limit = params.get("limit", str(DEFAULT_LIMIT))
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
+    if not limit.isdecimal() or not 1 <= int(limit) <= MAX_LIMIT:
         raise RequestError(f"limit: must be an integer from 1 to {MAX_LIMIT}.", "limit")
     return Page(order, int(limit), params.get("after") or None)
 

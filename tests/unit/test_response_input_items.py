@@ -55,7 +55,7 @@ def test_the_query_string_is_the_page(query, page):
 
 
 @pytest.mark.parametrize("query, param", [("order=newest", "order"), ("limit=0", "limit"), ("limit=101", "limit"),
-                                          ("limit=-1", "limit"), ("limit=ten", "limit")])
+                                          ("limit=-1", "limit"), ("limit=ten", "limit"), ("limit=%C2%B2", "limit")])
 def test_a_bad_page_is_a_400_naming_the_parameter(query, param):
     with pytest.raises(RequestError) as exc:
         page_of(query)
