@@ -15,7 +15,7 @@ from kong_plugins.context import Usage
 def usage_from_headers(headers: Mapping[str, Any]) -> Usage:
     def count(name: str) -> int:
         value = headers.get(name)
-        return int(value) if isinstance(value, str) and value.isdigit() else 0
+        return int(value) if isinstance(value, str) and value.isdecimal() else 0
 
     return Usage(input=count("X-Amzn-Bedrock-Input-Token-Count"), output=count("X-Amzn-Bedrock-Output-Token-Count"),
                  cache_read=count("X-Amzn-Bedrock-Cache-Read-Input-Token-Count"),

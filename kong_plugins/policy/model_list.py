@@ -125,7 +125,7 @@ def _anthropic_page(models: list[ListedModel], args: dict[str, list[str]]) -> _P
     limit_arg = _single(args, "limit")
     if limit_arg is None:
         limit = ANTHROPIC_DEFAULT_LIMIT
-    elif not limit_arg.strip().isdigit() or not 1 <= int(limit_arg) <= ANTHROPIC_MAX_LIMIT:
+    elif not limit_arg.strip().isdecimal() or not 1 <= int(limit_arg) <= ANTHROPIC_MAX_LIMIT:
         raise ValueError(f"limit: must be an integer from 1 to {ANTHROPIC_MAX_LIMIT}.")
     else:
         limit = int(limit_arg)

@@ -57,11 +57,11 @@ def test_anthropic_pagination_walks_forward_and_back():
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=x", "limit=1&limit=2", "after_id=gpt-4o",
-                                   "after_id=titan&before_id=titan", "limit=-1"])
+                                   "after_id=titan&before_id=titan", "limit=-1", "limit=%C2%B2"])
 def test_bad_pagination_is_a_400_in_anthropic_format_without_echoing(query):
     reply = models("admin", query=query)
     assert reply.status == 400 and reply.body["error"]["type"] == "invalid_request_error"
-    assert "gpt-4o" not in json.dumps(reply.body)
+    assert "gpt-4o" not in json.dumps(reply.body) and "int()" not in reply.body["error"]["message"]
 
 
 @pytest.mark.parametrize("asked", ["claude-sonnet-4-5", "sonnet", "claude-sonnet-4-5-20250929",
