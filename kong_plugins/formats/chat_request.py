@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from kong_plugins.bedrock import request_metadata
-from kong_plugins.formats import anthropic, custom_tools, openai_chat, openai_responses, response_format
+from kong_plugins.formats import anthropic, custom_tools, openai_chat, openai_responses, response_format, responses_errors
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKinds
@@ -71,7 +71,14 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
         request, namespaced, omitted = openai_chat.parse_request(body, model_in_path=path_model is not None), {}, ()
         store, turn, echo = False, None, None
     model = request.get("model") if path_model is None else (path_model or None)
-    return ChatRequest({**openai_chat.to_anthropic(request, default_max_tokens), "model": model}, request,
+    try:
+        internal = openai_chat.to_anthropic(request, default_max_tokens)
+    except RequestError as exc:
+        if not responses_api:
+            raise
+        raise responses_errors.in_client_terms(exc, translated.origins,
+                                               bool(translated.omitted or translated.namespaced)) from None
+    return ChatRequest({**internal, "model": model}, request,
                        include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
                        tools=ToolKinds(response_format.answer_tool(request), custom_tools.names(request.get("tools")),
                                        namespaced),

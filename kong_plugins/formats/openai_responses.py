@@ -57,6 +57,9 @@ class Translated:
     """What keeping this call as a turn takes (None: a call that is not kept, `store: false`)."""
     echo: Mapping[str, Any] = field(default_factory=dict)
     """The request's settings a Response repeats (ECHOED), as the client sent them."""
+    origins: tuple[str, ...] = ()
+    """Where each of `chat`'s messages came from in the Responses request (`instructions`, `input.3`,
+    `previous_response_id`), so an error in one names what the client sent (responses_errors)."""
 
 
 @dataclass(frozen=True)
@@ -88,17 +91,21 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
         raise RequestError("background: background responses are not supported by the gateway.", "background")
     tools = _Tools(data.get("tools"), omit_hosted)
     messages: list[dict[str, Any]] = []
+    origins: list[str] = []
     instructions = data.get("instructions")
     if instructions is not None:
         if not isinstance(instructions, str):
             raise RequestError("instructions: must be a string.", "instructions")
         messages.append({"role": "system", "content": instructions})
+        origins.append("instructions")
     chain, earlier = _continued(data.get("previous_response_id"), conversation)
     given = _resolved(data.get("input"), stored)
     given = [{"role": "user", "content": given}] if isinstance(given, str) else given
     if earlier:     # errors in them name where they came from (a tool the call no longer offers)
-        messages.extend(_messages(earlier, tools, "previous_response_id"))
-    messages.extend(_messages(given, tools))
+        start = len(origins)
+        _messages(earlier, tools, messages, origins, "previous_response_id")
+        origins[start:] = ["previous_response_id"] * (len(origins) - start)   # the client sent none of them
+    _messages(given, tools, messages, origins)
     chat: dict[str, Any] = {k: data[k] for k in _COPIED if k in data}
     chat["messages"] = messages
     if data.get("max_output_tokens") is not None:
@@ -116,7 +123,7 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
     store = data.get("store") is not False
     return Translated(chat, {bedrock: where for where, bedrock in tools.qualified.items()}, tuple(tools.omitted),
                       store=store, turn=Turn(chain, given) if store and isinstance(given, list) else None,
-                      echo={k: data[k] for k in ECHOED if data.get(k) is not None})
+                      echo={k: data[k] for k in ECHOED if data.get(k) is not None}, origins=tuple(origins))
 
 
 ECHOED = ("instructions", "max_output_tokens", "metadata", "parallel_tool_calls", "previous_response_id",
@@ -258,10 +265,11 @@ def _member(data: dict[str, Any], field: str, key: str) -> Any:
     return value.get(key)
 
 
-def _messages(items: Any, tools: _Tools, field: str = "input") -> list[dict[str, Any]]:
+def _messages(items: Any, tools: _Tools, out: list[dict[str, Any]], origins: list[str],
+              field: str = "input") -> None:
+    """Append the items' messages to `out`, and to `origins` the item each came from."""
     if not isinstance(items, list) or not items:
         raise RequestError("input: must be a string or a non-empty list of items.", "input")
-    out: list[dict[str, Any]] = []
     thinking: list[dict[str, Any]] = []      # reasoning items' blocks, for the assistant turn they precede
     for i, item in enumerate(items):
         if isinstance(item, dict) and item.get("type") == "reasoning":
@@ -272,7 +280,7 @@ def _messages(items: Any, tools: _Tools, field: str = "input") -> list[dict[str,
         if thinking and message["role"] == "assistant":
             message["thinking_blocks"], thinking = thinking, []
         out.append(message)
-    return out
+        origins.append(f"{field}.{i}")
 
 
 def _item(item: Any, where: str, tools: _Tools) -> dict[str, Any]:

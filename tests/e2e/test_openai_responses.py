@@ -99,6 +99,19 @@ def test_stateless_requests_and_client_run_built_in_tools_are_clear_400s(stack):
     assert exc.value.body["param"] == "tools.0.type" and "built-in" in exc.value.message
 
 
+def test_a_bad_value_is_named_as_the_responses_request_has_it(stack):
+    client = oa(stack)
+    for kwargs, param in (({"max_output_tokens": 0}, "max_output_tokens"),
+                          ({"reasoning": {"effort": "extreme"}}, "reasoning.effort"),
+                          ({"instructions": "Be brief.", "input": [{"role": "user", "content": "a"}, {
+                              "role": "user", "content": [{"type": "input_image", "image_url": "https://x/a.png"}]}]},
+                           "input.1.content.0")):
+        with pytest.raises(openai.BadRequestError) as exc:
+            client.responses.create(model="sonnet", **{"input": "hi", **kwargs})
+        assert exc.value.body["param"] == param and exc.value.body["message"].startswith(param)
+        assert "messages." not in exc.value.body["message"]
+
+
 AGENTS = {"type": "namespace", "name": "multi_agent_v1", "description": "Tools for managing sub-agents.",
           "tools": [{"type": "function", "name": "close_agent", "description": "Close an agent.", "parameters": {
               "type": "object", "properties": {"target": {"type": "string"}}, "required": ["target"]}}]}
