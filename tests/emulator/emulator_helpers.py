@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import struct
+import zlib
 from typing import Any
 
 import boto3
@@ -96,6 +99,36 @@ def client_error(call: Any, **kwargs: Any) -> dict[str, Any]:
     return exc.value.response
 
 
+def assert_throttled_then_served(client: Any, model_id: str, body: str) -> None:
+    """With one throttle fault set for the model: the first InvokeModel call is a 429, the next one served."""
+    error = client_error(client.invoke_model, modelId=model_id, body=body)
+    assert error["Error"]["Code"] == "ThrottlingException" and error["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert client.invoke_model(modelId=model_id, body=body)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
 def malformed(detail: str) -> str:
     """Bedrock's schema-validator wording for an InvokeModel body."""
     return f"Malformed input request: {detail}, please reformat your input and try again."
+
+
+def decode_png(encoded: str) -> tuple[int, int, bytes]:
+    """Width, height and the decompressed scanlines of a base64 PNG, checking what a decoder checks."""
+    data = base64.b64decode(encoded, validate=True)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset:offset + 4])
+        kind, payload = data[offset + 4:offset + 8], data[offset + 8:offset + 8 + length]
+        (crc,) = struct.unpack(">I", data[offset + 8 + length:offset + 12 + length])
+        assert crc == zlib.crc32(kind + payload), kind
+        chunks.append((kind, payload))
+        offset += 12 + length
+    kinds = [kind for kind, _ in chunks]
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and b"IDAT" in kinds
+    width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert (depth, colour, compression, filtering, interlace) == (8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    raw = zlib.decompress(b"".join(payload for kind, payload in chunks if kind == b"IDAT"))
+    stride = 1 + 3 * width
+    assert len(raw) == height * stride
+    assert all(raw[row * stride] <= 4 for row in range(height))  # every scanline starts with a valid filter
+    return width, height, raw

@@ -7,7 +7,8 @@ import math
 from typing import Any
 
 import pytest
-from emulator_helpers import SONNET_45, TITAN, claude_body, client_error, cosine, make_client, malformed, norm
+from emulator_helpers import (SONNET_45, TITAN, assert_throttled_then_served, claude_body, client_error, cosine,
+                              make_client, malformed, norm)
 
 from kong_plugins.emulator.models import CATALOGUE
 
@@ -157,9 +158,7 @@ def test_catalogue_entry() -> None:
 def test_faults_apply_to_embeddings(emulator, client) -> None:
     emulator.add_fault("throttle", model="titan-embed")
     body = json.dumps({"inputText": "x"})
-    error = client_error(client.invoke_model, modelId=EMBED, body=body)
-    assert error["Error"]["Code"] == "ThrottlingException" and error["ResponseMetadata"]["HTTPStatusCode"] == 429
-    assert client.invoke_model(modelId=EMBED, body=body)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert_throttled_then_served(client, EMBED, body)
     assert emulator.stats()["operations"]["invoke"] == {"429": 1, "200": 1}
     assert [(e["operation"], e["model_id"], e["status"]) for e in emulator.requests()] == [
         ("invoke", EMBED, 429), ("invoke", EMBED, 200)]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-import struct
 import tracemalloc
-import zlib
 from typing import Any
 
 import pytest
-from emulator_helpers import client_error, malformed
+from emulator_helpers import assert_throttled_then_served, client_error, decode_png, malformed
 
 from kong_plugins.emulator import images, stability
 from kong_plugins.emulator.images import CONTENT_FILTER_MARKER, MSG_CONTENT_FILTERED
@@ -30,29 +28,6 @@ def image_body(text: str = "A lighthouse at dawn", params: dict[str, Any] | None
     if config:
         body["imageGenerationConfig"] = config
     return body
-
-
-def decode_png(encoded: str) -> tuple[int, int, bytes]:
-    """Width, height and the decompressed scanlines of a base64 PNG, checking what a decoder checks."""
-    data = base64.b64decode(encoded, validate=True)
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    chunks, offset = [], 8
-    while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset:offset + 4])
-        kind, payload = data[offset + 4:offset + 8], data[offset + 8:offset + 8 + length]
-        (crc,) = struct.unpack(">I", data[offset + 8 + length:offset + 12 + length])
-        assert crc == zlib.crc32(kind + payload), kind
-        chunks.append((kind, payload))
-        offset += 12 + length
-    kinds = [kind for kind, _ in chunks]
-    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and b"IDAT" in kinds
-    width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert (depth, colour, compression, filtering, interlace) == (8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
-    raw = zlib.decompress(b"".join(payload for kind, payload in chunks if kind == b"IDAT"))
-    stride = 1 + 3 * width
-    assert len(raw) == height * stride
-    assert all(raw[row * stride] <= 4 for row in range(height))  # every scanline starts with a valid filter
-    return width, height, raw
 
 
 def generate(invoke, model: str, body: dict[str, Any]) -> list[str]:
@@ -263,9 +238,7 @@ def test_the_standard_tier_only(client, model: str) -> None:
 def test_faults_apply_to_image_models(emulator, client) -> None:
     emulator.add_fault("throttle", model="nova-canvas")
     body = json.dumps(image_body(width=512, height=512))
-    error = client_error(client.invoke_model, modelId=NOVA_CANVAS, body=body)
-    assert error["Error"]["Code"] == "ThrottlingException" and error["ResponseMetadata"]["HTTPStatusCode"] == 429
-    assert client.invoke_model(modelId=NOVA_CANVAS, body=body)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert_throttled_then_served(client, NOVA_CANVAS, body)
     assert client.invoke_model(modelId=TITAN_IMAGE, body=body)["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from emulator_helpers import client_error, malformed
+from emulator_helpers import assert_throttled_then_served, client_error, malformed
 
 from kong_plugins.emulator.models import CATALOGUE
 
@@ -206,9 +206,7 @@ def test_the_standard_tier_only(client, tier: str, message: str) -> None:
 def test_faults_apply_to_the_rerank_model(emulator, client) -> None:
     emulator.add_fault("throttle", model="rerank")
     body = json.dumps(rerank_body())
-    error = client_error(client.invoke_model, modelId=RERANK, body=body)
-    assert error["Error"]["Code"] == "ThrottlingException" and error["ResponseMetadata"]["HTTPStatusCode"] == 429
-    assert client.invoke_model(modelId=RERANK, body=body)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert_throttled_then_served(client, RERANK, body)
 
 
 def test_catalogue_entry() -> None:

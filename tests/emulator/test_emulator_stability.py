@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import struct
-import zlib
 from typing import Any
 
 import pytest
-from emulator_helpers import client_error, malformed
+from emulator_helpers import assert_throttled_then_served, client_error, decode_png, malformed
 
 from kong_plugins.emulator.images import CONTENT_FILTER_MARKER
 from kong_plugins.emulator.models import CATALOGUE
@@ -27,25 +24,6 @@ PNG_ONLY = "The emulator renders png only: output_format {} is not emulated."
 
 def body(prompt: Any = "A lighthouse at dawn", **extra: Any) -> dict[str, Any]:
     return {"prompt": prompt, **extra}
-
-
-def decode_png(encoded: str) -> tuple[int, int, bytes]:
-    """Width, height and the decompressed scanlines of a base64 PNG, checking what a decoder checks."""
-    data = base64.b64decode(encoded, validate=True)
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    chunks, offset = [], 8
-    while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset:offset + 4])
-        kind, payload = data[offset + 4:offset + 8], data[offset + 8:offset + 8 + length]
-        assert struct.unpack(">I", data[offset + 8 + length:offset + 12 + length])[0] == zlib.crc32(kind + payload)
-        chunks.append((kind, payload))
-        offset += 12 + length
-    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
-    width, height, depth, colour, *_ = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert (depth, colour) == (8, 2)  # 8-bit RGB
-    raw = zlib.decompress(b"".join(payload for kind, payload in chunks if kind == b"IDAT"))
-    assert len(raw) == height * (1 + 3 * width)
-    return width, height, raw
 
 
 def answer(invoke, model: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -209,9 +187,7 @@ def test_schema_errors_and_the_png_limit_come_before_the_filter(client) -> None:
 def test_faults_apply_to_stability_models(emulator, client) -> None:
     emulator.add_fault("throttle", model="stable-image-ultra")
     request = json.dumps(body())
-    error = client_error(client.invoke_model, modelId=IMAGE_ULTRA, body=request)
-    assert error["Error"]["Code"] == "ThrottlingException" and error["ResponseMetadata"]["HTTPStatusCode"] == 429
-    assert client.invoke_model(modelId=IMAGE_ULTRA, body=request)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert_throttled_then_served(client, IMAGE_ULTRA, request)
 
 
 def test_catalogue_entries() -> None:
