@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from kong_plugins.bedrock import request_metadata
-from kong_plugins.formats import anthropic, custom_tools, openai_chat, openai_responses, response_format, responses_errors
+from kong_plugins.formats import (anthropic, custom_tools, openai_chat, openai_responses, response_format,
+                                  responses_errors)
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKinds

@@ -173,9 +173,10 @@ def input_of(store: ItemStore | None, owner: str, response_id: str) -> list[dict
     except ItemStoreError as exc:
         _count_failure("load", exc)
         raise
-    if turn is None or index is None or len(item_ids(index)) > len(turn["items"]):
+    if turn is None or index is None:
         return None
-    return turn["items"][:len(turn["items"]) - len(item_ids(index))]
+    inputs = len(turn["items"]) - len(item_ids(index))   # the turn's items end with its output's
+    return turn["items"][:inputs] if inputs >= 0 else None
 
 
 def delete(store: ItemStore | None, owner: str, response_id: str) -> bool:
