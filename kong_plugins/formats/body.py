@@ -40,6 +40,16 @@ def whole_number(value: Any, field: str, *, low: int = 1, high: int | None = Non
     return value
 
 
+def query_limit(raw: str | None, default: int, most: int) -> int:
+    """A list call's `limit` query parameter, 1 to `most` (`default` when absent). isdecimal, not isdigit: int()
+    cannot read every digit isdigit accepts ('²'). RequestError names `limit`."""
+    if raw is None:
+        return default
+    if not raw.isdecimal() or not 1 <= int(raw) <= most:
+        raise RequestError(f"limit: must be an integer from 1 to {most}.", "limit")
+    return int(raw)
+
+
 def number(value: Any, field: str, message: str | None = None) -> float:
     """`value` as a float (an integer or a float, not a bool). RequestError names `field`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from kong_plugins.formats.body import RequestError
+from kong_plugins.formats.body import RequestError, query_limit
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 _ID_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs",
@@ -40,10 +40,7 @@ def page_of(query: str | None) -> Page:
     order = params.get("order", "desc")
     if order not in ("asc", "desc"):
         raise RequestError("order: must be asc or desc.", "order")
-    limit = params.get("limit", str(DEFAULT_LIMIT))
-    if not limit.isdecimal() or not 1 <= int(limit) <= MAX_LIMIT:
-        raise RequestError(f"limit: must be an integer from 1 to {MAX_LIMIT}.", "limit")
-    return Page(order, int(limit), params.get("after") or None)
+    return Page(order, query_limit(params.get("limit"), DEFAULT_LIMIT, MAX_LIMIT), params.get("after") or None)
 
 
 def listed(response_id: str, items: list[dict[str, Any]], page: Page) -> dict[str, Any]:

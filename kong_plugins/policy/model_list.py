@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.body import query_limit
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.policy.catalogue import CatalogueEntry
 
@@ -123,12 +124,8 @@ class _Page:
 def _anthropic_page(models: list[ListedModel], args: dict[str, list[str]]) -> _Page:
     """Anthropic's cursor pagination: `limit` (1-1000, default 20), then `after_id` or `before_id`."""
     limit_arg = _single(args, "limit")
-    if limit_arg is None:
-        limit = ANTHROPIC_DEFAULT_LIMIT
-    elif not limit_arg.strip().isdecimal() or not 1 <= int(limit_arg) <= ANTHROPIC_MAX_LIMIT:
-        raise ValueError(f"limit: must be an integer from 1 to {ANTHROPIC_MAX_LIMIT}.")
-    else:
-        limit = int(limit_arg)
+    limit = query_limit(limit_arg.strip() if limit_arg is not None else None, ANTHROPIC_DEFAULT_LIMIT,
+                        ANTHROPIC_MAX_LIMIT)
     after, before = _single(args, "after_id"), _single(args, "before_id")
     if after is not None and before is not None:
         raise ValueError("Give after_id or before_id, not both.")
