@@ -4,9 +4,9 @@ Thin PDK wiring only; the decisions are pure functions in `kong_plugins.policy`,
 `kong_plugins.formats` and `kong_plugins.relay.call`. PDK round trips in
 access: get_var (context key), plus consumer, body and path when this is the
 first of our plugins on the route (ecommerce-guardrails usually is), the
-method under /v1/responses/ only (the one route that takes more than POST), and
-the query string of the listing routes (models, inference profiles) and of a
-GET under /v1/responses/ (retrieve's `stream`, input_items' paging) only.
+method under /v1/responses/ and /v1/conversations only (the routes that take more than POST), and
+the query string of the listing routes (models, inference profiles) and of a GET under
+/v1/responses/ (retrieve's `stream`, input_items' paging) or /v1/conversations (items' paging) only.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from urllib.parse import unquote
 
 from kong_plugins.bedrock import request_metadata
 from kong_plugins.context import RequestContext, store
+from kong_plugins.conversation_objects import CONVERSATIONS_PATH, ConversationObjects
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats import anthropic, prompt_cache, rerank
-from kong_plugins.formats import image_models
+from kong_plugins.formats import image_models, openai_conversations
 from kong_plugins.formats.api import RERANK_PATHS, ApiFormat, token_count
 from kong_plugins.formats.chat_request import ChatRequest, parse_chat
+from kong_plugins.formats.openai_responses import ConversationTurn
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
@@ -31,7 +33,7 @@ from kong_plugins.policy.catalogue import GUARDED_KINDS, UNJUDGED_KINDS, Catalog
 from kong_plugins.policy import model_list, service_tier
 from kong_plugins.policy.listings import foundation_models, inference_profile, inference_profiles
 from kong_plugins.policy.service_tier import TierRefusal
-from kong_plugins.relay import item_store
+from kong_plugins.relay import conversation_store, item_store
 from kong_plugins.response_objects import RESPONSE_OBJECT_PATH, ResponseObjects, owner
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
                                     plan_passthrough)
@@ -56,7 +58,7 @@ _PARSERS = {"/v1/messages": ApiFormat.ANTHROPIC, "/v1/chat/completions": ApiForm
             RESPONSES_PATH: ApiFormat.OPENAI}
 
 
-class Plugin(ModelRoutes, ResponseObjects):
+class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.catalogue = Catalogue.from_config(config)
@@ -87,9 +89,9 @@ class Plugin(ModelRoutes, ResponseObjects):
                 ctx.query = kong.request.get_raw_query() or ""
         elif path == PROFILES_PATH:
             ctx.query = kong.request.get_raw_query() or ""
-        elif path.startswith(RESPONSE_OBJECT_PATH):
+        elif path.startswith(RESPONSE_OBJECT_PATH) or path.startswith(CONVERSATIONS_PATH):
             ctx.method = kong.request.get_method() or ""
-            if ctx.method == "GET":   # retrieve's ?stream=true (not served), input_items' paging
+            if ctx.method == "GET":   # retrieve's ?stream=true (not served), input_items' and items' paging
                 ctx.query = kong.request.get_raw_query() or ""
         elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
             ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True
@@ -127,6 +129,8 @@ class Plugin(ModelRoutes, ResponseObjects):
             return self._bedrock_native(ctx, path)
         if path.startswith(RESPONSE_OBJECT_PATH):
             return self._response_object(ctx, path)
+        if path == CONVERSATIONS_PATH or path.startswith(CONVERSATIONS_PATH + "/"):
+            return self._conversations(ctx, path)
         if path in (PROFILES_PATH, MODELS_PATH) or path.startswith(PROFILES_PATH + "/"):
             return self._listing(ctx, path)
         path_model = _path_model(path)
@@ -146,7 +150,9 @@ class Plugin(ModelRoutes, ResponseObjects):
                               path_model=path_model, omit_hosted_tools=self.omit_hosted_tools,
                               stored_items=item_store.lookup(self.item_store, owner(ctx)) if responses_api else None,
                               conversation=item_store.conversation(self.turn_store, owner(ctx)) if responses_api
-                              else None)
+                              else None,
+                              conversation_items=partial(conversation_store.items, self.turn_store, owner(ctx))
+                              if responses_api and self.turn_store is not None else None)
             return then(chat)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
@@ -205,9 +211,18 @@ class Plugin(ModelRoutes, ResponseObjects):
                 # a fallback that cannot take it (another API's limits) is left out of this request's chain
         ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
         ctx.omitted_tools, ctx.response_echo = chat.omitted_tools, chat.echo
-        if chat.store and self.item_store is not None:
-            ctx.keep_items = partial(item_store.keep, self.item_store, owner(ctx), chat.turn)
+        ctx.keep_items = self._keeper(ctx, chat)
         return self._planned(ctx, entry, internal)
+
+    def _keeper(self, ctx: RequestContext, chat: ChatRequest) -> Callable[[dict], None] | None:
+        """What keeps a finished Response: its items (`store`), and its input and output in the Conversation it
+        continues."""
+        keep = partial(item_store.keep, self.item_store, owner(ctx), chat.turn) \
+            if chat.store and self.item_store is not None else None
+        if chat.conversation is None:
+            return keep
+        joins = partial(_join_conversation, self.turn_store, owner(ctx), chat.conversation)
+        return joins if keep is None else lambda response: (keep(response), joins(response))
 
     @staticmethod
     def _planned(ctx: RequestContext, entry: CatalogueEntry, internal: dict[str, Any]) -> None:
@@ -380,3 +395,13 @@ def _path_model(path: str) -> str | None:
 def _frozen(values: Any) -> frozenset[str] | None:
     """A configured list as a set; an absent list means no filtering."""
     return frozenset(values) if isinstance(values, list) else None
+
+
+def _join_conversation(store: Any, who: str, conversation: ConversationTurn, response: dict) -> None:
+    """A finished Response's input and output, added to the Conversation it continued (a store failure is
+    counted and logged; the response still goes out)."""
+    try:
+        conversation_store.append(store, who, conversation.id,
+                                  [*openai_conversations.stamped(conversation.input), *response["output"]])
+    except item_store.ItemStoreError:
+        pass

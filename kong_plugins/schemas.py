@@ -182,9 +182,10 @@ BEDROCK_PROXY_SCHEMA = [
         {"keep_inputs": _boolean(required=True, default=False,
                                  description="Also keep each such call's input items (what the guardrails let "
                                              "through), so the consumer's next call can continue it with "
-                                             "previous_response_id and list it with input_items. Off: model "
-                                             "output only, never a prompt; previous_response_id is a 400 and "
-                                             "input_items a 404.")},
+                                             "previous_response_id and list it with input_items, and serve "
+                                             "OpenAI Conversations. Off: model output only, never a prompt; "
+                                             "previous_response_id and conversation are a 400, input_items and "
+                                             "/v1/conversations a 404.")},
         {"redis": _REDIS},
     ], "description": "Output items of Responses API calls made with store (OpenAI's default), kept for the "
                       "consumer that got them so its next call can send them as item_reference, as the Vercel AI "

@@ -64,6 +64,11 @@ def from_openai(metadata: Any) -> dict[str, str] | None:
     """
     if metadata is None:
         return None
+    return {_cleaned(key): _cleaned(value) for key, value in openai_pairs(metadata).items()}
+
+
+def openai_pairs(metadata: Any) -> dict[str, str]:
+    """OpenAI `metadata` as it came, once checked against OpenAI's limits (a Conversation keeps it so)."""
     pairs = _require_string_pairs(metadata, OPENAI_MEMBER)
     if len(pairs) > MAX_PAIRS:
         raise RequestError(f"{OPENAI_MEMBER}: at most {MAX_PAIRS} pairs.", OPENAI_MEMBER)
@@ -72,7 +77,7 @@ def from_openai(metadata: Any) -> dict[str, str] | None:
             raise RequestError(f"{OPENAI_MEMBER}: keys must be 1 to {OPENAI_MAX_KEY} characters.", OPENAI_MEMBER)
         if len(value) > OPENAI_MAX_VALUE:
             raise RequestError(f"{OPENAI_MEMBER}.{key}: at most {OPENAI_MAX_VALUE} characters.", OPENAI_MEMBER)
-    return {_cleaned(key): _cleaned(value) for key, value in pairs.items()}
+    return pairs
 
 
 def invoke_header(pairs: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:

@@ -40,6 +40,8 @@ class ChatRequest:
     """A Responses call kept as a turn for a later `previous_response_id` (when the gateway keeps inputs)."""
     echo: Mapping[str, Any] | None = None
     """The Responses request's settings its Response repeats (openai_responses.ECHOED)."""
+    conversation: openai_responses.ConversationTurn | None = None
+    """The OpenAI Conversation a Responses call continues and joins."""
 
 
 END_USER_FIELDS = ("safety_identifier", "user")
@@ -48,11 +50,13 @@ END_USER_FIELDS = ("safety_identifier", "user")
 def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, responses_api: bool = False,
                path_model: str | None = None, omit_hosted_tools: bool = True,
                stored_items: openai_responses.StoredItems | None = None,
-               conversation: openai_responses.Conversation | None = None) -> ChatRequest:
+               conversation: openai_responses.Conversation | None = None,
+               conversation_items: openai_responses.ConversationItems | None = None) -> ChatRequest:
     """Parse and translate; `path_model` is the model a seed route's path fixes ("" for the role's default);
     `omit_hosted_tools`: leave a Responses request's hosted OpenAI tools out rather than refuse it;
     `stored_items`: the caller's kept Responses items, for item references (None: none are kept);
-    `conversation`: the caller's kept turns, for `previous_response_id` (None: inputs are not kept).
+    `conversation`: the caller's kept turns, for `previous_response_id` (None: inputs are not kept);
+    `conversation_items`: the caller's OpenAI Conversations, for `conversation` (None: inputs are not kept).
 
     Raises RequestError with the client's field in `param`.
     """
@@ -63,14 +67,16 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
         return ChatRequest(internal, end_user=user_id if isinstance(user_id, str) else None)
     if responses_api:
         translated = openai_responses.chat_request(body, omit_hosted=omit_hosted_tools, stored=stored_items,
-                                                   conversation=conversation)
+                                                   conversation=conversation,
+                                                   conversation_items=conversation_items)
         request, namespaced, omitted = translated.chat, translated.namespaced, translated.omitted
         store = translated.store and stored_items is not None
         turn = translated.turn if store and conversation is not None else None
         echo: Mapping[str, Any] | None = {**translated.echo, "store": store}
+        joins = translated.conversation
     else:
         request, namespaced, omitted = openai_chat.parse_request(body, model_in_path=path_model is not None), {}, ()
-        store, turn, echo = False, None, None
+        store, turn, echo, joins = False, None, None, None
     model = request.get("model") if path_model is None else (path_model or None)
     try:
         internal = openai_chat.to_anthropic(request, default_max_tokens)
@@ -86,7 +92,7 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
                        responses_api=responses_api,
                        end_user=_openai_end_user(request),
                        client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)),
-                       omitted_tools=omitted, store=store, turn=turn, echo=echo)
+                       omitted_tools=omitted, store=store, turn=turn, echo=echo, conversation=joins)
 
 
 def _openai_end_user(request: dict[str, Any]) -> str | None:

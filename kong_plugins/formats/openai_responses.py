@@ -9,8 +9,9 @@ Items the gateway returned may come back as `item_reference`s (the Vercel AI SDK
 which `stored` (relay.item_store) resolves. `previous_response_id` continues a kept turn, which
 the `conversation` argument resolves when bedrock-proxy keeps inputs: as at OpenAI, the earlier
 turns' input and output items come before this call's input, and their instructions do not.
-OpenAI's `conversation` objects and stored prompts are refused (send the whole conversation in
-`input`). OpenAI's hosted tools (web and file
+With inputs kept, the request's `conversation` (an OpenAI Conversation, relay.conversation_store) does
+the same with that conversation's items, which the call's input and output then join. Stored prompts
+are refused. OpenAI's hosted tools (web and file
 search, code interpreter, remote MCP...), which OpenAI runs and Bedrock cannot, are left out
 (`omitted`: the relay names them in a header), or refused when bedrock-proxy's
 `openai_hosted_tools` is `reject`; Codex sends `web_search` with every turn. A `namespace`
@@ -28,7 +29,7 @@ from typing import Any, Callable, Mapping
 from kong_plugins.formats import documents, reasoning
 from kong_plugins.formats.body import RequestError, load_json_object
 
-_STATEFUL = ("conversation", "prompt")
+_STATEFUL = ("prompt",)
 _COPIED = ("model", "temperature", "top_p", "stream", "parallel_tool_calls", "service_tier", "safety_identifier",
            "user", "metadata")
 _ROLES = ("user", "assistant", "system", "developer")
@@ -59,7 +60,9 @@ class Translated:
     """The request's settings a Response repeats (ECHOED), as the client sent them."""
     origins: tuple[str, ...] = ()
     """Where each of `chat`'s messages came from in the Responses request (`instructions`, `input.3`,
-    `previous_response_id`), so an error in one names what the client sent (responses_errors)."""
+    `previous_response_id`, `conversation`), so an error in one names what the client sent (responses_errors)."""
+    conversation: ConversationTurn | None = None
+    """The OpenAI Conversation the call continues, which its input and output join once it is answered."""
 
 
 @dataclass(frozen=True)
@@ -75,13 +78,25 @@ StoredItems = Callable[[list[str]], Mapping[str, dict[str, Any]]]
 Conversation = Callable[[str], "tuple[tuple[str, ...], list[dict[str, Any]]] | None"]
 """A response id -> (the ids of its turn and every turn before it, oldest first; their items in order), or
 None when the gateway keeps no such turn for this caller."""
+ConversationItems = Callable[[str], "list[dict[str, Any]] | None"]
+"""An OpenAI Conversation's id -> its items, oldest first, or None when the gateway keeps no such conversation
+for this caller."""
+
+
+@dataclass(frozen=True)
+class ConversationTurn:
+    """A call on an OpenAI Conversation: the conversation's id and the call's own input items (references
+    resolved), which join the conversation with the call's output."""
+    id: str
+    input: list[dict[str, Any]]
 
 
 def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: StoredItems | None = None,
-                 conversation: Conversation | None = None) -> Translated:
+                 conversation: Conversation | None = None,
+                 conversation_items: ConversationItems | None = None) -> Translated:
     """The Chat Completions request equivalent to a Responses request body; `stored` resolves item
-    references (None: the gateway keeps no items), `conversation` a `previous_response_id` (None: the
-    gateway keeps no inputs)."""
+    references (None: the gateway keeps no items), `conversation` a `previous_response_id` and
+    `conversation_items` a `conversation` (None for either: the gateway keeps no inputs)."""
     data = load_json_object(body)
     for field in _STATEFUL:
         if data.get(field) is not None:
@@ -98,13 +113,17 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
             raise RequestError("instructions: must be a string.", "instructions")
         messages.append({"role": "system", "content": instructions})
         origins.append("instructions")
-    chain, earlier = _continued(data.get("previous_response_id"), conversation)
+    conversation_id = _conversation_id(data)
+    if conversation_id is not None:
+        chain, earlier, source = (), _conversation(conversation_id, conversation_items), "conversation"
+    else:
+        (chain, earlier), source = _continued(data.get("previous_response_id"), conversation), "previous_response_id"
     given = _resolved(data.get("input"), stored)
     given = [{"role": "user", "content": given}] if isinstance(given, str) else given
     if earlier:     # errors in them name where they came from (a tool the call no longer offers)
         start = len(origins)
-        _messages(earlier, tools, messages, origins, "previous_response_id")
-        origins[start:] = ["previous_response_id"] * (len(origins) - start)   # the client sent none of them
+        _messages(earlier, tools, messages, origins, source)
+        origins[start:] = [source] * (len(origins) - start)   # the client sent none of them
     _messages(given, tools, messages, origins)
     chat: dict[str, Any] = {k: data[k] for k in _COPIED if k in data}
     chat["messages"] = messages
@@ -121,9 +140,14 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
     if effort is not None:
         chat["reasoning_effort"] = effort
     store = data.get("store") is not False
+    echo = {k: data[k] for k in ECHOED if data.get(k) is not None}
+    if conversation_id is not None:
+        echo["conversation"] = {"id": conversation_id}
     return Translated(chat, {bedrock: where for where, bedrock in tools.qualified.items()}, tuple(tools.omitted),
                       store=store, turn=Turn(chain, given) if store and isinstance(given, list) else None,
-                      echo={k: data[k] for k in ECHOED if data.get(k) is not None}, origins=tuple(origins))
+                      echo=echo, origins=tuple(origins),
+                      conversation=ConversationTurn(conversation_id, given if isinstance(given, list) else [])
+                      if conversation_id is not None else None)
 
 
 ECHOED = ("instructions", "max_output_tokens", "metadata", "parallel_tool_calls", "previous_response_id",
@@ -152,6 +176,32 @@ def _continued(previous: Any, conversation: Conversation | None) -> tuple[tuple[
         raise RequestError("previous_response_id: the gateway keeps no response with this id for this API key "
                            "(responses are kept for a limited time, and only those made with store); send the "
                            "whole conversation in input.", "previous_response_id")
+    return found
+
+
+def _conversation_id(data: dict[str, Any]) -> str | None:
+    """The request's `conversation` id (None without one); it cannot be sent with `previous_response_id`."""
+    if data.get("conversation") is None:
+        return None
+    if data.get("previous_response_id") is not None:
+        raise RequestError("conversation: send either conversation or previous_response_id, not both.",
+                           "conversation")
+    value = data["conversation"]
+    conversation_id = value.get("id") if isinstance(value, dict) else value
+    if not isinstance(conversation_id, str) or not conversation_id:
+        raise RequestError("conversation: must be a conversation id or an object with its id.", "conversation")
+    return conversation_id
+
+
+def _conversation(conversation_id: str, conversation_items: ConversationItems | None) -> list[dict[str, Any]]:
+    """The items of the OpenAI Conversation a request continues."""
+    if conversation_items is None:
+        raise RequestError("conversation: this gateway does not keep prompts, so it keeps no conversations; send "
+                           "the whole conversation in input.", "conversation")
+    found = conversation_items(conversation_id)
+    if found is None:
+        raise RequestError("conversation: the gateway keeps no conversation with this id for this API key "
+                           "(conversations are kept for a limited time after their last change).", "conversation")
     return found
 
 

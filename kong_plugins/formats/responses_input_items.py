@@ -46,30 +46,40 @@ def page_of(query: str | None) -> Page:
 def listed(response_id: str, items: list[dict[str, Any]], page: Page) -> dict[str, Any]:
     """OpenAI's list object for one page of a response's input items; RequestError when `after` is not one
     of them."""
-    shown = [_shaped(item, response_id, index) for index, item in enumerate(items)]
+    shown = [shaped(item, _derived(response_id, index)) for index, item in enumerate(items)]
+    return paged(shown, page, "input item of this response")
+
+
+def paged(shown: list[dict[str, Any]], page: Page, what: str) -> dict[str, Any]:
+    """One page of items (oldest first, each with an id), as OpenAI lists them; RequestError when `after` is not
+    the id of one of them, a `what`."""
     if page.order == "desc":
-        shown.reverse()
+        shown = shown[::-1]
     start = 0
     if page.after is not None:
         position = next((i for i, item in enumerate(shown) if item["id"] == page.after), None)
         if position is None:
-            raise RequestError("after: no input item of this response has this id.", "after")
+            raise RequestError(f"after: no {what} has this id.", "after")
         start = position + 1
     data = shown[start:start + page.limit]
     return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
             "last_id": data[-1]["id"] if data else None, "has_more": start + page.limit < len(shown)}
 
 
-def _shaped(item: dict[str, Any], response_id: str, index: int) -> dict[str, Any]:
+def shaped(item: dict[str, Any], suffix: str) -> dict[str, Any]:
+    """An input item in OpenAI's full shape; one sent without an id gets `<type's prefix>_<suffix>`."""
     kind = item.get("type") or ("message" if "role" in item else "item")
     out = {**item, "type": kind}
     if kind == "message":
         out["content"] = _parts(item.get("content"), item.get("role"))
         out.setdefault("status", "completed")
     if not isinstance(out.get("id"), str) or not out["id"]:
-        digest = hashlib.sha256(f"{response_id}:{index}".encode()).hexdigest()[:40]
-        out["id"] = f"{_ID_PREFIXES.get(kind, 'item')}_{digest}"
+        out["id"] = f"{_ID_PREFIXES.get(kind, 'item')}_{suffix}"
     return out
+
+
+def _derived(response_id: str, index: int) -> str:
+    return hashlib.sha256(f"{response_id}:{index}".encode()).hexdigest()[:40]
 
 
 def _parts(content: Any, role: Any) -> Any:

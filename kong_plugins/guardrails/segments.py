@@ -62,6 +62,7 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
     yield from _prompts(body)
     yield from _rerank(body)
     yield from _responses_input(body.get("input"), tool_results)
+    yield from _responses_input(body.get("items"), tool_results, "items")   # items added to an OpenAI Conversation
     messages = body.get("messages")
     if not isinstance(messages, list):
         return
@@ -102,23 +103,23 @@ def _rerank(body: dict[str, Any]) -> Iterator[Segment]:
                         if isinstance(value, str))
 
 
-def _responses_input(items: Any, tool_results: bool) -> Iterator[Segment]:
-    """OpenAI Responses `input`: a string, or items (user messages; function call outputs are tool results);
-    OpenAI embeddings `input`: a string or a list of strings."""
+def _responses_input(items: Any, tool_results: bool, key: str = "input") -> Iterator[Segment]:
+    """OpenAI Responses `input` (or a Conversation's `items`): a string, or items (user messages; function call
+    outputs are tool results); OpenAI embeddings `input`: a string or a list of strings."""
     if isinstance(items, str):
-        yield Segment(("input",), items)
+        yield Segment((key,), items)
     if not isinstance(items, list):
         return
     for i, item in enumerate(items):
         if isinstance(item, str):                                     # OpenAI embeddings: a list of texts
-            yield Segment(("input", i), item)
+            yield Segment((key, i), item)
         if not isinstance(item, dict):
             continue
         kind = item.get("type", "message")
         if kind == "message" and item.get("role") == "user":
-            yield from _content(("input", i, "content"), item.get("content"), tool_results)
+            yield from _content((key, i, "content"), item.get("content"), tool_results)
         elif kind in ("function_call_output", "custom_tool_call_output") and tool_results:
-            yield from _content(("input", i, "output"), item.get("output"), tool_results)
+            yield from _content((key, i, "output"), item.get("output"), tool_results)
 
 
 def _content(path: Path, content: Any, tool_results: bool) -> Iterator[Segment]:

@@ -57,6 +57,25 @@ class ItemStore(Protocol):
     def delete(self, owner: str, response_id: str) -> bool:
         """Erase a response's output items and turn; False when none of it is kept (never, expired, deleted)."""
 
+    def put(self, owner: str, kind: str, record: dict[str, Any]) -> None:
+        """Keep `record` under its id, for `ttl_seconds` from now (relay.conversation_store)."""
+
+    def extend(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
+        """Add `values` to the end of a list (made when missing), for `ttl_seconds` from now."""
+
+    def entries(self, owner: str, kind: str, list_id: str) -> list[dict[str, Any]]:
+        """A list's values, oldest first (none when missing)."""
+
+    def replace(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
+        """A list's values, all at once."""
+
+    def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
+        """Erase these (kind, id) keys; False when none of them was kept."""
+
+
+class TooLarge(ItemStoreError):
+    """A record larger than the whole memory store (memory_mb)."""
+
 
 class MemoryItemStore:
     """A process's items, oldest dropped first past `max_bytes` (their JSON and ENTRY_OVERHEAD each) or
@@ -80,13 +99,10 @@ class MemoryItemStore:
                 self._items[(owner, TURN, turn_id)] = (now + self.ttl_seconds, kept[1])
         for kind, item in [*((ITEM, item) for item in items), *([(TURN, turn)] if turn is not None else []),
                            (RESPONSE, response_index(response_id, items, envelope))]:
-            encoded = bytes(memoryview(wire_json.dumps(item)))   # orjson's bytes hold up to twice their length
-            if len(encoded) + ENTRY_OVERHEAD > self.max_bytes:
-                continue
-            self._drop((owner, kind, item["id"]))
-            self._items[(owner, kind, item["id"])] = (now + self.ttl_seconds, encoded)
-            self.size += len(encoded) + ENTRY_OVERHEAD
-        self._evict(now)
+            try:
+                self._keep((owner, kind, item["id"]), wire_json.dumps(item))
+            except TooLarge:
+                continue     # that one item is not kept; the rest are
 
     def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]:
         now = time.monotonic()
@@ -107,6 +123,39 @@ class MemoryItemStore:
         for key in keys:
             self._drop(key)
         return live
+
+    def put(self, owner: str, kind: str, record: dict[str, Any]) -> None:
+        self._keep((owner, kind, record["id"]), wire_json.dumps(record))
+
+    def extend(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
+        self._keep((owner, kind, list_id), wire_json.dumps([*self.entries(owner, kind, list_id), *values]))
+
+    def entries(self, owner: str, kind: str, list_id: str) -> list[dict[str, Any]]:
+        kept = self._items.get((owner, kind, list_id))
+        return wire_json.loads(kept[1]) if kept is not None and kept[0] > time.monotonic() else []
+
+    def replace(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
+        self._keep((owner, kind, list_id), wire_json.dumps(values))
+
+    def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
+        now = time.monotonic()
+        live = False
+        for kind, key_id in keys:
+            kept = self._items.get((owner, kind, key_id))
+            live = live or (kept is not None and kept[0] > now)
+            self._drop((owner, kind, key_id))
+        return live
+
+    def _keep(self, key: tuple[str, str, str], encoded_json: Any) -> None:
+        """One entry, newest; TooLarge past the whole store, which would evict everything and keep nothing."""
+        encoded = bytes(memoryview(encoded_json))   # orjson's bytes hold up to twice their length
+        if len(encoded) + ENTRY_OVERHEAD > self.max_bytes:
+            raise TooLarge("larger than memory_mb")
+        now = time.monotonic()
+        self._drop(key)
+        self._items[key] = (now + self.ttl_seconds, encoded)
+        self.size += len(encoded) + ENTRY_OVERHEAD
+        self._evict(now)
 
     def _drop(self, key: tuple[str, str, str]) -> None:
         kept = self._items.pop(key, None)
@@ -133,7 +182,7 @@ def keep(store: ItemStore, owner: str, turn: Turn | None, response: dict[str, An
     try:
         store.save(owner, response_id, output, record, turn.chain if turn else (), envelope)
     except ItemStoreError as exc:
-        _count_failure("save", exc)
+        count_failure("save", exc)
 
 
 WITHOUT_INPUTS = {"instructions": None, "metadata": {}, "user": None, "safety_identifier": None,
@@ -153,7 +202,7 @@ def retrieve(store: ItemStore | None, owner: str, response_id: str) -> dict[str,
         ids = item_ids(index)
         items = store.load(owner, ids) if isinstance(envelope, dict) and ids else {}
     except ItemStoreError as exc:
-        _count_failure("load", exc)
+        count_failure("load", exc)
         raise
     if not isinstance(envelope, dict) or len(items) != len(ids):
         return None
@@ -171,7 +220,7 @@ def input_of(store: ItemStore | None, owner: str, response_id: str) -> list[dict
         turn = _turn(store.load(owner, [response_id], TURN).get(response_id))
         index = store.load(owner, [response_id], RESPONSE).get(response_id) if turn is not None else None
     except ItemStoreError as exc:
-        _count_failure("load", exc)
+        count_failure("load", exc)
         raise
     if turn is None or index is None:
         return None
@@ -187,7 +236,7 @@ def delete(store: ItemStore | None, owner: str, response_id: str) -> bool:
     try:
         return store.delete(owner, response_id)
     except ItemStoreError as exc:
-        _count_failure("delete", exc)
+        count_failure("delete", exc)
         raise
 
 
@@ -214,7 +263,7 @@ def lookup(store: ItemStore | None, owner: str) -> Callable[[list[str]], dict[st
         try:
             return store.load(owner, ids)
         except ItemStoreError as exc:
-            _count_failure("load", exc)
+            count_failure("load", exc)
             raise
     return load
 
@@ -231,7 +280,7 @@ def conversation(store: ItemStore | None, owner: str) -> Conversation | None:
             chain = [i for i in last["chain"] if isinstance(i, str)] if last is not None else []
             earlier = store.load(owner, chain, TURN) if chain else {}
         except ItemStoreError as exc:
-            _count_failure("load", exc)
+            count_failure("load", exc)
             raise
         turns = [_turn(earlier.get(i)) for i in chain]
         if last is None or len(chain) != len(last["chain"]) or any(t is None for t in turns):
@@ -246,7 +295,7 @@ def _turn(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value if all(isinstance(item, dict) for item in value["items"]) else None
 
 
-def _count_failure(operation: str, exc: ItemStoreError) -> None:
+def count_failure(operation: str, exc: ItemStoreError) -> None:
     metrics.response_store_errors_total.labels(operation=operation).inc()
     log_event("response_store_error", level="warning", operation=operation, error=str(exc))
 

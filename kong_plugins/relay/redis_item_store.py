@@ -59,6 +59,47 @@ class RedisItemStore:
             raise ItemStoreError(type(exc).__name__) from None
 
 
+    def put(self, owner: str, kind: str, record: dict[str, Any]) -> None:
+        self._run(lambda pipe: pipe.set(_key(owner, kind, record["id"]), wire_json.dumps(record),
+                                        ex=self.ttl_seconds))
+
+    def extend(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
+        """RPUSH: two pods adding to one list at once both get their values in."""
+        key = _key(owner, kind, list_id)
+        self._run(lambda pipe: pipe.rpush(key, *(wire_json.dumps(v) for v in values)).expire(key, self.ttl_seconds))
+
+    def entries(self, owner: str, kind: str, list_id: str) -> list[dict[str, Any]]:
+        try:
+            values = self._client.lrange(_key(owner, kind, list_id), 0, -1)
+        except (redis.RedisError, OSError) as exc:
+            raise ItemStoreError(type(exc).__name__) from None
+        return [item for item in map(_decoded, values) if item is not None]
+
+    def replace(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
+        key = _key(owner, kind, list_id)
+
+        def rewrite(pipe: Any) -> None:
+            pipe.delete(key)
+            if values:
+                pipe.rpush(key, *(wire_json.dumps(v) for v in values)).expire(key, self.ttl_seconds)
+        self._run(rewrite, transaction=True)
+
+    def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
+        try:
+            return self._client.delete(*(_key(owner, kind, key_id) for kind, key_id in keys)) > 0
+        except (redis.RedisError, OSError) as exc:
+            raise ItemStoreError(type(exc).__name__) from None
+
+    def _run(self, commands: Any, transaction: bool = False) -> None:
+        """One round trip of pipelined `commands`."""
+        pipe = self._client.pipeline(transaction=transaction)
+        commands(pipe)
+        try:
+            pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            raise ItemStoreError(type(exc).__name__) from None
+
+
 def _decoded(value: bytes) -> dict[str, Any] | None:
     """A kept item; None for anything else under the key (not JSON, not an object), which counts as missing."""
     try:
