@@ -202,3 +202,20 @@ def test_an_answered_call_adds_its_input_and_output_to_the_conversation():
     other.consumer = replace(other.consumer, id="other")
     refused = plugin.decide(other, "/v1/responses")
     assert refused.status == 400 and refused.body["error"]["param"] == "conversation"
+
+
+def test_an_unreachable_redis_store_makes_conversation_calls_counted_503s():
+    from kong_plugins import metrics
+    from kong_plugins.bedrock_proxy import Plugin
+    from tests.stack import free_port
+    from tests.unit.test_response_delete import CONFIG
+    plugin = Plugin({**CONFIG, "openai_response_store": {"storage": "redis", "keep_inputs": True, "redis": {
+        "host": "127.0.0.1", "port": free_port(), "timeout_ms": 200}}})
+    saves, loads = (metrics.response_store_errors_total.labels(operation=op) for op in ("save", "load"))
+    before = saves._value.get(), loads._value.get()
+    made = _call(plugin, "/v1/conversations", "POST", {"items": ITEMS[:1]})
+    listed = _call(plugin, "/v1/conversations/conv_1/items", "GET")
+    assert made.status == listed.status == 503 and made.body["error"]["type"] == "server_error"
+    ctx = ctx_for("developer", {"model": "sonnet", "conversation": "conv_1", "input": "hi"})
+    assert plugin.decide(ctx, "/v1/responses").status == 503
+    assert (saves._value.get(), loads._value.get()) == (before[0] + 1, before[1] + 2)
