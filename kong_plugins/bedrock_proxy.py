@@ -253,7 +253,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         if not self.request_metadata:
             return None
         return request_metadata.gateway_pairs(ctx.request_id, ctx.consumer.id if ctx.consumer else None, ctx.role,
-                                              end_user)
+                                              end_user, ctx.client_session, ctx.client_agent)
 
     def _native_metadata(self, ctx: RequestContext, operation: str, body: dict[str, Any]) -> dict[str, str] | None:
         """A native call's pairs: the client's own (Converse's body member, InvokeModel's header) and ours.

@@ -24,6 +24,7 @@ Kong 3.6.1 quirks handled here (see shared/kong/plugin-server-protocol.md):
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Callable
 
 from gevent import GreenletExit
@@ -84,10 +85,21 @@ def request_context(kong: Any, contexts: ContextStore = store, *, first: bool = 
             tier, metadata = snapshot["service_tier"], snapshot.get("request_metadata")
             ctx.tier_header, ctx.headers_loaded = tier if isinstance(tier, str) else None, True
             ctx.metadata_header = metadata if isinstance(metadata, str) else None
+            ctx.client_session = client_id(snapshot.get("client_session"))
+            ctx.client_agent = client_id(snapshot.get("client_agent"))
         path = snapshot.get("path") if snapshot else None
         if isinstance(path, str) and path:
             _set_path(ctx, path)
     return ctx
+
+
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def client_id(value: Any) -> str | None:
+    """A client's session or agent id as it may be logged: a UUID or a similar token. Anything else (too long,
+    other characters, a header sent twice) is dropped, never logged: a header is the client's to fill."""
+    return value if isinstance(value, str) and _CLIENT_ID.fullmatch(value) else None
 
 
 def _as_bytes(body: Any) -> bytes | None:

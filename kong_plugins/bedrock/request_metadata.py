@@ -34,15 +34,17 @@ OPENAI_MAX_KEY, OPENAI_MAX_VALUE = 64, 512
 
 
 def gateway_pairs(request_id: str, consumer_id: str | None, role: str | None,
-                  end_user: str | None = None) -> dict[str, str]:
+                  end_user: str | None = None, session: str | None = None, agent: str | None = None) -> dict[str, str]:
     """The pairs the gateway adds to a call (values cleaned to Bedrock's character set).
 
     `end_user`: who the client says it is calling for (OpenAI `safety_identifier` or `user`, Anthropic
     `metadata.user_id`), for an application that serves many people with one API key. It goes to Bedrock's
     invocation log only, where the prompts are anyway, never to the gateway's own log line.
+    `session`, `agent`: Claude Code's session id and a subagent's id, which group a session's calls.
     """
     pairs = {"gateway_request_id": request_id, "gateway_consumer_id": consumer_id or "anonymous",
-             "gateway_role": role or "none", END_USER_KEY: end_user or ""}
+             "gateway_role": role or "none", END_USER_KEY: end_user or "", "client_session": session or "",
+             "client_agent": agent or ""}
     return {key: _cleaned(value) for key, value in pairs.items() if value}
 
 

@@ -63,6 +63,8 @@ class RequestSummary:
     guardrail_intervened: bool = False
     service_tier: str | None = None   # the tier Bedrock served the call on (None: no Bedrock answer)
     bedrock_request_id: str | None = None   # joins this line to Bedrock's model invocation log and CloudTrail
+    client_session: str | None = None   # Claude Code's session id: a session's cost is the sum of its lines
+    client_agent: str | None = None     # a Claude Code subagent's id
 
     @classmethod
     def build(cls, outcome: Outcome, ctx: RequestContext | None, default_role: str) -> RequestSummary:
@@ -85,6 +87,8 @@ class RequestSummary:
             guardrail_intervened=bool(ctx and ctx.guardrail_intervened),
             service_tier=ctx.service_tier if ctx and ctx.upstream_status == 200 else None,
             bedrock_request_id=ctx.bedrock_request_id if ctx else None,
+            client_session=ctx.client_session if ctx else None,
+            client_agent=ctx.client_agent if ctx else None,
         )
 
     def event(self) -> UsageEvent:
@@ -135,7 +139,8 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
               latency_ms=round(summary.latency_ms, 1),
               ttft_ms=None if summary.ttft_ms is None else round(summary.ttft_ms, 1),
               error_type=summary.error_type, service_tier=summary.service_tier,
-              bedrock_request_id=summary.bedrock_request_id,
+              bedrock_request_id=summary.bedrock_request_id, client_session=summary.client_session,
+              client_agent=summary.client_agent,
               bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
               bedrock_guardrail_text_units=sum(summary.usage.guardrail_units.values()) or None,
               images=sum(image.count for image in summary.usage.images) or None,

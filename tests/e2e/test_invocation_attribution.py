@@ -7,6 +7,7 @@ import json
 import re
 import time
 
+import anthropic
 import openai
 import pytest
 import requests
@@ -164,3 +165,24 @@ def test_the_end_user_and_metadata_never_reach_the_gateways_own_log(stack):
     assert sent["client_end_user"] == canary and sent["team"] == tag
     request_line(stack, raw.headers["X-Kong-Request-Id"])
     assert not [line for line in stack.harness.plugin_server_output("bedrock") if canary in line or tag in line]
+
+
+def test_claude_codes_session_and_subagent_ids_tag_the_log_line_and_bedrocks_log(stack):
+    """Claude Code sends X-Claude-Code-Session-Id on every call (and a subagent's id on its calls): a session's
+    cost is the sum of its request lines, and Bedrock's invocation log groups its calls the same way."""
+    session = "5f0c2a7e-3b1d-4c8e-9a61-2d7f4b9e0c13"
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0,
+                                 default_headers={"X-Claude-Code-Session-Id": session,
+                                                  "X-Claude-Code-Agent-Id": "agent-7"})
+    raw = client.messages.with_raw_response.create(model="haiku", max_tokens=16, messages=ASK)
+    pairs = invoke_pairs(stack)
+    assert (pairs["client_session"], pairs["client_agent"]) == (session, "agent-7")
+    line = request_line(stack, raw.headers["X-Kong-Request-Id"])
+    assert (line["client_session"], line["client_agent"]) == (session, "agent-7") and float(line["cost_usd"]) > 0
+    odd = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0,
+                              default_headers={"X-Claude-Code-Session-Id": "x" * 65 + " card 4111111111111111"})
+    raw = odd.messages.with_raw_response.create(model="haiku", max_tokens=16, messages=ASK)
+    assert "client_session" not in invoke_pairs(stack)              # not a session id: neither logged nor sent
+    assert "client_session" not in request_line(stack, raw.headers["X-Kong-Request-Id"])
+    oa(stack).chat.completions.create(model="haiku", max_tokens=20, messages=ASK)
+    assert "client_session" not in last_sent(stack)["body"]["requestMetadata"]

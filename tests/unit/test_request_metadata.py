@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from kong_plugins.kong_request import client_id
 from kong_plugins import bedrock_proxy
 from kong_plugins.bedrock import request_metadata
 from kong_plugins.formats.body import RequestError
@@ -127,3 +128,16 @@ def test_the_relay_passes_a_native_clients_own_header_on_only_when_the_gateway_a
     assert PLUGIN.decide(ctx, "/model/haiku/invoke") is None
     sent = [v for k, v in _with_client_headers(ctx.upstream, environ).headers if k == "X-Amzn-Bedrock-Request-Metadata"]
     assert [json.loads(v) for v in sent] == [{"team": "search", **OURS}]
+
+
+@pytest.mark.parametrize("header, kept", [
+    ("5f0c2a7e-3b1d-4c8e-9a61-2d7f4b9e0c13", "5f0c2a7e-3b1d-4c8e-9a61-2d7f4b9e0c13"), ("agent_7.a:b", "agent_7.a:b"),
+    ("x" * 65, None), ("a b", None), ("line\nbreak", None), ("", None), (False, None), (["a", "b"], None)])
+def test_a_client_session_id_is_kept_only_when_it_looks_like_one(header, kept):
+    assert client_id(header) == kept
+
+
+def test_claude_codes_session_and_agent_join_the_gateways_pairs_when_present():
+    pairs = request_metadata.gateway_pairs("r1", "c1", "developer", None, "s-1", "agent-2")
+    assert (pairs["client_session"], pairs["client_agent"]) == ("s-1", "agent-2")
+    assert "client_session" not in request_metadata.gateway_pairs("r1", "c1", "developer")
