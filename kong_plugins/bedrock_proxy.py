@@ -222,7 +222,13 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         if chat.conversation is None:
             return keep
         joins = partial(_join_conversation, self.turn_store, owner(ctx), chat.conversation)
-        return joins if keep is None else lambda response: (keep(response), joins(response))
+        if keep is None:
+            return joins
+
+        def keep_and_join(response: dict) -> None:
+            keep(response)
+            joins(response)
+        return keep_and_join
 
     @staticmethod
     def _planned(ctx: RequestContext, entry: CatalogueEntry, internal: dict[str, Any]) -> None:

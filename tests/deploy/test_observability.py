@@ -304,8 +304,9 @@ def test_every_metric_used_is_exported():
 
 SEED_ALERTS = {"LLMGatewayHighTokenUsage", "LLMGatewayConsumerRateLimited", "LLMGatewayTokenBudgetRejections",
                "LLMGatewayBedrockErrorRate", "LLMGatewayHighLatencyP99"}
-EXPECTED_ALERTS = SEED_ALERTS | {"LLMGatewayBudgetStoreErrors", "LLMGatewayResponseStoreErrors", "LLMGatewayPluginServerDown",
-                                 "LLMGatewayModelMisconfigured", "LLMGatewayBedrockRejectsRequests"}
+EXPECTED_ALERTS = SEED_ALERTS | {"LLMGatewayBudgetStoreErrors", "LLMGatewayResponseStoreErrors",
+                                 "LLMGatewayPluginServerDown", "LLMGatewayModelMisconfigured",
+                                 "LLMGatewayBedrockRejectsRequests"}
 CRITICAL = {"LLMGatewayBedrockErrorRate", "LLMGatewayPluginServerDown", "LLMGatewayModelMisconfigured"}
 
 

@@ -64,7 +64,8 @@ def test_a_conversation_is_continued_on_another_pod_for_its_own_key_only(redis_s
         assert [item.id for item in client(b).conversations.items.list(conversation.id, order="asc")] == \
             [item.id for item in items[1:]]
         kept = redis.Redis(port=port)
-        values = [b"".join(kept.lrange(k, 0, -1)) if kept.type(k) == b"list" else kept.get(k) for k in kept.keys("kbg:*")]
+        values = [b"".join(kept.lrange(k, 0, -1)) if kept.type(k) == b"list" else kept.get(k)
+                  for k in kept.keys("kbg:*")]
         assert kept.keys("kbg:conversation*") and not any(CARD.encode() in value for value in values)
         assert client(a).conversations.delete(conversation.id).deleted is True
         with pytest.raises(openai.NotFoundError):
