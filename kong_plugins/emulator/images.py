@@ -1,7 +1,8 @@
 """Amazon Nova Canvas and Titan Image Generator G1 v2 on InvokeModel: TEXT_IMAGE bodies, PNG images, the answer.
 
-Both models take one body: ``taskType`` (only ``TEXT_IMAGE`` is emulated), ``textToImageParams`` (the prompt)
-and an optional ``imageGenerationConfig``. Bedrock checks it against a JSON schema first, in the validator's
+Both models take one body: ``taskType`` (``TEXT_IMAGE`` and ``IMAGE_VARIATION`` are emulated), its parameters
+(``textToImageParams``, the prompt; ``imageVariationParams``, the images) and an optional
+``imageGenerationConfig``. Bedrock checks it against a JSON schema first, in the validator's
 "Malformed input request: #/...: ..." wording (seen for Titan as "#/textToImageParams/text: expected maxLength:
 512, actual: 548" [5]), then the size rules a schema cannot state, then its content filters.
 
@@ -21,8 +22,14 @@ Limits, per model:
 The schema findings use the validator's wording (type, required and extraneous keys, min/max length, enum,
 "is not greater or equal to", "is not a multiple of"); the Nova aspect-ratio and pixel-count rules and Titan's
 size list are the emulator's wording (Bedrock's own text is not published). ``taskType`` values other than
-TEXT_IMAGE (inpainting, variations, ...) and image conditioning (``conditionImage``, ``controlMode``,
-``controlStrength``) are not emulated: they are refused as an invalid enum value and extraneous keys.
+TEXT_IMAGE and IMAGE_VARIATION (inpainting, outpainting, ...) and image conditioning (``conditionImage``,
+``controlMode``, ``controlStrength``) are not emulated: they are refused as an invalid enum value and extraneous
+keys.
+
+IMAGE_VARIATION's ``imageVariationParams`` [1][7]: ``images``, 1 to 5 base64 PNG or JPEG images (required);
+``similarityStrength`` 0.2-1.0 (default 0.7); ``text`` and ``negativeText`` optional, with the same limits as
+TEXT_IMAGE's. An image that is not base64 of a PNG or JPEG is a ValidationException in the emulator's wording.
+The images drawn depend on the source images' bytes too.
 
 A prompt (text or negativeText) holding CONTENT_FILTER_MARKER is refused as Bedrock refuses a prompt its
 filters flag: a ValidationException saying MSG_CONTENT_FILTERED [4].
@@ -43,6 +50,7 @@ same images and any change gives others. Built with zlib and struct only, one ro
 [4] https://docs.aws.amazon.com/nova/latest/userguide/image-gen-errors.html
 [5] https://github.com/aws-samples/generative-ai-use-cases/issues/602
 [6] https://github.com/vercel/ai/issues/6405
+[7] https://github.com/yunwoong7/aws-nova-canvas-mcp (tools/image_variation.py: 1-5 images, 0.2-1.0, text optional)
 """
 
 from __future__ import annotations
@@ -58,8 +66,8 @@ from typing import Any
 from .errors import malformed, validation
 from .prompt import LastUserTurn, Prompt, SegmentList
 from .responses import Clock
-from .schema_checks import (expect_enum, expect_number, expect_object, expect_string, in_range, only_keys,
-                            required_key)
+from .schema_checks import (expect_enum, expect_number, expect_object, expect_string, expect_strings, in_range,
+                            only_keys, required_key)
 
 NOVA_CANVAS = "amazon.nova-canvas-v1:0"
 TITAN_IMAGE_V2 = "amazon.titan-image-generator-v2:0"
@@ -68,7 +76,7 @@ CONTENT_FILTER_MARKER = "emulator-blocked-image"
 MSG_CONTENT_FILTERED = ("This request has been blocked by our content filters. "
                         "Please adjust your text prompt to submit a new request.")
 
-TASK_TYPES = ("TEXT_IMAGE",)
+TASK_TYPES = ("TEXT_IMAGE", "IMAGE_VARIATION")
 QUALITIES = ("standard", "premium")
 NOVA_STYLES = ("3D_ANIMATED_FAMILY_FILM", "DESIGN_SKETCH", "FLAT_VECTOR_ILLUSTRATION", "GRAPHIC_NOVEL_ILLUSTRATION",
                "MAXIMALISM", "MIDCENTURY_RETRO", "PHOTOREALISM", "SOFT_DIGITAL_PAINTING")
@@ -85,7 +93,10 @@ DEFAULT_SIDE = 1024
 MAX_IMAGES = 5
 MIN_CFG_SCALE, MAX_CFG_SCALE = 1.1, 10
 MAX_SEED = 2_147_483_646
-TOP_KEYS = frozenset({"taskType", "textToImageParams", "imageGenerationConfig"})
+TASK_PARAMS = {"TEXT_IMAGE": "textToImageParams", "IMAGE_VARIATION": "imageVariationParams"}
+VARIATION_KEYS = frozenset({"images", "similarityStrength", "text", "negativeText"})
+MIN_SIMILARITY, MAX_SIMILARITY, DEFAULT_SIMILARITY = 0.2, 1.0, 0.7
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 CONFIG_KEYS = frozenset({"numberOfImages", "width", "height", "quality", "cfgScale", "seed"})
 
 
@@ -120,6 +131,7 @@ class ImageRequest:
     quality: str
     cfg_scale: float
     seed: int
+    sources: str = ""           # IMAGE_VARIATION: a digest of the source images and the similarity
 
 
 def _side(config: dict[str, Any], key: str, model: ImageModel) -> int:
@@ -158,12 +170,43 @@ def _prompt_params(body: dict[str, Any], model: ImageModel) -> tuple[str, str | 
     return text, negative, style
 
 
+def _variation_params(body: dict[str, Any], model: ImageModel) -> tuple[str | None, str | None, str]:
+    """(text, negativeText, a digest of the images and similarity) of an IMAGE_VARIATION body."""
+    where = "#/imageVariationParams"
+    params = expect_object(required_key(body, "imageVariationParams", "#"), where)
+    only_keys(params, VARIATION_KEYS, where)
+    digest = hashlib.sha256()
+    for index, image in enumerate(expect_strings(required_key(params, "images", where), f"{where}/images",
+                                                 MAX_IMAGES)):
+        digest.update(_source_image(expect_string(image, f"{where}/images/{index}")))
+    similarity = in_range(params.get("similarityStrength", DEFAULT_SIMILARITY), f"{where}/similarityStrength",
+                          MIN_SIMILARITY, MAX_SIMILARITY, integer=False)
+    text = expect_string(params["text"], f"{where}/text", model.max_text) if "text" in params else None
+    negative = expect_string(params["negativeText"], f"{where}/negativeText", model.max_text) \
+        if "negativeText" in params else None
+    return text, negative, f"{digest.hexdigest()}:{similarity}"
+
+
+def _source_image(encoded: str) -> bytes:
+    """A source image's bytes (the emulator's wording for one it cannot read)."""
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raw = b""
+    if not raw.startswith(_IMAGE_MAGIC):
+        raise validation("Unable to read the input image: images must be base64-encoded PNG or JPEG files.")
+    return raw
+
+
 def parse_image_body(body: Any, base_id: str) -> tuple[Prompt, ImageRequest]:
     """Validate like Bedrock (schema, then size rules, then content filters); the text becomes a Prompt."""
     model = MODELS[base_id]
-    only_keys(expect_object(body, "#"), TOP_KEYS, "#")
-    expect_enum(required_key(body, "taskType", "#"), "#/taskType", TASK_TYPES)
-    text, negative, style = _prompt_params(body, model)
+    task = expect_enum(required_key(expect_object(body, "#"), "taskType", "#"), "#/taskType", TASK_TYPES)
+    only_keys(body, frozenset({"taskType", TASK_PARAMS[task], "imageGenerationConfig"}), "#")
+    if task == "TEXT_IMAGE":
+        (text, negative, style), sources = _prompt_params(body, model), ""
+    else:
+        (text, negative, sources), style = _variation_params(body, model), None
     config = expect_object(body.get("imageGenerationConfig", {}), "#/imageGenerationConfig")
     only_keys(config, CONFIG_KEYS, "#/imageGenerationConfig")
     count = in_range(config.get("numberOfImages", 1), "#/imageGenerationConfig/numberOfImages", 1, MAX_IMAGES,
@@ -177,9 +220,11 @@ def parse_image_body(body: Any, base_id: str) -> tuple[Prompt, ImageRequest]:
     if any(CONTENT_FILTER_MARKER in (part or "").lower() for part in (text, negative)):
         raise validation(MSG_CONTENT_FILTERED)
     segments = SegmentList()
-    segments.add("user:text", text)
-    request = ImageRequest(base_id, text, negative, style, count, width, height, quality, float(cfg_scale), seed)
-    return Prompt(segments=segments.items, last_user=LastUserTurn(text=text), max_tokens=0), request
+    if text is not None:
+        segments.add("user:text", text)
+    request = ImageRequest(base_id, text or "", negative, style, count, width, height, quality, float(cfg_scale),
+                           seed, sources)
+    return Prompt(segments=segments.items, last_user=LastUserTurn(text=text or ""), max_tokens=0), request
 
 
 GRID = 4
@@ -195,7 +240,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def _palette(request: ImageRequest, index: int) -> bytes:
     """3 bytes of colour for each of the GRID x GRID blocks, row by row, hashed from all that shapes the image."""
     material = json.dumps([request.model, request.text, request.negative_text, request.style, request.seed,
-                           index, request.width, request.height, request.quality, request.cfg_scale])
+                           index, request.width, request.height, request.quality, request.cfg_scale, request.sources])
     return hashlib.sha512(material.encode("utf-8")).digest()[:3 * GRID * GRID]
 
 

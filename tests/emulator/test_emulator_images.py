@@ -263,3 +263,67 @@ def test_a_large_image_is_built_row_by_row() -> None:
     finally:
         tracemalloc.stop()
 
+
+
+SOURCE = base64.b64encode(images.png(320, 320, bytes(range(48)))).decode("ascii")
+OTHER_SOURCE = base64.b64encode(images.png(320, 320, bytes(range(1, 49)))).decode("ascii")
+JPEG_SOURCE = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 60).decode("ascii")
+VARIATION = "#/imageVariationParams"
+
+
+def variation_body(params: dict[str, Any] | None = None, **config: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"taskType": "IMAGE_VARIATION", "imageVariationParams": {"images": [SOURCE],
+                                                                                    **(params or {})}}
+    if config:
+        body["imageGenerationConfig"] = config
+    return body
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_variation_answers_pngs_that_follow_the_source_images(invoke, model: str) -> None:
+    drawn = generate(invoke, model, variation_body(width=512, height=512, numberOfImages=2))
+    assert [decode_png(image)[:2] for image in drawn] == [(512, 512)] * 2 and drawn[0] != drawn[1]
+    assert generate(invoke, model, variation_body(width=512, height=512, numberOfImages=2)) == drawn
+    for params in ({"images": [OTHER_SOURCE]}, {"images": [SOURCE, JPEG_SOURCE]}, {"similarityStrength": 0.2},
+                   {"text": "in autumn colours"}, {"negativeText": "people"}):
+        assert generate(invoke, model, variation_body(params, width=512, height=512, numberOfImages=2)) != drawn, \
+            params
+    assert len(generate(invoke, model, variation_body({"images": [SOURCE] * 5, "similarityStrength": 1.0}))) == 1
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("body, detail", [
+    ({"taskType": "IMAGE_VARIATION"}, "#: required key [imageVariationParams] not found"),
+    ({**variation_body(), "textToImageParams": {"text": "x"}},
+     "#: extraneous key [textToImageParams] is not permitted"),
+    ({**image_body(), "imageVariationParams": {"images": [SOURCE]}},
+     "#: extraneous key [imageVariationParams] is not permitted"),
+    ({"taskType": "IMAGE_VARIATION", "imageVariationParams": {}}, f"{VARIATION}: required key [images] not found"),
+    (variation_body({"images": []}), f"{VARIATION}/images: expected minimum item count: 1, found: 0"),
+    (variation_body({"images": [SOURCE] * 6}), f"{VARIATION}/images: expected maximum item count: 5, found: 6"),
+    (variation_body({"images": [7]}), f"{VARIATION}/images/0: expected type: String, found: Integer"),
+    (variation_body({"images": [""]}), f"{VARIATION}/images/0: expected minLength: 1, actual: 0"),
+    (variation_body({"similarityStrength": 0.1}),
+     f"{VARIATION}/similarityStrength: 0.1 is not greater or equal to 0.2"),
+    (variation_body({"similarityStrength": 1.5}), f"{VARIATION}/similarityStrength: 1.5 is not less or equal to 1"),
+    (variation_body({"text": ""}), f"{VARIATION}/text: expected minLength: 1, actual: 0"),
+    (variation_body({"style": "PHOTOREALISM"}), f"{VARIATION}: extraneous key [style] is not permitted"),
+])
+def test_variation_schema_validation(client, model: str, body: Any, detail: str) -> None:
+    error = client_error(client.invoke_model, modelId=model, body=json.dumps(body))
+    assert error["Error"] == {"Code": "ValidationException", "Message": malformed(detail)}
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("image", ["not base64!", base64.b64encode(b"GIF89a....").decode("ascii")])
+def test_a_source_that_is_not_a_png_or_jpeg_is_refused(client, model: str, image: str) -> None:
+    error = client_error(client.invoke_model, modelId=model, body=json.dumps(variation_body({"images": [image]})))
+    assert error["Error"] == {"Code": "ValidationException", "Message": (
+        "Unable to read the input image: images must be base64-encoded PNG or JPEG files.")}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_variation_prompt_meets_the_content_filter(client, model: str) -> None:
+    body = variation_body({"text": f"a cat {CONTENT_FILTER_MARKER}"})
+    error = client_error(client.invoke_model, modelId=model, body=json.dumps(body))
+    assert error["Error"]["Message"] == MSG_CONTENT_FILTERED
