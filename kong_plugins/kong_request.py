@@ -31,8 +31,8 @@ from gevent import GreenletExit
 
 from kong_plugins.context import Consumer, ContextStore, RequestContext, store
 from kong_plugins.eventlog import log_event
-from kong_plugins.formats.api import api_for_path
-from kong_plugins.formats import wire_json
+from kong_plugins.formats.api import FORM_PATHS, api_for_path
+from kong_plugins.formats import multipart_form, wire_json
 from kong_plugins.formats.errors import Reply
 
 PhaseMethod = Callable[[Any, Any], None]
@@ -116,6 +116,8 @@ def request_path(kong: Any, ctx: RequestContext) -> str:
 
 def _set_path(ctx: RequestContext, path: str) -> None:
     ctx.path, ctx.api = path, api_for_path(path)
+    if ctx.body and path.rstrip("/") in FORM_PATHS:   # a form, read once into the JSON every plugin reads
+        ctx.body = multipart_form.as_json(ctx.body) or ctx.body
 
 
 _JSON = {"Content-Type": "application/json; charset=utf-8"}

@@ -12,7 +12,7 @@ from typing import Any
 
 from kong_plugins.context import RequestContext
 from kong_plugins.formats import openai_embeddings, openai_images, rerank
-from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.api import IMAGE_VARIATIONS_PATH, ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.metering.estimate import CHARS_PER_TOKEN
@@ -51,10 +51,12 @@ class ModelRoutes:
         ctx.planned_output = 0
         return None
 
-    def _images(self, ctx: RequestContext) -> Reply | None:
+    def _images(self, ctx: RequestContext, path: str = IMAGES_PATH) -> Reply | None:
+        """images.generate, or images.create_variation (IMAGE_VARIATIONS_PATH)."""
         api = ApiFormat.OPENAI
+        parse = openai_images.parse_variation if path == IMAGE_VARIATIONS_PATH else openai_images.parse_request
         try:
-            job, model, response_format = openai_images.parse_request(ctx.body)
+            job, model, response_format = parse(ctx.body)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
         entry = self._entry_of_kind(api, ctx, model, "image")

@@ -28,7 +28,8 @@ keys.
 
 IMAGE_VARIATION's ``imageVariationParams`` [1][7]: ``images``, 1 to 5 base64 PNG or JPEG images (required);
 ``similarityStrength`` 0.2-1.0 (default 0.7); ``text`` and ``negativeText`` optional, with the same limits as
-TEXT_IMAGE's. An image that is not base64 of a PNG or JPEG is a ValidationException in the emulator's wording.
+TEXT_IMAGE's. An image that is not base64 of a PNG (signature and IHDR header) or JPEG (SOI marker) is a
+ValidationException in the emulator's wording.
 The images drawn depend on the source images' bytes too.
 
 A prompt (text or negativeText) holding CONTENT_FILTER_MARKER is refused as Bedrock refuses a prompt its
@@ -193,7 +194,8 @@ def _source_image(encoded: str) -> bytes:
         raw = base64.b64decode(encoded, validate=True)
     except ValueError:
         raw = b""
-    if not raw.startswith(_IMAGE_MAGIC):
+    readable_png = raw.startswith(_IMAGE_MAGIC[0]) and raw[12:16] == b"IHDR" and len(raw) >= 33
+    if not (readable_png or raw.startswith(_IMAGE_MAGIC[1])):
         raise validation("Unable to read the input image: images must be base64-encoded PNG or JPEG files.")
     return raw
 

@@ -18,6 +18,9 @@ class ApiFormat(str, Enum):
 
 
 RERANK_PATHS = ("/v1/rerank", "/v2/rerank")
+IMAGE_VARIATIONS_PATH = "/v1/images/variations"
+FORM_PATHS = frozenset({IMAGE_VARIATIONS_PATH})
+"""Routes whose clients send multipart/form-data (formats.multipart_form)."""
 
 
 def api_for_path(path: str) -> ApiFormat:

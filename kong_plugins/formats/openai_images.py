@@ -1,4 +1,5 @@
-"""OpenAI Images (`POST /v1/images/generations`): the request as an image-model job, and the answer.
+"""OpenAI Images (`POST /v1/images/generations` and `/v1/images/variations`): the request as an image-model
+job, and the answer.
 
 What maps: `prompt`, `n` (Bedrock draws 1 to 5), `size` ("WIDTHxHEIGHT"; `auto` is Bedrock's
 1024x1024), `quality` (`hd` and `high` are Bedrock's premium, every other value standard) and
@@ -9,14 +10,20 @@ as extra body fields: `negative_prompt`, `seed`, `cfg_scale`, and Stability's `a
 (which model takes which is image_models.planned's to say). Values OpenAI has and Bedrock does
 not (`style`, `background`, `moderation`, `user`) are ignored; what would silently give another
 result (a stream, a format other than PNG, a transparent background) is a 400.
+
+A variation (`images.create_variation`, a multipart form read by formats.multipart_form) sends its `image`
+(a PNG or JPEG file) to Bedrock's IMAGE_VARIATION task with `n`, `size` and `response_format`; the form's
+extra fields `prompt`, `negative_prompt`, `similarity_strength` (Bedrock's 0.2 to 1.0: how close to the
+source), `seed`, `cfg_scale` and `quality` go along. Form fields arrive as text, so numbers are read from it.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
-from kong_plugins.formats import wire_json
+from kong_plugins.formats import multipart_form, wire_json
 from kong_plugins.formats.body import RequestError, load_json_object, number, whole_number
 from kong_plugins.formats.image_models import DEFAULT_SIZE, MAX_IMAGES, STABILITY_SIZES, ImageJob
 
@@ -26,6 +33,10 @@ QUALITIES = frozenset({"standard", "low", "medium", "auto"}) | PREMIUM
 _SIZE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
 MAX_SEED = 2_147_483_646
 """Bedrock's largest seed."""
+SOURCE_FORMATS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+"""The pictures Bedrock's image models take: PNG and JPEG."""
+_FORM_NUMBERS = ("n", "seed", "cfg_scale", "similarity_strength")
+_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
 def parse_request(body: bytes | None) -> tuple[ImageJob, str | None, str]:
@@ -34,6 +45,30 @@ def parse_request(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise RequestError("prompt: Field required (a non-empty string).", "prompt")
+    job, response_format = _job(data, prompt)
+    return job, data.get("model") or None, response_format   # load_json_object refuses a model not a string
+
+
+def parse_variation(body: bytes | None) -> tuple[ImageJob, str | None, str]:
+    """`images.create_variation`'s form as a job: (the job, the model asked for, the response format)."""
+    try:
+        data = load_json_object(body)
+    except RequestError:
+        data = {}
+    image = multipart_form.uploaded(data.get("image"))
+    if image is None:
+        raise RequestError("image: Field required: a PNG or JPEG file, sent as multipart/form-data (as the OpenAI "
+                           "SDKs' images.create_variation does).", "image")
+    if not image.startswith(SOURCE_FORMATS):
+        raise RequestError("image: must be a PNG or JPEG file.", "image")
+    data = {key: _form_number(value) if key in _FORM_NUMBERS else value for key, value in data.items()}
+    job, response_format = _job(data, _optional_text(data, "prompt") or "")
+    job = replace(job, images=(data["image"]["data"],), similarity=_similarity(data.get("similarity_strength")))
+    return job, data.get("model") or None, response_format
+
+
+def _job(data: dict[str, Any], prompt: str) -> tuple[ImageJob, str]:
+    """The settings generations and variations share, checked; (the job, the response format)."""
     if data.get("stream"):
         raise RequestError("stream: Bedrock's image models return finished images only; leave stream off.", "stream")
     if data.get("output_format") not in (None, "png"):
@@ -51,7 +86,19 @@ def parse_request(body: bytes | None) -> tuple[ImageJob, str | None, str]:
                    width=width, height=height, quality="premium" if quality in PREMIUM else "standard",
                    seed=_seed(data.get("seed")), cfg_scale=_cfg_scale(data.get("cfg_scale")),
                    aspect_ratio=_aspect_ratio(data.get("aspect_ratio")))
-    return job, data.get("model") or None, response_format   # load_json_object refuses a model not a string
+    return job, response_format
+
+
+def _form_number(value: Any) -> Any:
+    """A form field's number (forms carry text); anything else as it came, for the field's own check to refuse."""
+    if isinstance(value, str) and _NUMBER.match(value):
+        return float(value) if "." in value else int(value)
+    return value
+
+
+def _similarity(value: Any) -> float | None:
+    return None if value is None else number(value, "similarity_strength",
+                                             "similarity_strength: must be a number from 0.2 to 1.0.")
 
 
 def _size(value: Any) -> tuple[int, int]:

@@ -327,3 +327,10 @@ def test_a_variation_prompt_meets_the_content_filter(client, model: str) -> None
     body = variation_body({"text": f"a cat {CONTENT_FILTER_MARKER}"})
     error = client_error(client.invoke_model, modelId=model, body=json.dumps(body))
     assert error["Error"]["Message"] == MSG_CONTENT_FILTERED
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_png_without_its_header_is_unreadable(client, model: str) -> None:
+    broken = base64.b64encode(b"\x89PNG\r\n\x1a\n but broken").decode("ascii")
+    error = client_error(client.invoke_model, modelId=model, body=json.dumps(variation_body({"images": [broken]})))
+    assert error["Error"]["Message"].startswith("Unable to read the input image")
