@@ -18,7 +18,7 @@ from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.relay import conversation_store
-from kong_plugins.relay.item_store import ItemStoreError
+from kong_plugins.relay.item_store import ItemStoreError, TooLarge
 from kong_plugins.response_objects import owner
 
 CONVERSATIONS_PATH = "/v1/conversations"
@@ -28,6 +28,8 @@ _NO_ITEM = "The conversation has no item with this id."
 _OFF = ("The gateway keeps conversations only when openai_response_store has keep_inputs on, since they hold "
         "prompts; send the whole conversation in each Responses call's input instead.")
 _UNREACHABLE = "The gateway's response store is unreachable, so the conversation was not read or changed; retry."
+_TOO_LARGE = ("The conversation would be larger than the gateway's whole memory store (openai_response_store "
+              "memory_mb), so the items were not added; start a new conversation.")
 
 
 def _openai_error(kind: ErrorKind, message: str, param: str | None = None) -> Reply:
@@ -50,6 +52,8 @@ class ConversationObjects:
             return handler(self.turn_store, owner(ctx), ctx, *parts)
         except RequestError as exc:
             return _openai_error(ErrorKind.INVALID_REQUEST, str(exc), exc.param)
+        except TooLarge:
+            return _openai_error(ErrorKind.TOO_LARGE, _TOO_LARGE)
         except ItemStoreError:
             return _openai_error(ErrorKind.UNAVAILABLE, _UNREACHABLE)
 

@@ -219,3 +219,12 @@ def test_an_unreachable_redis_store_makes_conversation_calls_counted_503s():
     ctx = ctx_for("developer", {"model": "sonnet", "conversation": "conv_1", "input": "hi"})
     assert plugin.decide(ctx, "/v1/responses").status == 503
     assert (saves._value.get(), loads._value.get()) == (before[0] + 1, before[1] + 2)
+
+
+def test_items_that_would_outgrow_the_memory_store_are_a_413_not_a_503():
+    plugin = _plugin(keep_inputs=True, memory_mb=1, ttl_seconds=601)    # a store of its own: 1 MiB
+    conv = _call(plugin, "/v1/conversations", "POST", {}).body["id"]
+    big = [{"role": "user", "content": "x" * 60_000}] * 20
+    reply = _call(plugin, f"/v1/conversations/{conv}/items", "POST", {"items": big})
+    assert reply.status == 413 and "memory_mb" in reply.body["error"]["message"]
+    assert _call(plugin, f"/v1/conversations/{conv}/items", "GET").body["data"] == []
