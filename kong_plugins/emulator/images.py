@@ -1,7 +1,8 @@
 """Amazon Nova Canvas and Titan Image Generator G1 v2 on InvokeModel: TEXT_IMAGE bodies, PNG images, the answer.
 
-Both models take one body: ``taskType`` (``TEXT_IMAGE`` and ``IMAGE_VARIATION`` are emulated), its parameters
-(``textToImageParams``, the prompt; ``imageVariationParams``, the images) and an optional
+Both models take one body: ``taskType`` (``TEXT_IMAGE``, ``IMAGE_VARIATION`` and ``INPAINTING`` are emulated),
+its parameters (``textToImageParams``, the prompt; ``imageVariationParams``, the images; ``inPaintingParams``)
+and an optional
 ``imageGenerationConfig``. Bedrock checks it against a JSON schema first, in the validator's
 "Malformed input request: #/...: ..." wording (seen for Titan as "#/textToImageParams/text: expected maxLength:
 512, actual: 548" [5]), then the size rules a schema cannot state, then its content filters.
@@ -22,7 +23,8 @@ Limits, per model:
 The schema findings use the validator's wording (type, required and extraneous keys, min/max length, enum,
 "is not greater or equal to", "is not a multiple of"); the Nova aspect-ratio and pixel-count rules and Titan's
 size list are the emulator's wording (Bedrock's own text is not published). ``taskType`` values other than
-TEXT_IMAGE and IMAGE_VARIATION (inpainting, outpainting, ...) and image conditioning (``conditionImage``,
+TEXT_IMAGE, IMAGE_VARIATION and INPAINTING (``image_edits``; outpainting, background removal, ...) and image
+conditioning (``conditionImage``,
 ``controlMode``, ``controlStrength``) are not emulated: they are refused as an invalid enum value and extraneous
 keys.
 
@@ -64,6 +66,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from . import image_edits
 from .errors import malformed, validation
 from .prompt import LastUserTurn, Prompt, SegmentList
 from .responses import Clock
@@ -77,7 +80,7 @@ CONTENT_FILTER_MARKER = "emulator-blocked-image"
 MSG_CONTENT_FILTERED = ("This request has been blocked by our content filters. "
                         "Please adjust your text prompt to submit a new request.")
 
-TASK_TYPES = ("TEXT_IMAGE", "IMAGE_VARIATION")
+TASK_TYPES = ("TEXT_IMAGE", "IMAGE_VARIATION", "INPAINTING")
 QUALITIES = ("standard", "premium")
 NOVA_STYLES = ("3D_ANIMATED_FAMILY_FILM", "DESIGN_SKETCH", "FLAT_VECTOR_ILLUSTRATION", "GRAPHIC_NOVEL_ILLUSTRATION",
                "MAXIMALISM", "MIDCENTURY_RETRO", "PHOTOREALISM", "SOFT_DIGITAL_PAINTING")
@@ -94,7 +97,8 @@ DEFAULT_SIDE = 1024
 MAX_IMAGES = 5
 MIN_CFG_SCALE, MAX_CFG_SCALE = 1.1, 10
 MAX_SEED = 2_147_483_646
-TASK_PARAMS = {"TEXT_IMAGE": "textToImageParams", "IMAGE_VARIATION": "imageVariationParams"}
+TASK_PARAMS = {"TEXT_IMAGE": "textToImageParams", "IMAGE_VARIATION": "imageVariationParams",
+               "INPAINTING": "inPaintingParams"}
 VARIATION_KEYS = frozenset({"images", "similarityStrength", "text", "negativeText"})
 MIN_SIMILARITY, MAX_SIMILARITY, DEFAULT_SIMILARITY = 0.2, 1.0, 0.7
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
@@ -205,20 +209,24 @@ def parse_image_body(body: Any, base_id: str) -> tuple[Prompt, ImageRequest]:
     model = MODELS[base_id]
     task = expect_enum(required_key(expect_object(body, "#"), "taskType", "#"), "#/taskType", TASK_TYPES)
     only_keys(body, frozenset({"taskType", TASK_PARAMS[task], "imageGenerationConfig"}), "#")
+    edit_size = None
     if task == "TEXT_IMAGE":
         (text, negative, style), sources = _prompt_params(body, model), ""
-    else:
+    elif task == "IMAGE_VARIATION":
         (text, negative, sources), style = _variation_params(body, model), None
+    else:
+        (text, negative, sources, edit_size), style = image_edits.inpainting_params(body, model.max_text), None
     config = expect_object(body.get("imageGenerationConfig", {}), "#/imageGenerationConfig")
-    only_keys(config, CONFIG_KEYS, "#/imageGenerationConfig")
+    only_keys(config, image_edits.config_keys_for(task, CONFIG_KEYS), "#/imageGenerationConfig")
     count = in_range(config.get("numberOfImages", 1), "#/imageGenerationConfig/numberOfImages", 1, MAX_IMAGES,
                      integer=True)
-    width, height = _side(config, "width", model), _side(config, "height", model)
+    width, height = edit_size or (_side(config, "width", model), _side(config, "height", model))
     quality = expect_enum(config.get("quality", QUALITIES[0]), "#/imageGenerationConfig/quality", QUALITIES)
     cfg_scale = in_range(config.get("cfgScale", model.cfg_scale), "#/imageGenerationConfig/cfgScale",
                          MIN_CFG_SCALE, MAX_CFG_SCALE, integer=False)
     seed = in_range(config.get("seed", model.seed), "#/imageGenerationConfig/seed", 0, MAX_SEED, integer=True)
-    _check_size(width, height, model)
+    if edit_size is None:
+        _check_size(width, height, model)
     if any(CONTENT_FILTER_MARKER in (part or "").lower() for part in (text, negative)):
         raise validation(MSG_CONTENT_FILTERED)
     segments = SegmentList()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import tracemalloc
 from typing import Any
@@ -123,7 +124,7 @@ SCHEMA_ERRORS = [
     (MODELS, ["x"], "#: expected type: JSONObject, found: JSONArray"),
     (MODELS, {**image_body(), "prompt": "x"}, "#: extraneous key [prompt] is not permitted"),
     (MODELS, _without("taskType"), "#: required key [taskType] not found"),
-    (MODELS, {**image_body(), "taskType": "INPAINTING"}, "#/taskType: INPAINTING is not a valid enum value"),
+    (MODELS, {**image_body(), "taskType": "OUTPAINTING"}, "#/taskType: OUTPAINTING is not a valid enum value"),
     (MODELS, {**image_body(), "taskType": 1}, "#/taskType: expected type: String, found: Integer"),
     (MODELS, _without("textToImageParams"), "#: required key [textToImageParams] not found"),
     (MODELS, {**image_body(), "textToImageParams": "x"},
@@ -334,3 +335,64 @@ def test_a_png_without_its_header_is_unreadable(client, model: str) -> None:
     broken = base64.b64encode(b"\x89PNG\r\n\x1a\n but broken").decode("ascii")
     error = client_error(client.invoke_model, modelId=model, body=json.dumps(variation_body({"images": [broken]})))
     assert error["Error"]["Message"].startswith("Unable to read the input image")
+
+
+def picture(size=(320, 320), mode="RGB", colour=(200, 120, 40), fmt="PNG") -> str:
+    """A base64 picture made with Pillow."""
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new(mode, size, colour).save(out, fmt)
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def mask_of(size=(320, 320), black_box=(0, 0, 160, 160), grey=False) -> str:
+    from PIL import Image, ImageDraw
+    mask = Image.new("RGB", size, (255, 255, 255))
+    ImageDraw.Draw(mask).rectangle(black_box, fill=(128, 128, 128) if grey else (0, 0, 0))
+    out = io.BytesIO()
+    mask.save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def inpainting(params: dict[str, Any] | None = None, **config: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"taskType": "INPAINTING",
+                            "inPaintingParams": {"image": picture(), "maskPrompt": "the mug", **(params or {})}}
+    if config:
+        body["imageGenerationConfig"] = config
+    return body
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_inpainting_draws_at_the_source_size_and_follows_the_mask(invoke, model: str) -> None:
+    drawn = generate(invoke, model, inpainting({"image": picture((512, 384)), "text": "a red mug"},
+                                               numberOfImages=2))
+    assert [decode_png(image)[:2] for image in drawn] == [(512, 384)] * 2
+    with_mask = {"image": picture((512, 384)), "maskImage": mask_of((512, 384)), "text": "a red mug"}
+    body = {"taskType": "INPAINTING", "inPaintingParams": with_mask, "imageGenerationConfig": {"numberOfImages": 2}}
+    assert generate(invoke, model, body) != drawn
+    assert len(generate(invoke, model, inpainting({"image": picture(fmt="JPEG")}))) == 1   # JPEG, no text
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("params, config, message", [
+    ({"maskImage": mask_of()}, {}, "Exactly one of maskPrompt and maskImage must be provided."),
+    ({"maskPrompt": None}, {}, "Exactly one of maskPrompt and maskImage must be provided."),
+    ({"image": picture(mode="RGBA", colour=(1, 2, 3, 0))}, {},
+     "The input image must not contain transparent or semi-transparent pixels."),
+    ({"maskPrompt": None, "maskImage": mask_of(grey=True)}, {},
+     "The mask image must contain only pure black and pure white pixels."),
+    ({"maskPrompt": None, "maskImage": mask_of((640, 320))}, {},
+     "The mask image must be the size of the input image (320x320)."),
+    ({"image": base64.b64encode(b"GIF89a").decode()}, {},
+     "Unable to read the input image: images must be base64-encoded PNG or JPEG files."),
+    ({}, {"width": 512}, "#/imageGenerationConfig: extraneous key [width] is not permitted"),
+    ({"style": "PHOTOREALISM"}, {}, "#/inPaintingParams: extraneous key [style] is not permitted"),
+])
+def test_inpainting_refusals(client, model: str, params: dict[str, Any], config: dict[str, Any],
+                             message: str) -> None:
+    inner = {"image": picture(), "maskPrompt": "the mug", **params}
+    inner = {key: value for key, value in inner.items() if value is not None}
+    body = {"taskType": "INPAINTING", "inPaintingParams": inner,
+            **({"imageGenerationConfig": config} if config else {})}
+    error = client_error(client.invoke_model, modelId=model, body=json.dumps(body))
+    assert error["Error"]["Message"] in (message, malformed(message))
