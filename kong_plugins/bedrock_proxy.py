@@ -21,7 +21,7 @@ from kong_plugins.conversation_objects import CONVERSATIONS_PATH, ConversationOb
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats import anthropic, prompt_cache, rerank
 from kong_plugins.formats import image_models, openai_conversations
-from kong_plugins.formats.api import IMAGE_VARIATIONS_PATH, RERANK_PATHS, ApiFormat, token_count
+from kong_plugins.formats.api import IMAGE_EDITS_PATH, IMAGE_VARIATIONS_PATH, RERANK_PATHS, ApiFormat, token_count
 from kong_plugins.formats.chat_request import ChatRequest, parse_chat
 from kong_plugins.formats.openai_responses import ConversationTurn
 from kong_plugins.formats.body import RequestError, load_json_object
@@ -121,7 +121,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
                                                                                        chat.internal))
         if path == EMBEDDINGS_PATH:
             return self._embeddings(ctx)
-        if path in (IMAGES_PATH, IMAGE_VARIATIONS_PATH):
+        if path in (IMAGES_PATH, IMAGE_VARIATIONS_PATH, IMAGE_EDITS_PATH):
             return self._images(ctx, path)
         if path in RERANK_PATHS:
             return self._rerank(ctx, path)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from kong_plugins.context import RequestContext
-from kong_plugins.formats import openai_embeddings, openai_images, rerank
-from kong_plugins.formats.api import IMAGE_VARIATIONS_PATH, ApiFormat
+from kong_plugins.formats import openai_embeddings, openai_image_edits, openai_images, rerank
+from kong_plugins.formats.api import IMAGE_EDITS_PATH, IMAGE_VARIATIONS_PATH, ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.metering.estimate import CHARS_PER_TOKEN
@@ -24,6 +24,7 @@ IMAGES_PATH = "/v1/images/generations"
 KIND_ROUTES = {"embedding": ("an embedding", EMBEDDINGS_PATH), "image": ("an image", IMAGES_PATH),
                "rerank": ("a rerank", "/v1/rerank or /v2/rerank")}
 """Catalogue kinds no chat API reaches: what they are called, and the route that serves them."""
+_IMAGE_PARSERS = {IMAGE_VARIATIONS_PATH: openai_images.parse_variation, IMAGE_EDITS_PATH: openai_image_edits.parse_edit}
 
 
 class ModelRoutes:
@@ -52,9 +53,9 @@ class ModelRoutes:
         return None
 
     def _images(self, ctx: RequestContext, path: str = IMAGES_PATH) -> Reply | None:
-        """images.generate, or images.create_variation (IMAGE_VARIATIONS_PATH)."""
+        """images.generate, images.create_variation (IMAGE_VARIATIONS_PATH) or images.edit (IMAGE_EDITS_PATH)."""
         api = ApiFormat.OPENAI
-        parse = openai_images.parse_variation if path == IMAGE_VARIATIONS_PATH else openai_images.parse_request
+        parse = _IMAGE_PARSERS.get(path, openai_images.parse_request)
         try:
             job, model, response_format = parse(ctx.body)
         except RequestError as exc:

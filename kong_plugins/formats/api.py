@@ -19,7 +19,8 @@ class ApiFormat(str, Enum):
 
 RERANK_PATHS = ("/v1/rerank", "/v2/rerank")
 IMAGE_VARIATIONS_PATH = "/v1/images/variations"
-FORM_PATHS = frozenset({IMAGE_VARIATIONS_PATH})
+IMAGE_EDITS_PATH = "/v1/images/edits"
+FORM_PATHS = frozenset({IMAGE_VARIATIONS_PATH, IMAGE_EDITS_PATH})
 """Routes whose clients send multipart/form-data (formats.multipart_form)."""
 
 

@@ -21,7 +21,7 @@ from kong_plugins.context import ImageCount
 from kong_plugins.formats import wire_json
 from kong_plugins.formats.body import RequestError
 
-TASK, VARIATION = "TEXT_IMAGE", "IMAGE_VARIATION"
+TASK, VARIATION, INPAINTING = "TEXT_IMAGE", "IMAGE_VARIATION", "INPAINTING"
 QUALITIES = ("standard", "premium")
 DEFAULT_SIZE = 1024
 """Bedrock's default width and height for both models."""
@@ -62,27 +62,38 @@ class ImageJob:
     aspect_ratio: str | None = None   # Stability's own knob, sent as an extra body field (else from the size)
     images: tuple[str, ...] = ()      # base64 source pictures: a variation of them (IMAGE_VARIATION)
     similarity: float | None = None   # IMAGE_VARIATION's similarityStrength
+    source: str | None = None         # a base64 picture to edit (INPAINTING), drawn at its own size
+    mask_image: str | None = None     # INPAINTING's black-and-white mask (black: what changes)
+    mask_prompt: str | None = None    # or what changes, in words
 
     def billed(self) -> ImageCount:
         """The images asked for, by quality and size, as Usage counts them."""
         return ImageCount(self.quality, self.width, self.height, self.count)
 
     def body(self) -> bytes:
-        params: dict[str, Any] = {"text": self.prompt} if self.prompt else {}
-        if self.negative:
-            params["negativeText"] = self.negative
-        task, member = (VARIATION, "imageVariationParams") if self.images else (TASK, "textToImageParams")
-        if self.images:
-            params["images"] = list(self.images)
-            if self.similarity is not None:
-                params["similarityStrength"] = self.similarity
+        task, member, params = self._task()
         config: dict[str, Any] = {"numberOfImages": self.count, "width": self.width, "height": self.height,
                                   "quality": self.quality}
+        if task == INPAINTING:     # an edit is drawn at the picture's own size
+            del config["width"], config["height"]
         if self.seed is not None:
             config["seed"] = self.seed
         if self.cfg_scale is not None:
             config["cfgScale"] = self.cfg_scale
         return wire_json.dumps({"taskType": task, member: params, "imageGenerationConfig": config})
+
+    def _task(self) -> tuple[str, str, dict[str, Any]]:
+        """The task type, its parameters' member and the parameters: an edit, a variation, or a generation."""
+        params: dict[str, Any] = {"text": self.prompt} if self.prompt else {}
+        if self.negative:
+            params["negativeText"] = self.negative
+        if self.source is not None:
+            mask = {"maskImage": self.mask_image} if self.mask_image else {"maskPrompt": self.mask_prompt}
+            return INPAINTING, "inPaintingParams", {"image": self.source, **params, **mask}
+        if self.images:
+            similarity = {"similarityStrength": self.similarity} if self.similarity is not None else {}
+            return VARIATION, "imageVariationParams", {**params, "images": list(self.images), **similarity}
+        return TASK, "textToImageParams", params
 
 
 def planned(job: ImageJob, model_id: str) -> tuple[bytes, ImageCount]:
@@ -92,9 +103,9 @@ def planned(job: ImageJob, model_id: str) -> tuple[bytes, ImageCount]:
         if job.aspect_ratio is not None:
             raise RequestError("aspect_ratio: only Stability models take it; send size.", "aspect_ratio")
         return job.body(), job.billed()
-    if job.images:
-        raise RequestError("model: Stability models on Bedrock make no variations of a picture; use an Amazon image "
-                           "model such as Nova Canvas.", "model")
+    if job.images or job.source is not None:
+        raise RequestError("model: Stability models on Bedrock make no variations or edits of a picture here; use an "
+                           "Amazon image model such as Nova Canvas.", "model")
     if job.count != 1:
         raise RequestError("n: Stability models on Bedrock draw one image per request; send n requests.", "n")
     if job.cfg_scale is not None:

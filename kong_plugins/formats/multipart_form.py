@@ -65,7 +65,7 @@ def boundary_of(body: bytes) -> bytes | None:
 
 def as_json(body: bytes) -> bytes | None:
     """The form as one JSON object (None: not a form, or not one that parses; the caller keeps the body as it
-    is and the route's own parsing says what is wrong). A name sent twice keeps its last part."""
+    is and the route's own parsing says what is wrong). A name sent more than once (`image[]`) is a list."""
     boundary = boundary_of(body)
     if boundary is None:
         return None
@@ -84,11 +84,15 @@ def as_json(body: bytes) -> bytes | None:
             continue
         key = name.decode("utf-8", "replace")
         if b"filename" in options:
-            fields[key] = {"filename": options[b"filename"].decode("utf-8", "replace"),
-                           "content_type": headers.get(b"content-type", b"").decode("latin-1"),
-                           "data": base64.b64encode(bytes(data)).decode("ascii")}
+            value: Any = {"filename": options[b"filename"].decode("utf-8", "replace"),
+                          "content_type": headers.get(b"content-type", b"").decode("latin-1"),
+                          "data": base64.b64encode(bytes(data)).decode("ascii")}
         else:
-            fields[key] = bytes(data).decode("utf-8", "replace")
+            value = bytes(data).decode("utf-8", "replace")
+        if key in fields:
+            fields[key] = [*(fields[key] if isinstance(fields[key], list) else [fields[key]]), value]
+        else:
+            fields[key] = value
     return wire_json.dumps(fields)
 
 

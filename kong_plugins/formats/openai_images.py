@@ -45,7 +45,7 @@ def parse_request(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise RequestError("prompt: Field required (a non-empty string).", "prompt")
-    job, response_format = _job(data, prompt)
+    job, response_format = settings(data, prompt)
     return job, data.get("model") or None, response_format   # load_json_object refuses a model not a string
 
 
@@ -61,13 +61,18 @@ def parse_variation(body: bytes | None) -> tuple[ImageJob, str | None, str]:
                            "SDKs' images.create_variation does).", "image")
     if not image.startswith(SOURCE_FORMATS):
         raise RequestError("image: must be a PNG or JPEG file.", "image")
-    data = {key: _form_number(value) if key in _FORM_NUMBERS else value for key, value in data.items()}
-    job, response_format = _job(data, _optional_text(data, "prompt") or "")
+    data = form_fields(data)
+    job, response_format = settings(data, _optional_text(data, "prompt") or "")
     job = replace(job, images=(data["image"]["data"],), similarity=_similarity(data.get("similarity_strength")))
     return job, data.get("model") or None, response_format
 
 
-def _job(data: dict[str, Any], prompt: str) -> tuple[ImageJob, str]:
+def form_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A form's fields with its numbers read (forms carry text)."""
+    return {key: _form_number(value) if key in _FORM_NUMBERS else value for key, value in data.items()}
+
+
+def settings(data: dict[str, Any], prompt: str) -> tuple[ImageJob, str]:
     """The settings generations and variations share, checked; (the job, the response format)."""
     if data.get("stream"):
         raise RequestError("stream: Bedrock's image models return finished images only; leave stream off.", "stream")

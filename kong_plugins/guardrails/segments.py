@@ -79,7 +79,7 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
 def _prompts(body: dict[str, Any]) -> Iterator[Segment]:
     """An image prompt and what it must not show: OpenAI Images' `prompt` and `negative_prompt` (and any
     InvokeModel body's `prompt`), Nova Canvas and Titan Image's `textToImageParams`."""
-    for key in ("prompt", "negative_prompt"):
+    for key in ("prompt", "negative_prompt", "mask_prompt"):
         if isinstance(body.get(key), str):
             yield Segment((key,), body[key])
     params = body.get("textToImageParams")

@@ -1,0 +1,112 @@
+"""OpenAI's `images.edit` (`POST /v1/images/edits`, a multipart form) as Bedrock's INPAINTING task.
+
+OpenAI edits where a mask is transparent: `mask` is a PNG of the picture's size whose fully transparent pixels
+mark the area to change, and without one the picture's own transparent pixels do. Nova Canvas and Titan Image
+Generator v2 take a black-and-white mask instead, black for the area changed (AWS's user guide, "Input images
+for image generation"), and refuse a picture with any transparent pixel. So the gateway turns the transparent
+area into black on white (Pillow) and sends the picture without its alpha channel. An extra form field
+`mask_prompt` names what to change in words (Nova's `maskPrompt`, e.g. "the mug") instead of a mask. The images
+come back at the picture's size; `size` may only say that size. `prompt` becomes the inpainting text,
+`negative_prompt`, `n`, `quality`, `seed`, `cfg_scale` and `response_format` map as for generations.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import replace
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from kong_plugins.formats import multipart_form
+from kong_plugins.formats.body import RequestError, load_json_object
+from kong_plugins.formats.image_models import ImageJob
+from kong_plugins.formats.openai_images import form_fields, settings
+
+_NEEDS_MASK = ("mask: send a mask (a PNG whose transparent pixels mark what to change), a picture with transparent "
+               "pixels, or mask_prompt (what to change, in words).")
+
+
+def parse_edit(body: bytes | None) -> tuple[ImageJob, str | None, str]:
+    """(the job, the model asked for, the response format); RequestError names the field at fault."""
+    try:
+        data = form_fields(load_json_object(body))
+    except RequestError:
+        data = {}
+    picture, source = _picture(data.get("image", data.get("image[]")))   # the SDKs name a list of pictures image[]
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise RequestError("prompt: Field required (a non-empty string).", "prompt")
+    if data.get("size") not in (None, "auto", "{}x{}".format(*picture.size)):
+        raise RequestError("size: Bedrock draws an edit at the picture's own size ({}x{}).".format(*picture.size),
+                           "size")
+    mask_prompt = data.get("mask_prompt")
+    if mask_prompt is not None and (not isinstance(mask_prompt, str) or not mask_prompt.strip()):
+        raise RequestError("mask_prompt: must be a non-empty string.", "mask_prompt")
+    mask = None
+    if data.get("mask") is not None:
+        if mask_prompt is not None:
+            raise RequestError("mask_prompt: send either mask or mask_prompt, not both.", "mask_prompt")
+        mask = _mask_from_alpha(_opened(data["mask"], "mask"), picture.size, "mask")
+    elif mask_prompt is None:
+        if not _has_transparency(picture):
+            raise RequestError(_NEEDS_MASK, "mask")
+        mask = _mask_from_alpha(picture, picture.size, "image")
+    job, response_format = settings({**data, "size": None}, prompt)
+    job = replace(job, width=picture.size[0], height=picture.size[1], source=_opaque(picture, source),
+                  mask_image=mask, mask_prompt=mask_prompt)
+    return job, data.get("model") or None, response_format
+
+
+def _picture(value: Any) -> tuple[Image.Image, bytes]:
+    if isinstance(value, list):
+        raise RequestError("image: Bedrock edits one picture at a time.", "image")
+    raw = multipart_form.uploaded(value)
+    if raw is None:
+        raise RequestError("image: Field required: a PNG or JPEG file, sent as multipart/form-data (as the OpenAI "
+                           "SDKs' images.edit does).", "image")
+    return _opened(value, "image"), raw
+
+
+def _opened(value: Any, field: str) -> Image.Image:
+    raw = multipart_form.uploaded(value)
+    try:
+        picture = Image.open(io.BytesIO(raw or b""))
+        picture.load()
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise RequestError(f"{field}: must be a PNG or JPEG file.", field) from None
+    if picture.format not in ("PNG", "JPEG"):
+        raise RequestError(f"{field}: must be a PNG or JPEG file.", field)
+    return picture
+
+
+def _has_transparency(picture: Image.Image) -> bool:
+    return ("A" in picture.getbands() or "transparency" in picture.info) and \
+        picture.convert("RGBA").getchannel("A").getextrema()[0] == 0
+
+
+def _mask_from_alpha(picture: Image.Image, size: tuple[int, int], field: str) -> str:
+    """Nova's mask for OpenAI's: black where `picture` is fully transparent, white elsewhere (base64 PNG)."""
+    if picture.size != size:
+        raise RequestError(f"{field}: the mask must be the picture's size ({size[0]}x{size[1]}).", field)
+    if not _has_transparency(picture):
+        raise RequestError(f"{field}: the mask must have transparent pixels where the picture is to change.", field)
+    alpha = picture.convert("RGBA").getchannel("A")
+    mask = alpha.point(lambda value: 255 if value else 0).convert("RGB")
+    return _png(mask)
+
+
+def _opaque(picture: Image.Image, raw: bytes) -> str:
+    """The picture as Bedrock takes it: as sent, or, when it has an alpha channel, without it (on white)."""
+    if "A" not in picture.getbands() and "transparency" not in picture.info:
+        return base64.b64encode(raw).decode("ascii")
+    flat = Image.new("RGB", picture.size, (255, 255, 255))
+    flat.paste(picture.convert("RGBA"), mask=picture.convert("RGBA").getchannel("A"))
+    return _png(flat)
+
+
+def _png(picture: Image.Image) -> str:
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode("ascii")
