@@ -15,14 +15,15 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import replace
-from typing import Any
-
-from PIL import Image, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any
 
 from kong_plugins.formats import multipart_form
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.image_models import ImageJob
 from kong_plugins.formats.openai_images import form_fields, settings
+
+if TYPE_CHECKING:   # Pillow (2 MiB) is imported by the first edit, not by every plugin server
+    from PIL import Image
 
 _NEEDS_MASK = ("mask: send a mask (a PNG whose transparent pixels mark what to change), a picture with transparent "
                "pixels, or mask_prompt (what to change, in words).")
@@ -70,6 +71,7 @@ def _picture(value: Any) -> tuple[Image.Image, bytes]:
 
 
 def _opened(value: Any, field: str) -> Image.Image:
+    from PIL import Image, UnidentifiedImageError
     raw = multipart_form.uploaded(value)
     try:
         picture = Image.open(io.BytesIO(raw or b""))
@@ -99,6 +101,7 @@ def _mask_from_alpha(picture: Image.Image, size: tuple[int, int], field: str) ->
 
 def _opaque(picture: Image.Image, raw: bytes) -> str:
     """The picture as Bedrock takes it: as sent, or, when it has an alpha channel, without it (on white)."""
+    from PIL import Image
     if "A" not in picture.getbands() and "transparency" not in picture.info:
         return base64.b64encode(raw).decode("ascii")
     flat = Image.new("RGB", picture.size, (255, 255, 255))

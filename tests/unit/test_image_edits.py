@@ -103,3 +103,19 @@ def test_stability_models_make_no_edits():
     with pytest.raises(RequestError) as exc:
         planned(job, "stability.stable-image-core-v1:1")
     assert exc.value.param == "model"
+
+
+def test_pillow_is_loaded_by_the_first_edit_not_by_every_plugin_server():
+    """Some 2 MiB the plugin server of a gateway that edits no pictures does not need."""
+    import subprocess
+    import sys
+    body = json.dumps({"prompt": "a red mug", "mask_prompt": "the mug",
+                       "image": {"filename": "mug.png", "data": base64.b64encode(png()).decode()}})
+    probe = ("import sys, kong_plugins.server, kong_plugins.token_meter, kong_plugins.ecommerce_guardrails\n"
+             "from kong_plugins import bedrock_proxy\n"
+             "from kong_plugins.formats.openai_image_edits import parse_edit\n"
+             "before = 'PIL' in sys.modules\n"
+             "parse_edit(sys.argv[1].encode())\n"
+             "print(before, 'PIL' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe, body], capture_output=True, text=True,
+                          check=True).stdout.split() == ["False", "True"]
