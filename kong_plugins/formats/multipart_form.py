@@ -1,12 +1,13 @@
 """`multipart/form-data` request bodies (OpenAI's image uploads), read into the JSON object the rest of the
 gateway reads.
 
-The OpenAI SDKs send `images.create_variation` as a form: the picture as a file part, the settings as text
-parts. The request context turns such a body into one JSON object when it is created (`as_json`), so the
+The OpenAI SDKs send `images.create_variation` and `images.edit` as forms: the pictures as file parts, the
+settings as text parts. The request context turns such a body into one JSON object when it is created (`as_json`), so the
 guardrails scan it and bedrock-proxy plans it like any other body: text parts become strings, a file part
 `{"filename", "content_type", "data"}` with the bytes in base64. A form is recognised by its first line,
 the `--boundary` every client writes first (the boundary is the Content-Type's, which the plugins would
-spend a PDK round trip to read). Parsing is python-multipart's, the parser Starlette uses.
+spend a PDK round trip to read). Parsing is python-multipart's, the parser Starlette uses, imported by the
+first form (under 1 MiB a plugin server serving no uploads does not need).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from __future__ import annotations
 import base64
 import logging
 from typing import Any
-
-from python_multipart.multipart import MultipartParser, parse_options_header
 
 from kong_plugins.formats import wire_json
 
@@ -69,6 +68,7 @@ def as_json(body: bytes) -> bytes | None:
     boundary = boundary_of(body)
     if boundary is None:
         return None
+    from python_multipart.multipart import MultipartParser, parse_options_header
     collector = _Collector()
     try:
         parser = MultipartParser(boundary, collector.callbacks())

@@ -105,8 +105,8 @@ def test_stability_models_make_no_edits():
     assert exc.value.param == "model"
 
 
-def test_pillow_is_loaded_by_the_first_edit_not_by_every_plugin_server():
-    """Some 2 MiB the plugin server of a gateway that edits no pictures does not need."""
+def test_pillow_and_the_form_parser_are_loaded_by_the_first_upload_not_by_every_plugin_server():
+    """Some 3 MiB the plugin server of a gateway that takes no uploads does not need."""
     import subprocess
     import sys
     body = json.dumps({"prompt": "a red mug", "mask_prompt": "the mug",
@@ -114,8 +114,10 @@ def test_pillow_is_loaded_by_the_first_edit_not_by_every_plugin_server():
     probe = ("import sys, kong_plugins.server, kong_plugins.token_meter, kong_plugins.ecommerce_guardrails\n"
              "from kong_plugins import bedrock_proxy\n"
              "from kong_plugins.formats.openai_image_edits import parse_edit\n"
-             "before = 'PIL' in sys.modules\n"
+             "from kong_plugins.formats.multipart_form import as_json\n"
+             "before = 'PIL' in sys.modules, 'python_multipart' in sys.modules\n"
              "parse_edit(sys.argv[1].encode())\n"
-             "print(before, 'PIL' in sys.modules)")
+             "as_json(b'--x\\r\\n')\n"
+             "print(*before, 'PIL' in sys.modules, 'python_multipart' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", probe, body], capture_output=True, text=True,
-                          check=True).stdout.split() == ["False", "True"]
+                          check=True).stdout.split() == ["False", "False", "True", "True"]
