@@ -1,8 +1,9 @@
 """Planted canaries (a prompt phrase, a card number, a password, API keys, the AWS secret) go
-through every client format, success and refusal: none appears in any log line of the plugin
+through every client format, uploaded forms included, success and refusal: none appears in any log line of the plugin
 server, the relay or Kong, in the access log, or in any metric."""
 
 import json
+import warnings
 
 import anthropic
 import boto3
@@ -10,6 +11,7 @@ import openai
 import requests
 from botocore.config import Config
 
+from kong_plugins.emulator.images import png
 from tests.stack import EMULATOR_SECRET, GatewayStack
 
 PHRASE = "canary-phrase-4e1d9b"
@@ -29,6 +31,12 @@ def test_no_canary_anywhere(tmp_path):
         with oa.responses.stream(model="haiku", input=PHRASE, instructions=PHRASE) as s:
             s.get_final_response()
         oa.embeddings.create(model="titan-embed", input=[PHRASE, PHRASE + " again"])
+        ops = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-ops-key", max_retries=0)
+        picture = ("mug.png", png(320, 320, bytes(range(48))), "image/png")
+        ops.images.edit(image=picture, prompt=PHRASE, model="nova-canvas", extra_body={"mask_prompt": PHRASE})
+        with warnings.catch_warnings():   # the SDK marks create_variation deprecated (OpenAI retired dall-e-2)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ops.images.create_variation(image=picture, model="nova-canvas", extra_body={"prompt": PHRASE})
         runtime = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
                                aws_access_key_id="x", aws_secret_access_key="x",
                                config=Config(retries={"total_max_attempts": 1}))
@@ -48,6 +56,12 @@ def test_no_canary_anywhere(tmp_path):
                               {"type": "input_text", "text": f"{PHRASE} card {PAN}"}]}]}),
             requests.post(stack.proxy_url + "/v1/embeddings", headers={"Authorization": "Bearer dev-ops-key"},
                           timeout=10, json={"model": "titan-embed", "input": ["ok", f"{PHRASE} card {PAN}"]}),
+            requests.post(stack.proxy_url + "/v1/images/edits", headers={"Authorization": "Bearer dev-ops-key"},
+                          timeout=10, files={"image": ("mug.png", png(320, 320, bytes(48)), "image/png")},
+                          data={"model": "nova-canvas", "prompt": PHRASE, "mask_prompt": f"{PHRASE} card {PAN}"}),
+            requests.post(stack.proxy_url + "/v1/images/variations", headers={"Authorization": "Bearer dev-ops-key",
+                          "Content-Type": "multipart/form-data; boundary=x"}, timeout=10,
+                          data=f"--x\r\nContent-Disposition: form-data; name=prompt\r\n\r\n{PHRASE}".encode()),
             requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": WRONG_KEY}, timeout=10,
                           json={"model": "haiku", "max_tokens": 8, "messages": [{"role": "user", "content": PHRASE}]}),
             requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-guest-key"}, timeout=10,
@@ -55,7 +69,7 @@ def test_no_canary_anywhere(tmp_path):
             requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-admin-key"}, timeout=10,
                           data=json.dumps({"messages": PHRASE})),
         ]
-        assert [r.status_code for r in refused] == [403, 403, 403, 403, 401, 403, 400]
+        assert [r.status_code for r in refused] == [403, 403, 403, 403, 403, 400, 401, 403, 400]
         for r in refused:
             stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
         captured = {
