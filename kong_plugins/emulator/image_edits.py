@@ -1,4 +1,5 @@
-"""Nova Canvas and Titan Image Generator v2's INPAINTING task: the source picture, its mask, and the size drawn.
+"""Nova Canvas and Titan Image Generator v2's edit tasks, INPAINTING and BACKGROUND_REMOVAL: the source picture,
+its mask, and the size drawn.
 
 ``inPaintingParams`` [1][2]: ``image`` (required, base64 PNG or JPEG), ``text`` (optional: without it the masked
 thing is removed), ``negativeText`` (optional), and exactly one of ``maskPrompt`` (what to change, in words) and
@@ -6,8 +7,10 @@ thing is removed), ``negativeText`` (optional), and exactly one of ``maskPrompt`
 and a PNG's alpha channel may not hold transparent or semi-transparent pixels; a mask holds pure black and pure
 white pixels only, and for inpainting the black area is the one changed. The images drawn have the source's
 size, so ``imageGenerationConfig`` takes no ``width`` or ``height`` here (the emulator refuses them as
-extraneous keys). What a schema can say uses the validator's wording; the picture rules use the emulator's
-(Bedrock's is not published).
+extraneous keys). ``backgroundRemovalParams`` holds ``image`` only and the body no ``imageGenerationConfig``
+(one image comes back [1]); the answer is an RGBA PNG of the source's size whose background is transparent (the
+emulator keeps the middle of the picture opaque). What a schema can say uses the validator's wording; the
+picture rules use the emulator's (Bedrock's is not published).
 
 [1] https://docs.aws.amazon.com/nova/latest/userguide/image-gen-req-resp-structure.html
 [2] https://docs.aws.amazon.com/nova/latest/userguide/image-gen-access.html ("Input images for image
@@ -78,6 +81,31 @@ def inpainting_params(body: dict[str, Any], max_text: int) -> tuple[str | None, 
     return text, negative, digest, picture.size
 
 
+def background_removal_params(body: dict[str, Any]) -> tuple[str, tuple[int, int]]:
+    """(a digest of the picture, its size) of a BACKGROUND_REMOVAL body."""
+    where = "#/backgroundRemovalParams"
+    params = expect_object(required_key(body, "backgroundRemovalParams", "#"), where)
+    only_keys(params, frozenset({"image"}), where)
+    encoded = expect_string(required_key(params, "image", where), f"{where}/image")
+    picture = _picture(encoded, "input image")
+    _opaque(picture)
+    return hashlib.sha256(encoded.encode()).hexdigest(), picture.size
+
+
+def top_keys(task: str, params: str) -> frozenset[str]:
+    """The body's keys for a task: background removal takes no imageGenerationConfig."""
+    return frozenset({"taskType", params} | ({"imageGenerationConfig"} if task != "BACKGROUND_REMOVAL" else set()))
+
+
+def cutout(width: int, height: int, palette: bytes) -> bytes:
+    """An RGBA PNG: transparent, with an opaque block of the palette's first colour in the middle half."""
+    picture = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    picture.paste((*palette[:3], 255), (width // 4, height // 4, width - width // 4, height - height // 4))
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return out.getvalue()
+
+
 def config_keys_for(task: str, generation_keys: frozenset[str]) -> frozenset[str]:
     """imageGenerationConfig's keys for a task: an edit draws at the source's size."""
-    return EDIT_CONFIG_KEYS if task == "INPAINTING" else generation_keys
+    return EDIT_CONFIG_KEYS if task in ("INPAINTING", "BACKGROUND_REMOVAL") else generation_keys

@@ -80,7 +80,7 @@ CONTENT_FILTER_MARKER = "emulator-blocked-image"
 MSG_CONTENT_FILTERED = ("This request has been blocked by our content filters. "
                         "Please adjust your text prompt to submit a new request.")
 
-TASK_TYPES = ("TEXT_IMAGE", "IMAGE_VARIATION", "INPAINTING")
+TASK_TYPES = ("TEXT_IMAGE", "IMAGE_VARIATION", "INPAINTING", "BACKGROUND_REMOVAL")
 QUALITIES = ("standard", "premium")
 NOVA_STYLES = ("3D_ANIMATED_FAMILY_FILM", "DESIGN_SKETCH", "FLAT_VECTOR_ILLUSTRATION", "GRAPHIC_NOVEL_ILLUSTRATION",
                "MAXIMALISM", "MIDCENTURY_RETRO", "PHOTOREALISM", "SOFT_DIGITAL_PAINTING")
@@ -98,7 +98,7 @@ MAX_IMAGES = 5
 MIN_CFG_SCALE, MAX_CFG_SCALE = 1.1, 10
 MAX_SEED = 2_147_483_646
 TASK_PARAMS = {"TEXT_IMAGE": "textToImageParams", "IMAGE_VARIATION": "imageVariationParams",
-               "INPAINTING": "inPaintingParams"}
+               "INPAINTING": "inPaintingParams", "BACKGROUND_REMOVAL": "backgroundRemovalParams"}
 VARIATION_KEYS = frozenset({"images", "similarityStrength", "text", "negativeText"})
 MIN_SIMILARITY, MAX_SIMILARITY, DEFAULT_SIMILARITY = 0.2, 1.0, 0.7
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
@@ -137,6 +137,7 @@ class ImageRequest:
     cfg_scale: float
     seed: int
     sources: str = ""           # IMAGE_VARIATION: a digest of the source images and the similarity
+    cutout: bool = False        # BACKGROUND_REMOVAL: the images' background is transparent
 
 
 def _side(config: dict[str, Any], key: str, model: ImageModel) -> int:
@@ -208,14 +209,16 @@ def parse_image_body(body: Any, base_id: str) -> tuple[Prompt, ImageRequest]:
     """Validate like Bedrock (schema, then size rules, then content filters); the text becomes a Prompt."""
     model = MODELS[base_id]
     task = expect_enum(required_key(expect_object(body, "#"), "taskType", "#"), "#/taskType", TASK_TYPES)
-    only_keys(body, frozenset({"taskType", TASK_PARAMS[task], "imageGenerationConfig"}), "#")
+    only_keys(body, image_edits.top_keys(task, TASK_PARAMS[task]), "#")
     edit_size = None
     if task == "TEXT_IMAGE":
         (text, negative, style), sources = _prompt_params(body, model), ""
     elif task == "IMAGE_VARIATION":
         (text, negative, sources), style = _variation_params(body, model), None
-    else:
+    elif task == "INPAINTING":
         (text, negative, sources, edit_size), style = image_edits.inpainting_params(body, model.max_text), None
+    else:
+        (sources, edit_size), text, negative, style = image_edits.background_removal_params(body), None, None, None
     config = expect_object(body.get("imageGenerationConfig", {}), "#/imageGenerationConfig")
     only_keys(config, image_edits.config_keys_for(task, CONFIG_KEYS), "#/imageGenerationConfig")
     count = in_range(config.get("numberOfImages", 1), "#/imageGenerationConfig/numberOfImages", 1, MAX_IMAGES,
@@ -233,7 +236,7 @@ def parse_image_body(body: Any, base_id: str) -> tuple[Prompt, ImageRequest]:
     if text is not None:
         segments.add("user:text", text)
     request = ImageRequest(base_id, text or "", negative, style, count, width, height, quality, float(cfg_scale),
-                           seed, sources)
+                           seed, sources, task == "BACKGROUND_REMOVAL")
     return Prompt(segments=segments.items, last_user=LastUserTurn(text=text or ""), max_tokens=0), request
 
 
@@ -281,6 +284,8 @@ def png(width: int, height: int, palette: bytes) -> bytes:
 
 def render(request: ImageRequest, index: int) -> bytes:
     """The ``index``-th PNG the request asks for."""
+    if request.cutout:
+        return image_edits.cutout(request.width, request.height, _palette(request, index))
     return png(request.width, request.height, _palette(request, index))
 
 

@@ -396,3 +396,29 @@ def test_inpainting_refusals(client, model: str, params: dict[str, Any], config:
             **({"imageGenerationConfig": config} if config else {})}
     error = client_error(client.invoke_model, modelId=model, body=json.dumps(body))
     assert error["Error"]["Message"] in (message, malformed(message))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_background_removal_answers_one_rgba_png_of_the_source_size(invoke, model: str) -> None:
+    from PIL import Image
+    body = {"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": {"image": picture((480, 320))}}
+    [drawn] = generate(invoke, model, body)
+    cut = Image.open(io.BytesIO(base64.b64decode(drawn)))
+    assert cut.mode == "RGBA" and cut.size == (480, 320)
+    assert cut.getpixel((0, 0))[3] == 0 and cut.getpixel((240, 160))[3] == 255
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("body, message", [
+    ({"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": {"image": picture()},
+      "imageGenerationConfig": {"numberOfImages": 2}},
+     malformed("#: extraneous key [imageGenerationConfig] is not permitted")),
+    ({"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": {"image": picture(), "text": "x"}},
+     malformed("#/backgroundRemovalParams: extraneous key [text] is not permitted")),
+    ({"taskType": "BACKGROUND_REMOVAL",
+      "backgroundRemovalParams": {"image": picture(mode="RGBA", colour=(1, 1, 1, 0))}},
+     "The input image must not contain transparent or semi-transparent pixels."),
+])
+def test_background_removal_refusals(client, model: str, body: dict[str, Any], message: str) -> None:
+    error = client_error(client.invoke_model, modelId=model, body=json.dumps(body))
+    assert error["Error"]["Message"] == message
