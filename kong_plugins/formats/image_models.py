@@ -21,7 +21,7 @@ from kong_plugins.context import ImageCount
 from kong_plugins.formats import wire_json
 from kong_plugins.formats.body import RequestError
 
-TASK, VARIATION, INPAINTING = "TEXT_IMAGE", "IMAGE_VARIATION", "INPAINTING"
+TASK, VARIATION, INPAINTING, BACKGROUND_REMOVAL = "TEXT_IMAGE", "IMAGE_VARIATION", "INPAINTING", "BACKGROUND_REMOVAL"
 QUALITIES = ("standard", "premium")
 DEFAULT_SIZE = 1024
 """Bedrock's default width and height for both models."""
@@ -65,6 +65,7 @@ class ImageJob:
     source: str | None = None         # a base64 picture to edit (INPAINTING), drawn at its own size
     mask_image: str | None = None     # INPAINTING's black-and-white mask (black: what changes)
     mask_prompt: str | None = None    # or what changes, in words
+    cutout: bool = False              # remove the source's background instead (BACKGROUND_REMOVAL)
 
     def billed(self) -> ImageCount:
         """The images asked for, by quality and size, as Usage counts them."""
@@ -72,6 +73,8 @@ class ImageJob:
 
     def body(self) -> bytes:
         task, member, params = self._task()
+        if task == BACKGROUND_REMOVAL:     # one image, drawn at the picture's size: nothing to configure
+            return wire_json.dumps({"taskType": task, member: params})
         config: dict[str, Any] = {"numberOfImages": self.count, "width": self.width, "height": self.height,
                                   "quality": self.quality}
         if task == INPAINTING:     # an edit is drawn at the picture's own size
@@ -87,6 +90,8 @@ class ImageJob:
         params: dict[str, Any] = {"text": self.prompt} if self.prompt else {}
         if self.negative:
             params["negativeText"] = self.negative
+        if self.cutout:
+            return BACKGROUND_REMOVAL, "backgroundRemovalParams", {"image": self.source}
         if self.source is not None:
             mask = {"maskImage": self.mask_image} if self.mask_image else {"maskPrompt": self.mask_prompt}
             return INPAINTING, "inPaintingParams", {"image": self.source, **params, **mask}

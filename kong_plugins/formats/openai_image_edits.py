@@ -8,6 +8,10 @@ area into black on white (Pillow) and sends the picture without its alpha channe
 `mask_prompt` names what to change in words (Nova's `maskPrompt`, e.g. "the mug") instead of a mask. The images
 come back at the picture's size; `size` may only say that size. `prompt` becomes the inpainting text,
 `negative_prompt`, `n`, `quality`, `seed`, `cfg_scale` and `response_format` map as for generations.
+
+`background: transparent` (gpt-image's way to ask for a cut-out) is Bedrock's BACKGROUND_REMOVAL instead: one
+image of the picture's size whose background is transparent. It takes no prompt (the guardrails still scan
+it), mask or settings, so those are refused rather than dropped, except `prompt`, which OpenAI requires.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ def parse_edit(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     if data.get("size") not in (None, "auto", "{}x{}".format(*picture.size)):
         raise RequestError("size: Bedrock draws an edit at the picture's own size ({}x{}).".format(*picture.size),
                            "size")
+    if data.get("background") == "transparent":
+        return _background_removal(data, picture, source)
     mask_prompt = data.get("mask_prompt")
     if mask_prompt is not None and (not isinstance(mask_prompt, str) or not mask_prompt.strip()):
         raise RequestError("mask_prompt: must be a non-empty string.", "mask_prompt")
@@ -57,6 +63,18 @@ def parse_edit(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     job, response_format = settings({**data, "size": None}, prompt)
     job = replace(job, width=picture.size[0], height=picture.size[1], source=_opaque(picture, source),
                   mask_image=mask, mask_prompt=mask_prompt)
+    return job, data.get("model") or None, response_format
+
+
+def _background_removal(data: dict[str, Any], picture: Image.Image, source: bytes) -> tuple[ImageJob, str | None, str]:
+    for field in ("mask", "mask_prompt", "negative_prompt", "seed", "cfg_scale", "quality"):
+        if data.get(field) is not None:
+            raise RequestError(f"{field}: background: transparent removes the background and takes no {field}.",
+                               field)
+    if data.get("n") not in (None, 1):
+        raise RequestError("n: background removal draws one image.", "n")
+    job, response_format = settings({**data, "background": None, "size": None}, "")
+    job = replace(job, width=picture.size[0], height=picture.size[1], source=_opaque(picture, source), cutout=True)
     return job, data.get("model") or None, response_format
 
 

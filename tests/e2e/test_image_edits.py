@@ -58,3 +58,15 @@ def test_nothing_marking_what_to_change_is_a_400_before_bedrock(stack):
         oa(stack, "dev-ops-key").images.edit(image=upload(png()), prompt="a red mug", model="nova-canvas")
     assert exc.value.body["param"] == "mask" and "mask_prompt" in exc.value.body["message"]
     assert canvas_calls(stack) == []
+
+
+def test_a_transparent_background_is_bedrocks_background_removal(stack):
+    raw = oa(stack, "dev-ops-key").images.with_raw_response.edit(
+        image=upload(png((480, 320))), prompt="the mug, cut out", model="nova-canvas", background="transparent")
+    [image] = raw.parse().data
+    cut = Image.open(io.BytesIO(base64.b64decode(image.b64_json)))
+    assert cut.mode == "RGBA" and cut.size == (480, 320) and cut.getpixel((0, 0))[3] == 0
+    [call] = canvas_calls(stack)
+    assert call["body"] == {"taskType": "BACKGROUND_REMOVAL",
+                            "backgroundRemovalParams": {"image": base64.b64encode(png((480, 320))).decode()}}
+    assert raw.headers["X-Token-Cost-USD"] == "0.040000"   # one standard image up to 1024x1024

@@ -75,7 +75,6 @@ def test_mask_prompt_names_what_to_change_in_words():
     ({"image": b"GIF89a"}, "image"),
     ({"mask": png(mode="RGBA", hole=(0, 0, 9, 9)), "mask_prompt": "the mug"}, "mask_prompt"),
     ({"mask_prompt": "the mug", "size": "1024x1024"}, "size"),
-    ({"mask_prompt": "the mug", "background": "transparent"}, "background"),
     ({"mask_prompt": "the mug", "prompt": " "}, "prompt"),
     ({"mask_prompt": "the mug", "n": "9"}, "n"),
 ])
@@ -121,3 +120,20 @@ def test_pillow_and_the_form_parser_are_loaded_by_the_first_upload_not_by_every_
              "print(*before, 'PIL' in sys.modules, 'python_multipart' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", probe, body], capture_output=True, text=True,
                           check=True).stdout.split() == ["False", "False", "True", "True"]
+
+
+def test_a_transparent_background_asked_for_is_bedrocks_background_removal():
+    job, _, _ = edit(background="transparent", prompt="cut the mug out")
+    body = json.loads(planned(job, "amazon.nova-canvas-v1:0")[0])
+    assert body == {"taskType": "BACKGROUND_REMOVAL", "backgroundRemovalParams": {"image": base64.b64encode(
+        png()).decode()}}
+    assert (job.billed().count, job.billed().width, job.billed().height, job.billed().quality) == (
+        1, 320, 240, "standard")
+
+
+@pytest.mark.parametrize("fields, param", [({"mask_prompt": "the mug"}, "mask_prompt"), ({"n": "2"}, "n"),
+                                           ({"seed": "4"}, "seed"), ({"quality": "hd"}, "quality")])
+def test_background_removal_takes_nothing_it_would_ignore(fields, param):
+    with pytest.raises(RequestError) as exc:
+        edit(background="transparent", **fields)
+    assert exc.value.param == param
