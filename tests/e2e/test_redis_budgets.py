@@ -9,6 +9,7 @@ import pytest
 import redis
 import requests
 
+from kong_plugins import redis_client
 from tests.stack import GatewayStack, free_port
 
 ASK = {"model": "haiku", "max_tokens": 100, "messages": [{"role": "user", "content": "tell me something"}]}
@@ -95,8 +96,9 @@ def test_one_redis_round_trip_per_phase(redis_server):
 
 def test_redis_restarted_mid_run_budgets_continue_from_redis(tmp_path):
     """Redis with its append-only file (as a production Redis keeps budgets) goes away and comes
-    back on the same port: refusals while it is gone (fail closed here), then the budget goes on
-    from what Redis kept, through the plugin server's existing client."""
+    back on the same port: refusals while it is gone (fail closed here), then, once the client tries
+    it again (redis_client.DOWN_SECONDS after the failure), the budget goes on from what Redis kept,
+    through the plugin server's existing client."""
     exe = shutil.which("redis-server")
     port = free_port()
     start = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
@@ -126,6 +128,7 @@ def test_redis_restarted_mid_run_budgets_continue_from_redis(tmp_path):
             down = ask(stack)
             assert down.status_code == 503 and down.json()["error"]["type"] == "overloaded_error"
             proc = run_redis()
+            time.sleep(redis_client.DOWN_SECONDS)   # the client leaves a failed Redis alone this long
             back = ask(stack)
             assert back.status_code == 200
             assert int(back.headers["X-RateLimit-Remaining-Tokens-Day"]) == remaining - RESERVED

@@ -55,3 +55,32 @@ def test_a_dropped_connection_is_retried_once_at_once_and_a_hung_redis_is_not(li
             break
         time.sleep(0.01)
     assert len(listener.accepted) == expected
+
+
+def test_after_a_failure_redis_is_left_alone_for_a_moment_then_tried_again(listener, monkeypatch):
+    now = [100.0]
+    retry = redis_client.FailFastRetry(down_seconds=2.0, clock=lambda: now[0])
+    monkeypatch.setattr(redis_client, "FailFastRetry", lambda: retry)
+    client = redis_client.from_record({"host": "127.0.0.1", "port": listener.port, "timeout_ms": 100})
+    with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+        client.get("budget")
+    tried = _settled(listener, 2 if listener.drop else 1)
+    for command in (lambda: client.get("budget"), lambda: client.pipeline().set("a", 1).get("a").execute()):
+        with pytest.raises(redis.ConnectionError, match="not tried again yet"):
+            command()
+    now[0] += 1.9
+    with pytest.raises(redis.ConnectionError, match="not tried again yet"):
+        client.get("budget")
+    assert len(listener.accepted) == tried               # nothing reached the network meanwhile
+    now[0] += 0.2
+    with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+        client.get("budget")
+    assert _settled(listener, tried + 1) > tried          # tried again once the moment passed
+
+
+def _settled(listener, expected: int) -> int:
+    for _ in range(200):            # the listener's thread may not have taken the last connection yet
+        if len(listener.accepted) >= expected:
+            break
+        time.sleep(0.01)
+    return len(listener.accepted)
