@@ -45,6 +45,13 @@ def _picture(encoded: str, what: str) -> Image.Image:
     return picture
 
 
+def source_picture(encoded: str) -> Image.Image:
+    """A task's input picture, read as Bedrock reads one: PNG or JPEG, no transparent pixel."""
+    picture = _picture(encoded, "input image")
+    _opaque(picture)
+    return picture
+
+
 def _opaque(picture: Image.Image) -> None:
     if "A" in picture.getbands() or "transparency" in picture.info:
         alpha = picture.convert("RGBA").getchannel("A")
@@ -73,8 +80,7 @@ def inpainting_params(body: dict[str, Any], max_text: int) -> tuple[str | None, 
     text = expect_string(params["text"], f"{_WHERE}/text", max_text) if "text" in params else None
     negative = expect_string(params["negativeText"], f"{_WHERE}/negativeText", max_text) \
         if "negativeText" in params else None
-    picture = _picture(encoded, "input image")
-    _opaque(picture)
+    picture = source_picture(encoded)
     if masks[0] == "maskImage":
         _black_and_white(_picture(mask_value, "mask image"), picture.size)
     digest = hashlib.sha256(f"{encoded}:{masks[0]}:{mask_value}".encode()).hexdigest()
@@ -87,9 +93,7 @@ def background_removal_params(body: dict[str, Any]) -> tuple[str, tuple[int, int
     params = expect_object(required_key(body, "backgroundRemovalParams", "#"), where)
     only_keys(params, frozenset({"image"}), where)
     encoded = expect_string(required_key(params, "image", where), f"{where}/image")
-    picture = _picture(encoded, "input image")
-    _opaque(picture)
-    return hashlib.sha256(encoded.encode()).hexdigest(), picture.size
+    return hashlib.sha256(encoded.encode()).hexdigest(), source_picture(encoded).size
 
 
 def top_keys(task: str, params: str) -> frozenset[str]:

@@ -30,8 +30,8 @@ keys.
 
 IMAGE_VARIATION's ``imageVariationParams`` [1][7]: ``images``, 1 to 5 base64 PNG or JPEG images (required);
 ``similarityStrength`` 0.2-1.0 (default 0.7); ``text`` and ``negativeText`` optional, with the same limits as
-TEXT_IMAGE's. An image that is not base64 of a PNG (signature and IHDR header) or JPEG (SOI marker) is a
-ValidationException in the emulator's wording.
+TEXT_IMAGE's. Each source image is read as INPAINTING's is (``image_edits.source_picture``: PNG or JPEG, no
+transparent pixel), else it is a ValidationException in the emulator's wording.
 The images drawn depend on the source images' bytes too.
 
 A prompt (text or negativeText) holding CONTENT_FILTER_MARKER is refused as Bedrock refuses a prompt its
@@ -101,7 +101,6 @@ TASK_PARAMS = {"TEXT_IMAGE": "textToImageParams", "IMAGE_VARIATION": "imageVaria
                "INPAINTING": "inPaintingParams", "BACKGROUND_REMOVAL": "backgroundRemovalParams"}
 VARIATION_KEYS = frozenset({"images", "similarityStrength", "text", "negativeText"})
 MIN_SIMILARITY, MAX_SIMILARITY, DEFAULT_SIMILARITY = 0.2, 1.0, 0.7
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 CONFIG_KEYS = frozenset({"numberOfImages", "width", "height", "quality", "cfgScale", "seed"})
 
 
@@ -194,15 +193,9 @@ def _variation_params(body: dict[str, Any], model: ImageModel) -> tuple[str | No
 
 
 def _source_image(encoded: str) -> bytes:
-    """A source image's bytes (the emulator's wording for one it cannot read)."""
-    try:
-        raw = base64.b64decode(encoded, validate=True)
-    except ValueError:
-        raw = b""
-    readable_png = raw.startswith(_IMAGE_MAGIC[0]) and raw[12:16] == b"IHDR" and len(raw) >= 33
-    if not (readable_png or raw.startswith(_IMAGE_MAGIC[1])):
-        raise validation("Unable to read the input image: images must be base64-encoded PNG or JPEG files.")
-    return raw
+    """What a source image adds to the images' digest, once it reads as Bedrock reads one (image_edits)."""
+    image_edits.source_picture(encoded)
+    return encoded.encode("ascii")
 
 
 def parse_image_body(body: Any, base_id: str) -> tuple[Prompt, ImageRequest]:

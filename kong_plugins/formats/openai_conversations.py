@@ -15,12 +15,12 @@ from typing import Any
 
 from kong_plugins.bedrock.request_metadata import openai_pairs
 from kong_plugins.formats.body import RequestError, load_json_object
+from kong_plugins.formats.openai_responses import ROLES
 from kong_plugins.formats.responses_input_items import shaped
 
 MAX_ADDED = 20
 ITEM_TYPES = frozenset({"message", "function_call", "function_call_output", "custom_tool_call",
                         "custom_tool_call_output", "reasoning"})
-_ROLES = ("user", "assistant", "system", "developer")
 _CALL_ID_TYPES = ("function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output")
 
 
@@ -93,8 +93,8 @@ def _check(item: Any, where: str) -> None:
     if item.get("id") is not None and (not isinstance(item["id"], str) or not item["id"]):
         raise RequestError(f"{where}.id: must be a non-empty string.", f"{where}.id")
     if kind == "message":
-        if item.get("role") not in _ROLES:
-            raise RequestError(f"{where}.role: must be one of {', '.join(_ROLES)}.", f"{where}.role")
+        if item.get("role") not in ROLES:
+            raise RequestError(f"{where}.role: must be one of {', '.join(ROLES)}.", f"{where}.role")
         content = item.get("content")
         if not isinstance(content, str) and not (isinstance(content, list) and
                                                  all(isinstance(part, dict) for part in content)):

@@ -16,17 +16,15 @@ it), mask or settings, so those are refused rather than dropped, except `prompt`
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from kong_plugins.formats import multipart_form
+from kong_plugins.formats import multipart_form, pictures
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.image_models import ImageJob
 from kong_plugins.formats.openai_images import form_fields, settings
 
-if TYPE_CHECKING:   # Pillow (2 MiB) is imported by the first edit, not by every plugin server
+if TYPE_CHECKING:   # Pillow is imported by the first upload (formats.pictures)
     from PIL import Image
 
 _NEEDS_MASK = ("mask: send a mask (a PNG whose transparent pixels mark what to change), a picture with transparent "
@@ -55,13 +53,13 @@ def parse_edit(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     if data.get("mask") is not None:
         if mask_prompt is not None:
             raise RequestError("mask_prompt: send either mask or mask_prompt, not both.", "mask_prompt")
-        mask = _mask_from_alpha(_opened(data["mask"], "mask"), picture.size, "mask")
+        mask = _mask_from_alpha(pictures.opened(multipart_form.uploaded(data["mask"]), "mask"), picture.size, "mask")
     elif mask_prompt is None:
-        if not _has_transparency(picture):
+        if not pictures.has_transparency(picture):
             raise RequestError(_NEEDS_MASK, "mask")
         mask = _mask_from_alpha(picture, picture.size, "image")
     job, response_format = settings({**data, "size": None}, prompt)
-    job = replace(job, width=picture.size[0], height=picture.size[1], source=_opaque(picture, source),
+    job = replace(job, width=picture.size[0], height=picture.size[1], source=pictures.for_bedrock(picture, source),
                   mask_image=mask, mask_prompt=mask_prompt)
     return job, data.get("model") or None, response_format
 
@@ -74,7 +72,7 @@ def _background_removal(data: dict[str, Any], picture: Image.Image, source: byte
     if data.get("n") not in (None, 1):
         raise RequestError("n: background removal draws one image.", "n")
     job, response_format = settings({**data, "background": None, "size": None}, "")
-    job = replace(job, width=picture.size[0], height=picture.size[1], source=_opaque(picture, source), cutout=True)
+    job = replace(job, width=picture.size[0], height=picture.size[1], source=pictures.for_bedrock(picture, source), cutout=True)
     return job, data.get("model") or None, response_format
 
 
@@ -85,49 +83,15 @@ def _picture(value: Any) -> tuple[Image.Image, bytes]:
     if raw is None:
         raise RequestError("image: Field required: a PNG or JPEG file, sent as multipart/form-data (as the OpenAI "
                            "SDKs' images.edit does).", "image")
-    return _opened(value, "image"), raw
-
-
-def _opened(value: Any, field: str) -> Image.Image:
-    from PIL import Image, UnidentifiedImageError
-    raw = multipart_form.uploaded(value)
-    try:
-        picture = Image.open(io.BytesIO(raw or b""))
-        picture.load()
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise RequestError(f"{field}: must be a PNG or JPEG file.", field) from None
-    if picture.format not in ("PNG", "JPEG"):
-        raise RequestError(f"{field}: must be a PNG or JPEG file.", field)
-    return picture
-
-
-def _has_transparency(picture: Image.Image) -> bool:
-    return ("A" in picture.getbands() or "transparency" in picture.info) and \
-        picture.convert("RGBA").getchannel("A").getextrema()[0] == 0
+    return pictures.opened(raw, "image"), raw
 
 
 def _mask_from_alpha(picture: Image.Image, size: tuple[int, int], field: str) -> str:
     """Nova's mask for OpenAI's: black where `picture` is fully transparent, white elsewhere (base64 PNG)."""
     if picture.size != size:
         raise RequestError(f"{field}: the mask must be the picture's size ({size[0]}x{size[1]}).", field)
-    if not _has_transparency(picture):
+    if not pictures.has_transparency(picture):
         raise RequestError(f"{field}: the mask must have transparent pixels where the picture is to change.", field)
     alpha = picture.convert("RGBA").getchannel("A")
     mask = alpha.point(lambda value: 255 if value else 0).convert("RGB")
-    return _png(mask)
-
-
-def _opaque(picture: Image.Image, raw: bytes) -> str:
-    """The picture as Bedrock takes it: as sent, or, when it has an alpha channel, without it (on white)."""
-    from PIL import Image
-    if "A" not in picture.getbands() and "transparency" not in picture.info:
-        return base64.b64encode(raw).decode("ascii")
-    flat = Image.new("RGB", picture.size, (255, 255, 255))
-    flat.paste(picture.convert("RGBA"), mask=picture.convert("RGBA").getchannel("A"))
-    return _png(flat)
-
-
-def _png(picture: Image.Image) -> str:
-    out = io.BytesIO()
-    picture.save(out, "PNG")
-    return base64.b64encode(out.getvalue()).decode("ascii")
+    return pictures.png_base64(mask)

@@ -12,7 +12,8 @@ not (`style`, `background`, `moderation`, `user`) are ignored; what would silent
 result (a stream, a format other than PNG, a transparent background) is a 400.
 
 A variation (`images.create_variation`, a multipart form read by formats.multipart_form) sends its `image`
-(a PNG or JPEG file) to Bedrock's IMAGE_VARIATION task with `n`, `size` and `response_format`; the form's
+(a PNG or JPEG file, flattened on white when it has an alpha channel: formats.pictures) to Bedrock's
+IMAGE_VARIATION task with `n`, `size` and `response_format`; the form's
 extra fields `prompt`, `negative_prompt`, `similarity_strength` (Bedrock's 0.2 to 1.0: how close to the
 source), `seed`, `cfg_scale` and `quality` go along. Form fields arrive as text, so numbers are read from it.
 """
@@ -23,7 +24,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from kong_plugins.formats import multipart_form, wire_json
+from kong_plugins.formats import multipart_form, pictures, wire_json
 from kong_plugins.formats.body import RequestError, load_json_object, number, whole_number
 from kong_plugins.formats.image_models import DEFAULT_SIZE, MAX_IMAGES, STABILITY_SIZES, ImageJob
 
@@ -33,8 +34,6 @@ QUALITIES = frozenset({"standard", "low", "medium", "auto"}) | PREMIUM
 _SIZE = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
 MAX_SEED = 2_147_483_646
 """Bedrock's largest seed."""
-SOURCE_FORMATS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
-"""The pictures Bedrock's image models take: PNG and JPEG."""
 _FORM_NUMBERS = ("n", "seed", "cfg_scale", "similarity_strength")
 _NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
@@ -59,11 +58,10 @@ def parse_variation(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     if image is None:
         raise RequestError("image: Field required: a PNG or JPEG file, sent as multipart/form-data (as the OpenAI "
                            "SDKs' images.create_variation does).", "image")
-    if not image.startswith(SOURCE_FORMATS):
-        raise RequestError("image: must be a PNG or JPEG file.", "image")
     data = form_fields(data)
     job, response_format = settings(data, _optional_text(data, "prompt") or "")
-    job = replace(job, images=(data["image"]["data"],), similarity=_similarity(data.get("similarity_strength")))
+    source = pictures.for_bedrock(pictures.opened(image, "image"), image)   # a transparent PNG goes flattened
+    job = replace(job, images=(source,), similarity=_similarity(data.get("similarity_strength")))
     return job, data.get("model") or None, response_format
 
 

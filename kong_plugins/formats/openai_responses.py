@@ -32,7 +32,8 @@ from kong_plugins.formats.body import RequestError, load_json_object
 _STATEFUL = ("prompt",)
 _COPIED = ("model", "temperature", "top_p", "stream", "parallel_tool_calls", "service_tier", "safety_identifier",
            "user", "metadata")
-_ROLES = ("user", "assistant", "system", "developer")
+ROLES = ("user", "assistant", "system", "developer")
+"""The roles a Responses message item may have."""
 
 
 HOSTED = frozenset({"file_search", "code_interpreter", "image_generation", "mcp", "tool_search",
@@ -338,8 +339,8 @@ def _item(item: Any, where: str, tools: _Tools) -> dict[str, Any]:
         raise RequestError(f"{where}: must be an object.", where)
     kind = item.get("type", "message")
     if kind == "message":
-        if item.get("role") not in _ROLES:
-            raise RequestError(f"{where}.role: must be one of {', '.join(_ROLES)}.", f"{where}.role")
+        if item.get("role") not in ROLES:
+            raise RequestError(f"{where}.role: must be one of {', '.join(ROLES)}.", f"{where}.role")
         return {"role": item["role"], "content": _content(item.get("content"), f"{where}.content")}
     if kind == "function_call":
         return {"role": "assistant", "content": None, "tool_calls": [{

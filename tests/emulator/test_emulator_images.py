@@ -266,9 +266,17 @@ def test_a_large_image_is_built_row_by_row() -> None:
 
 
 
+def picture(size=(320, 320), mode="RGB", colour=(200, 120, 40), fmt="PNG") -> str:
+    """A base64 picture made with Pillow."""
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new(mode, size, colour).save(out, fmt)
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
 SOURCE = base64.b64encode(images.png(320, 320, bytes(range(48)))).decode("ascii")
 OTHER_SOURCE = base64.b64encode(images.png(320, 320, bytes(range(1, 49)))).decode("ascii")
-JPEG_SOURCE = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 60).decode("ascii")
+JPEG_SOURCE = picture(fmt="JPEG")
 VARIATION = "#/imageVariationParams"
 
 
@@ -335,14 +343,6 @@ def test_a_png_without_its_header_is_unreadable(client, model: str) -> None:
     broken = base64.b64encode(b"\x89PNG\r\n\x1a\n but broken").decode("ascii")
     error = client_error(client.invoke_model, modelId=model, body=json.dumps(variation_body({"images": [broken]})))
     assert error["Error"]["Message"].startswith("Unable to read the input image")
-
-
-def picture(size=(320, 320), mode="RGB", colour=(200, 120, 40), fmt="PNG") -> str:
-    """A base64 picture made with Pillow."""
-    from PIL import Image
-    out = io.BytesIO()
-    Image.new(mode, size, colour).save(out, fmt)
-    return base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def mask_of(size=(320, 320), black_box=(0, 0, 160, 160), grey=False) -> str:
@@ -422,3 +422,10 @@ def test_background_removal_answers_one_rgba_png_of_the_source_size(invoke, mode
 def test_background_removal_refusals(client, model: str, body: dict[str, Any], message: str) -> None:
     error = client_error(client.invoke_model, modelId=model, body=json.dumps(body))
     assert error["Error"]["Message"] == message
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_variation_source_with_transparent_pixels_is_refused(client, model: str) -> None:
+    body = variation_body({"images": [picture(mode="RGBA", colour=(1, 2, 3, 0))]})
+    error = client_error(client.invoke_model, modelId=model, body=json.dumps(body))
+    assert error["Error"]["Message"] == "The input image must not contain transparent or semi-transparent pixels."

@@ -1,16 +1,20 @@
 """images.create_variation without Kong: the form read into JSON, the job, and Nova's IMAGE_VARIATION body."""
 
 import base64
+import io
 import json
 
 import httpx
 import pytest
+from PIL import Image
 
+from kong_plugins.emulator.images import png
 from kong_plugins.formats import multipart_form, openai_images
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.image_models import ImageJob, planned
+from tests.unit.test_image_edits import png as pillow_png
 
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(17)
+PNG = png(320, 320, bytes(48))
 
 
 def form(files=None, **fields) -> bytes:
@@ -48,6 +52,14 @@ def test_a_variation_job_takes_the_forms_text_as_numbers_and_the_picture():
         "imageGenerationConfig": {"numberOfImages": 3, "width": 512, "height": 512, "quality": "standard",
                                   "seed": 7, "cfgScale": 6.5}}
     assert (billed.count, billed.width, billed.height) == (3, 512, 512)
+
+
+def test_a_transparent_source_goes_flattened_as_bedrock_takes_it():
+    body = multipart_form.as_json(form(files={"image": ("cut.png", pillow_png(mode="RGBA", hole=(0, 0, 9, 9)),
+                                                        "image/png")}))
+    job, _, _ = openai_images.parse_variation(body)
+    sent = Image.open(io.BytesIO(base64.b64decode(job.images[0])))
+    assert sent.mode == "RGB" and sent.getpixel((5, 5)) == (255, 255, 255)
 
 
 def test_without_a_prompt_the_variation_sends_no_text():

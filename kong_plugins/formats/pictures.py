@@ -1,0 +1,57 @@
+"""Pictures clients upload (OpenAI image edits and variations), read as Bedrock's image models take them.
+
+Nova Canvas and Titan Image Generator v2 take PNG or JPEG at 8 bits a channel, and refuse a PNG whose alpha
+channel holds any transparent or semi-transparent pixel (AWS's user guide, "Input images for image
+generation"). A picture with an alpha channel is therefore sent flattened on white. Pillow (2 MiB) is imported
+by the first upload, not by every plugin server.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import TYPE_CHECKING
+
+from kong_plugins.formats.body import RequestError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+def opened(raw: bytes | None, field: str) -> Image.Image:
+    """The picture in `raw`; RequestError naming `field` when it is not a PNG or JPEG."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        picture = Image.open(io.BytesIO(raw or b""))
+        picture.load()
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise RequestError(f"{field}: must be a PNG or JPEG file.", field) from None
+    if picture.format not in ("PNG", "JPEG"):
+        raise RequestError(f"{field}: must be a PNG or JPEG file.", field)
+    return picture
+
+
+def has_alpha(picture: Image.Image) -> bool:
+    return "A" in picture.getbands() or "transparency" in picture.info
+
+
+def has_transparency(picture: Image.Image) -> bool:
+    """Whether any pixel is fully transparent."""
+    return has_alpha(picture) and picture.convert("RGBA").getchannel("A").getextrema()[0] == 0
+
+
+def for_bedrock(picture: Image.Image, raw: bytes) -> str:
+    """The picture as Bedrock takes it, base64: as sent, or, when it has an alpha channel, without it (on white)."""
+    from PIL import Image
+    if not has_alpha(picture):
+        return base64.b64encode(raw).decode("ascii")
+    flat = Image.new("RGB", picture.size, (255, 255, 255))
+    rgba = picture.convert("RGBA")
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    return png_base64(flat)
+
+
+def png_base64(picture: Image.Image) -> str:
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode("ascii")
