@@ -56,14 +56,12 @@ def test_a_card_number_in_the_forms_prompt_is_blocked_before_bedrock(stack):
     assert canvas_calls(stack) == []
 
 
-@pytest.mark.parametrize("image, param, says", [
-    (upload(b"GIF89a not a png"), "image", "PNG or JPEG"),
-    (upload(b"\x89PNG\r\n\x1a\n but broken"), None, "Unable to read the input image"),   # Bedrock's 400
-])
-def test_a_picture_bedrock_cannot_read_is_a_400(stack, image, param, says):
+@pytest.mark.parametrize("image", [upload(b"GIF89a not a png"), upload(b"\x89PNG\r\n\x1a\n but broken")])
+def test_a_picture_bedrock_cannot_read_is_a_400_before_bedrock(stack, image):
     with pytest.raises(openai.BadRequestError) as exc:
         oa(stack, "dev-ops-key").images.create_variation(image=image, model="nova-canvas")
-    assert says in exc.value.body["message"] and exc.value.body.get("param") == param
+    assert "PNG or JPEG" in exc.value.body["message"] and exc.value.body["param"] == "image"
+    assert canvas_calls(stack) == []
 
 
 def test_stability_models_make_no_variations_and_json_is_not_a_form(stack):
