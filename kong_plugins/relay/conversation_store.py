@@ -12,32 +12,18 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any, Callable
+from typing import Any
 
-from kong_plugins.relay.item_store import ItemStore, ItemStoreError, count_failure
+from kong_plugins.relay.item_store import ItemStore, counted
 
 CONVERSATION, CONVERSATION_ITEMS = "conversation", "conversation_items"
-
-
-def _counted(operation: str) -> Callable:
-    """Count and log a store failure, then raise it (the caller answers 503)."""
-    def wrap(function: Callable) -> Callable:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return function(*args, **kwargs)
-            except ItemStoreError as exc:
-                count_failure(operation, exc)
-                raise
-        call.__doc__, call.__name__ = function.__doc__, function.__name__
-        return call
-    return wrap
 
 
 def new_id() -> str:
     return "conv_" + secrets.token_hex(24)
 
 
-@_counted("save")
+@counted("save")
 def create(store: ItemStore, owner: str, metadata: dict[str, str], items: list[dict[str, Any]]) -> dict[str, Any]:
     """A new conversation of `owner`'s with these first items; its record."""
     record = {"id": new_id(), "created_at": int(time.time()), "metadata": metadata}
@@ -51,13 +37,13 @@ def _record(store: ItemStore, owner: str, conversation_id: str) -> dict[str, Any
     return store.load(owner, [conversation_id], CONVERSATION).get(conversation_id)
 
 
-@_counted("load")
+@counted("load")
 def get(store: ItemStore, owner: str, conversation_id: str) -> dict[str, Any] | None:
     """`owner`'s conversation record (None: not kept, another key's, expired or deleted)."""
     return _record(store, owner, conversation_id)
 
 
-@_counted("save")
+@counted("save")
 def update(store: ItemStore, owner: str, conversation_id: str, metadata: dict[str, str]) -> dict[str, Any] | None:
     """Replace a conversation's metadata; its record, or None when there is no such conversation."""
     record = _record(store, owner, conversation_id)
@@ -68,13 +54,13 @@ def update(store: ItemStore, owner: str, conversation_id: str, metadata: dict[st
     return record
 
 
-@_counted("delete")
+@counted("delete")
 def delete(store: ItemStore, owner: str, conversation_id: str) -> bool:
     """Erase a conversation and its items (False: there was none)."""
     return store.erase(owner, [(CONVERSATION, conversation_id), (CONVERSATION_ITEMS, conversation_id)])
 
 
-@_counted("load")
+@counted("load")
 def items(store: ItemStore, owner: str, conversation_id: str) -> list[dict[str, Any]] | None:
     """A conversation's items, oldest first (None: there is no such conversation)."""
     if _record(store, owner, conversation_id) is None:
@@ -82,7 +68,7 @@ def items(store: ItemStore, owner: str, conversation_id: str) -> list[dict[str, 
     return store.entries(owner, CONVERSATION_ITEMS, conversation_id)
 
 
-@_counted("save")
+@counted("save")
 def append(store: ItemStore, owner: str, conversation_id: str, added: list[dict[str, Any]]) -> bool:
     """Add items at the end, which starts the conversation's TTL again (False: there is no such conversation). The
     record first: see _rewrite."""
@@ -95,7 +81,7 @@ def append(store: ItemStore, owner: str, conversation_id: str, added: list[dict[
     return True
 
 
-@_counted("delete")
+@counted("delete")
 def remove_item(store: ItemStore, owner: str, conversation_id: str, item_id: str) -> dict[str, Any] | None:
     """Take one item out; the conversation's record, or None when the conversation or the item is not there."""
     record = _record(store, owner, conversation_id)

@@ -21,6 +21,7 @@ for `retrieve`; without `keep_inputs`, less its `instructions`, `metadata` and e
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Mapping, Protocol
@@ -114,15 +115,9 @@ class MemoryItemStore:
         return found
 
     def delete(self, owner: str, response_id: str) -> bool:
-        now = time.monotonic()
         kept = self._items.get((owner, RESPONSE, response_id))      # expired or not: its items go too
         index = wire_json.loads(kept[1]) if kept is not None else None
-        keys = [*((owner, ITEM, i) for i in item_ids(index)), (owner, TURN, response_id),
-                (owner, RESPONSE, response_id)]
-        live = any(key in self._items and self._items[key][0] > now for key in keys)   # expired counts as gone
-        for key in keys:
-            self._drop(key)
-        return live
+        return self.erase(owner, response_keys(response_id, index))
 
     def put(self, owner: str, kind: str, record: dict[str, Any]) -> None:
         self._keep((owner, kind, record["id"]), wire_json.dumps(record))
@@ -139,7 +134,7 @@ class MemoryItemStore:
 
     def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
         now = time.monotonic()
-        live = False
+        live = False     # an expired entry counts as gone
         for kind, key_id in keys:
             kept = self._items.get((owner, kind, key_id))
             live = live or (kept is not None and kept[0] > now)
@@ -191,24 +186,36 @@ WITHOUT_INPUTS = {"instructions": None, "metadata": {}, "user": None, "safety_id
 unless the gateway keeps inputs: a retrieved response then shows them blank."""
 
 
+def counted(operation: str) -> Callable:
+    """Count and log a store failure of `operation`, then raise it (the caller answers 503)."""
+    def wrap(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except ItemStoreError as exc:
+                count_failure(operation, exc)
+                raise
+        return call
+    return wrap
+
+
+@counted("load")
 def retrieve(store: ItemStore | None, owner: str, response_id: str) -> dict[str, Any] | None:
     """`GET /v1/responses/{id}`: `owner`'s kept Response as it was answered (None: not kept, another key's,
     expired, or an item of it evicted). Two lookups. A store failure is counted and logged, then raised."""
     if store is None:
         return None
-    try:
-        index = store.load(owner, [response_id], RESPONSE).get(response_id)
-        envelope = index.get("response") if index is not None else None
-        ids = item_ids(index)
-        items = store.load(owner, ids) if isinstance(envelope, dict) and ids else {}
-    except ItemStoreError as exc:
-        count_failure("load", exc)
-        raise
+    index = store.load(owner, [response_id], RESPONSE).get(response_id)
+    envelope = index.get("response") if index is not None else None
+    ids = item_ids(index)
+    items = store.load(owner, ids) if isinstance(envelope, dict) and ids else {}
     if not isinstance(envelope, dict) or len(items) != len(ids):
         return None
     return {**envelope, "output": [items[i] for i in ids]}
 
 
+@counted("load")
 def input_of(store: ItemStore | None, owner: str, response_id: str) -> list[dict[str, Any]] | None:
     """`GET /v1/responses/{id}/input_items`: the input items of `owner`'s kept turn, as the guardrails let them
     through (None: no turn is kept, as with keep_inputs off, store: false, another key's, expired or deleted).
@@ -216,28 +223,21 @@ def input_of(store: ItemStore | None, owner: str, response_id: str) -> list[dict
     counted and logged, then raised."""
     if store is None:
         return None
-    try:
-        turn = _turn(store.load(owner, [response_id], TURN).get(response_id))
-        index = store.load(owner, [response_id], RESPONSE).get(response_id) if turn is not None else None
-    except ItemStoreError as exc:
-        count_failure("load", exc)
-        raise
+    turn = _turn(store.load(owner, [response_id], TURN).get(response_id))
+    index = store.load(owner, [response_id], RESPONSE).get(response_id) if turn is not None else None
     if turn is None or index is None:
         return None
     inputs = len(turn["items"]) - len(item_ids(index))   # the turn's items end with its output's
     return turn["items"][:inputs] if inputs >= 0 else None
 
 
+@counted("delete")
 def delete(store: ItemStore | None, owner: str, response_id: str) -> bool:
     """`DELETE /v1/responses/{id}`: erase what is kept of `owner`'s response (False: nothing is). A store
     failure is counted and logged, then raised (the caller answers 503)."""
     if store is None:
         return False
-    try:
-        return store.delete(owner, response_id)
-    except ItemStoreError as exc:
-        count_failure("delete", exc)
-        raise
+    return store.delete(owner, response_id)
 
 
 def response_index(response_id: str, items: list[dict[str, Any]],
@@ -245,6 +245,11 @@ def response_index(response_id: str, items: list[dict[str, Any]],
     """What is kept under a response's id: its output items' ids (for `delete` and `retrieve`) and the rest of
     the Response (`retrieve`)."""
     return {"id": response_id, "items": [item["id"] for item in items], "response": envelope}
+
+
+def response_keys(response_id: str, index: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The (kind, id) keys a response is kept under: its output items (as its index names them), turn and index."""
+    return [*((ITEM, i) for i in item_ids(index)), (TURN, response_id), (RESPONSE, response_id)]
 
 
 def item_ids(index: dict[str, Any] | None) -> list[str]:
@@ -259,12 +264,9 @@ def lookup(store: ItemStore | None, owner: str) -> Callable[[list[str]], dict[st
     if store is None:
         return None
 
+    @counted("load")
     def load(ids: list[str]) -> dict[str, dict[str, Any]]:
-        try:
-            return store.load(owner, ids)
-        except ItemStoreError as exc:
-            count_failure("load", exc)
-            raise
+        return store.load(owner, ids)
     return load
 
 
@@ -274,14 +276,11 @@ def conversation(store: ItemStore | None, owner: str) -> Conversation | None:
     if store is None:
         return None
 
+    @counted("load")
     def load(response_id: str) -> tuple[tuple[str, ...], list[dict[str, Any]]] | None:
-        try:
-            last = _turn(store.load(owner, [response_id], TURN).get(response_id))
-            chain = [i for i in last["chain"] if isinstance(i, str)] if last is not None else []
-            earlier = store.load(owner, chain, TURN) if chain else {}
-        except ItemStoreError as exc:
-            count_failure("load", exc)
-            raise
+        last = _turn(store.load(owner, [response_id], TURN).get(response_id))
+        chain = [i for i in last["chain"] if isinstance(i, str)] if last is not None else []
+        earlier = store.load(owner, chain, TURN) if chain else {}
         turns = [_turn(earlier.get(i)) for i in chain]
         if last is None or len(chain) != len(last["chain"]) or any(t is None for t in turns):
             return None       # expired, evicted, another key's, or not a turn the gateway kept

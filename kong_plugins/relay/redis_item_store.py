@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Mapping
 
 import redis
 
 from kong_plugins import redis_client
 from kong_plugins.formats import wire_json
-from kong_plugins.relay.item_store import ITEM, RESPONSE, TURN, ItemStoreError, item_ids, response_index
+from kong_plugins.relay.item_store import ITEM, RESPONSE, TURN, ItemStoreError, response_index, response_keys
 
 KEY_PREFIX = "kbg:"
 
@@ -27,37 +28,27 @@ class RedisItemStore:
 
     def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
              earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        for turn_id in earlier:
-            pipe.expire(_key(owner, TURN, turn_id), self.ttl_seconds)
-        for item in items:
-            pipe.set(_key(owner, ITEM, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
-        if turn is not None:
-            pipe.set(_key(owner, TURN, turn["id"]), wire_json.dumps(turn), ex=self.ttl_seconds)
-        pipe.set(_key(owner, RESPONSE, response_id), wire_json.dumps(response_index(response_id, items, envelope)),
-                 ex=self.ttl_seconds)
-        try:
-            pipe.execute()
-        except (redis.RedisError, OSError) as exc:
-            raise ItemStoreError(type(exc).__name__) from None
+        def commands(pipe: Any) -> None:
+            for turn_id in earlier:
+                pipe.expire(_key(owner, TURN, turn_id), self.ttl_seconds)
+            for item in items:
+                pipe.set(_key(owner, ITEM, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
+            if turn is not None:
+                pipe.set(_key(owner, TURN, turn["id"]), wire_json.dumps(turn), ex=self.ttl_seconds)
+            pipe.set(_key(owner, RESPONSE, response_id),
+                     wire_json.dumps(response_index(response_id, items, envelope)), ex=self.ttl_seconds)
+        self._run(commands)
 
     def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]:
-        try:
+        with _reaching_redis():
             values = self._client.mget([_key(owner, kind, item_id) for item_id in ids])
-        except (redis.RedisError, OSError) as exc:
-            raise ItemStoreError(type(exc).__name__) from None
         found = {item_id: _decoded(value) for item_id, value in zip(ids, values) if value is not None}
         return {item_id: item for item_id, item in found.items() if item is not None}
 
     def delete(self, owner: str, response_id: str) -> bool:
         """Two round trips: the response's index, then one DEL of everything it names."""
         index = self.load(owner, [response_id], RESPONSE).get(response_id)
-        keys = [_key(owner, ITEM, i) for i in item_ids(index)]
-        try:
-            return self._client.delete(*keys, _key(owner, TURN, response_id), _key(owner, RESPONSE, response_id)) > 0
-        except (redis.RedisError, OSError) as exc:
-            raise ItemStoreError(type(exc).__name__) from None
-
+        return self.erase(owner, response_keys(response_id, index))
 
     def put(self, owner: str, kind: str, record: dict[str, Any]) -> None:
         self._run(lambda pipe: pipe.set(_key(owner, kind, record["id"]), wire_json.dumps(record),
@@ -69,10 +60,8 @@ class RedisItemStore:
         self._run(lambda pipe: pipe.rpush(key, *(wire_json.dumps(v) for v in values)).expire(key, self.ttl_seconds))
 
     def entries(self, owner: str, kind: str, list_id: str) -> list[dict[str, Any]]:
-        try:
+        with _reaching_redis():
             values = self._client.lrange(_key(owner, kind, list_id), 0, -1)
-        except (redis.RedisError, OSError) as exc:
-            raise ItemStoreError(type(exc).__name__) from None
         return [item for item in map(_decoded, values) if item is not None]
 
     def replace(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
@@ -85,19 +74,24 @@ class RedisItemStore:
         self._run(rewrite, transaction=True)
 
     def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
-        try:
+        with _reaching_redis():
             return self._client.delete(*(_key(owner, kind, key_id) for kind, key_id in keys)) > 0
-        except (redis.RedisError, OSError) as exc:
-            raise ItemStoreError(type(exc).__name__) from None
 
     def _run(self, commands: Any, transaction: bool = False) -> None:
         """One round trip of pipelined `commands`."""
         pipe = self._client.pipeline(transaction=transaction)
         commands(pipe)
-        try:
+        with _reaching_redis():
             pipe.execute()
-        except (redis.RedisError, OSError) as exc:
-            raise ItemStoreError(type(exc).__name__) from None
+
+
+@contextmanager
+def _reaching_redis() -> Iterator[None]:
+    """Redis's failures (down, slow, refusing) as the store's one error, named by their type only."""
+    try:
+        yield
+    except (redis.RedisError, OSError) as exc:
+        raise ItemStoreError(type(exc).__name__) from None
 
 
 def _decoded(value: bytes) -> dict[str, Any] | None:
