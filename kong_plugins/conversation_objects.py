@@ -100,10 +100,10 @@ def _item(store: Any, who: str, ctx: RequestContext, conversation_id: str, _: st
 
 
 def _delete_item(store: Any, who: str, ctx: RequestContext, conversation_id: str, _: str, item_id: str) -> Reply:
-    if conversation_store.get(store, who, conversation_id) is None:
+    record, removed = conversation_store.remove_item(store, who, conversation_id, item_id)
+    if record is None:
         return _openai_error(ErrorKind.NOT_FOUND, _NOT_KEPT)
-    record = conversation_store.remove_item(store, who, conversation_id, item_id)
-    return _kept(record, lambda: openai_conversations.conversation_object(record), _NO_ITEM)
+    return _kept(record if removed else None, lambda: openai_conversations.conversation_object(record), _NO_ITEM)
 
 
 def _kept(found: Any, answer: Callable[[], dict[str, Any]], missing: str = _NOT_KEPT) -> Reply:

@@ -82,15 +82,19 @@ def append(store: ItemStore, owner: str, conversation_id: str, added: list[dict[
 
 
 @counted("delete")
-def remove_item(store: ItemStore, owner: str, conversation_id: str, item_id: str) -> dict[str, Any] | None:
-    """Take one item out; the conversation's record, or None when the conversation or the item is not there."""
+def remove_item(store: ItemStore, owner: str, conversation_id: str,
+                item_id: str) -> tuple[dict[str, Any] | None, bool]:
+    """Take one item out: (the conversation's record, None when there is no such conversation; whether the item
+    was there to take out)."""
     record = _record(store, owner, conversation_id)
-    kept = store.entries(owner, CONVERSATION_ITEMS, conversation_id) if record is not None else []
+    if record is None:
+        return None, False
+    kept = store.entries(owner, CONVERSATION_ITEMS, conversation_id)
     left = [item for item in kept if item.get("id") != item_id]
-    if record is None or len(left) == len(kept):
-        return None
+    if len(left) == len(kept):
+        return record, False
     _rewrite(store, owner, record, left)
-    return record
+    return record, True
 
 
 def _rewrite(store: ItemStore, owner: str, record: dict[str, Any], items: list[dict[str, Any]]) -> None:

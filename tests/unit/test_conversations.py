@@ -81,9 +81,12 @@ def test_the_store_keeps_a_conversation_for_its_owner_until_it_is_deleted():
     assert conversation_store.append(store, "bob", record["id"], more) is False
     assert conversation_store.items(store, "alice", record["id"]) == [*items, *more]
     assert conversation_store.update(store, "alice", record["id"], {})["metadata"] == {}
-    assert conversation_store.remove_item(store, "alice", record["id"], "fc_kept") == {**record, "metadata": {}}
+    assert conversation_store.remove_item(store, "alice", record["id"], "fc_kept") == (
+        {**record, "metadata": {}}, True)
     assert "fc_kept" not in [i["id"] for i in conversation_store.items(store, "alice", record["id"])]
-    assert conversation_store.remove_item(store, "alice", record["id"], "fc_kept") is None   # gone already
+    assert conversation_store.remove_item(store, "alice", record["id"], "fc_kept") == (
+        {**record, "metadata": {}}, False)                                                    # gone already
+    assert conversation_store.remove_item(store, "bob", record["id"], "msg_x") == (None, False)
     assert conversation_store.delete(store, "alice", record["id"]) is True
     assert conversation_store.items(store, "alice", record["id"]) is None
     assert conversation_store.delete(store, "alice", record["id"]) is False
