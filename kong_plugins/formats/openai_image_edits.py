@@ -20,23 +20,21 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kong_plugins.formats import multipart_form, pictures
-from kong_plugins.formats.body import RequestError, load_json_object
+from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.image_models import ImageJob
-from kong_plugins.formats.openai_images import form_fields, settings
+from kong_plugins.formats.openai_images import form_of, settings, uploaded_file
 
 if TYPE_CHECKING:   # Pillow is imported by the first upload (formats.pictures)
     from PIL import Image
 
+_MASK_NOT_TRANSPARENT = "mask: the mask must have transparent pixels where the picture is to change."
 _NEEDS_MASK = ("mask: send a mask (a PNG whose transparent pixels mark what to change), a picture with transparent "
                "pixels, or mask_prompt (what to change, in words).")
 
 
 def parse_edit(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     """(the job, the model asked for, the response format); RequestError names the field at fault."""
-    try:
-        data = form_fields(load_json_object(body))
-    except RequestError:
-        data = {}
+    data = form_of(body)
     picture, source = _picture(data.get("image", data.get("image[]")))   # the SDKs name a list of pictures image[]
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
@@ -53,18 +51,18 @@ def parse_edit(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     if data.get("mask") is not None:
         if mask_prompt is not None:
             raise RequestError("mask_prompt: send either mask or mask_prompt, not both.", "mask_prompt")
-        mask = _mask_from_alpha(pictures.opened(multipart_form.uploaded(data["mask"]), "mask"), picture.size, "mask")
+        mask = _mask_from_alpha(pictures.opened(multipart_form.uploaded(data["mask"]), "mask"), picture.size,
+                                _MASK_NOT_TRANSPARENT)
     elif mask_prompt is None:
-        if not pictures.has_transparency(picture):
-            raise RequestError(_NEEDS_MASK, "mask")
-        mask = _mask_from_alpha(picture, picture.size, "image")
+        mask = _mask_from_alpha(picture, picture.size, _NEEDS_MASK)
     job, response_format = settings({**data, "size": None}, prompt)
     job = replace(job, width=picture.size[0], height=picture.size[1], source=pictures.for_bedrock(picture, source),
                   mask_image=mask, mask_prompt=mask_prompt)
     return job, data.get("model") or None, response_format
 
 
-def _background_removal(data: dict[str, Any], picture: Image.Image, source: bytes) -> tuple[ImageJob, str | None, str]:
+def _background_removal(data: dict[str, Any], picture: Image.Image,
+                        source: bytes) -> tuple[ImageJob, str | None, str]:
     for field in ("mask", "mask_prompt", "negative_prompt", "seed", "cfg_scale", "quality"):
         if data.get(field) is not None:
             raise RequestError(f"{field}: background: transparent removes the background and takes no {field}.",
@@ -72,26 +70,25 @@ def _background_removal(data: dict[str, Any], picture: Image.Image, source: byte
     if data.get("n") not in (None, 1):
         raise RequestError("n: background removal draws one image.", "n")
     job, response_format = settings({**data, "background": None, "size": None}, "")
-    job = replace(job, width=picture.size[0], height=picture.size[1], source=pictures.for_bedrock(picture, source), cutout=True)
+    job = replace(job, width=picture.size[0], height=picture.size[1], source=pictures.for_bedrock(picture, source),
+                  cutout=True)
     return job, data.get("model") or None, response_format
 
 
 def _picture(value: Any) -> tuple[Image.Image, bytes]:
     if isinstance(value, list):
         raise RequestError("image: Bedrock edits one picture at a time.", "image")
-    raw = multipart_form.uploaded(value)
-    if raw is None:
-        raise RequestError("image: Field required: a PNG or JPEG file, sent as multipart/form-data (as the OpenAI "
-                           "SDKs' images.edit does).", "image")
+    raw = uploaded_file(value, "images.edit")
     return pictures.opened(raw, "image"), raw
 
 
-def _mask_from_alpha(picture: Image.Image, size: tuple[int, int], field: str) -> str:
-    """Nova's mask for OpenAI's: black where `picture` is fully transparent, white elsewhere (base64 PNG)."""
+def _mask_from_alpha(picture: Image.Image, size: tuple[int, int], not_transparent: str) -> str:
+    """Nova's mask for OpenAI's: black where `picture` (a mask, or the picture itself) is fully transparent, white
+    elsewhere (base64 PNG); RequestError naming `mask`, saying `not_transparent` when no pixel is."""
     if picture.size != size:
-        raise RequestError(f"{field}: the mask must be the picture's size ({size[0]}x{size[1]}).", field)
-    if not pictures.has_transparency(picture):
-        raise RequestError(f"{field}: the mask must have transparent pixels where the picture is to change.", field)
-    alpha = picture.convert("RGBA").getchannel("A")
+        raise RequestError(f"mask: the mask must be the picture's size ({size[0]}x{size[1]}).", "mask")
+    alpha = pictures.alpha(picture)
+    if alpha is None or alpha.getextrema()[0] != 0:
+        raise RequestError(not_transparent, "mask")
     mask = alpha.point(lambda value: 255 if value else 0).convert("RGB")
     return pictures.png_base64(mask)

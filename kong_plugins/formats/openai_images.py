@@ -50,24 +50,31 @@ def parse_request(body: bytes | None) -> tuple[ImageJob, str | None, str]:
 
 def parse_variation(body: bytes | None) -> tuple[ImageJob, str | None, str]:
     """`images.create_variation`'s form as a job: (the job, the model asked for, the response format)."""
-    try:
-        data = load_json_object(body)
-    except RequestError:
-        data = {}
-    image = multipart_form.uploaded(data.get("image"))
-    if image is None:
-        raise RequestError("image: Field required: a PNG or JPEG file, sent as multipart/form-data (as the OpenAI "
-                           "SDKs' images.create_variation does).", "image")
-    data = form_fields(data)
+    data = form_of(body)
+    image = uploaded_file(data.get("image"), "images.create_variation")
     job, response_format = settings(data, _optional_text(data, "prompt") or "")
     source = pictures.for_bedrock(pictures.opened(image, "image"), image)   # a transparent PNG goes flattened
     job = replace(job, images=(source,), similarity=_similarity(data.get("similarity_strength")))
     return job, data.get("model") or None, response_format
 
 
-def form_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """A form's fields with its numbers read (forms carry text)."""
+def form_of(body: bytes | None) -> dict[str, Any]:
+    """An upload's form fields (formats.multipart_form) with its numbers read, since forms carry text; {} for a
+    body that is no form, whose missing picture `uploaded_file` then names."""
+    try:
+        data = load_json_object(body)
+    except RequestError:
+        return {}
     return {key: _form_number(value) if key in _FORM_NUMBERS else value for key, value in data.items()}
+
+
+def uploaded_file(value: Any, call: str) -> bytes:
+    """The bytes of a form's file part; RequestError naming `image` when there is none (`call`: the SDK call)."""
+    raw = multipart_form.uploaded(value)
+    if raw is None:
+        raise RequestError("image: Field required: a PNG or JPEG file, sent as multipart/form-data (as the OpenAI "
+                           f"SDKs' {call} does).", "image")
+    return raw
 
 
 def settings(data: dict[str, Any], prompt: str) -> tuple[ImageJob, str]:

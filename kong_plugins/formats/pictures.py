@@ -35,9 +35,9 @@ def has_alpha(picture: Image.Image) -> bool:
     return "A" in picture.getbands() or "transparency" in picture.info
 
 
-def has_transparency(picture: Image.Image) -> bool:
-    """Whether any pixel is fully transparent."""
-    return has_alpha(picture) and picture.convert("RGBA").getchannel("A").getextrema()[0] == 0
+def alpha(picture: Image.Image) -> Image.Image | None:
+    """The picture's alpha channel (None: it has none)."""
+    return picture.convert("RGBA").getchannel("A") if has_alpha(picture) else None
 
 
 def for_bedrock(picture: Image.Image, raw: bytes) -> str:
