@@ -27,6 +27,7 @@ from kong_plugins.formats.openai_responses import ConversationTurn
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
+from kong_plugins.metering import budget_status
 from kong_plugins.metering.estimate import estimate_input_tokens
 from kong_plugins.model_routes import EMBEDDINGS_PATH, IMAGES_PATH, KIND_ROUTES, ModelRoutes
 from kong_plugins.policy.catalogue import GUARDED_KINDS, UNJUDGED_KINDS, Catalogue, CatalogueEntry
@@ -133,6 +134,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
             return self._conversations(ctx, path)
         if path in (PROFILES_PATH, MODELS_PATH) or path.startswith(PROFILES_PATH + "/"):
             return self._listing(ctx, path)
+        if path == budget_status.PATH:   # token-meter's to answer: no model, nothing planned
+            return None
         path_model = _path_model(path)
         api = ApiFormat.OPENAI if path_model is not None else _PARSERS.get(path)
         if api is None:

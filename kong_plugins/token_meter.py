@@ -1,7 +1,7 @@
 """Kong plugin `token-meter`: reserve the call's worst case in access, settle it when the relay is done.
 
 Thin PDK wiring; the decisions are in `kong_plugins.metering`. PDK round trips:
-access 1 (get_var: the request context is shared), log 1 (the request id from
+access 1 (get_var: the request context is shared; GET /v1/budget answers with exit), log 1 (the request id from
 kong.ctx.shared; kong.log.serialize as well only when Kong answered without us).
 Storage round trips: one Redis EVALSHA per phase when Redis is configured.
 """
@@ -14,7 +14,8 @@ from typing import Any
 
 from kong_plugins import metrics
 from kong_plugins.context import store
-from kong_plugins.kong_request import REQUEST_ID_KEY, guarded, request_context, respond
+from kong_plugins.kong_request import REQUEST_ID_KEY, guarded, request_context, request_path, respond
+from kong_plugins.metering import budget_status
 from kong_plugins.metering.exporters import exporters_for
 from kong_plugins.metering.meter import Meter
 from kong_plugins.metering.summary import Outcome, RequestSummary, record
@@ -45,6 +46,8 @@ class Plugin:
             if reply is not None:
                 return respond(kong, reply, ctx)
             ctx.when_relayed(lambda: self.meter.settle(ctx))   # before the client can send its next request
+        elif ctx.upstream is None and request_path(kong, ctx).rstrip("/") == budget_status.PATH:
+            return respond(kong, self.meter.status(ctx, ctx.role), ctx)
         ctx.signoffs.add(NAME)
 
     @guarded(NAME, "log")

@@ -84,6 +84,10 @@ class BudgetStore(Protocol):
 
     def adjust(self, subject: str, windows: Windows, delta: Charge) -> None: ...
 
+    def totals(self, subject: str, windows: Windows) -> Totals:
+        """What the subject has used in each window, reservations in flight included (read only)."""
+        ...
+
 
 def first_exceeded(totals: Totals, charge: Charge, limits: Limits) -> str | None:
     """Which limit the charge would break, checked in the order the client can act on soonest."""
@@ -106,7 +110,7 @@ class MemoryBudgetStore:
 
     def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict:
         keys = _keys(subject, windows)
-        totals = Totals(*(self._counts.get(k, 0) for k in keys))
+        totals = self.totals(subject, windows)
         exceeded = first_exceeded(totals, charge, limits)
         if exceeded:
             return Verdict(False, exceeded, totals)
@@ -117,6 +121,9 @@ class MemoryBudgetStore:
 
     def adjust(self, subject: str, windows: Windows, delta: Charge) -> None:
         self._add(_keys(subject, windows), delta)
+
+    def totals(self, subject: str, windows: Windows) -> Totals:
+        return Totals(*(self._counts.get(k, 0) for k in _keys(subject, windows)))
 
     def _add(self, keys: tuple[str, str, str], charge: Charge) -> None:
         for key, amount in zip(keys, (charge.tokens, charge.tokens, charge.micro_usd)):

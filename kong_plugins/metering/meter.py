@@ -8,8 +8,7 @@ consumer's budget is one budget across routes.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
-from decimal import Decimal
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from kong_plugins import metrics
@@ -19,8 +18,9 @@ from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.metering.budget import (BudgetStore, BudgetStoreError, Charge, MemoryBudgetStore, Reservation,
                                           Totals, Windows)
+from kong_plugins.metering import budget_status
 from kong_plugins.metering.limits import Limits, LimitPolicy, TokenCounting
-from kong_plugins.metering.pricing import MICRO, PriceTable
+from kong_plugins.metering.pricing import PriceTable, usd_text
 
 _MEMORY = MemoryBudgetStore()
 _REDIS: dict[tuple, BudgetStore] = {}
@@ -74,13 +74,8 @@ class Meter:
         try:
             verdict = self.store.reserve(subject, charge, limits, windows)
         except BudgetStoreError as exc:
-            metrics.budget_store_errors_total.labels(operation="reserve").inc()
-            log_event("budget_store_error", level="error", operation="reserve", error=str(exc),
-                      request_id=ctx.request_id, fail_open=self.fail_open)
-            if self.fail_open:
-                return None
-            return render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.UNAVAILABLE,
-                                "Budgets cannot be checked right now; try again shortly.", retry_after=5)
+            _store_error(ctx, "reserve", exc, fail_open=self.fail_open)
+            return None if self.fail_open else _unavailable(ctx)
         ctx.budget_headers = budget_headers(limits, verdict.totals)
         _export_remaining(ctx, role, limits, verdict.totals)
         if not verdict.allowed:
@@ -94,6 +89,21 @@ class Meter:
         ctx.reservation = Reservation(subject, windows, charge)
         return None
 
+    def status(self, ctx: RequestContext, role: str, now: datetime | None = None) -> Reply:
+        """GET /v1/budget: the caller's windows as the next reservation would see them (a 503 if unreadable)."""
+        now = now or datetime.now(timezone.utc)
+        limits = self.policy.limits_for(role, _consumer_names(ctx))
+        windows = Windows.at(now)
+        totals = None
+        if not limits.unlimited:   # reserve() counts nothing for an unlimited caller
+            try:
+                totals = self.store.totals(_subject(ctx), windows)
+            except BudgetStoreError as exc:
+                _store_error(ctx, "status", exc)
+                return _unavailable(ctx)
+        body = budget_status.render(limits, totals, windows, now, ctx.consumer.name if ctx.consumer else None, role)
+        return Reply(200, body, budget_headers(limits, totals) if totals is not None else {})
+
     def settle(self, ctx: RequestContext) -> None:
         """Replace the reservation by what Bedrock reported (a cancelled stream: what it produced)."""
         reservation, ctx.reservation = ctx.reservation, None   # taken before Redis yields: settled once
@@ -104,9 +114,7 @@ class Meter:
         try:
             self.store.adjust(reservation.subject, reservation.windows, actual.minus(reservation.charge))
         except BudgetStoreError as exc:
-            metrics.budget_store_errors_total.labels(operation="settle").inc()
-            log_event("budget_store_error", level="error", operation="settle", error=str(exc),
-                      request_id=ctx.request_id)
+            _store_error(ctx, "settle", exc)
 
 
 def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:
@@ -119,8 +127,8 @@ def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:
             headers[f"X-RateLimit-Remaining-Tokens-{label}"] = str(max(0, limit - used))
     if limits.monthly_budget_micro_usd is not None:
         left = max(0, limits.monthly_budget_micro_usd - totals.month_micro_usd)
-        headers["X-Budget-Limit-USD"] = _usd(limits.monthly_budget_micro_usd)
-        headers["X-Budget-Remaining-USD"] = _usd(left)
+        headers["X-Budget-Limit-USD"] = usd_text(limits.monthly_budget_micro_usd)
+        headers["X-Budget-Remaining-USD"] = usd_text(left)
     return headers
 
 
@@ -135,8 +143,15 @@ def _export_remaining(ctx: RequestContext, role: str, limits: Limits, totals: To
             metrics.tokens_remaining.labels(consumer=consumer, role=role, window=window).set(max(0, limit - used))
 
 
-def _usd(micro: int) -> str:
-    return f"{Decimal(micro) / MICRO:.6f}"
+def _store_error(ctx: RequestContext, operation: str, exc: BudgetStoreError, **fields: Any) -> None:
+    metrics.budget_store_errors_total.labels(operation=operation).inc()
+    log_event("budget_store_error", level="error", operation=operation, error=str(exc), request_id=ctx.request_id,
+              **fields)
+
+
+def _unavailable(ctx: RequestContext) -> Reply:
+    return render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.UNAVAILABLE,
+                        "Budgets cannot be checked right now; try again shortly.", retry_after=5)
 
 
 def _subject(ctx: RequestContext) -> str:

@@ -59,6 +59,11 @@ GUARDRAIL_UNIT_PRICES: dict[str, str] = {
 """USD per 1,000 guardrail text units by policy (the policies of bedrock.guardrail_usage)."""
 
 
+def usd_text(micro: int) -> str:
+    """Micro-dollars as dollars with six places, exact: what the X-Budget-* headers and GET /v1/budget say."""
+    return f"{Decimal(micro) / MICRO:.6f}"
+
+
 @dataclass(frozen=True)
 class ImageTier:
     """USD per image of `quality` up to `max_pixels` (width x height)."""

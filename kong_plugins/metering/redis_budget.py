@@ -46,6 +46,7 @@ return 1
 
 class RedisBudgetStore:
     def __init__(self, client: redis.Redis) -> None:
+        self._client = client
         self._reserve = client.register_script(_RESERVE)
         self._adjust = client.register_script(_ADJUST)
 
@@ -70,6 +71,15 @@ class RedisBudgetStore:
         try:
             self._adjust(keys=list(_keys(subject, windows)), args=[delta.tokens, delta.micro_usd, *_ttls(windows)])
         except (redis.RedisError, OSError) as exc:
+            raise BudgetStoreError(type(exc).__name__) from None
+
+
+    def totals(self, subject: str, windows: Windows) -> Totals:
+        """One MGET: a read needs no script, and a counter not yet written reads as nothing used."""
+        try:
+            values = self._client.mget(_keys(subject, windows))
+            return Totals(*(int(value or 0) for value in values))
+        except (redis.RedisError, OSError, ValueError) as exc:
             raise BudgetStoreError(type(exc).__name__) from None
 
 

@@ -30,6 +30,7 @@ from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.sse import MantleStreamError
 from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
 from kong_plugins.formats.image_models import NotDrawn
+from kong_plugins.metering import budget_status
 from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, Failure, call_with_fallbacks
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay.clock import RelayClock
@@ -100,6 +101,9 @@ class RelayApp:
         not on the route) is the gateway's failure, said as such; anything else did not pass the gateway."""
         api = api_for_path(environ.get("PATH_INFO") or "/")
         seen = self.contexts.get(request_id) if request_id else None
+        if seen is not None and (seen.path or "").rstrip("/") == budget_status.PATH:   # token-meter is not on it
+            return _error(start_response, render_error(api, ErrorKind.NOT_FOUND, "No budget applies to this route: "
+                                                       "token-meter is not configured on it."))
         if seen is not None and seen.upstream is None and not seen.relay_active:
             log_event("relay_refused", level="error", reason="unplanned", request_id=request_id)
             metrics.rejections_total.labels(reason="missing_signoff", role=seen.role or "unknown").inc()
