@@ -11,6 +11,7 @@ the query string of the listing routes (models, inference profiles) and of a GET
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any, Callable
 from urllib.parse import unquote
@@ -189,8 +190,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
                 return render_error(api, ErrorKind.INVALID_REQUEST, "This model is served through OpenAI "
                                     "Chat Completions only: use /v1/chat/completions.", param="model")
             ctx.upstream = plan_openai_compatible(chat.openai, entry, client_model=internal.get("model") or entry.name,
-                                                  include_usage=chat.include_usage)
-            return self._planned(ctx, entry, internal)
+                                                  include_usage=chat.include_usage)   # `n` passes through
+            return self._planned(ctx, entry, internal, chat.choices)
         candidates = [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked_tier, tier)]
         if api is ApiFormat.OPENAI and self.openai_prompt_caching and entry.caches_prompts:
             prompt_cache.add_cache_points(internal)
@@ -213,9 +214,11 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
                     raise   # the model asked for cannot take the request: the client's 400
                 # a fallback that cannot take it (another API's limits) is left out of this request's chain
         ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
+        if chat.choices > 1:   # OpenAI's `n`: every choice from one model, so no fallback
+            ctx.upstream, ctx.fallbacks = replace(plan[0], choices=chat.choices), []
         ctx.omitted_tools, ctx.response_echo = chat.omitted_tools, chat.echo
         ctx.keep_items = self._keeper(ctx, chat)
-        return self._planned(ctx, entry, internal)
+        return self._planned(ctx, entry, internal, chat.choices)
 
     def _keeper(self, ctx: RequestContext, chat: ChatRequest) -> Callable[[dict], None] | None:
         """What keeps a finished Response: its items (`store`), and its input and output in the Conversation it
@@ -234,10 +237,12 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         return keep_and_join
 
     @staticmethod
-    def _planned(ctx: RequestContext, entry: CatalogueEntry, internal: dict[str, Any]) -> None:
-        """Once a call is planned: the model that answers, and what token-meter reserves for it."""
+    def _planned(ctx: RequestContext, entry: CatalogueEntry, internal: dict[str, Any], calls: int = 1) -> None:
+        """Once a call is planned: the model that answers, and what token-meter reserves for it (`calls`: OpenAI's
+        `n`, each choice a call reading the prompt and writing up to max_tokens)."""
         ctx.model = entry.name
         ctx.planned_input, ctx.planned_output = estimate_input_tokens(internal), int(internal["max_tokens"])
+        ctx.planned_calls = calls
 
     def _authorise(self, api: ApiFormat, ctx: RequestContext, requested: str | None) -> CatalogueEntry | Reply:
         """The catalogue entry the role may use for `requested` (or its default)."""

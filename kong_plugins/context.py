@@ -92,6 +92,15 @@ class Usage:
     search_units: int = 0
     """A reranker's billing unit: one query over up to 100 documents (formats.rerank)."""
 
+    def plus(self, other: Usage) -> Usage:
+        """Two calls' usage added up (OpenAI's `n`: one call per choice)."""
+        units = {policy: self.guardrail_units.get(policy, 0) + other.guardrail_units.get(policy, 0)
+                 for policy in {*self.guardrail_units, *other.guardrail_units}}
+        return Usage(input=self.input + other.input, output=self.output + other.output,
+                     cache_read=self.cache_read + other.cache_read, cache_write=self.cache_write + other.cache_write,
+                     cache_write_1h=self.cache_write_1h + other.cache_write_1h, guardrail_units=units,
+                     images=self.images + other.images, search_units=self.search_units + other.search_units)
+
     @property
     def cache_write_hour(self) -> int:
         """The 1-hour share of `cache_write`, never more than the writes (what pricing and metrics count)."""
@@ -136,6 +145,7 @@ class RequestContext:
     omitted_tools: tuple[str, ...] = ()   # hosted OpenAI tool types the call goes on without
     planned_input: int = 0        # bedrock-proxy's estimate of the call's input tokens
     planned_output: int = 0       # the call's max output tokens
+    planned_calls: int = 1        # how many such calls (OpenAI's `n`: one per choice)
     price_table: Any = None       # metering.pricing.PriceTable (token-meter): prices `model` on `service_tier`
     service_tier: str = "default"  # the Bedrock service tier planned, then the one Bedrock says served the call
     tier_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Service-Tier

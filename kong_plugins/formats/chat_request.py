@@ -42,6 +42,8 @@ class ChatRequest:
     """The Responses request's settings its Response repeats (openai_responses.ECHOED)."""
     conversation: openai_responses.ConversationTurn | None = None
     """The OpenAI Conversation a Responses call continues and joins."""
+    choices: int = 1
+    """OpenAI Chat's `n`: that many Bedrock calls, answered as one completion's choices."""
 
 
 END_USER_FIELDS = ("safety_identifier", "user")
@@ -92,7 +94,8 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
                        responses_api=responses_api,
                        end_user=_openai_end_user(request),
                        client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)),
-                       omitted_tools=omitted, store=store, turn=turn, echo=echo, conversation=joins)
+                       omitted_tools=omitted, store=store, turn=turn, echo=echo, conversation=joins,
+                       choices=1 if responses_api else openai_chat.choices(request))
 
 
 def _openai_end_user(request: dict[str, Any]) -> str | None:

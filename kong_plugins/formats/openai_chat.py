@@ -30,9 +30,24 @@ def parse_request(body: bytes | None, *, model_in_path: bool = False) -> dict[st
     if model_in_path:
         data.pop("model", None)
     require_messages(data)
-    if data.get("n") not in (None, 1):
-        raise RequestError("n: only 1 choice is supported.", "n")
+    choices(data)
     return data
+
+
+MAX_CHOICES = 8
+"""OpenAI's `n` allows 128; each choice is a Bedrock call of its own, billed in full, so the gateway stops at 8."""
+
+
+def choices(request: dict[str, Any]) -> int:
+    """OpenAI's `n`: how many choices to answer with (each its own Bedrock call, sent at once)."""
+    if request.get("n") is None:
+        return 1
+    count = whole_number(request["n"], "n", high=MAX_CHOICES,
+                         message=f"n: the gateway answers 1 to {MAX_CHOICES} choices per request.")
+    if count > 1 and request.get("stream") is True:
+        raise RequestError("n: more than one choice is answered without streaming; send stream: false, or n: 1.",
+                           "n")
+    return count
 
 
 def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
@@ -203,6 +218,13 @@ def openai_usage(usage: Usage) -> dict[str, Any]:
     """OpenAI semantics: prompt_tokens INCLUDES cached tokens (Bedrock's input does not)."""
     return {"prompt_tokens": usage.prompt, "completion_tokens": usage.output, "total_tokens": usage.total,
             "prompt_tokens_details": {"cached_tokens": usage.cache_read, "cache_write_tokens": usage.cache_write}}
+
+
+def with_choices(completions: list[dict[str, Any]], usage: Usage) -> dict[str, Any]:
+    """One completion holding each completion's choice in turn (OpenAI's `n`), with the usage of them all: every
+    choice was a Bedrock call that read the prompt, so the prompt is counted once per choice, as it was billed."""
+    answered = [{**completion["choices"][0], "index": index} for index, completion in enumerate(completions)]
+    return {**completions[0], "choices": answered, "usage": openai_usage(usage)}
 
 
 def completion_from_message(message: dict[str, Any], usage: Usage, *, model: str, completion_id: str,

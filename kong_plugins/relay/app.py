@@ -33,6 +33,7 @@ from kong_plugins.formats.image_models import NotDrawn
 from kong_plugins.metering import budget_status
 from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, Failure, call_with_fallbacks
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
+from kong_plugins.relay.choices import call_choices, render_choices
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
 from kong_plugins.relay.embeddings import embed_all
@@ -118,6 +119,8 @@ class RelayApp:
                  start_response: StartResponse) -> Iterable[bytes]:
         if ctx.upstream.embedding is not None:
             return self._embed(ctx, ctx.upstream, start_response)
+        if ctx.upstream.choices > 1:
+            return self._choices(ctx, candidates[0], start_response)
         call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id, ctx.relay_clock)
         if isinstance(upstream, Failure):
             return self._fail(ctx, call, start_response, upstream)
@@ -131,8 +134,23 @@ class RelayApp:
             start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
                            + _served_headers(ctx, call))
             return self._stream(ctx, call, upstream)
+        return self._answer(ctx, call, upstream, start_response, lambda: render_message(call, upstream.content, ctx,
+                                                                                       upstream.headers))
+
+    def _choices(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse) -> Iterable[bytes]:
+        """OpenAI's `n`: that many calls of one model at once, answered as one completion (relay.choices)."""
+        answers = call_choices(self.client, self.retries, call, ctx.request_id, ctx.relay_clock)
+        if isinstance(answers, Failure):
+            return self._fail(ctx, call, start_response, answers)
+        ctx.upstream_status, ctx.bedrock_request_id = answers[0].status_code, answers[0].headers.get(BEDROCK_REQUEST_ID)
+        ctx.model, ctx.service_tier = call.model_name, call.service_tier
+        return self._answer(ctx, call, answers[0], start_response, lambda: render_choices(call, answers, ctx))
+
+    def _answer(self, ctx: RequestContext, call: UpstreamCall, upstream: Any, start_response: StartResponse,
+                render: Callable[[], bytes]) -> Iterable[bytes]:
+        """A non-streamed answer in the client's format, with the headers that say who served it at what cost."""
         try:
-            content = render_message(call, upstream.content, ctx, upstream.headers)
+            content = render()
         except NotDrawn as exc:
             return self._fail(ctx, call, start_response, _not_drawn(exc, ctx.bedrock_request_id))
         except (ValueError, KeyError, TypeError, AttributeError):

@@ -67,6 +67,7 @@ class UpstreamCall:
     rerank: RerankJob | None = None                 # a reranker's InvokeModel: billed per search unit
     service_tier: str = service_tier.DEFAULT        # the Bedrock service tier the call asks for
     hidden_trace: bool = False   # Bedrock's guardrail trace, asked for to price its text units, is not the client's
+    choices: int = 1             # OpenAI Chat's `n`: this call made that many times at once, no fallback
 
     @property
     def billable(self) -> bool:

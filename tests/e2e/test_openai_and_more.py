@@ -78,7 +78,7 @@ def test_openai_errors_are_in_openai_format(stack):
     with pytest.raises(openai.NotFoundError):
         oa(stack).chat.completions.create(model="gpt-4o", max_tokens=5, messages=[{"role": "user", "content": "x"}])
     with pytest.raises(openai.BadRequestError) as bad:
-        oa(stack).chat.completions.create(model="sonnet", n=3, messages=[{"role": "user", "content": "x"}])
+        oa(stack).chat.completions.create(model="sonnet", n=12, messages=[{"role": "user", "content": "x"}])
     assert bad.value.body["param"] == "n"
 
 

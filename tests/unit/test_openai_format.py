@@ -35,7 +35,7 @@ def test_request_to_internal_model():
 
 
 @pytest.mark.parametrize("body,param", [
-    ({"messages": [{"role": "user", "content": "x"}], "n": 2}, "n"),
+    ({"messages": [{"role": "user", "content": "x"}], "n": 9}, "n"),
     ({"messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x"}}]}]},
      "messages.0.content.0"),
