@@ -276,6 +276,8 @@ TOKEN_METER_SCHEMA = [
     ], "description": "USD per 1,000 text units a Bedrock guardrail processed, by policy (traced calls only)."}},
     {"consumer_label_limit": _integer(required=True, default=100, between=[0, 100000],
                                       description="Distinct consumer label values in metrics; others are `other`.")},
+    {"budget_readers": _strings(required=True, default=["admin"],
+                                description="Roles that may read any consumer's budget: GET /v1/budget?consumer=.")},
 ]
 
 _ACTION = {"type": "string", "required": True, "one_of": ["block", "redact", "monitor", "off"]}

@@ -1,7 +1,8 @@
 """Kong plugin `token-meter`: reserve the call's worst case in access, settle it when the relay is done.
 
 Thin PDK wiring; the decisions are in `kong_plugins.metering`. PDK round trips:
-access 1 (get_var: the request context is shared; GET /v1/budget answers with exit), log 1 (the request id from
+access 1 (get_var: the request context is shared; GET /v1/budget answers with exit after reading its
+query, and loads the consumer it names), log 1 (the request id from
 kong.ctx.shared; kong.log.serialize as well only when Kong answered without us).
 Storage round trips: one Redis EVALSHA per phase when Redis is configured.
 """
@@ -13,8 +14,10 @@ import time
 from typing import Any
 
 from kong_plugins import metrics
-from kong_plugins.context import store
+from kong_plugins.context import Consumer, RequestContext, store
 from kong_plugins.kong_request import REQUEST_ID_KEY, guarded, request_context, request_path, respond
+from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.metering import budget_status
 from kong_plugins.metering.exporters import exporters_for
 from kong_plugins.metering.meter import Meter
@@ -33,6 +36,7 @@ class Plugin:
         self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
         self.default_role = config.get("default_role") or "other"
         self.meter = Meter(config)
+        self.budget_readers = frozenset(config.get("budget_readers") or ("admin",))
         self.exporters = exporters_for(config)
         metrics.set_consumer_label_limit(int(config.get("consumer_label_limit") or 100))
 
@@ -47,8 +51,23 @@ class Plugin:
                 return respond(kong, reply, ctx)
             ctx.when_relayed(lambda: self.meter.settle(ctx))   # before the client can send its next request
         elif ctx.upstream is None and request_path(kong, ctx).rstrip("/") == budget_status.PATH:
-            return respond(kong, self.meter.status(ctx, ctx.role), ctx)
+            return respond(kong, self._budget(kong, ctx, ctx.role), ctx)
         ctx.signoffs.add(NAME)
+
+    def _budget(self, kong: Any, ctx: RequestContext, role: str) -> Reply:
+        """The caller's budget, or (`?consumer=`, a role in budget_readers) another consumer's: one PDK call for
+        the query, one to load that consumer."""
+        asked = kong.request.get_query_arg(budget_status.CONSUMER_ARG)
+        if not asked:
+            return self.meter.status(ctx, ctx.consumer, role)
+        if role not in self.budget_readers:
+            return render_error(ApiFormat.OPENAI, ErrorKind.PERMISSION, "Only the roles in token-meter's "
+                                "budget_readers may read another consumer's budget.", param=budget_status.CONSUMER_ARG)
+        consumer = Consumer.from_pdk(kong.client.load_consumer(asked, True)) if isinstance(asked, str) else None
+        if consumer is None:
+            return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, "No consumer has that username or id.",
+                                param=budget_status.CONSUMER_ARG)
+        return self.meter.status(ctx, consumer, consumer.role(self.role_tag_prefix) or self.default_role)
 
     @guarded(NAME, "log")
     def log(self, kong: Any) -> None:

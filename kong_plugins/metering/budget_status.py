@@ -17,6 +17,8 @@ from kong_plugins.metering.limits import Limits
 from kong_plugins.metering.pricing import usd_text
 
 PATH = "/v1/budget"
+CONSUMER_ARG = "consumer"
+"""`?consumer=<username or id>`: another consumer's budget, for the roles in token-meter's budget_readers."""
 OBJECT = "gateway.budget"
 
 

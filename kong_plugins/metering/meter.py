@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from kong_plugins import metrics
-from kong_plugins.context import RequestContext, Usage
+from kong_plugins.context import Consumer, RequestContext, Usage
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
@@ -61,7 +61,7 @@ class Meter:
     def reserve(self, ctx: RequestContext, role: str, now: datetime | None = None) -> Reply | None:
         """Reserve the planned call's worst case; a Reply (429/503) when it may not go ahead."""
         ctx.price_table = self.prices
-        limits = self.policy.limits_for(role, _consumer_names(ctx))
+        limits = self.policy.limits_for(role, _names(ctx.consumer))
         output = ctx.planned_output if limits.reserve_output_cap is None else \
             min(ctx.planned_output, limits.reserve_output_cap)   # the cap is per call, as max_tokens
         apiece = ctx.upstream.billed_apiece if ctx.upstream is not None else Usage()
@@ -70,7 +70,7 @@ class Meter:
         if limits.unlimited:
             return None
         windows = Windows.at(now)
-        subject = _subject(ctx)
+        subject = _subject(ctx.consumer)
         try:
             verdict = self.store.reserve(subject, charge, limits, windows)
         except BudgetStoreError as exc:
@@ -89,19 +89,20 @@ class Meter:
         ctx.reservation = Reservation(subject, windows, charge)
         return None
 
-    def status(self, ctx: RequestContext, role: str, now: datetime | None = None) -> Reply:
-        """GET /v1/budget: the caller's windows as the next reservation would see them (a 503 if unreadable)."""
+    def status(self, ctx: RequestContext, consumer: Consumer | None, role: str,
+               now: datetime | None = None) -> Reply:
+        """GET /v1/budget: `consumer`'s windows as its next reservation would see them (a 503 if unreadable)."""
         now = now or datetime.now(timezone.utc)
-        limits = self.policy.limits_for(role, _consumer_names(ctx))
+        limits = self.policy.limits_for(role, _names(consumer))
         windows = Windows.at(now)
         totals = None
         if not limits.unlimited:   # reserve() counts nothing for an unlimited caller
             try:
-                totals = self.store.totals(_subject(ctx), windows)
+                totals = self.store.totals(_subject(consumer), windows)
             except BudgetStoreError as exc:
                 _store_error(ctx, "status", exc)
                 return _unavailable(ctx)
-        body = budget_status.render(limits, totals, windows, now, ctx.consumer.name if ctx.consumer else None, role)
+        body = budget_status.render(limits, totals, windows, now, consumer.name if consumer else None, role)
         return Reply(200, body, budget_headers(limits, totals) if totals is not None else {})
 
     def settle(self, ctx: RequestContext) -> None:
@@ -154,11 +155,10 @@ def _unavailable(ctx: RequestContext) -> Reply:
                         "Budgets cannot be checked right now; try again shortly.", retry_after=5)
 
 
-def _subject(ctx: RequestContext) -> str:
-    return ctx.consumer.id if ctx.consumer else "anonymous"
+def _subject(consumer: Consumer | None) -> str:
+    return consumer.id if consumer else "anonymous"
 
 
-def _consumer_names(ctx: RequestContext) -> tuple[str, ...]:
-    if ctx.consumer is None:
-        return ()
-    return tuple(n for n in (ctx.consumer.username, ctx.consumer.id) if n)
+def _names(consumer: Consumer | None) -> tuple[str, ...]:
+    """What a consumer override may name it by: its username or its id."""
+    return tuple(n for n in (consumer.username, consumer.id) if n) if consumer else ()

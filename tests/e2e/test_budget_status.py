@@ -65,6 +65,26 @@ def test_a_spent_key_still_reads_its_budget_and_an_unlimited_one_reads_nulls(sta
     assert anonymous.status_code == 401                                       # Kong's key-auth, as everywhere
 
 
+def test_an_admin_reads_any_consumers_budget_and_no_one_else_can(stack):
+    def read(key, consumer):
+        return requests.get(stack.proxy_url + "/v1/budget", params={"consumer": consumer}, timeout=15,
+                            headers={"X-API-Key": key})
+
+    claude = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-ops-key", max_retries=0)
+    spent = claude.messages.with_raw_response.create(**ASK)
+    stack.harness.wait_for_log(spent.headers["X-Kong-Request-Id"])
+    own = budget(stack, "dev-ops-key").json()
+    seen = read("dev-admin-key", own["consumer"])
+    assert seen.status_code == 200 and seen.json()["role"] == "ecommerce_ops"
+    assert seen.json()["tokens_per_day"]["used"] == own["tokens_per_day"]["used"] > 0
+    assert seen.json()["monthly_budget_usd"] == own["monthly_budget_usd"]
+    refused = read("dev-ops-key", "admin-user")
+    assert refused.status_code == 403 and refused.json()["error"]["param"] == "consumer"
+    assert "budget_readers" in refused.json()["error"]["message"]
+    missing = read("dev-admin-key", "no-such-consumer-7")
+    assert missing.status_code == 404 and "no-such-consumer-7" not in missing.text
+
+
 class WithoutTokenMeter(WithoutGuardrails):
     skipped = "token-meter"
 

@@ -51,19 +51,20 @@ def _ctx() -> RequestContext:
 def test_status_counts_a_call_in_flight_at_its_reservation_then_at_what_it_used():
     meter = Meter({"limits": [{"role": "guest", "tokens_per_day": 1000, "monthly_budget_usd": 1}]})
     caller = _ctx()
-    before = meter.status(caller, "guest")
+    before = meter.status(caller, caller.consumer, "guest")
     assert before.status == 200 and before.body["tokens_per_day"]["used"] == 0
     assert meter.reserve(caller, "guest") is None                  # 40 + 60 reserved while the call runs
-    during = meter.status(caller, "guest")
+    during = meter.status(caller, caller.consumer, "guest")
     assert during.body["tokens_per_day"] | {"resets_at": 0} == {"limit": 1000, "used": 100, "remaining": 900,
                                                                "resets_at": 0}
     assert during.headers["X-RateLimit-Remaining-Tokens-Day"] == "900"    # the headers a model call carries
     caller.usage = Usage(input=40, output=5)
     meter.settle(caller)
-    after = meter.status(caller, "guest")
+    after = meter.status(caller, caller.consumer, "guest")
     assert after.body["tokens_per_day"]["used"] == 45
     assert after.body["monthly_budget_usd"]["used"] == "0.000072"   # haiku: 40 x $1.10/M + 5 x $5.50/M, half up
-    assert meter.status(_ctx(), "guest").body["tokens_per_day"]["used"] == 0   # another consumer's is its own
+    other = _ctx()
+    assert meter.status(other, other.consumer, "guest").body["tokens_per_day"]["used"] == 0   # each has its own
 
 
 def test_status_of_an_unlimited_caller_reads_no_store_and_an_unreadable_store_is_a_503():
@@ -73,11 +74,11 @@ def test_status_of_an_unlimited_caller_reads_no_store_and_an_unreadable_store_is
 
     meter = Meter({"limits": [{"role": "guest", "tokens_per_minute": 10}]})
     meter.store = DownStore()
-    admin = meter.status(_ctx(), "admin")                          # no limits for the role: nothing counted
+    admin = meter.status(_ctx(), None, "admin")                          # no limits for the role: nothing counted
     assert admin.status == 200 and admin.headers == {}
     assert [admin.body[k] for k in ("tokens_per_minute", "tokens_per_day", "monthly_budget_usd")] == [None] * 3
     errors = metrics.budget_store_errors_total.labels(operation="status")
     seen = errors._value.get()
-    down = meter.status(_ctx(), "guest")
+    down = meter.status(_ctx(), None, "guest")
     assert down.status == 503 and down.body["error"]["type"] == "server_error" and down.headers["Retry-After"] == "5"
     assert errors._value.get() == seen + 1
