@@ -36,7 +36,8 @@ class Plugin:
         self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
         self.default_role = config.get("default_role") or "other"
         self.meter = Meter(config)
-        self.budget_readers = frozenset(config.get("budget_readers") or ("admin",))
+        readers = config.get("budget_readers")   # [] is nobody: only a missing field means the default
+        self.budget_readers = frozenset(("admin",) if readers is None else readers)
         self.exporters = exporters_for(config)
         metrics.set_consumer_label_limit(int(config.get("consumer_label_limit") or 100))
 

@@ -82,3 +82,10 @@ def test_status_of_an_unlimited_caller_reads_no_store_and_an_unreadable_store_is
     down = meter.status(_ctx(), None, "guest")
     assert down.status == 503 and down.body["error"]["type"] == "server_error" and down.headers["Retry-After"] == "5"
     assert errors._value.get() == seen + 1
+
+
+def test_an_empty_budget_readers_list_lets_nobody_read_another_consumers_budget():
+    from kong_plugins.token_meter import Plugin
+    assert Plugin({"budget_readers": []}).budget_readers == frozenset()
+    assert Plugin({"budget_readers": ["ops"]}).budget_readers == {"ops"}
+    assert Plugin({}).budget_readers == {"admin"}
