@@ -35,7 +35,7 @@ from kong_plugins.policy.catalogue import GUARDED_KINDS, UNJUDGED_KINDS, Catalog
 from kong_plugins.policy import model_list, service_tier
 from kong_plugins.policy.listings import foundation_models, inference_profile, inference_profiles
 from kong_plugins.policy.service_tier import TierRefusal
-from kong_plugins.relay import conversation_store, item_store
+from kong_plugins.relay import background, conversation_store, item_store
 from kong_plugins.response_objects import RESPONSE_OBJECT_PATH, ResponseObjects, owner
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
                                     plan_passthrough)
@@ -218,6 +218,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
             ctx.upstream, ctx.fallbacks = replace(plan[0], choices=chat.choices), []
         ctx.omitted_tools, ctx.response_echo = chat.omitted_tools, chat.echo
         ctx.keep_items = self._keeper(ctx, chat)
+        if chat.background:   # parse_chat refused it without a store
+            ctx.background = background.Keeping(self.item_store, owner(ctx))
         return self._planned(ctx, entry, internal, chat.choices)
 
     def _keeper(self, ctx: RequestContext, chat: ChatRequest) -> Callable[[dict], None] | None:

@@ -166,6 +166,8 @@ class RequestContext:
     stream_failure: Callable[[Any, str], bytes] | None = None   # the stream's own failure event (Responses API)
     guardrail_intervened: bool = False      # the role's Bedrock guardrail blocked the call (input or output)
     keep_items: Callable[[dict], None] | None = None   # a finished Response, kept (relay.item_store)
+    background: Any = None        # relay.background.Keeping: a Responses call run in the background
+    relay_detached: bool = False  # the answer went out before the Bedrock call: the call ends the relay's work
     response_echo: Any = None     # the Responses request's settings its Response repeats (openai_responses.ECHOED)
     _after_relay: list[Callable[[], None]] = field(default_factory=list)
 

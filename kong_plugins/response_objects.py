@@ -3,13 +3,15 @@
 `GET /v1/responses/{id}/input_items` (`responses.input_items.list`, with `keep_inputs` only).
 
 They read what relay.item_store keeps of the caller's own responses (`openai_response_store`):
-a response made with `store: false`, by another key, expired or deleted is OpenAI's 404. The
-gateway runs no background responses, so `cancel` and a streamed retrieve (which replays a
-background response's events) are a 404 and a 400 that say so. Mixed into `bedrock_proxy.Plugin`.
+a response made with `store: false`, by another key, expired or deleted is OpenAI's 404.
+`POST /v1/responses/{id}/cancel` (`responses.cancel`) cancels a background response
+(relay.background); a streamed retrieve (which replays a background response's events) is a 400
+saying the gateway does not. Mixed into `bedrock_proxy.Plugin`.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -18,7 +20,7 @@ from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats import responses_input_items
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
-from kong_plugins.relay import item_store
+from kong_plugins.relay import background, item_store
 
 RESPONSE_OBJECT_PATH = "/v1/responses/"
 _NOT_KEPT = ("No response with this id is kept for your API key: it was made with store: false, by another key, "
@@ -27,6 +29,7 @@ _NO_INPUT = ("No input items are kept for this response id and your API key: the
              "only when openai_response_store has keep_inputs on, only for calls with store: true, and only until "
              "they expire or are deleted.")
 INPUT_ITEMS = "/input_items"
+CANCEL = "/cancel"
 _UNREACHABLE = "The gateway's response store is unreachable, so the response was not {}; retry."
 
 
@@ -44,23 +47,36 @@ class ResponseObjects:
         response_id = unquote(path[len(RESPONSE_OBJECT_PATH):])
         if response_id.endswith(INPUT_ITEMS) and ctx.method == "GET":
             return self._input_items(ctx, response_id[:-len(INPUT_ITEMS)])
+        if response_id.endswith(CANCEL) and ctx.method == "POST":
+            return self._cancel(ctx, response_id[:-len(CANCEL)])
         if "/" in response_id or ctx.method not in ("GET", "DELETE"):
-            return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, "Only retrieving and deleting a kept "
-                                "response and listing its input items are served: the gateway runs no "
-                                "background responses to cancel.")
+            return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, "Only retrieving, deleting and cancelling "
+                                "a kept response and listing its input items are served.")
         if ctx.method == "DELETE":
             return self._delete_response(ctx, response_id)
         if parse_qs(ctx.query or "").get("stream", [""])[-1].lower() == "true":
             return render_error(ApiFormat.OPENAI, ErrorKind.INVALID_REQUEST, "stream: a kept response is "
-                                "retrieved whole; streaming one back is for background responses, which the "
-                                "gateway does not run.", param="stream")
+                                "retrieved whole; the gateway does not stream background responses back.",
+                                param="stream")
         try:
             response = item_store.retrieve(self.item_store, owner(ctx), response_id)
         except item_store.ItemStoreError:
             return render_error(ApiFormat.OPENAI, ErrorKind.UNAVAILABLE, _UNREACHABLE.format("read"))
         if response is None:
             return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, _NOT_KEPT)
-        return Reply(200, response, {})
+        return Reply(200, background.as_seen(response, time.time()), {})
+
+    def _cancel(self, ctx: RequestContext, response_id: str) -> Reply:
+        """Cancel the caller's background response (relay.background.cancel: its Bedrock call runs out)."""
+        try:
+            outcome = background.cancel(self.item_store, owner(ctx), response_id) if "/" not in response_id else None
+        except item_store.ItemStoreError:
+            return render_error(ApiFormat.OPENAI, ErrorKind.UNAVAILABLE, _UNREACHABLE.format("cancelled"))
+        if outcome is None:
+            return render_error(ApiFormat.OPENAI, ErrorKind.NOT_FOUND, _NOT_KEPT)
+        if isinstance(outcome, str):
+            return render_error(ApiFormat.OPENAI, ErrorKind.INVALID_REQUEST, outcome)
+        return Reply(200, outcome, {})
 
     def _input_items(self, ctx: RequestContext, response_id: str) -> Reply:
         """A page of the input items the caller's kept turn holds (`keep_inputs`), as OpenAI lists them."""

@@ -44,6 +44,8 @@ class ChatRequest:
     """The OpenAI Conversation a Responses call continues and joins."""
     choices: int = 1
     """OpenAI Chat's `n`: that many Bedrock calls, answered as one completion's choices."""
+    background: bool = False
+    """A Responses call answered at once and run on, its Response polled from the store (relay.background)."""
 
 
 END_USER_FIELDS = ("safety_identifier", "user")
@@ -73,12 +75,15 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
                                                    conversation_items=conversation_items)
         request, namespaced, omitted = translated.chat, translated.namespaced, translated.omitted
         store = translated.store and stored_items is not None
+        if translated.background and not store:
+            raise RequestError("background: a background response is kept to be polled, and this gateway keeps no "
+                               "responses (bedrock-proxy's openai_response_store).", "background")
         turn = translated.turn if store and conversation is not None else None
         echo: Mapping[str, Any] | None = {**translated.echo, "store": store}
-        joins = translated.conversation
+        joins, background = translated.conversation, translated.background
     else:
         request, namespaced, omitted = openai_chat.parse_request(body, model_in_path=path_model is not None), {}, ()
-        store, turn, echo, joins = False, None, None, None
+        store, turn, echo, joins, background = False, None, None, None, False
     model = request.get("model") if path_model is None else (path_model or None)
     try:
         internal = openai_chat.to_anthropic(request, default_max_tokens)
@@ -95,7 +100,7 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
                        end_user=_openai_end_user(request),
                        client_metadata=request_metadata.from_openai(request.get(request_metadata.OPENAI_MEMBER)),
                        omitted_tools=omitted, store=store, turn=turn, echo=echo, conversation=joins,
-                       choices=1 if responses_api else openai_chat.choices(request))
+                       choices=1 if responses_api else openai_chat.choices(request), background=background)
 
 
 def _openai_end_user(request: dict[str, Any]) -> str | None:

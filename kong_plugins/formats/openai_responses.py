@@ -59,6 +59,8 @@ class Translated:
     """What keeping this call as a turn takes (None: a call that is not kept, `store: false`)."""
     echo: Mapping[str, Any] = field(default_factory=dict)
     """The request's settings a Response repeats (ECHOED), as the client sent them."""
+    background: bool = False
+    """OpenAI's `background`: answered at once, run on, polled (relay.background)."""
     origins: tuple[str, ...] = ()
     """Where each of `chat`'s messages came from in the Responses request (`instructions`, `input.3`,
     `previous_response_id`, `conversation`), so an error in one names what the client sent (responses_errors)."""
@@ -103,8 +105,7 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
         if data.get(field) is not None:
             raise RequestError(f"{field}: the gateway does not keep conversations or prompts; send the whole "
                                "conversation in input (items it returned may be sent as item_reference).", field)
-    if data.get("background"):
-        raise RequestError("background: background responses are not supported by the gateway.", "background")
+    background = _background(data)
     tools = _Tools(data.get("tools"), omit_hosted)
     messages: list[dict[str, Any]] = []
     origins: list[str] = []
@@ -145,13 +146,29 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
     if conversation_id is not None:
         echo["conversation"] = {"id": conversation_id}
     return Translated(chat, {bedrock: where for where, bedrock in tools.qualified.items()}, tuple(tools.omitted),
-                      store=store, turn=Turn(chain, given) if store and isinstance(given, list) else None,
-                      echo=echo, origins=tuple(origins),
+                      store=store, background=background,
+                      turn=Turn(chain, given) if store and isinstance(given, list) else None, echo=echo, origins=tuple(origins),
                       conversation=ConversationTurn(conversation_id, given if isinstance(given, list) else [])
                       if conversation_id is not None else None)
 
 
-ECHOED = ("instructions", "max_output_tokens", "metadata", "parallel_tool_calls", "previous_response_id",
+def _background(data: dict[str, Any]) -> bool:
+    """OpenAI's `background`: a kept call (`store` not false) answered whole when polled (not streamed)."""
+    background = data.get("background")
+    if background is None or background is False:
+        return False
+    if background is not True:
+        raise RequestError("background: must be true or false.", "background")
+    if data.get("store") is False:
+        raise RequestError("background: a background response is kept to be polled, so store must not be false.",
+                           "background")
+    if data.get("stream") is True:
+        raise RequestError("background: the gateway answers a background response when it is polled, not as a "
+                           "stream; send stream: false, or no background.", "background")
+    return True
+
+
+ECHOED = ("background", "instructions", "max_output_tokens", "metadata", "parallel_tool_calls", "previous_response_id",
           "prompt_cache_key", "reasoning", "safety_identifier", "store", "temperature", "text", "tool_choice",
           "tools", "top_p", "truncation", "user")
 """Request fields OpenAI's Response object repeats; clients read them back (`metadata` to correlate, `instructions`

@@ -13,6 +13,7 @@ import json
 from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
+import gevent
 from botocore.exceptions import HTTPClientError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
 from botocore.eventstream import ParserError
@@ -33,6 +34,7 @@ from kong_plugins.formats.image_models import NotDrawn
 from kong_plugins.metering import budget_status
 from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, Failure, call_with_fallbacks
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
+from kong_plugins.relay import background, item_store
 from kong_plugins.relay.choices import call_choices, render_choices
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
@@ -121,6 +123,8 @@ class RelayApp:
             return self._embed(ctx, ctx.upstream, start_response)
         if ctx.upstream.choices > 1:
             return self._choices(ctx, candidates[0], start_response)
+        if ctx.background is not None:
+            return self._background(ctx, candidates, start_response)
         call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id, ctx.relay_clock)
         if isinstance(upstream, Failure):
             return self._fail(ctx, call, start_response, upstream)
@@ -145,6 +149,45 @@ class RelayApp:
         ctx.upstream_status, ctx.bedrock_request_id = answers[0].status_code, answers[0].headers.get(BEDROCK_REQUEST_ID)
         ctx.model, ctx.service_tier = call.model_name, call.service_tier
         return self._answer(ctx, call, answers[0], start_response, lambda: render_choices(call, answers, ctx))
+
+    def _background(self, ctx: RequestContext, candidates: list[UpstreamCall],
+                    start_response: StartResponse) -> Iterable[bytes]:
+        """OpenAI's `background: true`: keep the response as running, answer with it, then call Bedrock."""
+        call = candidates[0]
+        pending = background.running(call.response_id, call.client_model, ctx.response_echo)
+        try:
+            ctx.background.pending(pending)
+        except item_store.ItemStoreError:
+            return _error(start_response, render_error(call.api, ErrorKind.UNAVAILABLE, "The gateway's response "
+                                                       "store is unreachable, so a background response could not be "
+                                                       "started; retry."))
+        ctx.relay_detached = True
+        gevent.spawn(self._run_in_background, ctx, candidates, pending)
+        content = json.dumps(pending, separators=(",", ":")).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(content)))]
+                       + _served_headers(ctx, call))
+        return [content]
+
+    def _run_in_background(self, ctx: RequestContext, candidates: list[UpstreamCall], pending: dict) -> None:
+        """The Bedrock call of a background response; what it answers is kept unless the client cancelled."""
+        keep = ctx.background.unless_cancelled(ctx.keep_items, pending["created_at"])
+        ctx.keep_items = keep
+        try:
+            call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id,
+                                                 ctx.relay_clock)
+            if isinstance(upstream, Failure):
+                ctx.error_type, ctx.bedrock_request_id = upstream.upstream_type, upstream.request_id
+                return keep(background.failed(pending, upstream.kind, upstream.message))
+            ctx.upstream_status, ctx.bedrock_request_id = upstream.status_code, upstream.headers.get(BEDROCK_REQUEST_ID)
+            ctx.model, ctx.service_tier = call.model_name, call.service_tier
+            render_message(call, upstream.content, ctx, upstream.headers)   # keeps the finished Response
+        except Exception as exc:  # noqa: BLE001 - a background call has no client to answer: keep what went wrong
+            ctx.error_type = type(exc).__name__
+            keep(background.failed(pending, ErrorKind.UPSTREAM_ERROR, "Bedrock returned a response the gateway "
+                                   "could not read."))
+        finally:
+            ctx.relay_overhead_ms = ctx.relay_clock.overhead_ms()
+            ctx.relay_done()
 
     def _answer(self, ctx: RequestContext, call: UpstreamCall, upstream: Any, start_response: StartResponse,
                 render: Callable[[], bytes]) -> Iterable[bytes]:
@@ -316,6 +359,8 @@ def _then_done(body: Iterable[bytes], ctx: RequestContext) -> Iterator[bytes]:
         close = getattr(body, "close", None)
         if close is not None:
             close()
+        if ctx.relay_detached:   # a background call: it settles when it is done (_run_in_background)
+            return
         if ctx.relay_clock is not None:
             ctx.relay_overhead_ms = ctx.relay_clock.overhead_ms()
         try:

@@ -165,10 +165,11 @@ class MemoryItemStore:
             self._drop(key)
 
 
-def keep(store: ItemStore, owner: str, turn: Turn | None, response: dict[str, Any]) -> None:
+def keep(store: ItemStore, owner: str, turn: Turn | None, response: dict[str, Any], *, strict: bool = False) -> None:
     """Save a finished Response: its output items, the rest of it beside their ids (what `retrieve` gives back)
     and, with `turn` (`keep_inputs`), the turn that lets a later call continue it. A store failure is counted
-    and logged, the response still goes out (a later reference to it is then a 400 saying it is not kept)."""
+    and logged, the response still goes out (a later reference to it is then a 400 saying it is not kept);
+    `strict`: then raised, for a background response, which is only ever read from the store."""
     response_id, output = response["id"], response["output"]
     record = {"id": response_id, "chain": list(turn.chain), "items": [*turn.input, *output]} if turn else None
     envelope = {key: value for key, value in response.items() if key != "output"}
@@ -178,6 +179,8 @@ def keep(store: ItemStore, owner: str, turn: Turn | None, response: dict[str, An
         store.save(owner, response_id, output, record, turn.chain if turn else (), envelope)
     except ItemStoreError as exc:
         count_failure("save", exc)
+        if strict:
+            raise
 
 
 WITHOUT_INPUTS = {"instructions": None, "metadata": {}, "user": None, "safety_identifier": None,

@@ -63,8 +63,10 @@ def test_bedrock_proxy_deletes_the_callers_response_in_openais_shape():
 def test_with_the_store_off_or_a_path_below_an_id_nothing_is_found():
     assert _request(bedrock_proxy.Plugin({**CONFIG, "openai_response_store": {"storage": "off"}}),
                     "/v1/responses/resp_a").status == 404
-    reply = _request(_plugin(), "/v1/responses/resp_a/cancel", method="POST")
-    assert reply.status == 404 and "no background responses to cancel" in reply.body["error"]["message"]
+    reply = _request(_plugin(), "/v1/responses/resp_a/cancel", method="POST")   # nothing kept to cancel
+    assert reply.status == 404 and reply.body["error"]["code"] == "not_found"
+    below = _request(_plugin(), "/v1/responses/resp_a/cancel/more", method="POST")
+    assert below.status == 404 and "Only retrieving, deleting and cancelling" in below.body["error"]["message"]
 
 
 def test_an_unreachable_redis_store_makes_a_delete_a_counted_503():

@@ -89,7 +89,8 @@ def test_bedrock_proxy_lists_the_callers_input_items_with_keep_inputs_only():
     assert _request(plain, "/v1/responses/resp_unlisted", method="GET").status == 200
     reply = _request(plain, "/v1/responses/resp_unlisted/input_items", method="GET")
     assert reply.status == 404 and "keep_inputs" in reply.body["error"]["message"]
-    for path, method in (("/v1/responses/resp_listed/cancel", "POST"),
-                         ("/v1/responses/resp_listed/input_items", "DELETE"),
+    cancel = _request(plugin, "/v1/responses/resp_listed/cancel", method="POST")   # kept, not in the background
+    assert cancel.status == 400 and "background: true" in cancel.body["error"]["message"]
+    for path, method in (("/v1/responses/resp_listed/input_items", "DELETE"),
                          ("/v1/responses/resp_listed/b/input_items", "GET")):
         assert _request(plugin, path, method=method).status == 404, path

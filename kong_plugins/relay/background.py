@@ -1,0 +1,93 @@
+"""OpenAI background responses (`background: true`): answered at once, run on, polled from the store.
+
+A call made in the background is kept in the gateway's response store as `in_progress` before
+its answer goes out; the relay then makes the Bedrock call in a greenlet of its own and keeps
+the finished Response (or `failed`, with the error) under the same id, where `GET
+/v1/responses/{id}` finds it from any pod sharing the store. token-meter's reservation stands
+until the call is done, then is settled to what Bedrock reported, as for any call.
+
+Bedrock cannot stop a call in flight, so `cancel` marks the kept response `cancelled`; the call
+runs to its end, is charged what Bedrock reports, and its answer is dropped rather than kept
+over the cancellation. A pod that restarts loses its calls in flight: a response still
+`in_progress` after LOST_AFTER_SECONDS is shown as failed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from kong_plugins.formats import responses_render
+from kong_plugins.formats.api import ApiFormat
+from kong_plugins.formats.errors import ErrorKind, render_error
+from kong_plugins.relay import item_store
+from kong_plugins.relay.item_store import ItemStore
+
+RUNNING = frozenset({"queued", "in_progress"})
+LOST_AFTER_SECONDS = 3600
+"""Longer than any call the relay makes (Kong's 600 s read timeout, retries and fallbacks included)."""
+_LOST = {"code": "server_error", "message": "The gateway lost this background response before it finished (the pod "
+                                            "running it restarted); send the request again."}
+
+
+@dataclass(frozen=True)
+class Keeping:
+    """The caller's part of the response store, where its background responses are kept and polled."""
+
+    store: ItemStore
+    owner: str
+
+    def pending(self, response: dict[str, Any]) -> None:
+        """Keep the response as running: raises ItemStoreError, since a response no one can poll must not run."""
+        item_store.keep(self.store, self.owner, None, response, strict=True)
+
+    def cancelled(self, response_id: str) -> bool:
+        """Whether the client cancelled it meanwhile (an unreadable store: not as far as anyone knows)."""
+        try:
+            return (item_store.retrieve(self.store, self.owner, response_id) or {}).get("status") == "cancelled"
+        except item_store.ItemStoreError:
+            return False
+
+    def unless_cancelled(self, keep: Callable[[dict], None] | None, created: int) -> Callable[[dict], None]:
+        """`keep` for the finished response, with the created_at the client was first given, unless cancelled."""
+        def finished(response: dict[str, Any]) -> None:
+            if not self.cancelled(response["id"]):
+                (keep or self.pending)({**response, "created_at": created})
+        return finished
+
+
+def running(response_id: str, model: str, echo: Any) -> dict[str, Any]:
+    """The Response the client gets at once, and what a poll finds until the call is done."""
+    return responses_render.response_object(response_id, model, int(time.time()), [], None, None, echo=echo)
+
+
+def failed(running_response: dict[str, Any], kind: ErrorKind, message: str) -> dict[str, Any]:
+    """The kept response of a call that failed: OpenAI's `failed` status, with the error's code and message."""
+    error = render_error(ApiFormat.OPENAI, kind, message).body["error"]
+    return {**running_response, "status": "failed", "error": {"code": error.get("code") or error["type"],
+                                                               "message": message}}
+
+
+def as_seen(response: dict[str, Any], now: float) -> dict[str, Any]:
+    """A kept response as a poll shows it: one still running long after any call would have ended was lost."""
+    if response.get("background") and response.get("status") in RUNNING and \
+            now - float(response.get("created_at") or now) > LOST_AFTER_SECONDS:
+        return {**response, "status": "failed", "error": dict(_LOST)}
+    return response
+
+
+def cancel(store: ItemStore | None, owner: str, response_id: str) -> dict[str, Any] | str | None:
+    """`POST /v1/responses/{id}/cancel`: the response now cancelled (or already), None when the caller has no
+    such response, or why it cannot be cancelled. Raises ItemStoreError."""
+    response = item_store.retrieve(store, owner, response_id)
+    if response is None or store is None:
+        return None
+    if not response.get("background"):
+        return "Only a response created with background: true can be cancelled."
+    if response.get("status") not in RUNNING | {"cancelled"}:
+        return f"This background response has already ended ({response.get('status')}): it cannot be cancelled."
+    if response["status"] != "cancelled":
+        response = {**response, "status": "cancelled"}
+        item_store.keep(store, owner, None, response, strict=True)
+    return response
