@@ -39,15 +39,12 @@ MAX_CHOICES = 8
 
 
 def choices(request: dict[str, Any]) -> int:
-    """OpenAI's `n`: how many choices to answer with (each its own Bedrock call, sent at once)."""
+    """OpenAI's `n`: how many choices to answer with (each its own Bedrock call, sent at once; streamed, their
+    chunks interleave, each under its choice's index)."""
     if request.get("n") is None:
         return 1
-    count = whole_number(request["n"], "n", high=MAX_CHOICES,
-                         message=f"n: the gateway answers 1 to {MAX_CHOICES} choices per request.")
-    if count > 1 and request.get("stream") is True:
-        raise RequestError("n: more than one choice is answered without streaming; send stream: false, or n: 1.",
-                           "n")
-    return count
+    return whole_number(request["n"], "n", high=MAX_CHOICES,
+                        message=f"n: the gateway answers 1 to {MAX_CHOICES} choices per request.")
 
 
 def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
@@ -272,12 +269,15 @@ class ChunkRenderer:
     """Anthropic stream events → OpenAI `chat.completion.chunk` SSE lines."""
 
     def __init__(self, *, model: str, completion_id: str, include_usage: bool,
-                 tools: ToolKinds = FUNCTIONS_ONLY) -> None:
+                 tools: ToolKinds = FUNCTIONS_ONLY, choice: int | None = None, created: int | None = None) -> None:
+        """`choice`: this stream is that choice of a completion with several (OpenAI's `n`), whose chunks it
+        carries under that index; the usage chunk and [DONE] are then the merged stream's (`stream_end`)."""
         self.model = model
         self.completion_id = completion_id
         self.include_usage = include_usage
         self.tools = tools
-        self.created = int(time.time())
+        self.choice = choice
+        self.created = created or int(time.time())
         self._tool_index: dict[int, int] = {}
         self._answer_blocks: set[int] = set()
         self._custom_inputs: dict[int, custom_tools.InputStream] = {}   # open custom tool calls, by block
@@ -314,11 +314,8 @@ class ChunkRenderer:
         elif kind == "message_delta":
             reason = (event.get("delta") or {}).get("stop_reason")
             yield self._chunk({}, finish_reason=_finish(reason, bool(self._tool_index)))
-        elif kind == "message_stop":
-            if self.include_usage:
-                yield _sse({"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
-                            "model": self.model, "choices": [], "usage": openai_usage(usage)})
-            yield b"data: [DONE]\n\n"
+        elif kind == "message_stop" and self.choice is None:
+            yield from stream_end(self.completion_id, self.created, self.model, usage if self.include_usage else None)
 
     def _start_call(self, block_index: int, block: dict[str, Any]) -> Iterator[bytes]:
         kind = self.tools.of(block)
@@ -354,11 +351,20 @@ class ChunkRenderer:
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
         chunk = {"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
-                 "model": self.model, "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                 "model": self.model, "choices": [{"index": self.choice or 0, "delta": delta, "logprobs": None,
                                                    "finish_reason": finish_reason}]}
         if self.include_usage:
             chunk["usage"] = None
         return _sse(chunk)
+
+
+def stream_end(completion_id: str, created: int, model: str, usage: Usage | None) -> tuple[bytes, ...]:
+    """A completion stream's last events: the usage chunk (`usage`: the client asked for it), then [DONE]."""
+    done = b"data: [DONE]\n\n"
+    if usage is None:
+        return (done,)
+    return _sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                 "choices": [], "usage": openai_usage(usage)}), done
 
 
 def _sse(obj: dict[str, Any]) -> bytes:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
+
+from kong_plugins.context import Usage
 
 CHARS_PER_TOKEN = 4
 TOKENS_PER_IMAGE = 1600
@@ -45,3 +48,30 @@ def _walk(node: Any) -> tuple[int, int]:
                 chars, images = chars + c, images + i
         return chars, images
     return 0, 0
+
+
+class StreamedOutput:
+    """What a stream produced, for one that ends before Bedrock reports its usage (a client hung up, the stream
+    broke). ConverseStream reports usage only in its last event, so such a call would otherwise be charged
+    nothing, though Bedrock bills the prompt and what it generated: its input is then the reservation's
+    estimate, its output the text streamed, at CHARS_PER_TOKEN (never less than Bedrock said so far)."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+        self.finished = False
+
+    def note(self, event: dict[str, Any]) -> None:
+        """Count an Anthropic-shaped stream event (the internal model every stream is decoded to)."""
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            delta = event.get("delta") or {}
+            piece = delta.get("text") or delta.get("partial_json") or delta.get("thinking") or ""
+            self.chars += len(piece) if isinstance(piece, str) else 0
+        elif kind == "message_stop":
+            self.finished = True
+
+    def at_least(self, usage: Usage | None, planned_input: int) -> Usage:
+        usage = usage or Usage()
+        read = usage.input or usage.cache_read or usage.cache_write
+        return replace(usage, input=usage.input if read else planned_input,
+                       output=max(usage.output, math.ceil(self.chars / CHARS_PER_TOKEN)))

@@ -65,6 +65,7 @@ class RequestSummary:
     bedrock_request_id: str | None = None   # joins this line to Bedrock's model invocation log and CloudTrail
     client_session: str | None = None   # Claude Code's session id: a session's cost is the sum of its lines
     client_agent: str | None = None     # a Claude Code subagent's id
+    usage_estimated: bool = False       # the stream ended before Bedrock reported usage: what it produced, estimated
 
     @classmethod
     def build(cls, outcome: Outcome, ctx: RequestContext | None, default_role: str) -> RequestSummary:
@@ -89,6 +90,7 @@ class RequestSummary:
             bedrock_request_id=ctx.bedrock_request_id if ctx else None,
             client_session=ctx.client_session if ctx else None,
             client_agent=ctx.client_agent if ctx else None,
+            usage_estimated=bool(ctx and ctx.usage_estimated),
         )
 
     def event(self) -> UsageEvent:
@@ -140,7 +142,7 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
               ttft_ms=None if summary.ttft_ms is None else round(summary.ttft_ms, 1),
               error_type=summary.error_type, service_tier=summary.service_tier,
               bedrock_request_id=summary.bedrock_request_id, client_session=summary.client_session,
-              client_agent=summary.client_agent,
+              client_agent=summary.client_agent, usage_estimated=summary.usage_estimated or None,
               bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
               bedrock_guardrail_text_units=sum(summary.usage.guardrail_units.values()) or None,
               images=sum(image.count for image in summary.usage.images) or None,

@@ -14,35 +14,32 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
 import gevent
-from botocore.exceptions import HTTPClientError, ReadTimeoutError
-from urllib3.exceptions import HTTPError as Urllib3Error
-from botocore.eventstream import ParserError
 
 from kong_plugins import metrics
 from kong_plugins.bedrock.client import BedrockClient
 from kong_plugins.bedrock import request_metadata
-from kong_plugins.bedrock.errors import client_message, kind_for, mantle_error_type
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import ContextStore, RequestContext
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats import openai_embeddings
 from kong_plugins.formats.anthropic import with_header_betas
 from kong_plugins.formats.api import ApiFormat, api_for_path
-from kong_plugins.formats.sse import MantleStreamError
-from kong_plugins.formats.errors import ErrorKind, render_error, sse_error_event
+from kong_plugins.formats.errors import ErrorKind, render_error
 from kong_plugins.formats.image_models import NotDrawn
 from kong_plugins.metering import budget_status
 from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, Failure, call_with_fallbacks
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay import background, item_store
-from kong_plugins.relay.choices import call_choices, render_choices
+from kong_plugins.relay.choices import call_choices, merged_stream, render_choices
 from kong_plugins.relay.clock import RelayClock
+from kong_plugins.relay.stream_failures import STREAM_BROKE, STREAM_FAILURES, cancelled, failure_event
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
 from kong_plugins.relay.embeddings import embed_all
-from kong_plugins.relay.responses import (StreamException, note_served_tier, passthrough_events, render_message,
+from kong_plugins.relay.responses import (note_served_tier, passthrough_events, render_message,
                                           stream_events, stream_openai_passthrough, stream_sse)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+_SSE_HEADERS = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
 _REQUEST_ID_ENVIRON_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 SERVED_MODEL_HEADER = "X-Bedrock-Model"
 """The catalogue name of the model that answered."""
@@ -135,8 +132,7 @@ class RelayApp:
             start_response("200 OK", _passthrough_headers(upstream.headers) + _served_headers(ctx, call))
             return self._passthrough(ctx, call, upstream)
         if call.stream:
-            start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
-                           + _served_headers(ctx, call))
+            start_response("200 OK", _SSE_HEADERS + _served_headers(ctx, call))
             return self._stream(ctx, call, upstream)
         return self._answer(ctx, call, upstream, start_response, lambda: render_message(call, upstream.content, ctx,
                                                                                        upstream.headers))
@@ -148,6 +144,9 @@ class RelayApp:
             return self._fail(ctx, call, start_response, answers)
         ctx.upstream_status, ctx.bedrock_request_id = answers[0].status_code, answers[0].headers.get(BEDROCK_REQUEST_ID)
         ctx.model, ctx.service_tier = call.model_name, call.service_tier
+        if call.stream:
+            start_response("200 OK", _SSE_HEADERS + _served_headers(ctx, call))
+            return ctx.relay_clock.downstream(merged_stream(call, answers, ctx))
         return self._answer(ctx, call, answers[0], start_response, lambda: render_choices(call, answers, ctx))
 
     def _background(self, ctx: RequestContext, candidates: list[UpstreamCall],
@@ -225,9 +224,9 @@ class RelayApp:
             chunks = clock.upstream(upstream.raw.stream(16384, decode_content=False))
             yield from clock.downstream(passthrough_events(chunks, call, ctx))
         except GeneratorExit:
-            _cancelled(ctx)
+            cancelled(ctx)
             raise
-        except _STREAM_BROKE as exc:
+        except STREAM_BROKE as exc:
             ctx.error_type = type(exc).__name__   # nothing can be added to a native stream: it just ends
         finally:
             upstream.raw.close()
@@ -240,19 +239,10 @@ class RelayApp:
             chunks = clock.upstream(upstream.raw.stream(16384, decode_content=False))
             yield from clock.downstream(translate(chunks, call, ctx))
         except GeneratorExit:
-            _cancelled(ctx)
+            cancelled(ctx)
             raise
-        except StreamException as exc:
-            kind = kind_for(exc.exception_type[:1].upper() + exc.exception_type[1:], 0)
-            ctx.error_type = exc.exception_type or "StreamError"
-            yield _stream_error(ctx, call, kind, client_message(kind, exc.upstream_message))
-        except MantleStreamError as exc:
-            kind = kind_for(mantle_error_type(exc.error_type), 0)
-            ctx.error_type = exc.error_type
-            yield _stream_error(ctx, call, kind, client_message(kind, exc.upstream_message))
-        except (ParserError, ValueError, KeyError, TypeError, *_STREAM_BROKE) as exc:
-            ctx.error_type = type(exc).__name__
-            yield _stream_error(ctx, call, ErrorKind.UPSTREAM_ERROR, "The Bedrock stream broke off.")
+        except STREAM_FAILURES as exc:
+            yield failure_event(ctx, call, exc)
         finally:
             upstream.raw.close()
 
@@ -276,18 +266,6 @@ def _not_drawn(exc: NotDrawn, request_id: str | None) -> Failure:
                        "image drawn from it; change the prompt and try again.", "ContentFiltered", request_id)
     return Failure(ErrorKind.UPSTREAM_ERROR, "The image model failed to draw the image; try again.",
                    "InferenceError", request_id)
-
-
-_STREAM_BROKE = (ReadTimeoutError, HTTPClientError, Urllib3Error, OSError)
-"""How reading Bedrock's stream fails: botocore's and urllib3's own errors (a connection cut
-mid-chunk is urllib3's ProtocolError, a stall past the read timeout urllib3's ReadTimeoutError)."""
-
-
-def _stream_error(ctx: RequestContext, call: UpstreamCall, kind: ErrorKind, message: str) -> bytes:
-    """The stream's last event: its own failure event where the format has one, else the format's error."""
-    if ctx.stream_failure is not None:
-        return ctx.stream_failure(kind, message)
-    return sse_error_event(call.api, kind, message)
 
 
 def _served_headers(ctx: RequestContext, call: UpstreamCall) -> list[tuple[str, str]]:
@@ -367,14 +345,6 @@ def _then_done(body: Iterable[bytes], ctx: RequestContext) -> Iterator[bytes]:
             ctx.relay_done()
         except Exception as exc:  # noqa: BLE001 - accounting must never break the relay
             log_event("relay_accounting_error", level="error", error=type(exc).__name__)
-
-
-def _cancelled(ctx: RequestContext) -> None:
-    """The client went away mid-stream: the Bedrock connection is closed (the caller's `finally`),
-    which cancels the generation; usage so far stays on the context for metering."""
-    ctx.error_type = "ClientDisconnected"
-    log_event("stream_cancelled", request_id=ctx.request_id, model=ctx.model,
-              output_tokens=ctx.usage.output if ctx.usage else 0)
 
 
 def _with_betas(call: UpstreamCall, header: str) -> UpstreamCall:

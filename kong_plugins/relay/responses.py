@@ -23,6 +23,7 @@ from kong_plugins.formats.image_models import count_drawn, read_images
 from kong_plugins.formats.api import ApiFormat, token_count
 from kong_plugins.formats.converse import GUARDRAIL_ACTION, ConverseStreamToAnthropic
 from kong_plugins.formats.sse import AnthropicSseDecoder
+from kong_plugins.metering.estimate import StreamedOutput
 from kong_plugins.policy import service_tier
 from kong_plugins.relay.call import UpstreamCall
 
@@ -148,8 +149,10 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
         ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage)
         return lambda event, raw: events.render(event, ctx.usage)
     if call.api is ApiFormat.OPENAI:
+        choice, created = ctx.stream_choice or (None, None)
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
-                                           include_usage=call.include_usage, tools=call.tools)
+                                           include_usage=call.include_usage, tools=call.tools, choice=choice,
+                                           created=created)
         return lambda event, raw: chunks.render(event, ctx.usage)
     if call.hidden_trace:
         return lambda event, raw: (anthropic.sse_event(_without_trace(event)) if INVOKE_TRACE in event
@@ -197,20 +200,25 @@ def _events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext
     decoder = decoder_for(call)
     render = renderer_for(call, ctx)
     frames = EventStreamBuffer()
-    for chunk in raw_chunks:
-        frames.add_data(chunk)
-        for frame in frames:
-            headers = frame.headers
-            if headers.get(":message-type") != "event":
-                raise StreamException(str(headers.get(":exception-type") or headers.get(":error-code") or ""),
-                                      _message_of(frame.payload, headers))
-            for event, raw in decoder.feed(str(headers.get(":event-type")), frame.payload):
-                ctx.usage = decoder.usage
-                if ctx.first_token_at is None and event.get("type") == "content_block_delta":
-                    ctx.first_token_at = time.monotonic()
-                yield from render(note_guardrail(event, ctx), raw)
-        yield END_OF_READ
-    note_usage(decoder, ctx)
+    streamed = StreamedOutput()
+    try:
+        for chunk in raw_chunks:
+            frames.add_data(chunk)
+            for frame in frames:
+                headers = frame.headers
+                if headers.get(":message-type") != "event":
+                    raise StreamException(str(headers.get(":exception-type") or headers.get(":error-code") or ""),
+                                          _message_of(frame.payload, headers))
+                for event, raw in decoder.feed(str(headers.get(":event-type")), frame.payload):
+                    ctx.usage = decoder.usage
+                    streamed.note(event)
+                    if ctx.first_token_at is None and event.get("type") == "content_block_delta":
+                        ctx.first_token_at = time.monotonic()
+                    yield from render(note_guardrail(event, ctx), raw)
+            yield END_OF_READ
+        note_usage(decoder, ctx)
+    finally:
+        _unfinished(streamed, ctx)
 
 
 def stream_openai_passthrough(raw_chunks: Iterable[bytes], call: UpstreamCall,
@@ -241,14 +249,25 @@ def stream_sse(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestCont
 def _mantle_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
     decoder = AnthropicSseDecoder()
     render = renderer_for(call, ctx)
-    for chunk in raw_chunks:
-        for event, raw in decoder.feed_bytes(chunk):
-            ctx.usage = decoder.usage
-            if ctx.first_token_at is None and event.get("type") == "content_block_delta":
-                ctx.first_token_at = time.monotonic()
-            yield from render(event, raw)
-        yield END_OF_READ
-    ctx.usage = decoder.usage
+    streamed = StreamedOutput()
+    try:
+        for chunk in raw_chunks:
+            for event, raw in decoder.feed_bytes(chunk):
+                ctx.usage = decoder.usage
+                streamed.note(event)
+                if ctx.first_token_at is None and event.get("type") == "content_block_delta":
+                    ctx.first_token_at = time.monotonic()
+                yield from render(event, raw)
+            yield END_OF_READ
+        ctx.usage = decoder.usage
+    finally:
+        _unfinished(streamed, ctx)
+
+
+def _unfinished(streamed: StreamedOutput, ctx: RequestContext) -> None:
+    """A stream that ended before its last event (hang-up, break): charged what it produced (StreamedOutput)."""
+    if not streamed.finished:
+        ctx.usage, ctx.usage_estimated = streamed.at_least(ctx.usage, ctx.planned_input), True
 
 
 def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
@@ -261,25 +280,30 @@ def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Req
     decoder = decoder_for(call)
     frames = EventStreamBuffer()
     decoding = True
-    for chunk in raw_chunks:
-        yield chunk
-        if not decoding:
-            continue
-        frames.add_data(chunk)
-        try:
-            for frame in frames:
-                headers = frame.headers
-                if headers.get(":message-type") != "event":
-                    ctx.error_type = str(headers.get(":exception-type") or headers.get(":error-code") or "stream")
-                    continue
-                for event, _ in decoder.feed(str(headers.get(":event-type")), frame.payload):
-                    if ctx.first_token_at is None and event.get("type") == "content_block_delta":
-                        ctx.first_token_at = time.monotonic()
-                    note_guardrail(event, ctx)
-                note_usage(decoder, ctx)
-        except (ParserError, ValueError, KeyError, TypeError):
-            decoding = False     # the client's SDK will report the broken frame itself
-            ctx.error_type = "MalformedStream"
+    streamed = StreamedOutput()
+    try:
+        for chunk in raw_chunks:
+            yield chunk
+            if not decoding:
+                continue
+            frames.add_data(chunk)
+            try:
+                for frame in frames:
+                    headers = frame.headers
+                    if headers.get(":message-type") != "event":
+                        ctx.error_type = str(headers.get(":exception-type") or headers.get(":error-code") or "stream")
+                        continue
+                    for event, _ in decoder.feed(str(headers.get(":event-type")), frame.payload):
+                        streamed.note(event)
+                        if ctx.first_token_at is None and event.get("type") == "content_block_delta":
+                            ctx.first_token_at = time.monotonic()
+                        note_guardrail(event, ctx)
+                    note_usage(decoder, ctx)
+            except (ParserError, ValueError, KeyError, TypeError):
+                decoding = False     # the client's SDK will report the broken frame itself
+                ctx.error_type = "MalformedStream"
+    finally:
+        _unfinished(streamed, ctx)
 
 
 def _message_of(payload: bytes, headers: dict[str, Any]) -> str | None:

@@ -149,3 +149,17 @@ def test_outcome_comes_from_our_answer_or_else_from_kong():
     assert Outcome.from_serialized({}) == Outcome("", 0, 0.0, None)
     assert Outcome.from_serialized({"consumer": {"id": "c-3", "username": "ops-user"}}).consumer == "ops-user"
     assert Outcome.from_serialized({"consumer": {"id": "c-4", "username": ""}}).consumer == "c-4"
+
+
+def test_a_stream_cut_before_its_usage_is_charged_its_prompt_estimate_and_what_it_streamed():
+    from kong_plugins.metering.estimate import StreamedOutput
+    streamed = StreamedOutput()
+    for piece in ({"type": "text_delta", "text": "abcdefghi"}, {"type": "input_json_delta", "partial_json": '{"a":'},
+                  {"type": "thinking_delta", "thinking": "hmm"}):
+        streamed.note({"type": "content_block_delta", "delta": piece})
+    assert not streamed.finished and streamed.chars == 17
+    assert streamed.at_least(Usage(), planned_input=120) == Usage(input=120, output=5)          # ceil(17 / 4)
+    assert streamed.at_least(Usage(input=80, output=9), 120) == Usage(input=80, output=9)       # Bedrock's word
+    assert streamed.at_least(Usage(cache_read=50, output=2), 120) == Usage(cache_read=50, output=5)
+    streamed.note({"type": "message_stop"})
+    assert streamed.finished

@@ -15,13 +15,12 @@ def test_n_from_one_to_eight(n, expected):
     assert openai_chat.choices({"n": n}) == expected
 
 
-@pytest.mark.parametrize("request_", [{"n": 0}, {"n": 9}, {"n": True}, {"n": "2"}, {"n": 2.0},
-                                      {"n": 2, "stream": True}])
-def test_other_counts_and_streamed_choices_are_the_clients_400_naming_n(request_):
+@pytest.mark.parametrize("request_", [{"n": 0}, {"n": 9}, {"n": True}, {"n": "2"}, {"n": 2.0}])
+def test_other_counts_are_the_clients_400_naming_n(request_):
     with pytest.raises(RequestError) as refused:
         openai_chat.choices(request_)
     assert refused.value.param == "n"
-    assert openai_chat.choices({"n": 1, "stream": True}) == 1
+    assert openai_chat.choices({"n": 3, "stream": True}) == 3
 
 
 def _completion(text, prompt, output):
