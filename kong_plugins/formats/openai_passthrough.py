@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 from kong_plugins.context import Usage, token_count
 from kong_plugins.formats import wire_json
+from kong_plugins.metering.estimate import StreamedOutput
 
 
 def upstream_body(request: dict[str, Any], model: str) -> bytes:
@@ -24,8 +25,8 @@ def upstream_body(request: dict[str, Any], model: str) -> bytes:
 def usage_of(response: dict[str, Any]) -> Usage:
     u = response.get("usage") or {}
     cached = token_count((u.get("prompt_tokens_details") or {}).get("cached_tokens"))
-    return Usage(input=max(0, token_count(u.get("prompt_tokens")) - cached), output=token_count(u.get("completion_tokens")),
-                 cache_read=cached)
+    return Usage(input=max(0, token_count(u.get("prompt_tokens")) - cached),
+                 output=token_count(u.get("completion_tokens")), cache_read=cached)
 
 
 class ChunkPassthrough:
@@ -34,6 +35,7 @@ class ChunkPassthrough:
     def __init__(self, client_wants_usage: bool) -> None:
         self.client_wants_usage = client_wants_usage
         self.usage = Usage()
+        self.streamed = StreamedOutput()   # finished once the usage chunk came (the gateway always asks for it)
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
@@ -52,7 +54,16 @@ class ChunkPassthrough:
             parsed = json.loads(data)
         except ValueError:
             return True
-        if isinstance(parsed, dict) and parsed.get("usage"):
-            self.usage = usage_of(parsed)
+        if not isinstance(parsed, dict):
+            return True
+        for choice in parsed.get("choices") or ():
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if isinstance(delta, dict):
+                self.streamed.add(delta.get("content"))
+                self.streamed.add(delta.get("reasoning_content"))
+                for call in delta.get("tool_calls") or ():
+                    self.streamed.add(((call or {}).get("function") or {}).get("arguments"))
+        if parsed.get("usage"):
+            self.usage, self.streamed.finished = usage_of(parsed), True
             return self.client_wants_usage or bool(parsed.get("choices"))
         return True

@@ -65,10 +65,13 @@ class StreamedOutput:
         kind = event.get("type")
         if kind == "content_block_delta":
             delta = event.get("delta") or {}
-            piece = delta.get("text") or delta.get("partial_json") or delta.get("thinking") or ""
-            self.chars += len(piece) if isinstance(piece, str) else 0
+            self.add(delta.get("text") or delta.get("partial_json") or delta.get("thinking"))
         elif kind == "message_stop":
             self.finished = True
+
+    def add(self, piece: Any) -> None:
+        """Count a piece of streamed text (anything else counts nothing)."""
+        self.chars += len(piece) if isinstance(piece, str) else 0
 
     def at_least(self, usage: Usage | None, planned_input: int) -> Usage:
         usage = usage or Usage()

@@ -229,13 +229,16 @@ def stream_openai_passthrough(raw_chunks: Iterable[bytes], call: UpstreamCall,
 
 def _openai_chunks(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
     chunks = openai_passthrough.ChunkPassthrough(client_wants_usage=call.include_usage)
-    for raw in raw_chunks:
-        for event in chunks.feed(raw):
-            if ctx.first_token_at is None and b'"content"' in event:
-                ctx.first_token_at = time.monotonic()
-            yield event
-        ctx.usage = chunks.usage
-        yield END_OF_READ
+    try:
+        for raw in raw_chunks:
+            for event in chunks.feed(raw):
+                if ctx.first_token_at is None and b'"content"' in event:
+                    ctx.first_token_at = time.monotonic()
+                yield event
+            ctx.usage = chunks.usage
+            yield END_OF_READ
+    finally:
+        _unfinished(chunks.streamed, ctx)
 
 
 def stream_sse(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:

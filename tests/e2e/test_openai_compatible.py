@@ -1,6 +1,9 @@
 """The "other" tier: a consumer with no role tag reaches Gemini 1.5 Flash through an
 OpenAI-compatible endpoint (here a local stub), metered like Bedrock calls."""
 
+import json
+import time
+
 import anthropic
 import openai
 import pytest
@@ -62,3 +65,25 @@ def test_nothing_more_than_that_tier(other_tier):
     r = requests.post(stack.proxy_url + "/v1/messages", headers={"X-API-Key": "dev-partner-key"}, timeout=10,
                       json={"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 400 and "/v1/chat/completions" in r.json()["error"]["message"]
+
+
+def test_a_provider_stream_cut_before_its_usage_chunk_is_charged_what_it_streamed(other_tier):
+    """The provider's usage comes in its last chunk: a client that hangs up first is still charged."""
+    stack, stub = other_tier
+    stub.chunk_delay_s = 0.05
+    try:
+        r = requests.post(stack.proxy_url + "/v1/chat/completions", headers={"X-API-Key": "dev-partner-key"},
+                          stream=True, timeout=10, json={"model": "gemini-flash", "stream": True, "messages": [
+                              {"role": "user", "content": "tell me a long story about " + "words " * 30}]})
+        request_id = r.headers["X-Kong-Request-Id"]
+        next(line for line in r.iter_lines() if b'"content":"' in line and b'"content":""' not in line)
+        r.close()
+        deadline = time.monotonic() + 10
+        while not (summary := [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
+                               if request_id in line and '"event":"request"' in line]):
+            assert time.monotonic() < deadline, "no request summary was logged"
+            time.sleep(0.05)
+    finally:
+        stub.chunk_delay_s = 0.0
+    assert summary[0]["error_type"] == "ClientDisconnected" and summary[0]["usage_estimated"] is True
+    assert summary[0]["input_tokens"] > 0 and summary[0]["output_tokens"] > 0

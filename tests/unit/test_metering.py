@@ -163,3 +163,13 @@ def test_a_stream_cut_before_its_usage_is_charged_its_prompt_estimate_and_what_i
     assert streamed.at_least(Usage(cache_read=50, output=2), 120) == Usage(cache_read=50, output=5)
     streamed.note({"type": "message_stop"})
     assert streamed.finished
+
+
+def test_a_provider_stream_counts_its_text_until_its_usage_chunk():
+    from kong_plugins.formats.openai_passthrough import ChunkPassthrough
+    chunks = ChunkPassthrough(client_wants_usage=False)
+    text = (b'data: {"choices":[{"index":0,"delta":{"content":"abcdefgh",'
+            b'"tool_calls":[{"function":{"arguments":"{}"}}]}}]}\n\n')
+    assert list(chunks.feed(text)) == [text] and chunks.streamed.chars == 10 and not chunks.streamed.finished
+    usage = b'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}\n\n'
+    assert list(chunks.feed(usage)) == [] and chunks.streamed.finished and chunks.usage == Usage(input=7, output=3)
