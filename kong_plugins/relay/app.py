@@ -185,8 +185,7 @@ class RelayApp:
             keep(background.failed(pending, ErrorKind.UPSTREAM_ERROR, "Bedrock returned a response the gateway "
                                    "could not read."))
         finally:
-            ctx.relay_overhead_ms = ctx.relay_clock.overhead_ms()
-            ctx.relay_done()
+            _relayed(ctx)
 
     def _answer(self, ctx: RequestContext, call: UpstreamCall, upstream: Any, start_response: StartResponse,
                 render: Callable[[], bytes]) -> Iterable[bytes]:
@@ -337,14 +336,18 @@ def _then_done(body: Iterable[bytes], ctx: RequestContext) -> Iterator[bytes]:
         close = getattr(body, "close", None)
         if close is not None:
             close()
-        if ctx.relay_detached:   # a background call: it settles when it is done (_run_in_background)
-            return
-        if ctx.relay_clock is not None:
-            ctx.relay_overhead_ms = ctx.relay_clock.overhead_ms()
-        try:
-            ctx.relay_done()
-        except Exception as exc:  # noqa: BLE001 - accounting must never break the relay
-            log_event("relay_accounting_error", level="error", error=type(exc).__name__)
+        if not ctx.relay_detached:   # a background call settles when it is done (_run_in_background)
+            _relayed(ctx)
+
+
+def _relayed(ctx: RequestContext) -> None:
+    """The relay is done with the request: its own time noted, then what waited for it (settle, log)."""
+    if ctx.relay_clock is not None:
+        ctx.relay_overhead_ms = ctx.relay_clock.overhead_ms()
+    try:
+        ctx.relay_done()
+    except Exception as exc:  # noqa: BLE001 - accounting must never break the relay
+        log_event("relay_accounting_error", level="error", error=type(exc).__name__)
 
 
 def _with_betas(call: UpstreamCall, header: str) -> UpstreamCall:

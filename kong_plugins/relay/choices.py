@@ -27,7 +27,7 @@ from kong_plugins.relay.attempts import Failure, call_with_fallbacks
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.relay.responses import render_message, stream_events, stream_sse
-from kong_plugins.relay.stream_failures import STREAM_FAILURES, cancelled, failure_event
+from kong_plugins.relay.stream_failures import cancelled, failure_event
 
 
 def call_choices(client: BedrockClient, budget: RetryBudget, call: UpstreamCall, request_id: str,
@@ -72,7 +72,7 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
         try:
             for piece in translate(answers[index].raw.stream(16384, decode_content=False), call, shadows[index]):
                 pieces.put(piece)
-        except STREAM_FAILURES as exc:
+        except Exception as exc:  # noqa: BLE001 - STREAM_FAILURES, or a fault of ours: either ends the stream
             pieces.put(exc)
         finally:
             pieces.put(_ENDED)
