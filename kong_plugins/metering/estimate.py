@@ -78,3 +78,9 @@ class StreamedOutput:
         read = usage.input or usage.cache_read or usage.cache_write
         return replace(usage, input=usage.input if read else planned_input,
                        output=max(usage.output, math.ceil(self.chars / CHARS_PER_TOKEN)))
+
+
+def as_planned(planned_input: int, planned_output: int, calls: int = 1) -> Usage:
+    """A call the gateway stopped waiting for (a read timeout): Bedrock carries on to its end, most likely
+    max_tokens after so long, and bills it, so it is charged as planned (the input estimate, max_tokens)."""
+    return Usage(input=planned_input * calls, output=planned_output * calls)

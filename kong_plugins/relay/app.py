@@ -27,7 +27,8 @@ from kong_plugins.formats.api import ApiFormat, api_for_path
 from kong_plugins.formats.errors import ErrorKind, render_error
 from kong_plugins.formats.image_models import NotDrawn
 from kong_plugins.metering import budget_status
-from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, Failure, call_with_fallbacks
+from kong_plugins.metering.estimate import as_planned
+from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, READ_TIMEOUT, Failure, call_with_fallbacks
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay import background, item_store
 from kong_plugins.relay.choices import call_choices, merged_stream, render_choices
@@ -176,6 +177,7 @@ class RelayApp:
                                                  ctx.relay_clock)
             if isinstance(upstream, Failure):
                 ctx.error_type, ctx.bedrock_request_id = upstream.upstream_type, upstream.request_id
+                _charge_unanswered(ctx, upstream)
                 return keep(background.failed(pending, upstream.kind, upstream.message))
             ctx.upstream_status, ctx.bedrock_request_id = upstream.status_code, upstream.headers.get(BEDROCK_REQUEST_ID)
             ctx.model, ctx.service_tier = call.model_name, call.service_tier
@@ -249,6 +251,7 @@ class RelayApp:
               failure: Failure) -> Iterable[bytes]:
         ctx.error_type = failure.upstream_type
         ctx.bedrock_request_id = failure.request_id
+        _charge_unanswered(ctx, failure)
         log_event("bedrock_error", level="warn", request_id=ctx.request_id, model=call.model_name,
                   error=failure.upstream_type, status=failure.kind.status, bedrock_request_id=failure.request_id)
         retry_after = 1 if failure.kind is ErrorKind.RATE_LIMITED else None
@@ -256,6 +259,13 @@ class RelayApp:
         if failure.request_id and call.api is not ApiFormat.BEDROCK:
             reply.headers[BEDROCK_REQUEST_ID_HEADER] = failure.request_id
         return _error(start_response, reply)
+
+
+def _charge_unanswered(ctx: RequestContext, failure: Failure) -> None:
+    """A call the gateway stopped waiting for still runs at Bedrock, and is billed: charged as planned."""
+    if failure.upstream_type == READ_TIMEOUT:
+        ctx.usage = as_planned(ctx.planned_input, ctx.planned_output, ctx.planned_calls)
+        ctx.usage_estimated = True
 
 
 def _not_drawn(exc: NotDrawn, request_id: str | None) -> Failure:

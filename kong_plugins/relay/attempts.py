@@ -34,6 +34,8 @@ BEDROCK_REQUEST_ID = "x-amzn-RequestId"
 MISCONFIGURED = ("Bedrock does not accept the gateway's configuration for this model (its model, inference "
                  "profile or guardrail id); the gateway's operators have been told.")
 """A 502: not the client's request at fault (Bedrock's own 400 or 404 would say it was)."""
+READ_TIMEOUT = "ReadTimeout"
+"""The gateway stopped waiting for a call Bedrock runs on to its end (never retried, charged as planned)."""
 FALLBACK_ON = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.PERMISSION, ErrorKind.UNAVAILABLE})
 
 
@@ -95,7 +97,7 @@ def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, ur
     except NoCredentialsError:
         return Failure(ErrorKind.UNAVAILABLE, "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
     except ReadTimeoutError:
-        return Failure(ErrorKind.TIMEOUT, "Bedrock did not answer in time.", "ReadTimeout")
+        return Failure(ErrorKind.TIMEOUT, "Bedrock did not answer in time.", READ_TIMEOUT)
     except (BotocoreConnectionError, HTTPClientError) as exc:   # refused, TLS, proxy, connect timeout, reset
         delay = retries.delay(exception=exc)
         if delay is None:

@@ -173,3 +173,9 @@ def test_a_provider_stream_counts_its_text_until_its_usage_chunk():
     assert list(chunks.feed(text)) == [text] and chunks.streamed.chars == 10 and not chunks.streamed.finished
     usage = b'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}\n\n'
     assert list(chunks.feed(usage)) == [] and chunks.streamed.finished and chunks.usage == Usage(input=7, output=3)
+
+
+def test_a_call_the_gateway_stopped_waiting_for_is_charged_as_planned():
+    from kong_plugins.metering.estimate import as_planned
+    assert as_planned(120, 300) == Usage(input=120, output=300)
+    assert as_planned(120, 300, calls=3) == Usage(input=360, output=900)     # OpenAI's n: every choice's call
