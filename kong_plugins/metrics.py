@@ -47,8 +47,13 @@ tokens_output_total = Counter(
     "kong_bedrock_tokens_output", "Output tokens reported by Bedrock.",
     ["model", "role", "consumer"], registry=registry)
 tokens_cache_total = Counter(
-    "kong_bedrock_tokens_cache", "Prompt-cache tokens reported by Bedrock, by kind (read, write for 5 minutes, write_1h).",
+    "kong_bedrock_tokens_cache",
+    "Prompt-cache tokens reported by Bedrock, by kind (read, write for 5 minutes, write_1h).",
     ["model", "role", "kind"], registry=registry)
+usage_estimated_total = Counter(
+    "kong_bedrock_usage_estimated", "Calls charged by the gateway's estimate because Bedrock never reported their "
+    "usage: a stream cut short, a read timeout (metering.estimate).", ["model", "role", "error_type"],
+    registry=registry)
 cost_dollars_total = Counter(
     "kong_bedrock_cost_estimate_dollars", "Estimated cost in USD from the price table.",
     ["model", "role", "consumer"], registry=registry)

@@ -129,6 +129,8 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
         tier_labels = {**labels, "service_tier": summary.service_tier}
         metrics.service_tier_requests_total.labels(**tier_labels).inc()
         metrics.service_tier_cost_estimate_dollars_total.labels(**tier_labels).inc(float(summary.cost_usd))
+    if summary.usage_estimated:
+        metrics.usage_estimated_total.labels(error_type=summary.error_type or "unfinished", **labels).inc()
     if summary.error_type or summary.status >= 400:
         metrics.errors_total.labels(error_type=summary.error_type or str(summary.status), **labels).inc()
     event = summary.event()

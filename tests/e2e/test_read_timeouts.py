@@ -33,3 +33,6 @@ def test_a_read_timeout_is_a_504_and_is_charged_as_planned():
         assert summary["output_tokens"] == 300 and summary["input_tokens"] >= 100   # max_tokens, the prompt estimate
         assert day_used() - before == summary["input_tokens"] + 300
         assert len(stack.emulator_control("GET", "/_emulator/requests").json()) == 1   # never retried
+        metrics = requests.get(stack.metrics_url, timeout=5).text
+        assert 'kong_bedrock_usage_estimated_total{error_type="ReadTimeout",model="haiku",role="developer"} 1.0' \
+            in metrics
