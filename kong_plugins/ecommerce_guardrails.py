@@ -5,7 +5,8 @@ plugins, so it loads the request context every plugin shares (id, path and body
 from the pre-function's kong.ctx.shared table, then the consumer: the body is
 fetched once per request). A redaction rewrites the
 context's body, which is what bedrock-proxy plans and the relay sends. Logs and
-metrics name categories and the consumer, never the matched text.
+metrics name categories and the consumer, never the matched text. It also answers
+OpenAI's `POST /v1/moderations` itself (guardrails.moderation), with its own detectors.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from kong_plugins import metrics
+from kong_plugins.context import RequestContext
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
-from kong_plugins.formats.errors import ErrorKind, render_error
+from kong_plugins.formats.body import RequestError
+from kong_plugins.formats.errors import ErrorKind, Reply, render_error
+from kong_plugins.guardrails import moderation
 from kong_plugins.guardrails.scanner import UNREADABLE, Scanner
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
 from kong_plugins.schemas import ECOMMERCE_GUARDRAILS_SCHEMA
@@ -35,7 +39,9 @@ class Plugin:
     @guarded(NAME, "access")
     def access(self, kong: Any) -> None:
         ctx = request_context(kong, first=True)
-        request_path(kong, ctx)           # the 403 speaks the client's API format (no call: the snapshot has it)
+        path = request_path(kong, ctx)    # the 403 speaks the client's API format (no call: the snapshot has it)
+        if path.rstrip("/") == moderation.PATH:   # a question about the text, answered here: never blocked
+            return respond(kong, self._moderation(ctx), ctx)
         result = self.scanner.scan(ctx.body)
         role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or "other"
         for category, action in result.found.items():
@@ -52,3 +58,9 @@ class Plugin:
         if result.body is not None:
             ctx.body = result.body
         ctx.signoffs.add(NAME)
+
+    def _moderation(self, ctx: RequestContext) -> Reply:
+        try:
+            return Reply(200, moderation.moderate(self.scanner, ctx.body), {})
+        except RequestError as exc:
+            return render_error(ApiFormat.OPENAI, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)

@@ -65,6 +65,19 @@ class Scanner:
             for category, pattern in SEED_KEYWORDS.items():
                 self.extra.append((category, _compile(pattern), self.actions[category]))
 
+    @property
+    def categories(self) -> list[str]:
+        """Every category this scanner reports: the built-in ones it runs, then the custom patterns'."""
+        built_in = [c for c in CATEGORIES if self.actions[c] != "off"]
+        return built_in + [c for c in dict.fromkeys(category for category, _, _ in self.extra) if c not in built_in]
+
+    def findings_in(self, text: str) -> dict[str, str]:
+        """What plain `text` holds, by category, with the strongest action configured for it (moderation)."""
+        found: dict[str, str] = {}
+        for category, action in self._findings(text, [(0, len(text))]):
+            found[category] = _stronger(found.get(category), action)
+        return found
+
     def scan(self, raw: bytes | None) -> ScanResult:
         if not raw:
             return ScanResult()

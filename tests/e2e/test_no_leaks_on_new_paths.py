@@ -18,6 +18,8 @@ def test_no_prompt_or_key_in_logs_or_metrics_on_the_new_paths(stack):
         pass
     client.chat.completions.create(model="haiku", max_tokens=16, messages=ask, n=2)
     stack.emulator_control("POST", "/_emulator/faults", json={"type": "validation", "count": 1, "model": "haiku"})
+    stack.emulator_control("POST", "/_emulator/faults", json={"type": "slow", "delay_s": 1.0, "count": 1,
+                                                              "model": "haiku"})   # still running when cancelled
     failed = client.responses.create(model="haiku", input=f"Report ({PROMPT_CANARY})", background=True)
     started = client.responses.create(model="haiku", input=f"Report ({PROMPT_CANARY})", background=True)
     client.responses.cancel(started.id)
@@ -26,7 +28,7 @@ def test_no_prompt_or_key_in_logs_or_metrics_on_the_new_paths(stack):
         time.sleep(0.05)
     requests.get(stack.proxy_url + "/v1/budget", params={"consumer": PROMPT_CANARY}, timeout=15,
                  headers={"X-API-Key": "dev-admin-key"})
-    time.sleep(0.5)                                               # the background calls' log lines
+    time.sleep(1.5)                                               # the background calls' log lines
     captured = "\n".join(stack.harness.plugin_server_output("bedrock") + stack.harness.error_log)
     captured += requests.get(stack.metrics_url, timeout=5).text
     assert '"event":"request"' in captured
