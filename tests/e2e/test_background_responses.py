@@ -105,3 +105,18 @@ def test_another_pod_polls_and_cancels_a_background_response_running_on_the_firs
         assert client(b).responses.retrieve(started.id).status == "cancelled"
         finished = client(a).responses.create(model="haiku", input="Also on A", background=True)
         assert polled(b, finished.id).status == "completed"        # polled from pod B to its end
+
+
+def test_a_background_call_on_a_conversation_joins_it_once_done():
+    with GatewayStack(config_overrides=store_config("memory", keep_inputs=True)) as stack:
+        conversation = client(stack).conversations.create(items=[{"role": "user", "content": "Order 7 is late."}])
+        slow(stack, 0.5)
+        started = client(stack).responses.create(model="haiku", input="What about order 7?", background=True,
+                                                  conversation=conversation.id)
+        assert started.conversation.id == conversation.id
+        listed = client(stack).conversations.items.list(conversation.id, order="asc")
+        assert len(listed.data) == 1                                # not joined while it runs
+        assert polled(stack, started.id).status == "completed"
+        items = client(stack).conversations.items.list(conversation.id, order="asc").data
+        assert [item.type for item in items] == ["message", "message", "message"]   # its input and output joined
+        assert items[2].role == "assistant"
