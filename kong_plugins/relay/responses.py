@@ -268,9 +268,15 @@ def _mantle_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Request
 
 
 def _unfinished(streamed: StreamedOutput, ctx: RequestContext) -> None:
-    """A stream that ended before its last event (hang-up, break): charged what it produced (StreamedOutput)."""
-    if not streamed.finished:
-        ctx.usage, ctx.usage_estimated = streamed.at_least(ctx.usage, ctx.planned_input), True
+    """A stream that ended before its last event (hang-up, break): charged what it produced (StreamedOutput),
+    and marked so when that is more than Bedrock reported (a stream whose events are not Anthropic's, such as
+    a Bedrock-native Titan stream, has no message_stop, but reports its usage)."""
+    if streamed.finished:
+        return
+    reported = ctx.usage or Usage()
+    estimated = streamed.at_least(reported, ctx.planned_input)
+    if estimated != reported:
+        ctx.usage, ctx.usage_estimated = estimated, True
 
 
 def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:

@@ -76,3 +76,15 @@ def test_inference_profiles_for_claude_code(stack):
                      headers={"X-API-Key": "dev-developer-key"}, timeout=10)
     assert r.status_code == 200
     assert SONNET in {p["inferenceProfileId"] for p in r.json()["inferenceProfileSummaries"]}
+
+
+def test_a_whole_titan_stream_is_charged_what_bedrock_reported_not_an_estimate(stack):
+    """Titan's stream events are not Anthropic's (no message_stop), but it reports its usage: nothing to estimate."""
+    r = requests.post(f"{stack.proxy_url}/model/amazon.titan-text-express-v1/invoke-with-response-stream",
+                      headers={"X-API-Key": "dev-admin-key"}, timeout=30,
+                      json={"inputText": "hello there", "textGenerationConfig": {"maxTokenCount": 50}})
+    assert r.status_code == 200
+    stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
+    [summary] = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
+                 if r.headers["X-Kong-Request-Id"] in line and '"event":"request"' in line]
+    assert summary["output_tokens"] > 0 and "usage_estimated" not in summary
