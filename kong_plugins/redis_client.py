@@ -12,7 +12,7 @@ from redis.retry import Retry
 
 T = TypeVar("T")
 DOWN_SECONDS = 2.0
-"""How long a failed Redis is left alone before the next call tries it again."""
+"""How long a failed Redis is left alone before the next call tries it again (the record's `down_ms`)."""
 
 
 class FailFastRetry(Retry):
@@ -50,10 +50,12 @@ def from_record(config: Mapping[str, Any]) -> redis.Redis:
     One immediate retry, on a broken connection only: a pooled connection Redis dropped (a restart) is
     replaced at once. redis-py's own default (three retries with exponential backoff from one second)
     held every request some 3.5 s while Redis was down, and a timeout is not retried, so a hung Redis
-    costs one `timeout_ms`, and then nothing for DOWN_SECONDS (FailFastRetry).
+    costs one `timeout_ms`, and then nothing for `down_ms` (FailFastRetry; DOWN_SECONDS by default).
     """
     timeout = (config.get("timeout_ms") or 200) / 1000.0
+    down_ms = config.get("down_ms")
+    down = DOWN_SECONDS if down_ms is None else int(down_ms) / 1000.0
     return redis.Redis(host=config.get("host") or "127.0.0.1", port=int(config.get("port") or 6379),
                        username=config.get("username") or None, password=config.get("password") or None,
                        db=int(config.get("database") or 0), ssl=bool(config.get("ssl")),
-                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=FailFastRetry())
+                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=FailFastRetry(down))

@@ -132,6 +132,9 @@ _REDIS = {"type": "record", "required": True, "fields": [
     {"database": _integer(default=0, between=[0, 1024])},
     {"ssl": _boolean(default=False)},
     {"timeout_ms": _integer(default=200, between=[1, 60000])},
+    {"down_ms": _integer(default=2000, between=[0, 600000],
+                         description="After a Redis call fails, how long every call fails at once without touching "
+                                     "the network (0: try Redis every time).")},
 ]}
 
 BEDROCK_PROXY_SCHEMA = [

@@ -59,9 +59,10 @@ def test_a_dropped_connection_is_retried_once_at_once_and_a_hung_redis_is_not(li
 
 def test_after_a_failure_redis_is_left_alone_for_a_moment_then_tried_again(listener, monkeypatch):
     now = [100.0]
-    retry = redis_client.FailFastRetry(down_seconds=2.0, clock=lambda: now[0])
-    monkeypatch.setattr(redis_client, "FailFastRetry", lambda: retry)
-    client = redis_client.from_record({"host": "127.0.0.1", "port": listener.port, "timeout_ms": 100})
+    made = redis_client.FailFastRetry
+    monkeypatch.setattr(redis_client, "FailFastRetry", lambda down: made(down_seconds=down, clock=lambda: now[0]))
+    client = redis_client.from_record({"host": "127.0.0.1", "port": listener.port, "timeout_ms": 100,
+                                       "down_ms": 2000})
     with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
         client.get("budget")
     tried = _settled(listener, 2 if listener.drop else 1)
@@ -84,3 +85,15 @@ def _settled(listener, expected: int) -> int:
             break
         time.sleep(0.01)
     return len(listener.accepted)
+
+
+def test_a_pause_of_zero_tries_redis_every_time(listener):
+    client = redis_client.from_record({"host": "127.0.0.1", "port": listener.port, "timeout_ms": 100, "down_ms": 0})
+    for _ in range(2):
+        with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+            client.get("budget")
+    assert _settled(listener, 4 if listener.drop else 2) == (4 if listener.drop else 2)
+
+
+def test_the_pause_defaults_to_two_seconds():
+    assert redis_client.from_record({}).connection_pool.connection_kwargs["retry"].down_seconds == 2.0
