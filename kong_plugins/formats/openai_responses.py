@@ -147,7 +147,8 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
         echo["conversation"] = {"id": conversation_id}
     return Translated(chat, {bedrock: where for where, bedrock in tools.qualified.items()}, tuple(tools.omitted),
                       store=store, background=background,
-                      turn=Turn(chain, given) if store and isinstance(given, list) else None, echo=echo, origins=tuple(origins),
+                      turn=Turn(chain, given) if store and isinstance(given, list) else None,
+                      echo=echo, origins=tuple(origins),
                       conversation=ConversationTurn(conversation_id, given if isinstance(given, list) else [])
                       if conversation_id is not None else None)
 

@@ -89,7 +89,8 @@ class Scanner:
             text = raw.decode("utf-8", "replace")
             result = ScanResult()
             for category, action in self._findings(text, [(0, len(text))]):
-                result.found[category] = "block" if action == "redact" else _stronger(result.found.get(category), action)
+                stronger = _stronger(result.found.get(category), action)
+                result.found[category] = "block" if action == "redact" else stronger
             return result
         return self._scan_json(body)
 

@@ -10,11 +10,12 @@ Shipped defaults (shared/reference/models-and-pricing.md, USD per 1M tokens,
 on-demand): the catalogue's Claude entries use `us.` cross-region inference
 profiles, priced at the regional rate (+10% over global for Claude 4.5 models,
 per LiteLLM's price map); cache writes 1.25x input for 5 minutes and 2x for an hour
-(1.6x the 5-minute write price when only that one is configured), cache reads 0.1x input. Opus 4.7 on Mantle at Anthropic's list price. Titan Text Express, Titan
-Text Embeddings V2 ($0.02 per 1M input tokens) and Gemini 1.5 Flash (<=128k prompt)
-per LiteLLM's map; Cohere Embed v3 at $0.10 per 1M input tokens (AWS's price page; the reference
-table has no Cohere row). Re-check against the AWS and
-Google price pages before billing anyone; override in token-meter's `prices`.
+(1.6x the 5-minute write price when only that one is configured), cache reads 0.1x input.
+Opus 4.7 on Mantle at Anthropic's list price. Titan Text Express, Titan Text Embeddings V2
+($0.02 per 1M input tokens) and Gemini 1.5 Flash (<=128k prompt) per LiteLLM's map; Cohere Embed
+v3 at $0.10 per 1M input tokens (AWS's price page; the reference table has no Cohere row).
+Re-check against the AWS and Google price pages before billing anyone; override in token-meter's
+`prices`.
 
 Service tiers scale a model's Standard prices: Flex at half (AWS: "50% discount"), Priority
 at 1.75x (AWS publishes "a premium"; 1.75x is the premium on the models priced at launch),
