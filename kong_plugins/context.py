@@ -20,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from kong_plugins.bedrock import guardrail_usage
 from kong_plugins.formats.api import ApiFormat
 
 
@@ -94,8 +95,7 @@ class Usage:
 
     def plus(self, other: Usage) -> Usage:
         """Two calls' usage added up (OpenAI's `n`: one call per choice)."""
-        units = {policy: self.guardrail_units.get(policy, 0) + other.guardrail_units.get(policy, 0)
-                 for policy in {*self.guardrail_units, *other.guardrail_units}}
+        units = guardrail_usage.added(dict(self.guardrail_units), other.guardrail_units)
         return Usage(input=self.input + other.input, output=self.output + other.output,
                      cache_read=self.cache_read + other.cache_read, cache_write=self.cache_write + other.cache_write,
                      cache_write_1h=self.cache_write_1h + other.cache_write_1h, guardrail_units=units,

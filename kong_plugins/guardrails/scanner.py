@@ -86,12 +86,8 @@ class Scanner:
         except (UnicodeDecodeError, ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
-            text = raw.decode("utf-8", "replace")
-            result = ScanResult()
-            for category, action in self._findings(text, [(0, len(text))]):
-                stronger = _stronger(result.found.get(category), action)
-                result.found[category] = "block" if action == "redact" else stronger
-            return result
+            found = self.findings_in(raw.decode("utf-8", "replace"))
+            return ScanResult(found={c: "block" if action == "redact" else action for c, action in found.items()})
         return self._scan_json(body)
 
     def _scan_json(self, body: dict) -> ScanResult:

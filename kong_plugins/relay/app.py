@@ -126,9 +126,7 @@ class RelayApp:
         call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id, ctx.relay_clock)
         if isinstance(upstream, Failure):
             return self._fail(ctx, call, start_response, upstream)
-        ctx.upstream_status, ctx.bedrock_request_id = upstream.status_code, upstream.headers.get(BEDROCK_REQUEST_ID)
-        ctx.model, ctx.service_tier = call.model_name, call.service_tier
-        note_served_tier(upstream.headers.get(TIER_HEADER), ctx)   # InvokeModel's word; Converse's is in its body
+        _answered(ctx, call, upstream)
         if call.stream and call.api is ApiFormat.BEDROCK:
             start_response("200 OK", _passthrough_headers(upstream.headers) + _served_headers(ctx, call))
             return self._passthrough(ctx, call, upstream)
@@ -143,8 +141,7 @@ class RelayApp:
         answers = call_choices(self.client, self.retries, call, ctx.request_id, ctx.relay_clock)
         if isinstance(answers, Failure):
             return self._fail(ctx, call, start_response, answers)
-        ctx.upstream_status, ctx.bedrock_request_id = answers[0].status_code, answers[0].headers.get(BEDROCK_REQUEST_ID)
-        ctx.model, ctx.service_tier = call.model_name, call.service_tier
+        _answered(ctx, call, answers[0])
         if call.stream:
             start_response("200 OK", _SSE_HEADERS + _served_headers(ctx, call))
             return ctx.relay_clock.downstream(merged_stream(call, answers, ctx))
@@ -163,10 +160,8 @@ class RelayApp:
                                                        "started; retry."))
         ctx.relay_detached = True
         gevent.spawn(self._run_in_background, ctx, candidates, pending)
-        content = json.dumps(pending, separators=(",", ":")).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(content)))]
-                       + _served_headers(ctx, call))
-        return [content]
+        return _json(start_response, "200 OK", json.dumps(pending, separators=(",", ":")).encode(),
+                     _served_headers(ctx, call))
 
     def _run_in_background(self, ctx: RequestContext, candidates: list[UpstreamCall], pending: dict) -> None:
         """The Bedrock call of a background response; what it answers is kept unless the client cancelled."""
@@ -176,11 +171,9 @@ class RelayApp:
             call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id,
                                                  ctx.relay_clock)
             if isinstance(upstream, Failure):
-                ctx.error_type, ctx.bedrock_request_id = upstream.upstream_type, upstream.request_id
-                _charge_unanswered(ctx, upstream)
+                _failed(ctx, upstream)
                 return keep(background.failed(pending, upstream.kind, upstream.message))
-            ctx.upstream_status, ctx.bedrock_request_id = upstream.status_code, upstream.headers.get(BEDROCK_REQUEST_ID)
-            ctx.model, ctx.service_tier = call.model_name, call.service_tier
+            _answered(ctx, call, upstream)
             render_message(call, upstream.content, ctx, upstream.headers)   # keeps the finished Response
         except Exception as exc:  # noqa: BLE001 - a background call has no client to answer: keep what went wrong
             ctx.error_type = type(exc).__name__
@@ -249,9 +242,7 @@ class RelayApp:
 
     def _fail(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse,
               failure: Failure) -> Iterable[bytes]:
-        ctx.error_type = failure.upstream_type
-        ctx.bedrock_request_id = failure.request_id
-        _charge_unanswered(ctx, failure)
+        _failed(ctx, failure)
         log_event("bedrock_error", level="warn", request_id=ctx.request_id, model=call.model_name,
                   error=failure.upstream_type, status=failure.kind.status, bedrock_request_id=failure.request_id)
         retry_after = 1 if failure.kind is ErrorKind.RATE_LIMITED else None
@@ -261,8 +252,17 @@ class RelayApp:
         return _error(start_response, reply)
 
 
-def _charge_unanswered(ctx: RequestContext, failure: Failure) -> None:
-    """A call the gateway stopped waiting for still runs at Bedrock, and is billed: charged as planned."""
+def _answered(ctx: RequestContext, call: UpstreamCall, upstream: Any) -> None:
+    """What Bedrock's answer tells the context: its status and request id, the model and tier that served."""
+    ctx.upstream_status, ctx.bedrock_request_id = upstream.status_code, upstream.headers.get(BEDROCK_REQUEST_ID)
+    ctx.model, ctx.service_tier = call.model_name, call.service_tier
+    note_served_tier(upstream.headers.get(TIER_HEADER), ctx)   # InvokeModel's word; Converse's is in its body
+
+
+def _failed(ctx: RequestContext, failure: Failure) -> None:
+    """What a failed call tells the context; one the gateway stopped waiting for still runs at Bedrock and is
+    billed, so it is charged as planned."""
+    ctx.error_type, ctx.bedrock_request_id = failure.upstream_type, failure.request_id
     if failure.upstream_type == READ_TIMEOUT:
         ctx.usage = as_planned(ctx.planned_input, ctx.planned_output, ctx.planned_calls)
         ctx.usage_estimated = True

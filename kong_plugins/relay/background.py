@@ -45,7 +45,7 @@ class Keeping:
     def cancelled(self, response_id: str) -> bool:
         """Whether the client cancelled it meanwhile (an unreadable store: not as far as anyone knows)."""
         try:
-            return (item_store.retrieve(self.store, self.owner, response_id) or {}).get("status") == "cancelled"
+            return item_store.status_of(self.store, self.owner, response_id) == "cancelled"
         except item_store.ItemStoreError:
             return False
 

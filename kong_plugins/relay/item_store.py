@@ -219,6 +219,15 @@ def retrieve(store: ItemStore | None, owner: str, response_id: str) -> dict[str,
 
 
 @counted("load")
+def status_of(store: ItemStore, owner: str, response_id: str) -> str | None:
+    """A kept response's status alone: one lookup, without its output items (a background call's check for a
+    cancellation). A store failure is counted and logged, then raised."""
+    index = store.load(owner, [response_id], RESPONSE).get(response_id)
+    envelope = index.get("response") if index is not None else None
+    return envelope.get("status") if isinstance(envelope, dict) else None
+
+
+@counted("load")
 def input_of(store: ItemStore | None, owner: str, response_id: str) -> list[dict[str, Any]] | None:
     """`GET /v1/responses/{id}/input_items`: the input items of `owner`'s kept turn, as the guardrails let them
     through (None: no turn is kept, as with keep_inputs off, store: false, another key's, expired or deleted).

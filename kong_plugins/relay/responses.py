@@ -211,9 +211,7 @@ def _events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext
                                           _message_of(frame.payload, headers))
                 for event, raw in decoder.feed(str(headers.get(":event-type")), frame.payload):
                     ctx.usage = decoder.usage
-                    streamed.note(event)
-                    if ctx.first_token_at is None and event.get("type") == "content_block_delta":
-                        ctx.first_token_at = time.monotonic()
+                    _seen(event, streamed, ctx)
                     yield from render(note_guardrail(event, ctx), raw)
             yield END_OF_READ
         note_usage(decoder, ctx)
@@ -257,14 +255,19 @@ def _mantle_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Request
         for chunk in raw_chunks:
             for event, raw in decoder.feed_bytes(chunk):
                 ctx.usage = decoder.usage
-                streamed.note(event)
-                if ctx.first_token_at is None and event.get("type") == "content_block_delta":
-                    ctx.first_token_at = time.monotonic()
+                _seen(event, streamed, ctx)
                 yield from render(event, raw)
             yield END_OF_READ
         ctx.usage = decoder.usage
     finally:
         _unfinished(streamed, ctx)
+
+
+def _seen(event: dict[str, Any], streamed: StreamedOutput, ctx: RequestContext) -> None:
+    """An Anthropic-shaped stream event: counted for a cut stream's charge, the first token's time noted."""
+    streamed.note(event)
+    if ctx.first_token_at is None and event.get("type") == "content_block_delta":
+        ctx.first_token_at = time.monotonic()
 
 
 def _unfinished(streamed: StreamedOutput, ctx: RequestContext) -> None:
@@ -303,9 +306,7 @@ def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Req
                         ctx.error_type = str(headers.get(":exception-type") or headers.get(":error-code") or "stream")
                         continue
                     for event, _ in decoder.feed(str(headers.get(":event-type")), frame.payload):
-                        streamed.note(event)
-                        if ctx.first_token_at is None and event.get("type") == "content_block_delta":
-                            ctx.first_token_at = time.monotonic()
+                        _seen(event, streamed, ctx)
                         note_guardrail(event, ctx)
                     note_usage(decoder, ctx)
             except (ParserError, ValueError, KeyError, TypeError):
