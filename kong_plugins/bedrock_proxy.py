@@ -43,7 +43,7 @@ from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
 version = "0.1.0"
-priority = 904   # after ecommerce-guardrails (905), before token-meter (903), which reserves what is planned here
+priority = -1002   # after ecommerce-guardrails (-1001), before token-meter (-1003), which reserves what is planned here
 Schema = BEDROCK_PROXY_SCHEMA
 
 ESTIMATE_HEADER = "X-Token-Count-Estimate"
@@ -95,7 +95,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
             ctx.method = kong.request.get_method() or ""
             if ctx.method == "GET":   # retrieve's ?stream=true (not served), input_items' and items' paging
                 ctx.query = kong.request.get_raw_query() or ""
-        elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's pre-function did not pass them
+        elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's post-function did not pass them
             ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True
             ctx.metadata_header = kong.request.get_header(request_metadata.INVOKE_HEADER)
         decision = self.decide(ctx, path)

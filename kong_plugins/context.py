@@ -152,7 +152,7 @@ class RequestContext:
     metadata_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Request-Metadata
     client_session: str | None = None    # Claude Code's X-Claude-Code-Session-Id (kong_request.client_id)
     client_agent: str | None = None      # Claude Code's X-Claude-Code-Agent-Id, on a subagent's calls
-    headers_loaded: bool = False     # those two were read (from kong.yaml's pre-function, else the PDK)
+    headers_loaded: bool = False     # those two were read (from kong.yaml's post-function, else the PDK)
     reservation: Any = None       # metering.budget.Reservation held until the call is settled
     budget_headers: dict[str, str] = field(default_factory=dict)
     upstream_status: int | None = None

@@ -2,7 +2,7 @@
 
 Thin PDK wiring; detection is in `kong_plugins.guardrails`. It runs first of our
 plugins, so it loads the request context every plugin shares (id, path and body
-from the pre-function's kong.ctx.shared table, then the consumer: the body is
+and consumer from the post-function's kong.ctx.shared table: the body is
 fetched once per request). A redaction rewrites the
 context's body, which is what bedrock-proxy plans and the relay sends. Logs and
 metrics name categories and the consumer, never the matched text. It also answers
@@ -26,7 +26,8 @@ from kong_plugins.schemas import ECOMMERCE_GUARDRAILS_SCHEMA
 
 NAME = "ecommerce-guardrails"
 version = "0.2.0"
-priority = 905   # first of ours (below rate-limiting 910): a blocked prompt costs no policy or budget work
+priority = -1001   # first of ours: a blocked prompt costs no policy or budget work. After post-function
+#                   (-1000), whose kong.ctx.shared table brings id, path, body and consumer in one round trip
 Schema = ECOMMERCE_GUARDRAILS_SCHEMA
 
 

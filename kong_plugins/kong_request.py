@@ -2,8 +2,8 @@
 
 Every PDK call is one msgpack-RPC round trip to Kong. A request's context is
 keyed by `$kong_request_id`. ecommerce-guardrails, the first of our plugins,
-gets id, path and body in one call from the table kong.yaml's pre-function
-leaves in kong.ctx.shared, and the consumer in a second; the others spend one
+gets id, path, body and consumer in one call from the table kong.yaml's
+post-function leaves in kong.ctx.shared; the others spend one
 `kong.nginx.get_var` each and reuse the rest from the in-process context.
 
 Kong 3.6.1 quirks handled here (see shared/kong/plugin-server-protocol.md):
@@ -58,18 +58,19 @@ def guarded(plugin: str, phase: str) -> Callable[[PhaseMethod], PhaseMethod]:
 
 
 SNAPSHOT_KEY = "bedrock_request"
-"""The kong.ctx.shared table kong.yaml's pre-function fills with the request's id, path and body."""
+"""The kong.ctx.shared table kong.yaml's post-function fills with the request's id, path, body and consumer."""
 REQUEST_ID_KEY = "bedrock_request_id"
-"""The same pre-function's copy of the id alone, for the log phase (the table above holds the body)."""
+"""The same post-function's copy of the id alone, for the log phase (the table above holds the body)."""
 
 
 def request_context(kong: Any, contexts: ContextStore = store, *, first: bool = False) -> RequestContext:
     """This request's shared context, loading consumer and body on first use.
 
     `first`: the caller runs before our other plugins (ecommerce-guardrails, by
-    priority), so it takes id, path and body from the pre-function's table in one
-    round trip (2 fewer than get_var, get_raw_body and get_path). Without that
-    table, or for the others: get_var, and whoever finds no context loads it.
+    priority), so it takes id, path, body and consumer from the post-function's
+    table in one round trip (3 fewer than get_var, get_consumer, get_raw_body and
+    get_path). Without that table, or for the others: get_var, and whoever finds
+    no context loads it.
     """
     snapshot = kong.ctx.shared.get(SNAPSHOT_KEY) if first else None
     request_id = snapshot.get("id") if isinstance(snapshot, dict) else None
@@ -78,7 +79,9 @@ def request_context(kong: Any, contexts: ContextStore = store, *, first: bool = 
         request_id = kong.nginx.get_var("kong_request_id") or ""
     ctx = contexts.get(request_id) if request_id else None
     if ctx is None:
-        consumer = Consumer.from_pdk(kong.client.get_consumer())
+        # kong.yaml's post-function snapshot carries the consumer (false for none): one round trip fewer
+        entity = snapshot["consumer"] if snapshot and "consumer" in snapshot else kong.client.get_consumer()
+        consumer = Consumer.from_pdk(entity)
         body = snapshot.get("body") if snapshot else kong.request.get_raw_body()
         ctx = contexts.create(request_id, consumer=consumer, body=_as_bytes(body))
         if snapshot and "service_tier" in snapshot:   # the header, or false (a Lua table keeps no nil)

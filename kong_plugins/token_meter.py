@@ -26,7 +26,7 @@ from kong_plugins.schemas import TOKEN_METER_SCHEMA
 
 NAME = "token-meter"
 version = "0.2.0"
-priority = 903   # after bedrock-proxy (904): budgets reserve the call it planned
+priority = -1003   # after bedrock-proxy (-1002): budgets reserve the call it planned
 Schema = TOKEN_METER_SCHEMA
 
 

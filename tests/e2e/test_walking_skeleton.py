@@ -145,33 +145,32 @@ def test_pdk_round_trips_per_request(stack):
     stats = stack.harness.request_stats(request_id)
     by_plugin = stats["by_plugin"]
     # HandleEvent + one Step per PDK call: ecommerce-guardrails, first of ours, loads the
-    # shared context (kong.ctx.shared.get: id, path and body from pre-function; get_consumer);
+    # shared context (kong.ctx.shared.get: id, path, body and consumer from post-function);
     # the others only look it up (get_var).
-    assert by_plugin["ecommerce-guardrails"]["access"] == 3
+    assert by_plugin["ecommerce-guardrails"]["access"] == 2
     assert by_plugin["bedrock-proxy"]["access"] == 2
     assert by_plugin["token-meter"]["access"] == 2
     assert by_plugin["token-meter"]["log"] == 2           # + kong.ctx.shared.get (the id), no kong.log.serialize
-    assert stats["rpc_calls"] == 9
+    assert stats["rpc_calls"] == 8
     trace = stats["trace"]
     assert [t["pdk_method"] for t in trace if t["pdk_method"]] == [
-        "kong.ctx.shared.get", "kong.client.get_consumer", "kong.nginx.get_var", "kong.nginx.get_var",
-        "kong.ctx.shared.get"]
+        "kong.ctx.shared.get", "kong.nginx.get_var", "kong.nginx.get_var", "kong.ctx.shared.get"]
     print(f"\nRPC round trips per request: {stats['rpc_calls']} ({by_plugin})")
 
 
-def test_without_the_pre_function_snapshot_the_plugins_ask_kong_for_each_value():
-    """A kong.yaml that lacks the snapshot snippet still works, at 4 more round trips."""
+def test_without_the_post_function_snapshot_the_plugins_ask_kong_for_each_value():
+    """A kong.yaml whose post-function lacks the snapshot snippet still works, at 5 more round trips."""
     import yaml
 
     from kong_plugins.kong_request import SNAPSHOT_KEY
     from tests.stack import KONG_YAML, GatewayStack
 
     relay = next(s for s in yaml.safe_load(KONG_YAML.read_text())["services"] if s["name"] == "bedrock-relay")
-    snippets = next(p for p in relay["plugins"] if p["name"] == "pre-function")["config"]["access"]
-    kept = [code for code in snippets if SNAPSHOT_KEY not in code]
-    assert len(kept) == len(snippets) - 1
+    snippets = next(p for p in relay["plugins"] if p["name"] == "post-function")["config"]["access"]
+    kept = [code for code in snippets if SNAPSHOT_KEY not in code] or ["return function() end"]
+    assert len(snippets) == 1 and kept == ["return function() end"]
     headers = {"X-API-Key": "dev-developer-key"}
-    with GatewayStack(config_overrides={"pre-function": {"access": kept}}) as stack:
+    with GatewayStack(config_overrides={"post-function": {"access": kept}}) as stack:
         requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers=headers, timeout=10)
         ok = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers=headers, timeout=10)
         blocked = requests.post(stack.proxy_url + "/v1/chat/completions", headers=headers, timeout=10, json={

@@ -1,4 +1,4 @@
-"""pre-function: the configured Lua runs (LuaJIT via lupa) against the harness PDK."""
+"""pre-function and post-function: the configured Lua runs (LuaJIT via lupa) against the harness PDK."""
 from __future__ import annotations
 
 import pytest
@@ -54,6 +54,22 @@ services:
           kong.ctx.shared.snap = {{id = ngx.var.kong_request_id, body = kong.request.get_raw_body()}}
           local snap = kong.ctx.shared.snap
           kong.service.request.set_header("x-snap", snap.id .. ":" .. #snap.body .. ":" .. snap.body:byte(1))
+  - name: after-auth
+    paths: [/after-auth]
+    plugins:
+    - {{name: key-auth, config: {{key_names: [x-api-key], hide_credentials: true}}}}
+    - name: post-function
+      config:
+        access:
+        - |
+          local consumer = kong.client.get_consumer()
+          kong.service.request.set_header("x-post-saw", consumer and consumer.username or "nobody")
+    - name: pre-function
+      config:
+        access:
+        - |
+          local consumer = kong.client.get_consumer()
+          kong.service.request.set_header("x-pre-saw", consumer and consumer.username or "nobody")
   - name: broken
     paths: [/broken]
     plugins:
@@ -105,6 +121,22 @@ def test_runtime_lua_error_is_kongs_500(kong):
 def test_syntax_error_refuses_the_config(upstream, tmp_path):
     bad = YAML.format(up=upstream.url, bearer=BEARER_TO_KEY).replace("return t.field", "return ((")
     with pytest.raises(HarnessStartError, match="error parsing pre-function"):
+        build(tmp_path, bad, env={"KONG_PLUGINS": "bundled,py_probe,py_second"})
+
+
+def test_post_function_runs_after_key_auth_and_pre_function_before_it(kong):
+    """post-function is pre-function's handler at priority -1000 (kong/plugins/post-function/handler.lua)."""
+    r = requests.get(kong.proxy_url + "/after-auth", headers={"x-api-key": "secret-key"}, timeout=5)
+    assert r.status_code == 200
+    headers = upstream_headers(r)
+    assert (headers["x-pre-saw"], headers["x-post-saw"]) == ("nobody", "alice")
+
+
+def test_a_post_function_syntax_error_names_post_function(upstream, tmp_path):
+    bad = YAML.format(up=upstream.url, bearer=BEARER_TO_KEY).replace('"nobody")\n    - name: pre-function',
+                                                                    '"nobody"\n    - name: pre-function')
+    assert bad.count('"nobody")') == 1
+    with pytest.raises(HarnessStartError, match="error parsing post-function"):
         build(tmp_path, bad, env={"KONG_PLUGINS": "bundled,py_probe,py_second"})
 
 

@@ -30,21 +30,29 @@ from ..request_ctx import RequestContext
 PRIORITY = 1000000
 PHASES = {"access"}
 
-# kong/plugins/pre-function/_schema.lua (phase_functions: array of strings, default {})
+# kong/plugins/pre-function/_schema.lua (phase_functions: array of strings, default {}), shared with
+# post-function: `require("kong.plugins.pre-function._schema")(plugin_name)`
 _PHASE_FUNCTIONS = {"type": "array", "required": True, "default": [], "elements": {"type": "string"}}
-SCHEMA = {
-    "name": "pre-function",
-    "fields": [
-        {"name": "consumer", "type": "foreign", "reference": "consumers", "eq": None},
-        {"name": "config", "type": "record", "fields": [
-            {"name": phase, **_PHASE_FUNCTIONS}
-            for phase in ("certificate", "rewrite", "access", "header_filter", "body_filter", "log")]},
-    ],
-    "entity_checks": [{"at_least_one_of": ["config.certificate", "config.rewrite", "config.access",
-                                           "config.header_filter", "config.body_filter", "config.log"]}],
-    "handler_PRIORITY": PRIORITY,
-    "handler_phases": sorted(PHASES),
-}
+
+
+def schema(plugin_name: str, priority: int) -> dict:
+    """_schema.lua's schema for `plugin_name`, with the handler's priority and phases for the iterator."""
+    return {
+        "name": plugin_name,
+        "fields": [
+            {"name": "consumer", "type": "foreign", "reference": "consumers", "eq": None},
+            {"name": "config", "type": "record", "fields": [
+                {"name": phase, **_PHASE_FUNCTIONS}
+                for phase in ("certificate", "rewrite", "access", "header_filter", "body_filter", "log")]},
+        ],
+        "entity_checks": [{"at_least_one_of": ["config.certificate", "config.rewrite", "config.access",
+                                               "config.header_filter", "config.body_filter", "config.log"]}],
+        "handler_PRIORITY": priority,
+        "handler_phases": sorted(PHASES),
+    }
+
+
+SCHEMA = schema("pre-function", PRIORITY)
 
 # kong/tools/kong-lua-sandbox.lua BASE_ENV (the safe globals)
 _BASE_ENV = """_VERSION assert error ipairs next pairs pcall select tonumber tostring type unpack xpcall
@@ -85,7 +93,7 @@ _compiled_lock = threading.Lock()
 class _Compiled:
     """One plugin config's Lua runtime and compiled access functions."""
 
-    def __init__(self, snippets: list[str]) -> None:
+    def __init__(self, snippets: list[str], plugin_name: str = "pre-function") -> None:
         self.lock = threading.Lock()           # a Lua state is single-threaded; requests are not
         self.current: RequestContext | None = None
         # encoding=None: Lua strings are bytes (a client's body or header need not be UTF-8); every
@@ -94,12 +102,12 @@ class _Compiled:
                                    register_builtins=False)
         env = self.lua.eval(_BUILD_ENV)(self._to_lua(_BASE_ENV), self._kong_table(), self._var_get,
                                         self._shared_get, self._shared_set)
-        load = self.lua.eval(_LOAD)
+        load = self.lua.eval(_LOAD.replace("=pre-function", "=" + plugin_name))
         self.functions: list[Any] = []
         for code in snippets:
             fn, err = _pair(load(code.encode(), env))
             if fn is None:
-                raise ValueError("error parsing pre-function: %s" % self._from_lua(err))
+                raise ValueError("error parsing %s: %s" % (plugin_name, self._from_lua(err)))
             self.functions.append(fn)
         self.first_run_done = [False] * len(self.functions)
 
@@ -185,21 +193,21 @@ def _pair(result: Any) -> tuple[Any, Any]:
     return tuple(result) if isinstance(result, tuple) else (result, None)
 
 
-def validate(conf: dict) -> None:
+def validate(conf: dict, plugin_name: str = "pre-function") -> None:
     """The schema's custom_validator (loadstring) plus the harness's own limits."""
     for phase in ("certificate", "rewrite", "header_filter", "body_filter", "log"):
         if conf.get(phase):
-            raise ValueError("pre-function: only the access phase is emulated by the harness (%s given)" % phase)
-    _compiled_for(conf)
+            raise ValueError("%s: only the access phase is emulated by the harness (%s given)" % (plugin_name, phase))
+    _compiled_for(conf, plugin_name)
 
 
-def _compiled_for(conf: dict) -> _Compiled:
+def _compiled_for(conf: dict, plugin_name: str = "pre-function") -> _Compiled:
     with _compiled_lock:
         cached = _compiled.get(id(conf))
         if cached is None or cached[0] is not conf:
-            cached = _compiled[id(conf)] = (conf, _Compiled(list(conf.get("access") or [])))
+            cached = _compiled[id(conf)] = (conf, _Compiled(list(conf.get("access") or []), plugin_name))
         return cached[1]
 
 
-def access(rq: RequestContext, conf: dict) -> None:
-    _compiled_for(conf).run(rq)
+def access(rq: RequestContext, conf: dict, plugin_name: str = "pre-function") -> None:
+    _compiled_for(conf, plugin_name).run(rq)

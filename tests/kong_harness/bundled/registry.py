@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import acl, correlation_id, file_log, key_auth, pre_function, prometheus, rate_limiting, request_size_limiting
+from . import (acl, correlation_id, file_log, key_auth, post_function, pre_function, prometheus, rate_limiting,
+               request_size_limiting)
 
 EMULATED: dict[str, ModuleType] = {
     "key-auth": key_auth,
@@ -19,9 +20,10 @@ EMULATED: dict[str, ModuleType] = {
     "file-log": file_log,
     "prometheus": prometheus,
     "pre-function": pre_function,
+    "post-function": post_function,
 }
 
-SCHEMAS: dict[str, dict] = {"pre-function": pre_function.SCHEMA}
+SCHEMAS: dict[str, dict] = {"pre-function": pre_function.SCHEMA, "post-function": post_function.SCHEMA}
 """Schemas of emulated plugins missing from schemas-3.6.1.json (transcribed from Kong's source)."""
 
 
