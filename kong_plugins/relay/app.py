@@ -33,11 +33,10 @@ from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, Upstre
 from kong_plugins.relay import background, item_store
 from kong_plugins.relay.choices import call_choices, merged_stream, render_choices
 from kong_plugins.relay.clock import RelayClock
-from kong_plugins.relay.stream_failures import STREAM_BROKE, STREAM_FAILURES, cancelled, failure_event
+from kong_plugins.relay.stream_failures import STREAM_FAILURES, cancelled, failure_event
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
 from kong_plugins.relay.embeddings import embed_all
-from kong_plugins.relay.responses import (note_served_tier, passthrough_events, render_message,
-                                          stream_events, stream_openai_passthrough, stream_sse)
+from kong_plugins.relay.responses import note_served_tier, render_message, translator_for, upstream_chunks
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _SSE_HEADERS = [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]
@@ -129,7 +128,7 @@ class RelayApp:
         _answered(ctx, call, upstream)
         if call.stream and call.api is ApiFormat.BEDROCK:
             start_response("200 OK", _passthrough_headers(upstream.headers) + _served_headers(ctx, call))
-            return self._passthrough(ctx, call, upstream)
+            return self._stream(ctx, call, upstream)
         if call.stream:
             start_response("200 OK", _SSE_HEADERS + _served_headers(ctx, call))
             return self._stream(ctx, call, upstream)
@@ -212,31 +211,19 @@ class RelayApp:
                        + usage_headers(ctx) + [("Content-Length", str(len(content)))])
         return [content]
 
-    def _passthrough(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
-        try:
-            clock = ctx.relay_clock
-            chunks = clock.upstream(upstream.raw.stream(16384, decode_content=False))
-            yield from clock.downstream(passthrough_events(chunks, call, ctx))
-        except GeneratorExit:
-            cancelled(ctx)
-            raise
-        except STREAM_BROKE as exc:
-            ctx.error_type = type(exc).__name__   # nothing can be added to a native stream: it just ends
-        finally:
-            upstream.raw.close()
-
     def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
-        translate = stream_sse if call.is_mantle else \
-            stream_openai_passthrough if call.operation == "openai-chat" else stream_events
+        """Bedrock's stream to the client as it arrives, in the client's format (a native one byte for byte)."""
         try:
             clock = ctx.relay_clock
-            chunks = clock.upstream(upstream.raw.stream(16384, decode_content=False))
-            yield from clock.downstream(translate(chunks, call, ctx))
+            yield from clock.downstream(translator_for(call)(clock.upstream(upstream_chunks(upstream)), call, ctx))
         except GeneratorExit:
             cancelled(ctx)
             raise
         except STREAM_FAILURES as exc:
-            yield failure_event(ctx, call, exc)
+            if call.api is ApiFormat.BEDROCK:
+                ctx.error_type = type(exc).__name__   # nothing can be added to a native stream: it just ends
+            else:
+                yield failure_event(ctx, call, exc)
         finally:
             upstream.raw.close()
 

@@ -26,7 +26,7 @@ from kong_plugins.formats import openai_chat
 from kong_plugins.relay.attempts import Failure, call_with_fallbacks
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
-from kong_plugins.relay.responses import render_message, stream_events, stream_sse
+from kong_plugins.relay.responses import render_message, translator_for, upstream_chunks
 from kong_plugins.relay.stream_failures import cancelled, failure_event
 
 
@@ -65,12 +65,12 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
     shadows = [copy.copy(ctx) for _ in answers]   # each stream notes its own usage and first token
     for index, shadow in enumerate(shadows):
         shadow.stream_choice, shadow.usage = (index, created), None
-    translate = stream_sse if call.is_mantle else stream_events
+    translate = translator_for(call)
     pieces: Queue = Queue()
 
     def pump(index: int) -> None:
         try:
-            for piece in translate(answers[index].raw.stream(16384, decode_content=False), call, shadows[index]):
+            for piece in translate(upstream_chunks(answers[index]), call, shadows[index]):
                 pieces.put(piece)
         except Exception as exc:  # noqa: BLE001 - STREAM_FAILURES, or a fault of ours: either ends the stream
             pieces.put(exc)

@@ -282,6 +282,24 @@ def _unfinished(streamed: StreamedOutput, ctx: RequestContext) -> None:
         ctx.usage, ctx.usage_estimated = estimated, True
 
 
+UPSTREAM_READ = 16384
+"""Bytes asked of Bedrock's stream per read: a frame or a few, each sent on as soon as it is read."""
+
+
+def upstream_chunks(upstream: Any) -> Iterator[bytes]:
+    """Bedrock's streamed body as it arrives, never content-decoded (event-stream frames are binary)."""
+    return upstream.raw.stream(UPSTREAM_READ, decode_content=False)
+
+
+def translator_for(call: UpstreamCall) -> Callable[[Iterable[bytes], UpstreamCall, RequestContext], Iterator[bytes]]:
+    """What turns this call's Bedrock stream into what its client reads."""
+    if call.api is ApiFormat.BEDROCK:
+        return passthrough_events
+    if call.is_mantle:
+        return stream_sse
+    return stream_openai_passthrough if call.operation == "openai-chat" else stream_events
+
+
 def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext) -> Iterator[bytes]:
     """Bedrock-native streams: upstream bytes go out unchanged while usage is read from them.
 
