@@ -222,20 +222,20 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
             ctx.background = background.Keeping(self.item_store, owner(ctx))
         return self._planned(ctx, entry, internal, chat.choices)
 
-    def _keeper(self, ctx: RequestContext, chat: ChatRequest) -> Callable[[dict], None] | None:
+    def _keeper(self, ctx: RequestContext, chat: ChatRequest) -> Callable[..., bool] | None:
         """What keeps a finished Response: its items (`store`), and its input and output in the Conversation it
-        continues."""
+        continues; the Conversation not when `while_status` refused the items (relay.background)."""
         keep = partial(item_store.keep, self.item_store, owner(ctx), chat.turn) \
             if chat.store and self.item_store is not None else None
         if chat.conversation is None:
             return keep
         joins = partial(_join_conversation, self.turn_store, owner(ctx), chat.conversation)
-        if keep is None:
-            return joins
 
-        def keep_and_join(response: dict) -> None:
-            keep(response)
+        def keep_and_join(response: dict, while_status: frozenset[str] | None = None) -> bool:
+            if keep is not None and not keep(response, while_status=while_status):
+                return False
             joins(response)
+            return True
         return keep_and_join
 
     @staticmethod

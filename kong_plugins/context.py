@@ -165,7 +165,7 @@ class RequestContext:
     relay_overhead_ms: float | None = None  # the relay's own time, without waiting on Bedrock or Kong
     stream_failure: Callable[[Any, str], bytes] | None = None   # the stream's own failure event (Responses API)
     guardrail_intervened: bool = False      # the role's Bedrock guardrail blocked the call (input or output)
-    keep_items: Callable[[dict], None] | None = None   # a finished Response, kept (relay.item_store)
+    keep_items: Callable[..., bool] | None = None   # a finished Response, kept (relay.item_store)
     background: Any = None        # relay.background.Keeping: a Responses call run in the background
     stream_choice: tuple[int, int] | None = None   # (index, created): this stream is one choice of OpenAI's `n`
     usage_estimated: bool = False  # the stream ended before Bedrock reported usage (metering.estimate)

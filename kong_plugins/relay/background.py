@@ -8,8 +8,11 @@ until the call is done, then is settled to what Bedrock reported, as for any cal
 
 Bedrock cannot stop a call in flight, so `cancel` marks the kept response `cancelled`; the call
 runs to its end, is charged what Bedrock reports, and its answer is dropped rather than kept
-over the cancellation. A pod that restarts loses its calls in flight: a response still
-`in_progress` after LOST_AFTER_SECONDS is shown as failed.
+over the cancellation. Both ends write only while the kept response is still running, checked
+and written at once (a WATCHed transaction on Redis), so when a cancel races the call's end,
+whichever lands first is what every poll shows, and the cancel's answer says which. A pod that
+restarts loses its calls in flight: a response still `in_progress` after LOST_AFTER_SECONDS is
+shown as failed.
 """
 
 from __future__ import annotations
@@ -42,19 +45,16 @@ class Keeping:
         """Keep the response as running: raises ItemStoreError, since a response no one can poll must not run."""
         item_store.keep(self.store, self.owner, None, response, strict=True)
 
-    def cancelled(self, response_id: str) -> bool:
-        """Whether the client cancelled it meanwhile (an unreadable store: not as far as anyone knows)."""
-        try:
-            return item_store.status_of(self.store, self.owner, response_id) == "cancelled"
-        except item_store.ItemStoreError:
-            return False
-
-    def unless_cancelled(self, keep: Callable[[dict], None] | None, created: int) -> Callable[[dict], None]:
-        """`keep` for the finished response, with the created_at the client was first given, unless cancelled."""
-        def finished(response: dict[str, Any]) -> None:
-            if not self.cancelled(response["id"]):
-                (keep or self.pending)({**response, "created_at": created})
+    def while_running(self, keep: Callable[..., bool] | None, created: int) -> Callable[[dict], bool]:
+        """`keep` for the finished response, with the created_at the client was first given, saved only if the
+        kept response is still running, checked and written at once: a cancellation wins, even one that races
+        the call's end (False: it did)."""
+        def finished(response: dict[str, Any]) -> bool:
+            return (keep or self._keep)({**response, "created_at": created}, while_status=RUNNING)
         return finished
+
+    def _keep(self, response: dict[str, Any], while_status: frozenset[str]) -> bool:
+        return item_store.keep(self.store, self.owner, None, response, while_status=while_status)
 
 
 def running(response_id: str, model: str, echo: Any) -> dict[str, Any]:
@@ -88,6 +88,8 @@ def cancel(store: ItemStore | None, owner: str, response_id: str) -> dict[str, A
     if response.get("status") not in RUNNING | {"cancelled"}:
         return f"This background response has already ended ({response.get('status')}): it cannot be cancelled."
     if response["status"] != "cancelled":
-        response = {**response, "status": "cancelled"}
-        item_store.keep(store, owner, None, response, strict=True)
+        cancelled = {**response, "status": "cancelled"}
+        if not item_store.keep(store, owner, None, cancelled, strict=True, while_status=RUNNING):
+            return cancel(store, owner, response_id)   # it ended (or was cancelled) meanwhile: say which
+        response = cancelled
     return response

@@ -48,10 +48,14 @@ class ItemStore(Protocol):
     ttl_seconds: int
 
     def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
-             earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None) -> None:
+             earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None,
+             while_status: frozenset[str] | None = None) -> bool:
         """Keep a response's output `items` under their ids, their ids and its `envelope` (the Response without
         its output) under the response id, and its `turn` (keep_inputs) under the response id; the `earlier`
-        turns it continues get a fresh TTL. One round trip on Redis."""
+        turns it continues get a fresh TTL. One round trip on Redis.
+
+        `while_status`: only if the response kept under that id now has one of these statuses, checked and
+        written at once (a background response's end and its cancellation, which may race); False when not."""
 
     def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]: ...
 
@@ -92,7 +96,11 @@ class MemoryItemStore:
         self._items: OrderedDict[tuple[str, str, str], tuple[float, bytes]] = OrderedDict()
 
     def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
-             earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None) -> None:
+             earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None,
+             while_status: frozenset[str] | None = None) -> bool:
+        if while_status is not None and status_in(self.load(owner, [response_id], RESPONSE).get(response_id)) \
+                not in while_status:
+            return False     # checked and written with no greenlet switch between: at once
         now = time.monotonic()
         for turn_id in earlier:      # newest again, so an earlier turn outlives the turns that need it
             kept = self._items.pop((owner, TURN, turn_id), None)
@@ -104,6 +112,7 @@ class MemoryItemStore:
                 self._keep((owner, kind, item["id"]), wire_json.dumps(item))
             except TooLarge:
                 continue     # that one item is not kept; the rest are
+        return True
 
     def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]:
         now = time.monotonic()
@@ -165,22 +174,25 @@ class MemoryItemStore:
             self._drop(key)
 
 
-def keep(store: ItemStore, owner: str, turn: Turn | None, response: dict[str, Any], *, strict: bool = False) -> None:
+def keep(store: ItemStore, owner: str, turn: Turn | None, response: dict[str, Any], *, strict: bool = False,
+         while_status: frozenset[str] | None = None) -> bool:
     """Save a finished Response: its output items, the rest of it beside their ids (what `retrieve` gives back)
     and, with `turn` (`keep_inputs`), the turn that lets a later call continue it. A store failure is counted
     and logged, the response still goes out (a later reference to it is then a 400 saying it is not kept);
-    `strict`: then raised, for a background response, which is only ever read from the store."""
+    `strict`: then raised, for a background response, which is only ever read from the store.
+    False only when `while_status` refused it (see ItemStore.save): the kept response had moved on."""
     response_id, output = response["id"], response["output"]
     record = {"id": response_id, "chain": list(turn.chain), "items": [*turn.input, *output]} if turn else None
     envelope = {key: value for key, value in response.items() if key != "output"}
     if turn is None:     # keep_inputs off: no prompt and no person is kept, though the Response repeats them
         envelope.update({key: blank for key, blank in WITHOUT_INPUTS.items() if key in envelope})
     try:
-        store.save(owner, response_id, output, record, turn.chain if turn else (), envelope)
+        return store.save(owner, response_id, output, record, turn.chain if turn else (), envelope, while_status)
     except ItemStoreError as exc:
         count_failure("save", exc)
         if strict:
             raise
+        return True
 
 
 WITHOUT_INPUTS = {"instructions": None, "metadata": {}, "user": None, "safety_identifier": None,
@@ -218,11 +230,8 @@ def retrieve(store: ItemStore | None, owner: str, response_id: str) -> dict[str,
     return {**envelope, "output": [items[i] for i in ids]}
 
 
-@counted("load")
-def status_of(store: ItemStore, owner: str, response_id: str) -> str | None:
-    """A kept response's status alone: one lookup, without its output items (a background call's check for a
-    cancellation). A store failure is counted and logged, then raised."""
-    index = store.load(owner, [response_id], RESPONSE).get(response_id)
+def status_in(index: dict[str, Any] | None) -> str | None:
+    """The status of the Response a kept index holds (None: none kept)."""
     envelope = index.get("response") if index is not None else None
     return envelope.get("status") if isinstance(envelope, dict) else None
 

@@ -9,9 +9,12 @@ import redis
 
 from kong_plugins import redis_client
 from kong_plugins.formats import wire_json
-from kong_plugins.relay.item_store import ITEM, RESPONSE, TURN, ItemStoreError, response_index, response_keys
+from kong_plugins.relay.item_store import (ITEM, RESPONSE, TURN, ItemStoreError, response_index, response_keys,
+                                           status_in)
 
 KEY_PREFIX = "kbg:"
+WATCH_TRIES = 8
+"""A conditional save retried this often when another writer changed the response meanwhile (then an error)."""
 
 
 class RedisItemStore:
@@ -27,7 +30,8 @@ class RedisItemStore:
         return cls(redis_client.from_record(config), ttl_seconds)
 
     def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
-             earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None) -> None:
+             earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None,
+             while_status: frozenset[str] | None = None) -> bool:
         def commands(pipe: Any) -> None:
             for turn_id in earlier:
                 pipe.expire(_key(owner, TURN, turn_id), self.ttl_seconds)
@@ -37,7 +41,10 @@ class RedisItemStore:
                 pipe.set(_key(owner, TURN, turn["id"]), wire_json.dumps(turn), ex=self.ttl_seconds)
             pipe.set(_key(owner, RESPONSE, response_id),
                      wire_json.dumps(response_index(response_id, items, envelope)), ex=self.ttl_seconds)
-        self._run(commands)
+        if while_status is None:
+            self._run(commands)
+            return True
+        return self._run_while(_key(owner, RESPONSE, response_id), while_status, commands)
 
     def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]:
         with _reaching_redis():
@@ -76,6 +83,25 @@ class RedisItemStore:
     def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
         with _reaching_redis():
             return self._client.delete(*(_key(owner, kind, key_id) for kind, key_id in keys)) > 0
+
+    def _run_while(self, key: str, while_status: frozenset[str], commands: Any) -> bool:
+        """`commands` in one MULTI/EXEC if the response under `key` has one of `while_status`: WATCH makes
+        the EXEC fail if another pod (or greenlet) wrote the key after it was read, and the check starts over."""
+        with _reaching_redis(), self._client.pipeline(transaction=True) as pipe:
+            for _ in range(WATCH_TRIES):
+                try:
+                    pipe.watch(key)
+                    value = pipe.get(key)
+                    if status_in(_decoded(value) if value is not None else None) not in while_status:
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    commands(pipe)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+        raise ItemStoreError("WatchError")
 
     def _run(self, commands: Any, transaction: bool = False) -> None:
         """One round trip of pipelined `commands`."""

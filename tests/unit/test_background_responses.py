@@ -38,15 +38,32 @@ def test_cancel_marks_a_running_response_once_and_refuses_the_rest():
     assert "background: true" in background.cancel(plain_store, plain_owner, plain["id"])
 
 
-def test_the_finished_response_is_kept_with_its_first_created_at_unless_cancelled():
+def test_the_finished_response_is_kept_with_its_first_created_at_only_while_it_runs():
     store, owner, response = _kept()
-    keeping = background.Keeping(store, owner)
-    kept = []
-    keeping.unless_cancelled(kept.append, 111)({**response, "status": "completed", "created_at": 999})
-    assert kept[0]["created_at"] == 111 and kept[0]["status"] == "completed"
-    background.cancel(store, owner, response["id"])
-    keeping.unless_cancelled(kept.append, 111)({**response, "status": "completed"})
-    assert len(kept) == 1                                              # cancelled meanwhile: dropped
+    finished = background.Keeping(store, owner).while_running(None, 111)
+    assert finished({**response, "status": "completed", "created_at": 999}) is True
+    kept = item_store.retrieve(store, owner, response["id"])
+    assert (kept["status"], kept["created_at"]) == ("completed", 111)
+    assert "already ended (completed)" in background.cancel(store, owner, response["id"])   # too late to cancel
+    assert item_store.retrieve(store, owner, response["id"])["status"] == "completed"
+
+    store, owner, response = _kept()
+    assert background.cancel(store, owner, response["id"])["status"] == "cancelled"
+    finished = background.Keeping(store, owner).while_running(None, 111)
+    assert finished({**response, "status": "completed"}) is False                # cancelled first: dropped
+    assert item_store.retrieve(store, owner, response["id"])["status"] == "cancelled"
+
+
+def test_a_conditional_save_checks_the_kept_status_first():
+    store, owner, response = _kept()
+    running = frozenset({"in_progress"})
+    done = {**response, "status": "completed"}
+    assert item_store.keep(store, owner, None, done, while_status=running) is True
+    assert item_store.keep(store, owner, None, {**response, "status": "failed"}, while_status=running) is False
+    assert item_store.retrieve(store, owner, response["id"])["status"] == "completed"
+    assert item_store.keep(store, owner, None, {**done, "id": "resp_never_kept"}, while_status=running) is False
+    assert item_store.retrieve(store, owner, "resp_never_kept") is None
+    assert item_store.keep(store, owner, None, {**response, "status": "failed"}) is True    # no condition: kept
 
 
 def test_a_response_still_running_long_after_any_call_would_end_was_lost():
