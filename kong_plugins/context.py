@@ -92,6 +92,8 @@ class Usage:
     """Images an image model generated (billed apiece, not in tokens)."""
     search_units: int = 0
     """A reranker's billing unit: one query over up to 100 documents (formats.rerank)."""
+    calls: int = 1
+    """Bedrock calls this usage adds up (OpenAI's `n`): long-context prices go by one call's prompt."""
 
     def plus(self, other: Usage) -> Usage:
         """Two calls' usage added up (OpenAI's `n`: one call per choice)."""
@@ -99,7 +101,16 @@ class Usage:
         return Usage(input=self.input + other.input, output=self.output + other.output,
                      cache_read=self.cache_read + other.cache_read, cache_write=self.cache_write + other.cache_write,
                      cache_write_1h=self.cache_write_1h + other.cache_write_1h, guardrail_units=units,
-                     images=self.images + other.images, search_units=self.search_units + other.search_units)
+                     images=self.images + other.images, search_units=self.search_units + other.search_units,
+                     calls=self.calls + other.calls)
+
+    @staticmethod
+    def of_calls(usages: list[Usage | None]) -> Usage:
+        """Several calls' usage added up (a call that reported none counts as a call of no tokens)."""
+        first, *rest = [usage or Usage() for usage in usages] or [Usage()]
+        for usage in rest:
+            first = first.plus(usage)
+        return first
 
     @property
     def cache_write_hour(self) -> int:
@@ -115,6 +126,11 @@ class Usage:
     def prompt(self) -> int:
         """Input tokens as OpenAI counts them: cache reads and writes included."""
         return self.input + self.cache_read + self.cache_write
+
+    @property
+    def prompt_per_call(self) -> int:
+        """One call's prompt (OpenAI's `n` sends the same prompt in every call)."""
+        return self.prompt // max(self.calls, 1)
 
     @property
     def total(self) -> int:

@@ -236,6 +236,13 @@ _PRICE = {"type": "record", "fields": [
                                "an image larger than every tier costs the largest."}},
     {"search_unit": _number(between=[0, 1000], description="A reranker's USD per search unit: one query over up to "
                                                           "100 documents (unset: cohere-rerank's shipped $0.002).")},
+    {"long_context": {"type": "record", "fields": [
+        {"above_prompt_tokens": _integer(between=[1, 100_000_000], description="One call's prompt (input, cache "
+                                                                               "reads and writes) past this many "
+                                                                               "tokens bills the whole call at:")},
+        {"input_factor": _number(between=[0, 100], description="input and cache prices times this (default 2)")},
+        {"output_factor": _number(between=[0, 100], description="output price times this (default 1.5)")},
+    ], "description": "Long-context rates (unset: the shipped model's; sonnet: past 200,000 tokens, 2x and 1.5x)."}},
 ]}
 _CLOUDWATCH = {"type": "record", "required": True, "fields": [
     {"enabled": _boolean(default=False)},

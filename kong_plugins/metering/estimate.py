@@ -83,4 +83,4 @@ class StreamedOutput:
 def as_planned(planned_input: int, planned_output: int, calls: int = 1) -> Usage:
     """A call the gateway stopped waiting for (a read timeout): Bedrock carries on to its end, most likely
     max_tokens after so long, and bills it, so it is charged as planned (the input estimate, max_tokens)."""
-    return Usage(input=planned_input * calls, output=planned_output * calls)
+    return Usage(input=planned_input * calls, output=planned_output * calls, calls=calls)

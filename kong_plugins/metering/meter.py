@@ -65,7 +65,8 @@ class Meter:
         output = ctx.planned_output if limits.reserve_output_cap is None else \
             min(ctx.planned_output, limits.reserve_output_cap)   # the cap is per call, as max_tokens
         apiece = ctx.upstream.billed_apiece if ctx.upstream is not None else Usage()
-        estimate = replace(apiece, input=ctx.planned_input * ctx.planned_calls, output=output * ctx.planned_calls)
+        estimate = replace(apiece, input=ctx.planned_input * ctx.planned_calls, output=output * ctx.planned_calls,
+                           calls=ctx.planned_calls)
         charge = Charge(self.counting.counted(estimate), ctx.price.cost_micro_usd(estimate))
         if limits.unlimited:
             return None

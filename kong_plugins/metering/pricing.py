@@ -39,6 +39,12 @@ that tier. Override in a price entry's `images`.
 
 Rerankers are billed per search unit, a query over up to 100 documents (more documents count as
 more units): Cohere Rerank 3.5 $2.00 per 1,000 (AWS's price page). Override in `search_unit`.
+
+Claude Sonnet 4 and 4.5 take up to 1M tokens of context (the `context-1m-2025-08-07` beta, Claude
+Code's `sonnet[1m]`), and a call whose prompt (input, cache reads and writes) passes 200,000 tokens
+is billed whole at the long-context rates: input and cache prices 2x, output 1.5x (for the shipped
+`sonnet`, us. profile: $6.60 / $24.75 per 1M, cache write $8.25, read $0.66, per LiteLLM's map, which
+has the same ratios for every region). Override in a price entry's `long_context`.
 """
 
 from __future__ import annotations
@@ -84,6 +90,19 @@ def flat_image_price(usd: str) -> tuple[ImageTier, ...]:
 
 
 @dataclass(frozen=True)
+class LongContext:
+    """Past `above_prompt_tokens` of one call's prompt, the whole call is billed at input (and cache) prices
+    times `input_factor` and output prices times `output_factor`."""
+
+    above_prompt_tokens: int
+    input_factor: Decimal = Decimal(2)
+    output_factor: Decimal = Decimal("1.5")
+
+
+SONNET_LONG_CONTEXT = LongContext(200_000)
+
+
+@dataclass(frozen=True)
 class Price:
     input: Decimal
     output: Decimal
@@ -96,17 +115,20 @@ class Price:
     """An image model's prices per image, smallest size first."""
     search_unit: Decimal = Decimal(0)
     """A reranker's USD per search unit."""
+    long_context: LongContext | None = None
+    """Long-context rates (Claude Sonnet 4 and 4.5 past 200k tokens of prompt)."""
 
     @classmethod
     def of(cls, input: Any, output: Any, cache_read: Any = None, cache_write: Any = None,
-           cache_write_1h: Any = None, images: tuple[ImageTier, ...] = (), search_unit: Any = 0) -> Price:
+           cache_write_1h: Any = None, images: tuple[ImageTier, ...] = (), search_unit: Any = 0,
+           long_context: LongContext | None = None) -> Price:
         p_in = Decimal(str(input))
         p_write = Decimal(str(cache_write)) if cache_write is not None else p_in * Decimal("1.25")
         return cls(input=p_in, output=Decimal(str(output)),
                    cache_read=Decimal(str(cache_read)) if cache_read is not None else p_in / 10,
                    cache_write=p_write,
                    cache_write_1h=Decimal(str(cache_write_1h)) if cache_write_1h is not None else p_write * ONE_HOUR,
-                   images=images, search_unit=Decimal(str(search_unit)))
+                   images=images, search_unit=Decimal(str(search_unit)), long_context=long_context)
 
     def per_image(self, image: ImageCount) -> Decimal:
         """The first tier of the image's quality that holds its pixels, else that quality's largest (0: none)."""
@@ -115,8 +137,13 @@ class Price:
         return fitting.usd if fitting is not None else Decimal(0)
 
     def cost_usd(self, usage: Usage) -> Decimal:
-        tokens = (usage.input * self.input + usage.output * self.output + usage.cache_read * self.cache_read
-                  + usage.cache_write_minutes * self.cache_write + usage.cache_write_hour * self.cache_write_1h) / MICRO
+        prompt = (usage.input * self.input + usage.cache_read * self.cache_read
+                  + usage.cache_write_minutes * self.cache_write + usage.cache_write_hour * self.cache_write_1h)
+        output = usage.output * self.output
+        long = self.long_context
+        if long is not None and usage.prompt_per_call > long.above_prompt_tokens:
+            prompt, output = prompt * long.input_factor, output * long.output_factor
+        tokens = (prompt + output) / MICRO
         if usage.images:
             tokens += sum((image.count * self.per_image(image) for image in usage.images), Decimal(0))
         if usage.search_units:
@@ -130,7 +157,8 @@ class Price:
         """A service tier's price: tokens scaled, guardrail units not (they are not billed by tier)."""
         return Price(self.input * factor, self.output * factor, self.cache_read * factor, self.cache_write * factor,
                      self.cache_write_1h * factor, self.guardrail_units,
-                     tuple(replace(t, usd=t.usd * factor) for t in self.images), self.search_unit * factor)
+                     tuple(replace(t, usd=t.usd * factor) for t in self.images), self.search_unit * factor,
+                     self.long_context)
 
     def cost_micro_usd(self, usage: Usage) -> int:
         """Integer micro-dollars, rounded half up (what budgets are charged)."""
@@ -139,7 +167,7 @@ class Price:
 
 DEFAULT_PRICES: dict[str, Price] = {
     "haiku": Price.of("1.10", "5.50", "0.11", "1.375"),
-    "sonnet": Price.of("3.30", "16.50", "0.33", "4.125"),
+    "sonnet": Price.of("3.30", "16.50", "0.33", "4.125", long_context=SONNET_LONG_CONTEXT),
     "opus": Price.of("5.50", "27.50", "0.55", "6.875"),
     "opus-4-7": Price.of("5.00", "25.00", "0.50", "6.25"),
     "titan": Price.of("0.20", "0.60", "0", "0"),
@@ -191,7 +219,8 @@ class PriceTable:
             unit = entry.get("search_unit")
             prices[entry["model"]] = Price.of(entry["input"], entry["output"], entry.get("cache_read"),
                                               entry.get("cache_write"), entry.get("cache_write_1h"),
-                                              tiers or shipped.images, shipped.search_unit if unit is None else unit)
+                                              tiers or shipped.images, shipped.search_unit if unit is None else unit,
+                                              _long_context(entry.get("long_context"), shipped.long_context))
         unit_prices = {policy: Decimal(str(value)) for policy, value in
                        {**GUARDRAIL_UNIT_PRICES, **(guardrail_units or {})}.items() if value is not None}
         prices = {name: replace(price, guardrail_units=unit_prices) for name, price in prices.items()}
@@ -209,3 +238,11 @@ class PriceTable:
         if key not in self._tiered:
             self._tiered[key] = price.scaled(factor)
         return self._tiered[key]
+
+
+def _long_context(entry: Mapping[str, Any] | None, shipped: LongContext | None) -> LongContext | None:
+    """A price entry's `long_context` (unset: the shipped model's, whose ratios hold whatever its base price)."""
+    if not entry or entry.get("above_prompt_tokens") is None:
+        return shipped
+    return LongContext(int(entry["above_prompt_tokens"]),
+                       Decimal(str(entry.get("input_factor") or 2)), Decimal(str(entry.get("output_factor") or "1.5")))

@@ -49,11 +49,11 @@ def call_choices(client: BedrockClient, budget: RetryBudget, call: UpstreamCall,
 def render_choices(call: UpstreamCall, answers: list[Upstream], ctx: RequestContext) -> bytes:
     """One OpenAI completion with a choice per answer; `ctx.usage` becomes their sum."""
     completions: list[dict[str, Any]] = []
-    usage = Usage()
+    usages: list[Usage | None] = []
     for answer in answers:
         completions.append(json.loads(render_message(call, answer.content, ctx, answer.headers)))
-        usage = usage.plus(ctx.usage or Usage())
-    ctx.usage = usage
+        usages.append(ctx.usage)
+    ctx.usage = usage = Usage.of_calls(usages)
     return json.dumps(openai_chat.with_choices(completions, usage), separators=(",", ":")).encode()
 
 
@@ -112,12 +112,10 @@ def _gather(ctx: RequestContext, shadows: list[RequestContext], pumps: list[geve
     """Stop the streams still running (each notes what it produced as it stops), then put what they noted on
     the request's context: usage added up, the first token of any."""
     gevent.killall(pumps)
-    usage = Usage()
     for shadow in shadows:
-        usage = usage.plus(shadow.usage or Usage())
         ctx.guardrail_intervened = ctx.guardrail_intervened or shadow.guardrail_intervened
         ctx.usage_estimated = ctx.usage_estimated or shadow.usage_estimated
         ctx.error_type = ctx.error_type or shadow.error_type
-    ctx.usage = usage
+    ctx.usage = Usage.of_calls([shadow.usage for shadow in shadows])
     firsts = [shadow.first_token_at for shadow in shadows if shadow.first_token_at is not None]
     ctx.first_token_at = min(firsts) if firsts else ctx.first_token_at

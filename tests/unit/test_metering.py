@@ -178,4 +178,4 @@ def test_a_provider_stream_counts_its_text_until_its_usage_chunk():
 def test_a_call_the_gateway_stopped_waiting_for_is_charged_as_planned():
     from kong_plugins.metering.estimate import as_planned
     assert as_planned(120, 300) == Usage(input=120, output=300)
-    assert as_planned(120, 300, calls=3) == Usage(input=360, output=900)     # OpenAI's n: every choice's call
+    assert as_planned(120, 300, calls=3) == Usage(input=360, output=900, calls=3)   # OpenAI's n: a call per choice

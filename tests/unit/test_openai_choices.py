@@ -42,7 +42,7 @@ def test_usage_adds_up_every_kind():
     image = ImageCount("standard", 512, 512, 1)
     total = Usage(1, 2, 3, 4, 1, {"topic": 2}, (image,), 1).plus(Usage(10, 20, 30, 40, 5, {"topic": 1, "word": 3},
                                                                      (image,), 2))
-    assert total == Usage(11, 22, 33, 44, 6, {"topic": 3, "word": 3}, (image, image), 3)
+    assert total == Usage(11, 22, 33, 44, 6, {"topic": 3, "word": 3}, (image, image), 3, calls=2)
 
 
 def test_the_reservation_is_per_call_with_the_output_cap_per_call():

@@ -204,7 +204,7 @@ def test_prices_scale_by_the_tier_and_the_factors_are_configurable():
 def test_the_context_prices_the_model_and_tier_that_served_the_call():
     ctx = ctx_for("developer", CHAT)
     ctx.price_table, ctx.model = PriceTable.from_config(None), "sonnet"
-    usage = Usage(input=1_000_000)
-    assert ctx.price.cost_usd(usage) == Decimal("3.30")
+    usage = Usage(input=100_000)                         # under sonnet's 200k long-context threshold
+    assert ctx.price.cost_usd(usage) == Decimal("0.33")
     ctx.model, ctx.service_tier = "haiku", "flex"          # the relay: a fallback served, on flex
-    assert ctx.price.cost_usd(usage) == Decimal("0.55")
+    assert ctx.price.cost_usd(usage) == Decimal("0.055")
