@@ -17,7 +17,7 @@ from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.metering.budget import (BudgetStore, BudgetStoreError, Charge, MemoryBudgetStore, Reservation,
-                                          Totals, Windows)
+                                          Totals, Windows, first_exceeded)
 from kong_plugins.metering import budget_status
 from kong_plugins.metering.limits import Limits, LimitPolicy, TokenCounting
 from kong_plugins.metering.pricing import PriceTable, usd_text
@@ -70,6 +70,12 @@ class Meter:
         charge = Charge(self.counting.counted(estimate), ctx.price.cost_micro_usd(estimate))
         if limits.unlimited:
             return None
+        alone = first_exceeded(Totals(0, 0, 0), charge, limits)
+        if alone is not None:    # no window, however empty, admits it: say so, and that retrying cannot help
+            metrics.rejections_total.labels(reason="request_too_large", role=role).inc()
+            kind = ErrorKind.BUDGET_EXCEEDED if alone == "monthly_budget" else ErrorKind.RATE_LIMITED
+            reply = render_error(ctx.api or ApiFormat.OPENAI, kind, _too_large(alone, charge, limits))
+            return Reply(reply.status, reply.body, {**reply.headers, SHOULD_RETRY: "false"})
         windows = Windows.at(now)
         subject = _subject(ctx.consumer)
         try:
@@ -117,6 +123,18 @@ class Meter:
             self.store.adjust(reservation.subject, reservation.windows, actual.minus(reservation.charge))
         except BudgetStoreError as exc:
             _store_error(ctx, "settle", exc)
+
+
+def _too_large(window: str, charge: Charge, limits: Limits) -> str:
+    """Why a request no window can admit is refused, and what the caller can change (no user input in it)."""
+    if window == "monthly_budget":
+        return (f"This request could cost up to ${usd_text(charge.micro_usd)}, more than this API key's whole "
+                f"monthly budget of ${usd_text(limits.monthly_budget_micro_usd or 0)}: shorten the prompt or "
+                "lower max_tokens.")
+    limit, per = (limits.tokens_per_minute, "minute") if window == "tokens_per_minute" else \
+        (limits.tokens_per_day, "day")
+    return (f"This request needs up to {charge.tokens} tokens (its prompt, estimated, and max_tokens), more than "
+            f"this API key's limit of {limit} tokens a {per}: shorten the prompt or lower max_tokens.")
 
 
 def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:

@@ -13,6 +13,7 @@ import requests
 from kong_plugins.metering.pricing import DEFAULT_PRICES
 from kong_plugins.context import Usage
 from tests.kong_harness.external import TIMERS
+from tests.e2e.clients import metric
 from tests.stack import GatewayStack
 
 KEYS = {"admin": "dev-admin-key", "developer": "dev-developer-key", "analyst": "dev-analyst-key",
@@ -33,10 +34,35 @@ def test_budget_matrix_per_role(stack, role, allowed):
         assert r.status_code == 200
         return
     assert r.status_code == 429 and r.json()["error"]["type"] == "rate_limit_error"
-    assert 0 < int(r.headers["Retry-After"]) <= 60
-    assert int(r.headers["X-RateLimit-Remaining-Tokens-Minute"]) <= int(r.headers["X-RateLimit-Limit-Tokens-Minute"])
-    assert "X-Budget-Remaining-USD" in r.headers
+    # ~6k tokens is more than these roles' whole minute: waiting cannot help, so no Retry-After and no SDK retry
+    assert "Retry-After" not in r.headers and r.headers["x-should-retry"] == "false"
+    minute = {"analyst": 5000, "ecommerce_ops": 2000, "guest": 500}[role]
+    assert f"more than this API key's limit of {minute} tokens a minute" in r.json()["error"]["message"]
     assert not [x for x in stack.emulator_control("GET", "/_emulator/requests").json()]   # refused before the call
+
+
+def test_a_call_that_fits_an_empty_window_is_refused_with_retry_after_once_the_window_is_used(stack):
+    prompt = "order status please " * 600          # ~12k characters: ~3k tokens, + 64 output, of 5,000 a minute
+    body = {"model": "haiku", "max_tokens": 64, "messages": [{"role": "user", "content": prompt}]}
+    first, second = post(stack, KEYS["analyst"], body), post(stack, KEYS["analyst"], body)
+    assert first.status_code == 200
+    assert second.status_code == 429 and 0 < int(second.headers["Retry-After"]) <= 60
+    assert "x-should-retry" not in second.headers and second.json()["error"]["message"] == \
+        "Token rate limit reached for this minute."
+    assert int(second.headers["X-RateLimit-Remaining-Tokens-Minute"]) < 3064
+
+
+def test_the_sdks_do_not_retry_a_call_no_window_can_admit(stack):
+    series = 'kong_bedrock_rejections_total{reason="request_too_large",role="guest"}'
+    before = metric(stack, series)
+    client = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=KEYS["guest"], max_retries=2)
+    with pytest.raises(openai.RateLimitError) as refused:
+        client.chat.completions.create(model="haiku", max_tokens=64, messages=[{"role": "user", "content": BIG_PROMPT}])
+    assert "limit of 500 tokens a minute" in refused.value.message
+    claude = anthropic.Anthropic(base_url=stack.proxy_url, api_key=KEYS["guest"], max_retries=2)
+    with pytest.raises(anthropic.RateLimitError):
+        claude.messages.create(model="haiku", max_tokens=64, messages=[{"role": "user", "content": BIG_PROMPT}])
+    assert metric(stack, series) == before + 2                # one request each: neither SDK retried
 
 
 def test_usage_and_cost_headers_match_the_body_and_the_price(stack):
@@ -84,14 +110,17 @@ def test_metrics_scraped_match_the_requests_sent(stack):
 
 
 def test_monthly_budget_exhausted_is_budget_exceeded():
-    overrides = {"token-meter": {"consumer_overrides": [{"consumer": "analyst-user", "monthly_budget_usd": 0.00001}]}}
+    # one haiku call of 50 max_tokens reserves at most $0.000276; it uses about $0.000225 (40 tokens out)
+    overrides = {"token-meter": {"consumer_overrides": [{"consumer": "analyst-user", "monthly_budget_usd": 0.0004}]}}
     with GatewayStack(config_overrides=overrides) as stack:
+        stack.emulator_control("PUT", "/_emulator/settings", json={"output_tokens": 40})
         client = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-analyst-key", max_retries=0)
+        client.chat.completions.create(model="haiku", max_tokens=50, messages=[{"role": "user", "content": "x"}])
         with pytest.raises(openai.RateLimitError) as refused:
             client.chat.completions.create(model="haiku", max_tokens=50, messages=[{"role": "user", "content": "x"}])
         assert refused.value.body["code"] == "budget_exceeded"
         assert int(refused.value.response.headers["Retry-After"]) > 60          # until the next month
-        assert refused.value.response.headers["X-Budget-Limit-USD"] == "0.000010"
+        assert refused.value.response.headers["X-Budget-Limit-USD"] == "0.000400"
         sent = []   # the SDKs' own retries (2 by default) are told not to bother
         hooks = {"request": [sent.append]}
         retrying = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-analyst-key",

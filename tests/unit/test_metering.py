@@ -1,5 +1,6 @@
 """token-meter's pure parts: prices, limits, windows, reserve and settle."""
 
+import uuid
 from datetime import datetime, timezone
 from dataclasses import replace
 from decimal import Decimal
@@ -113,11 +114,38 @@ def test_meter_reserves_capped_output_and_settles_actual_usage(meter):
     assert meter.reserve(third, "guest").status == 429             # 80 left < 200
 
 
+def _spent(meter_, first, then, now=None):
+    """`then` reserved after `first` (one consumer of its own): the second reply."""
+    first.consumer = Consumer(id=f"id-{uuid.uuid4()}", username="g", tags=())
+    assert meter_.reserve(first, "guest", now=now) is None
+    then.consumer = first.consumer
+    return meter_.reserve(then, "guest", now=now)
+
+
 def test_meter_refuses_in_the_callers_format_with_retry_after(meter):
-    big = ctx(600, 10, api=ApiFormat.OPENAI)
-    reply = meter.reserve(big, "guest")
+    reply = _spent(meter, ctx(300, 10), ctx(250, 10, api=ApiFormat.OPENAI))     # 310 + 260 > 500
     assert reply.status == 429 and reply.body["error"]["code"] == "rate_limit_exceeded"
-    assert int(reply.headers["Retry-After"]) <= 60 and reply.headers["X-RateLimit-Remaining-Tokens-Minute"] == "500"
+    assert int(reply.headers["Retry-After"]) <= 60 and reply.headers["X-RateLimit-Remaining-Tokens-Minute"] == "190"
+
+
+def test_a_request_no_window_could_ever_admit_says_so_and_that_retrying_cannot_help(meter):
+    """As OpenAI's own "Request too large" 429: no Retry-After (waiting changes nothing), x-should-retry false
+    (the SDKs would retry it), and what to change."""
+    minute = meter.reserve(ctx(600, 10, api=ApiFormat.OPENAI), "guest")            # 610 > 500 a minute
+    assert minute.status == 429 and minute.body["error"]["code"] == "rate_limit_exceeded"
+    assert minute.headers == {"x-should-retry": "false"}
+    assert minute.body["error"]["message"] == ("This request needs up to 610 tokens (its prompt, estimated, and "
+                                               "max_tokens), more than this API key's limit of 500 tokens a minute: "
+                                               "shorten the prompt or lower max_tokens.")
+    day = Meter({"limits": [{"role": "guest", "tokens_per_minute": 10_000, "tokens_per_day": 500}]})
+    assert "500 tokens a day" in day.reserve(ctx(600, 10, api=ApiFormat.ANTHROPIC), "guest").body["error"]["message"]
+    dollars = Meter({"limits": [{"role": "guest", "monthly_budget_usd": 0.001}]})
+    reply = dollars.reserve(ctx(1000, 10, api=ApiFormat.BEDROCK), "guest")         # haiku: $0.001155 at most
+    assert reply.status == 429 and reply.headers["x-amzn-ErrorType"] == "ThrottlingException"
+    assert reply.body["message"] == (
+        "This request could cost up to $0.001155, more than this API key's whole monthly budget of $0.001000: "
+        "shorten the prompt or lower max_tokens.")
+    assert meter.reserve(ctx(400, 100), "guest") is None                           # 500 exactly: admitted
 
 
 def test_sdks_are_told_not_to_retry_only_when_the_window_reopens_later_than_they_wait():
@@ -128,7 +156,7 @@ def test_sdks_are_told_not_to_retry_only_when_the_window_reopens_later_than_they
              (day, datetime(2026, 11, 23, 23, 59, 30, tzinfo=timezone.utc), None),    # the day ends in 30 s
              (minute, datetime(2026, 11, 23, 12, 0, 1, tzinfo=timezone.utc), None)]
     for meter_, now, should_retry in cases:
-        reply = meter_.reserve(ctx(600, 10, api=ApiFormat.OPENAI), "guest", now=now)
+        reply = _spent(meter_, ctx(300, 10), ctx(250, 10, api=ApiFormat.OPENAI), now=now)
         assert reply.status == 429 and reply.headers.get("x-should-retry") == should_retry, now
         assert (int(reply.headers["Retry-After"]) > 60) == (should_retry == "false")
 
