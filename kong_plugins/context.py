@@ -183,6 +183,7 @@ class RequestContext:
     guardrail_intervened: bool = False      # the role's Bedrock guardrail blocked the call (input or output)
     keep_items: Callable[..., bool] | None = None   # a finished Response, kept (relay.item_store)
     background: Any = None        # relay.background.Keeping: a Responses call run in the background
+    background_status: str | None = None   # how it ended, for its log line (the client's answer was a 200)
     stream_choice: tuple[int, int] | None = None   # (index, created): this stream is one choice of OpenAI's `n`
     usage_estimated: bool = False  # the stream ended before Bedrock reported usage (metering.estimate)
     relay_detached: bool = False  # the answer went out before the Bedrock call: the call ends the relay's work

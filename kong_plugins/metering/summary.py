@@ -66,6 +66,8 @@ class RequestSummary:
     client_session: str | None = None   # Claude Code's session id: a session's cost is the sum of its lines
     client_agent: str | None = None     # a Claude Code subagent's id
     usage_estimated: bool = False       # the stream ended before Bedrock reported usage: what it produced, estimated
+    background: str | None = None       # a background response's end (completed, failed, cancelled): the 200 was
+    #                                     answered before the call
 
     @classmethod
     def build(cls, outcome: Outcome, ctx: RequestContext | None, default_role: str) -> RequestSummary:
@@ -91,6 +93,7 @@ class RequestSummary:
             client_session=ctx.client_session if ctx else None,
             client_agent=ctx.client_agent if ctx else None,
             usage_estimated=bool(ctx and ctx.usage_estimated),
+            background=ctx.background_status if ctx else None,
         )
 
     def event(self) -> UsageEvent:
@@ -148,5 +151,5 @@ def record(summary: RequestSummary, exporters: Iterable[Any] = ()) -> None:
               bedrock_guardrail="intervened" if summary.guardrail_intervened else None,
               bedrock_guardrail_text_units=sum(summary.usage.guardrail_units.values()) or None,
               images=sum(image.count for image in summary.usage.images) or None,
-              search_units=summary.usage.search_units or None,
+              search_units=summary.usage.search_units or None, background=summary.background,
               relay_overhead_ms=None if summary.relay_overhead_ms is None else round(summary.relay_overhead_ms, 3))

@@ -164,7 +164,12 @@ class RelayApp:
 
     def _run_in_background(self, ctx: RequestContext, candidates: list[UpstreamCall], pending: dict) -> None:
         """The Bedrock call of a background response; what it answers is kept unless the client cancelled."""
-        keep = ctx.background.while_running(ctx.keep_items, pending["created_at"])
+        finished = ctx.background.while_running(ctx.keep_items, pending["created_at"])
+
+        def keep(response: dict) -> bool:
+            kept = finished(response)
+            ctx.background_status = response.get("status") if kept else "cancelled"
+            return kept
         ctx.keep_items = keep
         try:
             call, upstream = call_with_fallbacks(self.client, self.retries, candidates, ctx.request_id,

@@ -1,6 +1,7 @@
 """OpenAI background responses through the whole stack, with the official OpenAI SDK: answered at once,
 run on, polled, cancelled; across two pods sharing a real redis-server."""
 
+import json
 import time
 
 import openai
@@ -45,6 +46,17 @@ def settled(stack, away_from):
     return used
 
 
+def logged_end(stack):
+    """How the last background response ended, from its request log line (written once the call is done)."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
+                 if '"event":"request"' in line and '"background"' in line]
+        if lines or time.monotonic() > deadline:
+            return (lines[-1]["status"], lines[-1]["background"]) if lines else None
+        time.sleep(0.05)
+
+
 def test_a_background_response_answers_at_once_runs_on_and_is_polled_to_its_end(stack):
     before = day_used(stack)
     slow(stack)
@@ -58,6 +70,7 @@ def test_a_background_response_answers_at_once_runs_on_and_is_polled_to_its_end(
     assert done.status == "completed" and done.output_text.startswith("Emulated reply to:")
     assert (done.id, done.created_at, done.background) == (started.id, started.created_at, True)
     assert settled(stack, reserved) - before == done.usage.total_tokens         # settled to what it used
+    assert logged_end(stack) == (200, "completed")       # the client's answer was a 200; the line says how it ended
 
 
 def test_a_cancelled_background_response_stays_cancelled_and_is_charged_what_it_used(stack):
@@ -71,6 +84,7 @@ def test_a_cancelled_background_response_stays_cancelled_and_is_charged_what_it_
     assert client(stack).responses.cancel(started.id).status == "cancelled"       # again: the same
     assert 0 < settled(stack, reserved) - before < reserved - before            # Bedrock's call ran out, billed
     assert client(stack).responses.retrieve(started.id).status == "cancelled"   # its answer was not kept
+    assert logged_end(stack) == (200, "cancelled")
     with pytest.raises(openai.BadRequestError) as ended:
         client(stack).responses.cancel(client(stack).responses.create(model="haiku", input="quick").id)
     assert "background: true" in ended.value.body["message"]
@@ -82,6 +96,7 @@ def test_a_failed_background_call_is_a_failed_response_with_the_error(stack):
     failed = polled(stack, started.id)
     assert failed.status == "failed" and failed.output == []
     assert failed.error.code and "too long" in failed.error.message
+    assert logged_end(stack) == (200, "failed")
 
 
 @pytest.mark.parametrize("extra,message", [({"stream": True}, "not as a stream"), ({"store": False}, "store")])
