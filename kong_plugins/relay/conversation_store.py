@@ -50,7 +50,7 @@ def update(store: ItemStore, owner: str, conversation_id: str, metadata: dict[st
     if record is None:
         return None
     record = {**record, "metadata": metadata}
-    _rewrite(store, owner, record, store.entries(owner, CONVERSATION_ITEMS, conversation_id))
+    _keep_alive(store, owner, record)
     return record
 
 
@@ -89,17 +89,14 @@ def remove_item(store: ItemStore, owner: str, conversation_id: str,
     record = _record(store, owner, conversation_id)
     if record is None:
         return None, False
-    kept = store.entries(owner, CONVERSATION_ITEMS, conversation_id)
-    left = [item for item in kept if item.get("id") != item_id]
-    if len(left) == len(kept):
-        return record, False
-    _rewrite(store, owner, record, left)
-    return record, True
+    _keep_alive(store, owner, record)
+    return record, store.remove(owner, CONVERSATION_ITEMS, conversation_id, lambda item: item.get("id") == item_id)
 
 
-def _rewrite(store: ItemStore, owner: str, record: dict[str, Any], items: list[dict[str, Any]]) -> None:
+def _keep_alive(store: ItemStore, owner: str, record: dict[str, Any]) -> None:
     """The record, then its items: both start their TTL again (or the items could expire first on Redis), and
     in a memory store the items are the newer entry, so memory pressure drops the record first (a 404) rather
-    than the items (a conversation that forgot its history)."""
+    than the items (a conversation that forgot its history). The items are not rewritten: an item a finishing
+    response adds meanwhile, on any pod, stays."""
     store.put(owner, CONVERSATION, record)
-    store.replace(owner, CONVERSATION_ITEMS, record["id"], items)
+    store.touch(owner, CONVERSATION_ITEMS, record["id"])

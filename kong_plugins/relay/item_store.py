@@ -71,8 +71,12 @@ class ItemStore(Protocol):
     def entries(self, owner: str, kind: str, list_id: str) -> list[dict[str, Any]]:
         """A list's values, oldest first (none when missing)."""
 
-    def replace(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
-        """A list's values, all at once."""
+    def remove(self, owner: str, kind: str, list_id: str, matches: Callable[[dict[str, Any]], bool]) -> bool:
+        """Take the first value that `matches` out of a list, and start its TTL again; values another pod adds
+        meanwhile stay (Redis: LREM of that one value). False: none matched."""
+
+    def touch(self, owner: str, kind: str, list_id: str) -> None:
+        """Start a list's TTL again."""
 
     def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
         """Erase these (kind, id) keys; False when none of them was kept."""
@@ -138,8 +142,17 @@ class MemoryItemStore:
         kept = self._items.get((owner, kind, list_id))
         return wire_json.loads(kept[1]) if kept is not None and kept[0] > time.monotonic() else []
 
-    def replace(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
-        self._keep((owner, kind, list_id), wire_json.dumps(values))
+    def remove(self, owner: str, kind: str, list_id: str, matches: Callable[[dict[str, Any]], bool]) -> bool:
+        values = self.entries(owner, kind, list_id)     # no greenlet switch before the write: at once
+        index = next((i for i, value in enumerate(values) if matches(value)), None)
+        if index is not None:
+            self._keep((owner, kind, list_id), wire_json.dumps(values[:index] + values[index + 1:]))
+        return index is not None
+
+    def touch(self, owner: str, kind: str, list_id: str) -> None:
+        kept = self._items.get((owner, kind, list_id))
+        if kept is not None and kept[0] > time.monotonic():
+            self._keep((owner, kind, list_id), kept[1])
 
     def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
         now = time.monotonic()

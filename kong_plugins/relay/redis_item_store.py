@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import redis
 
@@ -71,14 +71,22 @@ class RedisItemStore:
             values = self._client.lrange(_key(owner, kind, list_id), 0, -1)
         return [item for item in map(_decoded, values) if item is not None]
 
-    def replace(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
+    def remove(self, owner: str, kind: str, list_id: str, matches: Callable[[dict[str, Any]], bool]) -> bool:
+        """Two round trips: the list, then LREM of the matching value's exact bytes (and EXPIRE), which leaves
+        whatever RPUSH added meanwhile."""
         key = _key(owner, kind, list_id)
+        with _reaching_redis():
+            raw = next((value for value in self._client.lrange(key, 0, -1)
+                        if (item := _decoded(value)) is not None and matches(item)), None)
+            if raw is None:
+                return False
+            removed, _ = self._client.pipeline(transaction=True).lrem(key, 1, raw).expire(key, self.ttl_seconds) \
+                .execute()
+        return removed > 0
 
-        def rewrite(pipe: Any) -> None:
-            pipe.delete(key)
-            if values:
-                pipe.rpush(key, *(wire_json.dumps(v) for v in values)).expire(key, self.ttl_seconds)
-        self._run(rewrite, transaction=True)
+    def touch(self, owner: str, kind: str, list_id: str) -> None:
+        key = _key(owner, kind, list_id)
+        self._run(lambda pipe: pipe.expire(key, self.ttl_seconds))
 
     def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
         with _reaching_redis():
