@@ -1,6 +1,7 @@
 """What end-to-end tests share: the official OpenAI SDK's client, what the emulator saw, kong.yaml's roles
 to override, and the plugin server's metrics."""
 
+import json
 import time
 
 import boto3
@@ -67,3 +68,17 @@ def metric_reaches(stack, series, expected):
     while metric(stack, series) < expected and time.monotonic() < deadline:
         time.sleep(0.02)
     return metric(stack, series) == expected
+
+
+def request_line(stack, kong_request_id):
+    """The plugin server's one log line for this request (token-meter writes it after the response, and the
+    harness reads the plugin server's output on a thread of its own: polled for up to 5 s)."""
+    stack.harness.wait_for_log(kong_request_id)
+    deadline = time.monotonic() + 5
+    while True:
+        for line in stack.harness.plugin_server_output("bedrock"):
+            if '"event":"request"' in line and kong_request_id in line:
+                return json.loads(line[line.index("{"):])
+        if time.monotonic() > deadline:
+            raise AssertionError("no request log line")
+        time.sleep(0.02)

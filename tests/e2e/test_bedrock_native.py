@@ -8,7 +8,7 @@ import requests
 from botocore.eventstream import EventStreamBuffer
 from botocore.exceptions import ClientError
 
-from tests.e2e.clients import bedrock_runtime
+from tests.e2e.clients import bedrock_runtime, request_line
 
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 BODY = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 40,
@@ -84,7 +84,5 @@ def test_a_whole_titan_stream_is_charged_what_bedrock_reported_not_an_estimate(s
                       headers={"X-API-Key": "dev-admin-key"}, timeout=30,
                       json={"inputText": "hello there", "textGenerationConfig": {"maxTokenCount": 50}})
     assert r.status_code == 200
-    stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
-    [summary] = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
-                 if r.headers["X-Kong-Request-Id"] in line and '"event":"request"' in line]
+    summary = request_line(stack, r.headers["X-Kong-Request-Id"])   # written after the response: polled
     assert summary["output_tokens"] > 0 and "usage_estimated" not in summary

@@ -5,7 +5,6 @@ Bedrock's log entry too."""
 
 import json
 import re
-import time
 
 import anthropic
 import openai
@@ -13,25 +12,11 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.e2e.clients import bedrock_runtime, last_sent, oa
+from tests.e2e.clients import bedrock_runtime, last_sent, oa, request_line
 
 HAIKU_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 ASK = [{"role": "user", "content": "Where is order 42?"}]
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def request_line(stack, kong_request_id):
-    """The plugin server's one log line for this request (token-meter writes it after the response, and the
-    harness reads the plugin server's output on a thread of its own: polled for up to 5 s)."""
-    stack.harness.wait_for_log(kong_request_id)
-    deadline = time.monotonic() + 5
-    while True:
-        for line in stack.harness.plugin_server_output("bedrock"):
-            if '"event":"request"' in line and kong_request_id in line:
-                return json.loads(line[line.index("{"):])
-        if time.monotonic() > deadline:
-            raise AssertionError("no request log line")
-        time.sleep(0.02)
 
 
 def test_converse_calls_name_the_kong_request_the_consumer_and_the_role(stack):
