@@ -74,7 +74,8 @@ class Meter:
         if alone is not None:    # no window, however empty, admits it: say so, and that retrying cannot help
             metrics.rejections_total.labels(reason="request_too_large", role=role).inc()
             kind = ErrorKind.BUDGET_EXCEEDED if alone == "monthly_budget" else ErrorKind.RATE_LIMITED
-            reply = render_error(ctx.api or ApiFormat.OPENAI, kind, _too_large(alone, charge, limits))
+            message = _too_large(alone, charge, limits, ctx.planned_calls)
+            reply = render_error(ctx.api or ApiFormat.OPENAI, kind, message)
             return Reply(reply.status, reply.body, {**reply.headers, SHOULD_RETRY: "false"})
         windows = Windows.at(now)
         subject = _subject(ctx.consumer)
@@ -125,7 +126,7 @@ class Meter:
             _store_error(ctx, "settle", exc)
 
 
-def _too_large(window: str, charge: Charge, limits: Limits) -> str:
+def _too_large(window: str, charge: Charge, limits: Limits, calls: int = 1) -> str:
     """Why a request no window can admit is refused, and what the caller can change (no user input in it)."""
     if window == "monthly_budget":
         return (f"This request could cost up to ${usd_text(charge.micro_usd)}, more than this API key's whole "
@@ -133,8 +134,10 @@ def _too_large(window: str, charge: Charge, limits: Limits) -> str:
                 "lower max_tokens.")
     limit, per = (limits.tokens_per_minute, "minute") if window == "tokens_per_minute" else \
         (limits.tokens_per_day, "day")
-    return (f"This request needs up to {charge.tokens} tokens (its prompt, estimated, and max_tokens), more than "
-            f"this API key's limit of {limit} tokens a {per}: shorten the prompt or lower max_tokens.")
+    what = "its prompt, estimated, and max_tokens" + (f", for each of its {calls} choices" if calls > 1 else "")
+    fewer = " or ask for fewer choices" if calls > 1 else ""
+    return (f"This request needs up to {charge.tokens} tokens ({what}), more than this API key's limit of {limit} "
+            f"tokens a {per}: shorten the prompt{fewer} or lower max_tokens.")
 
 
 def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:

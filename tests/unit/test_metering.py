@@ -146,6 +146,12 @@ def test_a_request_no_window_could_ever_admit_says_so_and_that_retrying_cannot_h
         "This request could cost up to $0.001155, more than this API key's whole monthly budget of $0.001000: "
         "shorten the prompt or lower max_tokens.")
     assert meter.reserve(ctx(400, 100), "guest") is None                           # 500 exactly: admitted
+    choices = ctx(200, 50, api=ApiFormat.OPENAI)
+    choices.planned_calls = 3                                                       # OpenAI's n: 3 x 250
+    assert meter.reserve(choices, "guest").body["error"]["message"] == (
+        "This request needs up to 750 tokens (its prompt, estimated, and max_tokens, for each of its 3 choices), "
+        "more than this API key's limit of 500 tokens a minute: shorten the prompt or ask for fewer choices or "
+        "lower max_tokens.")
 
 
 def test_sdks_are_told_not_to_retry_only_when_the_window_reopens_later_than_they_wait():
