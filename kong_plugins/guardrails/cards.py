@@ -15,10 +15,10 @@ _GAP = r"(?: ?- ?| {1,2})?"
 """What may sit between two digits of a card: nothing, a space or two, or a hyphen with a space either side
 (`4111 - 1111 - ...`); Unicode spaces and dashes arrive folded to these (see guardrails.folding)."""
 _PAN = compile_pattern(rf"(?:^|[^\d\w-])((?:\d{_GAP}){{12,18}}\d)(?:$|[^\d\w-])")
-_PAN_WRAPPED = compile_pattern(rf"(?:^|[^\d\w-])((?:\d{_GAP}){{0,17}}\d[ \t]*-?[ \t]*\r?\n[ \t]*(?:\d{_GAP}){{0,17}}\d)"
+_PAN_WRAPPED = compile_pattern(rf"(?:^|[^\d\w-])((?:\d{_GAP}){{3,17}}\d[ \t]*-?[ \t]*\r?\n[ \t]*(?:\d{_GAP}){{3,17}}\d)"
                                r"(?:$|[^\d\w-])")
-"""A card wrapped once by an e-mail client or a narrow text box (`4111 1111\n1111 1111`); one line break only,
-so a column of four-digit amounts is not read as one number."""
+"""A card wrapped once by an e-mail client or a narrow text box (`4111 1111\n1111 1111`), at least a group of
+four on each line; one line break only, so a column of four-digit amounts is not read as one number."""
 _PAN_DOTTED = compile_pattern(r"(?:^|[^\d\w.])(\d{4}\.\d{4}\.\d{4}\.\d{1,7})(?:$|[^\d\w.])")
 """4111.1111.1111.1111 (groups of four only: any run of digits and dots would take in decimals)."""
 _PAN_FORM_ENCODED = compile_pattern(r"(?:^|[^\d\w%+])(\d{4}(?:(?:\+|%20|%2[dD])\d{3,7}){2,4})(?:$|[^\d\w%+])")
@@ -153,6 +153,10 @@ PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid),
                                                              (_PAN_FORM_ENCODED, _form_encoded_pan_valid),
                                                              (_CARD_WORDS, _card_words_valid))
 CVV: tuple[tuple["re2._Regexp", Validator], ...] = ((_CVV, _cvv_valid),)
+TABLE_PRONE = frozenset({id(_PAN_WRAPPED)})
+"""Patterns a table's rows match by the thousand (a number ending one row, another starting the next): past
+the candidate limit they stop looking and find nothing, where other patterns' candidates past it are a
+finding. A spreadsheet of 20,000 orders is not a hidden card."""
 SPAN_GROUPS = {id(_PAN): (1,), id(_PAN_WRAPPED): (1,), id(_PAN_DOTTED): (1,), id(_PAN_FORM_ENCODED): (1,),
                id(_CARD_WORDS): (2,), id(_CVV): (1, 2)}
 """What a redaction replaces: the number itself, not the words around it."""

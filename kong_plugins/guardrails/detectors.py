@@ -89,6 +89,7 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
     More than `limit` candidates (e.g. thousands of card-like numbers or of
     "password: x1" lines in one prompt) count as one finding covering the whole
     text: adversarial padding can neither slow the scan down nor hide a payload.
+    A table-prone pattern (cards.TABLE_PRONE) stops there instead, finding nothing.
     """
     examined = 0
     views = [data]
@@ -101,11 +102,17 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
             if active is not None and view is data and id(pattern) not in active:
                 continue
             check: Validator | None = None
+            table_prone, own = id(pattern) in cards.TABLE_PRONE, 0
             for match in pattern.finditer(view):
-                examined += 1
-                if examined > limit:
-                    yield Finding(category, 0, len(data))
-                    return
+                if table_prone:
+                    own += 1
+                    if own > limit:
+                        break
+                else:
+                    examined += 1
+                    if examined > limit:
+                        yield Finding(category, 0, len(data))
+                        return
                 check = check or for_text(valid, view)
                 if check(view, match):
                     if view is not data:

@@ -214,6 +214,21 @@ def test_a_card_run_together_with_its_expiry_or_a_reference_is_found():
         assert scanner.scan(body(messages=[{"role": "user", "content": text}])).found == {}, text
 
 
+def test_thousands_of_card_like_numbers_are_a_finding_but_thousands_of_table_rows_are_not():
+    """Padding past the candidate limit cannot hide a card (the whole text is the finding); a table whose rows
+    end and start with numbers (an order export: id first, postcode last) matches the wrapped-card pattern at
+    every row, and is still no card."""
+    scanner = Scanner({})
+    padded = "\n\n".join(["ref 4111 1111 1111 1112"] * 3000)                # not Luhn-valid, but card-shaped
+    assert scanner.scan(body(messages=[{"role": "user", "content": padded}])).blocked == ["payment_card"]
+    export = "\n".join(f"{10000 + n},merino scarf,2,39.80,{10115 + n % 7}" for n in range(3000))
+    assert scanner.scan(body(messages=[{"role": "user", "content": "Summarise:\n" + export}])).found == {}
+    sheet = "\n".join(f"{n}\tmerino scarf\t2\t39.8\t2026-11-0{n % 9 + 1}" for n in range(20000))
+    assert scanner.scan(body(messages=[{"role": "user", "content": sheet}])).found == {}
+    assert scanner.scan(body(messages=[{"role": "user", "content": export[:2000] + "\ncard 4111 1111\n1111 1111"}])
+                        ).blocked == ["payment_card"]                          # a short table: still looked at
+
+
 def test_a_card_wrapped_once_across_two_lines_is_found_and_redacted_whole():
     """E-mail clients and narrow text boxes wrap a long number; a column of amounts is not one number."""
     scanner = Scanner({})
