@@ -126,11 +126,9 @@ class RelayApp:
         if isinstance(upstream, Failure):
             return self._fail(ctx, call, start_response, upstream)
         _answered(ctx, call, upstream)
-        if call.stream and call.api is ApiFormat.BEDROCK:
-            start_response("200 OK", _passthrough_headers(upstream.headers) + _served_headers(ctx, call))
-            return self._stream(ctx, call, upstream)
-        if call.stream:
-            start_response("200 OK", _SSE_HEADERS + _served_headers(ctx, call))
+        if call.stream:   # a Bedrock-native stream keeps Bedrock's own headers
+            head = _passthrough_headers(upstream.headers) if call.api is ApiFormat.BEDROCK else _SSE_HEADERS
+            start_response("200 OK", head + _served_headers(ctx, call))
             return self._stream(ctx, call, upstream)
         return self._answer(ctx, call, upstream, start_response, lambda: render_message(call, upstream.content, ctx,
                                                                                        upstream.headers))
