@@ -245,6 +245,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         ctx.model = entry.name
         ctx.planned_input, ctx.planned_output = estimate_input_tokens(internal), int(internal["max_tokens"])
         ctx.planned_calls = calls
+        ctx.prompt = internal
 
     def _authorise(self, api: ApiFormat, ctx: RequestContext, requested: str | None) -> CatalogueEntry | Reply:
         """The catalogue entry the role may use for `requested` (or its default)."""
@@ -352,6 +353,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         ctx.upstream, ctx.fallbacks = plans[0], plans[1:]
         billed_apiece = images is not None or reranking is not None
         ctx.planned_input, ctx.planned_output = (0, 0) if billed_apiece else native_estimate(body)
+        ctx.prompt = None if billed_apiece else body
         return None
 
     def _models(self, ctx: RequestContext, model_id: str) -> Reply:

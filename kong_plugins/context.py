@@ -162,6 +162,8 @@ class RequestContext:
     planned_input: int = 0        # bedrock-proxy's estimate of the call's input tokens
     planned_output: int = 0       # the call's max output tokens
     planned_calls: int = 1        # how many such calls (OpenAI's `n`: one per choice)
+    prompt: Any = None            # the request as the model reads it (internal or native), for a cache forecast
+    cache_forecast: Any = None    # metering.cache_forecast.Forecast the reservation counted on
     price_table: Any = None       # metering.pricing.PriceTable (token-meter): prices `model` on `service_tier`
     service_tier: str = "default"  # the Bedrock service tier planned, then the one Bedrock says served the call
     tier_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Service-Tier

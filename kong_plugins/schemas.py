@@ -211,6 +211,10 @@ _LIMIT = {"type": "record", "fields": [
     {"reserve_output_cap": _integer(between=[1, 1_000_000],
                                     description="Reserve at most this many output tokens up front instead of the "
                                                 "request's max_tokens (the rest is charged at settle time).")},
+    {"forecast_cache_reads": _boolean(default=False,
+                                      description="Reserve the part of a prompt Bedrock most likely reads from its "
+                                                  "prompt cache (a prefix an earlier call cached, within its TTL) "
+                                                  "as a cache read, not as fresh input.")},
 ]}
 _OVERRIDE = {"type": "record", "fields": [
     {"consumer": _string(required=True, description="Consumer username or id.")},

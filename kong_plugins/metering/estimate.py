@@ -23,7 +23,7 @@ TOKENS_PER_IMAGE = 1600
 def estimate_input_tokens(request: dict[str, Any]) -> int:
     """Estimate for an Anthropic-shaped request (the gateway's internal model)."""
     chars, images = 0, 0
-    for part in _walk(request.get("system")), _walk(request.get("messages")):
+    for part in text_and_images(request.get("system")), text_and_images(request.get("messages")):
         c, i = part
         chars, images = chars + c, images + i
     if request.get("tools"):
@@ -31,12 +31,12 @@ def estimate_input_tokens(request: dict[str, Any]) -> int:
     return max(1, math.ceil(chars / CHARS_PER_TOKEN) + images * TOKENS_PER_IMAGE)
 
 
-def _walk(node: Any) -> tuple[int, int]:
+def text_and_images(node: Any) -> tuple[int, int]:
     """(characters of text, number of images) below `node`."""
     if isinstance(node, str):
         return len(node), 0
     if isinstance(node, list):
-        totals = [_walk(item) for item in node]
+        totals = [text_and_images(item) for item in node]
         return sum(t[0] for t in totals), sum(t[1] for t in totals)
     if isinstance(node, dict):
         if node.get("type") == "image":
@@ -44,7 +44,7 @@ def _walk(node: Any) -> tuple[int, int]:
         chars, images = 0, 0
         for key, value in node.items():
             if key in ("text", "content", "thinking", "input"):
-                c, i = _walk(value) if not isinstance(value, dict) else (len(json.dumps(value)), 0)
+                c, i = text_and_images(value) if not isinstance(value, dict) else (len(json.dumps(value)), 0)
                 chars, images = chars + c, images + i
         return chars, images
     return 0, 0

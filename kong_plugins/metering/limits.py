@@ -23,6 +23,7 @@ class Limits:
     tokens_per_day: int | None = None
     monthly_budget_micro_usd: int | None = None
     reserve_output_cap: int | None = None    # cap on the output tokens reserved up front (None: max_tokens)
+    forecast_cache_reads: bool = False       # reserve a prompt's likely cache read as one (metering.cache_forecast)
 
     @property
     def unlimited(self) -> bool:
@@ -65,6 +66,8 @@ def _limits(entry: Mapping[str, Any], base: Limits) -> Limits:
     for key in ("tokens_per_minute", "tokens_per_day", "reserve_output_cap"):
         if key in entry and entry[key] is not None:
             changes[key] = int(entry[key])
+    if entry.get("forecast_cache_reads") is not None:
+        changes["forecast_cache_reads"] = bool(entry["forecast_cache_reads"])
     if entry.get("monthly_budget_usd") is not None:
         changes["monthly_budget_micro_usd"] = int(Decimal(str(entry["monthly_budget_usd"])) * MICRO)
     return replace(base, **changes)

@@ -19,11 +19,13 @@ from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.metering.budget import (BudgetStore, BudgetStoreError, Charge, MemoryBudgetStore, Reservation,
                                           Totals, Windows, first_exceeded)
 from kong_plugins.metering import budget_status
+from kong_plugins.metering.cache_forecast import CacheMemory, prompt_prefixes
 from kong_plugins.metering.limits import Limits, LimitPolicy, TokenCounting
 from kong_plugins.metering.pricing import PriceTable, usd_text
 
 _MEMORY = MemoryBudgetStore()
 _REDIS: dict[tuple, BudgetStore] = {}
+_CACHE_MEMORY = CacheMemory()   # Bedrock's cache is the account's: one memory for every instance
 _MESSAGES = {
     "tokens_per_minute": "Token rate limit reached for this minute.",
     "tokens_per_day": "Daily token limit reached.",
@@ -57,6 +59,7 @@ class Meter:
                                       cache_writes=config.get("count_cache_write_tokens") is not False)
         self.store = budget_store(config)
         self.fail_open = config.get("on_store_error") != "deny"
+        self.cache_memory = _CACHE_MEMORY
 
     def reserve(self, ctx: RequestContext, role: str, now: datetime | None = None) -> Reply | None:
         """Reserve the planned call's worst case; a Reply (429/503) when it may not go ahead."""
@@ -64,12 +67,14 @@ class Meter:
         limits = self.policy.limits_for(role, _names(ctx.consumer))
         output = ctx.planned_output if limits.reserve_output_cap is None else \
             min(ctx.planned_output, limits.reserve_output_cap)   # the cap is per call, as max_tokens
-        apiece = ctx.upstream.billed_apiece if ctx.upstream is not None else Usage()
-        estimate = replace(apiece, input=ctx.planned_input * ctx.planned_calls, output=output * ctx.planned_calls,
-                           calls=ctx.planned_calls)
-        charge = Charge(self.counting.counted(estimate), ctx.price.cost_micro_usd(estimate))
         if limits.unlimited:
             return None
+        read = self._forecast_read(ctx) if limits.forecast_cache_reads else 0
+        apiece = ctx.upstream.billed_apiece if ctx.upstream is not None else Usage()
+        estimate = replace(apiece, input=(ctx.planned_input - read) * ctx.planned_calls,
+                           cache_read=read * ctx.planned_calls, output=output * ctx.planned_calls,
+                           calls=ctx.planned_calls)
+        charge = Charge(self.counting.counted(estimate), ctx.price.cost_micro_usd(estimate))
         alone = first_exceeded(Totals(0, 0, 0), charge, limits)
         if alone is not None:    # no window, however empty, admits it: say so, and that retrying cannot help
             metrics.rejections_total.labels(reason="request_too_large", role=role).inc()
@@ -97,6 +102,14 @@ class Meter:
         ctx.reservation = Reservation(subject, windows, charge)
         return None
 
+    def _forecast_read(self, ctx: RequestContext) -> int:
+        """The input tokens of the planned call Bedrock will most likely read from its prompt cache."""
+        prefixes = prompt_prefixes(ctx.prompt) if isinstance(ctx.prompt, dict) and ctx.model else None
+        if prefixes is None:
+            return 0
+        ctx.cache_forecast = self.cache_memory.forecast(ctx.model, prefixes)
+        return min(ctx.cache_forecast.read_tokens, ctx.planned_input)
+
     def status(self, ctx: RequestContext, consumer: Consumer | None, role: str,
                now: datetime | None = None) -> Reply:
         """GET /v1/budget: `consumer`'s windows as its next reservation would see them (a 503 if unreadable)."""
@@ -120,6 +133,8 @@ class Meter:
             return
         usage = ctx.usage or Usage()
         actual = Charge(self.counting.counted(usage), ctx.price.cost_micro_usd(usage))
+        if ctx.cache_forecast is not None and ctx.usage is not None and not ctx.usage_estimated and ctx.model:
+            self.cache_memory.settled(ctx.cache_forecast, ctx.model, usage.cache_read, usage.cache_write)
         try:
             self.store.adjust(reservation.subject, reservation.windows, actual.minus(reservation.charge))
         except BudgetStoreError as exc:
