@@ -130,7 +130,9 @@ class CacheMemory:
     """The prefixes Bedrock has most likely cached, per model, until their TTL runs out (bounded, per process).
 
     Keyed by model and prefix hash, not by consumer: Bedrock's cache belongs to the AWS account, so one
-    developer's call reads the system prompt another's cached. Only the forecast uses it.
+    developer's call reads the system prompt another's cached. Only the forecast uses it; that a smaller
+    reservation shows a prefix was cached tells a caller no more than Bedrock's own usage in the answer does
+    (cache_read_input_tokens). It holds hashes, never prompt text.
     """
 
     def __init__(self, max_entries: int = MAX_REMEMBERED, clock: Callable[[], float] = time.monotonic) -> None:
