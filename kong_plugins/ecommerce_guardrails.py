@@ -19,7 +19,7 @@ from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
-from kong_plugins.guardrails import moderation
+from kong_plugins.guardrails import moderation, scan_pool
 from kong_plugins.guardrails.scanner import UNREADABLE, Scanner
 from kong_plugins.kong_request import guarded, request_context, request_path, respond
 from kong_plugins.schemas import ECOMMERCE_GUARDRAILS_SCHEMA
@@ -43,7 +43,7 @@ class Plugin:
         path = request_path(kong, ctx)    # the 403 speaks the client's API format (no call: the snapshot has it)
         if path.rstrip("/") == moderation.PATH:   # a question about the text, answered here: never blocked
             return respond(kong, self._moderation(ctx), ctx)
-        result = self.scanner.scan(ctx.body)
+        result = scan_pool.scan(self.scanner, ctx.body)   # a large body on a thread: the loop relays meanwhile
         role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or "other"
         for category, action in result.found.items():
             metrics.guardrail_blocks_total.labels(category=category, role=role, action=action).inc()
@@ -62,6 +62,6 @@ class Plugin:
 
     def _moderation(self, ctx: RequestContext) -> Reply:
         try:
-            return Reply(200, moderation.moderate(self.scanner, ctx.body), {})
+            return Reply(200, scan_pool.run(len(ctx.body or b""), moderation.moderate, self.scanner, ctx.body), {})
         except RequestError as exc:
             return render_error(ApiFormat.OPENAI, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)

@@ -27,6 +27,7 @@ import logging
 import time
 import warnings
 import zipfile
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -63,12 +64,17 @@ class _Unreadable(Exception):
 
 
 _pool: ThreadPool | None = None
+ON_SCANNER_THREAD: ContextVar[bool] = ContextVar("on_scanner_thread", default=False)
+"""Set on guardrails.scan_pool's threads: a document is read right there. A gevent pool belongs to the hub of
+the thread that made it, so READERS' pool, made from a scanner thread, would never serve the loop's."""
 
 
 def read(format: str, raw: bytes) -> DocumentText:
     """The text of a binary document in Converse's `format`, read off the event loop (queued behind
     READERS others)."""
     global _pool
+    if ON_SCANNER_THREAD.get():
+        return read_here(format, raw)
     if _pool is None:
         _pool = ThreadPool(READERS)
     return _pool.apply(read_here, (format, raw))

@@ -95,3 +95,14 @@ def test_nothing_sensitive_in_logs_or_metrics(stack):
     for canary in (PAN, "4111111111111111", "dev-ops-key", "please charge card"):
         assert canary not in captured, canary
     assert '"event":"guardrail_block"' in captured and '"categories":["cvv","payment_card"]' in captured
+
+
+def test_a_large_prompt_is_scanned_on_a_thread_in_the_plugin_server_and_blocked_or_passed_alike(stack):
+    """A body of 32 KB or more is scanned on guardrails.scan_pool's thread, in the gevent-patched server."""
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+    notes = "order notes for the warehouse team, " * 6000          # 216 KB
+    answer = client.messages.create(model="haiku", max_tokens=16, messages=[{"role": "user", "content": notes}])
+    assert answer.content[0].text
+    with pytest.raises(anthropic.PermissionDeniedError) as blocked:
+        client.messages.create(model="haiku", max_tokens=16, messages=[{"role": "user", "content": notes + CANARY}])
+    assert "payment_card" in blocked.value.body["error"]["message"] and PAN not in json.dumps(blocked.value.body)

@@ -8,6 +8,7 @@ import pytest
 from kong_plugins.guardrails import document_text
 from kong_plugins.guardrails.document_text import read, read_here
 from tests import document_files as files
+from tests.event_loop import ticks_while
 
 PAN = "4111 1111 1111 1111"
 
@@ -107,18 +108,6 @@ def test_a_long_pdf_is_read_while_the_event_loop_keeps_running():
     """Parsing takes up to 4 ms a page: on the loop, or on a thread that never hands the GIL back, it would
     stall every stream the relay serves. The ticker wakes every millisecond it is let run."""
     long_pdf = files.pdf(*[f"Page {n}: " + "order line, 19.90 EUR, shipped " * 6 for n in range(300)])
-    ticks = []
-
-    def ticker():
-        while True:
-            ticks.append(1)
-            gevent.sleep(0.001)
-
-    running = gevent.spawn(ticker)
-    gevent.sleep(0)
-    before = len(ticks)
-    found = read("pdf", long_pdf)
-    during = len(ticks) - before
-    running.kill()
+    during, found = ticks_while(lambda: read("pdf", long_pdf))
     assert found.problem is None and found.text.count("Page ") == 300
     assert during >= 20, during
