@@ -71,7 +71,7 @@ def prompt_prefixes(request: dict[str, Any]) -> PromptPrefixes | None:
     for role, block in _blocks(request):
         point = _cache_point(block)
         if "cachePoint" in block and len(block) == 1:   # Converse: a block of its own, after the one it marks
-            if hashes and tokens[-1] >= MIN_CACHED_TOKENS:
+            if point and hashes and tokens[-1] >= MIN_CACHED_TOKENS:
                 points.append((len(hashes) - 1, point))
             continue
         content = {k: v for k, v in block.items() if k != "cache_control"} if "cache_control" in block else block
@@ -115,7 +115,8 @@ def _blocks(request: dict[str, Any]) -> Iterator[tuple[bytes, dict[str, Any]]]:
     for role, blocks in ((TOOL, tools), (SYSTEM, system)):
         if isinstance(blocks, list):
             yield from ((role, block) for block in blocks if isinstance(block, dict))
-    for message in request.get("messages") or []:
+    messages = request.get("messages")
+    for message in messages if isinstance(messages, list) else ():   # a native body is the client's, unchecked
         if not isinstance(message, dict):
             continue
         role = str(message.get("role")).encode() + b" "

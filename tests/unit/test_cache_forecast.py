@@ -171,3 +171,11 @@ def test_a_read_refreshes_the_entry_it_read_though_it_is_no_cache_point_of_the_c
     clock.now += 299                                        # 598 s after the first call wrote it
     third = claude_code([(question, "something else")], "and the tests?")
     assert read_tokens(memory, third) == prompt_prefixes(first).tokens[-1]
+
+
+@pytest.mark.parametrize("junk", [{"messages": 5}, {"messages": "hi"}, {"system": 5, "tools": "x", "messages": [5]},
+                                  {"toolConfig": 5, "messages": [{"role": "user", "content": 5}]},
+                                  {"system": [5, {"text": SYSTEM}, {"cachePoint": 5}], "messages": None}])
+def test_a_native_body_of_any_shape_has_no_prefixes_and_raises_nothing(junk):
+    """Bedrock-native bodies reach token-meter as the client sent them; Bedrock answers their 400."""
+    assert prompt_prefixes(junk) is None
