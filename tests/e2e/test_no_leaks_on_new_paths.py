@@ -34,3 +34,27 @@ def test_no_prompt_or_key_in_logs_or_metrics_on_the_new_paths(stack):
     assert '"event":"request"' in captured
     for canary in (PROMPT_CANARY, KEY, "dev-admin-key"):
         assert canary not in captured, canary
+
+
+def test_no_api_key_in_kongs_access_log_on_requests_key_auth_never_authenticated(stack):
+    """key-auth's hide_credentials removes the key only from requests it authenticated; file-log's
+    custom_fields_by_lua (kong.yaml) keeps it out of every line: a request no route matched (a 404, a PUT on
+    a POST route) and a key in the URL, which key_in_query: false refuses."""
+    secret = "dev-admin-key"
+    ids = []
+    for method, path, headers in [("PUT", "/v1/chat/completions", {"X-API-Key": secret}),
+                                  ("GET", "/no-such-route", {"apikey": secret}),
+                                  ("HEAD", "/v1/models", {"x-api-key": secret}),
+                                  ("POST", f"/v1/chat/completions?apikey={secret}&beta=1", {}),
+                                  ("POST", f"/v1/chat/completions?X-API-Key={secret}", {})]:
+        r = requests.request(method, stack.proxy_url + path, headers=headers, timeout=15,
+                             json={"model": "haiku", "messages": [{"role": "user", "content": "hi"}]})
+        assert r.status_code in (401, 404), (method, path, r.status_code)
+        if "?" in path:
+            assert r.status_code == 401 and r.json()["message"] == "No API key found in request"
+        ids.append(r.headers["X-Kong-Request-Id"])
+    for request_id in ids:
+        assert stack.harness.wait_for_log(request_id, 10)
+    lines = [line for line in stack.access_log.read_text().splitlines() if any(i in line for i in ids)]
+    assert len(lines) == len(ids) and not [line for line in lines if secret in line]
+    assert '"uri":"\\/v1\\/chat\\/completions?apikey=REDACTED&beta=1"' in "\n".join(lines)

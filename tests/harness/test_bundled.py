@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from tests.harness.conftest import build, read_jsonl
+from tests.kong_harness.harness import HarnessStartError
 
 YAML = """
 _format_version: "3.0"
@@ -46,6 +47,18 @@ services:
     plugins:
     - {{name: file-log, config: {{path: "{flog}"}}}}
     - {{name: prometheus, config: {{status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true}}}}
+  - name: flogc
+    paths: [/flogc]
+    plugins:
+    - name: file-log
+      config:
+        path: "{flog}"
+        custom_fields_by_lua:
+          request.headers.x-secret: "return nil"
+          request.uri: return ngx.var.uri
+          seen: |
+            local method = kong.request.get_method()
+            return "seen " .. method .. " " .. (kong.request.get_query_arg("q") or "")
 consumers:
 - username: alice
   keyauth_credentials: [{{key: alice-key}}]
@@ -155,6 +168,22 @@ def test_file_log_and_prometheus(kong):
     assert 'kong_http_requests_total{service="echo",route="flog",code="200",source="service",consumer=""} 1' in metrics
     assert 'kong_kong_latency_ms_bucket{service="echo",route="flog",le="+Inf"} 1' in metrics
     assert 'kong_bandwidth_bytes{service="echo",route="flog",direction="ingress",consumer=""}' in metrics
+
+
+def test_file_log_custom_fields_by_lua_run_in_the_log_phase_and_nil_removes_a_field(kong):
+    """file-log/handler.lua: set_serialize_value(key, sandbox(expression, {env = {kong, ngx}})())."""
+    r = requests.get(kong.proxy_url + "/flogc?q=7", headers={"X-Secret": "s3cret", "X-Other": "kept"})
+    assert r.status_code == 200 and kong.wait_for_log(r.headers["X-Kong-Request-Id"], 5)
+    entry = [e for e in read_jsonl(kong.flog) if e["request"]["id"] == r.headers["X-Kong-Request-Id"]][0]
+    assert "x-secret" not in entry["request"]["headers"] and entry["request"]["headers"]["x-other"] == "kept"
+    assert entry["request"]["uri"] == "/flogc" and entry["seen"] == "seen GET 7"
+    assert "s3cret" not in kong.flog.read_text()
+
+
+def test_a_custom_field_that_does_not_compile_refuses_the_config(upstream, tmp_path):
+    bad = YAML.format(up=upstream.url, flog=tmp_path / "file.log").replace("return ngx.var.uri", "return ((")
+    with pytest.raises(HarnessStartError, match="error parsing file-log"):
+        build(tmp_path, bad)
 
 
 def test_status_endpoints(kong):

@@ -2,7 +2,13 @@
 
 Why: appends ``cjson.encode(kong.log.serialize())`` lines to ``config.path``,
 which tests read back. Like Kong, the file is opened once per worker and the fd
-kept (``file_descriptors``), unless ``reopen`` is set.  ``custom_fields_by_lua`` (sandboxed Lua) is not emulated.
+kept (``file_descriptors``), unless ``reopen`` is set. ``custom_fields_by_lua``
+runs as in Kong 3.6.1's handler: each expression is a sandboxed chunk (env
+``{kong = kong, ngx = ngx}``, kong/tools/sandbox.lua) called in the log phase,
+and ``kong.log.set_serialize_value(key, <what it returns>)`` before the
+serialize: ``return nil`` removes a field (mode "set"); a second value returned
+is passed as ``options``, as Kong passes every value on. The sandbox is
+pre-function's (``ngx`` is ``ngx.var`` reads and ``ngx.null``).
 """
 from __future__ import annotations
 
@@ -10,17 +16,38 @@ import os
 import threading
 
 from .. import cjson
-from ..pdk_log import build_serialize
+from ..pdk_log import build_serialize, set_serialize_value
 from ..request_ctx import RequestContext
+from .pre_function import _Compiled
 
 PRIORITY = 9
 PHASES = {"log"}
 _LOCK = threading.Lock()
+_compiled: dict[int, tuple[dict, _Compiled]] = {}   # id(conf) -> (conf, its chunks), as pre_function's cache
+_compiled_lock = threading.Lock()
+
+
+def validate(conf: dict) -> None:
+    """typedefs.lua_code's custom_validator (sandbox.validate_safe: each expression compiles)."""
+    _custom_fields(conf)
+
+
+def _custom_fields(conf: dict) -> _Compiled | None:
+    fields = conf.get("custom_fields_by_lua") or {}
+    if not fields:
+        return None
+    with _compiled_lock:
+        cached = _compiled.get(id(conf))
+        if cached is None or cached[0] is not conf:
+            cached = _compiled[id(conf)] = (conf, _Compiled(list(fields.values()), "file-log"))
+        return cached[1]
 
 
 def log(rq: RequestContext, conf: dict) -> None:
-    if conf.get("custom_fields_by_lua"):
-        rq.runtime.log_for(rq, "warn", "custom_fields_by_lua is not emulated by the harness", plugin="file-log")
+    custom = _custom_fields(conf)
+    if custom is not None:
+        for index, key in enumerate(conf["custom_fields_by_lua"]):
+            set_serialize_value(rq, key, *custom.evaluate(rq, index)[:2])
     message = cjson.encode(build_serialize(rq)) + "\n"     # cjson drops nil (None) values itself
     fds = rq.worker.file_log_fds    # the handler's module-level `file_descriptors`, one per worker
     with _LOCK:

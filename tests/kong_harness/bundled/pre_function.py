@@ -181,6 +181,19 @@ class _Compiled:
             finally:
                 self.current = None
 
+    def evaluate(self, rq: RequestContext, index: int) -> list[Any]:
+        """What chunk `index` returns, every value (kong/tools/sandbox.lua `sandbox(code, opts)()`)."""
+        with self.lock:
+            self.current = rq
+            try:
+                result = self.functions[index]()
+            except lupa.LuaError as e:
+                raise LuaError(_message(e).split("\n", 1)[0]) from None
+            finally:
+                self.current = None
+        values = list(result) if isinstance(result, tuple) else [result]
+        return [self._from_lua(v) for v in values]
+
 
 def _message(error: lupa.LuaError) -> str:
     """A Lua error's text (with encoding=None lupa may hand the message over as bytes)."""
