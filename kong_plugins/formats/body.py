@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from kong_plugins.formats import wire_json
@@ -22,7 +23,10 @@ def load_json_object(body: bytes | None) -> dict[str, Any]:
     if not body:
         raise RequestError("Request body is empty; expected a JSON object.")
     try:
-        data = wire_json.loads(body)
+        data = wire_json.loads_text(body)
+    except wire_json.LoneSurrogate:   # Bedrock would refuse it, after retries that cannot help
+        raise RequestError("Request body holds invalid Unicode: a lone surrogate (a \\ud800-\\udfff escape "
+                           "without its pair); send text as valid UTF-8.") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise RequestError("Request body is not valid JSON.") from None
     if not isinstance(data, dict):
@@ -55,6 +59,21 @@ def number(value: Any, field: str, message: str | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RequestError(message or f"{field}: must be a number.", field)
     return float(value)
+
+
+def number_in(value: Any, field: str, low: float, high: float) -> float:
+    """`value` as a float from `low` to `high`; NaN (which the JSON fallback reads) is in no range."""
+    found = number(value, field)
+    if not math.isfinite(found) or not low <= found <= high:
+        raise RequestError(f"{field}: must be a number from {low:g} to {high:g}.", field)
+    return found
+
+
+def boolean(value: Any, field: str) -> bool | None:
+    """`value` as JSON's true or false (None when absent): "yes" or 1 is no answer to a yes-or-no setting."""
+    if value is not None and not isinstance(value, bool):
+        raise RequestError(f"{field}: must be a boolean.", field)
+    return value
 
 
 def require_messages(data: dict[str, Any]) -> None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from kong_plugins.bedrock import request_metadata
-from kong_plugins.formats import (anthropic, custom_tools, openai_chat, openai_responses, response_format,
-                                  responses_errors)
+from kong_plugins.formats import (anthropic, custom_tools, openai_chat, openai_responses, openai_settings,
+                                  response_format, responses_errors)
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKinds
@@ -93,7 +93,7 @@ def parse_chat(api: ApiFormat, body: bytes | None, default_max_tokens: int, *, r
         raise responses_errors.in_client_terms(exc, translated.origins,
                                                bool(translated.omitted or translated.namespaced)) from None
     return ChatRequest({**internal, "model": model}, request,
-                       include_usage=bool((request.get("stream_options") or {}).get("include_usage")),
+                       include_usage=openai_settings.include_usage(request),
                        tools=ToolKinds(response_format.answer_tool(request), custom_tools.names(request.get("tools")),
                                        namespaced),
                        responses_api=responses_api,

@@ -72,8 +72,8 @@ def document_head(url: Any, where: str) -> tuple[str, int]:
     if head is None:
         raise RequestError(f"{where}: file_data must be a base64 data URL (data:application/pdf;base64,...).",
                            where)
-    if head[0] not in FORMATS:
-        raise RequestError(f"{where}: {head[0] or 'this type'} is not a document Bedrock reads "
+    if head[0] not in FORMATS:   # the type is the client's text, so the message does not repeat it
+        raise RequestError(f"{where}: this media type is not a document Bedrock reads "
                            f"({', '.join(sorted(set(FORMATS.values())))}).", where)
     return head
 

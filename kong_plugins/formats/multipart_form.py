@@ -3,11 +3,11 @@ gateway reads.
 
 The OpenAI SDKs send `images.create_variation` and `images.edit` as forms: the pictures as file parts, the
 settings as text parts. The request context turns such a body into one JSON object when it is created
-(`as_json`), so the guardrails scan it and bedrock-proxy plans it like any other body: text parts become strings, a file part
-`{"filename", "content_type", "data"}` with the bytes in base64. A form is recognised by its first line,
-the `--boundary` every client writes first (the boundary is the Content-Type's, which the plugins would
-spend a PDK round trip to read). Parsing is python-multipart's, the parser Starlette uses, imported by the
-first form (under 1 MiB a plugin server serving no uploads does not need).
+(`as_json`), so the guardrails scan it and bedrock-proxy plans it like any other body: text parts become
+strings, a file part `{"filename", "content_type", "data"}` with the bytes in base64. A form is recognised by
+its first line, the `--boundary` every client writes first (the boundary is the Content-Type's, which the
+plugins would spend a PDK round trip to read). Parsing is python-multipart's, the parser Starlette uses,
+imported by the first form (under 1 MiB a plugin server serving no uploads does not need).
 """
 
 from __future__ import annotations

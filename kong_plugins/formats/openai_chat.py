@@ -13,8 +13,9 @@ import time
 from typing import Any, Iterator
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import custom_tools, documents, reasoning, response_format, tool_history
-from kong_plugins.formats.body import RequestError, load_json_object, number, require_messages, whole_number
+from kong_plugins.formats import custom_tools, documents, openai_settings, reasoning, response_format, tool_history
+from kong_plugins.formats import wire_json
+from kong_plugins.formats.body import RequestError, load_json_object, require_messages, whole_number
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKind, ToolKinds
 
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
@@ -49,6 +50,7 @@ def choices(request: dict[str, Any]) -> int:
 
 def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, Any]:
     """The Anthropic Messages request equivalent to an OpenAI chat request."""
+    openai_settings.check(request)
     system: list[str] = []
     messages: list[dict[str, Any]] = []
     for i, message in enumerate(request["messages"]):
@@ -62,7 +64,9 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
         elif role == "assistant":
             _append(messages, "assistant", _assistant_blocks(message, f"messages.{i}"))
         elif role in ("tool", "function"):
-            _append(messages, "user", [{"type": "tool_result", "tool_use_id": str(message.get("tool_call_id")),
+            call_id = _required(message, "tool_call_id", f"messages.{i}") if role == "tool" \
+                else str(message.get("tool_call_id"))
+            _append(messages, "user", [{"type": "tool_result", "tool_use_id": call_id,
                                         "content": _text_only(message.get("content"), f"messages.{i}.content")}])
         else:
             raise RequestError(f"messages.{i}.role: unknown role.", f"messages.{i}.role")
@@ -71,22 +75,22 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
     out: dict[str, Any] = {"messages": messages, "max_tokens": _max_tokens(request, default_max_tokens)}
     if system:
         out["system"] = "\n\n".join(system)
-    if request.get("temperature") is not None:
-        out["temperature"] = min(max(number(request["temperature"], "temperature"), 0.0), 1.0)
+    if request.get("temperature") is not None:   # OpenAI's 0 to 2 (openai_settings), Claude's 0 to 1
+        out["temperature"] = min(float(request["temperature"]), 1.0)
     if request.get("top_p") is not None:
-        out["top_p"] = number(request["top_p"], "top_p")
+        out["top_p"] = float(request["top_p"])
     stop = request.get("stop")
     if stop:
-        if not isinstance(stop, (str, list)):
+        if not isinstance(stop, str) and not (isinstance(stop, list) and all(isinstance(s, str) for s in stop)):
             raise RequestError("stop: must be a string or a list of strings.", "stop")
-        out["stop_sequences"] = [stop] if isinstance(stop, str) else [str(s) for s in stop]
+        out["stop_sequences"] = [stop] if isinstance(stop, str) else stop
+    if request.get("tools") is not None and not isinstance(request["tools"], list):
+        raise RequestError("tools: must be a list.", "tools")
     if request.get("tools"):
-        if not isinstance(request["tools"], list):
-            raise RequestError("tools: must be a list.", "tools")
         out["tools"] = [_tool(t, i) for i, t in enumerate(request["tools"])]
-        choice = _tool_choice(request.get("tool_choice"), request.get("parallel_tool_calls"))
-        if choice:
-            out["tool_choice"] = choice
+    choice = _tool_choice(request.get("tool_choice"), request.get("parallel_tool_calls"), out.get("tools") or [])
+    if choice and out.get("tools"):   # without tools, nothing to choose from: auto, none and required mean nothing
+        out["tool_choice"] = choice
     response_format.apply(request, out)
     if not out.get("tools"):   # OpenAI allows tool calls in a call offering no tools; Bedrock does not
         out["messages"] = tool_history.as_text(out["messages"])
@@ -108,7 +112,8 @@ def _text_only(content: Any, where: str) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        return "".join(_part_text(p, f"{where}.{j}") for j, p in enumerate(content)
+                       if isinstance(p, dict) and p.get("type") == "text")
     if content is None:
         return ""
     raise RequestError(f"{where}: must be a string or a list of text parts.", where)
@@ -123,15 +128,24 @@ def _user_blocks(content: Any, where: str) -> list[dict[str, Any]]:
     for j, part in enumerate(content):
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text":
-            blocks.append({"type": "text", "text": str(part.get("text", ""))})
+            blocks.append({"type": "text", "text": _part_text(part, f"{where}.{j}")})
         elif kind == "image_url":
-            blocks.append(_image((part.get("image_url") or {}).get("url"), f"{where}.{j}"))
+            blocks.append(_image(_object(part, "image_url", f"{where}.{j}").get("url"), f"{where}.{j}"))
         elif kind == "file":
             blocks.append(documents.from_openai_file(part.get("file"), f"{where}.{j}"))
         else:
             raise RequestError(f"{where}.{j}.type: only text, image_url and file parts are supported.",
                                f"{where}.{j}")
     return blocks
+
+
+def _part_text(part: dict[str, Any], where: str) -> str:
+    """A text part's text: a number or an object is refused, not made text (str() would send what the client
+    never wrote, and the guardrails read strings only)."""
+    text = part.get("text")
+    if not isinstance(text, str):
+        raise RequestError(f"{where}.text: must be a string.", f"{where}.text")
+    return text
 
 
 def _image(url: Any, where: str) -> dict[str, Any]:
@@ -146,24 +160,57 @@ def _assistant_blocks(message: dict[str, Any], where: str) -> list[dict[str, Any
     text = _text_only(message.get("content"), f"{where}.content")
     if text:
         blocks.append({"type": "text", "text": text})
-    for k, call in enumerate(message.get("tool_calls") or []):
-        blocks.append(_tool_use(call if isinstance(call, dict) else {}, f"{where}.tool_calls.{k}"))
+    calls = message.get("tool_calls")
+    if calls is not None and not isinstance(calls, list):
+        raise RequestError(f"{where}.tool_calls: must be a list.", f"{where}.tool_calls")
+    for k, call in enumerate(calls or []):
+        blocks.append(_tool_use(call, f"{where}.tool_calls.{k}"))
     return blocks or [{"type": "text", "text": ""}]
 
 
-def _tool_use(call: dict[str, Any], where: str) -> dict[str, Any]:
-    """An assistant turn's function or custom tool call as the internal model's tool_use block."""
+def _tool_use(call: Any, where: str) -> dict[str, Any]:
+    """An assistant turn's function or custom tool call as the internal model's tool_use block; a call without
+    its id or name is refused (Bedrock pairs a result with its call by the id)."""
+    if not isinstance(call, dict):
+        raise RequestError(f"{where}: must be an object.", where)
+    call_id = _required(call, "id", where)
     if call.get("type") == "custom":
-        custom = _member(call, "custom")
-        return {"type": "tool_use", "id": str(call.get("id")), "name": str(custom.get("name")),
+        custom = _object(call, "custom", where)
+        return {"type": "tool_use", "id": call_id, "name": _required(custom, "name", f"{where}.custom"),
                 "input": custom_tools.tool_input(custom.get("input"), f"{where}.custom.input")}
-    function = _member(call, "function")
+    function = _object(call, "function", where)
+    name = _required(function, "name", f"{where}.function")
+    return {"type": "tool_use", "id": call_id, "name": name,
+            "input": _arguments(function.get("arguments"), f"{where}.function.arguments")}
+
+
+def _arguments(arguments: Any, where: str) -> dict[str, Any]:
+    """A function call's `arguments` (JSON in a string, none meaning {}) as the tool_use input."""
+    if arguments is not None and not isinstance(arguments, str):
+        raise RequestError(f"{where}: must be a JSON string.", where)
     try:
-        arguments = json.loads(function.get("arguments") or "{}")
-    except ValueError:
-        raise RequestError(f"{where}.function.arguments: must be a JSON string.", where) from None
-    return {"type": "tool_use", "id": str(call.get("id")), "name": str(function.get("name")),
-            "input": arguments if isinstance(arguments, dict) else {}}
+        value = wire_json.loads_text(arguments or "{}")
+    except wire_json.LoneSurrogate:
+        raise RequestError(f"{where}: holds invalid Unicode (a lone surrogate).", where) from None
+    except (ValueError, RecursionError):
+        raise RequestError(f"{where}: must be a JSON string.", where) from None
+    return value if isinstance(value, dict) else {}
+
+
+def _required(obj: dict[str, Any], key: str, where: str) -> str:
+    """A member that must be a non-empty string (an id, a name)."""
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise RequestError(f"{where}.{key}: required.", f"{where}.{key}")
+    return value
+
+
+def _object(obj: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    """A nested object the request must have."""
+    value = obj.get(key)
+    if not isinstance(value, dict):
+        raise RequestError(f"{where}.{key}: must be an object.", f"{where}.{key}")
+    return value
 
 
 def _member(obj: dict[str, Any], key: str) -> dict[str, Any]:
@@ -189,7 +236,9 @@ def _tool(tool: Any, index: int) -> dict[str, Any]:
     return out
 
 
-def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+def _tool_choice(choice: Any, parallel: Any, tools: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The internal tool_choice; one naming a tool the request does not offer is refused, as OpenAI refuses it,
+    not dropped."""
     if choice in (None, "auto"):
         out: dict[str, Any] | None = {"type": "auto"} if parallel is False else None
     elif choice == "required":
@@ -199,6 +248,8 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
     elif isinstance(choice, dict) and choice.get("type") in ("function", "custom") \
             and isinstance(_member(choice, choice["type"]).get("name"), str):
         out = {"type": "tool", "name": choice[choice["type"]]["name"]}
+        if out["name"] not in {tool["name"] for tool in tools}:
+            raise RequestError(f"tool_choice.{choice['type']}.name: names no tool in tools.", "tool_choice")
     else:
         raise RequestError("tool_choice: must be none, auto, required, a function or a custom tool.", "tool_choice")
     if out is not None and parallel is False and out["type"] != "none":

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from kong_plugins.formats import documents, reasoning
-from kong_plugins.formats.body import RequestError, load_json_object
+from kong_plugins.formats.body import RequestError, boolean, load_json_object
 
 _STATEFUL = ("prompt",)
 _COPIED = ("model", "temperature", "top_p", "stream", "parallel_tool_calls", "service_tier", "safety_identifier",
@@ -141,7 +141,7 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
     effort = _member(data, "reasoning", "effort")
     if effort is not None:
         chat["reasoning_effort"] = effort
-    store = data.get("store") is not False
+    store = boolean(data.get("store"), "store") is not False
     echo = {k: data[k] for k in ECHOED if data.get(k) is not None}
     if conversation_id is not None:
         echo["conversation"] = {"id": conversation_id}
@@ -364,7 +364,7 @@ def _item(item: Any, where: str, tools: _Tools) -> dict[str, Any]:
         return {"role": "assistant", "content": None, "tool_calls": [{
             "id": _string(item, "call_id", where), "type": "function",
             "function": {"name": tools.resolve(_string(item, "name", where), item.get("namespace"), where),
-                         "arguments": item.get("arguments") or "{}"}}]}
+                         "arguments": item.get("arguments")}}]}   # openai_chat checks them
     if kind == "custom_tool_call":
         return {"role": "assistant", "content": None, "tool_calls": [{
             "id": _string(item, "call_id", where), "type": "custom",
@@ -373,7 +373,8 @@ def _item(item: Any, where: str, tools: _Tools) -> dict[str, Any]:
     if kind in ("function_call_output", "custom_tool_call_output"):
         return {"role": "tool", "tool_call_id": _string(item, "call_id", where),
                 "content": _content(item.get("output"), f"{where}.output")}
-    raise RequestError(f"{where}.type: {kind!r} items are not supported by the gateway.", f"{where}.type")
+    raise RequestError(f"{where}.type: this item type is not supported by the gateway (message, function_call, "
+                       "custom_tool_call, their outputs, reasoning and item_reference are).", f"{where}.type")
 
 
 def _string(item: dict[str, Any], key: str, where: str) -> str:
@@ -421,8 +422,8 @@ def _tool(tool: Any, where: str) -> dict[str, Any]:
         return {"type": "custom", "custom": {"name": tool.get("name"), "description": tool.get("description"),
                                              "format": _custom_format(tool.get("format"))}}
     if kind != "function":
-        raise RequestError(f"{where}.type: only function, custom and namespace tools are supported ({kind!r} is "
-                           "an OpenAI built-in tool, which only OpenAI's models are trained to call).", f"{where}.type")
+        raise RequestError(f"{where}.type: only function, custom and namespace tools are supported (the others are "
+                           "OpenAI built-in tools, which only OpenAI's models are trained to call).", f"{where}.type")
     function = {k: tool[k] for k in ("name", "parameters", "description", "strict") if tool.get(k) is not None}
     return {"type": "function", "function": function}
 

@@ -76,6 +76,8 @@ def thinking_blocks(value: Any, where: str) -> list[dict[str, Any]]:
 
 def _is_block(block: Any) -> bool:
     kind = block.get("type") if isinstance(block, dict) else None
+    if not isinstance(kind, str):   # an object or a list as `type` cannot be looked up
+        return False
     fields = {"thinking": ("thinking", "signature"), "redacted_thinking": ("data",)}.get(kind)
     return fields is not None and all(isinstance(block.get(f), str) for f in fields)
 

@@ -15,10 +15,13 @@ from typing import Sequence
 from kong_plugins.formats.body import RequestError
 
 _RENAMED = (("max_completion_tokens", "max_output_tokens"), ("reasoning_effort", "reasoning.effort"),
-            ("response_format", "text.format"))
+            ("response_format", "text.format"), ("tool_choice.function.name", "tool_choice.name"),
+            ("tool_choice.custom.name", "tool_choice.name"))
 _MESSAGE = re.compile(r"messages\.(\d+)(.*)")
-_PART_FIELDS = ((".image_url.url", ".image_url"), (".tool_call_id", ".call_id"))
-"""Chat Completions field paths inside a message, as the Responses item has them."""
+_PART_FIELDS = ((".image_url.url", ".image_url"), (".tool_call_id", ".call_id"), (".tool_calls.0.id", ".call_id"),
+                (".tool_calls.0.function.", "."), (".tool_calls.0.custom.", "."), (".tool_calls.0", ""))
+"""Chat Completions field paths inside a message, as the Responses item has them (in this order: a
+`function_call` or `custom_tool_call` item is a message with that one call, its fields the item's own)."""
 
 
 def in_client_terms(exc: RequestError, origins: Sequence[str], tools_moved: bool = False) -> RequestError:
