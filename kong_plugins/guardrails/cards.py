@@ -19,6 +19,13 @@ _PAN_WRAPPED = compile_pattern(rf"(?:^|[^\d\w-])((?:\d{_GAP}){{3,17}}\d[ \t]*-?[
                                r"(?:$|[^\d\w-])")
 """A card wrapped once by an e-mail client or a narrow text box (`4111 1111\n1111 1111`), at least a group of
 four on each line; one line break only, so a column of four-digit amounts is not read as one number."""
+_TAB = r" ?\t ?"
+_PAN_TABBED = compile_pattern(rf"(?:^|[^\d\w\t.-])(\d{{4}}(?:{_TAB}\d{{4}}){{2,3}}{_TAB}\d{{1,7}}|"
+                              rf"\d{{4}}{_TAB}\d{{6}}{_TAB}\d{{4,5}})(?:$|[^\d\w\t.-])")
+"""4111<tab>1111<tab>1111<tab>1111: a card's own groups (four, or Amex's 4-6-5) with tabs between, as a form of
+four fields pastes them. Not in `_GAP`: tab-separated numbers are a table's columns, any run of them a number."""
+_NEAR = 512
+"""How far around a tab-separated card to look for the tabs of a table (bytes)."""
 _PAN_DOTTED = compile_pattern(r"(?:^|[^\d\w.])(\d{4}\.\d{4}\.\d{4}\.\d{1,7})(?:$|[^\d\w.])")
 """4111.1111.1111.1111 (groups of four only: any run of digits and dots would take in decimals)."""
 _PAN_FORM_ENCODED = compile_pattern(r"(?:^|[^\d\w%+])(\d{4}(?:(?:\+|%20|%2[dD])\d{3,7}){2,4})(?:$|[^\d\w%+])")
@@ -108,6 +115,25 @@ def _pan_valid(text: bytes, m: "re2._Match") -> bool:
     return _is_card(m.group(1).decode()) and not _in_hex_table(text, m)
 
 
+def _tabbed_pan_valid(text: bytes, m: "re2._Match") -> bool:
+    """Only with no other tab on its line or the lines either side: in a table (an export's rows, a sheet's
+    cells, which documents read with tabs between) the groups are the row's columns, and four columns of
+    four-digit numbers are a Luhn-valid card of a known issuer one row in thirty."""
+    start, end = m.span(1)
+    low, high = max(0, start - _NEAR), min(len(text), end + _NEAR)
+    first, last = start, end - 1
+    for _ in range(2):                                         # back to the start of the line above
+        first = max(text.rfind(b"\n", low, first), low - 1)
+        if first < low:
+            break
+    for _ in range(2):                                         # on to the end of the line below
+        last = text.find(b"\n", last + 1, high)
+        if last < 0:
+            last = high
+            break
+    return text.find(b"\t", first + 1, start) < 0 and text.find(b"\t", end, last) < 0 and _pan_valid(text, m)
+
+
 def _form_encoded_pan_valid(text: bytes, m: "re2._Match") -> bool:
     return _is_card(unquote(m.group(1).decode().replace("+", " ")))
 
@@ -149,14 +175,15 @@ def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
 
 
 PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid), (_PAN_WRAPPED, _pan_valid),
+                                                             (_PAN_TABBED, _tabbed_pan_valid),
                                                              (_PAN_DOTTED, _pan_valid),
                                                              (_PAN_FORM_ENCODED, _form_encoded_pan_valid),
                                                              (_CARD_WORDS, _card_words_valid))
 CVV: tuple[tuple["re2._Regexp", Validator], ...] = ((_CVV, _cvv_valid),)
-TABLE_PRONE = frozenset({id(_PAN_WRAPPED)})
-"""Patterns a table's rows match by the thousand (a number ending one row, another starting the next): past
-the candidate limit they stop looking and find nothing, where other patterns' candidates past it are a
-finding. A spreadsheet of 20,000 orders is not a hidden card."""
-SPAN_GROUPS = {id(_PAN): (1,), id(_PAN_WRAPPED): (1,), id(_PAN_DOTTED): (1,), id(_PAN_FORM_ENCODED): (1,),
-               id(_CARD_WORDS): (2,), id(_CVV): (1, 2)}
+TABLE_PRONE = frozenset({id(_PAN_WRAPPED), id(_PAN_TABBED)})
+"""Patterns a table's rows match by the thousand (a number ending one row, another starting the next; a row of
+four-digit columns): past the candidate limit they stop looking and find nothing, where other patterns'
+candidates past it are a finding. A spreadsheet of 20,000 orders is not a hidden card."""
+SPAN_GROUPS = {id(_PAN): (1,), id(_PAN_WRAPPED): (1,), id(_PAN_TABBED): (1,), id(_PAN_DOTTED): (1,),
+               id(_PAN_FORM_ENCODED): (1,), id(_CARD_WORDS): (2,), id(_CVV): (1, 2)}
 """What a redaction replaces: the number itself, not the words around it."""

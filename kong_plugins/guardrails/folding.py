@@ -1,14 +1,21 @@
-"""Unicode digits, spaces and dashes seen as their ASCII selves, so the detectors' ASCII patterns find them.
+"""Unicode digits, spaces and dashes seen as their ASCII selves, and invisible characters not at all, so the
+detectors' ASCII patterns find what a reader sees.
 
 A card number copied from a web page, an e-mail or a Word file often has no-break or thin spaces
 (`4111\\u00a01111 ...`) or en dashes between its groups; Japanese and Chinese input methods type
-full-width digits (`４１１１...`); an invisible soft hyphen or zero-width space can sit between two
-digits. RE2's `\\d` and `\\s` are ASCII, so none of those was a finding. `fold` rewrites each such
-character as one ASCII byte. One character stays one character, so a finding's character offsets
-are the original text's, and a redaction replaces exactly what the client sent.
+full-width digits (`４１１１...`). RE2's `\\d` and `\\s` are ASCII, so none of those was a finding. `fold`
+rewrites each such character as one ASCII byte. Characters nobody sees (format characters such as
+soft hyphens, zero-width spaces, bidi marks and Unicode tags, variation selectors, control characters
+such as NUL) are dropped: any number of them can sit between two digits, which a space per character
+would not survive (`4\\u200e\\u200e\\u200e111...`), and a word they split is read whole. A dropped
+character's place is kept (`Folded.dropped`), so a finding's character offsets are the original text's,
+and a redaction replaces exactly what the client sent.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 
 import re2
 
@@ -26,36 +33,76 @@ _SPACES = (0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)
 _DASHES = (0x58A, 0x5BE, 0x1400, 0x1806, *range(0x2010, 0x2016), 0x2E17, 0x2E1A, 0x2E3A, 0x2E3B, 0x2E40,
            0x2E5D, 0x301C, 0x3030, 0x30A0, 0xFE31, 0xFE32, 0xFE58, 0xFE63, 0x10EAD, 0x2212)
 """Unicode dash punctuation (category Pd, less the full-width hyphen-minus) and the minus sign."""
-_INVISIBLE = (0xAD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)
-"""Soft hyphen, zero-width space, joiners, word joiner and BOM: a space, which the patterns already
-allow between a card's digits (removing them would move every later offset)."""
+_INVISIBLE = (
+    0xAD, 0x34F, *range(0x600, 0x606), 0x61C, 0x6DD, 0x70F, 0x890, 0x891, 0x8E2, 0x115F, 0x1160, 0x17B4, 0x17B5,
+    *range(0x180B, 0x1810), *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070), 0x3164,
+    *range(0xFE00, 0xFE10), 0xFEFF, 0xFFA0, *range(0xFFF0, 0xFFFC), 0x110BD, 0x110CD, *range(0x13430, 0x13440),
+    *range(0x1BCA0, 0x1BCA4), *range(0x1D173, 0x1D17B), *range(0xE0000, 0xE1000),
+    *range(0x00, 0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0x85), *range(0x86, 0xA0))
+"""Dropped: Unicode's format characters (category Cf: soft hyphen, zero-width space and joiners, bidi marks,
+embeddings, overrides and isolates, word joiner, BOM, tags), its other default-ignorable code points
+(combining grapheme joiner, variation selectors, Hangul fillers), and the control characters other than tab,
+line and page breaks (NUL, BEL, ESC, DEL, C1's; its next-line, a line break, stays)."""
 _FULL_WIDTH = range(0xFF01, 0xFF5F)
 """Full-width forms of ASCII `!` to `~`, the same code points less 0xFEE0."""
+_ASCII_INVISIBLE = bytes(cp for cp in _INVISIBLE if cp < 0x80)
+"""The dropped characters ASCII text may hold."""
 
 
 def _table() -> dict[bytes, bytes]:
     table = {chr(zero + d).encode(): str(d).encode() for zero in _DIGIT_ZEROS for d in range(10)}
-    table.update({chr(cp).encode(): b" " for cp in (*_SPACES, *_INVISIBLE)})
+    table.update({chr(cp).encode(): b" " for cp in _SPACES})
     table.update({chr(cp).encode(): b"-" for cp in _DASHES})
     table.update({chr(cp).encode(): bytes([cp - 0xFEE0]) for cp in _FULL_WIDTH})
+    table.update({chr(cp).encode(): b"" for cp in _INVISIBLE})
     return table
 
 
+def _character_class(code_points: list[int]) -> bytes:
+    """An RE2 class of `code_points`, consecutive ones as ranges (the tags block alone is 4,096)."""
+    ranges: list[list[int]] = []
+    for cp in sorted(code_points):
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return ("[" + "".join(f"\\x{{{low:x}}}-\\x{{{high:x}}}" for low, high in ranges) + "]").encode()
+
+
 ASCII = _table()
-"""Each folded character's UTF-8 bytes -> the one ASCII byte it is seen as."""
-_FOLDED = re2.compile(("[" + "".join(f"\\x{{{ord(c.decode()):x}}}" for c in ASCII) + "]").encode())
+"""Each folded character's UTF-8 bytes -> the ASCII byte it is seen as, or nothing (an invisible one)."""
+_FOLDED = re2.compile(_character_class([ord(c.decode()) for c in ASCII]))
 
 
-def fold(data: bytes) -> bytes:
-    """UTF-8 `data` with every character in ASCII replaced by its byte; `data` itself when none occurs
-    (ASCII text costs one scan in C)."""
-    if data.isascii():
-        return data
-    pieces, last = [], 0
+@dataclass(frozen=True)
+class Folded:
+    data: bytes
+    dropped: tuple[int, ...] = ()
+    """Where invisible characters were dropped: for each, the offset in `data` it would have had, in order."""
+
+    def dropped_before(self, offset: int, end: bool = False) -> int:
+        """How many characters were dropped before `offset` into `data`: those right at it count before a
+        finding's start and not before its end, so a redaction leaves invisible neighbours alone."""
+        return (bisect_left if end else bisect_right)(self.dropped, offset)
+
+
+def fold(data: bytes) -> Folded:
+    """UTF-8 `data` with every character in ASCII replaced by its byte (or dropped); `data` itself when none
+    occurs (ASCII text without control characters costs two passes in C)."""
+    if data.isascii() and len(data.translate(None, _ASCII_INVISIBLE)) == len(data):
+        return Folded(data)
+    pieces: list[bytes] = []
+    dropped: list[int] = []
+    last = size = 0
     for match in _FOLDED.finditer(data):
-        pieces += (data[last:match.start()], ASCII[match.group()])
+        ascii_byte = ASCII[match.group()]
+        size += match.start() - last
+        if not ascii_byte:
+            dropped.append(size)
+        size += len(ascii_byte)
+        pieces += (data[last:match.start()], ascii_byte)
         last = match.end()
     if not pieces:
-        return data
+        return Folded(data)
     pieces.append(data[last:])
-    return b"".join(pieces)
+    return Folded(b"".join(pieces), tuple(dropped))

@@ -5,21 +5,24 @@ JSON object (or not UTF-8) is scanned as plain text (decoded with replacement
 characters), and a `redact` finding in it blocks instead, since a redaction
 could not keep it well-formed. The same holds for the text of a binary document
 (a PDF cannot be rewritten), and a document that cannot be read to the end is
-the `unreadable_document` category (block, monitor or off). Nothing here ever
-raises on input.
+the `unreadable_document` category (block, monitor or off). A request body
+carried inside the body in base64 (Bedrock CountTokens' InvokeModel body) is
+scanned as a body of its own, by the same rules, and a redaction in it is
+encoded back. Nothing here ever raises on input.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import re2
 
 from kong_plugins.formats import wire_json
-from kong_plugins.guardrails.folding import fold
+from kong_plugins.guardrails.folding import Folded, fold
 from kong_plugins.guardrails.detectors import CATEGORIES, Finding, Prefilter, find
-from kong_plugins.guardrails.segments import Segment, authored_spans, replace_at, user_segments
+from kong_plugins.guardrails.segments import Path, Segment, authored_spans, embedded_bodies, replace_at, user_segments
 
 ACTIONS = ("block", "redact", "monitor", "off")
 UNREADABLE = "unreadable_document"
@@ -93,6 +96,7 @@ class Scanner:
     def _scan_json(self, body: dict) -> ScanResult:
         result = ScanResult()
         redactions: list[tuple[Segment, list[Finding]]] = []
+        rewritten = self._scan_embedded(body, result)
         for segment in user_segments(body, tool_results=self.tool_results):
             if segment.problem is not None and self.unreadable_action != "off":
                 result.found[UNREADABLE] = _stronger(result.found.get(UNREADABLE), self.unreadable_action)
@@ -107,11 +111,30 @@ class Scanner:
                     to_redact.append(finding)
             if to_redact:
                 redactions.append((segment, to_redact))
-        if redactions and not result.blocked:
+        if (redactions or rewritten) and not result.blocked:
             for segment, findings in redactions:
                 replace_at(body, segment.path, segment.stored(redact(segment.text, findings)))
+            for path, inner in rewritten:
+                replace_at(body, path, base64.b64encode(inner).decode("ascii"))
             result.body = wire_json.dumps(body)
         return result
+
+    def _scan_embedded(self, body: dict, result: ScanResult) -> list[tuple[Path, bytes]]:
+        """Scan the bodies carried in `body` into `result`; the redacted ones, to encode back."""
+        rewritten = []
+        for path, raw in embedded_bodies(body):
+            if raw is None:
+                inner = ScanResult(unreadable=["the embedded request body is not valid base64"])
+                if self.unreadable_action != "off":
+                    inner.found[UNREADABLE] = self.unreadable_action
+            else:
+                inner = self.scan(raw)
+            for category, action in inner.found.items():
+                result.found[category] = _stronger(result.found.get(category), action)
+            result.unreadable += inner.unreadable
+            if inner.body is not None:
+                rewritten.append((path, inner.body))
+        return rewritten
 
     def _findings(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[str, str]]:
         return [(f.category, action) for f, action in self._findings_with_spans(text, spans)]
@@ -120,8 +143,8 @@ class Scanner:
         """Findings with character offsets into `text` (detectors work on UTF-8 bytes)."""
         out: list[tuple[Finding, str]] = []
         for start, end in spans:
-            part = text[start:end]
-            data = fold(part.encode("utf-8", "surrogatepass"))
+            folded = fold(text[start:end].encode("utf-8", "surrogatepass"))
+            data = folded.data
             active = self.prefilter.active(data)
             found: list[tuple[Finding, str]] = []
             for category in CATEGORIES:
@@ -138,7 +161,8 @@ class Scanner:
                     if action != "redact":
                         break
             for f, action in found:
-                out.append((Finding(f.category, start + _chars(data, f.start), start + _chars(data, f.end)), action))
+                span = (start + _chars(folded, f.start), start + _chars(folded, f.end, end=True))
+                out.append((Finding(f.category, *span), action))
         return out
 
 
@@ -155,14 +179,15 @@ def redact(text: str, findings: list[Finding]) -> str:
     return "".join(out)
 
 
-def _chars(data: bytes, byte_offset: int) -> int:
-    """A byte offset into UTF-8 `data` as a character offset (only for findings, which are rare); a document's
-    bytes that were not UTF-8 are surrogates in the text, and count as one character each."""
-    head = data[:byte_offset]
+def _chars(folded: Folded, byte_offset: int, end: bool = False) -> int:
+    """A byte offset into folded UTF-8 as a character offset into the text it was folded from (only for findings,
+    which are rare); a document's bytes that were not UTF-8 are surrogates in the text, one character each."""
+    head = folded.data[:byte_offset]
     try:
-        return len(head.decode("utf-8", "surrogatepass"))
+        chars = len(head.decode("utf-8", "surrogatepass"))
     except UnicodeDecodeError:
-        return len(head.decode("utf-8", "ignore"))
+        chars = len(head.decode("utf-8", "ignore"))
+    return chars + folded.dropped_before(byte_offset, end)
 
 
 def _stronger(current: str | None, action: str) -> str:

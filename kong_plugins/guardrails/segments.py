@@ -15,22 +15,33 @@ pasted as a file) are user-authored too: their base64 is decoded and scanned, an
 redaction is encoded back. Binary documents (PDF, Word, Excel) are scanned through their
 text (`document_text`), which cannot be written back; one that cannot be read, or whose
 content is not in the request at all (a Converse S3 location, an Anthropic URL or file id),
-is a segment with a problem. Images are not read.
+is a segment with a problem, and so is base64 that cannot be decoded however leniently (document_bytes).
+Images are not read.
+
+What a user turn can carry besides typed text is read as well, since it all reaches the model: OpenAI
+Responses' `output_text` and `refusal` parts, a document's title, context and name, Converse's
+`guardContent` and documents made of `content` blocks, search results (Converse's `searchResult`,
+Anthropic's `search_result`), and the user turns inside a Bedrock CountTokens body (`input.converse`; its
+`input.invokeModel.body` is a whole InvokeModel body in base64, which the scanner decodes and scans as one:
+`embedded_bodies`).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from kong_plugins.formats.documents import BINARY_FORMATS, TEXT_FORMATS, data_url_head, format_of
 from kong_plugins.guardrails import document_text
+from kong_plugins.guardrails.document_bytes import UTF8, decode_base64, decode_text, encode_text
 
 Path = tuple[Any, ...]
 _REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
+_TEXT_PARTS = ("text", "input_text", "output_text")
+"""Text parts of every API (Converse's `{text}` has no type); Responses takes an `output_text` part from the
+user as readily as one from the assistant."""
 
 
 @dataclass(frozen=True)
@@ -39,10 +50,13 @@ class Segment:
     text: str
     encoding: str | None = None
     """How the body stores the text: None as it is; else base64 after this prefix ("" or a data URL's)."""
+    charset: str = UTF8
+    """The charset of a base64 document's text, which a redaction is written back in."""
     attached: bool = False
     """In a document: no `<system-reminder>` is ever Claude Code's there, so none is skipped."""
     extracted: bool = False
-    """The text was read out of a binary document: it is scanned, but a redaction cannot be written back."""
+    """The text cannot be written back (read out of a binary document, or a text one cut mid-character): it is
+    scanned, and a redaction blocks."""
     problem: str | None = None
     """Why a document was not read to the end (its text then holds what was read, maybe nothing)."""
 
@@ -50,7 +64,7 @@ class Segment:
         """`text` (a redaction of this segment) as the body stores it; undecodable bytes are kept as they were."""
         if self.encoding is None:
             return text
-        return self.encoding + base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
+        return self.encoding + base64.b64encode(encode_text(text, self.charset)).decode("ascii")
 
 
 def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]:
@@ -63,17 +77,31 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
     yield from _rerank(body)
     yield from _responses_input(body.get("input"), tool_results)
     yield from _responses_input(body.get("items"), tool_results, "items")   # items added to an OpenAI Conversation
-    messages = body.get("messages")
+    yield from _messages(("messages",), body.get("messages"), tool_results)
+    counted = body.get("input")
+    if isinstance(counted, dict) and isinstance(counted.get("converse"), dict):   # Bedrock CountTokens
+        yield from _messages(("input", "converse", "messages"), counted["converse"].get("messages"), tool_results)
+
+
+def embedded_bodies(body: Any) -> Iterator[tuple[Path, bytes | None]]:
+    """Request bodies carried inside this one, as base64 (Bedrock CountTokens' `input.invokeModel.body`, an
+    InvokeModel body): where each is, and its bytes (None when it is not base64)."""
+    counted = body.get("input") if isinstance(body, dict) else None
+    invoke = counted.get("invokeModel") if isinstance(counted, dict) else None
+    if isinstance(invoke, dict) and isinstance(invoke.get("body"), str):
+        yield ("input", "invokeModel", "body"), decode_base64(invoke["body"])
+
+
+def _messages(path: Path, messages: Any, tool_results: bool) -> Iterator[Segment]:
+    """The user turns (and, with `tool_results`, OpenAI's tool turns) of a `messages` list."""
     if not isinstance(messages, list):
         return
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             continue
         role = message.get("role")
-        if role == "user":
-            yield from _content(("messages", i, "content"), message.get("content"), tool_results)
-        elif role in ("tool", "function") and tool_results:          # OpenAI tool results
-            yield from _content(("messages", i, "content"), message.get("content"), tool_results)
+        if role == "user" or (role in ("tool", "function") and tool_results):   # OpenAI tool results
+            yield from _content(path + (i, "content"), message.get("content"), tool_results)
 
 
 def _prompts(body: dict[str, Any]) -> Iterator[Segment]:
@@ -122,9 +150,9 @@ def _responses_input(items: Any, tool_results: bool, key: str = "input") -> Iter
             yield from _content((key, i, "output"), item.get("output"), tool_results)
 
 
-def _content(path: Path, content: Any, tool_results: bool) -> Iterator[Segment]:
+def _content(path: Path, content: Any, tool_results: bool, attached: bool = False) -> Iterator[Segment]:
     if isinstance(content, str):
-        yield Segment(path, content)
+        yield Segment(path, content, attached=attached)
         return
     if not isinstance(content, list):
         return
@@ -132,14 +160,56 @@ def _content(path: Path, content: Any, tool_results: bool) -> Iterator[Segment]:
         if not isinstance(block, dict):
             continue
         here = path + (j,)
-        if isinstance(block.get("text"), str) and block.get("type", "text") in ("text", "input_text"):
-            yield Segment(here + ("text",), block["text"])            # text parts of every API, Converse {text}
+        kind = block.get("type", "text")
+        if kind in _TEXT_PARTS and block.get("text") is not None:
+            yield Segment(here + ("text",), _text(block["text"]), attached=attached)
+        elif kind == "refusal" and isinstance(block.get("refusal"), str):   # Responses: sent on as text
+            yield Segment(here + ("refusal",), block["refusal"], attached=attached)
         elif tool_results and block.get("type") == "tool_result":      # Anthropic
             yield from _content(here + ("content",), block.get("content"), tool_results)
         elif tool_results and isinstance(block.get("toolResult"), dict):   # Converse
             yield from _content(here + ("toolResult", "content"), block["toolResult"].get("content"), tool_results)
+        elif "json" in block:                                          # Converse tool result content
+            yield from _json_strings(here + ("json",), block["json"])
+        elif isinstance(block.get("guardContent"), dict) and isinstance(block["guardContent"].get("text"), dict):
+            yield from _strings(here + ("guardContent", "text"), block["guardContent"]["text"], ("text",), attached)
+        elif kind == "search_result":                                  # Anthropic
+            yield from _search_result(here, block)
+        elif isinstance(block.get("searchResult"), dict):              # Converse
+            yield from _search_result(here + ("searchResult",), block["searchResult"])
         else:
             yield from _document(here, block)
+
+
+def _text(value: Any) -> str:
+    """A text part's text; OpenAI Chat sends whatever else a client put there as Python's `str` of it."""
+    return value if isinstance(value, str) else str(value)
+
+
+def _strings(path: Path, node: dict[str, Any], keys: tuple[str, ...], attached: bool = True) -> Iterator[Segment]:
+    """The string fields `keys` of `node` (a title, a context, a name)."""
+    for key in keys:
+        if isinstance(node.get(key), str):
+            yield Segment(path + (key,), node[key], attached=attached)
+
+
+def _search_result(path: Path, result: dict[str, Any]) -> Iterator[Segment]:
+    """A search result a client hands the model (Anthropic's `search_result`, Converse's `searchResult`)."""
+    yield from _strings(path, result, ("source", "title"))
+    yield from _content(path + ("content",), result.get("content"), False, attached=True)
+
+
+def _json_strings(path: Path, value: Any) -> Iterator[Segment]:
+    """Every string in a JSON value (a tool's result as JSON), without recursion: the value may nest deeply."""
+    stack = [(path, value)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, str):
+            yield Segment(where, node)
+        elif isinstance(node, dict):
+            stack.extend((where + (key,), child) for key, child in node.items())
+        elif isinstance(node, list):
+            stack.extend((where + (index,), child) for index, child in enumerate(node))
 
 
 def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
@@ -151,24 +221,27 @@ def _document(path: Path, block: dict[str, Any]) -> Iterator[Segment]:
         yield from _data_url(path + ("file_data",), block.get("file_data"))
     elif kind == "document" and isinstance(block.get("source"), dict):
         source = block["source"]
+        yield from _strings(path, block, ("title", "context"))
         if source.get("type") == "text" and isinstance(source.get("data"), str):
             yield Segment(path + ("source", "data"), source["data"], attached=True)
         elif source.get("type") == "base64":
             yield from _base64(path + ("source", "data"), source.get("data"), "", format_of(source.get("media_type")))
         elif source.get("type") == "content":
-            yield from _content(path + ("source", "content"), source.get("content"), False)
+            yield from _content(path + ("source", "content"), source.get("content"), False, attached=True)
         elif source.get("type") in ("url", "file"):
             yield Segment(path + ("source",), "", attached=True,
                           problem=f"the document is not in the request (a {source['type']})")
     elif isinstance(block.get("document"), dict) and isinstance(block["document"].get("source"), dict):
-        document, source = block["document"], block["document"]["source"]
+        document, source, here = block["document"], block["document"]["source"], path + ("document",)
+        yield from _strings(here, document, ("name", "context"))
         if isinstance(source.get("text"), str):
-            yield Segment(path + ("document", "source", "text"), source["text"], attached=True)
+            yield Segment(here + ("source", "text"), source["text"], attached=True)
         elif "bytes" in source:
-            yield from _base64(path + ("document", "source", "bytes"), source.get("bytes"), "", document.get("format"))
+            yield from _base64(here + ("source", "bytes"), source.get("bytes"), "", document.get("format"))
+        elif "content" in source:
+            yield from _content(here + ("source", "content"), source.get("content"), False, attached=True)
         elif "s3Location" in source:
-            yield Segment(path + ("document", "source"), "", attached=True,
-                          problem="the document is not in the request (in S3)")
+            yield Segment(here + ("source",), "", attached=True, problem="the document is not in the request (in S3)")
 
 
 def _data_url(path: Path, url: Any) -> Iterator[Segment]:
@@ -178,18 +251,22 @@ def _data_url(path: Path, url: Any) -> Iterator[Segment]:
 
 
 def _base64(path: Path, data: Any, prefix: str, format: Any) -> Iterator[Segment]:
-    """A document's base64: text formats decoded (bytes that are not UTF-8 kept as surrogates), binary ones
-    read by `document_text`; nothing when it is not base64 (Bedrock refuses it) or of a format nobody reads."""
+    """A document's base64: text formats decoded (in the charset a byte-order mark names), binary ones read by
+    `document_text`; base64 that cannot be decoded however leniently is unreadable. Nothing for a format
+    nobody reads, or data that is no string (Bedrock refuses both)."""
     if not isinstance(data, str) or not isinstance(format, str):
         return
     if format not in TEXT_FORMATS and format not in BINARY_FORMATS:
         return
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        return
-    if format in TEXT_FORMATS:
-        yield Segment(path, raw.decode("utf-8", "surrogateescape"), prefix, attached=True)
+    raw = decode_base64(data)
+    if raw is None:
+        yield Segment(path, "", attached=True, problem=f"the {format} file is not valid base64")
+    elif format in TEXT_FORMATS:
+        text, charset = decode_text(raw)
+        if charset is None:                            # scanned, but a redaction could not be written back
+            yield Segment(path, text, attached=True, extracted=True)
+        else:
+            yield Segment(path, text, prefix, charset=charset, attached=True)
     else:
         read = document_text.read(format, raw)
         yield Segment(path, read.text, attached=True, extracted=True, problem=read.problem)

@@ -11,6 +11,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.e2e.clients import bedrock_runtime, sent
 from tests.stack import GatewayStack
 
 PAN = "4111 1111 1111 1111"
@@ -106,3 +107,42 @@ def test_a_large_prompt_is_scanned_on_a_thread_in_the_plugin_server_and_blocked_
     with pytest.raises(anthropic.PermissionDeniedError) as blocked:
         client.messages.create(model="haiku", max_tokens=16, messages=[{"role": "user", "content": notes + CANARY}])
     assert "payment_card" in blocked.value.body["error"]["message"] and PAN not in json.dumps(blocked.value.body)
+
+
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+COUNTED = {
+    "converse": lambda text: {"converse": {"messages": [{"role": "user", "content": [{"text": text}]}]}},
+    "invokeModel": lambda text: {"invokeModel": {"body": json.dumps({
+        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 16,
+        "messages": [{"role": "user", "content": text}]}).encode()}},
+}
+
+
+@pytest.mark.parametrize("form", COUNTED)
+def test_bedrock_count_tokens_is_scanned(stack, form):
+    """CountTokens carries user turns too (Converse's, or an InvokeModel body in base64): once never scanned."""
+    runtime = bedrock_runtime(stack, "dev-ops-key")
+    with pytest.raises(ClientError) as blocked:
+        runtime.count_tokens(modelId=HAIKU, input=COUNTED[form](CANARY))
+    assert blocked.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "payment_card" in str(blocked.value) and "4111" not in str(blocked.value)
+    assert not sent(stack)                                                      # never reached Bedrock
+    assert runtime.count_tokens(modelId=HAIKU, input=COUNTED[form]("where is order 5521?"))["inputTokens"] > 0
+
+
+CONVERSE_BLOCKS = {
+    "guardContent": {"guardContent": {"text": {"text": CANARY}}},
+    "document content": {"document": {"format": "txt", "name": "notes", "source": {"content": [{"text": CANARY}]}}},
+    "searchResult": {"searchResult": {"source": "crm", "title": "order 5521", "content": [{"text": CANARY}]}},
+}
+
+
+@pytest.mark.parametrize("block", CONVERSE_BLOCKS)
+def test_a_card_in_a_converse_block_beside_the_text_is_blocked(stack, block):
+    runtime = bedrock_runtime(stack, "dev-ops-key")
+    messages = [{"role": "user", "content": [{"text": "Summarise this"}, CONVERSE_BLOCKS[block]]}]
+    with pytest.raises(ClientError) as blocked:
+        runtime.converse(modelId=HAIKU, messages=messages, inferenceConfig={"maxTokens": 16})
+    assert blocked.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "payment_card" in str(blocked.value) and "4111" not in str(blocked.value)
+    assert not sent(stack)

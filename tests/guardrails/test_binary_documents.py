@@ -113,3 +113,11 @@ def test_a_file_in_a_tool_result_is_scanned_only_with_scan_tool_results():
         {"type": "tool_result", "tool_use_id": "toolu_1", "content": [pdf]}]}]}
     assert Scanner({}).scan(json.dumps(body).encode()).found == {}
     assert Scanner({"scan_tool_results": True}).scan(json.dumps(body).encode()).blocked == ["payment_card"]
+
+
+def test_a_sheet_of_four_digit_columns_is_no_card():
+    """A sheet's cells are read with tabs between, and one row in thirty of four-digit columns is a card's shape."""
+    rows = [[1000 + (n * 7919 + column * 104729) % 9000 for column in range(4)] for n in range(3000)]
+    for fmt, data in (("xlsx", files.workbook(rows)), ("xls", files.excel97(rows))):
+        for api, body in _bodies(data, fmt).items():
+            assert Scanner({}).scan(json.dumps(body).encode()).found == {}, (fmt, api)

@@ -1,6 +1,7 @@
 """Scanner behaviour beyond precision/recall: scope, redaction, odd bodies, presets."""
 
 import json
+import random
 
 import pytest
 import re2
@@ -240,4 +241,25 @@ def test_a_card_wrapped_once_across_two_lines_is_found_and_redacted_whole():
         assert scanner.scan(body(messages=[{"role": "user", "content": text}])).found == {}, text
     redacting = Scanner({"payment_card": "redact"})
     result = redacting.scan(body(messages=[{"role": "user", "content": "charge 4111 1111\n1111 1111 today"}]))
+    assert json.loads(result.body)["messages"][0]["content"] == "charge [REDACTED:payment_card] today"
+
+
+def test_a_card_with_tabs_between_its_groups_is_found_but_tables_of_numbers_are_not():
+    """A form of four fields pastes its groups with tabs between; a table's columns (an export's rows, a sheet's
+    cells, which documents read with tabs between) are no card, though four columns of four-digit numbers are a
+    Luhn-valid card of a known issuer one row in thirty."""
+    scanner = Scanner({})
+    for text in ["4111\t1111\t1111\t1111", "my card is 4111\t1111\t1111\t1111, exp 07/27", "amex 3782\t822463\t10005",
+                 "Hi,\n5555 \t5555\t5555\t4444\nthanks", "4111\t1111\t1111\t1111\t0727"]:
+        assert scanner.scan(body(messages=[{"role": "user", "content": text}])).blocked == ["payment_card"], text
+    rng = random.Random(5)
+    four_columns = "\n".join("\t".join(str(rng.randint(1000, 9999)) for _ in range(4)) for _ in range(20000))
+    six_columns = "\n".join(f"{60000 + n}\t{rng.randint(1000, 9999)}\t{rng.randint(1000, 9999)}\t"
+                            f"{rng.randint(1000, 9999)}\t{rng.randint(1000, 9999)}\t{rng.randint(10000, 99999)}"
+                            for n in range(3000))
+    with_a_header = "sku\tq1\tq2\tq3\n" + four_columns[:40 * 25]
+    for text in [four_columns, four_columns[:40 * 30], six_columns, with_a_header, "4111\t1111\t1111\t1112"]:
+        assert scanner.scan(body(messages=[{"role": "user", "content": text}])).found == {}, text[:80]
+    result = Scanner({"payment_card": "redact"}).scan(body(messages=[
+        {"role": "user", "content": "charge 4111\t1111\t1111\t1111 today"}]))
     assert json.loads(result.body)["messages"][0]["content"] == "charge [REDACTED:payment_card] today"
