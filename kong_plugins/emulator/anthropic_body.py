@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import malformed, validation
 from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
-from .structured import anthropic_schema, tool_strict
+from .structured import anthropic_schema, check_tool_schema, tool_strict
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 ALLOWED_KEYS = frozenset({
@@ -108,9 +108,42 @@ def _validate_top_level(body: Any) -> None:
     temperature = body.get("temperature")
     if temperature is not None and (not isinstance(temperature, (int, float)) or not 0 <= temperature <= 1):
         raise validation("temperature: range: 0..1")
+    for key, integer in (("top_p", False), ("top_k", True)):
+        value = body.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int if integer else (int, float))):
+            raise malformed(f"#/{key}: expected type: {'Integer' if integer else 'Number'}, found: {json_type(value)}")
+    top_p = body.get("top_p")
+    if top_p is not None and not 0 <= top_p <= 1:
+        raise validation("top_p: range: 0..1")
     stops = body.get("stop_sequences", [])
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
         raise malformed(f"#/stop_sequences: expected type: JSONArray, found: {json_type(stops)}")
+
+
+_TEXT_FIELDS = {"text": "text", "thinking": "thinking"}   # block type -> its string member
+
+
+def _validate_block(block: Any, where: str) -> None:
+    """One content block (``where``: ``messages.0.content.1``): the members the emulator reads have their types.
+
+    Media sources are objects; a tool result's content is a string or blocks (checked the same way).
+    """
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        raise validation(f"{where}: Input should be a valid dictionary or object")
+    kind = block["type"]
+    if kind in _TEXT_FIELDS and not isinstance(block.get(_TEXT_FIELDS[kind]), str):
+        raise validation(f"{where}.{kind}.{_TEXT_FIELDS[kind]}: Input should be a valid string")
+    if kind in ("image", "document") and not isinstance(block.get("source"), dict):
+        raise validation(f"{where}.{kind}.source: Input should be a valid dictionary or object")
+    if kind == "tool_use" and not isinstance(block.get("input"), dict):
+        raise validation(f"{where}.tool_use.input: Input should be a valid dictionary")
+    if kind == "tool_result":
+        content = block.get("content", "")
+        if isinstance(content, list):
+            for k, part in enumerate(content):
+                _validate_block(part, f"{where}.tool_result.content.{k}")
+        elif not isinstance(content, str):
+            raise validation(f"{where}.tool_result.content: Input should be a valid string or list")
 
 
 def _validate_messages(messages: list[Any]) -> None:
@@ -127,8 +160,7 @@ def _validate_messages(messages: list[Any]) -> None:
         if not isinstance(content, list):
             raise validation(f"messages.{i}.content: Input should be a valid list")
         for j, block in enumerate(content):
-            if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-                raise validation(f"messages.{i}.content.{j}: Input should be a valid dictionary or object")
+            _validate_block(block, f"messages.{i}.content.{j}")
 
 
 def _tool_specs(tools: Any) -> list[ToolSpec]:
@@ -143,6 +175,7 @@ def _tool_specs(tools: Any) -> list[ToolSpec]:
         if tool.get("type", "custom") == "custom":
             if not isinstance(tool.get("input_schema"), dict):
                 raise validation(f"tools.{i}.custom.input_schema: Field required")
+            check_tool_schema(tool["input_schema"], f"tools.{i}.custom.input_schema")
             specs.append(ToolSpec(tool["name"], tool["input_schema"], tool_strict(tool.get("strict"), f"tools.{i}")))
     return specs
 
@@ -249,7 +282,7 @@ def parse_anthropic_body(body: Any) -> Prompt:
         segments.add("system", system)
     elif isinstance(system, list):
         for block in system:
-            if not isinstance(block, dict) or block.get("type") != "text":
+            if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
                 raise validation("system: Input should be a valid list of text blocks")
             segments.add("system", str(block.get("text", "")))
             if "cache_control" in block:

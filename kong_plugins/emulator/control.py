@@ -6,10 +6,10 @@ same operations through ``EmulatorServer`` methods.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any, Callable
 
+from . import jsonbody
 from .state import EmulatorState
 
 PREFIX = "/_emulator/"
@@ -24,7 +24,7 @@ class ControlError(Exception):
 
 def _json_body(body: bytes) -> Any:
     try:
-        return json.loads(body.decode("utf-8")) if body.strip() else {}
+        return jsonbody.loads(body.decode("utf-8")) if body.strip() else {}
     except (ValueError, UnicodeDecodeError):
         raise ControlError(400, "request body must be JSON") from None
 

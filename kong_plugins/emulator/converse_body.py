@@ -10,11 +10,11 @@ import re
 from typing import Any
 
 from .anthropic_body import KNOWN_BETAS, check_thinking, check_thinking_rules
-from .documents import check_document
+from .documents import check_document, check_image
 from .errors import MSG_NO_TOOL_USE, MSG_TOOLCONFIG_REQUIRED, constraint, validation, validation_errors
 from .models import ModelInfo
 from .prompt import LastUserTurn, Prompt, SegmentList, ToolSpec, media_ident
-from .structured import converse_schema, require_support, tool_strict
+from .structured import DRAFT, converse_schema, require_support, schema_problem, tool_strict
 
 DEFAULT_MAX_TOKENS = {"claude": 4096, "titan": 512, "nova": 5000}
 CONTENT_KINDS = frozenset({
@@ -22,6 +22,9 @@ CONTENT_KINDS = frozenset({
     "cachePoint", "reasoningContent", "citationsContent", "searchResult",
 })
 MEDIA_KINDS = ("image", "document", "video", "audio")
+TOOL_RESULT_KINDS = frozenset({"json", "text", "image", "document", "video", "searchResult"})
+SYSTEM_KINDS = frozenset({"text", "guardContent", "cachePoint"})
+TOOL_CHOICES = ("auto", "any", "tool")
 
 
 def _constraint(value: Any, where: str, rule: str) -> Exception:
@@ -33,6 +36,76 @@ def _single_key(block: Any, where: str, kinds: frozenset[str] = CONTENT_KINDS) -
         raise validation(f"The content block at {where} is invalid: exactly one supported member "
                          "must be set.")
     return next(iter(block))
+
+
+# Members of the wrong JSON type, in the emulator's words (Bedrock's are undocumented), as a 400 instead of
+# the crash reading them would be: "The value at messages.0.content.1.toolResult.content is invalid: ..."
+def _invalid(where: str, rule: str) -> Exception:
+    return validation(f"The value at {where} is invalid: {rule}.")
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _invalid(where, "it must be an object")
+    return value
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _invalid(where, "it must be a string")
+    return value
+
+
+def _union(value: Any, where: str, members: tuple[str, ...]) -> str:
+    """A union member (guardContent, reasoningContent, inputSchema, toolChoice): exactly one of ``members``."""
+    if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in members:
+        raise _invalid(where, f"exactly one of {', '.join(members)} must be set")
+    return next(iter(value))
+
+
+def _check_guard_content(value: Any, where: str, member: str) -> None:
+    if _union(value, where, ("text", "image")) == "text":
+        _string(_object(value["text"], f"{where}.text").get("text"), f"{where}.text.text")
+    else:
+        check_image(value["image"], f"{where}.image", f"{member}.image")
+
+
+def _check_tool_result(value: Any, where: str, member: str) -> None:
+    result = _object(value, where)
+    _string(result.get("toolUseId"), f"{where}.toolUseId")
+    content = result.get("content")
+    if not isinstance(content, list):
+        raise _invalid(f"{where}.content", "it must be a list of ToolResultContentBlock objects")
+    for k, part in enumerate(content):
+        kind = _single_key(part, f"{where}.content.{k}", TOOL_RESULT_KINDS)
+        _check_block(kind, part[kind], f"{where}.content.{k}.{kind}", f"{member}.content.{k + 1}.member.{kind}")
+
+
+def _check_block(kind: str, value: Any, where: str, member: str) -> None:
+    """The member of one content block (``where``: messages.0.content.1.toolResult; ``member``: as Bedrock's
+    constraint findings word it, messages.1.member.content.2.member.toolResult)."""
+    if kind == "text":
+        _string(value, where)
+    elif kind == "document":
+        check_document(value, where, member)
+    elif kind == "image":
+        check_image(value, where, member)
+    elif kind == "toolUse":
+        _string(_object(value, where).get("toolUseId"), f"{where}.toolUseId")
+        _string(value.get("name"), f"{where}.name")
+        if "input" not in value:
+            raise validation_errors([f"Value null at '{member}.input' failed to satisfy constraint: Member must "
+                                     "not be null"])
+    elif kind == "toolResult":
+        _check_tool_result(value, where, member)
+    elif kind == "reasoningContent":
+        if _union(value, where, ("reasoningText", "redactedContent")) == "reasoningText":
+            text = _object(value["reasoningText"], f"{where}.reasoningText").get("text")
+            _string(text, f"{where}.reasoningText.text")
+    elif kind == "guardContent":
+        _check_guard_content(value, where, member)
+    elif kind != "json":
+        _object(value, where)   # cachePoint, video, audio, citationsContent, searchResult
 
 
 def _validate_messages(messages: Any) -> list[dict[str, Any]]:
@@ -60,14 +133,14 @@ def _validate_messages(messages: Any) -> list[dict[str, Any]]:
             raise validation(f"The content field in the Message object at messages.{i}.content is empty. "
                              "Add a ContentBlock object to the content field and try again.")
         for j, block in enumerate(content):
-            if _single_key(block, f"messages.{i}.content.{j}") == "document":
-                check_document(block["document"], f"messages.{i}.content.{j}.document",
-                               f"messages.{i + 1}.member.content.{j + 1}.member.document")
+            kind = _single_key(block, f"messages.{i}.content.{j}")
+            _check_block(kind, block[kind], f"messages.{i}.content.{j}.{kind}",
+                         f"messages.{i + 1}.member.content.{j + 1}.member.{kind}")
     return messages
 
 
 def _inference(config: Any, family: str, invoke_style: bool) -> tuple[int, list[str]]:
-    config = config if isinstance(config, dict) else {}
+    config = {} if config is None else _object(config, "inferenceConfig")
     key = "max_new_tokens" if invoke_style and "max_new_tokens" in config else "maxTokens"
     max_tokens = config.get(key, DEFAULT_MAX_TOKENS[family])
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
@@ -98,16 +171,31 @@ def _tools(tool_config: Any, segments: SegmentList) -> tuple[list[ToolSpec], str
         name = spec.get("name")
         if not isinstance(name, str) or not name:
             raise _constraint(name, f"toolConfig.tools.{i + 1}.member.toolSpec.name", "Member must not be null")
-        schema = (spec.get("inputSchema") or {}).get("json", {}) if kind == "toolSpec" else {}
+        schema = _input_schema(spec.get("inputSchema"), i) if kind == "toolSpec" else {}
         rest = {"input_schema": schema} if kind == "toolSpec" else {"system_tool": spec}
         segments.add("tool", f"{name} {spec.get('description', '')} {json.dumps(rest, sort_keys=True)}")
         if kind == "toolSpec":
             strict = tool_strict(spec.get("strict"), f"toolConfig.tools.{i}.toolSpec")
-            specs.append(ToolSpec(name, schema if isinstance(schema, dict) else {}, strict))
-    choice = tool_config.get("toolChoice") or {"auto": {}}
-    mode = next(iter(choice), "auto") if isinstance(choice, dict) else "auto"
-    name = (choice.get("tool") or {}).get("name") if mode == "tool" else None
-    return specs, mode if mode in ("auto", "any", "tool") else "auto", name
+            specs.append(ToolSpec(name, schema, strict))
+    choice = tool_config.get("toolChoice")
+    if choice is None:
+        return specs, "auto", None
+    mode = _union(choice, "toolConfig.toolChoice", TOOL_CHOICES)
+    _object(choice[mode], f"toolConfig.toolChoice.{mode}")
+    name = _string(choice[mode].get("name"), "toolConfig.toolChoice.tool.name") if mode == "tool" else None
+    return specs, mode, name
+
+
+def _input_schema(input_schema: Any, i: int) -> dict[str, Any]:
+    """A toolSpec's ``inputSchema`` (a union whose one member is ``json``): a JSON schema object."""
+    if input_schema is None:
+        raise validation_errors([f"Value null at 'toolConfig.tools.{i + 1}.member.toolSpec.inputSchema' failed to "
+                                 "satisfy constraint: Member must not be null"])
+    _union(input_schema, f"toolConfig.tools.{i}.toolSpec.inputSchema", ("json",))
+    schema = input_schema["json"]
+    if not isinstance(schema, dict) or schema_problem(schema) is not None:
+        raise validation(f"The JSON schema at toolConfig.tools.{i}.toolSpec.inputSchema.json is invalid. {DRAFT}")
+    return schema
 
 
 def _result_text(result: dict[str, Any]) -> tuple[str, int]:
@@ -177,7 +265,7 @@ def _claude_extras(fields: Any, max_tokens: int) -> bool:
     if not isinstance(fields, dict):
         raise validation("additionalModelRequestFields must be a JSON object")
     betas = fields.get("anthropic_beta", [])
-    if not isinstance(betas, list) or any(b not in KNOWN_BETAS for b in betas):
+    if not isinstance(betas, list) or any(not isinstance(b, str) or b not in KNOWN_BETAS for b in betas):
         raise validation("invalid beta flag")
     return check_thinking(fields.get("thinking"), max_tokens)
 
@@ -235,13 +323,14 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
     if not isinstance(system, list):
         raise validation("system must be a list of SystemContentBlock objects")
     for i, block in enumerate(system):
-        kind = _single_key(block, f"system.{i}", frozenset({"text", "guardContent", "cachePoint"}))
+        kind = _single_key(block, f"system.{i}", SYSTEM_KINDS)
+        _check_block(kind, block[kind], f"system.{i}.{kind}", f"system.{i + 1}.member.{kind}")
         if kind == "cachePoint":
             segments.mark_breakpoint(block[kind])
         elif kind == "text":
-            segments.add("system", str(block["text"]))
+            segments.add("system", block["text"])
         else:
-            segments.add("system", str(((block[kind] or {}).get("text") or {}).get("text", "")))
+            segments.add("system", str((block[kind].get("text") or {}).get("text", "")))
     for message in messages:
         for block in message["content"]:
             _add_block(segments, message["role"], block)

@@ -7,6 +7,7 @@ Rules are checked in insertion order; the first matching rule is consumed (``cou
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -89,7 +90,8 @@ class FaultRule:
 
 def _number(spec: dict[str, Any], key: str, default: float, *, integer: bool = False) -> Any:
     value = spec.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and int(value) != value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or (integer and int(value) != value):
         raise ValueError(f"{key} must be {'an integer' if integer else 'a number'}")
     return int(value) if integer else float(value)
 
@@ -103,7 +105,7 @@ def build_rule(rule_id: int, spec: Any) -> FaultRule:
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(unknown)}")
     kind = spec.get("type")
-    if kind not in FAULT_TYPES:
+    if not isinstance(kind, str) or kind not in FAULT_TYPES:
         raise ValueError(f"type must be one of: {', '.join(sorted(FAULT_TYPES))}")
     count = _number(spec, "count", 1, integer=True)
     if count == 0 or count < -1:
@@ -114,7 +116,7 @@ def build_rule(rule_id: int, spec: Any) -> FaultRule:
     if kind in STREAM_FAULTS and operation is not None and operation not in STREAM_CAPABLE_OPERATIONS:
         raise ValueError(f"{kind} only applies to streaming operations")
     exception = spec.get("exception", "throttlingException")
-    if exception not in STREAM_EXCEPTIONS:
+    if not isinstance(exception, str) or exception not in STREAM_EXCEPTIONS:
         raise ValueError(f"exception must be one of: {', '.join(sorted(STREAM_EXCEPTIONS))}")
     for key in ("model", "message"):
         if spec.get(key) is not None and not isinstance(spec[key], str):

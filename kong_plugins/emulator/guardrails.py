@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from .cache import InputUsage
-from .errors import BedrockError, constraint, validation, validation_errors
+from .errors import constraint, validation, validation_errors
 from .generator import Reply, ReplyBlock
 
 IDENTIFIER_PATTERN = r"^(([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))$"
@@ -188,7 +188,7 @@ def from_converse(body: Any, streaming: bool) -> GuardrailCheck | None:
     if config is None:
         return None
     if not isinstance(config, dict) or not all(isinstance(v, str) for v in config.values()):
-        raise BedrockError(400, "SerializationException", "guardrailConfig must be an object of string members.")
+        raise validation("guardrailConfig must be an object of string members.")   # the emulator's wording
     identifier, version, trace = config.get("guardrailIdentifier"), config.get("guardrailVersion"), config.get("trace")
     errors = [f"Value null at 'guardrailConfig.{name}' failed to satisfy constraint: Member must not be null"
               for name in ("guardrailIdentifier", "guardrailVersion") if config.get(name) is None]

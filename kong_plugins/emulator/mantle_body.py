@@ -11,13 +11,14 @@ Mantle serves Claude Opus 4.7 and later only; ids are bare (no geo prefix, no ``
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from . import jsonbody
 from .anthropic_body import ALLOWED_KEYS, ANTHROPIC_VERSION, json_type, parse_anthropic_body
 from .errors import BedrockError
+from .jsonbody import Unreadable
 from .mantle_errors import invalid_request, not_found
 from .models import GEO_PREFIXES, resolve_model
 from .prompt import Prompt
@@ -100,7 +101,9 @@ def check_version_header(headers: Mapping[str, str] | Any) -> None:
 
 def _parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw.decode("utf-8"))
+        return jsonbody.loads(raw.decode("utf-8"))
+    except Unreadable as error:
+        raise invalid_request(f"There was an issue with the formatting of your request: {error}.") from None
     except (ValueError, UnicodeDecodeError):
         raise invalid_request("There was an issue with the formatting of your request: the body is not "
                               "valid JSON.") from None
@@ -178,7 +181,7 @@ def prepare_mantle(operation: str, raw: bytes, headers: Mapping[str, str] | Any)
 def logged_model(raw: bytes) -> str | None:
     """Best-effort ``model`` of a request body, for the request log (before validation)."""
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = jsonbody.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return None
     model = body.get("model") if isinstance(body, dict) else None

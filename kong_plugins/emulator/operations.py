@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import (anthropic_format, cohere_embed, converse_format, embeddings, guardrails, images, rerank, service_tiers,
-               stability, titan)
+from . import (anthropic_format, cohere_embed, converse_format, embeddings, guardrails, images, jsonbody, rerank,
+               service_tiers, stability, titan)
 from .anthropic_body import parse_anthropic_body
 from .converse_body import check_request_metadata, parse_converse_body
 from .structured import require_support
@@ -48,7 +47,11 @@ class Prepared:
 
 def _parse_json(body: bytes, operation: str) -> Any:
     try:
-        return json.loads(body.decode("utf-8"))
+        return jsonbody.loads(body.decode("utf-8"))
+    except jsonbody.Unreadable as error:
+        if operation.startswith("invoke"):
+            raise malformed(f"#: {error}") from None
+        raise BedrockError(400, "SerializationException", f"The request body is invalid: {error}.") from None
     except (ValueError, UnicodeDecodeError):
         if operation.startswith("invoke"):
             raise malformed("#: the request body is not valid JSON") from None
@@ -146,7 +149,7 @@ def _check_metadata_header(headers: Headers | None) -> None:
     if value is None:
         return
     try:
-        metadata = json.loads(value)
+        metadata = jsonbody.loads(value)
     except ValueError:
         raise validation(MSG_METADATA_HEADER) from None
     if not isinstance(metadata, dict):

@@ -124,6 +124,8 @@ class SegmentList:
 
         Like Anthropic, an hour's entry may not follow a five minutes' one (a 400).
         """
+        if point is not None and not isinstance(point, dict):
+            raise validation("a cache breakpoint (cache_control, cachePoint) must be an object")
         ttl = point.get("ttl", "5m") if isinstance(point, dict) else "5m"
         if ttl not in CACHE_TTLS:
             raise validation(f"cache ttl must be one of {', '.join(CACHE_TTLS)}, not {ttl!r}")

@@ -7,6 +7,7 @@ threads are reading them.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from dataclasses import asdict, dataclass, fields
@@ -44,7 +45,7 @@ def _check_timing(key: str, value: Any) -> Any:
         if value is not None and value not in TIERS:
             raise ValueError(f"served_tier must be null or one of: {', '.join(TIERS)}")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{key} must be a number")
     if key == "output_tokens":
         if int(value) != value or value < 1:

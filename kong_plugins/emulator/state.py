@@ -7,10 +7,10 @@ piece guards itself with a lock.
 from __future__ import annotations
 
 import collections
-import json
 import threading
 from typing import Any, Iterable
 
+from . import jsonbody
 from .cache import PromptCache
 from .faults import FaultBook
 from .service_tiers import requested as requested_tier
@@ -66,7 +66,7 @@ def redact_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 def parse_json_or_none(body: bytes) -> Any:
     try:
-        return json.loads(body) if body else None
+        return jsonbody.loads(body, allow_surrogates=True) if body else None
     except (ValueError, UnicodeDecodeError):
         return None
 

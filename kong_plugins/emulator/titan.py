@@ -13,6 +13,7 @@ from .errors import malformed
 from .generator import Reply
 from .prompt import LastUserTurn, Prompt, SegmentList
 from .responses import Clock, StreamItem, invocation_metrics
+from .schema_checks import in_range
 
 ALLOWED_KEYS = frozenset({"inputText", "textGenerationConfig"})
 CONFIG_KEYS = frozenset({"maxTokenCount", "temperature", "topP", "stopSequences"})
@@ -42,6 +43,9 @@ def parse_titan_body(body: Any) -> Prompt:
                         f"{json_type(max_tokens)}")
     if max_tokens < 1:
         raise malformed(f"#/textGenerationConfig/maxTokenCount: {max_tokens} is not greater or equal to 1")
+    for key in ("temperature", "topP"):
+        if key in config:
+            in_range(config[key], f"#/textGenerationConfig/{key}", 0, 1, integer=False)
     stops = config.get("stopSequences", [])
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
         raise malformed(f"#/textGenerationConfig/stopSequences: expected type: JSONArray, found: "
