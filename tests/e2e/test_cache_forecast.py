@@ -3,6 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import anthropic
+import openai
 import pytest
 import requests
 
@@ -98,3 +99,28 @@ def test_without_the_forecast_the_whole_prompt_is_reserved_and_the_window_holds_
     assert refused[0].body["error"]["message"] == "Daily token limit reached."
     for stream in admitted:
         final_usage(stream)
+
+
+def test_openai_clients_prompts_get_the_gateways_cache_points_and_are_forecast_alike(stack):
+    """An OpenAI client cannot ask for caching; the gateway places the cache points (formats.prompt_cache),
+    and the forecast reads them as it reads an Anthropic client's."""
+    client = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key=KEYS["forecast"], max_retries=0)
+    system = "You answer questions about this shop's orders and parcels. " * 700      # ~10k tokens
+
+    def ask_openai(question: str, stream: bool = False):
+        return client.chat.completions.create(model="haiku", max_tokens=MAX_TOKENS, stream=stream, messages=[
+            {"role": "system", "content": system}, {"role": "user", "content": question}])
+    first = ask_openai("Where is order 42?")
+    assert first.usage.prompt_tokens_details.cache_write_tokens > 8_000
+    before = used_today(stack, KEYS["forecast"])
+    stack.emulator_control("POST", "/_emulator/hold")
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            streams = list(pool.map(lambda i: ask_openai(f"Where is order {i}?", stream=True), range(3)))
+        reserved = used_today(stack, KEYS["forecast"]) - before
+        assert 3 * MAX_TOKENS < reserved < 3 * (MAX_TOKENS + 100)
+    finally:
+        stack.emulator_control("POST", "/_emulator/release")
+    for stream in streams:
+        for _ in stream:
+            pass
