@@ -31,8 +31,21 @@ def parse_request(body: bytes | None, *, model_in_path: bool = False) -> dict[st
     if model_in_path:
         data.pop("model", None)
     require_messages(data)
+    _no_legacy_functions(data)
     choices(data)
     return data
+
+
+LEGACY_FUNCTIONS = ("functions", "function_call")
+"""OpenAI's function calling before `tools` (deprecated since 2023). Ignored, they would let a model answer in
+prose to a client waiting for a call: each is a 400 that names its successor."""
+
+
+def _no_legacy_functions(request: dict[str, Any]) -> None:
+    for name in LEGACY_FUNCTIONS:
+        if request.get(name) is not None:     # a message's own `function_call: null` (an SDK's dump) is none
+            raise RequestError(f"{name}: the deprecated function-calling fields (functions, function_call, the "
+                               "function role) are not supported; send tools and tool_choice.", name)
 
 
 MAX_CHOICES = 8
@@ -62,10 +75,15 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
         elif role == "user":
             _append(messages, "user", _user_blocks(message.get("content"), f"messages.{i}.content"))
         elif role == "assistant":
+            if message.get("function_call") is not None:
+                raise RequestError(f"messages.{i}.function_call: the deprecated function call is not supported; "
+                                   "send tool_calls.", f"messages.{i}.function_call")
             _append(messages, "assistant", _assistant_blocks(message, f"messages.{i}"))
-        elif role in ("tool", "function"):
-            call_id = _required(message, "tool_call_id", f"messages.{i}") if role == "tool" \
-                else str(message.get("tool_call_id"))
+        elif role == "function":
+            raise RequestError(f"messages.{i}.role: the deprecated function role is not supported; send a tool "
+                               "message with the tool_call_id of the call it answers.", f"messages.{i}.role")
+        elif role == "tool":
+            call_id = _required(message, "tool_call_id", f"messages.{i}")
             _append(messages, "user", [{"type": "tool_result", "tool_use_id": call_id,
                                         "content": _text_only(message.get("content"), f"messages.{i}.content")}])
         else:
