@@ -228,6 +228,11 @@ class RequestContext:
 class ContextStore:
     """Bounded, expiring map of live request contexts.
 
+    The TTL drops the contexts of requests Kong never finished (its log phase pops the rest); a context the
+    relay is still serving never expires: a 64k-token stream at 50 tokens a second outlives 15 minutes, and
+    its log line, metrics and cost used to be zeros when another request's arrival dropped it. The size bound
+    holds for every context.
+
     The plugin server runs on gevent (one OS thread), so plain dict operations
     are atomic with respect to other greenlets; no lock is needed.
     """
@@ -269,14 +274,17 @@ class ContextStore:
         return self._by_request.pop(request_id, None)
 
     def _expired(self, ctx: RequestContext, now: float) -> bool:
-        return now - ctx.created_at > self.ttl_seconds
+        return now - ctx.created_at > self.ttl_seconds and not ctx.relay_active
 
     def _evict(self, now: float) -> None:
-        while self._by_request:
+        for _ in range(len(self._by_request)):
             oldest_id, oldest = next(iter(self._by_request.items()))
-            if len(self._by_request) < self.max_entries and not self._expired(oldest, now):
+            if len(self._by_request) >= self.max_entries or self._expired(oldest, now):
+                self.pop(oldest_id)
+            elif oldest.relay_active and now - oldest.created_at > self.ttl_seconds:
+                self._by_request.move_to_end(oldest_id)   # a long stream: look past it, at what came after
+            else:
                 return
-            self.pop(oldest_id)
 
 
 store = ContextStore()

@@ -40,3 +40,25 @@ def test_a_popped_context_cannot_be_claimed():
     store.arm(ctx)
     store.pop("r")
     assert store.claim("r") is None
+
+
+def test_a_context_the_relay_still_serves_outlives_the_ttl_and_the_expired_ones_behind_it_go():
+    """A 64k-token stream lasts over 15 minutes: its context must be there for token-meter's log phase."""
+    store = make_store(ttl_seconds=900)
+    streaming = store.create("long-stream", consumer=None, body=None)
+    streaming.relay_active = True
+    abandoned = store.create("never-logged", consumer=None, body=None)
+    for ctx in (streaming, abandoned):
+        ctx.created_at -= 960
+    store.create("next-request", consumer=None, body=None)           # arrives 16 minutes later
+    assert store.get("never-logged") is None and store.get("long-stream") is streaming
+    streaming.relay_done()
+    store.create("later", consumer=None, body=None)
+    assert store.pop("long-stream") is None                           # done, and past its time: dropped
+
+
+def test_the_size_bound_holds_for_contexts_the_relay_serves_too():
+    store = make_store(max_entries=2)
+    for i in range(3):
+        store.create(f"s{i}", consumer=None, body=None).relay_active = True
+    assert len(store) == 2 and store.get("s0") is None
