@@ -81,10 +81,11 @@ response_store_errors_total = Counter(
     "kong_bedrock_response_store_errors", "Responses item store (Redis) failures, by operation (save, load).",
     ["operation"], registry=registry)
 budget_remaining_dollars = Gauge(
-    "kong_bedrock_budget_remaining_dollars", "Monthly budget left per consumer, as of its last reservation.",
+    "kong_bedrock_budget_remaining_dollars", "Monthly budget left per consumer, as of its last reservation or settle.",
     ["consumer", "role"], registry=registry)
 tokens_remaining = Gauge(
-    "kong_bedrock_tokens_remaining", "Tokens left in the consumer's window (minute, day) as of its last reservation.",
+    "kong_bedrock_tokens_remaining",
+    "Tokens left in the consumer's window (minute, day) as of its last reservation or settle.",
     ["consumer", "role", "window"], registry=registry)
 guardrail_blocks_total = Counter(
     "kong_bedrock_guardrail_blocks", "Guardrail findings in user prompts, by category and the action taken.",

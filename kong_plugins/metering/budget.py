@@ -11,6 +11,7 @@ actual use.
 from __future__ import annotations
 
 import calendar
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
@@ -73,10 +74,18 @@ class Reservation:
     subject: str
     windows: Windows
     charge: Charge
+    totals: Totals = Totals(0, 0, 0)   # the windows as the reservation left them (for the gauges at settle)
+    role: str = ""
+    limits: Limits | None = None
 
 
 class BudgetStoreError(RuntimeError):
-    """The store could not be reached or answered garbage (e.g. Redis down)."""
+    """The store could not be reached or answered garbage (e.g. Redis down). `maybe_applied`: the command went
+    out and no answer came back in time, so the store may have carried it out (a timeout): not to be repeated."""
+
+    def __init__(self, message: str, maybe_applied: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
 
 
 class BudgetStore(Protocol):
@@ -87,6 +96,41 @@ class BudgetStore(Protocol):
     def totals(self, subject: str, windows: Windows) -> Totals:
         """What the subject has used in each window, reservations in flight included (read only)."""
         ...
+
+
+class Unsettled:
+    """Settlements the store refused (Redis down, or marked down for a moment after a timeout), replayed once a
+    settle goes through again: without them, a call that ended during a short outage stayed charged at its
+    worst case (prompt and max_tokens) for the day and the month.
+
+    Each replay is a difference added to the windows the call was reserved in, so it lands in those windows
+    however late (a window's counter outlives it, redis_budget._ttls; a past minute's is read by nobody).
+    Bounded: past `limit` waiting, the oldest are dropped, as a restart of the plugin server would drop them all.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._waiting: deque[tuple[str, Windows, Charge]] = deque(maxlen=limit)
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, subject: str, windows: Windows, delta: Charge) -> None:
+        self._waiting.append((subject, windows, delta))
+
+    def replay(self, store: BudgetStore) -> int:
+        """Settle what waits, oldest first, until the store refuses one; how many went through. Each is taken
+        before the store is asked (another greenlet replays the next) and put back if it is refused."""
+        done = 0
+        while self._waiting:
+            item = self._waiting.popleft()
+            try:
+                store.adjust(*item)
+            except BudgetStoreError as refused:
+                if not refused.maybe_applied:
+                    self._waiting.appendleft(item)
+                break
+            done += 1
+        return done
 
 
 def first_exceeded(totals: Totals, charge: Charge, limits: Limits) -> str | None:

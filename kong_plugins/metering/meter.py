@@ -17,7 +17,7 @@ from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.metering.budget import (BudgetStore, BudgetStoreError, Charge, MemoryBudgetStore, Reservation,
-                                          Totals, Windows, first_exceeded)
+                                          Totals, Unsettled, Windows, first_exceeded)
 from kong_plugins.metering import budget_status
 from kong_plugins.metering.cache_forecast import CacheMemory, prompt_prefixes
 from kong_plugins.metering.limits import Limits, LimitPolicy, TokenCounting
@@ -26,6 +26,7 @@ from kong_plugins.metering.pricing import PriceTable, usd_text
 _MEMORY = MemoryBudgetStore()
 _REDIS: dict[tuple, BudgetStore] = {}
 _CACHE_MEMORY = CacheMemory()   # Bedrock's cache is the account's: one memory for every instance
+_UNSETTLED = Unsettled()
 _MESSAGES = {
     "tokens_per_minute": "Token rate limit reached for this minute.",
     "tokens_per_day": "Daily token limit reached.",
@@ -60,6 +61,7 @@ class Meter:
         self.store = budget_store(config)
         self.fail_open = config.get("on_store_error") != "deny"
         self.cache_memory = _CACHE_MEMORY
+        self.unsettled = _UNSETTLED
 
     def reserve(self, ctx: RequestContext, role: str, now: datetime | None = None) -> Reply | None:
         """Reserve the planned call's worst case; a Reply (429/503) when it may not go ahead."""
@@ -99,7 +101,7 @@ class Meter:
             reply = render_error(ctx.api or ApiFormat.OPENAI, kind, _MESSAGES[exceeded], retry_after=retry_after)
             spent = {SHOULD_RETRY: "false"} if retry_after > SDK_RETRY_WAIT_LIMIT else {}
             return Reply(reply.status, reply.body, {**reply.headers, **ctx.budget_headers, **spent})
-        ctx.reservation = Reservation(subject, windows, charge)
+        ctx.reservation = Reservation(subject, windows, charge, verdict.totals, role, limits)
         return None
 
     def _forecast_read(self, ctx: RequestContext) -> int:
@@ -135,10 +137,20 @@ class Meter:
         actual = Charge(self.counting.counted(usage), ctx.price.cost_micro_usd(usage))
         if ctx.cache_forecast is not None and ctx.usage is not None and not ctx.usage_estimated and ctx.model:
             self.cache_memory.settled(ctx.cache_forecast, ctx.model, usage.cache_read, usage.cache_write)
+        delta = actual.minus(reservation.charge)
         try:
-            self.store.adjust(reservation.subject, reservation.windows, actual.minus(reservation.charge))
+            self.store.adjust(reservation.subject, reservation.windows, delta)
         except BudgetStoreError as exc:
             _store_error(ctx, "settle", exc)
+            if not exc.maybe_applied:   # Redis was down or marked down: the settle never reached it
+                self.unsettled.add(reservation.subject, reservation.windows, delta)
+            return
+        if reservation.limits is not None:   # the gauges said what the reservation left; now what the call did
+            totals = reservation.totals
+            _export_remaining(ctx, reservation.role, reservation.limits,
+                              Totals(totals.minute_tokens + delta.tokens, totals.day_tokens + delta.tokens,
+                                     totals.month_micro_usd + delta.micro_usd))
+        self.unsettled.replay(self.store)
 
 
 def _too_large(window: str, charge: Charge, limits: Limits, calls: int = 1) -> str:

@@ -71,7 +71,7 @@ class RedisBudgetStore:
         try:
             self._adjust(keys=list(_keys(subject, windows)), args=[delta.tokens, delta.micro_usd, *_ttls(windows)])
         except (redis.RedisError, OSError) as exc:
-            raise BudgetStoreError(type(exc).__name__) from None
+            raise BudgetStoreError(type(exc).__name__, maybe_applied=isinstance(exc, redis.TimeoutError)) from None
 
 
     def totals(self, subject: str, windows: Windows) -> Totals:

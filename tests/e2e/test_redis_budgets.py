@@ -135,3 +135,37 @@ def test_redis_restarted_mid_run_budgets_continue_from_redis(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def _used_by_stream(raw: bytes) -> int:
+    """input + output tokens an Anthropic stream reported."""
+    used = 0
+    for block in raw.decode().split("\n\n"):
+        if block.startswith("event: message_start"):
+            used += json.loads(block.split("data: ", 1)[1])["message"]["usage"]["input_tokens"]
+        elif block.startswith("event: message_delta"):
+            used += json.loads(block.split("data: ", 1)[1])["usage"]["output_tokens"]
+    return used
+
+
+def test_a_call_that_ends_while_redis_is_marked_down_is_settled_once_redis_answers_again(redis_server):
+    """A Redis timeout marks Redis down for down_ms (2 s): a settle in that moment was lost, leaving the call
+    charged at its worst case for the day and the month. It waits and is replayed by the next settle."""
+    port, _ = redis_server
+    admin = redis.Redis(port=port)
+    with GatewayStack(config_overrides=redis_config(port, 100_000)) as stack:
+        stack.emulator_control("PUT", "/_emulator/settings", json={"output_tokens": 13})
+        stack.emulator_control("POST", "/_emulator/hold")
+        held = requests.post(stack.proxy_url + "/v1/messages", json={**ASK, "max_tokens": 5000, "stream": True},
+                             headers={"X-API-Key": "dev-developer-key"}, stream=True, timeout=30)
+        assert held.status_code == 200
+        admin.execute_command("CLIENT", "PAUSE", 800, "ALL")       # the next reserve times out (timeout_ms 300)
+        assert ask(stack).status_code == 200                        # served unmetered (on_store_error: allow)
+        stack.emulator_control("POST", "/_emulator/release")
+        held_used = _used_by_stream(held.content)                   # its settle finds Redis marked down
+        time.sleep(2.5)                                             # down_ms passed: Redis is tried again
+        last = ask(stack)
+        assert last.status_code == 200
+        last_used = last.json()["usage"]["input_tokens"] + last.json()["usage"]["output_tokens"]
+        r = requests.get(stack.proxy_url + "/v1/budget", headers={"X-API-Key": "dev-developer-key"}, timeout=15)
+        assert r.json()["tokens_per_day"]["used"] == held_used + last_used     # not 5,005 reserved for the first

@@ -9,7 +9,9 @@ import pytest
 
 from kong_plugins.context import Consumer, RequestContext, Usage
 from kong_plugins.formats.api import ApiFormat
-from kong_plugins.metering.budget import Charge, MemoryBudgetStore, Totals, Windows, first_exceeded
+from kong_plugins import metrics
+from kong_plugins.metering.budget import (BudgetStoreError, Charge, MemoryBudgetStore, Totals, Unsettled, Windows,
+                                          first_exceeded)
 from kong_plugins.metering.limits import Limits, LimitPolicy, TokenCounting
 from kong_plugins.metering.meter import Meter, budget_headers
 from kong_plugins.metering.pricing import Price, PriceTable
@@ -213,3 +215,59 @@ def test_a_call_the_gateway_stopped_waiting_for_is_charged_as_planned():
     from kong_plugins.metering.estimate import as_planned
     assert as_planned(120, 300) == Usage(input=120, output=300)
     assert as_planned(120, 300, calls=3) == Usage(input=360, output=900, calls=3)   # OpenAI's n: a call per choice
+
+
+def test_the_remaining_gauges_say_what_a_call_left_once_it_settles_not_its_worst_case(meter):
+    """They used to be set only at reservation: the in-flight worst case stayed in them until the next call."""
+    c = ctx(200, 4096)
+    c.consumer = Consumer(id=f"id-{uuid.uuid4()}", username="gauged", tags=())    # the memory store is the process's
+    assert meter.reserve(c, "guest") is None
+    labels = {"consumer": metrics.consumer_label("gauged"), "role": "guest"}
+    minute = metrics.tokens_remaining.labels(window="minute", **labels)
+    assert minute._value.get() == 500 - 300                         # reserved: 200 input + 100 capped output
+    c.usage = Usage(input=180, output=40)
+    meter.settle(c)
+    assert minute._value.get() == 500 - 220
+    dollars = metrics.budget_remaining_dollars.labels(**labels)._value.get()
+    assert dollars == pytest.approx(1 - c.price.cost_micro_usd(c.usage) / 1_000_000)
+
+
+class _FlakyStore(MemoryBudgetStore):
+    """A store that refuses its next `fails` adjustments (Redis down, or a timeout when `maybe_applied`)."""
+
+    def __init__(self, fails: int, maybe_applied: bool = False) -> None:
+        super().__init__()
+        self.fails, self.maybe_applied = fails, maybe_applied
+
+    def adjust(self, subject, windows, delta):
+        if self.fails:
+            self.fails -= 1
+            raise BudgetStoreError("ConnectionError", maybe_applied=self.maybe_applied)
+        super().adjust(subject, windows, delta)
+
+
+def test_a_settle_the_store_refused_is_replayed_by_the_next_one_that_goes_through():
+    windows = Windows.at()
+    store, waiting = _FlakyStore(fails=3), Unsettled()
+    for tokens in (-100, -200):
+        waiting.add("s", windows, Charge(tokens, 0))
+    assert waiting.replay(store) == 0 and len(waiting) == 2           # refused: both wait, in order
+    store.fails = 0
+    assert waiting.replay(store) == 2 and len(waiting) == 0
+    assert store.totals("s", windows).day_tokens == -300
+
+
+def test_a_settle_that_timed_out_is_not_replayed_since_the_store_may_have_applied_it():
+    windows, waiting = Windows.at(), Unsettled()
+    waiting.add("s", windows, Charge(-100, 0))
+    waiting.add("s", windows, Charge(-5, 0))
+    store = _FlakyStore(fails=1, maybe_applied=True)
+    assert waiting.replay(store) == 0 and len(waiting) == 1           # the first is dropped, the second waits
+    assert waiting.replay(store) == 1 and store.totals("s", windows).day_tokens == -5
+
+
+def test_what_waits_is_bounded():
+    waiting = Unsettled(limit=2)
+    for tokens in range(3):
+        waiting.add("s", Windows.at(), Charge(tokens, 0))
+    assert len(waiting) == 2
