@@ -31,7 +31,8 @@ from kong_plugins.metering.estimate import as_planned
 from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, READ_TIMEOUT, Failure, call_with_fallbacks
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay import background, item_store
-from kong_plugins.relay.choices import call_choices, merged_stream, render_choices
+from kong_plugins.relay.choices import call_choices, charge_failed_choices, first_failure, merged_stream, \
+    render_choices
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.relay.stream_failures import STREAM_FAILURES, cancelled, failure_event
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
@@ -135,9 +136,13 @@ class RelayApp:
 
     def _choices(self, ctx: RequestContext, call: UpstreamCall, start_response: StartResponse) -> Iterable[bytes]:
         """OpenAI's `n`: that many calls of one model at once, answered as one completion (relay.choices)."""
-        answers = call_choices(self.client, self.retries, call, ctx.request_id, ctx.relay_clock)
-        if isinstance(answers, Failure):
-            return self._fail(ctx, call, start_response, answers)
+        outcomes = call_choices(self.client, self.retries, call, ctx.request_id, ctx.relay_clock)
+        failure = first_failure(outcomes)
+        if failure is not None:   # the client gets the failure; the calls Bedrock completed are still charged
+            failed = self._fail(ctx, call, start_response, failure)
+            charge_failed_choices(call, outcomes, ctx)
+            return failed
+        answers = [answer for answer in outcomes if not isinstance(answer, Failure)]
         _answered(ctx, call, answers[0])
         if call.stream:
             start_response("200 OK", _SSE_HEADERS + _served_headers(ctx, call))

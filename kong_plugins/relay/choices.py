@@ -5,7 +5,8 @@ Every call goes to the one model planned (no fallback), so the choices come from
 are priced at its rates. They run together on the relay's gevent loop, each with its own
 retries; if any of them fails, the request fails with it, as for a single call (the client gets
 no completion with fewer choices than it asked for). Usage is the calls' sum: each read the
-prompt, and Bedrock billed each.
+prompt, and Bedrock billed each, so a request that fails is still charged for the calls Bedrock
+completed (billed_choices).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import gevent
 from gevent.pool import Pool
@@ -23,27 +24,79 @@ from kong_plugins.bedrock.client import BedrockClient, Upstream
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import RequestContext, Usage
 from kong_plugins.formats import openai_chat
-from kong_plugins.relay.attempts import Failure, call_with_fallbacks
+from kong_plugins.metering.estimate import StreamedOutput, as_planned
+from kong_plugins.relay.attempts import READ_TIMEOUT, Failure, call_with_fallbacks
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
-from kong_plugins.relay.responses import render_message, translator_for, upstream_chunks
+from kong_plugins.relay.responses import (decoder_for, note_served_tier, render_message, translator_for,
+                                          upstream_chunks)
 from kong_plugins.relay.stream_failures import cancelled, failure_event
 
 
 def call_choices(client: BedrockClient, budget: RetryBudget, call: UpstreamCall, request_id: str,
-                 clock: RelayClock) -> list[Upstream] | Failure:
-    """`call.choices` answers of `call`, in order, or the first failure."""
+                 clock: RelayClock) -> list[Upstream | Failure]:
+    """What each of `call.choices` calls of `call`, sent at once, came to, in order: an answer or a failure."""
     began = time.perf_counter()
     outcomes = list(Pool(call.choices).imap(
         lambda _: call_with_fallbacks(client, budget, [call], request_id, RelayClock())[1], range(call.choices)))
     clock.add_waiting(time.perf_counter() - began)   # the calls overlap: their wall time, not their sum
-    answers = [outcome for outcome in outcomes if not isinstance(outcome, Failure)]
-    failure = next((outcome for outcome in outcomes if isinstance(outcome, Failure)), None)
-    if failure is not None:
-        for answer in answers:   # streams that did open are not read
-            answer.raw.close()
-        return failure
-    return answers
+    return outcomes
+
+
+def first_failure(outcomes: list[Upstream | Failure]) -> Failure | None:
+    """The first choice that failed, which fails the request (never fewer choices than asked for)."""
+    return next((outcome for outcome in outcomes if isinstance(outcome, Failure)), None)
+
+
+class Billed(NamedTuple):
+    """What Bedrock bills for the choices of a request one of them failed."""
+
+    usage: Usage | None   # their usage added up; None: Bedrock billed none of them
+    estimated: bool       # some of it is an estimate (metering.estimate)
+    service_tier: str | None   # the tier Bedrock says served the last completed choice, if it said
+
+
+def billed_choices(call: UpstreamCall, outcomes: list[Upstream | Failure], planned_input: int,
+                   planned_output: int) -> Billed:
+    """What Bedrock bills for every choice of a request that fails, though the client gets no completion: a
+    non-streamed call it completed, the usage its answer reports; a stream that opened, which the gateway closes
+    unread, its prompt and nothing streamed (metering.estimate.StreamedOutput, as any stream cut before its first
+    token); a call the gateway stopped waiting for, as planned (as_planned); a call Bedrock refused, nothing.
+    `planned_input` and `planned_output` are one call's."""
+    usages: list[Usage] = []
+    estimated, tier = False, None
+    for outcome in outcomes:
+        if isinstance(outcome, Failure):
+            if outcome.upstream_type == READ_TIMEOUT:
+                usages.append(as_planned(planned_input, planned_output))
+                estimated = True
+            continue
+        if call.stream:
+            usages.append(StreamedOutput().at_least(None, planned_input))
+            estimated = True
+            continue
+        decoder = decoder_for(call)
+        try:
+            decoder.message(outcome.content)
+        except (ValueError, KeyError, TypeError, AttributeError):   # unreadable: what it could have cost
+            usages.append(as_planned(planned_input, planned_output))
+            estimated = True
+            continue
+        usages.append(decoder.usage)
+        tier = getattr(decoder, "service_tier", None) or tier
+    return Billed(Usage.of_calls(usages) if usages else None, estimated, tier)
+
+
+def charge_failed_choices(call: UpstreamCall, outcomes: list[Upstream | Failure], ctx: RequestContext) -> None:
+    """A request one choice failed: the streams that opened are closed unread, and `ctx.usage` becomes what
+    Bedrock bills for all the choices (billed_choices), so the failed request is charged for the calls it did
+    make."""
+    for outcome in outcomes:
+        if not isinstance(outcome, Failure):
+            outcome.raw.close()
+    billed = billed_choices(call, outcomes, ctx.planned_input, ctx.planned_output)
+    ctx.usage, ctx.usage_estimated = billed.usage, billed.estimated
+    note_served_tier(billed.service_tier, ctx)
 
 
 def render_choices(call: UpstreamCall, answers: list[Upstream], ctx: RequestContext) -> bytes:
