@@ -151,6 +151,7 @@ class MemoryBudgetStore:
 
     def __init__(self) -> None:
         self._counts: dict[str, int] = {}
+        self._pruned_in: str | None = None   # the minute window of the last prune
 
     def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict:
         keys = _keys(subject, windows)
@@ -174,9 +175,11 @@ class MemoryBudgetStore:
             self._counts[key] = self._counts.get(key, 0) + amount
 
     def _prune(self, windows: Windows) -> None:
-        """Drop counters of past windows (bounded memory)."""
-        if len(self._counts) < 10_000:
+        """Drop counters of past windows (bounded memory), at most once a minute: with 10,000 counters of live
+        windows (some 3,300 consumers active this month) every reservation used to scan them all."""
+        if len(self._counts) < 10_000 or self._pruned_in == windows.minute:
             return
+        self._pruned_in = windows.minute
         current = (f":m:{windows.minute}", f":d:{windows.day}", f":u:{windows.month}")
         self._counts = {k: v for k, v in self._counts.items() if k.endswith(current)}
 

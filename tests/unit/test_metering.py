@@ -271,3 +271,21 @@ def test_what_waits_is_bounded():
     for tokens in range(3):
         waiting.add("s", Windows.at(), Charge(tokens, 0))
     assert len(waiting) == 2
+
+
+def test_the_memory_store_drops_past_windows_counters_at_most_once_a_minute():
+    """Past 10,000 counters it prunes; it used to scan every counter on every reservation while they stayed
+    live (some 3,300 consumers active in a month)."""
+    store, limits = MemoryBudgetStore(), Limits(tokens_per_minute=10**9)
+    now = datetime(2026, 11, 24, 10, 0, 5, tzinfo=timezone.utc)
+
+    def fill_past_windows():
+        store._counts.update({f"kbg:old-{i}:m:202611230900": 1 for i in range(10_000)})
+    fill_past_windows()
+    store.reserve("s", Charge(1, 1), limits, Windows.at(now))
+    assert len(store._counts) == 3                                   # only this minute's, day's, month's
+    fill_past_windows()
+    store.reserve("s", Charge(1, 1), limits, Windows.at(now.replace(second=50)))
+    assert len(store._counts) == 10_003                              # the same minute: not scanned again
+    store.reserve("s", Charge(1, 1), limits, Windows.at(now.replace(minute=1)))
+    assert len(store._counts) == 3
