@@ -18,13 +18,11 @@ import threading
 from .. import cjson
 from ..pdk_log import build_serialize, set_serialize_value
 from ..request_ctx import RequestContext
-from .pre_function import _Compiled
+from .pre_function import LuaSnippets, compiled_once
 
 PRIORITY = 9
 PHASES = {"log"}
 _LOCK = threading.Lock()
-_compiled: dict[int, tuple[dict, _Compiled]] = {}   # id(conf) -> (conf, its chunks), as pre_function's cache
-_compiled_lock = threading.Lock()
 
 
 def validate(conf: dict) -> None:
@@ -32,15 +30,9 @@ def validate(conf: dict) -> None:
     _custom_fields(conf)
 
 
-def _custom_fields(conf: dict) -> _Compiled | None:
+def _custom_fields(conf: dict) -> LuaSnippets | None:
     fields = conf.get("custom_fields_by_lua") or {}
-    if not fields:
-        return None
-    with _compiled_lock:
-        cached = _compiled.get(id(conf))
-        if cached is None or cached[0] is not conf:
-            cached = _compiled[id(conf)] = (conf, _Compiled(list(fields.values()), "file-log"))
-        return cached[1]
+    return compiled_once(conf, list(fields.values()), "file-log") if fields else None
 
 
 def log(rq: RequestContext, conf: dict) -> None:

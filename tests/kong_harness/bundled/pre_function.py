@@ -82,16 +82,17 @@ function(names, kong, var_get, shared_get, shared_set)
 end"""
 _LOAD = "function(code, env) return load(code, '=pre-function', 't', env) end"
 
-_compiled: dict[int, tuple[dict, "_Compiled"]] = {}
-"""id(conf) -> (conf, its compiled functions). Kong 3.6.1's kong/plugins/pre-function/_handler.lua caches
+_compiled: dict[tuple[int, str], tuple[dict, "LuaSnippets"]] = {}
+"""(id(conf), plugin name) -> (conf, its compiled functions). Kong 3.6.1's kong/plugins/pre-function/_handler.lua caches
 by the config table itself (`config_cache`, weak keys); keeping `conf` here and checking it is the same
 object gives that identity, where an id alone could be reused by a later config once the first is freed
 (a /broken route then ran another config's snippet in a test run)."""
 _compiled_lock = threading.Lock()
 
 
-class _Compiled:
-    """One plugin config's Lua runtime and compiled access functions."""
+class LuaSnippets:
+    """One plugin config's Lua runtime and compiled snippets (pre-/post-function's phase functions, file-log's
+    custom fields)."""
 
     def __init__(self, snippets: list[str], plugin_name: str = "pre-function") -> None:
         self.lock = threading.Lock()           # a Lua state is single-threaded; requests are not
@@ -214,12 +215,18 @@ def validate(conf: dict, plugin_name: str = "pre-function") -> None:
     _compiled_for(conf, plugin_name)
 
 
-def _compiled_for(conf: dict, plugin_name: str = "pre-function") -> _Compiled:
+def compiled_once(conf: dict, snippets: list[str], plugin_name: str) -> LuaSnippets:
+    """`snippets` compiled once per config table (see `_compiled`)."""
     with _compiled_lock:
-        cached = _compiled.get(id(conf))
+        key = (id(conf), plugin_name)
+        cached = _compiled.get(key)
         if cached is None or cached[0] is not conf:
-            cached = _compiled[id(conf)] = (conf, _Compiled(list(conf.get("access") or []), plugin_name))
+            cached = _compiled[key] = (conf, LuaSnippets(snippets, plugin_name))
         return cached[1]
+
+
+def _compiled_for(conf: dict, plugin_name: str = "pre-function") -> LuaSnippets:
+    return compiled_once(conf, list(conf.get("access") or []), plugin_name)
 
 
 def access(rq: RequestContext, conf: dict, plugin_name: str = "pre-function") -> None:
