@@ -12,7 +12,8 @@ With `keep_inputs` on, each such response is also kept as a turn (the call's inp
 output, and the ids of the turns before it), so a later call can continue it with
 `previous_response_id`; the input is what the guardrails let through. Off by default: then only
 model output is kept, never a prompt. Everything is kept for `ttl_seconds`. `memory` is per
-plugin-server process (one Kong pod), bounded by `memory_mb`, oldest dropped first; with
+plugin-server process (one Kong pod), bounded by `memory_mb`: past it, the oldest entry of the
+consumer that holds the most goes first, so one key's volume cannot push out everyone else's; with
 more than one pod, a client's next call may reach a pod that never saw the item, so use
 `redis`. `off` keeps nothing (a reference is then a 400 that says how to send items whole).
 The rest of each Response (status, model, usage, the settings it repeats) is kept beside its items' ids,
@@ -87,8 +88,9 @@ class TooLarge(ItemStoreError):
 
 
 class MemoryItemStore:
-    """A process's items, oldest dropped first past `max_bytes` (their JSON and ENTRY_OVERHEAD each) or
-    `ttl_seconds`.
+    """A process's items, dropped past `ttl_seconds`, and past `max_bytes` (their JSON and ENTRY_OVERHEAD
+    each) the oldest of the owner that holds the most bytes: one consumer storing 300 large responses used
+    to push every other consumer's out, oldest first, long before their TTL.
 
     The plugin server is one gevent thread, so dict operations need no lock.
     """
@@ -98,6 +100,8 @@ class MemoryItemStore:
         self.ttl_seconds = ttl_seconds
         self.size = 0
         self._items: OrderedDict[tuple[str, str, str], tuple[float, bytes]] = OrderedDict()
+        self._by_owner: dict[str, OrderedDict[tuple[str, str, str], None]] = {}   # each owner's keys, oldest first
+        self._owner_bytes: dict[str, int] = {}
 
     def save(self, owner: str, response_id: str, items: list[dict[str, Any]], turn: dict[str, Any] | None = None,
              earlier: Iterable[str] = (), envelope: dict[str, Any] | None = None,
@@ -171,20 +175,36 @@ class MemoryItemStore:
         now = time.monotonic()
         self._drop(key)
         self._items[key] = (now + self.ttl_seconds, encoded)
-        self.size += len(encoded) + ENTRY_OVERHEAD
+        self._by_owner.setdefault(key[0], OrderedDict())[key] = None
+        self._account(key[0], len(encoded) + ENTRY_OVERHEAD)
         self._evict(now)
 
     def _drop(self, key: tuple[str, str, str]) -> None:
         kept = self._items.pop(key, None)
         if kept is not None:
-            self.size -= len(kept[1]) + ENTRY_OVERHEAD
+            owned = self._by_owner[key[0]]
+            del owned[key]
+            if not owned:
+                del self._by_owner[key[0]]
+            self._account(key[0], -(len(kept[1]) + ENTRY_OVERHEAD))
+
+    def _account(self, owner: str, change: int) -> None:
+        self.size += change
+        held = self._owner_bytes.get(owner, 0) + change
+        if held:
+            self._owner_bytes[owner] = held
+        else:
+            self._owner_bytes.pop(owner, None)
 
     def _evict(self, now: float) -> None:
-        while self._items:
+        while self._items:                       # expired first: every entry lives ttl_seconds, oldest first
             key, (expires, _) = next(iter(self._items.items()))
-            if self.size <= self.max_bytes and expires > now:
-                return
+            if expires > now:
+                break
             self._drop(key)
+        while self.size > self.max_bytes:        # then the largest holder's oldest
+            heaviest = max(self._owner_bytes, key=self._owner_bytes.__getitem__)
+            self._drop(next(iter(self._by_owner[heaviest])))
 
 
 def keep(store: ItemStore, owner: str, turn: Turn | None, response: dict[str, Any], *, strict: bool = False,

@@ -107,8 +107,8 @@ def test_memory_pressure_drops_a_whole_conversation_never_its_history_alone():
     items = openai_conversations.stamped(ITEMS[:2])
     record = conversation_store.create(store, "alice", {}, items)
     conversation_store.update(store, "alice", record["id"], {"topic": "orders"})    # the record written last
-    for n in range(20):                       # other consumers' items push the oldest entries out
-        store.put("bob", "item", {"id": f"filler_{n}", "text": "x" * 200})
+    for n in range(20):                       # the owner's own later items push her oldest entries out
+        store.put("alice", "item", {"id": f"filler_{n}", "text": "x" * 200})
         assert conversation_store.items(store, "alice", record["id"]) in (None, items), n
     assert conversation_store.items(store, "alice", record["id"]) is None
 
