@@ -181,7 +181,8 @@ BEDROCK_PROXY_SCHEMA = [
                                         "redis); off: nothing kept, an item_reference is a 400.")},
         {"ttl_seconds": _integer(required=True, default=86400, between=[60, 2_592_000])},
         {"memory_mb": _integer(required=True, default=32, between=[1, 4096],
-                               description="memory: the most item JSON kept; the oldest items go first.")},
+                               description="memory: the most item JSON kept; past it, the oldest items of the "
+                                           "consumer holding the most go first.")},
         {"keep_inputs": _boolean(required=True, default=False,
                                  description="Also keep each such call's input items (what the guardrails let "
                                              "through), so the consumer's next call can continue it with "

@@ -187,9 +187,10 @@ def _continued(previous: Any, conversation: Conversation | None) -> tuple[tuple[
     if not isinstance(previous, str) or not previous:
         raise RequestError("previous_response_id: must be a response id.", "previous_response_id")
     if conversation is None:
-        raise RequestError("previous_response_id: this gateway does not keep prompts, so it cannot continue a "
-                           "response; send the whole conversation in input (items it returned may be sent as "
-                           "item_reference).", "previous_response_id")
+        raise RequestError("previous_response_id: this gateway does not keep prompts (bedrock-proxy's "
+                           "openai_response_store has keep_inputs off; your gateway's operators can turn it on), so "
+                           "it cannot continue a response; send the whole conversation in input (items it returned "
+                           "may be sent as item_reference).", "previous_response_id")
     found = conversation(previous)
     if found is None:
         raise RequestError("previous_response_id: the gateway keeps no response with this id for this API key "
@@ -215,8 +216,9 @@ def _conversation_id(data: dict[str, Any]) -> str | None:
 def _conversation(conversation_id: str, conversation_items: ConversationItems | None) -> list[dict[str, Any]]:
     """The items of the OpenAI Conversation a request continues."""
     if conversation_items is None:
-        raise RequestError("conversation: this gateway does not keep prompts, so it keeps no conversations; send "
-                           "the whole conversation in input.", "conversation")
+        raise RequestError("conversation: this gateway does not keep prompts (bedrock-proxy's "
+                           "openai_response_store has keep_inputs off; your gateway's operators can turn it on), so "
+                           "it keeps no conversations; send the whole conversation in input.", "conversation")
     found = conversation_items(conversation_id)
     if found is None:
         raise RequestError("conversation: the gateway keeps no conversation with this id for this API key "
