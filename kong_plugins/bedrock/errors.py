@@ -70,18 +70,22 @@ CREDENTIAL_ERRORS = frozenset({"UnrecognizedClientException", "InvalidSignatureE
 """Bedrock refused the gateway's own AWS credentials: an operator problem, not the client's."""
 
 
-_CONFIG_REJECTED = ("model identifier is invalid", "on-demand throughput isn", "inference profile",
-                    "guardrail identifier or version")
-"""Bedrock's words for an id it does not take (a typo, a base id where a profile is needed, a deleted
-profile or guardrail). The gateway sends only ids from its own configuration, so these are the operators'."""
+_CONFIG_REJECTED = ("model identifier is invalid", "on-demand throughput isn", "inference profile")
+"""Bedrock's words for a model id it does not take (a typo, a base id where a profile is needed, a deleted
+profile). The gateway sends only model ids from its own configuration, so these are the operators'."""
+_GUARDRAIL_REJECTED = "guardrail identifier or version"
+"""The same for a guardrail: the operators' only when the role's guardrail rode on the call. A Bedrock-native
+client of a role without one may name its own, and a wrong one is that client's 400 (it used to be a 502, a
+critical alert and a call to the fallback model, which any developer could set off)."""
 
 
-def config_rejected(upstream_type: str, upstream_message: str | None) -> bool:
+def config_rejected(upstream_type: str, upstream_message: str | None, gateway_guardrail: bool = False) -> bool:
     """Bedrock refused an id the gateway's configuration chose, not anything the client sent."""
     if upstream_type == "ResourceNotFoundException":
         return True
     text = (upstream_message or "").lower()
-    return upstream_type == "ValidationException" and any(words in text for words in _CONFIG_REJECTED)
+    return upstream_type == "ValidationException" and (any(words in text for words in _CONFIG_REJECTED) or
+                                                       (gateway_guardrail and _GUARDRAIL_REJECTED in text))
 
 
 def client_message(kind: ErrorKind, upstream_message: str | None, upstream_type: str = "") -> str:

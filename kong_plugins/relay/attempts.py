@@ -114,7 +114,7 @@ def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, ur
     delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
     if delay is None:
         message, request_id = _message(content), upstream.headers.get(BEDROCK_REQUEST_ID)
-        if config_rejected(upstream_type, message):
+        if config_rejected(upstream_type, message, call.gateway_guardrail):
             return Failure(ErrorKind.UPSTREAM_ERROR, MISCONFIGURED, upstream_type, request_id,
                            misconfigured=(message or upstream_type)[:300])
         kind = kind_for(upstream_type, upstream.status_code)

@@ -67,6 +67,7 @@ class UpstreamCall:
     rerank: RerankJob | None = None                 # a reranker's InvokeModel: billed per search unit
     service_tier: str = service_tier.DEFAULT        # the Bedrock service tier the call asks for
     hidden_trace: bool = False   # Bedrock's guardrail trace, asked for to price its text units, is not the client's
+    gateway_guardrail: bool = False   # the role's guardrail rides on the call (else any guardrail is the client's)
     choices: int = 1             # OpenAI Chat's `n`: this call made that many times at once, no fallback
 
     @property
@@ -138,6 +139,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                         headers=guardrail_headers(metered) + tier_headers(tier) + invoke_header(metadata)
                         if operation.startswith("invoke") else (),
                         hidden_trace=guardrail is not None and not guardrail.trace and operation.startswith("invoke"),
+                        gateway_guardrail=guardrail is not None,
                         beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
 
 
@@ -225,7 +227,7 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
                         client_model=entry.bedrock_id, model_id=model_id,
                         region=(entry.region if counting else entry.invocation_region) or region,
                         body=body, stream=operation.endswith("stream"), headers=headers, service_tier=tier,
-                        image=ImagePlan(images, "") if images is not None and operation == "invoke" else None,
+                        gateway_guardrail=guardrail is not None, image=ImagePlan(images, "") if images is not None and operation == "invoke" else None,
                         rerank=rerank if operation == "invoke" else None)
 
 

@@ -181,6 +181,22 @@ def test_a_role_without_one_keeps_the_guardrail_its_native_client_asked_for(stac
     assert counted(stack, 1, role="developer")
 
 
+def test_a_native_clients_own_unknown_guardrail_is_its_400_not_the_operators_misconfiguration(stack):
+    """Security testing: it was a 502 'the gateway's operators have been told', a critical alert
+    (kong_bedrock_model_misconfigured_total) and a call to the fallback model, which any developer could set off."""
+    before = metric(stack, 'kong_bedrock_model_misconfigured_total{model="haiku"}')
+    stack.emulator_control("DELETE", "/_emulator/requests")
+    with pytest.raises(native(stack, "dev-developer-key").exceptions.ValidationException) as refused:
+        native(stack, "dev-developer-key").converse(
+            modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            messages=[{"role": "user", "content": [{"text": "hi"}]}],
+            guardrailConfig={"guardrailIdentifier": "abc123notreal", "guardrailVersion": "1"})
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "guardrail identifier or version" in refused.value.response["Error"]["Message"]
+    assert len(stack.emulator_control("GET", "/_emulator/requests").json()) == 1      # no fallback call
+    assert metric(stack, 'kong_bedrock_model_misconfigured_total{model="haiku"}') == before
+
+
 # -- text units (admin's guardrail traces; the demo guardrail's denied-topic policy bills topic units) -----------
 
 QUESTION = "Where is order 42? " * 130          # 2,470 characters: 3 text units

@@ -35,11 +35,12 @@ def test_bedrock_refusing_a_configured_id_is_told_apart_from_a_bad_request():
     from kong_plugins.bedrock.errors import config_rejected
     on_demand = ("Invocation of model ID anthropic.claude-haiku-4-5-20251001-v1:0 with on-demand throughput isn't "
                  "supported. Retry your request with the ID or ARN of an inference profile that contains this model.")
+    guardrail = "The guardrail identifier or version provided in the request does not exist."
     for error_type, message in [("ValidationException", "The provided model identifier is invalid."),
-                                ("ValidationException", on_demand), ("ResourceNotFoundException", None),
-                                ("ValidationException", "The guardrail identifier or version provided in the "
-                                                        "request does not exist.")]:
+                                ("ValidationException", on_demand), ("ResourceNotFoundException", None)]:
         assert config_rejected(error_type, message), message
+    assert config_rejected("ValidationException", guardrail, gateway_guardrail=True)      # the role's: operators'
+    assert not config_rejected("ValidationException", guardrail)   # a native client's own: the client's 400
     for error_type, message in [("ValidationException", "messages.0.content: Field required"),
                                 ("ValidationException", "max_tokens: 100000 > 64000, which is the maximum"),
                                 ("AccessDeniedException", "The provided model identifier is invalid."),
