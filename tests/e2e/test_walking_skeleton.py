@@ -184,3 +184,12 @@ def test_without_the_post_function_snapshot_the_plugins_ask_kong_for_each_value(
     # token-meter's log: HandleEvent, kong.ctx.shared.get (nil), kong.log.serialize
     assert stats["by_plugin"]["token-meter"]["log"] == 3
     assert stats["rpc_calls"] == 13
+
+
+def test_only_health_itself_skips_the_api_key(stack):
+    """Security testing: the /health route matched by prefix, so anonymous GETs on /healthz or /health/x
+    reached the relay (refused there: unauthenticated load and log lines)."""
+    assert requests.get(stack.proxy_url + "/health", timeout=5).status_code == 200
+    for path in ("/healthz", "/health/x", "/health/"):
+        r = requests.get(stack.proxy_url + path, timeout=5)
+        assert r.status_code == 404 and r.json()["message"] == "no Route matched with those values", path
