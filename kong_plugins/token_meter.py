@@ -74,10 +74,11 @@ class Plugin:
     def log(self, kong: Any) -> None:
         request_id = kong.ctx.shared.get(REQUEST_ID_KEY)
         ctx = store.pop(request_id) if isinstance(request_id, str) and request_id else None
-        outcome = Outcome.from_context(ctx, time.monotonic()) if ctx is not None else None
+        outcome = Outcome.from_context(ctx, time.monotonic(), self.role_tag_prefix) if ctx is not None else None
         if outcome is None:   # Kong answered without us, or kong.yaml lacks the id: one more call
             raw = kong.log.serialize()
-            outcome = Outcome.from_serialized(json.loads(raw) if isinstance(raw, (str, bytes)) and raw else {})
+            outcome = Outcome.from_serialized(json.loads(raw) if isinstance(raw, (str, bytes)) and raw else {},
+                                              self.role_tag_prefix)
             ctx = ctx or (store.pop(outcome.request_id) if outcome.request_id else None)
         if ctx is None:
             record(RequestSummary.build(outcome, None, self.default_role), self.exporters)

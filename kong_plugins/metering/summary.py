@@ -28,23 +28,26 @@ class Outcome:
     status: int
     latency_ms: float       # whole request: Kong's measure, or ours from the first plugin's access
     consumer: str | None
+    role: str | None = None   # the consumer's role tag: a request refused before token-meter ran has it too
 
     @classmethod
-    def from_context(cls, ctx: RequestContext, now: float) -> Outcome | None:
+    def from_context(cls, ctx: RequestContext, now: float, role_tag_prefix: str = "role:") -> Outcome | None:
         """None unless our side answered (`now`: time.monotonic(), ctx.created_at's clock)."""
         if ctx.answered_status is None:
             return None
         consumer = ctx.consumer.name if ctx.consumer else None
-        return cls(ctx.request_id, ctx.answered_status, max(0.0, (now - ctx.created_at) * 1000.0), consumer)
+        role = ctx.consumer.role(role_tag_prefix) if ctx.consumer else None
+        return cls(ctx.request_id, ctx.answered_status, max(0.0, (now - ctx.created_at) * 1000.0), consumer, role)
 
     @classmethod
-    def from_serialized(cls, serialized: dict[str, Any]) -> Outcome:
+    def from_serialized(cls, serialized: dict[str, Any], role_tag_prefix: str = "role:") -> Outcome:
         request = serialized.get("request") or {}
         response = serialized.get("response") or {}
         latencies = serialized.get("latencies") or {}
         consumer = Consumer.from_pdk(serialized.get("consumer"))   # the entity get_consumer returns
         return cls(request_id=str(request.get("id") or ""), status=int(response.get("status") or 0),
-                   latency_ms=float(latencies.get("request") or 0), consumer=consumer.name if consumer else None)
+                   latency_ms=float(latencies.get("request") or 0), consumer=consumer.name if consumer else None,
+                   role=consumer.role(role_tag_prefix) if consumer else None)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class RequestSummary:
             request_id=outcome.request_id,
             status=outcome.status,
             consumer=outcome.consumer,
-            role=(ctx.role if ctx and ctx.role else default_role),
+            role=(ctx.role if ctx and ctx.role else None) or outcome.role or default_role,
             model=(ctx.model if ctx and ctx.model else "none"),
             usage=usage,
             cost_usd=ctx.price.cost_usd(usage) if ctx and ctx.price else Decimal(0),
