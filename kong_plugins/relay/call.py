@@ -227,7 +227,8 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
                         client_model=entry.bedrock_id, model_id=model_id,
                         region=(entry.region if counting else entry.invocation_region) or region,
                         body=body, stream=operation.endswith("stream"), headers=headers, service_tier=tier,
-                        gateway_guardrail=guardrail is not None, image=ImagePlan(images, "") if images is not None and operation == "invoke" else None,
+                        gateway_guardrail=guardrail is not None,
+                        image=ImagePlan(images, "") if images is not None and operation == "invoke" else None,
                         rerank=rerank if operation == "invoke" else None)
 
 
