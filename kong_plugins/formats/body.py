@@ -69,6 +69,14 @@ def number_in(value: Any, field: str, low: float, high: float) -> float:
     return found
 
 
+def required_string(obj: dict[str, Any], key: str, where: str) -> str:
+    """A member that must be a non-empty string (an id, a name): "`where`.`key`: required." otherwise."""
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise RequestError(f"{where}.{key}: required.", f"{where}.{key}")
+    return value
+
+
 def boolean(value: Any, field: str) -> bool | None:
     """`value` as JSON's true or false (None when absent): "yes" or 1 is no answer to a yes-or-no setting."""
     if value is not None and not isinstance(value, bool):

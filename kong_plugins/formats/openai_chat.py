@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from kong_plugins.context import Usage
 from kong_plugins.formats import custom_tools, documents, openai_settings, reasoning, response_format, tool_history
 from kong_plugins.formats import wire_json
-from kong_plugins.formats.body import RequestError, load_json_object, require_messages, whole_number
+from kong_plugins.formats.body import RequestError, load_json_object, require_messages, required_string, whole_number
 from kong_plugins.formats.tool_kinds import FUNCTIONS_ONLY, ToolKind, ToolKinds
 
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
@@ -83,7 +83,7 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
             raise RequestError(f"messages.{i}.role: the deprecated function role is not supported; send a tool "
                                "message with the tool_call_id of the call it answers.", f"messages.{i}.role")
         elif role == "tool":
-            call_id = _required(message, "tool_call_id", f"messages.{i}")
+            call_id = required_string(message, "tool_call_id", f"messages.{i}")
             _append(messages, "user", [{"type": "tool_result", "tool_use_id": call_id,
                                         "content": _text_only(message.get("content"), f"messages.{i}.content")}])
         else:
@@ -191,13 +191,13 @@ def _tool_use(call: Any, where: str) -> dict[str, Any]:
     its id or name is refused (Bedrock pairs a result with its call by the id)."""
     if not isinstance(call, dict):
         raise RequestError(f"{where}: must be an object.", where)
-    call_id = _required(call, "id", where)
+    call_id = required_string(call, "id", where)
     if call.get("type") == "custom":
         custom = _object(call, "custom", where)
-        return {"type": "tool_use", "id": call_id, "name": _required(custom, "name", f"{where}.custom"),
+        return {"type": "tool_use", "id": call_id, "name": required_string(custom, "name", f"{where}.custom"),
                 "input": custom_tools.tool_input(custom.get("input"), f"{where}.custom.input")}
     function = _object(call, "function", where)
-    name = _required(function, "name", f"{where}.function")
+    name = required_string(function, "name", f"{where}.function")
     return {"type": "tool_use", "id": call_id, "name": name,
             "input": _arguments(function.get("arguments"), f"{where}.function.arguments")}
 
@@ -213,14 +213,6 @@ def _arguments(arguments: Any, where: str) -> dict[str, Any]:
     except (ValueError, RecursionError):
         raise RequestError(f"{where}: must be a JSON string.", where) from None
     return value if isinstance(value, dict) else {}
-
-
-def _required(obj: dict[str, Any], key: str, where: str) -> str:
-    """A member that must be a non-empty string (an id, a name)."""
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise RequestError(f"{where}.{key}: required.", f"{where}.{key}")
-    return value
 
 
 def _object(obj: dict[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from kong_plugins.formats import documents, reasoning
-from kong_plugins.formats.body import RequestError, boolean, load_json_object
+from kong_plugins.formats.body import RequestError, boolean, load_json_object, required_string
 
 _STATEFUL = ("prompt",)
 _COPIED = ("model", "temperature", "top_p", "stream", "parallel_tool_calls", "service_tier", "safety_identifier",
@@ -364,25 +364,19 @@ def _item(item: Any, where: str, tools: _Tools) -> dict[str, Any]:
         return {"role": item["role"], "content": _content(item.get("content"), f"{where}.content")}
     if kind == "function_call":
         return {"role": "assistant", "content": None, "tool_calls": [{
-            "id": _string(item, "call_id", where), "type": "function",
-            "function": {"name": tools.resolve(_string(item, "name", where), item.get("namespace"), where),
+            "id": required_string(item, "call_id", where), "type": "function",
+            "function": {"name": tools.resolve(required_string(item, "name", where), item.get("namespace"), where),
                          "arguments": item.get("arguments")}}]}   # openai_chat checks them
     if kind == "custom_tool_call":
         return {"role": "assistant", "content": None, "tool_calls": [{
-            "id": _string(item, "call_id", where), "type": "custom",
-            "custom": {"name": tools.resolve(_string(item, "name", where), item.get("namespace"), where),
+            "id": required_string(item, "call_id", where), "type": "custom",
+            "custom": {"name": tools.resolve(required_string(item, "name", where), item.get("namespace"), where),
                        "input": _text(item, "input", where)}}]}
     if kind in ("function_call_output", "custom_tool_call_output"):
-        return {"role": "tool", "tool_call_id": _string(item, "call_id", where),
+        return {"role": "tool", "tool_call_id": required_string(item, "call_id", where),
                 "content": _content(item.get("output"), f"{where}.output")}
     raise RequestError(f"{where}.type: this item type is not supported by the gateway (message, function_call, "
                        "custom_tool_call, their outputs, reasoning and item_reference are).", f"{where}.type")
-
-
-def _string(item: dict[str, Any], key: str, where: str) -> str:
-    if not isinstance(item.get(key), str) or not item[key]:
-        raise RequestError(f"{where}.{key}: required.", f"{where}.{key}")
-    return item[key]
 
 
 def _text(item: dict[str, Any], key: str, where: str) -> str:
