@@ -61,6 +61,11 @@ class Totals:
     day_tokens: int
     month_micro_usd: int
 
+    def plus(self, charge: Charge) -> Totals:
+        """The windows with `charge` (a reservation, or a settle's difference) added to each."""
+        return Totals(self.minute_tokens + charge.tokens, self.day_tokens + charge.tokens,
+                      self.month_micro_usd + charge.micro_usd)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -161,8 +166,7 @@ class MemoryBudgetStore:
             return Verdict(False, exceeded, totals)
         self._prune(windows)
         self._add(keys, charge)
-        return Verdict(True, None, Totals(totals.minute_tokens + charge.tokens, totals.day_tokens + charge.tokens,
-                                          totals.month_micro_usd + charge.micro_usd))
+        return Verdict(True, None, totals.plus(charge))
 
     def adjust(self, subject: str, windows: Windows, delta: Charge) -> None:
         self._add(_keys(subject, windows), delta)

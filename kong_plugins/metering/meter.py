@@ -146,10 +146,7 @@ class Meter:
                 self.unsettled.add(reservation.subject, reservation.windows, delta)
             return
         if reservation.limits is not None:   # the gauges said what the reservation left; now what the call did
-            totals = reservation.totals
-            _export_remaining(ctx, reservation.role, reservation.limits,
-                              Totals(totals.minute_tokens + delta.tokens, totals.day_tokens + delta.tokens,
-                                     totals.month_micro_usd + delta.micro_usd))
+            _export_remaining(ctx, reservation.role, reservation.limits, reservation.totals.plus(delta))
         self.unsettled.replay(self.store)
 
 
