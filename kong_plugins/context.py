@@ -273,16 +273,19 @@ class ContextStore:
     def pop(self, request_id: str) -> RequestContext | None:
         return self._by_request.pop(request_id, None)
 
+    def _past_ttl(self, ctx: RequestContext, now: float) -> bool:
+        return now - ctx.created_at > self.ttl_seconds
+
     def _expired(self, ctx: RequestContext, now: float) -> bool:
-        return now - ctx.created_at > self.ttl_seconds and not ctx.relay_active
+        return self._past_ttl(ctx, now) and not ctx.relay_active
 
     def _evict(self, now: float) -> None:
         for _ in range(len(self._by_request)):
             oldest_id, oldest = next(iter(self._by_request.items()))
             if len(self._by_request) >= self.max_entries or self._expired(oldest, now):
                 self.pop(oldest_id)
-            elif oldest.relay_active and now - oldest.created_at > self.ttl_seconds:
-                self._by_request.move_to_end(oldest_id)   # a long stream: look past it, at what came after
+            elif self._past_ttl(oldest, now):   # not expired, so the relay serves it: look past it, at what came after
+                self._by_request.move_to_end(oldest_id)
             else:
                 return
 

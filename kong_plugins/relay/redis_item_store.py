@@ -111,9 +111,9 @@ class RedisItemStore:
                     continue
         raise ItemStoreError("WatchError")
 
-    def _run(self, commands: Any, transaction: bool = False) -> None:
+    def _run(self, commands: Any) -> None:
         """One round trip of pipelined `commands`."""
-        pipe = self._client.pipeline(transaction=transaction)
+        pipe = self._client.pipeline(transaction=False)
         commands(pipe)
         with _reaching_redis():
             pipe.execute()

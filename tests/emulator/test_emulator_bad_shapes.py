@@ -350,14 +350,19 @@ def test_invoke_body_nested_too_deeply(client, emulator) -> None:
     assert [(entry["status"], entry["body"]) for entry in log] == [(400, None)]
 
 
-def test_converse_body_nested_too_deeply(client, swapped_body) -> None:
-    tool_input = json.loads(_deep(MAX_DEPTH + 200))
-    swapped_body({"messages": _user({"toolUse": {"toolUseId": "t", "name": "x", "input": tool_input}})}, "Converse")
+def _converse_refused_as_unparsable(client) -> None:
+    """The swapped Converse body is a 400 SerializationException, as for a body that is not JSON."""
     with pytest.raises(ClientError) as exc:
         client.converse(modelId=SONNET_45, messages=_user({"text": "x"}))
     response = exc.value.response
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert response["Error"]["Code"] == "SerializationException"   # as for a body that is not JSON
+    assert response["Error"]["Code"] == "SerializationException"
+
+
+def test_converse_body_nested_too_deeply(client, swapped_body) -> None:
+    tool_input = json.loads(_deep(MAX_DEPTH + 200))
+    swapped_body({"messages": _user({"toolUse": {"toolUseId": "t", "name": "x", "input": tool_input}})}, "Converse")
+    _converse_refused_as_unparsable(client)
 
 
 def test_nesting_up_to_the_limit_is_answered(client) -> None:
@@ -386,11 +391,7 @@ def test_invoke_lone_surrogate(client, stream: bool) -> None:
 def test_converse_lone_surrogate_in_a_key(client, swapped_body) -> None:
     swapped_body(_converse(toolConfig={"tools": [{"toolSpec": {"name": "lookup", "inputSchema": {"json": {
         "type": "object", "properties": {LONE_SURROGATE: {"type": "string"}}}}}}]}), "Converse")
-    with pytest.raises(ClientError) as exc:
-        client.converse(modelId=SONNET_45, messages=_user({"text": "x"}))
-    response = exc.value.response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert response["Error"]["Code"] == "SerializationException"   # as for a body that is not JSON
+    _converse_refused_as_unparsable(client)
 
 
 def test_mantle_lone_surrogate(emulator) -> None:
