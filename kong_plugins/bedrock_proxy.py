@@ -393,11 +393,20 @@ def _tier_refused(api: ApiFormat, refusal: TierRefusal) -> Reply:
     return render_error(api, kind, refusal.message, param="service_tier")
 
 
+_MAX_OUTPUT_FIELDS = (("max_tokens",), ("inferenceConfig", "maxTokens"), ("inferenceConfig", "max_new_tokens"),
+                      ("textGenerationConfig", "maxTokenCount"), ("max_gen_len",))
+"""Where each native body names its output cap: Anthropic and Mistral, Converse, Nova's InvokeModel, Titan, Llama."""
+
+
 def native_estimate(body: dict[str, Any]) -> tuple[int, int]:
-    """(input estimate, max output) of a Bedrock-native body: Anthropic InvokeModel or Converse."""
-    inference = body.get("inferenceConfig") if isinstance(body.get("inferenceConfig"), dict) else {}
-    max_output = body.get("max_tokens") or inference.get("maxTokens") or 4096
-    return estimate_input_tokens(body), int(max_output) if isinstance(max_output, int) else 4096
+    """(input estimate, max output) of a Bedrock-native body of any model family (4096 when it names no cap)."""
+    for path in _MAX_OUTPUT_FIELDS:
+        value: Any = body
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return estimate_input_tokens(body), value
+    return estimate_input_tokens(body), 4096
 
 
 def _path_model(path: str) -> str | None:

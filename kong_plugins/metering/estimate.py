@@ -4,7 +4,9 @@ Used where Bedrock cannot count (count_tokens for models without CountTokens,
 said so in a response header) and, with issue #4, to reserve budget before a
 call. It errs high on purpose: ~4 characters per token for text and JSON
 (tool schemas), a flat 1,600 tokens per image (Claude's cost for a ~1.15
-megapixel image).
+megapixel image), a document's bytes as characters. A part of the prompt it missed would be
+reserved as nothing and charged only after the call: one such call could spend a whole day's
+tokens, so it reads every string a body holds.
 """
 
 from __future__ import annotations
@@ -18,36 +20,55 @@ from kong_plugins.context import Usage
 
 CHARS_PER_TOKEN = 4
 TOKENS_PER_IMAGE = 1600
+BASE64_BYTES_PER_CHAR = 0.75
+"""A base64 payload holds three bytes in every four characters; a document's bytes count as characters (a PDF's
+compressed pages err high, as the estimate should)."""
+
+_JSON_KEYS = frozenset({"tools", "toolConfig", "input", "json"})
+"""Tool schemas, tool inputs and JSON tool results: billed as the JSON text the model reads, keys included."""
+_UNREAD_KEYS = frozenset({"type", "media_type", "format", "cache_control", "cachePoint", "signature", "id",
+                          "tool_use_id", "toolUseId", "anthropic_version", "anthropic_beta", "model", "modelId"})
+"""Labels and markers, not prompt: the thinking signature is checked by Bedrock, not read by the model."""
+_IMAGE_TYPES = frozenset({"image", "image_url", "input_image"})
 
 
 def estimate_input_tokens(request: dict[str, Any]) -> int:
-    """Estimate for an Anthropic-shaped request (the gateway's internal model)."""
-    chars, images = 0, 0
-    for part in text_and_images(request.get("system")), text_and_images(request.get("messages")):
-        c, i = part
-        chars, images = chars + c, images + i
-    if request.get("tools"):
-        chars += len(json.dumps(request["tools"], separators=(",", ":")))
+    """Estimate for a request body: the gateway's internal (Anthropic-shaped) model, or a native Bedrock body of
+    any model family (Converse, Titan's inputText, Llama's prompt ...). Every string in it counts, wherever the
+    format puts the prompt (a document's text or content, a tool result, a search result), except labels,
+    base64 payloads (counted by their bytes) and images (a flat TOKENS_PER_IMAGE each)."""
+    chars, images = text_and_images(request)
     return max(1, math.ceil(chars / CHARS_PER_TOKEN) + images * TOKENS_PER_IMAGE)
 
 
 def text_and_images(node: Any) -> tuple[int, int]:
-    """(characters of text, number of images) below `node`."""
+    """(characters of prompt, number of images) below `node`."""
     if isinstance(node, str):
         return len(node), 0
     if isinstance(node, list):
-        totals = [text_and_images(item) for item in node]
-        return sum(t[0] for t in totals), sum(t[1] for t in totals)
-    if isinstance(node, dict):
-        if node.get("type") == "image":
-            return 0, 1
         chars, images = 0, 0
-        for key, value in node.items():
-            if key in ("text", "content", "thinking", "input"):
-                c, i = text_and_images(value) if not isinstance(value, dict) else (len(json.dumps(value)), 0)
-                chars, images = chars + c, images + i
+        for item in node:
+            c, i = text_and_images(item)
+            chars, images = chars + c, images + i
         return chars, images
-    return 0, 0
+    if not isinstance(node, dict):
+        return 0, 0
+    if node.get("type") in _IMAGE_TYPES:
+        return 0, 1
+    chars, images = 0, 0
+    for key, value in node.items():
+        if key in _UNREAD_KEYS:
+            continue
+        if key == "image" and isinstance(value, dict):   # a Converse image block
+            images += 1
+        elif key in _JSON_KEYS and isinstance(value, (dict, list)):
+            chars += len(json.dumps(value, separators=(",", ":")))
+        elif isinstance(value, str) and (key == "bytes" or (key == "data" and node.get("type") == "base64")):
+            chars += math.ceil(len(value) * BASE64_BYTES_PER_CHAR)
+        else:
+            c, i = text_and_images(value)
+            chars, images = chars + c, images + i
+    return chars, images
 
 
 class StreamedOutput:

@@ -206,3 +206,25 @@ def test_back_to_back_calls_are_not_refused_while_kong_has_yet_to_log_the_last()
     spent = sum(u.input_tokens + u.output_tokens for u in (first.parse().usage, streamed))
     assert reserved > limit / 2 and spent < limit / 2
     assert int(third.headers["X-RateLimit-Remaining-Tokens-Day"]) == limit - spent - reserved
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/messages", {"model": "haiku", "max_tokens": 64, "messages": [{"role": "user", "content": [
+        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": BIG_PROMPT}},
+        {"type": "text", "text": "summarise"}]}]}),
+    ("/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/converse", {"messages": [{"role": "user", "content": [
+        {"document": {"format": "txt", "name": "orders", "source": {"text": BIG_PROMPT}}},
+        {"text": "summarise"}]}], "inferenceConfig": {"maxTokens": 64}}),
+    ("/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/converse", {"messages": [
+        {"role": "user", "content": [{"text": "look it up"}]},
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "lookup", "input": {}}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": BIG_PROMPT}]}}]}],
+        "toolConfig": {"tools": [{"toolSpec": {"name": "lookup", "inputSchema": {"json": {"type": "object"}}}}]},
+        "inferenceConfig": {"maxTokens": 64}}),
+], ids=["anthropic-document", "converse-document", "converse-tool-result"])
+def test_a_prompt_in_a_document_or_a_tool_result_is_reserved_as_the_same_text_in_a_message(stack, path, body):
+    """The estimate read only text and content keys: the same ~6k tokens as a document's text or a Converse
+    tool result were reserved as a dozen, and one guest call spent five times its daily limit."""
+    r = post(stack, KEYS["guest"], body, path=path)
+    assert r.status_code == 429 and "more than this API key's limit of 500 tokens a minute" in r.text
+    assert not stack.emulator_control("GET", "/_emulator/requests").json()     # refused before the call

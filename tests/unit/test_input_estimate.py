@@ -1,0 +1,69 @@
+"""The input estimate reads the prompt wherever a format puts it: a part it missed was reserved as nothing, so one
+call could spend a day's tokens (a document's text, a Converse tool result, Titan's inputText)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from kong_plugins.bedrock_proxy import native_estimate
+from kong_plugins.metering.estimate import TOKENS_PER_IMAGE, estimate_input_tokens
+
+TEXT = "lorem ipsum " * 1000      # 12,000 characters: 3,000 tokens at 4 a token
+PLAIN = estimate_input_tokens({"messages": [{"role": "user", "content": [{"type": "text", "text": TEXT}]}]})
+
+
+def _user(*blocks):
+    return {"messages": [{"role": "user", "content": list(blocks)}]}
+
+
+@pytest.mark.parametrize("shape", [
+    _user({"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": TEXT}}),
+    _user({"type": "document", "source": {"type": "content", "content": [{"type": "text", "text": TEXT}]}}),
+    _user({"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": TEXT}]}),
+    _user({"type": "search_result", "source": "s", "title": "t", "content": [{"type": "text", "text": TEXT}]}),
+    _user({"toolResult": {"toolUseId": "t1", "content": [{"text": TEXT}]}}),
+    _user({"document": {"format": "txt", "name": "n", "source": {"text": TEXT}}}),
+    _user({"guardContent": {"text": {"text": TEXT}}}),
+    {"inputText": TEXT, "textGenerationConfig": {"maxTokenCount": 10}},
+    {"prompt": TEXT, "max_gen_len": 10},
+], ids=["anthropic-text-document", "anthropic-content-document", "tool-result", "search-result",
+        "converse-tool-result", "converse-text-document", "converse-guard-content", "titan", "llama"])
+def test_text_counts_the_same_in_every_place_a_format_puts_it(shape):
+    assert PLAIN - 10 <= estimate_input_tokens(shape) <= PLAIN + 10
+
+
+def test_a_base64_payload_counts_by_its_bytes_and_an_image_by_the_flat_rate():
+    payload = base64.b64encode(b"x" * 12_000).decode()          # 16,000 characters of base64 for 12,000 bytes
+    source = {"type": "base64", "media_type": "application/pdf", "data": payload}
+    pdf = estimate_input_tokens(_user({"type": "document", "source": source}))
+    converse_pdf = estimate_input_tokens(_user({"document": {"format": "pdf", "name": "n",
+                                                             "source": {"bytes": payload}}}))
+    assert pdf == PLAIN and converse_pdf == PLAIN + 1    # 12,000 bytes as 12,000 characters (and the name, "n")
+    anthropic_image = _user({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": payload}})
+    converse_image = _user({"image": {"format": "png", "source": {"bytes": payload}}})
+    assert estimate_input_tokens(anthropic_image) == estimate_input_tokens(converse_image) == TOKENS_PER_IMAGE + 1
+
+
+def test_labels_and_thinking_signatures_are_not_prompt():
+    signed = {"messages": [{"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "", "signature": "s" * 4000}]}], "model": "m" * 400}
+    assert estimate_input_tokens(signed) == 3        # "assistant", nothing of the signature or the model name
+
+
+def test_tool_schemas_and_inputs_count_as_the_json_the_model_reads():
+    schema = {"type": "object", "properties": {f"field_{i}": {"type": "string"} for i in range(100)}}
+    anthropic = {"tools": [{"name": "t", "input_schema": schema}], "messages": []}
+    converse = {"toolConfig": {"tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": schema}}}]}}
+    anthropic_tokens, converse_tokens = estimate_input_tokens(anthropic), estimate_input_tokens(converse)
+    assert anthropic_tokens > 700 and abs(anthropic_tokens - converse_tokens) < 10   # "field_0":{"type":"string"}, ...
+
+
+@pytest.mark.parametrize("body, cap", [
+    ({"max_tokens": 7}, 7), ({"inferenceConfig": {"maxTokens": 8}}, 8), ({"inferenceConfig": {"max_new_tokens": 9}}, 9),
+    ({"textGenerationConfig": {"maxTokenCount": 10}}, 10), ({"max_gen_len": 11}, 11), ({}, 4096),
+    ({"max_tokens": True}, 4096), ({"max_tokens": "12"}, 4096), ({"textGenerationConfig": "x"}, 4096),
+])
+def test_a_native_body_names_its_output_cap_where_its_model_family_does(body, cap):
+    assert native_estimate(body)[1] == cap
