@@ -79,8 +79,7 @@ class Reservation:
     subject: str
     windows: Windows
     charge: Charge
-    totals: Totals = Totals(0, 0, 0)   # the windows as the reservation left them (for the gauges at settle)
-    role: str = ""
+    role: str = ""   # role and limits: for the gauges at settle
     limits: Limits | None = None
 
 
@@ -96,7 +95,10 @@ class BudgetStoreError(RuntimeError):
 class BudgetStore(Protocol):
     def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict: ...
 
-    def adjust(self, subject: str, windows: Windows, delta: Charge) -> None: ...
+    def adjust(self, subject: str, windows: Windows, delta: Charge) -> Totals:
+        """Add a settle's difference; the windows after it (every call's reservation and settle so far). A counter
+        never goes below nothing: a store restarted empty has lost the reservation the difference takes back."""
+        ...
 
     def totals(self, subject: str, windows: Windows) -> Totals:
         """What the subject has used in each window, reservations in flight included (read only)."""
@@ -168,15 +170,17 @@ class MemoryBudgetStore:
         self._add(keys, charge)
         return Verdict(True, None, totals.plus(charge))
 
-    def adjust(self, subject: str, windows: Windows, delta: Charge) -> None:
-        self._add(_keys(subject, windows), delta)
+    def adjust(self, subject: str, windows: Windows, delta: Charge) -> Totals:
+        keys = _keys(subject, windows)
+        self._add(keys, delta)
+        return self.totals(subject, windows)
 
     def totals(self, subject: str, windows: Windows) -> Totals:
         return Totals(*(self._counts.get(k, 0) for k in _keys(subject, windows)))
 
     def _add(self, keys: tuple[str, str, str], charge: Charge) -> None:
         for key, amount in zip(keys, (charge.tokens, charge.tokens, charge.micro_usd)):
-            self._counts[key] = self._counts.get(key, 0) + amount
+            self._counts[key] = max(0, self._counts.get(key, 0) + amount)
 
     def _prune(self, windows: Windows) -> None:
         """Drop counters of past windows (bounded memory), at most once a minute: with 10,000 counters of live

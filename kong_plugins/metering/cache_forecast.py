@@ -62,8 +62,9 @@ class Forecast:
         return self.prefixes.tokens[self.read_end] if self.read_end >= 0 else 0
 
 
-def prompt_prefixes(request: dict[str, Any]) -> PromptPrefixes | None:
-    """The prefixes of an Anthropic-shaped or Converse request; None if it places no cache point worth one."""
+def prompt_prefixes(request: dict[str, Any], hashed: bool = True) -> PromptPrefixes | None:
+    """The prefixes of an Anthropic-shaped or Converse request; None if it places no cache point worth one.
+    `hashed=False`: sizes and cache points only (what a cache write may cost), every hash empty."""
     hashes: list[bytes] = []
     tokens: list[int] = []
     points: list[tuple[int, float]] = []
@@ -75,15 +76,26 @@ def prompt_prefixes(request: dict[str, Any]) -> PromptPrefixes | None:
                 points.append((len(hashes) - 1, point))
             continue
         content = {k: v for k, v in block.items() if k != "cache_control"} if "cache_control" in block else block
-        running.update(role)
-        running.update(_key(content))
+        if hashed:
+            running.update(role)
+            running.update(_key(content))
         c, i = (len(wire_json.dumps(content)), 0) if role == TOOL else text_and_images(content)   # as estimated
         chars, images = chars + c, images + i
-        hashes.append(running.copy().digest())   # the hash of everything up to and including this block
+        hashes.append(running.copy().digest() if hashed else b"")   # the hash of everything up to this block
         tokens.append(math.ceil(chars / CHARS_PER_TOKEN) + images * TOKENS_PER_IMAGE)
         if point and tokens[-1] >= MIN_CACHED_TOKENS:
             points.append((len(hashes) - 1, point))
     return PromptPrefixes(tuple(hashes), tuple(tokens), tuple(points)) if points else None
+
+
+def worst_case_writes(prefixes: PromptPrefixes, read_tokens: int) -> tuple[int, int]:
+    """(tokens, of them for an hour) Bedrock may write to its cache for this prompt beyond what it reads: the
+    prefix up to the last cache point, the part up to the last one-hour point at the one-hour rate (Bedrock takes
+    one-hour points only before five-minute ones)."""
+    up_to_last = prefixes.tokens[prefixes.points[-1][0]]
+    hour_points = [index for index, ttl in prefixes.points if ttl == TTL_SECONDS["1h"]]
+    up_to_hour = prefixes.tokens[hour_points[-1]] if hour_points else 0
+    return max(0, up_to_last - read_tokens), max(0, up_to_hour - read_tokens)
 
 
 def _key(block: dict[str, Any]) -> bytes:

@@ -19,7 +19,7 @@ from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.metering.budget import (BudgetStore, BudgetStoreError, Charge, MemoryBudgetStore, Reservation,
                                           Totals, Unsettled, Windows, first_exceeded)
 from kong_plugins.metering import budget_status
-from kong_plugins.metering.cache_forecast import CacheMemory, prompt_prefixes
+from kong_plugins.metering.cache_forecast import CacheMemory, PromptPrefixes, prompt_prefixes, worst_case_writes
 from kong_plugins.metering.limits import Limits, LimitPolicy, TokenCounting
 from kong_plugins.metering.pricing import PriceTable, usd_text
 
@@ -71,11 +71,15 @@ class Meter:
             min(ctx.planned_output, limits.reserve_output_cap)   # the cap is per call, as max_tokens
         if limits.unlimited:
             return None
-        read = self._forecast_read(ctx) if limits.forecast_cache_reads else 0
+        prefixes = self._prefixes(ctx, limits)
+        read = self._forecast_read(ctx, prefixes) if limits.forecast_cache_reads else 0
+        write, write_1h = worst_case_writes(prefixes, read) if prefixes is not None else (0, 0)
+        write = min(write, ctx.planned_input - read)   # the prefix sizes are estimated as the whole prompt is
         apiece = ctx.upstream.billed_apiece if ctx.upstream is not None else Usage()
-        estimate = replace(apiece, input=(ctx.planned_input - read) * ctx.planned_calls,
-                           cache_read=read * ctx.planned_calls, output=output * ctx.planned_calls,
-                           calls=ctx.planned_calls)
+        calls = ctx.planned_calls
+        estimate = replace(apiece, input=(ctx.planned_input - read - write) * calls, cache_read=read * calls,
+                           cache_write=write * calls, cache_write_1h=min(write_1h, write) * calls,
+                           output=output * calls, calls=calls)
         charge = Charge(self.counting.counted(estimate), ctx.price.cost_micro_usd(estimate))
         alone = first_exceeded(Totals(0, 0, 0), charge, limits)
         if alone is not None:    # no window, however empty, admits it: say so, and that retrying cannot help
@@ -101,12 +105,21 @@ class Meter:
             reply = render_error(ctx.api or ApiFormat.OPENAI, kind, _MESSAGES[exceeded], retry_after=retry_after)
             spent = {SHOULD_RETRY: "false"} if retry_after > SDK_RETRY_WAIT_LIMIT else {}
             return Reply(reply.status, reply.body, {**reply.headers, **ctx.budget_headers, **spent})
-        ctx.reservation = Reservation(subject, windows, charge, verdict.totals, role, limits)
+        ctx.reservation = Reservation(subject, windows, charge, role, limits)
         return None
 
-    def _forecast_read(self, ctx: RequestContext) -> int:
+    @staticmethod
+    def _prefixes(ctx: RequestContext, limits: Limits) -> PromptPrefixes | None:
+        """The planned prompt's cache points, where the reservation needs them: a cache read is forecast, or a
+        cache write (1.25x or 2x the input price) must be priced as one against a dollar budget."""
+        if not isinstance(ctx.prompt, dict) or not ctx.model:
+            return None
+        if limits.forecast_cache_reads:
+            return prompt_prefixes(ctx.prompt)
+        return prompt_prefixes(ctx.prompt, hashed=False) if limits.monthly_budget_micro_usd is not None else None
+
+    def _forecast_read(self, ctx: RequestContext, prefixes: PromptPrefixes | None) -> int:
         """The input tokens of the planned call Bedrock will most likely read from its prompt cache."""
-        prefixes = prompt_prefixes(ctx.prompt) if isinstance(ctx.prompt, dict) and ctx.model else None
         if prefixes is None:
             return 0
         ctx.cache_forecast = self.cache_memory.forecast(ctx.model, prefixes)
@@ -139,14 +152,14 @@ class Meter:
             self.cache_memory.settled(ctx.cache_forecast, ctx.model, usage.cache_read, usage.cache_write)
         delta = actual.minus(reservation.charge)
         try:
-            self.store.adjust(reservation.subject, reservation.windows, delta)
+            totals = self.store.adjust(reservation.subject, reservation.windows, delta)
         except BudgetStoreError as exc:
             _store_error(ctx, "settle", exc)
             if not exc.maybe_applied:   # Redis was down or marked down: the settle never reached it
                 self.unsettled.add(reservation.subject, reservation.windows, delta)
             return
-        if reservation.limits is not None:   # the gauges said what the reservation left; now what the call did
-            _export_remaining(ctx, reservation.role, reservation.limits, reservation.totals.plus(delta))
+        if reservation.limits is not None:   # the gauges said what the reservation left; now what is left
+            _export_remaining(ctx, reservation.role, reservation.limits, totals)
         self.unsettled.replay(self.store)
 
 

@@ -34,14 +34,23 @@ return {1, 0, used[1] + tokens, used[2] + tokens, used[3] + micro}
 
 _ADJUST = """
 local adds = {tonumber(ARGV[1]), tonumber(ARGV[1]), tonumber(ARGV[2])}
+local totals = {}
 for i = 1, 3 do
   if adds[i] ~= 0 then
-    redis.call('INCRBY', KEYS[i], adds[i])
+    totals[i] = redis.call('INCRBY', KEYS[i], adds[i])
+    if totals[i] < 0 then
+      totals[i] = 0
+      redis.call('SET', KEYS[i], 0)
+    end
     redis.call('EXPIRE', KEYS[i], ARGV[2 + i])
+  else
+    totals[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
   end
 end
-return 1
+return totals
 """
+"""Add a settle's difference, never below 0 (Redis restarted empty: the reservation it takes back is gone);
+the counters after it."""
 
 
 class RedisBudgetStore:
@@ -67,12 +76,15 @@ class RedisBudgetStore:
         return Verdict(False, first_exceeded(totals, charge, limits) or ("tokens_per_minute", "tokens_per_day",
                                                                        "monthly_budget")[int(which) - 1], totals)
 
-    def adjust(self, subject: str, windows: Windows, delta: Charge) -> None:
+    def adjust(self, subject: str, windows: Windows, delta: Charge) -> Totals:
         try:
-            self._adjust(keys=list(_keys(subject, windows)), args=[delta.tokens, delta.micro_usd, *_ttls(windows)])
+            minute, day, month = self._adjust(keys=list(_keys(subject, windows)),
+                                              args=[delta.tokens, delta.micro_usd, *_ttls(windows)])
+            return Totals(int(minute), int(day), int(month))
         except (redis.RedisError, OSError) as exc:
             raise BudgetStoreError(type(exc).__name__, maybe_applied=isinstance(exc, redis.TimeoutError)) from None
-
+        except (TypeError, ValueError) as exc:   # an answer of another shape: the script ran, say so
+            raise BudgetStoreError(type(exc).__name__, maybe_applied=True) from None
 
     def totals(self, subject: str, windows: Windows) -> Totals:
         """One MGET: a read needs no script, and a counter not yet written reads as nothing used."""

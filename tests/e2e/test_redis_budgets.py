@@ -169,3 +169,21 @@ def test_a_call_that_ends_while_redis_is_marked_down_is_settled_once_redis_answe
         last_used = last.json()["usage"]["input_tokens"] + last.json()["usage"]["output_tokens"]
         r = requests.get(stack.proxy_url + "/v1/budget", headers={"X-API-Key": "dev-developer-key"}, timeout=15)
         assert r.json()["tokens_per_day"]["used"] == held_used + last_used     # not 5,005 reserved for the first
+
+
+def test_a_settle_says_what_is_left_and_never_takes_a_counter_below_nothing(redis_server):
+    """A settle returns the windows as Redis holds them (the remaining-budget gauges are set from it); Redis
+    restarted empty (no persistence) has lost the reservation a late settle takes back: nothing used, not a
+    negative count that would leave more than the limit to spend."""
+    from kong_plugins.metering.budget import Charge, Totals, Windows
+    from kong_plugins.metering.limits import Limits
+    from kong_plugins.metering.redis_budget import RedisBudgetStore
+    port, _ = redis_server
+    store, windows, limits = RedisBudgetStore.connect({"host": "127.0.0.1", "port": port}), Windows.at(), Limits()
+    assert store.reserve("s", Charge(5005, 20_000), limits, windows).allowed
+    assert store.reserve("s", Charge(105, 300), limits, windows).allowed            # another call, in flight
+    assert store.adjust("s", windows, Charge(18 - 5005, 90 - 20_000)) == Totals(18 + 105, 18 + 105, 90 + 300)
+    redis.Redis(port=port).flushall()                                                # restarted empty
+    assert store.adjust("s", windows, Charge(12 - 105, 40 - 300)) == Totals(0, 0, 0)
+    assert store.totals("s", windows) == Totals(0, 0, 0)
+    assert store.adjust("s", windows, Charge(7, 0)) == Totals(7, 7, 0)              # zero delta: read, not written

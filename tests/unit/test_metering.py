@@ -243,18 +243,19 @@ class _FlakyStore(MemoryBudgetStore):
         if self.fails:
             self.fails -= 1
             raise BudgetStoreError("ConnectionError", maybe_applied=self.maybe_applied)
-        super().adjust(subject, windows, delta)
+        return super().adjust(subject, windows, delta)
 
 
 def test_a_settle_the_store_refused_is_replayed_by_the_next_one_that_goes_through():
     windows = Windows.at()
     store, waiting = _FlakyStore(fails=3), Unsettled()
+    store.reserve("s", Charge(1000, 0), Limits(), windows)
     for tokens in (-100, -200):
         waiting.add("s", windows, Charge(tokens, 0))
     assert waiting.replay(store) == 0 and len(waiting) == 2           # refused: both wait, in order
     store.fails = 0
     assert waiting.replay(store) == 2 and len(waiting) == 0
-    assert store.totals("s", windows).day_tokens == -300
+    assert store.totals("s", windows).day_tokens == 700
 
 
 def test_a_settle_that_timed_out_is_not_replayed_since_the_store_may_have_applied_it():
@@ -262,8 +263,9 @@ def test_a_settle_that_timed_out_is_not_replayed_since_the_store_may_have_applie
     waiting.add("s", windows, Charge(-100, 0))
     waiting.add("s", windows, Charge(-5, 0))
     store = _FlakyStore(fails=1, maybe_applied=True)
+    store.reserve("s", Charge(1000, 0), Limits(), windows)
     assert waiting.replay(store) == 0 and len(waiting) == 1           # the first is dropped, the second waits
-    assert waiting.replay(store) == 1 and store.totals("s", windows).day_tokens == -5
+    assert waiting.replay(store) == 1 and store.totals("s", windows).day_tokens == 995
 
 
 def test_what_waits_is_bounded():
