@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datadog.dogstatsd.base import DogStatsd
 
+from kong_plugins import metrics
 from kong_plugins.metering.events import UsageEvent
 
 
@@ -38,8 +39,8 @@ class DogStatsdExporter:
 
     def _tags(self, event: UsageEvent) -> list[str]:
         tags = [f"model:{event.model}", f"role:{event.role}", f"status:{event.status}"]
-        if event.consumer:
-            tags.append(f"consumer:{event.consumer}")
+        if event.consumer:   # token-meter's consumer_label_limit bounds Datadog's tag values as Prometheus's labels
+            tags.append(f"consumer:{metrics.consumer_label(event.consumer)}")
         if event.is_error and event.error_type:
             tags.append(f"error_type:{event.error_type}")
         return tags

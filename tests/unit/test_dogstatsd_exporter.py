@@ -117,3 +117,18 @@ def test_never_raises_without_an_agent_or_on_bad_input():
     exporter.record(_event(latency_ms="not a number"))  # type: ignore[arg-type]
     assert exporter.failures == 1
     exporter.close()
+
+
+def test_the_consumer_tag_is_bounded_by_the_consumer_label_limit_as_prometheus_labels_are(receiver, monkeypatch):
+    """Each distinct tag value is a Datadog custom-metric context (billed): past token-meter's
+    consumer_label_limit, consumers are `other`, the value Prometheus gives them."""
+    from kong_plugins import metrics
+    monkeypatch.setattr(metrics, "_seen_consumers", set())
+    monkeypatch.setattr(metrics, "_CONSUMER_LIMIT", [2])
+    exporter = DogStatsdExporter(port=receiver.getsockname()[1])
+    seen = []
+    for name in ("c1", "c2", "c3", "c1"):
+        exporter.record(_event(consumer=name, ttft_ms=None))
+        seen.append(next(t for t in _receive(receiver, 7)["kong.bedrock.requests"][2] if t.startswith("consumer:")))
+    exporter.close()
+    assert seen == ["consumer:c1", "consumer:c2", "consumer:other", "consumer:c1"]
