@@ -164,6 +164,11 @@ class Price:
         """Integer micro-dollars, rounded half up (what budgets are charged)."""
         return int((self.cost_usd(usage) * MICRO).to_integral_value(rounding=ROUND_HALF_UP))
 
+    def charged_usd(self, usage: Usage) -> Decimal:
+        """The dollars a budget is charged (whole micro-dollars): what the cost header, the request log and the
+        metrics say, so that they add up to what GET /v1/budget shows."""
+        return Decimal(self.cost_micro_usd(usage)) / MICRO
+
 
 DEFAULT_PRICES: dict[str, Price] = {
     "haiku": Price.of("1.10", "5.50", "0.11", "1.375"),

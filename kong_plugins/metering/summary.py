@@ -85,7 +85,7 @@ class RequestSummary:
             role=(ctx.role if ctx and ctx.role else None) or outcome.role or default_role,
             model=(ctx.model if ctx and ctx.model else "none"),
             usage=usage,
-            cost_usd=ctx.price.cost_usd(usage) if ctx and ctx.price else Decimal(0),
+            cost_usd=ctx.price.charged_usd(usage) if ctx and ctx.price else Decimal(0),
             latency_ms=outcome.latency_ms,
             ttft_ms=ttft,
             error_type=ctx.error_type if ctx else None,

@@ -321,7 +321,7 @@ def usage_headers(ctx: RequestContext) -> list[tuple[str, str]]:
                ("X-Token-Usage-Cache-Read", str(u.cache_read)), ("X-Token-Usage-Cache-Write", str(u.cache_write)),
                ("X-Token-Usage-Total", str(u.total))]
     if ctx.price is not None:
-        headers.append(("X-Token-Cost-USD", f"{ctx.price.cost_usd(u):.6f}"))
+        headers.append(("X-Token-Cost-USD", f"{ctx.price.charged_usd(u):.6f}"))
     return headers
 
 
