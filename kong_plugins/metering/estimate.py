@@ -27,7 +27,8 @@ compressed pages err high, as the estimate should)."""
 _JSON_KEYS = frozenset({"tools", "toolConfig", "input", "json"})
 """Tool schemas, tool inputs and JSON tool results: billed as the JSON text the model reads, keys included."""
 _UNREAD_KEYS = frozenset({"type", "media_type", "format", "cache_control", "cachePoint", "signature", "id",
-                          "tool_use_id", "toolUseId", "anthropic_version", "anthropic_beta", "model", "modelId"})
+                          "tool_use_id", "toolUseId", "anthropic_version", "anthropic_beta", "model", "modelId",
+                          "role"})
 """Labels and markers, not prompt: the thinking signature is checked by Bedrock, not read by the model."""
 _IMAGE_TYPES = frozenset({"image", "image_url", "input_image"})
 

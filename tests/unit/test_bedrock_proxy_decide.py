@@ -90,7 +90,7 @@ def test_count_tokens_uses_bedrock_for_claude_and_a_labelled_estimate_elsewhere(
     assert ctx.upstream.model_id == "anthropic.claude-sonnet-4-5-20250929-v1:0"   # CountTokens: no geo prefix
     reply = PLUGIN.decide(ctx_for("admin", {**body, "model": "titan"}), "/v1/messages/count_tokens")
     assert reply.status == 200 and reply.headers == {"X-Token-Count-Estimate": "true"}
-    assert reply.body["input_tokens"] == 91   # (360 characters and the role, "user") / 4
+    assert reply.body["input_tokens"] == 90   # 360 characters / 4
 
 
 @pytest.mark.parametrize("model_segment", ["us.anthropic.claude-sonnet-4-5-20250929-v1:0",
