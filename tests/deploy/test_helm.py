@@ -66,6 +66,27 @@ def test_plain_dbless_with_the_plugin_server_and_irsa():
     assert VALUES["serviceMonitor"]["enabled"] and VALUES["resources"]["requests"]
 
 
+CONTAINER_PORTS = {"admin", "admin-tls", "proxy", "proxy-tls", "status", "status-tls", "cluster-tls"}
+"""The Kong container's port names in chart 2.41.1 (templates/deployment.yaml); `kong-proxy` and the like are
+the Service's (_helpers.tpl), which a probe's named port never matches."""
+
+
+def test_the_probes_name_ports_the_kong_container_has():
+    """A liveness probe on a port the container lacks always fails: Kubernetes restarts every pod ~45 s in."""
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert VALUES[probe]["httpGet"]["port"] in CONTAINER_PORTS, probe
+
+
+def test_kong_quit_lets_streams_finish_within_the_grace_period():
+    """kong quit stops Kong --wait seconds plus its --timeout (default 10) after preStop starts; the pod is killed
+    terminationGracePeriodSeconds after it: the first must be the shorter, and long enough for a long stream."""
+    command = VALUES["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[:2] == ["kong", "quit"]
+    options = dict(arg.removeprefix("--").split("=") for arg in command[2:])
+    stops_after = int(options.get("wait", 0)) + int(options.get("timeout", 10))
+    assert 45 <= stops_after < VALUES["terminationGracePeriodSeconds"]
+
+
 def test_chart_version_is_pinned_everywhere():
     app = yaml.safe_load((ROOT / "helm/argocd/application.yaml").read_text())
     chart_source = next(s for s in app["spec"]["sources"] if s.get("chart") == "kong")
@@ -96,3 +117,15 @@ def test_provider_keys_come_from_an_optional_secret_and_reach_the_plugin_server(
     assert {"GEMINI_API_KEY", "AWS_BEARER_TOKEN_BEDROCK", "AWS_BEARER_TOKEN_BEDROCK_MANTLE"} <= set(from_secrets)
     assert set(custom) <= declared, sorted(set(custom) - declared)     # the plugin server's environment
     assert all(ref["optional"] is True for ref in from_secrets.values())
+
+
+def test_the_operator_names_the_plugin_server_job_as_the_alerts_do():
+    """Under the Prometheus operator a ServiceMonitor's job is the Service's name unless jobLabel names a
+    Service label: `up{job="kong-plugin-server"}` (LLMGatewayPluginServerDown) matched nothing on EKS."""
+    monitor = yaml.safe_load((ROOT / "helm/manifests/plugin-server-servicemonitor.yaml").read_text())
+    service = yaml.safe_load((ROOT / "helm/manifests/plugin-server-servicemonitor-service.yaml").read_text())
+    job = service["metadata"]["labels"][monitor["spec"]["jobLabel"]]
+    alerts = (ROOT / "deploy/observability/alerts/llm-gateway.yml").read_text()
+    assert f'up{{job="{job}"}}' in alerts
+    compose = yaml.safe_load((ROOT / "deploy/observability/prometheus.yml").read_text())
+    assert job in {scrape["job_name"] for scrape in compose["scrape_configs"]}     # the same name under compose
