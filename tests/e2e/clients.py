@@ -3,6 +3,7 @@ to override, and the plugin server's metrics."""
 
 import json
 import time
+from decimal import ROUND_HALF_UP, Decimal
 
 import boto3
 import openai
@@ -82,3 +83,9 @@ def request_line(stack, kong_request_id):
         if time.monotonic() > deadline:
             raise AssertionError("no request log line")
         time.sleep(0.02)
+
+
+def charged(cost: Decimal) -> Decimal:
+    """An exact cost as the X-Token-Cost-USD header, the request log and the budget say it: whole micro-dollars,
+    rounded half up (pricing.Price.charged_usd)."""
+    return cost.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)

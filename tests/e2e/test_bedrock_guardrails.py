@@ -15,7 +15,7 @@ from botocore.config import Config
 
 from kong_plugins.context import Usage
 from kong_plugins.metering.pricing import DEFAULT_PRICES
-from tests.e2e.clients import last_sent, metric, metric_reaches, oa, shipped_roles
+from tests.e2e.clients import charged, last_sent, metric, metric_reaches, oa, shipped_roles
 from tests.stack import GatewayStack
 
 GUARD = {"identifier": "gwdemoguard1", "version": "1"}
@@ -205,7 +205,7 @@ TOPIC_PRICE_PER_UNIT = Decimal("0.15") / 1000    # token-meter's shipped price, 
 
 def priced(usage, units):
     """What token-meter charges a haiku call: its tokens and the guardrail's topic units."""
-    return (DEFAULT_PRICES["haiku"].cost_usd(usage) + units * TOPIC_PRICE_PER_UNIT).quantize(Decimal("0.000001"))
+    return charged(DEFAULT_PRICES["haiku"].cost_usd(usage) + units * TOPIC_PRICE_PER_UNIT)
 
 
 def units_series(role="admin"):

@@ -13,7 +13,7 @@ import requests
 from kong_plugins.metering.pricing import DEFAULT_PRICES
 from kong_plugins.context import Usage
 from tests.kong_harness.external import TIMERS
-from tests.e2e.clients import metric
+from tests.e2e.clients import charged, metric
 from tests.stack import GatewayStack
 
 KEYS = {"admin": "dev-admin-key", "developer": "dev-developer-key", "analyst": "dev-analyst-key",
@@ -76,7 +76,7 @@ def test_usage_and_cost_headers_match_the_body_and_the_price(stack):
     expected = DEFAULT_PRICES["sonnet"].cost_usd(Usage(input=usage["input_tokens"], output=usage["output_tokens"],
                                                        cache_read=usage["cache_read_input_tokens"],
                                                        cache_write=usage["cache_creation_input_tokens"]))
-    assert Decimal(r.headers["X-Token-Cost-USD"]) == expected.quantize(Decimal("0.000001"))
+    assert Decimal(r.headers["X-Token-Cost-USD"]) == charged(expected)
     assert int(r.headers["X-RateLimit-Limit-Tokens-Minute"]) == 400000
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from kong_plugins.context import Usage
 from kong_plugins.metering.pricing import DEFAULT_PRICES
-from tests.e2e.clients import bedrock_control_plane, bedrock_runtime, last_sent, oa, sent, shipped_roles
+from tests.e2e.clients import bedrock_control_plane, bedrock_runtime, charged, last_sent, oa, sent, shipped_roles
 from tests.stack import GatewayStack
 
 ACCOUNT_ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/"
@@ -42,8 +42,7 @@ def test_an_openai_chat_goes_through_the_roles_profile_and_is_priced_as_the_mode
     assert raw.headers["X-Bedrock-Model"] == "sonnet"
     assert (last_sent(stack)["operation"], last_sent(stack)["model_id"]) == ("converse", SONNET_PROFILE)
     usage = Usage(input=completion.usage.prompt_tokens, output=completion.usage.completion_tokens)
-    assert Decimal(raw.headers["X-Token-Cost-USD"]) == DEFAULT_PRICES["sonnet"].cost_usd(usage).quantize(
-        Decimal("0.000001"))
+    assert Decimal(raw.headers["X-Token-Cost-USD"]) == charged(DEFAULT_PRICES["sonnet"].cost_usd(usage))
 
 
 def test_an_anthropic_stream_and_a_native_call_go_through_it_too(stack):

@@ -12,6 +12,7 @@ import anthropic
 import pytest
 import requests
 
+from tests.e2e.clients import charged
 from tests.stack import GatewayStack
 
 STANDARD = {"input": "3.30", "output": "16.50", "cache_read": "0.33", "cache_write": "4.125"}
@@ -44,7 +45,7 @@ def _priced(headers, rates: dict[str, str]) -> Decimal:
     counts = {kind: int(headers[f"X-Token-Usage-{name}"]) for kind, name in
               (("input", "Input"), ("output", "Output"), ("cache_read", "Cache-Read"), ("cache_write", "Cache-Write"))}
     cost = sum((count * Decimal(rates[kind]) for kind, count in counts.items()), Decimal(0)) / Decimal(1_000_000)
-    return cost.quantize(Decimal("0.000001"))
+    return charged(cost)
 
 
 @pytest.mark.parametrize("tokens, rates, long", [(100_000, STANDARD, False), (215_000, LONG, True)])

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from kong_plugins.context import Usage
 from kong_plugins.metering.pricing import DEFAULT_PRICES, DEFAULT_TIER_FACTORS
-from tests.e2e.clients import bedrock_runtime, last_sent, metric, metric_reaches, oa, shipped_roles
+from tests.e2e.clients import bedrock_runtime, charged, last_sent, metric, metric_reaches, oa, shipped_roles
 from tests.stack import GatewayStack
 
 HAIKU_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -43,7 +43,7 @@ def expected_cost(headers, model="haiku", tier="default"):
                   cache_read=int(headers["X-Token-Usage-Cache-Read"]),
                   cache_write=int(headers["X-Token-Usage-Cache-Write"]))
     cost = DEFAULT_PRICES[model].cost_usd(usage) * DEFAULT_TIER_FACTORS[tier]
-    return cost.quantize(Decimal("0.000001"))
+    return charged(cost)
 
 
 def series(tier, role="developer", model="haiku"):
