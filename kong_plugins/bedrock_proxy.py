@@ -64,6 +64,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.catalogue = Catalogue.from_config(config)
+        for conflict in self.catalogue.conflicts:
+            log_event("catalogue_conflict", "error", plugin=NAME, conflict=conflict)
         for role, model in self.catalogue.unusable_profiles:
             log_event("inference_profile_unused", "error", plugin=NAME, role=role, model=model,
                       reason="an application inference profile serves only catalogue models of kind claude, "

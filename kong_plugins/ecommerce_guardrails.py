@@ -36,15 +36,23 @@ class Plugin:
         self.config = config
         self.scanner = Scanner(config)                 # patterns compiled once per plugin instance
         self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
+        if self.scanner.invalid_patterns:
+            log_event("guardrail_config_invalid", level="error", plugin=NAME,
+                      custom_patterns=self.scanner.invalid_patterns, reason="not an RE2 regular expression")
 
     @guarded(NAME, "access")
     def access(self, kong: Any) -> None:
         ctx = request_context(kong, first=True)
         path = request_path(kong, ctx)    # the 403 speaks the client's API format (no call: the snapshot has it)
+        role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or "other"
+        if self.scanner.invalid_patterns:   # a check that cannot run: fail closed (the log names the patterns)
+            metrics.rejections_total.labels(reason="guardrail_misconfigured", role=role).inc()
+            return respond(kong, render_error(ctx.api or ApiFormat.OPENAI, ErrorKind.UNAVAILABLE,
+                                              "The gateway's content policy is misconfigured; the request was not "
+                                              "sent to the model.", retry_after=1), ctx)
         if path.rstrip("/") == moderation.PATH:   # a question about the text, answered here: never blocked
             return respond(kong, self._moderation(ctx), ctx)
         result = scan_pool.scan(self.scanner, ctx.body)   # a large body on a thread: the loop relays meanwhile
-        role = (ctx.consumer.role(self.role_tag_prefix) if ctx.consumer else None) or "other"
         for category, action in result.found.items():
             metrics.guardrail_blocks_total.labels(category=category, role=role, action=action).inc()
         if result.blocked:

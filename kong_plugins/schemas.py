@@ -227,14 +227,16 @@ _IMAGE_PRICE = {"type": "record", "fields": [
                             description="Width x height this price goes up to, e.g. 1048576 for 1024x1024.")},
     {"usd": _number(required=True, between=[0, 1000], description="USD per image.")},
 ]}
+_PER_MILLION = [0, 100_000]   # a negative price would credit budgets instead of charging them
 _PRICE = {"type": "record", "fields": [
     {"model": _string(required=True, description="Catalogue name (bedrock-proxy's models), or `default`.")},
-    {"input": _number(required=True, description="USD per 1M uncached input tokens.")},
-    {"output": _number(required=True, description="USD per 1M output tokens.")},
-    {"cache_read": _number(description="USD per 1M cache-read tokens (default 0.1 x input).")},
-    {"cache_write": _number(description="USD per 1M cache-write tokens (default 1.25 x input).")},
-    {"cache_write_1h": _number(description="USD per 1M tokens written to the 1-hour cache (default 1.6 x "
-                                           "cache_write, which is 2 x input).")},
+    {"input": _number(required=True, between=_PER_MILLION, description="USD per 1M uncached input tokens.")},
+    {"output": _number(required=True, between=_PER_MILLION, description="USD per 1M output tokens.")},
+    {"cache_read": _number(between=_PER_MILLION, description="USD per 1M cache-read tokens (default 0.1 x input).")},
+    {"cache_write": _number(between=_PER_MILLION,
+                            description="USD per 1M cache-write tokens (default 1.25 x input).")},
+    {"cache_write_1h": _number(between=_PER_MILLION, description="USD per 1M tokens written to the 1-hour cache "
+                                                                 "(default 1.6 x cache_write, which is 2 x input).")},
     {"images": {"type": "array", "elements": _IMAGE_PRICE,
                 "description": "An image model's USD per image by quality and size (unset: the shipped prices of "
                                "nova-canvas, titan-image, stable-image-core, sd3-5-large and stable-image-ultra); "
@@ -299,7 +301,9 @@ _ACTION = {"type": "string", "required": True, "one_of": ["block", "redact", "mo
 
 _CUSTOM = {"type": "record", "fields": [
     {"category": _string(required=True, description="Name reported in the 403, metrics and logs.")},
-    {"pattern": _string(required=True, description="RE2 regular expression (case-insensitive).")},
+    {"pattern": _string(required=True, is_regex=True, description="RE2 regular expression (case-insensitive): "
+                                                                  "one RE2 refuses makes the plugin refuse every "
+                                                                  "request (503) and log why.")},
     {"action": {**_ACTION, "default": "block"}},
 ]}
 

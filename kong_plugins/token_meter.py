@@ -15,6 +15,7 @@ from typing import Any
 
 from kong_plugins import metrics
 from kong_plugins.context import Consumer, RequestContext, store
+from kong_plugins.eventlog import log_event
 from kong_plugins.kong_request import REQUEST_ID_KEY, guarded, request_context, request_path, respond
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
@@ -36,6 +37,8 @@ class Plugin:
         self.role_tag_prefix = config.get("role_tag_prefix") or "role:"
         self.default_role = config.get("default_role") or "other"
         self.meter = Meter(config)
+        for conflict in self.meter.policy.conflicts:
+            log_event("limits_conflict", "error", plugin=NAME, conflict=conflict)
         readers = config.get("budget_readers")   # [] is nobody: only a missing field means the default
         self.budget_readers = frozenset(("admin",) if readers is None else readers)
         self.exporters = exporters_for(config)

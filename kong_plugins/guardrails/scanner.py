@@ -62,8 +62,14 @@ class Scanner:
         self.tool_results = bool(config.get("scan_tool_results"))
         self.skip_reminders = config.get("scan_system_reminders") is not True
         self.extra: list[tuple[str, Any, str]] = []
+        self.invalid_patterns: list[str] = []
+        """Categories whose custom pattern RE2 refused (Kong's is_regex checks PCRE, which accepts more): the
+        plugin then refuses every request it scans, as a check that cannot run must."""
         for custom in config.get("custom_patterns") or []:
-            self.extra.append((custom["category"], _compile(custom["pattern"]), custom.get("action") or "block"))
+            try:
+                self.extra.append((custom["category"], _compile(custom["pattern"]), custom.get("action") or "block"))
+            except re2.error:
+                self.invalid_patterns.append(custom["category"])
         if config.get("seed_keywords"):
             for category, pattern in SEED_KEYWORDS.items():
                 self.extra.append((category, _compile(pattern), self.actions[category]))

@@ -42,15 +42,25 @@ class TokenCounting:
 
 
 class LimitPolicy:
-    def __init__(self, by_role: Mapping[str, Limits], by_consumer: Mapping[str, dict[str, Any]]) -> None:
+    def __init__(self, by_role: Mapping[str, Limits], by_consumer: Mapping[str, dict[str, Any]],
+                 conflicts: list[str] | None = None) -> None:
         self.by_role = dict(by_role)
         self.by_consumer = dict(by_consumer)
+        self.conflicts = conflicts or []
+        """Roles and consumers given limits twice (logged at start): the first entry is used, as a file reads."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LimitPolicy:
-        by_role = {entry["role"]: _limits(entry, Limits()) for entry in config.get("limits") or []}
-        by_consumer = {entry["consumer"]: entry for entry in config.get("consumer_overrides") or []}
-        return cls(by_role, by_consumer)
+        by_role: dict[str, Limits] = {}
+        by_consumer: dict[str, dict[str, Any]] = {}
+        conflicts: list[str] = []
+        for key, table, entries, make in (("role", by_role, config.get("limits"), lambda e: _limits(e, Limits())),
+                                          ("consumer", by_consumer, config.get("consumer_overrides"), dict)):
+            for entry in entries or []:
+                value = make(entry)
+                if table.setdefault(entry[key], value) != value:
+                    conflicts.append(f"{key} {entry[key]!r} has limits twice: the first entry is used")
+        return cls(by_role, by_consumer, conflicts)
 
     def limits_for(self, role: str | None, consumer_names: tuple[str, ...]) -> Limits:
         """The role's limits, with any field a consumer override sets (by username or id) replaced."""

@@ -104,26 +104,40 @@ class RolePolicy:
 class Catalogue:
     """Model names (and aliases) to catalogue entries, plus role policies."""
 
-    def __init__(self, entries: list[CatalogueEntry], aliases: Mapping[str, str],
-                 roles: Mapping[str, RolePolicy], resolve_by_family: bool = True) -> None:
+    def __init__(self, entries: list[CatalogueEntry], roles: list[RolePolicy], resolve_by_family: bool = True) -> None:
         self.resolve_by_family = resolve_by_family
-        self._entries = {e.name: e for e in entries}
-        self._lookup: dict[str, CatalogueEntry] = {}
+        self.conflicts: list[str] = []
+        """Names the configuration gives twice, and which one is used (logged at start; see _claim)."""
+        self._entries: dict[str, CatalogueEntry] = {}
         for entry in entries:
-            self._lookup[entry.name.lower()] = entry
-            self._lookup[entry.bedrock_id.lower()] = entry
-        for alias, target in aliases.items():
-            if target in self._entries:
-                self._lookup[alias.lower()] = self._entries[target]
-        self.roles = dict(roles)
+            self._claim(self._entries, entry.name, entry, "model")
+        self._lookup: dict[str, CatalogueEntry] = {}
+        for entry in self._entries.values():   # names and Bedrock ids before any alias: an alias never hides one
+            self._claim(self._lookup, entry.name.lower(), entry, "model name")
+            self._claim(self._lookup, entry.bedrock_id.lower(), entry, "Bedrock id")
+        for entry in self._entries.values():
+            for alias in entry.aliases:
+                self._claim(self._lookup, alias.lower(), entry, "alias")
+        self.roles: dict[str, RolePolicy] = {}
+        for role in roles:
+            self._claim(self.roles, role.name, role, "role")
         self.unusable_profiles = [(role.name, model) for role in self.roles.values() for model, _ in role.profiles
                                   if model not in self._entries or self._entries[model].kind not in PROFILE_KINDS]
         """(role, model) of profiles no call can use: unknown models and kinds outside PROFILE_KINDS."""
 
+    def _claim(self, names: dict[str, Any], name: str, value: Any, what: str) -> None:
+        """The first to claim a name keeps it (a file reads top down); a later claim is a conflict, noted."""
+        held = names.setdefault(name, value)
+        if held is value or held == value:   # the same entry, or an exact repeat: nothing is ambiguous
+            return
+        if held.name == value.name:
+            self.conflicts.append(f"{what} {name!r} is defined twice: the first definition is used")
+        else:
+            self.conflicts.append(f"{what} {name!r} of {value.name!r} already names {held.name!r}, which keeps it")
+
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Catalogue:
         entries: list[CatalogueEntry] = []
-        aliases: dict[str, str] = {}
         for model in config.get("models") or []:
             entry = CatalogueEntry(name=model["name"], bedrock_id=model["bedrock_id"],
                                    kind=model.get("kind") or "claude", region=model.get("region") or None,
@@ -134,19 +148,14 @@ class Catalogue:
                                    aliases=tuple(model.get("aliases") or ()),
                                    display_name=model.get("display_name") or None)
             entries.append(entry)
-            for alias in entry.aliases:
-                aliases[alias] = entry.name
-        roles = {
-            r["name"]: RolePolicy(name=r["name"], allowed=frozenset(r.get("allowed_models") or []),
-                                  default_model=r["default_model"],
-                                  substitute_default=bool(r.get("substitute_default")),
-                                  guardrail=Guardrail.from_config(r.get("bedrock_guardrail")),
-                                  tiers=TierPolicy.from_config(r.get("service_tiers")),
-                                  profiles=tuple((p["model"], p["arn"]) for p in r.get("inference_profiles") or ()))
-            for r in config.get("roles") or []
-        }
+        roles = [RolePolicy(name=r["name"], allowed=frozenset(r.get("allowed_models") or []),
+                            default_model=r["default_model"], substitute_default=bool(r.get("substitute_default")),
+                            guardrail=Guardrail.from_config(r.get("bedrock_guardrail")),
+                            tiers=TierPolicy.from_config(r.get("service_tiers")),
+                            profiles=tuple((p["model"], p["arn"]) for p in r.get("inference_profiles") or ()))
+                 for r in config.get("roles") or []]
         family = config.get("resolve_unknown_claude_names")
-        return cls(entries, aliases, roles, resolve_by_family=True if family is None else bool(family))
+        return cls(entries, roles, resolve_by_family=True if family is None else bool(family))
 
     def resolve(self, model: str, role: RolePolicy | None = None) -> CatalogueEntry | None:
         """The entry for a client model name, alias, Bedrock id or its ARN (case-insensitive), or `role`'s

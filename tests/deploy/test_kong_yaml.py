@@ -40,6 +40,14 @@ def mutate_bedrock_proxy_bad_kind(c):
     plugin(c, "bedrock-proxy")["config"]["models"][0]["kind"] = "gpt"
 
 
+def mutate_token_meter_negative_price(c):
+    plugin(c, "token-meter")["config"]["prices"] = [{"model": "haiku", "input": -5000, "output": 1}]   # credits
+
+
+def mutate_guardrails_unbalanced_pattern(c):
+    plugin(c, "ecommerce-guardrails")["config"]["custom_patterns"] = [{"category": "sku", "pattern": "SKU-(\\d+"}]
+
+
 def mutate_consumer_groups(c):
     c["consumer_groups"] = [{"name": "developer"}]                  # Enterprise-only entity
 
@@ -66,6 +74,7 @@ def test_the_shipped_file_loads():
     (mutate_route_unknown_field, "path"), (mutate_service_wrong_type, "read_timeout"),
     (mutate_consumer_missing_username, "username"), (mutate_keyauth_unknown_config, "key_name"),
     (mutate_token_meter_wrong_type, "tokens_per_minute"), (mutate_bedrock_proxy_bad_kind, "kind"),
+    (mutate_token_meter_negative_price, "input"), (mutate_guardrails_unbalanced_pattern, "not a valid regex"),
     (mutate_consumer_groups, "consumer_groups")], ids=lambda v: v.__name__[7:] if callable(v) else v)
 def test_invalid_files_are_refused_naming_the_field(mutation, field):
     stack = Mutated(mutation)
@@ -73,3 +82,22 @@ def test_invalid_files_are_refused_naming_the_field(mutation, field):
         stack.start()
     stack.stop()
     assert field in str(refused.value)
+
+
+def test_the_shipped_guardrail_patterns_are_re2():
+    """Kong's is_regex checks a pattern as PCRE, which accepts what RE2 refuses (lookarounds, backreferences);
+    such a pattern makes ecommerce-guardrails refuse every request, so make validate compiles them as the
+    plugin does."""
+    from kong_plugins.guardrails.scanner import Scanner
+    configs = [entry.get("config") or {} for service in CONFIG["services"] for entry in service.get("plugins", [])
+               if entry["name"] == "ecommerce-guardrails"]
+    assert configs and all(Scanner(config).invalid_patterns == [] for config in configs)
+
+
+def test_the_shipped_catalogue_and_limits_name_nothing_twice():
+    """Kong's schema cannot say "unique by name" in an array of records: the plugins keep a name's first claim
+    and log the rest (catalogue_conflict, limits_conflict); make validate refuses them before a deploy."""
+    from kong_plugins.metering.limits import LimitPolicy
+    from kong_plugins.policy.catalogue import Catalogue
+    assert Catalogue.from_config(plugin(CONFIG, "bedrock-proxy")["config"]).conflicts == []
+    assert LimitPolicy.from_config(plugin(CONFIG, "token-meter")["config"]).conflicts == []

@@ -146,3 +146,23 @@ def test_a_card_in_a_converse_block_beside_the_text_is_blocked(stack, block):
     assert blocked.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "payment_card" in str(blocked.value) and "4111" not in str(blocked.value)
     assert not sent(stack)
+
+
+def test_a_custom_pattern_re2_refuses_fails_closed_in_the_clients_format_and_the_log_says_which():
+    """Kong's is_regex passes a lookahead (PCRE has them, RE2 does not): the plugin's start used to fail, and
+    Kong answered every request on the service with its generic 500 while health checks stayed green."""
+    overrides = {"ecommerce-guardrails": {"custom_patterns": [
+        {"category": "sku", "pattern": "(?=SKU)SKU-\\d+", "action": "monitor"}]}}
+    with GatewayStack(config_overrides=overrides) as stack:
+        claude = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-ops-key", max_retries=0)
+        with pytest.raises(anthropic.APIStatusError) as refused:
+            claude.messages.create(model="haiku", max_tokens=8, messages=[{"role": "user", "content": "hello"}])
+        assert refused.value.status_code == 503 and refused.value.body["error"]["type"] == "overloaded_error"
+        gpt = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-ops-key", max_retries=0)
+        with pytest.raises(openai.APIStatusError) as refused:
+            gpt.chat.completions.create(model="haiku", messages=[{"role": "user", "content": "hello"}])
+        assert refused.value.status_code == 503 and "content policy is misconfigured" in refused.value.message
+        assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+        logged = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock") if line.startswith("{")]
+        assert any(e.get("event") == "guardrail_config_invalid" and e.get("custom_patterns") == ["sku"]
+                   for e in logged)

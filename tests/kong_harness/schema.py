@@ -10,7 +10,7 @@ external plugin dump in Kong's Lua shape (``[{"field": {"type": ...}}]``);
 
 Implemented: types string/number/integer/boolean/array/set/map/record/foreign/
 any, ``required``, ``default``, ``eq``/``ne``, ``one_of``/``not_one_of``, ``gt``,
-``between``, ``len_eq``/``len_min``/``len_max`` (strings default to len_min 1),
+``is_regex`` (Python's re for PCRE), ``between``, ``len_eq``/``len_min``/``len_max`` (strings default to len_min 1),
 ``starts_with``, ``match``/``not_match``/``match_none``/``match_all``/``match_any``
 (Lua patterns), ``uuid``, ``err`` overrides, records required by default in
 entities (kong/db/schema/entity.lua make_records_required), entity checks
@@ -144,6 +144,16 @@ def process_auto_fields(fields: list[dict], data: dict) -> dict:
     return out
 
 
+def _is_regex(value: str) -> bool:
+    """kong/db/schema/init.lua `is_regex`: ngx.re.match (PCRE) compiles it without error. Python's re stands in
+    for PCRE: both refuse what is unbalanced or malformed; each accepts a few constructs the other does not."""
+    try:
+        re.compile(value)
+    except re.error:
+        return False
+    return True
+
+
 def _length(v: Any) -> int:
     return len(v) if isinstance(v, (str, list, dict)) else 0
 
@@ -161,6 +171,8 @@ def _run_validators(field: dict, value: Any) -> str | None:
         return "value must be greater than %s" % _lua_str(field["gt"])
     if field.get("uuid") and isinstance(value, str) and not _UUID_RX.match(value):
         return "expected a valid UUID"
+    if field.get("is_regex") and isinstance(value, str) and not _is_regex(value):
+        return "not a valid regex: %s" % value
     if field.get("between") and _is_number(value):
         lo, hi = field["between"]
         if value < lo or value > hi:

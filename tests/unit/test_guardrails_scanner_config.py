@@ -1,0 +1,12 @@
+"""The scanner's configuration: a custom pattern RE2 refuses is reported, not raised."""
+
+from kong_plugins.guardrails.scanner import Scanner
+
+
+def test_a_custom_pattern_re2_refuses_is_reported_by_category_and_the_others_still_run():
+    scanner = Scanner({"custom_patterns": [{"category": "sku", "pattern": "SKU-(\\d+"},
+                                           {"category": "lookahead", "pattern": "(?=a)a"},
+                                           {"category": "gift_card", "pattern": "GC-[0-9]{8}", "action": "block"}]})
+    assert scanner.invalid_patterns == ["sku", "lookahead"]
+    result = scanner.scan(b'{"messages": [{"role": "user", "content": "redeem GC-12345678 please"}]}')
+    assert result.blocked == ["gift_card"]
