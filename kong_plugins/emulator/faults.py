@@ -60,6 +60,7 @@ class FaultRule:
     after_events: int = 1
     exception: str = "throttlingException"
     message: str | None = None
+    mid_frame: bool = False   # stream_reset: half of the next frame goes out before the connection drops
     hits: int = 0
 
     @property
@@ -100,7 +101,7 @@ def build_rule(rule_id: int, spec: Any) -> FaultRule:
     """Validate a POST /_emulator/faults body; ValueError carries the client-facing reason."""
     if not isinstance(spec, dict):
         raise ValueError("fault must be a JSON object")
-    known = {"type", "count", "model", "operation", "delay_s", "after_events", "exception", "message"}
+    known = {"type", "count", "model", "operation", "delay_s", "after_events", "exception", "message", "mid_frame"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(unknown)}")
@@ -121,12 +122,14 @@ def build_rule(rule_id: int, spec: Any) -> FaultRule:
     for key in ("model", "message"):
         if spec.get(key) is not None and not isinstance(spec[key], str):
             raise ValueError(f"{key} must be a string")
+    if not isinstance(spec.get("mid_frame", False), bool):
+        raise ValueError("mid_frame must be a boolean")
     delay = _number(spec, "delay_s", 0.0)
     after = _number(spec, "after_events", 1, integer=True)
     if delay < 0 or after < 0:
         raise ValueError("delay_s and after_events must be >= 0")
     return FaultRule(rule_id, kind, count, spec.get("model"), operation, delay, after, exception,
-                     spec.get("message"))
+                     spec.get("message"), bool(spec.get("mid_frame")))
 
 
 class FaultBook:

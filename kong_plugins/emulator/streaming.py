@@ -67,6 +67,10 @@ class StreamWriter:
             self._sink.end_chunks()
             return True
         if fault.type == "stream_reset":
+            if fault.mid_frame and index < len(plan.items):
+                frame = plan.framer(plan.items[index].resolve(self._clock), False)
+                self._sink.write_chunk(frame[:len(frame) // 2])
+                time.sleep(0.1)   # read before the RST: a reset discards what the peer has not read yet
             self._sink.abort_connection()
             return True
         if index < len(plan.items):  # malformed_frame: the next event goes out with a bad CRC

@@ -10,6 +10,7 @@ context), not the bytes Kong forwarded, so what was scanned is what is sent.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
@@ -34,7 +35,7 @@ from kong_plugins.relay import background, item_store
 from kong_plugins.relay.choices import call_choices, charge_failed_choices, first_failure, merged_stream, \
     render_choices
 from kong_plugins.relay.clock import RelayClock
-from kong_plugins.relay.stream_failures import STREAM_FAILURES, cancelled, failure_event
+from kong_plugins.relay.stream_failures import STREAM_FAILURES, cancelled, failure_event, failure_reply
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
 from kong_plugins.relay.embeddings import embed_all
 from kong_plugins.relay.responses import note_served_tier, render_message, translator_for, upstream_chunks
@@ -130,7 +131,7 @@ class RelayApp:
         if call.stream:   # a Bedrock-native stream keeps Bedrock's own headers
             head = _passthrough_headers(upstream.headers) if call.api is ApiFormat.BEDROCK else _SSE_HEADERS
             start_response("200 OK", head + _served_headers(ctx, call))
-            return self._stream(ctx, call, upstream)
+            return self._stream(ctx, call, upstream, start_response)
         return self._answer(ctx, call, upstream, start_response, lambda: render_message(call, upstream.content, ctx,
                                                                                        upstream.headers))
 
@@ -219,17 +220,27 @@ class RelayApp:
                        + usage_headers(ctx) + [("Content-Length", str(len(content)))])
         return [content]
 
-    def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any) -> Iterator[bytes]:
-        """Bedrock's stream to the client as it arrives, in the client's format (a native one byte for byte)."""
+    def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any,
+                start_response: StartResponse) -> Iterator[bytes]:
+        """Bedrock's stream to the client as it arrives, in the client's format (a native one byte for byte).
+        The 200 goes out with the first bytes: a stream that fails before them is answered with the error's own
+        status instead (pywsgi takes a new start_response, with exc_info, until the head is sent)."""
+        started = False
         try:
             clock = ctx.relay_clock
-            yield from clock.downstream(translator_for(call)(clock.upstream(upstream_chunks(upstream)), call, ctx))
+            for piece in clock.downstream(translator_for(call)(clock.upstream(upstream_chunks(upstream)), call, ctx)):
+                started = started or bool(piece)
+                yield piece
         except GeneratorExit:
             cancelled(ctx)
             raise
         except STREAM_FAILURES as exc:
-            if call.api is ApiFormat.BEDROCK:
-                ctx.error_type = type(exc).__name__   # nothing can be added to a native stream: it just ends
+            if not started and call.api is not ApiFormat.BEDROCK:
+                exc_info = sys.exc_info()
+                yield from _error(lambda status, headers: start_response(status, headers, exc_info),
+                                  failure_reply(ctx, call, exc))
+            elif call.api is ApiFormat.BEDROCK:
+                ctx.error_type = type(exc).__name__   # passthrough_events ended it as Bedrock would
             else:
                 yield failure_event(ctx, call, exc)
         finally:

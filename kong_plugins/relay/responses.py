@@ -14,7 +14,10 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
 from botocore.eventstream import EventStreamBuffer, ParserError
+from botocore.exceptions import HTTPClientError, ReadTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
 
+from kong_plugins.bedrock import eventstream
 from kong_plugins.bedrock.guardrail_usage import INVOKE_TRACE
 from kong_plugins.bedrock.usage import usage_from_headers
 from kong_plugins.context import RequestContext, Usage
@@ -28,6 +31,17 @@ from kong_plugins.policy import service_tier
 from kong_plugins.relay.call import UpstreamCall
 
 Render = Callable[[dict[str, Any], "bytes | None"], Iterable[bytes]]
+
+
+STREAM_BROKE = (ReadTimeoutError, HTTPClientError, Urllib3Error, OSError)
+"""How reading Bedrock's stream fails: botocore's and urllib3's own errors (a connection cut
+mid-chunk is urllib3's ProtocolError, a stall past the read timeout urllib3's ReadTimeoutError)."""
+BROKE_OFF = "The Bedrock stream broke off."
+
+
+class StreamCut(Exception):
+    """Bedrock's native stream broke inside a frame: no frame can follow the bytes the client has, so its
+    response is cut too (relay.wsgi sends no last chunk), and its SDK reports a truncated stream."""
 
 
 class StreamException(Exception):
@@ -106,6 +120,11 @@ def _images(call: UpstreamCall, content: bytes, ctx: RequestContext) -> bytes:
                                 width=asked.width, height=asked.height)
 
 
+INVOKE_METRICS = "amazon-bedrock-invocationMetrics"
+"""Bedrock's counts on an InvokeModel stream's message_stop: read for usage, never sent to an Anthropic client (the
+Anthropic API's message_stop is `{"type": "message_stop"}`)."""
+
+
 def _without_trace(event: dict[str, Any]) -> dict[str, Any]:
     """Bedrock's guardrail trace taken out of an InvokeModel body or chunk the client did not ask to see it in."""
     return {key: value for key, value in event.items() if key != INVOKE_TRACE}
@@ -154,10 +173,13 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
                                            include_usage=call.include_usage, tools=call.tools, choice=choice,
                                            created=created)
         return lambda event, raw: chunks.render(event, ctx.usage)
-    if call.hidden_trace:
-        return lambda event, raw: (anthropic.sse_event(_without_trace(event)) if INVOKE_TRACE in event
-                                   else anthropic.sse_event(event, raw),)
-    return lambda event, raw: (anthropic.sse_event(event, raw),)
+    bedrock_only = frozenset({INVOKE_METRICS, INVOKE_TRACE} if call.hidden_trace else {INVOKE_METRICS})
+
+    def render(event: dict[str, Any], raw: bytes | None) -> tuple[bytes]:
+        if bedrock_only.isdisjoint(event):
+            return (anthropic.sse_event(event, raw),)
+        return (anthropic.sse_event({key: value for key, value in event.items() if key not in bedrock_only}),)
+    return render
 
 
 END_OF_READ = b"<end of an upstream read>"
@@ -305,33 +327,56 @@ def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Req
 
     Claude Code fails with "Truncated event message received" when a proxy
     rewrites the stream, so frames are never re-encoded. Exception frames pass
-    through too; they are only noted for metrics.
+    through too; they are only noted for metrics. If Bedrock's stream breaks
+    off between frames, one exception frame of our own ends it, so the client's
+    SDK raises, as it would for Bedrock's own (a clean end read as a short
+    answer, and Claude Code did not fall back); inside a frame, StreamCut.
     """
     decoder = decoder_for(call)
     frames = EventStreamBuffer()
     decoding = True
     streamed = StreamedOutput()
+    sent = framed = 0   # bytes passed on, and of them those that complete a frame
+    chunks = iter(raw_chunks)
     try:
-        for chunk in raw_chunks:
-            yield chunk
-            if not decoding:
-                continue
-            frames.add_data(chunk)
+        while True:
             try:
-                for frame in frames:
-                    headers = frame.headers
-                    if headers.get(":message-type") != "event":
-                        ctx.error_type = str(headers.get(":exception-type") or headers.get(":error-code") or "stream")
-                        continue
-                    for event, _ in decoder.feed(str(headers.get(":event-type")), frame.payload):
-                        _seen(event, streamed, ctx)
-                        note_guardrail(event, ctx)
-                    note_usage(decoder, ctx)
-            except (ParserError, ValueError, KeyError, TypeError):
-                decoding = False     # the client's SDK will report the broken frame itself
-                ctx.error_type = "MalformedStream"
+                chunk = next(chunks)
+            except StopIteration:
+                return
+            except STREAM_BROKE as exc:
+                ctx.error_type = type(exc).__name__
+                if not decoding or framed != sent:
+                    raise StreamCut() from None
+                yield eventstream.exception_frame("internalServerException", {"message": BROKE_OFF})
+                return
+            yield chunk
+            sent += len(chunk)
+            if decoding:
+                frames.add_data(chunk)
+                try:
+                    framed += _decoded(frames, decoder, streamed, ctx)
+                except (ParserError, ValueError, KeyError, TypeError):
+                    decoding = False     # the client's SDK will report the broken frame itself
+                    ctx.error_type = "MalformedStream"
     finally:
         _unfinished(streamed, ctx)
+
+
+def _decoded(frames: EventStreamBuffer, decoder: Any, streamed: StreamedOutput, ctx: RequestContext) -> int:
+    """Read the whole frames `frames` holds into usage and stream notes; their bytes."""
+    size = 0
+    for frame in frames:
+        size += frame.prelude.total_length
+        headers = frame.headers
+        if headers.get(":message-type") != "event":
+            ctx.error_type = str(headers.get(":exception-type") or headers.get(":error-code") or "stream")
+            continue
+        for event, _ in decoder.feed(str(headers.get(":event-type")), frame.payload):
+            _seen(event, streamed, ctx)
+            note_guardrail(event, ctx)
+        note_usage(decoder, ctx)
+    return size
 
 
 def _message_of(payload: bytes, headers: dict[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ import json
 from typing import Any, Callable, Iterable, Iterator
 
 from kong_plugins.eventlog import log_event
+from kong_plugins.relay.responses import StreamCut
 
 _BODY = json.dumps({"message": "The gateway relay failed to handle this request."}).encode()
 
@@ -33,6 +34,8 @@ def never_raise(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[b
 def _safe_iter(body: Iterable[bytes]) -> Iterator[bytes]:
     try:
         yield from body
+    except StreamCut:
+        raise   # the client's stream must be cut as Bedrock's was (relay.wsgi closes it without a last chunk)
     except Exception as exc:  # noqa: BLE001
         log_event("relay_error", level="error", error=type(exc).__name__, during="stream")
     finally:

@@ -6,35 +6,42 @@ Shared by the relay's one-call streams and OpenAI's `n` streams (relay.choices).
 from __future__ import annotations
 
 from botocore.eventstream import ParserError
-from botocore.exceptions import HTTPClientError, ReadTimeoutError
-from urllib3.exceptions import HTTPError as Urllib3Error
 
 from kong_plugins.bedrock.errors import client_message, kind_for, mantle_error_type
 from kong_plugins.context import RequestContext
 from kong_plugins.eventlog import log_event
-from kong_plugins.formats.errors import ErrorKind, sse_error_event
+from kong_plugins.formats.errors import ErrorKind, Reply, render_error, sse_error_event
 from kong_plugins.formats.sse import MantleStreamError
 from kong_plugins.relay.call import UpstreamCall
-from kong_plugins.relay.responses import StreamException
+from kong_plugins.relay.responses import BROKE_OFF, STREAM_BROKE, StreamException
 
-STREAM_BROKE = (ReadTimeoutError, HTTPClientError, Urllib3Error, OSError)
-"""How reading Bedrock's stream fails: botocore's and urllib3's own errors (a connection cut
-mid-chunk is urllib3's ProtocolError, a stall past the read timeout urllib3's ReadTimeoutError)."""
 STREAM_FAILURES = (StreamException, MantleStreamError, ParserError, ValueError, KeyError, TypeError, *STREAM_BROKE)
 
 
 def failure_event(ctx: RequestContext, call: UpstreamCall, exc: BaseException) -> bytes:
     """The stream's last event for `exc` (one of STREAM_FAILURES), noted on `ctx` as its error type."""
+    return _last_event(ctx, call, *_failure(ctx, exc))
+
+
+def failure_reply(ctx: RequestContext, call: UpstreamCall, exc: BaseException) -> Reply:
+    """`exc` before the stream's first byte: the error as an HTTP status in the client's format, which its SDK
+    retries as it would Bedrock's own (a throttle is a 429 with Retry-After, not a 200 with an error event)."""
+    kind, message = _failure(ctx, exc)
+    return render_error(call.api, kind, message, retry_after=1 if kind is ErrorKind.RATE_LIMITED else None)
+
+
+def _failure(ctx: RequestContext, exc: BaseException) -> tuple[ErrorKind, str]:
+    """What `exc` means for the client, and what it tells it; noted on `ctx` as its error type."""
     if isinstance(exc, StreamException):
         kind = kind_for(exc.exception_type[:1].upper() + exc.exception_type[1:], 0)
         ctx.error_type = exc.exception_type or "StreamError"
-        return _last_event(ctx, call, kind, client_message(kind, exc.upstream_message))
+        return kind, client_message(kind, exc.upstream_message)
     if isinstance(exc, MantleStreamError):
         kind = kind_for(mantle_error_type(exc.error_type), 0)
         ctx.error_type = exc.error_type
-        return _last_event(ctx, call, kind, client_message(kind, exc.upstream_message))
+        return kind, client_message(kind, exc.upstream_message)
     ctx.error_type = type(exc).__name__
-    return _last_event(ctx, call, ErrorKind.UPSTREAM_ERROR, "The Bedrock stream broke off.")
+    return ErrorKind.UPSTREAM_ERROR, BROKE_OFF
 
 
 def _last_event(ctx: RequestContext, call: UpstreamCall, kind: ErrorKind, message: str) -> bytes:

@@ -19,6 +19,7 @@ from typing import Any
 
 from gevent.pywsgi import OldMessage, WSGIHandler, WSGIServer
 
+from kong_plugins.relay.responses import StreamCut
 from kong_plugins.socket_send import send_all
 
 
@@ -61,6 +62,12 @@ class RelayHandler(WSGIHandler):
         except OSError:
             pass
         super().handle()
+
+    def process_result(self) -> None:
+        try:
+            super().process_result()
+        except StreamCut:   # no last chunk: Kong (nginx) sees its upstream cut and cuts the client's response
+            self.close_connection = True
 
     def log_request(self) -> None:
         """No access log (the server's log is off; pywsgi would still format the line)."""
