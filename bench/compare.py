@@ -31,7 +31,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from bench.load import Call, concurrent, eventstream_delta, interleaved, openai_sse_delta, send, sequential, summary
-from bench.memory import memory_run
+from bench.memory import large_prompt_burst, memory_run
 from bench.report import print_report, write_results
 from bench.targets import (LITELLM_KEY, MODEL_ID, LiteLLMProxy, OurGateway, cpu_seconds, start_emulator,
                            start_redis)
@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         results["memory"] = memory_run(ours, args.memory_requests, args.concurrency, make_chat)
         results["memory_varied_prompts"] = memory_run(ours, args.varied_memory_requests, args.concurrency,
                                                       make_chat, varied=True)
+        results["memory_large_prompts"] = large_prompt_burst(ours, make_chat)
     finally:
         for target in running.values():
             target.stop()

@@ -10,11 +10,17 @@ no earlier call carried (a question about a paste of real source code:
 bench.pasted_code's pastes of every standard-library module), the guardrails'
 RE2 automata grow their state caches as they meet new text, as in production;
 that growth is bounded by their memory budgets (kong_plugins/guardrails).
+
+Then a burst of large prompts (9 MB, the size Kong's request-size limit lets through, 20 at a
+time): RSS before, at its peak, and once the burst is over. A request's buffers must go back
+when it ends (kong_plugins.malloc_tuning, and pdk_events dropping the last PDK answer).
 """
 
 from __future__ import annotations
 
 import sysconfig
+import threading
+import time
 from collections.abc import Sequence
 from itertools import cycle, islice
 from pathlib import Path
@@ -86,3 +92,33 @@ def memory_run(gateway: OurGateway, n: int, concurrency: int, make_chat: Callabl
         "rss_growth_pct": round(100.0 * (rss_end - rss_start) / rss_start, 2),
         "fds_start": fds_start, "fds_end": fds_end, "elapsed_s": round(run.elapsed_s, 1),
     }
+
+
+def large_prompt_burst(gateway: OurGateway, make_chat: Callable[..., Call], rounds: int = 3, concurrency: int = 20,
+                       megabytes: int = 9) -> dict:
+    """`rounds` bursts of `concurrency` prompts of `megabytes` MB (the admin key: no budget refuses them); the
+    plugin server's RSS sampled every 50 ms."""
+    server = psutil.Process(gateway.plugin_server_pid)
+    prompt = "lorem ipsum dolor sit amet " * (megabytes * 2**20 // 27)
+    call = make_chat(prompt, "dev-admin-key")
+    before, peak, done = server.memory_info().rss, [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], server.memory_info().rss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    statuses: dict[int, int] = {}
+    for _ in range(rounds):
+        run = concurrent([call], concurrency, concurrency)
+        for status, count in run.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    done.set()
+    sampler.join()
+    after = server.memory_info().rss
+    return {"requests": rounds * concurrency, "concurrency": concurrency, "prompt_mb": megabytes,
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "rss_before_mib": round(before / 2**20, 1), "rss_peak_mib": round(peak[0] / 2**20, 1),
+            "rss_after_mib": round(after / 2**20, 1)}

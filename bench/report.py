@@ -61,6 +61,11 @@ def print_report(results: dict, concurrency: int) -> None:
             print(f"plugin-server RSS over {memory['requests']} mixed requests ({label}) {memory['statuses']}: "
                   f"{memory['rss_start_mib']} MiB -> {memory['rss_end_mib']} MiB ({memory['rss_growth_pct']:+.2f}%), "
                   f"fds {memory['fds_start']} -> {memory['fds_end']}, unexpected {memory['unexpected']}")
+    if "memory_large_prompts" in results:
+        burst = results["memory_large_prompts"]
+        print(f"plugin-server RSS over {burst['requests']} prompts of {burst['prompt_mb']} MB, {burst['concurrency']} "
+              f"at a time {burst['statuses']}: {burst['rss_before_mib']} MiB, peak {burst['rss_peak_mib']} MiB, "
+              f"after {burst['rss_after_mib']} MiB")
     print("\ntargets:")
     for name, value, limit, ok in targets(results):
         print(f"  {'met   ' if ok else 'MISSED'} {name}: {value} (target {limit})")

@@ -124,10 +124,15 @@ def _serve_phases(job: tuple[Any, bool]) -> None:
     while True:
         phase_method, lua_style = job
         phase_handlers.running += 1
+        channel = _Channel()
         try:
-            phase_method(Kong(_Channel(), lua_style).kong)
+            phase_method(Kong(channel, lua_style).kong)
         except GreenletExit:
             pass     # thrown in after kong.response.exit (see _resume)
         finally:
             phase_handlers.running -= 1
+            # kong-pdk's Kong object is a reference cycle (its rpc_of closures call back into it), freed only by
+            # the garbage collector: the channel's last answer (a request's body, in the post-function snapshot)
+            # lived on with it, and a burst of large prompts held hundreds of MiB until the next collection
+            channel.answer = None
         job = greenlet.getcurrent().parent.switch(MSG_RET)

@@ -99,6 +99,7 @@ def serve(args: argparse.Namespace) -> None:
     from kong_plugins.bedrock.retries import RetryBudget
     from kong_plugins.context import store
     from kong_plugins.eventlog import log_event, set_level
+    from kong_plugins.malloc_tuning import return_large_buffers
     from kong_plugins import metrics
     from kong_plugins.relay.app import RelayApp
     from kong_plugins.relay import wsgi
@@ -107,6 +108,7 @@ def serve(args: argparse.Namespace) -> None:
     from kong_plugins.rpc_listener import QuietUnixStreamServer
 
     set_level(args.log_level)
+    return_large_buffers()
     relay_host, relay_port = _split_listen(args.relay_listen)
     if not ipaddress.ip_address(relay_host).is_loopback:
         raise SystemExit("--relay-listen must be a loopback address: the relay trusts Kong alone")

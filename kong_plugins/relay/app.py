@@ -92,6 +92,7 @@ class RelayApp:
                 f"A gateway check did not run ({', '.join(missing)}); the request was not sent to the model.",
                 retry_after=1))
         betas = environ.get("HTTP_ANTHROPIC_BETA") or ""
+        ctx.body = ctx.prompt = None   # planned into the calls below: a long stream need not hold the prompt twice
         ctx.relay_active = True
         ctx.relay_clock = RelayClock()
         candidates = [_with_client_headers(_with_betas(c, betas), environ) for c in [ctx.upstream, *ctx.fallbacks]]

@@ -149,3 +149,25 @@ def test_a_handler_that_goes_on_after_exit_never_serves_another_event(server):
     handler.parent = greenlet.getcurrent()
     handler.throw(GreenletExit)
     assert ran == ["access:b", "access:/q"]
+
+
+class _Answer:
+    """Stands for a large PDK answer (the post-function's snapshot, with the request body)."""
+
+
+def test_kongs_last_answer_is_freed_when_the_event_ends_not_when_the_garbage_collector_runs(server):
+    """kong-pdk's Kong object is a reference cycle: the channel inside it kept the event's last answer until the
+    collector ran, and a burst of 9 MB prompts held hundreds of MiB (bench.memory's large-prompt burst)."""
+    import gc
+    import weakref
+    answer = _Answer()
+    kept = weakref.ref(answer)
+    gc.disable()
+    try:
+        first = server.handle_event({"InstanceId": server.iid, "EventName": "access"})
+        server.step({"EventId": first["EventId"], "Data": "one"})
+        assert server.step({"EventId": first["EventId"], "Data": answer})["Data"] == "ret"
+        del answer
+        assert kept() is None
+    finally:
+        gc.enable()
