@@ -220,7 +220,8 @@ def usage_from_converse(usage: dict[str, Any] | None) -> Usage:
                                     if isinstance(d, dict) and d.get("ttl") == "1h"))
 
 
-def message_from_converse(response: dict[str, Any], *, model: str, message_id: str) -> dict[str, Any]:
+def message_from_converse(response: dict[str, Any], *, model: str, message_id: str,
+                          stop_sequence: str | None = None) -> dict[str, Any]:
     """An Anthropic Message for a Converse response."""
     content = []
     for block in ((response.get("output") or {}).get("message") or {}).get("content") or []:
@@ -234,9 +235,15 @@ def message_from_converse(response: dict[str, Any], *, model: str, message_id: s
             content.append(_thinking_block(block["reasoningContent"]))
     usage = usage_from_converse(response.get("usage"))
     message = {"id": message_id, "type": "message", "role": "assistant", "model": model, "content": content,
-               "stop_reason": _STOP_REASONS.get(response.get("stopReason"), "end_turn"), "stop_sequence": None,
-               "usage": anthropic_usage(usage)}
+               "stop_reason": _STOP_REASONS.get(response.get("stopReason"), "end_turn"),
+               "stop_sequence": _matched(response.get("stopReason"), stop_sequence), "usage": anthropic_usage(usage)}
     return _guardrail_marked(message, response.get("stopReason"))
+
+
+def _matched(stop_reason: Any, stop_sequence: str | None) -> str | None:
+    """Anthropic's `stop_sequence`: Converse says a stop sequence ended the answer, not which one; when the request
+    named one only, it is that one (else null, as before)."""
+    return stop_sequence if stop_reason == "stop_sequence" else None
 
 
 def _guardrail_marked(event: dict[str, Any], stop_reason: Any) -> dict[str, Any]:
@@ -274,9 +281,10 @@ class ConverseStreamToAnthropic:
     synthesised and `message_delta` waits for `metadata`.
     """
 
-    def __init__(self, *, model: str, message_id: str) -> None:
+    def __init__(self, *, model: str, message_id: str, stop_sequence: str | None = None) -> None:
         self.model = model
         self.message_id = message_id
+        self.stop_sequence = stop_sequence   # the request's only stop sequence, if it named one only
         self.usage = Usage()
         self.service_tier: str | None = None   # the tier Bedrock says served the call (response, metadata)
         self._open: dict[int, str] = {}
@@ -290,7 +298,8 @@ class ConverseStreamToAnthropic:
     def message(self, content: bytes) -> dict[str, Any]:
         response = wire_json.loads(content)
         self._settle(response)
-        return message_from_converse(response, model=self.model, message_id=self.message_id)
+        return message_from_converse(response, model=self.model, message_id=self.message_id,
+                                     stop_sequence=self.stop_sequence)
 
     def _settle(self, payload: dict[str, Any]) -> None:
         """Usage, guardrail units and the tier that served: a response and the stream's metadata event
@@ -325,7 +334,9 @@ class ConverseStreamToAnthropic:
             self._open.clear()
             stop_reason = _STOP_REASONS.get(self._bedrock_stop_reason, "end_turn")
             yield _guardrail_marked({"type": "message_delta", "usage": anthropic_usage(self.usage),
-                                     "delta": {"stop_reason": stop_reason, "stop_sequence": None}},
+                                     "delta": {"stop_reason": stop_reason,
+                                               "stop_sequence": _matched(self._bedrock_stop_reason,
+                                                                         self.stop_sequence)}},
                                     self._bedrock_stop_reason)
             yield {"type": "message_stop"}
 

@@ -69,6 +69,7 @@ class UpstreamCall:
     hidden_trace: bool = False   # Bedrock's guardrail trace, asked for to price its text units, is not the client's
     gateway_guardrail: bool = False   # the role's guardrail rides on the call (else any guardrail is the client's)
     choices: int = 1             # OpenAI Chat's `n`: this call made that many times at once, no fallback
+    stop_sequence: str | None = None   # the request's only stop sequence (Converse does not say which one matched)
 
     @property
     def billable(self) -> bool:
@@ -90,6 +91,11 @@ class UpstreamCall:
     @property
     def upstream_is_converse(self) -> bool:
         return self.operation.startswith("converse")
+
+
+def _only(values: Any) -> str | None:
+    """The one string of a list of one."""
+    return values[0] if isinstance(values, list) and len(values) == 1 and isinstance(values[0], str) else None
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,7 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                         headers=guardrail_headers(metered) + tier_headers(tier) + invoke_header(metadata)
                         if operation.startswith("invoke") else (),
                         hidden_trace=guardrail is not None and not guardrail.trace and operation.startswith("invoke"),
-                        gateway_guardrail=guardrail is not None,
+                        gateway_guardrail=guardrail is not None, stop_sequence=_only(internal.get("stop_sequences")),
                         beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
 
 

@@ -57,7 +57,8 @@ def decoder_for(call: UpstreamCall) -> Any:
     if call.is_mantle:
         return AnthropicSseDecoder()
     if call.upstream_is_converse:
-        return ConverseStreamToAnthropic(model=call.client_model, message_id=call.response_id)
+        return ConverseStreamToAnthropic(model=call.client_model, message_id=call.response_id,
+                                         stop_sequence=call.stop_sequence)
     return anthropic.InvokeStreamDecoder()
 
 

@@ -164,3 +164,19 @@ def test_openai_client_on_titan(stack):
     sent = stack.emulator_control("GET", "/_emulator/requests").json()[-1]
     assert sent["operation"] == "converse" and sent["model_id"] == "amazon.titan-text-express-v1"
     assert "additionalModelRequestFields" not in sent["body"]
+
+
+def test_an_anthropic_client_on_a_converse_model_is_told_which_stop_sequence_ended_the_answer(stack):
+    """Converse reports that a stop sequence ended the answer, not which one: with one named, it is that one
+    (stop_sequence was null beside stop_reason "stop_sequence", which the Anthropic API never sends)."""
+    claude = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-analyst-key", max_retries=0)
+    ask = {"model": "titan", "max_tokens": 64, "messages": [{"role": "user", "content": "Hello Titan"}]}
+    text = claude.messages.create(**ask).content[0].text
+    word = text.split()[1]                       # a word the emulator's answer goes on past
+    message = claude.messages.create(**ask, stop_sequences=[word])
+    assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", word)
+    with claude.messages.stream(**ask, stop_sequences=[word]) as stream:
+        final = stream.get_final_message()
+    assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", word)
+    two = claude.messages.create(**ask, stop_sequences=[word, "never said"])
+    assert (two.stop_reason, two.stop_sequence) == ("stop_sequence", None)     # Converse does not say which

@@ -83,3 +83,17 @@ def test_stream_events_synthesise_block_starts_and_wait_for_metadata():
         "message_delta", "message_stop"]
     assert events[-2]["delta"]["stop_reason"] == "tool_use" and events[-2]["usage"]["output_tokens"] == 3
     assert (t.usage.input, t.usage.output) == (9, 3)
+
+
+def test_the_stop_sequence_is_named_when_the_request_named_one_only():
+    from kong_plugins.formats.converse import ConverseStreamToAnthropic, message_from_converse
+    response = {"output": {"message": {"content": [{"text": "Hello"}]}}, "stopReason": "stop_sequence",
+                "usage": {"inputTokens": 3, "outputTokens": 1}}
+    assert message_from_converse(response, model="m", message_id="x", stop_sequence="END")["stop_sequence"] == "END"
+    assert message_from_converse(response, model="m", message_id="x")["stop_sequence"] is None
+    ended = {**response, "stopReason": "end_turn"}
+    assert message_from_converse(ended, model="m", message_id="x", stop_sequence="END")["stop_sequence"] is None
+    stream = ConverseStreamToAnthropic(model="m", message_id="x", stop_sequence="END")
+    events = [*stream.events("messageStop", {"stopReason": "stop_sequence"}),
+              *stream.events("metadata", {"usage": {"inputTokens": 3, "outputTokens": 1}})]
+    assert events[0]["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": "END"}
