@@ -259,7 +259,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
             return render_error(api, ErrorKind.MODEL_NOT_FOUND,
                                 "The requested model is not in the gateway's catalogue.", param="model")
         if not policy.allows(entry) and policy.substitute_default:
-            ctx.substituted_from = requested or entry.name
+            ctx.substituted_from = entry.name   # the catalogue's name, never the client's string, goes in a header
             entry = self.catalogue.resolve(policy.default_model) or entry
         if not policy.allows(entry):
             allowed = ", ".join(self.catalogue.allowed_names(policy))

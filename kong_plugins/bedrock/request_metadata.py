@@ -78,7 +78,8 @@ def openai_pairs(metadata: Any) -> dict[str, str]:
         if not 0 < len(key) <= OPENAI_MAX_KEY:
             raise RequestError(f"{OPENAI_MEMBER}: keys must be 1 to {OPENAI_MAX_KEY} characters.", OPENAI_MEMBER)
         if len(value) > OPENAI_MAX_VALUE:
-            raise RequestError(f"{OPENAI_MEMBER}.{key}: at most {OPENAI_MAX_VALUE} characters.", OPENAI_MEMBER)
+            raise RequestError(f"{OPENAI_MEMBER}: a value is longer than {OPENAI_MAX_VALUE} characters.",
+                               OPENAI_MEMBER)   # the key is the client's: not repeated
     return pairs
 
 

@@ -7,6 +7,7 @@ shared/reference/bedrock-runtime.md §7.
 
 from __future__ import annotations
 
+import re
 import json
 from typing import Any, Iterator
 
@@ -173,6 +174,11 @@ def _tool_result(block: dict[str, Any], where: str) -> dict[str, Any]:
     return result
 
 
+_TOOL_TYPE = re.compile(r"[a-z_]{1,40}_20[0-9]{6}")
+"""The shape of Anthropic's tool types (web_search_20250305, bash_20250124): named in the 400; anything else, which
+a client wrote, is not repeated."""
+
+
 def _tool_config(request: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any] | None:
     tools = request.get("tools") or []
     if not isinstance(tools, list):
@@ -182,7 +188,8 @@ def _tool_config(request: dict[str, Any], messages: list[dict[str, Any]]) -> dic
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise RequestError(f"tools.{i}.name: required.", f"tools.{i}.name")
         if tool.get("type") not in (None, "custom"):
-            raise RequestError(f"tools.{i}.type: {tool['type']!r} is a tool Anthropic's API defines (run by Anthropic "
+            named = repr(tool["type"]) if _TOOL_TYPE.fullmatch(str(tool["type"])) else "this type"   # never echo
+            raise RequestError(f"tools.{i}.type: {named} is a tool Anthropic's API defines (run by Anthropic "
                                "or built into Claude); this model is served through Bedrock's Converse API, which "
                                "has no such tool. Use a Claude model, or describe it as a custom tool with an "
                                "input_schema.", f"tools.{i}.type")

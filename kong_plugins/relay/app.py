@@ -95,8 +95,12 @@ class RelayApp:
         ctx.body = ctx.prompt = None   # planned into the calls below: a long stream need not hold the prompt twice
         ctx.relay_active = True
         ctx.relay_clock = RelayClock()
-        candidates = [_with_client_headers(_with_betas(c, betas), environ) for c in [ctx.upstream, *ctx.fallbacks]]
-        body = self._forward(ctx, candidates, start_response)
+        try:
+            candidates = [_with_client_headers(_with_betas(c, betas), environ) for c in [ctx.upstream, *ctx.fallbacks]]
+            body = self._forward(ctx, candidates, start_response)
+        except BaseException:
+            _relayed(ctx)   # settled and logged whatever failed (safety.never_raise answers 502): never left active
+            raise
         return _then_done(body, ctx)
 
     def _refuse(self, request_id: str, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:

@@ -58,3 +58,21 @@ def test_no_api_key_in_kongs_access_log_on_requests_key_auth_never_authenticated
     lines = [line for line in stack.access_log.read_text().splitlines() if any(i in line for i in ids)]
     assert len(lines) == len(ids) and not [line for line in lines if secret in line]
     assert '"uri":"\\/v1\\/chat\\/completions?apikey=REDACTED&beta=1"' in "\n".join(lines)
+
+
+def test_kongs_access_log_keeps_an_allow_list_of_request_headers(stack):
+    """Clients put what must not be logged in headers of their own: an Azure-style api-key, Claude Code's
+    session and agent ids (the plugin server logs only well-formed ones), Bedrock's request metadata naming the
+    end user. Kong's serialize() logged every header but the two key headers kong.yaml dropped."""
+    card, email = "4111 1111 1111 1111", "alice.canary@example.com"
+    r = requests.post(stack.proxy_url + "/v1/messages", timeout=15, headers={
+        "X-API-Key": "dev-developer-key", "api-key": "dev-admin-key", "x-claude-code-session-id": card,
+        "x-claude-code-agent-id": "AKIAIOSFODNN7CANARY1", "anthropic-version": "2023-06-01",
+        "X-Amzn-Bedrock-Request-Metadata": '{"client_end_user": "%s"}' % email},
+        json={"model": "haiku", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 200
+    assert stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"], 10)
+    line = next(line for line in stack.access_log.read_text().splitlines() if r.headers["X-Kong-Request-Id"] in line)
+    for canary in (card, "AKIAIOSFODNN7CANARY1", email, "dev-admin-key", "dev-developer-key"):
+        assert canary not in line, canary
+    assert '"anthropic-version":"2023-06-01"' in line and '"user-agent":"python-requests' in line

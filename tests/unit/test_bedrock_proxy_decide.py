@@ -223,3 +223,20 @@ def test_a_model_of_a_kind_no_chat_api_serves_is_a_400_naming_its_route(model, r
     body = {"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], "input": "hi"}
     reply = PLUGIN.decide(ctx_for(role, body), path)
     assert reply.status == 400 and route in reply.body["error"]["message"]
+
+
+@pytest.mark.parametrize("name", ["claude-opus zzq 4111 1111 1111 1111", "x.claude-opus<script>", "claude-opus\nX-A: b",
+                                  "claude-sonnet-4-5 and more", "my claude-haiku"])
+def test_the_family_rule_takes_whole_model_names_only(name):
+    """The family match was unanchored: any string containing `claude-opus` resolved, and with substitute_default
+    the client's string went back in a response header (and into Kong's access log)."""
+    body = {"model": name, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    assert PLUGIN.decide(ctx_for("admin", body), "/v1/messages").status == 404
+
+
+def test_a_substitution_names_the_catalogue_model_never_the_clients_string():
+    roles = [{**r, "substitute_default": r["name"] == "guest"} for r in CONFIG["roles"]]
+    plugin = bedrock_proxy.Plugin({**CONFIG, "roles": roles})
+    for asked in ("claude-opus-4-8", "us.anthropic.claude-opus-5-v1:0", "OPUS"):
+        ctx = ctx_for("guest", {"model": asked, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
+        assert plugin.decide(ctx, "/v1/chat/completions") is None and ctx.substituted_from == "opus"
