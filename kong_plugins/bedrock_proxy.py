@@ -207,7 +207,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         plan = []
         for e, t in candidates:
             try:
-                plan.append(plan_call(api, internal if e.caches_prompts else uncached, e, client_model=client_model,
+                named = client_model if e is entry else e.name   # a fallback's answer names the model that answered
+                plan.append(plan_call(api, internal if e.caches_prompts else uncached, e, client_model=named,
                                       region=self.region, include_usage=chat.include_usage, policy=self.body_policy,
                                       bodies=bodies, tools=chat.tools, responses_api=chat.responses_api,
                                       guardrail=role.guardrail, tier=t, metadata=caller))

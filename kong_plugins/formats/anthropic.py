@@ -50,8 +50,12 @@ def parse_count_request(body: bytes | None) -> dict[str, Any]:
 
 
 def count_tokens_body(request: dict[str, Any]) -> bytes:
-    """Bedrock CountTokens body: the InvokeModel body, base64, with a placeholder max_tokens."""
-    invoke = invoke_body({**request, "max_tokens": request.get("max_tokens") or 1})
+    """Bedrock CountTokens body: the InvokeModel body, base64, with a placeholder max_tokens (Anthropic's
+    count_tokens has none; Claude requires it above an enabled thinking budget)."""
+    thinking = request.get("thinking")
+    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) and thinking.get("type") == "enabled" else 0
+    placeholder = budget + 1 if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0 else 1
+    invoke = invoke_body({**request, "max_tokens": request.get("max_tokens") or placeholder})
     return json.dumps({"input": {"invokeModel": {"body": base64.b64encode(invoke).decode()}}}).encode()
 
 

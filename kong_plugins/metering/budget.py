@@ -141,14 +141,16 @@ class Unsettled:
 
 
 def first_exceeded(totals: Totals, charge: Charge, limits: Limits) -> str | None:
-    """Which limit the charge would break, checked in the order the client can act on soonest."""
-    if limits.tokens_per_minute is not None and totals.minute_tokens + charge.tokens > limits.tokens_per_minute:
-        return "tokens_per_minute"
-    if limits.tokens_per_day is not None and totals.day_tokens + charge.tokens > limits.tokens_per_day:
-        return "tokens_per_day"
+    """Which limit the charge would break; of several, the one that reopens last (the month, then the day), since
+    the client's retry when an earlier one reopens would be refused again: the SDKs honour Retry-After, so a
+    per-minute answer to a call the day also refused made them wait a minute for nothing."""
     if limits.monthly_budget_micro_usd is not None and \
             totals.month_micro_usd + charge.micro_usd > limits.monthly_budget_micro_usd:
         return "monthly_budget"
+    if limits.tokens_per_day is not None and totals.day_tokens + charge.tokens > limits.tokens_per_day:
+        return "tokens_per_day"
+    if limits.tokens_per_minute is not None and totals.minute_tokens + charge.tokens > limits.tokens_per_minute:
+        return "tokens_per_minute"
     return None
 
 

@@ -180,3 +180,13 @@ def test_an_anthropic_client_on_a_converse_model_is_told_which_stop_sequence_end
     assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", word)
     two = claude.messages.create(**ask, stop_sequences=[word, "never said"])
     assert (two.stop_reason, two.stop_sequence) == ("stop_sequence", None)     # Converse does not say which
+
+
+def test_count_tokens_with_thinking_enabled(stack):
+    """Anthropic's count_tokens takes `thinking` and no max_tokens; the CountTokens body's placeholder max_tokens
+    (1) was below the thinking budget, which Claude refuses: every such count was a 400 the client could not fix."""
+    client = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-admin-key", max_retries=0)
+    ask = [{"role": "user", "content": "count " * 50}]
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    counted = client.messages.count_tokens(model="sonnet", messages=ask, thinking=thinking)
+    assert counted.input_tokens == client.messages.count_tokens(model="sonnet", messages=ask).input_tokens

@@ -87,3 +87,17 @@ def test_exception_mid_stream_ends_the_stream_with_the_format_error_event(stack)
     o = ask(stack, model="haiku", stream=True, api="openai")
     last = [line for line in o.content.decode().split("\n\n") if line.strip()][-1]
     assert "error" in json.loads(last[len("data: "):])
+
+
+def test_an_openai_answer_from_a_fallback_names_the_model_that_answered(stack):
+    """OpenAI's `model` is the model that answered (LangChain's model_name, the Agents SDK's usage traces read
+    it): a fallback's answer said the model asked for, though the headers and the price said the fallback."""
+    fault(stack, type="throttle", count=-1, model="sonnet")
+    whole = ask(stack, api="openai")
+    assert whole.headers["X-Bedrock-Fallback-From"] == "sonnet" and whole.json()["model"] == "haiku"
+    streamed = ask(stack, api="openai", stream=True)
+    chunks = [json.loads(line[6:]) for line in streamed.iter_lines(decode_unicode=True)
+              if line.startswith("data: {")]
+    assert chunks and {chunk["model"] for chunk in chunks} == {"haiku"}
+    unfailed = ask(stack, model="claude-haiku-4-5", api="openai")
+    assert unfailed.json()["model"] == "claude-haiku-4-5"          # the name asked for, when that model answers

@@ -291,3 +291,16 @@ def test_the_memory_store_drops_past_windows_counters_at_most_once_a_minute():
     assert len(store._counts) == 10_003                              # the same minute: not scanned again
     store.reserve("s", Charge(1, 1), limits, Windows.at(now.replace(minute=1)))
     assert len(store._counts) == 3
+
+
+def test_a_call_the_day_refuses_too_is_told_the_day_not_the_minute():
+    """The SDKs honour Retry-After: answered with the minute window, they waited up to a minute and were refused
+    again by the day (the Anthropic SDK's default retries: 60 s mid-session)."""
+    meter_ = Meter({"limits": [{"role": "guest", "tokens_per_minute": 500, "tokens_per_day": 600,
+                                "monthly_budget_usd": 1}]})
+    now = datetime(2026, 11, 24, 10, 0, 5, tzinfo=timezone.utc)
+    reply = _spent(meter_, ctx(300, 10), ctx(350, 10, api=ApiFormat.OPENAI), now=now)   # 310 + 360: both windows
+    assert reply.status == 429 and reply.body["error"]["message"] == "Daily token limit reached."
+    assert int(reply.headers["Retry-After"]) == 86400 - 36005 and reply.headers["x-should-retry"] == "false"
+    assert first_exceeded(Totals(400, 500, 999_999), Charge(200, 2), Limits(500, 600, 1_000_000)) == "monthly_budget"
+    assert first_exceeded(Totals(400, 100, 0), Charge(200, 2), Limits(500, 600, 1_000_000)) == "tokens_per_minute"
