@@ -200,12 +200,40 @@ def guardrail_headers(guardrail: Guardrail | None) -> tuple[tuple[str, str], ...
 
 
 def with_guardrail_config(body: dict[str, Any], guardrail: Guardrail | None) -> dict[str, Any]:
-    """Converse carries it in the body; the role's guardrail replaces one a native client sent."""
+    """Converse carries it in the body; the role's guardrail replaces one a native client sent, and judges the
+    whole prompt: a `guardContent` block (with one, Bedrock judges only those) becomes the plain block it wraps."""
     if guardrail is not None:
         body["guardrailConfig"] = {"guardrailIdentifier": guardrail.identifier,
                                    "guardrailVersion": guardrail.version,
                                    "trace": "enabled" if guardrail.trace else "disabled"}
+        for blocks in _content_lists(body):
+            blocks[:] = [_unguarded(block) for block in blocks]
     return body
+
+
+INVOKE_GUARDRAIL_FIELD = "amazon-bedrock-guardrailConfig"
+"""InvokeModel's own guardrail setting (tagSuffix: only text between the tagged markers is judged)."""
+
+
+def _content_lists(body: dict[str, Any]) -> list[list[Any]]:
+    """The block lists of a Converse body: its system prompt and each message's content."""
+    lists = [body["system"]] if isinstance(body.get("system"), list) else []
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
+        if isinstance(message, dict) and isinstance(message.get("content"), list):
+            lists.append(message["content"])
+    return lists
+
+
+def _unguarded(block: Any) -> Any:
+    """A guardContent block as the text or image block it marks; anything else as it is."""
+    guarded = block.get("guardContent") if isinstance(block, dict) else None
+    if not isinstance(guarded, dict):
+        return block
+    text = guarded.get("text")
+    if isinstance(text, dict) and isinstance(text.get("text"), str):
+        return {"text": text["text"]}
+    return {"image": guarded["image"]} if isinstance(guarded.get("image"), dict) else block
 
 
 NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "converse", "converse-stream",
@@ -229,6 +257,10 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
                                            metadata))
     elif operation.startswith("invoke"):
         headers = guardrail_headers(guardrail) + tier_headers(tier) + invoke_header(metadata)
+        if guardrail is not None and INVOKE_GUARDRAIL_FIELD.encode() in body:   # the role's guardrail judges it all
+            parsed = wire_json.loads(body)
+            if isinstance(parsed, dict) and parsed.pop(INVOKE_GUARDRAIL_FIELD, None) is not None:
+                body = _json(parsed)
     return UpstreamCall(api=ApiFormat.BEDROCK, operation=operation, model_name=entry.name,
                         client_model=entry.bedrock_id, model_id=model_id,
                         region=(entry.region if counting else entry.invocation_region) or region,
