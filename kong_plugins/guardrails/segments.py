@@ -74,6 +74,7 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
     if isinstance(body.get("inputText"), str):                       # Titan InvokeModel
         yield Segment(("inputText",), body["inputText"])
     yield from _prompts(body)
+    yield from _caller_metadata(body)
     yield from _rerank(body)
     yield from _responses_input(body.get("input"), tool_results)
     yield from _responses_input(body.get("items"), tool_results, "items")   # items added to an OpenAI Conversation
@@ -81,6 +82,29 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
     counted = body.get("input")
     if isinstance(counted, dict) and isinstance(counted.get("converse"), dict):   # Bedrock CountTokens
         yield from _messages(("input", "converse", "messages"), counted["converse"].get("messages"), tool_results)
+
+
+_METADATA_MEMBERS = ("metadata", "requestMetadata")
+"""OpenAI's `metadata` pairs, Anthropic's `metadata.user_id`, Converse's `requestMetadata`: the client's strings the
+gateway sends on to Bedrock, whose model invocation logs keep them."""
+_CALLER_FIELDS = ("user", "safety_identifier")
+"""OpenAI's end-user identifiers, sent on as Bedrock request metadata (bedrock.request_metadata)."""
+
+
+def _caller_metadata(body: dict[str, Any]) -> Iterator[Segment]:
+    """What a client says about the call (who asks, its own tags): not prompt, but it reaches Bedrock's invocation
+    logs, so a card number or a credential in it is blocked as one in a prompt. A key cannot be rewritten: a
+    redaction there blocks."""
+    for member in _METADATA_MEMBERS:
+        pairs = body.get(member)
+        for key, value in pairs.items() if isinstance(pairs, dict) else ():
+            if isinstance(key, str):
+                yield Segment((member,), key, extracted=True)
+            if isinstance(value, str):
+                yield Segment((member, key), value)
+    for name in _CALLER_FIELDS:
+        if isinstance(body.get(name), str):
+            yield Segment((name,), body[name])
 
 
 def embedded_bodies(body: Any) -> Iterator[tuple[Path, bytes | None]]:

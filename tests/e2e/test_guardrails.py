@@ -166,3 +166,37 @@ def test_a_custom_pattern_re2_refuses_fails_closed_in_the_clients_format_and_the
         logged = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock") if line.startswith("{")]
         assert any(e.get("event") == "guardrail_config_invalid" and e.get("custom_patterns") == ["sku"]
                    for e in logged)
+
+
+SECRET = "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.mark.parametrize("path, body, headers", [
+    ("/v1/chat/completions", {"model": "haiku", "metadata": {"order": PAN},
+                              "messages": [{"role": "user", "content": "hi"}]}, {}),
+    ("/v1/chat/completions", {"model": "haiku", "user": PAN, "messages": [{"role": "user", "content": "hi"}]}, {}),
+    ("/v1/messages", {"model": "haiku", "max_tokens": 8, "metadata": {"user_id": SECRET},
+                      "messages": [{"role": "user", "content": "hi"}]}, {}),
+    ("/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/converse",
+     {"requestMetadata": {"ticket": PAN}, "messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {}),
+    ("/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke",
+     {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]},
+     {"X-Amzn-Bedrock-Request-Metadata": json.dumps({"ticket": PAN})}),
+], ids=["openai-metadata", "openai-user", "anthropic-user-id", "converse-request-metadata", "invoke-header"])
+def test_card_data_and_secrets_in_request_metadata_are_blocked_as_in_a_prompt(stack, path, body, headers):
+    """The client's metadata goes on to Bedrock as request metadata, which its model invocation logs keep: a card
+    number or a credential there reached Bedrock unscanned."""
+    r = requests.post(stack.proxy_url + path, json=body, headers={"X-API-Key": "dev-ops-key", **headers}, timeout=15)
+    assert r.status_code == 403 and ("payment_card" in r.text or "credentials" in r.text)
+    assert PAN not in r.text and "wJalrXUtnFEMI" not in r.text
+    assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+
+
+def test_ordinary_request_metadata_passes(stack):
+    claude = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-ops-key", max_retries=0)
+    user_id = "user_2d711642b726b04401627ca9fbac32f5c85580f3_account_7f9c_session_1a2b"   # Claude Code's shape
+    claude.messages.create(model="haiku", max_tokens=8, metadata={"user_id": user_id},
+                           messages=[{"role": "user", "content": "where is order 5521?"}])
+    gpt = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-ops-key", max_retries=0)
+    gpt.chat.completions.create(model="haiku", metadata={"order": "5521", "channel": "web"}, user="u-42",
+                                messages=[{"role": "user", "content": "where is order 5521?"}])
