@@ -31,7 +31,7 @@ from gevent import GreenletExit
 
 from kong_plugins.context import Consumer, ContextStore, RequestContext, store
 from kong_plugins.eventlog import log_event
-from kong_plugins.formats.api import FORM_PATHS, api_for_path
+from kong_plugins.formats.api import FORM_PATHS, api_for_path, request_id_headers
 from kong_plugins.formats import multipart_form, wire_json
 from kong_plugins.formats.errors import Reply
 
@@ -137,5 +137,6 @@ def respond(kong: Any, reply: Reply, ctx: RequestContext) -> None:
     send it anywhere.
     """
     ctx.answered_status, ctx.body, ctx.armed = reply.status, None, False
-    kong.response.exit(reply.status, wire_json.dumps(reply.body).decode(), {**_JSON, **reply.headers})
+    headers = {**_JSON, **dict(request_id_headers(ctx.api, ctx.request_id)), **reply.headers}
+    kong.response.exit(reply.status, wire_json.dumps(reply.body).decode(), headers)
     raise GreenletExit   # see the module docstring: the handler ends here, whichever server runs it

@@ -17,6 +17,17 @@ class ApiFormat(str, Enum):
     COHERE = "cohere"   # Cohere's Rerank API (the cohere SDK's rerank, v1 and v2)
 
 
+_REQUEST_ID_HEADERS = {ApiFormat.OPENAI: "x-request-id", ApiFormat.ANTHROPIC: "request-id"}
+
+
+def request_id_headers(api: ApiFormat | None, request_id: str) -> list[tuple[str, str]]:
+    """The gateway's request id where the client's SDK reads a response's id (OpenAI's and Anthropic's
+    `_request_id`, quoted in their errors): the id the request log and Kong's access log carry. A Bedrock-native
+    client reads Bedrock's own x-amzn-RequestId, passed on as it came."""
+    name = _REQUEST_ID_HEADERS.get(api) if api is not None else None
+    return [(name, request_id)] if name and request_id else []
+
+
 RERANK_PATHS = ("/v1/rerank", "/v2/rerank")
 IMAGE_VARIATIONS_PATH = "/v1/images/variations"
 IMAGE_EDITS_PATH = "/v1/images/edits"

@@ -24,7 +24,7 @@ from kong_plugins.context import ContextStore, RequestContext
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats import openai_embeddings
 from kong_plugins.formats.anthropic import with_header_betas
-from kong_plugins.formats.api import ApiFormat, api_for_path
+from kong_plugins.formats.api import ApiFormat, api_for_path, request_id_headers
 from kong_plugins.formats.errors import ErrorKind, render_error
 from kong_plugins.formats.image_models import NotDrawn
 from kong_plugins.metering import budget_status
@@ -342,10 +342,11 @@ def usage_headers(ctx: RequestContext) -> list[tuple[str, str]]:
 
 
 def _noting_status(ctx: RequestContext, start_response: StartResponse) -> StartResponse:
-    """`start_response` that also notes the status on the context: token-meter's log reports it."""
+    """`start_response` that also notes the status on the context (token-meter's log reports it) and names the
+    request for the client's SDK."""
     def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
         ctx.answered_status = int(status.split(" ", 1)[0])
-        return start_response(status, headers, *exc_info)
+        return start_response(status, headers + request_id_headers(ctx.api, ctx.request_id), *exc_info)
     return start
 
 

@@ -190,3 +190,17 @@ def test_count_tokens_with_thinking_enabled(stack):
     thinking = {"type": "enabled", "budget_tokens": 1024}
     counted = client.messages.count_tokens(model="sonnet", messages=ask, thinking=thinking)
     assert counted.input_tokens == client.messages.count_tokens(model="sonnet", messages=ask).input_tokens
+
+
+def test_each_sdk_reads_the_gateways_request_id_from_answers_and_errors(stack):
+    """OpenAI's and Anthropic's SDKs keep a response's id (`_request_id`, quoted in their errors) from x-request-id
+    and request-id: the gateway's id, which its request log and Kong's access log carry (it was None)."""
+    ask = [{"role": "user", "content": "hi"}]
+    raw = oa(stack).chat.completions.with_raw_response.create(model="haiku", max_tokens=8, messages=ask)
+    assert raw.parse()._request_id == raw.headers["X-Kong-Request-Id"]
+    claude = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0)
+    answer = claude.messages.with_raw_response.create(model="haiku", max_tokens=8, messages=ask)
+    assert answer.parse()._request_id == answer.headers["X-Kong-Request-Id"]
+    with pytest.raises(openai.NotFoundError) as refused:           # answered by a plugin, not the relay
+        oa(stack).chat.completions.create(model="no-such-model", max_tokens=8, messages=ask)
+    assert refused.value.request_id == refused.value.response.headers["X-Kong-Request-Id"]
