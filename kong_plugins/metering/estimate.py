@@ -54,7 +54,8 @@ def text_and_images(node: Any) -> tuple[int, int]:
         return chars, images
     if not isinstance(node, dict):
         return 0, 0
-    if node.get("type") in _IMAGE_TYPES:
+    kind = node.get("type")
+    if isinstance(kind, str) and kind in _IMAGE_TYPES:   # a native body is the client's: a list there is no image
         return 0, 1
     chars, images = 0, 0
     for key, value in node.items():

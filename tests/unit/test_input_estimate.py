@@ -67,3 +67,11 @@ def test_tool_schemas_and_inputs_count_as_the_json_the_model_reads():
 ])
 def test_a_native_body_names_its_output_cap_where_its_model_family_does(body, cap):
     assert native_estimate(body)[1] == cap
+
+
+def test_a_native_body_of_odd_shapes_is_estimated_not_raised_on():
+    """A native body reaches the estimate unvalidated (Bedrock judges it): an unhashable `type` raised, and the
+    client got a 503 "a gateway check did not run" instead of Bedrock's 400."""
+    body = {"messages": [{"role": "user", "content": [{"type": ["x"], "text": "hi"}, {"type": {"a": 1}}]}]}
+    assert estimate_input_tokens(body) == 1
+    assert native_estimate(body) == (1, 4096)
