@@ -175,7 +175,7 @@ class Catalogue:
         if entry is None and role is not None:
             entry = self._entries.get(role.model_for(model.strip()) or "")
         if entry is None and self.resolve_by_family:
-            match = _CLAUDE_FAMILY.search(key)
+            match = _CLAUDE_FAMILY.search(arn.group(1) if arn else key)   # an ARN: the id it names
             entry = self._entries.get(match.group(1)) if match else None
         return entry
 
