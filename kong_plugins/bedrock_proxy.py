@@ -27,7 +27,7 @@ from kong_plugins.formats.chat_request import ChatRequest, parse_chat
 from kong_plugins.formats.openai_responses import ConversationTurn
 from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
-from kong_plugins.kong_request import guarded, request_context, request_path, respond
+from kong_plugins.kong_request import bedrock_headers, guarded, request_context, request_path, respond
 from kong_plugins.metering import budget_status
 from kong_plugins.metering.estimate import estimate_input_tokens
 from kong_plugins.model_routes import EMBEDDINGS_PATH, IMAGES_PATH, KIND_ROUTES, ModelRoutes
@@ -97,9 +97,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
             ctx.method = kong.request.get_method() or ""
             if ctx.method == "GET":   # retrieve's ?stream=true (not served), input_items' and items' paging
                 ctx.query = kong.request.get_raw_query() or ""
-        elif path.startswith("/model/") and not ctx.headers_loaded:   # kong.yaml's post-function did not pass them
-            ctx.tier_header, ctx.headers_loaded = kong.request.get_header(service_tier.HEADER), True
-            ctx.metadata_header = kong.request.get_header(request_metadata.INVOKE_HEADER)
+        elif path.startswith("/model/"):
+            bedrock_headers(kong, ctx)
         decision = self.decide(ctx, path)
         if isinstance(decision, Reply):
             return respond(kong, decision, ctx)

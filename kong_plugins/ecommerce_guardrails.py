@@ -11,19 +11,17 @@ OpenAI's `POST /v1/moderations` itself (guardrails.moderation), with its own det
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kong_plugins import metrics
 from kong_plugins.context import RequestContext
 from kong_plugins.eventlog import log_event
-from kong_plugins.formats import wire_json
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.guardrails import moderation, scan_pool
-from kong_plugins.guardrails.scanner import UNREADABLE, ScanResult, Scanner
-from kong_plugins.kong_request import guarded, request_context, request_path, respond
+from kong_plugins.guardrails.scanner import UNREADABLE, Scanner
+from kong_plugins.kong_request import bedrock_headers, guarded, request_context, request_path, respond
 from kong_plugins.schemas import ECOMMERCE_GUARDRAILS_SCHEMA
 
 NAME = "ecommerce-guardrails"
@@ -55,8 +53,10 @@ class Plugin:
         if path.rstrip("/") == moderation.PATH:   # a question about the text, answered here: never blocked
             return respond(kong, self._moderation(ctx), ctx)
         result = scan_pool.scan(self.scanner, ctx.body)   # a large body on a thread: the loop relays meanwhile
-        if ctx.metadata_header:
-            self._scan_header_metadata(ctx.metadata_header, result)
+        if path.startswith("/model/"):   # InvokeModel's request metadata is a header, which Bedrock's logs keep
+            bedrock_headers(kong, ctx)
+            if ctx.metadata_header:
+                self.scanner.scan_unwritable(ctx.metadata_header, result)
         for category, action in result.found.items():
             metrics.guardrail_blocks_total.labels(category=category, role=role, action=action).inc()
         if result.blocked:
@@ -71,17 +71,6 @@ class Plugin:
         if result.body is not None:
             ctx.body = result.body
         ctx.signoffs.add(NAME)
-
-    def _scan_header_metadata(self, header: str, result: ScanResult) -> None:
-        """InvokeModel's request metadata comes in a header, which Bedrock's invocation logs keep as they keep the
-        body's: scanned as Converse's requestMetadata. A header cannot be rewritten: a redaction there blocks."""
-        try:
-            pairs = json.loads(header)
-        except ValueError:
-            return   # bedrock-proxy refuses it (a 400 naming the header)
-        found = self.scanner.scan(wire_json.dumps({"requestMetadata": pairs})).found if isinstance(pairs, dict) else {}
-        for category, action in found.items():
-            result.found[category] = "block" if action == "redact" else result.found.get(category, action)
 
     def _moderation(self, ctx: RequestContext) -> Reply:
         try:

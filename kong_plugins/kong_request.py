@@ -29,11 +29,13 @@ from typing import Any, Callable
 
 from gevent import GreenletExit
 
+from kong_plugins.bedrock.request_metadata import INVOKE_HEADER as METADATA_HEADER
 from kong_plugins.context import Consumer, ContextStore, RequestContext, store
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import FORM_PATHS, api_for_path, request_id_headers
 from kong_plugins.formats import multipart_form, wire_json
 from kong_plugins.formats.errors import Reply
+from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
 
 PhaseMethod = Callable[[Any, Any], None]
 
@@ -108,6 +110,14 @@ def client_id(value: Any) -> str | None:
 def _as_bytes(body: Any) -> bytes | None:
     """A Lua string as the bytes it holds (msgpack str arrives decoded with surrogateescape)."""
     return body.encode("utf-8", "surrogateescape") if isinstance(body, str) else body
+
+
+def bedrock_headers(kong: Any, ctx: RequestContext) -> None:
+    """A native call's Bedrock headers (service tier, request metadata) on the context: kong.yaml's post-function
+    passes them in its table; without it, two PDK calls, once per request, by whichever plugin asks first."""
+    if not ctx.headers_loaded:
+        ctx.tier_header, ctx.headers_loaded = kong.request.get_header(TIER_HEADER), True
+        ctx.metadata_header = kong.request.get_header(METADATA_HEADER)
 
 
 def request_path(kong: Any, ctx: RequestContext) -> str:

@@ -87,6 +87,12 @@ class Scanner:
             found[category] = _stronger(found.get(category), action)
         return found
 
+    def scan_unwritable(self, text: str, result: ScanResult) -> None:
+        """Add what `text` holds to `result`, for text the request carries where the gateway cannot rewrite it (a
+        header): a redaction there blocks."""
+        for category, action in self.findings_in(text).items():
+            result.found[category] = _stronger(result.found.get(category), "block" if action == "redact" else action)
+
     def scan(self, raw: bytes | None) -> ScanResult:
         if not raw:
             return ScanResult()

@@ -175,6 +175,11 @@ def test_without_the_post_function_snapshot_the_plugins_ask_kong_for_each_value(
         ok = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers=headers, timeout=10)
         blocked = requests.post(stack.proxy_url + "/v1/chat/completions", headers=headers, timeout=10, json={
             "model": "haiku", "messages": [{"role": "user", "content": "my card is 4111 1111 1111 1111"}]})
+        in_header = requests.post(   # InvokeModel's request metadata header, read by the first plugin that asks
+            stack.proxy_url + "/model/us.anthropic.claude-haiku-4-5-20251001-v1:0/invoke", timeout=10,
+            headers={**headers, "X-Amzn-Bedrock-Request-Metadata": '{"ticket": "4111 1111 1111 1111"}'},
+            json={"anthropic_version": "bedrock-2023-05-31", "max_tokens": 8, "messages": MSG["messages"]})
+        assert in_header.status_code == 403
         assert ok.status_code == 200 and ok.json()["content"][0]["text"]
         assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "content_blocked"  # OpenAI shape
         stack.harness.wait_for_log(ok.headers["X-Kong-Request-Id"])

@@ -10,3 +10,14 @@ def test_a_custom_pattern_re2_refuses_is_reported_by_category_and_the_others_sti
     assert scanner.invalid_patterns == ["sku", "lookahead"]
     result = scanner.scan(b'{"messages": [{"role": "user", "content": "redeem GC-12345678 please"}]}')
     assert result.blocked == ["gift_card"]
+
+
+def test_text_that_cannot_be_rewritten_turns_a_redaction_into_a_block_and_never_weakens_one():
+    from kong_plugins.guardrails.scanner import ScanResult
+    scanner = Scanner({"payment_card": "redact"})
+    result = ScanResult(found={"payment_card": "monitor"})
+    scanner.scan_unwritable('{"ticket": "4111 1111 1111 1111"}', result)
+    assert result.found == {"payment_card": "block"}
+    strict = ScanResult(found={"payment_card": "block"})
+    Scanner({"payment_card": "monitor"}).scan_unwritable("4111 1111 1111 1111", strict)
+    assert strict.found == {"payment_card": "block"}
