@@ -111,12 +111,14 @@ def large_prompt_burst(gateway: OurGateway, make_chat: Callable[..., Call], roun
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     statuses: dict[int, int] = {}
-    for _ in range(rounds):
-        run = concurrent([call], concurrency, concurrency)
-        for status, count in run.statuses.items():
-            statuses[status] = statuses.get(status, 0) + count
-    done.set()
-    sampler.join()
+    try:
+        for _ in range(rounds):
+            run = concurrent([call], concurrency, concurrency)
+            for status, count in run.statuses.items():
+                statuses[status] = statuses.get(status, 0) + count
+    finally:
+        done.set()
+        sampler.join()
     after = server.memory_info().rss
     return {"requests": rounds * concurrency, "concurrency": concurrency, "prompt_mb": megabytes,
             "statuses": {str(k): v for k, v in sorted(statuses.items())},

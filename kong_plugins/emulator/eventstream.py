@@ -7,9 +7,7 @@ import base64
 import random
 from typing import Any
 
-from kong_plugins.bedrock.eventstream import encode_headers, encode_message, exception_frame, json_bytes
-
-__all__ = ["chunk_frame", "encode_headers", "encode_message", "event_frame", "exception_frame", "padding"]
+from kong_plugins.bedrock.eventstream import encode_message, json_bytes
 
 _PAD_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 

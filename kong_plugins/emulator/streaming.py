@@ -11,7 +11,7 @@ import struct
 import time
 from typing import Protocol
 
-from .eventstream import exception_frame
+from kong_plugins.bedrock.eventstream import exception_frame
 from .faults import FaultRule
 from .responses import Clock, StreamResponse
 from .settings import TimingValues

@@ -7,8 +7,8 @@ shared/reference/bedrock-runtime.md §7.
 
 from __future__ import annotations
 
-import re
 import json
+import re
 from typing import Any, Iterator
 
 from kong_plugins.bedrock import guardrail_usage

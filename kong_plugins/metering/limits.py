@@ -54,12 +54,10 @@ class LimitPolicy:
         by_role: dict[str, Limits] = {}
         by_consumer: dict[str, dict[str, Any]] = {}
         conflicts: list[str] = []
-        for key, table, entries, make in (("role", by_role, config.get("limits"), lambda e: _limits(e, Limits())),
-                                          ("consumer", by_consumer, config.get("consumer_overrides"), dict)):
-            for entry in entries or []:
-                value = make(entry)
-                if table.setdefault(entry[key], value) != value:
-                    conflicts.append(f"{key} {entry[key]!r} has limits twice: the first entry is used")
+        for entry in config.get("limits") or []:
+            _first_claim(by_role, "role", entry["role"], _limits(entry, Limits()), conflicts)
+        for entry in config.get("consumer_overrides") or []:
+            _first_claim(by_consumer, "consumer", entry["consumer"], dict(entry), conflicts)
         return cls(by_role, by_consumer, conflicts)
 
     def limits_for(self, role: str | None, consumer_names: tuple[str, ...]) -> Limits:
@@ -69,6 +67,12 @@ class LimitPolicy:
             if name in self.by_consumer:
                 return _limits(self.by_consumer[name], limits)
         return limits
+
+
+def _first_claim(table: dict[str, Any], what: str, name: str, value: Any, conflicts: list[str]) -> None:
+    """The first entry for a name keeps it (a file reads top down); a different later one is a conflict, noted."""
+    if table.setdefault(name, value) != value:
+        conflicts.append(f"{what} {name!r} has limits twice: the first entry is used")
 
 
 def _limits(entry: Mapping[str, Any], base: Limits) -> Limits:

@@ -48,7 +48,7 @@ class UpstreamCall:
     api: ApiFormat          # the client's format (responses and errors use it)
     operation: str          # invoke | invoke-with-response-stream | converse | converse-stream
     model_name: str         # catalogue name
-    client_model: str       # the name the client asked for (echoed in OpenAI responses)
+    client_model: str       # the model name the response reports (the client's, or a fallback's catalogue name)
     model_id: str           # Bedrock model / inference-profile id / application inference profile ARN
     region: str
     body: bytes             # the body to send to Bedrock (already translated)

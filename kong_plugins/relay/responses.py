@@ -14,8 +14,6 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
 from botocore.eventstream import EventStreamBuffer, ParserError
-from botocore.exceptions import HTTPClientError, ReadTimeoutError
-from urllib3.exceptions import HTTPError as Urllib3Error
 
 from kong_plugins.bedrock import eventstream
 from kong_plugins.bedrock.guardrail_usage import INVOKE_TRACE
@@ -29,28 +27,9 @@ from kong_plugins.formats.sse import AnthropicSseDecoder
 from kong_plugins.metering.estimate import StreamedOutput
 from kong_plugins.policy import service_tier
 from kong_plugins.relay.call import UpstreamCall
+from kong_plugins.relay.stream_errors import BROKE_OFF, STREAM_BROKE, StreamCut, StreamException
 
 Render = Callable[[dict[str, Any], "bytes | None"], Iterable[bytes]]
-
-
-STREAM_BROKE = (ReadTimeoutError, HTTPClientError, Urllib3Error, OSError)
-"""How reading Bedrock's stream fails: botocore's and urllib3's own errors (a connection cut
-mid-chunk is urllib3's ProtocolError, a stall past the read timeout urllib3's ReadTimeoutError)."""
-BROKE_OFF = "The Bedrock stream broke off."
-
-
-class StreamCut(Exception):
-    """Bedrock's native stream broke inside a frame: no frame can follow the bytes the client has, so its
-    response is cut too (relay.wsgi sends no last chunk), and its SDK reports a truncated stream."""
-
-
-class StreamException(Exception):
-    """Bedrock sent an exception (or error) frame after the stream started."""
-
-    def __init__(self, exception_type: str, message: str | None) -> None:
-        super().__init__(exception_type)
-        self.exception_type = exception_type
-        self.upstream_message = message
 
 
 def decoder_for(call: UpstreamCall) -> Any:

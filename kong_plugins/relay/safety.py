@@ -12,7 +12,7 @@ import json
 from typing import Any, Callable, Iterable, Iterator
 
 from kong_plugins.eventlog import log_event
-from kong_plugins.relay.responses import StreamCut
+from kong_plugins.relay.stream_errors import StreamCut
 
 _BODY = json.dumps({"message": "The gateway relay failed to handle this request."}).encode()
 

@@ -13,7 +13,7 @@ from kong_plugins.eventlog import log_event
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error, sse_error_event
 from kong_plugins.formats.sse import MantleStreamError
 from kong_plugins.relay.call import UpstreamCall
-from kong_plugins.relay.responses import BROKE_OFF, STREAM_BROKE, StreamException
+from kong_plugins.relay.stream_errors import BROKE_OFF, STREAM_BROKE, StreamException
 
 STREAM_FAILURES = (StreamException, MantleStreamError, ParserError, ValueError, KeyError, TypeError, *STREAM_BROKE)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from gevent.pywsgi import OldMessage, WSGIHandler, WSGIServer
 
-from kong_plugins.relay.responses import StreamCut
+from kong_plugins.relay.stream_errors import StreamCut
 from kong_plugins.socket_send import send_all
 
 

@@ -13,7 +13,8 @@ from botocore.credentials import Credentials
 from botocore.eventstream import EventStreamBuffer
 from emulator_helpers import ACCESS_KEY, NOVA, SECRET_KEY, SONNET_45, TITAN, claude_body, decode_stream
 
-from kong_plugins.emulator.eventstream import chunk_frame, encode_message
+from kong_plugins.bedrock.eventstream import encode_message
+from kong_plugins.emulator.eventstream import chunk_frame
 
 TOOL = {"name": "lookup", "description": "Look up",
         "input_schema": {"type": "object", "required": ["query"], "properties": {"query": {"type": "string"}}}}

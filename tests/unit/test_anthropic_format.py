@@ -3,11 +3,13 @@ import json
 import pytest
 
 from kong_plugins.context import RequestContext
-from kong_plugins.emulator.eventstream import chunk_frame, event_frame, exception_frame
+from kong_plugins.bedrock.eventstream import exception_frame
+from kong_plugins.emulator.eventstream import chunk_frame, event_frame
 from kong_plugins.formats import anthropic
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.relay.call import UpstreamCall
-from kong_plugins.relay.responses import StreamException, stream_events
+from kong_plugins.relay.responses import stream_events
+from kong_plugins.relay.stream_errors import StreamException
 
 EVENTS = [
     {"type": "message_start", "message": {"id": "msg_bdrk_1", "type": "message", "role": "assistant",
