@@ -35,6 +35,7 @@ from kong_plugins.relay import background, item_store
 from kong_plugins.relay.choices import call_choices, charge_failed_choices, first_failure, merged_stream, \
     render_choices
 from kong_plugins.relay.clock import RelayClock
+from kong_plugins.relay.stream_errors import StreamCut
 from kong_plugins.relay.stream_failures import STREAM_FAILURES, cancelled, failure_event, failure_reply
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
 from kong_plugins.relay.embeddings import embed_all
@@ -244,8 +245,9 @@ class RelayApp:
                 exc_info = sys.exc_info()
                 yield from _error(lambda status, headers: start_response(status, headers, exc_info),
                                   failure_reply(ctx, call, exc))
-            elif call.api is ApiFormat.BEDROCK:
-                ctx.error_type = type(exc).__name__   # passthrough_events ended it as Bedrock would
+            elif call.api is ApiFormat.BEDROCK:   # passthrough_events handles Bedrock's own failures: this is ours
+                ctx.error_type = type(exc).__name__
+                raise StreamCut() from None          # cut, not a clean end a client would read as a short answer
             else:
                 yield failure_event(ctx, call, exc)
         finally:
