@@ -35,7 +35,7 @@ from kong_plugins.relay import background, item_store
 from kong_plugins.relay.choices import call_choices, charge_failed_choices, first_failure, merged_stream, \
     render_choices
 from kong_plugins.relay.clock import RelayClock
-from kong_plugins.relay.stream_errors import StreamCut
+from kong_plugins.relay.stream_errors import STREAM_TIMED_OUT, StreamCut
 from kong_plugins.relay.stream_failures import STREAM_FAILURES, cancelled, failure_event, failure_reply
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
 from kong_plugins.relay.embeddings import embed_all
@@ -153,7 +153,8 @@ class RelayApp:
         _answered(ctx, call, answers[0])
         if call.stream:
             start_response("200 OK", _SSE_HEADERS + _served_headers(ctx, call))
-            return ctx.relay_clock.downstream(merged_stream(call, answers, ctx))
+            return _failing_as_bedrock_would(ctx, call, ctx.relay_clock.downstream(merged_stream(call, answers, ctx)),
+                                             start_response)
         return self._answer(ctx, call, answers[0], start_response, lambda: render_choices(call, answers, ctx))
 
     def _background(self, ctx: RequestContext, candidates: list[UpstreamCall],
@@ -228,28 +229,12 @@ class RelayApp:
 
     def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any,
                 start_response: StartResponse) -> Iterator[bytes]:
-        """Bedrock's stream to the client as it arrives, in the client's format (a native one byte for byte).
-        The 200 goes out with the first bytes: a stream that fails before them is answered with the error's own
-        status instead (pywsgi takes a new start_response, with exc_info, until the head is sent)."""
-        started = False
+        """Bedrock's stream to the client as it arrives, in the client's format (a native one byte for byte)."""
         try:
             clock = ctx.relay_clock
-            for piece in clock.downstream(translator_for(call)(clock.upstream(upstream_chunks(upstream)), call, ctx)):
-                started = started or bool(piece)
-                yield piece
-        except GeneratorExit:
-            cancelled(ctx)
-            raise
-        except STREAM_FAILURES as exc:
-            if not started and call.api is not ApiFormat.BEDROCK:
-                exc_info = sys.exc_info()
-                yield from _error(lambda status, headers: start_response(status, headers, exc_info),
-                                  failure_reply(ctx, call, exc))
-            elif call.api is ApiFormat.BEDROCK:   # passthrough_events handles Bedrock's own failures: this is ours
-                ctx.error_type = type(exc).__name__
-                raise StreamCut() from None          # cut, not a clean end a client would read as a short answer
-            else:
-                yield failure_event(ctx, call, exc)
+            yield from _failing_as_bedrock_would(
+                ctx, call, clock.downstream(translator_for(call)(clock.upstream(upstream_chunks(upstream)), call, ctx)),
+                start_response)
         finally:
             upstream.raw.close()
 
@@ -279,6 +264,40 @@ def _failed(ctx: RequestContext, failure: Failure) -> None:
     if failure.upstream_type == READ_TIMEOUT:
         ctx.usage = as_planned(ctx.planned_input, ctx.planned_output, ctx.planned_calls)
         ctx.usage_estimated = True
+
+
+def _failing_as_bedrock_would(ctx: RequestContext, call: UpstreamCall, pieces: Iterator[bytes],
+                              start_response: StartResponse) -> Iterator[bytes]:
+    """A stream's pieces, ended as Bedrock ends a failed call for this client. The 200 goes out with the first
+    bytes: a failure before them is answered with the error's own status (pywsgi takes a new start_response,
+    with exc_info, until the head is sent), which the SDKs retry, and billed as that error is (nothing, or, for a
+    call the gateway stopped waiting for, as planned). After them: the format's error event; a native stream is
+    cut (passthrough_events ends Bedrock's own failures; this is one of ours)."""
+    started = False
+    try:
+        for piece in pieces:
+            started = started or bool(piece)
+            yield piece
+    except GeneratorExit:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()   # the translators note what was streamed (their finally) before the hang-up is logged
+        if call.choices == 1:   # relay.choices' merged stream logs its own
+            cancelled(ctx)
+        raise
+    except STREAM_FAILURES as exc:
+        if call.api is ApiFormat.BEDROCK:
+            ctx.error_type = type(exc).__name__
+            raise StreamCut() from None          # cut, not a clean end a client would read as a short answer
+        if started:
+            yield failure_event(ctx, call, exc)
+            return
+        exc_info = sys.exc_info()
+        if call.choices == 1:   # (the choices of `n` that did open are billed their prompts: relay.choices)
+            ctx.usage, ctx.usage_estimated = (as_planned(ctx.planned_input, ctx.planned_output), True) \
+                if isinstance(exc, STREAM_TIMED_OUT) else (None, False)
+        yield from _error(lambda status, headers: start_response(status, headers, exc_info),
+                          failure_reply(ctx, call, exc))
 
 
 def _not_drawn(exc: NotDrawn, request_id: str | None) -> Failure:

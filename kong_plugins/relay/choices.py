@@ -132,7 +132,7 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
 
     pumps = [gevent.spawn(pump, index) for index in range(len(answers))]
     try:
-        running = len(pumps)
+        running, yielded = len(pumps), False
         while running:
             began = time.perf_counter()
             piece = pieces.get()
@@ -141,9 +141,12 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
                 running -= 1
             elif isinstance(piece, BaseException):
                 _gather(ctx, shadows, pumps)
+                if not yielded:   # nothing went out: the relay answers with the error's status instead
+                    raise piece
                 yield failure_event(ctx, call, piece)
                 return
             else:
+                yielded = True
                 yield piece
         _gather(ctx, shadows, pumps)
         yield b"".join(openai_chat.stream_end(call.response_id, created, call.client_model,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from botocore.exceptions import HTTPClientError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeout
 
+STREAM_TIMED_OUT = (ReadTimeoutError, Urllib3ReadTimeout)
+"""The gateway stopped waiting: Bedrock goes on with the call, and bills it."""
 STREAM_BROKE = (ReadTimeoutError, HTTPClientError, Urllib3Error, OSError)
 """How reading Bedrock's stream fails: botocore's and urllib3's own errors (a connection cut
 mid-chunk is urllib3's ProtocolError, a stall past the read timeout urllib3's ReadTimeoutError)."""

@@ -92,3 +92,31 @@ def test_an_anthropic_stream_ends_with_the_anthropic_apis_own_message_stop(stack
                             "messages": [{"role": "user", "content": "hi"}]})
     last = r.text.strip().split("\n\n")[-1]
     assert last == 'event: message_stop\ndata: {"type":"message_stop"}'
+
+
+def _day_used(stack, key="dev-developer-key"):
+    r = requests.get(stack.proxy_url + "/v1/budget", headers={"X-API-Key": key}, timeout=15)
+    return r.json()["tokens_per_day"]["used"]
+
+
+def test_a_stream_refused_before_its_first_event_is_billed_as_the_http_error_would_be(stack):
+    """Nothing: Bedrock bills no throttled call. It was charged the whole prompt, and with the SDKs now retrying
+    the 429, each retry charged it again (a Claude Code call three times over)."""
+    body = {"model": "haiku", "max_tokens": 16, "stream": True,
+            "messages": [{"role": "user", "content": "order status please " * 500}]}
+    before = _day_used(stack)
+    stack.emulator_control("POST", "/_emulator/faults", json=THROTTLED_FIRST)
+    refused = requests.post(stack.proxy_url + "/v1/messages", json=body, timeout=15,
+                            headers={"X-API-Key": "dev-developer-key"})
+    assert refused.status_code == 429
+    assert stack.harness.wait_for_log(refused.headers["X-Kong-Request-Id"], 10)
+    assert _day_used(stack) == before
+
+
+def test_n_streams_refused_before_their_first_event_are_the_errors_status_too(stack):
+    stack.emulator_control("POST", "/_emulator/faults", json={**THROTTLED_FIRST, "count": -1})
+    r = requests.post(stack.proxy_url + "/v1/chat/completions", headers={"X-API-Key": "dev-developer-key"},
+                      json={"model": "haiku", "n": 2, "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+                      timeout=15)
+    assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+    assert r.json()["error"]["code"] == "rate_limit_exceeded"
