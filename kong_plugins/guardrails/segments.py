@@ -93,7 +93,8 @@ _CALLER_FIELDS = ("user", "safety_identifier")
 
 def _caller_metadata(body: dict[str, Any]) -> Iterator[Segment]:
     """What a client says about the call (who asks, its own tags): not prompt, but it reaches Bedrock's invocation
-    logs, so a card number or a credential in it is blocked as one in a prompt. A key cannot be rewritten: a
+    logs, so a card number or a credential in it is blocked as one in a prompt. A key cannot be rewritten, nor a
+    Converse requestMetadata value (Bedrock takes only [a-zA-Z0-9\\s:_@$#=/+,-.] there: no redaction marker): a
     redaction there blocks."""
     for member in _METADATA_MEMBERS:
         pairs = body.get(member)
@@ -101,7 +102,7 @@ def _caller_metadata(body: dict[str, Any]) -> Iterator[Segment]:
             if isinstance(key, str):
                 yield Segment((member,), key, extracted=True)
             if isinstance(value, str):
-                yield Segment((member, key), value)
+                yield Segment((member, key), value, extracted=member == "requestMetadata")
     for name in _CALLER_FIELDS:
         if isinstance(body.get(name), str):
             yield Segment((name,), body[name])

@@ -21,3 +21,11 @@ def test_text_that_cannot_be_rewritten_turns_a_redaction_into_a_block_and_never_
     strict = ScanResult(found={"payment_card": "block"})
     Scanner({"payment_card": "monitor"}).scan_unwritable("4111 1111 1111 1111", strict)
     assert strict.found == {"payment_card": "block"}
+
+
+def test_a_redaction_in_converse_request_metadata_blocks_since_bedrock_refuses_the_marker_there():
+    scanner = Scanner({"payment_card": "redact"})
+    native = scanner.scan(b'{"requestMetadata": {"card": "4111111111111111"}, "messages": []}')
+    assert native.blocked == ["payment_card"] and native.body is None
+    openai = scanner.scan(b'{"metadata": {"card": "4111111111111111"}, "messages": []}')
+    assert openai.blocked == [] and b"[REDACTED:payment_card]" in openai.body   # cleaned to Bedrock's charset later
