@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 from typing import Any
 
 from kong_plugins.context import Usage
+from kong_plugins.guardrails.document_bytes import decode_base64
 
 CHARS_PER_TOKEN = 4
 TOKENS_PER_IMAGE = 1600
@@ -58,19 +60,40 @@ def text_and_images(node: Any) -> tuple[int, int]:
     if isinstance(kind, str) and kind in _IMAGE_TYPES:   # a native body is the client's: a list there is no image
         return 0, 1
     chars, images = 0, 0
+    pdf_source = node.get("format") == "pdf"   # a Converse document: its source holds the bytes
     for key, value in node.items():
         if key in _UNREAD_KEYS:
+            continue
+        if key == "source" and pdf_source and isinstance(value, dict) and isinstance(value.get("bytes"), str):
+            chars += _payload_chars(value["bytes"], pdf=True)
             continue
         if key == "image" and isinstance(value, dict):   # a Converse image block
             images += 1
         elif key in _JSON_KEYS and isinstance(value, (dict, list)):
             chars += len(json.dumps(value, separators=(",", ":")))
         elif isinstance(value, str) and (key == "bytes" or (key == "data" and node.get("type") == "base64")):
-            chars += math.ceil(len(value) * BASE64_BYTES_PER_CHAR)
+            chars += _payload_chars(value, pdf=node.get("media_type") == "application/pdf" or pdf_source)
         else:
             c, i = text_and_images(value)
             chars, images = chars + c, images + i
     return chars, images
+
+
+_PDF_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+TOKENS_PER_PDF_PAGE = 4600
+"""Claude reads a PDF page as its text (1,500-3,000 tokens) and as an image (about 1,600): the high end of both."""
+
+
+def _payload_chars(data: str, *, pdf: bool) -> int:
+    """A base64 payload as characters of prompt: a PDF by its pages (its bytes are mostly compressed streams and
+    images, 2 MB for an 11-page scan that Claude reads as some 50,000 tokens), anything else by its bytes. A PDF
+    whose page objects are compressed (object streams) cannot be counted this way: by its bytes, erring high."""
+    if pdf:
+        raw = decode_base64(data)
+        pages = len(_PDF_PAGE.findall(raw)) if raw else 0
+        if pages:
+            return pages * TOKENS_PER_PDF_PAGE * CHARS_PER_TOKEN
+    return math.ceil(len(data) * BASE64_BYTES_PER_CHAR)
 
 
 class StreamedOutput:

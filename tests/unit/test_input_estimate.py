@@ -75,3 +75,16 @@ def test_a_native_body_of_odd_shapes_is_estimated_not_raised_on():
     body = {"messages": [{"role": "user", "content": [{"type": ["x"], "text": "hi"}, {"type": {"a": 1}}]}]}
     assert estimate_input_tokens(body) == 1
     assert native_estimate(body) == (1, 4096)
+
+
+def test_a_pdf_is_estimated_by_its_pages_not_its_bytes():
+    """Claude reads a PDF page as text and as an image: some 4,600 tokens at the most. By its bytes, an 11-page
+    scan (2 MB) was estimated at half a million tokens, a request too large for a developer's minute."""
+    from tests.document_files import pdf
+    from kong_plugins.metering.estimate import TOKENS_PER_PDF_PAGE
+    data = base64.b64encode(pdf(*[f"page {i}" for i in range(11)]) + b"x" * 2_000_000).decode()   # a scan's bulk
+    anthropic_pdf = _user({"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                                          "data": data}})
+    converse_pdf = _user({"document": {"format": "pdf", "name": "d", "source": {"bytes": data}}})
+    assert estimate_input_tokens(anthropic_pdf) == 11 * TOKENS_PER_PDF_PAGE
+    assert estimate_input_tokens(converse_pdf) == 11 * TOKENS_PER_PDF_PAGE + 1      # and the name, "d"
