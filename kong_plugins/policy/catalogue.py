@@ -15,9 +15,10 @@ from kong_plugins.policy.service_tier import OFFERED_BY_DEFAULT, TIERED_KINDS, T
 ALL_MODELS = "*"
 _UNCACHEABLE_CLAUDE = re.compile(r"claude-(v2|instant|3-(haiku|sonnet|opus)-|3-5-sonnet-20240620)")
 _MODEL_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:(?:foundation-model|inference-profile)/(.+)$")
-_CLAUDE_FAMILY = re.compile(r"^(?:[a-z0-9-]+\.)*claude-(?:\d+-(?:\d+-)?)?(opus|sonnet|haiku)"
-                            r"(?:[-.:@\[][a-z0-9.:@\[\]-]*)?$")
-"""A Claude model name or id of a family: the whole string, so that nothing else a client writes resolves."""
+_CLAUDE_FAMILY = re.compile(r"^(?:[a-z0-9_-]+/)?(?:[a-z0-9-]+\.)*claude-(?:\d+-(?:\d+-)?)?(opus|sonnet|haiku)"
+                            r"(?:[-_.:@\[][a-z0-9_.:@\[\]-]*)?$")
+"""A Claude model name or id of a family (with a LiteLLM-style `bedrock/` prefix, a `_thinking` suffix): the whole
+string, so that nothing else a client writes resolves."""
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,9 @@ PROFILE_ARN = "arn:aws:bedrock:us-east-1:1:inference-profile"
 @pytest.mark.parametrize("name,served", [("claude-opus-4-8", "opus"), ("claude-sonnet-5", "sonnet"),
                                          ("anthropic.claude-haiku-5-5", "haiku"), ("claude-3-7-sonnet-latest", "sonnet"),
                                          ("us.anthropic.claude-opus-5-v1:0", "opus"),
-                                         (f"{PROFILE_ARN}/us.anthropic.claude-opus-4-8-v1:0", "opus")])
+                                         (f"{PROFILE_ARN}/us.anthropic.claude-opus-4-8-v1:0", "opus"),
+                                         ("bedrock/us.anthropic.claude-sonnet-4-6", "sonnet"),
+                                         ("claude-3-7-sonnet_thinking", "sonnet")])
 def test_unknown_claude_names_resolve_by_family(name, served):
     body = {"model": name, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
     ctx = ctx_for("admin", body)
