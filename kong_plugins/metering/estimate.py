@@ -72,7 +72,7 @@ def text_and_images(node: Any) -> tuple[int, int]:
         elif key in _JSON_KEYS and isinstance(value, (dict, list)):
             chars += len(json.dumps(value, separators=(",", ":")))
         elif isinstance(value, str) and (key == "bytes" or (key == "data" and node.get("type") == "base64")):
-            chars += _payload_chars(value, pdf=node.get("media_type") == "application/pdf" or pdf_source)
+            chars += _payload_chars(value, pdf=node.get("media_type") == "application/pdf")
         else:
             c, i = text_and_images(value)
             chars, images = chars + c, images + i

@@ -30,7 +30,7 @@ from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.relay.responses import (decoder_for, note_served_tier, render_message, translator_for,
                                           upstream_chunks)
-from kong_plugins.relay.stream_failures import cancelled, failure_event
+from kong_plugins.relay.stream_failures import cancelled
 
 
 def call_choices(client: BedrockClient, budget: RetryBudget, call: UpstreamCall, request_id: str,
@@ -112,8 +112,8 @@ def render_choices(call: UpstreamCall, answers: list[Upstream], ctx: RequestCont
 
 def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestContext) -> Iterator[bytes]:
     """The choices' streams as one: each stream's chunks as they come, under its choice's index, then one usage
-    chunk (their sum, if asked for) and [DONE]. A stream that breaks ends them all with the format's error event;
-    a client that hangs up closes every Bedrock stream."""
+    chunk (their sum, if asked for) and [DONE]. A stream that breaks ends them all, raising its failure (the relay
+    answers it: app._failing_as_bedrock_would); a client that hangs up closes every Bedrock stream."""
     created = int(time.time())
     shadows = [copy.copy(ctx) for _ in answers]   # each stream notes its own usage and first token
     for index, shadow in enumerate(shadows):
@@ -132,21 +132,17 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
 
     pumps = [gevent.spawn(pump, index) for index in range(len(answers))]
     try:
-        running, yielded = len(pumps), False
+        running = len(pumps)
         while running:
             began = time.perf_counter()
             piece = pieces.get()
             ctx.relay_clock.add_waiting(time.perf_counter() - began)   # waiting on Bedrock
             if piece is _ENDED:
                 running -= 1
-            elif isinstance(piece, BaseException):
+            elif isinstance(piece, BaseException):   # the relay ends the stream (app._failing_as_bedrock_would)
                 _gather(ctx, shadows, pumps)
-                if not yielded:   # nothing went out: the relay answers with the error's status instead
-                    raise piece
-                yield failure_event(ctx, call, piece)
-                return
+                raise piece
             else:
-                yielded = True
                 yield piece
         _gather(ctx, shadows, pumps)
         yield b"".join(openai_chat.stream_end(call.response_id, created, call.client_model,
