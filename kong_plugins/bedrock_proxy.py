@@ -38,7 +38,7 @@ from kong_plugins.policy.service_tier import TierRefusal
 from kong_plugins.relay import background, conversation_store, item_store
 from kong_plugins.response_objects import RESPONSE_OBJECT_PATH, ResponseObjects, owner
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
-                                    plan_passthrough)
+                                    plan_passthrough, under_one_id)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
@@ -215,7 +215,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
                 if not plan:
                     raise   # the model asked for cannot take the request: the client's 400
                 # a fallback that cannot take it (another API's limits) is left out of this request's chain
-        ctx.upstream, ctx.fallbacks = plan[0], plan[1:]
+        ctx.upstream, *ctx.fallbacks = under_one_id(plan)
         if chat.choices > 1:   # OpenAI's `n`: every choice from one model, so no fallback
             ctx.upstream, ctx.fallbacks = replace(plan[0], choices=chat.choices), []
         ctx.omitted_tools, ctx.response_echo = chat.omitted_tools, chat.echo

@@ -149,6 +149,12 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
                         beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC and entry.kind == "claude" else None)
 
 
+def under_one_id(plan: list[UpstreamCall]) -> list[UpstreamCall]:
+    """A request's model and fallbacks answer under the first's id: a background or kept Response was given it
+    before any model answered, and its answer must land under it whichever model gives it."""
+    return [replace(call, response_id=plan[0].response_id) for call in plan]
+
+
 def _operation_and_body(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, policy: BodyPolicy,
                         bodies: dict[Any, tuple[str, bytes]], guardrail: Guardrail | None,
                         tier: str, metadata: Mapping[str, str] | None) -> tuple[str, bytes]:

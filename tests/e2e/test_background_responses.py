@@ -99,6 +99,17 @@ def test_a_failed_background_call_is_a_failed_response_with_the_error(stack):
     assert logged_end(stack) == (200, "failed")
 
 
+def test_a_background_response_a_fallback_answers_completes_under_its_id(stack):
+    """The model asked for is denied, its fallback answers: the answer used to be kept under the fallback's own id,
+    so the response the client polls stayed `in_progress` forever."""
+    stack.emulator_control("POST", "/_emulator/faults", json={"type": "access_denied", "count": 1, "model": "sonnet"})
+    started = client(stack).responses.create(model="sonnet", input="Summarise the week's orders", background=True)
+    done = polled(stack, started.id)
+    assert (done.id, done.status, done.model) == (started.id, "completed", "haiku")
+    assert done.output_text.startswith("Emulated reply to:")
+    assert logged_end(stack) == (200, "completed")
+
+
 @pytest.mark.parametrize("extra,message", [({"stream": True}, "not as a stream"), ({"store": False}, "store")])
 def test_background_that_cannot_be_polled_is_a_400_naming_background(stack, extra, message):
     r = requests.post(stack.proxy_url + "/v1/responses", headers={"X-API-Key": KEY}, timeout=15,

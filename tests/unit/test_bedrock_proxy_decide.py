@@ -141,6 +141,16 @@ def test_fallback_chain_keeps_only_models_the_role_may_use():
     assert PLUGIN.decide(ctx, "/v1/messages") is None and ctx.fallbacks == []
 
 
+def test_a_fallback_answers_under_the_id_the_client_was_given():
+    """A background Response is kept as running under the first candidate's id before any model answers: a
+    fallback that answered under an id of its own left it `in_progress` forever (tester's finding)."""
+    for path, body in [("/v1/responses", {"model": "sonnet", "input": "hi", "background": True}),
+                       ("/v1/chat/completions", {"model": "sonnet", "messages": [{"role": "user", "content": "hi"}]})]:
+        ctx = ctx_for("developer", body)
+        assert PLUGIN.decide(ctx, path) is None and [c.model_name for c in ctx.fallbacks] == ["haiku"]
+        assert {c.response_id for c in ctx.fallbacks} == {ctx.upstream.response_id}
+
+
 def test_a_fallback_that_cannot_take_the_request_is_left_out_and_the_model_asked_for_still_serves_it():
     """Claude Code's web search is a tool Anthropic's API defines: Claude on InvokeModel gets it as sent,
     a Converse model cannot take it (a 400 when asked for directly, left out of a chain as a fallback)."""
