@@ -15,6 +15,7 @@ from kong_plugins.formats import openai_embeddings, openai_image_edits, openai_i
 from kong_plugins.formats.api import IMAGE_EDITS_PATH, IMAGE_VARIATIONS_PATH, ApiFormat
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
+from kong_plugins.guardrails import scan_pool
 from kong_plugins.metering.estimate import CHARS_PER_TOKEN
 from kong_plugins.policy.catalogue import CatalogueEntry
 from kong_plugins.relay.call import plan_embeddings, plan_images, plan_rerank
@@ -56,8 +57,8 @@ class ModelRoutes:
         """images.generate, images.create_variation (IMAGE_VARIATIONS_PATH) or images.edit (IMAGE_EDITS_PATH)."""
         api = ApiFormat.OPENAI
         parse = _IMAGE_PARSERS.get(path, openai_images.parse_request)
-        try:
-            job, model, response_format = parse(ctx.body)
+        try:   # a large upload is decoded on a thread (Pillow lets go of the GIL), so the loop serves others meanwhile
+            job, model, response_format = scan_pool.run(len(ctx.body or b""), parse, ctx.body)
         except RequestError as exc:
             return render_error(api, ErrorKind.INVALID_REQUEST, str(exc), param=exc.param)
         entry = self._entry_of_kind(api, ctx, model, "image")

@@ -18,14 +18,28 @@ if TYPE_CHECKING:
     from PIL import Image
 
 
+MAX_PIXELS = 4096 * 4096
+"""The most pixels a picture may have: 16,777,216, more than any of Bedrock's image models takes (Nova Canvas's
+sides go up to 4,096). Checked from the header, before decoding: a PNG of a few hundred KB can say 20000x20000,
+400 million pixels that would hold the plugin server (every request on it) for seconds, or more memory than a
+pod has."""
+
+
 def opened(raw: bytes | None, field: str) -> Image.Image:
-    """The picture in `raw`; RequestError naming `field` when it is not a PNG or JPEG."""
+    """The picture in `raw`; RequestError naming `field` when it is not a PNG or JPEG, or has over MAX_PIXELS."""
     from PIL import Image, UnidentifiedImageError
     try:
-        picture = Image.open(io.BytesIO(raw or b""))
-        picture.load()
+        picture = Image.open(io.BytesIO(raw or b""))   # reads the header only
+        too_large = picture.width * picture.height > MAX_PIXELS
+        if not too_large:
+            picture.load()
+    except Image.DecompressionBombError:   # Pillow's own limit (far above ours): neither OSError nor ValueError
+        too_large = True
     except (UnidentifiedImageError, OSError, ValueError):
         raise RequestError(f"{field}: must be a PNG or JPEG file.", field) from None
+    if too_large:
+        raise RequestError(f"{field}: the picture has more pixels than Bedrock's image models take: at most "
+                           f"{MAX_PIXELS:,} (4096x4096).", field)
     if picture.format not in ("PNG", "JPEG"):
         raise RequestError(f"{field}: must be a PNG or JPEG file.", field)
     return picture

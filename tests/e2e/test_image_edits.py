@@ -10,7 +10,7 @@ from PIL import Image
 
 from tests.e2e.clients import metric, metric_reaches, oa
 from tests.e2e.test_images import IMAGES_METRIC, canvas_calls, png_size
-from tests.unit.test_image_edits import png
+from tests.unit.test_image_edits import bomb, png
 
 
 def upload(data: bytes, name: str = "mug.png") -> tuple[str, io.BytesIO, str]:
@@ -57,6 +57,17 @@ def test_nothing_marking_what_to_change_is_a_400_before_bedrock(stack):
     with pytest.raises(openai.BadRequestError) as exc:
         oa(stack, "dev-ops-key").images.edit(image=upload(png()), prompt="a red mug", model="nova-canvas")
     assert exc.value.body["param"] == "mask" and "mask_prompt" in exc.value.body["message"]
+    assert canvas_calls(stack) == []
+
+
+@pytest.mark.parametrize("image,mask,param", [(bomb((12000, 12000)), None, "image"),
+                                               (png(), bomb((12000, 12000)), "mask")], ids=["image", "mask"])
+def test_a_picture_or_mask_of_too_many_pixels_is_a_400_naming_it_before_bedrock(stack, image, mask, param):
+    """A transparent 12000x12000 PNG held the plugin server, every user's requests, for 10-14 s while decoded."""
+    with pytest.raises(openai.BadRequestError) as exc:
+        oa(stack, "dev-ops-key").images.edit(image=upload(image), prompt="a red mug", model="nova-canvas",
+                                             **({"mask": upload(mask, "mask.png")} if mask else {}))
+    assert exc.value.body["param"] == param and "4096x4096" in exc.value.body["message"]
     assert canvas_calls(stack) == []
 
 

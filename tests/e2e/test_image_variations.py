@@ -10,6 +10,7 @@ import pytest
 from kong_plugins.emulator.images import png
 from tests.e2e.clients import metric, metric_reaches, oa
 from tests.e2e.test_images import IMAGES_METRIC, canvas_calls, png_size
+from tests.unit.test_image_edits import bomb
 
 SOURCE = png(320, 320, bytes(range(48)))
 pytestmark = pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")
@@ -62,6 +63,16 @@ def test_a_picture_bedrock_cannot_read_is_a_400_before_bedrock(stack, image):
         oa(stack, "dev-ops-key").images.create_variation(image=image, model="nova-canvas")
     assert "PNG or JPEG" in exc.value.body["message"] and exc.value.body["param"] == "image"
     assert canvas_calls(stack) == []
+
+
+def test_a_small_png_of_huge_dimensions_is_a_400_naming_image_before_bedrock(stack):
+    """388 KB saying 20000x20000: Pillow refused it as a decompression bomb with an error the gateway did not
+    expect, and the client got a 503."""
+    with pytest.raises(openai.BadRequestError) as exc:
+        oa(stack, "dev-ops-key").images.create_variation(image=upload(bomb((20000, 20000), colour_type=0)),
+                                                         model="nova-canvas")
+    assert exc.value.body["param"] == "image" and "4096x4096" in exc.value.body["message"]
+    assert exc.value.body["type"] == "invalid_request_error" and canvas_calls(stack) == []
 
 
 def test_stability_models_make_no_variations_and_json_is_not_a_form(stack):

@@ -3,12 +3,14 @@
 import base64
 import io
 import json
+import struct
+import zlib
 
 import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from kong_plugins.formats import multipart_form
+from kong_plugins.formats import multipart_form, pictures
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.image_models import planned
 from kong_plugins.formats.openai_image_edits import parse_edit
@@ -22,6 +24,15 @@ def png(size=(320, 240), mode="RGB", colour=(200, 120, 40), hole=None) -> bytes:
     out = io.BytesIO()
     picture.save(out, "PNG")
     return out.getvalue()
+
+
+def bomb(size: tuple[int, int], colour_type: int = 6) -> bytes:
+    """A PNG whose header says `size` over next to no pixel data: a few KB that would decode to gigabytes."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", *size, 8, colour_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(4096)))
+            + chunk(b"IEND", b""))
 
 
 def edit(image=None, mask=None, **fields):
@@ -95,6 +106,20 @@ def test_one_picture_at_a_time_and_none_is_a_form_error():
     with pytest.raises(RequestError) as exc:
         parse_edit(b"not a form")
     assert exc.value.param == "image" and "multipart/form-data" in str(exc.value)
+
+
+@pytest.mark.parametrize("size", [(12000, 12000), (20000, 20000), (4097, 4096)])
+def test_a_picture_or_mask_over_the_pixel_cap_is_a_400_naming_it_before_it_is_decoded(size):
+    """A small PNG saying 20000x20000 was Pillow's DecompressionBombError (a 503), and 12000x12000 held the plugin
+    server for seconds; both are refused from the header, as is anything a pixel over 4096x4096."""
+    for kwargs, param in [({"image": bomb(size)}, "image"), ({"mask": bomb(size)}, "mask")]:
+        with pytest.raises(RequestError) as exc:
+            edit(**kwargs)
+        assert exc.value.param == param and "4096x4096" in str(exc.value)
+
+
+def test_the_largest_picture_bedrock_takes_is_read():
+    assert pictures.opened(png((4096, 4096), mode="L", colour=0), "image").size == (4096, 4096)
 
 
 def test_stability_models_make_no_edits():

@@ -12,7 +12,7 @@ from kong_plugins.emulator.images import png
 from kong_plugins.formats import multipart_form, openai_images
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.image_models import ImageJob, planned
-from tests.unit.test_image_edits import png as pillow_png
+from tests.unit.test_image_edits import bomb, png as pillow_png
 
 PNG = png(320, 320, bytes(48))
 
@@ -70,6 +70,7 @@ def test_without_a_prompt_the_variation_sends_no_text():
 
 @pytest.mark.parametrize("body, param", [
     (form(files={"image": ("a.gif", b"GIF89a", "image/gif")}), "image"),
+    (form(files={"image": ("bomb.png", bomb((20000, 20000), colour_type=0), "image/png")}), "image"),
     (form(files={"mask": ("m.png", PNG, "image/png")}), "image"),
     (b'{"model": "nova-canvas"}', "image"),
     (b"not json, not a form", "image"),
