@@ -90,7 +90,7 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
             raise RequestError(f"messages.{i}.role: unknown role.", f"messages.{i}.role")
     if not messages:
         raise RequestError("messages: at least one user message is required.", "messages")
-    out: dict[str, Any] = {"messages": messages, "max_tokens": _max_tokens(request, default_max_tokens)}
+    out: dict[str, Any] = {"messages": _user_first(messages), "max_tokens": _max_tokens(request, default_max_tokens)}
     if system:
         out["system"] = "\n\n".join(system)
     if request.get("temperature") is not None:   # OpenAI's 0 to 2 (openai_settings), Claude's 0 to 1
@@ -116,6 +116,19 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
     if request.get("stream") is True:
         out["stream"] = True
     return out
+
+
+OPENING_TURN = "Hello."
+"""The user turn put before a conversation that starts with the assistant's (a chatbot's greeting, or a
+Conversation whose first user item was deleted): OpenAI takes such a conversation, Bedrock refuses it ("A
+conversation must start with a user message"). Short and neutral, as LiteLLM's modify_params does."""
+
+
+def _user_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`messages`, starting with a user turn as Bedrock requires."""
+    if messages[0]["role"] == "user":
+        return messages
+    return [{"role": "user", "content": [{"type": "text", "text": OPENING_TURN}]}, *messages]
 
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:

@@ -12,6 +12,7 @@ import redis
 from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
 from agents.memory import OpenAIConversationsSession
 
+from kong_plugins.formats.openai_chat import OPENING_TURN
 from tests.e2e.clients import last_sent
 from tests.e2e.test_response_store import CARD, client, store_config
 from tests.stack import GatewayStack
@@ -111,6 +112,29 @@ def test_the_agents_sdk_keeps_its_history_in_a_gateway_conversation():
         texts = _texts(stack)
         assert texts[0] == "call order_status for order 5" and texts[-1] == "and order 6?"
         assert [item.type for item in items].count("function_call_output") == 1
+
+
+def test_a_conversation_opening_with_the_assistants_greeting_is_answered():
+    """OpenAI takes a conversation that opens with a chatbot's greeting, or whose first user item was deleted;
+    Bedrock's 400 "A conversation must start with a user message" reached the client. A short user turn goes first."""
+    greeting = {"type": "message", "role": "assistant", "content": "Hi! How can I help?"}
+    with GatewayStack(config_overrides=store_config("memory", keep_inputs=True)) as stack:
+        opened = client(stack).conversations.create(items=[greeting])
+        answer = client(stack).responses.create(model="sonnet", conversation=opened.id, input="Where is my order?")
+        assert answer.status == "completed" and answer.output_text
+        assert [m["role"] for m in last_sent(stack)["body"]["messages"]] == ["user", "assistant", "user"]
+        assert _texts(stack) == [OPENING_TURN, "Hi! How can I help?", "Where is my order?"]
+
+        started = client(stack).conversations.create(items=[{"type": "message", "role": "user", "content": "hi"},
+                                                            greeting])
+        first = client(stack).conversations.items.list(started.id, order="asc").data[0]
+        client(stack).conversations.items.delete(first.id, conversation_id=started.id)
+        assert client(stack).responses.create(model="sonnet", conversation=started.id, input="next").output_text
+
+        history = [{"role": "assistant", "content": "Hi! How can I help?"}, {"role": "user", "content": "Order 4?"}]
+        assert client(stack).responses.create(model="sonnet", input=history).status == "completed"
+        chat = client(stack).chat.completions.create(model="sonnet", messages=history)
+        assert chat.choices[0].message.content and _texts(stack)[0] == OPENING_TURN
 
 
 def test_without_keep_inputs_conversations_are_openais_404_saying_why(stack):

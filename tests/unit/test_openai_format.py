@@ -34,6 +34,20 @@ def test_request_to_internal_model():
     assert out["stream"] is True
 
 
+def test_a_conversation_opening_with_the_assistant_starts_with_a_short_user_turn_as_bedrock_requires():
+    """A chatbot's greeting first: OpenAI takes it, Bedrock's 400 said "A conversation must start with a user
+    message"; the assistant's turn itself goes as it was, after the system prompt."""
+    req = {"messages": [{"role": "system", "content": "Be kind."}, {"role": "assistant", "content": "Hi! Need help?"},
+                        {"role": "user", "content": "Where is my order?"}]}
+    out = openai_chat.to_anthropic(req, default_max_tokens=10)
+    assert out["system"] == "Be kind."
+    assert out["messages"] == [{"role": "user", "content": [{"type": "text", "text": openai_chat.OPENING_TURN}]},
+                               {"role": "assistant", "content": [{"type": "text", "text": "Hi! Need help?"}]},
+                               {"role": "user", "content": [{"type": "text", "text": "Where is my order?"}]}]
+    unchanged = openai_chat.to_anthropic({"messages": req["messages"][2:]}, default_max_tokens=10)
+    assert unchanged["messages"] == out["messages"][2:]
+
+
 @pytest.mark.parametrize("body,param", [
     ({"messages": [{"role": "user", "content": "x"}], "n": 9}, "n"),
     ({"messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role"),
