@@ -27,8 +27,10 @@ _FAILURE_CODES = {ErrorKind.RATE_LIMITED: "rate_limit_exceeded", ErrorKind.BUDGE
 
 
 def response_usage(usage: Usage) -> dict[str, Any]:
-    """Like Chat Completions, input_tokens includes cached tokens (Bedrock's input does not)."""
-    return {"input_tokens": usage.prompt, "input_tokens_details": {"cached_tokens": usage.cache_read},
+    """Like Chat Completions, input_tokens includes the tokens read from and written to the cache (Bedrock's input
+    does not), and the details say how many of each: a write is billed at 1.25x the input price."""
+    return {"input_tokens": usage.prompt,
+            "input_tokens_details": {"cached_tokens": usage.cache_read, "cache_write_tokens": usage.cache_write},
             "output_tokens": usage.output, "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": usage.total}
 

@@ -58,16 +58,23 @@ def test_a_tool_loop_reads_the_conversation_so_far_from_the_cache(stack):
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_responses_api_reports_the_cached_tokens(stack, stream):
+def test_responses_api_reports_the_tokens_written_to_and_read_from_the_cache(stack, stream):
+    """Responses' usage said what was read and not what was written (a write is billed at 1.25x the input), which
+    Chat's cache_write_tokens and the X-Token-Usage-Cache-Write header said."""
     client = oa(stack)
+    details = []
     for question in ("Where is order 42?", "Where is order 43?"):
-        request = dict(model="haiku", max_output_tokens=20, instructions=POLICY, input=question)
+        request = dict(model="haiku", max_output_tokens=20, input=question,
+                       instructions=f"Streamed: {stream}. {POLICY}")   # a prefix of its own: written, then read
         if stream:
             with client.responses.stream(**request) as events:
                 response = events.get_final_response()
         else:
             response = client.responses.create(**request)
-    assert response.usage.input_tokens_details.cached_tokens > len(POLICY) // 5
+        details.append(response.usage.input_tokens_details)
+    written = details[0].cache_write_tokens
+    assert written > len(POLICY) // 5 and details[0].cached_tokens == 0
+    assert (details[1].cached_tokens, details[1].cache_write_tokens) == (written, 0)
 
 
 @pytest.fixture(scope="module")

@@ -101,15 +101,16 @@ def test_a_message_renders_as_response_items():
                            {"type": "text", "text": "Done."},
                            {"type": "tool_use", "id": "t1", "name": "get_order", "input": {"id": "4"}}],
                "stop_reason": "tool_use"}
-    response = responses_render.response_from_message(message, Usage(input=5, output=7, cache_read=10),
+    response = responses_render.response_from_message(message, Usage(input=5, output=7, cache_read=10, cache_write=4),
                                                       model="sonnet", response_id="resp_1")
     assert [item["type"] for item in response["output"]] == ["reasoning", "message", "function_call"]
     assert response["output"][0]["summary"] == [{"type": "summary_text", "text": "Plan."}]
     assert response["output"][1]["content"][0]["text"] == "Done."
     call = response["output"][2]
     assert (call["call_id"], call["name"], json.loads(call["arguments"])) == ("t1", "get_order", {"id": "4"})
-    assert response["status"] == "completed" and response["usage"]["input_tokens"] == 15
-    assert response["usage"]["total_tokens"] == 22 and response["usage"]["input_tokens_details"]["cached_tokens"] == 10
+    assert response["status"] == "completed" and response["usage"]["input_tokens"] == 19
+    assert response["usage"]["total_tokens"] == 26   # a cache write was billed but missing from the details:
+    assert response["usage"]["input_tokens_details"] == {"cached_tokens": 10, "cache_write_tokens": 4}
 
 
 def test_max_tokens_is_an_incomplete_response_and_json_mode_is_text():
@@ -134,7 +135,7 @@ def test_stream_events_are_numbered_and_close_every_item():
               {"type": "content_block_stop", "index": 1},
               {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
               {"type": "message_stop"}]
-    frames = [frame for e in events for frame in renderer.render(e, Usage(input=2, output=3))]
+    frames = [frame for e in events for frame in renderer.render(e, Usage(input=2, output=3, cache_write=5))]
     parsed = [(f.split(b"\n")[0][7:].decode(), json.loads(f.split(b"\n")[1][6:])) for f in frames]
     assert all(name == data["type"] for name, data in parsed)
     assert [data["sequence_number"] for _, data in parsed] == list(range(1, len(parsed) + 1))
@@ -144,6 +145,7 @@ def test_stream_events_are_numbered_and_close_every_item():
     final = parsed[-1][1]["response"]
     assert parsed[-1][0] == "response.completed" and final["output"][0]["content"][0]["text"] == "Hi there"
     assert final["output"][1]["arguments"] == "{}" and final["usage"]["output_tokens"] == 3
+    assert final["usage"]["input_tokens_details"] == {"cached_tokens": 0, "cache_write_tokens": 5}
 
 
 # Thinking blocks round trip: Claude may think on in a tool loop only with its earlier blocks.
