@@ -265,6 +265,9 @@ def _tool_choice(choice: Any, parallel: Any, tools: list[dict[str, Any]]) -> dic
     if choice in (None, "auto"):
         out: dict[str, Any] | None = {"type": "auto"} if parallel is False else None
     elif choice == "required":
+        if not tools:   # the model cannot call a tool it is not offered; answering text would break the contract
+            raise RequestError("tool_choice: required needs tools to call; send tools, or leave tool_choice out.",
+                               "tool_choice")
         out = {"type": "any"}
     elif choice == "none":
         out = {"type": "none"}

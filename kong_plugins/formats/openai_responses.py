@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from kong_plugins.formats import documents, reasoning
+from kong_plugins.formats import documents, reasoning, responses_settings
 from kong_plugins.formats.body import RequestError, boolean, load_json_object, required_string
 
 _STATEFUL = ("prompt",)
@@ -106,6 +106,7 @@ def chat_request(body: bytes | None, *, omit_hosted: bool = True, stored: Stored
             raise RequestError(f"{field}: the gateway does not keep conversations or prompts; send the whole "
                                "conversation in input (items it returned may be sent as item_reference).", field)
     background = _background(data)
+    responses_settings.check(data)
     tools = _Tools(data.get("tools"), omit_hosted)
     messages: list[dict[str, Any]] = []
     origins: list[str] = []
@@ -439,6 +440,8 @@ def _tool_choice(choice: Any, tools: _Tools) -> Any:
         else:
             name = tools.unique_member(name) or name
         return {"type": choice["type"], choice["type"]: {"name": name}}
+    if choice == "required" and tools.omitted and not tools.chat:
+        return None   # the hosted tools it could call are left out (X-Bedrock-Omitted-Tools): it goes on without
     if choice in ("none", "auto", "required"):
         return choice
     raise RequestError("tool_choice: must be none, auto, required or {\"type\": \"function\" or \"custom\", "
@@ -451,5 +454,8 @@ def _response_format(fmt: Any) -> dict[str, Any]:
         raise RequestError("text.format: must be an object.", "text.format")
     if fmt.get("type") != "json_schema":
         return fmt
+    if not isinstance(fmt.get("schema"), dict):   # Chat's response_format may leave it out (JSON mode), this not
+        raise RequestError("text.format.schema: required with json_schema: a JSON Schema object.",
+                           "text.format.schema")
     return {"type": "json_schema", "json_schema": {k: fmt[k] for k in ("name", "schema", "strict", "description")
                                                    if k in fmt}}

@@ -21,6 +21,7 @@ def _sent_to_bedrock(stack):
     ({"messages": [USER, {"role": "assistant", "tool_calls": "xy"}, USER]}, "messages.1.tool_calls"),
     ({"temperature": 7}, "temperature"),
     ({"tool_choice": "sometimes"}, "tool_choice"),
+    ({"tool_choice": "required"}, "tool_choice"),      # no tools to call: OpenAI's 400; it was answered with text
 ])
 def test_openai_sdk_gets_a_400_naming_the_field(stack, fields, param):
     stack.emulator_control("DELETE", "/_emulator/requests")

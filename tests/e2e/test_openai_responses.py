@@ -4,7 +4,7 @@ import openai
 import pydantic
 import pytest
 
-from tests.e2e.clients import last_sent, oa
+from tests.e2e.clients import last_sent, oa, sent
 
 TOOLS = [{"type": "function", "name": "get_order_status", "description": "Status of an order",
           "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}]
@@ -110,6 +110,20 @@ def test_a_bad_value_is_named_as_the_responses_request_has_it(stack):
             client.responses.create(model="sonnet", **{"input": "hi", **kwargs})
         assert exc.value.body["param"] == param and exc.value.body["message"].startswith(param)
         assert "messages." not in exc.value.body["message"]
+
+
+@pytest.mark.parametrize("kwargs, param", [
+    ({"truncation": "sometimes-4111"}, "truncation"),
+    ({"include": ["reasoning.encrypted_content", "bogus.value-4111"]}, "include.1"),
+    ({"text": {"format": {"type": "json_schema", "name": "order-4111"}}}, "text.format.schema"),
+    ({"tool_choice": "required"}, "tool_choice"),
+], ids=["truncation", "include", "json_schema", "required"])
+def test_settings_openai_refuses_are_a_400_naming_them_before_bedrock(stack, kwargs, param):
+    """Each was taken and answered (the Response repeating it as if it applied) where OpenAI answers a 400."""
+    with pytest.raises(openai.BadRequestError) as exc:
+        oa(stack).responses.create(model="sonnet", input="hi", **kwargs)
+    assert exc.value.body["param"] == param and exc.value.body["type"] == "invalid_request_error"
+    assert "4111" not in exc.value.body["message"] and sent(stack) == []
 
 
 AGENTS = {"type": "namespace", "name": "multi_agent_v1", "description": "Tools for managing sub-agents.",

@@ -96,6 +96,8 @@ CASES = [
      "tool_choice.function.name: names no tool in tools."),
     (chat(tool_choice={"type": "function", "function": {"name": "f"}}), "tool_choice",
      "tool_choice.function.name: names no tool in tools."),
+    (chat(tool_choice="required"), "tool_choice",       # OpenAI's 400 too: no tool to call, text is no answer
+     "tool_choice: required needs tools to call; send tools, or leave tool_choice out."),
     (chat(parallel_tool_calls="x", tools=TOOLS), "parallel_tool_calls", "parallel_tool_calls: must be a boolean."),
     *[(chat(seed=bad), "seed", "seed: must be an integer.") for bad in ("x", 1.5, True, 2 ** 64)],
     (chat(logprobs="x"), "logprobs", "logprobs: must be a boolean."),
@@ -133,7 +135,7 @@ def test_messages_never_repeat_the_value():
          parallel_tool_calls=False, tools=TOOLS, tool_choice={"type": "function", "function": {"name": "f"}},
          logprobs=False, top_logprobs=0),
     chat(stream=None, stream_options=None, temperature=None, tool_choice="none", parallel_tool_calls=None, seed=None),
-    chat(tool_choice="auto"), chat(tool_choice="required"),        # no tools: nothing to choose, as before
+    chat(tool_choice="auto"),                                      # no tools: nothing to choose, as before
     after_assistant(tool_calls=[{**CALL, "function": {"name": "f"}}]),                       # no arguments: {}
     after_assistant(tool_calls=[{**CALL, "function": {"name": "f", "arguments": ""}}]),
     after_assistant(content=None, tool_calls=None),

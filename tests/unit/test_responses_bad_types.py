@@ -58,6 +58,34 @@ def test_settings_openai_refuses_are_refused_by_their_responses_names(fields, pa
     assert (error["param"], error["message"]) == (param, message)
 
 
+SECRET = "card 4111111111111111"
+"""A value a setting's 400 must not repeat."""
+
+
+@pytest.mark.parametrize("fields, param", [
+    ({"truncation": SECRET}, "truncation"),
+    ({"include": [SECRET]}, "include.0"),
+    ({"include": ["reasoning.encrypted_content", SECRET]}, "include.1"),
+    ({"include": SECRET}, "include"),
+    ({"text": {"format": {"type": "json_schema", "name": SECRET}}}, "text.format.schema"),
+    ({"text": {"format": {"type": "json_schema", "name": "x", "schema": SECRET}}}, "text.format.schema"),
+    ({"tool_choice": "required"}, "tool_choice"),
+])
+def test_settings_openai_refuses_that_were_taken_are_a_400_that_does_not_repeat_them(fields, param):
+    """Each was taken, and the Response repeated it as if it applied (found by exploratory testing)."""
+    error = refused(responses(**fields))
+    assert error["param"] == param and error["message"].startswith(param + ": ") and "4111" not in error["message"]
+
+
+@pytest.mark.parametrize("fields", [{"truncation": "disabled"}, {"truncation": "auto"},
+                                    {"include": ["reasoning.encrypted_content", "message.output_text.logprobs"]},
+                                    {"tool_choice": "required", "tools": [{"type": "web_search"}]},
+                                    {"tool_choice": "auto"}, {"include": None}])
+def test_the_settings_openai_takes_still_pass(fields):
+    """`required` beside hosted tools only: they are left out (X-Bedrock-Omitted-Tools), and the call goes on."""
+    assert PLUGIN.decide(ctx_for("developer", responses(**fields)), "/v1/responses") is None
+
+
 def test_an_unknown_item_type_is_not_repeated_in_the_message():
     error = refused(responses(input=[{"type": "card 4111111111111111"}]))
     assert error["param"] == "input.0.type" and "4111" not in error["message"]
