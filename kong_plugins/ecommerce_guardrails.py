@@ -52,7 +52,8 @@ class Plugin:
                                               "sent to the model.", retry_after=1), ctx)
         if path.rstrip("/") == moderation.PATH:   # a question about the text, answered here: never blocked
             return respond(kong, self._moderation(ctx), ctx)
-        result = scan_pool.scan(self.scanner, ctx.body)   # a large body on a thread: the loop relays meanwhile
+        # a large body on a thread: the loop relays meanwhile. Claude Code names its session in a header
+        result = scan_pool.scan(self.scanner, ctx.body, from_claude_code=ctx.client_session is not None)
         if path.startswith("/model/"):   # InvokeModel's request metadata is a header, which Bedrock's logs keep
             bedrock_headers(kong, ctx)
             if ctx.metadata_header:

@@ -11,9 +11,10 @@ import re2
 from kong_plugins.guardrails.patterns import Validator, compile_pattern
 
 # --- payment cards ---------------------------------------------------------------------------
-_GAP = r"(?: ?- ?| {1,2})?"
-"""What may sit between two digits of a card: nothing, a space or two, or a hyphen with a space either side
-(`4111 - 1111 - ...`); Unicode spaces and dashes arrive folded to these (see guardrails.folding)."""
+_GAP = r"(?: ?- ?| {1,3})?"
+"""What may sit between two digits of a card: nothing, up to three spaces (a card copied out of a PDF), or a
+hyphen with a space either side (`4111 - 1111 - ...`); Unicode spaces and dashes arrive folded to these (see
+guardrails.folding)."""
 _PAN = compile_pattern(rf"(?:^|[^\d\w-])((?:\d{_GAP}){{12,18}}\d)(?:$|[^\d\w-])")
 _PAN_WRAPPED = compile_pattern(rf"(?:^|[^\d\w-])((?:\d{_GAP}){{3,17}}\d[ \t]*-?[ \t]*\r?\n[ \t]*(?:\d{_GAP}){{3,17}}\d)"
                                r"(?:$|[^\d\w-])")
@@ -92,27 +93,91 @@ def _in_hex_table(text: bytes, m: "re2._Match") -> bool:
 _SEPARATORS = re.compile(r"[\s.-]+")
 
 
-def _group_runs(number: str, shortest: int) -> Iterator[str]:
+def _group_runs(number: str, shortest: int, *, as_printed: bool = False) -> Iterator[str]:
     """The digits of each run of whole groups in `number` with `shortest` to 19 digits: a card may sit beside
     other groups in one run (`4111 1111 1111 1111 07/27`, the expiry's month; `ref 12 4111 ...`), and the
-    patterns take the longest run."""
+    patterns take the longest run. `as_printed`: only runs grouped as cards are printed (see _printed_as_card)."""
     groups = _SEPARATORS.split(number)
     for first in range(len(groups)):
         digits = ""
-        for group in groups[first:]:
-            digits += group
+        for last in range(first, len(groups)):
+            digits += groups[last]
             if len(digits) > 19:
                 break
-            if len(digits) >= shortest:
+            if len(digits) >= shortest and (not as_printed or _printed_as_card(groups[first:last + 1])):
                 yield digits
 
 
-def _is_card(number: str) -> bool:
-    return any(known_issuer(digits) and luhn_valid(digits) for digits in _group_runs(number, 13))
+_ISSUED_LAYOUTS = frozenset({(4, 6, 5), (4, 6, 4)})   # Amex, Diners
+
+
+def _printed_as_card(groups: list[str]) -> bool:
+    """Cards are printed whole, in fours (the last group shorter on 13-, 15- and 19-digit cards), as Amex's
+    4-6-5 or Diners' 4-6-4, or digit by digit. Other groupings are other numbers: an Amazon order id (3-7-7), a
+    phone number (`+49 151 23456787`), a postcode ending one CSV row and an order id starting the next
+    (`44135\n10023303`), a list of 8-digit order ids, one a line. Each is a Luhn-valid card of a known issuer
+    about one time in ten."""
+    sizes = tuple(len(group) for group in groups)
+    return (len(sizes) == 1 or all(size == 4 for size in sizes[:-1]) and sizes[-1] <= 4
+            or sizes in _ISSUED_LAYOUTS or all(size == 1 for size in sizes))
+
+
+def _gtin_valid(digits: str) -> bool:
+    """A GTIN-13/14 (EAN barcode) check digit: weights 3 and 1 from the right. A 13-digit Visa was last issued
+    decades ago, while an EAN-13 from a German GS1 prefix (400-440) is a Luhn-valid Visa number one time in ten."""
+    total = sum((1 if index % 2 else 3) * (ord(char) - 48) for index, char in enumerate(reversed(digits[:-1])))
+    return (10 - total % 10) % 10 == ord(digits[-1]) - 48
+
+
+def _is_card(number: str, as_printed: bool = True) -> bool:
+    return any(known_issuer(digits) and luhn_valid(digits) and not (len(digits) in (13, 14) and _gtin_valid(digits))
+               for digits in _group_runs(number, 13, as_printed=as_printed))
+
+
+_IBAN = re.compile(rb"(?<![A-Za-z0-9])([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)(?![A-Za-z0-9])")
+
+
+def _iban_valid(iban: bytes) -> bool:
+    """ISO 13616: the country and check digits moved to the end, letters as 10-35, the number mod 97 is 1."""
+    compact = iban.replace(b" ", b"").decode()
+    return int("".join(str(int(char, 36)) for char in compact[4:] + compact[:4])) % 97 == 1
+
+
+def _in_iban(text: bytes, m: "re2._Match") -> bool:
+    """The digits of a valid IBAN (`DE02 6005 0101 7400 0001 37`): a bank account, which one time in ten or
+    more holds a run that passes as a card."""
+    start, end = m.span(1)
+    window_start = max(0, start - 40)
+    return any(found.start(1) + window_start <= start and end <= found.end(1) + window_start
+               and _iban_valid(found.group(1)) for found in _IBAN.finditer(text[window_start:end + 40]))
 
 
 def _pan_valid(text: bytes, m: "re2._Match") -> bool:
-    return _is_card(m.group(1).decode()) and not _in_hex_table(text, m)
+    return _is_card(m.group(1).decode()) and not _in_hex_table(text, m) and not _in_iban(text, m)
+
+
+_FIELD_SEPARATORS = b",;|\t"
+
+
+def _wrapped_pan_valid(text: bytes, m: "re2._Match") -> bool:
+    """A card wrapped once, grouped as printed or not (`41111111\n11111111`, a narrow box's cut). Not grouped as
+    a card, its two lines must hold nothing else a table would: no field separator beside it, no number starting
+    the line above or below. Otherwise it is the end of one row and the start of the next (an export's postcode
+    and order id, a list of order ids)."""
+    if _pan_valid(text, m):
+        return True
+    if not _is_card(m.group(1).decode(), as_printed=False) or _in_hex_table(text, m) or _in_iban(text, m):
+        return False
+    start, end = m.span(1)
+    first_line = text.rfind(b"\n", 0, start) + 1
+    last_line_end = text.find(b"\n", end)
+    last_line_end = len(text) if last_line_end < 0 else last_line_end
+    before, after = text[first_line:start].rstrip(), text[end:last_line_end].lstrip()
+    if before[-1:] and before[-1:] in _FIELD_SEPARATORS or after[:1] and after[:1] in _FIELD_SEPARATORS:
+        return False
+    above = text[text.rfind(b"\n", 0, max(first_line - 1, 0)) + 1:max(first_line - 1, 0)] if first_line else b""
+    below = text[last_line_end + 1:last_line_end + 40]
+    return not above.lstrip()[:1].isdigit() and not below.lstrip()[:1].isdigit()
 
 
 def _tabbed_pan_valid(text: bytes, m: "re2._Match") -> bool:
@@ -167,14 +232,33 @@ _UNITS = tuple(unit.encode() for unit in (
     "ordin", "tentativ", "volte", "encomenda", "bestelling", "klant", "keer", "pogingen"))
 
 
+_CODE_WORD = re.compile(rb"(?:cvv2?|cvc2?|security\s+code)\s+")
+_COUNTED = re.compile(rb"\b(?:declines?|errors?|failures?|failed|mismatch(?:es)?|rates?|counts?|checks?|attempts?|"
+                      rb"went|rose|fell|total)\b")
+"""Words a statistic about codes has between the code's name and its number (`CVV declines: 312`, `cvv errors
+went from 120 to 312`), which a disclosed code does not (`CVV: 123`, `her security code is 123`)."""
+_STATISTICS = re.compile(rb"\bavs\b\W{0,3}\d{2,}|\bdeclines\b|\bdecline\s+(?:reasons?|rates?|codes?|report|stat)")
+"""A sentence about decline statistics (`Top decline reasons: CVV 312, AVS 120`): address checks (AVS) counted
+and declines in the plural are a report's words, not a customer's card (`cvv2=335 avs=Y` is a payment's)."""
+_SENTENCE_END = re.compile(rb"[.!?\n]")
+
+
 def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
-    """A code, not a count ("312 CVV failures", "cvv checks failed on 120 orders")."""
-    following = text[m.end():m.end() + 14].lstrip().lower()
-    before = text[max(0, m.start() - 1):m.start()]
-    return not following.startswith(_UNITS) and before != b"$"
+    """A code, not a count ("312 CVV failures", "cvv checks failed on 120 orders", "312 of 5000 orders")."""
+    number_start, number_end = m.span(1) if m.start(1) >= 0 else (m.start(2), m.end())
+    following = text[number_end:number_end + 40].lstrip().lower()
+    following = following[_CODE_WORD.match(following).end():] if _CODE_WORD.match(following) else following
+    if following.startswith((*_UNITS, b"of ", b"out of ")) or text[max(0, m.start() - 1):m.start()] == b"$":
+        return False
+    if _COUNTED.search(text[m.start():number_start].lower()):
+        return False
+    sentence_start = max((end.end() for end in _SENTENCE_END.finditer(text, max(0, m.start() - 120), m.start())),
+                         default=max(0, m.start() - 120))
+    sentence_end = _SENTENCE_END.search(text, number_end)
+    return not _STATISTICS.search(text[sentence_start:sentence_end.start() if sentence_end else len(text)].lower())
 
 
-PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid), (_PAN_WRAPPED, _pan_valid),
+PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid), (_PAN_WRAPPED, _wrapped_pan_valid),
                                                              (_PAN_TABBED, _tabbed_pan_valid),
                                                              (_PAN_DOTTED, _pan_valid),
                                                              (_PAN_FORM_ENCODED, _form_encoded_pan_valid),

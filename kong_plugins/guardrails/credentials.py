@@ -42,7 +42,7 @@ _SECRET_WORD = (r"(?:password|passwd|pwd|passcode|passphrase|pin|api[\s_-]?key|s
 _VALUE = r"([^\s'\"`,;]{4,})"
 _STRONG_VALUE = r"([^\s'\"`,;]*[0-9!@#$%^&*+=/\\|~<>?][^\s'\"`,;]*)"   # a value, not a word: digits or symbols
 _DISCLOSED = compile_pattern(
-    r"\b(\w*?" + _SECRET_WORD + r"\w*)[ \t]*(?:is|was|=|:|->)[ \t]*['\"`]?" + _STRONG_VALUE
+    r"\b(\w*?" + _SECRET_WORD + r"\w*)['\"`]?[ \t]*(?:is|was|=|:|->)[ \t]*['\"`]?" + _STRONG_VALUE
     + r"|\b(?:my|our|his|her|their|the\s+admin|admin)\s+(?:[\w-]+\s+){0,2}?" + _SECRET_WORD
     + r"\s*(?:is|was|=|:)\s*['\"`]?" + _VALUE
     + r"|\b" + _SECRET_WORD + r"\b[^.!?\n]{1,40}?\b(?:is|was)\s+['\"`]?" + _STRONG_VALUE

@@ -29,9 +29,9 @@ T = TypeVar("T")
 _pool: ThreadPool | None = None
 
 
-def scan(scanner: Scanner, raw: bytes | None) -> ScanResult:
-    """`scanner.scan(raw)`, on a scanner thread when `raw` is large."""
-    return run(len(raw or b""), scanner.scan, raw)
+def scan(scanner: Scanner, raw: bytes | None, from_claude_code: bool = False) -> ScanResult:
+    """`scanner.scan(raw, from_claude_code)`, on a scanner thread when `raw` is large."""
+    return run(len(raw or b""), scanner.scan, raw, from_claude_code)
 
 
 def run(size: int, work: Callable[..., T], *args: Any) -> T:

@@ -93,7 +93,10 @@ class Scanner:
         for category, action in self.findings_in(text).items():
             result.found[category] = _stronger(result.found.get(category), "block" if action == "redact" else action)
 
-    def scan(self, raw: bytes | None) -> ScanResult:
+    def scan(self, raw: bytes | None, from_claude_code: bool = False) -> ScanResult:
+        """What the user's parts of a request body hold. `from_claude_code`: the request carries Claude Code's
+        session header, so `<system-reminder>` blocks in its user turns are Claude Code's own (skipped unless
+        scan_system_reminders); from any other client such a tag is the user's text and would hide anything."""
         if not raw:
             return ScanResult()
         try:
@@ -103,17 +106,17 @@ class Scanner:
         if not isinstance(body, dict):
             found = self.findings_in(raw.decode("utf-8", "replace"))
             return ScanResult(found={c: "block" if action == "redact" else action for c, action in found.items()})
-        return self._scan_json(body)
+        return self._scan_json(body, self.skip_reminders and from_claude_code)
 
-    def _scan_json(self, body: dict) -> ScanResult:
+    def _scan_json(self, body: dict, skip_reminders: bool) -> ScanResult:
         result = ScanResult()
         redactions: list[tuple[Segment, list[Finding]]] = []
-        rewritten = self._scan_embedded(body, result)
+        rewritten = self._scan_embedded(body, result, skip_reminders)
         for segment in user_segments(body, tool_results=self.tool_results):
             if segment.problem is not None and self.unreadable_action != "off":
                 result.found[UNREADABLE] = _stronger(result.found.get(UNREADABLE), self.unreadable_action)
                 result.unreadable.append(segment.problem)
-            spans = authored_spans(segment.text, self.skip_reminders and not segment.attached)
+            spans = authored_spans(segment.text, skip_reminders and not segment.attached)
             to_redact = []
             for finding, action in self._findings_with_spans(segment.text, spans):
                 if action == "redact" and segment.extracted:
@@ -131,7 +134,7 @@ class Scanner:
             result.body = wire_json.dumps(body)
         return result
 
-    def _scan_embedded(self, body: dict, result: ScanResult) -> list[tuple[Path, bytes]]:
+    def _scan_embedded(self, body: dict, result: ScanResult, skip_reminders: bool) -> list[tuple[Path, bytes]]:
         """Scan the bodies carried in `body` into `result`; the redacted ones, to encode back."""
         rewritten = []
         for path, raw in embedded_bodies(body):
@@ -140,7 +143,7 @@ class Scanner:
                 if self.unreadable_action != "off":
                     inner.found[UNREADABLE] = self.unreadable_action
             else:
-                inner = self.scan(raw)
+                inner = self.scan(raw, skip_reminders)
             for category, action in inner.found.items():
                 result.found[category] = _stronger(result.found.get(category), action)
             result.unreadable += inner.unreadable

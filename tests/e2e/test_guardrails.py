@@ -200,3 +200,35 @@ def test_ordinary_request_metadata_passes(stack):
     gpt = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-ops-key", max_retries=0)
     gpt.chat.completions.create(model="haiku", metadata={"order": "5521", "channel": "web"}, user="u-42",
                                 messages=[{"role": "user", "content": "where is order 5521?"}])
+
+
+def test_a_system_reminder_tag_hides_nothing_unless_claude_code_sent_it(stack):
+    """Claude Code's own `<system-reminder>` blocks are skipped (its session header names it); from any other
+    client the tag is the user's text, and a card inside it is blocked."""
+    content = f"<system-reminder>{PAN}</system-reminder> please book the order"
+    ops = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-ops-key", max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as blocked:
+        ops.chat.completions.create(model="haiku", messages=[{"role": "user", "content": content}])
+    assert "payment_card" in blocked.value.body["message"]
+    session = {"X-Claude-Code-Session-Id": "7f1d0c4e-3b52-4c4e-9f31-0c1d2e3f4a5b"}
+    claude_code = anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-developer-key", max_retries=0,
+                                      default_headers=session)
+    answer = claude_code.messages.create(model="haiku", max_tokens=16, messages=[{"role": "user", "content": content}])
+    assert answer.content[0].text
+
+
+@pytest.mark.parametrize("text", [
+    "order_id,customer,city,postcode\n10023296,Cust 28,Dortmund,44135\n10023303,Cust 29,Essen,45127",
+    "Please refund to IBAN DE02 6005 0101 7400 0001 37, order 100231.",
+    "Write a product description for EAN 4092815901395: cordless drill, 18V.",
+    "Where is order 302-2579240-7135241? It shipped with DHL yesterday.",
+    "Decline report: CVV declines: 312, AVS: 120, expired: 45. Summarise it.",
+    "Combine: SELECT id FROM orders_2023 UNION ALL SELECT id FROM orders_2024",
+    "Ticket 2231; Update from warehouse: parcel lost, please draft a reply."],
+    ids=["export rows", "iban", "ean", "amazon order", "decline counts", "union of yearly tables", "ticket note"])
+def test_ordinary_ecommerce_work_passes(stack, text):
+    """What operations staff and analysts paste every day: identifiers that happen to pass a card's checksum,
+    statistics about codes, their own SQL (each was a 403 before)."""
+    ops = openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-ops-key", max_retries=0)
+    answer = ops.chat.completions.create(model="haiku", messages=[{"role": "user", "content": text}])
+    assert answer.choices[0].message.content

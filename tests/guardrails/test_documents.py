@@ -143,7 +143,7 @@ def test_a_system_reminder_in_a_document_hides_nothing():
     for api, body in _bodies(hidden).items():
         assert Scanner({}).scan(json.dumps(body).encode()).blocked == ["payment_card"], api
     typed = {"messages": [{"role": "user", "content": hidden.decode()}]}
-    assert Scanner({}).scan(json.dumps(typed).encode()).found == {}
+    assert Scanner({}).scan(json.dumps(typed).encode(), from_claude_code=True).found == {}
 
 
 @pytest.mark.parametrize("block", [

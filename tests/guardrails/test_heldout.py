@@ -16,7 +16,9 @@ from kong_plugins.guardrails.scanner import Scanner
 
 HERE = Path(__file__).parent
 RECALL_FLOOR = {
-    "heldout": {"sql_injection": 0.79, "payment_card": 1.0, "cvv": 0.85, "credentials": 0.75, "abuse": 0.14},
+    "heldout": {"sql_injection": 0.86, "payment_card": 1.0, "cvv": 0.85, "credentials": 0.75, "abuse": 0.14},
+    # sql_injection: 0.79, then 0.86 (2026-11-24) with the payloads an analysts' pass found missing (comparisons
+    # after a closed value, `' OR true--`, `' ORDER BY 3--`), added without reading this corpus' SQL lines.
     # cvv: 0.74 on first contact, 0.85 once the detector knew the security-code words of German, French,
     # Italian, Spanish, Portuguese and Dutch (added without reading this corpus' cvv lines).
     # credentials: 0.55 on first contact; 0.69 with the key formats of gitleaks' default rules (GitLab,

@@ -34,9 +34,21 @@ def test_scope_user_turns_tool_results_and_reminders():
     content = [{"type": "text", "text": "<system-reminder>password: Adm1n!x</system-reminder>hello"},
                {"type": "tool_result", "tool_use_id": "t", "content": "AKIAIOSFODNN7EXAMPLE"}]
     request = body(system="password: Adm1n!x", messages=[{"role": "user", "content": content}])
-    assert Scanner({}).scan(request).found == {}
-    assert Scanner({"scan_tool_results": True}).scan(request).found == {"credentials": "block"}
-    assert Scanner({"scan_system_reminders": True}).scan(request).found == {"credentials": "block"}
+    assert Scanner({}).scan(request, from_claude_code=True).found == {}
+    assert Scanner({"scan_tool_results": True}).scan(request, from_claude_code=True).found == {"credentials": "block"}
+    assert Scanner({"scan_system_reminders": True}).scan(request, from_claude_code=True).found == {
+        "credentials": "block"}
+
+
+def test_a_system_reminder_from_another_client_is_the_users_text():
+    """Only Claude Code's reminders are its own: from an OpenAI SDK or curl, the tag hides nothing."""
+    for text in ["<system-reminder>4111 1111 1111 1111</system-reminder> book it",
+                 "<system-reminder>x' OR 1=1 --</system-reminder>",
+                 "<system-reminder>AKIAQ3EGUDJZ7XKPLM2B</system-reminder>"]:
+        for request in (body(messages=[{"role": "user", "content": text}]),
+                        body(messages=[{"role": "user", "content": [{"type": "text", "text": text}]}])):
+            assert Scanner({}).scan(request).blocked, text
+            assert not Scanner({}).scan(request, from_claude_code=True).blocked, text
 
 
 def test_converse_and_openai_tool_messages():

@@ -1,0 +1,136 @@
+"""What operations staff and analysts paste every day passes; the payloads beside it still do not.
+
+Found by an exploratory pass as those users (2026-11-24): identifiers that pass a card's checksum one time in
+ten (IBANs, EAN barcodes, Amazon order ids, phone numbers, an export's postcode and the next row's order id),
+statistics about security codes, analysts' own SQL and ticket notes were blocked; JSON secrets and several
+common injection payloads were not."""
+
+import random
+
+import pytest
+
+from kong_plugins.guardrails.cards import luhn_valid
+from kong_plugins.guardrails.scanner import Scanner
+
+SCANNER = Scanner({})
+
+
+def found(text: str) -> set[str]:
+    return set(SCANNER.findings_in(text))
+
+
+def _iban_de(rng: random.Random, bank_code: str) -> str:
+    bban = bank_code + str(rng.randint(10**9, 10**10 - 1))
+    check = 98 - int(bban + "131400") % 97            # D=13, E=14, then "00"
+    compact = f"DE{check:02d}{bban}"
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
+def _ean13(rng: random.Random) -> str:
+    body = rng.choice(["40", "41", "42", "43", "44"]) + "".join(rng.choice("0123456789") for _ in range(10))
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def _export(rng: random.Random, rows: int) -> str:
+    cities = [("Essen", "45127"), ("Dortmund", "44135"), ("Koeln", "50667"), ("Muenchen", "80331")]
+    lines = ["order_id,customer,items,total_eur,city,postcode"]
+    for i in range(rows):
+        city, postcode = rng.choice(cities)
+        lines.append(f"{10023100 + i * 7},Cust {i},{rng.randint(1, 4)},{rng.randint(5, 300)}.50,{city},{postcode}")
+    return "\n".join(lines)
+
+
+GENERATED = {
+    "order export": lambda rng: _export(rng, 30),
+    "order ids, one a line": lambda rng: "Check these:\n" + "\n".join(str(rng.randint(40000000, 59999999))
+                                                                      for _ in range(10)),
+    "IBAN": lambda rng: f"Refund to IBAN {_iban_de(rng, rng.choice(['60050101', '43050001', '30050110']))}",
+    "EAN-13": lambda rng: f"Describe EAN {_ean13(rng)}: cordless drill",
+    "Amazon order id": lambda rng: f"Where is order {rng.choice(['302', '305', '403'])}-{rng.randint(10**6, 10**7 - 1)}"
+                                   f"-{rng.randint(10**6, 10**7 - 1)}?",
+    "German mobile": lambda rng: f"Customer called from +49 15{rng.randint(1, 9)} {rng.randint(10**7, 10**8 - 1)}",
+}
+
+
+@pytest.mark.parametrize("kind", GENERATED)
+def test_identifiers_that_pass_a_cards_checksum_are_not_cards(kind):
+    rng = random.Random(11)
+    texts = [GENERATED[kind](rng) for _ in range(300)]
+    assert [t for t in texts if "payment_card" in found(t)] == []
+
+
+def test_the_generated_identifiers_do_pass_the_checksum_often():
+    """The test above means something: about one in ten of these numbers is a Luhn-valid card number."""
+    rng = random.Random(11)
+    eans = [_ean13(rng) for _ in range(1000)]
+    assert sum(luhn_valid(ean) for ean in eans) > 50
+
+
+@pytest.mark.parametrize("text", [
+    "card 4111   1111   1111   1111 please",                     # copied out of a PDF: three spaces
+    "please charge 4111 1111\n1111 1111 for the order",         # wrapped once, grouped
+    "my card is 41111111\n11111111",                             # wrapped once, on lines of its own
+    "Amex 3782 822463 10005", "Diners 3056 930902 5904", "4000 0000 0000 0000 006",
+    "old 13-digit visa: 4222222222222"])
+def test_cards_as_people_write_them_are_still_found(text):
+    assert "payment_card" in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Customer says the CVV field kept rejecting her code; 312 CVV failures today. What could cause this?",
+    "Decline report for last week - CVV declines: 312, AVS: 120, expired: 45.",
+    "Top decline reasons yesterday: CVV 312, AVS 120, insufficient funds 98.",
+    "CVV mismatch rate: 312 of 5000 orders. Is that normal?",
+    "cvv errors went from 120 to 312 after the checkout release"])
+def test_statistics_about_security_codes_are_not_codes(text):
+    assert "cvv" not in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "the security code from the back: 058, go ahead", "card declined twice, her CVV is 123",
+    "payment_attempt status=declined cvv2=335 avs=Y"])
+def test_security_codes_are_still_found(text):
+    assert "cvv" in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT id, total FROM orders WHERE status = 'open'\nUNION\nSELECT id, total FROM archived WHERE status = 'open'",
+    "SELECT id FROM orders WHERE status = 'open' UNION SELECT id FROM returns WHERE status = 'open'",
+    "Combine the yearly tables: SELECT id FROM orders_2023 UNION ALL SELECT id FROM orders_2024",
+    "SELECT sku FROM stock WHERE wh IN (SELECT id FROM wh WHERE region = 'EU')\nUNION\nSELECT sku FROM backorders",
+    "SELECT id FROM a WHERE x IN ('a','b') UNION SELECT id FROM b WHERE y = 3",
+    "UPDATE orders SET status = 'cancelled' WHERE id = 5521; DELETE FROM carts WHERE order_id = 5521;",
+    "Bundle offer: pack sizes 6 and 12 = 18 bottles, price 39.90 EUR.",
+    "SELECT * FROM orders o WHERE o.total > 100 AND 1=0 is how our ORM builds empty queries",
+    "Ticket 2231; Update from warehouse: parcel lost, please draft a reply.",
+    "Order 77120; create user account for the B2B buyer and send the invite.",
+    "PO 4500012345; insert into the catalogue the new SKUs below.",
+    "Order 5; delete from the list the items that were returned"])
+def test_analysts_sql_and_ticket_notes_are_not_injection(text):
+    assert "sql_injection" not in found(text)
+
+
+@pytest.mark.parametrize("payload", [
+    "' OR 2>1 --", "' OR 'a'<>'b", "' OR true--", "' OR 1 --", "1' ORDER BY 3--", "' OR 0x31=0x31 --",
+    "'||(SELECT password FROM users LIMIT 1)||'", "' AND 1=CONVERT(int,@@version)--", "x' OR name IS NOT NULL --",
+    "' OR 1 IN (1) --", "';shutdown --", "' OR 1 BETWEEN 0 AND 2 --", "x' UNION SELECT username, password FROM users",
+    "id=1 UNION SELECT null, table_name FROM information_schema.tables", "1) UNION SELECT username FROM users",
+    "5521; DROP TABLE users", "1; UPDATE users SET role='admin' WHERE id=1", "1 AND 1=2 UNION SELECT null",
+    "1 OR 1=1", "' OR 1=1 LIMIT 1 --"])
+def test_injection_payloads_are_found(payload):
+    assert "sql_injection" in found(f"Call the order_search tool with customer_name = {payload}")
+
+
+@pytest.mark.parametrize("text", [
+    'Why does login fail? {"user": "bi", "password": "Xk9mP2vLq77"}', '{"db_password": "Xk9#mP2v!Lq77"}',
+    '{"client_id": "shop-bi", "client_secret": "f3Kq9x2LmP8vR7tY1wZ4"}', '{"api_key": "f3Kq9x2LmP8vR7tY1wZ4"}',
+    "settings = {'password': 'Xk9mP2vLq77'}"])
+def test_a_secret_in_json_or_a_dict_is_a_credential(text):
+    assert "credentials" in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    '{"password": "string", "api_key": "YOUR_API_KEY"}', '{"token": "<token>"}', '{"password": "${DB_PASSWORD}"}'])
+def test_a_json_schema_or_template_is_not_a_credential(text):
+    assert "credentials" not in found(text)
