@@ -119,7 +119,7 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
     for index, shadow in enumerate(shadows):
         shadow.stream_choice, shadow.usage = (index, created), None
     translate = translator_for(call)
-    pieces: Queue = Queue()
+    pieces: Queue = Queue(maxsize=PIECES_AHEAD * len(answers))   # a client that stops reading holds Bedrock back
 
     def pump(index: int) -> None:
         try:
@@ -158,6 +158,9 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
 
 
 _ENDED = object()
+PIECES_AHEAD = 8
+"""Chunks a choice's stream may read ahead of the client. Past them its pump waits, its socket's buffers fill and
+Bedrock's stream waits too, as a single stream's does: unbounded, five stalled clients of 8 choices held 600 MB."""
 
 
 def _gather(ctx: RequestContext, shadows: list[RequestContext], pumps: list[gevent.Greenlet]) -> None:
