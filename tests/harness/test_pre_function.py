@@ -1,10 +1,13 @@
 """pre-function and post-function: the configured Lua runs (LuaJIT via lupa) against the harness PDK."""
 from __future__ import annotations
 
+import socket
+
 import pytest
 import requests
 
 from tests.harness.conftest import build
+from tests.kong_harness import http_server
 from tests.kong_harness.harness import HarnessStartError
 
 BEARER_TO_KEY = '''
@@ -144,3 +147,33 @@ def test_ngx_var_and_kong_ctx_shared_carry_bytes_that_are_not_utf8(kong):
     r = requests.post(kong.proxy_url + "/snapshot", data=b"\xff\xfe\xfd", timeout=5)
     assert r.status_code == 200
     assert upstream_headers(r)["x-snap"] == r.headers["X-Kong-Request-Id"] + ":3:255"
+
+
+def _stalled_upload(kong, path: str) -> socket.socket:
+    """A client that announces 100 bytes of body and sends 10."""
+    host, port = kong.proxy_url.removeprefix("http://").split(":")
+    client = socket.create_connection((host, int(port)))
+    client.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n".encode() + b"0123456789")
+    return client
+
+
+def test_a_client_slow_to_send_its_body_holds_no_other_request(kong):
+    """ngx.req.read_body() waits for a slow client without holding other requests: the harness reads the body
+    before the Lua state's lock (it once read it under the lock, and one such client stopped every request)."""
+    stalled = _stalled_upload(kong, "/snapshot")
+    try:
+        r = requests.post(kong.proxy_url + "/snapshot", data=b"hello", timeout=5)
+        assert r.status_code == 200 and upstream_headers(r)["x-snap"].endswith(":5:104")
+    finally:
+        stalled.close()
+
+
+def test_a_client_that_stops_sending_is_dropped_after_nginx_client_body_timeout(kong, monkeypatch):
+    """nginx's client_body_timeout (60 s; Kong keeps the default): the connection is closed, no response sent."""
+    monkeypatch.setattr(http_server, "CLIENT_TIMEOUT_S", 0.5)
+    stalled = _stalled_upload(kong, "/snapshot")
+    try:
+        stalled.settimeout(10)
+        assert stalled.recv(1024) == b""
+    finally:
+        stalled.close()

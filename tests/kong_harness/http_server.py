@@ -5,6 +5,12 @@ Kong over HTTP/1.1 keep-alive; nginx applies ``client_max_body_size`` (413)
 before any Lua phase, answers ``Expect: 100-continue`` when the body is read,
 and hands each request to a worker.  Requests are spread over the simulated
 workers round-robin.
+
+Client timeouts are nginx's defaults, which Kong 3.6 keeps (kong/templates/nginx_kong.lua sets none of them):
+``client_header_timeout`` and ``client_body_timeout`` 60 s between reads, ``send_timeout`` 60 s,
+``keepalive_timeout`` 75 s for the next request on a kept-alive connection. A client that stops sending or
+reading is dropped then, as nginx drops it (ngx_http_request_body.c marks the connection timed out and in
+error: no response is sent), instead of holding its thread for ever.
 """
 from __future__ import annotations
 
@@ -20,6 +26,9 @@ from .headers import HeaderList
 from .request_ctx import BodySource, BodyTooLarge, RequestContext
 from .runloop import Runloop
 from .runtime import Runtime
+
+CLIENT_TIMEOUT_S = 60.0
+KEEPALIVE_TIMEOUT_S = 75.0
 
 
 class _Body:
@@ -48,6 +57,12 @@ class _Body:
             raise BodyTooLarge()
 
     def iter_chunks(self) -> Iterator[bytes]:
+        try:
+            yield from self._chunks()
+        except TimeoutError:
+            raise ClientGone("client timed out sending body") from None
+
+    def _chunks(self) -> Iterator[bytes]:
         if self.consumed:
             return
         self._maybe_continue()
@@ -117,6 +132,7 @@ class _Handler(socketserver.BaseRequestHandler):
         try:
             while True:
                 requests += 1
+                sock.settimeout(CLIENT_TIMEOUT_S if requests == 1 else KEEPALIVE_TIMEOUT_S)
                 if not self._one(sock, rfile, conn_no, requests):
                     break
         except (OSError, ValueError, ClientGone):
@@ -134,6 +150,7 @@ class _Handler(socketserver.BaseRequestHandler):
             line = rfile.readline(65537)
         if not line:
             return False
+        sock.settimeout(CLIENT_TIMEOUT_S)
         start = time.time()
         parts = line.decode("utf-8", "surrogateescape").rstrip("\r\n").split(" ")
         if len(parts) != 3 or not parts[2].startswith("HTTP/"):

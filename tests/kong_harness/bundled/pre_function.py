@@ -166,7 +166,12 @@ class LuaSnippets:
         return {self._from_lua(k): self._from_lua(v) for k, v in items.items()}
 
     def run(self, rq: RequestContext) -> None:
-        """_handler.lua compile_phase_array: a chunk that returns a function is replaced by it."""
+        """_handler.lua compile_phase_array: a chunk that returns a function is replaced by it.
+
+        The body a chunk may read is read first, outside the lock: ngx.req.read_body() waits for a slow client
+        without holding other requests (lua-nginx-module yields the request's coroutine), where one Lua state
+        under one lock would make every request wait for it."""
+        rq.read_body()
         with self.lock:
             self.current = rq
             try:
