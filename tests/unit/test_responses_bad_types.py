@@ -64,8 +64,8 @@ SECRET = "card 4111111111111111"
 
 @pytest.mark.parametrize("fields, param", [
     ({"truncation": SECRET}, "truncation"),
-    ({"include": [SECRET]}, "include.0"),
-    ({"include": ["reasoning.encrypted_content", SECRET]}, "include.1"),
+    ({"include": [4111111111111111]}, "include.0"),
+    ({"include": ["reasoning.encrypted_content", {"card": SECRET}]}, "include.1"),
     ({"include": SECRET}, "include"),
     ({"text": {"format": {"type": "json_schema", "name": SECRET}}}, "text.format.schema"),
     ({"text": {"format": {"type": "json_schema", "name": "x", "schema": SECRET}}}, "text.format.schema"),
@@ -79,6 +79,7 @@ def test_settings_openai_refuses_that_were_taken_are_a_400_that_does_not_repeat_
 
 @pytest.mark.parametrize("fields", [{"truncation": "disabled"}, {"truncation": "auto"},
                                     {"include": ["reasoning.encrypted_content", "message.output_text.logprobs"]},
+                                    {"include": ["a.value.openai.added.after.this.gateway"]},
                                     {"tool_choice": "required", "tools": [{"type": "web_search"}]},
                                     {"tool_choice": "auto"}, {"include": None}])
 def test_the_settings_openai_takes_still_pass(fields):
