@@ -98,6 +98,9 @@ class KongHarness:
         self._errlog.set_level(conf.log_level)
         prefix = self.prefix or conf.get("prefix") or "/usr/local/kong/"
         os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
+        os.makedirs(os.path.join(prefix, "pids"), exist_ok=True)   # kong/templates/nginx.lua: pid pids/nginx.pid;
+        with open(os.path.join(prefix, "pids", "nginx.pid"), "w", encoding="ascii") as pid_file:
+            pid_file.write(f"{os.getpid()}\n")   # this process is Kong's master and its workers
         runtime = Runtime(conf, self._errlog, self.workers, self.rpc_timeout, self.max_no_instance_retries)
         self.runtime = runtime
 
