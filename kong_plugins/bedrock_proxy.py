@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, Callable
 from urllib.parse import unquote
 
+from kong_plugins import metrics
 from kong_plugins.bedrock import request_metadata
 from kong_plugins.context import RequestContext, store
 from kong_plugins.conversation_objects import CONVERSATIONS_PATH, ConversationObjects
@@ -64,6 +65,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.catalogue = Catalogue.from_config(config)
+        metrics.declare_models(self.catalogue.model_names)
         for conflict in self.catalogue.conflicts:
             log_event("catalogue_conflict", "error", plugin=NAME, conflict=conflict)
         for role, model in self.catalogue.unusable_profiles:

@@ -101,6 +101,16 @@ model_misconfigured_total = Counter(
     "kong_bedrock_model_misconfigured", "Calls on which Bedrock refused an id from the gateway's configuration "
     "(model, inference profile or guardrail), fallbacks included: the operators' to fix.",
     ["model"], registry=registry)
+
+
+def declare_models(names: list[str]) -> None:
+    """Every catalogue model's misconfiguration series, at 0 from the start: `increase()` counts nothing on a
+    series until its second sample, so the alert on it missed the first refusals of a model Bedrock had never
+    refused before (found by an operations pass)."""
+    for name in names:
+        model_misconfigured_total.labels(model=name)
+
+
 images_total = Counter(
     "kong_bedrock_images", "Images an image model generated (billed apiece by quality and size).",
     ["model", "role", "quality"], registry=registry)

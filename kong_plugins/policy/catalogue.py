@@ -128,6 +128,10 @@ class Catalogue:
                                   if model not in self._entries or self._entries[model].kind not in PROFILE_KINDS]
         """(role, model) of profiles no call can use: unknown models and kinds outside PROFILE_KINDS."""
 
+    @property
+    def model_names(self) -> list[str]:
+        return list(self._entries)
+
     def _claim(self, names: dict[str, Any], name: str, value: Any, what: str) -> None:
         """The first to claim a name keeps it (a file reads top down); a later claim is a conflict, noted."""
         held = names.setdefault(name, value)

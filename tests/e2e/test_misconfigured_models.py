@@ -8,6 +8,7 @@ import anthropic
 import botocore.exceptions
 import openai
 import pytest
+import requests
 
 from tests.e2e.clients import bedrock_runtime, metric, oa
 from tests.stack import GatewayStack
@@ -71,3 +72,13 @@ def test_a_bad_request_is_still_the_clients_400(stack):
             model="haiku", max_tokens=2000, thinking={"type": "enabled", "budget_tokens": 4000},
             messages=[{"role": "user", "content": "hi"}])
     assert refused.value.status_code == 400 and "budget_tokens" in refused.value.message
+
+
+def test_every_catalogue_model_has_its_refusal_series_from_the_start(stack):
+    """At 0 before any refusal: Prometheus' increase() counts nothing on a series until its second sample, so
+    the LLMGatewayModelMisconfigured alert missed a model's first refusals (found by an operations pass)."""
+    anthropic.Anthropic(base_url=stack.proxy_url, api_key="dev-admin-key", max_retries=0).messages.create(
+        model="haiku", max_tokens=8, messages=[{"role": "user", "content": "hi"}])   # bedrock-proxy configured
+    exposed = requests.get(stack.metrics_url, timeout=5).text
+    for model in ("haiku", "gemini-flash", "titan-embed", "opus-4-7"):
+        assert f'kong_bedrock_model_misconfigured_total{{model="{model}"}} 0.0' in exposed, model
