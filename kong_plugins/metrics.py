@@ -22,6 +22,9 @@ def set_consumer_label_limit(limit: int) -> None:
     _CONSUMER_LIMIT[0] = limit
 
 
+OTHER_CONSUMERS = "other"
+
+
 def consumer_label(consumer: str | None) -> str:
     """The consumer's name for the first N distinct consumers, `other` after that."""
     if not consumer:
@@ -31,7 +34,7 @@ def consumer_label(consumer: str | None) -> str:
     if len(_seen_consumers) < _CONSUMER_LIMIT[0]:
         _seen_consumers.add(consumer)
         return consumer
-    return "other"
+    return OTHER_CONSUMERS
 
 
 requests_total = Counter(

@@ -193,7 +193,11 @@ def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:
 
 
 def _export_remaining(ctx: RequestContext, role: str, limits: Limits, totals: Totals) -> None:
+    """The remaining-budget gauges of a consumer with a label of its own. Past consumer_label_limit consumers
+    share `other`, where a gauge would hold whichever of them settled last (counters add up; gauges do not)."""
     consumer = metrics.consumer_label(ctx.consumer.name if ctx.consumer else None)
+    if consumer == metrics.OTHER_CONSUMERS:
+        return
     if limits.monthly_budget_micro_usd is not None:
         left = max(0, limits.monthly_budget_micro_usd - totals.month_micro_usd)
         metrics.budget_remaining_dollars.labels(consumer=consumer, role=role).set(left / 1_000_000)

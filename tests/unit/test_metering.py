@@ -232,6 +232,19 @@ def test_the_remaining_gauges_say_what_a_call_left_once_it_settles_not_its_worst
     assert dollars == pytest.approx(1 - c.price.cost_micro_usd(c.usage) / 1_000_000)
 
 
+def test_consumers_past_the_label_limit_set_no_remaining_gauge(meter, monkeypatch):
+    """They share the label `other`, where a gauge would hold whichever of them settled last (operations pass)."""
+    monkeypatch.setattr(metrics, "_seen_consumers", {"first"})
+    monkeypatch.setattr(metrics, "_CONSUMER_LIMIT", [1])
+    c = ctx(200, 4096)
+    c.consumer = Consumer(id=f"id-{uuid.uuid4()}", username="second", tags=())
+    before = metrics.tokens_remaining.labels(consumer="other", role="guest", window="minute")._value.get()
+    assert meter.reserve(c, "guest") is None
+    c.usage = Usage(input=180, output=40)
+    meter.settle(c)
+    assert metrics.tokens_remaining.labels(consumer="other", role="guest", window="minute")._value.get() == before
+
+
 class _FlakyStore(MemoryBudgetStore):
     """A store that refuses its next `fails` adjustments (Redis down, or a timeout when `maybe_applied`)."""
 
