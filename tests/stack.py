@@ -77,6 +77,8 @@ def _ephemeral_low() -> int:
 class GatewayStack:
     """Start/stop the local stack; attributes give the URLs tests need."""
 
+    declarative_source: Path = KONG_YAML   # the file loaded, given this stack's ports (tests/deploy: a rendered one)
+
     def __init__(self, *, proxy_port: int = 0, status_port: int = 0, relay_port: int = 0,
                  metrics_port: int = 0, emulator_port: int = 0, workers: int = 1,
                  config_overrides: dict | None = None, rpc_timeout: float = 60.0,
@@ -183,7 +185,7 @@ class GatewayStack:
         self.stop()
 
     def _write_config(self) -> Path:
-        config = yaml.safe_load(KONG_YAML.read_text())
+        config = yaml.safe_load(self.declarative_source.read_text())
         for service in config.get("services", []):
             if service.get("url", "").startswith(RELAY_URL_IN_CONFIG):
                 service["url"] = service["url"].replace(RELAY_URL_IN_CONFIG, self.relay_url)

@@ -17,6 +17,7 @@ import time
 from typing import Any, Iterator, NamedTuple
 
 import gevent
+from gevent import GreenletExit
 from gevent.pool import Pool
 from gevent.queue import Queue
 
@@ -122,13 +123,16 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
     pieces: Queue = Queue(maxsize=PIECES_AHEAD * len(answers))   # a client that stops reading holds Bedrock back
 
     def pump(index: int) -> None:
+        """One choice's stream into `pieces`, then _ENDED. Stopped (killed: the stream is over), it puts nothing
+        more: the queue may be full and nobody reading it, and the kill would wait for ever."""
         try:
             for piece in translate(upstream_chunks(answers[index]), call, shadows[index]):
                 pieces.put(piece)
+        except GreenletExit:
+            return
         except Exception as exc:  # noqa: BLE001 - STREAM_FAILURES, or a fault of ours: either ends the stream
             pieces.put(exc)
-        finally:
-            pieces.put(_ENDED)
+        pieces.put(_ENDED)
 
     pumps = [gevent.spawn(pump, index) for index in range(len(answers))]
     try:

@@ -10,9 +10,9 @@ HELD_FOR_S = 6
 GROWTH_LIMIT = 48 << 20
 
 
-def _stalled_stream(stack, body: dict) -> socket.socket:
+def _stalled_stream(stack, body: dict) -> tuple[socket.socket, str]:
     """A streamed call whose client reads the head and the first events, then nothing (a small receive buffer,
-    as a slow phone would have)."""
+    as a slow phone would have); and its request id."""
     payload = json.dumps({"model": "haiku", "max_tokens": 64000, "stream": True, **body}).encode()
     host, port = stack.proxy_url.removeprefix("http://").split(":")
     client = socket.socket()
@@ -20,8 +20,18 @@ def _stalled_stream(stack, body: dict) -> socket.socket:
     client.connect((host, int(port)))
     client.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nX-API-Key: dev-admin-key\r\n"
                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
-    assert b" 200 " in client.recv(2048).split(b"\r\n")[0]
-    return client
+    head = client.recv(2048)
+    assert b" 200 " in head.split(b"\r\n")[0]
+    request_id = next(line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"x-kong-request-id:"))
+    return client, request_id
+
+
+def _summary(stack, request_id: str) -> dict | None:
+    """The plugin server's log line for the request, written once the relay has settled it."""
+    logged = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
+              if line.startswith("{") and request_id in line]
+    return next((entry for entry in logged if entry["event"] == "request"), None)
 
 
 def test_a_stalled_client_of_a_several_choices_stream_holds_bedrock_back(stack):
@@ -40,7 +50,15 @@ def test_a_stalled_client_of_a_several_choices_stream_holds_bedrock_back(stack):
             time.sleep(0.25)
             grown = server.memory_info().rss - before
         assert grown <= GROWTH_LIMIT, f"the plugin server grew by {grown >> 20} MiB"
+        for client, _ in clients:   # then hang up: the Bedrock streams are closed and what was produced is billed
+            client.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(_summary(stack, rid) for _, rid in clients):
+            time.sleep(0.1)
+        summaries = [_summary(stack, rid) for _, rid in clients]
+        assert all(summaries), "a hung-up request was never settled (its relay stuck on a full queue)"
+        assert all(summary["output_tokens"] > 0 for summary in summaries)
     finally:
-        for client in clients:
+        for client, _ in clients:
             client.close()
         stack.emulator_control("PUT", "/_emulator/settings", json={"output_tokens": 12, "tokens_per_second": 0})

@@ -1,0 +1,1 @@
+"""Deployment tooling: the production declarative config and the Kubernetes objects for alerts and dashboards."""

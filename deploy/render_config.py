@@ -1,0 +1,223 @@
+"""The declarative file production Kong loads: kong/kong.yaml without its dev consumers, plus the operator's
+consumers file, with everything the pods must share on one Redis.
+
+Why: kong/kong.yaml is the dev and test file. Its consumers carry the well-known `dev-` keys, and token-meter's
+budgets, bedrock-proxy's Responses store and rate-limiting's counters live in each pod's memory, so with 2-10 HPA
+pods every budget and request limit is multiplied by the pod count. decK cannot sync a DB-less Kong: the file Kong
+reads at start must be complete. `make eks/deploy` ships the result as the Secret that `dblessConfig.secret` names.
+
+    DECK_ADMIN_KEY=... REDIS_PASSWORD=... python -m deploy.render_config \\
+        --consumers consumers.yaml --redis-host redis.internal -o kong.yml
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+KONG_YAML = ROOT / "kong" / "kong.yaml"
+ENV_TEMPLATE = re.compile(r'\$\{\{\s*env\s+"([^"]*)"\s*\}\}')
+"""deck's env template, so one consumers file serves deck (a Kong with a database) and this renderer alike."""
+KEY = re.compile(r"[A-Za-z0-9._~+/=-]{24,}")
+"""A key Kong can take from a header and nobody guesses; a placeholder (`<admin key>`) or a short key fails it."""
+CONSUMER_ENTITIES = ("consumers", "keyauth_credentials", "acls")
+"""kong.yaml's consumer entities: dev fixtures, all of them; production's come from the consumers file."""
+
+
+class RenderError(Exception):
+    """The file would not be fit for production; the message says what to change (never a key)."""
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """One Redis for all that the pods share: budgets, Responses items and request counters."""
+
+    host: str
+    port: int = 6379
+    password: str | None = None
+    username: str | None = None
+    ssl: bool = False
+
+    def for_gateway_plugins(self) -> dict[str, Any]:
+        """token-meter's and bedrock-proxy's `redis` record (kong_plugins/schemas.py)."""
+        return {"host": self.host, "port": self.port, "ssl": self.ssl, **self._credentials()}
+
+    def for_rate_limiting(self) -> dict[str, Any]:
+        """Kong 3.6 rate-limiting's `redis` record; over TLS it also checks the server's certificate."""
+        tls = {"ssl_verify": True, "server_name": self.host} if self.ssl else {}
+        return {"host": self.host, "port": self.port, "ssl": self.ssl, **tls, **self._credentials()}
+
+    def _credentials(self) -> dict[str, str]:
+        return {name: value for name, value in (("username", self.username), ("password", self.password)) if value}
+
+
+def load_consumers(path: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The operator's consumers with `${{ env "DECK_..." }}` filled in; a missing or empty file is refused."""
+    if not path.is_file():
+        raise RenderError(f"consumers file {path} not found: production consumers and keys come from it")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise RenderError(f"{path}: expected a mapping with a `consumers` list")
+    others = sorted(set(data) - {"_format_version", "consumers"})
+    if others:
+        raise RenderError(f"{path}: only consumers belong here (their keyauth_credentials, acls and plugins nested "
+                          f"in each), not {others}: services, routes and plugins come from kong/kong.yaml")
+    consumers = data.get("consumers")
+    if not isinstance(consumers, list) or not consumers:
+        raise RenderError(f"{path}: no consumers")
+    return fill_env(consumers, environ, str(path))
+
+
+def fill_env(node: Any, environ: Mapping[str, str], where: str) -> Any:
+    """Every `${{ env "NAME" }}` in the file's strings replaced by that variable's value."""
+    if isinstance(node, dict):
+        return {key: fill_env(value, environ, where) for key, value in node.items()}
+    if isinstance(node, list):
+        return [fill_env(value, environ, where) for value in node]
+    if isinstance(node, str):
+        return ENV_TEMPLATE.sub(lambda match: env_value(match.group(1), environ, where), node)
+    return node
+
+
+def env_value(name: str, environ: Mapping[str, str], where: str) -> str:
+    # deck's own rule: only DECK_ variables, so nothing else of the deploying shell (AWS keys) lands in the file.
+    if not name.startswith("DECK_"):
+        raise RenderError(f"{where}: variable {name} must start with DECK_, as deck requires")
+    value = environ.get(name)
+    if not value:
+        raise RenderError(f"{where}: environment variable {name} is not set")
+    return value
+
+
+def plugins(config: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every plugin entry, wherever the file nests it: global, service, route, consumer."""
+    yield from config.get("plugins") or []
+    for service in config.get("services") or []:
+        yield from service.get("plugins") or []
+        for route in service.get("routes") or []:
+            yield from route.get("plugins") or []
+    for route in config.get("routes") or []:
+        yield from route.get("plugins") or []
+    for consumer in config.get("consumers") or []:
+        yield from consumer.get("plugins") or []
+
+
+def render(base: Mapping[str, Any], consumers: list[dict[str, Any]], redis: RedisSettings) -> dict[str, Any]:
+    """kong.yaml's services, routes and plugins with these consumers instead of its dev ones, shared state on Redis."""
+    if not redis.host:
+        raise RenderError("a Redis host is required: budgets, Responses items and rate limits are shared there")
+    config = {key: copy.deepcopy(value) for key, value in base.items() if key not in CONSUMER_ENTITIES}
+    if "plugins" in config:   # a top-level plugin scoped to a consumer is one of the dev consumers'
+        config["plugins"] = [plugin for plugin in config["plugins"] if not plugin.get("consumer")]
+    config["consumers"] = copy.deepcopy(consumers)
+    for plugin in plugins(config):
+        settings = plugin.setdefault("config", {})
+        if plugin["name"] == "token-meter":
+            _use_redis(settings, redis.for_gateway_plugins(), storage="redis")
+        elif plugin["name"] == "bedrock-proxy":
+            store = settings.setdefault("openai_response_store", {})
+            if store.get("storage") != "off":
+                _use_redis(store, redis.for_gateway_plugins(), storage="redis")
+        elif plugin["name"] == "rate-limiting":
+            _use_redis(settings, redis.for_rate_limiting(), policy="redis")
+    check_consumers(config)
+    return config
+
+
+def _use_redis(settings: dict[str, Any], record: dict[str, Any], **mode: str) -> None:
+    """Point one plugin's store at Redis, keeping any tuning it had (timeouts)."""
+    settings.update(mode, redis={**(settings.get("redis") or {}), **record})
+
+
+def check_consumers(config: Mapping[str, Any]) -> None:
+    """Refuse dev or guessable keys, a key or name given twice, and a role the plugins do not know or that the
+    consumer's acl groups contradict (the acl plugin gates admin routes by group, our plugins go by the tag)."""
+    proxy = next((p.get("config") or {} for p in plugins(config) if p["name"] == "bedrock-proxy"), {})
+    prefix = proxy.get("role_tag_prefix", "role:")
+    roles = {role["name"] for role in proxy.get("roles") or []}
+    problems: list[str] = []
+    names, keys = Counter(), Counter()
+    for consumer in config["consumers"]:
+        name = consumer.get("username") or consumer.get("custom_id") or "(no username)"
+        names[name] += 1
+        for credential in consumer.get("keyauth_credentials") or []:
+            key = str(credential.get("key") or "")
+            keys[key] += 1
+            if key.startswith("dev-"):
+                problems.append(f"consumer {name}: a dev- key; the well-known dev keys must never reach production")
+            elif not KEY.fullmatch(key):
+                problems.append(f"consumer {name}: a key must be 24 or more letters, digits or -._~+/= "
+                                f"(got {len(key)} characters: a placeholder left, or too short to be safe)")
+        tagged = [tag.removeprefix(prefix) for tag in consumer.get("tags") or [] if tag.startswith(prefix)]
+        groups = {acl.get("group") for acl in consumer.get("acls") or []} & roles
+        if len(tagged) > 1 or not set(tagged) <= roles:
+            problems.append(f"consumer {name}: tags {tagged} must name at most one role of bedrock-proxy's "
+                            f"{sorted(roles)}")
+        elif groups != set(tagged):
+            problems.append(f"consumer {name}: acls groups {sorted(groups)} must match its role tag {tagged}")
+    problems += [f"consumer {name} is given {n} times" for name, n in names.items() if n > 1]
+    problems += [f"one key is given {n} times" for n in keys.values() if n > 1]
+    if problems:
+        raise RenderError("; ".join(problems))
+
+
+def render_files(kong_yaml: Path, consumers_file: Path, redis: RedisSettings,
+                 environ: Mapping[str, str]) -> dict[str, Any]:
+    return render(yaml.safe_load(kong_yaml.read_text()), load_consumers(consumers_file, environ), redis)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (pre- and post-function's Lua) as literal blocks, readable as in kong.yaml."""
+
+
+_Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None))
+
+
+def dump(config: Mapping[str, Any], source: str) -> str:
+    header = (f"# Rendered by deploy/render_config.py from kong/kong.yaml and {source}; holds API keys and\n"
+              "# Redis's password: a Kubernetes Secret, never git. Edit the sources and render again.\n")
+    return header + yaml.dump(dict(config), Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.render_config", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--consumers", type=Path, required=True,
+                        help='the operator\'s consumers file (keys as ${{ env "DECK_..." }}), kept out of git')
+    parser.add_argument("--redis-host", required=True)
+    parser.add_argument("--redis-port", type=int, default=6379)
+    parser.add_argument("--redis-username")
+    parser.add_argument("--redis-ssl", action="store_true", help="TLS to Redis (ElastiCache in-transit encryption)")
+    parser.add_argument("--redis-password-env", default="REDIS_PASSWORD", metavar="NAME",
+                        help="the environment variable with Redis's password; never on a command line")
+    parser.add_argument("--kong-yaml", type=Path, default=KONG_YAML)
+    parser.add_argument("-o", "--output", type=Path, help="written with mode 0600 (default: stdout)")
+    args = parser.parse_args(argv)
+    redis = RedisSettings(args.redis_host, args.redis_port, environ.get(args.redis_password_env) or None,
+                          args.redis_username, args.redis_ssl)
+    try:
+        text = dump(render_files(args.kong_yaml, args.consumers, redis, environ), args.consumers.name)
+    except RenderError as refused:
+        print(f"render_config: refused: {refused}", file=sys.stderr)
+        return 1
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    with os.fdopen(os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
