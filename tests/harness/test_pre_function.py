@@ -177,3 +177,13 @@ def test_a_client_that_stops_sending_is_dropped_after_nginx_client_body_timeout(
         assert stalled.recv(1024) == b""
     finally:
         stalled.close()
+
+
+def test_a_pre_function_that_reads_no_body_does_not_wait_for_it(kong):
+    """key-auth refuses a keyless request at once, its announced body unsent (Kong answers before reading it)."""
+    stalled = _stalled_upload(kong, "/after-auth")
+    try:
+        stalled.settimeout(5)
+        assert stalled.recv(1024).startswith(b"HTTP/1.1 401")
+    finally:
+        stalled.close()

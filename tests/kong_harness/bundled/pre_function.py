@@ -18,6 +18,7 @@ if configured): other phases, `kong.cache`, `kong.ctx.plugin`, `ngx` beyond
 """
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -90,6 +91,11 @@ object gives that identity, where an id alone could be reused by a later config 
 _compiled_lock = threading.Lock()
 
 
+_READS_BODY = re.compile(r"get_raw_body|get_body|read_body|get_post_args")
+"""The PDK and ngx calls that read the request body (kong.request.get_raw_body/get_body, ngx.req.read_body,
+ngx.req.get_body_data, ngx.req.get_post_args)."""
+
+
 class LuaSnippets:
     """One plugin config's Lua runtime and compiled snippets (pre-/post-function's phase functions, file-log's
     custom fields)."""
@@ -111,6 +117,7 @@ class LuaSnippets:
                 raise ValueError("error parsing %s: %s" % (plugin_name, self._from_lua(err)))
             self.functions.append(fn)
         self.first_run_done = [False] * len(self.functions)
+        self.reads_body = any(_READS_BODY.search(code) for code in snippets)
 
     def _kong_table(self) -> Any:
         root: dict[str, Any] = {}
@@ -168,10 +175,12 @@ class LuaSnippets:
     def run(self, rq: RequestContext) -> None:
         """_handler.lua compile_phase_array: a chunk that returns a function is replaced by it.
 
-        The body a chunk may read is read first, outside the lock: ngx.req.read_body() waits for a slow client
+        The body a chunk reads is read first, outside the lock: ngx.req.read_body() waits for a slow client
         without holding other requests (lua-nginx-module yields the request's coroutine), where one Lua state
-        under one lock would make every request wait for it."""
-        rq.read_body()
+        under one lock would make every request wait for it. Chunks that never read it leave it unread (a
+        pre-function before key-auth must not wait for the body of a request key-auth refuses at once)."""
+        if self.reads_body:
+            rq.read_body()
         with self.lock:
             self.current = rq
             try:

@@ -1,0 +1,149 @@
+"""deploy/render_config.py: the production declarative file (no dev consumers, shared state on Redis), loaded by
+the same harness that checks kong/kong.yaml against Kong 3.6.1's schemas (test_kong_yaml.py), and its refusals."""
+
+from __future__ import annotations
+
+import copy
+import os
+import secrets
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from deploy.render_config import ENV_TEMPLATE, KONG_YAML, RedisSettings, RenderError, plugins, render, render_files
+from tests.stack import GatewayStack, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "deploy" / "consumers.example.yaml"
+ENV = {name: secrets.token_hex(16) for name in ENV_TEMPLATE.findall(EXAMPLE.read_text())}
+REDIS = RedisSettings("redis.internal", 6380, password="redis-password-for-tests", ssl=True)
+DEV_USERNAMES = {c["username"] for c in yaml.safe_load(KONG_YAML.read_text())["consumers"]}
+JANE = {"username": "jane", "tags": ["role:developer"], "keyauth_credentials": [{"key": '${{ env "DECK_JANE" }}'}],
+        "acls": [{"group": "developer"}]}
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict:
+    return render_files(KONG_YAML, EXAMPLE, REDIS, ENV)
+
+
+def keys(config: dict) -> list[str]:
+    return [credential["key"] for consumer in config["consumers"] for credential in consumer["keyauth_credentials"]]
+
+
+def test_no_dev_consumer_or_key_is_left(rendered):
+    assert len(keys(rendered)) == 6 and set(keys(rendered)) <= set(ENV.values())
+    assert not DEV_USERNAMES & {consumer["username"] for consumer in rendered["consumers"]}
+    assert "dev-" not in yaml.safe_dump(rendered)
+
+
+def test_every_shared_store_is_on_redis(rendered):
+    """Budgets, Responses items and request counters per pod would be multiplied by the HPA's pod count."""
+    by_name: dict[str, list[dict]] = {}
+    for plugin in plugins(rendered):
+        by_name.setdefault(plugin["name"], []).append(plugin["config"])
+    gateway = {"host": "redis.internal", "port": 6380, "ssl": True, "password": "redis-password-for-tests"}
+    assert [(c["storage"], c["redis"]) for c in by_name["token-meter"]] == [("redis", gateway)]
+    stores = [c["openai_response_store"] for c in by_name["bedrock-proxy"]]
+    assert [(s["storage"], s["redis"]) for s in stores] == [("redis", gateway)]
+    assert stores[0]["ttl_seconds"] == 86400                    # kong.yaml's other settings stay
+    limits = by_name["rate-limiting"]
+    assert len(limits) == 5 and all(c["policy"] == "redis" for c in limits)
+    assert all(c["redis"] == {**gateway, "ssl_verify": True, "server_name": "redis.internal"} for c in limits)
+
+
+def test_kong_yaml_s_consumer_entities_and_consumer_plugins_are_dropped():
+    base = yaml.safe_load(KONG_YAML.read_text())
+    base["keyauth_credentials"] = [{"consumer": "admin-user", "key": "dev-top-level-key"}]
+    base["acls"] = [{"consumer": "admin-user", "group": "admin"}]
+    base["plugins"].append({"name": "rate-limiting", "consumer": "admin-user", "config": {"second": 1}})
+    config = render(base, [dict(JANE, keyauth_credentials=[{"key": "k" * 30}])], REDIS)
+    assert "keyauth_credentials" not in config and "acls" not in config
+    assert [p["name"] for p in config["plugins"]] == [p["name"] for p in base["plugins"][:-1]]
+
+
+class RenderedStack(GatewayStack):
+    """The whole stack on a rendered file, with its per-consumer rate limits (test_kong_yaml loads kong.yaml)."""
+
+    def __init__(self, source: Path) -> None:
+        super().__init__(rate_limits=True)
+        self.declarative_source = source
+
+
+def test_kong_loads_the_rendered_file_and_knows_only_the_operator_s_keys(tmp_path):
+    """Kong 3.6.1's schemas accept it (rate-limiting's redis record included); a dev key is a 401; an operator's
+    key reaches token-meter, which reads its budget from Redis (unreachable here: the documented 503)."""
+    redis = RedisSettings("localhost", free_port(), password="redis-password-for-tests", ssl=True)
+    source = tmp_path / "kong.yml"
+    source.write_text(yaml.safe_dump(render_files(KONG_YAML, EXAMPLE, redis, ENV), sort_keys=False))
+    with RenderedStack(source) as stack:
+        assert stack.harness.config is not None
+        budget = stack.proxy_url + "/v1/budget"
+        assert requests.get(budget, headers={"x-api-key": "dev-admin-key"}, timeout=10).status_code == 401
+        answer = requests.get(budget, headers={"x-api-key": ENV["DECK_JANE_DEVELOPER_KEY"]}, timeout=10)
+        assert answer.status_code == 503 and "Retry-After" in answer.headers, answer.text
+
+
+def consumers_file(tmp_path: Path, consumers: list[dict], **top: object) -> Path:
+    path = tmp_path / "consumers.yaml"
+    path.write_text(yaml.safe_dump({"consumers": consumers, **top}))
+    return path
+
+
+def with_changes(**changes: object) -> list[dict]:
+    return [{**copy.deepcopy(JANE), **changes}]
+
+
+GOOD_KEY = {"DECK_JANE": "j" * 32}
+
+
+@pytest.mark.parametrize("consumers,environ,top,refusal", [
+    (with_changes(), {"DECK_JANE": "dev-developer-key"}, {}, "a dev- key"),
+    (with_changes(), {}, {}, "DECK_JANE is not set"),
+    (with_changes(keyauth_credentials=[{"key": '${{ env "JANE_KEY" }}'}]), {"JANE_KEY": "j" * 32}, {},
+     "must start with DECK_"),
+    (with_changes(keyauth_credentials=[{"key": "<jane's key>"}]), {}, {}, "a placeholder left"),
+    (with_changes(keyauth_credentials=[{"key": "short-key"}]), {}, {}, "a placeholder left, or too short"),
+    (with_changes(keyauth_credentials=[{}]), {}, {}, "got 0 characters"),
+    (with_changes(tags=["role:developers"]), GOOD_KEY, {}, "at most one role"),
+    (with_changes(acls=[{"group": "admin"}]), GOOD_KEY, {}, "must match its role tag"),
+    (with_changes(acls=[]), GOOD_KEY, {}, "must match its role tag"),
+    (with_changes() * 2, GOOD_KEY, {}, "consumer jane is given 2 times"),
+    ([], {}, {}, "no consumers"),
+    (with_changes(), GOOD_KEY, {"services": []}, "only consumers belong here"),
+], ids=["dev-key", "unset-variable", "not-deck-variable", "placeholder", "short-key", "no-key", "unknown-role",
+        "acl-not-role", "acl-missing", "twice", "empty", "services"])
+def test_refusals(tmp_path, consumers, environ, top, refusal):
+    with pytest.raises(RenderError, match=refusal) as refused:
+        render_files(KONG_YAML, consumers_file(tmp_path, consumers, **top), REDIS, environ)
+    assert not any(value in str(refused.value) for value in environ.values())     # never echoes a key
+
+
+def test_a_missing_consumers_file_or_redis_host_is_refused(tmp_path):
+    with pytest.raises(RenderError, match="not found"):
+        render_files(KONG_YAML, tmp_path / "consumers.yaml", REDIS, ENV)
+    with pytest.raises(RenderError, match="Redis host is required"):
+        render_files(KONG_YAML, EXAMPLE, RedisSettings(""), ENV)
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "deploy.render_config", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env={"PATH": os.environ.get("PATH", ""), **env})
+
+
+def test_the_command_line_writes_a_private_file_and_refuses_with_a_reason(tmp_path):
+    out = tmp_path / "kong.yml"
+    done = run_cli("--consumers", str(EXAMPLE), "--redis-host", "redis.internal", "-o", str(out),
+                   env={**ENV, "REDIS_PASSWORD": "from-the-environment"})
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    config = yaml.safe_load(out.read_text())
+    assert next(p for p in plugins(config) if p["name"] == "token-meter")["config"]["redis"]["password"] == \
+        "from-the-environment"
+    refused = run_cli("--consumers", str(tmp_path / "missing.yaml"), "--redis-host", "redis.internal", env=ENV)
+    assert refused.returncode == 1 and "refused" in refused.stderr and refused.stdout == ""
