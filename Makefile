@@ -8,10 +8,18 @@ COMPOSE ?= docker compose
 ENV ?= poc
 NAMESPACE ?= llm-gateway
 CHART_VERSION ?= 2.41.1
+# eks/config and eks/deploy: the operator's consumers file (deploy/consumers.example.yaml; kept out of git) and
+# the Redis every pod shares (budgets, Responses items, rate limits). REDIS_TLS=true for ElastiCache's in-transit
+# encryption; Redis's password comes from the environment variable REDIS_PASSWORD, API keys from DECK_* variables.
+CONSUMERS ?=
+REDIS_HOST ?=
+REDIS_PORT ?= 6379
+REDIS_TLS ?= false
+DBLESS_SECRET = kong-declarative
 TF = terraform -chdir=infra/terraform/environments/$(ENV)
 
 .PHONY: help install checkov claude-code codex ai-sdk test test/unit dev dump bench soak validate security-scan \
-        local/up local/down local/logs local/test eks/plan eks/apply eks/deploy eks/status
+        local/up local/down local/logs local/test eks/plan eks/apply eks/config eks/deploy eks/status
 
 help:
 	@echo "make local/up      the real Kong 3.6 stack in Docker (kong, emulator, redis, prometheus, grafana)"
@@ -23,6 +31,7 @@ help:
 	@echo "make validate      schema checks of kong.yaml, compose, Helm values, Terraform, alert rules"
 	@echo "make security-scan checkov on Terraform and the secrets scan of configs"
 	@echo "make eks/plan | eks/apply | eks/deploy | eks/status   (ENV=$(ENV), NAMESPACE=$(NAMESPACE))"
+	@echo "                   eks/deploy needs CONSUMERS=consumers.yaml REDIS_HOST=host (README \"Deployment\")"
 	@echo "make dump          the plugin info JSON Kong reads (query_cmd)"
 
 install:
@@ -106,13 +115,22 @@ eks/plan:
 eks/apply:
 	$(TF) apply -input=false
 
-eks/deploy:
+eks/config:    ## kong/kong.yaml + CONSUMERS, dev consumers out, state on Redis: the Secret dblessConfig.secret names
+	@test -n "$(CONSUMERS)" -a -n "$(REDIS_HOST)" || { echo "usage: make $@ CONSUMERS=consumers.yaml \
+	REDIS_HOST=host [REDIS_PORT=6379 REDIS_TLS=true]; keys in the DECK_* variables, REDIS_PASSWORD" >&2; exit 2; }
 	kubectl apply -f helm/manifests/namespace.yaml
-	kubectl -n $(NAMESPACE) create configmap kong-declarative --from-file=kong.yml=kong/kong.yaml \
-	  --dry-run=client -o yaml | kubectl apply -f -
+	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	  $(PYTHON) -m deploy.render_config --consumers '$(CONSUMERS)' --redis-host '$(REDIS_HOST)' \
+	    --redis-port '$(REDIS_PORT)' $(if $(filter true,$(REDIS_TLS)),--redis-ssl) -o "$$dir/kong.yml" && \
+	  kubectl -n $(NAMESPACE) create secret generic $(DBLESS_SECRET) --from-file=kong.yml="$$dir/kong.yml" \
+	    --dry-run=client -o yaml | kubectl apply -f -
+
+eks/deploy: eks/config
 	helm repo add kong https://charts.konghq.com && helm repo update kong
 	helm upgrade --install kong kong/kong --version $(CHART_VERSION) -n $(NAMESPACE) -f helm/kong-values.yaml
 	kubectl apply -f helm/manifests/
+	kubectl -n $(NAMESPACE) rollout status deployment/kong-kong --timeout=300s
+	kubectl -n $(NAMESPACE) delete configmap kong-declarative --ignore-not-found   # the old dev-key config
 
 eks/status:
 	kubectl -n $(NAMESPACE) get pods,svc,hpa,pdb

@@ -1,6 +1,7 @@
 """helm/: values for the official Kong chart 2.41.1, an Argo CD Application, plain manifests."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import kubernetes_validate
@@ -50,7 +51,7 @@ def test_every_values_key_exists_in_the_chart(chart):
 
 def test_plain_dbless_with_the_plugin_server_and_irsa():
     env = VALUES["env"]
-    assert VALUES["ingressController"]["enabled"] is False and VALUES["dblessConfig"]["configMap"]
+    assert VALUES["ingressController"]["enabled"] is False
     assert env["database"] == "off" and env["plugins"].startswith("bundled,")
     start = env["pluginserver_bedrock_start_cmd"].split()
     prefix, name = start[start.index("--kong-prefix") + 1], start[start.index("--socket-name") + 1]
@@ -129,3 +130,28 @@ def test_the_operator_names_the_plugin_server_job_as_the_alerts_do():
     assert f'up{{job="{job}"}}' in alerts
     compose = yaml.safe_load((ROOT / "deploy/observability/prometheus.yml").read_text())
     assert job in {scrape["job_name"] for scrape in compose["scrape_configs"]}     # the same name under compose
+
+
+def make_dry_run(target: str, **variables: str) -> str:
+    """The commands `make <target>` would run (make -n runs none of them)."""
+    done = subprocess.run(["make", "-n", target, *(f"{k}={v}" for k, v in variables.items())], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_eks_deploy_ships_the_rendered_config_as_the_chart_s_secret():
+    """make eks/deploy used to ship kong/kong.yaml as a ConfigMap: production got the dev- keys and per-pod budgets,
+    Responses items and rate limits. It now renders the operator's consumers file onto Redis, as a Secret."""
+    commands = make_dry_run("eks/deploy", CONSUMERS="ops/consumers.yaml", REDIS_HOST="redis.internal")
+    secret = VALUES["dblessConfig"]["secret"]
+    assert set(VALUES["dblessConfig"]) == {"secret"}
+    assert "-m deploy.render_config --consumers 'ops/consumers.yaml' --redis-host 'redis.internal'" in commands
+    assert f"create secret generic {secret} --from-file=kong.yml=" in commands
+    assert "kong/kong.yaml" not in commands and "create configmap" not in commands
+
+
+def test_eks_config_refuses_to_run_without_consumers_or_redis():
+    done = subprocess.run(["make", "eks/config", "REDIS_HOST=redis.internal"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode != 0 and "CONSUMERS=" in done.stderr and "kubectl" not in done.stdout

@@ -25,6 +25,9 @@ SECRET_SHAPES = {
     "key-auth key that is not a dev key": r"(?m)(?:\{\s*|^\s*-?\s*)key:\s*(?!dev-)[A-Za-z0-9_-]{12,}",
 }
 
+SECRET_NAMES = re.compile(r"^dblessConfig:\n\s+secret:\s*[a-z0-9.-]+(?=\s|$)", re.M)
+"""The chart's dblessConfig.secret is the name of the Kubernetes Secret holding the rendered config, not a secret."""
+
 
 def test_the_scan_covers_the_deployed_configs():
     names = {p.name for p in FILES}
@@ -33,7 +36,7 @@ def test_the_scan_covers_the_deployed_configs():
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_real_secrets(path):
-    text = path.read_text(errors="replace")
+    text = SECRET_NAMES.sub("dblessConfig:", path.read_text(errors="replace"))
     found = {name for name, pattern in SECRET_SHAPES.items() if re.search(pattern, text)}
     assert found == set(), f"{path.relative_to(ROOT)}: {sorted(found)}"
 
