@@ -125,9 +125,14 @@ eks/config:    ## kong/kong.yaml + CONSUMERS, dev consumers out, state on Redis:
 	  kubectl -n $(NAMESPACE) create secret generic $(DBLESS_SECRET) --from-file=kong.yml="$$dir/kong.yml" \
 	    --dry-run=client -o yaml | kubectl apply -f -
 
+# Chart 2.41.1 checksums only an inline dblessConfig.config, and DB-less Kong reads its file at start only: the
+# Secret's checksum as a pod annotation rolls the pods when the config changed, and only then.
 eks/deploy: eks/config
 	helm repo add kong https://charts.konghq.com && helm repo update kong
-	helm upgrade --install kong kong/kong --version $(CHART_VERSION) -n $(NAMESPACE) -f helm/kong-values.yaml
+	config=$$(kubectl -n $(NAMESPACE) get secret $(DBLESS_SECRET) -o 'jsonpath={.data.kong\.yml}') && \
+	  test -n "$$config" && sum=$$(printf %s "$$config" | sha256sum | cut -c1-64) && \
+	  helm upgrade --install kong kong/kong --version $(CHART_VERSION) -n $(NAMESPACE) -f helm/kong-values.yaml \
+	    --set-string podAnnotations.checksum/dbless-config=$$sum
 	kubectl apply -f helm/manifests/
 	kubectl -n $(NAMESPACE) rollout status deployment/kong-kong --timeout=300s
 	kubectl -n $(NAMESPACE) delete configmap kong-declarative --ignore-not-found   # the old dev-key config

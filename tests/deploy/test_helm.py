@@ -155,3 +155,13 @@ def test_eks_config_refuses_to_run_without_consumers_or_redis():
     done = subprocess.run(["make", "eks/config", "REDIS_HOST=redis.internal"], cwd=ROOT, capture_output=True,
                           text=True, timeout=30)
     assert done.returncode != 0 and "CONSUMERS=" in done.stderr and "kubectl" not in done.stdout
+
+
+def test_eks_deploy_rolls_the_pods_when_the_config_changes():
+    """Chart 2.41.1 checksums only an inline dblessConfig.config: an updated Secret reached no running pod. The
+    Secret's own checksum, as a pod annotation, changes the pod template exactly when the config changed."""
+    commands = make_dry_run("eks/deploy", CONSUMERS="ops/consumers.yaml", REDIS_HOST="redis.internal")
+    secret = VALUES["dblessConfig"]["secret"]
+    assert f"get secret {secret} -o 'jsonpath={{.data.kong\\.yml}}'" in commands
+    assert "sha256sum" in commands and "--set-string podAnnotations.checksum/dbless-config=$sum" in commands
+    assert commands.index("create secret generic") < commands.index("helm upgrade")
