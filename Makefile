@@ -16,10 +16,13 @@ REDIS_HOST ?=
 REDIS_PORT ?= 6379
 REDIS_TLS ?= false
 DBLESS_SECRET = kong-declarative
+# kube-prometheus-stack's Helm release: its default selectors take ServiceMonitors and PrometheusRules by `release`.
+PROMETHEUS_RELEASE ?= kube-prometheus-stack
 TF = terraform -chdir=infra/terraform/environments/$(ENV)
 
 .PHONY: help install checkov claude-code codex ai-sdk test test/unit dev dump bench soak validate security-scan \
-        local/up local/down local/logs local/test eks/plan eks/apply eks/config eks/deploy eks/status
+        local/up local/down local/logs local/test eks/plan eks/apply eks/config eks/observability eks/deploy \
+        eks/status
 
 help:
 	@echo "make local/up      the real Kong 3.6 stack in Docker (kong, emulator, redis, prometheus, grafana)"
@@ -32,6 +35,7 @@ help:
 	@echo "make security-scan checkov on Terraform and the secrets scan of configs"
 	@echo "make eks/plan | eks/apply | eks/deploy | eks/status   (ENV=$(ENV), NAMESPACE=$(NAMESPACE))"
 	@echo "                   eks/deploy needs CONSUMERS=consumers.yaml REDIS_HOST=host (README \"Deployment\")"
+	@echo "make eks/observability   alerts, dashboards, ServiceMonitor (PROMETHEUS_RELEASE=$(PROMETHEUS_RELEASE))"
 	@echo "make dump          the plugin info JSON Kong reads (query_cmd)"
 
 install:
@@ -125,14 +129,19 @@ eks/config:    ## kong/kong.yaml + CONSUMERS, dev consumers out, state on Redis:
 	  kubectl -n $(NAMESPACE) create secret generic $(DBLESS_SECRET) --from-file=kong.yml="$$dir/kong.yml" \
 	    --dry-run=client -o yaml | kubectl apply -f -
 
+eks/observability:   ## a PrometheusRule of deploy/observability/alerts, dashboards, the plugin server's ServiceMonitor
+	$(PYTHON) -m deploy.render_observability --namespace $(NAMESPACE) --release '$(PROMETHEUS_RELEASE)' | \
+	  kubectl apply -f -
+
 # Chart 2.41.1 checksums only an inline dblessConfig.config, and DB-less Kong reads its file at start only: the
 # Secret's checksum as a pod annotation rolls the pods when the config changed, and only then.
-eks/deploy: eks/config
+eks/deploy: eks/config eks/observability
 	helm repo add kong https://charts.konghq.com && helm repo update kong
 	config=$$(kubectl -n $(NAMESPACE) get secret $(DBLESS_SECRET) -o 'jsonpath={.data.kong\.yml}') && \
 	  test -n "$$config" && sum=$$(printf %s "$$config" | sha256sum | cut -c1-64) && \
 	  helm upgrade --install kong kong/kong --version $(CHART_VERSION) -n $(NAMESPACE) -f helm/kong-values.yaml \
-	    --set-string podAnnotations.checksum/dbless-config=$$sum
+	    --set-string podAnnotations.checksum/dbless-config=$$sum \
+	    --set-string serviceMonitor.labels.release='$(PROMETHEUS_RELEASE)'
 	kubectl apply -f helm/manifests/
 	kubectl -n $(NAMESPACE) rollout status deployment/kong-kong --timeout=300s
 	kubectl -n $(NAMESPACE) delete configmap kong-declarative --ignore-not-found   # the old dev-key config

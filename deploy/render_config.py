@@ -177,18 +177,18 @@ def render_files(kong_yaml: Path, consumers_file: Path, redis: RedisSettings,
     return render(yaml.safe_load(kong_yaml.read_text()), load_consumers(consumers_file, environ), redis)
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (pre- and post-function's Lua) as literal blocks, readable as in kong.yaml."""
+class LiteralDumper(yaml.SafeDumper):
+    """Multi-line strings (Lua, PromQL, dashboard JSON) as literal blocks, readable as in the source files."""
 
 
-_Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
+LiteralDumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
     "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None))
 
 
 def dump(config: Mapping[str, Any], source: str) -> str:
     header = (f"# Rendered by deploy/render_config.py from kong/kong.yaml and {source}; holds API keys and\n"
               "# Redis's password: a Kubernetes Secret, never git. Edit the sources and render again.\n")
-    return header + yaml.dump(dict(config), Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
+    return header + yaml.dump(dict(config), Dumper=LiteralDumper, sort_keys=False, width=120, allow_unicode=True)
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:

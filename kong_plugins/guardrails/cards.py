@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 import re2
 
+from kong_plugins.guardrails.identifiers import gtin_valid, in_iban
 from kong_plugins.guardrails.patterns import Validator, compile_pattern
 
 # --- payment cards ---------------------------------------------------------------------------
@@ -93,10 +94,10 @@ def _in_hex_table(text: bytes, m: "re2._Match") -> bool:
 _SEPARATORS = re.compile(r"[\s.-]+")
 
 
-def _group_runs(number: str, shortest: int, *, as_printed: bool = False) -> Iterator[str]:
-    """The digits of each run of whole groups in `number` with `shortest` to 19 digits: a card may sit beside
-    other groups in one run (`4111 1111 1111 1111 07/27`, the expiry's month; `ref 12 4111 ...`), and the
-    patterns take the longest run. `as_printed`: only runs grouped as cards are printed (see _printed_as_card)."""
+def _group_runs(number: str, shortest: int) -> Iterator[tuple[str, list[str]]]:
+    """The digits of each run of whole groups in `number` with `shortest` to 19 digits, and its groups: a card
+    may sit beside other groups in one run (`4111 1111 1111 1111 07/27`, the expiry's month; `ref 12 4111
+    ...`), and the patterns take the longest run."""
     groups = _SEPARATORS.split(number)
     for first in range(len(groups)):
         digits = ""
@@ -104,8 +105,8 @@ def _group_runs(number: str, shortest: int, *, as_printed: bool = False) -> Iter
             digits += groups[last]
             if len(digits) > 19:
                 break
-            if len(digits) >= shortest and (not as_printed or _printed_as_card(groups[first:last + 1])):
-                yield digits
+            if len(digits) >= shortest:
+                yield digits, groups[first:last + 1]
 
 
 _ISSUED_LAYOUTS = frozenset({(4, 6, 5), (4, 6, 4)})   # Amex, Diners
@@ -113,47 +114,48 @@ _ISSUED_LAYOUTS = frozenset({(4, 6, 5), (4, 6, 4)})   # Amex, Diners
 
 def _printed_as_card(groups: list[str]) -> bool:
     """Cards are printed whole, in fours (the last group shorter on 13-, 15- and 19-digit cards), as Amex's
-    4-6-5 or Diners' 4-6-4, or digit by digit. Other groupings are other numbers: an Amazon order id (3-7-7), a
-    phone number (`+49 151 23456787`), a postcode ending one CSV row and an order id starting the next
+    4-6-5 or Diners' 4-6-4, or digit by digit or in pairs (read out). Other groupings are other numbers: an
+    Amazon order id (3-7-7), a phone number (`+49 151 23456787`), a postcode ending one CSV row and an order id starting the next
     (`44135\n10023303`), a list of 8-digit order ids, one a line. Each is a Luhn-valid card of a known issuer
-    about one time in ten."""
+    about one time in ten. Beside a card's words (_CARD_WORDS_NEAR) any grouping counts."""
     sizes = tuple(len(group) for group in groups)
     return (len(sizes) == 1 or all(size == 4 for size in sizes[:-1]) and sizes[-1] <= 4
-            or sizes in _ISSUED_LAYOUTS or all(size == 1 for size in sizes))
+            or sizes in _ISSUED_LAYOUTS or all(size <= 2 for size in sizes[:-1]) and sizes[-1] <= 2)
 
 
-def _gtin_valid(digits: str) -> bool:
-    """A GTIN-13/14 (EAN barcode) check digit: weights 3 and 1 from the right. A 13-digit Visa was last issued
-    decades ago, while an EAN-13 from a German GS1 prefix (400-440) is a Luhn-valid Visa number one time in ten."""
-    total = sum((1 if index % 2 else 3) * (ord(char) - 48) for index, char in enumerate(reversed(digits[:-1])))
-    return (10 - total % 10) % 10 == ord(digits[-1]) - 48
+def _is_card(number: str, any_grouping: bool = False) -> bool:
+    """A run of `number` that is a known issuer's, passes Luhn, is grouped as a card (or `any_grouping`), and is
+    not an unbroken 13- or 14-digit barcode."""
+    return any(known_issuer(digits) and luhn_valid(digits)
+               and (any_grouping or _printed_as_card(groups))
+               and not (len(groups) == 1 and len(digits) in (13, 14) and gtin_valid(digits))
+               for digits, groups in _group_runs(number, 13))
 
 
-def _is_card(number: str, as_printed: bool = True) -> bool:
-    return any(known_issuer(digits) and luhn_valid(digits) and not (len(digits) in (13, 14) and _gtin_valid(digits))
-               for digits in _group_runs(number, 13, as_printed=as_printed))
+_CARD_WORDS_NEAR = re.compile(
+    rb"\b(?:cards?|visa|master\s?card|amex|american\s+express|discover|diners|jcb|union\s?pay|maestro|credit|"
+    rb"debit|pan|cc|pay|paid|paying|payment|charge[ds]?|exp(?:iry|ires|iration)?|cvv|cvc|kreditkarte|karte|"
+    rb"tarjeta|carte|carta|cart(?:a|\xc3\xa3)o)\b", re.I)
+"""A card's words, within _CONTEXT bytes before the number or half that after: `Pay with 41111111 11111111`, an
+OCR'd receipt's `VISA 4111 111 1 1111 1111`. Beside them a number grouped any way is a card."""
+_CONTEXT = 80
 
 
-_IBAN = re.compile(rb"(?<![A-Za-z0-9])([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)(?![A-Za-z0-9])")
+def _near_card_words(text: bytes, start: int, end: int) -> bool:
+    return bool(_CARD_WORDS_NEAR.search(text, max(0, start - _CONTEXT), min(len(text), end + _CONTEXT // 2)))
 
 
-def _iban_valid(iban: bytes) -> bool:
-    """ISO 13616: the country and check digits moved to the end, letters as 10-35, the number mod 97 is 1."""
-    compact = iban.replace(b" ", b"").decode()
-    return int("".join(str(int(char, 36)) for char in compact[4:] + compact[:4])) % 97 == 1
-
-
-def _in_iban(text: bytes, m: "re2._Match") -> bool:
-    """The digits of a valid IBAN (`DE02 6005 0101 7400 0001 37`): a bank account, which one time in ten or
-    more holds a run that passes as a card."""
+def _not_a_card_anyway(text: bytes, m: "re2._Match") -> bool:
+    """Digits in a table of hex words or a valid IBAN, or after a `+` (an international phone number)."""
     start, end = m.span(1)
-    window_start = max(0, start - 40)
-    return any(found.start(1) + window_start <= start and end <= found.end(1) + window_start
-               and _iban_valid(found.group(1)) for found in _IBAN.finditer(text[window_start:end + 40]))
+    return _in_hex_table(text, m) or in_iban(text, start, end) or text[start - 1:start] == b"+"
 
 
 def _pan_valid(text: bytes, m: "re2._Match") -> bool:
-    return _is_card(m.group(1).decode()) and not _in_hex_table(text, m) and not _in_iban(text, m)
+    number = m.group(1).decode()
+    if _not_a_card_anyway(text, m):
+        return False
+    return _is_card(number) or _is_card(number, any_grouping=True) and _near_card_words(text, *m.span(1))
 
 
 _FIELD_SEPARATORS = b",;|\t"
@@ -161,12 +163,12 @@ _FIELD_SEPARATORS = b",;|\t"
 
 def _wrapped_pan_valid(text: bytes, m: "re2._Match") -> bool:
     """A card wrapped once, grouped as printed or not (`41111111\n11111111`, a narrow box's cut). Not grouped as
-    a card, its two lines must hold nothing else a table would: no field separator beside it, no number starting
-    the line above or below. Otherwise it is the end of one row and the start of the next (an export's postcode
-    and order id, a list of order ids)."""
+    a card and with no card word near, its two lines must hold nothing else a table would: no field separator
+    beside it, no number starting the line above or below. Otherwise it is the end of one row and the start of
+    the next (an export's postcode and order id, a list of order ids)."""
     if _pan_valid(text, m):
         return True
-    if not _is_card(m.group(1).decode(), as_printed=False) or _in_hex_table(text, m) or _in_iban(text, m):
+    if not _is_card(m.group(1).decode(), any_grouping=True) or _not_a_card_anyway(text, m):
         return False
     start, end = m.span(1)
     first_line = text.rfind(b"\n", 0, start) + 1
@@ -200,14 +202,14 @@ def _tabbed_pan_valid(text: bytes, m: "re2._Match") -> bool:
 
 
 def _form_encoded_pan_valid(text: bytes, m: "re2._Match") -> bool:
-    return _is_card(unquote(m.group(1).decode().replace("+", " ")))
+    return _is_card(unquote(m.group(1).decode().replace("+", " ")), any_grouping=True)
 
 
 def _card_words_valid(text: bytes, m: "re2._Match") -> bool:
     """`card number 4000 ...`: any Luhn-valid number, unless it is a loyalty/gift/member card."""
     if (m.group(1) or b"").decode("utf-8", "replace").strip().lower() in _NOT_PAYMENT:
         return False
-    return any(luhn_valid(digits) for digits in _group_runs(m.group(2).decode(), 12))
+    return any(luhn_valid(digits) for digits, _ in _group_runs(m.group(2).decode(), 12))
 
 
 # --- CVV -------------------------------------------------------------------------------------
@@ -232,15 +234,19 @@ _UNITS = tuple(unit.encode() for unit in (
     "ordin", "tentativ", "volte", "encomenda", "bestelling", "klant", "keer", "pogingen"))
 
 
+_OF_A_TOTAL = re.compile(rb"(?:out\s+)?of\s+\d")
 _CODE_WORD = re.compile(rb"(?:cvv2?|cvc2?|security\s+code)\s+")
-_COUNTED = re.compile(rb"\b(?:declines?|errors?|failures?|failed|mismatch(?:es)?|rates?|counts?|checks?|attempts?|"
+_COUNTED = re.compile(rb"\b(?:declines?|errors?|failures?|mismatch(?:es)?|rates?|counts?|checks?|attempts?|"
                       rb"went|rose|fell|total)\b")
 """Words a statistic about codes has between the code's name and its number (`CVV declines: 312`, `cvv errors
 went from 120 to 312`), which a disclosed code does not (`CVV: 123`, `her security code is 123`)."""
-_STATISTICS = re.compile(rb"\bavs\b\W{0,3}\d{2,}|\bdeclines\b|\bdecline\s+(?:reasons?|rates?|codes?|report|stat)")
+_STATISTICS = re.compile(rb"\bavs\b\W{0,3}\d{2,4}\b(?![.,]?\s*(?:cvv|cvc))|\bdeclines\b(?!\s+every)|"
+                         rb"\bdecline\s+(?:reasons?|rates?|report|stat)")
 """A sentence about decline statistics (`Top decline reasons: CVV 312, AVS 120`): address checks (AVS) counted
 and declines in the plural are a report's words, not a customer's card (`cvv2=335 avs=Y` is a payment's)."""
 _SENTENCE_END = re.compile(rb"[.!?\n]")
+_DISCLOSED_AS = re.compile(rb"\b(?:is|was|are|were|says?|said|gave|reads?|typed|entered)\b")
+"""A code named as a value (`the CVV that failed was 123`, `CVV attempts: customer says 123`): never a count."""
 
 
 def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
@@ -248,9 +254,12 @@ def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
     number_start, number_end = m.span(1) if m.start(1) >= 0 else (m.start(2), m.end())
     following = text[number_end:number_end + 40].lstrip().lower()
     following = following[_CODE_WORD.match(following).end():] if _CODE_WORD.match(following) else following
-    if following.startswith((*_UNITS, b"of ", b"out of ")) or text[max(0, m.start() - 1):m.start()] == b"$":
+    if following.startswith(_UNITS) or _OF_A_TOTAL.match(following) or text[max(0, m.start() - 1):m.start()] == b"$":
         return False
-    if _COUNTED.search(text[m.start():number_start].lower()):
+    wording = text[m.start():number_start].lower()
+    if _DISCLOSED_AS.search(wording):
+        return True
+    if _COUNTED.search(wording):
         return False
     sentence_start = max((end.end() for end in _SENTENCE_END.finditer(text, max(0, m.start() - 120), m.start())),
                          default=max(0, m.start() - 120))

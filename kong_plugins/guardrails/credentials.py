@@ -81,6 +81,9 @@ _NOT_SECRET_PARTS = frozenset(
 """Names about a secret rather than holding one: max_tokens, input_cost_per_token, AUTH_TOKEN_TTL, token_url."""
 _REFERENCE = re.compile(rb"\$[({]|\$[A-Z_][A-Z0-9_]*(?:$|\W)|\$[a-z_]+(?:$|\W)|0x[0-9a-fA-F]+$|"
                         rb"[a-z_]+(?:\.[a-z_]+)+/[A-Z_]|\$\w+(?:->|\{|\[)|%\(|\{\{|\{\w*\}|<[\w\s-]*>")
+_VERSION = re.compile(rb"[\^~<>=v]*\d+(?:\.\d+){1,3}(?:[-+][\w.]+)?")
+"""A package's version range (`"jsonwebtoken": "^9.0.2"`, `"js-tokens": "~4.0.0"` in every package.json and
+lockfile): a name with "token" in it, not a secret."""
 _EXPRESSION = re.compile(rb"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*[(\[]|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+/")
 
 
@@ -116,7 +119,8 @@ def _disclosed_valid(text: bytes, m: "re2._Match") -> bool:
         return False
     if index == 2:                                    # name = value
         quoted = text[m.start(2) - 1:m.start(2)] in (b"'", b'"', b"`")
-        return names_a_secret(m.group(1)) and not _REFERENCE.match(raw) and (quoted or not _EXPRESSION.match(raw))
+        return (names_a_secret(m.group(1)) and not _REFERENCE.match(raw) and not _VERSION.fullmatch(raw)
+                and (quoted or not _EXPRESSION.match(raw)))
     if index == 3:                                    # "my password is sunshine": a possessive names a value
         return True
     return any(c.isdigit() for c in value) or any(not c.isalnum() for c in value)

@@ -17,22 +17,26 @@ _SQL_SHAPES = [
     r"""(?:table|from|into|database|schema|user|procedure|\w+\s+set)\b""",
     r"""--\s*union\s+(?:all\s+|distinct\s+)?select\b""",
     r"""\bunion\s+(?:all\s+)?select\s+(?:null\b|@@|\d+\s*,\s*\d+|[^;]{0,60}\binformation_schema\b)""",
-    r"""(?:\b(?:and|or)|\|\|)\s*\(\s*select\b""",
+    r"""\b(?:and|or)\s*\(\s*select\b""",
     r"""\bdrop\s+(?:table|database|schema)\s+(?:if\s+exists\s+)?[\w.`"\[\]]+[ \t]*;?[ \t]*(?:--|/\*)""",
     r"""(?:['"]|\b(?:and|or|select|union|if)\b|;)\s*\(?\s*sleep\s*\(\s*\d+(?:\.\d+)?\s*\)""",
     r"""\bpg_sleep\s*\(|\bwaitfor\s+delay\s+['"]|\bbenchmark\s*\(\s*\d{4,}\s*,""",
     r"""\bxp_cmdshell\b|\bsp_executesql\b""",
     r"""\bload_file\s*\(\s*(?:['"]|0x)|\binto\s+(?:out|dump)file\b|\bextractvalue\s*\(|\bupdatexml\s*\(""",
-    r"""['"`]\s*(?:or|\|\|)\s+(?:true|not\s+false|\d+)\s*(?:--|#|/\*)""",   # ' OR true--, ' OR 1 --
-    r"""['"`]\s*\)?\s*order\s+by\s+\d+\s*(?:--|#|/\*)""",                   # 1' ORDER BY 3-- (counting columns)
-    r"""['"`]\s*(?:or|and)\s+(?:\d+\s+(?:in\s*\(\s*\d+|between\s+\d+\s+and\s+\d+)|\w+\s+is\s+(?:not\s+)?null\s*"""
-    r"""(?:--|#|/\*))|['"`)][ \t]*;[ \t]*shutdown\b|=\s*convert\s*\(\s*int\s*,""",
+    r"""['"`)][ \t]*;[ \t]*shutdown\b|\bconvert\s*\(\s*int\s*,\s*(?:@@\w+|\(\s*select\b)""",
 ]
 _SQL = compile_pattern("|".join(_SQL_SHAPES))
+_AFTER_QUOTE = compile_pattern(
+    r"""(['"`])\s*(?:(?:or|\|\|)\s+(?:true|not\s+false|\d+)\s*(?:--|#|/\*)|\)?\s*order\s+by\s+\d+\s*(?:--|#|/\*)|"""
+    r"""(?:or|and)\s+(?:\d+\s+(?:in\s*\(\s*\d+|between\s+\d+\s+and\s+\d+)|\w+\s+is\s+(?:not\s+)?null\s*(?:--|#|/\*))|"""
+    r"""\|\|\s*\(\s*select\b)""")
+"""`' OR true--`, `' OR 1 --`, `1' ORDER BY 3--` (counting columns), `x' OR name IS NOT NULL --`, `'||(SELECT ...`:
+after a quote the line left open (checked below). After a literal the line closed they are an analyst's own
+(`WHERE s = 'open' ORDER BY 2 -- newest`, `AND shipped_at IS NULL -- not yet`, `'SKU-' || (SELECT max(id) ...`)."""
 _STACKED_AFTER_NUMBER = compile_pattern(
     r"""\b\d+[ \t]*;[ \t]*((?:drop|delete|truncate|insert|update|alter|create|exec|execute|shutdown|grant|revoke)\b)""")
 _WHOLE_STATEMENT = re.compile((
-    r"""(?:drop\s+(?:table|database|schema|user|procedure)\s+""" + _NAME + r"""\s*(?:;|--|#|/\*|cascade\b|$)|"""
+    r"""(?:drop\s+(?:table|database|schema|user|procedure)\s+""" + _NAME + r"""\s*(?:;|,|--|#|/\*|cascade\b|$)|"""
     r"""delete\s+from\s+""" + _NAME + r"""\s*(?:;|--|#|/\*|where\b|$)|truncate\s+(?:table\s+)?""" + _NAME
     + r"""\s*(?:;|--|#|$)|insert\s+into\s+""" + _NAME + r"""\s*(?:\(|values\b|select\b)|update\s+""" + _NAME
     + r"""\s+set\s+\w+\s*=|alter\s+(?:table|database|user)\s+""" + _NAME
@@ -97,8 +101,12 @@ def _sql_valid(text: bytes, m: "re2._Match") -> bool:
     if m.group(1) or m.group(4):                                 # ' OR 'a'='a, ' or ''=', ' OR 'a'<>'b
         both = bool(m.group(1)) and bool(m.group(4))
         return both or operator in (b"=", b"like") and left.lower() == right.lower()
-    return (bool(_LITERAL.fullmatch(left)) and bool(_LITERAL.fullmatch(right))   # OR 1=1, AND 1=2, OR 2>1
-            and bool(_QUERY_GOES_ON.match(text, m.end())))
+    if not (_LITERAL.fullmatch(left) and _LITERAL.fullmatch(right)):
+        return False                                             # "x = y": names, not literals
+    if operator == b"=" and left.lower() == right.lower() and text[m.start():m.end()].lower().lstrip(
+            b"'\"`) \t\r\n").startswith(b"or"):
+        return True                                              # OR 1=1: always true, wherever it is written
+    return bool(_QUERY_GOES_ON.match(text, m.end()))             # AND 1=2, OR 2>1: a probe, if the query goes on
 
 
 class _UnionAfterValue(PerTextValidator):
@@ -113,21 +121,38 @@ class _UnionAfterValue(PerTextValidator):
             line = text[text.rfind(b"\n", 0, m.start(1)) + 1:m.start(1) + 1]
             if mark in b"'\"`":
                 return quote_left_open(text, _At(m.start(1)))
-            if mark == b")":
-                return line.count(b")") > line.count(b"(")
-            return not _STATEMENT.search(line)
+            if mark == b")" and line.count(b")") > line.count(b"("):
+                return True                               # `1) UNION SELECT`: closes a bracket the query opened
+            return not _is_sql_line(text, m.start(1) + 1 - len(line), m.start(1))
 
         return closes_injected_value
 
 
-_STATEMENT = re.compile(rb"\b(?:select\b.*\bfrom|update\b.*\bset|delete\s+from|insert\s+into|where)\b", re.I)
-"""A line that is itself SQL (`UPDATE orders SET ... WHERE id = 5521; DELETE FROM carts ...`): the author's script."""
+_STATEMENT = re.compile(rb"\b(?:select\b.*\bfrom|update\b.*\bset|delete\s+from|insert\s+into|"
+                        rb"where\s+[\w.`\"\[\]]+\s*(?:[=<>!]|like\b|in\b|is\b|between\b))", re.I)
+_CLAUSE = re.compile(rb"\s*(?:(?:and|or|having|where|on)\s+[\w.()*`\"\[\]]+\s*(?:[=<>!]|like\b|in\b|is\b|between\b)|"
+                     rb"(?:from|join)\s+[\w.`\"\[\]]+\s*$|group\s+by\b|order\s+by\b|select\s)", re.I)
+
+
+def _is_sql_line(text: bytes, line_start: int, end: int) -> bool:
+    """The line up to `end` is itself SQL: a statement (`UPDATE orders SET ... WHERE id = 5521; DELETE ...`,
+    `SELECT ... FROM ...`, `WHERE total > 100`) or a formatted query's clause line (`  AND total > 100`,
+    `HAVING COUNT(*) > 5`): the author's own script, not a value someone typed into a field."""
+    return bool(_STATEMENT.search(text, line_start, end) or _CLAUSE.match(text, line_start, end))
 
 
 def _stacked_after_number(text: bytes, m: "re2._Match") -> bool:
     """A whole statement after a number, in a line that is not itself a statement."""
     return (bool(_WHOLE_STATEMENT.match(text, m.start(1)))
-            and not _STATEMENT.search(text, text.rfind(b"\n", 0, m.start()) + 1, m.start()))
+            and not _is_sql_line(text, text.rfind(b"\n", 0, m.start()) + 1, m.start()))
+
+
+class _AfterOpenQuote(PerTextValidator):
+    """A shape that follows a quote: a payload when the quote closes a value the query opened (_QuoteLeftOpen)."""
+
+    def bind(self, text: bytes) -> Validator:
+        quote_left_open = _QuoteLeftOpen().bind(text)
+        return lambda text, m: quote_left_open(text, _At(m.start(1)))
 
 
 class _At:
@@ -142,5 +167,5 @@ class _At:
 
 DETECTORS: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
     (_SQL_TAUTOLOGY, _sql_valid), (_SQL, always), (_STACKED_AFTER_NUMBER, _stacked_after_number),
-    (_UNION_AFTER, _UnionAfterValue()),
+    (_UNION_AFTER, _UnionAfterValue()), (_AFTER_QUOTE, _AfterOpenQuote()),
     (_SQL_COMMENT_AFTER_QUOTE, _QuoteLeftOpen()))

@@ -95,7 +95,7 @@ def test_chart_version_is_pinned_everywhere():
     assert "--version 2.41.1" in (ROOT / "helm/kong-values.yaml").read_text()
 
 
-@pytest.mark.parametrize("manifest", sorted((ROOT / "helm/manifests").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("manifest", sorted((ROOT / "helm/manifests").rglob("*.yaml")), ids=lambda p: p.name)
 def test_plain_manifests_validate(manifest):
     for document in yaml.safe_load_all(manifest.read_text()):
         if document["apiVersion"].startswith(("monitoring.coreos.com", "argoproj.io")):
@@ -123,7 +123,7 @@ def test_provider_keys_come_from_an_optional_secret_and_reach_the_plugin_server(
 def test_the_operator_names_the_plugin_server_job_as_the_alerts_do():
     """Under the Prometheus operator a ServiceMonitor's job is the Service's name unless jobLabel names a
     Service label: `up{job="kong-plugin-server"}` (LLMGatewayPluginServerDown) matched nothing on EKS."""
-    monitor = yaml.safe_load((ROOT / "helm/manifests/plugin-server-servicemonitor.yaml").read_text())
+    monitor = yaml.safe_load((ROOT / "helm/manifests/monitoring/plugin-server-servicemonitor.yaml").read_text())
     service = yaml.safe_load((ROOT / "helm/manifests/plugin-server-servicemonitor-service.yaml").read_text())
     job = service["metadata"]["labels"][monitor["spec"]["jobLabel"]]
     alerts = (ROOT / "deploy/observability/alerts/llm-gateway.yml").read_text()
@@ -165,3 +165,18 @@ def test_eks_deploy_rolls_the_pods_when_the_config_changes():
     assert f"get secret {secret} -o 'jsonpath={{.data.kong\\.yml}}'" in commands
     assert "sha256sum" in commands and "--set-string podAnnotations.checksum/dbless-config=$sum" in commands
     assert commands.index("create secret generic") < commands.index("helm upgrade")
+
+
+def test_metrics_are_scraped_through_the_servicemonitors_only():
+    """prometheus.io/scrape on the pods beside the ServiceMonitors made a Prometheus that scrapes annotated pods
+    take every series twice, under another job: every sum() in the alerts and dashboards doubled."""
+    assert not any(key.startswith("prometheus.io/") for key in VALUES.get("podAnnotations", {}))
+    assert VALUES["serviceMonitor"]["enabled"] and "release" in VALUES["serviceMonitor"]["labels"]
+
+
+def test_the_servicemonitors_carry_the_release_label_kube_prometheus_stack_selects():
+    """Without `release: <kube-prometheus-stack's release>` its default serviceMonitorSelector skipped both."""
+    commands = make_dry_run("eks/deploy", CONSUMERS="c.yaml", REDIS_HOST="r", PROMETHEUS_RELEASE="monitoring")
+    assert "--set-string serviceMonitor.labels.release='monitoring'" in commands
+    assert "-m deploy.render_observability --namespace llm-gateway --release 'monitoring' |" in commands
+    assert "kubectl apply -f helm/manifests/\n" in commands      # not recursive: monitoring/ comes rendered

@@ -134,3 +134,58 @@ def test_a_secret_in_json_or_a_dict_is_a_credential(text):
     '{"password": "string", "api_key": "YOUR_API_KEY"}', '{"token": "<token>"}', '{"password": "${DB_PASSWORD}"}'])
 def test_a_json_schema_or_template_is_not_a_credential(text):
     assert "credentials" not in found(text)
+
+
+# A reviewer's pass over the fixes above found what they had broken or left open (2026-11-24).
+
+@pytest.mark.parametrize("text", [
+    "Card: 4111 1111 11111111 exp 12/27", "Card: 41111111 11111111 exp 12/27", "Card: 4111 111 1 1111 1111",
+    "amex 37828 22463 10005", "pan 411111 1111111111 ok", "pan 411111 111111 1111 ok", "41 11 11 11 11 11 11 11",
+    "Pay with 41111111\n11111111\n12/27 123", "Visa:\n411111111111\n1111\n09/27", "card 4111111111\n111111, exp 12/27",
+    "Please charge DE88 4111 1111 1111 1111 for the order", "Please charge ZZ21 4111 1111 1111 1111 for the order"])
+def test_cards_grouped_otherwise_beside_a_cards_words_or_behind_a_false_iban_are_found(text):
+    assert "payment_card" in found(text)
+
+
+def test_a_diners_card_printed_4_6_4_is_a_card_whatever_its_gtin_check_digit():
+    """The barcode exemption is for unbroken numbers: 8.7% of Diners cards printed 4-6-4 were missed."""
+    rng, missed = random.Random(3), 0
+    for _ in range(500):
+        body = "36" + "".join(rng.choice("0123456789") for _ in range(11))
+        number = next(body + d for d in "0123456789" if luhn_valid(body + d))
+        missed += "payment_card" not in found(f"Diners {number[:4]} {number[4:10]} {number[10:]}")
+    assert missed == 0
+
+
+@pytest.mark.parametrize("text", [
+    "AVS 94107, CVV is 123", "My card declines every time, the CVV is 123", "Got decline code 05 on her Visa, CVV 123",
+    "The CVV that failed was 123", "CVV attempts: customer says 123", "CVV 123 of her Visa ending 1111"])
+def test_codes_disclosed_beside_decline_words_are_found(text):
+    assert "cvv" in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT id FROM orders\nWHERE status = 'open'\n  AND total > 100 UNION SELECT id FROM archive",
+    "SELECT sku, COUNT(*) FROM order_items\nGROUP BY sku\nHAVING COUNT(*) > 5 UNION SELECT sku, 0 FROM skus",
+    "SELECT * FROM orders WHERE status = 'open' ORDER BY 2 -- newest first",
+    "SELECT * FROM orders WHERE status = 'open' AND shipped_at IS NULL -- not shipped yet",
+    "SELECT * FROM orders WHERE status = 'paid'\n  OR refund_id IS NOT NULL -- refunds too",
+    "SELECT order_id = CONVERT(int, order_ref) FROM staging", "SELECT 'SKU-' || (SELECT max(id) FROM skus) AS next_sku",
+    "UPDATE orders SET status = 'x'\n WHERE id IN (1,2)\n   AND qty = 0; DELETE FROM carts WHERE qty = 0;"])
+def test_more_of_an_analysts_own_sql_is_not_injection(text):
+    assert "sql_injection" not in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Where would 1 UNION SELECT username, password FROM users end up?", "where does this go: 5; DROP TABLE users",
+    "id=1; DROP TABLE users, orders", "Try 1 OR 1=1 in the search box", "username: admin' OR 1=1 password: x",
+    "id=(1) UNION SELECT password FROM users"])
+def test_payloads_in_a_sentence_are_still_found(text):
+    assert "sql_injection" in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    '{"dependencies": {"jsonwebtoken": "^9.0.2", "js-tokens": "~4.0.0", "tiktoken": "1.0.15"}}',
+    '"node_modules/@octokit/auth-token": {"version": "4.0.0"}, "csrf-token": ">=2.1.0"'])
+def test_packages_named_after_tokens_are_not_credentials(text):
+    assert "credentials" not in found(text)
