@@ -115,9 +115,9 @@ _ISSUED_LAYOUTS = frozenset({(4, 6, 5), (4, 6, 4)})   # Amex, Diners
 def _printed_as_card(groups: list[str]) -> bool:
     """Cards are printed whole, in fours (the last group shorter on 13-, 15- and 19-digit cards), as Amex's
     4-6-5 or Diners' 4-6-4, or digit by digit or in pairs (read out). Other groupings are other numbers: an
-    Amazon order id (3-7-7), a phone number (`+49 151 23456787`), a postcode ending one CSV row and an order id starting the next
-    (`44135\n10023303`), a list of 8-digit order ids, one a line. Each is a Luhn-valid card of a known issuer
-    about one time in ten. Beside a card's words (_CARD_WORDS_NEAR) any grouping counts."""
+    Amazon order id (3-7-7), a phone number (`+49 151 23456787`), a postcode ending one CSV row and an order id
+    starting the next (`44135\n10023303`), a list of 8-digit order ids, one a line. Each is a Luhn-valid card of
+    a known issuer about one time in ten. Beside a card's words (_CARD_WORDS_NEAR) any grouping counts."""
     sizes = tuple(len(group) for group in groups)
     return (len(sizes) == 1 or all(size == 4 for size in sizes[:-1]) and sizes[-1] <= 4
             or sizes in _ISSUED_LAYOUTS or all(size <= 2 for size in sizes[:-1]) and sizes[-1] <= 2)
