@@ -306,8 +306,9 @@ SEED_ALERTS = {"LLMGatewayHighTokenUsage", "LLMGatewayConsumerRateLimited", "LLM
                "LLMGatewayBedrockErrorRate", "LLMGatewayHighLatencyP99"}
 EXPECTED_ALERTS = SEED_ALERTS | {"LLMGatewayBudgetStoreErrors", "LLMGatewayResponseStoreErrors",
                                  "LLMGatewayPluginServerDown", "LLMGatewayModelMisconfigured",
-                                 "LLMGatewayBedrockRejectsRequests"}
-CRITICAL = {"LLMGatewayBedrockErrorRate", "LLMGatewayPluginServerDown", "LLMGatewayModelMisconfigured"}
+                                 "LLMGatewayBedrockRejectsRequests", "LLMGatewayPluginServerNotScraped"}
+CRITICAL = {"LLMGatewayBedrockErrorRate", "LLMGatewayPluginServerDown", "LLMGatewayModelMisconfigured",
+            "LLMGatewayPluginServerNotScraped"}
 
 
 def test_alert_rules_have_for_severity_and_annotations():
