@@ -17,6 +17,7 @@ import copy
 import os
 import re
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ ENV_TEMPLATE = re.compile(r'\$\{\{\s*env\s+"([^"]*)"\s*\}\}')
 """deck's env template, so one consumers file serves deck (a Kong with a database) and this renderer alike."""
 KEY = re.compile(r"[A-Za-z0-9._~+/=-]{24,}")
 """A key Kong can take from a header and nobody guesses; a placeholder (`<admin key>`) or a short key fails it."""
+KONG_ENTITY_NAMESPACE = uuid.UUID("fd02801f-0957-4a15-a55a-c8d9606f30b5")
+"""Kong 3.6's namespace for the ids declarative_config.lua derives from an entity's key (generate_uuid)."""
 CONSUMER_ENTITIES = ("consumers", "keyauth_credentials", "acls")
 """kong.yaml's consumer entities: dev fixtures, all of them; production's come from the consumers file."""
 
@@ -140,6 +143,12 @@ def _use_redis(settings: dict[str, Any], record: dict[str, Any], **mode: str) ->
     settings.update(mode, redis={**(settings.get("redis") or {}), **record})
 
 
+def consumer_id(username: str) -> str:
+    """The id Kong gives a consumer with this username and no `id`: what Redis keys of the Responses store
+    name (the GDPR runbook deletes by it), the same on every pod and after every restart."""
+    return str(uuid.uuid5(uuid.uuid5(KONG_ENTITY_NAMESPACE, "consumers"), username))
+
+
 def check_consumers(config: Mapping[str, Any]) -> None:
     """Refuse dev or guessable keys, a key or name given twice, and a role the plugins do not know or that the
     consumer's acl groups contradict (the acl plugin gates admin routes by group, our plugins go by the tag)."""
@@ -151,6 +160,9 @@ def check_consumers(config: Mapping[str, Any]) -> None:
     for consumer in config["consumers"]:
         name = consumer.get("username") or consumer.get("custom_id") or "(no username)"
         names[name] += 1
+        if not consumer.get("username") and not consumer.get("id"):
+            problems.append(f"consumer {name}: a username is required (Kong derives the consumer's id from it; "
+                            "without one each pod draws its own id, splitting what Redis keeps per consumer)")
         for credential in consumer.get("keyauth_credentials") or []:
             key = str(credential.get("key") or "")
             keys[key] += 1

@@ -306,7 +306,8 @@ SEED_ALERTS = {"LLMGatewayHighTokenUsage", "LLMGatewayConsumerRateLimited", "LLM
                "LLMGatewayBedrockErrorRate", "LLMGatewayHighLatencyP99"}
 EXPECTED_ALERTS = SEED_ALERTS | {"LLMGatewayBudgetStoreErrors", "LLMGatewayResponseStoreErrors",
                                  "LLMGatewayPluginServerDown", "LLMGatewayModelMisconfigured",
-                                 "LLMGatewayBedrockRejectsRequests", "LLMGatewayPluginServerNotScraped"}
+                                 "LLMGatewayBedrockRejectsRequests", "LLMGatewayPluginServerNotScraped",
+                                 "LLMGatewayProviderKeyMissing"}
 CRITICAL = {"LLMGatewayBedrockErrorRate", "LLMGatewayPluginServerDown", "LLMGatewayModelMisconfigured",
             "LLMGatewayPluginServerNotScraped"}
 
@@ -440,6 +441,14 @@ def test_dashboard_shape(name):
 def test_dashboard_uids_are_unique():
     uids = [d["uid"] for d in load_dashboards().values()]
     assert len(set(uids)) == len(uids)
+
+
+def test_the_error_ratio_panels_leave_out_what_the_bedrock_error_alert_leaves_out():
+    excluded = re.compile(r'error_type!~\\?"([^"\\]+)')
+    (alert,) = [excluded.findall(r["expr"]) for r in alert_rules() if r["alert"] == "LLMGatewayBedrockErrorRate"]
+    exprs = dashboard_expressions(load_dashboards()["llm-usage-overview.json"])
+    panels = [expr for _, expr in exprs if "error_type!~" in expr]
+    assert len(panels) == 2 and all(excluded.findall(expr) == alert for expr in panels)
 
 
 def test_llm_dashboard_covers_the_product_questions():

@@ -15,7 +15,8 @@ import pytest
 import requests
 import yaml
 
-from deploy.render_config import ENV_TEMPLATE, KONG_YAML, RedisSettings, RenderError, plugins, render, render_files
+from deploy.render_config import (ENV_TEMPLATE, KONG_YAML, RedisSettings, RenderError, consumer_id, plugins, render,
+                                  render_files)
 from tests.stack import GatewayStack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +83,8 @@ def test_kong_loads_the_rendered_file_and_knows_only_the_operator_s_keys(tmp_pat
     source = tmp_path / "kong.yml"
     source.write_text(yaml.safe_dump(render_files(KONG_YAML, EXAMPLE, redis, ENV), sort_keys=False))
     with RenderedStack(source) as stack:
-        assert stack.harness.config is not None
+        assert {c["id"]: c["username"] for c in stack.harness.config.of("consumers")} == \
+            {consumer_id(c["username"]): c["username"] for c in yaml.safe_load(source.read_text())["consumers"]}
         budget = stack.proxy_url + "/v1/budget"
         assert requests.get(budget, headers={"x-api-key": "dev-admin-key"}, timeout=10).status_code == 401
         answer = requests.get(budget, headers={"x-api-key": ENV["DECK_JANE_DEVELOPER_KEY"]}, timeout=10)
@@ -114,10 +116,11 @@ GOOD_KEY = {"DECK_JANE": "j" * 32}
     (with_changes(acls=[{"group": "admin"}]), GOOD_KEY, {}, "must match its role tag"),
     (with_changes(acls=[]), GOOD_KEY, {}, "must match its role tag"),
     (with_changes() * 2, GOOD_KEY, {}, "consumer jane is given 2 times"),
+    ([{**with_changes()[0], "username": None, "custom_id": "jane"}], GOOD_KEY, {}, "a username is required"),
     ([], {}, {}, "no consumers"),
     (with_changes(), GOOD_KEY, {"services": []}, "only consumers belong here"),
 ], ids=["dev-key", "unset-variable", "not-deck-variable", "placeholder", "short-key", "no-key", "unknown-role",
-        "acl-not-role", "acl-missing", "twice", "empty", "services"])
+        "acl-not-role", "acl-missing", "twice", "no-username", "empty", "services"])
 def test_refusals(tmp_path, consumers, environ, top, refusal):
     with pytest.raises(RenderError, match=refusal) as refused:
         render_files(KONG_YAML, consumers_file(tmp_path, consumers, **top), REDIS, environ)
