@@ -24,6 +24,8 @@ from types import ModuleType  # noqa: E402
 
 import gevent  # noqa: E402
 
+from kong_plugins import restart_marker  # noqa: E402
+
 PLUGIN_MODULES = {
     "bedrock-proxy": "kong_plugins.bedrock_proxy",
     "token-meter": "kong_plugins.token_meter",
@@ -119,7 +121,7 @@ def serve(args: argparse.Namespace) -> None:
                                            mantle_endpoint_url=args.bedrock_mantle_endpoint_url,
                                            connect_timeout=args.bedrock_connect_timeout,
                                            read_timeout=args.bedrock_read_timeout))
-    respawned = _mark_started(args.kong_prefix)
+    respawned = restart_marker.mark_started(args.kong_prefix)
     relay = RelayApp(client, store, RetryBudget(args.bedrock_max_attempts),
                      healthy=not (respawned and args.fail_health_after_restart))
     wsgi.serve(relay_host, relay_port, never_raise(relay))
@@ -139,56 +141,6 @@ def serve(args: argparse.Namespace) -> None:
               relay=f"{relay_host}:{relay_port}", metrics=f"{metrics_host}:{metrics_port}",
               bedrock_endpoint=args.bedrock_endpoint_url or "aws", plugins=list(PLUGIN_MODULES))
     socket_server.serve_forever()
-
-
-def _mark_started(prefix: str) -> bool:
-    """Leave a marker in Kong's prefix naming this Kong; True when one naming the same Kong was there (it
-    respawned us, and its workers may hold instance ids of the server that died).
-
-    This Kong is its master process: the pid in `pids/nginx.pid` (kong/templates/nginx.lua) and that process's
-    start time, since a restarted container's new master often gets the same pid back. The prefix can outlive
-    Kong: an emptyDir survives a container restart, so a marker that only said "started" once made every
-    later Kong in the pod fail its liveness probe, a restart loop until the pod was deleted.
-    """
-    marker = os.path.join(prefix, "bedrock-plugin-server.started")
-    kong = _kong_identity(prefix)
-    try:
-        with open(marker, encoding="utf-8") as handle:
-            respawned = handle.read() == kong
-    except OSError:
-        respawned = False
-    with open(marker, "w", encoding="utf-8") as handle:
-        handle.write(kong)
-    return respawned
-
-
-def _kong_identity(prefix: str) -> str:
-    """`<master pid>@<its start time>`; Kong's master is our parent's parent when nginx.pid cannot be read."""
-    try:
-        with open(os.path.join(prefix, "pids", "nginx.pid"), encoding="ascii") as handle:
-            pid = int(handle.read().strip())
-    except (OSError, ValueError):
-        pid = _parent_of(os.getppid()) or os.getppid()
-    return f"{pid}@{_start_time(pid)}"
-
-
-def _proc_stat(pid: int) -> list[str]:
-    """/proc/<pid>/stat's fields after the command name (which may hold spaces); [] off Linux."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rpartition(")")[2].split()
-    except OSError:
-        return []
-
-
-def _parent_of(pid: int) -> int | None:
-    fields = _proc_stat(pid)
-    return int(fields[1]) if len(fields) > 1 else None
-
-
-def _start_time(pid: int) -> str:
-    fields = _proc_stat(pid)
-    return fields[19] if len(fields) > 19 else "?"
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:

@@ -1,10 +1,13 @@
-"""The plugin server knows when the Kong that started it respawned it (Kong 3.6.1 #12364), and only then."""
+"""The plugin server knows when the Kong that started it respawned it (Kong 3.6.1 #12364), and only then.
+
+Imports restart_marker, not server: server patches the process with gevent, which broke the in-process harness
+of every later test in the run."""
 
 import os
 import subprocess
 import sys
 
-from kong_plugins.server import _mark_started
+from kong_plugins.restart_marker import mark_started
 
 
 def _kong_master(prefix, pid: int) -> None:
@@ -14,20 +17,20 @@ def _kong_master(prefix, pid: int) -> None:
 
 def test_a_second_start_under_the_same_kong_is_a_respawn(tmp_path):
     _kong_master(tmp_path, os.getpid())
-    assert _mark_started(str(tmp_path)) is False
-    assert _mark_started(str(tmp_path)) is True
+    assert mark_started(str(tmp_path)) is False
+    assert mark_started(str(tmp_path)) is True
 
 
 def test_a_new_kong_on_the_same_prefix_starts_fresh(tmp_path):
     """A restarted container keeps its emptyDir prefix: the new Kong's plugin server is no respawn (the marker
     once said only "started", and every later Kong in the pod failed its liveness probe)."""
     _kong_master(tmp_path, os.getpid())
-    assert _mark_started(str(tmp_path)) is False
+    assert mark_started(str(tmp_path)) is False
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         _kong_master(tmp_path, other.pid)
-        assert _mark_started(str(tmp_path)) is False
-        assert _mark_started(str(tmp_path)) is True
+        assert mark_started(str(tmp_path)) is False
+        assert mark_started(str(tmp_path)) is True
     finally:
         other.kill()
         other.wait()
@@ -37,4 +40,4 @@ def test_the_same_pid_started_again_is_a_new_kong(tmp_path):
     """A container's new master often gets its old pid back: its start time tells them apart."""
     _kong_master(tmp_path, os.getpid())
     (tmp_path / "bedrock-plugin-server.started").write_text(f"{os.getpid()}@1")
-    assert _mark_started(str(tmp_path)) is False
+    assert mark_started(str(tmp_path)) is False
