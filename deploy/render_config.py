@@ -35,6 +35,10 @@ KEY = re.compile(r"[A-Za-z0-9._~+/=-]{24,}")
 KONG_ENTITY_NAMESPACE = uuid.UUID("fd02801f-0957-4a15-a55a-c8d9606f30b5")
 """Kong 3.6's namespace for the ids declarative_config.lua derives from an entity's key (generate_uuid)."""
 CONSUMER_ENTITIES = ("consumers", "keyauth_credentials", "acls")
+CONSUMER_FIELDS = frozenset({"username", "custom_id", "id", "tags", "keyauth_credentials", "acls", "plugins"})
+"""What a consumer in the consumers file may carry: key-auth is the gateway's only credential."""
+CONSUMER_PLUGINS = frozenset({"rate-limiting", "request-size-limiting"})
+"""Plugins a consumer may carry: Kong OSS 3.6 bundles these (rate-limiting-advanced is Enterprise)."""
 """kong.yaml's consumer entities: dev fixtures, all of them; production's come from the consumers file."""
 
 
@@ -160,6 +164,15 @@ def check_consumers(config: Mapping[str, Any]) -> None:
     for consumer in config["consumers"]:
         name = consumer.get("username") or consumer.get("custom_id") or "(no username)"
         names[name] += 1
+        unknown = sorted(set(consumer) - CONSUMER_FIELDS)
+        if unknown:
+            problems.append(f"consumer {name}: {', '.join(unknown)} not taken (a consumer here has only "
+                            f"{', '.join(sorted(CONSUMER_FIELDS))}: other credentials and consumer groups are not "
+                            "Kong OSS key-auth's, and Kong refuses a field it does not know, on every pod's start)")
+        for plugin in consumer.get("plugins") or []:
+            if plugin.get("name") not in CONSUMER_PLUGINS:
+                problems.append(f"consumer {name}: plugin {plugin.get('name')} is not one of "
+                                f"{', '.join(sorted(CONSUMER_PLUGINS))}")
         if not consumer.get("username") and not consumer.get("id"):
             problems.append(f"consumer {name}: a username is required (Kong derives the consumer's id from it; "
                             "without one each pod draws its own id, splitting what Redis keeps per consumer)")

@@ -23,7 +23,7 @@ def mark_started(prefix: str) -> bool:
     kong = kong_identity(prefix)
     try:
         with open(marker, encoding="utf-8") as handle:
-            respawned = handle.read() == kong
+            respawned = handle.read() == kong and not kong.endswith("@?")   # no start time: cannot tell, so fresh
     except OSError:
         respawned = False
     with open(marker, "w", encoding="utf-8") as handle:

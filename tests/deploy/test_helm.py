@@ -151,6 +151,15 @@ def test_eks_deploy_ships_the_rendered_config_as_the_chart_s_secret():
     assert "kong/kong.yaml" not in commands and "create configmap" not in commands
 
 
+@pytest.mark.parametrize("tls", ["true", "TRUE", "1", "yes"])
+def test_redis_tls_and_username_reach_the_renderer_however_tls_is_spelled(tls):
+    """REDIS_TLS=TRUE or 1 used to leave TLS off without a word; a Redis username had no way through make."""
+    commands = make_dry_run("eks/config", CONSUMERS="c.yaml", REDIS_HOST="redis.internal", REDIS_TLS=tls,
+                            REDIS_USERNAME="gateway")
+    assert "--redis-ssl" in commands and "--redis-username 'gateway'" in commands
+    assert "--redis-ssl" not in make_dry_run("eks/config", CONSUMERS="c.yaml", REDIS_HOST="redis.internal")
+
+
 def test_eks_config_refuses_to_run_without_consumers_or_redis():
     done = subprocess.run(["make", "eks/config", "REDIS_HOST=redis.internal"], cwd=ROOT, capture_output=True,
                           text=True, timeout=30)

@@ -119,8 +119,15 @@ GOOD_KEY = {"DECK_JANE": "j" * 32}
     ([{**with_changes()[0], "username": None, "custom_id": "jane"}], GOOD_KEY, {}, "a username is required"),
     ([], {}, {}, "no consumers"),
     (with_changes(), GOOD_KEY, {"services": []}, "only consumers belong here"),
+    (with_changes(keyauth_credential=[{"key": "dev-admin-key"}]), GOOD_KEY, {}, "keyauth_credential not taken"),
+    (with_changes(basicauth_credentials=[{"username": "j", "password": "dev"}]), GOOD_KEY, {},
+     "basicauth_credentials not taken"),
+    (with_changes(groups=[{"name": "gold"}]), GOOD_KEY, {}, "groups not taken"),
+    (with_changes(plugins=[{"name": "rate-limiting-advanced", "config": {}}]), GOOD_KEY, {},
+     "plugin rate-limiting-advanced is not one of"),
 ], ids=["dev-key", "unset-variable", "not-deck-variable", "placeholder", "short-key", "no-key", "unknown-role",
-        "acl-not-role", "acl-missing", "twice", "no-username", "empty", "services"])
+        "acl-not-role", "acl-missing", "twice", "no-username", "empty", "services", "misspelled-credentials",
+        "basic-auth", "consumer-groups", "enterprise-plugin"])
 def test_refusals(tmp_path, consumers, environ, top, refusal):
     with pytest.raises(RenderError, match=refusal) as refused:
         render_files(KONG_YAML, consumers_file(tmp_path, consumers, **top), REDIS, environ)

@@ -41,3 +41,12 @@ def test_the_same_pid_started_again_is_a_new_kong(tmp_path):
     _kong_master(tmp_path, os.getpid())
     (tmp_path / "bedrock-plugin-server.started").write_text(f"{os.getpid()}@1")
     assert mark_started(str(tmp_path)) is False
+
+
+def test_without_a_start_time_to_tell_kongs_apart_a_start_is_fresh(tmp_path, monkeypatch):
+    """No readable /proc: a container's new master, pid 1 again, would read as the old one and loop on 503."""
+    from kong_plugins import restart_marker
+    monkeypatch.setattr(restart_marker, "_proc_stat", lambda pid: [])
+    _kong_master(tmp_path, 1)
+    assert mark_started(str(tmp_path)) is False
+    assert mark_started(str(tmp_path)) is False
