@@ -109,23 +109,16 @@ def _sql_valid(text: bytes, m: "re2._Match") -> bool:
     return bool(_QUERY_GOES_ON.match(text, m.end()))             # AND 1=2, OR 2>1: a probe, if the query goes on
 
 
-class _UnionAfterValue(PerTextValidator):
-    """The value before UNION closes what the query opened: a quote left open on its line (see _QuoteLeftOpen),
-    a bracket its line never opened, a number in a line that is not itself a SELECT."""
-
-    def bind(self, text: bytes) -> Validator:
-        quote_left_open = _QuoteLeftOpen().bind(text)
-
-        def closes_injected_value(text: bytes, m: "re2._Match") -> bool:
-            mark = text[m.start(1):m.start(1) + 1]
-            line = text[text.rfind(b"\n", 0, m.start(1)) + 1:m.start(1) + 1]
-            if mark in b"'\"`":
-                return quote_left_open(text, _At(m.start(1)))
-            if mark == b")" and line.count(b")") > line.count(b"("):
-                return True                               # `1) UNION SELECT`: closes a bracket the query opened
-            return not _is_sql_line(text, m.start(1) + 1 - len(line), m.start(1))
-
-        return closes_injected_value
+def _union_after_value(text: bytes, m: "re2._Match") -> bool:
+    """The value before UNION closes what the query opened: a quote closing no literal of its line, a bracket
+    its line never opened, a number in a line that is not itself SQL."""
+    mark = text[m.start(1):m.start(1) + 1]
+    line = text[text.rfind(b"\n", 0, m.start(1)) + 1:m.start(1) + 1]
+    if mark in b"'\"`":
+        return _closes_no_literal_of_its_line(text, m.start(1))
+    if mark == b")" and line.count(b")") > line.count(b"("):
+        return True                                       # `1) UNION SELECT`: closes a bracket the query opened
+    return not _is_sql_line(text, m.start(1) + 1 - len(line), m.start(1))
 
 
 _STATEMENT = re.compile(rb"\b(?:select\b.*\bfrom|update\b.*\bset|delete\s+from|insert\s+into|"
@@ -153,25 +146,35 @@ def _stacked_after_number(text: bytes, m: "re2._Match") -> bool:
             and not _is_sql_line(text, text.rfind(b"\n", 0, m.start()) + 1, m.start()))
 
 
-class _AfterOpenQuote(PerTextValidator):
-    """A shape that follows a quote: a payload when the quote closes a value the query opened (_QuoteLeftOpen)."""
+def _closes_no_literal_of_its_line(text: bytes, quote_at: int) -> bool:
+    """The quote at `quote_at` closes no literal its line opened: it closes a value the query opened (a payload).
 
-    def bind(self, text: bytes) -> Validator:
-        quote_left_open = _QuoteLeftOpen().bind(text)
-        return lambda text, m: quote_left_open(text, _At(m.start(1)))
+    Read left to right: a quote opens a literal after a non-word character, closes the open one, and after a
+    word character with none open is an apostrophe (`the users' search box took: ' OR true--`), which a count of
+    quote marks took for a closed pair. Within the last _LINE_LOOKBACK bytes: a literal is rarely longer."""
+    start = max(text.rfind(b"\n", 0, quote_at) + 1, quote_at - _LINE_LOOKBACK)
+    open_literal: int | None = None
+    for at in range(start, quote_at):
+        mark = text[at]
+        if mark not in _QUOTES:
+            continue
+        if open_literal is not None:
+            if mark == open_literal:
+                open_literal = None
+        elif at == start or text[at - 1] not in _WORD:
+            open_literal = mark
+    return open_literal != text[quote_at]
 
 
-class _At:
-    """A match-like position for _QuoteLeftOpen: the quote at `offset`."""
+_QUOTES = frozenset(b"'\"`")
 
-    def __init__(self, offset: int) -> None:
-        self._offset = offset
 
-    def start(self, group: int = 0) -> int:
-        return self._offset
+def _after_open_quote(text: bytes, m: "re2._Match") -> bool:
+    """A shape that follows a quote: a payload when the quote closes a value the query opened."""
+    return _closes_no_literal_of_its_line(text, m.start(1))
 
 
 DETECTORS: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
     (_SQL_TAUTOLOGY, _sql_valid), (_SQL, always), (_STACKED_AFTER_NUMBER, _stacked_after_number),
-    (_UNION_AFTER, _UnionAfterValue()), (_AFTER_QUOTE, _AfterOpenQuote()),
+    (_UNION_AFTER, _union_after_value), (_AFTER_QUOTE, _after_open_quote),
     (_SQL_COMMENT_AFTER_QUOTE, _QuoteLeftOpen()))

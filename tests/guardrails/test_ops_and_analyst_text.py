@@ -204,3 +204,13 @@ def test_a_card_column_in_an_export_does_not_make_the_next_rows_numbers_cards():
     rng = random.Random(7)
     texts = [_fixed_width_export(rng) for _ in range(300)]
     assert [t for t in texts if "payment_card" in found(t)] == []
+
+
+@pytest.mark.parametrize("text", [
+    "The users' search box took: ' OR true--", "Customers' filter field got 1' ORDER BY 3--",
+    "Our vendors' login form accepted x' OR name IS NOT NULL --",
+    "In the clients' portal someone typed '||(SELECT password FROM users)||'",
+    "The admins' form sent x' UNION SELECT password FROM users"])
+def test_a_possessive_apostrophe_earlier_on_the_line_hides_no_payload(text):
+    """Counting quote marks took `users'` for one of a pair, and the payload's quote for a literal's close."""
+    assert "sql_injection" in found(text)
