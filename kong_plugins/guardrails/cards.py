@@ -237,6 +237,9 @@ _UNITS = tuple(unit.encode() for unit in (
 
 
 _OF_A_TOTAL = re.compile(rb"(?:out\s+)?of\s+\d")
+_CODE_THEN_CARD = re.compile(rb"(?:card|charge|decline)(?!s\b|\s+[a-z]+s\b)")
+"""`CVV 737 card exp 12/27`, `cvv 123 declined`: a code, then the card or what happened to it. Counted, these
+words come plural or before a plural (`312 declines`, `312 card declines`, `120 charges`)."""
 _CODE_WORD = re.compile(rb"(?:cvv2?|cvc2?|security\s+code)\s+")
 _COUNTED = re.compile(rb"\b(?:declines?|errors?|failures?|mismatch(?:es)?|rates?|counts?|checks?|attempts?|"
                       rb"went|rose|fell|total)\b")
@@ -257,7 +260,8 @@ def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
     number_start, number_end = m.span(1) if m.start(1) >= 0 else (m.start(2), m.end())
     following = text[number_end:number_end + 40].lstrip().lower()
     following = following[_CODE_WORD.match(following).end():] if _CODE_WORD.match(following) else following
-    if following.startswith(_UNITS) or _OF_A_TOTAL.match(following) or text[max(0, m.start() - 1):m.start()] == b"$":
+    counted = following.startswith(_UNITS) and not _CODE_THEN_CARD.match(following)
+    if counted or _OF_A_TOTAL.match(following) or text[max(0, m.start() - 1):m.start()] == b"$":
         return False
     wording = text[m.start():number_start].lower()
     if _DISCLOSED_AS.search(wording):

@@ -159,7 +159,8 @@ def test_a_diners_card_printed_4_6_4_is_a_card_whatever_its_gtin_check_digit():
 
 @pytest.mark.parametrize("text", [
     "AVS 94107, CVV is 123", "My card declines every time, the CVV is 123", "Got decline code 05 on her Visa, CVV 123",
-    "The CVV that failed was 123", "CVV attempts: customer says 123", "CVV 123 of her Visa ending 1111"])
+    "The CVV that failed was 123", "CVV attempts: customer says 123", "CVV 123 of her Visa ending 1111",
+    "CVV 737 card exp 12/27", "cvv 123 declined"])
 def test_codes_disclosed_beside_decline_words_are_found(text):
     assert "cvv" in found(text)
 
