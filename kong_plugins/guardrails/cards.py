@@ -165,13 +165,17 @@ _FIELD_SEPARATORS = b",;|\t"
 
 def _wrapped_pan_valid(text: bytes, m: "re2._Match") -> bool:
     """A card wrapped once, grouped as printed or not (`41111111\n11111111`, a narrow box's cut). Not grouped as
-    a card and not named as one, its two lines must hold nothing else a table would: no field separator
-    beside it, no number starting the line above or below. Otherwise it is the end of one row and the start of
-    the next (an export's postcode and order id, a list of order ids)."""
-    if _pan_valid(text, m):
-        return True
-    if not _is_card(m.group(1).decode(), any_grouping=True) or _not_a_card_anyway(text, m):
+    a card and not named as one, it must stand alone on its two lines (_alone_on_its_lines)."""
+    number = m.group(1).decode()
+    if _not_a_card_anyway(text, m) or not _is_card(number, any_grouping=True):
         return False
+    return _is_card(number) or _named_as_a_card(text, m.start(1)) or _alone_on_its_lines(text, m)
+
+
+def _alone_on_its_lines(text: bytes, m: "re2._Match") -> bool:
+    """Its two lines hold nothing else a table would: no field separator beside it, no number starting the line
+    above or below. Otherwise it is the end of one row and the start of the next (an export's postcode and order
+    id, a list of order ids)."""
     start, end = m.span(1)
     first_line = text.rfind(b"\n", 0, start) + 1
     last_line_end = text.find(b"\n", end)
@@ -259,7 +263,8 @@ def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
     """A code, not a count ("312 CVV failures", "cvv checks failed on 120 orders", "312 of 5000 orders")."""
     number_start, number_end = m.span(1) if m.start(1) >= 0 else (m.start(2), m.end())
     following = text[number_end:number_end + 40].lstrip().lower()
-    following = following[_CODE_WORD.match(following).end():] if _CODE_WORD.match(following) else following
+    code_word = _CODE_WORD.match(following)
+    following = following[code_word.end():] if code_word else following
     counted = following.startswith(_UNITS) and not _CODE_THEN_CARD.match(following)
     if counted or _OF_A_TOTAL.match(following) or text[max(0, m.start() - 1):m.start()] == b"$":
         return False

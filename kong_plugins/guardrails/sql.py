@@ -112,13 +112,17 @@ def _sql_valid(text: bytes, m: "re2._Match") -> bool:
 def _union_after_value(text: bytes, m: "re2._Match") -> bool:
     """The value before UNION closes what the query opened: a quote closing no literal of its line, a bracket
     its line never opened, a number in a line that is not itself SQL."""
-    mark = text[m.start(1):m.start(1) + 1]
-    line = text[text.rfind(b"\n", 0, m.start(1)) + 1:m.start(1) + 1]
+    at = m.start(1)
+    mark, line_start = text[at:at + 1], _line_start(text, at)
     if mark in b"'\"`":
-        return _closes_no_literal_of_its_line(text, m.start(1))
-    if mark == b")" and line.count(b")") > line.count(b"("):
+        return _closes_no_literal_of_its_line(text, at)
+    if mark == b")" and text.count(b")", line_start, at + 1) > text.count(b"(", line_start, at + 1):
         return True                                       # `1) UNION SELECT`: closes a bracket the query opened
-    return not _is_sql_line(text, m.start(1) + 1 - len(line), m.start(1))
+    return not _is_sql_line(text, line_start, at)
+
+
+def _line_start(text: bytes, at: int) -> int:
+    return text.rfind(b"\n", 0, at) + 1
 
 
 _STATEMENT = re.compile(rb"\b(?:select\b.*\bfrom|update\b.*\bset|delete\s+from|insert\s+into|"
@@ -143,7 +147,7 @@ def _is_sql_line(text: bytes, line_start: int, end: int) -> bool:
 def _stacked_after_number(text: bytes, m: "re2._Match") -> bool:
     """A whole statement after a number, in a line that is not itself a statement."""
     return (bool(_WHOLE_STATEMENT.match(text, m.start(1)))
-            and not _is_sql_line(text, text.rfind(b"\n", 0, m.start()) + 1, m.start()))
+            and not _is_sql_line(text, _line_start(text, m.start()), m.start()))
 
 
 def _closes_no_literal_of_its_line(text: bytes, quote_at: int) -> bool:
@@ -152,7 +156,7 @@ def _closes_no_literal_of_its_line(text: bytes, quote_at: int) -> bool:
     Read left to right: a quote opens a literal after a non-word character, closes the open one, and after a
     word character with none open is an apostrophe (`the users' search box took: ' OR true--`), which a count of
     quote marks took for a closed pair. Within the last _LINE_LOOKBACK bytes: a literal is rarely longer."""
-    start = max(text.rfind(b"\n", 0, quote_at) + 1, quote_at - _LINE_LOOKBACK)
+    start = max(_line_start(text, quote_at), quote_at - _LINE_LOOKBACK)
     open_literal: int | None = None
     for at in range(start, quote_at):
         mark = text[at]
