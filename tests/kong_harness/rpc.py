@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import select
 import socket
+import struct
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,9 +36,20 @@ class CallInfo:
 
 def _errno_text(e: OSError) -> str:
     """cosocket error strings ("connection refused", "no such file or directory", "timeout")."""
-    if isinstance(e, socket.timeout):
+    if isinstance(e, (socket.timeout, BlockingIOError)):    # BlockingIOError: SO_SNDTIMEO/SO_RCVTIMEO ran out
         return "timeout"
     return (e.strerror or str(e)).lower()
+
+
+def _set_timeout(s: socket.socket, seconds: float) -> None:
+    """The cosocket's timeout, kept by the kernel (SO_RCVTIMEO, SO_SNDTIMEO) on a blocking socket.
+
+    Python's own socket timeout makes the socket non-blocking and polls before every send and receive: 2 of
+    the 4 system calls of each round trip, which nginx does not make (its cosockets send and read first)."""
+    whole = int(seconds)
+    timeval = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
 class Rpc:
@@ -59,11 +71,10 @@ class Rpc:
             while self._pool:
                 s = self._pool.pop()
                 if not self._is_dead(s):
-                    s.settimeout(self.runtime.rpc_timeout)
                     return s
                 s.close()
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.runtime.rpc_timeout)
+        _set_timeout(s, self.runtime.rpc_timeout)
         try:
             s.connect(self.socket_path)
         except OSError:
@@ -84,18 +95,11 @@ class Rpc:
         except (OSError, ValueError):
             return True
         try:
-            s.setblocking(False)
-            data = s.recv(1, socket.MSG_PEEK)
-            return data == b""
+            return s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except BlockingIOError:
             return False
         except OSError:
             return True
-        finally:
-            try:
-                s.setblocking(True)
-            except OSError:
-                pass
 
     def _keepalive(self, s: socket.socket) -> None:
         with self._lock:
