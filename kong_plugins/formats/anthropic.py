@@ -168,6 +168,21 @@ def usage_from_message(message: dict[str, Any]) -> Usage:
                  cache_write_1h=_int(by_ttl.get("ephemeral_1h_input_tokens")))
 
 
+def answering_as(event: dict[str, Any], model: str) -> dict[str, Any] | None:
+    """A message, or a stream's message_start, naming `model` (the name the client asked for); None when it does.
+
+    Bedrock's answer names its own id (claude-sonnet-4-5-20250929), and Claude Code keeps an answer's thinking
+    blocks for its next turn only when the answer names the model it asked for: with any other name it sent the
+    tool loop's next call without them, which Claude refuses while thinking (or thinks on without its reasoning).
+    """
+    if event.get("type") == "message_start" and isinstance(event.get("message"), dict):
+        inner = answering_as(event["message"], model)
+        return None if inner is None else {**event, "message": inner}
+    if event.get("type") == "message" and event.get("model") != model:
+        return {**event, "model": model}
+    return None
+
+
 class InvokeStreamDecoder:
     """InvokeModelWithResponseStream frames → Anthropic stream events.
 

@@ -81,9 +81,12 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
         return json.dumps(_with_openai_tier(completion, ctx), separators=(",", ":")).encode()
     if call.upstream_is_converse:
         return json.dumps(message, separators=(",", ":")).encode()
-    if call.hidden_trace and INVOKE_TRACE in message:
-        return json.dumps(_without_trace(message), separators=(",", ":")).encode()
-    return content   # Anthropic client, InvokeModel or Mantle: Bedrock's bytes unchanged
+    named = anthropic.answering_as(message, call.client_model)
+    hidden = call.hidden_trace and INVOKE_TRACE in message
+    if named is None and not hidden:
+        return content   # Anthropic client, InvokeModel or Mantle: Bedrock's bytes unchanged
+    named = named or message
+    return json.dumps(_without_trace(named) if hidden else named, separators=(",", ":")).encode()
 
 
 def _images(call: UpstreamCall, content: bytes, ctx: RequestContext) -> bytes:
@@ -156,6 +159,9 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
     bedrock_only = frozenset({INVOKE_METRICS, INVOKE_TRACE} if call.hidden_trace else {INVOKE_METRICS})
 
     def render(event: dict[str, Any], raw: bytes | None) -> tuple[bytes]:
+        named = anthropic.answering_as(event, call.client_model)
+        if named is not None:
+            event, raw = named, None
         if bedrock_only.isdisjoint(event):
             return (anthropic.sse_event(event, raw),)
         return (anthropic.sse_event({key: value for key, value in event.items() if key not in bedrock_only}),)
