@@ -81,6 +81,7 @@ class Reservation:
     charge: Charge
     role: str = ""   # role and limits: for the gauges at settle
     limits: Limits | None = None
+    token: str | None = None   # names it in the store (Redis: a marker a timed-out reservation is cancelled by)
 
 
 class BudgetStoreError(RuntimeError):
@@ -93,11 +94,17 @@ class BudgetStoreError(RuntimeError):
 
 
 class BudgetStore(Protocol):
-    def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict: ...
+    def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows,
+                token: str | None = None) -> Verdict: ...
 
-    def adjust(self, subject: str, windows: Windows, delta: Charge) -> Totals:
+    def adjust(self, subject: str, windows: Windows, delta: Charge, token: str | None = None) -> Totals:
         """Add a settle's difference; the windows after it (every call's reservation and settle so far). A counter
         never goes below nothing: a store restarted empty has lost the reservation the difference takes back."""
+        ...
+
+    def cancel(self, subject: str, windows: Windows, charge: Charge, token: str) -> None:
+        """Take back reservation `token`, whose answer never came (a timeout), if the store made it; once called
+        off, that reservation adds nothing should it arrive later. Repeating it changes nothing."""
         ...
 
     def totals(self, subject: str, windows: Windows) -> Totals:
@@ -116,13 +123,18 @@ class Unsettled:
     """
 
     def __init__(self, limit: int = 10_000) -> None:
-        self._waiting: deque[tuple[str, Windows, Charge]] = deque(maxlen=limit)
+        self._waiting: deque[tuple[str, Windows, Charge, str | None, bool]] = deque(maxlen=limit)
 
     def __len__(self) -> int:
         return len(self._waiting)
 
-    def add(self, subject: str, windows: Windows, delta: Charge) -> None:
-        self._waiting.append((subject, windows, delta))
+    def add(self, subject: str, windows: Windows, delta: Charge, token: str | None = None) -> None:
+        self._waiting.append((subject, windows, delta, token, False))
+
+    def cancel(self, subject: str, windows: Windows, charge: Charge, token: str) -> None:
+        """A reservation that timed out, to take back (store.cancel) once the store answers again: Redis carries
+        out a command that reached it while it was stalled, and that reservation used to stay charged."""
+        self._waiting.append((subject, windows, charge, token, True))
 
     def replay(self, store: BudgetStore) -> int:
         """Settle what waits, oldest first, until the store refuses one; how many went through. Each is taken
@@ -130,10 +142,14 @@ class Unsettled:
         done = 0
         while self._waiting:
             item = self._waiting.popleft()
+            subject, windows, charge, token, cancel = item
             try:
-                store.adjust(*item)
+                if cancel and token:
+                    store.cancel(subject, windows, charge, token)
+                else:
+                    store.adjust(subject, windows, charge, token)
             except BudgetStoreError as refused:
-                if not refused.maybe_applied:
+                if cancel or not refused.maybe_applied:   # a cancel may be repeated, a difference not
                     self._waiting.appendleft(item)
                 break
             done += 1
@@ -162,7 +178,8 @@ class MemoryBudgetStore:
         self._counts: dict[str, int] = {}
         self._pruned_in: str | None = None   # the minute window of the last prune
 
-    def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict:
+    def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows,
+                token: str | None = None) -> Verdict:
         keys = _keys(subject, windows)
         totals = self.totals(subject, windows)
         exceeded = first_exceeded(totals, charge, limits)
@@ -172,10 +189,13 @@ class MemoryBudgetStore:
         self._add(keys, charge)
         return Verdict(True, None, totals.plus(charge))
 
-    def adjust(self, subject: str, windows: Windows, delta: Charge) -> Totals:
+    def adjust(self, subject: str, windows: Windows, delta: Charge, token: str | None = None) -> Totals:
         keys = _keys(subject, windows)
         self._add(keys, delta)
         return self.totals(subject, windows)
+
+    def cancel(self, subject: str, windows: Windows, charge: Charge, token: str) -> None:
+        """Never needed: a reservation in this process cannot time out."""
 
     def totals(self, subject: str, windows: Windows) -> Totals:
         return Totals(*(self._counts.get(k, 0) for k in _keys(subject, windows)))

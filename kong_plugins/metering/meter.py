@@ -7,6 +7,7 @@ consumer's budget is one budget across routes.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -90,10 +91,13 @@ class Meter:
             return Reply(reply.status, reply.body, {**reply.headers, SHOULD_RETRY: "false"})
         windows = Windows.at(now)
         subject = _subject(ctx.consumer)
+        token = ctx.request_id or uuid.uuid4().hex
         try:
-            verdict = self.store.reserve(subject, charge, limits, windows)
+            verdict = self.store.reserve(subject, charge, limits, windows, token)
         except BudgetStoreError as exc:
             _store_error(ctx, "reserve", exc, fail_open=self.fail_open)
+            if exc.maybe_applied:   # Redis may make it yet: take it back once Redis answers again
+                self.unsettled.cancel(subject, windows, charge, token)
             return None if self.fail_open else _unavailable(ctx)
         ctx.budget_headers = budget_headers(limits, verdict.totals)
         _export_remaining(ctx, role, limits, verdict.totals)
@@ -105,7 +109,7 @@ class Meter:
             reply = render_error(ctx.api or ApiFormat.OPENAI, kind, _MESSAGES[exceeded], retry_after=retry_after)
             spent = {SHOULD_RETRY: "false"} if retry_after > SDK_RETRY_WAIT_LIMIT else {}
             return Reply(reply.status, reply.body, {**reply.headers, **ctx.budget_headers, **spent})
-        ctx.reservation = Reservation(subject, windows, charge, role, limits)
+        ctx.reservation = Reservation(subject, windows, charge, role, limits, token)
         return None
 
     @staticmethod
@@ -152,11 +156,11 @@ class Meter:
             self.cache_memory.settled(ctx.cache_forecast, ctx.model, usage.cache_read, usage.cache_write)
         delta = actual.minus(reservation.charge)
         try:
-            totals = self.store.adjust(reservation.subject, reservation.windows, delta)
+            totals = self.store.adjust(reservation.subject, reservation.windows, delta, reservation.token)
         except BudgetStoreError as exc:
             _store_error(ctx, "settle", exc)
             if not exc.maybe_applied:   # Redis was down or marked down: the settle never reached it
-                self.unsettled.add(reservation.subject, reservation.windows, delta)
+                self.unsettled.add(reservation.subject, reservation.windows, delta, reservation.token)
             return
         if reservation.limits is not None:   # the gauges said what the reservation left; now what is left
             _export_remaining(ctx, reservation.role, reservation.limits, totals)

@@ -17,6 +17,7 @@ from kong_plugins.metering.budget import (Charge, Limits, Totals, Verdict, Windo
                                           first_exceeded)
 
 _RESERVE = """
+if KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then return {0, 0, 0, 0, 0} end
 local used = {}
 for i = 1, 3 do used[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
 local tokens, micro = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -29,8 +30,11 @@ for i = 1, 3 do
   redis.call('INCRBY', KEYS[i], adds[i])
   redis.call('EXPIRE', KEYS[i], ARGV[5 + i])
 end
+if KEYS[4] then redis.call('SET', KEYS[4], '1', 'EX', ARGV[9]) end
 return {1, 0, used[1] + tokens, used[2] + tokens, used[3] + micro}
 """
+"""Check every window and add to all, or nothing. KEYS[4], when given, marks the reservation as made (for
+_CANCEL); a marker already there is _CANCEL's: this reservation was called off before it arrived."""
 
 _ADJUST = """
 local adds = {tonumber(ARGV[1]), tonumber(ARGV[1]), tonumber(ARGV[2])}
@@ -47,10 +51,27 @@ for i = 1, 3 do
     totals[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
   end
 end
+if KEYS[4] then redis.call('DEL', KEYS[4]) end
 return totals
 """
 """Add a settle's difference, never below 0 (Redis restarted empty: the reservation it takes back is gone);
-the counters after it."""
+the counters after it. The reservation's marker goes: it is settled."""
+
+_CANCEL = """
+local made = redis.call('GET', KEYS[4])
+redis.call('SET', KEYS[4], 'x', 'EX', ARGV[3])
+if made ~= '1' then return 0 end
+local takes = {tonumber(ARGV[1]), tonumber(ARGV[1]), tonumber(ARGV[2])}
+for i = 1, 3 do
+  if redis.call('DECRBY', KEYS[i], takes[i]) < 0 then redis.call('SET', KEYS[i], 0) end
+  redis.call('EXPIRE', KEYS[i], ARGV[3 + i])
+end
+return 1
+"""
+"""Take back a reservation whose answer never came (a timeout): only if Redis made it (its marker says so); the
+marker then says it was called off, so a reservation still on its way to Redis adds nothing."""
+MARKER_TTL = 3600
+"""How long a reservation's marker outlives an answer that never came: the cancel is replayed within it."""
 
 
 class RedisBudgetStore:
@@ -58,17 +79,21 @@ class RedisBudgetStore:
         self._client = client
         self._reserve = client.register_script(_RESERVE)
         self._adjust = client.register_script(_ADJUST)
+        self._cancel = client.register_script(_CANCEL)
 
     @classmethod
     def connect(cls, config: dict[str, Any]) -> RedisBudgetStore:
         return cls(redis_client.from_record(config))
 
-    def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows) -> Verdict:
+    def reserve(self, subject: str, charge: Charge, limits: Limits, windows: Windows,
+                token: str | None = None) -> Verdict:
         caps = [limits.tokens_per_minute, limits.tokens_per_day, limits.monthly_budget_micro_usd]
-        args = [charge.tokens, charge.micro_usd, *(-1 if c is None else c for c in caps), *_ttls(windows)]
+        args = [charge.tokens, charge.micro_usd, *(-1 if c is None else c for c in caps), *_ttls(windows), MARKER_TTL]
         try:
-            ok, which, minute, day, month = self._reserve(keys=list(_keys(subject, windows)), args=args)
-        except (redis.RedisError, OSError, ValueError) as exc:
+            ok, which, minute, day, month = self._reserve(keys=_with_marker(subject, windows, token), args=args)
+        except (redis.RedisError, OSError) as exc:   # a timeout: Redis may yet make it (cancel(), by its token)
+            raise BudgetStoreError(type(exc).__name__, maybe_applied=isinstance(exc, redis.TimeoutError)) from None
+        except ValueError as exc:
             raise BudgetStoreError(type(exc).__name__) from None
         totals = Totals(int(minute), int(day), int(month))
         if ok:
@@ -76,15 +101,23 @@ class RedisBudgetStore:
         return Verdict(False, first_exceeded(totals, charge, limits) or ("tokens_per_minute", "tokens_per_day",
                                                                        "monthly_budget")[int(which) - 1], totals)
 
-    def adjust(self, subject: str, windows: Windows, delta: Charge) -> Totals:
+    def adjust(self, subject: str, windows: Windows, delta: Charge, token: str | None = None) -> Totals:
         try:
-            minute, day, month = self._adjust(keys=list(_keys(subject, windows)),
+            minute, day, month = self._adjust(keys=_with_marker(subject, windows, token),
                                               args=[delta.tokens, delta.micro_usd, *_ttls(windows)])
             return Totals(int(minute), int(day), int(month))
         except (redis.RedisError, OSError) as exc:
             raise BudgetStoreError(type(exc).__name__, maybe_applied=isinstance(exc, redis.TimeoutError)) from None
         except (TypeError, ValueError) as exc:   # an answer of another shape: the script ran, say so
             raise BudgetStoreError(type(exc).__name__, maybe_applied=True) from None
+
+    def cancel(self, subject: str, windows: Windows, charge: Charge, token: str) -> None:
+        """Take back the reservation `token` if Redis made it, and void it if it has yet to arrive."""
+        try:
+            self._cancel(keys=_with_marker(subject, windows, token),
+                         args=[charge.tokens, charge.micro_usd, MARKER_TTL, *_ttls(windows)])
+        except (redis.RedisError, OSError) as exc:
+            raise BudgetStoreError(type(exc).__name__, maybe_applied=isinstance(exc, redis.TimeoutError)) from None
 
     def totals(self, subject: str, windows: Windows) -> Totals:
         """One MGET: a read needs no script, and a counter not yet written reads as nothing used."""
@@ -93,6 +126,12 @@ class RedisBudgetStore:
             return Totals(*(int(value or 0) for value in values))
         except (redis.RedisError, OSError, ValueError) as exc:
             raise BudgetStoreError(type(exc).__name__) from None
+
+
+def _with_marker(subject: str, windows: Windows, token: str | None) -> list[str]:
+    """The window counters, and the reservation's marker when it has a token."""
+    keys = list(_keys(subject, windows))
+    return keys + [f"kbg:{subject}:r:{token}"] if token else keys
 
 
 def _ttls(windows: Windows) -> list[int]:

@@ -91,7 +91,8 @@ def test_one_redis_round_trip_per_phase(redis_server):
     calls.pop("cmdstat_config|resetstat", None)
     calls.pop("cmdstat_config", None)
     assert calls.pop("cmdstat_evalsha") == 2                 # network round trips: reserve in access, settle in log
-    assert set(calls) <= {"cmdstat_get", "cmdstat_incrby", "cmdstat_expire"}   # run inside the scripts
+    assert set(calls) <= {"cmdstat_get", "cmdstat_incrby", "cmdstat_expire",   # run inside the scripts
+                          "cmdstat_exists", "cmdstat_set", "cmdstat_del"}   # a reservation's marker
 
 
 def test_redis_restarted_mid_run_budgets_continue_from_redis(tmp_path):

@@ -252,11 +252,11 @@ class _FlakyStore(MemoryBudgetStore):
         super().__init__()
         self.fails, self.maybe_applied = fails, maybe_applied
 
-    def adjust(self, subject, windows, delta):
+    def adjust(self, subject, windows, delta, token=None):
         if self.fails:
             self.fails -= 1
             raise BudgetStoreError("ConnectionError", maybe_applied=self.maybe_applied)
-        return super().adjust(subject, windows, delta)
+        return super().adjust(subject, windows, delta, token)
 
 
 def test_a_settle_the_store_refused_is_replayed_by_the_next_one_that_goes_through():
