@@ -381,7 +381,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         ctx.model = entry.name
         if entry.kind not in COUNTING_KINDS:
             return Reply(200, token_count(api, estimate_input_tokens(internal)), {ESTIMATE_HEADER: "true"})
-        ctx.upstream = plan_count(internal, entry, region=self.region, api=api)
+        ctx.upstream = plan_count(internal, entry, region=self.region, api=api, policy=self.body_policy)
         return None
 
 

@@ -49,13 +49,17 @@ def parse_count_request(body: bytes | None) -> dict[str, Any]:
     return data
 
 
-def count_tokens_body(request: dict[str, Any]) -> bytes:
+def count_tokens_body(request: dict[str, Any], fields: frozenset[str] | None = None,
+                      betas: frozenset[str] | None = None) -> bytes:
     """Bedrock CountTokens body: the InvokeModel body, base64, with a placeholder max_tokens (Anthropic's
-    count_tokens has none; Claude requires it above an enabled thinking budget)."""
+    count_tokens has none; Claude requires it above an enabled thinking budget). It is the body /v1/messages
+    would send (system turns folded, only the fields and betas Bedrock takes), since Bedrock checks it as one:
+    a request the gateway serves is never a 400 when counted."""
     thinking = request.get("thinking")
     budget = thinking.get("budget_tokens") if isinstance(thinking, dict) and thinking.get("type") == "enabled" else 0
     placeholder = budget + 1 if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0 else 1
-    invoke = invoke_body({**request, "max_tokens": request.get("max_tokens") or placeholder})
+    request = fold_system_messages({**request, "max_tokens": request.get("max_tokens") or placeholder})
+    invoke = invoke_body(request, fields, betas)
     return json.dumps({"input": {"invokeModel": {"body": base64.b64encode(invoke).decode()}}}).encode()
 
 

@@ -316,7 +316,7 @@ def plan_rerank(job: RerankJob, entry: CatalogueEntry, *, client_model: str, reg
 
 
 def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str,
-               api: ApiFormat = ApiFormat.ANTHROPIC) -> UpstreamCall:
+               api: ApiFormat = ApiFormat.ANTHROPIC, policy: BodyPolicy = BodyPolicy()) -> UpstreamCall:
     """CountTokens takes a foundation-model id, so the geo prefix of a profile id is dropped. `api`: whose
     answer the count is rendered as (Anthropic's count_tokens, or OpenAI's responses/input_tokens)."""
     if entry.kind == "mantle":
@@ -327,7 +327,8 @@ def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str,
                             service="bedrock-mantle", headers=MANTLE_HEADERS)
     return UpstreamCall(api=api, operation="count-tokens", model_name=entry.name,
                         client_model=entry.name, model_id=foundation_model_id(entry.bedrock_id),
-                        region=entry.region or region, body=anthropic.count_tokens_body(internal), stream=False)
+                        region=entry.region or region,
+                        body=anthropic.count_tokens_body(internal, policy.fields, policy.betas), stream=False)
 
 
 def foundation_model_id(model_id: str) -> str:

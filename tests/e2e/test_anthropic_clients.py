@@ -52,3 +52,14 @@ def test_claude_code_keeps_its_thinking_through_a_tool_loop(stack, tmp_path):
     assert loop[0]["thinking"]["type"] == "enabled"
     called = [m for m in loop[0]["messages"] if m["role"] == "assistant"][-1]
     assert called["content"][0]["type"] == "thinking" and called["content"][0]["signature"]
+
+
+def test_count_tokens_takes_what_messages_takes(stack):
+    """count_tokens sent Bedrock the request as the client wrote it, so what /v1/messages serves (a system turn
+    inside messages, as Claude Code 2.1 sends; a field or a beta Bedrock does not take) was a 400 when counted."""
+    asked = {"model": "sonnet", "system": "Be terse.", "messages": HELLO}
+    plain = client(stack).messages.count_tokens(**asked).input_tokens
+    claude_code_style = {"model": "sonnet", "messages": [{"role": "system", "content": "Be terse."}, *HELLO],
+                         "extra_body": {"container": "c-1", "anthropic_beta": ["mid-conversation-system-2026-04-07"]}}
+    client(stack).messages.create(max_tokens=16, **claude_code_style)   # served
+    assert client(stack).messages.count_tokens(**claude_code_style).input_tokens == plain
