@@ -265,6 +265,20 @@ def pack(value: Any) -> bytes:
     return bytes(buf)
 
 
+INCOMPLETE = object()
+"""unpack_one's answer for bytes that are not exactly one whole message."""
+
+
+def unpack_one(data: bytes) -> Any:
+    """`data` decoded when it is exactly one message (a reply read in one piece), else INCOMPLETE.
+
+    Most replies arrive whole in one read; an Unpacker for each costs more than the decoding."""
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False, unicode_errors="surrogateescape")
+    except ValueError:      # ExtraData (a notification before the reply), incomplete or malformed: the Unpacker
+        return INCOMPLETE
+
+
 class Unpacker:
     """Incremental decoder for replies (``mp_unpacker`` over ``receiveany``).
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import cjson
-from .lua_msgpack import Unpacker, pack
+from .lua_msgpack import INCOMPLETE, Unpacker, pack, unpack_one
 from .luatypes import LuaError, from_msgpack
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -148,7 +148,7 @@ class Rpc:
             conn.close()
             record["error"] = _errno_text(e)
             return None, record["error"]
-        unpacker = Unpacker()
+        unpacker: Unpacker | None = None
         try:
             while True:
                 try:
@@ -163,8 +163,16 @@ class Rpc:
                     record["error"] = "no data"
                     return None, "no data"
                 received += chunk
-                unpacker.feed(chunk)
-                for data in unpacker.objects():
+                # a read that is one whole message is decoded as is (bytes read before it were whole messages too)
+                whole = unpack_one(chunk) if unpacker is None else INCOMPLETE
+                if whole is not INCOMPLETE:
+                    messages: Any = (whole,)
+                else:
+                    if unpacker is None:
+                        unpacker = Unpacker()
+                    unpacker.feed(chunk)
+                    messages = unpacker.objects()
+                for data in messages:
                     if isinstance(data, (list, tuple)) and data and data[0] == 2:
                         self.notification(data[1] if len(data) > 1 else None, data[2] if len(data) > 2 else None)
                         continue
