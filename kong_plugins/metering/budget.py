@@ -99,7 +99,8 @@ class BudgetStore(Protocol):
 
     def adjust(self, subject: str, windows: Windows, delta: Charge, token: str | None = None) -> Totals:
         """Add a settle's difference; the windows after it (every call's reservation and settle so far). A counter
-        never goes below nothing: a store restarted empty has lost the reservation the difference takes back."""
+        never goes below nothing: a store restarted empty has lost the reservation the difference takes back.
+        With the reservation's token, Redis adds it once: a settle that timed out can be sent again."""
         ...
 
     def cancel(self, subject: str, windows: Windows, charge: Charge, token: str) -> None:
@@ -149,7 +150,7 @@ class Unsettled:
                 else:
                     store.adjust(subject, windows, charge, token)
             except BudgetStoreError as refused:
-                if cancel or not refused.maybe_applied:   # a cancel may be repeated, a difference not
+                if token or not refused.maybe_applied:   # by its token, the store applies it once
                     self._waiting.appendleft(item)
                 break
             done += 1

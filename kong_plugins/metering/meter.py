@@ -159,7 +159,7 @@ class Meter:
             totals = self.store.adjust(reservation.subject, reservation.windows, delta, reservation.token)
         except BudgetStoreError as exc:
             _store_error(ctx, "settle", exc)
-            if not exc.maybe_applied:   # Redis was down or marked down: the settle never reached it
+            if not exc.maybe_applied or reservation.token:   # never reached Redis, or Redis applies it once
                 self.unsettled.add(reservation.subject, reservation.windows, delta, reservation.token)
             return
         if reservation.limits is not None:   # the gauges said what the reservation left; now what is left

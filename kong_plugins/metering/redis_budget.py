@@ -38,9 +38,10 @@ _CANCEL); a marker already there is _CANCEL's: this reservation was called off b
 
 _ADJUST = """
 local adds = {tonumber(ARGV[1]), tonumber(ARGV[1]), tonumber(ARGV[2])}
+local settled = KEYS[4] and redis.call('GET', KEYS[4]) ~= '1'
 local totals = {}
 for i = 1, 3 do
-  if adds[i] ~= 0 then
+  if adds[i] ~= 0 and not settled then
     totals[i] = redis.call('INCRBY', KEYS[i], adds[i])
     if totals[i] < 0 then
       totals[i] = 0
@@ -55,7 +56,8 @@ if KEYS[4] then redis.call('DEL', KEYS[4]) end
 return totals
 """
 """Add a settle's difference, never below 0 (Redis restarted empty: the reservation it takes back is gone);
-the counters after it. The reservation's marker goes: it is settled."""
+the counters after it. With a marker (KEYS[4]), only once: the marker goes, and a settle repeated after a
+timeout (the first may have been carried out) reads the counters without adding."""
 
 _CANCEL = """
 local made = redis.call('GET', KEYS[4])
@@ -70,8 +72,9 @@ return 1
 """
 """Take back a reservation whose answer never came (a timeout): only if Redis made it (its marker says so); the
 marker then says it was called off, so a reservation still on its way to Redis adds nothing."""
-MARKER_TTL = 3600
-"""How long a reservation's marker outlives an answer that never came: the cancel is replayed within it."""
+MARKER_TTL = 86400
+"""How long a reservation's marker lives unless settled: longer than any call, and than an outage whose settles
+and cancels wait to be replayed (a settle that finds no marker adds nothing: it already went through)."""
 
 
 class RedisBudgetStore:

@@ -1,10 +1,12 @@
 """A Redis that stalls (a slow command, a fork, a paused VM) past token-meter's timeout, then carries on."""
 
+import json
 import os
 import signal
 import time
 
 import pytest
+import redis
 import requests
 
 from kong_plugins import redis_client
@@ -57,3 +59,33 @@ def test_a_reservation_redis_carries_out_after_the_timeout_is_taken_back(redis_s
         day, month = _used(stack)
         assert day == tokens                              # not tokens + 5,000 and the prompt
         assert float(month) == pytest.approx(dollars, abs=1e-6)
+
+
+def test_a_settle_that_timed_out_is_sent_again_and_counted_once(redis_server):
+    """A settle that times out may or may not have been carried out, so it used to be dropped: when Redis never
+    ran it (here a paused Redis drops the command of a client that gave up), the call stayed charged its worst
+    case (5,000 tokens of max_tokens) for the day and the month. It is now sent again, and Redis adds it once."""
+    port, _ = redis_server
+    admin = redis.Redis(port=port)
+    with GatewayStack(config_overrides=_config(port, "allow")) as stack:
+        stack.emulator_control("POST", "/_emulator/hold")
+        held = requests.post(stack.proxy_url + "/v1/chat/completions", json={**ASK, "stream": True,
+                             "stream_options": {"include_usage": True}}, headers=HEADERS, stream=True, timeout=30)
+        assert held.status_code == 200
+        admin.execute_command("CLIENT", "PAUSE", 1000, "ALL")      # the settle times out (timeout_ms 300)
+        stack.emulator_control("POST", "/_emulator/release")
+        chunks = [json.loads(line[6:]) for line in held.iter_lines(decode_unicode=True)
+                  if line.startswith("data: {")]
+        held_used = chunks[-1]["usage"]["total_tokens"]
+        stack.harness.wait_for_log(held.headers["X-Kong-Request-Id"])
+        time.sleep(1.0 + redis_client.DOWN_SECONDS)                 # the pause ends; Redis is tried again
+        last = _ask(stack)
+        assert last.status_code == 200
+        stack.harness.wait_for_log(last.headers["X-Kong-Request-Id"])
+        time.sleep(0.2)
+        day, _ = _used(stack)
+        assert day == held_used + int(last.headers["X-Token-Usage-Total"])   # not 5,000 more
+        again = _ask(stack)                                          # its settle replays nothing twice
+        stack.harness.wait_for_log(again.headers["X-Kong-Request-Id"])
+        time.sleep(0.2)
+        assert _used(stack)[0] == day + int(again.headers["X-Token-Usage-Total"])
