@@ -29,7 +29,20 @@ def parse_request(body: bytes | None) -> dict[str, Any]:
     if not isinstance(data.get("max_tokens"), int) or isinstance(data.get("max_tokens"), bool):
         raise RequestError("max_tokens: Field required (an integer).", "max_tokens")
     require_messages(data)
+    _check_stream_and_metadata(data)
     return _current_output_format(data)
+
+
+def _check_stream_and_metadata(data: dict[str, Any]) -> None:
+    """Anthropic's 400s for a `stream` that is no boolean (it was taken as false: a JSON answer to a client that
+    asked for a stream) and a `metadata` or `metadata.user_id` of another type (sent on for Bedrock to refuse)."""
+    if data.get("stream") is not None and not isinstance(data["stream"], bool):
+        raise RequestError("stream: Input should be a valid boolean.", "stream")
+    metadata = data.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise RequestError("metadata: Input should be a valid dictionary.", "metadata")
+    if isinstance(metadata, dict) and not isinstance(metadata.get("user_id"), (str, type(None))):
+        raise RequestError("metadata.user_id: Input should be a valid string.", "metadata.user_id")
 
 
 def _current_output_format(data: dict[str, Any]) -> dict[str, Any]:
