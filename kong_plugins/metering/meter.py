@@ -86,7 +86,7 @@ class Meter:
         if alone is not None:    # no window, however empty, admits it: say so, and that retrying cannot help
             metrics.rejections_total.labels(reason="request_too_large", role=role).inc()
             kind = ErrorKind.BUDGET_EXCEEDED if alone == "monthly_budget" else ErrorKind.RATE_LIMITED
-            message = _too_large(alone, charge, limits, ctx.planned_calls)
+            message = _too_large(alone, charge, limits, ctx.planned_calls, output > 0)
             reply = render_error(ctx.api or ApiFormat.OPENAI, kind, message)
             return Reply(reply.status, reply.body, {**reply.headers, SHOULD_RETRY: "false"})
         windows = Windows.at(now)
@@ -167,18 +167,22 @@ class Meter:
         self.unsettled.replay(self.store)
 
 
-def _too_large(window: str, charge: Charge, limits: Limits, calls: int = 1) -> str:
-    """Why a request no window can admit is refused, and what the caller can change (no user input in it)."""
+def _too_large(window: str, charge: Charge, limits: Limits, calls: int = 1, writes: bool = True) -> str:
+    """Why a request no window can admit is refused, and what the caller can change (no user input in it). A call
+    that writes no tokens (embeddings, images, rerank) has no max_tokens to lower: its input, or what it asks for."""
+    lower = " or lower max_tokens" if writes else ""
     if window == "monthly_budget":
+        change = "shorten the prompt or lower max_tokens" if writes else \
+            ("shorten the input" if charge.tokens else "ask for less in one request")
         return (f"This request could cost up to ${usd_text(charge.micro_usd)}, more than this API key's whole "
-                f"monthly budget of ${usd_text(limits.monthly_budget_micro_usd or 0)}: shorten the prompt or "
-                "lower max_tokens.")
+                f"monthly budget of ${usd_text(limits.monthly_budget_micro_usd or 0)}: {change}.")
     limit, per = (limits.tokens_per_minute, "minute") if window == "tokens_per_minute" else \
         (limits.tokens_per_day, "day")
-    what = "its prompt, estimated, and max_tokens" + (f", for each of its {calls} choices" if calls > 1 else "")
+    what = ("its prompt, estimated, and max_tokens" if writes else "its input, estimated") + \
+        (f", for each of its {calls} choices" if calls > 1 else "")
     fewer = " or ask for fewer choices" if calls > 1 else ""
     return (f"This request needs up to {charge.tokens} tokens ({what}), more than this API key's limit of {limit} "
-            f"tokens a {per}: shorten the prompt{fewer} or lower max_tokens.")
+            f"tokens a {per}: shorten the {'prompt' if writes else 'input'}{fewer}{lower}.")
 
 
 def budget_headers(limits: Limits, totals: Totals) -> dict[str, str]:

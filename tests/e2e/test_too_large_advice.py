@@ -1,0 +1,32 @@
+"""A request no window could ever admit is told what to change: an embedding call has no max_tokens to lower."""
+
+import openai
+import pytest
+
+from tests.stack import GatewayStack
+
+
+@pytest.fixture(scope="module")
+def stack():
+    limits = [{"role": "developer", "tokens_per_minute": 300, "monthly_budget_usd": 10}]
+    with GatewayStack(config_overrides={"token-meter": {"limits": limits}}) as running:
+        yield running
+
+
+def _client(stack: GatewayStack) -> openai.OpenAI:
+    return openai.OpenAI(base_url=stack.proxy_url + "/v1", api_key="dev-developer-key", max_retries=0)
+
+
+def test_an_embedding_too_large_for_the_minute_is_told_to_shorten_its_input(stack):
+    with pytest.raises(openai.RateLimitError) as refused:
+        _client(stack).embeddings.create(model="titan-embed", input="hello " * 300)
+    message = refused.value.body["message"]
+    assert "more than this API key's limit of 300 tokens a minute: shorten the input." in message
+    assert "max_tokens" not in message and refused.value.response.headers["x-should-retry"] == "false"
+
+
+def test_a_chat_too_large_for_the_minute_is_still_told_about_max_tokens(stack):
+    with pytest.raises(openai.RateLimitError) as refused:
+        _client(stack).chat.completions.create(model="haiku", max_tokens=400,
+                                               messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.body["message"].endswith("shorten the prompt or lower max_tokens.")
