@@ -230,7 +230,7 @@ class InvokeStreamDecoder:
         if kind == "message_start":
             self.usage = usage_from_message(event.get("message") or {})
         elif kind == "message_delta":
-            self.usage.output = _int((event.get("usage") or {}).get("output_tokens")) or self.usage.output
+            self._cumulative(event.get("usage"))
         metrics = event.get("amazon-bedrock-invocationMetrics")
         if isinstance(metrics, dict):   # Bedrock's final count, without the TTL split message_start gave
             cache_write = _int(metrics.get("cacheWriteInputTokenCount"))
@@ -242,6 +242,21 @@ class InvokeStreamDecoder:
             self._guardrail_units = guardrail_usage.added(self._guardrail_units,
                                                           guardrail_usage.units_in(event[guardrail_usage.INVOKE_TRACE]))
         self.usage.guardrail_units = self._guardrail_units
+
+
+    def _cumulative(self, usage: Any) -> None:
+        """message_delta's counts are the call's so far (Anthropic's API, Mantle): the last one given wins, input
+        and cache counts too, which grow past message_start's when a server tool runs the model again."""
+        if not isinstance(usage, dict):
+            return
+        for name, attribute in _DELTA_COUNTS:
+            if usage.get(name) is not None:
+                setattr(self.usage, attribute, _int(usage.get(name)))
+        self.usage.cache_write_1h = min(self.usage.cache_write_1h, self.usage.cache_write)
+
+
+_DELTA_COUNTS = (("input_tokens", "input"), ("output_tokens", "output"), ("cache_read_input_tokens", "cache_read"),
+                 ("cache_creation_input_tokens", "cache_write"))
 
 
 def sse_event(event: dict[str, Any], raw: bytes | None = None) -> bytes:
