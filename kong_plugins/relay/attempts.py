@@ -22,6 +22,7 @@ from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError, Upstr
 from kong_plugins.bedrock.errors import client_message, config_rejected, error_type, kind_for, mantle_error_type
 from kong_plugins.bedrock.retries import CallRetries, RetryBudget
 from kong_plugins.eventlog import log_event
+from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
@@ -36,6 +37,11 @@ MISCONFIGURED = ("Bedrock does not accept the gateway's configuration for this m
 """A 502: not the client's request at fault (Bedrock's own 400 or 404 would say it was)."""
 READ_TIMEOUT = "ReadTimeout"
 """The gateway stopped waiting for a call Bedrock runs on to its end (never retried, charged as planned)."""
+NOT_RETRIED = ("x-should-retry", "false")
+"""On a read timeout's 504: the OpenAI and Anthropic SDKs retry a 504 unless told not to, and each retry would
+run (and bill) the whole call again at Bedrock, as the gateway itself does not."""
+MODEL_TIMEOUT_STATUS = 408
+"""Bedrock's own status for ModelTimeoutException, which botocore does not retry (it retries a 504)."""
 FALLBACK_ON = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.PERMISSION, ErrorKind.UNAVAILABLE})
 
 
@@ -46,6 +52,14 @@ class Failure:
     upstream_type: str    # Bedrock's error type (or our name for a transport failure), for logs and metrics
     request_id: str | None = None   # Bedrock's x-amzn-RequestId of the failed call, for AWS support and logs
     misconfigured: str | None = None   # Bedrock's words when it refused an id from the gateway's configuration
+
+
+def failure_status(api: ApiFormat, failure: Failure) -> int | None:
+    """The status a Bedrock-native client gets for a model that did not answer in time: Bedrock's own 408, so
+    boto3 does not run the call again (and bill it again) as it would after a 504. None: the kind's status."""
+    if api is ApiFormat.BEDROCK and failure.upstream_type in (READ_TIMEOUT, "ModelTimeoutException"):
+        return MODEL_TIMEOUT_STATUS
+    return None
 
 
 def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: list[UpstreamCall],
