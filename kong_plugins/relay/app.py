@@ -249,8 +249,9 @@ class RelayApp:
                              status=failure_status(call.api, failure))
         if failure.upstream_type == READ_TIMEOUT:
             reply.headers.update([NOT_RETRIED])
-        if failure.request_id and call.api is not ApiFormat.BEDROCK:
-            reply.headers[BEDROCK_REQUEST_ID_HEADER] = failure.request_id
+        if failure.request_id:   # AWS SDKs read Bedrock's own header into the error's RequestId
+            reply.headers[BEDROCK_REQUEST_ID if call.api is ApiFormat.BEDROCK else BEDROCK_REQUEST_ID_HEADER] = \
+                failure.request_id
         return _error(start_response, reply)
 
 
