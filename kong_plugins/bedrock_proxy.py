@@ -39,7 +39,7 @@ from kong_plugins.policy.service_tier import TierRefusal
 from kong_plugins.relay import background, conversation_store, item_store
 from kong_plugins.response_objects import RESPONSE_OBJECT_PATH, ResponseObjects, owner
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
-                                    plan_passthrough, under_one_id)
+                                    plan_passthrough, under_one_id, native_fallbacks, native_refusal)
 from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
 
 NAME = "bedrock-proxy"
@@ -339,6 +339,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         entry = self._authorise(api, ctx, unquote(parts[2]))
         if isinstance(entry, Reply):
             return entry
+        if (refusal := native_refusal(entry, operation)) is not None:
+            return render_error(api, ErrorKind.INVALID_REQUEST, refusal)
         ctx.model = entry.name
         role = self.catalogue.roles[ctx.role]
         tier = service_tier.DEFAULT if operation == "count-tokens" else \
@@ -353,7 +355,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         guardrail = None if operation == "count-tokens" or entry.kind in KIND_ROUTES else role.guardrail
         plans = [plan_passthrough(operation, ctx.body or b"", e, region=self.region, guardrail=guardrail,
                                   tier=t, asked_tier=asked, metadata=metadata, images=images, rerank=reranking)
-                 for e, t in [(entry, tier), *_tiered(self.catalogue.fallbacks_for(entry, role), asked, tier)]]
+                 for e, t in [(entry, tier), *_tiered(native_fallbacks(entry, self.catalogue.fallbacks_for(entry, role),
+                                                                      operation), asked, tier)]]
         ctx.upstream, ctx.fallbacks = plans[0], plans[1:]
         billed_apiece = images is not None or reranking is not None
         ctx.planned_input, ctx.planned_output = (0, 0) if billed_apiece else native_estimate(body)

@@ -246,6 +246,30 @@ NATIVE_OPERATIONS = frozenset({"invoke", "invoke-with-response-stream", "convers
                                "count-tokens"})
 
 
+RUNTIME_KINDS = frozenset({"claude", "converse", "embedding", "image", "rerank"})
+"""Catalogue kinds Bedrock Runtime's `/model/{id}/...` serves: not Mantle's models (Bedrock serves them through its
+Anthropic Messages API only) nor another provider's OpenAI endpoint."""
+CONVERSE_KINDS = frozenset({"claude", "converse"})
+
+
+def native_refusal(entry: CatalogueEntry, operation: str) -> str | None:
+    """Why a Bedrock-native call cannot reach `entry` (None: it can). Sent on, Bedrock would refuse the id, which
+    the gateway would take for its own misconfiguration (a critical alert) and answer from a fallback model."""
+    if entry.kind in RUNTIME_KINDS:
+        return None
+    where = "Bedrock Mantle's Anthropic Messages API (POST /v1/messages)" if entry.kind == "mantle" else \
+        "the OpenAI Chat Completions API (POST /v1/chat/completions)"
+    return f"{entry.name} is not served by Bedrock Runtime's {operation}; call it through {where}."
+
+
+def native_fallbacks(entry: CatalogueEntry, fallbacks: list[CatalogueEntry], operation: str) -> list[CatalogueEntry]:
+    """The fallbacks that take the client's body as it is: any Bedrock Runtime chat model for Converse (one format
+    for all), only another Claude for InvokeModel and CountTokens (each model family has its own body)."""
+    if operation.startswith("converse"):
+        return [e for e in fallbacks if e.kind in CONVERSE_KINDS] if entry.kind in CONVERSE_KINDS else []
+    return [e for e in fallbacks if e.kind == "claude"] if entry.kind == "claude" else []
+
+
 def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, region: str,
                      guardrail: Guardrail | None = None, tier: str = service_tier.DEFAULT,
                      asked_tier: str | None = None, metadata: Mapping[str, str] | None = None,
