@@ -40,6 +40,16 @@ _MANTLE_TYPES = {
 }
 
 
+NATIVE_STATUS: dict[str, int] = {
+    "ValidationException": 400, "ServiceQuotaExceededException": 400, "AccessDeniedException": 403,
+    "ModelTimeoutException": 408, "ModelErrorException": 424, "ThrottlingException": 429,
+    "ModelNotReadyException": 429, "InternalServerException": 500, "ServiceUnavailableException": 503,
+}
+"""Bedrock Runtime's own status for the errors it models (botocore's service model). A Bedrock-native client
+gets Bedrock's error type with it, so its SDK raises the class it would against Bedrock and retries (or not)
+as it would: botocore retries a 502 or 504, not ModelErrorException's 424 or ModelTimeoutException's 408."""
+
+
 def mantle_error_type(anthropic_type: str | None) -> str:
     """Bedrock Mantle answers errors in Anthropic's format; name them as Bedrock would."""
     return _MANTLE_TYPES.get(anthropic_type or "", "InternalServerException")

@@ -33,6 +33,7 @@ HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
                       "You don't have access to the model with the specified model ID."),
     "validation": (400, "ValidationException", MSG_INPUT_TOO_LONG),
     "quota": (400, "ServiceQuotaExceededException", "Too many tokens, please wait before trying again."),
+    "model_error": (424, "ModelErrorException", "The model returned an error. Try your request again."),
 }
 STREAM_FAULTS = frozenset({"stream_exception", "stream_reset", "malformed_frame"})
 OTHER_FAULTS = frozenset({"slow", "reset"})

@@ -9,7 +9,7 @@ error types rather than Bedrock's ``x-amzn-ErrorType`` names. Mapping used here:
 - injected faults: throttle / model_not_ready / quota -> 429 ``rate_limit_error``, internal ->
   500 ``api_error``, unavailable -> 529 ``overloaded_error``, access_denied -> 403
   ``permission_error``, validation -> 400 ``invalid_request_error``, model_timeout -> 504
-  ``timeout_error``.
+  ``timeout_error``, model_error -> 500 ``api_error``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ FAULT_ERRORS: dict[str, tuple[int, str]] = {
     "access_denied": (403, PERMISSION),
     "validation": (400, INVALID_REQUEST),
     "model_timeout": (504, TIMEOUT),
+    "model_error": (500, API_ERROR),
 }
 STREAM_ERROR_TYPES: dict[str, str] = {
     "throttlingException": RATE_LIMIT,

@@ -19,7 +19,8 @@ from botocore.exceptions import ConnectTimeoutError, HTTPClientError, ReadTimeou
 
 from kong_plugins import metrics
 from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError, Upstream
-from kong_plugins.bedrock.errors import client_message, config_rejected, error_type, kind_for, mantle_error_type
+from kong_plugins.bedrock.errors import NATIVE_STATUS, client_message, config_rejected, error_type, kind_for, \
+    mantle_error_type
 from kong_plugins.bedrock.retries import CallRetries, RetryBudget
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
@@ -40,8 +41,6 @@ READ_TIMEOUT = "ReadTimeout"
 NOT_RETRIED = ("x-should-retry", "false")
 """On a read timeout's 504: the OpenAI and Anthropic SDKs retry a 504 unless told not to, and each retry would
 run (and bill) the whole call again at Bedrock, as the gateway itself does not."""
-MODEL_TIMEOUT_STATUS = 408
-"""Bedrock's own status for ModelTimeoutException, which botocore does not retry (it retries a 504)."""
 FALLBACK_ON = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.PERMISSION, ErrorKind.UNAVAILABLE})
 
 
@@ -54,12 +53,15 @@ class Failure:
     misconfigured: str | None = None   # Bedrock's words when it refused an id from the gateway's configuration
 
 
-def failure_status(api: ApiFormat, failure: Failure) -> int | None:
-    """The status a Bedrock-native client gets for a model that did not answer in time: Bedrock's own 408, so
-    boto3 does not run the call again (and bill it again) as it would after a 504. None: the kind's status."""
-    if api is ApiFormat.BEDROCK and failure.upstream_type in (READ_TIMEOUT, "ModelTimeoutException"):
-        return MODEL_TIMEOUT_STATUS
-    return None
+def native_error(api: ApiFormat, failure: Failure) -> tuple[str, int] | None:
+    """Bedrock's own error type and status for a Bedrock-native client (NATIVE_STATUS); a call the gateway stopped
+    waiting for is Bedrock's ModelTimeoutException. None: the kind's (another format, the gateway's own failure,
+    or an id from its configuration that Bedrock refused, which is no fault of the client's request)."""
+    if api is not ApiFormat.BEDROCK or failure.misconfigured:
+        return None
+    upstream_type = "ModelTimeoutException" if failure.upstream_type == READ_TIMEOUT else failure.upstream_type
+    status = NATIVE_STATUS.get(upstream_type)
+    return None if status is None else (upstream_type, status)
 
 
 def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: list[UpstreamCall],

@@ -61,3 +61,23 @@ def test_a_native_fallback_is_one_that_takes_the_clients_body(titan_first):
     assert "titan" not in " ".join(call["model_id"] for call in sent(titan_first))
     out = client.converse(modelId="us.anthropic.claude-opus-4-5-20251101-v1:0", messages=MESSAGES)
     assert out["ResponseMetadata"]["HTTPHeaders"]["x-bedrock-model"] == "titan"   # Converse is one format for all
+
+
+@pytest.mark.parametrize("fault, error_type, status", [
+    ("model_error", "ModelErrorException", 424),
+    ("quota", "ServiceQuotaExceededException", 400),
+    ("model_not_ready", "ModelNotReadyException", 429),
+    ("throttle", "ThrottlingException", 429),
+    ("internal", "InternalServerException", 500),
+    ("unavailable", "ServiceUnavailableException", 503),
+])
+def test_boto3_raises_the_class_bedrock_itself_would(stack, fault, error_type, status):
+    """On the haiku id (no fallback in the shipped catalogue) a failure is Bedrock's own, as its SDK knows it:
+    a handler for ModelErrorException or ServiceQuotaExceededException catches it, and boto3 retries (or not)
+    as it would against Bedrock."""
+    stack.emulator_control("POST", "/_emulator/faults", json={"type": fault, "count": -1})
+    client = bedrock_runtime(stack, "dev-admin-key")
+    with pytest.raises(getattr(client.exceptions, error_type)) as failed:
+        client.converse(modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0", messages=MESSAGES)
+    assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert failed.value.response["Error"]["Message"]
