@@ -264,9 +264,11 @@ def parse_anthropic_body(body: Any) -> Prompt:
     choice, choice_name = _tool_choice(body.get("tool_choice"))
     thinking = check_thinking(body.get("thinking"), body["max_tokens"])
     if thinking:
-        # The tool-loop rule is kept on Converse only: Claude Code 2.1.197 sends this emulator's thinking
-        # blocks back stripped (a Bedrock signature presumably survives; its own retry path strips blocks
-        # a server rejects), so enforcing it here would fail a client that works against Bedrock.
+        # The tool-loop rule is kept on Converse only. Through /v1/messages Claude Code 2.1.197 now sends its
+        # thinking back (the answer names the model it asked for; test_anthropic_clients holds that), but in
+        # Bedrock mode (its own InvokeModel calls, answered as Bedrock answers them) it sends this emulator's
+        # blocks back stripped, for a reason not found (not the answer's model name), so enforcing the rule
+        # here would fail a client that works against Bedrock.
         check_thinking_rules(temperature=body.get("temperature"), top_p=body.get("top_p"),
                              forced_tool=choice in ("any", "tool"), loop_opener=None)
     output_schema = anthropic_schema(body.get("output_config"))
