@@ -1,4 +1,4 @@
-"""Fault injection rules: Bedrock's error responses, slow answers, resets and broken streams.
+"""Fault injection rules: Bedrock's error responses, slow answers, resets, broken and stalled streams.
 
 Rules are checked in insertion order; the first matching rule is consumed (``count`` times,
 -1 = until cleared). Stream-only faults never match non-streaming operations.
@@ -35,7 +35,9 @@ HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
     "quota": (400, "ServiceQuotaExceededException", "Too many tokens, please wait before trying again."),
     "model_error": (424, "ModelErrorException", "The model returned an error. Try your request again."),
 }
-STREAM_FAULTS = frozenset({"stream_exception", "stream_reset", "malformed_frame"})
+STREAM_FAULTS = frozenset({"stream_exception", "stream_reset", "malformed_frame", "stall"})
+"""`stall`: after `after_events` events the stream is silent for `delay_s` seconds, then goes on (extended
+thinking's long gaps, which the relay fills with keep-alive pings)."""
 OTHER_FAULTS = frozenset({"slow", "reset"})
 FAULT_TYPES = frozenset(HTTP_FAULTS) | STREAM_FAULTS | OTHER_FAULTS
 

@@ -84,13 +84,16 @@ class StreamWriter:
         deltas = [i for i, item in enumerate(plan.items) if item.content_delta]
         first, last = (deltas[0], deltas[-1]) if deltas else (-1, -1)
         for index, item in enumerate(plan.items):
-            if self._fault is not None and index >= self._fault.after_events:
+            if self._fault is not None and self._fault.type == "stall":
+                if index == self._fault.after_events:
+                    time.sleep(self._fault.delay_s)   # silent, then on: a long thinking gap
+            elif self._fault is not None and index >= self._fault.after_events:
                 self._inject(plan, index)
                 return
             if item.content_delta:
                 self._before_delta(index == first, index == last)
             self._sink.write_chunk(plan.framer(item.resolve(self._clock), False))
-        if self._fault is not None:
+        if self._fault is not None and self._fault.type != "stall":
             self._inject(plan, len(plan.items))
             return
         self._sink.end_chunks()
