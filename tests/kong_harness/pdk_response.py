@@ -329,12 +329,33 @@ def set_headers(rq: RequestContext, headers: Any = None) -> Any:
 
 @pdk("kong.response.get_raw_body")
 def get_raw_body(rq: RequestContext) -> Any:
-    PH.check(rq.phase, PH.BODY_FILTER)  # Python plugins never run body_filter
+    """response.lua get_raw_body: buffers the chunks (ngx.ctx.KONG_BODY_BUFFER), sending none of them, and gives
+    the whole body on the last one, which it also sends. Only Lua (pre-/post-function) runs body_filter."""
+    PH.check(rq.phase, PH.BODY_FILTER)
+    arg = rq.body_filter_arg
+    chunk, eof = arg
+    if eof and rq.body_buffer is None:
+        return chunk
+    if isinstance(chunk, (bytes, str)) and chunk:
+        rq.body_buffer = (rq.body_buffer or b"") + (chunk if isinstance(chunk, bytes) else chunk.encode())
+    if eof:
+        body, rq.body_buffer = rq.body_buffer or b"", None
+        arg[0] = body
+        return body
+    arg[0] = None
+    return None
 
 
 @pdk("kong.response.set_raw_body")
 def set_raw_body(rq: RequestContext, body: Any = None) -> Any:
+    """response.lua set_raw_body: this chunk becomes the whole body and ends it (Content-Length is the caller's)."""
     PH.check(rq.phase, PH.BODY_FILTER)
+    if not isinstance(body, (str, bytes)):
+        raise LuaError("body must be a string")
+    raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogateescape")
+    rq.body_filter_arg[0] = raw or b"\n"   # "Needed by Nginx"
+    rq.body_filter_arg[1] = True
+    rq.body_buffer = None
 
 
 # -- kong.service.response (kong/pdk/service/response.lua) -------------------

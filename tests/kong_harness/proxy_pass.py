@@ -143,6 +143,15 @@ class Proxier:
         rq.resp_headers = merged
         rq.resp_status = resp.status
 
+    @staticmethod
+    def _mode(rq: RequestContext, writer: ClientWriter, resp: UpstreamResponse) -> str:
+        """How the body is framed, after header_filter: a Content-Length a filter cleared (body_filter about to
+        change the body; lua-nginx-module's `ngx.header.content_length = nil`) makes nginx send it chunked."""
+        has_length = rq.resp_headers.has("Content-Length")
+        if writer.is_head or resp.status in (204, 304):
+            return "length" if has_length else "none"
+        return "length" if has_length else "chunked"
+
     def proxy(self, rq: RequestContext, writer: ClientWriter, runloop: "Runloop") -> None:
         """Normal (non-``response``-phase) proxying."""
         resp = self._send(rq, runloop)
@@ -152,16 +161,12 @@ class Proxier:
         self._merge_headers(rq, resp)
         route = rq.ctx.get("route") or {}
         streaming = route.get("response_buffering", True) is False
-        mode = "length" if resp.length is not None else "chunked"
-        if writer.is_head or resp.status in (204, 304):
-            mode = "length" if resp.length is not None else "none"
         try:
             if streaming:
                 runloop.header_filter(rq)
-                writer.send_head(resp.status, rq.resp_headers, mode)
+                writer.send_head(resp.status, rq.resp_headers, self._mode(rq, writer, resp))
                 rq.headers_sent = True
-                for chunk in resp.iter_body():
-                    writer.send_body(chunk)
+                runloop.send_filtered(rq, writer, resp.iter_body())
             else:
                 try:
                     body = resp.read_all()
@@ -171,9 +176,9 @@ class Proxier:
                     runloop.send_kong_response(rq, writer)
                     return
                 runloop.header_filter(rq)
-                writer.send_head(resp.status, rq.resp_headers, mode)
+                writer.send_head(resp.status, rq.resp_headers, self._mode(rq, writer, resp))
                 rq.headers_sent = True
-                writer.send_body(body)
+                runloop.send_filtered(rq, writer, [body] if body else [])
             writer.finish()
         except ClientGone:
             resp.conn.close()  # client went away: drop the upstream connection too

@@ -101,6 +101,11 @@ class RequestContext:
     current_plugin: str | None = None
     bytes_sent: int = 0
     upstream_status: str | None = None
+    # body_filter (init.lua Kong.body_filter): ngx.arg's [chunk, eof] while the phase runs, whether a filter
+    # already ended the body (later data is discarded), kong.response.get_raw_body's ngx.ctx.KONG_BODY_BUFFER
+    body_filter_arg: list | None = None
+    body_filter_ended: bool = False
+    body_buffer: bytes | None = None
 
     # -- ngx.req ---------------------------------------------------------
     def need_request(self) -> None:

@@ -332,7 +332,10 @@ class Runloop:
             rq.resp_headers.set(C.H_REQUEST_ID, rq.request_id)
 
     def send_kong_response(self, rq: RequestContext, writer: ClientWriter) -> None:
-        """Output of a Kong-produced (or buffered) response: header_filter, then the bytes."""
+        """Output of a Kong-produced (or buffered) response: header_filter, then the bytes through body_filter.
+
+        response.lua send() does `ngx.print(body)` then `ngx.exit(status)`: body_filter sees the body with eof
+        false, then an empty last chunk (no ngx.print for an empty body, nor for a HEAD request: header only)."""
         self.header_filter(rq)
         body = rq.resp_body or b""
         mode = "length" if rq.resp_headers.has("Content-Length") else "chunked"
@@ -340,8 +343,49 @@ class Runloop:
             mode = "none" if mode == "chunked" else mode
         writer.send_head(rq.resp_status or 200, rq.resp_headers, mode)
         rq.headers_sent = True
-        writer.send_body(body)
+        self.send_filtered(rq, writer, [body] if body and not writer.is_head else [])
         writer.finish()
+
+    def send_filtered(self, rq: RequestContext, writer: ClientWriter, chunks) -> None:
+        """Each chunk through body_filter (eof false) as it comes, then the last, empty one (eof true)."""
+        for chunk in chunks:
+            writer.send_body(self.body_filter(rq, chunk, False, writer))
+        writer.send_body(self.body_filter(rq, b"", True, writer))
+
+    # -- Kong.body_filter --------------------------------------------------
+    def body_filter(self, rq: RequestContext, chunk: bytes, eof: bool, writer: ClientWriter) -> bytes:
+        """init.lua Kong.body_filter: one output chunk through the collected body_filter handlers.
+
+        ngx.arg[1]/[2] (rq.body_filter_arg) are what the handlers read and replace (lua-nginx-module
+        body_filter_by_lua: nil or "" sends nothing, a table of strings is concatenated, ngx.arg[2] = true ends
+        the body and later data is discarded). A Lua error aborts the response: nginx logs "failed to run
+        body_filter_by_lua*" and closes the connection mid-body."""
+        if rq.body_filter_ended:
+            return b""
+        ctx = rq.ctx
+        ctx.setdefault("KONG_BODY_FILTER_START", now_ms())
+        rq.set_phase("body_filter")
+        handlers = self.runtime.iterator.collected(ctx, "body_filter")
+        if not handlers:
+            rq.body_filter_ended = eof
+            return chunk
+        rq.body_filter_arg = [chunk, eof]
+        try:
+            for handler, cfg in handlers:
+                self._setup_plugin(rq, handler, cfg)
+                try:
+                    self._run(rq, handler, "body_filter", cfg)
+                finally:
+                    self._reset_plugin(rq)
+        except (LuaError, CoroutineYield, NgxExit) as e:
+            self.runtime.log_for(rq, "error", "failed to run body_filter_by_lua*: %s" % e)
+            writer.keep_alive = False
+            raise ClientGone("body_filter failed") from None
+        finally:
+            out, new_eof = rq.body_filter_arg
+            rq.body_filter_arg = None
+        rq.body_filter_ended = bool(new_eof)
+        return out
 
     # -- Kong.log --------------------------------------------------------------
     def log(self, rq: RequestContext) -> None:

@@ -8,13 +8,22 @@ sandbox`, kong/tools/sandbox.lua + kong/tools/kong-lua-sandbox.lua BASE_ENV)
 whose `kong` table calls the harness's own PDK functions (pdk_registry), so a
 snippet sees exactly what an external plugin would.
 
-Emulated: the `access` phase, chunk-or-returned-function semantics of
-_handler.lua compile_phase_array, `kong.response.exit` ending the phase
-(delayed response), reading `ngx.var` and `kong.ctx.shared` (the request's
-table external plugins read with `kong.ctx.shared.get`; _handler.lua gives the
-sandbox `env = { kong = sandbox_kong, ngx = ngx }`). Not emulated (start error
-if configured): other phases, `kong.cache`, `kong.ctx.plugin`, `ngx` beyond
-`ngx.null` and `ngx.var` reads.
+Emulated: the `access`, `header_filter` and `body_filter` phases (_handler.lua
+defines all six; Kong.header_filter/Kong.body_filter in kong/init.lua run the
+collected handlers for proxied responses and for Kong's own, exit or error
+page), chunk-or-returned-function semantics of _handler.lua
+compile_phase_array, `kong.response.exit` ending the access phase (delayed
+response), reading `ngx.var`, `kong.ctx.shared` (the request's table external
+plugins read with `kong.ctx.shared.get`; _handler.lua gives the sandbox
+`env = { kong = sandbox_kong, ngx = ngx }`), `ngx.arg[1]`/`ngx.arg[2]` in
+body_filter and `ngx.header` (lua_ngx.py). The PDK functions are the
+harness's, with kong/pdk's phase checks (response.lua: get_status, get_header,
+get_source in header_filter/body_filter/log; set_header, clear_header up to
+header_filter; get_raw_body/set_raw_body in body_filter only). Not emulated
+(start error if configured): the certificate, rewrite and log phases,
+`kong.cache`, `kong.ctx.plugin`, `kong.response.exit` inside header_filter
+(response.lua's ctx.response_body path), `ngx` beyond `ngx.null`, `ngx.var`
+reads, `ngx.arg` and `ngx.header`.
 """
 from __future__ import annotations
 
@@ -27,9 +36,11 @@ import lupa.luajit21 as lupa   # Kong runs OpenResty's LuaJIT 2.1
 from ..luatypes import LuaError
 from ..pdk_base import FUNCTIONS, Ret
 from ..request_ctx import RequestContext
+from . import lua_ngx
 
 PRIORITY = 1000000
-PHASES = {"access"}
+PHASES = {"access", "header_filter", "body_filter"}
+FILTER_PHASES = ("header_filter", "body_filter")
 
 # kong/plugins/pre-function/_schema.lua (phase_functions: array of strings, default {}), shared with
 # post-function: `require("kong.plugins.pre-function._schema")(plugin_name)`
@@ -65,14 +76,20 @@ string.match string.rep string.reverse string.sub string.upper table.concat tabl
 table.remove table.sort""".split()
 
 _BUILD_ENV = """
-function(names, kong, var_get, shared_get, shared_set)
+function(names, kong, var_get, shared_get, shared_set, arg_get, arg_set, header_get, header_set)
   kong.ctx = {shared = setmetatable({}, {
     __index = function(_, k) return shared_get(k) end,
     __newindex = function(_, k, v) shared_set(k, v) end})}
   local var = setmetatable({}, {
     __index = function(_, k) return var_get(k) end,
     __newindex = function() error('the harness does not emulate writes to ngx.var') end})
-  local env = {kong = kong, ngx = {null = nil, var = var}}
+  local arg = setmetatable({}, {
+    __index = function(_, k) return arg_get(k) end,
+    __newindex = function(_, k, v) arg_set(k, v) end})
+  local header = setmetatable({}, {
+    __index = function(_, k) return header_get(k) end,
+    __newindex = function(_, k, v) header_set(k, v) end})
+  local env = {kong = kong, ngx = {null = nil, var = var, arg = arg, header = header}}
   for _, id in ipairs(names) do
     local module, method = id:match('([^%.]+)%.([^%.]+)')
     local source = module and _G[module] and _G[module][method] or _G[id]
@@ -107,8 +124,10 @@ class LuaSnippets:
         # string crosses as bytes both ways (_to_lua, _from_lua)
         self.lua = lupa.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
                                    register_builtins=False)
+        ngx_api = lua_ngx.NgxApi(self)
         env = self.lua.eval(_BUILD_ENV)(self._to_lua(_BASE_ENV), self._kong_table(), self._var_get,
-                                        self._shared_get, self._shared_set)
+                                        self._shared_get, self._shared_set, ngx_api.arg_get, ngx_api.arg_set,
+                                        ngx_api.header_get, ngx_api.header_set)
         load = self.lua.eval(_LOAD.replace("=pre-function", "=" + plugin_name))
         self.functions: list[Any] = []
         for code in snippets:
@@ -223,25 +242,41 @@ def _pair(result: Any) -> tuple[Any, Any]:
 
 def validate(conf: dict, plugin_name: str = "pre-function") -> None:
     """The schema's custom_validator (loadstring) plus the harness's own limits."""
-    for phase in ("certificate", "rewrite", "header_filter", "body_filter", "log"):
+    for phase in ("certificate", "rewrite", "log"):
         if conf.get(phase):
-            raise ValueError("%s: only the access phase is emulated by the harness (%s given)" % (plugin_name, phase))
-    _compiled_for(conf, plugin_name)
+            raise ValueError("%s: the %s phase is not emulated by the harness (access, header_filter and "
+                             "body_filter are)" % (plugin_name, phase))
+    for phase in ("access", *FILTER_PHASES):
+        _compiled_for(conf, plugin_name, phase)
 
 
-def compiled_once(conf: dict, snippets: list[str], plugin_name: str) -> LuaSnippets:
-    """`snippets` compiled once per config table (see `_compiled`)."""
+def compiled_once(conf: dict, snippets: list[str], plugin_name: str, phase: str = "access") -> LuaSnippets:
+    """`snippets` compiled once per config table and phase (see `_compiled`)."""
     with _compiled_lock:
-        key = (id(conf), plugin_name)
+        key = (id(conf), plugin_name, phase)
         cached = _compiled.get(key)
         if cached is None or cached[0] is not conf:
             cached = _compiled[key] = (conf, LuaSnippets(snippets, plugin_name))
         return cached[1]
 
 
-def _compiled_for(conf: dict, plugin_name: str = "pre-function") -> LuaSnippets:
-    return compiled_once(conf, list(conf.get("access") or []), plugin_name)
+def _compiled_for(conf: dict, plugin_name: str = "pre-function", phase: str = "access") -> LuaSnippets:
+    return compiled_once(conf, list(conf.get(phase) or []), plugin_name, phase)
+
+
+def run_phase(rq: RequestContext, conf: dict, plugin_name: str, phase: str) -> None:
+    """_handler.lua `config_cache[config][phase]()`: a phase without snippets is a no_op."""
+    if conf.get(phase):
+        _compiled_for(conf, plugin_name, phase).run(rq)
 
 
 def access(rq: RequestContext, conf: dict, plugin_name: str = "pre-function") -> None:
-    _compiled_for(conf, plugin_name).run(rq)
+    run_phase(rq, conf, plugin_name, "access")
+
+
+def header_filter(rq: RequestContext, conf: dict, plugin_name: str = "pre-function") -> None:
+    run_phase(rq, conf, plugin_name, "header_filter")
+
+
+def body_filter(rq: RequestContext, conf: dict, plugin_name: str = "pre-function") -> None:
+    run_phase(rq, conf, plugin_name, "body_filter")
