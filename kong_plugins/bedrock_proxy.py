@@ -81,6 +81,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         self.item_store = item_store.from_config(config.get("openai_response_store"))
         self.turn_store = self.item_store if (config.get("openai_response_store") or {}).get("keep_inputs") else None
         self.request_metadata = config.get("bedrock_request_metadata") is not False
+        self.stream_ping_seconds = float(config.get("stream_ping_seconds") or 0)
         self.required_signoffs = frozenset(config.get("required_signoffs") or ()) | {NAME}
         self.body_policy = BodyPolicy(fields=_frozen(config.get("bedrock_anthropic_fields")),
                                       betas=_frozen(config.get("anthropic_beta_allowlist")))
@@ -107,6 +108,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         ctx.signoffs.add(NAME)
         if ctx.upstream is not None:
             ctx.required_signoffs = self.required_signoffs
+            ctx.stream_ping_seconds = self.stream_ping_seconds
             store.arm(ctx)
 
     def decide(self, ctx: RequestContext, path: str) -> Reply | None:

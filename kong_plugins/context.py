@@ -182,6 +182,7 @@ class RequestContext:
     relay_clock: Any = None                 # relay.clock.RelayClock while the relay works on it
     relay_overhead_ms: float | None = None  # the relay's own time, without waiting on Bedrock or Kong
     stream_failure: Callable[[Any, str], bytes] | None = None   # the stream's own failure event (Responses API)
+    stream_ping_seconds: float = 0.0   # bedrock-proxy's stream_ping_seconds: a silent stream's keep-alive (0: off)
     guardrail_intervened: bool = False      # the role's Bedrock guardrail blocked the call (input or output)
     keep_items: Callable[..., bool] | None = None   # a finished Response, kept (relay.item_store)
     background: Any = None        # relay.background.Keeping: a Responses call run in the background

@@ -23,6 +23,10 @@ def _boolean(**extra: object) -> dict:
     return {"type": "boolean", **extra}
 
 
+def _number(**extra: object) -> dict:
+    return {"type": "number", **extra}
+
+
 def _strings(**extra: object) -> dict:
     return {"type": "array", "elements": {"type": "string"}, **extra}
 
@@ -157,6 +161,13 @@ BEDROCK_PROXY_SCHEMA = [
         required=True, default=sorted(DEFAULT_BEDROCK_ANTHROPIC_FIELDS),
         description="Top-level Anthropic body fields sent to InvokeModel; Bedrock rejects other keys, so they "
                     "are dropped (their names are logged at debug level).")},
+    {"stream_ping_seconds": _number(required=True, default=5, between=[0, 300],
+                                    description="A streamed answer sends the client a keep-alive after this many "
+                                                "seconds in which Bedrock sent nothing (extended thinking), so "
+                                                "idle timeouts on the way (Claude Code's, 10 s at the least; "
+                                                "load balancers') do not cut it: Anthropic's `ping` event, an "
+                                                "SSE comment for OpenAI clients, nothing on Bedrock-native "
+                                                "streams. 0: none.")},
     {"default_max_tokens": _integer(required=True, default=4096, between=[1, 1_000_000],
                                     description="max_tokens for OpenAI requests that set none.")},
     {"bedrock_request_metadata": _boolean(required=True, default=True,
@@ -195,10 +206,6 @@ BEDROCK_PROXY_SCHEMA = [
                       "consumer that got them so its next call can send them as item_reference, as the Vercel AI "
                       "SDK does. Model output only, never a prompt, unless keep_inputs is on."}},
 ]
-
-def _number(**extra: object) -> dict:
-    return {"type": "number", **extra}
-
 
 _LIMIT_FIELDS = [
     {"tokens_per_minute": _integer(between=[1, 1_000_000_000], description="null: unlimited.")},

@@ -36,6 +36,7 @@ from kong_plugins.relay import background, item_store
 from kong_plugins.relay.choices import call_choices, charge_failed_choices, first_failure, merged_stream, \
     render_choices
 from kong_plugins.relay.clock import RelayClock
+from kong_plugins.relay.keepalive import kept_alive
 from kong_plugins.relay.stream_errors import STREAM_TIMED_OUT, StreamCut
 from kong_plugins.relay.stream_failures import STREAM_FAILURES, cancelled, failure_event, failure_reply
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
@@ -230,12 +231,13 @@ class RelayApp:
 
     def _stream(self, ctx: RequestContext, call: UpstreamCall, upstream: Any,
                 start_response: StartResponse) -> Iterator[bytes]:
-        """Bedrock's stream to the client as it arrives, in the client's format (a native one byte for byte)."""
+        """Bedrock's stream to the client as it arrives, in the client's format (a native one byte for byte), with
+        keep-alive pings while Bedrock is silent (relay.keepalive)."""
         try:
             clock = ctx.relay_clock
+            pieces = translator_for(call)(clock.upstream(upstream_chunks(upstream)), call, ctx)
             yield from _failing_as_bedrock_would(
-                ctx, call, clock.downstream(translator_for(call)(clock.upstream(upstream_chunks(upstream)), call, ctx)),
-                start_response)
+                ctx, call, clock.downstream(kept_alive(pieces, call.api, ctx.stream_ping_seconds)), start_response)
         finally:
             upstream.raw.close()
 

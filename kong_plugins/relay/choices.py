@@ -29,6 +29,7 @@ from kong_plugins.metering.estimate import StreamedOutput, as_planned
 from kong_plugins.relay.attempts import READ_TIMEOUT, Failure, call_with_fallbacks
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
+from kong_plugins.relay.keepalive import Watchdog, ping_for
 from kong_plugins.relay.responses import (decoder_for, note_served_tier, render_message, translator_for,
                                           upstream_chunks)
 from kong_plugins.relay.stream_failures import cancelled
@@ -114,7 +115,8 @@ def render_choices(call: UpstreamCall, answers: list[Upstream], ctx: RequestCont
 def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestContext) -> Iterator[bytes]:
     """The choices' streams as one: each stream's chunks as they come, under its choice's index, then one usage
     chunk (their sum, if asked for) and [DONE]. A stream that breaks ends them all, raising its failure (the relay
-    answers it: app._failing_as_bedrock_would); a client that hangs up closes every Bedrock stream."""
+    answers it: app._failing_as_bedrock_would); a client that hangs up closes every Bedrock stream. While all are
+    silent, keep-alive comments (relay.keepalive)."""
     created = int(time.time())
     shadows = [copy.copy(ctx) for _ in answers]   # each stream notes its own usage and first token
     for index, shadow in enumerate(shadows):
@@ -135,6 +137,8 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
         pieces.put(_ENDED)
 
     pumps = [gevent.spawn(pump, index) for index in range(len(answers))]
+    ping = ping_for(call.api) if ctx.stream_ping_seconds > 0 else None
+    watchdog = Watchdog(pieces, ping, ctx.stream_ping_seconds) if ping else None   # from the first bytes on
     try:
         running = len(pumps)
         while running:
@@ -148,6 +152,10 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
                 raise piece
             else:
                 yield piece
+                if watchdog is not None:
+                    watchdog.sent()
+                    if piece and not watchdog.started:
+                        watchdog.start()
         _gather(ctx, shadows, pumps)
         yield b"".join(openai_chat.stream_end(call.response_id, created, call.client_model,
                                               ctx.usage if call.include_usage else None))
@@ -156,6 +164,8 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
         cancelled(ctx)
         raise
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         gevent.killall(pumps)
         for answer in answers:
             answer.raw.close()
