@@ -38,9 +38,11 @@ MISCONFIGURED = ("Bedrock does not accept the gateway's configuration for this m
 """A 502: not the client's request at fault (Bedrock's own 400 or 404 would say it was)."""
 READ_TIMEOUT = "ReadTimeout"
 """The gateway stopped waiting for a call Bedrock runs on to its end (never retried, charged as planned)."""
+TIMED_OUT = "Bedrock did not answer in time."
+"""What the client is told of a READ_TIMEOUT, streamed or not."""
 NOT_RETRIED = ("x-should-retry", "false")
-"""On a read timeout's 504: the OpenAI and Anthropic SDKs retry a 504 unless told not to, and each retry would
-run (and bill) the whole call again at Bedrock, as the gateway itself does not."""
+"""On a read timeout's 504 (streamed or not): the OpenAI and Anthropic SDKs retry a 504 unless told not to, and
+each retry would run (and bill) the whole call again at Bedrock, as the gateway itself does not."""
 FALLBACK_ON = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.PERMISSION, ErrorKind.UNAVAILABLE})
 
 
@@ -113,7 +115,7 @@ def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, ur
     except NoCredentialsError:
         return Failure(ErrorKind.UNAVAILABLE, "The gateway has no AWS credentials for Bedrock.", "NoCredentials")
     except ReadTimeoutError:
-        return Failure(ErrorKind.TIMEOUT, "Bedrock did not answer in time.", READ_TIMEOUT)
+        return Failure(ErrorKind.TIMEOUT, TIMED_OUT, READ_TIMEOUT)
     except (BotocoreConnectionError, HTTPClientError) as exc:   # refused, TLS, proxy, connect timeout, reset
         delay = retries.delay(exception=exc)
         if delay is None:

@@ -12,7 +12,7 @@ from kong_plugins.context import RequestContext
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error, sse_error_event
 from kong_plugins.formats.sse import MantleStreamError
-from kong_plugins.relay.attempts import NOT_RETRIED
+from kong_plugins.relay.attempts import NOT_RETRIED, READ_TIMEOUT, TIMED_OUT
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.stream_errors import BROKE_OFF, STREAM_BROKE, STREAM_TIMED_OUT, StreamException
 
@@ -27,11 +27,13 @@ def failure_event(ctx: RequestContext, call: UpstreamCall, exc: BaseException) -
 def failure_reply(ctx: RequestContext, call: UpstreamCall, exc: BaseException) -> Reply:
     """`exc` before the stream's first byte: the error as an HTTP status in the client's format, which its SDK
     retries as it would Bedrock's own (a throttle is a 429 with Retry-After, not a 200 with an error event)."""
-    kind, message = _failure(ctx, exc)
-    reply = render_error(call.api, kind, message, retry_after=1 if kind is ErrorKind.RATE_LIMITED else None)
     if isinstance(exc, STREAM_TIMED_OUT):   # Bedrock runs the call on and bills it: a retry would run it again
+        ctx.error_type = READ_TIMEOUT        # the 504 of an unstreamed call the gateway stopped waiting for
+        reply = render_error(call.api, ErrorKind.TIMEOUT, TIMED_OUT)
         reply.headers.update([NOT_RETRIED])
-    return reply
+        return reply
+    kind, message = _failure(ctx, exc)
+    return render_error(call.api, kind, message, retry_after=1 if kind is ErrorKind.RATE_LIMITED else None)
 
 
 def _failure(ctx: RequestContext, exc: BaseException) -> tuple[ErrorKind, str]:
