@@ -40,7 +40,7 @@ from kong_plugins.relay import background, conversation_store, item_store
 from kong_plugins.response_objects import RESPONSE_OBJECT_PATH, ResponseObjects, owner
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
                                     plan_passthrough, under_one_id, native_fallbacks, native_refusal)
-from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA
+from kong_plugins.schemas import BEDROCK_PROXY_SCHEMA, DEFAULT_STREAM_PING_SECONDS
 
 NAME = "bedrock-proxy"
 version = "0.1.0"
@@ -81,7 +81,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         self.item_store = item_store.from_config(config.get("openai_response_store"))
         self.turn_store = self.item_store if (config.get("openai_response_store") or {}).get("keep_inputs") else None
         self.request_metadata = config.get("bedrock_request_metadata") is not False
-        self.stream_ping_seconds = float(config.get("stream_ping_seconds") or 0)
+        ping = config.get("stream_ping_seconds")
+        self.stream_ping_seconds = DEFAULT_STREAM_PING_SECONDS if ping is None else float(ping)
         self.required_signoffs = frozenset(config.get("required_signoffs") or ()) | {NAME}
         self.body_policy = BodyPolicy(fields=_frozen(config.get("bedrock_anthropic_fields")),
                                       betas=_frozen(config.get("anthropic_beta_allowlist")))

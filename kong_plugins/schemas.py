@@ -43,6 +43,10 @@ DEFAULT_BEDROCK_ANTHROPIC_FIELDS = frozenset({
 })
 """The InvokeModel fields Claude Code itself sends in Bedrock mode, plus the sampling parameters."""
 
+DEFAULT_STREAM_PING_SECONDS = 5.0
+"""Half the shortest idle timeout Claude Code takes (CLAUDE_BYTE_STREAM_IDLE_TIMEOUT_MS, 10 s at the least), far
+under load balancers' 60 s; Anthropic's API pings every 10-15 s."""
+
 _ROLE_PREFIX = {"role_tag_prefix": _string(required=True, default="role:",
                                            description="Consumer tags `<prefix><role>` name the consumer's role.")}
 _DEFAULT_ROLE = {"default_role": _string(required=True, default="other",
@@ -161,7 +165,7 @@ BEDROCK_PROXY_SCHEMA = [
         required=True, default=sorted(DEFAULT_BEDROCK_ANTHROPIC_FIELDS),
         description="Top-level Anthropic body fields sent to InvokeModel; Bedrock rejects other keys, so they "
                     "are dropped (their names are logged at debug level).")},
-    {"stream_ping_seconds": _number(required=True, default=5, between=[0, 300],
+    {"stream_ping_seconds": _number(required=True, default=DEFAULT_STREAM_PING_SECONDS, between=[0, 300],
                                     description="A streamed answer sends the client a keep-alive after this many "
                                                 "seconds in which Bedrock sent nothing (extended thinking), so "
                                                 "idle timeouts on the way (Claude Code's, 10 s at the least; "

@@ -115,6 +115,12 @@ def test_openai_streams_carry_sse_comments_the_sdk_skips(stack):
     assert answer() == expected
 
 
+def test_a_several_choices_stream_gets_comments_while_every_choice_is_silent(stack):
+    _stall(stack, "converse-stream", count=2)
+    events = _sse(stack, "/v1/chat/completions", {"model": "haiku", "max_tokens": 64, "n": 2, "messages": ASK})
+    assert events.count(KEEP_ALIVE) >= 1 and events[0].startswith(b"data: {") and events[-1] == b"data: [DONE]"
+
+
 def test_a_bedrock_native_stream_gets_nothing_but_bedrock_frames(stack):
     def frames():
         r = requests.post(f"{stack.proxy_url}/model/{HAIKU}/invoke-with-response-stream", headers=ADMIN, timeout=60,
