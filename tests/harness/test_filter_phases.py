@@ -184,6 +184,12 @@ def test_kongs_own_exit_goes_through_header_filter_and_body_filter(kong):
     assert r.headers.get("Transfer-Encoding") == "chunked"
 
 
+def test_kong_response_get_raw_body_reads_the_response_not_the_request(kong):
+    """A chunked upload over client_max_body_size that key-auth refuses unread stays unread (no nginx 413)."""
+    r = requests.post(kong.proxy_url + "/auth", data=iter([b"x" * 4096]), timeout=5)
+    assert r.status_code == 401 and r.text.startswith('wrapped:{\n  "message":"No API key found in request"')
+
+
 def test_a_proxied_response_is_left_whole_by_a_filter_that_returns(kong):
     r = requests.get(kong.proxy_url + "/auth", headers={"x-api-key": "secret-key"}, timeout=5)
     assert r.status_code == 200 and r.json()["path"] == "/"

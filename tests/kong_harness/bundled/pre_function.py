@@ -108,9 +108,9 @@ object gives that identity, where an id alone could be reused by a later config 
 _compiled_lock = threading.Lock()
 
 
-_READS_BODY = re.compile(r"get_raw_body|get_body|read_body|get_post_args")
+_READS_BODY = re.compile(r"request\.get_raw_body|request\.get_body|req\.read_body|req\.get_body_data|get_post_args")
 """The PDK and ngx calls that read the request body (kong.request.get_raw_body/get_body, ngx.req.read_body,
-ngx.req.get_body_data, ngx.req.get_post_args)."""
+ngx.req.get_body_data, ngx.req.get_post_args); kong.response.get_raw_body (body_filter) reads the response's."""
 
 
 class LuaSnippets:
