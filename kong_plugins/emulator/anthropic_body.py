@@ -221,8 +221,8 @@ def _add_block(segments: SegmentList, role: str, block: dict[str, Any]) -> None:
         else:
             segments.add(f"{role}:document", "", 1, mark, media_ident(source))
     elif kind == "tool_use":
-        segments.add(f"{role}:tool_use", f"{block.get('name', '')} {json.dumps(block.get('input', {}), sort_keys=True)}",
-                     breakpoint=mark)
+        call = json.dumps(block.get("input", {}), sort_keys=True)
+        segments.add(f"{role}:tool_use", f"{block.get('name', '')} {call}", breakpoint=mark)
     elif kind == "tool_result":
         text, media = _nested_text(block.get("content", ""))
         segments.add(f"{role}:tool_result", text, media, mark)

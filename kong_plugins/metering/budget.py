@@ -119,7 +119,9 @@ class Unsettled:
     worst case (prompt and max_tokens) for the day and the month.
 
     Each replay is a difference added to the windows the call was reserved in, so it lands in those windows
-    however late (a window's counter outlives it, redis_budget._ttls; a past minute's is read by nobody).
+    (a window's counter outlives it, redis_budget._ttls; a past minute's is read by nobody) as long as the
+    reservation's marker lives (redis_budget.MARKER_TTL, a day): a replay after an outage longer than that, or
+    after Redis evicted the marker, adds nothing, and the call stays charged its reservation.
     Bounded: past `limit` waiting, the oldest are dropped, as a restart of the plugin server would drop them all.
     """
 

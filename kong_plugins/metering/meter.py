@@ -86,7 +86,7 @@ class Meter:
         if alone is not None:    # no window, however empty, admits it: say so, and that retrying cannot help
             metrics.rejections_total.labels(reason="request_too_large", role=role).inc()
             kind = ErrorKind.BUDGET_EXCEEDED if alone == "monthly_budget" else ErrorKind.RATE_LIMITED
-            message = _too_large(alone, charge, limits, ctx.planned_calls, output > 0)
+            message = _too_large(alone, charge, limits, ctx.planned_calls, output > 0, _output_cap(ctx.path))
             reply = render_error(ctx.api or ApiFormat.OPENAI, kind, message)
             return Reply(reply.status, reply.body, {**reply.headers, SHOULD_RETRY: "false"})
         windows = Windows.at(now)
@@ -167,18 +167,28 @@ class Meter:
         self.unsettled.replay(self.store)
 
 
-def _too_large(window: str, charge: Charge, limits: Limits, calls: int = 1, writes: bool = True) -> str:
+def _output_cap(path: str | None) -> str:
+    """The field that caps a call's output, in the words of the caller's API."""
+    if path and path.startswith("/v1/responses"):
+        return "max_output_tokens"
+    if path and path.startswith("/model/") and "/converse" in path:
+        return "inferenceConfig.maxTokens"
+    return "max_tokens"
+
+
+def _too_large(window: str, charge: Charge, limits: Limits, calls: int = 1, writes: bool = True,
+               cap: str = "max_tokens") -> str:
     """Why a request no window can admit is refused, and what the caller can change (no user input in it). A call
-    that writes no tokens (embeddings, images, rerank) has no max_tokens to lower: its input, or what it asks for."""
-    lower = " or lower max_tokens" if writes else ""
+    that writes no tokens (embeddings, images, rerank) has no output cap to lower: its input, or what it asks for."""
+    lower = f" or lower {cap}" if writes else ""
     if window == "monthly_budget":
-        change = "shorten the prompt or lower max_tokens" if writes else \
+        change = f"shorten the prompt or lower {cap}" if writes else \
             ("shorten the input" if charge.tokens else "ask for less in one request")
         return (f"This request could cost up to ${usd_text(charge.micro_usd)}, more than this API key's whole "
                 f"monthly budget of ${usd_text(limits.monthly_budget_micro_usd or 0)}: {change}.")
     limit, per = (limits.tokens_per_minute, "minute") if window == "tokens_per_minute" else \
         (limits.tokens_per_day, "day")
-    what = ("its prompt, estimated, and max_tokens" if writes else "its input, estimated") + \
+    what = (f"its prompt, estimated, and {cap}" if writes else "its input, estimated") + \
         (f", for each of its {calls} choices" if calls > 1 else "")
     fewer = " or ask for fewer choices" if calls > 1 else ""
     return (f"This request needs up to {charge.tokens} tokens ({what}), more than this API key's limit of {limit} "

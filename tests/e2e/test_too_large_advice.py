@@ -30,3 +30,11 @@ def test_a_chat_too_large_for_the_minute_is_still_told_about_max_tokens(stack):
         _client(stack).chat.completions.create(model="haiku", max_tokens=400,
                                                messages=[{"role": "user", "content": "hi"}])
     assert refused.value.body["message"].endswith("shorten the prompt or lower max_tokens.")
+
+
+def test_a_response_too_large_for_the_minute_is_told_about_max_output_tokens(stack):
+    with pytest.raises(openai.RateLimitError) as refused:
+        _client(stack).responses.create(model="haiku", max_output_tokens=400, input="hi")
+    message = refused.value.body["message"]
+    assert "its prompt, estimated, and max_output_tokens" in message
+    assert message.endswith("shorten the prompt or lower max_output_tokens.")
