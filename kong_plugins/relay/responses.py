@@ -27,7 +27,8 @@ from kong_plugins.formats.sse import AnthropicSseDecoder
 from kong_plugins.metering.estimate import StreamedOutput
 from kong_plugins.policy import service_tier
 from kong_plugins.relay.call import UpstreamCall
-from kong_plugins.relay.stream_errors import BROKE_OFF, STREAM_BROKE, StreamCut, StreamException
+from kong_plugins.relay.attempts import READ_TIMEOUT, TIMED_OUT
+from kong_plugins.relay.stream_errors import BROKE_OFF, STREAM_BROKE, STREAM_TIMED_OUT, StreamCut, StreamException
 
 Render = Callable[[dict[str, Any], "bytes | None"], Iterable[bytes]]
 
@@ -331,10 +332,11 @@ def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Req
             except StopIteration:
                 return
             except STREAM_BROKE as exc:
-                ctx.error_type = type(exc).__name__
+                timed_out = isinstance(exc, STREAM_TIMED_OUT)
+                ctx.error_type = READ_TIMEOUT if timed_out else type(exc).__name__
                 if not decoding or framed != sent:
                     raise StreamCut() from None
-                yield eventstream.exception_frame("internalServerException", {"message": BROKE_OFF})
+                yield _broke_off_frame(call, timed_out)
                 return
             yield chunk
             sent += len(chunk)
@@ -347,6 +349,15 @@ def passthrough_events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: Req
                     ctx.error_type = "MalformedStream"
     finally:
         _unfinished(streamed, ctx)
+
+
+def _broke_off_frame(call: UpstreamCall, timed_out: bool) -> bytes:
+    """Our exception frame for a Bedrock stream that ended between frames. A silence past the read timeout is
+    InvokeModelWithResponseStream's own modelTimeoutException (ConverseStream has none: its internal error)."""
+    if not timed_out:
+        return eventstream.exception_frame("internalServerException", {"message": BROKE_OFF})
+    kind = "modelTimeoutException" if call.operation.startswith("invoke") else "internalServerException"
+    return eventstream.exception_frame(kind, {"message": TIMED_OUT})
 
 
 def _decoded(frames: EventStreamBuffer, decoder: Any, streamed: StreamedOutput, ctx: RequestContext) -> int:

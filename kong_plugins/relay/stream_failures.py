@@ -42,6 +42,9 @@ def _failure(ctx: RequestContext, exc: BaseException) -> tuple[ErrorKind, str]:
         kind = kind_for(exc.exception_type[:1].upper() + exc.exception_type[1:], 0)
         ctx.error_type = exc.exception_type or "StreamError"
         return kind, client_message(kind, exc.upstream_message)
+    if isinstance(exc, STREAM_TIMED_OUT):   # Bedrock went silent past the read timeout: it runs the call on
+        ctx.error_type = READ_TIMEOUT
+        return ErrorKind.TIMEOUT, TIMED_OUT
     if isinstance(exc, MantleStreamError):
         kind = kind_for(mantle_error_type(exc.error_type), 0)
         ctx.error_type = exc.error_type
