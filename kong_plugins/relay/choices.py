@@ -46,8 +46,11 @@ def call_choices(client: BedrockClient, budget: RetryBudget, call: UpstreamCall,
 
 
 def first_failure(outcomes: list[Upstream | Failure]) -> Failure | None:
-    """The first choice that failed, which fails the request (never fewer choices than asked for)."""
-    return next((outcome for outcome in outcomes if isinstance(outcome, Failure)), None)
+    """The failure that fails the request (never fewer choices than asked for): a choice the gateway stopped
+    waiting for if there is one, since Bedrock runs it on and bills it and its x-should-retry: false must reach
+    the client (an SDK retrying another choice's 429 runs it again), else the first choice that failed."""
+    failures = [outcome for outcome in outcomes if isinstance(outcome, Failure)]
+    return next((f for f in failures if f.upstream_type == READ_TIMEOUT), failures[0] if failures else None)
 
 
 class Billed(NamedTuple):

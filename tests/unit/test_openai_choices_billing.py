@@ -43,6 +43,11 @@ def test_the_first_failure_fails_the_request():
     assert first_failure([_answer(1, 1), _answer(1, 1)]) is None
 
 
+def test_a_timed_out_choice_fails_the_request_whatever_failed_before_it():
+    """Its reply says x-should-retry: false: a retry of the request would run the timed-out choice again."""
+    assert first_failure([THROTTLED, _answer(1, 1), TIMED_OUT, REFUSED]) is TIMED_OUT
+
+
 def test_the_completed_choices_are_billed_what_bedrock_reports_and_a_refused_one_nothing():
     billed = billed_choices(_call(), [_answer(12, 2000), THROTTLED, _answer(12, 1990, cacheReadInputTokens=5)],
                             planned_input=15, planned_output=4000)
