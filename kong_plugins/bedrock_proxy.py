@@ -359,7 +359,7 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         plans = [plan_passthrough(operation, ctx.body or b"", e, region=self.region, guardrail=guardrail,
                                   tier=t, asked_tier=asked, metadata=metadata, images=images, rerank=reranking)
                  for e, t in [(entry, tier), *_tiered(native_fallbacks(entry, self.catalogue.fallbacks_for(entry, role),
-                                                                      operation), asked, tier)]]
+                                                                      operation, body), asked, tier)]]
         ctx.upstream, ctx.fallbacks = plans[0], plans[1:]
         billed_apiece = images is not None or reranking is not None
         ctx.planned_input, ctx.planned_output = (0, 0) if billed_apiece else native_estimate(body)

@@ -262,10 +262,12 @@ def native_refusal(entry: CatalogueEntry, operation: str) -> str | None:
     return f"{entry.name} is not served by Bedrock Runtime's {operation}; call it through {where}."
 
 
-def native_fallbacks(entry: CatalogueEntry, fallbacks: list[CatalogueEntry], operation: str) -> list[CatalogueEntry]:
+def native_fallbacks(entry: CatalogueEntry, fallbacks: list[CatalogueEntry], operation: str,
+                     body: Mapping[str, Any]) -> list[CatalogueEntry]:
     """The fallbacks that take the client's body as it is: any Bedrock Runtime chat model for Converse (one format
-    for all), only another Claude for InvokeModel and CountTokens (each model family has its own body)."""
-    if operation.startswith("converse"):
+    for all), only another Claude for InvokeModel and CountTokens (each model family has its own body). A Converse
+    body with additionalModelRequestFields (a family's own: Claude's thinking, say) is one family's too."""
+    if operation.startswith("converse") and not body.get("additionalModelRequestFields"):
         return [e for e in fallbacks if e.kind in CONVERSE_KINDS] if entry.kind in CONVERSE_KINDS else []
     return [e for e in fallbacks if e.kind == "claude"] if entry.kind == "claude" else []
 
