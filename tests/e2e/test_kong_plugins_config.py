@@ -14,7 +14,8 @@ def test_per_role_request_rate_limits_and_admin_only_route():
                                   headers={"X-API-Key": "dev-guest-key"}) for _ in range(3)]
         limited = [r for r in statuses if r.status_code == 429]
         assert limited, [r.status_code for r in statuses]                 # guest: 1 request per second
-        assert limited[0].json()["message"] == "API rate limit exceeded"    # Kong's own rate-limiting answer
+        assert limited[0].json()["error"] == {"type": "rate_limit_error",   # Kong's own rate limit, Anthropic's shape
+                                              "message": "API rate limit exceeded"}
         assert limited[0].headers["X-RateLimit-Limit-Second"] == "1"
         admin = [requests.post(stack.proxy_url + "/v1/messages", json=ASK, timeout=10,
                                headers={"X-API-Key": "dev-admin-key"}).status_code for _ in range(5)]
@@ -23,7 +24,8 @@ def test_per_role_request_rate_limits_and_admin_only_route():
         opus = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
         denied = requests.post(stack.proxy_url + "/v1/chat/opus", json=opus, timeout=10,
                                headers={"X-API-Key": "dev-developer-key"})
-        assert denied.status_code == 403 and denied.json()["message"] == "You cannot consume this service"
+        assert denied.status_code == 403   # Kong's acl, in the OpenAI shape (post-function's body_filter)
+        assert denied.json()["error"]["message"] == "You cannot consume this service"
         allowed = requests.post(stack.proxy_url + "/v1/chat/opus", json=opus, timeout=10,
                                 headers={"X-API-Key": "dev-admin-key"})
         assert allowed.status_code == 200 and allowed.headers["X-Bedrock-Model"] == "opus"

@@ -51,7 +51,7 @@ def test_no_api_key_in_kongs_access_log_on_requests_key_auth_never_authenticated
                              json={"model": "haiku", "messages": [{"role": "user", "content": "hi"}]})
         assert r.status_code in (401, 404), (method, path, r.status_code)
         if "?" in path:
-            assert r.status_code == 401 and r.json()["message"] == "No API key found in request"
+            assert r.status_code == 401 and r.json()["error"]["message"] == "No API key found in request"
         ids.append(r.headers["X-Kong-Request-Id"])
     for request_id in ids:
         assert stack.harness.wait_for_log(request_id, 10)

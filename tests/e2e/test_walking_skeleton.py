@@ -39,12 +39,13 @@ def test_beta_query_string_route(stack):
 
 def test_no_key_is_401(stack):
     r = requests.post(stack.proxy_url + "/v1/messages", json=MSG, timeout=10)
-    assert r.status_code == 401 and r.json()["message"] == "No API key found in request"
+    assert r.status_code == 401 and r.json() == {   # key-auth's, in Anthropic's shape (kong.yaml's post-function)
+        "type": "error", "error": {"type": "authentication_error", "message": "No API key found in request"}}
 
 
 def test_wrong_key_is_401(stack):
     r = requests.post(stack.proxy_url + "/v1/messages", json=MSG, headers={"X-API-Key": "nope"}, timeout=10)
-    assert r.status_code == 401 and r.json()["message"] == "Unauthorized"   # key-auth/handler.lua, 3.6.1
+    assert r.status_code == 401 and r.json()["error"]["message"] == "Unauthorized"   # key-auth/handler.lua, 3.6.1
     with pytest.raises(anthropic.AuthenticationError):
         sdk(stack, key="also-wrong").messages.create(**MSG)
 
