@@ -150,6 +150,14 @@ def test_our_plugins_refusals_and_proxied_answers_are_left_as_they_were(stack):
     assert blocked.headers.get("Content-Length") == str(len(blocked.content))   # untouched: not re-framed
 
 
+def test_kongs_html_error_page_becomes_the_same_json(stack):
+    """kong.response.error picks its template by Accept (kong/tools/http.lua): the message is read from the HTML."""
+    r = requests.post(stack.proxy_url + "/v1/messages", headers={"Accept": "text/html"}, json={}, timeout=10)
+    assert r.status_code == 401 and r.headers["Content-Type"] == "application/json"
+    assert r.json() == {"type": "error",
+                        "error": {"type": "authentication_error", "message": "No API key found in request"}}
+
+
 def test_no_route_is_each_apis_not_found(stack):
     r = requests.get(stack.proxy_url + "/v1/chat/completions", headers={"X-API-Key": "dev-developer-key"}, timeout=10)
     assert r.status_code == 404
