@@ -94,7 +94,8 @@ def _with_pings(pieces: Iterator[bytes], ping: bytes, interval: float) -> Iterat
         return
     queue: Queue = Queue(maxsize=PIECES_AHEAD)
     watchdog = Watchdog(queue, ping, interval)
-    pump = gevent.spawn(_pump, pieces, queue)
+    over: list[bool] = []   # the stream is over: what `pieces` still gives is not put
+    pump = gevent.spawn(_pump, pieces, queue, over)
     watchdog.start()
     try:
         while True:
@@ -107,17 +108,21 @@ def _with_pings(pieces: Iterator[bytes], ping: bytes, interval: float) -> Iterat
             watchdog.sent()
     finally:
         watchdog.stop()
+        over.append(True)
         pump.kill()   # blocks until it stopped: never two greenlets in `pieces`
         close = getattr(pieces, "close", None)
         if close is not None:
             close()   # the translators note what was streamed (their finally), also when the pump stopped mid-put
 
 
-def _pump(pieces: Iterator[bytes], queue: Queue) -> None:
+def _pump(pieces: Iterator[bytes], queue: Queue, over: list[bool]) -> None:
     """The rest of `pieces` into `queue`, then _ENDED, or how they failed. Killed (the stream is over), it puts
-    nothing more: the queue may be full with nobody reading it."""
+    nothing more: the queue may be full with nobody reading it. Killed inside `pieces`, it may still be given a
+    piece (relay.responses.per_read hands on what a read brought before it re-raises): that one is dropped too."""
     try:
         for piece in pieces:
+            if over:
+                return
             queue.put(piece)
     except GreenletExit:
         return
