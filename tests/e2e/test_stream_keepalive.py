@@ -3,7 +3,9 @@ for OpenAI clients, nothing on a Bedrock-native stream. Without them a client's 
 watchdog, a load balancer's) cut a long-thinking stream that was still going.
 
 The emulator's `stall` fault makes a stream silent for a while after some events; bedrock-proxy's
-stream_ping_seconds is 0.2 here, so a gap of 1.5 s is several intervals.
+stream_ping_seconds is 0.5 here, so a gap of 2 s is several intervals, and a stream with no gap stays under an
+interval between events even on a loaded CI machine (an interval of 0.2 s could see a ping in a stream that had
+no gap at all).
 """
 
 import base64
@@ -24,7 +26,7 @@ from tests.stack import GatewayStack
 ADMIN = {"X-API-Key": "dev-admin-key"}
 PING = b'event: ping\ndata: {"type": "ping"}'
 KEEP_ALIVE = b": keep-alive"
-GAP_S = 1.5
+GAP_S = 2.0
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 ASK = [{"role": "user", "content": "hi"}]
 CLAUDE = Path(os.environ.get("CLAUDE_BIN") or Path(__file__).resolve().parents[2]
@@ -33,7 +35,7 @@ CLAUDE = Path(os.environ.get("CLAUDE_BIN") or Path(__file__).resolve().parents[2
 
 @pytest.fixture(scope="module")
 def stack():
-    with GatewayStack(config_overrides={"bedrock-proxy": {"stream_ping_seconds": 0.2}}) as running:
+    with GatewayStack(config_overrides={"bedrock-proxy": {"stream_ping_seconds": 0.5}}) as running:
         yield running
 
 
