@@ -31,11 +31,19 @@ class RelayClock:
             yield chunk
 
     def downstream(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
-        """Yield `pieces` to the WSGI server, counting the time it takes to send each."""
-        for piece in pieces:
-            began = time.perf_counter()
-            yield piece
-            self.waiting += time.perf_counter() - began
+        """Yield `pieces` to the WSGI server, counting the time it takes to send each.
+
+        Closed early (the client hung up), it closes `pieces` too: their cleanup (the Bedrock connection, a stream's
+        pump and keep-alive greenlets) must not wait for the garbage collector to find them."""
+        try:
+            for piece in pieces:
+                began = time.perf_counter()
+                yield piece
+                self.waiting += time.perf_counter() - began
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
 
     def add_waiting(self, seconds: float) -> None:
         self.waiting += seconds
