@@ -71,6 +71,14 @@ def metric_reaches(stack, series, expected):
     return metric(stack, series) == expected
 
 
+def logged_request(stack, kong_request_id) -> dict | None:
+    """The plugin server's log line for this request if it is written yet (for tests that poll on a deadline of
+    their own); request_line waits for it."""
+    logged = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
+              if line.startswith("{") and kong_request_id in line]
+    return next((entry for entry in logged if entry["event"] == "request"), None)
+
+
 def request_line(stack, kong_request_id):
     """The plugin server's one log line for this request (token-meter writes it after the response, and the
     harness reads the plugin server's output on a thread of its own: polled for up to 5 s)."""

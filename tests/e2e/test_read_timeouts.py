@@ -2,13 +2,12 @@
 on to its end and bills it."""
 
 import json
-import time
 
 import pytest
 import requests
 from botocore.exceptions import EventStreamError
 
-from tests.e2e.clients import bedrock_runtime
+from tests.e2e.clients import bedrock_runtime, request_line
 from tests.stack import GatewayStack
 
 HEADERS = {"X-API-Key": "dev-developer-key"}
@@ -26,12 +25,7 @@ def test_a_read_timeout_is_a_504_and_is_charged_as_planned():
             "model": "haiku", "max_tokens": 300, "messages": [{"role": "user", "content": "x" * 400}]})
         assert r.status_code == 504
         request_id = r.headers["X-Kong-Request-Id"]
-        deadline = time.monotonic() + 10
-        while not (lines := [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
-                             if request_id in line and '"event":"request"' in line]):
-            assert time.monotonic() < deadline, "no request summary was logged"
-            time.sleep(0.05)
-        summary = lines[0]
+        summary = request_line(stack, request_id)
         assert summary["error_type"] == "ReadTimeout" and summary["usage_estimated"] is True
         assert summary["output_tokens"] == 300 and summary["input_tokens"] >= 100   # max_tokens, the prompt estimate
         assert day_used() - before == summary["input_tokens"] + 300
@@ -72,9 +66,4 @@ def test_a_stream_that_goes_silent_past_the_read_timeout_ends_as_a_timeout_in_ea
         assert last.startswith("event: error\n") and json.loads(last.split("data: ", 1)[1])["error"]["type"] \
             == "timeout_error"
         request_id = r.headers["X-Kong-Request-Id"]
-        deadline = time.monotonic() + 10
-        while not (lines := [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
-                             if request_id in line and '"event":"request"' in line]):
-            assert time.monotonic() < deadline, "no request summary was logged"
-            time.sleep(0.05)
-        assert lines[0]["error_type"] == "ReadTimeout"
+        assert request_line(stack, request_id)["error_type"] == "ReadTimeout"

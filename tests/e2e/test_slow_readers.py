@@ -6,6 +6,8 @@ import time
 
 import psutil
 
+from tests.e2e.clients import logged_request
+
 HELD_FOR_S = 6
 GROWTH_LIMIT = 48 << 20
 
@@ -27,13 +29,6 @@ def _stalled_stream(stack, body: dict) -> tuple[socket.socket, str]:
     return client, request_id
 
 
-def _summary(stack, request_id: str) -> dict | None:
-    """The plugin server's log line for the request, written once the relay has settled it."""
-    logged = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
-              if line.startswith("{") and request_id in line]
-    return next((entry for entry in logged if entry["event"] == "request"), None)
-
-
 def test_a_stalled_client_of_a_several_choices_stream_holds_bedrock_back(stack):
     """OpenAI `n`: each choice's Bedrock stream was read as fast as it came into a queue without bound; three
     stalled clients of 4 x 60,000-token answers grew the plugin server by 109 MiB (an exploratory pass:
@@ -53,9 +48,9 @@ def test_a_stalled_client_of_a_several_choices_stream_holds_bedrock_back(stack):
         for client, _ in clients:   # then hang up: the Bedrock streams are closed and what was produced is billed
             client.close()
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not all(_summary(stack, rid) for _, rid in clients):
+        while time.monotonic() < deadline and not all(logged_request(stack, rid) for _, rid in clients):
             time.sleep(0.1)
-        summaries = [_summary(stack, rid) for _, rid in clients]
+        summaries = [logged_request(stack, rid) for _, rid in clients]
         assert all(summaries), "a hung-up request was never settled (its relay stuck on a full queue)"
         assert all(summary["output_tokens"] > 0 for summary in summaries)
     finally:

@@ -21,6 +21,7 @@ import pytest
 import requests
 from botocore.eventstream import EventStreamBuffer
 
+from tests.e2e.clients import logged_request
 from tests.stack import GatewayStack
 
 ADMIN = {"X-API-Key": "dev-admin-key"}
@@ -139,12 +140,6 @@ def test_a_bedrock_native_stream_gets_nothing_but_bedrock_frames(stack):
     assert frames() == expected
 
 
-def _summary(stack, request_id):
-    logged = [json.loads(line) for line in stack.harness.plugin_server_output("bedrock")
-              if line.startswith("{") and request_id in line]
-    return next((entry for entry in logged if entry["event"] == "request"), None)
-
-
 def test_a_client_that_hangs_up_in_a_gap_is_let_go_in_the_gap(stack):
     """The relay notices on a ping's write: the Bedrock call is closed then, not when Bedrock next speaks."""
     _stall(stack, "invoke-with-response-stream", delay_s=15)
@@ -156,7 +151,7 @@ def test_a_client_that_hangs_up_in_a_gap_is_let_go_in_the_gap(stack):
             break
     r.close()
     deadline = time.monotonic() + 8   # well inside the 15 s gap
-    while (summary := _summary(stack, request_id)) is None:
+    while (summary := logged_request(stack, request_id)) is None:
         assert time.monotonic() < deadline, "the hang-up was not noticed during the gap"
         time.sleep(0.1)
     assert summary["error_type"] == "ClientDisconnected"
