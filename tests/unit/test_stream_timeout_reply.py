@@ -12,7 +12,7 @@ from kong_plugins.relay.stream_failures import failure_reply
 
 
 def _stream(api: ApiFormat) -> UpstreamCall:
-    operation = "invoke-with-response-stream" if api is ApiFormat.ANTHROPIC else "converse-stream"
+    operation = "converse-stream" if api is ApiFormat.OPENAI else "invoke-with-response-stream"
     return UpstreamCall(api=api, operation=operation, model_name="sonnet", client_model="sonnet",
                         model_id="us.anthropic.claude-sonnet-4-5-20250929-v1:0", region="us-east-1", body=b"{}",
                         stream=True)
@@ -43,3 +43,11 @@ def test_a_stream_that_broke_before_its_first_byte_is_still_a_502_the_sdks_may_r
     reply = failure_reply(RequestContext(request_id="r", consumer=None, body=None), _stream(ApiFormat.OPENAI),
                           ConnectionResetError())
     assert reply.status == 502 and "x-should-retry" not in reply.headers
+
+
+@pytest.mark.parametrize("exc", TIMEOUTS, ids=["botocore", "urllib3"])
+def test_a_native_stream_that_timed_out_before_its_first_byte_is_bedrocks_408_as_unstreamed(exc):
+    """botocore retries any 504 (a transient status), so a 504 ModelTimeoutException ran the call again."""
+    reply = failure_reply(RequestContext(request_id="r", consumer=None, body=None), _stream(ApiFormat.BEDROCK), exc)
+    assert reply.status == 408 and reply.headers["x-amzn-ErrorType"] == "ModelTimeoutException"
+    assert reply.body == {"message": "Bedrock did not answer in time."}
