@@ -30,7 +30,7 @@ from kong_plugins.formats.body import RequestError, load_json_object
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.kong_request import bedrock_headers, guarded, request_context, request_path, respond
 from kong_plugins.metering import budget_status
-from kong_plugins.metering.estimate import estimate_input_tokens
+from kong_plugins.metering.estimate import estimate_input_tokens, native_estimate
 from kong_plugins.model_routes import EMBEDDINGS_PATH, IMAGES_PATH, KIND_ROUTES, ModelRoutes
 from kong_plugins.policy.catalogue import GUARDED_KINDS, UNJUDGED_KINDS, Catalogue, CatalogueEntry
 from kong_plugins.policy import model_list, service_tier
@@ -362,7 +362,9 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
                                                                       operation, body), asked, tier)]]
         ctx.upstream, ctx.fallbacks = plans[0], plans[1:]
         billed_apiece = images is not None or reranking is not None
-        ctx.planned_input, ctx.planned_output = (0, 0) if billed_apiece else native_estimate(body)
+        planned = native_estimate(body, entry.bedrock_id, operation)
+        ctx.planned_input, ctx.planned_output = (0, 0) if billed_apiece else (planned.input, planned.output)
+        ctx.output_cap_field = planned.cap_field
         ctx.prompt = None if billed_apiece else body
         return None
 
@@ -401,22 +403,6 @@ def _tiered(fallbacks: list[CatalogueEntry], asked: str | None,
 def _tier_refused(api: ApiFormat, refusal: TierRefusal) -> Reply:
     kind = ErrorKind.PERMISSION if refusal.permission else ErrorKind.INVALID_REQUEST
     return render_error(api, kind, refusal.message, param="service_tier")
-
-
-_MAX_OUTPUT_FIELDS = (("max_tokens",), ("inferenceConfig", "maxTokens"), ("inferenceConfig", "max_new_tokens"),
-                      ("textGenerationConfig", "maxTokenCount"), ("max_gen_len",))
-"""Where each native body names its output cap: Anthropic and Mistral, Converse, Nova's InvokeModel, Titan, Llama."""
-
-
-def native_estimate(body: dict[str, Any]) -> tuple[int, int]:
-    """(input estimate, max output) of a Bedrock-native body of any model family (4096 when it names no cap)."""
-    for path in _MAX_OUTPUT_FIELDS:
-        value: Any = body
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return estimate_input_tokens(body), value
-    return estimate_input_tokens(body), 4096
 
 
 def _path_model(path: str) -> str | None:

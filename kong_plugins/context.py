@@ -162,6 +162,7 @@ class RequestContext:
     planned_input: int = 0        # bedrock-proxy's estimate of the call's input tokens
     planned_output: int = 0       # the call's max output tokens
     planned_calls: int = 1        # how many such calls (OpenAI's `n`: one per choice)
+    output_cap_field: str | None = None   # a native body's field capping the output (max_gen_len...), for advice
     prompt: Any = None            # the request as the model reads it (internal or native), for a cache forecast
     cache_forecast: Any = None    # metering.cache_forecast.Forecast the reservation counted on
     price_table: Any = None       # metering.pricing.PriceTable (token-meter): prices `model` on `service_tier`

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from kong_plugins.context import Usage
 from kong_plugins.guardrails.document_bytes import decode_base64
@@ -130,3 +130,37 @@ def as_planned(planned_input: int, planned_output: int, calls: int = 1) -> Usage
     """A call the gateway stopped waiting for (a read timeout): Bedrock carries on to its end, most likely
     max_tokens after so long, and bills it, so it is charged as planned (the input estimate, max_tokens)."""
     return Usage(input=planned_input * calls, output=planned_output * calls, calls=calls)
+
+
+_MAX_OUTPUT_FIELDS = (("max_tokens",), ("inferenceConfig", "maxTokens"), ("inferenceConfig", "max_new_tokens"),
+                      ("textGenerationConfig", "maxTokenCount"), ("max_gen_len",))
+"""Where each native body names its output cap: Anthropic and Mistral, Converse, Nova's InvokeModel, Titan, Llama."""
+_FAMILY_CAPS = (("meta.", "max_gen_len"), ("amazon.titan-text", "textGenerationConfig.maxTokenCount"),
+                ("amazon.nova", "inferenceConfig.max_new_tokens"))
+"""The InvokeModel cap of the families that do not call it max_tokens, by Bedrock id (after a region prefix)."""
+NO_CAP_OUTPUT = 4096
+
+
+class NativeEstimate(NamedTuple):
+    input: int
+    output: int
+    cap_field: str      # the body's field that caps the output, as the caller writes it (for a 429's advice)
+
+
+def native_estimate(body: dict[str, Any], bedrock_id: str = "", operation: str = "invoke") -> NativeEstimate:
+    """Input estimate and max output of a Bedrock-native body of any model family (NO_CAP_OUTPUT when it names
+    no cap), and the field a caller lowers to ask for less: the one the body used, else its API's or family's."""
+    for path in _MAX_OUTPUT_FIELDS:
+        value: Any = body
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return NativeEstimate(estimate_input_tokens(body), value, ".".join(path))
+    return NativeEstimate(estimate_input_tokens(body), NO_CAP_OUTPUT, _default_cap_field(bedrock_id, operation))
+
+
+def _default_cap_field(bedrock_id: str, operation: str) -> str:
+    if operation.startswith("converse"):
+        return "inferenceConfig.maxTokens"
+    dotted = "." + bedrock_id     # a cross-region profile's prefix (us., eu., global.) goes before the family
+    return next((field for family, field in _FAMILY_CAPS if "." + family in dotted), "max_tokens")

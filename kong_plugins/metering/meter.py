@@ -86,7 +86,8 @@ class Meter:
         if alone is not None:    # no window, however empty, admits it: say so, and that retrying cannot help
             metrics.rejections_total.labels(reason="request_too_large", role=role).inc()
             kind = ErrorKind.BUDGET_EXCEEDED if alone == "monthly_budget" else ErrorKind.RATE_LIMITED
-            message = _too_large(alone, charge, limits, ctx.planned_calls, output > 0, _output_cap(ctx.path))
+            message = _too_large(alone, charge, limits, ctx.planned_calls, output > 0,
+                                 ctx.output_cap_field or _output_cap(ctx.path))
             reply = render_error(ctx.api or ApiFormat.OPENAI, kind, message)
             return Reply(reply.status, reply.body, {**reply.headers, SHOULD_RETRY: "false"})
         windows = Windows.at(now)
@@ -168,12 +169,9 @@ class Meter:
 
 
 def _output_cap(path: str | None) -> str:
-    """The field that caps a call's output, in the words of the caller's API."""
-    if path and path.startswith("/v1/responses"):
-        return "max_output_tokens"
-    if path and path.startswith("/model/") and "/converse" in path:
-        return "inferenceConfig.maxTokens"
-    return "max_tokens"
+    """The field that caps a call's output, in the words of the caller's API (a Bedrock-native body's is
+    ctx.output_cap_field, by its model family)."""
+    return "max_output_tokens" if path and path.startswith("/v1/responses") else "max_tokens"
 
 
 def _too_large(window: str, charge: Charge, limits: Limits, calls: int = 1, writes: bool = True,

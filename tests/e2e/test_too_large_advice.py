@@ -1,14 +1,19 @@
 """A request no window could ever admit is told what to change: an embedding call has no max_tokens to lower."""
 
+import json
+
+import botocore.exceptions
 import openai
 import pytest
 
+from tests.e2e.clients import bedrock_runtime
 from tests.stack import GatewayStack
 
 
 @pytest.fixture(scope="module")
 def stack():
-    limits = [{"role": "developer", "tokens_per_minute": 300, "monthly_budget_usd": 10}]
+    limits = [{"role": "developer", "tokens_per_minute": 300, "monthly_budget_usd": 10},
+              {"role": "analyst", "tokens_per_minute": 300}]
     with GatewayStack(config_overrides={"token-meter": {"limits": limits}}) as running:
         yield running
 
@@ -38,3 +43,24 @@ def test_a_response_too_large_for_the_minute_is_told_about_max_output_tokens(sta
     message = refused.value.body["message"]
     assert "its prompt, estimated, and max_output_tokens" in message
     assert message.endswith("shorten the prompt or lower max_output_tokens.")
+
+
+def test_a_native_titan_call_is_told_about_its_own_cap_field(stack):
+    """Titan's InvokeModel body caps its output with textGenerationConfig.maxTokenCount: advice to lower
+    max_tokens named a field its body does not have."""
+    body = {"inputText": "hi", "textGenerationConfig": {"maxTokenCount": 400}}
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        bedrock_runtime(stack, "dev-analyst-key").invoke_model(modelId="amazon.titan-text-express-v1",
+                                                               body=json.dumps(body))
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ThrottlingException"
+    assert error["Message"].endswith("shorten the prompt or lower textGenerationConfig.maxTokenCount.")
+
+
+def test_a_native_converse_call_is_told_about_inference_config_max_tokens(stack):
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        bedrock_runtime(stack).converse(modelId="us.anthropic.claude-haiku-4-5-20251001-v1:0",
+                                        messages=[{"role": "user", "content": [{"text": "hi"}]}],
+                                        inferenceConfig={"maxTokens": 400})
+    assert refused.value.response["Error"]["Message"].endswith(
+        "shorten the prompt or lower inferenceConfig.maxTokens.")

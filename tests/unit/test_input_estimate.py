@@ -7,8 +7,7 @@ import base64
 
 import pytest
 
-from kong_plugins.bedrock_proxy import native_estimate
-from kong_plugins.metering.estimate import TOKENS_PER_IMAGE, estimate_input_tokens
+from kong_plugins.metering.estimate import TOKENS_PER_IMAGE, estimate_input_tokens, native_estimate
 
 TEXT = "lorem ipsum " * 1000      # 12,000 characters: 3,000 tokens at 4 a token
 PLAIN = estimate_input_tokens({"messages": [{"role": "user", "content": [{"type": "text", "text": TEXT}]}]})
@@ -69,12 +68,30 @@ def test_a_native_body_names_its_output_cap_where_its_model_family_does(body, ca
     assert native_estimate(body)[1] == cap
 
 
+@pytest.mark.parametrize("body, bedrock_id, operation, field", [
+    ({"max_gen_len": 11}, "us.meta.llama3-3-70b-instruct-v1:0", "invoke", "max_gen_len"),
+    ({}, "us.meta.llama3-3-70b-instruct-v1:0", "invoke", "max_gen_len"),
+    ({}, "amazon.titan-text-express-v1", "invoke-with-response-stream", "textGenerationConfig.maxTokenCount"),
+    ({}, "global.amazon.nova-2-lite-v1:0", "invoke", "inferenceConfig.max_new_tokens"),
+    ({}, "amazon.titan-text-express-v1", "converse", "inferenceConfig.maxTokens"),
+    ({}, "us.anthropic.claude-haiku-4-5-20251001-v1:0", "invoke", "max_tokens"),
+    ({"inferenceConfig": {"maxTokens": 5}}, "us.meta.llama3-3-70b-instruct-v1:0", "converse-stream",
+     "inferenceConfig.maxTokens"),
+    ({"textGenerationConfig": {"maxTokenCount": 10}}, "amazon.titan-text-express-v1", "invoke",
+     "textGenerationConfig.maxTokenCount"),
+])
+def test_a_native_call_is_told_the_cap_its_own_api_and_model_family_name(body, bedrock_id, operation, field):
+    """A too-large 429's advice names the field the caller can lower: it said max_tokens to Llama and Titan
+    callers, whose bodies have no such field."""
+    assert native_estimate(body, bedrock_id, operation).cap_field == field
+
+
 def test_a_native_body_of_odd_shapes_is_estimated_not_raised_on():
     """A native body reaches the estimate unvalidated (Bedrock judges it): an unhashable `type` raised, and the
     client got a 503 "a gateway check did not run" instead of Bedrock's 400."""
     body = {"messages": [{"role": "user", "content": [{"type": ["x"], "text": "hi"}, {"type": {"a": 1}}]}]}
     assert estimate_input_tokens(body) == 1
-    assert native_estimate(body) == (1, 4096)
+    assert native_estimate(body)[:2] == (1, 4096)
 
 
 def test_a_pdf_is_estimated_by_its_pages_not_its_bytes():
