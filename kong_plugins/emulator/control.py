@@ -1,4 +1,4 @@
-"""Control API under ``/_emulator/`` (no auth, JSON): settings, faults, hold, request log, stats.
+"""Control API under ``/_emulator/`` (no auth, JSON): settings, faults, hold, request log, stats, open streams.
 
 Tests and ``make dev`` drive the emulator through these routes; in-process tests can use the
 same operations through ``EmulatorServer`` methods.
@@ -75,6 +75,7 @@ def _routes(state: EmulatorState, body: bytes) -> dict[tuple[str, str], Callable
         ("GET", "requests"): lambda: (200, state.requests.list()),
         ("DELETE", "requests"): _then(state.requests.clear, {"cleared": True}),
         ("GET", "stats"): lambda: (200, state.stats.snapshot()),
+        ("GET", "streams"): lambda: (200, {"open": state.streams.open}),
         ("DELETE", "stats"): _then(state.stats.clear, {"cleared": True}),
         ("DELETE", "cache"): _then(state.cache.clear, {"cleared": True}),
         ("POST", "reset"): _then(state.reset, {"reset": True}),

@@ -227,4 +227,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                                       **headers})
             return
         writer = StreamWriter(self, timing, state.hold, settings.hold_timeout_s, clock, fault)
-        writer.run(result)
+        state.streams.add(1)
+        try:
+            writer.run(result)
+        finally:
+            state.streams.add(-1)

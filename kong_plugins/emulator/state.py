@@ -55,6 +55,23 @@ class HoldGate:
                 self._waiting -= 1
 
 
+class OpenStreams:
+    """Streams being written now: one that ends (its last frame, a fault, or its reader gone) leaves the count.
+    A gateway that stops reading a stream without closing it keeps it here (Bedrock would keep generating)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+
+    @property
+    def open(self) -> int:
+        return self._open
+
+    def add(self, change: int) -> None:
+        with self._lock:
+            self._open += change
+
+
 def redact_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in items:
@@ -130,6 +147,7 @@ class EmulatorState:
         self.hold = HoldGate()
         self.requests = RequestLog(settings.request_log_size)
         self.stats = Stats()
+        self.streams = OpenStreams()
 
     def reset(self) -> None:
         """Back to a fresh emulator (keeps credentials and address)."""

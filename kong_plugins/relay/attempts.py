@@ -24,7 +24,7 @@ from kong_plugins.bedrock.errors import NATIVE_STATUS, client_message, config_re
 from kong_plugins.bedrock.retries import CallRetries, RetryBudget
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
-from kong_plugins.formats.errors import ErrorKind
+from kong_plugins.formats.errors import ErrorKind, Reply, render_error
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
 
@@ -64,6 +64,19 @@ def native_error(api: ApiFormat, failure: Failure) -> tuple[str, int] | None:
     upstream_type = "ModelTimeoutException" if failure.upstream_type == READ_TIMEOUT else failure.upstream_type
     status = NATIVE_STATUS.get(upstream_type)
     return None if status is None else (upstream_type, status)
+
+
+def error_reply(api: ApiFormat, failure: Failure) -> Reply:
+    """`failure` as the client's error, the one place it is decided how its SDK may retry it: a throttle's 429
+    with Retry-After; Bedrock's own status for a native client (native_error); and on a call the gateway stopped
+    waiting for (READ_TIMEOUT, streamed or not) x-should-retry: false (NOT_RETRIED), since Bedrock runs it on and
+    bills it and a retry would run it again."""
+    native = native_error(api, failure)
+    reply = render_error(api, failure.kind, failure.message, status=native[1] if native else None,
+                         retry_after=1 if failure.kind is ErrorKind.RATE_LIMITED else None)
+    if failure.upstream_type == READ_TIMEOUT:
+        reply.headers.update([NOT_RETRIED])
+    return reply
 
 
 def call_with_fallbacks(client: BedrockClient, budget: RetryBudget, candidates: list[UpstreamCall],

@@ -16,8 +16,6 @@ import json
 import time
 from typing import Any, Iterator, NamedTuple
 
-import gevent
-from gevent import GreenletExit
 from gevent.pool import Pool
 from gevent.queue import Queue
 
@@ -30,6 +28,7 @@ from kong_plugins.relay.attempts import READ_TIMEOUT, Failure, call_with_fallbac
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.relay.keepalive import Watchdog, ping_for
+from kong_plugins.relay.pump import ENDED, Pump
 from kong_plugins.relay.responses import (decoder_for, note_served_tier, render_message, translator_for,
                                           upstream_chunks)
 from kong_plugins.relay.stream_failures import cancelled
@@ -126,32 +125,21 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
         shadow.stream_choice, shadow.usage = (index, created), None
     translate = translator_for(call)
     pieces: Queue = Queue(maxsize=PIECES_AHEAD * len(answers))   # a client that stops reading holds Bedrock back
-
-    def pump(index: int) -> None:
-        """One choice's stream into `pieces`, then _ENDED. Stopped (killed: the stream is over), it puts nothing
-        more: the queue may be full and nobody reading it, and the kill would wait for ever."""
-        try:
-            for piece in translate(upstream_chunks(answers[index]), call, shadows[index]):
-                pieces.put(piece)
-        except GreenletExit:
-            return
-        except Exception as exc:  # noqa: BLE001 - STREAM_FAILURES, or a fault of ours: either ends the stream
-            pieces.put(exc)
-        pieces.put(_ENDED)
-
-    pumps = [gevent.spawn(pump, index) for index in range(len(answers))]
+    pump = Pump(pieces)   # one greenlet per choice's stream; stopped, it puts nothing more (relay.pump)
+    for answer, shadow in zip(answers, shadows):
+        pump.start(translate(upstream_chunks(answer), call, shadow))
     ping = ping_for(call.api) if ctx.stream_ping_seconds > 0 else None
     watchdog = Watchdog(pieces, ping, ctx.stream_ping_seconds) if ping else None   # from the first bytes on
     try:
-        running = len(pumps)
+        running = len(answers)
         while running:
             began = time.perf_counter()
             piece = pieces.get()
             ctx.relay_clock.add_waiting(time.perf_counter() - began)   # waiting on Bedrock
-            if piece is _ENDED:
+            if piece is ENDED:
                 running -= 1
             elif isinstance(piece, BaseException):   # the relay ends the stream (app._failing_as_bedrock_would)
-                _gather(ctx, shadows, pumps)
+                _gather(ctx, shadows, pump)
                 raise piece
             else:
                 yield piece
@@ -159,31 +147,30 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
                     watchdog.sent()
                     if piece and not watchdog.started:
                         watchdog.start()
-        _gather(ctx, shadows, pumps)
+        _gather(ctx, shadows, pump)
         yield b"".join(openai_chat.stream_end(call.response_id, created, call.client_model,
                                               ctx.usage if call.include_usage else None))
     except GeneratorExit:
-        _gather(ctx, shadows, pumps)
+        _gather(ctx, shadows, pump)
         cancelled(ctx)
         raise
     finally:
         if watchdog is not None:
             watchdog.stop()
-        gevent.killall(pumps)
+        pump.stop()
         for answer in answers:
             answer.raw.close()
 
 
-_ENDED = object()
 PIECES_AHEAD = 8
 """Chunks a choice's stream may read ahead of the client. Past them its pump waits, its socket's buffers fill and
 Bedrock's stream waits too, as a single stream's does: unbounded, five stalled clients of 8 choices held 600 MB."""
 
 
-def _gather(ctx: RequestContext, shadows: list[RequestContext], pumps: list[gevent.Greenlet]) -> None:
-    """Stop the streams still running (each notes what it produced as it stops), then put what they noted on
+def _gather(ctx: RequestContext, shadows: list[RequestContext], pump: Pump) -> None:
+    """Stop the streams still running (each notes what it produced as it is closed), then put what they noted on
     the request's context: usage added up, the first token of any."""
-    gevent.killall(pumps)
+    pump.stop()
     for shadow in shadows:
         ctx.guardrail_intervened = ctx.guardrail_intervened or shadow.guardrail_intervened
         ctx.usage_estimated = ctx.usage_estimated or shadow.usage_estimated

@@ -8,9 +8,9 @@ SSEDecoder, eventsource-parser), nothing on a Bedrock-native stream, whose clien
 
 Pings start after the stream's first bytes (the 200 goes out with them, and an Anthropic stream must open with
 message_start) and stop with its last piece, its failure (Bedrock's read timeout still ends a silent stream) or
-the client's hang-up. Bedrock's side is read by a pump greenlet into a small queue and a watchdog greenlet puts a
-ping there when nothing went to the client for `interval` seconds: per piece, the only added work is the queue's
-hand-over and noting the time, never a timer or a thread.
+the client's hang-up. Bedrock's side is read by a pump greenlet (relay.pump) into a small queue and a watchdog
+greenlet puts a ping there when nothing went to the client for `interval` seconds: per piece, the only added work
+is the queue's hand-over and noting the time, never a timer or a thread.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import time
 from typing import Iterator
 
 import gevent
-from gevent import GreenletExit
 from gevent.queue import Queue
 
 from kong_plugins.formats.api import ApiFormat
+from kong_plugins.relay.pump import ENDED, Pump
 
 ANTHROPIC_PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 """Anthropic's own keep-alive event, byte for byte."""
@@ -31,7 +31,6 @@ SSE_COMMENT = b": keep-alive\n\n"
 PIECES_AHEAD = 4
 """Pieces (each from one Bedrock read of at most 16 KB) the pump may read ahead of a slow client; past them
 Bedrock's stream waits, as it does when the relay reads it only as the client takes it."""
-_ENDED = object()
 
 
 def ping_for(api: ApiFormat | None) -> bytes | None:
@@ -94,13 +93,13 @@ def _with_pings(pieces: Iterator[bytes], ping: bytes, interval: float) -> Iterat
         return
     queue: Queue = Queue(maxsize=PIECES_AHEAD)
     watchdog = Watchdog(queue, ping, interval)
-    over: list[bool] = []   # the stream is over: what `pieces` still gives is not put
-    pump = gevent.spawn(_pump, pieces, queue, over)
+    pump = Pump(queue)
+    pump.start(pieces)
     watchdog.start()
     try:
         while True:
             piece = queue.get()
-            if piece is _ENDED:
+            if piece is ENDED:
                 return
             if isinstance(piece, BaseException):   # the relay ends the stream (app._failing_as_bedrock_would)
                 raise piece
@@ -108,25 +107,4 @@ def _with_pings(pieces: Iterator[bytes], ping: bytes, interval: float) -> Iterat
             watchdog.sent()
     finally:
         watchdog.stop()
-        over.append(True)
-        pump.kill()   # blocks until it stopped: never two greenlets in `pieces`
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()   # the translators note what was streamed (their finally), also when the pump stopped mid-put
-
-
-def _pump(pieces: Iterator[bytes], queue: Queue, over: list[bool]) -> None:
-    """The rest of `pieces` into `queue`, then _ENDED, or how they failed. Killed (the stream is over), it puts
-    nothing more: the queue may be full with nobody reading it. Killed inside `pieces`, it may still be given a
-    piece (relay.responses.per_read hands on what a read brought before it re-raises): that one is dropped too."""
-    try:
-        for piece in pieces:
-            if over:
-                return
-            queue.put(piece)
-    except GreenletExit:
-        return
-    except Exception as exc:  # noqa: BLE001 - STREAM_FAILURES, or a fault of ours: either ends the stream
-        queue.put(exc)
-        return
-    queue.put(_ENDED)
+        pump.stop()   # puts nothing more, and closes `pieces` (relay.pump)

@@ -12,7 +12,7 @@ from kong_plugins.context import RequestContext
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error, sse_error_event
 from kong_plugins.formats.sse import MantleStreamError
-from kong_plugins.relay.attempts import NOT_RETRIED, READ_TIMEOUT, TIMED_OUT, Failure, native_error
+from kong_plugins.relay.attempts import READ_TIMEOUT, TIMED_OUT, Failure, error_reply
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.stream_errors import BROKE_OFF, STREAM_BROKE, STREAM_TIMED_OUT, StreamException
 
@@ -28,11 +28,8 @@ def failure_reply(ctx: RequestContext, call: UpstreamCall, exc: BaseException) -
     """`exc` before the stream's first byte: the error as an HTTP status in the client's format, which its SDK
     retries as it would Bedrock's own (a throttle is a 429 with Retry-After, not a 200 with an error event)."""
     if isinstance(exc, STREAM_TIMED_OUT):   # Bedrock runs the call on and bills it: a retry would run it again
-        ctx.error_type = READ_TIMEOUT        # as an unstreamed call the gateway stopped waiting for: a 504, or
-        native = native_error(call.api, Failure(ErrorKind.TIMEOUT, TIMED_OUT, READ_TIMEOUT))   # Bedrock's 408
-        reply = render_error(call.api, ErrorKind.TIMEOUT, TIMED_OUT, status=native[1] if native else None)
-        reply.headers.update([NOT_RETRIED])
-        return reply
+        ctx.error_type = READ_TIMEOUT        # as an unstreamed call the gateway stopped waiting for: a 504 (or
+        return error_reply(call.api, Failure(ErrorKind.TIMEOUT, TIMED_OUT, READ_TIMEOUT))   # Bedrock's 408)
     kind, message = _failure(ctx, exc)
     return render_error(call.api, kind, message, retry_after=1 if kind is ErrorKind.RATE_LIMITED else None)
 
