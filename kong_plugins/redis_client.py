@@ -1,13 +1,18 @@
 """A Redis client from a plugin's `redis` record (schemas._REDIS), shared by token-meter's budgets and
-bedrock-proxy's Responses item store, so both read the record the same way."""
+bedrock-proxy's Responses item store, so both read the record the same way: one server, or with `cluster` a
+Redis Cluster (ElastiCache with cluster mode on), both failing fast when Redis is down or hung."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Mapping, TypeVar, Union
 
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.commands.core import Script
+from redis.connection import Connection, SSLConnection
+from redis.exceptions import ClusterDownError, RedisClusterException
 from redis.retry import Retry
 
 T = TypeVar("T")
@@ -44,18 +49,169 @@ class FailFastRetry(Retry):
             raise
 
 
-def from_record(config: Mapping[str, Any]) -> redis.Redis:
+ERRORS = (redis.RedisError, OSError, RedisClusterException)
+"""Every way a call can fail to reach Redis: redis-py's cluster client also raises RedisClusterException (not a
+RedisError) when no node of the cluster answers."""
+
+
+def from_record(config: Mapping[str, Any], clock: Callable[[], float] = time.monotonic) -> Client:
     """Timeouts short by default (200 ms): a slow Redis must not hold a request for long.
 
     One immediate retry, on a broken connection only: a pooled connection Redis dropped (a restart) is
     replaced at once. redis-py's own default (three retries with exponential backoff from one second)
     held every request some 3.5 s while Redis was down, and a timeout is not retried, so a hung Redis
     costs one `timeout_ms`, and then nothing for `down_ms` (FailFastRetry; DOWN_SECONDS by default).
+
+    With `cluster`, the same node by node (LazyCluster, NodeBreakers: `clock` is theirs, for tests to move).
     """
     timeout = (config.get("timeout_ms") or 200) / 1000.0
     down_ms = config.get("down_ms")
     down = DOWN_SECONDS if down_ms is None else int(down_ms) / 1000.0
+    if config.get("cluster"):
+        return LazyCluster(config, timeout, NodeBreakers(down, clock))
     return redis.Redis(host=config.get("host") or "127.0.0.1", port=int(config.get("port") or 6379),
                        username=config.get("username") or None, password=config.get("password") or None,
                        db=int(config.get("database") or 0), ssl=bool(config.get("ssl")),
                        socket_timeout=timeout, socket_connect_timeout=timeout, retry=FailFastRetry(down))
+
+
+class NodeDown(redis.ConnectionError):
+    """A cluster node that failed moments ago, refused without touching the network."""
+
+
+class NodeBreakers:
+    """FailFastRetry for a cluster, node by node: a node that failed (refused, timed out, or said CLUSTERDOWN) is
+    left alone for `down_seconds`, while the subjects whose slots other nodes hold carry on."""
+
+    def __init__(self, down_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.down_seconds = down_seconds
+        self._clock = clock
+        self._down_until: dict[str, float] = {}
+
+    def check(self, node: str) -> None:
+        if self._clock() < self._down_until.get(node, 0.0):
+            raise NodeDown(f"Redis node {node} failed moments ago; not tried again yet")
+
+    def trip(self, node: str) -> None:
+        self._down_until[node] = self._clock() + self.down_seconds
+
+
+def _fail_fast(base: type[Connection], breakers: NodeBreakers) -> type[Connection]:
+    """`base` with this client's breakers: redis-py's cluster client gives each node its own Retry (none) and passes
+    a node only the keyword arguments it knows, so the class itself carries them."""
+
+    class FailFastConnection(base):  # type: ignore[valid-type,misc]
+        def _node(self) -> str:
+            return f"{self.host}:{self.port}"
+
+        def connect_check_health(self, *args: Any, **kwargs: Any) -> None:
+            """A refused connection trips its node at once: the retry after it would be refused too."""
+            if self._sock:
+                return
+            breakers.check(self._node())
+            try:
+                super().connect_check_health(*args, **kwargs)
+            except NodeDown:
+                raise
+            except (redis.ConnectionError, redis.TimeoutError):
+                breakers.trip(self._node())
+                raise
+
+        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            """A pooled connection to a node that is down is not written to either; a broken one is not a trip (a
+            node restarted: the retry reconnects)."""
+            breakers.check(self._node())
+            try:
+                super().send_packed_command(command, check_health)
+            except redis.TimeoutError:
+                breakers.trip(self._node())
+                raise
+
+        def read_response(self, *args: Any, **kwargs: Any) -> Any:
+            """A timeout trips the node; so does CLUSTERDOWN, after which redis-py sleeps 250 ms a call."""
+            try:
+                return super().read_response(*args, **kwargs)
+            except (redis.TimeoutError, ClusterDownError):
+                breakers.trip(self._node())
+                raise
+
+    return FailFastConnection
+
+
+class FailFastCluster(RedisCluster):
+    """RedisCluster retrying as the one-server client does: once, at once, after a broken connection (a node
+    restarted, or failed over: its slots are looked up again first), never after a timeout (Redis may have run
+    the command: a budget reservation is then called off by its marker, which a retry's error would hide)."""
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self._once(*args, **kwargs)
+        except NodeDown:
+            raise
+        except redis.ConnectionError:
+            return self._once(*args, **kwargs)
+
+    def _once(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().execute_command(*args, **kwargs)
+        except RedisClusterException as exc:
+            raise reaching_error(exc) from None
+
+
+def reaching_error(exc: RedisClusterException) -> redis.RedisError:
+    """A cluster client's failure to find a node that answers, as the one-server client reports it: a TimeoutError
+    if the command timed out first (then no node told the layout again), since Redis may still run it."""
+    seen: BaseException | None = exc.__context__
+    while seen is not None:
+        if isinstance(seen, redis.TimeoutError):
+            return redis.TimeoutError(str(exc))
+        seen = seen.__context__
+    return redis.ConnectionError(str(exc))
+
+
+class LazyCluster:
+    """A FailFastCluster made at its first call: RedisCluster reads the cluster's layout as it is made, and a
+    cluster down when the plugin server starts must cost requests their fallback (on_store_error, a 503), not
+    the plugin its config. Everything else is the cluster client's."""
+
+    def __init__(self, config: Mapping[str, Any], timeout: float, breakers: NodeBreakers) -> None:
+        self.breakers = breakers
+        self._config = config
+        self._timeout = timeout
+        self._made: FailFastCluster | None = None
+
+    def register_script(self, script: str | bytes) -> Script:
+        """Made without the cluster: the script's SHA needs only its bytes."""
+        return Script(self, script.encode() if isinstance(script, str) else script)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cluster(), name)
+
+    def cluster(self) -> FailFastCluster:
+        if self._made is None:
+            try:
+                self._made = self._make()
+            except RedisClusterException as exc:
+                raise reaching_error(exc) from None
+        return self._made
+
+    def _make(self) -> FailFastCluster:
+        """Startup node from host/port (ElastiCache's configuration endpoint); no `database`: a cluster has one.
+        Given as a redis:// URL since only then does redis-py build its nodes' pools with our connection class;
+        TLS (certificate and host name checked, as on one server) is that class's, not the URL's scheme."""
+        config = self._config
+        base = SSLConnection if config.get("ssl") else Connection
+        host = config.get("host") or "127.0.0.1"
+        url = f"redis://{f'[{host}]' if ':' in host else host}:{int(config.get('port') or 6379)}"
+        return FailFastCluster(url=url, username=config.get("username") or None,
+                               password=config.get("password") or None, socket_timeout=self._timeout,
+                               socket_connect_timeout=self._timeout, connection_class=_fail_fast(base, self.breakers),
+                               retry=Retry(NoBackoff(), 0))
+
+
+Client = Union[redis.Redis, LazyCluster]
+
+
+def is_cluster(client: Any) -> bool:
+    """Whether keys must share a hash slot to meet in one script, transaction or MGET."""
+    return isinstance(client, (LazyCluster, RedisCluster))

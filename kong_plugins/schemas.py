@@ -142,7 +142,14 @@ _REDIS = {"type": "record", "required": True, "fields": [
     {"timeout_ms": _integer(default=200, between=[1, 60000])},
     {"down_ms": _integer(default=2000, between=[0, 600000],
                          description="After a Redis call fails, how long every call fails at once without touching "
-                                     "the network (0: try Redis every time).")},
+                                     "the network (0: try Redis every time); on a cluster, node by node.")},
+    {"cluster": _boolean(default=False,
+                         description="A Redis Cluster (ElastiCache with cluster mode on): host and port name one "
+                                     "node or the configuration endpoint. Keys then carry hash tags, so budgets "
+                                     "and items kept without it are not seen; database must be 0.")},
+], "entity_checks": [
+    {"conditional": {"if_field": "cluster", "if_match": {"eq": True}, "then_field": "database",
+                     "then_match": {"eq": 0}}},
 ]}
 
 BEDROCK_PROXY_SCHEMA = [

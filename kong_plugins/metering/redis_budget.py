@@ -4,6 +4,10 @@ A reserve is one EVALSHA (check all windows, then increment all, or nothing);
 a settle is one EVALSHA adding the (possibly negative) difference. Counters
 expire after their window, so Redis holds only live windows, and a plugin-server
 restart loses nothing.
+
+On a Redis Cluster every key of one script must hash to one slot, so there the subject (a consumer id, a UUID,
+or `anonymous`) is a hash tag (`kbg:{<subject>}:m:<minute>`); on one server the keys keep the names they always
+had (`kbg:<subject>:m:...`), so an upgrade leaves the budgets of the current windows where they are.
 """
 
 from __future__ import annotations
@@ -78,8 +82,9 @@ and cancels wait to be replayed (a settle that finds no marker adds nothing: it 
 
 
 class RedisBudgetStore:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis_client.Client) -> None:
         self._client = client
+        self._tagged = redis_client.is_cluster(client)
         self._reserve = client.register_script(_RESERVE)
         self._adjust = client.register_script(_ADJUST)
         self._cancel = client.register_script(_CANCEL)
@@ -93,8 +98,8 @@ class RedisBudgetStore:
         caps = [limits.tokens_per_minute, limits.tokens_per_day, limits.monthly_budget_micro_usd]
         args = [charge.tokens, charge.micro_usd, *(-1 if c is None else c for c in caps), *_ttls(windows), MARKER_TTL]
         try:
-            ok, which, minute, day, month = self._reserve(keys=_with_marker(subject, windows, token), args=args)
-        except (redis.RedisError, OSError) as exc:   # a timeout: Redis may yet make it (cancel(), by its token)
+            ok, which, minute, day, month = self._reserve(keys=self._keys(subject, windows, token), args=args)
+        except redis_client.ERRORS as exc:   # a timeout: Redis may yet make it (cancel(), by its token)
             raise BudgetStoreError(type(exc).__name__, maybe_applied=isinstance(exc, redis.TimeoutError)) from None
         except ValueError as exc:
             raise BudgetStoreError(type(exc).__name__) from None
@@ -106,10 +111,10 @@ class RedisBudgetStore:
 
     def adjust(self, subject: str, windows: Windows, delta: Charge, token: str | None = None) -> Totals:
         try:
-            minute, day, month = self._adjust(keys=_with_marker(subject, windows, token),
+            minute, day, month = self._adjust(keys=self._keys(subject, windows, token),
                                               args=[delta.tokens, delta.micro_usd, *_ttls(windows)])
             return Totals(int(minute), int(day), int(month))
-        except (redis.RedisError, OSError) as exc:
+        except redis_client.ERRORS as exc:
             raise BudgetStoreError(type(exc).__name__, maybe_applied=isinstance(exc, redis.TimeoutError)) from None
         except (TypeError, ValueError) as exc:   # an answer of another shape: the script ran, say so
             raise BudgetStoreError(type(exc).__name__, maybe_applied=True) from None
@@ -117,22 +122,26 @@ class RedisBudgetStore:
     def cancel(self, subject: str, windows: Windows, charge: Charge, token: str) -> None:
         """Take back the reservation `token` if Redis made it, and void it if it has yet to arrive."""
         try:
-            self._cancel(keys=_with_marker(subject, windows, token),
+            self._cancel(keys=self._keys(subject, windows, token),
                          args=[charge.tokens, charge.micro_usd, MARKER_TTL, *_ttls(windows)])
-        except (redis.RedisError, OSError) as exc:
+        except redis_client.ERRORS as exc:
             raise BudgetStoreError(type(exc).__name__, maybe_applied=isinstance(exc, redis.TimeoutError)) from None
 
     def totals(self, subject: str, windows: Windows) -> Totals:
         """One MGET: a read needs no script, and a counter not yet written reads as nothing used."""
         try:
-            values = self._client.mget(_keys(subject, windows))
+            values = self._client.mget(self._keys(subject, windows, None))
             return Totals(*(int(value or 0) for value in values))
-        except (redis.RedisError, OSError, ValueError) as exc:
+        except (*redis_client.ERRORS, ValueError) as exc:
             raise BudgetStoreError(type(exc).__name__) from None
+
+    def _keys(self, subject: str, windows: Windows, token: str | None) -> list[str]:
+        """The window counters, and the reservation's marker when it has a token; on a cluster, all in the
+        subject's hash slot."""
+        return _with_marker("{" + subject + "}" if self._tagged else subject, windows, token)
 
 
 def _with_marker(subject: str, windows: Windows, token: str | None) -> list[str]:
-    """The window counters, and the reservation's marker when it has a token."""
     keys = list(_keys(subject, windows))
     return keys + [f"kbg:{subject}:r:{token}"] if token else keys
 

@@ -1,4 +1,8 @@
-"""The item store on Redis, shared by every Kong pod (see relay.item_store; imported only when configured)."""
+"""The item store on Redis, shared by every Kong pod (see relay.item_store; imported only when configured).
+
+A save with `while_status` is a WATCH/MULTI over a response's index, items and turn, and a load one MGET: on a
+Redis Cluster those keys must share a hash slot, so there the owner is a hash tag (`kbg:item:{<owner>}:<id>`);
+on one server the keys keep the names they always had, so an upgrade loses no conversation."""
 
 from __future__ import annotations
 
@@ -21,9 +25,10 @@ class RedisItemStore:
     """Items shared by every Kong pod: one pipelined round trip to save a response's items (and turn), one MGET
     to load."""
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+    def __init__(self, client: redis_client.Client, ttl_seconds: int) -> None:
         self._client = client
         self.ttl_seconds = ttl_seconds
+        self._tagged = redis_client.is_cluster(client)
 
     @classmethod
     def connect(cls, config: Mapping[str, Any], ttl_seconds: int) -> RedisItemStore:
@@ -34,21 +39,21 @@ class RedisItemStore:
              while_status: frozenset[str] | None = None) -> bool:
         def commands(pipe: Any) -> None:
             for turn_id in earlier:
-                pipe.expire(_key(owner, TURN, turn_id), self.ttl_seconds)
+                pipe.expire(self._key(owner, TURN, turn_id), self.ttl_seconds)
             for item in items:
-                pipe.set(_key(owner, ITEM, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
+                pipe.set(self._key(owner, ITEM, item["id"]), wire_json.dumps(item), ex=self.ttl_seconds)
             if turn is not None:
-                pipe.set(_key(owner, TURN, turn["id"]), wire_json.dumps(turn), ex=self.ttl_seconds)
-            pipe.set(_key(owner, RESPONSE, response_id),
+                pipe.set(self._key(owner, TURN, turn["id"]), wire_json.dumps(turn), ex=self.ttl_seconds)
+            pipe.set(self._key(owner, RESPONSE, response_id),
                      wire_json.dumps(response_index(response_id, items, envelope)), ex=self.ttl_seconds)
         if while_status is None:
             self._run(commands)
             return True
-        return self._run_while(_key(owner, RESPONSE, response_id), while_status, commands)
+        return self._run_while(self._key(owner, RESPONSE, response_id), while_status, commands)
 
     def load(self, owner: str, ids: list[str], kind: str = ITEM) -> dict[str, dict[str, Any]]:
         with _reaching_redis():
-            values = self._client.mget([_key(owner, kind, item_id) for item_id in ids])
+            values = self._client.mget([self._key(owner, kind, item_id) for item_id in ids])
         found = {item_id: _decoded(value) for item_id, value in zip(ids, values) if value is not None}
         return {item_id: item for item_id, item in found.items() if item is not None}
 
@@ -58,23 +63,23 @@ class RedisItemStore:
         return self.erase(owner, response_keys(response_id, index))
 
     def put(self, owner: str, kind: str, record: dict[str, Any]) -> None:
-        self._run(lambda pipe: pipe.set(_key(owner, kind, record["id"]), wire_json.dumps(record),
+        self._run(lambda pipe: pipe.set(self._key(owner, kind, record["id"]), wire_json.dumps(record),
                                         ex=self.ttl_seconds))
 
     def extend(self, owner: str, kind: str, list_id: str, values: list[dict[str, Any]]) -> None:
         """RPUSH: two pods adding to one list at once both get their values in."""
-        key = _key(owner, kind, list_id)
+        key = self._key(owner, kind, list_id)
         self._run(lambda pipe: pipe.rpush(key, *(wire_json.dumps(v) for v in values)).expire(key, self.ttl_seconds))
 
     def entries(self, owner: str, kind: str, list_id: str) -> list[dict[str, Any]]:
         with _reaching_redis():
-            values = self._client.lrange(_key(owner, kind, list_id), 0, -1)
+            values = self._client.lrange(self._key(owner, kind, list_id), 0, -1)
         return [item for item in map(_decoded, values) if item is not None]
 
     def remove(self, owner: str, kind: str, list_id: str, matches: Callable[[dict[str, Any]], bool]) -> bool:
         """Two round trips: the list, then LREM of the matching value's exact bytes (and EXPIRE), which leaves
         whatever RPUSH added meanwhile."""
-        key = _key(owner, kind, list_id)
+        key = self._key(owner, kind, list_id)
         with _reaching_redis():
             raw = next((value for value in self._client.lrange(key, 0, -1)
                         if (item := _decoded(value)) is not None and matches(item)), None)
@@ -85,12 +90,18 @@ class RedisItemStore:
         return removed > 0
 
     def touch(self, owner: str, kind: str, list_id: str) -> None:
-        key = _key(owner, kind, list_id)
+        key = self._key(owner, kind, list_id)
         self._run(lambda pipe: pipe.expire(key, self.ttl_seconds))
 
     def erase(self, owner: str, keys: list[tuple[str, str]]) -> bool:
         with _reaching_redis():
-            return self._client.delete(*(_key(owner, kind, key_id) for kind, key_id in keys)) > 0
+            return self._client.delete(*(self._key(owner, kind, key_id) for kind, key_id in keys)) > 0
+
+    def _key(self, owner: str, kind: str, item_id: str) -> str:
+        """On a cluster, an owner's keys in one hash slot. A request with no consumer has the owner "", and `{}`
+        tags nothing (Redis would hash each whole key), so its tag is `-`, which no consumer id (a UUID) is."""
+        return f"{KEY_PREFIX}{kind}:{{{owner or '-'}}}:{item_id}" if self._tagged else \
+            f"{KEY_PREFIX}{kind}:{owner}:{item_id}"
 
     def _run_while(self, key: str, while_status: frozenset[str], commands: Any) -> bool:
         """`commands` in one MULTI/EXEC if the response under `key` has one of `while_status`: WATCH makes
@@ -124,7 +135,7 @@ def _reaching_redis() -> Iterator[None]:
     """Redis's failures (down, slow, refusing) as the store's one error, named by their type only."""
     try:
         yield
-    except (redis.RedisError, OSError) as exc:
+    except redis_client.ERRORS as exc:
         raise ItemStoreError(type(exc).__name__) from None
 
 
@@ -135,7 +146,3 @@ def _decoded(value: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return item if isinstance(item, dict) else None
-
-
-def _key(owner: str, kind: str, item_id: str) -> str:
-    return f"{KEY_PREFIX}{kind}:{owner}:{item_id}"
