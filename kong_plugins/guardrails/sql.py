@@ -9,8 +9,9 @@ import re2
 
 from kong_plugins.guardrails.patterns import PerTextValidator, Validator, always, compile_pattern
 
-_SQL_TAUTOLOGY = compile_pattern(   # ' OR 1=1, ' or ''=', a' AND 'a'='a, AND 1=2, ' OR 2>1, ' OR 'a'<>'b
-    r"""(?:['"`)]\s*|\b)(?:or|and|\|\|)\s+\(?\s*(['"]?)(\w*)['"]?\s*(=|like|<>|!=|>=|<=|>|<)\s*(['"]?)(\w*)""")
+_SQL_TAUTOLOGY = compile_pattern(   # ' OR 1=1, ' or ''=', a' AND 'a'='a, AND 1=2, ' OR 2>1, ' OR 'a'<>'b, id=1 || 2>1
+    r"""(?:(?:['"`)]\s*|\b)(?:or|and|\|\|)|[ \t]\|\|)\s+\(?\s*(['"]?)(\w*)['"]?\s*(=|like|<>|!=|>=|<=|>|<)\s*(['"]?)"""
+    r"""(\w*)""")
 _NAME = r"""[\w.`"\[\]]+"""
 _SQL_SHAPES = [
     r"""['"`)][ \t]*;[ \t]*(?:drop|delete|truncate|insert|update|alter|create|exec|execute|shutdown|grant|revoke)\s+"""
@@ -33,8 +34,9 @@ _AFTER_QUOTE = compile_pattern(
 """`' OR true--`, `' OR 1 --`, `1' ORDER BY 3--` (counting columns), `x' OR name IS NOT NULL --`, `'||(SELECT ...`:
 after a quote the line left open (checked below). After a literal the line closed they are an analyst's own
 (`WHERE s = 'open' ORDER BY 2 -- newest`, `AND shipped_at IS NULL -- not yet`, `'SKU-' || (SELECT max(id) ...`)."""
-_STACKED_AFTER_NUMBER = compile_pattern(
-    r"""\b\d+[ \t]*;[ \t]*((?:drop|delete|truncate|insert|update|alter|create|exec|execute|shutdown|grant|revoke)\b)""")
+_STACKED_AFTER_VALUE = compile_pattern(   # 5521; DROP TABLE users, name=bob; DELETE FROM users (checked below)
+    r"""(?:\b(\d+)|=[ \t]*(\w+))[ \t]*;[ \t]*((?:drop|delete|truncate|insert|update|alter|create|exec|execute|"""
+    r"""shutdown|grant|revoke)\b)""")
 _WHOLE_STATEMENT = re.compile((
     r"""(?:drop\s+(?:table|database|schema|user|procedure)\s+""" + _NAME + r"""\s*(?:;|,|--|#|/\*|cascade\b|$)|"""
     r"""delete\s+from\s+""" + _NAME + r"""\s*(?:;|--|#|/\*|where\b|$)|truncate\s+(?:table\s+)?""" + _NAME
@@ -44,85 +46,157 @@ _WHOLE_STATEMENT = re.compile((
     + _NAME + r"""\s*(?:\(|;|--|$|identified\b|with\b|as\b|password\b)|exec(?:ute)?\s+(?:xp_|sp_|master\.)|"""
     r"""shutdown\s*(?:;|--|#|$|with\s+nowait)|(?:grant|revoke)\s+[\w\s,]{1,40}?\s+on\s+""" + _NAME + r""")""").encode(),
     re.I | re.M)
-"""`5521; DROP TABLE users`: after a number, a whole statement (checked in Python: in the prefilter's automaton
+"""`5521; DROP TABLE users`: after a value, a whole statement (checked in Python: in the prefilter's automaton
 these alternatives cost as much as all other SQL shapes together). `Ticket 2231; Update from the warehouse`,
 `Order 77120; create user account ...`, `PO 4500012345; insert into the catalogue ...` are notes."""
 _UNION_AFTER = compile_pattern(r"""(['"`)]|\b\d+)[ \t]*union\s+(?:all\s+|distinct\s+)?select\b""")
 """`x' UNION SELECT`, `1) UNION SELECT`, `id=1 UNION SELECT` on one line; checked below, since an analyst's own
 compound query has the same words (`WHERE status = 'open' UNION SELECT ...`, `IN (...) UNION SELECT`)."""
 _SQL_COMMENT_AFTER_QUOTE = compile_pattern(   # admin'--  admin')/*  x' #; not a --long-option, not 'x'  # a note
-    r"""(\w)(['"`])(?:[ \t]*\)?[ \t]*;?[ \t]*(?:--(?:[^A-Za-z]|$)|/\*)|\)?;?[ \t]?#)""")
-_QUOTE_MARKS = re.compile(rb"""(?<!\w)[bBrRfFuU]{1,2}['"]|(?<!\w)['"`]|['"`](?!\w)""")
-"""Quote marks (with a string prefix: b'x', r"y"), not apostrophes inside words (customer's)."""
-_STRING_PREFIXES = b"bBrRfFuU"
-_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-
-
-class _QuoteLeftOpen(PerTextValidator):
-    """`admin'--` closes a value the query opened before it: an odd quote on its line. In pasted code
-    and SQL (`x = 'a'  # note`, `WHERE s = 'open' -- only open`) the quote closes a literal opened on
-    the same line, and the comment is the author's own.
-
-    The text's quote marks and line breaks are indexed once, so each candidate costs a few bisects:
-    counting from its line's start for every candidate took 28 s for 500 candidates on a 1 MB line."""
-
-    def bind(self, text: bytes) -> Validator:
-        marks: dict[int, list[int]] = {quote: [] for quote in b"'\"`"}
-        for mark in _QUOTE_MARKS.finditer(text):
-            marks[text[mark.end() - 1]].append(mark.end() - 1)        # where each mark's quote sits
-        newlines = [newline.start() for newline in re.finditer(rb"\n", text)]
-
-        def left_open(text: bytes, m: "re2._Match") -> bool:
-            quote_at = m.start(2)
-            before = bisect_left(newlines, m.start())
-            line_start = newlines[before - 1] + 1 if before else 0
-            window = text[max(line_start, quote_at - 3):quote_at]
-            prefix = len(window) - len(window.rstrip(_STRING_PREFIXES))
-            if prefix in (1, 2) and (quote_at - prefix == line_start or text[quote_at - prefix - 1] not in _WORD):
-                return False                           # b"--", rb'#': the quote opens a prefixed literal
-            positions = marks[text[quote_at]]
-            return (bisect_right(positions, quote_at) - bisect_left(positions, line_start)) % 2 == 1
-
-        return left_open
-
-
-_LITERAL = re.compile(rb"\d+|0x[0-9a-f]+", re.I)
-_QUERY_GOES_ON = re.compile(rb"""\s*(?:$|\n|--|#|/\*|;|\)|['"`,])|\s+(?:and|or|union|order|limit|group|having|"""
-                            rb"""select|from|where|into|procedure|waitfor)\b""", re.I)
-"""What follows a probe in a query (`OR 1=1 --`, `AND 1=2 UNION ...`), where prose goes on with words
-(`pack sizes 6 and 12 = 18 bottles`)."""
-
-
-def _sql_valid(text: bytes, m: "re2._Match") -> bool:
-    left, operator, right = m.group(2), m.group(3).lower(), m.group(5)
-    if operator not in (b"=", b"like"):   # ' OR 2>1, ' OR 'a'<>'b: only after a value closed, operands given
-        if text[m.start():m.start() + 1] not in (b"'", b'"', b"`", b")") or not (left and right):
-            return False                  # `# -2 > -3, and 3 > 2`, `"<" and ">"`: code and its comments
-    if m.group(1) or m.group(4):                                 # ' OR 'a'='a, ' or ''=', ' OR 'a'<>'b
-        both = bool(m.group(1)) and bool(m.group(4))
-        return both or operator in (b"=", b"like") and left.lower() == right.lower()
-    if not (_LITERAL.fullmatch(left) and _LITERAL.fullmatch(right)):
-        return False                                             # "x = y": names, not literals
-    if operator == b"=" and left.lower() == right.lower() and text[m.start():m.end()].lower().lstrip(
-            b"'\"`) \t\r\n").startswith(b"or"):
-        return True                                              # OR 1=1: always true, wherever it is written
-    return bool(_QUERY_GOES_ON.match(text, m.end()))             # AND 1=2, OR 2>1: a probe, if the query goes on
-
-
-def _union_after_value(text: bytes, m: "re2._Match") -> bool:
-    """The value before UNION closes what the query opened: a quote closing no literal of its line, a bracket
-    its line never opened, a number in a line that is not itself SQL."""
-    at = m.start(1)
-    mark, line_start = text[at:at + 1], _line_start(text, at)
-    if mark in b"'\"`":
-        return _closes_no_literal_of_its_line(text, at)
-    if mark == b")" and text.count(b")", line_start, at + 1) > text.count(b"(", line_start, at + 1):
-        return True                                       # `1) UNION SELECT`: closes a bracket the query opened
-    return not _is_sql_line(text, line_start, at)
+    r"""\w(['"`])(?:[ \t]*\)?[ \t]*;?[ \t]*(?:--(?:[^A-Za-z]|$)|/\*)|\)?;?[ \t]?#)""")
+_CONSTANT_TEST = compile_pattern(   # id=1 OR 1 BETWEEN 0 AND 2, 1 or 1 in (1, 2)
+    r"""(?:\b(?:or|and)|\|\|)\s+(-?\d+)\s+(not\s+)?(?:between\s+(-?\d+)\s+and\s+(-?\d+)\b|"""
+    r"""in\s*\(\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\))""")
+"""A range or list test on literals (checked below: one that holds, after a value). After a quote the line left
+open, `' OR 1 BETWEEN 0 AND 2 --` is _AFTER_QUOTE's."""
+_SQL_WORD = (rb"""(?:and|or|xor|not|union|order|group|having|limit|offset|select|from|where|into|like|rlike|regexp|"""
+             rb"""is|in|between|procedure|waitfor)\b""")
+_QUOTE_MARKS = re.compile(rb"""(?<!\w)[bfru]{1,2}['"]|(?<!\w)['"`]|['"`](?!\w)(?![ \t]+(?!""" + _SQL_WORD
+                          + rb""")[a-z])""", re.I)
+"""Quote marks: a quote that opens a literal (after a non-word character or a string prefix: b'x', r"y") or may
+close one (before a non-word character). Not apostrophes: inside words (customer's), nor a possessive (`the users'
+search box`: a word follows that is no SQL, where a payload's value goes on with it: `x@y.com' AND ...`)."""
+_STRING_PREFIX = re.compile(rb"""(?:^|(?<=\W))[bfru]{1,2}$""", re.I)
 
 
 def _line_start(text: bytes, at: int) -> int:
     return text.rfind(b"\n", 0, at) + 1
+
+
+class _Quotes:
+    """Whether a quote closes a literal its line opened: the one model of quote state here, for every shape that
+    follows a quote (`admin'--`, `' OR true--`, `x' UNION SELECT`). A query's value that the line closes (a
+    payload) leaves an odd count of the quote's marks on its line; literals the line opens and closes
+    (`WHERE s = 'open' -- note`, `x = 'a'  # the default`) leave an even one. It replaces two: a count of quote
+    marks for `admin'--` took a possessive for one of a pair (`the users' login took admin'--`), and a left-to-right
+    reading of literals for the other shapes took a payload's own quote after a word for an apostrophe (`x@y.com'
+    AND ...='a'--`) and a docstring's triple quote for a literal around the code it quotes.
+
+    The text's quote marks and line breaks are indexed once, so each candidate costs a few bisects: counting from
+    its line's start for every candidate took 28 s for 500 candidates on a 1 MB line."""
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+        self.marks: dict[int, list[int]] = {quote: [] for quote in b"'\"`"}
+        for mark in _QUOTE_MARKS.finditer(text):
+            self.marks[text[mark.end() - 1]].append(mark.end() - 1)        # where each mark's quote sits
+        self.newlines = [newline.start() for newline in re.finditer(rb"\n", text)]
+
+    def close_a_value(self, quote_at: int) -> bool:
+        """The quote at `quote_at` closes no literal of its line: it closes a value the query opened."""
+        text = self.text
+        before = bisect_left(self.newlines, quote_at)
+        line_start = self.newlines[before - 1] + 1 if before else 0
+        if _STRING_PREFIX.search(text, max(line_start, quote_at - 3), quote_at) and self._closed_later(quote_at):
+            return False                               # b"--" + boundary, rb'#+ *$'  # note: a prefixed literal
+        positions = self.marks[text[quote_at]]
+        return (bisect_left(positions, quote_at) - bisect_left(positions, line_start)) % 2 == 0
+
+    def _closed_later(self, quote_at: int) -> bool:
+        """A mark of the same quote follows on the line (a payload's value may be one of the prefix letters:
+        `u' OR true--`)."""
+        positions, newline = self.marks[self.text[quote_at]], bisect_right(self.newlines, quote_at)
+        after = bisect_right(positions, quote_at)
+        return after < len(positions) and (newline == len(self.newlines) or positions[after] < self.newlines[newline])
+
+
+class _AfterOpenQuote(PerTextValidator):
+    """A shape that follows a quote (group 1): a payload when the quote closes a value the query opened."""
+
+    def bind(self, text: bytes) -> Validator:
+        quotes = _Quotes(text)
+        return lambda text, m: quotes.close_a_value(m.start(1))
+
+
+_LINE_LOOKBACK = 400
+"""How far back a line is read for SQL: `select ... from` over a whole 1 MB line, once per candidate, took minutes
+of a scanner thread (Python's re, unlike RE2, is not linear)."""
+
+
+_LITERAL = re.compile(rb"\d+|0x[0-9a-f]+", re.I)
+_SQL_GOES_ON = (rb"""\s*(?:--|#|/\*|;|\)|['"`])|\s+(?:and|or|union|order|limit|group|having|select|from|where|into|"""
+                rb"""procedure|waitfor)\b""")
+_QUERY_GOES_ON = re.compile(rb"\s*(?:$|\n|,)|" + _SQL_GOES_ON, re.I)
+"""What follows a probe in a query (`OR 1=1 --`, `AND 1=2 UNION ...`), where prose goes on with words
+(`pack sizes 6 and 12 = 18 bottles`)."""
+_QUERY_VISIBLY_GOES_ON = re.compile(_SQL_GOES_ON, re.I)
+
+
+def _sql_valid(text: bytes, m: "re2._Match") -> bool:
+    left, operator, right = m.group(2), m.group(3).lower(), m.group(5)
+    comparison = operator not in (b"=", b"like")          # ' OR 2>1, ' OR 'b'>'a', id=1 OR 2>1: operands given
+    if comparison and not (left and right):
+        return False                                      # `"<" and ">"`: code and its comments
+    after_closed_value = text[m.start():m.start() + 1] in (b"'", b'"', b"`", b")")
+    if m.group(1) or m.group(4):                                 # ' OR 'a'='a, ' or ''=', OR 'b'>'a'
+        both = bool(m.group(1)) and bool(m.group(4))
+        return both or not comparison and left.lower() == right.lower()
+    if not (_LITERAL.fullmatch(left) and _LITERAL.fullmatch(right)):
+        return False                                             # "x = y": names, not literals
+    if comparison and not after_closed_value:
+        return _appended_to_a_value(text, m.start(), m.end())   # id=1 OR 2>1; not `# -2 > -3, and 3 > 2`
+    if operator == b"=" and left.lower() == right.lower() and text[m.start():m.end()].lower().lstrip(
+            b"'\"`) \t\r\n").startswith(b"or"):
+        return True                                              # OR 1=1: always true, wherever it is written
+    return bool(_QUERY_GOES_ON.match(text, m.end()))             # AND 1=2, ' OR 2>1: a probe, if the query goes on
+
+
+_GIVEN_VALUE = re.compile(rb"""(?:^[ \t]*-?\d+(?:\.\d+)?|^|[=(:]|[=(][ \t]*-?[\w.@]+)[ \t]*$""", re.M)
+_BARE_NUMBER = re.compile(rb"""(?:^|[^\w.])-?(?:\d+(?:\.\d+)?|0x[0-9a-f]+)[ \t]*$""", re.I | re.M)
+_VALUE_LOOKBACK = 80
+
+
+def _appended_to_a_value(text: bytes, start: int, end: int) -> bool:
+    """The test on literals from `start` (its OR/AND) to `end` is appended to a value where the query goes on: to a
+    value given with `=` or opening its line, or to nothing yet (`id=1 OR 2>1`, `(id=1 OR 2>1)`, `1 OR 1<2`, `= OR
+    2>1`), or to a number in a sentence where SQL visibly follows (`order 1234 OR 2>1 --`): prose ends with numbers
+    too (`try 10 or 20 > 15`). After a list or words it is prose or a code comment (`# -2 > -3, and 3 > 2`)."""
+    lookback = max(_line_start(text, start), start - _VALUE_LOOKBACK)
+    if _GIVEN_VALUE.search(text, lookback, start):
+        return bool(_QUERY_GOES_ON.match(text, end))
+    return bool(_BARE_NUMBER.search(text, lookback, start) and _QUERY_VISIBLY_GOES_ON.match(text, end))
+
+
+def _constant_test(text: bytes, m: "re2._Match") -> bool:
+    """`id=1 OR 1 BETWEEN 0 AND 2`, `1 or 1 in (1, 2)`: a range or list test on literals that holds, appended to a
+    value. Prose tests ranges too (`deliver 3 or 4 between 9 and 17`), rarely ones that hold, then a query's end."""
+    if m.end() - m.start() > 400:
+        return False                                     # int() of 5,000 digits raises: no query's literals
+    value = int(m.group(1))
+    if m.group(3) is not None:
+        holds = int(m.group(3)) <= value <= int(m.group(4))
+    else:
+        holds = value in {int(item) for item in m.group(5).split(b",")}
+    return holds != bool(m.group(2)) and _appended_to_a_value(text, m.start(), m.end())
+
+
+class _UnionAfterValue(PerTextValidator):
+    """The value before UNION closes what the query opened: a quote closing no literal of its line, a bracket
+    its line never opened, a number in a line that is not itself SQL."""
+
+    def bind(self, text: bytes) -> Validator:
+        quotes = _Quotes(text)
+
+        def union_after_value(text: bytes, m: "re2._Match") -> bool:
+            at = m.start(1)
+            mark, line_start = text[at:at + 1], _line_start(text, at)
+            if mark in b"'\"`":
+                return quotes.close_a_value(at) or not _in_own_statement(text, at)   # 'ABC' UNION ...
+            if mark == b")" and text.count(b")", line_start, at + 1) > text.count(b"(", line_start, at + 1):
+                return True                               # `1) UNION SELECT`: closes a bracket the query opened
+            return not _is_sql_line(text, line_start, at)
+
+        return union_after_value
 
 
 _STATEMENT = re.compile(rb"\b(?:select\b.*\bfrom|update\b.*\bset|delete\s+from|insert\s+into|"
@@ -131,54 +205,60 @@ _CLAUSE = re.compile(rb"\s*(?:(?:and|or|having|where|on)\s+[\w.()*`\"\[\]]+\s*(?
                      rb"(?:from|join)\s+[\w.`\"\[\]]+\s*$|group\s+by\b|order\s+by\b|select\s)", re.I)
 
 
-_LINE_LOOKBACK = 400
-"""How far back a line is read for SQL: `select ... from` over a whole 1 MB line, once per candidate, took
-minutes of a scanner thread (Python's re, unlike RE2, is not linear)."""
-
-
 def _is_sql_line(text: bytes, line_start: int, end: int) -> bool:
-    """The line up to `end` is itself SQL: a statement (`UPDATE orders SET ... WHERE id = 5521; DELETE ...`,
-    `SELECT ... FROM ...`, `WHERE total > 100`) or a formatted query's clause line (`  AND total > 100`,
-    `HAVING COUNT(*) > 5`): the author's own script, not a value someone typed into a field."""
+    """The line up to `end` is itself SQL: a statement (`SELECT ... FROM ... WHERE id = 5 UNION SELECT ...`,
+    `WHERE total > 100`) or a formatted query's clause line (`  AND total > 100`, `HAVING COUNT(*) > 5`): the
+    author's own compound query, not a value someone typed into a field."""
     line_start = max(line_start, end - _LINE_LOOKBACK)
     return bool(_STATEMENT.search(text, line_start, end) or _CLAUSE.match(text, line_start, end))
 
 
-def _stacked_after_number(text: bytes, m: "re2._Match") -> bool:
-    """A whole statement after a number, in a line that is not itself a statement."""
-    return (bool(_WHOLE_STATEMENT.match(text, m.start(1)))
-            and not _is_sql_line(text, _line_start(text, m.start()), m.start()))
+_OWN_STATEMENT = compile_pattern(
+    r"""(?s)\b(?:select\b.*\bfrom|update\b.*\bset|delete\s+from|(?:insert|merge|replace)\s+into|"""
+    r"""(?:alter|create|drop)\s+(?:or\s+replace\s+|(?:global\s+|local\s+)?temp(?:orary)?\s+|unique\s+|"""
+    r"""materialized\s+|unlogged\s+)?(?:table|view|index|sequence|schema|database|function|procedure|trigger|type|"""
+    r"""extension|user|role|login)\b|"""
+    r"""truncate\s+(?:table\s+)?\w|with\s+\w+\s+as\s*\(|(?:grant|revoke)\b.*\bon\b)""")
+"""A statement's verb (RE2: it reads up to _STATEMENT_LOOKBACK bytes, across lines, once per candidate)."""
+_SET_STATEMENT = re.compile(rb"(?:^|[:?!.;])\s*set\s+(?:local\s+|session\s+|global\s+)?[@\w.]+\s*(?:=|to\b)\s*$",
+                            re.I | re.M)
+"""`SET lock_timeout = 0;` opening a statement (`Please set qty=5; DROP ...` is a sentence's)."""
+_CLAUSE_LINE = re.compile(rb"\s*(?:from|join|inner|left|right|full|cross|where|and|or|on|having|set|values|group|"
+                          rb"order|limit|returning)\b", re.I)
+_STATEMENT_END = re.compile(rb";(?=\s)")
+"""A `;` that ends a statement: `note = 'a;b'` is a literal's."""
+_AFTER_EQUALS = re.compile(rb"(?<![:<>!=])=[ \t]*$")
+_STATEMENT_LOOKBACK = 2000
 
 
-def _closes_no_literal_of_its_line(text: bytes, quote_at: int) -> bool:
-    """The quote at `quote_at` closes no literal its line opened: it closes a value the query opened (a payload).
-
-    Read left to right: a quote opens a literal after a non-word character, closes the open one, and after a
-    word character with none open is an apostrophe (`the users' search box took: ' OR true--`), which a count of
-    quote marks took for a closed pair. Within the last _LINE_LOOKBACK bytes: a literal is rarely longer."""
-    start = max(_line_start(text, quote_at), quote_at - _LINE_LOOKBACK)
-    open_literal: int | None = None
-    for at in range(start, quote_at):
-        mark = text[at]
-        if mark not in _QUOTES:
-            continue
-        if open_literal is not None:
-            if mark == open_literal:
-                open_literal = None
-        elif at == start or text[at - 1] not in _WORD:
-            open_literal = mark
-    return open_literal != text[quote_at]
+def _in_own_statement(text: bytes, at: int) -> bool:
+    """The value at `at` is in a statement its author began, which the `;` or UNION after it goes on with: a
+    statement's verb since the previous `;` (`UPDATE orders SET ... WHERE id = 5521; DELETE ...`, `SELECT * FROM t
+    LIMIT 10; DROP ...`, `ALTER TABLE t ALTER c SET DEFAULT 0; DROP ...`, `SET search_path = public; DROP ...`,
+    `SELECT id FROM a WHERE s = 'open' UNION SELECT ...`), on the value's line or, when that line is a formatted
+    query's clause line (`   AND qty = 0; DELETE ...`), above it. A WHERE clause with no statement (`explain where
+    id=1; DELETE FROM users`, `where sku = 'ABC' UNION SELECT ...`) is what a value typed into a field looks like."""
+    line_start, start = _line_start(text, at), max(0, at - _STATEMENT_LOOKBACK)
+    for end in _STATEMENT_END.finditer(text, start, at):
+        start = end.end()
+    here = max(start, line_start)
+    if _OWN_STATEMENT.search(text, here, at) or _SET_STATEMENT.search(text, max(here - 1, 0), at):
+        return True
+    return here > start and bool(_CLAUSE_LINE.match(text, here, at) and _OWN_STATEMENT.search(text, start, at))
 
 
-_QUOTES = frozenset(b"'\"`")
-
-
-def _after_open_quote(text: bytes, m: "re2._Match") -> bool:
-    """A shape that follows a quote: a payload when the quote closes a value the query opened."""
-    return _closes_no_literal_of_its_line(text, m.start(1))
+def _stacked_after_value(text: bytes, m: "re2._Match") -> bool:
+    """A whole statement after a value (`5521; DROP TABLE users`, `name=bob; DELETE FROM users`: a number, or a word
+    given after `=`) that ends no statement of the author's. Other words before `;` are prose or a script's own
+    (`Thanks; ...`, `BEGIN; DELETE FROM carts WHERE ...`)."""
+    value = 1 if m.group(1) else 2
+    at = m.start(value)
+    if not (m.group(value).isdigit() or _AFTER_EQUALS.search(text, max(0, at - 8), at)):
+        return False                                        # `x == y; ...`, `x := y; ...`: code
+    return bool(_WHOLE_STATEMENT.match(text, m.start(3))) and not _in_own_statement(text, at)
 
 
 DETECTORS: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
-    (_SQL_TAUTOLOGY, _sql_valid), (_SQL, always), (_STACKED_AFTER_NUMBER, _stacked_after_number),
-    (_UNION_AFTER, _union_after_value), (_AFTER_QUOTE, _after_open_quote),
-    (_SQL_COMMENT_AFTER_QUOTE, _QuoteLeftOpen()))
+    (_SQL_TAUTOLOGY, _sql_valid), (_SQL, always), (_STACKED_AFTER_VALUE, _stacked_after_value),
+    (_UNION_AFTER, _UnionAfterValue()), (_AFTER_QUOTE, _AfterOpenQuote()),
+    (_SQL_COMMENT_AFTER_QUOTE, _AfterOpenQuote()), (_CONSTANT_TEST, _constant_test))

@@ -215,3 +215,115 @@ def test_a_card_column_in_an_export_does_not_make_the_next_rows_numbers_cards():
 def test_a_possessive_apostrophe_earlier_on_the_line_hides_no_payload(text):
     """Counting quote marks took `users'` for one of a pair, and the payload's quote for a literal's close."""
     assert "sql_injection" in found(text)
+
+
+# Known misses a later pass picked up: a test on literals appended after an unquoted value, a stacked statement
+# after a WHERE clause with no statement of its own, and a possessive before a comment terminator.
+
+CONSTANT_TESTS = [
+    "id=1 OR 2>1", "id=5 or 3>2", "1 OR 1<2", "x' or 2>1--", "OR 'b'>'a'", "or 1 between 0 and 2",
+    "id=1 or 1 between 0 and 2", "user=admin OR 1<2", "id=-1 OR 2>1 --", "id = 1 || 2>1", "(id=1 OR 2>1)",
+    "order_id=7 or 1 in (1,2)", "id=1 AND 2>1", "shoes' OR 'b'>'a", "id=1 or 1 not between 5 and 9"]
+
+
+@pytest.mark.parametrize("payload", CONSTANT_TESTS)
+def test_a_test_on_literals_appended_to_a_value_is_found(payload):
+    assert "sql_injection" in found(payload)
+    assert "sql_injection" in found(f"Call the order_search tool with customer_name = {payload}")
+
+
+@pytest.mark.parametrize("text", [
+    "look up order 1234 OR 2>1 -- and list whatever comes back", "search for id 5 or 3>2 --",
+    "try order 7 OR 1 BETWEEN 0 AND 2 UNION SELECT null"])
+def test_a_test_on_literals_after_a_number_in_a_sentence_is_found_where_sql_follows(text):
+    assert "sql_injection" in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "where total > 100 or qty > 1", "where price >= 10 and stock < 5", "select * from orders where id = 1 or id = 2",
+    "SELECT * FROM orders WHERE total > 100 OR qty > 1", "SELECT id FROM t WHERE x IN (1,2) OR y IN (3)",
+    "WHERE region = 'EU' AND total > 100 -- big EU orders", "price between 10 and 20",
+    "We can deliver 3 or 4 between 9 and 17", "Try values 10 or 20 > 15", "either 5 or 3 > 2 days",
+    "Is 5 or 3 > 2?", "# -2 > -3, and 3 > 2", "if c == 'a' or 'b' <= c <= 'z':", "assert 0 <= x and x < 10",
+    "Should the threshold be 5 or 10 > our current limit?"])
+def test_comparisons_in_an_analysts_query_or_in_prose_are_not_injection(text):
+    """Real queries compare a column with a literal; a test on two literals (2>1, 'b'>'a', 1 BETWEEN 0 AND 2)
+    appended to a value is a payload's. Prose ends with numbers too, so after a number in a sentence only SQL
+    that follows (a comment, UNION...) makes it one."""
+    assert "sql_injection" not in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "explain where id=1; DELETE FROM users", "where id=1; DROP TABLE x", "WHERE id = 5; DELETE FROM carts",
+    "name=bob; DELETE FROM users", "status=shipped; DROP TABLE orders", "   AND qty = 0; DROP TABLE orders",
+    "Our query: SELECT * FROM orders;\nThe search box got: where id=1; DELETE FROM users",
+    "Here's my query: SELECT id FROM orders\nThe box got: where id=1; DELETE FROM users",
+    "Please set qty=5; DROP TABLE users"])
+def test_a_stacked_statement_after_a_where_clause_with_no_statement_is_found(text):
+    """`_STACKED_AFTER_NUMBER` let a line pass if it looked like SQL at all, and `where id=1` does: the value a
+    query's field was given, then the classic `; DELETE FROM users`."""
+    assert "sql_injection" in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "search orders where sku = 'ABC-100' UNION SELECT username, password FROM admin_users --",
+    "Use this filter: region = 'EU' UNION SELECT card_number FROM payments",
+    "where status = 'open' UNION SELECT password FROM users"])
+def test_union_after_a_where_clause_with_no_select_of_its_own_is_found(text):
+    """Since the analysts' pass a literal closed on its line before UNION was an analyst's compound query, and the
+    tuning corpus' first line here passed (47 of 48): it is one only in a query its author began."""
+    assert "sql_injection" in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT id\nFROM orders\nWHERE status = 'open' UNION SELECT id FROM returns",
+    "Combine these: SELECT sku FROM a WHERE kind = 'x' UNION ALL SELECT sku FROM b WHERE kind = 'y'",
+    "INSERT INTO t SELECT id FROM a WHERE s = 'x' UNION SELECT id FROM b"])
+def test_union_in_a_query_its_author_began_is_not_injection(text):
+    assert "sql_injection" not in found(text)
+
+
+MIGRATION = """Is this cleanup safe to run in one transaction?
+BEGIN;
+DELETE FROM carts WHERE updated_at < now() - interval '90 days';
+DELETE FROM cart_items WHERE cart_id NOT IN (SELECT id FROM carts);
+DROP TABLE IF EXISTS tmp_carts_2023;
+UPDATE orders SET archived = true WHERE id < 100000; DELETE FROM order_locks WHERE order_id < 100000;
+ALTER TABLE orders ALTER COLUMN archived SET DEFAULT false; DROP TABLE tmp_archive;
+COMMIT;"""
+
+
+@pytest.mark.parametrize("text", [
+    MIGRATION, "SELECT *\nFROM orders WHERE id = 42; DELETE FROM carts WHERE order_id = 42;",
+    "SELECT id FROM orders ORDER BY id LIMIT 10; DROP TABLE tmp_import;",
+    "DELETE FROM carts WHERE id = 5; DROP TABLE tmp;", "CREATE TABLE tmp AS SELECT 1; DROP TABLE tmp;",
+    "ALTER TABLE orders ALTER COLUMN qty SET DEFAULT 0; DROP TABLE tmp;",
+    "Can you check this: SET lock_timeout TO 5000; DELETE FROM carts WHERE order_id = 42;",
+    "Is this safe to run?\nSET statement_timeout = 0; TRUNCATE TABLE staging;",
+    "UPDATE t SET note = 'a;b' WHERE id = 5; DELETE FROM c WHERE id = 5",
+    "price=10; update the table with the new price", "qty=5; delete from the list the returned items"])
+def test_an_analysts_or_a_migrations_several_statements_are_not_injection(text):
+    """A `;` that ends a statement its author began (SELECT ... FROM, UPDATE ... SET, ALTER TABLE, SET x = ...)
+    is a script's; `ALTER ... SET DEFAULT 0; DROP TABLE tmp` and `CREATE TABLE tmp AS SELECT 1; DROP ...` were
+    blocked before."""
+    assert "sql_injection" not in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The users' login took admin'--", "Our customers' login form took bob' #", "username f' OR true --",
+    "u' UNION SELECT password FROM users", "the sellers' portal got x' OR name IS NOT NULL --"])
+def test_one_quote_model_a_possessive_or_a_one_letter_value_hides_no_payload(text):
+    """sql.py had two ways of deciding whether a quote is left open: counting quote marks (comment terminators) and
+    reading literals left to right (the other quote-led shapes). One is left, for every shape: a possessive
+    (`users'` before a word that is no SQL) is no quote mark, and a string prefix (b'', f"") makes a literal only
+    when the literal closes on its line."""
+    assert "sql_injection" in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    '    """splittype(\'type:opaquestring\') --> \'type\', \'opaquestring\'."""', 'return f" # type: {comment}"',
+    "PATTERN = rb'#+ *$'  # markdown headings", "if line.startswith(b\"--\" + boundary):",
+    "SELECT * FROM orders WHERE status = 'open' ORDER BY 2 -- newest first",
+    "the customers' orders -- all of them -- were late"])
+def test_one_quote_model_literals_closed_on_their_line_are_not_payloads(text):
+    assert "sql_injection" not in found(text)

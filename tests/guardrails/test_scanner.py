@@ -171,6 +171,14 @@ def test_a_prefilter_squeezed_far_below_its_memory_budget_still_sees_every_paylo
         detectors.Prefilter()
 
 
+
+def test_a_range_test_on_literals_of_thousands_of_digits_neither_raises_nor_blocks():
+    """`id=1 OR 1 BETWEEN 0 AND 2` is checked by value, and int() refuses more than 4,300 digits."""
+    for text in ["id=1 OR " + "9" * 5000 + " BETWEEN 0 AND 2", "id=1 or 1 in (" + "7" * 5000 + ", 8)"]:
+        assert Scanner({}).scan(body(messages=[{"role": "user", "content": text}])).found == {}
+    assert Scanner({}).scan(body(messages=[{"role": "user", "content": "id=1 OR 1 BETWEEN 0 AND 2"}])).blocked == [
+        "sql_injection"]
+
 def _with_luhn_digit(prefix_and_body: str) -> str:
     """The number with the check digit that makes it pass Luhn."""
     return next(prefix_and_body + last for last in "0123456789" if luhn_valid(prefix_and_body + last))
