@@ -4,15 +4,17 @@ Redis Cluster (ElastiCache with cluster mode on), both failing fast when Redis i
 
 from __future__ import annotations
 
+import sys
 import time
-from typing import Any, Callable, Mapping, TypeVar, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 
 import redis
+from gevent.lock import Semaphore
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.commands.core import Script
 from redis.connection import Connection, SSLConnection
-from redis.exceptions import ClusterDownError, RedisClusterException
+from redis.exceptions import ClusterDownError, NoScriptError, RedisClusterException
 from redis.retry import Retry
 
 T = TypeVar("T")
@@ -143,6 +145,10 @@ class FailFastCluster(RedisCluster):
     restarted, or failed over: its slots are looked up again first), never after a timeout (Redis may have run
     the command: a budget reservation is then called off by its marker, which a retry's error would hide)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.nodes_manager.initialize = _unless_refused(self.nodes_manager.initialize)  # type: ignore[method-assign]
+
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return self._once(*args, **kwargs)
@@ -156,6 +162,33 @@ class FailFastCluster(RedisCluster):
             return super().execute_command(*args, **kwargs)
         except RedisClusterException as exc:
             raise reaching_error(exc) from None
+
+
+def _unless_refused(initialize: Callable[..., Any]) -> Callable[..., Any]:
+    """redis-py reads the cluster's layout again (CLUSTER SLOTS from a healthy node, whose pooled connections it
+    then drops) after every connection error, so also after each NodeDown: every call a breaker refused would
+    cost the nodes that are up a new connection. The layout was read when the node failed; it is read again
+    when the node is next tried (and fails, or answers MOVED)."""
+    def initialize_unless_refused(*args: Any, **kwargs: Any) -> Any:
+        if isinstance(sys.exc_info()[1], NodeDown):
+            return None
+        return initialize(*args, **kwargs)
+    return initialize_unless_refused
+
+
+class SlotScript(Script):
+    """A Lua script on a cluster: EVALSHA on the node its keys' slot is on and, when that node lacks the script
+    (new, restarted, a replica just promoted), EVAL there, which keeps it. redis-py's Script answers NOSCRIPT
+    with SCRIPT LOAD on every master: one master down would fail the calls of every other that lacks it."""
+
+    def __call__(self, keys: Sequence[Any] | None = None, args: Iterable[Any] | None = None,
+                 client: Any = None) -> Any:
+        client = self.registered_client if client is None else client
+        keys, args = list(keys or []), list(args or [])
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return client.eval(self.script, len(keys), *keys, *args)
 
 
 def reaching_error(exc: RedisClusterException) -> redis.RedisError:
@@ -179,20 +212,25 @@ class LazyCluster:
         self._config = config
         self._timeout = timeout
         self._made: FailFastCluster | None = None
+        self._making = Semaphore()
 
     def register_script(self, script: str | bytes) -> Script:
         """Made without the cluster: the script's SHA needs only its bytes."""
-        return Script(self, script.encode() if isinstance(script, str) else script)
+        return SlotScript(self, script.encode() if isinstance(script, str) else script)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.cluster(), name)
 
     def cluster(self) -> FailFastCluster:
+        """Made once: the calls that arrive while it reads the layout wait for it rather than make their own
+        (each a client, and a layout read, of its own)."""
         if self._made is None:
-            try:
-                self._made = self._make()
-            except RedisClusterException as exc:
-                raise reaching_error(exc) from None
+            with self._making:
+                if self._made is None:
+                    try:
+                        self._made = self._make()
+                    except RedisClusterException as exc:
+                        raise reaching_error(exc) from None
         return self._made
 
     def _make(self) -> FailFastCluster:

@@ -15,17 +15,20 @@ import redis
 import trustme
 from redis.cluster import RedisCluster
 
+from tests.stack import free_port
+
 NODE_TIMEOUT_MS = 60_000
 """Longer than any test leaves a node paused: the others never mark it failed, so the cluster stays up (no
 CLUSTERDOWN) and only that node's slots are out of reach."""
 
 
 class LocalCluster:
-    """Three masters on `ports`, nothing persisted, removed with their directory on stop()."""
+    """Three masters on free ports, nothing persisted, removed with their directory on stop(). Their cluster bus
+    ports are free ports too: Redis's default (port + 10000) may be in use, or in the kernel's ephemeral range."""
 
-    def __init__(self, workdir: Path, ports: tuple[int, int, int]) -> None:
+    def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.ports = ports
+        self.ports = (free_port(), free_port(), free_port())
         self.procs: dict[int, subprocess.Popen] = {}
         self._admins: dict[int, redis.Redis] = {}
         self._create: subprocess.Popen | None = None
@@ -41,9 +44,10 @@ class LocalCluster:
             folder = self.workdir / str(port)
             folder.mkdir(parents=True, exist_ok=True)
             self.procs[port] = subprocess.Popen(
-                [exe, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-config-file", str(folder / "nodes.conf"), "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
-                 "--save", "", "--appendonly", "no", "--dir", str(folder)],
+                [exe, "--port", str(port), "--cluster-port", str(free_port()), "--bind", "127.0.0.1",
+                 "--cluster-enabled", "yes", "--cluster-config-file", str(folder / "nodes.conf"),
+                 "--cluster-node-timeout", str(NODE_TIMEOUT_MS), "--save", "", "--appendonly", "no",
+                 "--dir", str(folder)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for port in self.ports:
             _wait(lambda port=port: self.admin(port).ping(), f"redis-server on {port} did not start")
@@ -111,20 +115,21 @@ class TlsClusterNode:
     """One redis-server in cluster mode over TLS only, holding every slot, with a password: a cluster as
     ElastiCache's in-transit encryption and AUTH serve it, its certificate for 127.0.0.1 from the test's own CA."""
 
-    def __init__(self, workdir: Path, port: int) -> None:
+    def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.port = port
+        self.port = free_port()
         self.ca = workdir / "ca.crt"
         self.proc: subprocess.Popen | None = None
         self.password = "tls-node-password"
-        self._admin = redis.Redis(host="127.0.0.1", port=port, ssl=True, ssl_ca_certs=str(self.ca),
+        self._admin = redis.Redis(host="127.0.0.1", port=self.port, ssl=True, ssl_ca_certs=str(self.ca),
                                   password=self.password)
 
     def launch(self) -> TlsClusterNode:
         """The server, given every slot; join() waits out Redis's 2 s before a new cluster serves."""
         self._certificates()
         self.proc = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1",
+            [shutil.which("redis-server"), "--port", "0", "--tls-port", str(self.port),
+             "--cluster-port", str(free_port()), "--bind", "127.0.0.1",
              "--tls-cert-file", str(self.workdir / "node.crt"), "--tls-key-file", str(self.workdir / "node.key"),
              "--tls-ca-cert-file", str(self.ca), "--tls-auth-clients", "no", "--tls-cluster", "yes",
              "--cluster-enabled", "yes", "--cluster-config-file", str(self.workdir / "nodes.conf"),

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import redis
+from redis.exceptions import AskError, MovedError
 
 from kong_plugins import redis_client
 from kong_plugins.formats import wire_json
@@ -105,7 +106,9 @@ class RedisItemStore:
 
     def _run_while(self, key: str, while_status: frozenset[str], commands: Any) -> bool:
         """`commands` in one MULTI/EXEC if the response under `key` has one of `while_status`: WATCH makes
-        the EXEC fail if another pod (or greenlet) wrote the key after it was read, and the check starts over."""
+        the EXEC fail if another pod (or greenlet) wrote the key after it was read, and the check starts over.
+        On a cluster so does a slot that moved (MOVED, ASK: redis-py has patched its layout, and retries a
+        transaction only as often as the client's Retry says, here never)."""
         with _reaching_redis(), self._client.pipeline(transaction=True) as pipe:
             for _ in range(WATCH_TRIES):
                 try:
@@ -118,7 +121,8 @@ class RedisItemStore:
                     commands(pipe)
                     pipe.execute()
                     return True
-                except redis.WatchError:
+                except (redis.WatchError, MovedError, AskError):
+                    pipe.reset()
                     continue
         raise ItemStoreError("WatchError")
 

@@ -10,8 +10,10 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+import gevent
 import pytest
 import redis
+from redis.cluster import key_slot
 
 from kong_plugins import redis_client
 from kong_plugins.metering.budget import BudgetStoreError, Charge, Totals, Windows
@@ -31,8 +33,8 @@ PER_MINUTE = Limits(tokens_per_minute=1000)
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     """Three masters, and one node over TLS, started together: a new cluster serves only after some 2 s."""
-    cluster = LocalCluster(tmp_path_factory.mktemp("cluster"), (21200, 21201, 21202))
-    tls = TlsClusterNode(tmp_path_factory.mktemp("tls"), 21206)
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster"))
+    tls = TlsClusterNode(tmp_path_factory.mktemp("tls"))
     try:
         yield cluster.launch(), tls.launch()
     finally:
@@ -128,6 +130,58 @@ def test_a_hung_node_costs_its_subjects_one_timeout_and_the_others_nothing(clust
     assert budgets.totals(hung, WINDOWS) == Totals(100, 100, 1)
 
 
+def _layout_reads_and_connections(cluster: LocalCluster, ports: list[int]) -> tuple[int, int]:
+    """CLUSTER SLOTS the nodes on `ports` answered, and connections they accepted, since they started."""
+    reads = sum(int(cluster.admin(port).info("commandstats").get("cmdstat_cluster|slots", {}).get("calls", 0))
+                for port in ports)
+    return reads, sum(cluster.connections_received(port) for port in ports)
+
+
+def test_calls_refused_by_a_nodes_breaker_cost_the_other_nodes_nothing(cluster, budgets):
+    """A call the breaker refuses does not read the cluster's layout again: redis-py would, on every refusal,
+    ask a healthy node for CLUSTER SLOTS and drop that node's pooled connections (new connections, on
+    ElastiCache a TLS handshake and AUTH each, for the consumers whose keys the healthy nodes hold)."""
+    by_node = _subjects_by_node(cluster)
+    hung_port, healthy = cluster.ports[0], list(cluster.ports[1:])
+    for subject in by_node.values():
+        budgets.reserve(subject, Charge(1, 1), PER_MINUTE, WINDOWS, token="before")
+    cluster.pause(hung_port)
+    try:
+        with pytest.raises(BudgetStoreError):
+            budgets.reserve(by_node[hung_port], Charge(1, 1), PER_MINUTE, WINDOWS, token="stalled")
+        for port in healthy:    # the layout read after the timeout left these nodes' pools to reconnect
+            budgets.reserve(by_node[port], Charge(1, 1), PER_MINUTE, WINDOWS, token="after")
+        reads, connections = _layout_reads_and_connections(cluster, healthy)
+        for n in range(20):
+            with pytest.raises(BudgetStoreError, match="NodeDown"):
+                budgets.reserve(by_node[hung_port], Charge(1, 1), PER_MINUTE, WINDOWS, token=f"r{n}")
+            for port in healthy:
+                assert budgets.reserve(by_node[port], Charge(1, 1), PER_MINUTE, WINDOWS, token=f"o{n}").allowed
+    finally:
+        cluster.resume(hung_port)
+    assert _layout_reads_and_connections(cluster, healthy) == (reads, connections)
+
+
+def test_a_node_down_keeps_no_one_elses_budget_from_nodes_that_never_ran_the_scripts(cluster, budgets):
+    """A node that lacks the budget scripts (new, restarted, a replica just promoted) gets them with the call:
+    redis-py's own answer to NOSCRIPT loads them on every master, and one master down then failed the
+    consumers of all the others for as long as it stayed down."""
+    by_node = _subjects_by_node(cluster)
+    hung_port = cluster.ports[0]
+    assert budgets.totals(by_node[hung_port], WINDOWS) == Totals(0, 0, 0)   # the client knows the cluster
+    for port in cluster.ports:
+        cluster.admin(port).script_flush()
+    cluster.pause(hung_port)
+    try:
+        with pytest.raises(BudgetStoreError):
+            budgets.reserve(by_node[hung_port], Charge(1, 1), PER_MINUTE, WINDOWS, token="stalled")
+        for port in cluster.ports[1:]:
+            assert budgets.reserve(by_node[port], Charge(5, 1), PER_MINUTE, WINDOWS, token="t").allowed
+            assert budgets.adjust(by_node[port], WINDOWS, Charge(-2, 0), token="t").minute_tokens == 3
+    finally:
+        cluster.resume(hung_port)
+
+
 def test_a_cluster_down_when_the_plugin_starts_is_a_store_error_per_call_not_a_broken_plugin():
     nowhere = {"host": "127.0.0.1", "port": free_port(), "cluster": True}
     budgets = RedisBudgetStore.connect(nowhere)                 # made without reaching Redis
@@ -138,6 +192,23 @@ def test_a_cluster_down_when_the_plugin_starts_is_a_store_error_per_call_not_a_b
         budgets.totals("s", WINDOWS)
     with pytest.raises(ItemStoreError):
         items.load("owner", ["msg_1"])
+
+
+def test_calls_that_arrive_while_the_cluster_client_is_made_wait_for_it(monkeypatch):
+    """The client is made at the first call, reading the cluster's layout (network I/O, where gevent runs other
+    greenlets): the calls that arrive meanwhile share it, rather than each making a client of its own."""
+    lazy = redis_client.from_record({"host": "127.0.0.1", "port": free_port(), "cluster": True})
+    made: list[object] = []
+
+    def make_slowly() -> object:
+        gevent.sleep(0.05)          # as a layout read over the network yields
+        made.append(object())
+        return made[-1]
+
+    monkeypatch.setattr(lazy, "_make", make_slowly)
+    callers = [gevent.spawn(lazy.cluster) for _ in range(5)]
+    gevent.joinall(callers, raise_error=True)
+    assert len(made) == 1 and {caller.value for caller in callers} == {made[0]}
 
 
 def test_a_cluster_over_tls_with_a_password_checks_the_nodes_certificate(tls_node, monkeypatch):
@@ -203,6 +274,20 @@ def test_an_owners_response_index_items_and_turn_sit_together_and_load_in_one_ca
                 [("item", "msg_1"), ("item", "fc_1"), (TURN, "resp_1"), (RESPONSE, "resp_1")]} <= set(node)
     assert items.delete("consumer-a", "resp_1")
     assert items.load("consumer-a", ["msg_1", "fc_1"]) == {} and items.load("consumer-b", ["msg_1"])
+
+
+def test_a_transaction_follows_a_slot_that_moved(items):
+    """A reshard or a failover moves a slot: the client's layout names the old master until it answers MOVED.
+    Plain commands and pipelines follow it; a WATCH/MULTI is retried once the layout is patched (it failed, and
+    a background response finishing then was never kept)."""
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "content": []}
+    assert items.load("consumer-a", ["msg_1"]) == {}                  # the client has read the layout
+    layout = items._client.cluster().nodes_manager
+    slot = key_slot(b"{consumer-a}")
+    layout.slots_cache[slot] = [next(node for node in layout.nodes_cache.values()
+                                     if node.name != layout.slots_cache[slot][0].name)]
+    assert items.save("consumer-a", "resp_1", [message], while_status=frozenset({None}))
+    assert items.load("consumer-a", ["msg_1"]) == {"msg_1": message}
 
 
 def test_a_conversations_list_grows_and_shrinks_on_the_cluster(items):
