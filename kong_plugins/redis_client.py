@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 import redis
 from gevent.lock import Semaphore
 from redis.backoff import NoBackoff
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
 from redis.commands.core import Script
 from redis.connection import Connection, SSLConnection
 from redis.exceptions import ClusterDownError, NoScriptError, RedisClusterException
@@ -234,14 +234,16 @@ class LazyCluster:
         return self._made
 
     def _make(self) -> FailFastCluster:
-        """Startup node from host/port (ElastiCache's configuration endpoint); no `database`: a cluster has one.
-        Given as a redis:// URL since only then does redis-py build its nodes' pools with our connection class;
-        TLS (certificate and host name checked, as on one server) is that class's, not the URL's scheme."""
+        """Startup node from host/port (ElastiCache's configuration endpoint), then `cluster_nodes` should it be
+        down; no `database`: a cluster has one. Given as a redis:// URL since only then does redis-py build its
+        nodes' pools with our connection class; TLS (certificate and host name checked, as on one server) is that
+        class's, not the URL's scheme."""
         config = self._config
         base = SSLConnection if config.get("ssl") else Connection
         host = config.get("host") or "127.0.0.1"
         url = f"redis://{f'[{host}]' if ':' in host else host}:{int(config.get('port') or 6379)}"
-        return FailFastCluster(url=url, username=config.get("username") or None,
+        more = [ClusterNode(node["ip"], int(node.get("port") or 6379)) for node in config.get("cluster_nodes") or []]
+        return FailFastCluster(url=url, startup_nodes=more, username=config.get("username") or None,
                                password=config.get("password") or None, socket_timeout=self._timeout,
                                socket_connect_timeout=self._timeout, connection_class=_fail_fast(base, self.breakers),
                                retry=Retry(NoBackoff(), 0))

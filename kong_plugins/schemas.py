@@ -147,9 +147,15 @@ _REDIS = {"type": "record", "required": True, "fields": [
                          description="A Redis Cluster (ElastiCache with cluster mode on): host and port name one "
                                      "node or the configuration endpoint. Keys then carry hash tags, so budgets "
                                      "and items kept without it are not seen; database must be 0.")},
+    {"cluster_nodes": {"type": "array", "elements": {"type": "record", "fields": [
+        {"ip": _string(required=True)}, {"port": _integer(default=6379, between=[1, 65535])}]},
+        "description": "With cluster: more nodes to learn the cluster from, as Kong Enterprise names them, "
+                       "should the one in host and port be down when the plugin server starts."}},
 ], "entity_checks": [
     {"conditional": {"if_field": "cluster", "if_match": {"eq": True}, "then_field": "database",
                      "then_match": {"eq": 0}}},
+    {"conditional": {"if_field": "cluster", "if_match": {"eq": False}, "then_field": "cluster_nodes",
+                     "then_match": {"len_eq": 0}}},
 ]}
 
 BEDROCK_PROXY_SCHEMA = [

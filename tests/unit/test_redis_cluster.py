@@ -21,7 +21,9 @@ from kong_plugins.metering.limits import Limits
 from kong_plugins.metering.redis_budget import RedisBudgetStore
 from kong_plugins.relay.item_store import RESPONSE, TURN, ItemStoreError
 from kong_plugins.relay.redis_item_store import RedisItemStore
+from kong_plugins.schemas import _REDIS
 from tests.e2e.test_background_cancel_race import _race
+from tests.kong_harness.schema import normalize_field, validate_field
 from tests.redis_cluster import LocalCluster, TlsClusterNode
 from tests.stack import free_port
 
@@ -194,6 +196,18 @@ def test_a_cluster_down_when_the_plugin_starts_is_a_store_error_per_call_not_a_b
         items.load("owner", ["msg_1"])
 
 
+def test_a_startup_node_that_is_down_is_passed_over_for_the_cluster_nodes_listed(cluster, budgets):
+    """`host` names a node that is down as the plugin server starts: the cluster is learned from `cluster_nodes`
+    (it was a store error on every call, whichever node held the keys, until that one node came back)."""
+    down = {**cluster.record(), "port": free_port(), "cluster_nodes": [{"ip": "127.0.0.1", "port": cluster.ports[1]}]}
+    started = RedisBudgetStore.connect(down)
+    started.reserve("startup-subject", Charge(3, 0), PER_MINUTE, WINDOWS, token="t")
+    assert budgets.totals("startup-subject", WINDOWS).minute_tokens == 3    # the same counters, seen by another
+    alone = RedisBudgetStore.connect({**down, "cluster_nodes": []})
+    with pytest.raises(BudgetStoreError, match="ConnectionError"):
+        alone.totals("startup-subject", WINDOWS)
+
+
 def test_calls_that_arrive_while_the_cluster_client_is_made_wait_for_it(monkeypatch):
     """The client is made at the first call, reading the cluster's layout (network I/O, where gevent runs other
     greenlets): the calls that arrive meanwhile share it, rather than each making a client of its own."""
@@ -303,3 +317,15 @@ def test_a_cancel_racing_the_end_of_a_background_call_has_one_winner_on_the_clus
     for kept, cancel, polled in outcomes:
         assert (polled, kept) in {("cancelled", False), ("completed", True)}
         assert (isinstance(cancel, dict) and cancel["status"] == "cancelled") == (polled == "cancelled")
+
+
+@pytest.mark.parametrize("record, refused", [
+    ({"cluster": True, "cluster_nodes": [{"ip": "10.0.0.7", "port": 7000}, {"ip": "10.0.0.8"}]}, None),
+    ({"cluster": False, "cluster_nodes": [{"ip": "10.0.0.7"}]}, "cluster_nodes"),   # would be ignored: refused
+    ({"cluster": True, "cluster_nodes": [{"port": 7000}]}, "cluster_nodes"),
+    ({"cluster": True, "database": 3}, "database"),
+    ({"cluster": False, "database": 3}, None),
+])
+def test_kong_refuses_a_redis_record_whose_cluster_fields_would_be_ignored_or_wrong(record, refused):
+    errors = validate_field(normalize_field("redis", _REDIS), record)
+    assert (errors is None) if refused is None else (refused in errors)
