@@ -123,13 +123,17 @@ lc = $(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
 
 eks/config:    ## kong/kong.yaml + CONSUMERS, dev consumers out, state on Redis: the Secret dblessConfig.secret names
 	@test -n "$(CONSUMERS)" -a -n "$(REDIS_HOST)" || { echo "usage: make $@ CONSUMERS=consumers.yaml \
-	REDIS_HOST=host [REDIS_PORT=6379 REDIS_TLS=true REDIS_USERNAME=user]; keys in the DECK_* variables, \
-	REDIS_PASSWORD" >&2; exit 2; }
+	REDIS_HOST=host [REDIS_PORT=6379 REDIS_TLS=true REDIS_USERNAME=user REDIS_CLUSTER=true \
+	RATE_LIMITING_REDIS_HOST=host | RATE_LIMITING_LOCAL=true]; keys in the DECK_* variables, REDIS_PASSWORD" >&2; \
+	exit 2; }
 	kubectl apply -f helm/manifests/namespace.yaml
 	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 	  $(PYTHON) -m deploy.render_config --consumers '$(CONSUMERS)' --redis-host '$(REDIS_HOST)' \
 	    --redis-port '$(REDIS_PORT)' $(if $(REDIS_USERNAME),--redis-username '$(REDIS_USERNAME)') \
-	    $(if $(filter true 1 yes,$(call lc,$(REDIS_TLS))),--redis-ssl) -o "$$dir/kong.yml" && \
+	    $(if $(filter true 1 yes,$(call lc,$(REDIS_TLS))),--redis-ssl) \
+	    $(if $(filter true 1 yes,$(call lc,$(REDIS_CLUSTER))),--redis-cluster) \
+	    $(if $(RATE_LIMITING_REDIS_HOST),--rate-limiting-redis-host '$(RATE_LIMITING_REDIS_HOST)') \
+	    $(if $(filter true 1 yes,$(call lc,$(RATE_LIMITING_LOCAL))),--rate-limiting-local) -o "$$dir/kong.yml" && \
 	  kubectl -n $(NAMESPACE) create secret generic $(DBLESS_SECRET) --from-file=kong.yml="$$dir/kong.yml" \
 	    --dry-run=client -o yaml | kubectl apply -f -
 

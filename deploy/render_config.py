@@ -55,15 +55,23 @@ class RedisSettings:
     password: str | None = None
     username: str | None = None
     ssl: bool = False
+    cluster: bool = False                  # a Redis Cluster (ElastiCache cluster mode on): our plugins only
+    rate_limiting_host: str | None = None  # Kong 3.6 rate-limiting's own one-server Redis, beside a cluster
+    rate_limiting_port: int = 6379
+    rate_limiting_local: bool = False      # or its counters per pod (policy local)
 
     def for_gateway_plugins(self) -> dict[str, Any]:
         """token-meter's and bedrock-proxy's `redis` record (kong_plugins/schemas.py)."""
-        return {"host": self.host, "port": self.port, "ssl": self.ssl, **self._credentials()}
+        return {"host": self.host, "port": self.port, "ssl": self.ssl, **self._credentials(),
+                **({"cluster": True} if self.cluster else {})}
 
     def for_rate_limiting(self) -> dict[str, Any]:
-        """Kong 3.6 rate-limiting's `redis` record; over TLS it also checks the server's certificate."""
-        tls = {"ssl_verify": True, "server_name": self.host} if self.ssl else {}
-        return {"host": self.host, "port": self.port, "ssl": self.ssl, **tls, **self._credentials()}
+        """Kong 3.6 rate-limiting's `redis` record; over TLS it also checks the server's certificate. Kong OSS 3.6
+        speaks to one Redis server, so beside a cluster it has a server of its own (rate_limiting_host)."""
+        host, port = (self.rate_limiting_host, self.rate_limiting_port) if self.rate_limiting_host else \
+            (self.host, self.port)
+        tls = {"ssl_verify": True, "server_name": host} if self.ssl else {}
+        return {"host": host, "port": port, "ssl": self.ssl, **tls, **self._credentials()}
 
     def _credentials(self) -> dict[str, str]:
         return {name: value for name, value in (("username", self.username), ("password", self.password)) if value}
@@ -124,6 +132,9 @@ def render(base: Mapping[str, Any], consumers: list[dict[str, Any]], redis: Redi
     """kong.yaml's services, routes and plugins with these consumers instead of its dev ones, shared state on Redis."""
     if not redis.host:
         raise RenderError("a Redis host is required: budgets, Responses items and rate limits are shared there")
+    if redis.cluster and not (redis.rate_limiting_host or redis.rate_limiting_local):
+        raise RenderError("Kong 3.6's rate-limiting speaks to one Redis server, not a cluster: give it one "
+                          "(--rate-limiting-redis-host) or count per pod (--rate-limiting-local)")
     config = {key: copy.deepcopy(value) for key, value in base.items() if key not in CONSUMER_ENTITIES}
     if "plugins" in config:   # a top-level plugin scoped to a consumer is one of the dev consumers'
         config["plugins"] = [plugin for plugin in config["plugins"] if not plugin.get("consumer")]
@@ -136,6 +147,8 @@ def render(base: Mapping[str, Any], consumers: list[dict[str, Any]], redis: Redi
             store = settings.setdefault("openai_response_store", {})
             if store.get("storage") != "off":
                 _use_redis(store, redis.for_gateway_plugins(), storage="redis")
+        elif plugin["name"] == "rate-limiting" and redis.rate_limiting_local:
+            settings["policy"] = "local"
         elif plugin["name"] == "rate-limiting":
             _use_redis(settings, redis.for_rate_limiting(), policy="redis")
     check_consumers(config)
@@ -226,11 +239,19 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
     parser.add_argument("--redis-ssl", action="store_true", help="TLS to Redis (ElastiCache in-transit encryption)")
     parser.add_argument("--redis-password-env", default="REDIS_PASSWORD", metavar="NAME",
                         help="the environment variable with Redis's password; never on a command line")
+    parser.add_argument("--redis-cluster", action="store_true",
+                        help="a Redis Cluster (ElastiCache cluster mode on) for budgets and Responses items")
+    parser.add_argument("--rate-limiting-redis-host", metavar="HOST",
+                        help="Kong's rate-limiting on this one-server Redis (same credentials and TLS)")
+    parser.add_argument("--rate-limiting-redis-port", type=int, default=6379)
+    parser.add_argument("--rate-limiting-local", action="store_true",
+                        help="Kong's rate-limiting counted per pod (policy local), not on Redis")
     parser.add_argument("--kong-yaml", type=Path, default=KONG_YAML)
     parser.add_argument("-o", "--output", type=Path, help="written with mode 0600 (default: stdout)")
     args = parser.parse_args(argv)
     redis = RedisSettings(args.redis_host, args.redis_port, environ.get(args.redis_password_env) or None,
-                          args.redis_username, args.redis_ssl)
+                          args.redis_username, args.redis_ssl, args.redis_cluster, args.rate_limiting_redis_host,
+                          args.rate_limiting_redis_port, args.rate_limiting_local)
     try:
         text = dump(render_files(args.kong_yaml, args.consumers, redis, environ), args.consumers.name)
     except RenderError as refused:

@@ -189,3 +189,12 @@ def test_the_servicemonitors_carry_the_release_label_kube_prometheus_stack_selec
     assert "--set-string serviceMonitor.labels.release='monitoring'" in commands
     assert "-m deploy.render_observability --namespace llm-gateway --release 'monitoring' |" in commands
     assert "kubectl apply -f helm/manifests/\n" in commands      # not recursive: monitoring/ comes rendered
+
+
+def test_a_redis_cluster_and_rate_limitings_own_redis_reach_the_renderer():
+    commands = make_dry_run("eks/config", CONSUMERS="c.yaml", REDIS_HOST="cfg.cache.amazonaws.com",
+                            REDIS_CLUSTER="TRUE", RATE_LIMITING_REDIS_HOST="limits.internal")
+    assert "--redis-cluster" in commands and "--rate-limiting-redis-host 'limits.internal'" in commands
+    local = make_dry_run("eks/config", CONSUMERS="c.yaml", REDIS_HOST="h", REDIS_CLUSTER="1", RATE_LIMITING_LOCAL="yes")
+    assert "--rate-limiting-local" in local and "--rate-limiting-redis-host" not in local
+    assert "--redis-cluster" not in make_dry_run("eks/config", CONSUMERS="c.yaml", REDIS_HOST="redis.internal")

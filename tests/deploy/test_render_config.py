@@ -157,3 +157,30 @@ def test_the_command_line_writes_a_private_file_and_refuses_with_a_reason(tmp_pa
         "from-the-environment"
     refused = run_cli("--consumers", str(tmp_path / "missing.yaml"), "--redis-host", "redis.internal", env=ENV)
     assert refused.returncode == 1 and "refused" in refused.stderr and refused.stdout == ""
+
+
+def _stores(config: dict) -> dict[str, list[dict]]:
+    by_name: dict[str, list[dict]] = {}
+    for plugin in plugins(config):
+        by_name.setdefault(plugin["name"], []).append(plugin["config"])
+    return by_name
+
+
+def test_on_a_redis_cluster_our_plugins_use_it_and_rate_limiting_a_server_of_its_own():
+    """Kong 3.6's rate-limiting speaks to one Redis server: beside a cluster it gets one of its own, while
+    token-meter's budgets and the Responses store go to the cluster (`cluster: true`, hash-tagged keys)."""
+    beside = RedisSettings("cluster.internal", 6379, cluster=True, rate_limiting_host="limits.internal")
+    stores = _stores(render_files(KONG_YAML, EXAMPLE, beside, ENV))
+    assert all(c["redis"]["cluster"] is True and c["redis"]["host"] == "cluster.internal"
+               for c in [*stores["token-meter"], *(b["openai_response_store"] for b in stores["bedrock-proxy"])])
+    limits = stores["rate-limiting"]
+    assert all(c["policy"] == "redis" and c["redis"]["host"] == "limits.internal" and "cluster" not in c["redis"]
+               for c in limits)
+    local = _stores(render_files(KONG_YAML, EXAMPLE, RedisSettings("cluster.internal", cluster=True,
+                                                                   rate_limiting_local=True), ENV))
+    assert all(c["policy"] == "local" and "redis" not in c for c in local["rate-limiting"])
+
+
+def test_a_cluster_without_a_home_for_rate_limiting_is_refused_naming_the_choices():
+    with pytest.raises(RenderError, match="--rate-limiting-redis-host.*--rate-limiting-local"):
+        render_files(KONG_YAML, EXAMPLE, RedisSettings("cluster.internal", cluster=True), ENV)
