@@ -277,8 +277,9 @@ def _failing_as_bedrock_would(ctx: RequestContext, call: UpstreamCall, pieces: I
     """A stream's pieces, ended as Bedrock ends a failed call for this client. The 200 goes out with the first
     bytes: a failure before them is answered with the error's own status (pywsgi takes a new start_response,
     with exc_info, until the head is sent), which the SDKs retry, and billed as that error is (nothing, or, for a
-    call the gateway stopped waiting for, as planned). After them: the format's error event; a native stream is
-    cut (passthrough_events ends Bedrock's own failures; this is one of ours)."""
+    call the gateway stopped waiting for, as planned); a refusal in the first frame was retried before it
+    (relay.first_frame). After them: the format's error event; a native stream is cut (passthrough_events ends
+    Bedrock's own failures; this is one of ours)."""
     started = False
     try:
         for piece in pieces:

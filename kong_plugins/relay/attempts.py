@@ -1,9 +1,10 @@
 """One Bedrock call with retries, and the fallback chain across models.
 
-Retries follow botocore's standard mode (see bedrock.retries). Read timeouts
-are never retried: the model may already have run, and a replay would bill
-the call twice and double the wait. When a model stays throttled, is denied
-or unavailable, or Bedrock refuses its configured id, the next model of its fallback chain is tried.
+Retries follow botocore's standard mode (see bedrock.retries). Read timeouts are never retried: the model may
+already have run, and a replay would bill the call twice and double the wait. When a model stays throttled, is
+denied or unavailable, or Bedrock refuses its configured id, the next model of its fallback chain is tried. A
+stream refused in its first frame (a 200 whose first frame is a throttlingException) is the HTTP error it stands
+for (relay.first_frame): nothing went to the client yet, so it is retried, and falls back, as that error is.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from kong_plugins.bedrock.retries import CallRetries, RetryBudget
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
+from kong_plugins.relay import first_frame
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
+from kong_plugins.relay.first_frame import Refusal
 
 _BY_STATUS = {400: "ValidationException", 404: "ResourceNotFoundException", 408: "ModelTimeoutException",
               422: "ValidationException", 429: "ThrottlingException", 500: "InternalServerException",
@@ -136,21 +139,31 @@ def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, ur
             return Failure(kind, "Could not reach Bedrock.", type(exc).__name__)
         return delay
     if upstream.status_code == 200:
-        retries.succeeded()
-        return upstream
+        refused = first_frame.refusal(call, upstream) if call.stream else None
+        if refused is None:
+            retries.succeeded()
+            return upstream
+        return _refused(call, retries, refused, upstream.headers.get(BEDROCK_REQUEST_ID))
     content = upstream.raw.read() if call.stream else upstream.content
     upstream.raw.close()
     upstream_type = _upstream_error_type(call, upstream.headers, content, upstream.status_code) or \
         str(upstream.status_code)
-    delay = retries.delay(status=upstream.status_code, error_code=upstream_type)
-    if delay is None:
-        message, request_id = _message(content), upstream.headers.get(BEDROCK_REQUEST_ID)
-        if config_rejected(upstream_type, message, call.gateway_guardrail):
-            return Failure(ErrorKind.UPSTREAM_ERROR, MISCONFIGURED, upstream_type, request_id,
-                           misconfigured=(message or upstream_type)[:300])
-        kind = kind_for(upstream_type, upstream.status_code)
-        return Failure(kind, client_message(kind, message, upstream_type), upstream_type, request_id)
-    return delay
+    return _refused(call, retries, Refusal(upstream.status_code, upstream_type, _message(content)),
+                    upstream.headers.get(BEDROCK_REQUEST_ID))
+
+
+def _refused(call: UpstreamCall, retries: CallRetries, refused: Refusal, request_id: str | None) -> Failure | float:
+    """Bedrock's error, as an HTTP status or as a stream's first frame (relay.first_frame), which is the same
+    failure: the delay before trying again (the retry policy's), or the final failure."""
+    delay = retries.delay(status=refused.status, error_code=refused.upstream_type)
+    if delay is not None:
+        return delay
+    upstream_type, message = refused.upstream_type, refused.message
+    if config_rejected(upstream_type, message, call.gateway_guardrail):
+        return Failure(ErrorKind.UPSTREAM_ERROR, MISCONFIGURED, upstream_type, request_id,
+                       misconfigured=(message or upstream_type)[:300])
+    kind = kind_for(upstream_type, refused.status or 0)
+    return Failure(kind, client_message(kind, message, upstream_type), upstream_type, request_id)
 
 
 def upstream_url(client: BedrockClient, call: UpstreamCall) -> str:

@@ -28,6 +28,7 @@ from kong_plugins.metering.estimate import StreamedOutput
 from kong_plugins.policy import service_tier
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.attempts import READ_TIMEOUT, TIMED_OUT
+from kong_plugins.relay.first_frame import UPSTREAM_READ, frame_message
 from kong_plugins.relay.stream_errors import BROKE_OFF, STREAM_BROKE, STREAM_TIMED_OUT, StreamCut, StreamException
 
 Render = Callable[[dict[str, Any], "bytes | None"], Iterable[bytes]]
@@ -217,7 +218,7 @@ def _events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext
                 headers = frame.headers
                 if headers.get(":message-type") != "event":
                     raise StreamException(str(headers.get(":exception-type") or headers.get(":error-code") or ""),
-                                          _message_of(frame.payload, headers))
+                                          frame_message(frame.payload, headers))
                 for event, raw in decoder.feed(str(headers.get(":event-type")), frame.payload):
                     ctx.usage = decoder.usage
                     _seen(event, streamed, ctx)
@@ -291,12 +292,9 @@ def _unfinished(streamed: StreamedOutput, ctx: RequestContext) -> None:
         ctx.usage, ctx.usage_estimated = estimated, True
 
 
-UPSTREAM_READ = 16384
-"""Bytes asked of Bedrock's stream per read: a frame or a few, each sent on as soon as it is read."""
-
-
 def upstream_chunks(upstream: Any) -> Iterator[bytes]:
-    """Bedrock's streamed body as it arrives, never content-decoded (event-stream frames are binary)."""
+    """Bedrock's streamed body as it arrives, never content-decoded (event-stream frames are binary); the first
+    frame, read before the call counted as answered (relay.first_frame), comes first."""
     return upstream.raw.stream(UPSTREAM_READ, decode_content=False)
 
 
@@ -374,11 +372,3 @@ def _decoded(frames: EventStreamBuffer, decoder: Any, streamed: StreamedOutput, 
             note_guardrail(event, ctx)
         note_usage(decoder, ctx)
     return size
-
-
-def _message_of(payload: bytes, headers: dict[str, Any]) -> str | None:
-    try:
-        value = json.loads(payload).get("message")
-    except (ValueError, AttributeError):
-        value = headers.get(":error-message")
-    return value if isinstance(value, str) else None

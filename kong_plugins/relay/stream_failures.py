@@ -26,7 +26,9 @@ def failure_event(ctx: RequestContext, call: UpstreamCall, exc: BaseException) -
 
 def failure_reply(ctx: RequestContext, call: UpstreamCall, exc: BaseException) -> Reply:
     """`exc` before the stream's first byte: the error as an HTTP status in the client's format, which its SDK
-    retries as it would Bedrock's own (a throttle is a 429 with Retry-After, not a 200 with an error event)."""
+    retries as it would Bedrock's own (a throttle is a 429 with Retry-After, not a 200 with an error event). A
+    stream refused in its very first frame never comes here: the gateway retried it and fell back, as for the HTTP
+    error (relay.first_frame); this is a break, a silence or an error frame after a first frame that said nothing."""
     if isinstance(exc, STREAM_TIMED_OUT):   # Bedrock runs the call on and bills it: a retry would run it again
         ctx.error_type = READ_TIMEOUT        # as an unstreamed call the gateway stopped waiting for: a 504 (or
         return error_reply(call.api, Failure(ErrorKind.TIMEOUT, TIMED_OUT, READ_TIMEOUT))   # Bedrock's 408)
