@@ -124,8 +124,8 @@ lc = $(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
 eks/config:    ## kong/kong.yaml + CONSUMERS, dev consumers out, state on Redis: the Secret dblessConfig.secret names
 	@test -n "$(CONSUMERS)" -a -n "$(REDIS_HOST)" || { echo "usage: make $@ CONSUMERS=consumers.yaml \
 	REDIS_HOST=host [REDIS_PORT=6379 REDIS_TLS=true REDIS_USERNAME=user REDIS_CLUSTER=true \
-	RATE_LIMITING_REDIS_HOST=host | RATE_LIMITING_LOCAL=true]; keys in the DECK_* variables, REDIS_PASSWORD" >&2; \
-	exit 2; }
+	RATE_LIMITING_REDIS_HOST=host [RATE_LIMITING_REDIS_PORT=6379] | RATE_LIMITING_LOCAL=true]; \
+	keys in the DECK_* variables, REDIS_PASSWORD" >&2; exit 2; }
 	kubectl apply -f helm/manifests/namespace.yaml
 	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 	  $(PYTHON) -m deploy.render_config --consumers '$(CONSUMERS)' --redis-host '$(REDIS_HOST)' \
@@ -133,6 +133,7 @@ eks/config:    ## kong/kong.yaml + CONSUMERS, dev consumers out, state on Redis:
 	    $(if $(filter true 1 yes,$(call lc,$(REDIS_TLS))),--redis-ssl) \
 	    $(if $(filter true 1 yes,$(call lc,$(REDIS_CLUSTER))),--redis-cluster) \
 	    $(if $(RATE_LIMITING_REDIS_HOST),--rate-limiting-redis-host '$(RATE_LIMITING_REDIS_HOST)') \
+	    $(if $(RATE_LIMITING_REDIS_PORT),--rate-limiting-redis-port '$(RATE_LIMITING_REDIS_PORT)') \
 	    $(if $(filter true 1 yes,$(call lc,$(RATE_LIMITING_LOCAL))),--rate-limiting-local) -o "$$dir/kong.yml" && \
 	  kubectl -n $(NAMESPACE) create secret generic $(DBLESS_SECRET) --from-file=kong.yml="$$dir/kong.yml" \
 	    --dry-run=client -o yaml | kubectl apply -f -

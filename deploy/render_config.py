@@ -132,6 +132,9 @@ def render(base: Mapping[str, Any], consumers: list[dict[str, Any]], redis: Redi
     """kong.yaml's services, routes and plugins with these consumers instead of its dev ones, shared state on Redis."""
     if not redis.host:
         raise RenderError("a Redis host is required: budgets, Responses items and rate limits are shared there")
+    if redis.rate_limiting_host and redis.rate_limiting_local:
+        raise RenderError("rate-limiting is either on a Redis server of its own (--rate-limiting-redis-host) or "
+                          "counted per pod (--rate-limiting-local), not both")
     if redis.cluster and not (redis.rate_limiting_host or redis.rate_limiting_local):
         raise RenderError("Kong 3.6's rate-limiting speaks to one Redis server, not a cluster: give it one "
                           "(--rate-limiting-redis-host) or count per pod (--rate-limiting-local)")

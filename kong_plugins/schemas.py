@@ -143,7 +143,7 @@ _REDIS = {"type": "record", "required": True, "fields": [
     {"down_ms": _integer(default=2000, between=[0, 600000],
                          description="After a Redis call fails, how long every call fails at once without touching "
                                      "the network (0: try Redis every time); on a cluster, node by node.")},
-    {"cluster": _boolean(default=False,
+    {"cluster": _boolean(required=True, default=False,   # required: Kong's check of an explicit null passes
                          description="A Redis Cluster (ElastiCache with cluster mode on): host and port name one "
                                      "node or the configuration endpoint. Keys then carry hash tags, so budgets "
                                      "and items kept without it are not seen; database must be 0.")},

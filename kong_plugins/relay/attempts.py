@@ -59,13 +59,14 @@ class Failure:
 
 
 def native_error(api: ApiFormat, failure: Failure) -> tuple[str, int] | None:
-    """Bedrock's own error type and status for a Bedrock-native client (NATIVE_STATUS); a call the gateway stopped
-    waiting for is Bedrock's ModelTimeoutException. None: the kind's (another format, the gateway's own failure,
-    or an id from its configuration that Bedrock refused, which is no fault of the client's request)."""
+    """Bedrock's own error type and status for a Bedrock-native client (NATIVE_STATUS, and a stream's first-frame
+    ModelStreamErrorException's 424: relay.first_frame); a call the gateway stopped waiting for is Bedrock's
+    ModelTimeoutException. None: the kind's (another format, the gateway's own failure, or an id from its
+    configuration that Bedrock refused, which is no fault of the client's request)."""
     if api is not ApiFormat.BEDROCK or failure.misconfigured:
         return None
     upstream_type = "ModelTimeoutException" if failure.upstream_type == READ_TIMEOUT else failure.upstream_type
-    status = NATIVE_STATUS.get(upstream_type)
+    status = NATIVE_STATUS.get(upstream_type) or first_frame.STREAM_ONLY_STATUS.get(upstream_type)
     return None if status is None else (upstream_type, status)
 
 

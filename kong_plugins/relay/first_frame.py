@@ -23,8 +23,9 @@ from kong_plugins.relay.stream_errors import STREAM_BROKE
 
 UPSTREAM_READ = 16384
 """Bytes asked of Bedrock's stream per read: a frame or a few, each sent on as soon as it is read."""
-_STREAM_ONLY_STATUS = {"ModelStreamErrorException": 424}
-"""Stream-only errors' status, as Bedrock's model gives it (ModelErrorException's 424: not retried)."""
+STREAM_ONLY_STATUS = {"ModelStreamErrorException": 424}
+"""Stream-only errors' status, as Bedrock's service model gives it (InvokeModelWithResponseStream's
+ModelStreamErrorException, 424, as ModelErrorException's: not retried, by the gateway nor by botocore)."""
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,14 @@ def _frame_verdict(frames: EventStreamBuffer) -> Callable[[bytes], Verdict]:
             frame = next(frames)
         except StopIteration:
             return UNDECIDED
-        except ParserError:   # a broken frame: the translator reports it as it always did
-            return None
+        except (ParserError, ValueError, KeyError, TypeError):   # a broken frame (checksums good, headers not:
+            return None   # botocore's KeyError, UnicodeDecodeError): the translator reports it as it always did
         headers = frame.headers
         if headers.get(":message-type") == "event":
             return None
         name = str(headers.get(":exception-type") or headers.get(":error-code") or "")
         upstream_type = name[:1].upper() + name[1:] or "StreamError"
-        return Refusal(NATIVE_STATUS.get(upstream_type) or _STREAM_ONLY_STATUS.get(upstream_type), upstream_type,
+        return Refusal(NATIVE_STATUS.get(upstream_type) or STREAM_ONLY_STATUS.get(upstream_type), upstream_type,
                        frame_message(frame.payload, headers))
     return judge
 

@@ -184,3 +184,36 @@ def test_on_a_redis_cluster_our_plugins_use_it_and_rate_limiting_a_server_of_its
 def test_a_cluster_without_a_home_for_rate_limiting_is_refused_naming_the_choices():
     with pytest.raises(RenderError, match="--rate-limiting-redis-host.*--rate-limiting-local"):
         render_files(KONG_YAML, EXAMPLE, RedisSettings("cluster.internal", cluster=True), ENV)
+
+
+def test_rate_limiting_on_its_own_redis_and_per_pod_at_once_is_refused():
+    """Both asked for: it was per pod (policy local) without a word, the Redis server named for it unused and each
+    consumer's limits multiplied by the pod count."""
+    with pytest.raises(RenderError, match="--rate-limiting-redis-host.*--rate-limiting-local"):
+        render_files(KONG_YAML, EXAMPLE, RedisSettings("cluster.internal", cluster=True, rate_limiting_host="limits",
+                                                       rate_limiting_local=True), ENV)
+
+
+def test_make_passes_rate_limitings_own_redis_port_on():
+    """RATE_LIMITING_REDIS_HOST on a port other than 6379 (the renderer's --rate-limiting-redis-port)."""
+    from tests.deploy.test_helm import make_dry_run
+    commands = make_dry_run("eks/config", CONSUMERS="c.yaml", REDIS_HOST="cfg.cache.amazonaws.com",
+                            REDIS_CLUSTER="true", RATE_LIMITING_REDIS_HOST="limits.internal",
+                            RATE_LIMITING_REDIS_PORT="6380")
+    assert "--rate-limiting-redis-host 'limits.internal'" in commands
+    assert "--rate-limiting-redis-port '6380'" in commands
+
+
+@pytest.mark.parametrize("rate_limiting", [{"rate_limiting_host": "localhost"}, {"rate_limiting_local": True}],
+                         ids=["own-redis", "per-pod"])
+def test_kong_loads_a_file_rendered_for_a_redis_cluster(tmp_path, rate_limiting):
+    """`cluster: true` on our plugins' redis records and rate-limiting's own server (or policy local) pass Kong
+    3.6.1's schemas; an operator's key reaches token-meter, whose cluster is unreachable here: the documented 503."""
+    redis = RedisSettings("localhost", free_port(), password="redis-password-for-tests", ssl=True, cluster=True,
+                          **rate_limiting)
+    source = tmp_path / "kong.yml"
+    source.write_text(yaml.safe_dump(render_files(KONG_YAML, EXAMPLE, redis, ENV), sort_keys=False))
+    with RenderedStack(source) as stack:
+        answer = requests.get(stack.proxy_url + "/v1/budget", headers={"x-api-key": ENV["DECK_JANE_DEVELOPER_KEY"]},
+                              timeout=20)
+        assert answer.status_code == 503 and "Retry-After" in answer.headers, answer.text

@@ -13,9 +13,11 @@
 import json
 
 import anthropic
+import boto3
 import openai
 import pytest
 import requests
+from botocore.config import Config
 from botocore.exceptions import EventStreamError
 
 from tests.e2e.clients import bedrock_runtime, metric, metric_reaches
@@ -163,6 +165,25 @@ def test_a_model_stream_error_in_the_first_frame_is_not_retried(stack):
     r = requests.post(stack.proxy_url + "/v1/chat/completions", headers={"X-API-Key": "dev-developer-key"},
                       json={"model": "haiku", "stream": True, "messages": HI}, timeout=30)
     assert r.status_code == 502 and r.json()["error"]["type"] == "server_error"
+    assert _streams_sent(stack) == 1
+
+
+def test_a_native_model_stream_error_in_the_first_frame_is_bedrocks_424_which_boto3_does_not_rerun(stack):
+    """Bedrock's own HTTP form of it (InvokeModelWithResponseStream's ModelStreamErrorException, 424): boto3, with
+    its default retries on, runs the call once. It was a 502 InternalServerException, which boto3 retried twice:
+    three runs at Bedrock of a call the gateway itself does not retry."""
+    stack.emulator_control("POST", "/_emulator/faults", json={**THROTTLED_FIRST, "count": -1,
+                                                              "exception": "modelStreamErrorException"})
+    retrying = boto3.client("bedrock-runtime", endpoint_url=stack.proxy_url, region_name="us-east-1",
+                            aws_access_key_id="client-side-not-used", aws_secret_access_key="client-side-not-used",
+                            config=Config(retries={"mode": "standard"}))
+    retrying.meta.events.register("before-send.bedrock-runtime.*",
+                                  lambda request, **_: request.headers.__setitem__("X-API-Key", "dev-developer-key"))
+    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 16, "messages": HI})
+    with pytest.raises(retrying.exceptions.ModelStreamErrorException) as failed:
+        retrying.invoke_model_with_response_stream(modelId=HAIKU, body=body)
+    assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert failed.value.response["ResponseMetadata"]["RetryAttempts"] == 0
     assert _streams_sent(stack) == 1
 
 

@@ -2,6 +2,8 @@
 
 Bedrock's body is stood in for by the reads it arrives in (the e2e tests cover the emulator's whole frames)."""
 
+import binascii
+import struct
 from typing import Iterator
 
 import pytest
@@ -93,3 +95,22 @@ def test_a_mantle_error_event_in_any_reads_is_the_http_error_it_stands_for():
     healthy = Response(Reads(_split(start, 9)))
     assert refusal(_call("mantle-messages", ApiFormat.ANTHROPIC), healthy) is None
     assert b"".join(upstream_chunks(healthy)) == start
+
+
+def _frame(headers: bytes, payload: bytes) -> bytes:
+    """An event-stream frame with good CRCs around whatever headers and payload it is given."""
+    prelude = struct.pack(">II", 16 + len(headers) + len(payload), len(headers))
+    prelude += struct.pack(">I", binascii.crc32(prelude))
+    return prelude + headers + payload + struct.pack(">I", binascii.crc32(prelude + headers + payload))
+
+
+@pytest.mark.parametrize("headers", [b"\x0d:message-type\x2a", b"\x0d:message-type\x07\x00\x02\xff\xfe"],
+                         ids=["unknown header type", "header not utf-8"])
+def test_a_first_frame_botocore_cannot_read_is_handed_on_for_the_translator_to_report(headers):
+    """Whole, its checksums good, its headers unreadable (botocore raises KeyError or UnicodeDecodeError, not a
+    ParserError): not judged here, so a native client gets Bedrock's bytes as passthrough_events hands them on
+    (it raised out of the attempt: the relay's 502, the bytes never sent)."""
+    broken = _frame(headers, b"{}")
+    upstream = Response(Reads([broken + START]))
+    assert refusal(_call(), upstream) is None
+    assert b"".join(upstream_chunks(upstream)) == broken + START
