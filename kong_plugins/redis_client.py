@@ -234,8 +234,8 @@ class LazyCluster:
         return self._made
 
     def _make(self) -> FailFastCluster:
-        """Startup node from host/port (ElastiCache's configuration endpoint), then `cluster_nodes` should it be
-        down; no `database`: a cluster has one. Given as a redis:// URL since only then does redis-py build its
+        """Startup nodes: host/port (ElastiCache's configuration endpoint) and `cluster_nodes`, which redis-py
+        tries in a shuffled order until one answers; no `database`: a cluster has one. Given as a redis:// URL since only then does redis-py build its
         nodes' pools with our connection class; TLS (certificate and host name checked, as on one server) is that
         class's, not the URL's scheme."""
         config = self._config
