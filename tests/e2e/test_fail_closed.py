@@ -30,20 +30,34 @@ class WithoutBedrockProxy(WithoutGuardrails):
     skipped = "bedrock-proxy"
 
 
-@pytest.mark.parametrize("path,expect", [("/v1/messages", "overloaded_error"), ("/v1/chat/completions", "server_error")])
-def test_no_bedrock_call_without_every_sign_off(path, expect):
-    with WithoutGuardrails() as stack:
-        r = requests.post(stack.proxy_url + path, json=ASK, headers={"X-API-Key": "dev-admin-key"}, timeout=15)
-        assert r.status_code == 503 and r.json()["error"]["type"] == expect
-        assert "ecommerce-guardrails" in r.json()["error"]["message"]
-        assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+@pytest.fixture(scope="module")
+def without_guardrails():
+    with WithoutGuardrails() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def without_bedrock_proxy():
+    with WithoutBedrockProxy() as running:
+        yield running
 
 
 @pytest.mark.parametrize("path,expect", [("/v1/messages", "overloaded_error"), ("/v1/chat/completions", "server_error")])
-def test_a_request_bedrock_proxy_never_planned_is_the_gateways_503_not_a_403(path, expect):
+def test_no_bedrock_call_without_every_sign_off(without_guardrails, path, expect):
+    stack = without_guardrails
+    stack.emulator_control("DELETE", "/_emulator/requests")
+    r = requests.post(stack.proxy_url + path, json=ASK, headers={"X-API-Key": "dev-admin-key"}, timeout=15)
+    assert r.status_code == 503 and r.json()["error"]["type"] == expect
+    assert "ecommerce-guardrails" in r.json()["error"]["message"]
+    assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+
+
+@pytest.mark.parametrize("path,expect", [("/v1/messages", "overloaded_error"), ("/v1/chat/completions", "server_error")])
+def test_a_request_bedrock_proxy_never_planned_is_the_gateways_503_not_a_403(without_bedrock_proxy, path, expect):
     ask = {**ASK, "messages": [{"role": "user", "content": "hello"}]}
-    with WithoutBedrockProxy() as stack:
-        r = requests.post(stack.proxy_url + path, json=ask, headers={"X-API-Key": "dev-admin-key"}, timeout=15)
-        assert r.status_code == 503 and r.json()["error"]["type"] == expect
-        assert "bedrock-proxy" in r.json()["error"]["message"]
-        assert stack.emulator_control("GET", "/_emulator/requests").json() == []
+    stack = without_bedrock_proxy
+    stack.emulator_control("DELETE", "/_emulator/requests")
+    r = requests.post(stack.proxy_url + path, json=ask, headers={"X-API-Key": "dev-admin-key"}, timeout=15)
+    assert r.status_code == 503 and r.json()["error"]["type"] == expect
+    assert "bedrock-proxy" in r.json()["error"]["message"]
+    assert stack.emulator_control("GET", "/_emulator/requests").json() == []

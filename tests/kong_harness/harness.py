@@ -190,8 +190,8 @@ class KongHarness:
             self._status = StatusServer(_parse_listen(self.status_listen), runtime)
         except OSError as e:
             raise HarnessStartError("nginx: [emerg] bind() failed (%s)" % e) from None
-        for srv in (self._proxy, self._status):
-            t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        for srv in (self._proxy, self._status):   # the poll interval is only how soon stop() is noticed
+            t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
             t.start()
             self._threads.append(t)
         host, port = self._proxy.server_address[:2]
