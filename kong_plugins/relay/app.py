@@ -29,8 +29,7 @@ from kong_plugins.formats.errors import ErrorKind, render_error
 from kong_plugins.formats.image_models import NotDrawn
 from kong_plugins.metering import budget_status
 from kong_plugins.metering.estimate import as_planned
-from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, READ_TIMEOUT, Failure, call_with_fallbacks, error_reply, \
-    native_error
+from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, READ_TIMEOUT, Failure, call_with_fallbacks, error_reply
 from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay import background, item_store
 from kong_plugins.relay.choices import call_choices, charge_failed_choices, first_failure, merged_stream, \
@@ -246,10 +245,7 @@ class RelayApp:
         _failed(ctx, failure)
         log_event("bedrock_error", level="warn", request_id=ctx.request_id, model=call.model_name,
                   error=failure.upstream_type, status=failure.kind.status, bedrock_request_id=failure.request_id)
-        reply = error_reply(call.api, failure)   # its status, and whether the client's SDK may retry it
-        native = native_error(call.api, failure)
-        if native:
-            reply.headers["x-amzn-ErrorType"] = native[0]
+        reply = error_reply(call.api, failure)   # its status and type, and whether the client's SDK may retry it
         if failure.request_id:   # AWS SDKs read Bedrock's own header into the error's RequestId
             reply.headers[BEDROCK_REQUEST_ID if call.api is ApiFormat.BEDROCK else BEDROCK_REQUEST_ID_HEADER] = \
                 failure.request_id

@@ -20,7 +20,7 @@ from botocore.exceptions import ConnectTimeoutError, HTTPClientError, ReadTimeou
 
 from kong_plugins import metrics
 from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError, Upstream
-from kong_plugins.bedrock.errors import NATIVE_STATUS, client_message, config_rejected, error_type, kind_for, \
+from kong_plugins.bedrock.errors import client_message, config_rejected, error_type, kind_for, \
     mantle_error_type
 from kong_plugins.bedrock.retries import CallRetries, RetryBudget
 from kong_plugins.eventlog import log_event
@@ -59,25 +59,27 @@ class Failure:
 
 
 def native_error(api: ApiFormat, failure: Failure) -> tuple[str, int] | None:
-    """Bedrock's own error type and status for a Bedrock-native client (NATIVE_STATUS, and a stream's first-frame
-    ModelStreamErrorException's 424: relay.first_frame); a call the gateway stopped waiting for is Bedrock's
+    """Bedrock's own error type and status for a Bedrock-native client (first_frame.bedrock_status: NATIVE_STATUS,
+    and a stream-only ModelStreamErrorException's 424); a call the gateway stopped waiting for is Bedrock's
     ModelTimeoutException. None: the kind's (another format, the gateway's own failure, or an id from its
     configuration that Bedrock refused, which is no fault of the client's request)."""
     if api is not ApiFormat.BEDROCK or failure.misconfigured:
         return None
     upstream_type = "ModelTimeoutException" if failure.upstream_type == READ_TIMEOUT else failure.upstream_type
-    status = NATIVE_STATUS.get(upstream_type) or first_frame.STREAM_ONLY_STATUS.get(upstream_type)
+    status = first_frame.bedrock_status(upstream_type)
     return None if status is None else (upstream_type, status)
 
 
 def error_reply(api: ApiFormat, failure: Failure) -> Reply:
     """`failure` as the client's error, the one place it is decided how its SDK may retry it: a throttle's 429
-    with Retry-After; Bedrock's own status for a native client (native_error); and on a call the gateway stopped
-    waiting for (READ_TIMEOUT, streamed or not) x-should-retry: false (NOT_RETRIED), since Bedrock runs it on and
-    bills it and a retry would run it again."""
+    with Retry-After; Bedrock's own status and error type for a native client (native_error); and on a call the
+    gateway stopped waiting for (READ_TIMEOUT, streamed or not) x-should-retry: false (NOT_RETRIED), since Bedrock
+    runs it on and bills it and a retry would run it again."""
     native = native_error(api, failure)
     reply = render_error(api, failure.kind, failure.message, status=native[1] if native else None,
                          retry_after=1 if failure.kind is ErrorKind.RATE_LIMITED else None)
+    if native:
+        reply.headers["x-amzn-ErrorType"] = native[0]   # boto3 names its exception class by it
     if failure.upstream_type == READ_TIMEOUT:
         reply.headers.update([NOT_RETRIED])
     return reply

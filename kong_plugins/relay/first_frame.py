@@ -112,10 +112,9 @@ def _frame_verdict(frames: EventStreamBuffer) -> Callable[[bytes], Verdict]:
         headers = frame.headers
         if headers.get(":message-type") == "event":
             return None
-        name = str(headers.get(":exception-type") or headers.get(":error-code") or "")
+        name = frame_error(headers)
         upstream_type = name[:1].upper() + name[1:] or "StreamError"
-        return Refusal(NATIVE_STATUS.get(upstream_type) or STREAM_ONLY_STATUS.get(upstream_type), upstream_type,
-                       frame_message(frame.payload, headers))
+        return Refusal(bedrock_status(upstream_type), upstream_type, frame_message(frame.payload, headers))
     return judge
 
 
@@ -137,6 +136,17 @@ def _sse_verdict(parser: SseParser) -> Callable[[bytes], Verdict]:
         message = error.get("message")
         return Refusal(NATIVE_STATUS.get(upstream_type), upstream_type, message if isinstance(message, str) else None)
     return judge
+
+
+def bedrock_status(upstream_type: str) -> int | None:
+    """The HTTP status Bedrock's service model gives this error (a stream-only one's too), None if it has none."""
+    return NATIVE_STATUS.get(upstream_type) or STREAM_ONLY_STATUS.get(upstream_type)
+
+
+def frame_error(headers: dict[str, Any]) -> str:
+    """The error an exception frame (`:exception-type`, e.g. throttlingException) or error frame (`:error-code`)
+    names, "" if neither."""
+    return str(headers.get(":exception-type") or headers.get(":error-code") or "")
 
 
 def frame_message(payload: bytes, headers: dict[str, Any]) -> str | None:
