@@ -255,3 +255,10 @@ Client = Union[redis.Redis, LazyCluster]
 def is_cluster(client: Any) -> bool:
     """Whether keys must share a hash slot to meet in one script, transaction or MGET."""
     return isinstance(client, (LazyCluster, RedisCluster))
+
+
+def slot_part(name: str, cluster: bool) -> str:
+    """`name` (a consumer's id) as it goes into its keys: on a cluster a hash tag, `{name}`, so that all its keys
+    share one slot (`{}` tags nothing: Redis would hash each whole key, so an empty name is `-`, which no
+    consumer id, a UUID, is); on one server `name` itself, the key names a running deployment already has."""
+    return "{" + (name or "-") + "}" if cluster else name

@@ -138,7 +138,7 @@ class RedisBudgetStore:
     def _keys(self, subject: str, windows: Windows, token: str | None) -> list[str]:
         """The window counters, and the reservation's marker when it has a token; on a cluster, all in the
         subject's hash slot."""
-        return _with_marker("{" + subject + "}" if self._tagged else subject, windows, token)
+        return _with_marker(redis_client.slot_part(subject, self._tagged), windows, token)
 
 
 def _with_marker(subject: str, windows: Windows, token: str | None) -> list[str]:

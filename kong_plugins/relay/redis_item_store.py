@@ -99,10 +99,8 @@ class RedisItemStore:
             return self._client.delete(*(self._key(owner, kind, key_id) for kind, key_id in keys)) > 0
 
     def _key(self, owner: str, kind: str, item_id: str) -> str:
-        """On a cluster, an owner's keys in one hash slot. A request with no consumer has the owner "", and `{}`
-        tags nothing (Redis would hash each whole key), so its tag is `-`, which no consumer id (a UUID) is."""
-        return f"{KEY_PREFIX}{kind}:{{{owner or '-'}}}:{item_id}" if self._tagged else \
-            f"{KEY_PREFIX}{kind}:{owner}:{item_id}"
+        """On a cluster, an owner's keys in one hash slot (a request with no consumer has the owner "")."""
+        return f"{KEY_PREFIX}{kind}:{redis_client.slot_part(owner, self._tagged)}:{item_id}"
 
     def _run_while(self, key: str, while_status: frozenset[str], commands: Any) -> bool:
         """`commands` in one MULTI/EXEC if the response under `key` has one of `while_status`: WATCH makes
