@@ -35,13 +35,19 @@ def json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def check_thinking(thinking: Any, max_tokens: int, where: str = "thinking") -> bool:
-    """Validate a ``thinking`` config; True when a thinking block should be produced."""
+def check_thinking(thinking: Any, max_tokens: int, where: str = "thinking", adaptive: bool = True) -> bool:
+    """Validate a ``thinking`` config; True when a thinking block should be produced.
+
+    ``adaptive``: the model takes ``type: adaptive`` (Claude 4.6 and later; ModelInfo.supports_adaptive_thinking).
+    """
     if thinking is None:
         return False
     if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "disabled", "adaptive"):
         raise validation(f"{where}: Input tag does not match any of the expected tags: 'enabled', "
                          "'disabled', 'adaptive'")
+    if thinking["type"] == "adaptive" and not adaptive:
+        raise validation(f"{where}: Input tag 'adaptive' found using 'type' does not match any of the expected "
+                         "tags: 'disabled', 'enabled'")
     if thinking["type"] != "enabled":
         return thinking["type"] == "adaptive"
     budget = thinking.get("budget_tokens")
@@ -252,8 +258,10 @@ def _last_user(messages: list[dict[str, Any]]) -> LastUserTurn:
     return LastUserTurn()
 
 
-def parse_anthropic_body(body: Any) -> Prompt:
-    """Validate and normalise; raises BedrockError (400) like Bedrock would."""
+def parse_anthropic_body(body: Any, adaptive_thinking: bool = True) -> Prompt:
+    """Validate and normalise; raises BedrockError (400) like Bedrock would.
+
+    ``adaptive_thinking``: the model takes ``thinking: {"type": "adaptive"}`` (see check_thinking)."""
     _validate_top_level(body)
     messages = body["messages"]
     _validate_messages(messages)
@@ -262,7 +270,7 @@ def parse_anthropic_body(body: Any) -> Prompt:
                                                                 for b in m["content"]) for m in messages):
         raise validation("Requests which include `tool_use` or `tool_result` blocks must define tools.")
     choice, choice_name = _tool_choice(body.get("tool_choice"))
-    thinking = check_thinking(body.get("thinking"), body["max_tokens"])
+    thinking = check_thinking(body.get("thinking"), body["max_tokens"], adaptive=adaptive_thinking)
     if thinking:
         # The tool-loop rule is kept on Converse only. Through /v1/messages Claude Code 2.1.197 now sends its
         # thinking back (the answer names the model it asked for; test_anthropic_clients holds that), but in

@@ -259,7 +259,7 @@ def _loop_opener(messages: list[dict[str, Any]]) -> str | None:
     return _ANTHROPIC_KINDS.get(first, first)
 
 
-def _claude_extras(fields: Any, max_tokens: int) -> bool:
+def _claude_extras(fields: Any, max_tokens: int, info: ModelInfo) -> bool:
     if fields is None:
         return False
     if not isinstance(fields, dict):
@@ -267,7 +267,7 @@ def _claude_extras(fields: Any, max_tokens: int) -> bool:
     betas = fields.get("anthropic_beta", [])
     if not isinstance(betas, list) or any(not isinstance(b, str) or b not in KNOWN_BETAS for b in betas):
         raise validation("invalid beta flag")
-    return check_thinking(fields.get("thinking"), max_tokens)
+    return check_thinking(fields.get("thinking"), max_tokens, adaptive=info.supports_adaptive_thinking)
 
 
 _METADATA_KEY = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{1,256}")
@@ -307,7 +307,7 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
     if uses_tools and tool_config is None:
         raise validation(MSG_TOOLCONFIG_REQUIRED if info.supports_tools else MSG_NO_TOOL_USE)
     max_tokens, stops = _inference(body.get("inferenceConfig"), info.family, invoke_style)
-    thinking = _claude_extras(body.get("additionalModelRequestFields"), max_tokens) \
+    thinking = _claude_extras(body.get("additionalModelRequestFields"), max_tokens, info) \
         if info.family == "claude" else False
     output_schema = converse_schema(body.get("outputConfig"))
     segments = SegmentList()

@@ -13,6 +13,8 @@ from urllib.parse import unquote
 from .errors import MSG_INVALID_MODEL, on_demand_not_supported, validation
 from .service_tiers import FLEX_AND_PRIORITY, STANDARD_ONLY
 
+_CLAUDE_VERSION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2})(?!\d))?")
+"""A Claude 4+ id's version: claude-opus-4-6-v1 is 4.6, claude-opus-4-20250514 is 4 (a date is no minor version)."""
 GEO_PREFIXES = ("us-gov.", "global.", "apac.", "us.", "eu.", "jp.", "au.")
 
 
@@ -40,6 +42,13 @@ class ModelInfo:
     def supports_structured_output(self) -> bool:
         """Structured outputs came with Claude 4.5 (Haiku, Sonnet, Opus) and later, not to Titan or Nova."""
         return self.family == "claude" and re.search(r"claude-[a-z]+-4-[5-9]", self.base_id) is not None
+
+    @property
+    def supports_adaptive_thinking(self) -> bool:
+        """``thinking: {"type": "adaptive"}`` came with Claude 4.6 (Opus, Sonnet); 4.5 and earlier think on a
+        budget only, and Bedrock refuses the tag there (strands-agents/sdk-python#1856, Sonnet 4.5)."""
+        version = _CLAUDE_VERSION.search(self.base_id) if self.family == "claude" else None
+        return version is not None and (int(version.group(1)), int(version.group(2) or 0)) >= (4, 6)
 
     @property
     def supports_prompt_caching(self) -> bool:

@@ -22,6 +22,7 @@ import binascii
 import json
 from typing import Any
 
+from kong_plugins.formats import wire_json
 from kong_plugins.formats.body import RequestError
 
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
@@ -106,13 +107,56 @@ def decode_blocks(text: Any) -> list[dict[str, Any]]:
 def converse_thinking(request: dict[str, Any]) -> dict[str, Any] | None:
     """The `thinking` field for Claude on Converse: an effort becomes a budget within max_tokens."""
     thinking = request.get("thinking")
-    config = request.get("output_config")
-    effort = config.get("effort") if isinstance(config, dict) else None
-    if not isinstance(thinking, dict) or thinking.get("type") != "adaptive" or effort not in _BUDGET_SHARE:
+    effort = _effort(request)
+    if not _adaptive(thinking) or effort not in _BUDGET_SHARE:
         return thinking
     max_tokens = int(request["max_tokens"])
     if max_tokens <= MIN_BUDGET:
         raise RequestError(f"max_tokens: thinking (reasoning_effort) needs more than {MIN_BUDGET} tokens, "
                            "its smallest budget, plus room for the answer.", "max_tokens")
+    return _budget(max_tokens, effort)
+
+
+def budgeted(request: dict[str, Any]) -> dict[str, Any]:
+    """An Anthropic request for a Claude that thinks on a budget only (4.5 and earlier; Bedrock answers
+    `thinking: adaptive` there with a 400, and Claude Code sends it for the newer Claude it names).
+
+    Adaptive thinking becomes thinking on the effort's share of max_tokens, as on Converse (Claude's default
+    effort, high, when none is named); none at all when max_tokens leaves no room for the smallest budget
+    (adaptive thinking may think not). A request without max_tokens (count_tokens) gets the smallest budget.
+    Any other request is returned as it is.
+    """
+    if not _adaptive(request.get("thinking")):
+        return request
+    max_tokens = request.get("max_tokens")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        return {**request, "thinking": {"type": "enabled", "budget_tokens": MIN_BUDGET}}
+    if max_tokens <= MIN_BUDGET:
+        return {k: v for k, v in request.items() if k != "thinking"}
+    effort = _effort(request)
+    return {**request, "thinking": _budget(max_tokens, effort if effort in _BUDGET_SHARE else "high")}
+
+
+def budgeted_body(body: bytes) -> bytes:
+    """A Bedrock-native InvokeModel body `budgeted`; the same bytes when it asks for no adaptive thinking."""
+    if b'"adaptive"' not in body:
+        return body
+    request = wire_json.loads(body)
+    if not isinstance(request, dict) or not _adaptive(request.get("thinking")):
+        return body
+    return wire_json.dumps(budgeted(request))
+
+
+def _adaptive(thinking: Any) -> bool:
+    return isinstance(thinking, dict) and thinking.get("type") == "adaptive"
+
+
+def _effort(request: dict[str, Any]) -> Any:
+    config = request.get("output_config")
+    return config.get("effort") if isinstance(config, dict) else None
+
+
+def _budget(max_tokens: int, effort: str) -> dict[str, Any]:
+    """Thinking on the effort's share of max_tokens, at least the smallest budget and under max_tokens."""
     budget = max(MIN_BUDGET, int(max_tokens * _BUDGET_SHARE[effort]))
     return {"type": "enabled", "budget_tokens": min(budget, max_tokens - 1)}

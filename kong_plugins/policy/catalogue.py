@@ -14,6 +14,10 @@ from kong_plugins.policy.service_tier import OFFERED_BY_DEFAULT, TIERED_KINDS, T
 
 ALL_MODELS = "*"
 _UNCACHEABLE_CLAUDE = re.compile(r"claude-(v2|instant|3-(haiku|sonnet|opus)-|3-5-sonnet-20240620)")
+_CLAUDE_VERSION = re.compile(r"claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d{1,2})(?!\d))?")
+"""A Claude 4+ id's version (claude-opus-4-6-v1: 4.6; claude-opus-4-20250514: 4, a date is no minor version)."""
+_OLDER_CLAUDE = re.compile(r"claude-(?:v\d|instant|\d-)")
+"""Claude 3.x and earlier ids (claude-3-7-sonnet, claude-v2, claude-instant-v1)."""
 _MODEL_ARN = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:(?:foundation-model|inference-profile)/(.+)$")
 _CLAUDE_FAMILY = re.compile(r"^(?:[a-z0-9_-]+/)?(?:[a-z0-9-]+\.)*claude-(?:\d+-(?:\d+-)?)?(opus|sonnet|haiku)"
                             r"(?:[-_.:@\[][a-z0-9_.:@\[\]-]*)?$")
@@ -56,6 +60,18 @@ class CatalogueEntry:
         if self.prompt_caching is not None:
             return self.prompt_caching
         return self.kind in ("claude", "mantle") and _UNCACHEABLE_CLAUDE.search(self.bedrock_id) is None
+
+    @property
+    def adaptive_thinking(self) -> bool:
+        """Whether Bedrock takes `thinking: {"type": "adaptive"}` for this model: Claude from 4.6 on (Opus 4.7 and
+        later, on Mantle, take nothing else). Claude 4.5 and earlier think on a budget only, and answer the tag
+        with a 400; Claude Code sends it for the newer Claude it names (claude-opus-4-8, claude-sonnet-5), which
+        the family rule serves with the catalogue's model (reasoning.budgeted). An id the rule cannot read (an
+        application inference profile ARN) takes the client's thinking as sent."""
+        version = _CLAUDE_VERSION.search(self.bedrock_id)
+        if version is not None:
+            return (int(version.group(1)), int(version.group(2) or 0)) >= (4, 6)
+        return _OLDER_CLAUDE.search(self.bedrock_id) is None
 
 
 @dataclass(frozen=True)

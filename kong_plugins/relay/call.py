@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from kong_plugins.bedrock.request_metadata import MEMBER as METADATA_MEMBER, invoke_header
 from kong_plugins.context import ImageCount, Usage
-from kong_plugins.formats import anthropic, converse, openai_passthrough, wire_json
+from kong_plugins.formats import anthropic, converse, openai_passthrough, reasoning, wire_json
 from kong_plugins.formats.embedding_models import EmbeddingModel, embedding_model
 from kong_plugins.formats.image_models import ImageJob, planned
 from kong_plugins.formats.rerank import RerankJob
@@ -126,10 +126,11 @@ def plan_call(api: ApiFormat, internal: dict[str, Any], entry: CatalogueEntry, *
     """
     stream = internal.get("stream") is True
     prefix = ("resp_" if responses_api else "chatcmpl-") if api is ApiFormat.OPENAI else "msg_bdrk_"
-    if entry.kind == "mantle":
+    if entry.kind == "mantle":   # Opus 4.7 takes no system turn (Claude Code sends one for names it does not know)
         return UpstreamCall(api=api, operation="mantle-messages", model_name=entry.name, client_model=client_model,
                             model_id=entry.bedrock_id, region=entry.region or region, stream=stream,
-                            body=_json({**internal, "model": entry.bedrock_id}), include_usage=include_usage,
+                            body=_json({**anthropic.fold_system_messages(internal), "model": entry.bedrock_id}),
+                            include_usage=include_usage,
                             response_id=prefix + secrets.token_urlsafe(18), service="bedrock-mantle",
                             headers=MANTLE_HEADERS, tools=tools, responses_api=responses_api)
     metered = replace(guardrail, trace=True) if guardrail is not None else None
@@ -159,14 +160,15 @@ def _operation_and_body(api: ApiFormat, internal: dict[str, Any], entry: Catalog
                         bodies: dict[Any, tuple[str, bytes]], guardrail: Guardrail | None,
                         tier: str, metadata: Mapping[str, str] | None) -> tuple[str, bytes]:
     """InvokeModel's Anthropic body or Converse's; both depend on the model's kind and whether it caches prompts,
-    not on the model (and Converse's on the tier, a body member there)."""
+    not on the model (InvokeModel's on whether it thinks adaptively, Converse's on the tier, a body member there)."""
     invoke = api is ApiFormat.ANTHROPIC and entry.kind == "claude"
     caches = entry.caches_prompts
-    key = ("invoke", caches) if invoke else ("converse", entry.kind == "claude", tier, caches)
+    key = ("invoke", caches, entry.adaptive_thinking) if invoke else ("converse", entry.kind == "claude", tier, caches)
     if key not in bodies:
         folded = anthropic.fold_system_messages(internal)
         if invoke:
-            bodies[key] = ("invoke", anthropic.invoke_body(folded, policy.fields, policy.betas))
+            request = folded if entry.adaptive_thinking else reasoning.budgeted(folded)
+            bodies[key] = ("invoke", anthropic.invoke_body(request, policy.fields, policy.betas))
         else:
             body = converse.request_from_anthropic(folded, model_fields=entry.kind == "claude")
             body = with_request_metadata(with_tier(with_guardrail_config(body, guardrail), tier), metadata)
@@ -289,6 +291,8 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
                                            metadata))
     elif operation.startswith("invoke"):
         headers = guardrail_headers(guardrail) + tier_headers(tier) + invoke_header(metadata)
+        if entry.kind == "claude" and not entry.adaptive_thinking:   # the family rule's older Claude serves it
+            body = reasoning.budgeted_body(body)
         if guardrail is not None and INVOKE_GUARDRAIL_FIELD.encode() in body:   # the role's guardrail judges it all
             parsed = wire_json.loads(body)
             if isinstance(parsed, dict) and parsed.pop(INVOKE_GUARDRAIL_FIELD, None) is not None:
@@ -346,7 +350,7 @@ def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str,
     """CountTokens takes a foundation-model id, so the geo prefix of a profile id is dropped. `api`: whose
     answer the count is rendered as (Anthropic's count_tokens, or OpenAI's responses/input_tokens)."""
     if entry.kind == "mantle":
-        body = {k: v for k, v in internal.items() if k not in ("max_tokens", "stream")}
+        body = {k: v for k, v in anthropic.fold_system_messages(internal).items() if k not in ("max_tokens", "stream")}
         return UpstreamCall(api=api, operation="mantle-count-tokens", model_name=entry.name,
                             client_model=entry.name, model_id=entry.bedrock_id, region=entry.region or region,
                             body=_json({**body, "model": entry.bedrock_id}), stream=False,
@@ -354,7 +358,9 @@ def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str,
     return UpstreamCall(api=api, operation="count-tokens", model_name=entry.name,
                         client_model=entry.name, model_id=foundation_model_id(entry.bedrock_id),
                         region=entry.region or region,
-                        body=anthropic.count_tokens_body(internal, policy.fields, policy.betas), stream=False)
+                        body=anthropic.count_tokens_body(internal if entry.adaptive_thinking else
+                                                         reasoning.budgeted(internal), policy.fields, policy.betas),
+                        stream=False)
 
 
 def foundation_model_id(model_id: str) -> str:

@@ -47,6 +47,19 @@ def test_anthropic_mode(stack, claude, tmp_path):
     assert pairs["gateway_role"] == "developer" and pairs["client_end_user"]
 
 
+def test_anthropic_mode_on_a_mantle_model_named_as_the_catalogue_names_it(stack, claude, tmp_path):
+    """ANTHROPIC_MODEL=opus-4-7 is no name Claude Code knows: it sends adaptive thinking and a system turn, which
+    Opus 4.7 does not take; Opus 4.5, its fallback, takes no adaptive thinking (both were the client's 400)."""
+    env = {"ANTHROPIC_BASE_URL": stack.proxy_url, "ANTHROPIC_API_KEY": "dev-admin-key", "ANTHROPIC_MODEL": "opus-4-7"}
+    done = run_claude(claude, tmp_path, env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    stack.emulator_control("POST", "/_emulator/faults", json={"type": "unavailable", "count": -1,
+                                                               "operation": "mantle-messages"})
+    done = run_claude(claude, tmp_path, env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert [c["operation"] for c in served(stack)] == ["mantle-messages", "invoke-with-response-stream"]
+
+
 def test_anthropic_mode_with_a_model_the_role_may_not_use_gets_a_clear_403(stack, claude, tmp_path):
     done = run_claude(claude, tmp_path, {"ANTHROPIC_BASE_URL": stack.proxy_url,
                                          "ANTHROPIC_API_KEY": "dev-guest-key", "ANTHROPIC_MODEL": "sonnet"})

@@ -9,6 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 from emulator_helpers import HAIKU_3, NOVA, SONNET_45, TITAN, claude_body
 
+SONNET_46 = "us.anthropic.claude-sonnet-4-6"
+
 WEATHER_TOOL = {"name": "get_weather", "description": "Weather for a city",
                 "input_schema": {"type": "object", "required": ["city", "days", "units"],
                                  "properties": {"city": {"type": "string"}, "days": {"type": "integer"},
@@ -166,11 +168,17 @@ def test_tool_blocks_without_tools_are_refused_as_anthropic_does(client) -> None
 
 def test_thinking_block_counted_in_output(invoke) -> None:
     plain = invoke(claude_body(max_tokens=4000))["json"]
-    for kind in ({"type": "enabled", "budget_tokens": 2048}, {"type": "adaptive"}):
-        message = invoke(claude_body(max_tokens=4000, thinking=kind))["json"]
+    for kind, model in (({"type": "enabled", "budget_tokens": 2048}, SONNET_45), ({"type": "adaptive"}, SONNET_46)):
+        message = invoke(claude_body(max_tokens=4000, thinking=kind), model)["json"]
         thinking = message["content"][0]
         assert thinking["type"] == "thinking" and thinking["thinking"] and thinking["signature"]
         assert message["usage"]["output_tokens"] == plain["usage"]["output_tokens"] + len(thinking["thinking"].split())
+
+
+def test_adaptive_thinking_is_refused_before_claude_4_6_as_bedrock_does(client) -> None:
+    error = _client_error(client, SONNET_45, claude_body(max_tokens=4000, thinking={"type": "adaptive"}))
+    assert error.response["Error"]["Code"] == "ValidationException"
+    assert "Input tag 'adaptive' found using 'type'" in error.response["Error"]["Message"]
 
 
 def test_images_cost_fixed_tokens_and_are_mentioned(invoke) -> None:

@@ -1,0 +1,53 @@
+"""Adaptive thinking for a Claude that thinks on a budget only (tests/e2e/test_claude_code_thinking.py end to end)."""
+
+import json
+
+import pytest
+
+from kong_plugins.formats.reasoning import budgeted, budgeted_body
+from kong_plugins.policy.catalogue import CatalogueEntry
+
+ADAPTIVE = {"type": "adaptive"}
+
+
+@pytest.mark.parametrize("bedrock_id, adaptive", [
+    ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", False),
+    ("us.anthropic.claude-haiku-4-5-20251001-v1:0", False),
+    ("anthropic.claude-opus-4-20250514-v1:0", False),          # Opus 4: the date is no minor version
+    ("anthropic.claude-opus-4-1-20250805-v1:0", False),
+    ("anthropic.claude-3-7-sonnet-20250219-v1:0", False),
+    ("anthropic.claude-v2:1", False),
+    ("us.anthropic.claude-opus-4-6-v1", True),
+    ("global.anthropic.claude-sonnet-4-6", True),
+    ("anthropic.claude-opus-4-7", True),
+    ("anthropic.claude-sonnet-5", True),
+    ("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123", True),   # unreadable: as sent
+])
+def test_which_claude_takes_adaptive_thinking(bedrock_id, adaptive):
+    assert CatalogueEntry("m", bedrock_id, "claude", None).adaptive_thinking is adaptive
+
+
+@pytest.mark.parametrize("effort, budget", [(None, 51200), ("high", 51200), ("low", 16000), ("max", 60800),
+                                            ("someday", 51200)])
+def test_the_budget_is_the_efforts_share_of_max_tokens(effort, budget):
+    request = {"max_tokens": 64000, "thinking": {**ADAPTIVE, "display": "summarized"}, "messages": []}
+    if effort:
+        request["output_config"] = {"effort": effort}
+    assert budgeted(request)["thinking"] == {"type": "enabled", "budget_tokens": budget}
+    assert request["thinking"]["type"] == "adaptive"   # the client's request is left as it was
+
+
+def test_edges():
+    assert budgeted({"max_tokens": 1025, "thinking": ADAPTIVE})["thinking"] == {"type": "enabled",
+                                                                                 "budget_tokens": 1024}
+    assert budgeted({"max_tokens": 1024, "thinking": ADAPTIVE, "system": "s"}) == {"max_tokens": 1024, "system": "s"}
+    assert budgeted({"thinking": ADAPTIVE})["thinking"] == {"type": "enabled", "budget_tokens": 1024}   # counting
+    enabled = {"max_tokens": 9000, "thinking": {"type": "enabled", "budget_tokens": 2048}}
+    assert budgeted(enabled) is enabled
+
+
+def test_a_native_body_is_rewritten_only_when_it_asks_for_adaptive_thinking():
+    plain = json.dumps({"max_tokens": 9000, "messages": [{"role": "user", "content": "be adaptive"}]}).encode()
+    assert budgeted_body(plain) is plain
+    rewritten = json.loads(budgeted_body(json.dumps({"max_tokens": 9000, "thinking": ADAPTIVE}).encode()))
+    assert rewritten == {"max_tokens": 9000, "thinking": {"type": "enabled", "budget_tokens": 7200}}
