@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 import redis
 from gevent.lock import Semaphore
 from redis.backoff import NoBackoff
-from redis.cluster import ClusterNode, RedisCluster
+from redis.cluster import ClusterNode, RedisCluster, TransactionStrategy
 from redis.commands.core import Script
 from redis.connection import Connection, SSLConnection
 from redis.exceptions import ClusterDownError, NoScriptError, RedisClusterException
@@ -162,6 +162,23 @@ class FailFastCluster(RedisCluster):
             return super().execute_command(*args, **kwargs)
         except RedisClusterException as exc:
             raise reaching_error(exc) from None
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
+        """redis-py's; a transaction (WATCH/MULTI) that could not reach its node (refused, timed out) reads the
+        layout again, as a command does. redis-py's reads it only at the fifth failure of one pipeline, and never
+        after a timeout: the item store's conditional saves (relay.background's) on a slot whose master had failed
+        over kept going to the old master, and failed for as long as it stayed down or hung."""
+        pipe = super().pipeline(transaction, shard_hint)
+        strategy = pipe._execution_strategy
+        if isinstance(strategy, TransactionStrategy):
+            handle = strategy._reinitialize_on_error
+
+            def reinitialize_on_error(error: Exception, failure_count: int) -> None:
+                handle(error, failure_count)
+                if isinstance(error, (redis.ConnectionError, redis.TimeoutError)):
+                    self.nodes_manager.initialize()     # not after a NodeDown (_unless_refused)
+            strategy._reinitialize_on_error = reinitialize_on_error
+        return pipe
 
 
 def _unless_refused(initialize: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,6 +1,7 @@
-"""Real Redis Clusters on loopback for the tests (redis-server processes, the Debian package): three masters
-joined by `redis-cli --cluster create`, as an operator builds one, paused and stopped by process id; and one
-node over TLS. launch() starts them, join() waits until the cluster serves."""
+"""Real Redis Clusters on loopback for the tests (redis-server processes, the Debian package): three masters,
+with a replica each if asked, joined by `redis-cli --cluster create`, as an operator builds one, paused, killed,
+restarted and failed over by process id; and one node over TLS. launch() starts them, join() waits until the
+cluster serves."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import redis
 import trustme
-from redis.cluster import RedisCluster
+from redis.cluster import key_slot
 
 from tests.stack import free_port
 
@@ -23,16 +24,22 @@ CLUSTERDOWN) and only that node's slots are out of reach."""
 
 
 class LocalCluster:
-    """Three masters on free ports, nothing persisted, removed with their directory on stop(). Their cluster bus
-    ports are free ports too: Redis's default (port + 10000) may be in use, or in the kernel's ephemeral range."""
+    """Three masters on free ports (and `replicas` replicas of each), nothing persisted, removed with their directory
+    on stop(). Their cluster bus ports are free ports too: Redis's default (port + 10000) may be in use, or in the
+    kernel's ephemeral range. `node_timeout_ms` is how long a node must be silent before the others mark it failed
+    (then its replica takes over, or without one the cluster answers CLUSTERDOWN)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, replicas: int = 0, node_timeout_ms: int = NODE_TIMEOUT_MS) -> None:
         self.workdir = workdir
-        self.ports = (free_port(), free_port(), free_port())
+        self.replicas = replicas
+        self.node_timeout_ms = node_timeout_ms
+        self.ports = tuple(free_port() for _ in range(3 * (1 + replicas)))
         self.procs: dict[int, subprocess.Popen] = {}
+        self._argv: dict[int, list[str]] = {}
         self._admins: dict[int, redis.Redis] = {}
         self._create: subprocess.Popen | None = None
-        self._client: RedisCluster | None = None
+        self.stopped: set[int] = set()
+        """Nodes paused or killed: left out when the cluster's layout is read or waited for."""
 
     def launch(self) -> LocalCluster:
         """The servers, and `redis-cli --cluster create` under way: a new cluster serves only some 2 s after its
@@ -43,32 +50,48 @@ class LocalCluster:
         for port in self.ports:
             folder = self.workdir / str(port)
             folder.mkdir(parents=True, exist_ok=True)
-            self.procs[port] = subprocess.Popen(
-                [exe, "--port", str(port), "--cluster-port", str(free_port()), "--bind", "127.0.0.1",
-                 "--cluster-enabled", "yes", "--cluster-config-file", str(folder / "nodes.conf"),
-                 "--cluster-node-timeout", str(NODE_TIMEOUT_MS), "--save", "", "--appendonly", "no",
-                 "--dir", str(folder)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self._argv[port] = [exe, "--port", str(port), "--cluster-port", str(free_port()), "--bind", "127.0.0.1",
+                                "--cluster-enabled", "yes", "--cluster-config-file", str(folder / "nodes.conf"),
+                                "--cluster-node-timeout", str(self.node_timeout_ms), "--save", "",
+                                "--appendonly", "no", "--repl-diskless-sync-delay", "0", "--dir", str(folder)]
+            self._start(port)
         for port in self.ports:
             _wait(lambda port=port: self.admin(port).ping(), f"redis-server on {port} did not start")
         self._create = subprocess.Popen([cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in self.ports),
-                                         "--cluster-replicas", "0", "--cluster-yes"],
+                                         "--cluster-replicas", str(self.replicas), "--cluster-yes"],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         return self
+
+    def _start(self, port: int) -> None:
+        self.procs[port] = subprocess.Popen(self._argv[port], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def join(self) -> LocalCluster:
         out, _ = self._create.communicate(timeout=60)
         assert self._create.returncode == 0, f"redis-cli --cluster create failed: {out.decode(errors='replace')}"
-        for port in self.ports:
-            _wait(lambda port=port: self.admin(port).cluster("info")["cluster_state"] == "ok",
-                  f"the cluster did not come up on {port}")
+        self.settle()
+        return self
+
+    def settle(self, seconds: float = 30.0) -> LocalCluster:
+        """Wait until every running node says the cluster is ok and agrees on who serves each slot, and every
+        other running node is a replica in sync with its master (a master that was replaced is one by then)."""
+        def settled() -> bool:
+            running = self._running()
+            if any(self.admin(port).cluster("info")["cluster_state"] != "ok" for port in running):
+                return False
+            layouts = {tuple(sorted(self._slots(port).items())) for port in running}
+            if len(layouts) != 1:
+                return False
+            masters = {master for _, master in next(iter(layouts))}
+            return all(self._synced(port) for port in running) and all(
+                port in masters or self.admin(port).info("replication")["role"] == "slave" for port in running)
+        _wait(settled, lambda: f"the cluster did not settle: {self.describe()}", seconds)
         return self
 
     def stop(self) -> None:
         if self._create is not None and self._create.poll() is None:
             self._create.kill()
             self._create.wait()
-        for admin in [*self._admins.values(), *([self._client] if self._client else [])]:
+        for admin in self._admins.values():
             admin.close()
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -82,10 +105,75 @@ class LocalCluster:
         return {"host": "127.0.0.1", "port": self.ports[0], "cluster": True, "timeout_ms": 200, **extra}
 
     def port_of(self, key: str) -> int:
-        """The master that holds `key`'s hash slot."""
-        if self._client is None:
-            self._client = RedisCluster(host="127.0.0.1", port=self.ports[0])
-        return int(self._client.get_node_from_key(key).port)
+        """The master that holds `key`'s hash slot, as a running node sees it now."""
+        slot = key_slot(key.encode())
+        return next(port for (first, last), port in self._slots(self._running()[0]).items() if first <= slot <= last)
+
+    def masters(self) -> list[int]:
+        """The masters that serve slots now, as a running node sees it."""
+        return sorted(set(self._slots(self._running()[0]).values()))
+
+    def replica_of(self, master: int) -> int:
+        """A running replica of `master` (its INFO names the master)."""
+        found: list[int] = []
+
+        def named() -> bool:
+            found[:] = [port for port in self._running() if port != master and
+                        int(self.admin(port).info("replication").get("master_port", 0)) == master]
+            return bool(found)
+        _wait(named, lambda: f"{master} has no replica: {self.describe()}")
+        return found[0]
+
+    def failover(self, replica: int, how: str = "") -> None:
+        """CLUSTER FAILOVER [FORCE|TAKEOVER] on `replica`, then wait until every running node names it master of
+        its slots and says the cluster is ok. Without `how` its master must answer (a manual failover loses no
+        write); FORCE needs the other masters' votes, TAKEOVER nobody's."""
+        self.admin(replica).execute_command("CLUSTER FAILOVER", *([how] if how else []))
+        _wait(lambda: self.serves(replica), lambda: f"{replica} did not take over: {self.describe()}")
+        self.wait_state("ok")
+
+    def serves(self, port: int) -> bool:
+        """Whether every running node names `port` the master of some slots."""
+        return all(port in self._slots(other).values() for other in self._running())
+
+    def wait_state(self, state: str, seconds: float = 30.0) -> None:
+        """Wait until every running node says the cluster is `state` (ok, or fail: CLUSTERDOWN to every key)."""
+        _wait(lambda: all(self.admin(port).cluster("info")["cluster_state"] == state for port in self._running()),
+              lambda: f"the cluster is not {state}: {self.describe()}", seconds)
+
+    def recover(self) -> None:
+        """Every node paused resumed, every node killed started again; then wait until the cluster settles."""
+        for port in sorted(self.stopped):
+            self.resume(port) if self.procs[port].poll() is None else self.restart(port)
+        self.settle()
+
+    def sync(self) -> None:
+        """Wait until every running replica has every write its master has had (replication is asynchronous)."""
+        _wait(lambda: all(self._synced(port) for port in self._running()), lambda: f"replicas lag: {self.describe()}")
+
+    def describe(self) -> str:
+        """Each node's address, role and flags as a running node sees them (for a failure's message)."""
+        try:
+            nodes = self.admin(self._running()[0]).cluster("nodes")
+        except redis.RedisError as exc:
+            return repr(exc)
+        return "; ".join(f"{address} {info['flags']}" for address, info in sorted(nodes.items()))
+
+    def _running(self) -> list[int]:
+        return [port for port in self.ports if port not in self.stopped]
+
+    def _slots(self, port: int) -> dict[tuple[int, int], int]:
+        """CLUSTER SLOTS from one node: each range's master."""
+        return {(int(first), int(last)): int(master[1])
+                for first, last, master, *_ in self.admin(port).execute_command("CLUSTER SLOTS")}
+
+    def _synced(self, port: int) -> bool:
+        info = self.admin(port).info("replication")
+        if info["role"] != "slave":
+            return True
+        master = int(info["master_port"])
+        return (info["master_link_status"] == "up" and master not in self.stopped and
+                int(info["slave_repl_offset"]) >= int(self.admin(master).info("replication")["master_repl_offset"]))
 
     def admin(self, port: int) -> redis.Redis:
         """One node on its own, over one kept connection (so looking adds no connection to count)."""
@@ -96,15 +184,31 @@ class LocalCluster:
         return sorted(key.decode() for key in self.admin(port).keys("*"))
 
     def flush(self) -> None:
-        for port in self.ports:
+        for port in self.masters():
             self.admin(port).flushall()
 
     def pause(self, port: int) -> None:
         """SIGSTOP: a node that accepts connections and never answers (a partition, a fork, a paused VM)."""
         os.kill(self.procs[port].pid, signal.SIGSTOP)
+        self.stopped.add(port)
 
     def resume(self, port: int) -> None:
         os.kill(self.procs[port].pid, signal.SIGCONT)
+        self.stopped.discard(port)
+
+    def kill(self, port: int) -> None:
+        """SIGKILL: a node gone (its host died): connections to it are refused. Nothing it held is kept."""
+        self.procs[port].kill()         # a paused process too
+        self.procs[port].wait()
+        self.admin(port).connection_pool.disconnect()
+        self.stopped.add(port)
+
+    def restart(self, port: int) -> None:
+        """A killed node started again on its port with its cluster config: it rejoins with its old role (as the
+        others see it now: a master that was replaced comes back as a replica), and nothing it held."""
+        self._start(port)
+        _wait(lambda: self.admin(port).ping(), f"redis-server on {port} did not restart")
+        self.stopped.discard(port)
 
     def connections_received(self, port: int) -> int:
         """Connections the node accepted since it started (those made while it was paused count once it runs)."""
@@ -159,8 +263,9 @@ class TlsClusterNode:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _wait(ready, failure: str, seconds: float = 15.0) -> None:
-    """Poll `ready` until it holds (a refused connection counts as not yet)."""
+def _wait(ready, failure, seconds: float = 15.0) -> None:
+    """Poll `ready` until it holds (a refused connection counts as not yet); `failure`, the message, may be a
+    function of nothing, asked only on failure."""
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -168,5 +273,5 @@ def _wait(ready, failure: str, seconds: float = 15.0) -> None:
                 return
         except redis.ConnectionError:
             pass
-        assert time.monotonic() < deadline, failure
+        assert time.monotonic() < deadline, failure() if callable(failure) else failure
         time.sleep(0.05)
