@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_left, bisect_right
+from typing import Callable
 
 import re2
 
@@ -14,8 +16,6 @@ _SQL_TAUTOLOGY = compile_pattern(   # ' OR 1=1, ' or ''=', a' AND 'a'='a, AND 1=
     r"""(\w*)""")
 _NAME = r"""[\w.`"\[\]]+"""
 _SQL_SHAPES = [
-    r"""['"`)][ \t]*;[ \t]*(?:drop|delete|truncate|insert|update|alter|create|exec|execute|shutdown|grant|revoke)\s+"""
-    r"""(?:table|from|into|database|schema|user|procedure|\w+\s+set)\b""",
     r"""--\s*union\s+(?:all\s+|distinct\s+)?select\b""",
     r"""\bunion\s+(?:all\s+)?select\s+(?:null\b|@@|\d+\s*,\s*\d+|[^;]{0,60}\binformation_schema\b)""",
     r"""\b(?:and|or)\s*\(\s*select\b""",
@@ -34,6 +34,9 @@ _AFTER_QUOTE = compile_pattern(
 """`' OR true--`, `' OR 1 --`, `1' ORDER BY 3--` (counting columns), `x' OR name IS NOT NULL --`, `'||(SELECT ...`:
 after a quote the line left open (checked below). After a literal the line closed they are an analyst's own
 (`WHERE s = 'open' ORDER BY 2 -- newest`, `AND shipped_at IS NULL -- not yet`, `'SKU-' || (SELECT max(id) ...`)."""
+_STACKED_AFTER_CLOSE = compile_pattern(   # '; DELETE FROM, 1); DROP TABLE (checked below)
+    r"""(['"`)])[ \t]*;[ \t]*(?:drop|delete|truncate|insert|update|alter|create|exec|execute|shutdown|grant|"""
+    r"""revoke)\s+(?:table|from|into|database|schema|user|procedure|\w+\s+set)\b""")
 _STACKED_AFTER_VALUE = compile_pattern(   # 5521; DROP TABLE users, name=bob; DELETE FROM users (checked below)
     r"""(?:\b(\d+)|=[ \t]*(\w+))[ \t]*;[ \t]*((?:drop|delete|truncate|insert|update|alter|create|exec|execute|"""
     r"""shutdown|grant|revoke)\b)""")
@@ -85,22 +88,54 @@ class _Quotes:
     The text's quote marks and line breaks are indexed once, so each candidate costs a few bisects: counting from
     its line's start for every candidate took 28 s for 500 candidates on a 1 MB line."""
 
+    _latest = threading.local()
+
+    @classmethod
+    def of(cls, text: bytes) -> "_Quotes":
+        """The index of `text`, shared by every shape that reads it and built when one first does (0.2 s for a
+        megabyte): one per scanner thread, for the text it scans."""
+        latest = getattr(cls._latest, "quotes", None)
+        if latest is None or latest.text is not text:
+            latest = cls._latest.quotes = cls(text)
+        return latest
+
     def __init__(self, text: bytes) -> None:
         self.text = text
-        self.marks: dict[int, list[int]] = {quote: [] for quote in b"'\"`"}
-        for mark in _QUOTE_MARKS.finditer(text):
-            self.marks[text[mark.end() - 1]].append(mark.end() - 1)        # where each mark's quote sits
-        self.newlines = [newline.start() for newline in re.finditer(rb"\n", text)]
+        self._index: tuple[dict[int, list[int]], list[int]] | None = None
+
+    @property
+    def marks(self) -> dict[int, list[int]]:
+        return self._indexed()[0]
+
+    @property
+    def newlines(self) -> list[int]:
+        return self._indexed()[1]
+
+    def _indexed(self) -> tuple[dict[int, list[int]], list[int]]:
+        if self._index is None:
+            marks: dict[int, list[int]] = {quote: [] for quote in b"'\"`"}
+            for mark in _QUOTE_MARKS.finditer(self.text):
+                marks[self.text[mark.end() - 1]].append(mark.end() - 1)      # where each mark's quote sits
+            self._index = (marks, [newline.start() for newline in re.finditer(rb"\n", self.text)])
+        return self._index
 
     def close_a_value(self, quote_at: int) -> bool:
         """The quote at `quote_at` closes no literal of its line: it closes a value the query opened."""
-        text = self.text
-        before = bisect_left(self.newlines, quote_at)
-        line_start = self.newlines[before - 1] + 1 if before else 0
+        text, line_start = self.text, self.line_start(quote_at)
         if _STRING_PREFIX.search(text, max(line_start, quote_at - 3), quote_at) and self._closed_later(quote_at):
             return False                               # b"--" + boundary, rb'#+ *$'  # note: a prefixed literal
         positions = self.marks[text[quote_at]]
         return (bisect_left(positions, quote_at) - bisect_left(positions, line_start)) % 2 == 0
+
+    def line_start(self, at: int) -> int:
+        before = bisect_left(self.newlines, at)
+        return self.newlines[before - 1] + 1 if before else 0
+
+    def opening(self, quote_at: int) -> int:
+        """Where the literal the quote at `quote_at` closes opens (itself, when its line holds no earlier mark)."""
+        positions = self.marks[self.text[quote_at]]
+        before = bisect_left(positions, quote_at)
+        return positions[before - 1] if before and positions[before - 1] >= self.line_start(quote_at) else quote_at
 
     def _closed_later(self, quote_at: int) -> bool:
         """A mark of the same quote follows on the line (a payload's value may be one of the prefix letters:
@@ -114,13 +149,8 @@ class _AfterOpenQuote(PerTextValidator):
     """A shape that follows a quote (group 1): a payload when the quote closes a value the query opened."""
 
     def bind(self, text: bytes) -> Validator:
-        quotes = _Quotes(text)
+        quotes = _Quotes.of(text)
         return lambda text, m: quotes.close_a_value(m.start(1))
-
-
-_LINE_LOOKBACK = 400
-"""How far back a line is read for SQL: `select ... from` over a whole 1 MB line, once per candidate, took minutes
-of a scanner thread (Python's re, unlike RE2, is not linear)."""
 
 
 _LITERAL = re.compile(rb"\d+|0x[0-9a-f]+", re.I)
@@ -180,71 +210,147 @@ def _constant_test(text: bytes, m: "re2._Match") -> bool:
     return holds != bool(m.group(2)) and _appended_to_a_value(text, m.start(), m.end())
 
 
-class _UnionAfterValue(PerTextValidator):
-    """The value before UNION closes what the query opened: a quote closing no literal of its line, a bracket
-    its line never opened, a number in a line that is not itself SQL."""
-
-    def bind(self, text: bytes) -> Validator:
-        quotes = _Quotes(text)
-
-        def union_after_value(text: bytes, m: "re2._Match") -> bool:
-            at = m.start(1)
-            mark, line_start = text[at:at + 1], _line_start(text, at)
-            if mark in b"'\"`":
-                return quotes.close_a_value(at) or not _in_own_statement(text, at)   # 'ABC' UNION ...
-            if mark == b")" and text.count(b")", line_start, at + 1) > text.count(b"(", line_start, at + 1):
-                return True                               # `1) UNION SELECT`: closes a bracket the query opened
-            return not _is_sql_line(text, line_start, at)
-
-        return union_after_value
-
-
-_STATEMENT = re.compile(rb"\b(?:select\b.*\bfrom|update\b.*\bset|delete\s+from|insert\s+into|"
-                        rb"where\s+[\w.`\"\[\]]+\s*(?:[=<>!]|like\b|in\b|is\b|between\b))", re.I)
-_CLAUSE = re.compile(rb"\s*(?:(?:and|or|having|where|on)\s+[\w.()*`\"\[\]]+\s*(?:[=<>!]|like\b|in\b|is\b|between\b)|"
-                     rb"(?:from|join)\s+[\w.`\"\[\]]+\s*$|group\s+by\b|order\s+by\b|select\s)", re.I)
-
-
-def _is_sql_line(text: bytes, line_start: int, end: int) -> bool:
-    """The line up to `end` is itself SQL: a statement (`SELECT ... FROM ... WHERE id = 5 UNION SELECT ...`,
-    `WHERE total > 100`) or a formatted query's clause line (`  AND total > 100`, `HAVING COUNT(*) > 5`): the
-    author's own compound query, not a value someone typed into a field."""
-    line_start = max(line_start, end - _LINE_LOOKBACK)
-    return bool(_STATEMENT.search(text, line_start, end) or _CLAUSE.match(text, line_start, end))
-
-
+_STATEMENT_LOOKBACK = 2000
+"""How far back a value's statement is read: across lines, since the previous `;`."""
 _OWN_STATEMENT = compile_pattern(
     r"""(?s)\b(?:select\b.*\bfrom|update\b.*\bset|delete\s+from|(?:insert|merge|replace)\s+into|"""
     r"""(?:alter|create|drop)\s+(?:or\s+replace\s+|(?:global\s+|local\s+)?temp(?:orary)?\s+|unique\s+|"""
     r"""materialized\s+|unlogged\s+)?(?:table|view|index|sequence|schema|database|function|procedure|trigger|type|"""
-    r"""extension|user|role|login)\b|"""
+    r"""extension|user|role|login|operator|aggregate|domain|cast|collation|policy|rule)\b|comment\s+on\b|"""
     r"""truncate\s+(?:table\s+)?\w|with\s+\w+\s+as\s*\(|(?:grant|revoke)\b.*\bon\b)""")
 """A statement's verb (RE2: it reads up to _STATEMENT_LOOKBACK bytes, across lines, once per candidate)."""
+_PROSE_OBJECT = re.compile(rb"\w+(?:\s+(?:from|into))?\s+(?:all\s+(?:of\s+)?)?(?:the|my|our|your|their|his|her|its|"
+                           rb"this|these|those|every|each|some)\s", re.I)
+"""A verb whose object is a noun phrase is a sentence's (`select the items from order ...`, `update the cart set
+...`, `delete from the list ...`); a statement's is a name, a list or `*`."""
+_VERBS_TRIED = 4
+"""Sentences' verbs skipped before a statement's is given up (each try reads up to _STATEMENT_LOOKBACK bytes)."""
 _SET_STATEMENT = re.compile(rb"(?:^|[:?!.;])\s*set\s+(?:local\s+|session\s+|global\s+)?[@\w.]+\s*(?:=|to\b)\s*$",
                             re.I | re.M)
 """`SET lock_timeout = 0;` opening a statement (`Please set qty=5; DROP ...` is a sentence's)."""
+_ASSIGNMENT = re.compile(rb"\s*(?:(?:begin|then|else|loop|declare)\s+)?[\w.]+(?:[ \t]+[\w.\[\](),]+){0,3}[ \t]*:=",
+                         re.I)
+"""PL/pgSQL's (PL/SQL's) `x := 5;`, `total numeric := 0;` opening a statement in a function body."""
 _CLAUSE_LINE = re.compile(rb"\s*(?:from|join|inner|left|right|full|cross|where|and|or|on|having|set|values|group|"
                           rb"order|limit|returning)\b", re.I)
-_STATEMENT_END = re.compile(rb";(?=\s)")
-"""A `;` that ends a statement: `note = 'a;b'` is a literal's."""
+_LAST_STATEMENT_END = re.compile(rb"(?s).*;\s")
+"""Up to the last `;` that ends a statement (`note = 'a;b'` is a literal's), found from the end in one C loop."""
 _AFTER_EQUALS = re.compile(rb"(?<![:<>!=])=[ \t]*$")
-_STATEMENT_LOOKBACK = 2000
+
+_CLAUSE_WORD = (r"""\b(?:select|where|and|or|not|on|having|when|then|else|case|set|by|limit|offset|top|default|"""
+                r"""values|in|between|like|ilike|is|to|with|as|interval|date|time|timestamp|return|returning|"""
+                r"""distinct|all|any|exists|using|begin|loop|declare|zone|escape)\b""")
+_OPERAND = (r"""(?:[\w.:@$`"\[\]]+(?:[ \t]*\((?:[^()]|\([^()]*\))*\))?|'[^']*'|\((?:[^()]|\([^()]*\))*\))""")
+_OPERATOR = r"""(?:[-+*/%|&^~<>=!:]{1,3}|\b(?:not[ \t]+)?(?:like|ilike|in|is|between)\b)"""
+_IN_A_CLAUSE = compile_pattern(r"(?:(?:^|[(,;]|" + _CLAUSE_WORD + r")|(?:^|[(,;]|[-+*/%|&^~<>=!]|" + _CLAUSE_WORD
+                               + r")[ \t]*" + _OPERAND + r"[ \t]*" + _OPERATOR + r")[ \t]*(?:-[ \t]*)?$")
+"""Where a statement puts a value: after a clause's word, a bracket or a comma (`LIMIT 10`, `IN (`, `VALUES (`),
+or compared with a column that follows one (`WHERE id = 5`, `AND lower(name) = 'x'`, `HAVING COUNT(*) > 5`), or
+on a formatted query's line of its own. `from order id=1`, `order 5521`: a sentence's words before it. RE2, on the
+value's line up to _CLAUSE_LOOKBACK bytes before it (a slice: RE2's `$` is the text's end, not `endpos`)."""
+_CLAUSE_LOOKBACK = 200
 
 
-def _in_own_statement(text: bytes, at: int) -> bool:
-    """The value at `at` is in a statement its author began, which the `;` or UNION after it goes on with: a
-    statement's verb since the previous `;` (`UPDATE orders SET ... WHERE id = 5521; DELETE ...`, `SELECT * FROM t
-    LIMIT 10; DROP ...`, `ALTER TABLE t ALTER c SET DEFAULT 0; DROP ...`, `SET search_path = public; DROP ...`,
-    `SELECT id FROM a WHERE s = 'open' UNION SELECT ...`), on the value's line or, when that line is a formatted
-    query's clause line (`   AND qty = 0; DELETE ...`), above it. A WHERE clause with no statement (`explain where
-    id=1; DELETE FROM users`, `where sku = 'ABC' UNION SELECT ...`) is what a value typed into a field looks like."""
+def _in_a_clause(text: bytes, value_start: int) -> bool:
+    line_start = _line_start(text, value_start)
+    lookback = max(line_start, value_start - _CLAUSE_LOOKBACK)
+    head = b"" if lookback == line_start else b"\0"            # mid-line: no line start in reach for `^`
+    return _IN_A_CLAUSE.search(head + text[lookback:value_start]) is not None
+
+
+def _statement_in(text: bytes, start: int, end: int) -> bool:
+    """A statement's verb between `start` and `end` that is no sentence's (`select the items from ...`)."""
+    for _ in range(_VERBS_TRIED):
+        verb = _OWN_STATEMENT.search(text, start, end)
+        if verb is None:
+            return False
+        if not _PROSE_OBJECT.match(text, verb.start(), end):
+            return True
+        start = verb.start() + 1
+    return False
+
+
+def _in_own_statement(text: bytes, at: int, value: Callable[[], int | None] | None = None) -> bool:
+    """The value ending at `at` is in a clause of a statement its author began, which the `;` or UNION after it goes
+    on with: a statement's verb since the previous `;` (`UPDATE orders SET ... WHERE id = 5521; DELETE ...`, `SELECT
+    * FROM t LIMIT 10; DROP ...`, `ALTER TABLE t ALTER c SET DEFAULT 0; DROP ...`, `SET search_path = public; DROP
+    ...`, `x := 5; DELETE ...` in a function, `SELECT id FROM a WHERE s = 'open' UNION SELECT ...`), on the value's
+    line or, when that line is a formatted query's clause line (`   AND qty = 0; DELETE ...`), above it. The one
+    model of "the author's own SQL", for stacked statements and UNION alike. A WHERE clause with no statement
+    (`explain where id=1; DELETE FROM users`, `where sku = 'ABC' UNION SELECT ...`) is what a value typed into a
+    field looks like; a sentence's verb (`select the items from order id=1; DELETE ...`) begins no statement.
+
+    `value()` says where the value begins (None: it closes what the query opened, `x'`), asked once a statement is
+    found (indexing a megabyte's quotes takes 0.2 s); a bracket's group (no `value`) is not looked into."""
     line_start, start = _line_start(text, at), max(0, at - _STATEMENT_LOOKBACK)
-    for end in _STATEMENT_END.finditer(text, start, at):
-        start = end.end()
+    last_end = _LAST_STATEMENT_END.match(text, start, at)
+    start = last_end.end() - 1 if last_end else start
     here = max(start, line_start)
-    if _OWN_STATEMENT.search(text, here, at) or _SET_STATEMENT.search(text, max(here - 1, 0), at):
-        return True
-    return here > start and bool(_CLAUSE_LINE.match(text, here, at) and _OWN_STATEMENT.search(text, start, at))
+    assignment = bool(_ASSIGNMENT.match(text, here, at))
+    if not (assignment or _statement_in(text, here, at) or _SET_STATEMENT.search(text, max(here - 1, 0), at)
+            or here > start and _CLAUSE_LINE.match(text, here, at) and _statement_in(text, start, at)):
+        return False
+    value_start = value() if value else None
+    return value is None or value_start is not None and (assignment or _in_a_clause(text, value_start))
+
+
+def _number_start(text: bytes, at: int) -> int:
+    """Where the number at `at` begins (`2.5`: the pattern's word boundary falls before the 5; `$1`: a parameter)."""
+    lowest = max(0, at - 40)
+    while at > lowest and text[at - 1:at] in b"0123456789.":
+        at -= 1
+    return at - 1 if text[at - 1:at] == b"$" else at
+
+
+def _literal_start(text: bytes, at: int, quotes: _Quotes) -> int | None:
+    """Where the literal that the quote at `at` closes begins, or None: the quote closes a value the query opened."""
+    if quotes.close_a_value(at):
+        return None
+    start = quotes.opening(at)
+    if text[start - 1:start].isalpha() and not text[start - 2:start - 1].isalnum():
+        start -= 1                                         # N'abc', E'\n': a typed literal
+    return start
+
+
+def _ends_own_value(text: bytes, at: int, quotes: _Quotes) -> bool:
+    """The quote or bracket at `at` closes a literal or a bracket its line opened (not a value the query opened: `x'
+    UNION`, `1); DROP`), in a statement its author began."""
+    if text[at:at + 1] == b")":
+        lowest = max(_line_start(text, at), at - _STATEMENT_LOOKBACK)
+        return (text.count(b")", lowest, at + 1) <= text.count(b"(", lowest, at + 1)
+                and _in_own_statement(text, at))
+    return _in_own_statement(text, at, lambda: _literal_start(text, at, quotes))
+
+
+_PAYLOAD_TAIL = re.compile(rb"""[^\n]{0,400}?(?:--|#|/\*)[ \t'"`);]*(?:\n|\Z)""")
+"""`...; DROP TABLE Students;--');`, `...; DROP TABLE users; --`: a comment that ends the line with nothing to say,
+swallowing what is left of the query the payload went into (a script's comments say something)."""
+
+
+class _StackedAfterClose(PerTextValidator):
+    """`'; DELETE FROM`, `1); DROP TABLE`: a statement stacked after a quote or a bracket, unless that ends a literal or
+    a bracket in a statement its author began (`SELECT ... WHERE ref = 'A1'; DELETE FROM carts ...`, `INSERT INTO t
+    VALUES (1); DELETE FROM t ...`) and no comment swallows what is left of the query."""
+
+    def bind(self, text: bytes) -> Validator:
+        quotes = _Quotes.of(text)
+        return lambda text, m: not _ends_own_value(text, m.start(1), quotes) or bool(_PAYLOAD_TAIL.match(text, m.end()))
+
+
+class _UnionAfterValue(PerTextValidator):
+    """The value before UNION closes what the query opened (a quote closing no literal of its line, a bracket its
+    line never opened), or ends no statement of its author's."""
+
+    def bind(self, text: bytes) -> Validator:
+        quotes = _Quotes.of(text)
+
+        def union_after_value(text: bytes, m: "re2._Match") -> bool:
+            at = m.start(1)
+            if text[at:at + 1] in b"'\"`)":
+                return not _ends_own_value(text, at, quotes)
+            return not _in_own_statement(text, at, lambda: _number_start(text, at))   # id=1 UNION SELECT
+
+        return union_after_value
 
 
 def _stacked_after_value(text: bytes, m: "re2._Match") -> bool:
@@ -255,10 +361,13 @@ def _stacked_after_value(text: bytes, m: "re2._Match") -> bool:
     at = m.start(value)
     if not (m.group(value).isdigit() or _AFTER_EQUALS.search(text, max(0, at - 8), at)):
         return False                                        # `x == y; ...`, `x := y; ...`: code
-    return bool(_WHOLE_STATEMENT.match(text, m.start(3))) and not _in_own_statement(text, at)
+    if not _WHOLE_STATEMENT.match(text, m.start(3)):
+        return False
+    own = _in_own_statement(text, at, lambda: _number_start(text, at))
+    return not own or bool(_PAYLOAD_TAIL.match(text, m.end()))
 
 
 DETECTORS: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
-    (_SQL_TAUTOLOGY, _sql_valid), (_SQL, always), (_STACKED_AFTER_VALUE, _stacked_after_value),
-    (_UNION_AFTER, _UnionAfterValue()), (_AFTER_QUOTE, _AfterOpenQuote()),
+    (_SQL_TAUTOLOGY, _sql_valid), (_SQL, always), (_STACKED_AFTER_CLOSE, _StackedAfterClose()),
+    (_STACKED_AFTER_VALUE, _stacked_after_value), (_UNION_AFTER, _UnionAfterValue()), (_AFTER_QUOTE, _AfterOpenQuote()),
     (_SQL_COMMENT_AFTER_QUOTE, _AfterOpenQuote()), (_CONSTANT_TEST, _constant_test))

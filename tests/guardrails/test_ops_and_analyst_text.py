@@ -327,3 +327,7 @@ def test_one_quote_model_a_possessive_or_a_one_letter_value_hides_no_payload(tex
     "the customers' orders -- all of them -- were late"])
 def test_one_quote_model_literals_closed_on_their_line_are_not_payloads(text):
     assert "sql_injection" not in found(text)
+
+
+# Continued in test_sql_statements.py (2026-11-25): a sentence's "select ... from" before a stacked statement, an
+# analyst's own statements ending in a literal, a bracket or a PL/pgSQL assignment, and one model of the author's SQL.
