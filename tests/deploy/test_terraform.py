@@ -22,7 +22,7 @@ except ImportError:  # reported by the `parsed` fixture, so every test says why
 ROOT = Path(__file__).resolve().parents[2]
 TF_ROOT = ROOT / "infra" / "terraform"
 ENVIRONMENTS = ("poc", "prod")
-MODULES = ("vpc", "eks", "bedrock-irsa", "observability")
+MODULES = ("vpc", "eks", "bedrock-irsa", "observability", "bedrock-guardrail")
 META_ARGS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 BEDROCK_ACTIONS = {
@@ -34,11 +34,13 @@ BEDROCK_ACTIONS = {
 }
 MANTLE_ACTIONS = {"bedrock-mantle:CreateInference", "bedrock-mantle:CountTokens"}
 GUARDRAIL_ACTIONS = {"bedrock:ApplyGuardrail"}   # roles with a bedrock_guardrail, on the guardrails' exact ARNs
+GUARDRAIL_KMS_ACTIONS = {"kms:Decrypt"}         # a guardrail with a customer managed key, on that key only
 
 # Failed checkov checks accepted on purpose. checkov without a Prisma Cloud API key
 # reports severity null, so every failure must be listed here with its reason.
 
-EXPR_REF = re.compile(r"\b(var|local|module)\.([A-Za-z0-9_-]+)(?:\.([A-Za-z0-9_-]+))?")
+EXPR_REF = re.compile(r"\b(var|local|module)\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?(?:\.([A-Za-z0-9_-]+))?")
+"""var.x, local.x, module.x.output; a module with count or for_each is module.x[0].output or module.x[*].output."""
 
 
 # --------------------------------------------------------------------- parsing
@@ -357,7 +359,7 @@ def test_irsa_permission_policy_grants_only_catalogue_bedrock_actions(parsed):
             for name in refs(resources, "var"):
                 check_no_wildcard_validation(variables, name)
     assert BEDROCK_ACTIONS <= granted, f"missing bedrock actions: {sorted(BEDROCK_ACTIONS - granted)}"
-    extra = granted - BEDROCK_ACTIONS - MANTLE_ACTIONS - GUARDRAIL_ACTIONS
+    extra = granted - BEDROCK_ACTIONS - MANTLE_ACTIONS - GUARDRAIL_ACTIONS - GUARDRAIL_KMS_ACTIONS
     assert not extra, f"actions beyond the gateway's needs: {sorted(extra)}"
     assert not any(re.search(r":(List|Get)", a) for a in granted), \
         "ListFoundationModels/ListInferenceProfiles are answered from the catalogue: do not grant List*/Get*"
@@ -372,6 +374,12 @@ WILDCARD_ARNS = (
     "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/*",
     "arn:aws:bedrock-mantle:us-east-1:123456789012:project/*",
     "arn:aws:bedrock-mantle:*:123456789012:project/default",
+    "arn:aws:bedrock:us-east-1:123456789012:guardrail/*",
+    "arn:aws:bedrock:*:123456789012:guardrail/abc123xyz789",
+    "arn:aws:bedrock:us-east-1:123456789012:guardrail-profile/*",
+    "arn:aws:bedrock:us-east-1:123456789012:guardrail-profile/us.guardrail.*",
+    "arn:aws:kms:us-east-1:123456789012:key/*",
+    "arn:aws:kms:us-east-1:123456789012:alias/*",
 )
 
 
@@ -393,7 +401,7 @@ def test_environment_model_arns_have_no_wildcards(parsed):
         local_defs = merged(parsed, directory, "locals")
         variables = blocks(parsed, directory, "variable")
         for arg in ("foundation_model_arns", "inference_profile_arns", "mantle_project_arns", "mantle_model_ids",
-                    "application_inference_profile_arns"):
+                    "application_inference_profile_arns", "guardrail_arns", "guardrail_kms_key_arns"):
             pending, seen_vars = [call[arg]], set()
             while pending:
                 expr = pending.pop()

@@ -31,6 +31,11 @@ locals {
   mantle_project_arns = [
     for p in var.mantle_project_ids : "${local.arn}:bedrock-mantle:${var.bedrock_region}:${local.account}:project/${p}"
   ]
+
+  # The e-commerce abuse guardrail (none when disabled): the gateway's role applies it, through its profile on
+  # the STANDARD tier, and decrypts it with its KMS key if it has one.
+  bedrock_guardrail_arns         = flatten(module.bedrock_guardrail[*].apply_guardrail_arns)
+  bedrock_guardrail_kms_key_arns = flatten(module.bedrock_guardrail[*].kms_key_arns)
 }
 
 module "observability" {
@@ -74,6 +79,22 @@ module "eks" {
   tags                         = local.tags
 }
 
+# Amazon Bedrock Guardrail for the customer-facing roles (deploy/render_config.py BEDROCK_GUARDRAIL_ID and
+# _VERSION from this environment's bedrock_guardrail_arn and bedrock_guardrail_version outputs). In the Bedrock
+# region: Bedrock applies a guardrail only where it lives. See docs/runbooks/bedrock-guardrail.md.
+module "bedrock_guardrail" {
+  source = "../../modules/bedrock-guardrail"
+  count  = var.enable_bedrock_guardrail ? 1 : 0
+
+  name                      = "${var.name}-abuse"
+  region                    = var.bedrock_region
+  tier                      = var.bedrock_guardrail_tier
+  guardrail_profile_id      = var.bedrock_guardrail_profile_id
+  guardrail_profile_regions = var.bedrock_guardrail_profile_regions
+  kms_key_arn               = var.bedrock_guardrail_kms_key_arn
+  tags                      = local.tags
+}
+
 module "bedrock_irsa" {
   source = "../../modules/bedrock-irsa"
 
@@ -86,7 +107,8 @@ module "bedrock_irsa" {
   inference_profile_arns = local.inference_profile_arns
   mantle_model_ids       = var.mantle_model_ids
   mantle_project_arns    = local.mantle_project_arns
-  guardrail_arns         = var.guardrail_arns
+  guardrail_arns         = distinct(concat(var.guardrail_arns, local.bedrock_guardrail_arns))
+  guardrail_kms_key_arns = distinct(concat(var.guardrail_kms_key_arns, local.bedrock_guardrail_kms_key_arns))
   tags                   = local.tags
 
   application_inference_profile_arns = var.application_inference_profile_arns

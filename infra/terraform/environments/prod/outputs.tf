@@ -45,3 +45,13 @@ output "gateway_log_group_name" {
   description = "Gateway log group."
   value       = module.observability.log_group_name
 }
+
+output "bedrock_guardrail_arn" {
+  description = "The abuse guardrail's ARN (null when disabled): BEDROCK_GUARDRAIL_ID for make eks/config."
+  value       = one(module.bedrock_guardrail[*].arn)
+}
+
+output "bedrock_guardrail_version" {
+  description = "Its numbered version, new after every change to it: BEDROCK_GUARDRAIL_VERSION for make eks/config."
+  value       = one(module.bedrock_guardrail[*].version)
+}

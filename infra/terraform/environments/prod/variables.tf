@@ -161,7 +161,46 @@ variable "application_inference_profile_arns" {
 }
 
 variable "guardrail_arns" {
-  description = "Bedrock Guardrails named by roles' bedrock_guardrail in kong/kong.yaml (exact ARNs)."
+  description = "Other Bedrock Guardrails named by roles' bedrock_guardrail in kong/kong.yaml (exact ARNs)."
   type        = list(string)
   default     = []
+}
+
+variable "guardrail_kms_key_arns" {
+  description = "Customer managed KMS keys of those other guardrails, if any (exact key ARNs)."
+  type        = list(string)
+  default     = []
+}
+
+variable "enable_bedrock_guardrail" {
+  description = <<-EOT
+    Create the e-commerce abuse guardrail (modules/bedrock-guardrail) and let the gateway's role apply it. It
+    costs nothing until a role names it (make eks/config BEDROCK_GUARDRAIL_ID): Bedrock bills text units only.
+  EOT
+  type        = bool
+  default     = true
+}
+
+variable "bedrock_guardrail_tier" {
+  description = "CLASSIC (English, French, Spanish) or STANDARD (more languages; cross-Region within the profile)."
+  type        = string
+  default     = "STANDARD"
+}
+
+variable "bedrock_guardrail_profile_id" {
+  description = "STANDARD tier: the system guardrail profile for bedrock_region (us.guardrail.v1:0 in the US)."
+  type        = string
+  default     = "us.guardrail.v1:0"
+}
+
+variable "bedrock_guardrail_profile_regions" {
+  description = "STANDARD tier: the profile's destination regions from bedrock_region (AWS's guardrail profile table)."
+  type        = list(string)
+  default     = ["us-east-1", "us-east-2", "us-west-2"]
+}
+
+variable "bedrock_guardrail_kms_key_arn" {
+  description = "Customer managed KMS key of the guardrail (null: AWS owned); its policy must let the IRSA role use it."
+  type        = string
+  default     = null
 }

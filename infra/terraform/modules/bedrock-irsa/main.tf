@@ -61,6 +61,18 @@ data "aws_iam_policy_document" "bedrock" {
       resources = var.guardrail_arns
     }
   }
+
+  # A guardrail encrypted with a customer managed key: applying it decrypts it as the caller.
+  dynamic "statement" {
+    for_each = length(var.guardrail_kms_key_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "DecryptRoleGuardrails"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = var.guardrail_kms_key_arns
+    }
+  }
 }
 
 resource "aws_iam_role" "this" {

@@ -99,13 +99,31 @@ variable "mantle_actions" {
 }
 
 variable "guardrail_arns" {
-  description = "Bedrock Guardrails the gateway's roles apply (kong.yaml bedrock_guardrail); empty grants none."
+  description = <<-EOT
+    Bedrock Guardrails the gateway's roles apply (kong.yaml bedrock_guardrail), and for a STANDARD-tier guardrail
+    its system guardrail profile in each destination region (ApplyGuardrail is checked there too); empty grants
+    none.
+  EOT
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.guardrail_arns : can(regex("^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:guardrail/[a-z0-9]+$", a))])
-    error_message = "Each entry must be an exact guardrail ARN (no wildcards)."
+    condition = alltrue([for a in var.guardrail_arns :
+      can(regex("^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:guardrail/[a-z0-9]+$", a)) ||
+    can(regex("^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:guardrail-profile/[a-z0-9-]+\\.guardrail\\.v[0-9:]+$", a))])
+    error_message = "Each entry must be an exact guardrail or guardrail-profile ARN (no wildcards)."
+  }
+}
+
+variable "guardrail_kms_key_arns" {
+  description = "Customer managed KMS keys of those guardrails (Bedrock decrypts one as its caller); empty grants none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([for a in var.guardrail_kms_key_arns :
+    can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[a-f0-9-]+$", a))])
+    error_message = "Each entry must be an exact KMS key ARN (no wildcards, no aliases)."
   }
 }
 
