@@ -8,6 +8,10 @@ reads at start must be complete. `make eks/deploy` ships the result as the Secre
 
     DECK_ADMIN_KEY=... REDIS_PASSWORD=... python -m deploy.render_config \\
         --consumers consumers.yaml --redis-host redis.internal -o kong.yml
+
+With BEDROCK_GUARDRAIL_ID and BEDROCK_GUARDRAIL_VERSION set (Terraform's bedrock_guardrail_arn and
+bedrock_guardrail_version outputs), the roles in BEDROCK_GUARDRAIL_ROLES (default: ecommerce_ops,guest) call
+Bedrock through that Amazon Bedrock Guardrail (docs/runbooks/bedrock-guardrail.md).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from kong_plugins.policy.catalogue import GUARDED_KINDS, UNJUDGED_KINDS
+
 ROOT = Path(__file__).resolve().parent.parent
 KONG_YAML = ROOT / "kong" / "kong.yaml"
 ENV_TEMPLATE = re.compile(r'\$\{\{\s*env\s+"([^"]*)"\s*\}\}')
@@ -40,6 +46,17 @@ CONSUMER_FIELDS = frozenset({"username", "custom_id", "id", "tags", "keyauth_cre
 CONSUMER_PLUGINS = frozenset({"rate-limiting", "request-size-limiting"})
 """Plugins a consumer may carry: Kong OSS 3.6 bundles these (rate-limiting-advanced is Enterprise)."""
 """kong.yaml's consumer entities: dev fixtures, all of them; production's come from the consumers file."""
+GUARDRAIL_ID = re.compile(r"[a-z0-9]+"
+                          r"|arn:aws(?:-[a-z-]+)?:bedrock:(?P<region>[a-z0-9-]{1,20}):[0-9]{12}:guardrail/[a-z0-9]+")
+"""A guardrail's id or ARN, as Bedrock's guardrailIdentifier takes it (no wildcard: an exact guardrail)."""
+GUARDRAIL_VERSION = re.compile(r"[1-9][0-9]{0,7}|DRAFT")
+"""A published version number, or DRAFT (which changes with every edit of the guardrail: for trying one out)."""
+GUARDRAIL_ROLES = ("ecommerce_ops", "guest")
+"""The roles a guardrail goes on unless BEDROCK_GUARDRAIL_ROLES names others: those through which shoppers' and
+trial guests' words reach a model. Staff roles are left out: analysts discuss fraud to fight it, developers paste
+code and prompts the prompt-attack filter misreads, and admin and other use models that cannot carry a guardrail
+(mantle, gemini-flash), which bedrock-proxy refuses for a guarded role."""
+TRUTHS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 class RenderError(Exception):
@@ -75,6 +92,55 @@ class RedisSettings:
 
     def _credentials(self) -> dict[str, str]:
         return {name: value for name, value in (("username", self.username), ("password", self.password)) if value}
+
+
+@dataclass(frozen=True)
+class BedrockGuardrail:
+    """An Amazon Bedrock Guardrail for some roles: bedrock-proxy's role option bedrock_guardrail."""
+
+    identifier: str                               # id or ARN
+    version: str                                  # a number, or DRAFT
+    roles: tuple[str, ...] = GUARDRAIL_ROLES
+    trace: bool = False                           # clients see Bedrock's assessment
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> BedrockGuardrail | None:
+        """BEDROCK_GUARDRAIL_ID, _VERSION, _ROLES (comma-separated) and _TRACE; None when no id is set."""
+        identifier, version, roles, trace = (environ.get(f"BEDROCK_GUARDRAIL_{name}", "").strip()
+                                             for name in ("ID", "VERSION", "ROLES", "TRACE"))
+        if not identifier:
+            stray = [f"BEDROCK_GUARDRAIL_{n}" for n, v in (("VERSION", version), ("ROLES", roles), ("TRACE", trace))
+                     if v]
+            if stray:
+                raise RenderError(f"{', '.join(stray)} set without BEDROCK_GUARDRAIL_ID: set the guardrail too "
+                                  "(Terraform output bedrock_guardrail_arn), or unset them")
+            return None
+        if not GUARDRAIL_ID.fullmatch(identifier):
+            raise RenderError(f"BEDROCK_GUARDRAIL_ID {identifier!r} is no guardrail: give its ARN "
+                              "(arn:aws:bedrock:<region>:<account>:guardrail/<id>, Terraform output "
+                              "bedrock_guardrail_arn) or its id (lowercase letters and digits)")
+        if not version:
+            raise RenderError("BEDROCK_GUARDRAIL_VERSION is required with BEDROCK_GUARDRAIL_ID: the version number "
+                              "(Terraform output bedrock_guardrail_version), or DRAFT to follow every edit")
+        if not GUARDRAIL_VERSION.fullmatch(version):
+            raise RenderError(f"BEDROCK_GUARDRAIL_VERSION {version!r} is neither a version number (1, 2, ...) "
+                              "nor DRAFT")
+        names = tuple(dict.fromkeys(name.strip() for name in roles.split(",") if name.strip()))
+        if roles and not names:
+            raise RenderError("BEDROCK_GUARDRAIL_ROLES names no role: a comma-separated list such as "
+                              "ecommerce_ops,guest (unset: those two)")
+        if trace.lower() not in TRUTHS and trace:
+            raise RenderError(f"BEDROCK_GUARDRAIL_TRACE {trace!r} is neither true nor false")
+        return cls(identifier, version, names or GUARDRAIL_ROLES, TRUTHS.get(trace.lower(), False))
+
+    @property
+    def region(self) -> str | None:
+        """The region an ARN names (an id is in the region the gateway calls)."""
+        match = GUARDRAIL_ID.fullmatch(self.identifier)
+        return match.group("region") if match else None
+
+    def record(self) -> dict[str, Any]:
+        return {"identifier": self.identifier, "version": self.version, "trace": self.trace}
 
 
 def load_consumers(path: Path, environ: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -128,8 +194,10 @@ def plugins(config: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield from consumer.get("plugins") or []
 
 
-def render(base: Mapping[str, Any], consumers: list[dict[str, Any]], redis: RedisSettings) -> dict[str, Any]:
-    """kong.yaml's services, routes and plugins with these consumers instead of its dev ones, shared state on Redis."""
+def render(base: Mapping[str, Any], consumers: list[dict[str, Any]], redis: RedisSettings,
+           guardrail: BedrockGuardrail | None = None) -> dict[str, Any]:
+    """kong.yaml's services, routes and plugins with these consumers instead of its dev ones, shared state on Redis,
+    and the Bedrock guardrail, if any, on its roles."""
     if not redis.host:
         raise RenderError("a Redis host is required: budgets, Responses items and rate limits are shared there")
     if redis.rate_limiting_host and redis.rate_limiting_local:
@@ -154,8 +222,65 @@ def render(base: Mapping[str, Any], consumers: list[dict[str, Any]], redis: Redi
             settings["policy"] = "local"
         elif plugin["name"] == "rate-limiting":
             _use_redis(settings, redis.for_rate_limiting(), policy="redis")
+    if guardrail is not None:
+        _guard_roles(config, guardrail)
     check_consumers(config)
     return config
+
+
+def _role_models(proxy: Mapping[str, Any], role: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The catalogue entries a role may use, by name."""
+    models = {model["name"]: model for model in proxy.get("models") or []}
+    allowed = role.get("allowed_models") or []
+    return dict(models) if "*" in allowed else {name: models[name] for name in allowed if name in models}
+
+
+def _guard_roles(config: Mapping[str, Any], guardrail: BedrockGuardrail) -> None:
+    """Put the guardrail on its roles in every bedrock-proxy, refusing a role it would leave with nothing to serve
+    or that calls Bedrock outside the guardrail's region (Bedrock applies a guardrail only in its own)."""
+    proxies = [plugin.setdefault("config", {}) for plugin in plugins(config) if plugin["name"] == "bedrock-proxy"]
+    if not proxies:
+        raise RenderError("BEDROCK_GUARDRAIL_ID is set, but the config has no bedrock-proxy plugin to carry it")
+    for proxy in proxies:
+        roles = {role["name"]: role for role in proxy.get("roles") or []}
+        unknown = [name for name in guardrail.roles if name not in roles]
+        if unknown:
+            raise RenderError(f"BEDROCK_GUARDRAIL_ROLES: {', '.join(unknown)} not among bedrock-proxy's roles "
+                              f"{', '.join(sorted(roles))}")
+        for name in guardrail.roles:
+            role, models = roles[name], _role_models(proxy, roles[name])
+            guarded = {n: m for n, m in models.items() if (m.get("kind") or "claude") in GUARDED_KINDS}
+            if not guarded:
+                raise RenderError(f"role {name}: none of its models can apply a Bedrock guardrail (kinds "
+                                  f"{', '.join(sorted(GUARDED_KINDS))}), so every call would be refused; leave it "
+                                  "out of BEDROCK_GUARDRAIL_ROLES")
+            if role.get("default_model") not in guarded:
+                raise RenderError(f"role {name}: its default model {role.get('default_model')} cannot apply a "
+                                  "Bedrock guardrail, so calls that name no model would be refused")
+            region = guardrail.region
+            home = proxy.get("region") or "us-east-1"
+            elsewhere = sorted(n for n, m in guarded.items() if region and (m.get("region") or home) != region)
+            if elsewhere:
+                raise RenderError(f"role {name}: {', '.join(elsewhere)} run outside {region}, the guardrail's "
+                                  "region, and Bedrock applies a guardrail only in its own region")
+            role["bedrock_guardrail"] = guardrail.record()
+
+
+def unguarded_models(config: Mapping[str, Any]) -> list[str]:
+    """For each role with a guardrail, the models it may use whose calls cannot carry one (images, Mantle,
+    OpenAI-compatible): bedrock-proxy refuses those calls with a 403 while the role is guarded."""
+    notes = []
+    for plugin in plugins(config):
+        if plugin["name"] != "bedrock-proxy":
+            continue
+        proxy = plugin.get("config") or {}
+        for role in proxy.get("roles") or []:
+            lost = sorted(n for n, m in _role_models(proxy, role).items()
+                          if (m.get("kind") or "claude") not in GUARDED_KINDS | UNJUDGED_KINDS)
+            if role.get("bedrock_guardrail") and lost:
+                notes.append(f"role {role['name']}: {', '.join(lost)} cannot carry its Bedrock guardrail, so its "
+                             "calls of them are refused (403) while it has one")
+    return notes
 
 
 def _use_redis(settings: dict[str, Any], record: dict[str, Any], **mode: str) -> None:
@@ -213,9 +338,9 @@ def check_consumers(config: Mapping[str, Any]) -> None:
         raise RenderError("; ".join(problems))
 
 
-def render_files(kong_yaml: Path, consumers_file: Path, redis: RedisSettings,
-                 environ: Mapping[str, str]) -> dict[str, Any]:
-    return render(yaml.safe_load(kong_yaml.read_text()), load_consumers(consumers_file, environ), redis)
+def render_files(kong_yaml: Path, consumers_file: Path, redis: RedisSettings, environ: Mapping[str, str],
+                 guardrail: BedrockGuardrail | None = None) -> dict[str, Any]:
+    return render(yaml.safe_load(kong_yaml.read_text()), load_consumers(consumers_file, environ), redis, guardrail)
 
 
 class LiteralDumper(yaml.SafeDumper):
@@ -233,7 +358,11 @@ def dump(config: Mapping[str, Any], source: str) -> str:
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.render_config", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.render_config", description=__doc__.split("\n\n")[0],
+        epilog="Environment: BEDROCK_GUARDRAIL_ID (ARN or id) and BEDROCK_GUARDRAIL_VERSION put an Amazon Bedrock "
+               "Guardrail on the roles in BEDROCK_GUARDRAIL_ROLES (default ecommerce_ops,guest); "
+               "BEDROCK_GUARDRAIL_TRACE=true shows clients its assessment.")
     parser.add_argument("--consumers", type=Path, required=True,
                         help='the operator\'s consumers file (keys as ${{ env "DECK_..." }}), kept out of git')
     parser.add_argument("--redis-host", required=True)
@@ -256,10 +385,13 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
                           args.redis_username, args.redis_ssl, args.redis_cluster, args.rate_limiting_redis_host,
                           args.rate_limiting_redis_port, args.rate_limiting_local)
     try:
-        text = dump(render_files(args.kong_yaml, args.consumers, redis, environ), args.consumers.name)
+        config = render_files(args.kong_yaml, args.consumers, redis, environ, BedrockGuardrail.from_environ(environ))
     except RenderError as refused:
         print(f"render_config: refused: {refused}", file=sys.stderr)
         return 1
+    for note in unguarded_models(config):
+        print(f"render_config: note: {note}", file=sys.stderr)
+    text = dump(config, args.consumers.name)
     if args.output is None:
         sys.stdout.write(text)
         return 0

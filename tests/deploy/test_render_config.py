@@ -1,10 +1,12 @@
-"""deploy/render_config.py: the production declarative file (no dev consumers, shared state on Redis), loaded by
-the same harness that checks kong/kong.yaml against Kong 3.6.1's schemas (test_kong_yaml.py), and its refusals."""
+"""deploy/render_config.py: the production declarative file (no dev consumers, shared state on Redis, the Bedrock
+guardrail on the customer-facing roles), loaded by the same harness that checks kong/kong.yaml against Kong 3.6.1's
+schemas (test_kong_yaml.py), and its refusals."""
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 import secrets
 import stat
 import subprocess
@@ -15,8 +17,9 @@ import pytest
 import requests
 import yaml
 
-from deploy.render_config import (ENV_TEMPLATE, KONG_YAML, RedisSettings, RenderError, consumer_id, plugins, render,
-                                  render_files)
+from deploy.render_config import (ENV_TEMPLATE, KONG_YAML, BedrockGuardrail, RedisSettings, RenderError, consumer_id,
+                                  plugins, render, render_files, unguarded_models)
+from kong_plugins.policy.catalogue import Catalogue, Guardrail
 from tests.stack import GatewayStack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +29,9 @@ REDIS = RedisSettings("redis.internal", 6380, password="redis-password-for-tests
 DEV_USERNAMES = {c["username"] for c in yaml.safe_load(KONG_YAML.read_text())["consumers"]}
 JANE = {"username": "jane", "tags": ["role:developer"], "keyauth_credentials": [{"key": '${{ env "DECK_JANE" }}'}],
         "acls": [{"group": "developer"}]}
+GUARDRAIL_ARN = "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc123xyz789"
+GUARDRAIL_ENV = {"BEDROCK_GUARDRAIL_ID": GUARDRAIL_ARN, "BEDROCK_GUARDRAIL_VERSION": "3"}
+GUARDRAIL = BedrockGuardrail.from_environ(GUARDRAIL_ENV)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +87,8 @@ def test_kong_loads_the_rendered_file_and_knows_only_the_operator_s_keys(tmp_pat
     key reaches token-meter, which reads its budget from Redis (unreachable here: the documented 503)."""
     redis = RedisSettings("localhost", free_port(), password="redis-password-for-tests", ssl=True)
     source = tmp_path / "kong.yml"
-    source.write_text(yaml.safe_dump(render_files(KONG_YAML, EXAMPLE, redis, ENV), sort_keys=False))
-    with RenderedStack(source) as stack:
+    source.write_text(yaml.safe_dump(render_files(KONG_YAML, EXAMPLE, redis, ENV, GUARDRAIL), sort_keys=False))
+    with RenderedStack(source) as stack:   # the roles' bedrock_guardrail records pass bedrock-proxy's schema too
         assert {c["id"]: c["username"] for c in stack.harness.config.of("consumers")} == \
             {consumer_id(c["username"]): c["username"] for c in yaml.safe_load(source.read_text())["consumers"]}
         budget = stack.proxy_url + "/v1/budget"
@@ -217,3 +223,97 @@ def test_kong_loads_a_file_rendered_for_a_redis_cluster(tmp_path, rate_limiting)
         answer = requests.get(stack.proxy_url + "/v1/budget", headers={"x-api-key": ENV["DECK_JANE_DEVELOPER_KEY"]},
                               timeout=20)
         assert answer.status_code == 503 and "Retry-After" in answer.headers, answer.text
+
+
+# ------------------------------------------------------------- the Bedrock guardrail (BEDROCK_GUARDRAIL_*)
+
+def proxy_config(config: dict) -> dict:
+    (proxy,) = [plugin["config"] for plugin in plugins(config) if plugin["name"] == "bedrock-proxy"]
+    return proxy
+
+
+def guardrails_by_role(config: dict) -> dict[str, dict | None]:
+    return {role["name"]: role.get("bedrock_guardrail") for role in proxy_config(config)["roles"]}
+
+
+def test_the_guardrail_goes_on_the_customer_facing_roles_and_nothing_else_changes():
+    """ecommerce_ops and guest by default: the roles through which shoppers' and guests' words reach a model."""
+    base_roles = proxy_config(yaml.safe_load(KONG_YAML.read_text()))["roles"]
+    assert not any(guardrails_by_role(render_files(KONG_YAML, EXAMPLE, REDIS, ENV)).values())   # none unless asked
+    config = render_files(KONG_YAML, EXAMPLE, REDIS, ENV, GUARDRAIL)
+    record = {"identifier": GUARDRAIL_ARN, "version": "3", "trace": False}
+    assert guardrails_by_role(config) == {"admin": None, "developer": None, "analyst": None,
+                                          "ecommerce_ops": record, "guest": record, "other": None}
+    assert [{k: v for k, v in role.items() if k != "bedrock_guardrail"} for role in proxy_config(config)["roles"]] \
+        == base_roles
+    roles = Catalogue.from_config(proxy_config(config)).roles     # as bedrock-proxy reads it
+    assert roles["guest"].guardrail == roles["ecommerce_ops"].guardrail == Guardrail(GUARDRAIL_ARN, "3", False)
+    assert roles["developer"].guardrail is None
+
+
+def test_the_environment_picks_the_roles_the_trace_and_a_draft():
+    guardrail = BedrockGuardrail.from_environ({"BEDROCK_GUARDRAIL_ID": "abc123xyz789", "BEDROCK_GUARDRAIL_VERSION":
+                                               "DRAFT", "BEDROCK_GUARDRAIL_ROLES": " analyst, guest ,analyst",
+                                               "BEDROCK_GUARDRAIL_TRACE": "True"})
+    assert guardrail == BedrockGuardrail("abc123xyz789", "DRAFT", ("analyst", "guest"), trace=True)
+    assert guardrail.region is None and GUARDRAIL.region == "us-east-1"
+    assert BedrockGuardrail.from_environ({}) is None
+    record = {"identifier": "abc123xyz789", "version": "DRAFT", "trace": True}
+    guarded = {name for name, value in guardrails_by_role(render_files(KONG_YAML, EXAMPLE, REDIS, ENV, guardrail))
+               .items() if value == record}
+    assert guarded == {"analyst", "guest"}
+
+
+@pytest.mark.parametrize("environ,refusal", [
+    ({"BEDROCK_GUARDRAIL_VERSION": "3"}, "BEDROCK_GUARDRAIL_VERSION set without BEDROCK_GUARDRAIL_ID"),
+    ({"BEDROCK_GUARDRAIL_ROLES": "guest", "BEDROCK_GUARDRAIL_TRACE": "true"},
+     "BEDROCK_GUARDRAIL_ROLES, BEDROCK_GUARDRAIL_TRACE set without BEDROCK_GUARDRAIL_ID"),
+    ({"BEDROCK_GUARDRAIL_ID": GUARDRAIL_ARN}, "BEDROCK_GUARDRAIL_VERSION is required"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_ID": GUARDRAIL_ARN.replace("abc123xyz789", "*")}, "is no guardrail"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_ID": "My-Guardrail"}, "is no guardrail"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_ID": GUARDRAIL_ARN.replace("guardrail/abc123xyz789",
+                                                                    "guardrail-profile/us.guardrail.v1:0")},
+     "is no guardrail"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_VERSION": "latest"}, "neither a version number"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_VERSION": "0"}, "neither a version number"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_ROLES": " , "}, "names no role"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_TRACE": "sometimes"}, "BEDROCK_GUARDRAIL_TRACE 'sometimes'"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_ROLES": "ecommerce-ops"}, "ecommerce-ops not among bedrock-proxy's roles"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_ROLES": "guest,other"}, "role other: none of its models can apply"),
+    ({**GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_ID": "arn:aws:bedrock:us-west-2:123456789012:guardrail/abc123xyz789"},
+     "haiku run outside us-west-2, the guardrail's region"),
+], ids=["version-alone", "roles-and-trace-alone", "no-version", "wildcard", "not-an-id", "a-profile", "word-version",
+        "version-0", "empty-roles", "bad-trace", "unknown-role", "role-without-guardable-model", "other-region"])
+def test_guardrail_refusals(environ, refusal):
+    with pytest.raises(RenderError, match=re.escape(refusal)):
+        render_files(KONG_YAML, EXAMPLE, REDIS, ENV, BedrockGuardrail.from_environ(environ))
+
+
+def test_a_guarded_role_whose_default_model_cannot_carry_it_is_refused():
+    base = yaml.safe_load(KONG_YAML.read_text())
+    role = next(r for r in proxy_config(base)["roles"] if r["name"] == "ecommerce_ops")
+    role["default_model"] = "nova-canvas"
+    with pytest.raises(RenderError, match="its default model nova-canvas cannot apply"):
+        render(base, [dict(JANE, keyauth_credentials=[{"key": "k" * 30}])], REDIS, GUARDRAIL)
+
+
+def test_models_a_guarded_role_loses_are_named():
+    """bedrock-proxy refuses a guarded role's image calls (they would bypass the guardrail): ecommerce_ops' product
+    shots need a role without it. Embeddings and reranking stay (no content for a guardrail to judge)."""
+    assert unguarded_models(render_files(KONG_YAML, EXAMPLE, REDIS, ENV)) == []
+    notes = unguarded_models(render_files(KONG_YAML, EXAMPLE, REDIS, ENV, GUARDRAIL))
+    assert len(notes) == 1 and notes[0].startswith("role ecommerce_ops: nova-canvas, stable-image-core cannot carry")
+
+
+def test_the_command_line_takes_the_guardrail_from_the_environment(tmp_path):
+    out = tmp_path / "kong.yml"
+    done = run_cli("--consumers", str(EXAMPLE), "--redis-host", "redis.internal", "-o", str(out),
+                   env={**ENV, **GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_TRACE": "false"})
+    assert done.returncode == 0, done.stderr
+    assert guardrails_by_role(yaml.safe_load(out.read_text()))["guest"] == \
+        {"identifier": GUARDRAIL_ARN, "version": "3", "trace": False}
+    assert "render_config: note: role ecommerce_ops: nova-canvas, stable-image-core" in done.stderr
+    refused = run_cli("--consumers", str(EXAMPLE), "--redis-host", "redis.internal",
+                      env={**ENV, **GUARDRAIL_ENV, "BEDROCK_GUARDRAIL_VERSION": "latest"})
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "render_config: refused: BEDROCK_GUARDRAIL_VERSION 'latest'" in refused.stderr
