@@ -9,7 +9,7 @@ one puts them together and runs them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import unquote_to_bytes
 
 import re2
@@ -98,6 +98,7 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
         if decoded != data:                               # "50% off" decodes to itself: nothing new to scan
             views.append(decoded)
     for view in views:
+        shared: dict[str, Any] = {}                       # the view's indexes, for PerTextValidators
         for pattern, valid in DETECTORS[category]:
             if active is not None and view is data and id(pattern) not in active:
                 continue
@@ -113,7 +114,7 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
                     if examined > limit:
                         yield Finding(category, 0, len(data))
                         return
-                check = check or for_text(valid, view)
+                check = check or for_text(valid, view, shared)
                 if check(view, match):
                     if view is not data:
                         yield Finding(category, 0, len(data))

@@ -7,7 +7,7 @@ backtracking.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import re2
 
@@ -16,14 +16,17 @@ Validator = Callable[[bytes, "re2._Match"], bool]
 
 
 class PerTextValidator:
-    """A validator that needs an index of the whole text (built once per text, not once per candidate)."""
+    """A validator that needs an index of the whole text, built once per text (not once per candidate).
 
-    def bind(self, text: bytes) -> Validator:
+    `shared` lives as long as the scan of `text`: validators needing the same index keep it there, and nothing
+    of the text outlives the scan (a cache beyond it would hold a user's prompt in memory)."""
+
+    def bind(self, text: bytes, shared: dict[str, Any]) -> Validator:
         raise NotImplementedError
 
 
-def for_text(valid: "Validator | PerTextValidator", text: bytes) -> Validator:
-    return valid.bind(text) if isinstance(valid, PerTextValidator) else valid
+def for_text(valid: "Validator | PerTextValidator", text: bytes, shared: dict[str, Any]) -> Validator:
+    return valid.bind(text, shared) if isinstance(valid, PerTextValidator) else valid
 
 PATTERN_MAX_MEM = 8 << 20
 """RE2's memory budget per pattern, most of it the lazily built DFA's state cache (64 MiB before: about

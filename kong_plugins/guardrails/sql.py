@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import threading
 from bisect import bisect_left, bisect_right
-from typing import Callable
+from typing import Any, Callable
 
 import re2
 
@@ -88,16 +87,14 @@ class _Quotes:
     The text's quote marks and line breaks are indexed once, so each candidate costs a few bisects: counting from
     its line's start for every candidate took 28 s for 500 candidates on a 1 MB line."""
 
-    _latest = threading.local()
-
     @classmethod
-    def of(cls, text: bytes) -> "_Quotes":
-        """The index of `text`, shared by every shape that reads it and built when one first does (0.2 s for a
-        megabyte): one per scanner thread, for the text it scans."""
-        latest = getattr(cls._latest, "quotes", None)
-        if latest is None or latest.text is not text:
-            latest = cls._latest.quotes = cls(text)
-        return latest
+    def of(cls, text: bytes, shared: dict[str, Any]) -> "_Quotes":
+        """The index of `text`, shared by every shape that reads it during its scan and built when one first does
+        (0.2 s for a megabyte)."""
+        quotes = shared.get("sql_quotes")
+        if quotes is None:
+            quotes = shared["sql_quotes"] = cls(text)
+        return quotes
 
     def __init__(self, text: bytes) -> None:
         self.text = text
@@ -148,8 +145,8 @@ class _Quotes:
 class _AfterOpenQuote(PerTextValidator):
     """A shape that follows a quote (group 1): a payload when the quote closes a value the query opened."""
 
-    def bind(self, text: bytes) -> Validator:
-        quotes = _Quotes.of(text)
+    def bind(self, text: bytes, shared: dict[str, Any]) -> Validator:
+        quotes = _Quotes.of(text, shared)
         return lambda text, m: quotes.close_a_value(m.start(1))
 
 
@@ -332,8 +329,8 @@ class _StackedAfterClose(PerTextValidator):
     a bracket in a statement its author began (`SELECT ... WHERE ref = 'A1'; DELETE FROM carts ...`, `INSERT INTO t
     VALUES (1); DELETE FROM t ...`) and no comment swallows what is left of the query."""
 
-    def bind(self, text: bytes) -> Validator:
-        quotes = _Quotes.of(text)
+    def bind(self, text: bytes, shared: dict[str, Any]) -> Validator:
+        quotes = _Quotes.of(text, shared)
         return lambda text, m: not _ends_own_value(text, m.start(1), quotes) or bool(_PAYLOAD_TAIL.match(text, m.end()))
 
 
@@ -341,8 +338,8 @@ class _UnionAfterValue(PerTextValidator):
     """The value before UNION closes what the query opened (a quote closing no literal of its line, a bracket its
     line never opened), or ends no statement of its author's."""
 
-    def bind(self, text: bytes) -> Validator:
-        quotes = _Quotes.of(text)
+    def bind(self, text: bytes, shared: dict[str, Any]) -> Validator:
+        quotes = _Quotes.of(text, shared)
 
         def union_after_value(text: bytes, m: "re2._Match") -> bool:
             at = m.start(1)
