@@ -52,8 +52,9 @@ GUARDRAIL_ID = re.compile(r"[a-z0-9]+"
 GUARDRAIL_VERSION = re.compile(r"[1-9][0-9]{0,7}|DRAFT")
 """A published version number, or DRAFT (which changes with every edit of the guardrail: for trying one out)."""
 GUARDRAIL_ROLES = ("ecommerce_ops", "guest")
-"""The roles a guardrail goes on unless BEDROCK_GUARDRAIL_ROLES names others: those through which shoppers' and
-trial guests' words reach a model. Staff roles are left out: analysts discuss fraud to fight it, developers paste
+"""The roles a guardrail goes on unless BEDROCK_GUARDRAIL_ROLES names others: where order, refund, payment and
+coupon abuse is asked for (shop operations, with the back-office tools and customers' words in its tickets, and
+untrusted trial guests). The other staff roles are left out: analysts discuss fraud to fight it, developers paste
 code and prompts the prompt-attack filter misreads, and admin and other use models that cannot carry a guardrail
 (mantle, gemini-flash), which bedrock-proxy refuses for a guarded role."""
 TRUTHS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
