@@ -124,7 +124,8 @@ lc = $(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
 eks/config:    ## kong/kong.yaml + CONSUMERS, dev consumers out, state on Redis: the Secret dblessConfig.secret names
 	@test -n "$(CONSUMERS)" -a -n "$(REDIS_HOST)" || { echo "usage: make $@ CONSUMERS=consumers.yaml \
 	REDIS_HOST=host [REDIS_PORT=6379 REDIS_TLS=true REDIS_USERNAME=user REDIS_CLUSTER=true \
-	RATE_LIMITING_REDIS_HOST=host [RATE_LIMITING_REDIS_PORT=6379] | RATE_LIMITING_LOCAL=true]; \
+	RATE_LIMITING_REDIS_HOST=host [RATE_LIMITING_REDIS_PORT=6379] | RATE_LIMITING_LOCAL=true \
+	BEDROCK_GUARDRAIL_ID=arn BEDROCK_GUARDRAIL_VERSION=n [BEDROCK_GUARDRAIL_ROLES=a,b BEDROCK_GUARDRAIL_TRACE=true]]; \
 	keys in the DECK_* variables, REDIS_PASSWORD" >&2; exit 2; }
 	kubectl apply -f helm/manifests/namespace.yaml
 	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
