@@ -71,13 +71,27 @@ def render_error(api: ApiFormat, kind: ErrorKind, message: str, *, status: int |
     if api is ApiFormat.OPENAI:
         body = {"error": {"message": message, "type": k.openai_type, "param": param, "code": k.openai_code}}
     elif api is ApiFormat.ANTHROPIC:
-        body = {"type": "error", "error": {"type": k.anthropic_type, "message": message}}
+        body = {"type": "error", "error": {"type": k.anthropic_type, "message": _anthropic_words(kind, message)}}
     elif api is ApiFormat.COHERE:
         body = {"message": message}
     else:
         body = {"message": message}
         headers["x-amzn-ErrorType"] = k.bedrock_type
     return Reply(status=status or k.status, body=body, headers=headers)
+
+
+PROMPT_TOO_LONG = "prompt is too long"
+"""Anthropic's words for a prompt over the model's context window ("prompt is too long: 210000 tokens > 200000
+maximum"). Claude Code compacts the conversation and sends it again on them; Bedrock's InvokeModel says "Input is
+too long for requested model." instead, on which Claude Code gives up, its /compact included (claude-code#8637)."""
+
+
+def _anthropic_words(kind: ErrorKind, message: str) -> str:
+    """`message` with Anthropic's words in front where Bedrock's mean the same and Anthropic clients act on them."""
+    lowered = message.lower()
+    if kind is ErrorKind.INVALID_REQUEST and "input is too long" in lowered and PROMPT_TOO_LONG not in lowered:
+        return f"{PROMPT_TOO_LONG}: {message}"
+    return message
 
 
 def sse_error_event(api: ApiFormat, kind: ErrorKind, message: str) -> bytes:
