@@ -151,9 +151,11 @@ def _adaptive(thinking: Any) -> bool:
     return isinstance(thinking, dict) and thinking.get("type") == "adaptive"
 
 
-def _effort(request: dict[str, Any]) -> Any:
+def _effort(request: dict[str, Any]) -> str | None:
+    """The request's effort word; None for none, or for a value no word (a list cannot be looked up)."""
     config = request.get("output_config")
-    return config.get("effort") if isinstance(config, dict) else None
+    effort = config.get("effort") if isinstance(config, dict) else None
+    return effort if isinstance(effort, str) else None
 
 
 def _budget(max_tokens: int, effort: str) -> dict[str, Any]:

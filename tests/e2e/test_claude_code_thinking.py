@@ -123,3 +123,13 @@ def test_bedrock_mode_opus_served_by_an_older_opus(stack, operation):
     assert [block["type"] for block in content] == ["thinking", "text"]
     assert sent(stack)[-1]["body"]["thinking"] == {"type": "enabled", "budget_tokens": 51200}
 
+
+
+def test_an_effort_of_the_wrong_type_is_no_gateway_failure(stack):
+    """`output_config.effort` as a list: before 2026-11-25 the plugin raised on it (a 503, "A gateway check did
+    not run"); now the model thinks at the default effort, as a 4.6 would, since InvokeModel gets no output_config
+    (not among bedrock_anthropic_fields)."""
+    body = {**claude_code_call("claude-sonnet-5"), "output_config": {"effort": ["high"]}}
+    message, _ = streamed(stack, body)
+    assert [block.type for block in message.content] == ["thinking", "text"]
+    assert sent(stack)[-1]["body"]["thinking"] == {"type": "enabled", "budget_tokens": 51200}

@@ -51,3 +51,13 @@ def test_a_native_body_is_rewritten_only_when_it_asks_for_adaptive_thinking():
     assert budgeted_body(plain) is plain
     rewritten = json.loads(budgeted_body(json.dumps({"max_tokens": 9000, "thinking": ADAPTIVE}).encode()))
     assert rewritten == {"max_tokens": 9000, "thinking": {"type": "enabled", "budget_tokens": 7200}}
+
+
+@pytest.mark.parametrize("effort", [["high"], {"level": "high"}, 3, None])
+def test_an_effort_that_is_no_word_thinks_on_the_default_share(effort):
+    """`output_config.effort` is the client's: a list or an object there was a TypeError (unhashable) in the plugin,
+    so the client got a 503, "A gateway check did not run"."""
+    request = {"max_tokens": 64000, "thinking": ADAPTIVE, "output_config": {"effort": effort}}
+    assert budgeted(request)["thinking"] == {"type": "enabled", "budget_tokens": 51200}
+    rewritten = json.loads(budgeted_body(json.dumps(request).encode()))
+    assert rewritten["thinking"] == {"type": "enabled", "budget_tokens": 51200}
