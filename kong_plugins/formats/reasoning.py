@@ -147,6 +147,26 @@ def budgeted_body(body: bytes) -> bytes:
     return wire_json.dumps(budgeted(request))
 
 
+def budgeted_count_body(body: bytes) -> bytes:
+    """A Bedrock-native CountTokens body whose InvokeModel body (`input.invokeModel.body`, base64) is
+    `budgeted_body`'s; the same bytes when it holds none asking for adaptive thinking (or none Bedrock could read)."""
+    if b"invokeModel" not in body:
+        return body
+    request = wire_json.loads(body)
+    invoke = request.get("input") if isinstance(request, dict) else None
+    invoke = invoke.get("invokeModel") if isinstance(invoke, dict) else None
+    encoded = invoke.get("body") if isinstance(invoke, dict) else None
+    try:
+        inner = base64.b64decode(encoded, validate=True) if isinstance(encoded, str) else None
+        rewritten = budgeted_body(inner) if inner is not None else None
+    except (ValueError, RecursionError):   # not base64, not JSON: Bedrock's 400 says so
+        return body
+    if rewritten is None or rewritten is inner:
+        return body
+    return wire_json.dumps({**request, "input": {**request["input"], "invokeModel": {
+        **invoke, "body": base64.b64encode(rewritten).decode()}}})
+
+
 def _adaptive(thinking: Any) -> bool:
     return isinstance(thinking, dict) and thinking.get("type") == "adaptive"
 

@@ -289,6 +289,8 @@ def plan_passthrough(operation: str, body: bytes, entry: CatalogueEntry, *, regi
                                              or tier != (asked_tier or service_tier.DEFAULT)):
         body = _json(with_request_metadata(with_tier(with_guardrail_config(wire_json.loads(body), guardrail), tier),
                                            metadata))
+    elif counting and entry.kind == "claude" and not entry.adaptive_thinking:   # as InvokeModel's body, below
+        body = reasoning.budgeted_count_body(body)
     elif operation.startswith("invoke"):
         headers = guardrail_headers(guardrail) + tier_headers(tier) + invoke_header(metadata)
         if entry.kind == "claude" and not entry.adaptive_thinking:   # the family rule's older Claude serves it

@@ -124,6 +124,20 @@ def test_bedrock_mode_opus_served_by_an_older_opus(stack, operation):
     assert sent(stack)[-1]["body"]["thinking"] == {"type": "enabled", "budget_tokens": 51200}
 
 
+def test_bedrock_mode_counts_what_an_older_opus_serves(stack):
+    """CountTokens (AWS SDKs, Claude Code's Bedrock mode) of the InvokeModel body the test above sends: before
+    2026-11-25 the body inside it went on with adaptive thinking, and the Opus 4.5 serving the id refused it (400)
+    while the same body invoked was served."""
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64000, "system": SYSTEM, "tools": [READ],
+            "thinking": {"type": "adaptive"}, "messages": [{"role": "user", "content": "say hi"}]}
+    runtime = bedrock_runtime(stack, key="dev-admin-key")
+    counted = runtime.count_tokens(modelId="us.anthropic.claude-opus-4-6-v1",
+                                   input={"invokeModel": {"body": json.dumps(body).encode()}})
+    answer = runtime.invoke_model(modelId="us.anthropic.claude-opus-4-6-v1", body=json.dumps(body))
+    usage = json.loads(answer["body"].read())["usage"]
+    assert counted["inputTokens"] == usage["input_tokens"] + usage.get("cache_read_input_tokens", 0) \
+        + usage.get("cache_creation_input_tokens", 0)
+
 
 def test_an_effort_of_the_wrong_type_is_no_gateway_failure(stack):
     """`output_config.effort` as a list: before 2026-11-25 the plugin raised on it (a 503, "A gateway check did

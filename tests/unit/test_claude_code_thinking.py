@@ -1,10 +1,11 @@
 """Adaptive thinking for a Claude that thinks on a budget only (tests/e2e/test_claude_code_thinking.py end to end)."""
 
+import base64
 import json
 
 import pytest
 
-from kong_plugins.formats.reasoning import budgeted, budgeted_body
+from kong_plugins.formats.reasoning import budgeted, budgeted_body, budgeted_count_body
 from kong_plugins.policy.catalogue import CatalogueEntry
 
 ADAPTIVE = {"type": "adaptive"}
@@ -61,3 +62,17 @@ def test_an_effort_that_is_no_word_thinks_on_the_default_share(effort):
     assert budgeted(request)["thinking"] == {"type": "enabled", "budget_tokens": 51200}
     rewritten = json.loads(budgeted_body(json.dumps(request).encode()))
     assert rewritten["thinking"] == {"type": "enabled", "budget_tokens": 51200}
+
+
+def test_a_native_count_body_is_rewritten_inside_its_invoke_model_body():
+    def count(inner: bytes) -> bytes:
+        return json.dumps({"input": {"invokeModel": {"body": base64.b64encode(inner).decode()}}}).encode()
+
+    adaptive = json.dumps({"max_tokens": 9000, "thinking": ADAPTIVE}).encode()
+    inner = json.loads(budgeted_count_body(count(adaptive)))["input"]["invokeModel"]["body"]
+    assert json.loads(base64.b64decode(inner)) == {"max_tokens": 9000,
+                                                   "thinking": {"type": "enabled", "budget_tokens": 7200}}
+    for unread in (count(b'{"thinking": {"type": "adaptive"'), count(b"[1]"), count(b'{"x": "adaptive"}'),
+                   b'{"input": {"invokeModel": {"body": "not base64 adaptive"}}}', b'{"input": {"invokeModel": 1}}',
+                   b'{"input": {"converse": {"messages": []}}}', b"[]"):
+        assert budgeted_count_body(unread) is unread     # Bedrock's to refuse, or nothing to rewrite
