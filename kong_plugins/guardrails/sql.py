@@ -129,10 +129,15 @@ class _Quotes:
         return self.newlines[before - 1] + 1 if before else 0
 
     def opening(self, quote_at: int) -> int:
-        """Where the literal the quote at `quote_at` closes opens (itself, when its line holds no earlier mark)."""
-        positions = self.marks[self.text[quote_at]]
-        before = bisect_left(positions, quote_at)
-        return positions[before - 1] if before and positions[before - 1] >= self.line_start(quote_at) else quote_at
+        """Where the literal the quote at `quote_at` closes opens (itself, when its line holds no earlier mark); a
+        doubled quote is one inside it (`'O''Brien'`)."""
+        positions, line_start = self.marks[self.text[quote_at]], self.line_start(quote_at)
+        before = bisect_left(positions, quote_at) - 1
+        if before < 0 or positions[before] < line_start:
+            return quote_at
+        while before >= 2 and positions[before - 1] == positions[before] - 1 and positions[before - 2] >= line_start:
+            before -= 2
+        return positions[before]
 
     def _closed_later(self, quote_at: int) -> bool:
         """A mark of the same quote follows on the line (a payload's value may be one of the prefix letters:

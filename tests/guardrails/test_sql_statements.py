@@ -97,6 +97,23 @@ def test_a_value_in_a_clause_of_the_authors_statement_still_passes(text):
     assert "sql_injection" not in found(text)
 
 
+@pytest.mark.parametrize("text", [
+    "SELECT * FROM customers WHERE last_name = 'O''Brien'; DELETE FROM carts WHERE customer_id = 7;",
+    "UPDATE customers SET note = 'it''s late' WHERE id = 7; DELETE FROM carts WHERE customer_id = 7;",
+    "SELECT id FROM t WHERE name = 'O''Brien' UNION SELECT id FROM u WHERE name = 'D''Arcy'"])
+def test_an_escaped_quote_ends_the_authors_own_value(text):
+    """2026-11-25, after the change above: `'O''Brien'` (SQL's quote inside a literal) was read as two literals, and
+    the second, `'Brien'`, as in no clause."""
+    assert "sql_injection" not in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "name = 'O''Brien'; DELETE FROM carts", "SELECT * FROM t WHERE a = 'O''Brien''; DELETE FROM carts",
+    "x''; DROP TABLE users"])
+def test_escaped_quotes_hide_no_payload(text):
+    assert "sql_injection" in found(text)
+
+
 @pytest.mark.parametrize("unit", [
     "SELECT * FROM t WHERE a = 'x'; DELETE FROM t ", "select the x from t where a = 1; DROP TABLE t\n",
     "(1); DELETE FROM t ", "SELECT a FROM t WHERE b = 'c' UNION SELECT "])
