@@ -63,11 +63,12 @@ _CONSTANT_TEST = compile_pattern(   # id=1 OR 1 BETWEEN 0 AND 2, 1 or 1 in (1, 2
 open, `' OR 1 BETWEEN 0 AND 2 --` is _AFTER_QUOTE's."""
 _SQL_WORD = (rb"""(?:and|or|xor|not|union|order|group|having|limit|offset|select|from|where|into|like|rlike|regexp|"""
              rb"""is|in|between|procedure|waitfor)\b""")
-_QUOTE_MARKS = re.compile(rb"""(?<!\w)[bfru]{1,2}['"]|(?<!\w)['"`]|['"`](?!\w)(?![ \t]+(?!""" + _SQL_WORD
+_QUOTE_MARKS = re.compile(rb"""(?<!\w)(?:[bfru]{1,2}|[nex])['"]|(?<!\w)['"`]|['"`](?!\w)(?![ \t]+(?!""" + _SQL_WORD
                           + rb""")[a-z])""", re.I)
-"""Quote marks: a quote that opens a literal (after a non-word character or a string prefix: b'x', r"y") or may
-close one (before a non-word character). Not apostrophes: inside words (customer's), nor a possessive (`the users'
-search box`: a word follows that is no SQL, where a payload's value goes on with it: `x@y.com' AND ...`)."""
+"""Quote marks: a quote that opens a literal (after a non-word character, a string prefix: b'x', r"y", or the letter
+of SQL's typed literals: N'abc', E'\\n', X'0A') or may close one (before a non-word character). Not apostrophes:
+inside words (customer's), nor a possessive (`the users' search box`: a word follows that is no SQL, where a
+payload's value goes on with it: `x@y.com' AND ...`)."""
 _STRING_PREFIX = re.compile(rb"""(?:^|(?<=\W))[bfru]{1,2}$""", re.I)
 
 

@@ -114,6 +114,24 @@ def test_escaped_quotes_hide_no_payload(text):
     assert "sql_injection" in found(text)
 
 
+@pytest.mark.parametrize("text", [
+    "SELECT * FROM orders WHERE note = N'abc'; DROP TABLE #tmp;", "select * from t where a = n'abc'; drop table t2;",
+    "SELECT id FROM t WHERE name = N'Ab' UNION SELECT id FROM u WHERE name = N'Cd'",
+    "SELECT * FROM customers WHERE name = N'O''Brien'; DELETE FROM carts WHERE customer_id = 7;",
+    "SELECT * FROM t WHERE code = E'abc'; DROP TABLE tmp;", "SELECT * FROM t WHERE h = X'0A'; DROP TABLE tmp;"])
+def test_a_typed_literal_ends_the_authors_own_value(text):
+    """2026-11-25, after the change above: `N'abc'` (T-SQL's Unicode literals), `E'...'` and `X'...'` opened no
+    literal (the letter is a word character), so their closing quote closed "a value the query opened"."""
+    assert "sql_injection" not in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "search N'abc'; DROP TABLE users", "N'; DROP TABLE users; --", "SELECT * FROM t WHERE a = N'x' OR 1=1 --",
+    "x'; DROP TABLE users; --", "e' UNION SELECT password FROM users --"])
+def test_typed_literals_hide_no_payload(text):
+    assert "sql_injection" in found(text)
+
+
 @pytest.mark.parametrize("unit", [
     "SELECT * FROM t WHERE a = 'x'; DELETE FROM t ", "select the x from t where a = 1; DROP TABLE t\n",
     "(1); DELETE FROM t ", "SELECT a FROM t WHERE b = 'c' UNION SELECT "])
