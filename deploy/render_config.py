@@ -260,11 +260,24 @@ def _guard_roles(config: Mapping[str, Any], guardrail: BedrockGuardrail) -> None
                                   "Bedrock guardrail, so calls that name no model would be refused")
             region = guardrail.region
             home = proxy.get("region") or "us-east-1"
-            elsewhere = sorted(n for n, m in guarded.items() if region and (m.get("region") or home) != region)
+            called_in = _profile_regions(role)             # a model the role calls through its profile: there
+            elsewhere = sorted(n for n, m in guarded.items()
+                               if region and (called_in.get(n) or m.get("region") or home) != region)
             if elsewhere:
                 raise RenderError(f"role {name}: {', '.join(elsewhere)} run outside {region}, the guardrail's "
                                   "region, and Bedrock applies a guardrail only in its own region")
             role["bedrock_guardrail"] = guardrail.record()
+
+
+def _profile_regions(role: Mapping[str, Any]) -> dict[str, str]:
+    """The region of the role's application inference profile for each model it has one for (the first, as
+    Catalogue.for_role takes it): its calls of that model go there."""
+    regions: dict[str, str] = {}
+    for profile in role.get("inference_profiles") or []:
+        parts = str(profile.get("arn") or "").split(":")
+        if len(parts) > 3 and parts[3]:
+            regions.setdefault(str(profile.get("model")), parts[3])
+    return regions
 
 
 def unguarded_models(config: Mapping[str, Any]) -> list[str]:

@@ -297,6 +297,23 @@ def test_a_guarded_role_whose_default_model_cannot_carry_it_is_refused():
         render(base, [dict(JANE, keyauth_credentials=[{"key": "k" * 30}])], REDIS, GUARDRAIL)
 
 
+@pytest.mark.parametrize("profile_region, refused", [("us-west-2", True), ("us-east-1", False)])
+def test_a_guarded_role_is_refused_when_its_inference_profile_calls_another_region(profile_region, refused):
+    """The role calls haiku through its application inference profile, in the profile's region (CatalogueEntry.
+    invocation_region), where a guardrail of us-east-1 does not apply: render_config let it through until
+    2026-11-25, and every call of the role failed at Bedrock."""
+    base = yaml.safe_load(KONG_YAML.read_text())
+    role = next(r for r in proxy_config(base)["roles"] if r["name"] == "ecommerce_ops")
+    role["inference_profiles"] = [{"model": "haiku", "arn": f"arn:aws:bedrock:{profile_region}:123456789012:"
+                                                            "application-inference-profile/a1b2c3d4e5f6"}]
+    consumers = [dict(JANE, keyauth_credentials=[{"key": "k" * 30}])]
+    if refused:
+        with pytest.raises(RenderError, match="role ecommerce_ops: haiku run outside us-east-1"):
+            render(base, consumers, REDIS, GUARDRAIL)
+    else:
+        assert guardrails_by_role(render(base, consumers, REDIS, GUARDRAIL))["ecommerce_ops"] is not None
+
+
 def test_models_a_guarded_role_loses_are_named():
     """bedrock-proxy refuses a guarded role's image calls (they would bypass the guardrail): ecommerce_ops' product
     shots need a role without it. Embeddings and reranking stay (no content for a guardrail to judge)."""
