@@ -228,6 +228,8 @@ _PROSE_OBJECT = re.compile(rb"\w+(?:\s+(?:from|into))?\s+(?:all\s+(?:of\s+)?)?(?
 ...`, `delete from the list ...`); a statement's is a name, a list or `*`."""
 _VERBS_TRIED = 4
 """Sentences' verbs skipped before a statement's is given up (each try reads up to _STATEMENT_LOOKBACK bytes)."""
+_SELECT_ALONE = re.compile(rb"[\s(]*(select)\s", re.I)
+"""A statement that begins with SELECT, FROM or none (`SELECT 1 UNION SELECT 2`, `SELECT 'paid', 10 UNION ...`)."""
 _SET_STATEMENT = re.compile(rb"(?:^|[:?!.;])\s*set\s+(?:local\s+|session\s+|global\s+)?[@\w.]+\s*(?:=|to\b)\s*$",
                             re.I | re.M)
 """`SET lock_timeout = 0;` opening a statement (`Please set qty=5; DROP ...` is a sentence's)."""
@@ -290,7 +292,9 @@ def _in_own_statement(text: bytes, at: int, value: Callable[[], int | None] | No
     start = last_end.end() - 1 if last_end else start
     here = max(start, line_start)
     assignment = bool(_ASSIGNMENT.match(text, here, at))
+    alone = _SELECT_ALONE.match(text, here, at)
     if not (assignment or _statement_in(text, here, at) or _SET_STATEMENT.search(text, max(here - 1, 0), at)
+            or alone and not _PROSE_OBJECT.match(text, alone.start(1), at)
             or here > start and _CLAUSE_LINE.match(text, here, at) and _statement_in(text, start, at)):
         return False
     value_start = value() if value else None

@@ -132,6 +132,25 @@ def test_typed_literals_hide_no_payload(text):
     assert "sql_injection" in found(text)
 
 
+@pytest.mark.parametrize("text", [
+    "SELECT 1 UNION SELECT 2", "select 'paid' as status, 10 union all select 'open', 20",
+    "SELECT 'a' AS k, 1 UNION ALL SELECT 'b', 2 UNION ALL SELECT 'c', 3", "(SELECT 5 UNION SELECT 6) ORDER BY 1",
+    "SELECT 1; DROP TABLE tmp_orders;", "SELECT now(); DELETE FROM carts WHERE expired = 1;"])
+def test_a_select_without_from_is_the_authors_own_statement(text):
+    """`SELECT 1 UNION SELECT 2`, an inline table of literals: a statement with no FROM (Postgres, MySQL, SQLite, SQL
+    Server take it). The change above read a statement's verb as `select ... from` only, so these, which passed
+    before it (a line that began with SELECT was SQL), were blocked."""
+    assert "sql_injection" not in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "select the items from order 5 UNION SELECT password FROM users", "Select all the orders 5; DROP TABLE users",
+    "select x' UNION SELECT password FROM users --", "SELECT 1 UNION SELECT null, @@version --",
+    "order 1 UNION SELECT password FROM users"])
+def test_a_select_without_from_hides_no_payload(text):
+    assert "sql_injection" in found(text)
+
+
 @pytest.mark.parametrize("unit", [
     "SELECT * FROM t WHERE a = 'x'; DELETE FROM t ", "select the x from t where a = 1; DROP TABLE t\n",
     "(1); DELETE FROM t ", "SELECT a FROM t WHERE b = 'c' UNION SELECT "])
