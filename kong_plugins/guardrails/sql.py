@@ -329,9 +329,10 @@ def _ends_own_value(text: bytes, at: int, quotes: _Quotes) -> bool:
     return _in_own_statement(text, at, lambda: _literal_start(text, at, quotes))
 
 
-_PAYLOAD_TAIL = re.compile(rb"""[^\n]{0,400}?(?:--|#|/\*)[ \t'"`);]*(?:\n|\Z)""")
+_PAYLOAD_TAIL = re.compile(rb"""[^\n]{0,400}?(?<=[;\s])(?:--|#|/\*)[ \t'"`);]*(?:\n|\Z)""")
 """`...; DROP TABLE Students;--');`, `...; DROP TABLE users; --`: a comment that ends the line with nothing to say,
-swallowing what is left of the query the payload went into (a script's comments say something)."""
+swallowing what is left of the query the payload went into (a script's comments say something). It follows a `;` or
+a space: `'C#'`, `'--'` end a literal."""
 
 
 class _StackedAfterClose(PerTextValidator):

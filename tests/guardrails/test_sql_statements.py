@@ -151,6 +151,24 @@ def test_a_select_without_from_hides_no_payload(text):
     assert "sql_injection" in found(text)
 
 
+@pytest.mark.parametrize("text", [
+    "UPDATE jobs SET lang = 'python' WHERE id = 3; DELETE FROM skills WHERE name = 'C#';",
+    "UPDATE t SET a = 1 WHERE id = 2; DELETE FROM t WHERE note = '--'",
+    "UPDATE t SET a = 1 WHERE id = 2; DELETE FROM t WHERE body LIKE '%/*';",
+    "SELECT * FROM t WHERE a = 'x'; DELETE FROM skills WHERE name IN ('C#', 'F#');"])
+def test_a_comment_marker_inside_a_literal_swallows_nothing(text):
+    """`'C#'`, `'--'`: a literal that ends in a comment's marker is no comment that swallows what is left of the query
+    (the change above blocked the first three, which passed before it)."""
+    assert "sql_injection" not in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * FROM t WHERE id = 1; DROP TABLE users;--", "SELECT * FROM t WHERE id = 1; DELETE FROM users #",
+    "SELECT * FROM t WHERE a = 'x'; DELETE FROM users; /*", "SELECT * FROM t WHERE a = 'x'; DROP TABLE users --'"])
+def test_a_comment_after_a_stacked_statement_still_swallows_the_query(text):
+    assert "sql_injection" in found(text)
+
+
 @pytest.mark.parametrize("unit", [
     "SELECT * FROM t WHERE a = 'x'; DELETE FROM t ", "select the x from t where a = 1; DROP TABLE t\n",
     "(1); DELETE FROM t ", "SELECT a FROM t WHERE b = 'c' UNION SELECT "])
