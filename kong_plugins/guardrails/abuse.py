@@ -1,10 +1,20 @@
-"""Abuse: help manipulating orders, prices, payments, coupons, refunds or fraud controls; not defending against it."""
+"""Abuse: help manipulating orders, prices, payments, coupons, refunds or fraud controls; not defending against it.
+
+Two readings, either of which finds it. Phrase families (_ABUSE_FAMILIES: "refund ... keep the item", "bypass ... fraud
+rules"), tuned on tests/guardrails/corpus, in the prefilter's RE2::Sets. And families of cues (deceit, contrast with
+what happened, evasion of a control, unearned gain, someone else's means, pressure...) in English, German, French,
+Spanish, Italian, Dutch, Portuguese and Polish, from which abuse_intent.Reader scores the sentence around each cue
+(who asks, who gains, who defends): on prompts written by people who never saw the phrase families, those found 6-14%.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import re2
 
-from kong_plugins.guardrails.patterns import Validator, compile_pattern
+from kong_plugins.guardrails import abuse_intent
+from kong_plugins.guardrails.patterns import PerTextValidator, Validator, compile_pattern
 
 _OBJECT = (r"(?:orders?|checkout|payments?|(?:re)?pric(?:e|es|ing)|totals?|carts?|coupons?|promo\w*|discounts?|"
            r"vouchers?|gift\s*cards?|refunds?|returns?|fraud\s+\w+|referral\w*|loyalty|points|[\w-]*limits?|"
@@ -66,7 +76,8 @@ _NOUN_STACK_PRECEDED_BY = frozenset(
     b"the a call tech full software our my your this that network protocol tcp ip error exception".split())
 _NOUN_STACK_FOLLOWED_BY = frozenset(
     b"trace traces overflow frame frames item items pointer size depth machine exchange buffer allocation for of is "
-    b"was and in on that which when layout unwinding walk dump variable level".split())
+    b"was and in on that which when layout unwinding walk dump variable level context contexts status refactor "
+    b"refactors".split())
 
 
 _DEFENSIVE = compile_pattern(
@@ -82,14 +93,44 @@ _PERSONAL = compile_pattern(
     r"family)|myself|write\s+(?:that|it|this)\s+for\s+me|just\s+do\s+it)\b")
 
 
+_A_HACK = frozenset(b"a quick growth dirty simple little small css ugly clever life neat cheap nice".split())
+
+
 def _abuse_valid(text: bytes, m: "re2._Match") -> bool:
     """Not when the sentence is about defending against it ("how do we detect coupon abuse"),
-    unless it says who benefits ("...so I pay less", "for my cousin's orders")."""
+    unless it says who benefits ("...so I pay less", "for my cousin's orders"); not a hack that is
+    a workaround ("quick hack to make the order confirmation email render in Outlook")."""
+    words = m.group(0).lower().split()
+    if words[0].startswith(b"hack") and (words[1:2] in ([b"to"], [b"for"]) or (
+            text[max(0, m.start() - 16):m.start()].lower().split()[-1:] and
+            text[max(0, m.start() - 16):m.start()].lower().split()[-1] in _A_HACK)):
+        return False
     floor = max(0, m.start() - 120)                  # the sentence is looked for in 120 bytes, not the whole text
     start = max(text.rfind(b".", floor, m.start()), text.rfind(b"?", floor, m.start()),
                 text.rfind(b"\n", floor, m.start()), m.start() - 120)
     sentence = text[max(0, start):m.end() + 60]
     return _DEFENSIVE.search(sentence) is None or _PERSONAL.search(sentence) is not None
+
+
+class _Family(PerTextValidator):
+    """A phrase family's match is abuse when its validator says so and the intent reading finds no one defending
+    against it or reporting a customer's doing, and a commerce word near unless the family's own words are one
+    (`commerce`: stacking codes; abuse_intent.Reader.not_defended), read once per window of text."""
+
+    def __init__(self, valid: Validator, commerce: bool = True) -> None:
+        self.valid, self.commerce = valid, commerce
+
+    def bind(self, text: bytes, shared: dict[str, Any]) -> Validator:
+        memo: dict[bytes, bool] = shared.setdefault("abuse_defended", {})
+
+        def valid(data: bytes, m: "re2._Match") -> bool:
+            if not self.valid(data, m):
+                return False
+            key = data[max(0, m.start() - abuse_intent.WINDOW):m.start() + abuse_intent.WINDOW]
+            if key not in memo:
+                memo[key] = READER.not_defended(data, m.start(), self.commerce)
+            return memo[key]
+        return valid
 
 
 def _stacking_valid(text: bytes, m: "re2._Match") -> bool:
@@ -102,5 +143,251 @@ def _stacking_valid(text: bytes, m: "re2._Match") -> bool:
     return _abuse_valid(text, m)
 
 
-DETECTORS: tuple[tuple["re2._Regexp", Validator], ...] = (
-    (_STACKING, _stacking_valid), *((family, _abuse_valid) for family in _ABUSE_FAMILIES))
+# --- intent cues (abuse_intent.Reader): each family in English, then in the shop's other languages as spelt -------
+_DECEIT = ([
+    r"fake|faked|fakes|faking|fraudulent\w*|forged|forger\w*|forging|counterfeit\w*|pretend\w*|lie|lies to|lying|lied",
+    r"excuses?|believable|convincing\w*|made up|make up an? (?:story|excuse|reason)|untraceabl\w*|leads? back to",
+    r"under the radar|cover (?:my|our|his|her|their) tracks|photoshop\w*|empty box|a brick|reseal\w*|reattach\w*",
+    r"(?:so|and) (?:that )?(?:the |my )?(?:\w+ )?(?:nobody|no one|they|it|he|she|\w+) (?:can'?t|cannot|won'?t|"
+    r"doesn'?t|don'?t|isn'?t able to|can) (?:tell|notice|see|respond|check|prove|know|find out|link|flag|detect|"
+    r"catch|contest|trace|connect|match|recogni[sz]e)",
+    r"(?:can|could|will|would) (?:they|the \w+|anyone|he|she|it) (?:prove|tell|find out|trace|notice)",
+    r"(?:they|it|the \w+) (?:won'?t|can'?t|cannot|wouldn'?t|couldn'?t) (?:link|connect|associate|match|trace|flag|"
+    r"detect|catch|notice|recogni[sz]e)",
+    r"without (?:\w+ ){0,3}(?:noticing|knowing|realising|realizing|finding out|showing|seeing)",
+    r"before (?:\w+ ){1,2}notices?|before (?:they'?re|it'?s|they are|it is) (?:activated|loaded|noticed)",
+    r"nobody (?:checks|notices|will)",
+    r"(?:without|not|never|avoid|avoid getting|won'?t|don'?t|can'?t) (?:get |be |getting |being )?(?:caught|flagged|"
+    r"banned|traced|detected|linked|noticed)",
+    r"no one (?:checks|notices|will)|pass inspection",
+    r"(?:look|looks|seem|seems|appear|appears|sound|sounds) (?:like )?(?:a |it was |they were )?(?:genuine|real|"
+    r"legit\w*|new|unopened|unused|unworn|never (?:opened|used|worn)|an? (?:accident|mistake|genuine|real))",
+    r"make (?:it|them|this|my \w+) (?:look|seem|sound|appear)|look like (?:they|it) (?:come|comes|came) from",
+    r"make (?:the|it|them|their) (?:\w+ ){0,2}(?:think|believe)",
+    r"so (?:the|it) (?:\w+ ){0,2}(?:counts|thinks|treats|sees|registers|shows|says|reads) (?:\w+ ){0,3}(?:as|it was|"
+    r"that)",
+    r"as '?unopened|hide (?:my|it'?s|that it'?s) (?:identity|ip|fingerprint|device|location|tracks|mine|me)",
+    r"swap\w* (?:\w+ ){0,5}(?:old|used|broken|cheaper|fake|knock ?off|worn|damaged)",
+    r"(?:cheaper|fake|knock ?off|used|broken|old) (?:\w+ ){0,2}(?:in place of|instead of)|in place of the",
+    r"edit\w* (?:\w+ ){0,3}(?:barcode|receipt|invoice|tracking|screenshot|photo)",
+    r"(?:do not|don'?t|doesn'?t|never|without) (?:take |taking )?(?:photos?|signatures?|proof|evidence)",
+    r"(?:say|saying|claim\w*|pretend\w*|tell (?:them|the \w+)) (?:that )?i (?:never|didn'?t|did not)",
+    r"(?:tag|mark|label|book|disguise|record|log)\w* (?:it|them|this|that) as (?:a )?(?:goodwill|customer|legit\w*|"
+    r"genuine|normal)",
+    r"(?:orders?|purchases?) (?:i|we) (?:never|didn'?t|did not) (?:placed|made|place|make)",
+    r"get (?:the|a|my) (?:\w+ ){0,2}(?:driver|courier|agent|employee|staff|cashier|friend) to (?:mark|say|write|"
+    r"confirm|scan|enter|approve|refund|give)",
+    r"(?:positive|good|5 star|five star|glowing) reviews? (?:for|in exchange|in return)",
+    r"(?:promis\w*|buy|pay for|paid) (?:\w+ ){0,2}(?:positive|good|5 star|five star)",
+    r"(?:invent|come up with|think of|make up) (?:a|an|some) (?:reason|excuse|story|explanation)",
+    r"so (?:that )?(?:it|they) (?:looks?|seems?|appears?) (?:like|as if)",
+    r"by (?:saying|claiming|pretending|telling (?:them|the \w+)) (?:that )?(?:it|they|the|my|i)|stranger'?s",
+    r"reprogram\w*",
+    r"(?:report|mark|claim)\w* (?:a |the |my )?delivered (?:\w+ ){0,2}as (?:missing|lost|stolen|not delivered|"
+    r"undelivered)",
+    r"get away with|do (?:it|this|that) safely|without getting in trouble",
+    r"so (?:that )?(?:the )?(?:\w+ )?(?:thinks?|believes?|assumes?)|refund method|ftid|fake tracking|lit refund",
+    r"refund(?:ing)? service|boxing method|dna method",
+    r"story for (?:the|support|customer service|my bank|the bank|the shop)"], [
+    r"behaupt\w*|vortäusch\w*|so tun als|lüge\w*|lügen|gefälscht\w*|fälsch\w*|unbemerkt|erwischt|heimlich",
+    r"ohne dass es \w+ ?merkt|damit es keiner merkt|fausses?|faux|mentir|mensonge\w*|prétend\w*|faire croire",
+    r"sans que \w+|rende compte|sans me faire|en douce|falso|falsa|falsos|falsas|fingir|finjo|hacer creer|sin que \w+",
+    r"pillen|a escondidas|falsi|finto|finta|finti|fingere|farmi beccare|beccare|di nascosto|nep|nepaccounts?|valse",
+    r"doen alsof|liegen|zonder dat \w+|opvalt|betrapt|stiekem|sem que \w+|escond\w*|como se fosse|fałszyw\w*|udawa\w*",
+    r"skłamać|kłamać|żeby nikt|bez wykrycia|nikt nie zauważ\w*|scatola vuota|caja vacía|boîte vide|colis vide",
+    r"leeres? (?:paket|karton)|lege doos|caixa vazia|laten denken|glauben lassen|denken lassen|far credere",
+    r"fazer acreditar|wmówić|door te zeggen|en disant que|dicendo che|indem ich (?:sage|behaupte)|mówiąc że",
+    r"twierdząc że|sem ser descobert\w*|sin ser descubiert\w*|senza essere scopert\w*|sans être découvert\w*",
+    r"ohne entdeckt zu werden|zonder ontdekt|puste pudełko|pustą paczkę|ziegelstein|brique|ladrillo|mattone|baksteen",
+    r"tijolo|cegł\w*"])
+_CONTRAST = ([
+    r"even though|although|though i|i (?:did|actually|really) (?:get|got|receive|received|have|had|authori[sz]e)",
+    r"(?:it|they|all \w+|everything) (?:did|actually) (?:arrive|arrived|come|came)",
+    r"actually (?:have|has|got|did|arrived|came|received|fine|works?|working)|i have it|i got it|nothing'?s wrong",
+    r"nothing is wrong|(?:it|they) (?:was|were|is|are) (?:fine|all there|perfect)|in perfect condition",
+    r"i (?:placed|made|authori[sz]ed) (?:it|the \w+|them|the order|the purchase) myself|purchases? i made myself",
+    r"(?:it|that) did apply",
+    r"(?:all|both|everything)(?: \w+)? (?:were|was) (?:there|in (?:the|it)|inside|included|fine)",
+    r"when (?:it|they|i) did|but it did|it did arrive|(?:a|the) \w+ i kept|i kept (?:it|them|the)|which i kept",
+    r"that i kept"], [
+    r"obwohl|alors que|bien que|aunque|si la hice yo|si lo hice yo|anche se|sebbene|terwijl ik|mesmo tendo",
+    r"terwijl (?:hij|het|ze|die) \w+|embora|chociaż|mimo że|j'ai bien reçu|l'ho ricevut\w*|ik het wel|eu mesmo fiz",
+    r"que eu mesmo"])
+_EVASION_VERBS = (
+    r"bypass\w*|circumvent\w*|get(?:ting)? (?:a)?round|got (?:a)?round|evad\w*|evasion|dodg\w*|beat|beating|get past|"
+    r"getting past|trick\w*|fool|fooling|cheat\w*|exploit\w*|hack|hacks|hacking|hacked|game the|gaming the|"
+    r"manipulat\w*|tamper\w*|spoof\w*|intercept\w*|abus\w*|games the|gamed the")
+_CONTROL = (
+    r"fraud\w*|checks?|checking|verification|verify|3 ?ds|3 ?d ?secure|avs|cvv|review|limits?|velocity|risk|score|"
+    r"scoring|system|checkout|payment|price|prices|pricing|cart|coupon|promo|discount|voucher|refund|refunds|return|"
+    r"returns|policy|queue|captcha|shop|store|site|seller|merchant|bank|warehouse|inspection|restriction\w*|rules?|"
+    r"terms|detection|approval|one per|per customer|maximum|sms|kyc|program\w*|referral\w*|loyalty|points|"
+    r"gift ?cards?|balance|threshold|shipping|fees?|minimum|trials?")
+_EVASION = ([
+    r"(?:" + _EVASION_VERBS + r") (?:\w+ ){0,5}?(?:" + _CONTROL + r")",
+    r"(?:change|edit|modify|alter|lower|set|tweak|rewrite)\w* (?:the |my )?(?:\w+ )?(?:price|total|amount|quantity|"
+    r"discount|currency)\w* (?:\w+ ){0,4}(?:html|source|inspect\w*|dev ?tools|console|request|payload|api call|burp|"
+    r"postman|cookie|local ?storage|hidden)",
+    r"(?:code|coupon|voucher|promo|gift ?card) generators?|generate (?:\w+ )?(?:valid|working|new) (?:\w+ )?codes",
+    r"(?:unlimited|endless|infinite|repeated|multiple) (?:free )?trials",
+    r"(?:coupon|promo|discount|voucher|refund|checkout|cart|price|pricing|payment|gift ?card|loyalty|points|shipping|"
+    r"return)\w* (?:exploit|hack|glitch|loophole|trick|cheat)s?",
+    r"loophole\w*|glitch\w*|brute ?forc\w*|one by one|stay(?:ing)? under|under the (?:limit|threshold)",
+    r"below the (?:limit|threshold)|split(?:ting)? (?:the |my |our |it |them )?(?:purchase|order|payment)s?",
+    r"lower my (?:fraud|risk) score",
+    r"(?:different|multiple|many|several|lots of|dozens of|a bunch of|\d+|new|fake|second|alt|extra) (?:accounts|"
+    r"e ?mails|e ?mail addresses|identities|phone numbers|phones|devices|ips|sim cards)",
+    r"temporary (?:e ?mails?|numbers?)|disposable|burner|throwaway|quantity (?:of |to |= ?)?-\d",
+    r"negative (?:quantity|quantities|price|amount|total)|discount (?:percent|pct|rate|value) (?:of|to|=) 100",
+    r"(?:automatic(?:ally)?|auto|bot|script|in bulk|mass) (?:\w+ ){0,3}reviews?|reviews? (?:automatically|in bulk)",
+    r"(?:gmail|email|e mail|mail) aliases|dot trick|plus addressing|(?:more than|beyond|over) the (?:\w+ ){0,2}limit",
+    r"(?:using|use|with|under) (?:different|multiple|fake|several|many) (?:addresses|names|e ?mails|accounts|cards|"
+    r"identities)",
+    r"avoid (?:the|a|their|any) (?:\w+ )?(?:check|checks|detection|flag|limit|verification|review|ban)",
+    r"across (?:our |my |\d+ |two |three |multiple |several |many )?(?:\w+ )?accounts|not eligible|isn'?t eligible",
+    r"aren'?t eligible|not entitled|don'?t qualify|(?:no|without|weak|lax|missing) (?:rate limit\w*|captcha)",
+    r"not rate limited|test (?:\w+ )?codes",
+    r"(?:employee|staff|student|military|nurse\w*|teacher|member)\w* (?:discount|code|price|rate)s? (?:\w+ )"
+    r"{0,6}(?:for|to) (?:my )?(?:friends?|neighbou?rs?|family|others|people|everyone|strangers|customers)",
+    r"(?:one|1|two|2) per (?:customer|person|household|account) (?:\w+ ){0,5}(?:\d+|many|more|multiple) (?:units|"
+    r"items|pieces|copies|times|consoles|pairs)",
+    r"(?:don'?t|doesn'?t|do not|does not|never|won'?t) (?:ask|check|require|verify|request) (?:for )?(?:the |a )"
+    r"?(?:cvv|3 ?ds|3 ?d ?secure|verification|id|signature|photo|otp|sms|billing)",
+    r"virtual (?:phone )?numbers|device fingerprint|sim swap\w*|credential stuffing|combo ?lists?|dev ?tools|burp",
+    r"hidden (?:input|field)|intercept\w* (?:the |a |my )?(?:request|call|response|checkout|payment)|replay\w*",
+    r"race condition",
+    r"(?:use|redeem|apply|spend|check ?out|pay|submit|order)\w* (?:\w+ ){0,4}at the same (?:moment|time|second)",
+    r"a bot (?:that|to|which) (?:\w+ )?(?:buy|buys|checks?|orders?|adds?|holds?|tests?|creates?|registers?|redeems?|"
+    r"claims?|posts?|leaves?)",
+    r"(?:sneaker|checkout|shopping) bots?",
+    r"bots? to (?:buy|check|order|add|hold|test|create|register|redeem|claim|post|snipe)|scalp\w*|auto ?checkout",
+    r"random (?:names|e ?mails|addresses|identities|details)",
+    r"(?:one|a single) person (?:\w+ ){0,2}(?:get|use|claim|redeem|order|buy|have) (?:\d+|multiple|many|several)",
+    r"(?:weak|lax|no|bad|poor) (?:fraud|security) (?:checks|controls|rules)",
+    r"drain\w* (?:\w+ ){0,2}(?:gift ?cards?|balances?|accounts?|cards?)|(?:got|been|was|were|get|getting) banned",
+    r"ban evasion",
+    r"(?:plausible|valid ?looking|working|realistic|active|unused|leaked|guess\w*|predict\w*) (?:\w+ )"
+    r"{0,2}(?:gift ?card|card|coupon|promo|discount|voucher) (?:numbers|codes|pins)"], [
+    r"(?:umgeh\w*|austrick\w*|überlist\w*|aushebel\w*|ausnutz\w*|contourn\w*|tromper|truquer|saltar\w*|burlar|evadir|"
+    r"eludir|aggir\w*|eludere|imbrogli\w*|sfrutt\w*|omzeil\w*|ontwijk\w*|misbruik\w*|contornar|driblar|enganar|"
+    r"obejś\w*|obchodz\w*|oszuk\w*|ominąć|omiń|omijać) (?:\w+ ){0,4}?(?:abfrage|prüfung|kontrolle|limit\w*|regel\w*|"
+    r"contrôle|vérification|verificación|verifica|controllo|fraudecontrole|verificação|weryfikacj\w*|kontrol\w*|"
+    r"límite|regra|regole|reglas|3 ?d ?secure|3 ?ds|fraud\w*|betrug\w*)",
+    r"schlupfloch\w*|faille|truco|trucco|truque|sztuczk\w*|mehrere\w* konten",
+    r"verschiedene\w* (?:e ?mail\w*|konten|adressen)|plusieurs comptes|varias cuentas|cuentas falsas|più account",
+    r"tanti account|meerdere accounts|różnych kont\w*|verschiedenen konten|différents comptes|distintas cuentas",
+    r"diferentes cuentas|account diversi|diversi account|verschillende accounts|contas diferentes|diferentes contas",
+    r"várias contas|wiele kont|kilka (?:fałszyw\w* )?kont|durchprobier\w*|account falsi|contas falsas"])
+_LOOSE = ([
+    r"(?:skip\w*|disable|disabling|switch off|turn off|override|overriding|ignore|remove) (?:\w+ ){0,3}?(?:fraud\w*|"
+    r"checks?|verification|3 ?ds|3 ?d ?secure|avs|cvv|review|limits?|velocity|captcha|approval|kyc)",
+    r"(?:edit|change|modify|set|send|tamper\w*|alter|tweak)\w* (?:\w+ ){0,4}(?:request|api call|payload|parameter|"
+    r"param|hidden field|form field|json|curl)",
+    r"quantity (?:of |to |= ?)?-\d|negative (?:quantity|quantities|price|amount|total)",
+    r"(?:online|any|other|these|those) (?:shops|stores|retailers|merchants|websites)|proxies|vpns?",
+    r"need (?:a |an |some )?(?:cc|ccs|cvv|fullz|bins?|drops?)|(?:ship|send)\w* (?:it |them )?to (?:a |my )?drop",
+    r"(?:set|change|switch|flip|force|mark|override|update)\w* (?:\w+ ){0,4}?(?:status )?(?:to|as) '?(?:paid|"
+    r"captured|succeeded|settled|delivered|refunded|approved)",
+    r"(?:payment|card|charge|transaction) (?:\w+ )?(?:never (?:actually )?went through|failed|bounced|was declined|"
+    r"didn'?t go through)"], [
+    r"(?:überspring\w*|deaktivier\w*|ignorier\w*|désactiv\w*|ignorer|desactiv\w*|saltarse|disattiv\w*|ignora\w*|"
+    r"uitschakel\w*|overslaan|desativ\w*|pular|pomiń|wyłącz\w*) (?:\w+ ){0,3}?(?:prüfung|kontrolle|contrôle|"
+    r"verificación|verifica|controllo|controle|verificação|weryfikacj\w*|3 ?d ?secure|3 ?ds)"])
+_PRESSURE = ([
+    r"in a hurry|just do it|i'?ll take (?:the )?responsibility",
+    r"(?:doesn'?t|don'?t|does not|do not|no one|nobody) (?:need|needs|has|have) to know|don'?t tell|do not tell",
+    r"just this once|trust me|i'?ll pay (?:\w+ )?(?:next|later|tomorrow)|no questions asked",
+    r"(?:it'?s|he'?s|she'?s|they'?re) (?:a )?(?:friend|family|my \w+) of mine|keep (?:it|this) between us",
+    r"off the books|under the table"], [
+    r"sag es niemandem|muss niemand wissen|personne ne (?:doit|saura)|nadie (?:tiene que|se va a) (?:saber|enterar)",
+    r"nessuno (?:deve|lo) sap\w*|niemand hoeft het te weten|ninguém precisa saber|nikt nie musi wiedzieć"])
+_GAIN = ([
+    r"without (?:paying|payment|being charged|returning|sending|a return|returns|the return|review|verification)",
+    r"never (?:pay|paying)",
+    r"never (?:return|returning|send|sending) (?:it|them|anything|the (?:\w+ )?(?:item|items|goods|product|products|"
+    r"parcel|package|stuff))",
+    r"not (?:pay|paying) (?:for|the)|pay(?:ing)? (?:less|nothing)",
+    r"keep(?:ing|s)? (?:both|the (?:item|items|goods|product|products|points|money|discount|cashback|gift ?card|"
+    r"order|stuff|refund|\w+ and)|it all|everything|using)",
+    r"still (?:get|keep|have|receive|collect)|get paid twice|double (?:spend|dip|refund)\w*|again and again",
+    r"over and over|back and forth|for profit|resell|reselling|sell the extra|cash(?:ing)? out|all (?:the )?stock",
+    r"buy (?:up |out )?(?:all|every)|block (?:the )?inventory",
+    r"(?:to|with) (?:\d+|two|three|several|multiple|different) (?:\w+ )?(?:carriers|couriers|shops|stores|banks|"
+    r"insurers)",
+    r"without (?:3 ?d ?secure|3 ?ds|verification|the cvv|cvv|avs|the code|otp|sms code)",
+    r"keep getting (?:free|refunds?|replacements?|credits?|discounts?)|still (?:refund\w*|accept\w*|approve\w*)",
+    r"take a cut|for a cut|only pay for one|pay for (?:just |only )?one|get in first",
+    r"avoid (?:vat|tax\w*|customs|postage|fees)|weaker currency|drain\w*|while i keep|and keep",
+    r"free (?:stuff|items?|products?|things|goods|orders?|money|food|pizza|gift ?cards?|trial boxes)",
+    r"(?:orders?|items?|stuff|things|products?|goods|everything|clothes|food|electronics|gift ?cards?) (?:\w+ )"
+    r"{0,2}for free",
+    r"100 ?% off|no returns? (?:needed|required)",
+    r"(?:refund\w*|paid|payout|credit\w*|compensat\w*) (?:\w+ ){0,4}(?:twice|double|two times)",
+    r"(?:twice|double) (?:refund|payout)|same (?:money|card|code|coupon|voucher|gift ?card|balance) twice",
+    r"(?:stop|cancel|reverse|recall|revoke|block|freeze|claw back|charge ?back)\w* (?:\w+ ){0,3}(?:payment|transfer|"
+    r"card|charge|direct debit) (?:\w+ ){0,3}(?:after|once|right after|as soon as|when)",
+    r"(?:welcome|first ?order|first ?time|new ?customer|sign ?up|newsletter|birthday|one ?time|single ?use)"
+    r"\w* (?:\w+ ){0,3}(?:again|twice|more than once|every time|each time|multiple times|several times|repeatedly|"
+    r"on (?:another|a second|my other|my old|a new) account)",
+    r"(?:lots of|many|multiple|\d+|a bunch of|several) (?:new ?customer|welcome|first ?order|sign ?up) (?:vouchers|"
+    r"coupons|codes|discounts|bonus\w*|offers|credits?)",
+    r"(?:code|coupon|voucher|promo|discount|offer|trial|bonus|credit)s? (?:\w+ ){0,3}(?:again|twice|more than once|"
+    r"multiple times|several times|repeatedly|over and over|every time|on (?:another|a second|my other|a new)"
+    r" account)",
+    r"(?:free )?trials? (?:again|repeatedly|forever|every month|over and over)",
+    r"(?:then|and then|afterwards|later|after that) (?:dispute|charge ?back|reverse|cancel|canceling|cancelling)"
+    r" (?:the|my|it|them)"], [
+    r"ohne (?:zu )?(?:bezahlen|zahlen|zurückzuschicken|rückgabe)|behalt\w*|behält|sans payer|payer moins",
+    r"sans (?:le |la |les )?renvoyer|garder|revend\w*|sin pagar|sin devolver\w*|quedarme|pagar menos|senza pagare",
+    r"senza restituir\w*|tenere|tenermi|pagare meno|rivend\w*|zonder (?:te )?betalen|toch houd\w*|doorverkop\w*",
+    r"sem pagar|sem devolver|ficar com|bez płacenia|bez zwrotu|zatrzyma\w*|odsprzeda\w*",
+    r"(?:code|gutschein|rabatt|cupón|cupon|codice|sconto|kortingscode|korting|cupom|desconto|kod|kupon)\w* (?:\w+ )"
+    r"{0,3}(?:plusieurs fois|mehrmals|mehrfach|varias veces|più volte|meerdere keren|várias vezes|kilka razy|"
+    r"wielokrotnie|à nouveau|de nuevo|di nuovo|opnieuw|de novo|ponownie|noch ?mal|immer wieder)",
+    r"gratis (?:spullen|dingen|sachen|zeug|produkte|artikel|cosas|productos|roba|prodotti|coisas|produtos|rzeczy)",
+    r"kostenlose? (?:sachen|ware|produkte|artikel)|choses gratuites|produits gratuits|darmowe (?:rzeczy|produkty)",
+    r"(?:danach|dann|puis|ensuite|luego|después|poi|dopo|daarna|depois|potem) (?:\w+ ){0,2}(?:storni\w*|annul\w*|"
+    r"cancel\w*|annull\w*|annuleer\w*|anul\w*)"])
+_GAIN_WEAK = ([
+    r"for free|twice|every (?:time|week|month)|each time|unlimited|infinite|endless|as many as|first in line",
+    r"already used|used it once|(?:again|more than once|multiple times|several times) on|a second one|another one",
+    r"replacement anyway|(?:a|my) second (?:parcel|package|one|replacement)|repeat (?:that|this|it)",
+    r"do (?:that|this|it) again|(?:on|with) bigger orders|report (?:it|them|the \w+) (?:as )?(?:lost|stolen|missing)",
+    r"to earn (?:\w+ ){0,2}(?:points|credit|bonus|rewards|cashback)",
+    r"(?:apply|use|applies|enter) (?:\w+ ){0,2}(?:referral|promo|coupon|discount|welcome) (?:\w+ )?(?:to|on|for|with)"
+    r" (?:each|every|all)",
+    r"(?:then|and then) return\w* (?:it|them)|working (?:\w+ )?codes"], [
+    r"kostenlos|umsonst|gratis|mehrmals|mehrfach|immer wieder|zweimal|gratuit\w*|plusieurs fois|deux fois",
+    r"varias veces|dos veces|più volte|due volte|comunque|meerdere keren|twee keer|várias vezes|duas vezes|de novo",
+    r"za darmo|kilka razy|dwa razy|wielokrotn\w*"])
+_NOT_MINE = ([
+    r"someone else's|somebody else's|someone elses|other people's|another (?:person|customer)'?s|not mine|isn'?t mine",
+    r"aren'?t mine|is not mine|are not mine|not my own|my ex'?s|(?:her|his|their) saved|flatmate's|roommate's",
+    r"grandma's|grandpa's|grandmother's|neighbou?r's|from a leak|leaked",
+    r"(?:buy|bought|use|using|with|spend) (?:a |the |some |these )?stolen",
+    r"stolen (?:\w+ ){0,2}(?:cards?|card numbers|credit cards|gift ?cards?|accounts?|logins?|credentials|details|"
+    r"data|identit\w*|cc|ccs|codes?)",
+    r"(?:cards?|ccs?) (?:i|we) bought|non ?vbv|bins? (?:list|for|that)|fullz|drop (?:address|house)",
+    r"without (?:her|him|them|the owners?) knowing",
+    r"belongs to (?:my \w+|someone|somebody|another|her|him|them|a friend|a stranger)",
+    r"that people (?:\w+ )?(?:posted|photographed|shared|lost|left)",
+    r"before (?:they|he|she|the owners?|anyone) (?:do|does|can|get to)|the owners",
+    r"(?:refund|credit|store credit|money|points|balance|voucher|discount|payout)\w* (?:\w+ ){0,3}(?:to|into|onto|on)"
+    r" my (?:own |personal |private )?(?:account|card|wallet|bank|paypal)",
+    r"cc to order"], [
+    r"nicht meine?|fremde\w*|von jemand anderem|pas à moi|volée?s?|no es mía|no es mío|robad\w*|de otra persona",
+    r"ajen\w*|non è mia|di un altro|altrui|rubat\w*|niet van mij|gestolen|van iemand anders|não é (?:minha|meu)",
+    r"roubad\w*|de outra pessoa|nie moja|nie mój|non è mio|cudz\w*|skradzion\w*"])
+
+READER = abuse_intent.Reader(
+    {"deceit": (_DECEIT, 2.0), "contrast": (_CONTRAST, 2.0), "evasion": (_EVASION, 2.0), "loose": (_LOOSE, 1.0),
+     "pressure": (_PRESSURE, 1.0), "gain": (_GAIN, 1.5), "gain_weak": (_GAIN_WEAK, 1.0), "not_mine": (_NOT_MINE, 2.0)},
+    stronger={"gain_weak": "gain", "loose": "evasion"},
+    groups=(("deceit",), ("contrast", "not_mine", "loose", "gain_weak", "pressure"), ("evasion", "gain")))
+UNFILTERED = READER.triggers
+"""Matched directly, not through detectors.Prefilter's RE2::Sets (abuse_intent.Reader.triggers says why)."""
+
+DETECTORS: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
+    (_STACKING, _Family(_stacking_valid, commerce=False)),
+    *((family, _Family(_abuse_valid)) for family in _ABUSE_FAMILIES),
+    *((trigger, abuse_intent.IntentValidator(READER)) for trigger in READER.triggers))

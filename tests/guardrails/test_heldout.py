@@ -16,7 +16,11 @@ from kong_plugins.guardrails.scanner import Scanner
 
 HERE = Path(__file__).parent
 RECALL_FLOOR = {
-    "heldout": {"sql_injection": 0.86, "payment_card": 1.0, "cvv": 0.85, "credentials": 0.75, "abuse": 0.14},
+    "heldout": {"sql_injection": 0.86, "payment_card": 1.0, "cvv": 0.85, "credentials": 0.75, "abuse": 0.42},
+    # abuse: 0.14 on first contact; 0.42 (2026-11-24) with abuse_intent.py, a scored reading of cue families built
+    # on tests/guardrails/abuse_dev.jsonl and the tuning corpus. No held-out line was read (abuse or other); its
+    # figures were seen three times in all, as printed by this test, and not tuned on (benign false positives
+    # 0 -> 0.41%, one prompt, unread).
     # sql_injection: 0.79, then 0.86 (2026-11-24) with the payloads an analysts' pass found missing (comparisons
     # after a closed value, `' OR true--`, `' ORDER BY 3--`), added without reading this corpus' SQL lines.
     # cvv: 0.74 on first contact, 0.85 once the detector knew the security-code words of German, French,
@@ -24,7 +28,9 @@ RECALL_FLOOR = {
     # credentials: 0.55 on first contact; 0.69 with the key formats of gitleaks' default rules (GitLab,
     # Google, Azure storage, Twilio, Shopify, npm, Square...) and Basic auth headers, 0.76 with password
     # wording in those languages. Both were added after reading this corpus' credential misses.
-    "heldout2": {"sql_injection": 0.84, "payment_card": 0.96, "cvv": 0.73, "credentials": 0.73, "abuse": 0.06},
+    "heldout2": {"sql_injection": 0.84, "payment_card": 0.96, "cvv": 0.73, "credentials": 0.73, "abuse": 0.31},
+    # abuse: 2/32 on first contact, 10/32 (2026-11-24) with abuse_intent.py, as for heldout above: no line read,
+    # false positives 0 -> 0.
     # first contact, 2026-11-23: 27/32, 24/32, 22/30, 25/34, 2/32. payment_card 24/32 -> 30/32 (and 26/28 ->
     # 28/28 on heldout) with the issuer ranges of Maestro, Mir, Troy, Elo, Verve, RuPay, Dankort and UnionPay's
     # 81, and cards grouped with dots or form-encoded: its author's report named Mir, Troy, Elo and a %20-encoded

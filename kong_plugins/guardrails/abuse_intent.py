@@ -1,0 +1,372 @@
+"""Abuse intent: whether a sentence asks how to cheat a shop, read from families of cues, not matched phrasings.
+
+abuse.py's phrase families name phrasings ("refund ... keep the item", "bypass ... fraud rules"); people who never
+saw them write others ("what excuse works best", "make the swap pass inspection", "quedarme con el producto sin
+devolverlo"). abuse.py also holds families of cues (deceit, evasion, unearned gain, someone else's means...), in
+English and the shop's other languages; a Reader built from them finds candidates with a few regexps of those
+words (its triggers) and scores the sentence around each one, with its neighbours:
+
+- each family of cues present counts (a weak one only without its strong one);
+- so does an author asking for it ("how do I", "help me", "my friend wants", "for a novel ... step by step"; a
+  bare question or order less) and someone who gains ("so I", "for my sister's orders", "in my favour");
+- a commerce word must be there (_OBJECT);
+- words of someone defending against it ("detect", "write a rule", "training", "chargeback rate", "fraudsters
+  often..."), reporting a customer's doing ("the customer says"), staff speaking of the shop's work ("how do we",
+  "by mistake") and a paste of code count against;
+- cues with nobody asking and nobody gaining are a description ("box switching: purchasing an expensive item...").
+
+A candidate is abuse at THRESHOLD. Everything is read from a bounded window (WINDOW bytes either side), matching is
+RE2 (one RE2::Set pass per sentence says which families and readings it holds), and text is folded to plain ASCII
+Latin first (accents dropped: "Rückerstattung" is read as "ruckerstattung"; other scripts drop out), so a
+candidate costs the same in a 1 MB text as in a prompt.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import re2
+
+from kong_plugins.guardrails.patterns import PATTERN_MAX_MEM, PerTextValidator, Validator, compile_pattern
+
+WINDOW = 320
+"""Bytes read either side of a candidate: its sentence and the ones beside it, in any prompt people write."""
+THRESHOLD = 3.0
+ASKS_WEAKLY = 0.75
+"""A question with no first person in it ("which payment methods allow...", "does offering a free product..."): it
+takes more than one cue with it, or someone who gains, to read as asking for abuse."""
+CODE_SHARE = 0.06
+"""A window with more of code's punctuation than this share of its bytes is a paste of code (prose has 1-2%)."""
+
+
+def words(*alternatives: str) -> str:
+    return r"\b(?:" + "|".join(alternatives) + r")\b"
+
+
+# --- what a sentence is about: commerce, payment and its controls (required) ------------------------------------------
+_OBJECT = words(
+    r"orders?|ordered|ordering|purchas\w*|buy\w*|bought|refund\w*|return\w*|chargebacks?|charge ?backs?|disput\w*",
+    r"charges?|coupons?|promo\w*|vouchers?|discounts?|codes?|gift ?cards?|giftcards?|balances?|pric\w*|carts?",
+    r"baskets?|checkout|check ?out|payments?|pay|paid|paying|billing|bills?|cards?|cc|ccs|bins?|accounts?|loyalty",
+    r"points|rewards?|cashback|cash ?back|referr\w*|refer|bonus\w*|credits?|shipping|postage|deliver\w*|parcels?",
+    r"packages?|shipments?|tracking|labels?|items?|goods|products?|merchandise|stock|inventory|sneakers?|consoles?",
+    r"tickets?|reviews?|listings?|sellers?|merchants?|shops?|stores?|till|register|warehouse|fraud\w*|risk|3 ?ds",
+    r"3 ?d ?secure|vbv|avs|velocity|verification|trials?|samples?|subscriptions?|invoices?|klarna|paypal|afterpay",
+    r"bnpl|bank|money|installments?|receipts?|replacements?|reship\w*|restocking|sales?|deals?|membership|cashier",
+    r"quantity|quantities|unit price|total|fees?|tags?|box|queue|launch|restock\w*|limited edition|food|meals?",
+    r"restaurant|takeaway|dessert|pizza|send\w* (?:\w+ )?back|sent (?:\w+ )?back|bestell\w*|kauf\w*|erstatt\w*",
+    r"ruckerstatt\w*|geld zuruck\w*|rucksend\w*|retour\w*|zuruckschick\w*|ruckbuchung\w*|gutschein\w*|rabatt\w*",
+    r"geschenkkart\w*|guthaben|preis\w*|warenkorb\w*|kasse|zahlung\w*|bezahl\w*|karte|karten|kreditkart\w*|konto",
+    r"konten|punkte|treuepunkt\w*|versand\w*|paket\w*|lieferung\w*|ware|waren|artikel|etikett\w*|neukunden\w*",
+    r"bewertung\w*|personalrabatt|mitarbeiterrabatt|commande|commandes|commandée?s?|rembours\w*|colis|livraison\w*",
+    r"paiement\w*|payer|carte|cartes|panier|prix|compte|comptes|solde|reduction\w*|remise\w*|parrainage|fidelite",
+    r"banque|impayes?|achat\w*|caisse|avis|pedidos?|reembols\w*|devolu\w*|devolver\w*|paquetes?|envios?|pagos?|pagar",
+    r"tarjetas?|cupon\w*|codigos?|descuentos?|carrito|precios?|cuentas?|saldo|productos?|compras?|contracargos?",
+    r"resenas?|puntos|tiendas?|ordine|ordini|ordinare|ordinato|rimbors\w*|reso|resi|restitu\w*|pacco|pacchi",
+    r"spedizion\w*|pagament\w*|pagare|carta|codice|codici|sconto|sconti|carrello|prezz\w*|prodott\w*|acquist\w*",
+    r"recension\w*|punti|negozio|banca|scarpe|scatola|bestelling\w*|terugbetal\w*|geld terug|pakket\w*|verzend\w*",
+    r"betal\w*|kaart\w*|creditcard\w*|korting\w*|kortingscode\w*|winkelwagen\w*|prijs\w*|prijzen|aankoop\w*",
+    r"cadeaukaart\w*|punten|winkel\w*|welkomst\w*|personeelskorting|reembolso|pacote\w*|entrega\w*|pagamento\w*",
+    r"cartao|cartoes|cupom|cupons|desconto\w*|carrinho|preco\w*|conta|contas|produto\w*|loja\w*|avaliac\w*|pontos",
+    r"vestido|zamowien\w*|zwrot\w*|paczk\w*|przesylk\w*|dostaw\w*|platnos\w*|zaplac\w*|kart\w*|kod\w*|rabat\w*",
+    r"kupon\w*|koszyk\w*|cena|ceny|cenę|ceną|kont\w*|produkt\w*|towar|towaru|towary|zakup\w*|opinia|opinie|opinii",
+    r"punkt\w*|sklep\w*|konsol\w*|pieniad\w*")
+
+# --- who asks, who gains, who defends ---------------------------------------------------------------------------------
+_ASKS = words(
+    r"how (?:do|can|could|would|should|might|will) (?:i|one|someone|somebody|people|he|she)|how to|how would someone",
+    r"how does one|help (?:me|us)|(?:tell|show|teach) me (?:how|what|which|the)|teach me to|walk me through",
+    r"(?:give|tell|show|list) me (?:the |a )?(?:steps|way|ways|method|trick)|steps to|a way to|ways to|explain how to",
+    r"step by step|exact (?:steps|wording)|in detail",
+    r"i (?:want|need|wanna|plan|intend|would like|'d like|am going|'m going|am trying|'m trying|have) to|my plan",
+    r"is there (?:a|any) (?:way|trick|method)",
+    r"what'?s (?:the|a|an) (?:best|easiest|quickest|safest|fastest|simplest|trick|untraceable)",
+    r"what (?:should|do|can) i (?:say|write|tell|do|enter|use|put|pick|choose)|which \w+ (?:should|do|can) i",
+    r"describe (?:exactly |in detail )?how|i'?m writing a (?:novel|story|screenplay|book|thriller|script)",
+    r"in a (?:novel|story|screenplay|book|thriller|film|movie|script)|suppose i|if someone wanted|asking for a friend",
+    r"my (?:friend|buddy|cousin|mom|sister|brother|roommate|flatmate) (?:wants|asked|needs|would like)",
+    r"for (?:a|my) (?:novel|story|screenplay|book|thriller|film|movie)|role ?play|pretend (?:you|to be)",
+    r"you are (?:now )?dan|hypothetically|how (?:do|can) we (?:get|make|keep|use)",
+    r"wie (?:kann|könnte|mache|nutze|umgehe|bekomme|schaffe|bringe|kriege|soll) ich|hilf mir|zeig mir|erklär\w* mir",
+    r"comment (?:je|puis|faire|modifier|contourner|obtenir|créer|utiliser|vider|avoir)|aide moi|aidez moi",
+    r"explique moi|expliquez moi|dis moi|dites moi|je (?:veux|voudrais)|cómo (?:puedo|hago|hacer|podría|consigo)",
+    r"ayúdame|dime|explícame|quiero|come (?:posso|faccio|fare)|aiutami|dimmi|spiegami|voglio|vorrei",
+    r"hoe (?:kan|gebruik|omzeil|krijg|doe|moet) ik|leg uit|vertel me|ik wil",
+    r"como (?:posso|fazer|faço|alterar|conseguir|criar)|me ajud\w*|ajude me|me diga|me explica|quero",
+    r"jak (?:mogę|mam|zrobić|obejść|można)|pomóż mi|powiedz mi|chcę")
+_ASKS_WEAK = words(
+    r"^(?:como|cómo|come|comment|wie|hoe|jak)",
+    r"(?:write|give|make|find|get|build|send|generate|create) (?:me|us)|(?:can|could|may|should) i|if i",
+    r"^(?:write|generate|create|build|give|automate|find me|show me|make (?:me|it|the|them|my)|draft|compose|"
+    r"describe|explain|list|suggest|invent|rewrite|word)",
+    r"i need (?:a|an|some)",
+    r"write (?:\d+|a|an) (?:\w+ ){0,2}(?:script|bot|letter|message|complaint|email|e mail|extension|reviews?)",
+    r"generate|create \d+|build me|find me|give me|would you (?:kindly|please)",
+    r"could you (?:please )?(?:tell|help|show|explain|write)|please write|method to|want to know|how$|^how",
+    r"best \w+ (?:method|way)",
+    r"need (?:a|an|some)? ?(?:script|bot|way|method|list|cc|ccs|cards?|cvv|fullz|bins?|drops?)|schreib\w* mir|gib mir",
+    r"ich (?:will|möchte|brauche)|escríbeme|necesito|scrivimi|schrijf me|preciso|napisz mi")
+_QUESTION = words(
+    r"^(?:what|which|where|when|is there|are there|does|do|can|could|would|should|will)")
+_PERSONAL = words(
+    r"so (?:that )?i (?:can |could )?(?:get|keep|pay|save|don'?t|never|avoid|still|collect|receive)",
+    r"so (?:that )?i can (?:get|keep|pay|save|return|use|order|buy|claim|collect|resell|sell|test|spend|cash)",
+    r"so (?:they|the (?:shop|store|seller|bank|merchant|support|agent)) (?:refunds?|resends?|reships?|pays?|credits?|"
+    r"sends? (?:me )?(?:a|another|the|it))",
+    r"side with me|rule for me|win the (?:dispute|chargeback|case|claim)|so (?:that )?i'?ll|for me|for myself",
+    r"(?:to|into|onto|on) my (?:own |personal )?(?:card|account|wallet|bank)|my (?:own|personal) (?:card|account)",
+    r"my (?:friends?|buddy|cousin|brother|sister|mom|dad|family|girlfriend)'?s?",
+    r"my (?:boyfriend|wife|husband|roommate|flatmate)'?s?|i keep|i pay|myself|i'?ll take|we own|in my favou?r",
+    r"so (?:that )?my (?:orders?|payments?|purchases?|refunds?) (?:go|goes|get|gets) (?:through|approved)|damit ich",
+    r"pour que je|para que|per avere|zodat ik|para eu|żeby dostać")
+_DEFENDS = words(
+    r"detect\w*|prevent\w*|stop (?:people|customers|them|fraud|bots|scalp\w*|abuse)|spot|spotting|identif\w*|catch",
+    r"catching|investigat\w*|audit\w*|monitor\w*|alerts?|red flags?|signals?|indicators?|look for",
+    r"(?:write|add|create|set up|build|tune|draft|design|new|a|our) (?:\w+ ){0,2}rules?|rules? (?:that|to|which|for)",
+    r"(?:our|the) (?:\w+ )?polic(?:y|ies) (?:says?|allows?|on|for)|policy draft|draft (?:a |the )?policy|tactics",
+    r"per (?:the |our )?policy|press (?:release|statement|team|office)|(?:press|public|official) statement|incident",
+    r"post ?mortem|announcement|sku|catalog\w*|pricing tool|pandas|snippet|dataframe",
+    r"find (?:all |the )?(?:accounts|customers|orders|users)|terms and conditions|training|trainings|train|awareness",
+    r"workshop|onboarding|playbook|runbook|macro|case study|wiki|deck|loss prevention|mitigat\w*|harden\w*|protect\w*",
+    r"threat model\w*|red team|pentest\w*|staging|qa|sandbox|demo|seed|mock\w*|dummy|synthetic|fixtures?",
+    r"test (?:cases?|data|accounts?|environment|plan|suite)|unit tests?|analy[sz]\w*|dashboard|kpis?|metrics?|rates?",
+    r"trends?|query|sql|fraudsters?|attackers?|scammers?|criminals|bad actors|summar\w*|losses|compliance|gdpr|legal",
+    r"legit\w*|suspicious|we suspect|classifier|thieves|abusers|crooks|fraud rings?|bad apples|at scale|for example",
+    r"typically|commonly|occurs when|happens when|refers to|is when|(?:types|forms|kinds) of",
+    r"(?:found|learned|saw|see|know|shows?|describes?|understand) how|what is|what are|why do|why did",
+    r"explain (?:to|the|what|why)|difference between|(?:an|the|our) article (?:for|about|on)|blog|warn\w*",
+    r"so (?:the|our) (?:\w+ )?team|so (?:we|agents|the team|analysts|support) can|design controls|controls|testing",
+    r"locally|localhost|cache|fix|fixes|fixed|fixing|patch\w*|constraints?",
+    r"how (?:a|an|the|this|that) (?:\w+ ){0,3}(?:could|can|would|might|works?)",
+    r"(?:cypress|playwright|selenium|jest|pytest|unit|integration|e2e|regression) tests?|expects? (?:a )?\d{3}",
+    r"write (?:a |the )?tests?|is (?:that|this|it) a risk|security risk|why does|why is|why are|why would",
+    r"why doesn'?t|(?:second|manager'?s?|two ?person|dual|four ?eyes) approval",
+    r"allow (?:agents|staff|managers|support|employees|the team)|internal|pickup|wholesale|b2b",
+    r"for all (?:orders|customers)|for orders (?:from|over|under|with|in)",
+    r"(?:reply|respond|answer|write back|get back) to (?:a|the|this|our|that) customers?",
+    r"(?:reply|response|email|message|letter|macro|template) (?:to|for) (?:a|the|this|our|that) customers?|debug\w*",
+    r"linter|how (?:do|can|should|could) we (?:verify|check|validate|confirm|handle|respond|stop|tell)",
+    r"(?:see|check|find out|know|tell|list) (?:which|whether|if|how many) (?:of )?(?:our|the)|erkenn\w*|verhinder\w*",
+    r"aufdeck\w*|schulung\w*|richtlinie\w*|regel|prévenir|empêcher|repérer|signaux|règles?|politique|formation|taux",
+    r"prevención|reglas?|política|formación|tasa|analiz\w*|rilev\w*|riconosc\w*|impedire|preven\w*|regola|formazione",
+    r"tasso|herkenn\w*|voorkomen|beleid|detectar|impedir|regras?|treinamento|taxa|wykrywa\w*|wykryć|zapobieg\w*",
+    r"szkoleni\w*|reguła|regułę|reguły|regułami")
+_OPS = words(
+    r"how (?:do|should) we|should we|do we|we need to|we want to|we must|we have to",
+    r"our (?:team|policy|policies|customers?|shop|store|agents?|checkout|system|data|process|warehouse|support)",
+    r"wie (?:gehen|sollen|können) wir|comment (?:devons|pouvons)|cómo (?:debemos|podemos)|come (?:dobbiamo|possiamo)",
+    r"hoe (?:moeten|kunnen) we|como (?:devemos|podemos)|jak (?:mamy|możemy|powinniśmy)|by accident|accidentally",
+    r"by mistake|in error|mistakenly|we (?:refunded|charged|sent|shipped|cancell?ed|issued|received|got)")
+_REPORTS = words(
+    r"(?:the |a |our |this )?customers? (?:who |that )?(?:\w+ )?(?:says?|said|claims?|claimed|wants?|asks?|asked|"
+    r"called|reports?|reported|returned|sent|filed|disputes?|disputed|used|got|keeps?|threatens?|was|were|has|had)",
+    r"(?:klient|klientka|kunde|kundin|klant|client|cliente|le client|la cliente|o cliente|il cliente|el cliente)"
+    r" (?:\w+ )?(?:chce|will|möchte|wil|veut|quiere|vuole|quer|sagt|dice|diz|dit|zegt|twierdzi|behauptet|affirme|"
+    r"afirma|sostiene|beweert)",
+    r"(?:could|can|would|might|does|do|will) (?:a|an|our|the|some) (?:customers?|buyers?|users?|shoppers?|sellers?)",
+    r"(?:the |our )?(?:warehouse|courier|carrier|agent|team|driver|bank|acquirer|store|shop|investigator) (?:found|"
+    r"says?|said|reported|confirmed|noticed|flagged|received)",
+    r"procedure|process for|what'?s the process|(?:she|he) (?:says|said|claims|claimed)|kunde sagt|klant zegt",
+    r"le client (?:affirme|dit)|el cliente dice|il cliente dice|o cliente diz|klient twierdzi")
+
+_LETTERS = {"a": "àáâãäåą", "c": "çćč", "e": "èéêëę", "i": "ìíîï", "l": "ł", "n": "ñń", "o": "òóôõöø", "s": "śšß",
+            "u": "ùúûü", "z": "źżž"}
+_BASE = {accented: base for base, accents in _LETTERS.items() for accented in accents}
+
+
+def plain(source: str) -> str:
+    """A cue as the normalised text spells it: no accents."""
+    return "".join(_BASE.get(c, c) for c in source).replace("ß", "ss")
+
+
+def as_written(source: str) -> str:
+    """A cue as people type it: a space may be any run of spaces, hyphens and quotes ("3-D Secure", "e-mail"), an
+    apostrophe a typographic one, an accented letter its plain one too ("chociaż", "chociaz"); `\\b` is ASCII's,
+    so a cue that starts or ends in an accented letter has no boundary there. Classes only, no repeats."""
+    out = []
+    for i, c in enumerate(source):
+        if c == " " and source[i - 1:i] != "\\":
+            out.append(r"[\s\-'\"]" + ("*" if source[i + 1:i + 2] == "?" else "+"))
+        elif c == "?" and source[i - 1:i] == " ":
+            continue
+        elif c == "'":
+            out.append("['’]")
+        elif c in _BASE:
+            out.append(f"[{c}{_BASE[c] if c != 'ß' else 's'}]")
+        else:
+            out.append(c)
+    edges = (r"\b" if source[:1] not in _BASE else "", r"\b" if source[-1:] not in _BASE else "")
+    return edges[0] + "".join(out) + edges[1]
+
+
+def alternatives(source: str) -> list[str]:
+    """The top-level alternatives of a pattern."""
+    out, depth, start = [], 0, 0
+    for i, c in enumerate(source):
+        if c == "(" and source[i - 1:i] != "\\":
+            depth += 1
+        elif c == ")" and source[i - 1:i] != "\\":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(source[start:i])
+            start = i + 1
+    return out + [source[start:]]
+
+
+_READINGS = {"object": _OBJECT, "asks": _ASKS, "asks weakly": _ASKS_WEAK, "questions": _QUESTION, "gains": _PERSONAL,
+             "defends": _DEFENDS, "ops": _OPS, "reports": _REPORTS}
+_DEFENDING = compile_pattern(plain(_DEFENDS))
+_FOLD = str.maketrans({"ł": "l", "Ł": "l", "ß": "ss", "ø": "o", "Ø": "o", "æ": "ae", "œ": "oe", "’": "'", "‘": "'",
+                       "`": "'", "´": "'", **{c: " " for c in "“”„«»‹›…·•¿¡–—"}})
+_ASCII = bytes(c if chr(c).isalnum() or chr(c) in "'%-\0" else 32 for c in range(128)).lower() + b" " * 128
+_BREAKS = (b". ", b"? ", b"! ", b"; ", b": ", b".\t", b"?\t", b"!\t", b".\r", b"?\r", b"!\r", b"\r", b"\n")
+_DASH = compile_pattern(r"-(?:[^0-9]|$)|(?:^|[^ ])-")
+
+
+def normalise(raw: bytes) -> str:
+    """Lower case, accents dropped, anything but letters, digits, `'`, `%` and a minus before a number a space:
+    what the cues are written in. A sentence's end (. ? ! ; : before a space, a line break) becomes NUL. Letters
+    of other scripts drop out (the cues are in Latin script)."""
+    for end in _BREAKS:
+        raw = raw.replace(end, b"\0 ")
+    if not raw.isascii():
+        raw = unicodedata.normalize("NFKD", raw.decode("utf-8", "ignore").translate(_FOLD)).encode("ascii", "ignore")
+    text = raw.translate(_ASCII)
+    if b"-" in text:
+        if any(b"-%d" % digit in text for digit in range(10)):
+            text = _DASH.sub(lambda m: m.group(0).replace(b"-", b" "), text)
+        else:                                   # the same, at C speed: no dash kept when none is before a digit
+            text = text.replace(b"-", b" ")
+    if b"'" in text:
+        text = b" " + text + b" "
+        for quote in (b" '", b"' "):
+            while quote in text:
+                text = text.replace(quote, b" ")
+    return " ".join(text.decode().split())
+
+
+def _found(pattern: Any, text: bytes) -> int:
+    """0, 1 or 2: how many different cues of `pattern` `text` holds (two searches at most)."""
+    first = pattern.search(text)
+    if first is None:
+        return 0
+    second = pattern.search(text, first.end())
+    return 1 if second is None or second.group(0) == first.group(0) else 2
+
+
+def _sentence(text: bytes, position: int) -> tuple[bytes, bytes]:
+    """The normalised sentence at `position`, and the ones before and after it (one line: `around`)."""
+    lo, hi = max(0, position - WINDOW), min(len(text), position + WINDOW)
+    before = normalise(text[lo:position]).split("\0")
+    after = normalise(text[position:hi]).split("\0")
+    if lo > 0 and len(before) > 1:
+        before = before[1:]                     # a sentence cut in half
+    if hi < len(text) and len(after) > 1:
+        after = after[:-1]
+    own = (before[-1] + " " + after[0]).strip().encode()
+    around = ((before[-2] if len(before) > 1 else "") + " " + (after[1] if len(after) > 1 else "")).strip().encode()
+    return own, around
+
+
+class Reader:
+    """Families of cues ({name: ((english, others), weight)}, each a list of alternatives), their weak-to-strong
+    pairs (`stronger`: a weak family counts only without its strong one) and how their cues are grouped into
+    trigger regexps (`groups`)."""
+
+    def __init__(self, families: dict[str, tuple[tuple[list[str], list[str]], float]], stronger: dict[str, str],
+                 groups: tuple[tuple[str, ...], ...]) -> None:
+        self.weights = {name: weight for name, (_, weight) in families.items()}
+        self.stronger = stronger
+        scored = {**{name: words(*english, *others) for name, ((english, others), _) in families.items()}, **_READINGS}
+        self.names = tuple(scored)
+        options = re2.Options()
+        options.case_sensitive = False
+        options.max_mem = PATTERN_MAX_MEM
+        self.scoring = re2.Set.SearchSet(options)
+        """Every family and reading in one RE2::Set: one pass over a sentence says which of them it holds."""
+        for name in self.names:
+            self.scoring.Add(plain(scored[name]).encode())
+        self.scoring.Compile()
+        self.cues = {name: compile_pattern(plain(scored[name])) for name in families}
+        self.triggers = tuple(compile_pattern("|".join(
+            as_written(alternative) for name in names for source in sum(families[name][0], [])
+            for alternative in alternatives(source))) for names in groups)
+        """Candidates, on the folded text as written: one regexp per group, matched directly (not through
+        detectors.Prefilter: a set's pass would cost as much, on top). One regexp of all of them is too large for
+        RE2's DFA: its states, of thousands of instructions each, fill the 8 MiB budget and RE2 falls back to
+        its NFA (about 1 s per MB of prose)."""
+
+    def holds(self, text: bytes) -> set[str]:
+        return {self.names[i] for i in self.scoring.Match(text) or ()} if text else set()
+
+    def explain(self, text: bytes, position: int) -> dict[str, float]:
+        """The score's parts for the sentence at `position` (with its neighbours); `score` sums them."""
+        own, around = _sentence(text, position)
+        here, near = self.holds(own), self.holds(around)
+        held = here | near
+        if "object" not in held or not held & self.weights.keys():
+            return {}
+        parts = {name: weight for name, weight in self.weights.items()
+                 if name in held and self.stronger.get(name) not in held}
+        if "asks" in held:
+            parts["asks"] = 1.5
+        elif "asks weakly" in held:
+            parts["asks"] = 1.0
+        elif "questions" in held:
+            parts["asks"] = ASKS_WEAKLY
+        if "gains" in held:
+            parts["gains"] = 1.0
+        if "defends" in here:
+            parts["defends"] = -2.5 * _found(_DEFENDING, own)
+        elif "defends" in near:
+            parts["defends"] = -1.5
+        if "reports" in held:
+            parts["reports"] = -2.0
+        if "ops" in held and "gains" not in held:
+            parts["ops"] = -1.0                 # staff speaking of the shop's own work
+        raw = text[max(0, position - WINDOW):position + WINDOW]
+        if sum(raw.count(c) for c in b"{}();=<>[]*/#$|\\_") > CODE_SHARE * len(raw):
+            parts["code"] = -2.0                # a paste of code or config, not someone's request
+        if THRESHOLD - 1.0 <= sum(parts.values()) < THRESHOLD:   # a second cue of a family counts where it decides
+            window = own + b" " + around
+            extra = sum(_found(self.cues[name], window) - 1 for name in self.weights if name in parts)
+            if extra:
+                parts["more cues"] = 0.5 * min(extra, 2)
+        return parts
+
+    def score(self, text: bytes, position: int) -> float:
+        """How much the sentence at `position` (with its neighbours) reads as asking for help abusing a shop."""
+        parts = self.explain(text, position)
+        if "asks" not in parts and "gains" not in parts:
+            return 0.0                          # cues, but nobody asks and nobody gains: a description, a glossary
+        return sum(parts.values())
+
+    def not_defended(self, text: bytes, position: int, commerce: bool = True) -> bool:
+        """For abuse.py's phrase families: the sentence at `position` is not one of someone defending against
+        abuse, reporting a customer's doing or speaking of the shop's own work ("write the press statement about the
+        coupon glitch", "fraudsters often claim an item never arrived even though...", "set the shipping fee to 0
+        for orders from our staff shop"), unless it says who gains; and, unless `commerce` is known already, it
+        speaks of commerce (_OBJECT)."""
+        own, around = _sentence(text, position)
+        held = self.holds(own)
+        if commerce and "object" not in held and "object" not in self.holds(around):
+            return False                        # no order, price, payment... near: a stack of status codes, a game
+        return "gains" in held or not held & {"defends", "reports", "ops"}
+
+
+class IntentValidator(PerTextValidator):
+    """A candidate is abuse when its sentence scores THRESHOLD or more; a window of text is scored once per scan."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def bind(self, text: bytes, shared: dict[str, Any]) -> Validator:
+        memo: dict[bytes, bool] = shared.setdefault("abuse_intent", {})
+
+        def valid(data: bytes, m: Any) -> bool:
+            key = data[max(0, m.start() - WINDOW):m.start() + WINDOW]
+            if key not in memo:
+                memo[key] = self.reader.score(data, m.start()) >= THRESHOLD
+            return memo[key]
+        return valid
