@@ -258,10 +258,11 @@ def _last_user(messages: list[dict[str, Any]]) -> LastUserTurn:
     return LastUserTurn()
 
 
-def parse_anthropic_body(body: Any, adaptive_thinking: bool = True) -> Prompt:
+def parse_anthropic_body(body: Any, adaptive_thinking: bool = True, effort: bool = True) -> Prompt:
     """Validate and normalise; raises BedrockError (400) like Bedrock would.
 
-    ``adaptive_thinking``: the model takes ``thinking: {"type": "adaptive"}`` (see check_thinking)."""
+    ``adaptive_thinking``: the model takes ``thinking: {"type": "adaptive"}`` (see check_thinking); ``effort``: it
+    takes ``output_config.effort`` (ModelInfo.supports_effort)."""
     _validate_top_level(body)
     messages = body["messages"]
     _validate_messages(messages)
@@ -280,6 +281,8 @@ def parse_anthropic_body(body: Any, adaptive_thinking: bool = True) -> Prompt:
         check_thinking_rules(temperature=body.get("temperature"), top_p=body.get("top_p"),
                              forced_tool=choice in ("any", "tool"), loop_opener=None)
     output_schema = anthropic_schema(body.get("output_config"))
+    if not effort and "effort" in (body.get("output_config") or {}):   # a dict or none: anthropic_schema checked
+        raise validation("This model does not support the effort parameter.")
     segments = SegmentList()
     for tool in body.get("tools") or []:
         rest = {k: v for k, v in tool.items() if k != "cache_control"}

@@ -51,6 +51,12 @@ class ModelInfo:
         return version is not None and (int(version.group(1)), int(version.group(2) or 0)) >= (4, 6)
 
     @property
+    def supports_effort(self) -> bool:
+        """``output_config.effort`` came with Opus 4.5 and Claude 4.6; Bedrock's Sonnet 4.5 answers it with a 400
+        (anthropics/claude-code#30795)."""
+        return self.supports_adaptive_thinking or (self.family == "claude" and "claude-opus-4-5" in self.base_id)
+
+    @property
     def supports_prompt_caching(self) -> bool:
         """Claude from 3.5 Sonnet v2 and 3.5 Haiku on, and Nova; Bedrock refuses a cache point elsewhere."""
         if self.family == "nova":

@@ -61,7 +61,7 @@ def _parse_json(body: bytes, operation: str) -> Any:
 def _invoke_prompt(model: ModelRef, body: Any) -> tuple[Prompt, str]:
     family = model.info.family
     if family == "claude":
-        prompt = parse_anthropic_body(body, model.info.supports_adaptive_thinking)
+        prompt = parse_anthropic_body(body, model.info.supports_adaptive_thinking, model.info.supports_effort)
         require_support(model.info, prompt.output_schema, prompt.strict_tools)
         return prompt, "anthropic"
     if family == "titan":
@@ -84,7 +84,8 @@ def _count_tokens_prompt(model: ModelRef, body: Any) -> Prompt:
         raw = base64.b64decode(encoded or "", validate=True)
     except (binascii.Error, TypeError, ValueError):
         raise validation("input.invokeModel.body must be base64-encoded.") from None
-    return parse_anthropic_body(_parse_json(raw, "invoke"), model.info.supports_adaptive_thinking)
+    return parse_anthropic_body(_parse_json(raw, "invoke"), model.info.supports_adaptive_thinking,
+                                model.info.supports_effort)
 
 
 def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None = None) -> Prepared:

@@ -124,17 +124,28 @@ def budgeted(request: dict[str, Any]) -> dict[str, Any]:
     Adaptive thinking becomes thinking on the effort's share of max_tokens, as on Converse (Claude's default
     effort, high, when none is named); none at all when max_tokens leaves no room for the smallest budget
     (adaptive thinking may think not). A request without max_tokens (count_tokens) gets the smallest budget.
+    `output_config.effort` goes (it became the budget, and Bedrock's Sonnet 4.5 answers an effort with a 400).
     Any other request is returned as it is.
     """
     if not _adaptive(request.get("thinking")):
         return request
+    effort = _effort(request)
+    request = _without_effort(request)
     max_tokens = request.get("max_tokens")
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
         return {**request, "thinking": {"type": "enabled", "budget_tokens": MIN_BUDGET}}
     if max_tokens <= MIN_BUDGET:
         return {k: v for k, v in request.items() if k != "thinking"}
-    effort = _effort(request)
     return {**request, "thinking": _budget(max_tokens, effort if effort in _BUDGET_SHARE else "high")}
+
+
+def _without_effort(request: dict[str, Any]) -> dict[str, Any]:
+    """`request` without `output_config.effort` (and without an `output_config` left empty by that)."""
+    config = request.get("output_config")
+    if not isinstance(config, dict) or "effort" not in config:
+        return request
+    rest = {k: v for k, v in config.items() if k != "effort"}
+    return {k: v for k, v in {**request, "output_config": rest}.items() if k != "output_config" or rest}
 
 
 def budgeted_body(body: bytes) -> bytes:

@@ -124,6 +124,19 @@ def test_bedrock_mode_opus_served_by_an_older_opus(stack, operation):
     assert sent(stack)[-1]["body"]["thinking"] == {"type": "enabled", "budget_tokens": 51200}
 
 
+def test_bedrock_mode_sonnet_with_an_effort_served_by_sonnet_4_5(stack):
+    """CLAUDE_CODE_USE_BEDROCK with ANTHROPIC_MODEL=sonnet: Claude Code calls us.anthropic.claude-sonnet-4-6 with
+    adaptive thinking and output_config.effort; Sonnet 4.5 serves it, and Bedrock answers an effort there with a
+    400 (anthropics/claude-code#30795). The effort became the thinking budget, so it is not sent on."""
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 32000, "thinking": {"type": "adaptive"},
+            "output_config": {"effort": "medium"}, "messages": [{"role": "user", "content": "say hi"}]}
+    answer = bedrock_runtime(stack).invoke_model(modelId="us.anthropic.claude-sonnet-4-6", body=json.dumps(body))
+    assert answer["ResponseMetadata"]["HTTPHeaders"]["x-bedrock-model"] == "sonnet"
+    assert [block["type"] for block in json.loads(answer["body"].read())["content"]] == ["thinking", "text"]
+    assert sent(stack)[-1]["body"]["thinking"] == {"type": "enabled", "budget_tokens": 16000}
+    assert "output_config" not in sent(stack)[-1]["body"]
+
+
 def test_bedrock_mode_counts_what_an_older_opus_serves(stack):
     """CountTokens (AWS SDKs, Claude Code's Bedrock mode) of the InvokeModel body the test above sends: before
     2026-11-25 the body inside it went on with adaptive thinking, and the Opus 4.5 serving the id refused it (400)

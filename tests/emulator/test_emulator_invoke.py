@@ -100,7 +100,7 @@ def test_known_betas_and_claude_code_fields_accepted(invoke) -> None:
                        metadata={"user_id": "u"}, output_config={"effort": "high"},
                        context_management={"edits": []}, max_tokens=32000,
                        thinking={"type": "enabled", "budget_tokens": 31999})
-    assert invoke(body)["json"]["content"][0]["type"] == "thinking"
+    assert invoke(body, SONNET_46)["json"]["content"][0]["type"] == "thinking"   # the effort: Claude 4.6 (see below)
 
 
 def test_determinism(invoke) -> None:
@@ -179,6 +179,17 @@ def test_adaptive_thinking_is_refused_before_claude_4_6_as_bedrock_does(client) 
     error = _client_error(client, SONNET_45, claude_body(max_tokens=4000, thinking={"type": "adaptive"}))
     assert error.response["Error"]["Code"] == "ValidationException"
     assert "Input tag 'adaptive' found using 'type'" in error.response["Error"]["Message"]
+
+
+def test_an_effort_is_refused_where_claude_has_none_as_bedrock_does(client, invoke) -> None:
+    """output_config.effort came with Opus 4.5 and Claude 4.6; Bedrock's Sonnet 4.5 answers it with a 400
+    (anthropics/claude-code#30795)."""
+    effort = {"effort": "high"}
+    error = _client_error(client, SONNET_45, claude_body(output_config=effort))
+    assert error.response["Error"]["Code"] == "ValidationException"
+    assert error.response["Error"]["Message"] == "This model does not support the effort parameter."
+    for model in (SONNET_46, "us.anthropic.claude-opus-4-5-20251101-v1:0"):
+        assert invoke(claude_body(output_config=effort), model)["json"]["stop_reason"] == "end_turn"
 
 
 def test_images_cost_fixed_tokens_and_are_mentioned(invoke) -> None:

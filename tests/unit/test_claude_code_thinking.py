@@ -76,3 +76,15 @@ def test_a_native_count_body_is_rewritten_inside_its_invoke_model_body():
                    b'{"input": {"invokeModel": {"body": "not base64 adaptive"}}}', b'{"input": {"invokeModel": 1}}',
                    b'{"input": {"converse": {"messages": []}}}', b"[]"):
         assert budgeted_count_body(unread) is unread     # Bedrock's to refuse, or nothing to rewrite
+
+
+def test_the_effort_goes_with_adaptive_thinking_and_the_format_stays():
+    """Bedrock's Sonnet 4.5 answers output_config.effort with a 400: the effort is the budget now."""
+    schema = {"type": "json_schema", "schema": {"type": "object"}}
+    request = {"max_tokens": 9000, "thinking": ADAPTIVE, "output_config": {"effort": "low", "format": schema}}
+    assert budgeted(request) == {"max_tokens": 9000, "thinking": {"type": "enabled", "budget_tokens": 2250},
+                                 "output_config": {"format": schema}}
+    assert budgeted({"max_tokens": 1000, "thinking": ADAPTIVE, "output_config": {"effort": "low"}}) == \
+        {"max_tokens": 1000}
+    kept = {"max_tokens": 9000, "output_config": {"effort": "low"}}      # no adaptive thinking: as it is
+    assert budgeted(kept) is kept
