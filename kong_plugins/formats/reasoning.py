@@ -123,19 +123,21 @@ def budgeted(request: dict[str, Any]) -> dict[str, Any]:
 
     Adaptive thinking becomes thinking on the effort's share of max_tokens, as on Converse (Claude's default
     effort, high, when none is named); none at all when max_tokens leaves no room for the smallest budget
-    (adaptive thinking may think not). A request without max_tokens (count_tokens) gets the smallest budget.
-    `output_config.effort` goes (it became the budget, and Bedrock's Sonnet 4.5 answers an effort with a 400).
-    Any other request is returned as it is.
+    (adaptive thinking may think not), or when tool_choice forces a tool (adaptive thinking takes one, a budget
+    does not). A request without max_tokens (count_tokens) gets the smallest budget. `output_config.effort` goes
+    (it became the budget, and Bedrock's Sonnet 4.5 answers an effort with a 400). Any other request is returned
+    as it is.
     """
     if not _adaptive(request.get("thinking")):
         return request
     effort = _effort(request)
     request = _without_effort(request)
-    max_tokens = request.get("max_tokens")
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        return {**request, "thinking": {"type": "enabled", "budget_tokens": MIN_BUDGET}}
-    if max_tokens <= MIN_BUDGET:
+    max_tokens, choice = request.get("max_tokens"), request.get("tool_choice")
+    counted = isinstance(max_tokens, int) and not isinstance(max_tokens, bool)
+    if counted and max_tokens <= MIN_BUDGET or isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
         return {k: v for k, v in request.items() if k != "thinking"}
+    if not counted:
+        return {**request, "thinking": {"type": "enabled", "budget_tokens": MIN_BUDGET}}
     return {**request, "thinking": _budget(max_tokens, effort if effort in _BUDGET_SHARE else "high")}
 
 

@@ -90,6 +90,18 @@ def test_too_few_tokens_for_a_budget_answer_without_thinking(stack):
     assert "thinking" not in sent(stack)[-1]["body"]
 
 
+def test_a_forced_tool_call_is_made_without_thinking(stack):
+    """Forced tool use "is incompatible with manual extended thinking but works with adaptive thinking" (Anthropic's
+    extended-thinking page), which may think not: the call is made without thinking. Before 2026-11-25 it went to
+    Sonnet 4.5 as thinking on a budget with the forced tool, which Claude refuses (400 "Thinking may not be enabled
+    when tool_choice forces tool use.")."""
+    for tool_choice in ({"type": "tool", "name": "Read"}, {"type": "any"}):
+        body = {**claude_code_call("claude-sonnet-5", "read the notes file"), "tool_choice": tool_choice}
+        message, _ = streamed(stack, body)
+        assert [block.type for block in message.content] == ["tool_use"] and message.stop_reason == "tool_use"
+        assert "thinking" not in sent(stack)[-1]["body"]
+
+
 def test_opus_4_7_on_mantle_takes_claude_codes_system_turn(stack):
     """ANTHROPIC_MODEL=opus-4-7 (the catalogue's name, unknown to Claude Code): its system turn joins the system
     prompt, as on InvokeModel, for Mantle's model and for the Opus 4.5 it falls back to."""

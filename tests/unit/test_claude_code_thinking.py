@@ -88,3 +88,12 @@ def test_the_effort_goes_with_adaptive_thinking_and_the_format_stays():
         {"max_tokens": 1000}
     kept = {"max_tokens": 9000, "output_config": {"effort": "low"}}      # no adaptive thinking: as it is
     assert budgeted(kept) is kept
+
+
+@pytest.mark.parametrize("choice", [{"type": "any"}, {"type": "tool", "name": "Read"}])
+def test_a_forced_tool_is_called_without_thinking(choice):
+    """Adaptive thinking takes a forced tool (it may think not); thinking on a budget does not (a 400)."""
+    request = {"max_tokens": 9000, "thinking": ADAPTIVE, "tool_choice": choice}
+    assert budgeted(request) == {"max_tokens": 9000, "tool_choice": choice}
+    auto = {"max_tokens": 9000, "thinking": ADAPTIVE, "tool_choice": {"type": "auto"}}
+    assert budgeted(auto)["thinking"] == {"type": "enabled", "budget_tokens": 7200}
