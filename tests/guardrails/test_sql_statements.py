@@ -13,7 +13,6 @@ Gaps the analysts' passes left (tests/guardrails/test_ops_and_analyst_text.py, l
 Every case of the first two lists below failed on the sql.py before this change (as did the COMMENT ON script
 of the fourth); the others held before and guard the fix's edges."""
 
-import time
 
 import pytest
 
@@ -172,10 +171,10 @@ def test_a_comment_after_a_stacked_statement_still_swallows_the_query(text):
 @pytest.mark.parametrize("unit", [
     "SELECT * FROM t WHERE a = 'x'; DELETE FROM t ", "select the x from t where a = 1; DROP TABLE t\n",
     "(1); DELETE FROM t ", "SELECT a FROM t WHERE b = 'c' UNION SELECT "])
-def test_a_megabyte_of_stacked_statements_scans_fast(unit):
+@pytest.mark.timeout(60)
+def test_a_megabyte_of_stacked_statements_is_scanned(unit):
     """Each candidate reads a bounded window (the statement since its `;`, 200 bytes of its clause); the text's
-    quote marks are indexed once, for every shape, and only when a quote needs them."""
+    quote marks are indexed once, for every shape, and only when a quote needs them. Its speed is bench.guardrails'
+    to measure (no clock here); a quadratic reading would take minutes and meet the timeout."""
     text = unit * (1_000_000 // len(unit))
-    started = time.perf_counter()
     assert "sql_injection" in found(text)
-    assert time.perf_counter() - started < 2.0
