@@ -384,10 +384,7 @@ READER = abuse_intent.Reader(
      "pressure": (_PRESSURE, 1.0), "gain": (_GAIN, 1.5), "gain_weak": (_GAIN_WEAK, 1.0), "not_mine": (_NOT_MINE, 2.0)},
     stronger={"gain_weak": "gain", "loose": "evasion"},
     groups=(("deceit",), ("contrast", "not_mine", "loose", "gain_weak", "pressure"), ("evasion", "gain")))
-UNFILTERED = READER.triggers
-"""Matched directly, not through detectors.Prefilter's RE2::Sets (abuse_intent.Reader.triggers says why)."""
-
 DETECTORS: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
     (_STACKING, _Family(_stacking_valid, commerce=False)),
-    *((family, _Family(_abuse_valid)) for family in _ABUSE_FAMILIES),
-    *((trigger, abuse_intent.IntentValidator(READER)) for trigger in READER.triggers))
+    *((family, _Family(_abuse_valid)) for family in _ABUSE_FAMILIES))
+"""The phrase families; the intent reading's candidates are READER.findings' own (detectors.find)."""

@@ -22,7 +22,6 @@ SET_MAX_MEM = 32 << 20
 long run of never-seen text cannot grow the plugin server without limit (128 MiB each before)."""
 
 CATEGORIES = ("sql_injection", "payment_card", "cvv", "credentials", "abuse")
-_UNFILTERED = frozenset(id(pattern) for pattern in abuse.UNFILTERED)
 
 
 @dataclass(frozen=True)
@@ -57,18 +56,14 @@ class Prefilter:
     bounded repeats such as `[^.!?\\n]{0,60}`) go in two sets of their own: in one
     automaton with everything else their states multiply, and 1 MB of random
     words and punctuation took 1.1 s to pass instead of 32 ms (benign prose pays
-    about 0.3 ms more per 100 KB for the extra passes). Patterns in abuse.UNFILTERED (the abuse intent
-    triggers, large alternations of words) are not in a set: their own pass costs what a set's would, and a
-    set's would come on top of it whenever they match.
+    about 0.3 ms more per 100 KB for the extra passes). The abuse intent reading (abuse.READER) finds its
+    own candidates, outside the sets.
     """
 
     def __init__(self) -> None:
         groups: dict[tuple[bool, str], list[int]] = {}
-        self._unfiltered = set(_UNFILTERED)
         for category, entries in DETECTORS.items():
             for index, (pattern, _) in enumerate(entries):
-                if id(pattern) in self._unfiltered:
-                    continue
                 group = f"abuse-{index % 2}" if category == "abuse" else "main"
                 groups.setdefault((SOURCES[id(pattern)][1], group), []).append(id(pattern))
         self._sets: list[tuple["re2.Set", list[int]]] = []
@@ -83,7 +78,7 @@ class Prefilter:
             self._sets.append((pattern_set, ids))
 
     def active(self, data: bytes) -> set[int]:
-        found: set[int] = set(self._unfiltered)
+        found: set[int] = set()
         for pattern_set, ids in self._sets:
             found.update(ids[i] for i in pattern_set.Match(data) or ())
         return found
@@ -95,8 +90,8 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
     More than `limit` candidates (e.g. thousands of card-like numbers or of
     "password: x1" lines in one prompt) count as one finding covering the whole
     text: adversarial padding can neither slow the scan down nor hide a payload.
-    A table-prone pattern (cards.TABLE_PRONE) stops there instead, finding nothing, and so does an abuse intent
-    trigger (abuse.UNFILTERED): a novel or a policy document is full of "although" and "twice", no sign of abuse.
+    A table-prone pattern (cards.TABLE_PRONE) stops there instead, finding nothing. The abuse intent reading
+    (abuse.READER.findings) keeps its own count: of the sentences it had to read, not of its candidates.
     """
     examined = 0
     views = [data]
@@ -110,7 +105,7 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
             if active is not None and view is data and id(pattern) not in active:
                 continue
             check: Validator | None = None
-            table_prone, own = id(pattern) in cards.TABLE_PRONE or id(pattern) in _UNFILTERED, 0
+            table_prone, own = id(pattern) in cards.TABLE_PRONE, 0
             for match in pattern.finditer(view):
                 if table_prone:
                     own += 1
@@ -127,3 +122,9 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
                         yield Finding(category, 0, len(data))
                         return
                     yield Finding(category, *_span(pattern, match))
+        if category == "abuse":
+            for start, end in abuse.READER.findings(view, limit):
+                if view is not data or (start, end) == (0, len(view)):
+                    yield Finding(category, 0, len(data))
+                    return
+                yield Finding(category, start, end)
