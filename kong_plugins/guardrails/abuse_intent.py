@@ -34,6 +34,8 @@ THRESHOLD = 3.0
 ASKS_WEAKLY = 0.75
 """A question with no first person in it ("which payment methods allow...", "does offering a free product..."): it
 takes more than one cue with it, or someone who gains, to read as asking for abuse."""
+GAPPED_TRIGGERS = 6
+"""Regexps the cues with a gap of words in them are spread over (beside the longest, alone)."""
 CODE_SHARE = 0.06
 """A window with more of code's punctuation than this share of its bytes is a paste of code (prose has 1-2%)."""
 
@@ -304,13 +306,18 @@ class Reader:
         RE2::Set of them all was too large for RE2's DFA budget and read about 2 us a byte of a sentence it had not
         seen (2.5 s for 1 MB of cue and commerce words); sixteen small automata read it eight times faster."""
         self.cues = {name: self.readings[name] for name in families}
-        self.triggers = tuple(compile_pattern("|".join(
-            as_written(alternative) for name in names for source in sum(families[name][0], [])
-            for alternative in alternatives(source))) for names in groups)
-        """Candidates, on the folded text as written: one regexp per group, matched directly (not through
-        detectors.Prefilter: a set's pass would cost as much, on top). One regexp of all of them is too large for
-        RE2's DFA: its states, of thousands of instructions each, fill the 8 MiB budget and RE2 falls back to
-        its NFA (about 1 s per MB of prose)."""
+        cues = [[as_written(alternative) for name in names for source in sum(families[name][0], [])
+                 for alternative in alternatives(source)] for names in groups]
+        gapped = sorted((cue for group in cues for cue in group if "{" in cue), key=len, reverse=True)
+        self.triggers = tuple(compile_pattern("|".join(cues)) for cues in (
+            *([cue for cue in group if "{" not in cue] for group in cues), gapped[:1],
+            *(gapped[1 + i::GAPPED_TRIGGERS] for i in range(GAPPED_TRIGGERS))) if cues)
+        """Candidates, on the folded text as written: one regexp per group of plain cues, matched directly (not
+        through detectors.Prefilter: a set's pass would cost as much, on top). One regexp of all of them is too
+        large for RE2's DFA: its states, of thousands of instructions each, fill the 8 MiB budget and RE2 falls
+        back to its NFA (about 1 s per MB of prose). Cues with a gap of words in them ("bypass (?:\\w+ ){0,5}?
+        checks") multiply each other's states: in one group's regexp they read crafted text of their words at 1-1.5 s
+        a MB; the longest on its own and the others spread over GAPPED_TRIGGERS regexps, at most about 0.1 s."""
         self.gates = tuple(compile_pattern("|".join(
             any_accent(as_written(alternative.replace("^", "").replace("$", "")))
             for source in sources for alternative in alternatives(source)))

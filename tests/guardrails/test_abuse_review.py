@@ -88,3 +88,17 @@ def test_padding_that_reads_as_defending_at_every_sentence_blocks_rather_than_hi
     assert "abuse" not in found(defended[:20_000])
     assert "abuse" in found(defended + "\n" + REQUESTS[0])
     assert seconds(defended) < 0.5
+
+
+def test_crafted_text_of_the_gapped_cues_own_words_scans_in_bounded_time():
+    """The cues with a gap of words in them ("bypass (?:\\w+ ){0,5}? checks") multiplied each other's states in one
+    trigger regexp: 1 MB of their own words, none near a commerce word or anyone asking, took 1-1.5 s to read."""
+    from kong_plugins.guardrails import abuse
+    words = ("bypass circumvent evade dodge trick fool tamper spoof intercept swap swapped edit edited cheaper "
+             "knockoff worn damaged plausible guessed predicted unused leaked stolen reprogram tag mark label disguise "
+             "automatic bot script bulk mass repeated alternate").split()
+    rng = random.Random(9)
+    data = " ".join(rng.choice(words) for _ in range(120_000)).encode()[:1_000_000]
+    started = time.perf_counter()
+    assert list(abuse.READER.findings(data, 2000)) == []
+    assert time.perf_counter() - started < 0.4
