@@ -60,7 +60,7 @@ _ABUSE_FAMILIES = tuple(compile_pattern(family) for family in [
     r"\s*codes?",
     r"\bvalid\s+(?:promo|coupon|discount|gift\s+card)\s+codes?\b[^.!?\n]{0,60}\b(?:post|share|sell|leak|publish)",
     # not paying, privileges misused, fakes
-    r"\bwithout\s+(?:being\s+)?(?:paid|paying|payment)\b|\b(?:free|unpaid)\s+(?:orders?|items?|stuff)\s+without",
+    r"\b(?:free|unpaid)\s+(?:orders?|items?|stuff)\s+without",
     r"\bemployee\s+discount\b[^.!?\n]{0,60}\b(?:regular|friend|family|without)",
     r"\bfak(?:e|ing)\s+(?:a\s+)?(?:competitor\s+listing|referrals?|reviews?|accounts?|receipts?|invoices?|tracking)",
     r"\bmark\w*\b[^.!?\n]{0,40}\bas\s+(?:delivered|refunded|paid)\b[^.!?\n]{0,60}\b(?:can'?t|cannot|to\s+my)",
@@ -133,6 +133,20 @@ class _Family(PerTextValidator):
         return valid
 
 
+_WITHOUT_PAYING = compile_pattern(r"\bwithout\s+(?:being\s+)?(?:paid|paying|payment)\b")
+_A_COST = frozenset(b"shipping delivery postage fee fees extra more interest customs duty duties vat tax taxes full "
+                    b"upfront deposit charges copyright royalties royalty licence license tribute anything".split())
+
+
+def _without_paying_valid(text: bytes, m: "re2._Match") -> bool:
+    """Not paying, not a cost one need not pay ("delivered without paying shipping", "copied without paying any
+    fees or charges": marketing copy, a licence at the end of every Project Gutenberg book)."""
+    after = [word.strip(b".,;:!?()\"'") for word in text[m.end():m.end() + 40].lower().split()[:2]]
+    if after[:1] in ([b"any"], [b"a"], [b"the"], [b"an"], [b"for"]):
+        after = after[1:]
+    return not (after and after[0] in _A_COST) and _abuse_valid(text, m)
+
+
 def _stacking_valid(text: bytes, m: "re2._Match") -> bool:
     """Stacking promo codes, not a call stack ("the stack trace points at our discount code")."""
     before = text[max(0, m.start() - 24):m.start()].lower().split()
@@ -146,9 +160,13 @@ def _stacking_valid(text: bytes, m: "re2._Match") -> bool:
 # --- intent cues (abuse_intent.Reader): each family in English, then in the shop's other languages as spelt -------
 _DECEIT = ([
     r"fake|faked|fakes|faking|fraudulent\w*|forged|forger\w*|forging|counterfeit\w*|pretend\w*|lie|lies to|lying|lied",
-    r"excuses?|believable|convincing\w*|made up|make up an? (?:story|excuse|reason)|untraceabl\w*|leads? back to",
+    r"excuses?|believable|convincing (?:\w+ )?(?:story|excuse|reason|complaint|explanation|lie|claim|case|proof|"
+    r"e ?mail|message|photos?)",
+    r"convincingly|convincing enough|made up|make up an? (?:story|excuse|reason)|untraceabl\w*|leads? back to",
     r"under the radar|cover (?:my|our|his|her|their) tracks|photoshop\w*|empty box|a brick|reseal\w*|reattach\w*",
-    r"(?:so|and) (?:that )?(?:the |my )?(?:\w+ )?(?:nobody|no one|they|it|he|she|\w+) (?:can'?t|cannot|won'?t|"
+    r"(?:so|and) (?:that )?(?:the |my )?(?:\w+ )?(?:nobody|no one|they|it|he|she|"
+    r"seller|shop|store|support|agent|bank|merchant|courier|driver|staff|system|team|company|warehouse|carrier|"
+    r"cashier|employee|site|app|algorithm|checker|scanner|filter|model|anyone) (?:can'?t|cannot|won'?t|"
     r"doesn'?t|don'?t|isn'?t able to|can) (?:tell|notice|see|respond|check|prove|know|find out|link|flag|detect|"
     r"catch|contest|trace|connect|match|recogni[sz]e)",
     r"(?:can|could|will|would) (?:they|the \w+|anyone|he|she|it) (?:prove|tell|find out|trace|notice)",
@@ -201,9 +219,15 @@ _DECEIT = ([
     r"ohne entdeckt zu werden|zonder ontdekt|puste pudełko|pustą paczkę|ziegelstein|brique|ladrillo|mattone|baksteen",
     r"tijolo|cegł\w*"])
 _CONTRAST = ([
-    r"even though|although|though i|i (?:did|actually|really) (?:get|got|receive|received|have|had|authori[sz]e)",
+    r"even though|(?:although|though) (?:i|it|they|the (?:\w+ )?(?:parcel|package|item|order|box|product|"
+    r"tracking|courier|driver|terms|rules|policy|photos?)|tracking|everything|all|both)(?: \w+){0,2} (?:did|do|"
+    r"got|get|have|had|say|received|arrived|came|works?|worked|was|were|is|are|shows?|said|says|used|placed|made|"
+    r"authori[sz]ed)",
+    r"i (?:did|actually|really) (?:get|got|receive|received|have|had|authori[sz]e)",
     r"(?:it|they|all \w+|everything) (?:did|actually) (?:arrive|arrived|come|came)",
-    r"actually (?:have|has|got|did|arrived|came|received|fine|works?|working)|i have it|i got it|nothing'?s wrong",
+    r"actually (?:have|has|got|did|arrived|came|received|fine|works?|working)|nothing'?s wrong",
+    r"(?:but|though|and|actually|already|still|really|when|while) i (?:have|got) it",
+    r"i (?:have|got) it (?:already|right here|here|at home|with me|anyway|fine)",
     r"nothing is wrong|(?:it|they) (?:was|were|is|are) (?:fine|all there|perfect)|in perfect condition",
     r"i (?:placed|made|authori[sz]ed) (?:it|the \w+|them|the order|the purchase) myself|purchases? i made myself",
     r"(?:it|that) did apply",
@@ -386,5 +410,6 @@ READER = abuse_intent.Reader(
     groups=(("deceit",), ("contrast", "not_mine", "loose", "gain_weak", "pressure"), ("evasion", "gain")))
 DETECTORS: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
     (_STACKING, _Family(_stacking_valid, commerce=False)),
-    *((family, _Family(_abuse_valid)) for family in _ABUSE_FAMILIES))
+    *((family, _Family(_abuse_valid)) for family in _ABUSE_FAMILIES),
+    (_WITHOUT_PAYING, _Family(_without_paying_valid)))
 """The phrase families; the intent reading's candidates are READER.findings' own (detectors.find)."""

@@ -117,14 +117,18 @@ _PERSONAL = words(
     r"side with me|rule for me|win the (?:dispute|chargeback|case|claim)|so (?:that )?i'?ll|for me|for myself",
     r"(?:to|into|onto|on) my (?:own |personal )?(?:card|account|wallet|bank)|my (?:own|personal) (?:card|account)",
     r"my (?:friends?|buddy|cousin|brother|sister|mom|dad|family|girlfriend)'?s?",
-    r"my (?:boyfriend|wife|husband|roommate|flatmate)'?s?|i keep|i pay|myself|i'?ll take|we own|in my favou?r",
+    r"my (?:boyfriend|wife|husband|roommate|flatmate)'?s?|i keep|(?:so|then|and|but) i (?:only |just )?pay",
+    r"i (?:only |just )?pay (?:less|nothing|half|once)|myself|i'?ll take|we own|in my favou?r",
     r"so (?:that )?my (?:orders?|payments?|purchases?|refunds?) (?:go|goes|get|gets) (?:through|approved)|damit ich",
     r"pour que je|para que|per avere|zodat ik|para eu|żeby dostać")
 _DEFENDS = words(
     r"detect\w*|prevent\w*|stop (?:people|customers|them|fraud|bots|scalp\w*|abuse)|spot|spotting|identif\w*|catch",
     r"catching|investigat\w*|audit\w*|monitor\w*|alerts?|red flags?|signals?|indicators?|look for",
     r"(?:write|add|create|set up|build|tune|draft|design|new|a|our) (?:\w+ ){0,2}rules?|rules? (?:that|to|which|for)",
-    r"(?:our|the) (?:\w+ )?polic(?:y|ies) (?:says?|allows?|on|for)|policy draft|draft (?:a |the )?policy|tactics",
+    r"(?:our|the) (?:\w+ )?polic(?:y|ies) (?:says?|allows?|on|for)|policy draft|tactics",
+    r"draft (?:a |the |our |an )?(?:\w+ )?polic(?:y|ies)|jira|(?:create|file|open|write) (?:a |the )?(?:\w+ )?ticket",
+    r"flag (?:all |any |the |these |those )?(?:accounts|orders|customers|users|transactions|refunds|them)",
+    r"stop (?:the same |the |a |our |these |those )?(?:customers?|people|users|buyers|shoppers|accounts|them) from",
     r"per (?:the |our )?policy|press (?:release|statement|team|office)|(?:press|public|official) statement|incident",
     r"post ?mortem|announcement|sku|catalog\w*|pricing tool|pandas|snippet|dataframe",
     r"find (?:all |the )?(?:accounts|customers|orders|users)|terms and conditions|training|trainings|train|awareness",
@@ -157,7 +161,11 @@ _OPS = words(
     r"our (?:team|policy|policies|customers?|shop|store|agents?|checkout|system|data|process|warehouse|support)",
     r"wie (?:gehen|sollen|können) wir|comment (?:devons|pouvons)|cómo (?:debemos|podemos)|come (?:dobbiamo|possiamo)",
     r"hoe (?:moeten|kunnen) we|como (?:devemos|podemos)|jak (?:mamy|możemy|powinniśmy)|by accident|accidentally",
-    r"by mistake|in error|mistakenly|we (?:refunded|charged|sent|shipped|cancell?ed|issued|received|got)")
+    r"by mistake|in error|mistakenly",
+    r"we (?:have |'ve )?(?:refunded|charged|sent|shipped|cancell?ed|issued|received|got)",
+    r"we (?:have |'ve )?noticed|we (?:can'?t|cannot|don'?t|do not|won'?t|will not)|our (?:\w+ )?polic(?:y|ies)",
+    r"dear (?:customer|sir|madam|mr|mrs|ms)|evitamos|impedimos|prevenimos|evitiamo|impediamo|evitons|empechons",
+    r"verhindern wir|voorkomen we|zapobiegamy")
 _REPORTS = words(
     r"(?:the |a |our |this )?customers? (?:who |that )?(?:\w+ )?(?:says?|said|claims?|claimed|wants?|asks?|asked|"
     r"called|reports?|reported|returned|sent|filed|disputes?|disputed|used|got|keeps?|threatens?|was|were|has|had)",
@@ -363,7 +371,7 @@ class Reader:
         if has("defends"):
             parts["defends"] = -2.5 * _found(_DEFENDING, own)
         elif has("defends", near=True):
-            parts["defends"] = -1.5
+            parts["defends"] = -1.5 * _found(_DEFENDING, around)
         if held("reports"):
             parts["reports"] = -2.0
         if held("ops") and not held("gains"):
