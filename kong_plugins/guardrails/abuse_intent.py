@@ -36,6 +36,8 @@ ASKS_WEAKLY = 0.75
 takes more than one cue with it, or someone who gains, to read as asking for abuse."""
 GAPPED_TRIGGERS = 6
 """Regexps the cues with a gap of words in them are spread over (beside the longest, alone)."""
+SHORT_LINE = 40
+"""Bytes: a line shorter than this that ends mid-sentence was broken by hand, not wrapped at a column."""
 CODE_SHARE = 0.06
 """A window with more of code's punctuation than this share of its bytes is a paste of code (prose has 1-2%)."""
 
@@ -253,10 +255,29 @@ _BREAKS = (b". ", b"? ", b"! ", b"; ", b": ", b".\t", b"?\t", b"!\t", b".\r", b"
 _DASH = compile_pattern(r"-(?:[^0-9]|$)|(?:^|[^ ])-")
 
 
+def unwrapped(raw: bytes) -> bytes:
+    """A line break inside a sentence is a space where the previous line is short (SHORT_LINE), ends in no
+    . ? ! ; : and the next one is not blank and starts no list item, heading or quote (- * # > |): a request broken
+    over lines to hide it is read as the sentence it is. Lines wrapped at a column (e-mails, Project Gutenberg's
+    novels at 70) keep their breaks: joined, a novel's sentences read as requests (a lie, though I, in order to)."""
+    if b"\n" not in raw:
+        return raw
+    lines = raw.replace(b"\r\n", b"\n").split(b"\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        before, head = out[-1].rstrip(), line.lstrip()
+        if 0 < len(before) < SHORT_LINE and head and before[-1:] not in b".?!;:" and head[:1] not in b"-*#>|\xe2":
+            out[-1] = before + b" " + head
+        else:
+            out.append(line)
+    return b"\n".join(out)
+
+
 def normalise(raw: bytes) -> str:
     """Lower case, accents dropped, anything but letters, digits, `'`, `%` and a minus before a number a space:
-    what the cues are written in. A sentence's end (. ? ! ; : before a space, a line break) becomes NUL. Letters
-    of other scripts drop out (the cues are in Latin script)."""
+    what the cues are written in. A sentence's end (. ? ! ; : before a space, a line break that ends one: see
+    unwrapped) becomes NUL. Letters of other scripts drop out (the cues are in Latin script)."""
+    raw = unwrapped(raw)
     for end in _BREAKS:
         raw = raw.replace(end, b"\0 ")
     if not raw.isascii():
