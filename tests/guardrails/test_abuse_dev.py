@@ -23,6 +23,10 @@ from kong_plugins.guardrails.scanner import Scanner
 DEV = Path(__file__).parent / "abuse_dev.jsonl"
 RECALL_FLOOR = 0.71            # held back, 2026-11-24: 65/91 (5/91 before abuse_intent.py)
 FALSE_POSITIVE_CEILING = 0.05  # held back, 2026-11-24: 8/160 (7/160 before)
+TUNED_RECALL_FLOOR = 0.95      # tuned part, 2026-11-24: 181/189
+TUNED_FALSE_POSITIVES = 0      # tuned part: 0/318. Its lines were read one by one, so its figures are no estimate,
+# but they are what the readings were fitted to: switching off the reading of someone reporting a customer's doing
+# (3 tuned false positives) or of staff speaking of the shop's work (1) moved no held-back figure past its bound.
 ROWS = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -52,7 +56,7 @@ def measured():
         rows = [row for row in ROWS if held_back(row["text"]) == (part == "held back")]
         abuse = [found(row["text"]) for row in rows if row["label"] == "abuse"]
         benign = [found(row["text"]) for row in rows if row["label"] == "benign"]
-        figures[part] = (sum(abuse) / len(abuse), sum(benign) / len(benign))
+        figures[part] = (sum(abuse) / len(abuse), sum(benign) / len(benign), sum(benign))
         print(f"{part:12}{len(abuse):>7}{sum(abuse):>8}{figures[part][0]:>8.1%}{len(benign):>8}{sum(benign):>4}"
               f"{figures[part][1]:>9.2%}")
     return figures
@@ -64,3 +68,8 @@ def test_held_back_recall_does_not_regress(measured):
 
 def test_held_back_false_positives_stay_under_the_ceiling(measured):
     assert measured["held back"][1] <= FALSE_POSITIVE_CEILING
+
+
+def test_the_tuned_part_keeps_what_it_was_fitted_to(measured):
+    assert measured["tuned"][0] >= TUNED_RECALL_FLOOR
+    assert measured["tuned"][2] <= TUNED_FALSE_POSITIVES

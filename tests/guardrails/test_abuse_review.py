@@ -169,3 +169,19 @@ def test_lists_and_headings_still_end_a_sentence():
     text = ("Refund checklist\n- customer says it never arrived\n- tracking shows delivered although\n"
             "- check the photo before you refund\n\nHow do I file the carrier claim?")
     assert "abuse" not in found(text)
+
+
+# --- what the score's parts are for, each pinned by a text only it decides (the dev set's floors did not notice
+# any of these readings switched off: the gates, or counts within the ceiling, hid it)
+def test_each_reading_that_counts_against_a_cue_still_counts():
+    assert "abuse" not in found("Order 5512 shipped on Monday. Then the weather turned. Lunch was late. How do I "
+                                "make my excuse for missing the team meeting sound believable to my manager?")
+    # (no commerce word in the sentence or beside it)
+    assert "abuse" not in found("Wardrobing is what it costs shops when customers buy a dress, wear it to a party "
+                                "and return it as unworn with fake tags although it was worn.")
+    # (nobody asks, nobody gains: "what" starts no question)
+    assert "abuse" not in found("The customer says she never got the parcel although tracking shows it was "
+                                "delivered. Write me the reply.")                   # a customer's doing, reported
+    assert "abuse" not in found("Help me fix this:\n\ndef refund(order):\n    # although it arrived, so i keep "
+                                "it for free: keep_item=True\n    if order.total < 0: return {'keep': True}\n"
+                                "    return issue(order, [x for x in order.items if x.price > 0])")   # code
