@@ -403,6 +403,24 @@ _NOT_MINE = ([
     r"ajen\w*|non è mia|di un altro|altrui|rubat\w*|niet van mij|gestolen|van iemand anders|não é (?:minha|meu)",
     r"roubad\w*|de outra pessoa|nie moja|nie mój|non è mio|cudz\w*|skradzion\w*"])
 
+_LOOK_ALIKES = tuple((alike.encode(), latin.encode()) for alike, latin in zip(
+    "аеорсухіјѕԁкмтнвАВЕКМНОРСТХУІЈЅαορνικτυχεΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdkmthbABEKMHOPCTXYIJSaopvikTuxeABEZHIKMNOPTYX"))
+_MIXED_SCRIPT = compile_pattern(
+    r"[A-Za-z][\x{0370}-\x{03FF}\x{0400}-\x{04FF}]|[\x{0370}-\x{03FF}\x{0400}-\x{04FF}][A-Za-z]")
+
+
+def look_alikes_read(data: bytes) -> bytes | None:
+    """`data` with Cyrillic and Greek letters that look like Latin ones as those, when some word mixes the scripts
+    ("rеfund" with a Cyrillic е: written to be read by a person as English and missed by every cue); None when no
+    word does (Russian or Greek text is left to the scripts it is in)."""
+    if _MIXED_SCRIPT.search(data) is None:
+        return None
+    for alike, latin in _LOOK_ALIKES:                     # bytes.replace: 1 MB in ~20 ms, str.translate ~100
+        data = data.replace(alike, latin)
+    return data
+
+
 READER = abuse_intent.Reader(
     {"deceit": (_DECEIT, 2.0), "contrast": (_CONTRAST, 2.0), "evasion": (_EVASION, 2.0), "loose": (_LOOSE, 1.0),
      "pressure": (_PRESSURE, 1.0), "gain": (_GAIN, 1.5), "gain_weak": (_GAIN_WEAK, 1.0), "not_mine": (_NOT_MINE, 2.0)},

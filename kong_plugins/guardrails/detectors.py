@@ -99,6 +99,8 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
         decoded = unquote_to_bytes(data)                  # %27%20OR%201%3D1
         if decoded != data:                               # "50% off" decodes to itself: nothing new to scan
             views.append(decoded)
+    if category == "abuse" and (latin := abuse.look_alikes_read(data)) is not None:
+        views.append(latin)                               # "rеfund" with a Cyrillic е
     for view in views:
         shared: dict[str, Any] = {}                       # the view's indexes, for PerTextValidators
         for pattern, valid in DETECTORS[category]:

@@ -185,3 +185,12 @@ def test_each_reading_that_counts_against_a_cue_still_counts():
     assert "abuse" not in found("Help me fix this:\n\ndef refund(order):\n    # although it arrived, so i keep "
                                 "it for free: keep_item=True\n    if order.total < 0: return {'keep': True}\n"
                                 "    return issue(order, [x for x in order.items if x.price > 0])")   # code
+
+
+# --- look-alike letters: a few Cyrillic letters in Latin words ("rеfund", "kееp" with Cyrillic е) hid every request
+# (dev set: 246 prompts found, 0 so written); Russian text stays as it was (other scripts are not read).
+def test_cyrillic_and_greek_look_alikes_in_latin_words_are_read_as_latin():
+    look_alike = str.maketrans({"a": "а", "e": "е", "o": "о", "c": "с", "p": "р", "x": "х", "y": "у", "i": "і"})
+    for request in REQUESTS:
+        assert "abuse" in found(request.translate(look_alike))
+    assert "abuse" not in found("Здравствуйте! Сообщите, пожалуйста, когда будет возврат средств за заказ 5512.")
