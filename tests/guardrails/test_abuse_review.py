@@ -6,8 +6,10 @@ customers that it blocked."""
 
 import json
 import random
-import time
 
+import pytest
+
+from kong_plugins.guardrails import abuse
 from kong_plugins.guardrails.scanner import Scanner
 
 SCANNER = Scanner({})
@@ -17,19 +19,25 @@ def found(text: str) -> dict:
     return SCANNER.scan(json.dumps({"messages": [{"role": "user", "content": text}]}).encode()).found
 
 
-def seconds(text: str) -> float:
-    body = json.dumps({"messages": [{"role": "user", "content": text}]}).encode()
-    best = float("inf")
-    for _ in range(2):
-        started = time.perf_counter()
-        SCANNER.scan(body)
-        best = min(best, time.perf_counter() - started)
-    return best
+def sentences_read(text: str, monkeypatch) -> int:
+    """How many windows the intent reading scored to scan `text` (each cost ~1.4 ms before, 0.1 ms now; the
+    speed itself is bench.guardrails' to measure, not a test's clock)."""
+    count = [0]
+    score = abuse.READER.score
+
+    def counting(data, position):
+        count[0] += 1
+        return score(data, position)
+    monkeypatch.setattr(abuse.READER, "score", counting)
+    found(text)
+    monkeypatch.undo()
+    return count[0]
 
 
 # --- cost: every candidate's sentence was read by one RE2::Set of every family and reading, ~2 us a byte on text
-# it had not seen (its automaton too large for RE2's DFA budget): 1 MB of cue words, commerce words and words of
-# someone defending (nothing to find) took 2.5 s, 100 KB 0.57 s.
+# it had not seen (its automaton too large for RE2's DFA budget), 2,000 candidates for each of three triggers: 1 MB
+# of cue words, commerce words and words of someone defending (nothing to find) took 2.5 s, 100 KB 0.57 s. Now a
+# stretch of text with no commerce word or nobody asking is not read, and no text more than 2,000 windows.
 _CUES = ("although disposable proxies burner leaked untraceable believable photoshop loophole scalpers drain excuse "
          "lying").split()
 _COMMERCE = "order price card account shipping voucher payment".split()
@@ -47,11 +55,13 @@ def crafted(size: int, cues: float, seed: int = 3) -> str:
     return " ".join(out)[:size]
 
 
-def test_crafted_cue_and_commerce_text_scans_in_bounded_time():
-    for size, cues, budget in ((1_000_000, 0.05, 0.5), (1_000_000, 0.2, 0.5), (100_000, 0.2, 0.1)):
+@pytest.mark.timeout(60)
+def test_crafted_cue_and_commerce_text_is_not_read_sentence_by_sentence(monkeypatch):
+    for size, cues in ((1_000_000, 0.05), (1_000_000, 0.2), (100_000, 0.2)):
         text = crafted(size, cues)
         assert "abuse" not in found(text)
-        assert seconds(text) < budget, (size, cues)
+        assert sentences_read(text, monkeypatch) == 0, (size, cues)        # nobody asks or gains: 6,000 before
+        assert sentences_read(text.replace(" the ", " how do we "), monkeypatch) <= 2000, (size, cues)
 
 
 # --- padding: each intent trigger stopped looking after 2,000 candidates, finding nothing, so 46 KB of cue words
@@ -79,6 +89,7 @@ def test_padding_with_cue_words_does_not_switch_the_reading_off():
             assert "abuse" in found(request + "\n\n" + padding), padding[:40]
 
 
+@pytest.mark.timeout(60)
 def test_padding_that_reads_as_defending_at_every_sentence_blocks_rather_than_hides():
     """Sentences that each hold a cue, a commerce word and someone asking, read as defending, past the budget: no
     text people write holds thousands of them, and a request after them must not go unread."""
@@ -87,21 +98,19 @@ def test_padding_that_reads_as_defending_at_every_sentence_blocks_rather_than_hi
                         f"{rng.choice(_FILLER)} {rng.randint(0, 10 ** 6)}?" for _ in range(2500))
     assert "abuse" not in found(defended[:20_000])
     assert "abuse" in found(defended + "\n" + REQUESTS[0])
-    assert seconds(defended) < 0.5
 
 
-def test_crafted_text_of_the_gapped_cues_own_words_scans_in_bounded_time():
+@pytest.mark.timeout(60)
+def test_crafted_text_of_the_gapped_cues_own_words_finds_nothing():
     """The cues with a gap of words in them ("bypass (?:\\w+ ){0,5}? checks") multiplied each other's states in one
-    trigger regexp: 1 MB of their own words, none near a commerce word or anyone asking, took 1-1.5 s to read."""
-    from kong_plugins.guardrails import abuse
+    trigger regexp: 1 MB of their own words, none near a commerce word or anyone asking, took 1-1.5 s to read (0.13
+    s in regexps of their own; bench.guardrails and the commit measure it, this test only that nothing is found)."""
     words = ("bypass circumvent evade dodge trick fool tamper spoof intercept swap swapped edit edited cheaper "
              "knockoff worn damaged plausible guessed predicted unused leaked stolen reprogram tag mark label disguise "
              "automatic bot script bulk mass repeated alternate").split()
     rng = random.Random(9)
     data = " ".join(rng.choice(words) for _ in range(120_000)).encode()[:1_000_000]
-    started = time.perf_counter()
     assert list(abuse.READER.findings(data, 2000)) == []
-    assert time.perf_counter() - started < 0.4
 
 
 # --- ordinary work the intent reading blocked (written for this review, not taken from any corpus)
