@@ -435,6 +435,8 @@ class Reader:
         text holds more sentences with a cue, a commerce word and someone asking than anything people write (a
         novel has a few a megabyte), and reading on would cost more than the scan may while stopping would let
         padding hide a request: the whole text is a finding, as for the other categories' candidates."""
+        if len(data) <= 4 * WINDOW and any(gate.search(data) is None for gate in self.gates):
+            return      # no stretch can be live (RE2 reads a window's matches in the whole text's context)
         live: dict[int, bool] = {}
         read: dict[bytes, bool] = {}
         for trigger in self.triggers:
