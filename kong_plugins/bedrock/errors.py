@@ -8,10 +8,13 @@ the gateway's own configuration that Bedrock refuses is a 502 too (config_reject
 
 from __future__ import annotations
 
+import re
+
 from kong_plugins.formats.errors import ErrorKind
 
 _BY_TYPE: dict[str, ErrorKind] = {
     "ValidationException": ErrorKind.INVALID_REQUEST,
+    "SerializationException": ErrorKind.INVALID_REQUEST,   # a body Bedrock cannot read (JSON nested past 500 levels)
     "AccessDeniedException": ErrorKind.PERMISSION,
     "ResourceNotFoundException": ErrorKind.MODEL_NOT_FOUND,
     "ThrottlingException": ErrorKind.RATE_LIMITED,
@@ -41,8 +44,8 @@ _MANTLE_TYPES = {
 
 
 NATIVE_STATUS: dict[str, int] = {
-    "ValidationException": 400, "ServiceQuotaExceededException": 400, "AccessDeniedException": 403,
-    "ModelTimeoutException": 408, "ModelErrorException": 424, "ThrottlingException": 429,
+    "ValidationException": 400, "SerializationException": 400, "ServiceQuotaExceededException": 400,
+    "AccessDeniedException": 403, "ModelTimeoutException": 408, "ModelErrorException": 424, "ThrottlingException": 429,
     "ModelNotReadyException": 429, "InternalServerException": 500, "ServiceUnavailableException": 503,
 }
 """Bedrock Runtime's own status for the errors it models (botocore's service model). A Bedrock-native client
@@ -80,10 +83,16 @@ CREDENTIAL_ERRORS = frozenset({"UnrecognizedClientException", "InvalidSignatureE
 """Bedrock refused the gateway's own AWS credentials: an operator problem, not the client's."""
 
 
-_CONFIG_REJECTED = ("model identifier is invalid", "on-demand throughput isn", "inference profile")
-"""Bedrock's words for a model id it does not take (a typo, a base id where a profile is needed, a deleted
-profile). The gateway sends only model ids from its own configuration, so these are the operators'."""
-_GUARDRAIL_REJECTED = "guardrail identifier or version"
+_CONFIG_REJECTED = re.compile(
+    r"the provided model identifier is invalid\.?"
+    r"|invocation of model id [^\s\[\]]+ with on-demand throughput isn.t supported\. retry your request with the id"
+    r" or arn of an inference profile that contains this model\.?")
+"""Bedrock's whole sentences for a model id it does not take (a typo, a base id where a profile is needed, a
+deleted profile). The gateway sends only model ids from its own configuration, so these are the operators'.
+Whole sentences, not words found anywhere: Bedrock's refusals of a body quote the client's keys and values
+("Malformed input request: #: extraneous key [...]"), and a client that wrote "inference profile" there set off
+the operators' alert, a call to the fallback model and a 502, and had its text (a card number) logged."""
+_GUARDRAIL_REJECTED = re.compile(r"the guardrail identifier or version provided in the request does not exist\.?")
 """The same for a guardrail: the operators' only when the role's guardrail rode on the call. A Bedrock-native
 client of a role without one may name its own, and a wrong one is that client's 400 (it used to be a 502, a
 critical alert and a call to the fallback model, which any developer could set off)."""
@@ -93,9 +102,10 @@ def config_rejected(upstream_type: str, upstream_message: str | None, gateway_gu
     """Bedrock refused an id the gateway's configuration chose, not anything the client sent."""
     if upstream_type == "ResourceNotFoundException":
         return True
-    text = (upstream_message or "").lower()
-    return upstream_type == "ValidationException" and (any(words in text for words in _CONFIG_REJECTED) or
-                                                       (gateway_guardrail and _GUARDRAIL_REJECTED in text))
+    text = (upstream_message or "").strip().lower()
+    return upstream_type == "ValidationException" and (_CONFIG_REJECTED.fullmatch(text) is not None or
+                                                       (gateway_guardrail and _GUARDRAIL_REJECTED.fullmatch(text)
+                                                        is not None))
 
 
 def client_message(kind: ErrorKind, upstream_message: str | None, upstream_type: str = "") -> str:

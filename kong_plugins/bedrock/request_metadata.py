@@ -91,13 +91,14 @@ def invoke_header(pairs: Mapping[str, str] | None) -> tuple[tuple[str, str], ...
 def client_header_pairs(header: str | None) -> Any:
     """A native InvokeModel client's own pairs, from its header (None without one).
 
-    Raises RequestError when the header is not JSON; `merged` checks what it holds.
+    Raises RequestError when the header is not JSON (nested past the parser's depth too, a RecursionError that
+    used to fail bedrock-proxy's check: a 503 the SDKs retry); `merged` checks what it holds.
     """
     if header is None:
         return None
     try:
         return json.loads(header)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RequestError(f"{INVOKE_HEADER}: must be a JSON object of string values.", INVOKE_HEADER) from None
 
 
