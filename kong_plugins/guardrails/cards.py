@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import unquote
 
 import re2
 
+from kong_plugins.guardrails import card_context
 from kong_plugins.guardrails.identifiers import gtin_valid, in_iban
-from kong_plugins.guardrails.patterns import Validator, compile_pattern
+from kong_plugins.guardrails.patterns import PerTextValidator, Validator, compile_pattern
 
 # --- payment cards ---------------------------------------------------------------------------
 _GAP = r"(?: ?- ?| {1,3})?"
@@ -211,6 +212,69 @@ def _form_encoded_pan_valid(text: bytes, m: "re2._Match") -> bool:
     return _is_card(unquote(m.group(1).decode().replace("+", " ")), any_grouping=True)
 
 
+_PAN_SHAPES: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid), (_PAN_WRAPPED, _wrapped_pan_valid),
+                                                            (_PAN_TABBED, _tabbed_pan_valid), (_PAN_DOTTED, _pan_valid))
+_COUNTED_AT_MOST = 2000
+"""Candidates read to count a text's cards: more are as many cards as a list needs (a table of order numbers)."""
+_DIGITS = re.compile(r"\D")
+_NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
+
+
+def _cards_in(text: bytes, shared: dict[str, Any], digits: str) -> int:
+    """How many different cards `text` holds, read as if no label stood before them, up to 2 (once per text); 1
+    at once where its digits besides a card's `digits` could not make another."""
+    if "digits_in_text" not in shared:
+        shared["digits_in_text"] = len(text.translate(None, _NOT_DIGITS))
+    if shared["digits_in_text"] - len(digits) < 13:
+        return 1
+    if "cards_in_text" not in shared:
+        shared["cards_in_text"] = _count_cards(text)
+    return shared["cards_in_text"]
+
+
+def _count_cards(text: bytes) -> int:
+    """Cards in `text` by every card shape's own validator, up to 2; past _COUNTED_AT_MOST candidates, 2."""
+    numbers: set[str] = set()
+    examined = 0
+    for pattern, valid in _PAN_SHAPES:
+        for m in pattern.finditer(text):
+            examined += 1
+            if examined > _COUNTED_AT_MOST:
+                return 2
+            if valid(text, m):
+                numbers.add(_DIGITS.sub("", m.group(1).decode()))
+                if len(numbers) >= 2:
+                    return 2
+    return len(numbers)
+
+
+def _labelled_otherwise(text: bytes, m: "re2._Match", shared: dict[str, Any]) -> bool:
+    """A card-like number labelled as another identifier right before it (`Order #`, `invoice`, `tracking number`,
+    `SKU`), with no card in its digits past the label's (`order 12 4111 1111 1111 1111`), no published test card at
+    its start, nothing near it that speaks of a card and no other card in the text (two are a list of cards)."""
+    start, end = m.span(1)
+    label = card_context.label_before(text, start)
+    if label < 0:
+        return False
+    number = m.group(1).decode()
+    if _is_card(" ".join(_SEPARATORS.split(number)[1:]), any_grouping=True):
+        return False
+    digits = _DIGITS.sub("", number)
+    if any(digits[:length] in card_context.TEST_CARDS for length in range(13, 20)):
+        return False
+    return not card_context.near_a_card_word(text, label, start, end) and _cards_in(text, shared, digits) < 2
+
+
+class _UnlessLabelledOtherwise(PerTextValidator):
+    """A card shape's validator, then the label rule (_labelled_otherwise): read only for numbers that are cards."""
+
+    def __init__(self, card: Validator) -> None:
+        self.card = card
+
+    def bind(self, text: bytes, shared: dict[str, Any]) -> Validator:
+        return lambda text, m: self.card(text, m) and not _labelled_otherwise(text, m, shared)
+
+
 def _card_words_valid(text: bytes, m: "re2._Match") -> bool:
     """`card number 4000 ...`: any Luhn-valid number, unless it is a loyalty/gift/member card."""
     if (m.group(1) or b"").decode("utf-8", "replace").strip().lower() in _NOT_PAYMENT:
@@ -280,11 +344,9 @@ def _cvv_valid(text: bytes, m: "re2._Match") -> bool:
         text[sentence_start:sentence_end.start() if sentence_end else number_end + _SENTENCE_AHEAD].lower())
 
 
-PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator], ...] = ((_PAN, _pan_valid), (_PAN_WRAPPED, _wrapped_pan_valid),
-                                                             (_PAN_TABBED, _tabbed_pan_valid),
-                                                             (_PAN_DOTTED, _pan_valid),
-                                                             (_PAN_FORM_ENCODED, _form_encoded_pan_valid),
-                                                             (_CARD_WORDS, _card_words_valid))
+PAYMENT_CARD: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
+    *((pattern, _UnlessLabelledOtherwise(valid)) for pattern, valid in _PAN_SHAPES),
+    (_PAN_FORM_ENCODED, _form_encoded_pan_valid), (_CARD_WORDS, _card_words_valid))
 CVV: tuple[tuple["re2._Regexp", Validator], ...] = ((_CVV, _cvv_valid),)
 TABLE_PRONE = frozenset({id(_PAN_WRAPPED), id(_PAN_TABBED)})
 """Patterns a table's rows match by the thousand (a number ending one row, another starting the next; a row of
