@@ -9,6 +9,7 @@ Spanish, Italian, Dutch, Portuguese and Polish, from which abuse_intent.Reader s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import re2
@@ -19,7 +20,10 @@ from kong_plugins.guardrails.patterns import PerTextValidator, Validator, compil
 _OBJECT = (r"(?:orders?|checkout|payments?|(?:re)?pric(?:e|es|ing)|totals?|carts?|coupons?|promo\w*|discounts?|"
            r"vouchers?|gift\s*cards?|refunds?|returns?|fraud\s+\w+|referral\w*|loyalty|points|[\w-]*limits?|"
            r"quantit\w+|shipping\s+fees?|inventory|balance)")
-_ABUSE_FAMILIES = tuple(compile_pattern(family) for family in [
+_VALUE_TO_FREE = compile_pattern(
+    r"\b(?:(?:re)?price|quantity|total|amount|fee|shipping)\w*\b[^.!?\n]{0,40}?\b(?:to|says|=|at|becomes?|goes)\s+"
+    r"(?:-\s?\d+|a\s+negative|negative|zero|1\s+instead\s+of|(?:\$|€|£)?0(?:[.,]0*1)?(?:$|[^\d.,]))")
+_ABUSE_FAMILIES = tuple(compile_pattern(family) if isinstance(family, str) else family for family in [
     # manipulation verbs on commerce objects: "hack an order", "manipulate the price", "bypass the fraud rules"
     r"\b(?:hack\w*|exploit\w*|manipulat\w*|tamper\w*(?:\s+with)?|rig|spoof\w*|forg(?:e|ing)|brute[\s-]?forc\w*|"
     r"abus\w*|cheat\w*|trick\w*|fool|circumvent\w*|get\s+around|bypass\w*|defeat\w*|gam(?:e|ing))\s+"
@@ -45,8 +49,7 @@ _ABUSE_FAMILIES = tuple(compile_pattern(family) for family in [
     r"\b(?:chargeback|dispute)\b[^.!?\n]{0,100}\b(?:made\s+myself|i\s+did\s+get|i\s+got\s+it|even\s+though|"
     r"i\s+did\s+receive)",
     # prices and quantities that make an order free
-    r"\b(?:(?:re)?price|quantity|total|amount|fee|shipping)\w*\b[^.!?\n]{0,40}?\b(?:to|says|=|at|becomes?|goes)\s+"
-    r"(?:-\s?\d+|a\s+negative|negative|zero|1\s+instead\s+of|(?:\$|€|£)?0(?:[.,]0*1)?(?:$|[^\d.,]))",
+    _VALUE_TO_FREE,
     r"\b(?:change|set|modify|edit|lower|override|alter)\s+(?:the\s+)?(?:item\s+|product\s+|cart\s+|order\s+)?"
     r"(?:price|total|amount)s?\s+(?:to|at)\s+(?:\$|€|£)?0(?:[.,]0*1)?(?:$|[^\d.,])",
     # coupons and codes used more than they may be
@@ -105,11 +108,14 @@ def _abuse_valid(text: bytes, m: "re2._Match") -> bool:
             text[max(0, m.start() - 16):m.start()].lower().split()[-1:] and
             text[max(0, m.start() - 16):m.start()].lower().split()[-1] in _A_HACK)):
         return False
-    floor = max(0, m.start() - 120)                  # the sentence is looked for in 120 bytes, not the whole text
-    start = max(text.rfind(b".", floor, m.start()), text.rfind(b"?", floor, m.start()),
-                text.rfind(b"\n", floor, m.start()), m.start() - 120)
-    sentence = text[max(0, start):m.end() + 60]
+    sentence = text[_sentence_start(text, m.start()):m.end() + 60]
     return _DEFENSIVE.search(sentence) is None or _PERSONAL.search(sentence) is not None
+
+
+def _sentence_start(text: bytes, at: int) -> int:
+    """Where the sentence around `at` starts, looked for in 120 bytes, not the whole text."""
+    floor = max(0, at - 120)
+    return max(0, text.rfind(b".", floor, at), text.rfind(b"?", floor, at), text.rfind(b"\n", floor, at), at - 120)
 
 
 class _Family(PerTextValidator):
@@ -136,6 +142,24 @@ class _Family(PerTextValidator):
 _WITHOUT_PAYING = compile_pattern(r"\bwithout\s+(?:being\s+)?(?:paid|paying|payment)\b")
 _A_COST = frozenset(b"shipping delivery postage fee fees extra more interest customs duty duties vat tax taxes full "
                     b"upfront deposit charges copyright royalties royalty licence license tribute anything".split())
+
+
+_LAST_VERB = re.compile(rb"\b(?:goes\s+to|becomes?\s+to|goes|becomes?|to|says|at)\s+|=\s+", re.I)
+_PURPOSE = re.compile(rb"\b(?:so|until|till|to\s+make|to\s+get|in\s+order)\b", re.I)
+
+
+def _value_valid(text: bytes, m: "re2._Match") -> bool:
+    """A value set to make an order free (`change the quantity to -5`, `set the total to $0`, `... so the total goes
+    negative`); what a total does is a bug report (`with quantity=-1 in the cart the total goes negative`, `the price
+    becomes zero`) unless it is someone's purpose (`so`, `until`, `to make`) or someone asks for it or gains by it."""
+    if not _abuse_valid(text, m):
+        return False
+    verbs = [verb.group(0).lower() for verb in _LAST_VERB.finditer(m.group(0))]
+    if not verbs or not verbs[-1].startswith((b"goes", b"become")):
+        return True
+    if _PURPOSE.search(text[_sentence_start(text, m.start()):m.start()] + b" " + m.group(0)):
+        return True
+    return READER.asks_or_gains(text, m.start())
 
 
 def _without_paying_valid(text: bytes, m: "re2._Match") -> bool:
@@ -428,6 +452,6 @@ READER = abuse_intent.Reader(
     groups=(("deceit",), ("contrast", "not_mine", "loose", "gain_weak", "pressure"), ("evasion", "gain")))
 DETECTORS: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
     (_STACKING, _Family(_stacking_valid, commerce=False)),
-    *((family, _Family(_abuse_valid)) for family in _ABUSE_FAMILIES),
+    *((family, _Family(_value_valid if family is _VALUE_TO_FREE else _abuse_valid)) for family in _ABUSE_FAMILIES),
     (_WITHOUT_PAYING, _Family(_without_paying_valid)))
 """The phrase families; the intent reading's candidates are READER.findings' own (detectors.find)."""

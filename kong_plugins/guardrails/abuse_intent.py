@@ -163,7 +163,7 @@ _OPS = words(
     r"our (?:team|policy|policies|customers?|shop|store|agents?|checkout|system|data|process|warehouse|support)",
     r"wie (?:gehen|sollen|können) wir|comment (?:devons|pouvons)|cómo (?:debemos|podemos)|come (?:dobbiamo|possiamo)",
     r"hoe (?:moeten|kunnen) we|como (?:devemos|podemos)|jak (?:mamy|możemy|powinniśmy)|by accident|accidentally",
-    r"by mistake|in error|mistakenly",
+    r"by mistake|in error|mistakenly|refund(?:ing)? (?:a|the|this|that|our) customers?",
     r"we (?:have |'ve )?(?:refunded|charged|sent|shipped|cancell?ed|issued|received|got)",
     r"we (?:have |'ve )?noticed|we (?:can'?t|cannot|don'?t|do not|won'?t|will not)|our (?:\w+ )?polic(?:y|ies)",
     r"dear (?:customer|sir|madam|mr|mrs|ms)|evitamos|impedimos|prevenimos|evitiamo|impediamo|evitons|empechons",
@@ -175,6 +175,7 @@ _REPORTS = words(
     r" (?:\w+ )?(?:chce|will|möchte|wil|veut|quiere|vuole|quer|sagt|dice|diz|dit|zegt|twierdzi|behauptet|affirme|"
     r"afirma|sostiene|beweert)",
     r"(?:could|can|would|might|does|do|will) (?:a|an|our|the|some) (?:customers?|buyers?|users?|shoppers?|sellers?)",
+    r"^(?:could|can|would|might|do|will) (?:customers|buyers|shoppers)",
     r"(?:the |our )?(?:warehouse|courier|carrier|agent|team|driver|bank|acquirer|store|shop|investigator) (?:found|"
     r"says?|said|reported|confirmed|noticed|flagged|received)",
     r"procedure|process for|what'?s the process|(?:she|he) (?:says|said|claims|claimed)|kunde sagt|klant zegt",
@@ -413,6 +414,12 @@ class Reader:
         if "asks" not in parts and "gains" not in parts:
             return 0.0                          # cues, but nobody asks and nobody gains: a description, a glossary
         return sum(parts.values())
+
+    def asks_or_gains(self, text: bytes, position: int) -> bool:
+        """Someone in the sentence at `position` asks for it or gains by it, or beside it asks outright ("how do I")
+        or gains: an order beside it ("Draft a Jira ticket.") is for what the sentence reports."""
+        own, around = _sentence(text, position)
+        return bool(self.holds(own, ("asks", "asks weakly", "gains")) or self.holds(around, ("asks", "gains")))
 
     def not_defended(self, text: bytes, position: int, commerce: bool = True) -> bool:
         """For abuse.py's phrase families: the sentence at `position` is not one of someone defending against
