@@ -83,7 +83,7 @@ bench:         ## prints tables and writes bench/results/*.json (bounded, loopba
 soak:          ## 200 concurrent streaming clients for 60 s (bounded, loopback only); prints RSS and fds
 	SOAK_CLIENTS=200 SOAK_SECONDS=60 SOAK_RSS_GROWTH_LIMIT_PCT=5 $(PYTHON) -m pytest -q -s tests/reliability/test_soak.py $(PYTEST_ARGS)
 
-validate:
+validate: checkov
 	$(PYTHON) -m pytest -q tests/deploy tests/unit/test_dump.py $(PYTEST_ARGS)
 
 security-scan: checkov

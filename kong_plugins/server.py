@@ -80,7 +80,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-level", choices=["debug", "info", "warn", "error"], default="info",
                         help="level of the server's own JSON log lines (metadata only at every level)")
     parser.add_argument("-v", "--verbose", action="count", default=1,
-                        help="kong-pdk log level (never use -vv in production: DEBUG logs RPC payloads)")
+                        help="kong-pdk's own log lines: INFO by default, -v for DEBUG (plugin loading, instance clean-up; "
+                             "RPC payloads are never logged: rpc_listener replaces kong-pdk's listener)")
     return parser.parse_args(argv)
 
 
