@@ -23,6 +23,7 @@ Kong 3.6.1 quirks handled here (see shared/kong/plugin-server-protocol.md):
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 from typing import Any, Callable
@@ -108,8 +109,10 @@ def client_id(value: Any) -> str | None:
 
 
 def _as_bytes(body: Any) -> bytes | None:
-    """A Lua string as the bytes it holds (msgpack str arrives decoded with surrogateescape)."""
-    return body.encode("utf-8", "surrogateescape") if isinstance(body, str) else body
+    """A Lua string as the bytes it holds (msgpack str arrives decoded with surrogateescape), without a UTF-8 byte
+    order mark: JSON readers may ignore one (RFC 8259), Bedrock does not, and a Bedrock-native body goes on as is."""
+    raw = body.encode("utf-8", "surrogateescape") if isinstance(body, str) else body
+    return raw[len(codecs.BOM_UTF8):] if raw and raw.startswith(codecs.BOM_UTF8) else raw
 
 
 def bedrock_headers(kong: Any, ctx: RequestContext) -> None:

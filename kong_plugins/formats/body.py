@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -19,21 +20,42 @@ class RequestError(ValueError):
         self.param = param
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+_UTF8 = ("utf-8", "utf-8-sig")   # json.detect_encoding's names for UTF-8 text, with or without a byte order mark
+
+
 def load_json_object(body: bytes | None) -> dict[str, Any]:
     if not body:
         raise RequestError("Request body is empty; expected a JSON object.")
+    _check_encoding(body)
     try:
         data = wire_json.loads_text(body)
     except wire_json.LoneSurrogate:   # Bedrock would refuse it, after retries that cannot help
         raise RequestError("Request body holds invalid Unicode: a lone surrogate (a \\ud800-\\udfff escape "
                            "without its pair); send text as valid UTF-8.") from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except wire_json.TooDeep:
+        raise RequestError(f"Request body nests arrays or objects more than {wire_json.MAX_DEPTH} levels deep."
+                           ) from None
+    except UnicodeDecodeError:
+        raise RequestError("Request body is not valid UTF-8 text; send JSON encoded as UTF-8.") from None
+    except (ValueError, RecursionError):
         raise RequestError("Request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise RequestError("Request body must be a JSON object.")
     if "model" in data and not isinstance(data["model"], str):
         raise RequestError("model: must be a string.", "model")
     return data
+
+
+def _check_encoding(body: bytes) -> None:
+    """Refuse what `json.loads` would read but Bedrock cannot: UTF-16 or UTF-32 text (a Bedrock-native body goes
+    on as it came), and say why a gzip body is no JSON (Kong does not inflate a request's Content-Encoding)."""
+    if body.startswith(_GZIP_MAGIC):
+        raise RequestError("Request body is gzip-compressed; the gateway reads uncompressed JSON only (send it "
+                           "without Content-Encoding: gzip).")
+    if json.detect_encoding(body) not in _UTF8:
+        raise RequestError("Request body is not UTF-8 text (it reads as UTF-16 or UTF-32); send JSON encoded "
+                           "as UTF-8.")
 
 
 def whole_number(value: Any, field: str, *, low: int = 1, high: int | None = None,

@@ -88,7 +88,7 @@ def _check(item: Any, where: str) -> None:
     if not isinstance(item, dict):
         raise RequestError(f"{where}: must be an object.", where)
     kind = item.get("type") or ("message" if "role" in item else None)
-    if kind not in ITEM_TYPES:
+    if not isinstance(kind, str) or kind not in ITEM_TYPES:   # a list or an object cannot be looked up
         raise RequestError(f"{where}.type: must be one of {', '.join(sorted(ITEM_TYPES))}.", f"{where}.type")
     if item.get("id") is not None and (not isinstance(item["id"], str) or not item["id"]):
         raise RequestError(f"{where}.id: must be a non-empty string.", f"{where}.id")

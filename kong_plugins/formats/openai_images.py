@@ -89,7 +89,7 @@ def settings(data: dict[str, Any], prompt: str) -> tuple[ImageJob, str]:
     if response_format not in RESPONSE_FORMATS:
         raise RequestError("response_format: must be b64_json or url.", "response_format")
     quality = data.get("quality") or "standard"
-    if quality not in QUALITIES:
+    if not isinstance(quality, str) or quality not in QUALITIES:   # a list or an object cannot be looked up
         raise RequestError(f"quality: must be one of {', '.join(sorted(QUALITIES))}.", "quality")
     width, height = _size(data.get("size"))
     job = ImageJob(prompt=prompt, negative=_optional_text(data, "negative_prompt"), count=_count(data.get("n")),
