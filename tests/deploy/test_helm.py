@@ -78,6 +78,31 @@ def test_the_probes_name_ports_the_kong_container_has():
         assert VALUES[probe]["httpGet"]["port"] in CONTAINER_PORTS, probe
 
 
+def coalesced(chart_value, ours):
+    """A values file over the chart's defaults as Helm coalesces them: maps merge key by key, anything else
+    replaces."""
+    if isinstance(chart_value, dict) and isinstance(ours, dict):
+        return {**chart_value, **{key: coalesced(chart_value.get(key), value) for key, value in ours.items()}}
+    return ours
+
+
+def test_the_network_policy_lets_in_every_port_the_chart_serves(chart):
+    """Chart 2.41.1 also serves the proxy's TLS listener (proxy.tls on by default: Service port 443 -> 8443), the
+    one https clients (docs/curl-examples.md) and the NLB's health checks reach. The policy let in 8000 only, so
+    on a cluster that enforces network policies every https call timed out."""
+    values = coalesced(chart[0], VALUES)
+    proxy, status = values["proxy"], values["status"]
+    served = {proxy[kind]["containerPort"] for kind in ("http", "tls") if proxy["enabled"] and proxy[kind]["enabled"]}
+    policy = yaml.safe_load((ROOT / "helm/manifests/networkpolicy.yaml").read_text())
+    metrics = yaml.safe_load((ROOT / "helm/manifests/plugin-server-servicemonitor-service.yaml").read_text())
+    rules = policy["spec"]["ingress"]
+    from_anywhere = {port["port"] for rule in rules if "from" not in rule for port in rule["ports"]}
+    from_monitoring = {port["port"] for rule in rules if "from" in rule for port in rule["ports"]}
+    assert served == {8000, 8443} and served <= from_anywhere
+    assert {status["http"]["containerPort"], *(p["targetPort"] for p in metrics["spec"]["ports"])} <= from_monitoring
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "kong"}   # kong.name
+
+
 def test_kong_quit_lets_streams_finish_within_the_grace_period():
     """kong quit stops Kong --wait seconds plus its --timeout (default 10) after preStop starts; the pod is killed
     terminationGracePeriodSeconds after it: the first must be the shorter, and long enough for a long stream."""
