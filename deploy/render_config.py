@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ipaddress
 import os
 import re
 import sys
@@ -84,15 +85,26 @@ class RedisSettings:
                 **({"cluster": True} if self.cluster else {})}
 
     def for_rate_limiting(self) -> dict[str, Any]:
-        """Kong 3.6 rate-limiting's `redis` record; over TLS it also checks the server's certificate. Kong OSS 3.6
-        speaks to one Redis server, so beside a cluster it has a server of its own (rate_limiting_host)."""
+        """Kong 3.6 rate-limiting's `redis` record; over TLS it also checks the server's certificate (and its name,
+        unless the host is an IP: Kong's typedefs.sni refuses an IP as server_name, and with it the whole file, on
+        every pod's start). Kong OSS 3.6 speaks to one Redis server, so beside a cluster it has a server of its own
+        (rate_limiting_host)."""
         host, port = (self.rate_limiting_host, self.rate_limiting_port) if self.rate_limiting_host else \
             (self.host, self.port)
-        tls = {"ssl_verify": True, "server_name": host} if self.ssl else {}
+        tls = {"ssl_verify": True, **({} if _is_ip(host) else {"server_name": host})} if self.ssl else {}
         return {"host": host, "port": port, "ssl": self.ssl, **tls, **self._credentials()}
 
     def _credentials(self) -> dict[str, str]:
         return {name: value for name, value in (("username", self.username), ("password", self.password)) if value}
+
+
+def _is_ip(host: str) -> bool:
+    """An IP address: Kong takes one as a Redis host, never as a TLS server name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

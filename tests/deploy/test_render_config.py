@@ -172,6 +172,16 @@ def _stores(config: dict) -> dict[str, list[dict]]:
     return by_name
 
 
+@pytest.mark.parametrize("host", ["10.0.12.7", "fd00::7"])
+def test_a_redis_ip_over_tls_gives_rate_limiting_no_server_name_kong_would_refuse(host):
+    """Kong 3.6.1's typedefs.sni (rate-limiting's redis.server_name) answers "must not be an IP", refusing the whole
+    declarative file: REDIS_HOST=<an IP> with REDIS_TLS=true left every pod unable to start. The certificate is
+    still checked."""
+    config = render_files(KONG_YAML, EXAMPLE, RedisSettings(host, ssl=True), ENV)
+    limits = [plugin["config"]["redis"] for plugin in plugins(config) if plugin["name"] == "rate-limiting"]
+    assert limits and all(redis["ssl_verify"] is True and "server_name" not in redis for redis in limits)
+
+
 def test_on_a_redis_cluster_our_plugins_use_it_and_rate_limiting_a_server_of_its_own():
     """Kong 3.6's rate-limiting speaks to one Redis server: beside a cluster it gets one of its own, while
     token-meter's budgets and the Responses store go to the cluster (`cluster: true`, hash-tagged keys)."""
