@@ -41,9 +41,26 @@ def run(size: int, work: Callable[..., T], *args: Any) -> T:
         return work(*args)
     if _pool is None:
         _pool = ThreadPool(SCANNERS)
-    return _pool.apply(_on_scanner_thread, (work, *args))
+    outcome = _pool.apply(_on_scanner_thread, (work, *args))
+    if isinstance(outcome, _Raised):
+        raise outcome.error
+    return outcome
 
 
-def _on_scanner_thread(work: Callable[..., T], *args: Any) -> T:
+class _Raised:
+    """What `work` raised on a scanner thread, handed back as a value and raised again on the loop: gevent's
+    thread pool prints an exception raised on its thread to stderr, so a client's 400 (a RequestError from a
+    large body) became a traceback in Kong's error log."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _on_scanner_thread(work: Callable[..., T], *args: Any) -> T | _Raised:
     document_text.ON_SCANNER_THREAD.set(True)   # this thread's own context: documents are read here
-    return work(*args)
+    try:
+        return work(*args)
+    except Exception as exc:    # noqa: BLE001 - raised again by run(), on the loop
+        return _Raised(exc)

@@ -38,3 +38,17 @@ def test_bad_moderation_input_is_a_400_in_openais_format(stack):
     r = requests.post(stack.proxy_url + "/v1/moderations", headers={"X-API-Key": "dev-ops-key"}, timeout=15,
                       json={"input": 42})
     assert r.status_code == 400 and r.json()["error"]["param"] == "input"
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/moderations", {"input": "a review " * 5000, "model": 5}),
+    ("/v1/images/generations", {"model": "nova-canvas", "prompt": "a cat " * 8000, "size": "9x9"}),
+])
+def test_a_large_bodys_400_leaves_no_traceback_in_the_log(stack, path, body):
+    """A body past scan_pool.OFF_LOOP_BYTES is read on a scanner thread; its refusal is the client's 400 and
+    nothing more (gevent's thread pool printed each one as a traceback into Kong's error log)."""
+    r = requests.post(stack.proxy_url + path, headers={"X-API-Key": "dev-ops-key"}, timeout=15, json=body)
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+    stack.harness.wait_for_log(r.headers["X-Kong-Request-Id"])
+    captured = "\n".join(stack.harness.plugin_server_output("bedrock") + stack.harness.error_log)
+    assert "Traceback" not in captured and "RequestError" not in captured
