@@ -125,3 +125,12 @@ def test_router_priorities_and_strip_path():
     assert m.uri_captures == {0: "/items/42", 1: "42", "id": "42"}
     assert r.exec("GET", "/h", "a.example.com", {}, 8000).route["id"].endswith("6")
     assert r.exec("GET", "/h", "example.org", {}, 8000) is None
+
+
+def test_an_explicit_null_fails_an_eq_so_a_conditional_on_it_does_not_apply(tmp_path):
+    """kong/db/schema/init.lua (3.6.1) Schema:validate_field: a null value fails a non-null `eq` ("value must be
+    redis"), so rate-limiting's `policy: null` does not ask for `redis.host` as `policy: redis` does."""
+    plugin = '_format_version: "3.0"\nplugins:\n- name: rate-limiting\n  config: {minute: 5, policy: %s}\n'
+    build(tmp_path, plugin % "null").stop()
+    with pytest.raises(HarnessStartError, match="failed conditional validation given value of field 'config.policy'"):
+        build(tmp_path, plugin % "redis")

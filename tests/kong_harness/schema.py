@@ -211,6 +211,8 @@ def validate_field(field: dict, value: Any) -> Any:
     if value is NULL or value is None:
         if "ne" in field and field["ne"] is None:
             return field.get("err") or "value must not be null"
+        if field.get("eq") is not None:   # schema/init.lua:868: a null fails a non-null eq (no field.err here)
+            return "value must be %s" % _lua_str(field["eq"])
         if field.get("required"):
             return "required field missing"
         return None
