@@ -18,11 +18,17 @@ REDIS_TLS ?= false
 DBLESS_SECRET = kong-declarative
 # kube-prometheus-stack's Helm release: its default selectors take ServiceMonitors and PrometheusRules by `release`.
 PROMETHEUS_RELEASE ?= kube-prometheus-stack
+# eks/lb-controller: eks-charts' aws-load-balancer-controller chart, pinned. Chart 3.5.0 runs controller v3.5.0, whose
+# IAM policy is infra/terraform/modules/lb-controller-irsa/iam-policy-v3.5.0.json: bump both together.
+LB_CONTROLLER_CHART_VERSION ?= 3.5.0
+# eks/deploy: an ACM certificate ARN for the gateway's DNS name. Set, TLS ends at the NLB on 443 (forwarded to Kong's
+# plain 8000); unset, 443 is passed through to Kong's self-signed certificate on 8443 (README "Deployment").
+ACM_CERT_ARN ?=
 TF = terraform -chdir=infra/terraform/environments/$(ENV)
 
 .PHONY: help install checkov claude-code codex ai-sdk test test/unit dev dump bench soak validate security-scan \
-        local/up local/down local/logs local/test eks/plan eks/apply eks/config eks/observability eks/deploy \
-        eks/status
+        local/up local/down local/logs local/test eks/plan eks/apply eks/lb-controller eks/preflight eks/config \
+        eks/observability eks/deploy eks/status
 
 help:
 	@echo "make local/up      the real Kong 3.6 stack in Docker (kong, emulator, redis, prometheus, grafana)"
@@ -33,8 +39,9 @@ help:
 	@echo "make soak          200 streaming clients for 60 s: errors, hung clients, plugin-server RSS and fds"
 	@echo "make validate      schema checks of kong.yaml, compose, Helm values, Terraform, alert rules"
 	@echo "make security-scan checkov on Terraform and the secrets scan of configs"
-	@echo "make eks/plan | eks/apply | eks/deploy | eks/status   (ENV=$(ENV), NAMESPACE=$(NAMESPACE))"
-	@echo "                   eks/deploy needs CONSUMERS=consumers.yaml REDIS_HOST=host (README \"Deployment\")"
+	@echo "make eks/plan | eks/apply | eks/lb-controller | eks/deploy | eks/status   (ENV=$(ENV), NAMESPACE=$(NAMESPACE))"
+	@echo "                   eks/deploy needs CONSUMERS=consumers.yaml REDIS_HOST=host; ACM_CERT_ARN=arn for TLS"
+	@echo "                   at the NLB (README \"Deployment\")"
 	@echo "make eks/observability   alerts, dashboards, ServiceMonitor (PROMETHEUS_RELEASE=$(PROMETHEUS_RELEASE))"
 	@echo "make dump          the plugin info JSON Kong reads (query_cmd)"
 
@@ -119,6 +126,16 @@ eks/plan:
 eks/apply:
 	$(TF) apply -input=false
 
+# The AWS Load Balancer Controller, bound to its IRSA role: it gives Kong's proxy Service its NLB. Values (cluster,
+# region, VPC, service account) from this environment's Terraform outputs; --wait: its webhook serves before Kong's
+# Service is created.
+eks/lb-controller:
+	helm repo add eks https://aws.github.io/eks-charts && helm repo update eks
+	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	  $(TF) output -raw lb_controller_helm_values > "$$dir/values.yaml" && \
+	  helm upgrade --install aws-load-balancer-controller eks/aws-load-balancer-controller \
+	    --version $(LB_CONTROLLER_CHART_VERSION) -n kube-system -f "$$dir/values.yaml" --wait --timeout 5m
+
 lc = $(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
 
 eks/config:    ## kong/kong.yaml + CONSUMERS, dev consumers out, state on Redis: the Secret dblessConfig.secret names
@@ -143,15 +160,34 @@ eks/observability:   ## a PrometheusRule of deploy/observability/alerts, dashboa
 	$(PYTHON) -m deploy.render_observability --namespace $(NAMESPACE) --release '$(PROMETHEUS_RELEASE)' | \
 	  kubectl apply -f -
 
+# TLS at the NLB (ACM_CERT_ARN): a TLS listener on 443 with the certificate (TLS 1.2 and 1.3 only: the controller's
+# default policy still takes 1.0), TCP to the targets, and the Service's 443 pointed at Kong's plain-HTTP 8000 (the
+# chart's proxy.tls.overrideServiceTargetPort).
+NLB_ANNOTATION = proxy.annotations.service\.beta\.kubernetes\.io/aws-load-balancer-
+ACM_TLS_VALUES = --set-string '$(NLB_ANNOTATION)ssl-cert=$(ACM_CERT_ARN)' \
+  --set-string '$(NLB_ANNOTATION)ssl-ports=443' \
+  --set-string '$(NLB_ANNOTATION)ssl-negotiation-policy=ELBSecurityPolicy-TLS13-1-2-2021-06' \
+  --set-string '$(NLB_ANNOTATION)backend-protocol=tcp' --set proxy.tls.overrideServiceTargetPort=8000
+
+# Refuses before anything is applied: no load balancer controller (the proxy would wait for an NLB forever), or an
+# ACM_CERT_ARN that is not one.
+eks/preflight:
+	@kubectl get deployments -A -l app.kubernetes.io/name=aws-load-balancer-controller -o name | grep -q . || \
+	  { echo "no AWS Load Balancer Controller on the cluster: Kong's proxy would get no load balancer. \
+	Run make eks/lb-controller ENV=$(ENV) first (README \"Deployment\")" >&2; exit 2; }
+	@case '$(ACM_CERT_ARN)' in ''|arn:aws*:acm:*:[0-9]*:certificate/?*) ;; \
+	  *) echo "ACM_CERT_ARN must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)" >&2; \
+	     exit 2;; esac
+
 # Chart 2.41.1 checksums only an inline dblessConfig.config, and DB-less Kong reads its file at start only: the
 # Secret's checksum as a pod annotation rolls the pods when the config changed, and only then.
-eks/deploy: eks/config eks/observability
+eks/deploy: eks/preflight eks/config eks/observability
 	helm repo add kong https://charts.konghq.com && helm repo update kong
 	config=$$(kubectl -n $(NAMESPACE) get secret $(DBLESS_SECRET) -o 'jsonpath={.data.kong\.yml}') && \
 	  test -n "$$config" && sum=$$(printf %s "$$config" | sha256sum | cut -c1-64) && \
 	  helm upgrade --install kong kong/kong --version $(CHART_VERSION) -n $(NAMESPACE) -f helm/kong-values.yaml \
 	    --set-string podAnnotations.checksum/dbless-config=$$sum \
-	    --set-string serviceMonitor.labels.release='$(PROMETHEUS_RELEASE)'
+	    --set-string serviceMonitor.labels.release='$(PROMETHEUS_RELEASE)' $(if $(ACM_CERT_ARN),$(ACM_TLS_VALUES))
 	kubectl apply -f helm/manifests/
 	kubectl -n $(NAMESPACE) rollout status deployment/kong-kong --timeout=300s
 	kubectl -n $(NAMESPACE) delete configmap kong-declarative --ignore-not-found   # the old dev-key config

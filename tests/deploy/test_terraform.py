@@ -22,7 +22,7 @@ except ImportError:  # reported by the `parsed` fixture, so every test says why
 ROOT = Path(__file__).resolve().parents[2]
 TF_ROOT = ROOT / "infra" / "terraform"
 ENVIRONMENTS = ("poc", "prod")
-MODULES = ("vpc", "eks", "bedrock-irsa", "observability", "bedrock-guardrail")
+MODULES = ("vpc", "eks", "bedrock-irsa", "lb-controller-irsa", "observability", "bedrock-guardrail")
 META_ARGS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 BEDROCK_ACTIONS = {

@@ -79,6 +79,17 @@ module "eks" {
   tags                         = local.tags
 }
 
+# The AWS Load Balancer Controller's IRSA role: the controller (make eks/lb-controller) turns Kong's proxy Service
+# into an NLB. Without it the Service stays <pending> and the gateway serves nothing.
+module "lb_controller_irsa" {
+  source = "../../modules/lb-controller-irsa"
+
+  role_name         = "${var.name}-lb-controller"
+  oidc_provider_arn = module.eks.oidc_provider_arn
+  oidc_provider     = module.eks.oidc_provider
+  tags              = local.tags
+}
+
 # Amazon Bedrock Guardrail for the customer-facing roles (deploy/render_config.py BEDROCK_GUARDRAIL_ID and
 # _VERSION from this environment's bedrock_guardrail_arn and bedrock_guardrail_version outputs). In the Bedrock
 # region: Bedrock applies a guardrail only where it lives. See docs/runbooks/bedrock-guardrail.md.

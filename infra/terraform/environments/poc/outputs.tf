@@ -16,6 +16,28 @@ output "kong_helm_service_account_values" {
   })
 }
 
+output "lb_controller_role_arn" {
+  description = "IRSA role ARN of the AWS Load Balancer Controller's service account."
+  value       = module.lb_controller_irsa.role_arn
+}
+
+output "lb_controller_helm_values" {
+  description = <<-EOT
+    Values for the eks/aws-load-balancer-controller chart (make eks/lb-controller): the cluster, its region and
+    VPC (the nodes' IMDS hop limit of 1 keeps the controller from looking them up) and the IRSA-bound account.
+  EOT
+  value = yamlencode({
+    clusterName = module.eks.cluster_name
+    region      = var.region
+    vpcId       = module.vpc.vpc_id
+    serviceAccount = {
+      create      = true
+      name        = module.lb_controller_irsa.service_account
+      annotations = { "eks.amazonaws.com/role-arn" = module.lb_controller_irsa.role_arn }
+    }
+  })
+}
+
 output "cluster_name" {
   description = "EKS cluster name."
   value       = module.eks.cluster_name

@@ -35,7 +35,12 @@ module "eks" {
   addons = {
     coredns    = {}
     kube-proxy = {}
-    vpc-cni    = { before_compute = true }
+    # The VPC CNI enforces NetworkPolicy (helm/manifests/networkpolicy.yaml) only when asked to: without this the
+    # policy is accepted and does nothing. Needs VPC CNI 1.14+ (most_recent for the cluster's version).
+    vpc-cni = {
+      before_compute       = true
+      configuration_values = jsonencode({ enableNetworkPolicy = "true" })
+    }
   }
 
   eks_managed_node_groups = {
