@@ -36,7 +36,9 @@ LABELLED = [
     "ticket {n} was reopened, summarise the thread", "gift card reference {n}: the customer says the balance is wrong",
     '{{"order_id": "{n}", "status": "late", "carrier": "DHL"}}', "Bestellnummer {n} ist seit Montag verspätet",
     "Ref. {n} - please check the return", "PO number: #{n} needs a second approval", "Shipment ID {n} is stuck",
-    "RMA {n}: the frying pan arrived dented", "commande n° {n} en retard", "pedido número {n} atrasado"]
+    "RMA {n}: the frying pan arrived dented", "commande n° {n} en retard", "pedido número {n} atrasado",
+    "ORDER #{n} EXPORT FROM THE DISCOVERY STORE", "SKU {n}: the scorecard and discard pile game",
+    '{{"order_id": "{n}", "expected_delivery": "Monday", "export_batch": 7}}']
 
 
 @pytest.mark.parametrize("template", LABELLED)
@@ -58,7 +60,15 @@ NEAR_A_CARD = [
     "Order #{n} 09/28", "tracking number {n}; the Mastercard was charged twice", "Order #{n}: payment failed",
     "credit card for order {n}", "order {n} cvv 123", "SKU {n} cardholder Dana Whitfield", 'order_id: {n}, "pan": 1',
     "Kreditkarte für Bestellung {n}", "ticket {n} valid thru 11/29", "Order #{n} - PAN on the receipt",
-    "Order #{n} was charged to the account"]
+    "Order #{n} was charged to the account",
+    # a field's name speaks of a card as its words do (an export's row, a payload pasted to debug it)
+    '{{"order_id": "{n}", "card_holder_name": "Dana Whitfield"}}', '{{"orderId": "{n}", "cardNumber": null}}',
+    '{{"order_id": "{n}", "exp_month": 12, "exp_year": 2027}}', "invoice_no={n}&CREDIT_CARD=1",
+    # the card's name in the labels' languages, plural or compounded
+    "Bestelling {n} - dat is mijn creditcardnummer", "Bestelling {n}, betaald met mijn bankpas",
+    "Zamówienie {n} to numer mojej karty", "Zamówienie {n}, zapłacone kartą",
+    "Bestellung {n}, bezahlt mit Girokarte", "Bestellung {n} mit der Debitkarte bezahlt",
+    "Pedido {n}: rechazaron mis tarjetas", "commande {n}, cartes refusées", "encomenda {n}, os cartões foram recusados"]
 
 
 @pytest.mark.parametrize("template", NEAR_A_CARD)
