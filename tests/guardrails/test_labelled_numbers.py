@@ -68,7 +68,8 @@ NEAR_A_CARD = [
     "Bestelling {n} - dat is mijn creditcardnummer", "Bestelling {n}, betaald met mijn bankpas",
     "Zamówienie {n} to numer mojej karty", "Zamówienie {n}, zapłacone kartą",
     "Bestellung {n}, bezahlt mit Girokarte", "Bestellung {n} mit der Debitkarte bezahlt",
-    "Pedido {n}: rechazaron mis tarjetas", "commande {n}, cartes refusées", "encomenda {n}, os cartões foram recusados"]
+    "Pedido {n}: rechazaron mis tarjetas", "commande {n}, cartes refusées",
+    "encomenda {n}, os cartões foram recusados"]
 
 
 @pytest.mark.parametrize("template", NEAR_A_CARD)
