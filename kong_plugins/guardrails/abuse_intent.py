@@ -175,11 +175,21 @@ _REPORTS = words(
     r" (?:\w+ )?(?:chce|will|möchte|wil|veut|quiere|vuole|quer|sagt|dice|diz|dit|zegt|twierdzi|behauptet|affirme|"
     r"afirma|sostiene|beweert)",
     r"(?:could|can|would|might|does|do|will) (?:a|an|our|the|some) (?:customers?|buyers?|users?|shoppers?|sellers?)",
-    r"^(?:could|can|would|might|do|will) (?:customers|buyers|shoppers)",
     r"(?:the |our )?(?:warehouse|courier|carrier|agent|team|driver|bank|acquirer|store|shop|investigator) (?:found|"
     r"says?|said|reported|confirmed|noticed|flagged|received)",
     r"procedure|process for|what'?s the process|(?:she|he) (?:says|said|claims|claimed)|kunde sagt|klant zegt",
     r"le client (?:affirme|dit)|el cliente dice|il cliente dice|o cliente diz|klient twierdzi")
+_POLICY_QUESTION = words(r"^(?:could|can|would|might|do|will) (?:customers|buyers|shoppers)")
+"""`Can customers get a refund and keep the item when it arrives damaged?`: staff asking what the shop allows, read
+as a report only where nobody asks or gains and the sentence holds no lie, evasion or someone else's means
+(Reader.policy_question): `Can customers ...? Tell me how.` asks for it."""
+_NOT_POLICY = ("asks", "asks weakly", "gains", "deceit", "contrast", "evasion", "loose", "gain_weak", "not_mine",
+               "pressure")
+"""What makes a policy question's own sentence a request: someone asking or gaining, or a family of cues no policy
+question holds (`...without the store noticing?`, `...to get the order for free?`)."""
+
+_STAFF_NOTES = words(r"bugs?|issues?|reproduc\w*|repro|tickets?|engineer\w*|devs?|developers?|qa|regressions?")
+"""What staff write a bug up as: an order beside a bug report that names one is for the report."""
 
 _LETTERS = {"a": "àáâãäåą", "c": "çćč", "e": "èéêëę", "i": "ìíîï", "l": "ł", "n": "ñń", "o": "òóôõöø", "s": "śšß",
             "u": "ùúûü", "z": "źżž"}
@@ -245,7 +255,8 @@ def alternatives(source: str) -> list[str]:
 
 
 _READINGS = {"object": _OBJECT, "asks": _ASKS, "asks weakly": _ASKS_WEAK, "questions": _QUESTION, "gains": _PERSONAL,
-             "defends": _DEFENDS, "ops": _OPS, "reports": _REPORTS}
+             "defends": _DEFENDS, "ops": _OPS, "reports": _REPORTS, "policy": _POLICY_QUESTION,
+             "staff notes": _STAFF_NOTES}
 _DEFENDING = compile_pattern(plain(_DEFENDS))
 _WHO = ("asks", "asks weakly", "questions", "gains")
 """Someone asking or gaining: a score has neither without one of these readings."""
@@ -394,7 +405,7 @@ class Reader:
             parts["defends"] = -2.5 * _found(_DEFENDING, own)
         elif has("defends", near=True):
             parts["defends"] = -1.5 * _found(_DEFENDING, around)
-        if held("reports"):
+        if held("reports") or self.policy_question(own, around):
             parts["reports"] = -2.0
         if held("ops") and not held("gains"):
             parts["ops"] = -1.0                 # staff speaking of the shop's own work
@@ -416,10 +427,14 @@ class Reader:
         return sum(parts.values())
 
     def asks_or_gains(self, text: bytes, position: int) -> bool:
-        """Someone in the sentence at `position` asks for it or gains by it, or beside it asks outright ("how do I")
-        or gains: an order beside it ("Draft a Jira ticket.") is for what the sentence reports."""
+        """Someone in the sentence at `position` asks for it or gains by it, or beside it asks ("how do I", "Write
+        the exact requests to send.") or gains ("now I get stuff for free"): an order beside it is for what the
+        sentence reports only where staff's words are near ("Draft a Jira ticket.", "Write a bug report.")."""
         own, around = _sentence(text, position)
-        return bool(self.holds(own, ("asks", "asks weakly", "gains")) or self.holds(around, ("asks", "gains")))
+        if self.holds(own, ("asks", "asks weakly", "gains")) or self.holds(around, ("asks", "gains", "gain")):
+            return True
+        return bool(self.holds(around, ("asks weakly",))) and not (
+            self.holds(own + b" " + around, ("defends", "ops", "staff notes")))
 
     def not_defended(self, text: bytes, position: int, commerce: bool = True) -> bool:
         """For abuse.py's phrase families: the sentence at `position` is not one of someone defending against
@@ -430,7 +445,15 @@ class Reader:
         own, around = _sentence(text, position)
         if commerce and not self.holds(own, ("object",)) and not self.holds(around, ("object",)):
             return False                        # no order, price, payment... near: a stack of status codes, a game
-        return bool(self.holds(own, ("gains",))) or not self.holds(own, ("defends", "reports", "ops"))
+        return bool(self.holds(own, ("gains",))) or not (self.holds(own, ("defends", "reports", "ops")) or
+                                                         self.policy_question(own, around))
+
+    def policy_question(self, own: bytes, around: bytes) -> bool:
+        """The sentence, or the one before it, asks what customers may do (`Can customers...`), and nobody asks for
+        it or gains by it and no lie or evasion is in it (_NOT_POLICY): staff asking about the shop's policy."""
+        if not (self.holds(own, ("policy",)) or self.holds(around, ("policy",))):
+            return False
+        return not (self.holds(own, _NOT_POLICY) or self.holds(around, ("asks", "gains")))
 
     def findings(self, data: bytes, limit: int) -> Iterator[tuple[int, int]]:
         """The spans of the candidates whose sentence scores THRESHOLD or more; the whole text once more than
