@@ -84,11 +84,12 @@ CREDENTIAL_ERRORS = frozenset({"UnrecognizedClientException", "InvalidSignatureE
 
 
 _CONFIG_REJECTED = re.compile(
-    r"the provided model identifier is invalid\.?"
+    r"the provided model identifier is invalid\.?|the provided model doesn.t support on-demand throughput\.?"
     r"|invocation of model id [^\s\[\]]+ with on-demand throughput isn.t supported\. retry your request with the id"
     r" or arn of an inference profile that contains this model\.?")
 """Bedrock's whole sentences for a model id it does not take (a typo, a base id where a profile is needed, a
-deleted profile). The gateway sends only model ids from its own configuration, so these are the operators'.
+deleted profile; an earlier wording of the second, reported from ConverseStream in 2024). The gateway sends only
+model ids from its own configuration, so these are the operators'. Compared with runs of white space as one space.
 Whole sentences, not words found anywhere: Bedrock's refusals of a body quote the client's keys and values
 ("Malformed input request: #: extraneous key [...]"), and a client that wrote "inference profile" there set off
 the operators' alert, a call to the fallback model and a 502, and had its text (a card number) logged."""
@@ -102,7 +103,7 @@ def config_rejected(upstream_type: str, upstream_message: str | None, gateway_gu
     """Bedrock refused an id the gateway's configuration chose, not anything the client sent."""
     if upstream_type == "ResourceNotFoundException":
         return True
-    text = (upstream_message or "").strip().lower()
+    text = " ".join((upstream_message or "").split()).lower()
     return upstream_type == "ValidationException" and (_CONFIG_REJECTED.fullmatch(text) is not None or
                                                        (gateway_guardrail and _GUARDRAIL_REJECTED.fullmatch(text)
                                                         is not None))
