@@ -35,19 +35,21 @@ _LABELLED = re.compile(
 `Bestellnummer `: the label ends where the number starts. A gift card's order or reference names what was bought,
 not the card (a `gift card number` is no label: prepaid Visa and Mastercard gift cards are payment cards)."""
 
-_STARTS = rb"(?:(?<![^\W_])|(?<=(?-i:[a-z]))(?=(?-i:[A-Z])))"
+_STARTS = rb"(?=[a-z])(?:(?<![^\W_])|(?<=(?-i:[a-z]))(?=(?-i:[A-Z])))"
 _ENDS = rb"(?:(?![^\W_])|(?<=(?-i:[a-z]))(?=(?-i:[A-Z])))"
 """A word's edges in prose and in a field's name too: `_` and a camelCase hump end a word (`card_holder_name`,
-`cardNumber`, `exp_month`, `creditCard`), where `\\b` saw one word; `DISCOVERY` and `EXPORT` hold no word."""
+`cardNumber`, `exp_month`, `creditCard`), where `\\b` saw one word; `DISCOVERY` and `EXPORT` hold no word. A word
+starts with a letter: a run of `_` is not tried at each of its bytes."""
 _CARD_WORDS = (
     _STARTS + rb"(?:cards?|card[ \t]?holders?|credit|debit|visa|master[ \t]?card|amex|american[ \t]+express|discover|"
     rb"diners|jcb|union[ \t]?pay|maestro|cc|cvv2?|cvc2?|csc|security[ \t]+code|exp|expiry|expir(?:es|ed|ation)|"
     rb"valid[ \t]+(?:thru|through|until)|payments?|(?:pay|paid|paying|charged?|billed?)[ \t]+(?:it[ \t]+)?"
     rb"(?:with|using|via|by)|charged?[ \t]+(?:it[ \t]+)?(?:to|on)|"
     # the card's name in the shop's languages, plural and compounded (Girokarte, creditcardnummer, kartą)
-    rb"\w*karten?\w*|tarjetas?|cartes?|carta|cart(?:a|\xc3\xa3)o|cart(?:o|\xc3\xb5)es|\w*kaart\w*|creditcard\w*|"
-    rb"(?:bank|betaal|pin)pas(?:sen)?|kart(?:a|y|\xc4\x85|\xc4\x99|om|ami|ach)|karcie|kredytow\w*|"
-    rb"p\xc5\x82atnicz\w*)" + _ENDS +
+    rb"[a-z]*karten?[a-z]*|tarjetas?|cartes?|carta|cart(?:a|\xc3\xa3)o|cart(?:o|\xc3\xb5)es|[a-z]*kaart[a-z]*|"
+    rb"creditcard[a-z]*|"
+    rb"(?:bank|betaal|pin)pas(?:sen)?|kart(?:a|y|\xc4\x85|\xc4\x99|om|ami|ach)|karcie|kredytow[a-z]*|"
+    rb"p\xc5\x82atnicz[a-z]*)" + _ENDS +
     rb"|(?-i:\bPAN\b)|\bpan\b[\"']?[ \t]*[:=]")
 _EXPIRY = rb"(?<![\d/.])(?:0?[1-9]|1[0-2])[ \t]?/[ \t]?(?:\d{2}|20\d{2})(?![\d/.])"
 """`12/27`, `09 / 2028`: a card's expiry (a full date, `06/03/2024`, is not one)."""
