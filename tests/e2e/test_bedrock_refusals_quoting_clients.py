@@ -64,20 +64,3 @@ def test_request_metadata_nested_past_the_parsers_depth_is_a_400_not_a_failed_ch
     assert sent(stack) == []
 
 
-DEEP = json.loads("[" * 900 + "]" * 900)   # within the gateway's JSON reader, past Bedrock's 500 levels
-
-
-@pytest.mark.timeout(60)
-def test_a_body_bedrock_cannot_deserialize_is_the_clients_400_in_its_own_format(stack):
-    """Bedrock answers a Converse body nested past 500 levels with a 400 SerializationException: it was the
-    gateway's 502 (InternalServerException for boto3, which retries it; server_error for OpenAI's SDK)."""
-    with pytest.raises(botocore.exceptions.ClientError) as refused:
-        bedrock_runtime(stack).converse(modelId="haiku", messages=ASK,
-                                        additionalModelRequestFields={"deep": DEEP})
-    error = refused.value.response
-    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400 and error["Error"]["Code"] == "SerializationException"
-    with pytest.raises(openai.BadRequestError) as bad:
-        oa(stack).chat.completions.create(model="haiku", max_tokens=8, messages=[{"role": "user", "content": "hi"}],
-                                          tools=[{"type": "function", "function": {
-                                              "name": "f", "parameters": {"type": "object", "deep": DEEP}}}])
-    assert bad.value.status_code == 400 and bad.value.body["type"] == "invalid_request_error"

@@ -3,7 +3,7 @@ client words the keys and values Bedrock's message quotes (bedrock.errors.config
 
 import pytest
 
-from kong_plugins.bedrock.errors import config_rejected, kind_for
+from kong_plugins.bedrock.errors import NATIVE_STATUS, config_rejected, kind_for
 from kong_plugins.formats.errors import ErrorKind
 
 
@@ -31,4 +31,7 @@ def test_bedrocks_own_sentences_still_name_the_configuration():
 
 
 def test_a_body_bedrock_cannot_deserialize_is_invalid_not_an_upstream_failure():
+    """Bedrock's 400 for a body it cannot read (the gateway now refuses the bodies the emulator refuses so, nested
+    past 254 levels or holding a lone surrogate, before any call: no end-to-end path reaches it)."""
     assert kind_for("SerializationException", 400) is ErrorKind.INVALID_REQUEST
+    assert NATIVE_STATUS["SerializationException"] == 400
