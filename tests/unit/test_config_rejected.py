@@ -35,3 +35,24 @@ def test_a_body_bedrock_cannot_deserialize_is_invalid_not_an_upstream_failure():
     past 254 levels or holding a lone surrogate, before any call: no end-to-end path reaches it)."""
     assert kind_for("SerializationException", 400) is ErrorKind.INVALID_REQUEST
     assert NATIVE_STATUS["SerializationException"] == 400
+
+
+@pytest.mark.parametrize("message", [
+    # an earlier wording of the on-demand refusal (ConverseStream, Claude 3 Opus, 2024), curly apostrophe or not
+    "The provided model doesn't support on-demand throughput.",
+    "The provided model doesn\u2019t support on-demand throughput.",
+    # the current one wrapped over lines or with a double space, and for an application inference profile's ARN
+    "Invocation of model ID anthropic.claude-sonnet-4-20250514-v1:0 with on-demand throughput isn\u2019t supported.\n"
+    "Retry your request with the ID or ARN of an inference profile that contains this model.",
+    "Invocation of model ID arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3 with "
+    "on-demand throughput isn't supported.  Retry your request with the ID or ARN of an inference profile that "
+    "contains this model.",
+])
+def test_bedrocks_wordings_of_an_unusable_model_id_name_the_configuration(message):
+    assert config_rejected("ValidationException", message)
+
+
+def test_a_client_quoting_the_older_wording_is_still_the_clients_400():
+    assert not config_rejected("ValidationException", "Malformed input request: #: extraneous key [The provided "
+                               "model doesn't support on-demand throughput.] is not permitted, please reformat your "
+                               "input and try again.")

@@ -1,7 +1,7 @@
-"""A reviewer's second look at this session's guardrail exemptions, through the whole stack: a labelled number in a
-pasted row whose field names speak of a card, and a policy question followed by a request for the how, are refused
-in the client's format without echoing the text (tests/guardrails/test_labelled_numbers.py,
-test_staff_bug_reports.py hold the detectors' cases)."""
+"""Where this gateway's guardrail exemptions stop, through the whole stack: a labelled number in a pasted row whose
+field names speak of a card, and a policy question followed by a request for the how, are refused in the client's
+format without echoing the text (tests/guardrails/test_labelled_numbers.py, test_staff_bug_reports.py hold the
+detectors' cases)."""
 
 import json
 
