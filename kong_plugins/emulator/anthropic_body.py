@@ -186,15 +186,24 @@ def _tool_specs(tools: Any) -> list[ToolSpec]:
     return specs
 
 
-def _tool_choice(choice: Any) -> tuple[str, str | None]:
+def _tool_choice(choice: Any) -> tuple[str, str | None, bool]:
+    """(type, the forced tool's name, whether parallel tool use is allowed)."""
     if choice is None:
-        return "auto", None
+        return "auto", None, True
     if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
         raise validation("tool_choice: Input tag does not match any of the expected tags: 'auto', 'any', "
                          "'tool', 'none'")
     if choice["type"] == "tool" and not isinstance(choice.get("name"), str):
         raise validation("tool_choice.tool.name: Field required")
-    return choice["type"], choice.get("name")
+    return choice["type"], choice.get("name"), not parallel_disabled(choice, f"tool_choice.{choice['type']}")
+
+
+def parallel_disabled(choice: dict[str, Any], where: str) -> bool:
+    """A tool_choice's `disable_parallel_tool_use` (a boolean, false when absent)."""
+    value = choice.get("disable_parallel_tool_use", False)
+    if not isinstance(value, bool):
+        raise validation(f"{where}.disable_parallel_tool_use: Input should be a valid boolean")
+    return value
 
 
 def _nested_text(content: Any) -> tuple[str, int]:
@@ -270,7 +279,7 @@ def parse_anthropic_body(body: Any, adaptive_thinking: bool = True, effort: bool
     if not body.get("tools") and any(isinstance(m["content"], list) and any(b.get("type") in ("tool_use", "tool_result")
                                                                 for b in m["content"]) for m in messages):
         raise validation("Requests which include `tool_use` or `tool_result` blocks must define tools.")
-    choice, choice_name = _tool_choice(body.get("tool_choice"))
+    choice, choice_name, parallel = _tool_choice(body.get("tool_choice"))
     thinking = check_thinking(body.get("thinking"), body["max_tokens"], adaptive=adaptive_thinking)
     if thinking:
         # The tool-loop rule is kept on Converse only. Through /v1/messages Claude Code 2.1.197 now sends its
@@ -313,7 +322,7 @@ def parse_anthropic_body(body: Any, adaptive_thinking: bool = True, effort: bool
         segments.mark_breakpoint(body["cache_control"])
     return Prompt(
         segments=segments.items, last_user=_last_user(messages), max_tokens=body["max_tokens"],
-        tools=tools, tool_choice=choice, tool_choice_name=choice_name,
+        tools=tools, tool_choice=choice, tool_choice_name=choice_name, parallel_tools=parallel,
         stop_sequences=list(body.get("stop_sequences") or []), thinking=thinking, output_schema=output_schema,
     )
 

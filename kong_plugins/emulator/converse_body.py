@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from .anthropic_body import KNOWN_BETAS, check_thinking, check_thinking_rules
+from .anthropic_body import KNOWN_BETAS, check_thinking, check_thinking_rules, parallel_disabled
 from .documents import check_document, check_image
 from .errors import MSG_NO_TOOL_USE, MSG_TOOLCONFIG_REQUIRED, constraint, validation, validation_errors
 from .models import ModelInfo
@@ -270,6 +270,24 @@ def _claude_extras(fields: Any, max_tokens: int, info: ModelInfo) -> bool:
     return check_thinking(fields.get("thinking"), max_tokens, adaptive=info.supports_adaptive_thinking)
 
 
+def _parallel_tools(fields: Any, choice: Any) -> bool:
+    """Whether Claude may call several tools at once: an Anthropic `tool_choice` in additionalModelRequestFields
+    can say `disable_parallel_tool_use`. Bedrock merges it into the choice toolConfig makes, so with a
+    `toolConfig.toolChoice` it may not name a type of its own, and without one it must."""
+    extra = fields.get("tool_choice") if isinstance(fields, dict) else None
+    if extra is None:
+        return True
+    if not isinstance(extra, dict):
+        raise validation("tool_choice: Input should be a valid dictionary or object")
+    if isinstance(choice, dict) and choice and "type" in extra:
+        raise validation(f"The additional field tool_choice/type conflicts with the existing field "
+                         f"toolConfig.toolChoice.{next(iter(choice))}. Remove tool_choice/type and try again.")
+    if not (isinstance(choice, dict) and choice) and extra.get("type") not in ("auto", "any", "tool", "none"):
+        raise validation("tool_choice: Input tag does not match any of the expected tags: 'auto', 'any', "
+                         "'tool', 'none'")
+    return not parallel_disabled(extra, "tool_choice")
+
+
 _METADATA_KEY = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{1,256}")
 _METADATA_VALUE = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}")
 
@@ -307,8 +325,11 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
     if uses_tools and tool_config is None:
         raise validation(MSG_TOOLCONFIG_REQUIRED if info.supports_tools else MSG_NO_TOOL_USE)
     max_tokens, stops = _inference(body.get("inferenceConfig"), info.family, invoke_style)
-    thinking = _claude_extras(body.get("additionalModelRequestFields"), max_tokens, info) \
-        if info.family == "claude" else False
+    claude = info.family == "claude"
+    fields = body.get("additionalModelRequestFields")
+    thinking = _claude_extras(fields, max_tokens, info) if claude else False
+    choice_made = tool_config.get("toolChoice") if isinstance(tool_config, dict) else None
+    parallel = _parallel_tools(fields, choice_made) if claude else True
     output_schema = converse_schema(body.get("outputConfig"))
     segments = SegmentList()
     tools, choice, choice_name = ([], "auto", None) if tool_config is None else _tools(tool_config, segments)
@@ -336,6 +357,7 @@ def parse_converse_body(body: Any, info: ModelInfo, *, invoke_style: bool = Fals
             _add_block(segments, message["role"], block)
     return Prompt(
         segments=segments.items, last_user=_last_user(messages), max_tokens=max_tokens, tools=tools,
-        tool_choice=choice, tool_choice_name=choice_name, stop_sequences=stops, thinking=thinking,
+        tool_choice=choice, tool_choice_name=choice_name, parallel_tools=parallel, stop_sequences=stops,
+        thinking=thinking,
         output_schema=output_schema,
     )

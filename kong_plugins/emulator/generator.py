@@ -108,19 +108,22 @@ def placeholder(schema: Any, depth: int = 0, root: Any = None) -> Any:
             "null": None}.get(kind, "example")
 
 
-def _pick_tool(prompt: Prompt) -> ToolSpec | None:
+def _pick_tools(prompt: Prompt) -> list[ToolSpec]:
+    """The tools the reply calls: each one the last user turn names ("call get_time"), in the order named (Claude's
+    parallel tool use; the first only when it is disabled), else the forced or first tool on "use tool"."""
     if not prompt.tools or prompt.tool_choice == "none" or prompt.last_user.tool_results:
-        return None
+        return []
     by_name = {t.name: t for t in prompt.tools}
     if prompt.tool_choice == "tool" and prompt.tool_choice_name in by_name:
-        return by_name[prompt.tool_choice_name]
+        return [by_name[prompt.tool_choice_name]]
     text = prompt.last_user.text.lower()
-    for tool in prompt.tools:
-        if re.search(rf"\bcall {re.escape(tool.name.lower())}\b", text):
-            return tool
+    named = sorted((found.start(), tool.name) for tool in prompt.tools
+                   if (found := re.search(rf"\bcall {re.escape(tool.name.lower())}\b", text)))
+    if named:
+        return [by_name[name] for _, name in named][:None if prompt.parallel_tools else 1]
     if prompt.tool_choice == "any" or "use tool" in text:
-        return prompt.tools[0]
-    return None
+        return [prompt.tools[0]]
+    return []
 
 
 def _subject(turn: LastUserTurn) -> list[str]:
@@ -182,36 +185,44 @@ def generate(prompt: Prompt, output_words: int, usage: InputUsage) -> Reply:
         if stop:
             return finish(stop)
 
-    tool = _pick_tool(prompt)
-    if tool is None and prompt.output_schema is not None:
+    tools = _pick_tools(prompt)
+    if not tools and prompt.output_schema is not None:
         return _structured_text(prompt.output_schema, budget, blocks, usage)
-    if tool is not None and prompt.tool_choice in ("any", "tool"):
+    if tools and prompt.tool_choice in ("any", "tool"):
         words = []   # a forced tool call starts at once (Anthropic prefills the turn): no preamble
-    elif tool is not None:
-        words = ["I'll", "use", "the", tool.name, "tool."]
+    elif tools:
+        words = ["I'll", "use", "the", " and ".join(tool.name for tool in tools), "tool."]
     else:
         lead = ["Emulated", "reply", "to:"] + _subject(prompt.last_user)
         filler = [rng.choice(FILLER_WORDS) for _ in range(max(0, output_words - len(lead)))]
         words = (lead + filler)[:output_words]
-    tool_suffix = base62(rng, 24)
+    suffixes = [base62(rng, 24) for _ in tools or [None]]
     pieces, stop, sequence = _emit_words(words, budget, prompt.stop_sequences)
     if words:
         blocks.append(ReplyBlock("text", pieces, len(pieces)))
     budget -= len(pieces)
     if stop:
         return finish(stop, sequence)
-    if tool is None:
+    if not tools:
         return finish("end_turn")
-    block = ReplyBlock("tool_use", tool_suffix=tool_suffix, tool_name=tool.name,
+    for tool, suffix in zip(tools, suffixes):
+        block = _tool_block(tool, suffix)
+        if block.tokens > budget:
+            return finish("max_tokens")
+        budget -= block.tokens
+        blocks.append(block)
+    return finish("tool_use")
+
+
+def _tool_block(tool: ToolSpec, suffix: str) -> ReplyBlock:
+    """A call to `tool` with placeholder input for its schema, streamed in three pieces."""
+    block = ReplyBlock("tool_use", tool_suffix=suffix, tool_name=tool.name,
                        tool_input=placeholder(tool.input_schema) or {})
     if not isinstance(block.tool_input, dict):
         block.tool_input = {}
     block.tokens = max(1, math.ceil(len(block.input_json) / 4))
-    if block.tokens > budget:
-        return finish("max_tokens")
     block.pieces = _split_pieces(block.input_json)
-    blocks.append(block)
-    return finish("tool_use")
+    return block
 
 
 def _structured_text(schema: dict[str, Any], budget: int, blocks: list[ReplyBlock], usage: InputUsage) -> Reply:

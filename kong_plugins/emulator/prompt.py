@@ -61,6 +61,7 @@ class Prompt:
     tools: list[ToolSpec] = field(default_factory=list)
     tool_choice: str = "auto"  # auto | any | tool | none
     tool_choice_name: str | None = None
+    parallel_tools: bool = True   # Claude may call several tools in one turn unless told not to
     stop_sequences: list[str] = field(default_factory=list)
     thinking: bool = False
     output_schema: dict[str, Any] | None = None   # structured outputs: the reply text follows it

@@ -58,9 +58,25 @@ def request_from_anthropic(request: dict[str, Any], *, model_fields: bool = True
         thinking = reasoning.converse_thinking(request)
         if thinking is not None:
             extra["thinking"] = thinking
+        if _one_call_at_a_time(request.get("tool_choice"), tool_config):
+            extra["tool_choice"] = _parallel_off(tool_config)
         if extra:
             body["additionalModelRequestFields"] = extra
     return body
+
+
+def _one_call_at_a_time(choice: Any, tool_config: dict[str, Any] | None) -> bool:
+    """The request turns Claude's parallel tool use off (OpenAI's `parallel_tool_calls: false`), and offers tools."""
+    return tool_config is not None and isinstance(choice, dict) and choice.get("disable_parallel_tool_use") is True
+
+
+def _parallel_off(tool_config: dict[str, Any]) -> dict[str, Any]:
+    """Converse has no member for it: Claude's own tool_choice goes in additionalModelRequestFields, which Bedrock
+    merges into the choice `toolConfig` makes. Beside a `toolChoice` it names no type (Bedrock refuses a second
+    one: "conflicts with the existing field toolConfig.toolChoice"); alone it must name one, auto."""
+    if "toolChoice" in tool_config:
+        return {"disable_parallel_tool_use": True}
+    return {"type": "auto", "disable_parallel_tool_use": True}
 
 
 def _text_format(output_config: Any) -> dict[str, Any] | None:
@@ -164,6 +180,8 @@ def _tool_result(block: dict[str, Any], where: str) -> dict[str, Any]:
                 parts.append({"text": str(item.get("text", ""))})
             elif isinstance(item, dict) and item.get("type") == "image":
                 parts.append({"image": _image(item.get("source"), f"{where}.content.{k}")})
+            elif isinstance(item, dict) and item.get("type") == "document":
+                parts.append(documents.to_converse(item, f"{where}.content.{k}"))
             else:
                 raise RequestError(f"{where}.content.{k}: unsupported tool result block.", f"{where}.content")
     else:

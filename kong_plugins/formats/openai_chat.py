@@ -85,7 +85,7 @@ def to_anthropic(request: dict[str, Any], default_max_tokens: int) -> dict[str, 
         elif role == "tool":
             call_id = required_string(message, "tool_call_id", f"messages.{i}")
             _append(messages, "user", [{"type": "tool_result", "tool_use_id": call_id,
-                                        "content": _text_only(message.get("content"), f"messages.{i}.content")}])
+                                        "content": _tool_output(message.get("content"), f"messages.{i}.content")}])
         else:
             raise RequestError(f"messages.{i}.role: unknown role.", f"messages.{i}.role")
     if not messages:
@@ -148,6 +148,17 @@ def _text_only(content: Any, where: str) -> str:
     if content is None:
         return ""
     raise RequestError(f"{where}: must be a string or a list of text parts.", where)
+
+
+def _tool_output(content: Any, where: str) -> str | list[dict[str, Any]]:
+    """A tool message's content as the tool_result's: its parts stay apart (joined, "sunny" and "25C" read
+    "sunny25C"), and an image or file a Responses function_call_output returns reaches the model."""
+    if content is None:
+        return ""
+    if isinstance(content, list) and content:
+        blocks = _user_blocks(content, where)
+        return blocks[0]["text"] if len(blocks) == 1 and blocks[0]["type"] == "text" else blocks
+    return _text_only(content, where)
 
 
 def _user_blocks(content: Any, where: str) -> list[dict[str, Any]]:
@@ -357,6 +368,7 @@ class ChunkRenderer:
         self.created = created or int(time.time())
         self._tool_index: dict[int, int] = {}
         self._answer_blocks: set[int] = set()
+        self._unargued: set[int] = set()   # open function calls (and JSON mode's answer) no input has come for
         self._custom_inputs: dict[int, custom_tools.InputStream] = {}   # open custom tool calls, by block
         self._thinking: dict[int, dict[str, Any]] = {}   # open thinking blocks, sent whole when they stop
 
@@ -381,13 +393,17 @@ class ChunkRenderer:
                 yield self._chunk({"reasoning_content": delta.get("thinking", "")})
             elif delta.get("type") == "signature_delta":
                 self._add_to_thinking(event.get("index", 0), "signature", delta.get("signature", ""))
-            elif delta.get("type") == "input_json_delta" and event.get("index", 0) in self._answer_blocks:
-                yield self._chunk({"content": delta.get("partial_json", "")})
-            elif delta.get("type") == "input_json_delta":
-                yield from self._call_input(event.get("index", 0), delta.get("partial_json", ""))
+            elif delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+                self._unargued.discard(event.get("index", 0))
+                if event.get("index", 0) in self._answer_blocks:
+                    yield self._chunk({"content": delta["partial_json"]})
+                else:
+                    yield from self._call_input(event.get("index", 0), delta["partial_json"])
         elif kind == "content_block_stop" and event.get("index", 0) in self._custom_inputs:
             block_index = event.get("index", 0)
             yield from self._custom_piece(block_index, self._custom_inputs.pop(block_index).finish())
+        elif kind == "content_block_stop" and event.get("index", 0) in self._unargued:
+            yield from self._empty_input(event.get("index", 0))
         elif kind == "message_delta":
             reason = (event.get("delta") or {}).get("stop_reason")
             yield self._chunk({}, finish_reason=_finish(reason, bool(self._tool_index)))
@@ -396,6 +412,8 @@ class ChunkRenderer:
 
     def _start_call(self, block_index: int, block: dict[str, Any]) -> Iterator[bytes]:
         kind = self.tools.of(block)
+        if kind is not ToolKind.CUSTOM:
+            self._unargued.add(block_index)
         if kind is ToolKind.ANSWER:
             self._answer_blocks.add(block_index)
             return
@@ -406,6 +424,15 @@ class ChunkRenderer:
         else:
             call = {"type": "function", "function": {"name": block.get("name"), "arguments": ""}}
         yield self._chunk({"tool_calls": [{"index": index, "id": block.get("id"), **call}]})
+
+    def _empty_input(self, block_index: int) -> Iterator[bytes]:
+        """A call without arguments streams no input (Bedrock sends no piece, or an empty one): its arguments are
+        `{}`, as the same answer unstreamed says; "" breaks every client that parses them."""
+        self._unargued.discard(block_index)
+        if block_index in self._answer_blocks:
+            yield self._chunk({"content": "{}"})
+        else:
+            yield from self._call_input(block_index, "{}")
 
     def _call_input(self, block_index: int, partial_json: str) -> Iterator[bytes]:
         custom = self._custom_inputs.get(block_index)

@@ -248,6 +248,9 @@ class EventRenderer:
             yield self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=item.text)
             yield self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part)
         else:
+            if not item.text:   # a call without arguments streams no input: they are {}, as unstreamed
+                item.append("{}")
+                yield self._event("response.function_call_arguments.delta", **where, delta="{}")
             yield self._event("response.function_call_arguments.done", **where, arguments=item.text,
                               name=item.fields["name"])
         done = item.done()
