@@ -70,9 +70,20 @@ def _check_guard_content(value: Any, where: str, member: str) -> None:
         check_image(value["image"], f"{where}.image", f"{member}.image")
 
 
+_TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_.:-]{1,64}")
+
+
+def _tool_use_id(value: Any, where: str, member: str) -> None:
+    """A toolUse's or toolResult's id: 1 to 64 of Bedrock's characters (shared/reference/bedrock-runtime.md §7.1)."""
+    if not _TOOL_USE_ID.fullmatch(_string(value, where)):
+        rule = ("Member must have length less than or equal to 64" if len(value) > 64 else
+                "Member must satisfy regular expression pattern: [a-zA-Z0-9_.:-]+")
+        raise validation_errors([constraint(value, f"{member}.toolUseId", rule)])
+
+
 def _check_tool_result(value: Any, where: str, member: str) -> None:
     result = _object(value, where)
-    _string(result.get("toolUseId"), f"{where}.toolUseId")
+    _tool_use_id(result.get("toolUseId"), f"{where}.toolUseId", member)
     content = result.get("content")
     if not isinstance(content, list):
         raise _invalid(f"{where}.content", "it must be a list of ToolResultContentBlock objects")
@@ -91,7 +102,7 @@ def _check_block(kind: str, value: Any, where: str, member: str) -> None:
     elif kind == "image":
         check_image(value, where, member)
     elif kind == "toolUse":
-        _string(_object(value, where).get("toolUseId"), f"{where}.toolUseId")
+        _tool_use_id(_object(value, where).get("toolUseId"), f"{where}.toolUseId", member)
         _string(value.get("name"), f"{where}.name")
         if "input" not in value:
             raise validation_errors([f"Value null at '{member}.input' failed to satisfy constraint: Member must "

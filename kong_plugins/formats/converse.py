@@ -7,6 +7,7 @@ shared/reference/bedrock-runtime.md §7.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any, Iterator
@@ -140,7 +141,7 @@ def _block(block: Any, where: str) -> list[dict[str, Any]]:
     elif kind == "image":
         out = [{"image": _image(block.get("source"), where)}]
     elif kind == "tool_use":
-        out = [{"toolUse": {"toolUseId": str(block.get("id")), "name": str(block.get("name")),
+        out = [{"toolUse": {"toolUseId": tool_use_id(block.get("id")), "name": str(block.get("name")),
                             "input": block.get("input") if isinstance(block.get("input"), dict) else {}}}]
     elif kind == "tool_result":
         out = [{"toolResult": _tool_result(block, where)}]
@@ -186,10 +187,23 @@ def _tool_result(block: dict[str, Any], where: str) -> dict[str, Any]:
                 raise RequestError(f"{where}.content.{k}: unsupported tool result block.", f"{where}.content")
     else:
         raise RequestError(f"{where}.content: must be a string or a list.", f"{where}.content")
-    result = {"toolUseId": str(block.get("tool_use_id")), "content": parts}
+    result = {"toolUseId": tool_use_id(block.get("tool_use_id")), "content": parts}
     if block.get("is_error"):
         result["status"] = "error"
     return result
+
+
+_TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_.:-]{1,64}")
+
+
+def tool_use_id(client_id: Any) -> str:
+    """The id Converse is sent for a call's id: the client's own when Bedrock takes it (1 to 64 letters, digits and
+    `_.:-`), else one made from it, the same for the call and its result. Another provider's ids (an OpenAI-
+    compatible server's, a framework's) may be longer or hold other characters; Bedrock refuses those."""
+    text = str(client_id)
+    if _TOOL_USE_ID.fullmatch(text):
+        return text
+    return "tooluse_" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 _TOOL_TYPE = re.compile(r"[a-z_]{1,40}_20[0-9]{6}")

@@ -45,3 +45,19 @@ def test_a_tool_message_with_a_file_gives_the_model_the_document(stack):
     assert result["content"][0] == {"text": "the invoice:"}
     assert result["content"][1]["document"]["format"] == "pdf"
     assert result["content"][1]["document"]["source"] == {"bytes": invoice}
+
+
+def test_a_call_id_bedrock_would_refuse_is_sent_as_one_it_takes_for_the_call_and_its_result(stack):
+    """Ids from another provider (here a Gemini call id with its thought signature, as LiteLLM writes it) may be
+    longer than Bedrock's 64 characters or hold others; the call and its answer still pair up."""
+    foreign = "call_7f3c9a2e-4b1d-4e8a-9c2f-1a2b3c4d5e6f__thought__CiQBcsjafQ+/x=="
+    tools = [{"type": "function", "function": {"name": CHART["name"], "parameters": CHART["parameters"]}}]
+    answer = oa(stack).chat.completions.create(model="sonnet", max_tokens=100, tools=tools, messages=[
+        {"role": "user", "content": "call draw_chart"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": foreign, "type": "function", "function": {"name": "draw_chart", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": foreign, "content": "drawn"}])
+    assert answer.choices[0].message.content.startswith("Emulated reply to: tool result drawn")
+    messages = last_sent(stack)["body"]["messages"]
+    sent_id = messages[1]["content"][0]["toolUse"]["toolUseId"]
+    assert messages[2]["content"][0]["toolResult"]["toolUseId"] == sent_id != foreign and len(sent_id) <= 64
