@@ -34,7 +34,8 @@ def test_chat_stream_chunks_and_the_stream_helper_match_the_unstreamed_calls(sta
               or []]
     firsts = [p for p in pieces if "id" in p]
     assert [(p["index"], p["type"], p["function"]) for p in firsts] == [
-        (0, "function", {"name": "get_weather", "arguments": ""}), (1, "function", {"name": "get_time", "arguments": ""})]
+        (0, "function", {"name": "get_weather", "arguments": ""}),
+        (1, "function", {"name": "get_time", "arguments": ""})]
     assert all(set(p) == {"index", "function"} and set(p["function"]) == {"arguments"} for p in pieces if "id" not in p)
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
