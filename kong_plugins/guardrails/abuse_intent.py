@@ -38,6 +38,8 @@ GAPPED_TRIGGERS = 6
 """Regexps the cues with a gap of words in them are spread over (beside the longest, alone)."""
 SHORT_LINE = 40
 """Bytes: a line shorter than this that ends mid-sentence was broken by hand, not wrapped at a column."""
+GATED_TEXT = 4 * WINDOW
+"""Bytes: a text this short is read only where both gates match somewhere in it."""
 CODE_SHARE = 0.06
 """A window with more of code's punctuation than this share of its bytes is a paste of code (prose has 1-2%)."""
 
@@ -455,7 +457,7 @@ class Reader:
             return False
         return not (self.holds(own, _NOT_POLICY) or self.holds(around, ("asks", "gains")))
 
-    def findings(self, data: bytes, limit: int) -> Iterator[tuple[int, int]]:
+    def findings(self, data: bytes, limit: int, gated: bool | None = None) -> Iterator[tuple[int, int]]:
         """The spans of the candidates whose sentence scores THRESHOLD or more; the whole text once more than
         `limit` sentences that could score had to be read.
 
@@ -464,8 +466,11 @@ class Reader:
         up the budget). Each window read is read once (repeated padding costs nothing more); past `limit` of them,
         text holds more sentences with a cue, a commerce word and someone asking than anything people write (a
         novel has a few a megabyte), and reading on would cost more than the scan may while stopping would let
-        padding hide a request: the whole text is a finding, as for the other categories' candidates."""
-        if len(data) <= 4 * WINDOW and any(gate.search(data) is None for gate in self.gates):
+        padding hide a request: the whole text is a finding, as for the other categories' candidates. `gated`: whether
+        both gates match somewhere in `data`, when the caller knows (detectors.Prefilter read them)."""
+        if len(data) <= GATED_TEXT and gated is None:
+            gated = all(gate.search(data) is not None for gate in self.gates)
+        if gated is False:
             return      # no stretch can be live (RE2 reads a window's matches in the whole text's context)
         live: dict[int, bool] = {}
         read: dict[bytes, bool] = {}

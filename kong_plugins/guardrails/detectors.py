@@ -9,13 +9,13 @@ one puts them together and runs them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import AbstractSet, Any, Iterator
 from urllib.parse import unquote_to_bytes
 
 import re2
 
-from kong_plugins.guardrails import abuse, cards, credentials, sql
-from kong_plugins.guardrails.patterns import SOURCES, PerTextValidator, Validator, for_text
+from kong_plugins.guardrails import abuse, abuse_intent, cards, credentials, sql
+from kong_plugins.guardrails.patterns import PATTERN_MAX_MEM, SOURCES, PerTextValidator, Validator, for_text
 
 SET_MAX_MEM = 32 << 20
 """RE2's memory budget for each prefilter set, most of it the DFA's state cache: bounded, so a
@@ -27,6 +27,10 @@ ABUSE_GAPPED_SETS = 6
 set. Together in the two abuse sets, 1 MB of cue and commerce words with no punctuation took 0.8-1.1 s to pass (each
 family alone 28-66 ms): their counters multiply. Spread, 32 ms; benign prose pays ~1 ms more per 100 KB."""
 _GAP = rb"[^.!?\n]{0,"
+SHORT_TEXT = abuse_intent.GATED_TEXT
+"""Bytes: a text this short is read with the PROBES in the prefilter's pass, and joined with others in active_each."""
+JOINED = 4096
+"""Bytes of short texts active_each reads in one pass."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,22 @@ DETECTORS: dict[str, tuple[tuple["re2._Regexp", Validator | PerTextValidator], .
     "credentials": credentials.DETECTORS,
     "abuse": abuse.DETECTORS,
 }
+
+
+_ENTRIES: dict[str, tuple[tuple["re2._Regexp", Validator | PerTextValidator, int, bool], ...]] = {
+    category: tuple((pattern, valid, id(pattern), id(pattern) in cards.TABLE_PRONE) for pattern, valid in entries)
+    for category, entries in DETECTORS.items()}
+"""Each category's detectors with their pattern's id and whether it is table-prone, worked out once, not per scan."""
+_IDS = {category: frozenset(entry[2] for entry in entries) for category, entries in _ENTRIES.items()}
+"""Each category's pattern ids: a category none of whose patterns the prefilter saw is passed over in one test."""
+
+
+PROBES = (*abuse.READER.gates, abuse.MIXED_SCRIPT)
+"""Regexps find() only asks "anywhere in this text?" of: for a short text, read in the prefilter's pass (one set pass
+instead of a search each, and joined with other short texts), not searched one by one."""
+_PROBE_IDS = [id(probe) for probe in PROBES]
+_GATE_IDS = frozenset(_PROBE_IDS[:-1])
+_MIXED_ID = _PROBE_IDS[-1]
 
 
 def _span(pattern: "re2._Regexp", match: "re2._Match") -> tuple[int, int]:
@@ -62,7 +82,7 @@ class Prefilter:
     automaton with everything else their states multiply, and 1 MB of random
     words and punctuation took 1.1 s to pass instead of 32 ms (benign prose pays
     about 0.3 ms more per 100 KB for the extra passes). The abuse intent reading (abuse.READER) finds its
-    own candidates, outside the sets.
+    own candidates, outside the sets; for a short text, its PROBES are read here too.
     """
 
     def __init__(self) -> None:
@@ -76,25 +96,102 @@ class Prefilter:
                     group = (f"abuse-gap-{gapped.index(pid) % ABUSE_GAPPED_SETS}" if pid in gapped
                              else f"abuse-{plain.index(pid) % 2}")
                 groups.setdefault((SOURCES[pid][1], group), []).append(pid)
-        self._sets: list[tuple["re2.Set", list[int]]] = []
-        for (case_sensitive, _), ids in sorted(groups.items()):
-            options = re2.Options()
-            options.case_sensitive = case_sensitive
-            options.max_mem = SET_MAX_MEM
-            pattern_set = re2.Set.SearchSet(options)
-            for pid in ids:
-                pattern_set.Add(SOURCES[pid][0])
-            pattern_set.Compile()
-            self._sets.append((pattern_set, ids))
+        self._sets = [_compiled(ids, case_sensitive) for (case_sensitive, _), ids in sorted(groups.items())]
+        self._short_sets = self._sets + [_compiled(_PROBE_IDS, False, PATTERN_MAX_MEM)]
+        """For a short text, the PROBES too, with the budget each had alone (their programs are larger than the
+        detectors': a squeezed SET_MAX_MEM is for the detectors' sets)."""
 
     def active(self, data: bytes) -> set[int]:
+        """The ids of the patterns that match somewhere in `data` (and of the PROBES, when it is SHORT_TEXT)."""
         found: set[int] = set()
-        for pattern_set, ids in self._sets:
-            found.update(ids[i] for i in pattern_set.Match(data) or ())
+        for pattern_set, ids in self._short_sets if len(data) <= SHORT_TEXT else self._sets:
+            hits = pattern_set.Match(data)
+            if hits:
+                found.update(ids[i] for i in hits)
         return found
 
+    def active_each(self, texts: list[bytes]) -> list[AbstractSet[int]]:
+        """`[self.active(text) for text in texts]`, in fewer passes: short texts (an embeddings request's thousands of
+        inputs) are read JOINED, a set that matches nowhere in them matches none of them, and one that does is read
+        in halves. Exact, because no pattern anchors at a text's edge other than as `(?:^|[^...])` (or `$`) with a
+        class `\\n` is in, and `\\b` sees `\\n` as it sees an edge: what matches in a text matches in a join of it."""
+        found: list[AbstractSet[int]] = [_NOTHING] * len(texts)
+        batch: list[int] = []
+        size = 0
+        for i, text in enumerate(texts):
+            if len(text) > SHORT_TEXT:
+                found[i] = self.active(text)
+                continue
+            batch.append(i)
+            size += len(text) + 1
+            if size >= JOINED:
+                self._read_joined(texts, batch, found)
+                batch, size = [], 0
+        if batch:
+            self._read_joined(texts, batch, found)
+        return found
 
-def find(category: str, data: bytes, limit: int, active: set[int] | None = None) -> Iterator[Finding]:
+    def _read_joined(self, texts: list[bytes], batch: list[int], found: list[AbstractSet[int]]) -> None:
+        joined = _joined(texts, batch)
+        for pattern_set, ids in self._short_sets:
+            hits = pattern_set.Match(joined)
+            if hits:
+                _locate(pattern_set, ids, texts, batch, hits, found)
+
+
+_NOTHING: AbstractSet[int] = frozenset()
+
+
+def _joined(texts: list[bytes], batch: list[int]) -> bytes:
+    return b"\n".join([texts[i] for i in batch])
+
+
+def _locate(pattern_set: "re2.Set", ids: list[int], texts: list[bytes], batch: list[int], hits: list[int],
+            found: list[AbstractSet[int]]) -> None:
+    """Add to `found[i]`, for each text i of `batch`, the ids of `pattern_set`'s patterns that match it, reading
+    halves of `batch` until each text is alone (`hits`: what the set matched in `batch` joined)."""
+    if len(batch) == 1:
+        found[batch[0]] = found[batch[0]] | {ids[i] for i in hits}
+        return
+    half = len(batch) // 2
+    for part in (batch[:half], batch[half:]):
+        part_hits = pattern_set.Match(_joined(texts, part))
+        if part_hits:
+            _locate(pattern_set, ids, texts, part, part_hits, found)
+
+
+def _compiled(ids: list[int], case_sensitive: bool, max_mem: int | None = None) -> tuple["re2.Set", list[int]]:
+    """One RE2::Set of the patterns `ids`, with their ids in its order."""
+    options = re2.Options()
+    options.case_sensitive = case_sensitive
+    options.max_mem = SET_MAX_MEM if max_mem is None else max_mem
+    pattern_set = re2.Set.SearchSet(options)
+    for pid in ids:
+        pattern_set.Add(SOURCES[pid][0])
+    pattern_set.Compile()
+    return pattern_set, ids
+
+
+def could_find_any(data: bytes, active: AbstractSet[int] | None) -> bool:
+    """False where could_find is for every category: the prefilter saw nothing in a short text with no `%` (most of
+    an embeddings request's inputs)."""
+    return active is None or bool(active) or len(data) > SHORT_TEXT or b"%" in data
+
+
+def could_find(category: str, data: bytes, active: AbstractSet[int] | None) -> bool:
+    """False where find(category, data, ..., active) finds nothing for sure: the prefilter saw none of the category's
+    patterns and nothing else reads the text (a `%` for SQL; for abuse, a word mixing scripts or both of the intent
+    reading's gates in a short text, or a long one). Asked first, it spares a scan most of its work per category."""
+    if active is None or not _IDS[category].isdisjoint(active):
+        return True
+    if category == "sql_injection":
+        return b"%" in data
+    if category == "abuse":
+        return len(data) > SHORT_TEXT or _MIXED_ID in active or _GATE_IDS <= active
+    return False
+
+
+def find(category: str, data: bytes, limit: int, active: AbstractSet[int] | None = None) -> Iterator[Finding]:
     """Findings of `category` in UTF-8 `data`, with byte offsets.
 
     More than `limit` candidates (e.g. thousands of card-like numbers or of
@@ -109,15 +206,18 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
         decoded = unquote_to_bytes(data)                  # %27%20OR%201%3D1
         if decoded != data:                               # "50% off" decodes to itself: nothing new to scan
             views.append(decoded)
-    if category == "abuse" and (latin := abuse.look_alikes_read(data)) is not None:
+    probed = active is not None and len(data) <= SHORT_TEXT   # the prefilter read the PROBES
+    mixed = _MIXED_ID in active if probed else None
+    if category == "abuse" and (latin := abuse.look_alikes_read(data, mixed)) is not None:
         views.append(latin)                               # "rеfund" with a Cyrillic е
     for view in views:
         shared: dict[str, Any] = {}                       # the view's indexes, for PerTextValidators
-        for pattern, valid in DETECTORS[category]:
-            if active is not None and view is data and id(pattern) not in active:
-                continue
+        entries = _ENTRIES[category]
+        if active is not None and view is data:
+            entries = () if _IDS[category].isdisjoint(active) else [e for e in entries if e[2] in active]
+        for pattern, valid, _, table_prone in entries:
             check: Validator | None = None
-            table_prone, own = id(pattern) in cards.TABLE_PRONE, 0
+            own = 0
             for match in pattern.finditer(view):
                 if table_prone:
                     own += 1
@@ -135,7 +235,8 @@ def find(category: str, data: bytes, limit: int, active: set[int] | None = None)
                         return
                     yield Finding(category, *_span(pattern, match))
         if category == "abuse":
-            for start, end in abuse.READER.findings(view, limit):
+            gated = _GATE_IDS <= active if probed and view is data else None
+            for start, end in abuse.READER.findings(view, limit, gated):
                 if view is not data or (start, end) == (0, len(view)):
                     yield Finding(category, 0, len(data))
                     return

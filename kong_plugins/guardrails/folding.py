@@ -15,7 +15,7 @@ and a redaction replaces exactly what the client sent.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import re2
 
@@ -74,8 +74,9 @@ ASCII = _table()
 _FOLDED = re2.compile(_character_class([ord(c.decode()) for c in ASCII]))
 
 
-@dataclass(frozen=True)
-class Folded:
+class Folded(NamedTuple):
+    """Folded text (a NamedTuple, not a frozen dataclass: one is made for each text a request holds)."""
+
     data: bytes
     dropped: tuple[int, ...] = ()
     """Where invisible characters were dropped: for each, the offset in `data` it would have had, in order."""

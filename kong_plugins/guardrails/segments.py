@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from kong_plugins.formats.documents import BINARY_FORMATS, TEXT_FORMATS, data_url_head, format_of
 from kong_plugins.guardrails import document_text
@@ -44,8 +43,10 @@ _TEXT_PARTS = ("text", "input_text", "output_text")
 user as readily as one from the assistant."""
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
+    """A user-authored string of the body (a NamedTuple: an embeddings request may hold 100,000s, and a frozen
+    dataclass took a microsecond more to make each)."""
+
     path: Path          # keys/indices into the decoded body
     text: str
     encoding: str | None = None
@@ -73,12 +74,19 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
         return
     if isinstance(body.get("inputText"), str):                       # Titan InvokeModel
         yield Segment(("inputText",), body["inputText"])
-    yield from _prompts(body)
-    yield from _caller_metadata(body)
-    yield from _rerank(body)
-    yield from _responses_input(body.get("input"), tool_results)
-    yield from _responses_input(body.get("items"), tool_results, "items")   # items added to an OpenAI Conversation
-    yield from _messages(("messages",), body.get("messages"), tool_results)
+    keys = body.keys()                  # each reader only where its keys are: a chat body needs one of them
+    if not keys.isdisjoint(_PROMPT_KEYS):
+        yield from _prompts(body)
+    if not keys.isdisjoint(_CALLER_KEYS):
+        yield from _caller_metadata(body)
+    if not keys.isdisjoint(_RERANK_KEYS):
+        yield from _rerank(body)
+    if "input" in keys:
+        yield from _responses_input(body["input"], tool_results)
+    if "items" in keys:
+        yield from _responses_input(body["items"], tool_results, "items")   # items added to an OpenAI Conversation
+    if "messages" in keys:
+        yield from _messages(("messages",), body["messages"], tool_results)
     counted = body.get("input")
     if isinstance(counted, dict) and isinstance(counted.get("converse"), dict):   # Bedrock CountTokens
         yield from _messages(("input", "converse", "messages"), counted["converse"].get("messages"), tool_results)
@@ -89,6 +97,9 @@ _METADATA_MEMBERS = ("metadata", "requestMetadata")
 gateway sends on to Bedrock, whose model invocation logs keep them."""
 _CALLER_FIELDS = ("user", "safety_identifier")
 """OpenAI's end-user identifiers, sent on as Bedrock request metadata (bedrock.request_metadata)."""
+
+
+_CALLER_KEYS = frozenset(_METADATA_MEMBERS + _CALLER_FIELDS)
 
 
 def _caller_metadata(body: dict[str, Any]) -> Iterator[Segment]:
@@ -129,10 +140,14 @@ def _messages(path: Path, messages: Any, tool_results: bool) -> Iterator[Segment
             yield from _content(path + (i, "content"), message.get("content"), tool_results)
 
 
+_PROMPTS = ("prompt", "negative_prompt", "mask_prompt")
+_PROMPT_KEYS = frozenset((*_PROMPTS, "textToImageParams"))
+
+
 def _prompts(body: dict[str, Any]) -> Iterator[Segment]:
     """An image prompt and what it must not show: OpenAI Images' `prompt` and `negative_prompt` (and any
     InvokeModel body's `prompt`), Nova Canvas and Titan Image's `textToImageParams`."""
-    for key in ("prompt", "negative_prompt", "mask_prompt"):
+    for key in _PROMPTS:
         if isinstance(body.get(key), str):
             yield Segment((key,), body[key])
     params = body.get("textToImageParams")
@@ -140,6 +155,9 @@ def _prompts(body: dict[str, Any]) -> Iterator[Segment]:
         for key in ("text", "negativeText"):
             if isinstance(params.get(key), str):
                 yield Segment(("textToImageParams", key), params[key])
+
+
+_RERANK_KEYS = frozenset(("query", "documents"))
 
 
 def _rerank(body: dict[str, Any]) -> Iterator[Segment]:
