@@ -31,6 +31,9 @@ SHORT_TEXT = abuse_intent.GATED_TEXT
 """Bytes: a text this short is read with the PROBES in the prefilter's pass, and joined with others in active_each."""
 JOINED = 4096
 """Bytes of short texts active_each reads in one pass."""
+LEAF = 8
+"""Texts a set that matched them joined reads one by one, not in halves: where most texts match it (thousands of
+inputs, each with a card-like number), halving down to each text took twice the passes of reading each alone."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class Prefilter:
         in halves. Exact, because no pattern anchors at a text's edge other than as `(?:^|[^...])` (or `$`) with a
         class `\\n` is in, and `\\b` sees `\\n` as it sees an edge: what matches in a text matches in a join of it."""
         found: list[AbstractSet[int]] = [_NOTHING] * len(texts)
+        dense: set[int] = set()
+        """The sets that matched most texts of the last batch: read text by text in the next, as joining would not
+        pay (thousands of inputs, each with a card-like number and a quote: halving took 3 times the bytes)."""
         batch: list[int] = []
         size = 0
         for i, text in enumerate(texts):
@@ -125,18 +131,26 @@ class Prefilter:
             batch.append(i)
             size += len(text) + 1
             if size >= JOINED:
-                self._read_joined(texts, batch, found)
+                self._read_joined(texts, batch, found, dense)
                 batch, size = [], 0
         if batch:
-            self._read_joined(texts, batch, found)
+            self._read_joined(texts, batch, found, dense)
         return found
 
-    def _read_joined(self, texts: list[bytes], batch: list[int], found: list[AbstractSet[int]]) -> None:
-        joined = _joined(texts, batch)
-        for pattern_set, ids in self._short_sets:
-            hits = pattern_set.Match(joined)
-            if hits:
-                _locate(pattern_set, ids, texts, batch, hits, found)
+    def _read_joined(self, texts: list[bytes], batch: list[int], found: list[AbstractSet[int]],
+                     dense: set[int]) -> None:
+        joined: bytes | None = None
+        for index, (pattern_set, ids) in enumerate(self._short_sets):
+            if index in dense:
+                matched = _each(pattern_set, ids, texts, batch, found)
+            else:
+                joined = _joined(texts, batch) if joined is None else joined
+                hits = pattern_set.Match(joined)
+                matched = _locate(pattern_set, ids, texts, batch, hits, found) if hits else 0
+            if 2 * matched > len(batch):
+                dense.add(index)
+            else:
+                dense.discard(index)
 
 
 _NOTHING: AbstractSet[int] = frozenset()
@@ -146,18 +160,33 @@ def _joined(texts: list[bytes], batch: list[int]) -> bytes:
     return b"\n".join([texts[i] for i in batch])
 
 
+def _each(pattern_set: "re2.Set", ids: list[int], texts: list[bytes], batch: list[int],
+          found: list[AbstractSet[int]]) -> int:
+    """Add to `found[i]`, for each text i of `batch`, the ids of `pattern_set`'s patterns that match it, reading each
+    text alone; how many texts it matched."""
+    matched = 0
+    for i in batch:
+        if hits := pattern_set.Match(texts[i]):
+            found[i] = found[i] | {ids[hit] for hit in hits}
+            matched += 1
+    return matched
+
+
 def _locate(pattern_set: "re2.Set", ids: list[int], texts: list[bytes], batch: list[int], hits: list[int],
-            found: list[AbstractSet[int]]) -> None:
-    """Add to `found[i]`, for each text i of `batch`, the ids of `pattern_set`'s patterns that match it, reading
-    halves of `batch` until each text is alone (`hits`: what the set matched in `batch` joined)."""
+            found: list[AbstractSet[int]]) -> int:
+    """As _each, reading halves of `batch` down to LEAF texts, then each of them (`hits`: what the set matched in
+    `batch` joined)."""
     if len(batch) == 1:
         found[batch[0]] = found[batch[0]] | {ids[i] for i in hits}
-        return
-    half = len(batch) // 2
+        return 1
+    if len(batch) <= LEAF:
+        return _each(pattern_set, ids, texts, batch, found)
+    half, matched = len(batch) // 2, 0
     for part in (batch[:half], batch[half:]):
         part_hits = pattern_set.Match(_joined(texts, part))
         if part_hits:
-            _locate(pattern_set, ids, texts, part, part_hits, found)
+            matched += _locate(pattern_set, ids, texts, part, part_hits, found)
+    return matched
 
 
 def _compiled(ids: list[int], case_sensitive: bool, max_mem: int | None = None) -> tuple["re2.Set", list[int]]:

@@ -27,6 +27,8 @@ from kong_plugins.guardrails.segments import Path, Segment, authored_spans, embe
 ACTIONS = ("block", "redact", "monitor", "off")
 UNREADABLE = "unreadable_document"
 """A document whose text the gateway cannot see (a Word 97 .doc, encrypted, malformed, too long, in S3)."""
+BATCH = 16 * JOINED
+"""Bytes of user text (and one per piece) folded ahead of its scan, for the prefilter to read in joined passes."""
 CANDIDATE_LIMIT = 2000
 """More candidates than this in one request (e.g. thousands of card-like numbers) count as a finding."""
 
@@ -168,7 +170,7 @@ class Scanner:
             batch.append((segment, pieces))
             for _, folded in pieces:
                 size += len(folded.data) + 1
-            if size >= JOINED:
+            if size >= BATCH:
                 yield from self._read_batch(batch)
                 batch, size = [], 0
         yield from self._read_batch(batch)

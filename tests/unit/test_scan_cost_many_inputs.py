@@ -89,7 +89,10 @@ def test_what_one_input_holds_is_found_among_thousands_of_benign_ones(text: str,
 
 
 def test_the_prefilter_reads_a_corpus_joined_as_it_reads_each_text_alone() -> None:
-    texts = [t.encode() for t in _corpus_texts()]
+    """Also where most texts match a set (read one by one, then joined again once they no longer do)."""
+    corpus = [t.encode() for t in _corpus_texts()]
+    dense = [b"x' or 1=1 -- 4111 1111 1111 1112 cvv %d" % i for i in range(3_000)]
+    texts = corpus + dense + corpus[::-1] + dense[:100] + [b"a"] * 5_000
     texts += [b"", b"4111 1111 1111 1111", b"x" * detectors.SHORT_TEXT, b"x" * (detectors.SHORT_TEXT + 1)]
     prefilter = detectors.Prefilter()
     assert prefilter.active_each(texts) == [prefilter.active(text) for text in texts]
