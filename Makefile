@@ -65,7 +65,7 @@ ai-sdk:        ## the Vercel AI SDK and its OpenAI, Anthropic and Bedrock provid
 	  npm install --silent --no-audit --no-fund --prefix .dev/ai-sdk $(AI_SDK_PACKAGES)
 
 test:
-	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -q --durations=30 --durations-min=5 $(PYTEST_ARGS)
 
 test/unit:
 	$(PYTHON) -m pytest -q tests/unit tests/guardrails $(PYTEST_ARGS)
