@@ -38,10 +38,11 @@ def block_json(reply: Reply, block: ReplyBlock) -> dict[str, Any]:
 
 
 def response_json(reply: Reply, clock: Clock, trace: dict[str, Any] | None = None,
-                  service_tier: dict[str, str] | None = None) -> dict[str, Any]:
+                  service_tier: dict[str, str] | None = None, echoed: dict[str, Any] | None = None) -> dict[str, Any]:
     """``trace``: the guardrail trace, when the request asked for one and there is something to show.
 
-    ``service_tier``: the ``serviceTier`` member naming the tier that served the request.
+    ``service_tier``: the ``serviceTier`` member naming the tier that served the request; ``echoed``: other
+    settings echoed as members (``performanceConfig``).
     """
     body = {
         "output": {"message": {"role": "assistant", "content": [block_json(reply, b) for b in reply.blocks]}},
@@ -49,6 +50,7 @@ def response_json(reply: Reply, clock: Clock, trace: dict[str, Any] | None = Non
         "usage": usage_json(reply),
         "metrics": {"latencyMs": clock.elapsed_ms()},
         **({"trace": trace} if trace else {}),
+        **(echoed or {}),
     }
     return {**body, "serviceTier": service_tier} if service_tier else body
 
@@ -79,10 +81,11 @@ def _events(reply: Reply) -> list[StreamItem]:
 
 
 def stream_events(reply: Reply, trace: dict[str, Any] | None = None,
-                  service_tier: dict[str, str] | None = None) -> list[StreamItem]:
-    """ConverseStream events; ``metadata`` (usage + latency, the guardrail ``trace``, the tier) comes last."""
+                  service_tier: dict[str, str] | None = None, echoed: dict[str, Any] | None = None) -> list[StreamItem]:
+    """ConverseStream events; ``metadata`` (usage + latency, the guardrail ``trace``, ``echoed`` settings, the
+    tier) comes last."""
     items = _events(reply)
-    extra: dict[str, Any] = {"trace": trace} if trace else {}
+    extra: dict[str, Any] = {**({"trace": trace} if trace else {}), **(echoed or {})}
     if service_tier:
         extra["serviceTier"] = service_tier
     items.append(StreamItem(lambda clock: {"metadata": {

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from . import (anthropic_format, cohere_embed, converse_format, embeddings, guardrails, images, jsonbody, rerank,
-               service_tiers, stability, titan)
+from . import (anthropic_format, cohere_embed, converse_format, embeddings, guardrails, images, jsonbody, latency,
+               rerank, service_tiers, stability, titan)
 from .anthropic_body import parse_anthropic_body
 from .converse_body import check_request_metadata, parse_converse_body
 from .structured import require_support
@@ -22,7 +22,7 @@ from .generator import Reply, generate
 from .guardrails import GuardrailCheck, Headers
 from .models import ModelRef, resolve_model
 from .prompt import Prompt, total_input_tokens
-from .responses import JsonResponse, OperationResult, StreamResponse
+from .responses import JsonResponse, OperationResult, StreamResponse, with_headers
 from .settings import TimingValues
 from .state import EmulatorState
 
@@ -43,6 +43,7 @@ class Prepared:
     rerank: rerank.RerankRequest | None = None  # body_kind "rerank"
     guardrail: GuardrailCheck | None = None  # assessed; set for body_kind "converse" and "anthropic" only
     service_tier: str | None = None  # the validated tier asked for; None for CountTokens (no tiers)
+    latency: str | None = None  # the validated performanceConfig latency asked for; None: none asked
 
 
 def _parse_json(body: bytes, operation: str) -> Any:
@@ -107,6 +108,15 @@ def prepare(operation: str, model_id: str, body: bytes, headers: Headers | None 
     parsed = _parse_json(body, operation)
     if operation == "count-tokens":
         return Prepared(operation, model, _count_tokens_prompt(model, parsed), "count")
+    asked = latency.from_converse(parsed) if operation in service_tiers.CONVERSE_OPERATIONS else \
+        latency.from_header(headers)
+    return replace(_prepare(operation, model, parsed, headers, tier), latency=asked)
+
+
+def _prepare(operation: str, model: ModelRef, parsed: Any, headers: Headers | None, tier: str | None) -> Prepared:
+    """`prepare` for the operations that answer a prompt (all but CountTokens)."""
+    invoke_only = model.info.is_embedding or model.info.is_image or model.info.is_rerank
+    offered = model.info.service_tiers
     if operation in ("converse", "converse-stream"):
         if invoke_only:
             raise validation(embeddings.MSG_NOT_A_CHAT_MODEL)
@@ -200,7 +210,9 @@ def execute(prepared: Prepared, state: EmulatorState, timing: TimingValues) -> O
     tier = served_tier(prepared, timing)
     result = _execute(prepared, state, timing, tier)
     if tier is None or prepared.operation not in service_tiers.INVOKE_OPERATIONS:
-        return result  # Converse echoes the tier in its body; CountTokens has none
+        return result  # Converse echoes the tier and latency in its body; CountTokens has neither
+    if prepared.latency is not None:
+        result = with_headers(result, {latency.LATENCY_HEADER: prepared.latency})
     return service_tiers.with_header(result, tier)
 
 
@@ -232,10 +244,10 @@ def _execute(prepared: Prepared, state: EmulatorState, timing: TimingValues, tie
             reply = guardrail.blocked_output_reply(reply, "guardrail_intervened" if kind == "converse" else "end_turn")
     if kind == "converse":
         trace = guardrail.converse_trace(answer) if guardrail is not None else None
-        echo = service_tiers.echo(tier or service_tiers.DEFAULT_TIER)
+        echo, echoed = service_tiers.echo(tier or service_tiers.DEFAULT_TIER), latency.echo(prepared.latency)
         if streaming:
-            return StreamResponse(converse_format.stream_events(reply, trace, echo), _converse_event)
-        return JsonResponse(lambda clock: converse_format.response_json(reply, clock, trace, echo))
+            return StreamResponse(converse_format.stream_events(reply, trace, echo, echoed), _converse_event)
+        return JsonResponse(lambda clock: converse_format.response_json(reply, clock, trace, echo, echoed))
 
     def headers(clock: Any) -> dict[str, str]:
         return anthropic_format.usage_headers(reply, clock)

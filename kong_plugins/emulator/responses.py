@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Union
 
 from .cache import InputUsage
@@ -64,6 +64,18 @@ class StreamResponse:
 
 
 OperationResult = Union[JsonResponse, StreamResponse]
+
+
+def with_headers(result: OperationResult, added: dict[str, str]) -> OperationResult:
+    """The same answer with `added` response headers (never mutating shared header dicts)."""
+    if isinstance(result, JsonResponse):
+        inner = result.headers
+
+        def headers(clock: Clock) -> dict[str, str]:
+            return {**(inner(clock) if inner else {}), **added}
+
+        return replace(result, headers=headers)
+    return replace(result, headers={**result.headers, **added})
 
 
 def invocation_metrics(usage: InputUsage, output_tokens: int, clock: Clock) -> dict[str, int]:

@@ -9,12 +9,11 @@ setting overrides that echo to stand for Bedrock serving another tier than the o
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from .errors import constraint, validation, validation_errors
 from .guardrails import Headers
-from .responses import Clock, JsonResponse, OperationResult
+from .responses import OperationResult, with_headers
 
 TIERS = ("reserved", "priority", "default", "flex")  # in the order Bedrock's enum message lists them
 DEFAULT_TIER = "default"
@@ -92,11 +91,4 @@ def echo(tier: str) -> dict[str, str]:
 
 def with_header(result: OperationResult, tier: str) -> OperationResult:
     """InvokeModel (and its stream) answer with the served tier in ``X-Amzn-Bedrock-Service-Tier``."""
-    if isinstance(result, JsonResponse):
-        inner = result.headers
-
-        def headers(clock: Clock) -> dict[str, str]:
-            return {**(inner(clock) if inner else {}), TIER_HEADER: tier}
-
-        return replace(result, headers=headers)
-    return replace(result, headers={**result.headers, TIER_HEADER: tier})  # never mutate shared header dicts
+    return with_headers(result, {TIER_HEADER: tier})

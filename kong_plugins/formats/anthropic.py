@@ -76,6 +76,19 @@ def count_tokens_body(request: dict[str, Any], fields: frozenset[str] | None = N
     return json.dumps({"input": {"invokeModel": {"body": base64.b64encode(invoke).decode()}}}).encode()
 
 
+def with_count_header_betas(body: bytes, header: str, allowlist: frozenset[str]) -> bytes:
+    """A CountTokens body (count_tokens_body) with an `anthropic-beta` header merged into the InvokeModel body it
+    carries, as with_header_betas merges it into /v1/messages' own: the count is of the request Messages sends."""
+    data = wire_json.loads(body)
+    invoke = data["input"]["invokeModel"]
+    inner = base64.b64decode(invoke["body"])
+    merged = with_header_betas(inner, header, allowlist, converse=False)
+    if merged is inner:
+        return body
+    invoke["body"] = base64.b64encode(merged).decode()
+    return wire_json.dumps(data)
+
+
 def fold_system_messages(request: dict[str, Any]) -> dict[str, Any]:
     """Move `role: "system"` turns out of `messages` into the top-level `system`.
 

@@ -23,14 +23,14 @@ from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import ContextStore, RequestContext
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats import openai_embeddings
-from kong_plugins.formats.anthropic import with_header_betas
+from kong_plugins.formats.anthropic import with_count_header_betas, with_header_betas
 from kong_plugins.formats.api import ApiFormat, api_for_path, request_id_headers
 from kong_plugins.formats.errors import ErrorKind, render_error
 from kong_plugins.formats.image_models import NotDrawn
 from kong_plugins.metering import budget_status
 from kong_plugins.metering.estimate import as_planned
 from kong_plugins.relay.attempts import BEDROCK_REQUEST_ID, READ_TIMEOUT, Failure, call_with_fallbacks, error_reply
-from kong_plugins.relay.call import GUARDRAIL_HEADERS, REQUEST_ID_HEADER, UpstreamCall
+from kong_plugins.relay.call import GUARDRAIL_HEADERS, LATENCY_HEADER, REQUEST_ID_HEADER, UpstreamCall
 from kong_plugins.relay import background, item_store
 from kong_plugins.relay.choices import call_choices, charge_failed_choices, first_failure, merged_stream, \
     render_choices
@@ -405,6 +405,8 @@ def _with_betas(call: UpstreamCall, header: str) -> UpstreamCall:
         return replace(call, headers=call.headers + (("anthropic-beta", header),))
     if not header or call.beta_allowlist is None:
         return call
+    if call.operation == "count-tokens":   # the InvokeModel body CountTokens counts
+        return replace(call, body=with_count_header_betas(call.body, header, call.beta_allowlist))
     body = with_header_betas(call.body, header, call.beta_allowlist, converse=call.upstream_is_converse)
     return replace(call, body=body)
 
@@ -413,12 +415,14 @@ def _environ_keys(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple((name, "HTTP_" + name.upper().replace("-", "_")) for name in names)
 
 
-_CLIENT_HEADER_GROUPS = (_environ_keys(GUARDRAIL_HEADERS), _environ_keys((request_metadata.INVOKE_HEADER,)))
+_CLIENT_HEADER_GROUPS = (_environ_keys(GUARDRAIL_HEADERS), _environ_keys((request_metadata.INVOKE_HEADER,)),
+                         _environ_keys((LATENCY_HEADER,)))
 
 
 def _with_client_headers(call: UpstreamCall, environ: dict[str, Any]) -> UpstreamCall:
-    """A Bedrock-native InvokeModel keeps the guardrail and the request metadata its client sent in headers (as
-    Converse keeps its body's), unless bedrock-proxy replaced them (the role's guardrail, the gateway's pairs)."""
+    """A Bedrock-native InvokeModel keeps the guardrail, request metadata and latency setting its client sent in
+    headers (as Converse keeps its body's), unless bedrock-proxy replaced them (the role's guardrail, the gateway's
+    pairs)."""
     if call.api is not ApiFormat.BEDROCK or not call.operation.startswith("invoke"):
         return call
     planned = {name for name, _ in call.headers}

@@ -197,6 +197,8 @@ def with_tier(body: dict[str, Any], tier: str) -> dict[str, Any]:
 
 
 GUARDRAIL_HEADERS = ("X-Amzn-Bedrock-GuardrailIdentifier", "X-Amzn-Bedrock-GuardrailVersion", "X-Amzn-Bedrock-Trace")
+LATENCY_HEADER = "X-Amzn-Bedrock-PerformanceConfig-Latency"
+"""InvokeModel's latency-optimized inference (`optimized`; Converse's is its body's performanceConfig)."""
 
 
 def guardrail_headers(guardrail: Guardrail | None) -> tuple[tuple[str, str], ...]:
@@ -350,7 +352,8 @@ def plan_rerank(job: RerankJob, entry: CatalogueEntry, *, client_model: str, reg
 def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str,
                api: ApiFormat = ApiFormat.ANTHROPIC, policy: BodyPolicy = BodyPolicy()) -> UpstreamCall:
     """CountTokens takes a foundation-model id, so the geo prefix of a profile id is dropped. `api`: whose
-    answer the count is rendered as (Anthropic's count_tokens, or OpenAI's responses/input_tokens)."""
+    answer the count is rendered as (Anthropic's count_tokens, or OpenAI's responses/input_tokens); an Anthropic
+    client's anthropic-beta header joins the counted body as it joins /v1/messages' (relay.app)."""
     if entry.kind == "mantle":
         body = {k: v for k, v in anthropic.fold_system_messages(internal).items() if k not in ("max_tokens", "stream")}
         return UpstreamCall(api=api, operation="mantle-count-tokens", model_name=entry.name,
@@ -362,7 +365,7 @@ def plan_count(internal: dict[str, Any], entry: CatalogueEntry, *, region: str,
                         region=entry.region or region,
                         body=anthropic.count_tokens_body(internal if entry.adaptive_thinking else
                                                          reasoning.budgeted(internal), policy.fields, policy.betas),
-                        stream=False)
+                        stream=False, beta_allowlist=policy.betas if api is ApiFormat.ANTHROPIC else None)
 
 
 def foundation_model_id(model_id: str) -> str:
