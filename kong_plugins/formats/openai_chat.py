@@ -371,23 +371,27 @@ class ChunkRenderer:
         self._unargued: set[int] = set()   # open function calls (and JSON mode's answer) no input has come for
         self._custom_inputs: dict[int, custom_tools.InputStream] = {}   # open custom tool calls, by block
         self._thinking: dict[int, dict[str, Any]] = {}   # open thinking blocks, sent whole when they stop
+        self._thoughts = 0        # thinking blocks sent
+        self._opening = False     # message_start came, its role chunk has not gone out yet
+        self._texted = False      # `content` went out: the message has text ("" at the least), as unstreamed
 
     def render(self, event: dict[str, Any], usage: Usage) -> Iterator[bytes]:
         kind = event.get("type")
         if kind == "message_start":
-            yield self._chunk({"role": "assistant", "content": ""})
+            self._opening = True
         elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") in (
                 "thinking", "redacted_thinking"):
             self._thinking[event.get("index", 0)] = dict(event["content_block"])
         elif kind == "content_block_stop" and event.get("index", 0) in self._thinking:
-            block = self._thinking.pop(event.get("index", 0))
-            yield self._chunk({"thinking_blocks": reasoning.returned_blocks([block])})
+            yield self._chunk({"thinking_blocks": [self._numbered(self._thinking.pop(event.get("index", 0)))]})
         elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") == "tool_use":
             yield from self._start_call(event.get("index", 0), event["content_block"])
+        elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") == "text":
+            yield from self._text("")
         elif kind == "content_block_delta":
             delta = event.get("delta") or {}
             if delta.get("type") == "text_delta":
-                yield self._chunk({"content": delta.get("text", "")})
+                yield from self._text(delta.get("text", ""))
             elif delta.get("type") == "thinking_delta":
                 self._add_to_thinking(event.get("index", 0), "thinking", delta.get("thinking", ""))
                 yield self._chunk({"reasoning_content": delta.get("thinking", "")})
@@ -396,7 +400,7 @@ class ChunkRenderer:
             elif delta.get("type") == "input_json_delta" and delta.get("partial_json"):
                 self._unargued.discard(event.get("index", 0))
                 if event.get("index", 0) in self._answer_blocks:
-                    yield self._chunk({"content": delta["partial_json"]})
+                    yield from self._text(delta["partial_json"])
                 else:
                     yield from self._call_input(event.get("index", 0), delta["partial_json"])
         elif kind == "content_block_stop" and event.get("index", 0) in self._custom_inputs:
@@ -405,6 +409,8 @@ class ChunkRenderer:
         elif kind == "content_block_stop" and event.get("index", 0) in self._unargued:
             yield from self._empty_input(event.get("index", 0))
         elif kind == "message_delta":
+            if not self._tool_index:   # no call, no text: "" (a thought, or nothing), as unstreamed
+                yield from self._text("")
             reason = (event.get("delta") or {}).get("stop_reason")
             yield self._chunk({}, finish_reason=_finish(reason, bool(self._tool_index)))
         elif kind == "message_stop" and self.choice is None:
@@ -416,6 +422,7 @@ class ChunkRenderer:
             self._unargued.add(block_index)
         if kind is ToolKind.ANSWER:
             self._answer_blocks.add(block_index)
+            yield from self._text("")
             return
         index = self._tool_index.setdefault(block_index, len(self._tool_index))
         if kind is ToolKind.CUSTOM:
@@ -430,7 +437,7 @@ class ChunkRenderer:
         `{}`, as the same answer unstreamed says; "" breaks every client that parses them."""
         self._unargued.discard(block_index)
         if block_index in self._answer_blocks:
-            yield self._chunk({"content": "{}"})
+            yield from self._text("{}")
         else:
             yield from self._call_input(block_index, "{}")
 
@@ -448,12 +455,29 @@ class ChunkRenderer:
             yield self._chunk({"tool_calls": [{"index": self._tool_index.get(block_index, 0), "type": "custom",
                                                "custom": {"input": piece}}]})
 
+    def _text(self, piece: str) -> Iterator[bytes]:
+        """A piece of `content`; the first, even "", says the message has text (OpenAI's text answers open with
+        `content: ""`, its tool-only ones keep `content: null`, and so does the unstreamed answer)."""
+        if piece or not self._texted:
+            self._texted = True
+            yield self._chunk({"content": piece})
+
+    def _numbered(self, block: dict[str, Any]) -> dict[str, Any]:
+        """A thinking block as `thinking_blocks` carries it. Those after the first say their place: the OpenAI SDK's
+        accumulator merges a list delta into the list so far by its entries' `index`, and raises on one without."""
+        [returned] = reasoning.returned_blocks([block])
+        self._thoughts += 1
+        return returned if self._thoughts == 1 else {"index": self._thoughts - 1, **returned}
+
     def _add_to_thinking(self, index: int, field: str, piece: str) -> None:
         block = self._thinking.get(index)
         if block is not None:
             block[field] = block.get(field, "") + piece
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        if self._opening:   # the message's first chunk says its role, and content null unless it is text
+            self._opening = False
+            delta = {"role": "assistant", "content": None, **delta}
         chunk = {"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
                  "model": self.model, "choices": [{"index": self.choice or 0, "delta": delta, "logprobs": None,
                                                    "finish_reason": finish_reason}]}

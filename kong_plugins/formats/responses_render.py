@@ -243,10 +243,11 @@ class EventRenderer:
         elif item.kind == "message":
             yield self._event("response.output_text.done", **where, content_index=0, text=item.text, logprobs=[])
             yield self._event("response.content_part.done", **where, content_index=0, part=_text_part(item.text))
-        elif item.kind == "reasoning" and item.summarised:
-            part = {"type": "summary_text", "text": item.text}
-            yield self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=item.text)
-            yield self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part)
+        elif item.kind == "reasoning":
+            if item.summarised:   # a redacted block has no summary, and no events for one
+                part = {"type": "summary_text", "text": item.text}
+                yield self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=item.text)
+                yield self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part)
         else:
             if not item.text:   # a call without arguments streams no input: they are {}, as unstreamed
                 item.append("{}")
