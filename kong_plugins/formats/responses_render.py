@@ -79,10 +79,12 @@ def _block_text(block: dict[str, Any], kind: str) -> str:
 class _Item:
     """One output item being built from one content block."""
 
-    def __init__(self, kind: str, thinking: dict[str, Any] | None = None, **fields: Any) -> None:
+    def __init__(self, kind: str, thinking: dict[str, Any] | None = None, json_input: bool = False,
+                 **fields: Any) -> None:
         self.kind = kind              # message | reasoning | function_call | custom_tool_call
         self.id = _ID_PREFIXES[kind] + secrets.token_hex(12)
         self.fields = fields
+        self.json_input = json_input  # its text is a call's JSON input (a function's, JSON mode's answer)
         self.text = ""
         self.thinking = thinking      # reasoning: the block itself, returned in encrypted_content
         self.custom_input = custom_tools.InputStream() if kind == "custom_tool_call" else None
@@ -92,14 +94,14 @@ class _Item:
         kind = block.get("type")
         call = tools.of(block)
         if kind == "text" or call is ToolKind.ANSWER:
-            return cls("message")
+            return cls("message", json_input=call is ToolKind.ANSWER)
         if kind in ("thinking", "redacted_thinking"):
             return cls("reasoning", thinking={**block, "thinking": ""} if kind == "thinking" else dict(block))
         if call is not None:
             namespace, name = tools.client_name(block.get("name"))
             where = {"namespace": namespace} if namespace is not None else {}
             return cls("custom_tool_call" if call is ToolKind.CUSTOM else "function_call", call_id=block.get("id"),
-                       name=name, **where)
+                       name=name, json_input=call is ToolKind.FUNCTION, **where)
         return None
 
     def append(self, delta: str) -> None:
@@ -236,6 +238,8 @@ class EventRenderer:
 
     def _finish(self, at: int, item: _Item) -> Iterator[bytes]:
         where = {"item_id": item.id, "output_index": at}
+        if item.json_input and not item.text:   # a call without input streams none: it is {}, as unstreamed
+            yield from self._delta(at, item, {"type": "input_json_delta", "partial_json": "{}"})
         if item.custom_input is not None:
             yield from self._custom_piece(at, item, item.custom_input.finish())
             item.text = item.custom_input.text
@@ -249,9 +253,6 @@ class EventRenderer:
                 yield self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=item.text)
                 yield self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part)
         else:
-            if not item.text:   # a call without arguments streams no input: they are {}, as unstreamed
-                item.append("{}")
-                yield self._event("response.function_call_arguments.delta", **where, delta="{}")
             yield self._event("response.function_call_arguments.done", **where, arguments=item.text,
                               name=item.fields["name"])
         done = item.done()
