@@ -20,7 +20,7 @@ import http.client
 import select
 import socket
 import ssl
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, HeadersDict
@@ -32,17 +32,22 @@ from botocore.utils import get_environ_proxies
 from kong_plugins.socket_send import send_all
 
 Origin = tuple[str, str, int]   # scheme, host, port
+DRAIN_LIMIT = 65536
+"""Bytes read of a refused call's body to keep its connection (Bedrock's errors are a short JSON message)."""
+DRAIN_WAIT = 0.5
+"""Seconds waited for each read of it: Bedrock sends an error's body, or a refused stream's end, at once."""
 
 
 class UpstreamBody:
     """The unread body of a response; its connection goes back to the pool once read to the end."""
 
     def __init__(self, response: http.client.HTTPResponse, url: str, release: Callable[[], None],
-                 discard: Callable[[], None]) -> None:
+                 discard: Callable[[], None], timeout: Callable[[float | None], None] = lambda seconds: None) -> None:
         self._response = response
         self._url = url
         self._release = release
         self._discard = discard
+        self._timeout = timeout   # the socket's timeout for the next reads (None: the read timeout again)
         self._done = False
 
     def stream(self, amt: int = 16384, decode_content: bool = False) -> Iterator[bytes]:
@@ -55,6 +60,28 @@ class UpstreamBody:
 
     def read(self) -> bytes:
         return self._read(None)
+
+    def drain(self, limit: int, wait: float) -> bytes:
+        """The rest of a small body (an error's, or a stream's after the exception frame that refused it), read
+        to its end so that its connection is kept: a refused call opens no new TCP/TLS connection for the next.
+        At most `limit` bytes are read, waiting at most `wait` seconds for each read; a longer or slower body's
+        connection is closed instead. Returns what was read (at most `limit` bytes)."""
+        if self._done:
+            return b""
+        got = bytearray()
+        self._timeout(wait)
+        try:
+            while len(got) <= limit:
+                data = self._response.read1(limit + 1 - len(got))
+                if not data:
+                    self._timeout(None)
+                    self._ended()
+                    return bytes(got)
+                got += data
+        except (http.client.HTTPException, OSError):   # socket.timeout included: not worth waiting for
+            pass
+        self.close()
+        return bytes(got[:limit])
 
     def close(self) -> None:
         if not self._done:
@@ -74,13 +101,17 @@ class UpstreamBody:
             self.close()
             raise ConnectionClosedError(endpoint_url=self._url, error=exc) from None
         if amt is None or not data:
-            self._done = True
-            self._response.close()
-            if self._response.will_close:
-                self._discard()
-            else:
-                self._release()
+            self._ended()
         return data
+
+    def _ended(self) -> None:
+        """Read to its end: the connection goes back to the pool, unless the server is closing it."""
+        self._done = True
+        self._response.close()
+        if self._response.will_close:
+            self._discard()
+        else:
+            self._release()
 
 
 class UpstreamResponse:
@@ -173,7 +204,8 @@ class Transport:
             connected = conn.sock is not None
             conn.close()
             raise _botocore_error(exc, url, connected=connected) from None
-        body = UpstreamBody(response, url, release=lambda: self._checkin(origin, conn), discard=conn.close)
+        body = UpstreamBody(response, url, release=lambda: self._checkin(origin, conn), discard=conn.close,
+                            timeout=lambda seconds: self._timeout(conn, seconds))
         upstream = UpstreamResponse(response.status, HeadersDict(response.getheaders()), body)
         if not request.stream_output:
             upstream.content   # read now, as botocore does: a read timeout surfaces from send()
@@ -196,6 +228,11 @@ class Transport:
         conn.read_timeout = self.read_timeout   # type: ignore[attr-defined]
         conn.socket_options = self.socket_options   # type: ignore[attr-defined]
         return conn
+
+    def _timeout(self, conn: http.client.HTTPConnection, seconds: float | None) -> None:
+        """The connection's socket timeout: `seconds`, or (None) the read timeout again."""
+        if conn.sock is not None:
+            conn.sock.settimeout(self.read_timeout if seconds is None else seconds)
 
     def _checkin(self, origin: Origin, conn: http.client.HTTPConnection) -> None:
         idle = self._idle.setdefault(origin, [])
@@ -221,6 +258,17 @@ class Transport:
         if self._tls is None:
             self._tls = ssl.create_default_context(cafile=self.ca_bundle or get_cert_path(True))
         return self._tls
+
+
+def drain(raw: UpstreamBody | Any, limit: int = DRAIN_LIMIT, wait: float = DRAIN_WAIT) -> bytes:
+    """What is left of a small body, read so that its connection is kept (UpstreamBody.drain). botocore's urllib3
+    response (behind a proxy) is read the same way, bounded by `limit` only (urllib3 keeps the connection of a
+    body read to its end)."""
+    if isinstance(raw, UpstreamBody):
+        return raw.drain(limit, wait)
+    data = raw.read(limit + 1)
+    raw.close()
+    return data[:limit]
 
 
 def _closed_by_peer(conn: http.client.HTTPConnection) -> bool:

@@ -19,8 +19,8 @@ In-process::
 CLI: ``python -m kong_plugins.emulator --host 127.0.0.1 --port 8010``. Control API under
 ``/_emulator/``: health, settings (GET/PUT: timing, ``flex_latency_ms``, ``served_tier``; see
 service_tiers.py), faults (GET/POST/DELETE), hold (GET: streams waiting at the gate; POST), release,
-requests (GET/DELETE), stats (GET/DELETE), streams (GET: how many are being written now), cache
-(DELETE), reset (POST).
+requests (GET/DELETE), stats (GET/DELETE), streams (GET: how many are being written now), connections
+(GET: how many carried a model request), cache (DELETE), reset (POST).
 """
 
 from .server import EmulatorServer

@@ -76,6 +76,7 @@ def _routes(state: EmulatorState, body: bytes) -> dict[tuple[str, str], Callable
         ("DELETE", "requests"): _then(state.requests.clear, {"cleared": True}),
         ("GET", "stats"): lambda: (200, state.stats.snapshot()),
         ("GET", "streams"): lambda: (200, {"open": state.streams.open}),
+        ("GET", "connections"): lambda: (200, {"opened": state.connections.opened}),
         ("DELETE", "stats"): _then(state.stats.clear, {"cleared": True}),
         ("DELETE", "cache"): _then(state.cache.clear, {"cleared": True}),
         ("POST", "reset"): _then(state.reset, {"reset": True}),

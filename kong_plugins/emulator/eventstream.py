@@ -27,3 +27,13 @@ def chunk_frame(model_event: dict[str, Any], *, corrupt_crc: bool = False) -> by
     """InvokeModelWithResponseStream frame: ``{"bytes": base64(event JSON), "p": filler}``."""
     encoded = base64.b64encode(json_bytes(model_event)).decode("ascii")
     return event_frame("chunk", {"bytes": encoded, "p": padding()}, corrupt_crc=corrupt_crc)
+
+
+def error_frame(code: str, message: str) -> bytes:
+    """A generic error message (`:error-code`, `:error-message`, no payload): the other way an AWS event stream
+    fails after its 200 (botocore raises it as EventStreamError with `code` as its Code, whatever the code)."""
+    return encode_message({":message-type": "error", ":error-code": code, ":error-message": message}, b"")
+
+
+EMPTY_EVENT = encode_message({":message-type": "event"}, b"")
+"""An event that says nothing (no type, no payload): botocore hands it to its caller as an empty event."""

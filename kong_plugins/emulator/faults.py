@@ -12,7 +12,9 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from kong_plugins.bedrock.eventstream import exception_frame
 from .errors import MSG_INPUT_TOO_LONG, BedrockError
+from .eventstream import error_frame
 
 OPERATIONS = ("invoke", "invoke-with-response-stream", "converse", "converse-stream", "count-tokens",
               "mantle-messages", "mantle-count-tokens")
@@ -37,9 +39,12 @@ HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
 }
 STREAM_FAULTS = frozenset({"stream_exception", "stream_reset", "malformed_frame", "stall"})
 """`stall`: after `after_events` events the stream is silent for `delay_s` seconds, then goes on (extended
-thinking's long gaps, which the relay fills with keep-alive pings)."""
+thinking's long gaps, which the relay fills with keep-alive pings). On an event stream (not Mantle's SSE), any
+stream fault may open it with `empty_frames` events that say nothing, and `stream_exception` may be a generic
+error frame (`error_code`, with `message` as its `:error-message`) in place of an exception frame."""
 OTHER_FAULTS = frozenset({"slow", "reset"})
 FAULT_TYPES = frozenset(HTTP_FAULTS) | STREAM_FAULTS | OTHER_FAULTS
+MAX_EMPTY_FRAMES = 10_000
 
 STREAM_EXCEPTIONS: dict[str, str] = {
     "throttlingException": "Too many requests, please wait before trying again.",
@@ -64,6 +69,8 @@ class FaultRule:
     exception: str = "throttlingException"
     message: str | None = None
     mid_frame: bool = False   # stream_reset: half of the next frame goes out before the connection drops
+    error_code: str | None = None   # stream_exception: an `:error-code` error frame, not an exception frame
+    empty_frames: int = 0           # events that say nothing, before the stream's first
     hits: int = 0
 
     @property
@@ -81,6 +88,13 @@ class FaultRule:
     def http_error(self) -> BedrockError:
         status, error_type, message = HTTP_FAULTS[self.type]
         return BedrockError(status, error_type, self.message or message)
+
+    def stream_error(self) -> bytes:
+        """The event-stream frame of a `stream_exception`: Bedrock's exception frame, or the generic error frame
+        `error_code` names."""
+        if self.error_code is not None:
+            return error_frame(self.error_code, self.message or "The stream failed.")
+        return exception_frame(self.exception, self.exception_payload())
 
     def exception_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"message": self.message or STREAM_EXCEPTIONS[self.exception]}
@@ -104,7 +118,8 @@ def build_rule(rule_id: int, spec: Any) -> FaultRule:
     """Validate a POST /_emulator/faults body; ValueError carries the client-facing reason."""
     if not isinstance(spec, dict):
         raise ValueError("fault must be a JSON object")
-    known = {"type", "count", "model", "operation", "delay_s", "after_events", "exception", "message", "mid_frame"}
+    known = {"type", "count", "model", "operation", "delay_s", "after_events", "exception", "message", "mid_frame",
+             "error_code", "empty_frames"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(unknown)}")
@@ -122,17 +137,18 @@ def build_rule(rule_id: int, spec: Any) -> FaultRule:
     exception = spec.get("exception", "throttlingException")
     if not isinstance(exception, str) or exception not in STREAM_EXCEPTIONS:
         raise ValueError(f"exception must be one of: {', '.join(sorted(STREAM_EXCEPTIONS))}")
-    for key in ("model", "message"):
+    for key in ("model", "message", "error_code"):
         if spec.get(key) is not None and not isinstance(spec[key], str):
             raise ValueError(f"{key} must be a string")
     if not isinstance(spec.get("mid_frame", False), bool):
         raise ValueError("mid_frame must be a boolean")
     delay = _number(spec, "delay_s", 0.0)
     after = _number(spec, "after_events", 1, integer=True)
-    if delay < 0 or after < 0:
-        raise ValueError("delay_s and after_events must be >= 0")
+    empty = _number(spec, "empty_frames", 0, integer=True)
+    if delay < 0 or after < 0 or not 0 <= empty <= MAX_EMPTY_FRAMES:
+        raise ValueError(f"delay_s and after_events must be >= 0, empty_frames 0 to {MAX_EMPTY_FRAMES}")
     return FaultRule(rule_id, kind, count, spec.get("model"), operation, delay, after, exception,
-                     spec.get("message"), bool(spec.get("mid_frame")))
+                     spec.get("message"), bool(spec.get("mid_frame")), spec.get("error_code"), empty)
 
 
 class FaultBook:

@@ -42,6 +42,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "BedrockEmulator/1.0"
     timeout = 300  # idle keep-alive connections are closed after this many seconds
+    _carried_model_request = False  # (one handler per connection) counted in state.connections once
 
     # -- plumbing -----------------------------------------------------------------------
     @property
@@ -157,6 +158,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             operation = match.group("op") if match else None
             model_id = decode_model_segment(match.group("model")) if match else None
         entry = self.state.requests.record(operation, model_id, self.path, self.headers.items(), body)
+        if not self._carried_model_request:
+            self._carried_model_request = True
+            self.state.connections.note()
 
         def on_status(status: int | str) -> None:
             entry["status"] = status

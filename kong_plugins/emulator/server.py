@@ -131,5 +131,9 @@ class EmulatorServer:
     def stats(self) -> dict[str, Any]:
         return self.state.stats.snapshot()
 
+    def connections_opened(self) -> int:
+        """Connections that carried a model request (GET /_emulator/connections)."""
+        return self.state.connections.opened
+
     def reset(self) -> None:
         self.state.reset()

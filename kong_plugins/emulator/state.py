@@ -72,6 +72,27 @@ class OpenStreams:
             self._open += change
 
 
+class ModelConnections:
+    """Connections that carried a model request (the control API's are not counted): a gateway that keeps its
+    connections alive opens one per concurrent call, not one per call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._opened = 0
+
+    @property
+    def opened(self) -> int:
+        return self._opened
+
+    def note(self) -> None:
+        with self._lock:
+            self._opened += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._opened = 0
+
+
 def redact_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in items:
@@ -148,6 +169,7 @@ class EmulatorState:
         self.requests = RequestLog(settings.request_log_size)
         self.stats = Stats()
         self.streams = OpenStreams()
+        self.connections = ModelConnections()
 
     def reset(self) -> None:
         """Back to a fresh emulator (keeps credentials and address)."""
@@ -157,3 +179,4 @@ class EmulatorState:
         self.hold.release()
         self.requests.clear()
         self.stats.clear()
+        self.connections.clear()

@@ -11,7 +11,7 @@ import struct
 import time
 from typing import Protocol
 
-from kong_plugins.bedrock.eventstream import exception_frame
+from .eventstream import EMPTY_EVENT
 from .faults import FaultRule
 from .responses import Clock, StreamResponse
 from .settings import TimingValues
@@ -60,10 +60,7 @@ class StreamWriter:
         fault = self._fault
         assert fault is not None
         if fault.type == "stream_exception":
-            if plan.error_framer is not None:
-                self._sink.write_chunk(plan.error_framer(fault))
-            else:
-                self._sink.write_chunk(exception_frame(fault.exception, fault.exception_payload()))
+            self._sink.write_chunk(plan.error_framer(fault) if plan.error_framer is not None else fault.stream_error())
             self._sink.end_chunks()
             return True
         if fault.type == "stream_reset":
@@ -81,6 +78,9 @@ class StreamWriter:
     def run(self, plan: StreamResponse) -> None:
         headers = {"Content-Type": "application/vnd.amazon.eventstream", **plan.headers}
         self._sink.start_stream(headers)
+        if self._fault is not None and plan.error_framer is None:   # an event stream (Mantle's SSE has none)
+            for _ in range(self._fault.empty_frames):
+                self._sink.write_chunk(EMPTY_EVENT)
         deltas = [i for i, item in enumerate(plan.items) if item.content_delta]
         first, last = (deltas[0], deltas[-1]) if deltas else (-1, -1)
         for index, item in enumerate(plan.items):

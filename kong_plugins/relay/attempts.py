@@ -23,6 +23,7 @@ from kong_plugins.bedrock.client import BedrockClient, NoCredentialsError, Upstr
 from kong_plugins.bedrock.errors import client_message, config_rejected, error_type, kind_for, \
     mantle_error_type
 from kong_plugins.bedrock.retries import CallRetries, RetryBudget
+from kong_plugins.bedrock.transport import drain
 from kong_plugins.eventlog import log_event
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.errors import ErrorKind, Reply, render_error
@@ -147,8 +148,7 @@ def _attempt(client: BedrockClient, retries: CallRetries, call: UpstreamCall, ur
             retries.succeeded()
             return upstream
         return _refused(call, retries, refused, upstream.headers.get(BEDROCK_REQUEST_ID))
-    content = upstream.raw.read() if call.stream else upstream.content
-    upstream.raw.close()
+    content = drain(upstream.raw) if call.stream else upstream.content   # its connection kept for the next call
     upstream_type = _upstream_error_type(call, upstream.headers, content, upstream.status_code) or \
         str(upstream.status_code)
     return _refused(call, retries, Refusal(upstream.status_code, upstream_type, _message(content)),

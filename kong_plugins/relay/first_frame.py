@@ -3,9 +3,14 @@
 Bedrock may answer a stream with HTTP 200 and refuse it in its first frame: a throttlingException (or a Mantle
 `event: error`) where a call not streamed gets a 429. Nothing has gone to the client then, so relay.attempts
 treats such a refusal as the HTTP error it stands for: retried by the retry policy, then the next fallback model,
-and only then the client's error. The frame is read once: what was read is put back in front of the stream
-(PrimedBody), byte for byte, so a healthy stream's first token waits for nothing it did not wait for before (its
-first frame had to arrive anyway) and a Bedrock-native client still gets Bedrock's own bytes.
+and only then the client's error. Events that say nothing (no payload) are read past to the first frame that
+does: an error after them has still reached no one. An error Bedrock models no HTTP status for (an unknown
+`:error-code`) stands for no HTTP error: a Bedrock-native client gets the stream as Bedrock sent it, which its SDK
+raises as Bedrock's own (botocore: an EventStreamError, a ClientError with that code), where a 502 would have been
+retried by it; other clients get the gateway's 502. What was read is put back in front of the stream (PrimedBody),
+byte for byte, so a healthy stream's first token waits for nothing it did not wait for before (its first frame
+had to arrive anyway) and a Bedrock-native client still gets Bedrock's own bytes. A refused stream's end is read
+(bedrock.transport.drain), so its connection serves the retry.
 """
 
 from __future__ import annotations
@@ -17,12 +22,16 @@ from typing import Any, Callable, Iterator
 from botocore.eventstream import EventStreamBuffer, ParserError
 
 from kong_plugins.bedrock.errors import NATIVE_STATUS, mantle_error_type
+from kong_plugins.bedrock.transport import drain
+from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.sse import SseParser
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.stream_errors import STREAM_BROKE
 
 UPSTREAM_READ = 16384
 """Bytes asked of Bedrock's stream per read: a frame or a few, each sent on as soon as it is read."""
+JUDGED_BYTES = 65536
+"""Bytes of events that say nothing read past before the stream is handed on unjudged."""
 STREAM_ONLY_STATUS = {"ModelStreamErrorException": 424}
 """Stream-only errors' status, as Bedrock's service model gives it (InvokeModelWithResponseStream's
 ModelStreamErrorException, 424, as ModelErrorException's: not retried, by the gateway nor by botocore)."""
@@ -92,29 +101,36 @@ def refusal(call: UpstreamCall, upstream: Any) -> Refusal | None:
     except BaseException:
         upstream.raw.close()
         raise
-    if isinstance(verdict, Refusal):
-        upstream.raw.close()
+    if isinstance(verdict, Refusal) and (verdict.status is not None or call.api is not ApiFormat.BEDROCK):
+        drain(upstream.raw)   # the exception frame ended the stream: its connection is kept for the retry
         return verdict
     upstream.raw = PrimedBody(upstream.raw, head, chunks, broke)
     return None
 
 
 def _frame_verdict(frames: EventStreamBuffer) -> Callable[[bytes], Verdict]:
-    """Judges an AWS event stream by its first frame (`:message-type` exception or error)."""
+    """Judges an AWS event stream by its first frame that says something: an exception or error frame
+    (`:message-type` exception or error) refuses it, an event with a payload answers it; an event without one
+    is read past (up to JUDGED_BYTES)."""
+    read = 0
+
     def judge(chunk: bytes) -> Verdict:
+        nonlocal read
+        read += len(chunk)
         frames.add_data(chunk)
         try:
-            frame = next(frames)
-        except StopIteration:
-            return UNDECIDED
+            for frame in frames:
+                headers = frame.headers
+                if headers.get(":message-type") != "event":
+                    name = frame_error(headers)
+                    upstream_type = name[:1].upper() + name[1:] or "StreamError"
+                    return Refusal(bedrock_status(upstream_type), upstream_type,
+                                   frame_message(frame.payload, headers))
+                if not says_nothing(frame):
+                    return None
         except (ParserError, ValueError, KeyError, TypeError):   # a broken frame (checksums good, headers not:
             return None   # botocore's KeyError, UnicodeDecodeError): the translator reports it as it always did
-        headers = frame.headers
-        if headers.get(":message-type") == "event":
-            return None
-        name = frame_error(headers)
-        upstream_type = name[:1].upper() + name[1:] or "StreamError"
-        return Refusal(bedrock_status(upstream_type), upstream_type, frame_message(frame.payload, headers))
+        return UNDECIDED if read < JUDGED_BYTES else None
     return judge
 
 
@@ -141,6 +157,12 @@ def _sse_verdict(parser: SseParser) -> Callable[[bytes], Verdict]:
 def bedrock_status(upstream_type: str) -> int | None:
     """The HTTP status Bedrock's service model gives this error (a stream-only one's too), None if it has none."""
     return NATIVE_STATUS.get(upstream_type) or STREAM_ONLY_STATUS.get(upstream_type)
+
+
+def says_nothing(frame: Any) -> bool:
+    """An event without a payload: nothing in it for a client, a translator or the usage (botocore hands it on as
+    an empty event)."""
+    return not frame.payload and frame.headers.get(":message-type") == "event"
 
 
 def frame_error(headers: dict[str, Any]) -> str:

@@ -28,7 +28,7 @@ from kong_plugins.metering.estimate import StreamedOutput
 from kong_plugins.policy import service_tier
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.attempts import READ_TIMEOUT, TIMED_OUT
-from kong_plugins.relay.first_frame import UPSTREAM_READ, frame_error, frame_message
+from kong_plugins.relay.first_frame import UPSTREAM_READ, frame_error, frame_message, says_nothing
 from kong_plugins.relay.stream_errors import BROKE_OFF, STREAM_BROKE, STREAM_TIMED_OUT, StreamCut, StreamException
 
 Render = Callable[[dict[str, Any], "bytes | None"], Iterable[bytes]]
@@ -218,6 +218,8 @@ def _events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext
                 headers = frame.headers
                 if headers.get(":message-type") != "event":
                     raise StreamException(frame_error(headers), frame_message(frame.payload, headers))
+                if says_nothing(frame):
+                    continue
                 for event, raw in decoder.feed(str(headers.get(":event-type")), frame.payload):
                     ctx.usage = decoder.usage
                     _seen(event, streamed, ctx)
@@ -365,6 +367,8 @@ def _decoded(frames: EventStreamBuffer, decoder: Any, streamed: StreamedOutput, 
         headers = frame.headers
         if headers.get(":message-type") != "event":
             ctx.error_type = frame_error(headers) or "stream"
+            continue
+        if says_nothing(frame):
             continue
         for event, _ in decoder.feed(str(headers.get(":event-type")), frame.payload):
             _seen(event, streamed, ctx)

@@ -34,6 +34,10 @@ class Reads:
         if self.broke is not None:
             raise self.broke
 
+    def read(self, amt: int) -> bytes:
+        """What is left of the body, as urllib3's response reads it (a refused stream's end, before its close)."""
+        return b""
+
     def close(self) -> None:
         self.closed = True
 
