@@ -389,6 +389,9 @@ class ConverseStreamToAnthropic:
                    "delta": {"type": "input_json_delta", "partial_json": (delta["toolUse"] or {}).get("input", "")}}
         elif "reasoningContent" in delta:
             reasoning = delta["reasoningContent"] or {}
+            if "redactedContent" in reasoning:   # Anthropic streams a redacted block whole in its start
+                yield from self._ensure_open(index, {"type": "redacted_thinking", "data": reasoning["redactedContent"]})
+                return
             yield from self._ensure_open(index, {"type": "thinking", "thinking": "", "signature": ""})
             if "text" in reasoning:
                 yield {"type": "content_block_delta", "index": index,
