@@ -2,9 +2,10 @@
 
 Two readings, either of which finds it. Phrase families (_ABUSE_FAMILIES: "refund ... keep the item", "bypass ... fraud
 rules"), tuned on tests/guardrails/corpus, in the prefilter's RE2::Sets. And families of cues (deceit, contrast with
-what happened, evasion of a control, unearned gain, someone else's means, pressure...) in English, German, French,
-Spanish, Italian, Dutch, Portuguese and Polish, from which abuse_intent.Reader scores the sentence around each cue
-(who asks, who gains, who defends): on prompts written by people who never saw the phrase families, those found 6-14%.
+what happened, a claim that something never arrived, evasion of a control, unearned gain, someone else's means,
+pressure...) in English, German, French, Spanish, Italian, Dutch, Portuguese and Polish, from which abuse_intent.Reader
+scores the sentence around each cue (who asks, who gains, who defends): on prompts written by people who never saw the
+phrase families, those found 6-14%.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import re2
 
 from kong_plugins.guardrails import abuse_intent
+from kong_plugins.guardrails.folding import latin_look_alikes
 from kong_plugins.guardrails.patterns import PerTextValidator, Validator, compile_pattern
 
 _OBJECT = (r"(?:orders?|checkout|payments?|(?:re)?pric(?:e|es|ing)|totals?|carts?|coupons?|promo\w*|discounts?|"
@@ -50,8 +52,9 @@ _ABUSE_FAMILIES = tuple(compile_pattern(family) if isinstance(family, str) else 
     r"i\s+did\s+receive)",
     # prices and quantities that make an order free
     _VALUE_TO_FREE,
-    r"\b(?:change|set|modify|edit|lower|override|alter)\s+(?:the\s+)?(?:item\s+|product\s+|cart\s+|order\s+)?"
-    r"(?:price|total|amount)s?\s+(?:to|at)\s+(?:\$|€|£)?0(?:[.,]0*1)?(?:$|[^\d.,])",
+    r"\b(?:change|set|modify|edit|lower|override|alter|send|put|pass|submit|enter|force)\s+(?:the\s+)?(?:item\s+|"
+    r"product\s+|cart\s+|order\s+|unit\s+)?(?:price|total|amount)s?(?:\s+(?:to|at)\s+|\s*[=:]\s*)(?:\$|€|£)?0"
+    r"(?:[.,]0*1)?(?:$|[^\d.,])",
     # coupons and codes used more than they may be
     r"\b(?:coupon|promo|discount|voucher|referral|first-order|welcome|code)\w*\b[^.!?\n]{0,60}\b(?:again\s+and\s+"
     r"again|over\s+and\s+over|multiple\s+(?:accounts|emails|times)|new\s+accounts|fake\s+accounts|different\s+"
@@ -242,6 +245,18 @@ _DECEIT = ([
     r"twierdząc że|sem ser descobert\w*|sin ser descubiert\w*|senza essere scopert\w*|sans être découvert\w*",
     r"ohne entdeckt zu werden|zonder ontdekt|puste pudełko|pustą paczkę|ziegelstein|brique|ladrillo|mattone|baksteen",
     r"tijolo|cegł\w*"])
+_CLAIMED = (r"(?:that )?(?:it|they|the (?:\w+ )?(?:parcel|package|item|items|order|box|product|delivery|goods|"
+            r"shipment)|he|she) ")
+_CLAIM = ([
+    r"(?:claim\w*|say|says|saying|said|report\w*|pretend\w*|lie|lying|fake\w*|tell\w* (?:them|the \w+|support)) "
+    + _CLAIMED + r"(?:was |were |has |had |is |got )?(?:never|not|didn'?t|did not|wasn'?t|was not|weren'?t|hasn'?t|"
+    r"has not) (?:been )?(?:arriv\w*|came|come|deliver\w*|receiv\w*|show\w* up|turn\w* up)",
+    r"(?:claim\w*|say|says|saying|said|pretend\w*|lie|lying|fake\w*|tell\w* (?:them|the \w+|support)) " + _CLAIMED +
+    r"(?:was|were|got|is|are) (?:lost|stolen|missing|empty)",
+    r"report\w* (?:it|them|the \w+) (?:as )?(?:lost|stolen|missing)"], [])
+"""A claim that something never arrived or was lost: a customer's right as often as a lie (`Can customers get a
+refund if they claim it never arrived?` asks the shop's policy), so it weighs less than a lie; beside keeping the
+item (_GAIN) it is one, and the sentence asks how to get away with it."""
 _CONTRAST = ([
     r"even though|(?:although|though) (?:i|it|they|the (?:\w+ )?(?:parcel|package|item|order|box|product|"
     r"tracking|courier|driver|terms|rules|policy|photos?)|tracking|everything|all|both)(?: \w+){0,2} (?:did|do|"
@@ -271,11 +286,18 @@ _CONTROL = (
     r"returns|policy|queue|captcha|shop|store|site|seller|merchant|bank|warehouse|inspection|restriction\w*|rules?|"
     r"terms|detection|approval|one per|per customer|maximum|sms|kyc|program\w*|referral\w*|loyalty|points|"
     r"gift ?cards?|balance|threshold|shipping|fees?|minimum|trials?")
+_SET_FIELD = (r"(?:change|edit|modify|alter|lower|set|tweak|rewrite|send|put|enter|submit|pass|force)\w* "
+              r"(?:the |my |a |an )?(?:\w+ )?")
+_TO_VALUE = r" ?(?:(?:field |param\w* |parameter |value )?(?:to |at |as |of )|[=:] ?)?"
+"""A price or quantity field the author sets (`change the price to 0`, `send price=0`, `set qty=-2`) to a value that
+makes an order free or pay out: a quantity of 0 only takes an item out of the cart."""
 _EVASION = ([
     r"(?:" + _EVASION_VERBS + r") (?:\w+ ){0,5}?(?:" + _CONTROL + r")",
-    r"(?:change|edit|modify|alter|lower|set|tweak|rewrite)\w* (?:the |my )?(?:\w+ )?(?:price|total|amount|quantity|"
-    r"discount|currency)\w* (?:\w+ ){0,4}(?:html|source|inspect\w*|dev ?tools|console|request|payload|api call|burp|"
-    r"postman|cookie|local ?storage|hidden)",
+    _SET_FIELD + r"(?:price|total|amount|quantity|discount|currency)\w* (?:\w+ ){0,6}(?:html|source|inspect\w*|"
+    r"dev ?tools|console|request|payload|api call|burp|postman|cookie|local ?storage|hidden)",
+    _SET_FIELD + r"(?:price|prices|total|amount|subtotal|cost)\w*" + _TO_VALUE +
+    r"(?:-\d|zero|nothing|a negative|negative|0(?: 0+)?(?: 0*1)?(?: [a-z]+|$))",
+    _SET_FIELD + r"(?:quantity|quantities|qty)" + _TO_VALUE + r"(?:-\d|a negative|negative)",
     r"(?:code|coupon|voucher|promo|gift ?card) generators?|generate (?:\w+ )?(?:valid|working|new) (?:\w+ )?codes",
     r"(?:unlimited|endless|infinite|repeated|multiple) (?:free )?trials",
     r"(?:coupon|promo|discount|voucher|refund|checkout|cart|price|pricing|payment|gift ?card|loyalty|points|shipping|"
@@ -285,7 +307,7 @@ _EVASION = ([
     r"lower my (?:fraud|risk) score",
     r"(?:different|multiple|many|several|lots of|dozens of|a bunch of|\d+|new|fake|second|alt|extra) (?:accounts|"
     r"e ?mails|e ?mail addresses|identities|phone numbers|phones|devices|ips|sim cards)",
-    r"temporary (?:e ?mails?|numbers?)|disposable|burner|throwaway|quantity (?:of |to |= ?)?-\d",
+    r"temporary (?:e ?mails?|numbers?)|disposable|burner|throwaway|quantity ?(?:of |to |= ?)?-\d",
     r"negative (?:quantity|quantities|price|amount|total)|discount (?:percent|pct|rate|value) (?:of|to|=) 100",
     r"(?:automatic(?:ally)?|auto|bot|script|in bulk|mass) (?:\w+ ){0,3}reviews?|reviews? (?:automatically|in bulk)",
     r"(?:gmail|email|e mail|mail) aliases|dot trick|plus addressing|(?:more than|beyond|over) the (?:\w+ ){0,2}limit",
@@ -331,7 +353,7 @@ _LOOSE = ([
     r"checks?|verification|3 ?ds|3 ?d ?secure|avs|cvv|review|limits?|velocity|captcha|approval|kyc)",
     r"(?:edit|change|modify|set|send|tamper\w*|alter|tweak)\w* (?:\w+ ){0,4}(?:request|api call|payload|parameter|"
     r"param|hidden field|form field|json|curl)",
-    r"quantity (?:of |to |= ?)?-\d|negative (?:quantity|quantities|price|amount|total)",
+    r"quantity ?(?:of |to |= ?)?-\d|negative (?:quantity|quantities|price|amount|total)",
     r"(?:online|any|other|these|those) (?:shops|stores|retailers|merchants|websites)|proxies|vpns?",
     r"need (?:a |an |some )?(?:cc|ccs|cvv|fullz|bins?|drops?)|(?:ship|send)\w* (?:it |them )?to (?:a |my )?drop",
     r"(?:set|change|switch|flip|force|mark|override|update)\w* (?:\w+ ){0,4}?(?:status )?(?:to|as) '?(?:paid|"
@@ -400,7 +422,7 @@ _GAIN_WEAK = ([
     r"for free|twice|every (?:time|week|month)|each time|unlimited|infinite|endless|as many as|first in line",
     r"already used|used it once|(?:again|more than once|multiple times|several times) on|a second one|another one",
     r"replacement anyway|(?:a|my) second (?:parcel|package|one|replacement)|repeat (?:that|this|it)",
-    r"do (?:that|this|it) again|(?:on|with) bigger orders|report (?:it|them|the \w+) (?:as )?(?:lost|stolen|missing)",
+    r"do (?:that|this|it) again|(?:on|with) bigger orders",
     r"to earn (?:\w+ ){0,2}(?:points|credit|bonus|rewards|cashback)",
     r"(?:apply|use|applies|enter) (?:\w+ ){0,2}(?:referral|promo|coupon|discount|welcome) (?:\w+ )?(?:to|on|for|with)"
     r" (?:each|every|all)",
@@ -427,9 +449,6 @@ _NOT_MINE = ([
     r"ajen\w*|non è mia|di un altro|altrui|rubat\w*|niet van mij|gestolen|van iemand anders|não é (?:minha|meu)",
     r"roubad\w*|de outra pessoa|nie moja|nie mój|non è mio|cudz\w*|skradzion\w*"])
 
-_LOOK_ALIKES = tuple((alike.encode(), latin.encode()) for alike, latin in zip(
-    "аеорсухіјѕԁкмтнвАВЕКМНОРСТХУІЈЅαορνικτυχεΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
-    "aeopcyxijsdkmthbABEKMHOPCTXYIJSaopvikTuxeABEZHIKMNOPTYX"))
 MIXED_SCRIPT = compile_pattern(
     r"[A-Za-z][\x{0370}-\x{03FF}\x{0400}-\x{04FF}]|[\x{0370}-\x{03FF}\x{0400}-\x{04FF}][A-Za-z]")
 
@@ -441,16 +460,15 @@ def look_alikes_read(data: bytes, mixed: bool | None = None) -> bytes | None:
     `data`, when the caller knows (detectors.Prefilter read it)."""
     if not (MIXED_SCRIPT.search(data) is not None if mixed is None else mixed):
         return None
-    for alike, latin in _LOOK_ALIKES:                     # bytes.replace: 1 MB in ~20 ms, str.translate ~100
-        data = data.replace(alike, latin)
-    return data
+    return latin_look_alikes(data)
 
 
 READER = abuse_intent.Reader(
-    {"deceit": (_DECEIT, 2.0), "contrast": (_CONTRAST, 2.0), "evasion": (_EVASION, 2.0), "loose": (_LOOSE, 1.0),
-     "pressure": (_PRESSURE, 1.0), "gain": (_GAIN, 1.5), "gain_weak": (_GAIN_WEAK, 1.0), "not_mine": (_NOT_MINE, 2.0)},
+    {"deceit": (_DECEIT, 2.0), "claim": (_CLAIM, 1.0), "contrast": (_CONTRAST, 2.0), "evasion": (_EVASION, 2.0),
+     "loose": (_LOOSE, 1.0), "pressure": (_PRESSURE, 1.0), "gain": (_GAIN, 1.5), "gain_weak": (_GAIN_WEAK, 1.0),
+     "not_mine": (_NOT_MINE, 2.0)},
     stronger={"gain_weak": "gain", "loose": "evasion"},
-    groups=(("deceit",), ("contrast", "not_mine", "loose", "gain_weak", "pressure"), ("evasion", "gain")))
+    groups=(("deceit", "claim"), ("contrast", "not_mine", "loose", "gain_weak", "pressure"), ("evasion", "gain")))
 DETECTORS: tuple[tuple["re2._Regexp", Validator | PerTextValidator], ...] = (
     (_STACKING, _Family(_stacking_valid, commerce=False)),
     *((family, _Family(_value_valid if family is _VALUE_TO_FREE else _abuse_valid)) for family in _ABUSE_FAMILIES),
