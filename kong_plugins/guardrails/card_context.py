@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from kong_plugins.guardrails.folding import latin_letters
+
 LABEL_BEFORE = 40
 """How far before a number its label may start (bytes): `Purchase order number: #` fits."""
 NEAR = 100
@@ -36,20 +38,33 @@ _LABELLED = re.compile(
 not the card (a `gift card number` is no label: prepaid Visa and Mastercard gift cards are payment cards)."""
 
 _STARTS = rb"(?=[a-z])(?:(?<![^\W_])|(?<=(?-i:[a-z]))(?=(?-i:[A-Z])))"
-_ENDS = rb"(?:(?![^\W_])|(?<=(?-i:[a-z]))(?=(?-i:[A-Z])))"
+WORD_ENDS = rb"(?![^\W_]|[\xc3-\xdf])"
+"""No letter or digit follows, of ASCII or of another alphabet (a UTF-8 lead byte of Latin-1's letters to Cyrillic's,
+Greek's...): `expédiée` (shipped) holds no `exp`, where a bytes regexp's `\\b` saw one."""
+_ENDS = rb"(?:" + WORD_ENDS + rb"|(?<=(?-i:[a-z]))(?=(?-i:[A-Z])))"
 """A word's edges in prose and in a field's name too: `_` and a camelCase hump end a word (`card_holder_name`,
 `cardNumber`, `exp_month`, `creditCard`), where `\\b` saw one word; `DISCOVERY` and `EXPORT` hold no word. A word
 starts with a letter: a run of `_` is not tried at each of its bytes."""
+_LETTERS = rb"(?:[a-z]|[\xc3-\xdf][\x80-\xbf])*"
+"""The rest of a compound, accented letters too (`Kartenprüfnummer`, `płatniczą`)."""
+CARD_NAMES = (
+    rb"cards?|credit|debit|visa|master[ \t]?card|amex|american[ \t]+express|discover|diners|jcb|union[ \t]?pay|maestro|"
+    rb"cc|(?-i:CB)|"
+    # the card's name in the shop's languages, plural and compounded (Girokarte, creditcardnummer, kartą); CB: carte
+    # bancaire, as French receipts and order pages name a card
+    rb"[a-z]*karten?" + _LETTERS + rb"|tarjetas?|cartes?|carta|cart(?:a|\xc3\xa3)o|cart(?:o|\xc3\xb5)es|"
+    rb"[a-z]*kaart" + _LETTERS + rb"|creditcard" + _LETTERS + rb"|(?:bank|betaal|pin)pas(?:sen)?|"
+    rb"kart(?:a|y|\xc4\x85|\xc4\x99|om|ami|ach)|karcie")
+"""A payment card's names (a regexp's alternatives, case-insensitive but for CB): cards.py reads a number just
+after one as a card however it is grouped; here one near a labelled number keeps it a card."""
 _CARD_WORDS = (
-    _STARTS + rb"(?:cards?|card[ \t]?holders?|credit|debit|visa|master[ \t]?card|amex|american[ \t]+express|discover|"
-    rb"diners|jcb|union[ \t]?pay|maestro|cc|cvv2?|cvc2?|csc|security[ \t]+code|exp|expiry|expir(?:es|ed|ation)|"
-    rb"valid[ \t]+(?:thru|through|until)|payments?|(?:pay|paid|paying|charged?|billed?)[ \t]+(?:it[ \t]+)?"
-    rb"(?:with|using|via|by)|charged?[ \t]+(?:it[ \t]+)?(?:to|on)|"
-    # the card's name in the shop's languages, plural and compounded (Girokarte, creditcardnummer, kartą)
-    rb"[a-z]*karten?[a-z]*|tarjetas?|cartes?|carta|cart(?:a|\xc3\xa3)o|cart(?:o|\xc3\xb5)es|[a-z]*kaart[a-z]*|"
-    rb"creditcard[a-z]*|"
-    rb"(?:bank|betaal|pin)pas(?:sen)?|kart(?:a|y|\xc4\x85|\xc4\x99|om|ami|ach)|karcie|kredytow[a-z]*|"
-    rb"p\xc5\x82atnicz[a-z]*)" + _ENDS +
+    _STARTS + rb"(?:" + CARD_NAMES + rb"|card[ \t]?holders?|cvv2?|cvc2?|csc|security[ \t]+code|exp|expiry|"
+    rb"expir(?:es|ed|ation)|valid[ \t]+(?:thru|through|until)|payments?|(?:pay|paid|paying|charged?|billed?)[ \t]+"
+    rb"(?:it[ \t]+)?(?:with|using|via|by)|charged?[ \t]+(?:it[ \t]+)?(?:to|on)|"
+    # paid with... in the shop's languages: payée par, réglé en, pagado con, bezahlt mit, betaald met, pago com
+    rb"pay(?:\xc3\xa9|e)e?s?[ \t]+(?:par|avec|en)|r(?:\xc3\xa9|e)gl(?:\xc3\xa9|e)e?s?[ \t]+(?:par|avec|en)|"
+    rb"pagad[oa]s?[ \t]+con|pagat[oa][ \t]+con|(?:be|ge)?zahlt[ \t]+mit|betaald[ \t]+met|pag[oa][ \t]+com|"
+    rb"kredytow" + _LETTERS + rb"|p\xc5\x82atnicz" + _LETTERS + rb")" + _ENDS +
     rb"|(?-i:\bPAN\b)|\bpan\b[\"']?[ \t]*[:=]")
 _EXPIRY = rb"(?<![\d/.])(?:0?[1-9]|1[0-2])[ \t]?/[ \t]?(?:\d{2}|20\d{2})(?![\d/.])"
 """`12/27`, `09 / 2028`: a card's expiry (a full date, `06/03/2024`, is not one)."""
@@ -85,13 +100,24 @@ def label_before(text: bytes, start: int) -> int:
     return found.start() if found else -1
 
 
+_PART_OF_A_WORD = re.compile(rb"[A-Za-z0-9\x80-\xff]{0,40}")
+_WORD_BEFORE = re.compile(rb"[A-Za-z0-9\x80-\xff]{0,40}\Z")
+
+
 def near_a_card_word(text: bytes, label_start: int, start: int, end: int) -> bool:
     """A card word or an expiry date within NEAR bytes of the number, outside its own label (whose `gift card`
-    names what was bought). After it, from its last two digits: the number's pattern takes in an expiry's month
-    (`4111 1111 1111 1111 12/27`). One search over both sides, most of the time."""
-    position, stop = max(0, label_start - NEAR), end + NEAR
+    names what was bought), read in whole words (`export` cut at NEAR is no `exp`). After it, from its last two
+    digits: the number's pattern takes in an expiry's month (`4111 1111 1111 1111 12/27`). One search over both
+    sides, most of the time; where the text around is not ASCII, its words are read once more with look-alike
+    letters as Latin (`Сard` with a Cyrillic С, `𝐂𝐚𝐫𝐝`)."""
+    low = max(0, label_start - NEAR)
+    low = _WORD_BEFORE.search(text, max(0, low - 40), low).start()
+    stop = _PART_OF_A_WORD.match(text, end + NEAR).end() if end + NEAR < len(text) else len(text)
+    position = low
     while (found := _OF_A_CARD.search(text, position, stop)) is not None:
         if not label_start <= found.start() < end - 2:
             return True
         position = max(found.end(), end - 2)
-    return False
+    before, after = text[low:label_start], text[end - 2:stop]
+    return not (before + after).isascii() and any(
+        _OF_A_CARD.search(latin_letters(side)) is not None for side in (before, after))

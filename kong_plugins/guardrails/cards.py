@@ -9,6 +9,7 @@ from urllib.parse import unquote
 import re2
 
 from kong_plugins.guardrails import card_context
+from kong_plugins.guardrails.folding import latin_letters
 from kong_plugins.guardrails.identifiers import gtin_valid, in_iban
 from kong_plugins.guardrails.patterns import PerTextValidator, Validator, compile_pattern
 
@@ -134,8 +135,7 @@ def _is_card(number: str, any_grouping: bool = False) -> bool:
 
 
 _NAMED_AS_A_CARD = re.compile(
-    rb"\b(?:cards?|visa|master\s?card|amex|american\s+express|discover|diners|jcb|union\s?pay|maestro|credit|"
-    rb"debit|pan|cc|kreditkarte|karte|tarjeta|carte|carta|cart(?:a|\xc3\xa3)o)\b"
+    rb"(?<![^\W_])(?:" + card_context.CARD_NAMES + rb"|pan)" + card_context.WORD_ENDS +
     rb"(?:[ \t]*(?:no\.?|number|nr\.?|#))?(?:[ \t#=.-]{0,4}|[ \t]*:[ \t]*\n?[ \t]*)\Z", re.I)
 """A card's name just before the number (`Card: 41111111 11111111`, an OCR'd receipt's `VISA 4111 111 1 1111
 1111`, `pan 411111 1111111111`): then a number grouped any way is a card. Only just before it: pay, paid or a
@@ -145,7 +145,11 @@ export's `card` column ends a row whose next row starts with an order id."""
 
 
 def _named_as_a_card(text: bytes, start: int) -> bool:
-    return bool(_NAMED_AS_A_CARD.search(text, max(0, start - 40), start))
+    """Look-alike letters are read as Latin (`Сard:` with a Cyrillic С): see card_context.near_a_card_word."""
+    if _NAMED_AS_A_CARD.search(text, max(0, start - 40), start):
+        return True
+    before = text[max(0, start - 40):start]
+    return not before.isascii() and bool(_NAMED_AS_A_CARD.search(latin_letters(before)))
 
 
 def _not_a_card_anyway(text: bytes, m: "re2._Match") -> bool:
