@@ -31,7 +31,8 @@ def numbers(seed: str, count: int = 60) -> list[str]:
 NEAR_A_CARD = [
     # the short forms and paid-by wording of the shop's languages
     "Commande n° {n} payée par CB", "Commande {n} réglée en CB", "Order #{n}, CB declined",
-    "Facture {n} - payé avec CB", "Pedido {n} pagado con PayPal", "Bestellung {n}, bezahlt mit Apple Pay", "Ordine {n} pagato con Satispay",
+    "Facture {n} - payé avec CB", "Pedido {n} pagado con PayPal", "Bestellung {n}, bezahlt mit Apple Pay",
+    "Ordine {n} pagato con Satispay",
     "Bestelling {n} betaald met iDEAL", "Encomenda {n} paga com MB Way", "Bestellung {n}, gezahlt mit Klarna",
     "Bestellung {n}: Kreditkartenprüfung fehlgeschlagen",
     # a card's name in look-alike letters: Cyrillic, Greek, full-width, mathematical, circled
