@@ -33,10 +33,10 @@ from kong_plugins.metering import budget_status
 from kong_plugins.metering.estimate import estimate_input_tokens, native_estimate
 from kong_plugins.model_routes import EMBEDDINGS_PATH, IMAGES_PATH, KIND_ROUTES, ModelRoutes
 from kong_plugins.policy.catalogue import GUARDED_KINDS, UNJUDGED_KINDS, Catalogue, CatalogueEntry
-from kong_plugins.policy import model_list, service_tier
+from kong_plugins.policy import guardrail_access, model_list, service_tier
 from kong_plugins.policy.listings import foundation_models, inference_profile, inference_profiles
 from kong_plugins.policy.service_tier import TierRefusal
-from kong_plugins.relay import background, conversation_store, item_store
+from kong_plugins.relay import background, conversation_store, guardrail_apply, item_store
 from kong_plugins.response_objects import RESPONSE_OBJECT_PATH, ResponseObjects, owner
 from kong_plugins.relay.call import (NATIVE_OPERATIONS, BodyPolicy, plan_call, plan_count, plan_openai_compatible,
                                     plan_passthrough, under_one_id, native_fallbacks, native_refusal)
@@ -135,6 +135,8 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
             return self._rerank(ctx, path)
         if path.startswith("/model/"):
             return self._bedrock_native(ctx, path)
+        if path.startswith(guardrail_apply.PREFIX):
+            return self._apply_guardrail(ctx, path)
         if path.startswith(RESPONSE_OBJECT_PATH):
             return self._response_object(ctx, path)
         if path == CONVERSATIONS_PATH or path.startswith(CONVERSATIONS_PATH + "/"):
@@ -366,6 +368,27 @@ class Plugin(ModelRoutes, ResponseObjects, ConversationObjects):
         ctx.planned_input, ctx.planned_output = (0, 0) if billed_apiece else (planned.input, planned.output)
         ctx.output_cap_field = planned.cap_field
         ctx.prompt = None if billed_apiece else body
+        return None
+
+    def _apply_guardrail(self, ctx: RequestContext, path: str) -> Reply | None:
+        """Bedrock's ApplyGuardrail (relay.guardrail_apply): a guardrail the role may apply (guardrail_access),
+        billed by its text units; refusals in Bedrock's shape, token-meter's too (ctx.api)."""
+        api = ctx.api = ApiFormat.BEDROCK
+        role = self.catalogue.roles.get(ctx.role or "")
+        try:
+            found = guardrail_apply.target(path)
+            if found is None:
+                return render_error(api, ErrorKind.NOT_FOUND, "Unknown Bedrock Runtime operation.")
+            if role is None:
+                return render_error(api, ErrorKind.PERMISSION, "Your API key has no model access on this gateway.")
+            if (refused := guardrail_access.refusal(role, found.identifier, found.version)) is not None:
+                return render_error(api, ErrorKind.PERMISSION, refused)
+            reserved = guardrail_apply.reserved_units(ctx.body)
+        except RequestError as exc:
+            return render_error(api, ErrorKind.INVALID_REQUEST, str(exc))
+        ctx.upstream = guardrail_apply.plan(found, ctx.body or b"", region=self.region, reserved=reserved,
+                                            gateway_guardrail=role.guardrail is not None)
+        ctx.model, ctx.planned_input, ctx.planned_output = guardrail_apply.METERED_AS, 0, 0
         return None
 
     def _models(self, ctx: RequestContext, model_id: str) -> Reply:

@@ -81,6 +81,10 @@ class BedrockClient:
         """`/model/{id}/{op}` with the id as ONE percent-encoded segment (`/` and `:` encoded)."""
         return f"{self.endpoint(region)}/model/{quote(model_id, safe='')}/{operation}"
 
+    def guardrail_url(self, region: str, identifier: str, version: str) -> str:
+        """ApplyGuardrail's `/guardrail/{id}/version/{version}/apply`, an ARN as one percent-encoded segment."""
+        return f"{self.endpoint(region)}/guardrail/{quote(identifier, safe='')}/version/{quote(version, safe='')}/apply"
+
     def send(self, url: str, region: str, body: bytes, *, accept: str = "application/json",
              stream: bool = False, service: str = "bedrock",
              extra_headers: dict[str, str] | None = None) -> Upstream:

@@ -33,6 +33,12 @@ _MESSAGES: dict[ErrorKind, str] = {
     ErrorKind.UPSTREAM_ERROR: "Bedrock returned an unexpected error.",
 }
 
+_GUARDRAIL_MESSAGES: dict[ErrorKind, str] = {
+    ErrorKind.PERMISSION: "Bedrock denied the gateway access to this guardrail (its IAM role needs "
+                          "bedrock:ApplyGuardrail on it).",
+    ErrorKind.RATE_LIMITED: "Bedrock is throttling ApplyGuardrail requests; retry after a short wait.",
+}
+
 
 _MANTLE_TYPES = {
     "invalid_request_error": "ValidationException", "request_too_large": "ValidationException",
@@ -99,21 +105,28 @@ client of a role without one may name its own, and a wrong one is that client's 
 critical alert and a call to the fallback model, which any developer could set off)."""
 
 
-def config_rejected(upstream_type: str, upstream_message: str | None, gateway_guardrail: bool = False) -> bool:
-    """Bedrock refused an id the gateway's configuration chose, not anything the client sent."""
+def config_rejected(upstream_type: str, upstream_message: str | None, gateway_guardrail: bool = False, *,
+                    names_model: bool = True) -> bool:
+    """Bedrock refused an id the gateway's configuration chose, not anything the client sent. `names_model`:
+    the call names a model from the configuration (ApplyGuardrail names only a guardrail, the client's unless
+    `gateway_guardrail`)."""
     if upstream_type == "ResourceNotFoundException":
-        return True
+        return names_model or gateway_guardrail
     text = " ".join((upstream_message or "").split()).lower()
-    return upstream_type == "ValidationException" and (_CONFIG_REJECTED.fullmatch(text) is not None or
-                                                       (gateway_guardrail and _GUARDRAIL_REJECTED.fullmatch(text)
-                                                        is not None))
+    return upstream_type == "ValidationException" and ((names_model and _CONFIG_REJECTED.fullmatch(text) is not None)
+                                                       or (gateway_guardrail and _GUARDRAIL_REJECTED.fullmatch(text)
+                                                           is not None))
 
 
-def client_message(kind: ErrorKind, upstream_message: str | None, upstream_type: str = "") -> str:
+def client_message(kind: ErrorKind, upstream_message: str | None, upstream_type: str = "", *,
+                   names_model: bool = True) -> str:
     """What the client is told. Validation messages are Bedrock's own wording
-    (clients such as Claude Code match on it); the others are ours."""
+    (clients such as Claude Code match on it); the others are ours (`names_model`: about a model's call, else
+    about ApplyGuardrail's)."""
     if upstream_type in CREDENTIAL_ERRORS:
         return "Bedrock rejected the gateway's AWS credentials (check the gateway's IAM role or keys)."
     if kind in (ErrorKind.INVALID_REQUEST, ErrorKind.MODEL_NOT_FOUND) and upstream_message:
         return upstream_message[:1000]
+    if not names_model and kind in _GUARDRAIL_MESSAGES:
+        return _GUARDRAIL_MESSAGES[kind]
     return _MESSAGES.get(kind, "Bedrock returned an unexpected error.")

@@ -32,10 +32,18 @@ def units_in(trace: Any) -> dict[str, int]:
     guardrail = trace.get("guardrail") if isinstance(trace, dict) else None
     units: dict[str, int] = {}
     for usage in _usages(guardrail):
-        for member, policy in POLICY_UNITS.items():
-            count = usage.get(member)
-            if isinstance(count, int) and not isinstance(count, bool) and count > 0:
-                units[policy] = units.get(policy, 0) + count
+        units = added(units, units_of(usage))
+    return units
+
+
+def units_of(usage: Any) -> dict[str, int]:
+    """Units by policy of one GuardrailUsage (an assessment's, or ApplyGuardrail's `usage`, which is what Bedrock
+    bills that call for: its assessments repeat the same units)."""
+    units: dict[str, int] = {}
+    for member, policy in POLICY_UNITS.items():
+        count = usage.get(member) if isinstance(usage, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            units[policy] = count
     return units
 
 

@@ -17,7 +17,7 @@ from .errors import MSG_INPUT_TOO_LONG, BedrockError
 from .eventstream import error_frame
 
 OPERATIONS = ("invoke", "invoke-with-response-stream", "converse", "converse-stream", "count-tokens",
-              "mantle-messages", "mantle-count-tokens")
+              "mantle-messages", "mantle-count-tokens", "apply-guardrail")
 STREAM_OPERATIONS = frozenset({"invoke-with-response-stream", "converse-stream"})
 # Operations that stream or not depending on the request body (Mantle's ``"stream": true``).
 STREAM_CAPABLE_OPERATIONS = STREAM_OPERATIONS | {"mantle-messages"}

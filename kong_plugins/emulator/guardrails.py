@@ -14,6 +14,9 @@ With trace on, every assessment carries ``invocationMetrics``: the text units ea
 processed (``usage``, Bedrock's GuardrailUsage; a text unit is up to 1,000 characters), the
 characters guarded, and the processing latency. That is the only place Bedrock reports the
 units it bills a guardrail by.
+
+Two guardrails exist: ``gwdemoguard1`` denies topics, ``gwpiimask1`` anonymizes e-mail addresses (which only
+ApplyGuardrail models: see apply_guardrail.py).
 """
 
 from __future__ import annotations
@@ -55,6 +58,14 @@ class DeniedTopic:
 
 
 @dataclass(frozen=True)
+class MaskedEntity:
+    """A PII entity type a sensitive-information policy anonymizes: found by `pattern`, replaced by `{TYPE}`."""
+
+    type: str
+    pattern: str
+
+
+@dataclass(frozen=True)
 class Guardrail:
     identifier: str
     versions: frozenset[str]
@@ -65,6 +76,8 @@ class Guardrail:
     output_topics: tuple[DeniedTopic, ...] = ()
     """Topics denied in the model's answer only (input disabled, output enabled)."""
     blocked_outputs_message: str = "Sorry, the model cannot answer this."
+    masked: tuple[MaskedEntity, ...] = ()
+    """Sensitive information its policy anonymizes (modelled on ApplyGuardrail only: apply_guardrail.py)."""
 
 
 GUARDRAILS: dict[str, Guardrail] = {g.identifier: g for g in (
@@ -72,6 +85,9 @@ GUARDRAILS: dict[str, Guardrail] = {g.identifier: g for g in (
               (DeniedTopic("Competitors", ("competitor", "competitors", "rival")),),
               output_topics=(DeniedTopic("Supplier margins", ("margin", "margins", "markup")),),
               blocked_outputs_message="Sorry, this answer was withheld by the shop's AI policy."),
+    Guardrail("gwpiimask1", frozenset({"1", "DRAFT"}), "Sorry, this request holds personal data.",
+              billed=("sensitiveInformationPolicyUnits",),
+              masked=(MaskedEntity("EMAIL", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),)),
 )}
 
 
@@ -119,10 +135,7 @@ class GuardrailCheck:
         return Reply([block], stop_reason, None, reply.usage)
 
     def _metrics(self, chars: int) -> dict[str, Any]:
-        units = -(-chars // TEXT_UNIT_CHARS)
-        return {"guardrailProcessingLatency": 1,
-                "usage": {name: units if name in self.guardrail.billed else 0 for name in USAGE_FIELDS},
-                "guardrailCoverage": {"textCharacters": {"guarded": chars, "total": chars}}}
+        return invocation_metrics(self.guardrail, chars, text_units(chars))
 
     def _assessment(self, chars: int, blocked: tuple[DeniedTopic, ...]) -> dict[str, Any]:
         assessment: dict[str, Any] = {"invocationMetrics": self._metrics(chars)}
@@ -158,6 +171,23 @@ class GuardrailCheck:
         return fields
 
 
+def text_units(*chars: int) -> int:
+    """Text units of texts of these lengths: a unit is up to 1,000 characters of one text."""
+    return sum(-(-count // TEXT_UNIT_CHARS) for count in chars)
+
+
+def invocation_metrics(guardrail: Guardrail, chars: int, units: int) -> dict[str, Any]:
+    """An assessment's ``invocationMetrics``: `units` text units billed to each policy the guardrail has."""
+    return {"guardrailProcessingLatency": 1,
+            "usage": billed_usage(guardrail, units),
+            "guardrailCoverage": {"textCharacters": {"guarded": chars, "total": chars}}}
+
+
+def billed_usage(guardrail: Guardrail, units: int) -> dict[str, int]:
+    """GuardrailUsage: `units` for each policy the guardrail has, 0 for the others."""
+    return {name: units if name in guardrail.billed else 0 for name in USAGE_FIELDS}
+
+
 def _pattern_error(where: str, value: str | None, pattern: str) -> list[str]:
     if value is None or re.fullmatch(pattern, value):
         return []
@@ -175,9 +205,15 @@ def _raise_if_any(errors: list[str]) -> None:
         raise validation_errors(errors)
 
 
-def _lookup(identifier: str, version: str, trace: bool) -> GuardrailCheck:
+def find(identifier: str, version: str) -> Guardrail | None:
+    """The guardrail an id or ARN names, at a version it has."""
     guardrail = GUARDRAILS.get(identifier.rpartition(":guardrail/")[2] if identifier.startswith("arn:") else identifier)
-    if guardrail is None or version not in guardrail.versions:
+    return guardrail if guardrail is not None and version in guardrail.versions else None
+
+
+def _lookup(identifier: str, version: str, trace: bool) -> GuardrailCheck:
+    guardrail = find(identifier, version)
+    if guardrail is None:
         raise validation(MSG_NOT_FOUND)
     return GuardrailCheck(guardrail, trace)
 

@@ -15,7 +15,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
-from . import mantle
+from . import apply_guardrail, mantle
 from .control import PREFIX, handle_control
 from .errors import BedrockError, unknown_operation
 from .faults import HTTP_FAULTS, FaultRule
@@ -157,6 +157,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             match = MODEL_PATH.match(path)
             operation = match.group("op") if match else None
             model_id = decode_model_segment(match.group("model")) if match else None
+            applied = apply_guardrail.route(path) if match is None else None
+            if applied is not None:   # ApplyGuardrail: the guardrail stands where a model would
+                operation, model_id = apply_guardrail.OPERATION, applied[0]
         entry = self.state.requests.record(operation, model_id, self.path, self.headers.items(), body)
         if not self._carried_model_request:
             self._carried_model_request = True
@@ -189,15 +192,25 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 self._mark_status(self._status or "aborted")
 
     def _answer(self, operation: str | None, model_id: str | None, body: bytes, clock: Clock) -> None:
-        """bedrock-runtime: InvokeModel, Converse (and their streams), CountTokens."""
+        """bedrock-runtime: InvokeModel, Converse (and their streams), CountTokens, ApplyGuardrail."""
         state = self.state
         verify_request(state.settings, self.command, self.path, self.headers, body)
         if operation is None or model_id is None or self.command != "POST":
             raise unknown_operation()
+        if operation == apply_guardrail.OPERATION:
+            return self._apply_guardrail(body, clock)
         prepared = prepare(operation, model_id, body, self.headers)
         fault = state.faults.take(operation, model_id)
         self._deliver(fault, clock, lambda timing: execute(prepared, state, timing), FaultRule.http_error,
                       lambda timing: extra_latency_ms(prepared, timing))
+
+    def _apply_guardrail(self, body: bytes, clock: Clock) -> None:
+        """ApplyGuardrail (apply_guardrail.py): faults match its guardrail identifier as they match a model id."""
+        found = apply_guardrail.route(self.path.partition("?")[0])
+        assert found is not None
+        request = apply_guardrail.prepare(*found, body)
+        fault = self.state.faults.take(apply_guardrail.OPERATION, found[0])
+        self._deliver(fault, clock, lambda timing: apply_guardrail.execute(request), FaultRule.http_error)
 
     def _answer_mantle(self, operation: str | None, path: str, body: bytes, clock: Clock) -> None:
         """Bedrock Mantle: the Anthropic Messages API under /anthropic/ (see mantle.py)."""

@@ -162,11 +162,13 @@ def _refused(call: UpstreamCall, retries: CallRetries, refused: Refusal, request
     if delay is not None:
         return delay
     upstream_type, message = refused.upstream_type, refused.message
-    if config_rejected(upstream_type, message, call.gateway_guardrail):
+    names_model = call.apply is None   # ApplyGuardrail names a guardrail only
+    if config_rejected(upstream_type, message, call.gateway_guardrail, names_model=names_model):
         return Failure(ErrorKind.UPSTREAM_ERROR, MISCONFIGURED, upstream_type, request_id,
                        misconfigured=(message or upstream_type)[:300])
     kind = kind_for(upstream_type, refused.status or 0)
-    return Failure(kind, client_message(kind, message, upstream_type), upstream_type, request_id)
+    return Failure(kind, client_message(kind, message, upstream_type, names_model=names_model), upstream_type,
+                   request_id)
 
 
 def upstream_url(client: BedrockClient, call: UpstreamCall) -> str:
@@ -176,6 +178,8 @@ def upstream_url(client: BedrockClient, call: UpstreamCall) -> str:
         return client.mantle_url(call.region, "/v1/messages")
     if call.operation == "mantle-count-tokens":
         return client.mantle_url(call.region, "/v1/messages/count_tokens")
+    if call.apply is not None:
+        return client.guardrail_url(call.region, call.apply.identifier, call.apply.version)
     return client.model_url(call.region, call.model_id, "invoke" if call.operation == "embed" else call.operation)
 
 

@@ -44,6 +44,15 @@ class ImagePlan:
 
 
 @dataclass(frozen=True)
+class ApplyPlan:
+    """Bedrock's ApplyGuardrail (relay.guardrail_apply): no model, billed per guardrail text unit."""
+
+    identifier: str                          # the guardrail's id or ARN, as the client named it
+    version: str                             # a number or DRAFT
+    reserved: tuple[tuple[str, int], ...]    # the text units by policy budgets reserve before the call
+
+
+@dataclass(frozen=True)
 class UpstreamCall:
     api: ApiFormat          # the client's format (responses and errors use it)
     operation: str          # invoke | invoke-with-response-stream | converse | converse-stream
@@ -65,6 +74,7 @@ class UpstreamCall:
     embedding: EmbeddingPlan | None = None          # operation "embed": one InvokeModel body per text
     image: ImagePlan | None = None                  # an image model's InvokeModel: billed per image
     rerank: RerankJob | None = None                 # a reranker's InvokeModel: billed per search unit
+    apply: ApplyPlan | None = None                  # operation "apply-guardrail": billed per guardrail text unit
     service_tier: str = service_tier.DEFAULT        # the Bedrock service tier the call asks for
     hidden_trace: bool = False   # Bedrock's guardrail trace, asked for to price its text units, is not the client's
     gateway_guardrail: bool = False   # the role's guardrail rides on the call (else any guardrail is the client's)
@@ -78,10 +88,12 @@ class UpstreamCall:
 
     @property
     def billed_apiece(self) -> Usage:
-        """What Bedrock bills for this call besides tokens if it does all it is asked: images, search units
-        (token-meter reserves it; the answer says what to charge)."""
+        """What Bedrock bills for this call besides tokens if it does all it is asked: images, search units,
+        guardrail text units (token-meter reserves it; the answer says what to charge)."""
         if self.image is not None:
             return Usage(images=(self.image.asked,))
+        if self.apply is not None:
+            return Usage(guardrail_units=dict(self.apply.reserved))
         return Usage(search_units=self.rerank.search_units) if self.rerank is not None else Usage()
 
     @property

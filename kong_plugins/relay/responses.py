@@ -26,6 +26,7 @@ from kong_plugins.formats.converse import GUARDRAIL_ACTION, ConverseStreamToAnth
 from kong_plugins.formats.sse import AnthropicSseDecoder
 from kong_plugins.metering.estimate import StreamedOutput
 from kong_plugins.policy import service_tier
+from kong_plugins.relay import guardrail_apply
 from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.attempts import READ_TIMEOUT, TIMED_OUT
 from kong_plugins.relay.first_frame import UPSTREAM_READ, frame_error, frame_message, says_nothing
@@ -47,6 +48,8 @@ def render_message(call: UpstreamCall, content: bytes, ctx: RequestContext, head
     """The client-format body of a non-streamed response (`headers`: Bedrock's response headers)."""
     if call.image is not None:
         return _images(call, content, ctx)
+    if call.apply is not None:   # ApplyGuardrail: Bedrock's answer as it is, billed by its guardrail units
+        return guardrail_apply.noted(content, ctx)
     if call.rerank is not None:   # billed per search unit, whatever the answer holds
         content = content if call.api is ApiFormat.BEDROCK else rerank.render(content, call.rerank)
         ctx.usage = Usage(search_units=call.rerank.search_units)
