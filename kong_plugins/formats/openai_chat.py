@@ -372,13 +372,12 @@ class ChunkRenderer:
         self._custom_inputs: dict[int, custom_tools.InputStream] = {}   # open custom tool calls, by block
         self._thinking: dict[int, dict[str, Any]] = {}   # open thinking blocks, sent whole when they stop
         self._thoughts = 0        # thinking blocks sent
-        self._opening = False     # message_start came, its role chunk has not gone out yet
         self._texted = False      # `content` went out: the message has text ("" at the least), as unstreamed
 
     def render(self, event: dict[str, Any], usage: Usage) -> Iterator[bytes]:
         kind = event.get("type")
-        if kind == "message_start":
-            self._opening = True
+        if kind == "message_start":   # Bedrock's first frame that says something: the 200 goes with it
+            yield self._chunk({"role": "assistant"})   # no content yet: text says "" as it opens (_text)
         elif kind == "content_block_start" and (event.get("content_block") or {}).get("type") in (
                 "thinking", "redacted_thinking"):
             self._thinking[event.get("index", 0)] = dict(event["content_block"])
@@ -457,7 +456,8 @@ class ChunkRenderer:
 
     def _text(self, piece: str) -> Iterator[bytes]:
         """A piece of `content`; the first, even "", says the message has text (OpenAI's text answers open with
-        `content: ""`, its tool-only ones keep `content: null`, and so does the unstreamed answer)."""
+        `content: ""`, its tool-only ones keep `content: null`, and so does the unstreamed answer). The opening
+        chunk, sent at message_start (the relay's 200 and keep-alives go from it), says the role alone."""
         if piece or not self._texted:
             self._texted = True
             yield self._chunk({"content": piece})
@@ -475,9 +475,6 @@ class ChunkRenderer:
             block[field] = block.get(field, "") + piece
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-        if self._opening:   # the message's first chunk says its role, and content null unless it is text
-            self._opening = False
-            delta = {"role": "assistant", "content": None, **delta}
         chunk = {"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
                  "model": self.model, "choices": [{"index": self.choice or 0, "delta": delta, "logprobs": None,
                                                    "finish_reason": finish_reason}]}

@@ -88,17 +88,18 @@ def test_chat_stream_helper_ends_with_the_unstreamed_completion(gpt, ask):
 
 
 def test_chat_chunks_open_as_openai_opens_a_text_answer_and_a_tool_only_one(gpt):
-    """A tool-only answer's first chunk says content null beside its call (the Vercel AI SDK made "" an empty text
-    part of the step), a text answer's says content "" and text follows."""
+    """The opening chunk (at Bedrock's messageStart: the 200 and keep-alives go with it) says the role alone; a
+    tool-only answer's content stays null beside its call (the Vercel AI SDK made "" an empty text part of the
+    step), a text answer's says content "" and text follows."""
     def opening(ask):
         chunks = list(gpt.chat.completions.create(**ask, stream=True))
-        return [c.choices[0].delta.model_dump(exclude_unset=True) for c in chunks if c.choices][:2]
+        return [c.choices[0].delta.model_dump(exclude_unset=True) for c in chunks if c.choices][:3]
 
-    call, _ = opening(CHAT["tool only"])
-    assert call == {"role": "assistant", "content": None, "tool_calls": [
+    role, call, _ = opening(CHAT["tool only"])
+    assert role == {"role": "assistant"} and call == {"tool_calls": [
         {"index": 0, "id": call["tool_calls"][0]["id"], "type": "function",
          "function": {"name": "get_weather", "arguments": ""}}]}
-    assert opening(CHAT["text"]) == [{"role": "assistant", "content": ""}, {"content": "Emulated"}]
+    assert opening(CHAT["text"]) == [{"role": "assistant"}, {"content": ""}, {"content": "Emulated"}]
 
 
 AI_SDK = Path(os.environ.get("AI_SDK_MODULES") or Path(__file__).resolve().parents[2] / ".dev/ai-sdk/node_modules")

@@ -87,12 +87,12 @@ def test_chunks_follow_openai_streaming_shape():
     lines = [line for e in events for line in r.render(e, Usage(input=4, output=3))]
     assert lines[-1] == b"data: [DONE]\n\n"
     chunks = [json.loads(line[6:]) for line in lines[:-1]]
-    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    assert chunks[1]["choices"][0]["delta"] == {"content": "Hi"}
-    assert chunks[2]["choices"][0]["delta"]["tool_calls"][0]["index"] == 0
-    assert chunks[4]["choices"][0]["finish_reason"] == "tool_calls"
-    assert chunks[5]["choices"] == [] and chunks[5]["usage"]["total_tokens"] == 7
-    assert all(c["usage"] is None for c in chunks[:5])
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant"}   # at message_start: the stream is open
+    assert [c["choices"][0]["delta"] for c in chunks[1:3]] == [{"content": ""}, {"content": "Hi"}]
+    assert chunks[3]["choices"][0]["delta"]["tool_calls"][0]["index"] == 0
+    assert chunks[5]["choices"][0]["finish_reason"] == "tool_calls"
+    assert chunks[6]["choices"] == [] and chunks[6]["usage"]["total_tokens"] == 7
+    assert all(c["usage"] is None for c in chunks[:6])
 
 
 @pytest.mark.parametrize("field, value", [("tools", True), ("tools", {"type": "function"}), ("stop", 5),
