@@ -20,6 +20,7 @@ import http.client
 import select
 import socket
 import ssl
+import time
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -35,7 +36,7 @@ Origin = tuple[str, str, int]   # scheme, host, port
 DRAIN_LIMIT = 65536
 """Bytes read of a refused call's body to keep its connection (Bedrock's errors are a short JSON message)."""
 DRAIN_WAIT = 0.5
-"""Seconds waited for each read of it: Bedrock sends an error's body, or a refused stream's end, at once."""
+"""Seconds waited for it in all: Bedrock sends an error's body, or a refused stream's end, at once."""
 
 
 class UpstreamBody:
@@ -64,14 +65,19 @@ class UpstreamBody:
     def drain(self, limit: int, wait: float) -> bytes:
         """The rest of a small body (an error's, or a stream's after the exception frame that refused it), read
         to its end so that its connection is kept: a refused call opens no new TCP/TLS connection for the next.
-        At most `limit` bytes are read, waiting at most `wait` seconds for each read; a longer or slower body's
-        connection is closed instead. Returns what was read (at most `limit` bytes)."""
+        At most `limit` bytes are read, waiting at most `wait` seconds in all (a body that trickles in does not
+        hold the retry up read after read); a longer or slower body's connection is closed instead. Returns what
+        was read (at most `limit` bytes)."""
         if self._done:
             return b""
         got = bytearray()
-        self._timeout(wait)
+        deadline = time.monotonic() + wait
         try:
             while len(got) <= limit:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._timeout(left)
                 data = self._response.read1(limit + 1 - len(got))
                 if not data:
                     self._timeout(None)
