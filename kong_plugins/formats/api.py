@@ -39,7 +39,7 @@ def api_for_path(path: str) -> ApiFormat:
     """Map a request path to the client API format it belongs to."""
     if path.startswith("/v1/messages"):
         return ApiFormat.ANTHROPIC
-    if path.startswith(("/model/", "/inference-profiles", "/foundation-models")):
+    if path.startswith(("/model/", "/inference-profiles", "/foundation-models", "/guardrail/")):
         return ApiFormat.BEDROCK
     if path.rstrip("/") in RERANK_PATHS:
         return ApiFormat.COHERE

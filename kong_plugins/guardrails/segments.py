@@ -23,7 +23,7 @@ Responses' `output_text` and `refusal` parts, a document's title, context and na
 `guardContent` and documents made of `content` blocks, search results (Converse's `searchResult`,
 Anthropic's `search_result`), and the user turns inside a Bedrock CountTokens body (`input.converse`; its
 `input.invokeModel.body` is a whole InvokeModel body in base64, which the scanner decodes and scans as one:
-`embedded_bodies`).
+`embedded_bodies`), and the text blocks of a Bedrock ApplyGuardrail call on a prompt (`source: INPUT`).
 """
 
 from __future__ import annotations
@@ -90,6 +90,20 @@ def user_segments(body: Any, *, tool_results: bool = False) -> Iterator[Segment]
     counted = body.get("input")
     if isinstance(counted, dict) and isinstance(counted.get("converse"), dict):   # Bedrock CountTokens
         yield from _messages(("input", "converse", "messages"), counted["converse"].get("messages"), tool_results)
+    if body.get("source") == "INPUT":
+        yield from _guardrail_input(body.get("content"))
+
+
+def _guardrail_input(content: Any) -> Iterator[Segment]:
+    """The text blocks of a Bedrock ApplyGuardrail call on a prompt (`source: INPUT`): user text bound for AWS,
+    so checked as a user turn is. `OUTPUT` text is the model's, which a client asks Bedrock to judge, as assistant
+    turns go unscanned."""
+    if not isinstance(content, list):
+        return
+    for index, block in enumerate(content):
+        text = block.get("text") if isinstance(block, dict) else None
+        if isinstance(text, dict) and isinstance(text.get("text"), str):
+            yield Segment(("content", index, "text", "text"), text["text"])
 
 
 _METADATA_MEMBERS = ("metadata", "requestMetadata")

@@ -183,3 +183,25 @@ def test_the_budget_reserves_the_worst_case_and_settles_to_what_bedrock_billed(s
     assert "0.001340" in refused.value.response["Error"]["Message"]
     assert headers(refused.value.response)["x-should-retry"] == "false"
     assert len(sent(stack)) == 1
+
+
+def test_a_card_in_prompt_text_is_refused_before_it_leaves_and_model_text_is_not_scanned(stack):
+    """ecommerce-guardrails reads an INPUT call's text blocks as a user turn (PCI: no card data leaves for AWS);
+    OUTPUT text is the model's, which assistant turns show is not scanned."""
+    card = "Please check this: card 4111 1111 1111 1111, exp 12/29"
+    calls, client = len(sent(stack)), bedrock_runtime(stack, "dev-ops-key")
+    with pytest.raises(client.exceptions.AccessDeniedException) as blocked:
+        apply(client, card)
+    assert "payment_card" in str(blocked.value) and "4111" not in str(blocked.value)
+    assert len(sent(stack)) == calls
+    answer = apply(client, card, source="OUTPUT")
+    assert answer["action"] == "NONE" and sent(stack)[-1]["body"]["content"][0]["text"]["text"] == card
+
+
+def test_a_raw_body_the_guardrails_refuse_is_refused_in_bedrocks_shape(stack):
+    """A body that is no JSON is scanned whole; its refusal names itself as Bedrock does, so boto3 can read it."""
+    r = requests.post(f"{stack.proxy_url}/guardrail/{GUARD}/version/1/apply", timeout=15,
+                      headers={"X-API-Key": "dev-ops-key", "Content-Type": "text/plain"},
+                      data=b"card 4111 1111 1111 1111 exp 12/29")
+    assert r.status_code == 403 and r.headers["x-amzn-ErrorType"].startswith("AccessDeniedException")
+    assert "4111" not in r.text and set(r.json()) == {"message"}
