@@ -48,3 +48,8 @@ def arn_region(identifier: str) -> str | None:
     parts = identifier.split(":")
     return parts[3] or None if is_arn(identifier) and len(parts) > 5 else None
 
+
+def arn_partition(identifier: str) -> str | None:
+    """The partition a guardrail ARN names (aws, aws-cn, aws-us-gov, ...): its endpoints and credentials."""
+    parts = identifier.split(":")
+    return parts[1] or None if is_arn(identifier) and len(parts) > 5 else None

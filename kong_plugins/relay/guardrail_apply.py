@@ -17,14 +17,18 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
+
+import botocore.session
+from botocore.exceptions import UnknownRegionError
 
 from kong_plugins.bedrock.guardrail_usage import POLICY_UNITS, units_of
 from kong_plugins.context import RequestContext, Usage
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError, load_json_object
-from kong_plugins.policy.guardrail_access import arn_region
+from kong_plugins.policy.guardrail_access import arn_partition, arn_region
 from kong_plugins.relay.call import ApplyPlan, UpstreamCall
 
 PREFIX = "/guardrail/"
@@ -62,7 +66,41 @@ def target(path: str) -> Target | None:
                            "guardrail ARN.", "guardrailIdentifier")
     if _VERSION.fullmatch(found.version) is None:
         raise RequestError("guardrailVersion: must be a version number or DRAFT.", "guardrailVersion")
+    region = arn_region(found.identifier)
+    if region is not None and region not in bedrock_regions(arn_partition(found.identifier) or ""):
+        raise RequestError("guardrailIdentifier: the guardrail ARN names no Amazon Bedrock region of its partition.",
+                           "guardrailIdentifier")
     return found
+
+
+@lru_cache(maxsize=16)
+def bedrock_regions(partition: str) -> frozenset[str]:
+    """The regions botocore knows Amazon Bedrock (where guardrails live) in: an ARN naming another would send the
+    client's text to a host that does not exist (a DNS failure, retried, then a 502 on the Bedrock-error alert)."""
+    return frozenset(_botocore().get_available_regions("bedrock", partition_name=partition))
+
+
+@lru_cache(maxsize=16)
+def partition_of(region: str) -> str | None:
+    """The partition of the gateway's region (None: one botocore does not know)."""
+    try:
+        return _botocore().get_partition_for_region(region)
+    except UnknownRegionError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _botocore() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+def call_region(identifier: str, gateway_region: str) -> str:
+    """Where ApplyGuardrail goes: an ARN's region when it is in the gateway's partition (the gateway's credentials
+    sign only there), else the gateway's own region, whose Bedrock refuses a guardrail it does not hold."""
+    region = arn_region(identifier)
+    if region is None or partition_of(gateway_region) != arn_partition(identifier):
+        return gateway_region
+    return region
 
 
 def reserved_units(body: bytes | None) -> tuple[tuple[str, int], ...]:
@@ -98,10 +136,10 @@ def _block_kind(block: Any) -> str:
 
 def plan(found: Target, body: bytes, *, region: str, reserved: tuple[tuple[str, int], ...],
          gateway_guardrail: bool) -> UpstreamCall:
-    """The call as the client sent it, to the guardrail's region (an ARN's, else the gateway's).
+    """The call as the client sent it, to the guardrail's region (call_region).
     `gateway_guardrail`: it is the role's own guardrail, so Bedrock not finding it is the operators' to fix."""
     return UpstreamCall(api=ApiFormat.BEDROCK, operation=OPERATION, model_name=METERED_AS, client_model=METERED_AS,
-                        model_id=found.identifier, region=arn_region(found.identifier) or region, body=body,
+                        model_id=found.identifier, region=call_region(found.identifier, region), body=body,
                         stream=False, gateway_guardrail=gateway_guardrail,
                         apply=ApplyPlan(found.identifier, found.version, reserved))
 
