@@ -445,10 +445,13 @@ def test_dashboard_uids_are_unique():
 
 def test_the_error_ratio_panels_leave_out_what_the_bedrock_error_alert_leaves_out():
     excluded = re.compile(r'error_type!~\\?"([^"\\]+)')
-    (alert,) = [excluded.findall(r["expr"]) for r in alert_rules() if r["alert"] == "LLMGatewayBedrockErrorRate"]
+    unless = re.compile(r"unless\s+(kong_bedrock_errors_total\{[^}]*\})")
+    (alert,) = [r["expr"] for r in alert_rules() if r["alert"] == "LLMGatewayBedrockErrorRate"]
     exprs = dashboard_expressions(load_dashboards()["llm-usage-overview.json"])
     panels = [expr for _, expr in exprs if "error_type!~" in expr]
-    assert len(panels) == 2 and all(excluded.findall(expr) == alert for expr in panels)
+    assert len(panels) == 2 and all(excluded.findall(expr) == excluded.findall(alert) for expr in panels)
+    assert unless.findall(alert) and all(["".join(u.split()) for u in unless.findall(expr)] ==
+                                         ["".join(u.split()) for u in unless.findall(alert)] for expr in panels)
 
 
 def test_llm_dashboard_covers_the_product_questions():
