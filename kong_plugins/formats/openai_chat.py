@@ -373,8 +373,10 @@ class ChunkRenderer:
         self._thinking: dict[int, dict[str, Any]] = {}   # open thinking blocks, sent whole when they stop
         self._thoughts = 0        # thinking blocks sent
         self._texted = False      # `content` went out: the message has text ("" at the least), as unstreamed
+        self.service_tier: str | None = None
 
-    def render(self, event: dict[str, Any], usage: Usage) -> Iterator[bytes]:
+    def render(self, event: dict[str, Any], usage: Usage, service_tier: str | None = None) -> Iterator[bytes]:
+        self.service_tier = service_tier   # the tier as the relay knows it now: the chunks made from `event` say it
         kind = event.get("type")
         if kind == "message_start":   # Bedrock's first frame that says something: the 200 goes with it
             yield self._chunk({"role": "assistant"})   # no content yet: text says "" as it opens (_text)
@@ -413,7 +415,7 @@ class ChunkRenderer:
             reason = (event.get("delta") or {}).get("stop_reason")
             yield self._chunk({}, finish_reason=_finish(reason, bool(self._tool_index)))
         elif kind == "message_stop" and self.choice is None:
-            yield from stream_end(self.completion_id, self.created, self.model, usage if self.include_usage else None)
+            yield from stream_end(self._head(), usage if self.include_usage else None)
 
     def _start_call(self, block_index: int, block: dict[str, Any]) -> Iterator[bytes]:
         kind = self.tools.of(block)
@@ -475,21 +477,27 @@ class ChunkRenderer:
             block[field] = block.get(field, "") + piece
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-        chunk = {"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
-                 "model": self.model, "choices": [{"index": self.choice or 0, "delta": delta, "logprobs": None,
-                                                   "finish_reason": finish_reason}]}
+        chunk = {**self._head(), "choices": [{"index": self.choice or 0, "delta": delta, "logprobs": None,
+                                              "finish_reason": finish_reason}]}
         if self.include_usage:
             chunk["usage"] = None
         return _sse(chunk)
 
+    def _head(self) -> dict[str, Any]:
+        return chunk_head(self.completion_id, self.created, self.model, self.service_tier)
 
-def stream_end(completion_id: str, created: int, model: str, usage: Usage | None) -> tuple[bytes, ...]:
+
+def chunk_head(completion_id: str, created: int, model: str, service_tier: str | None) -> dict[str, Any]:
+    """What every chunk of a completion says before its choices; OpenAI's chunks all name the tier serving it
+    (the OpenAI SDK's stream accumulator keeps the first chunk's)."""
+    head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
+    return head if service_tier is None else {**head, "service_tier": service_tier}
+
+
+def stream_end(head: dict[str, Any], usage: Usage | None) -> tuple[bytes, ...]:
     """A completion stream's last events: the usage chunk (`usage`: the client asked for it), then [DONE]."""
     done = b"data: [DONE]\n\n"
-    if usage is None:
-        return (done,)
-    return _sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                 "choices": [], "usage": openai_usage(usage)}), done
+    return (done,) if usage is None else (_sse({**head, "choices": [], "usage": openai_usage(usage)}), done)
 
 
 def _sse(obj: dict[str, Any]) -> bytes:

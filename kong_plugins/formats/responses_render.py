@@ -42,9 +42,9 @@ _INCOMPLETE = {"max_tokens": "max_output_tokens", "model_context_window_exceeded
 
 def response_object(response_id: str, model: str, created: int, output: list[dict[str, Any]],
                     stop_reason: Any, usage: Usage | None, error: dict[str, str] | None = None,
-                    echo: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                    echo: Mapping[str, Any] | None = None, service_tier: str | None = None) -> dict[str, Any]:
     """A Response; `usage` None while it is still in progress; `error` when it failed; `echo` the request's
-    settings it repeats (openai_responses.ECHOED), over the defaults."""
+    settings it repeats (openai_responses.ECHOED), over the defaults; `service_tier` the tier serving it."""
     done = usage is not None
     incomplete = _INCOMPLETE.get(stop_reason)
     status = "failed" if error else ("incomplete" if incomplete else "completed") if done else "in_progress"
@@ -52,7 +52,8 @@ def response_object(response_id: str, model: str, created: int, output: list[dic
             "error": error, "incomplete_details": {"reason": incomplete} if done and incomplete else None,
             "instructions": None, "model": model, "output": output, "parallel_tool_calls": True,
             "tool_choice": "auto", "tools": [], "text": {"format": {"type": "text"}},
-            "usage": response_usage(usage) if done else None, "metadata": {}, **(echo or {})}
+            "usage": response_usage(usage) if done else None, "metadata": {}, **(echo or {}),
+            **({"service_tier": service_tier} if service_tier is not None else {})}
 
 
 def response_from_message(message: dict[str, Any], usage: Usage, *, model: str, response_id: str,
@@ -159,15 +160,18 @@ class EventRenderer:
         self.on_final = on_final   # given the finished Response before its last event goes out
         self.created = int(time.time())
         self._sequence = 0
+        self._tier: str | None = None   # the tier serving the call, as the relay knows it now
         self._open: dict[int, tuple[int, _Item]] = {}     # content block index -> (output index, item)
         self._output: list[dict[str, Any]] = []
         self._stop_reason: Any = None
 
-    def render(self, event: dict[str, Any], usage: Usage) -> Iterator[bytes]:
+    def render(self, event: dict[str, Any], usage: Usage, service_tier: str | None = None) -> Iterator[bytes]:
+        self._tier = service_tier
         kind = event.get("type")
         block_index = event.get("index", 0)
         if kind == "message_start":
-            shell = response_object(self.response_id, self.model, self.created, [], None, None, echo=self.echo)
+            shell = response_object(self.response_id, self.model, self.created, [], None, None, echo=self.echo,
+                                    service_tier=self._tier)
             yield self._event("response.created", response=shell)
             yield self._event("response.in_progress", response=shell)
         elif kind == "content_block_start":
@@ -190,13 +194,13 @@ class EventRenderer:
     def _response(self, usage: Usage) -> dict[str, Any]:
         """The Response as the stream's last event carries it."""
         return response_object(self.response_id, self.model, self.created, self._output, self._stop_reason, usage,
-                               echo=self.echo)
+                               echo=self.echo, service_tier=self._tier)
 
-    def failed(self, kind: ErrorKind, message: str, usage: Usage | None) -> bytes:
+    def failed(self, kind: ErrorKind, message: str, usage: Usage | None, service_tier: str | None = None) -> bytes:
         """`response.failed`, OpenAI's end of a stream that broke: what was finished, and why it stopped."""
         error = {"code": _FAILURE_CODES.get(kind, "server_error"), "message": message}
         final = response_object(self.response_id, self.model, self.created, self._output, None,
-                                usage or Usage(), error, echo=self.echo)
+                                usage or Usage(), error, echo=self.echo, service_tier=service_tier or self._tier)
         return self._event("response.failed", response=final)
 
     def _start(self, block_index: int, item: _Item) -> Iterator[bytes]:

@@ -26,6 +26,7 @@ OFFERED_BY_DEFAULT = frozenset({"default", "flex", "priority"})
 """What a tiered entry is taken to offer when the catalogue does not say (Bedrock rejects the rest)."""
 _OPENAI = {"auto": None, "default": "default", "flex": "flex", "priority": "priority", "scale": "reserved"}
 _ANTHROPIC = {"auto": None, "standard_only": "default"}
+_OPENAI_NAMES = {tier: name for name, tier in _OPENAI.items() if tier is not None}
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ def openai_tier(request: Mapping[str, Any]) -> str | None:
     """OpenAI's `service_tier` (Chat and Responses) as a Bedrock tier; `auto` and absent ask for none.
     OpenAI's `scale` (capacity bought ahead) is Bedrock's `reserved`."""
     return _named(request.get("service_tier"), _OPENAI, "service_tier")
+
+
+def openai_name(tier: str) -> str:
+    """The tier as OpenAI objects name the one that served them (`service_tier`): Reserved is OpenAI's `scale`."""
+    return _OPENAI_NAMES.get(tier, tier)
 
 
 def anthropic_tier(request: Mapping[str, Any]) -> str | None:

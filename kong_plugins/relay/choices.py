@@ -29,8 +29,8 @@ from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.relay.keepalive import Watchdog, ping_for
 from kong_plugins.relay.pump import ENDED, Pump
-from kong_plugins.relay.responses import (decoder_for, note_served_tier, render_message, translator_for,
-                                          upstream_chunks)
+from kong_plugins.relay.responses import (decoder_for, note_served_tier, openai_tier, render_message,
+                                          translator_for, upstream_chunks)
 from kong_plugins.relay.stream_failures import cancelled
 
 
@@ -148,8 +148,8 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
                     if piece and not watchdog.started:
                         watchdog.start()
         _gather(ctx, shadows, pump)
-        yield b"".join(openai_chat.stream_end(call.response_id, created, call.client_model,
-                                              ctx.usage if call.include_usage else None))
+        head = openai_chat.chunk_head(call.response_id, created, call.client_model, openai_tier(ctx))
+        yield b"".join(openai_chat.stream_end(head, ctx.usage if call.include_usage else None))
     except GeneratorExit:
         _gather(ctx, shadows, pump)
         cancelled(ctx)
@@ -175,6 +175,7 @@ def _gather(ctx: RequestContext, shadows: list[RequestContext], pump: Pump) -> N
         ctx.guardrail_intervened = ctx.guardrail_intervened or shadow.guardrail_intervened
         ctx.usage_estimated = ctx.usage_estimated or shadow.usage_estimated
         ctx.error_type = ctx.error_type or shadow.error_type
+        note_served_tier(shadow.service_tier, ctx)   # what Bedrock said served them, which is billed
     ctx.usage = Usage.of_calls([shadow.usage for shadow in shadows])
     firsts = [shadow.first_token_at for shadow in shadows if shadow.first_token_at is not None]
     ctx.first_token_at = min(firsts) if firsts else ctx.first_token_at

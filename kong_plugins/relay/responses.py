@@ -131,13 +131,17 @@ def note_served_tier(tier: Any, ctx: RequestContext) -> None:
         ctx.service_tier = tier
 
 
-_OPENAI_TIER_NAMES = {"reserved": "scale"}
-
-
 def _with_openai_tier(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    """OpenAI objects say which tier served them (`service_tier`); Bedrock's Reserved is OpenAI's `scale`."""
-    body["service_tier"] = _OPENAI_TIER_NAMES.get(ctx.service_tier, ctx.service_tier)
+    """OpenAI objects say which tier served them (`service_tier`)."""
+    body["service_tier"] = openai_tier(ctx)
     return body
+
+
+def openai_tier(ctx: RequestContext) -> str:
+    """The tier as an OpenAI object or chunk names it now. A stream's chunks say it from the first on, as OpenAI's
+    do: the tier the call asked Bedrock for (InvokeModel's response header when it names another), until
+    ConverseStream's last event (metadata) says which served it."""
+    return service_tier.openai_name(ctx.service_tier)
 
 
 def note_guardrail(event: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
@@ -153,14 +157,14 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
         # them, cannot arrive first
         events = responses_render.EventRenderer(model=call.client_model, response_id=call.response_id,
                                                 tools=call.tools, echo=ctx.response_echo, on_final=ctx.keep_items)
-        ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage)
-        return lambda event, raw: events.render(event, ctx.usage)
+        ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage, openai_tier(ctx))
+        return lambda event, raw: events.render(event, ctx.usage, openai_tier(ctx))
     if call.api is ApiFormat.OPENAI:
         choice, created = ctx.stream_choice or (None, None)
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
                                            include_usage=call.include_usage, tools=call.tools, choice=choice,
                                            created=created)
-        return lambda event, raw: chunks.render(event, ctx.usage)
+        return lambda event, raw: chunks.render(event, ctx.usage, openai_tier(ctx))
     bedrock_only = frozenset({INVOKE_METRICS, INVOKE_TRACE} if call.hidden_trace else {INVOKE_METRICS})
 
     def render(event: dict[str, Any], raw: bytes | None) -> tuple[bytes]:
@@ -224,7 +228,7 @@ def _events(raw_chunks: Iterable[bytes], call: UpstreamCall, ctx: RequestContext
                 if says_nothing(frame):
                     continue
                 for event, raw in decoder.feed(str(headers.get(":event-type")), frame.payload):
-                    ctx.usage = decoder.usage
+                    note_usage(decoder, ctx)   # the tier too, which the chunks after ConverseStream's metadata say
                     _seen(event, streamed, ctx)
                     yield from render(note_guardrail(event, ctx), raw)
             yield END_OF_READ
