@@ -255,7 +255,7 @@ class RelayApp:
 def _answered(ctx: RequestContext, call: UpstreamCall, upstream: Any) -> None:
     """What Bedrock's answer tells the context: its status and request id, the model and tier that served."""
     ctx.upstream_status, ctx.bedrock_request_id = upstream.status_code, upstream.headers.get(BEDROCK_REQUEST_ID)
-    ctx.model, ctx.service_tier = call.model_name, call.service_tier
+    ctx.model, ctx.service_tier = call.model_name, call.service_tier if call.tiered else None   # None: no tier metrics
     note_served_tier(upstream.headers.get(TIER_HEADER), ctx)   # InvokeModel's word; Converse's is in its body
 
 
@@ -316,7 +316,7 @@ def _served_headers(ctx: RequestContext, call: UpstreamCall) -> list[tuple[str, 
     """Which model answered (and why it is not the one asked for), on which Bedrock service tier (a stream's
     is the tier asked for: Bedrock's word comes in its last event), and the caller's budget state."""
     served = [(SERVED_MODEL_HEADER, call.model_name)]
-    if call.operation != "openai-chat":
+    if call.operation != "openai-chat" and call.tiered:
         served.append((SERVED_TIER_HEADER, ctx.service_tier))
     if ctx.bedrock_request_id and call.api is not ApiFormat.BEDROCK:
         served.append((BEDROCK_REQUEST_ID_HEADER, ctx.bedrock_request_id))

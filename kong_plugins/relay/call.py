@@ -97,6 +97,11 @@ class UpstreamCall:
         return Usage(search_units=self.rerank.search_units) if self.rerank is not None else Usage()
 
     @property
+    def tiered(self) -> bool:
+        """The call runs a model on a service tier; ApplyGuardrail runs none, so it has no tier to report."""
+        return self.apply is None
+
+    @property
     def is_mantle(self) -> bool:
         return self.operation.startswith("mantle-")
 

@@ -77,6 +77,15 @@ def test_text_the_guardrail_lets_pass_is_answered_none_and_billed_its_units(stac
     assert headers(answer)["x-token-usage-total"] == "0"
 
 
+def test_a_guardrail_call_names_no_service_tier_it_has_none(stack):
+    """No model runs, so no tier: no X-Bedrock-Service-Tier, no tier in its log line or the tier metrics."""
+    answer = apply(bedrock_runtime(stack), "Where is my parcel?")
+    assert "x-bedrock-service-tier" not in headers(answer) and headers(answer)["x-bedrock-model"] == "apply-guardrail"
+    line = request_line(stack, headers(answer)["x-kong-request-id"])   # written after the call's metrics
+    assert line["status"] == 200 and "service_tier" not in line
+    assert metric(stack, 'kong_bedrock_service_tier_requests_total{model="apply-guardrail"') == 0
+
+
 def test_a_masking_guardrail_answers_the_masked_text_priced_as_sensitive_information(stack):
     answer = apply(bedrock_runtime(stack), "Write to jane.doe@example.com about order 42.", guardrail=MASK)
     assert answer["action"] == "GUARDRAIL_INTERVENED"
