@@ -159,7 +159,7 @@ class EventRenderer:
         self.echo = echo
         self.on_final = on_final   # given the finished Response before its last event goes out
         self.created = int(time.time())
-        self._sequence = 0
+        self._sequence = 0   # the next event's sequence_number: OpenAI numbers a stream's events from 0
         self._tier: str | None = None   # the tier serving the call, as the relay knows it now
         self._open: dict[int, tuple[int, _Item]] = {}     # content block index -> (output index, item)
         self._output: list[dict[str, Any]] = []
@@ -264,6 +264,6 @@ class EventRenderer:
         yield self._event("response.output_item.done", output_index=at, item=done)
 
     def _event(self, kind: str, **fields: Any) -> bytes:
-        self._sequence += 1
         data = json.dumps({"type": kind, "sequence_number": self._sequence, **fields}, separators=(",", ":"))
+        self._sequence += 1
         return f"event: {kind}\ndata: {data}\n\n".encode()
