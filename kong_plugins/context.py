@@ -166,7 +166,7 @@ class RequestContext:
     prompt: Any = None            # the request as the model reads it (internal or native), for a cache forecast
     cache_forecast: Any = None    # metering.cache_forecast.Forecast the reservation counted on
     price_table: Any = None       # metering.pricing.PriceTable (token-meter): prices `model` on `service_tier`
-    service_tier: str = "default"  # the Bedrock service tier planned, then the one Bedrock says served the call
+    service_tier: str | None = "default"  # the tier planned, then the one Bedrock says served; None: untiered
     tier_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Service-Tier
     metadata_header: str | None = None   # a Bedrock-native client's X-Amzn-Bedrock-Request-Metadata
     client_session: str | None = None    # Claude Code's X-Claude-Code-Session-Id (kong_request.client_id)
