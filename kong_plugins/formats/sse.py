@@ -2,6 +2,7 @@
 
 Chunks arrive cut anywhere; complete events are yielded as soon as their blank
 line arrives, with the raw `data` bytes kept so they can be passed on unchanged.
+Lines end in CR, LF or CRLF, as SSE allows, a CRLF cut between two reads included.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from kong_plugins.formats.anthropic import InvokeStreamDecoder
 class SseParser:
     def __init__(self) -> None:
         self._buffer = b""
+        self._after_cr = False   # the last read ended in CR: an LF opening the next one is the same line end
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str, bytes]]:
         """(event name, data bytes) for every complete event in the stream so far."""
-        self._buffer += chunk.replace(b"\r\n", b"\n")
+        self._buffer += self._lf_lines(chunk)
         while b"\n\n" in self._buffer:
             block, self._buffer = self._buffer.split(b"\n\n", 1)
             name, data = "message", []
@@ -30,6 +32,16 @@ class SseParser:
                     data.append(line[5:].lstrip(b" "))
             if data:
                 yield name, b"\n".join(data)
+
+    def _lf_lines(self, chunk: bytes) -> bytes:
+        """The read with every line end as LF. A CR ending the read ends its line now (an event it completes is
+        not held for the next read), so an LF opening the next read is the rest of that CRLF, dropped."""
+        if not chunk:
+            return chunk
+        if self._after_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        self._after_cr = chunk.endswith(b"\r")
+        return chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 class AnthropicSseDecoder:
