@@ -10,6 +10,10 @@ prices a guardrail's units on a model call (`guardrail_text_unit_prices`).
 Budgets reserve the worst case before the call, as they reserve max_tokens for a model: every policy over every
 text unit of the content (each text block's characters, started thousands), and one image-filter unit per image.
 A guardrail runs only the policies it has, so the reservation is usually larger than the charge it settles to.
+
+A call holds at most MAX_BLOCKS content blocks: Bedrock bills every text block as at least one unit of each policy
+(100,000 one-letter blocks, 2.5 MB, are 100,000 units a policy: $15 on one denied topic), and botocore's model sets
+no bound of its own; the gateway's 10 MB body limit (Kong's 413) bounds the text.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ alone (no tokens)."""
 SOURCES = ("INPUT", "OUTPUT")
 INTERVENED = "GUARDRAIL_INTERVENED"
 TEXT_UNIT_CHARS = 1000
+MAX_BLOCKS = 1000
+TOO_MANY = (f"content: at most {MAX_BLOCKS:,} content blocks in one ApplyGuardrail call through this gateway (Bedrock "
+            "bills each text block as at least one text unit); send the rest in further calls.")
 IMAGE_POLICY = POLICY_UNITS["contentPolicyImageUnits"]
 TEXT_POLICIES = tuple(policy for policy in POLICY_UNITS.values() if policy != IMAGE_POLICY)
 _IDENTIFIER = re.compile(r"[a-z0-9]+|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+")
@@ -112,6 +119,8 @@ def reserved_units(body: bytes | None) -> tuple[tuple[str, int], ...]:
     content = request.get("content")
     if not isinstance(content, list):
         raise RequestError("content: must be a list of text and image blocks.", "content")
+    if len(content) > MAX_BLOCKS:
+        raise RequestError(TOO_MANY, "content")
     texts, images = 0, 0
     for block in content:
         kind = _block_kind(block)
