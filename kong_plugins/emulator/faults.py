@@ -39,9 +39,10 @@ HTTP_FAULTS: dict[str, tuple[int, str, str]] = {
 }
 STREAM_FAULTS = frozenset({"stream_exception", "stream_reset", "malformed_frame", "stall"})
 """`stall`: after `after_events` events the stream is silent for `delay_s` seconds, then goes on (extended
-thinking's long gaps, which the relay fills with keep-alive pings). On an event stream (not Mantle's SSE), any
-stream fault may open it with `empty_frames` events that say nothing, and `stream_exception` may be a generic
-error frame (`error_code`, with `message` as its `:error-message`) in place of an exception frame."""
+thinking's long gaps, which the relay fills with keep-alive pings). On an event stream, any stream fault may open
+it with `empty_frames` events that say nothing, and `stream_exception` may be a generic error frame (`error_code`,
+with `message` as its `:error-message`) in place of an exception frame. On Mantle's SSE, `empty_frames` comes just
+before a `stream_exception`'s `event: error` as a comment line and that many `ping` events (emulator.mantle)."""
 OTHER_FAULTS = frozenset({"slow", "reset"})
 FAULT_TYPES = frozenset(HTTP_FAULTS) | STREAM_FAULTS | OTHER_FAULTS
 MAX_EMPTY_FRAMES = 10_000

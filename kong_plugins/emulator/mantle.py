@@ -5,7 +5,9 @@ and ``POST /v1/messages/count_tokens``, SigV4-signed for service ``bedrock-mantl
 Bedrock API key as ``Authorization: Bearer`` / ``x-api-key``). The emulator serves it on the
 same port under ``/anthropic/``. Replies come from the same generator, prompt cache and timing
 knobs as InvokeModel; streams are Anthropic SSE (``event:`` + ``data:`` lines, a ``ping``
-after the first ``content_block_start``), one event per HTTP chunk.
+after the first ``content_block_start``), one event per HTTP chunk. A ``stream_exception`` fault's
+``event: error`` comes after its ``empty_frames`` events that say nothing: an SSE comment line, then
+that many ``ping`` events.
 
 Request log / stats / fault rules use the operations ``mantle-messages`` and
 ``mantle-count-tokens``; the logged ``model_id`` is the body's ``model``.
@@ -18,6 +20,7 @@ from typing import Any, Mapping
 
 from . import anthropic_format
 from .errors import BedrockError
+from .faults import FaultRule
 from .generator import Reply, generate
 from .mantle_body import COUNT_TOKENS, MESSAGES, MantleRequest, logged_model, prepare_mantle
 from .mantle_errors import MantleError, from_auth_error, new_request_id, not_found, stream_error_frame
@@ -87,6 +90,14 @@ def stream_events(reply: Reply, model: str, message_id: str) -> list[StreamItem]
     return items
 
 
+def error_after_pings(fault: FaultRule) -> bytes:
+    """A ``stream_exception``'s ``event: error``, after what says nothing (``empty_frames``): a comment, pings."""
+    if not fault.empty_frames:
+        return stream_error_frame(fault)
+    pings = sse_event({"type": "ping"}) * fault.empty_frames
+    return b": keep-alive\n\n" + pings + stream_error_frame(fault)
+
+
 def execute(request: MantleRequest, state: EmulatorState, timing: TimingValues) -> OperationResult:
     """Account the prompt cache, generate the reply and shape it as Anthropic does."""
     request_id = new_request_id()
@@ -98,6 +109,6 @@ def execute(request: MantleRequest, state: EmulatorState, timing: TimingValues) 
     message_id = anthropic_format.new_message_id()
     if request.stream:
         return StreamResponse(stream_events(reply, request.model, message_id), sse_event,
-                              {**SSE_HEADERS, "request-id": request_id}, error_framer=stream_error_frame)
+                              {**SSE_HEADERS, "request-id": request_id}, error_framer=error_after_pings)
     return JsonResponse(anthropic_format.message_json(reply, request.model, message_id),
                         lambda clock: {"request-id": request_id})

@@ -3,14 +3,14 @@
 Bedrock may answer a stream with HTTP 200 and refuse it in its first frame: a throttlingException (or a Mantle
 `event: error`) where a call not streamed gets a 429. Nothing has gone to the client then, so relay.attempts
 treats such a refusal as the HTTP error it stands for: retried by the retry policy, then the next fallback model,
-and only then the client's error. Events that say nothing (no payload) are read past to the first frame that
-does: an error after them has still reached no one. An error Bedrock models no HTTP status for (an unknown
-`:error-code`) stands for no HTTP error: a Bedrock-native client gets the stream as Bedrock sent it, which its SDK
-raises as Bedrock's own (botocore: an EventStreamError, a ClientError with that code), where a 502 would have been
-retried by it; other clients get the gateway's 502. What was read is put back in front of the stream (PrimedBody),
-byte for byte, so a healthy stream's first token waits for nothing it did not wait for before (its first frame
-had to arrive anyway) and a Bedrock-native client still gets Bedrock's own bytes. A refused stream's end is read
-(bedrock.transport.drain), so its connection serves the retry.
+and only then the client's error. Events that say nothing (no payload; Mantle's pings and SSE comments) are read
+past to the first frame that does, up to JUDGED_BYTES: an error after them has still reached no one. An error
+Bedrock models no HTTP status for (an unknown `:error-code`) stands for no HTTP error: a Bedrock-native client gets
+the stream as Bedrock sent it, which its SDK raises as Bedrock's own (botocore: an EventStreamError, a ClientError
+with that code), where a 502 would have been retried by it; other clients get the gateway's 502. What was read is
+put back in front of the stream (PrimedBody), byte for byte, so a healthy stream's first token waits for nothing
+it did not wait for before (its first frame had to arrive anyway) and a Bedrock-native client still gets
+Bedrock's own bytes. A refused stream's end is read (bedrock.transport.drain), so its connection serves the retry.
 """
 
 from __future__ import annotations
@@ -108,15 +108,24 @@ def refusal(call: UpstreamCall, upstream: Any) -> Refusal | None:
     return None
 
 
-def _frame_verdict(frames: EventStreamBuffer) -> Callable[[bytes], Verdict]:
-    """Judges an AWS event stream by its first frame that says something: an exception or error frame
-    (`:message-type` exception or error) refuses it, an event with a payload answers it; an event without one
-    is read past (up to JUDGED_BYTES)."""
+def _read_past(first_saying: Callable[[bytes], Verdict]) -> Callable[[bytes], Verdict]:
+    """`first_saying`, which stays UNDECIDED while the stream says nothing, judging only up to JUDGED_BYTES: then
+    the stream is handed on unjudged."""
     read = 0
 
     def judge(chunk: bytes) -> Verdict:
         nonlocal read
         read += len(chunk)
+        verdict = first_saying(chunk)
+        return None if isinstance(verdict, _Undecided) and read >= JUDGED_BYTES else verdict
+    return judge
+
+
+def _frame_verdict(frames: EventStreamBuffer) -> Callable[[bytes], Verdict]:
+    """Judges an AWS event stream by its first frame that says something: an exception or error frame
+    (`:message-type` exception or error) refuses it, an event with a payload answers it; an event without one
+    is read past."""
+    def judge(chunk: bytes) -> Verdict:
         frames.add_data(chunk)
         try:
             for frame in frames:
@@ -130,28 +139,35 @@ def _frame_verdict(frames: EventStreamBuffer) -> Callable[[bytes], Verdict]:
                     return None
         except (ParserError, ValueError, KeyError, TypeError):   # a broken frame (checksums good, headers not:
             return None   # botocore's KeyError, UnicodeDecodeError): the translator reports it as it always did
-        return UNDECIDED if read < JUDGED_BYTES else None
-    return judge
+        return UNDECIDED
+    return _read_past(judge)
 
 
 def _sse_verdict(parser: SseParser) -> Callable[[bytes], Verdict]:
-    """Judges a Mantle (Anthropic SSE) stream by its first event (`event: error`)."""
+    """Judges a Mantle (Anthropic SSE) stream by its first event that says something: `event: error` refuses it,
+    any other answers it; pings (and comment lines, which the parser drops) are read past."""
     def judge(chunk: bytes) -> Verdict:
-        first = next(parser.feed(chunk), None)
-        if first is None:
-            return UNDECIDED
-        name, data = first
-        try:
-            event = json.loads(data)
-        except ValueError:
-            return None
-        if not isinstance(event, dict) or (name != "error" and event.get("type") != "error"):
-            return None
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
-        upstream_type = mantle_error_type(str(error.get("type") or ""))
-        message = error.get("message")
-        return Refusal(NATIVE_STATUS.get(upstream_type), upstream_type, message if isinstance(message, str) else None)
-    return judge
+        for name, data in parser.feed(chunk):
+            try:
+                event = json.loads(data)
+            except ValueError:
+                return None
+            if not isinstance(event, dict):
+                return None
+            if name == "error" or event.get("type") == "error":
+                return _mantle_refusal(event)
+            if name != "ping" and event.get("type") != "ping":
+                return None
+        return UNDECIDED
+    return _read_past(judge)
+
+
+def _mantle_refusal(event: dict[str, Any]) -> Refusal:
+    """A Mantle `event: error` (an Anthropic error object) as the Bedrock error it stands for."""
+    error = event.get("error") if isinstance(event.get("error"), dict) else {}
+    upstream_type = mantle_error_type(str(error.get("type") or ""))
+    message = error.get("message")
+    return Refusal(NATIVE_STATUS.get(upstream_type), upstream_type, message if isinstance(message, str) else None)
 
 
 def bedrock_status(upstream_type: str) -> int | None:
