@@ -57,9 +57,11 @@ class Keeping:
         return item_store.keep(self.store, self.owner, None, response, while_status=while_status)
 
 
-def running(response_id: str, model: str, echo: Any) -> dict[str, Any]:
-    """The Response the client gets at once, and what a poll finds until the call is done."""
-    return responses_render.response_object(response_id, model, int(time.time()), [], None, None, echo=echo)
+def running(response_id: str, model: str, echo: Any, tier: str) -> dict[str, Any]:
+    """The Response the client gets at once, and what a poll finds until the call is done: `tier` is the one
+    asked of Bedrock (relay.responses.openai_tier), as the finished Response names the one that served it."""
+    return responses_render.response_object(response_id, model, int(time.time()), [], None, None, echo=echo,
+                                            service_tier=tier)
 
 
 def failed(running_response: dict[str, Any], kind: ErrorKind, message: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ RACES = 200
 
 def _race(pod_a: RedisItemStore, pod_b: RedisItemStore) -> tuple[object, object, str]:
     owner = f"c-{uuid.uuid4()}"
-    response = background.running(f"resp_{uuid.uuid4().hex}", "haiku", {"background": True, "store": True})
+    response = background.running(f"resp_{uuid.uuid4().hex}", "haiku", {"background": True, "store": True}, "default")
     item_store.keep(pod_a, owner, None, response, strict=True)
     finished = background.Keeping(pod_a, owner).while_running(None, response["created_at"])
     start, results = threading.Barrier(2), {}

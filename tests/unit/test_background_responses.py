@@ -9,8 +9,8 @@ from kong_plugins.relay.item_store import MemoryItemStore
 
 def _kept(status="in_progress", **extra):
     store, owner = MemoryItemStore(1 << 20, 600), f"c-{uuid.uuid4()}"
-    response = {**background.running(f"resp_{uuid.uuid4().hex}", "haiku", {"background": True, "store": True}),
-                **extra}
+    response = {**background.running(f"resp_{uuid.uuid4().hex}", "haiku", {"background": True, "store": True},
+                                     "default"), **extra}
     if status != "in_progress":
         response["status"] = status
     item_store.keep(store, owner, None, response)
@@ -18,12 +18,14 @@ def _kept(status="in_progress", **extra):
 
 
 def test_a_running_response_has_no_output_or_usage_yet_and_a_failed_one_says_why():
-    running = background.running("resp_1", "haiku", {"background": True})
+    running = background.running("resp_1", "haiku", {"background": True}, "flex")
     assert (running["status"], running["output"], running["usage"], running["background"]) == \
         ("in_progress", [], None, True)
+    assert running["service_tier"] == "flex"   # the tier asked of Bedrock, from the first answer on
     failed = background.failed(running, ErrorKind.RATE_LIMITED, "Bedrock is throttling.")
     assert failed["status"] == "failed" and failed["error"] == {"code": "rate_limit_exceeded",
                                                                "message": "Bedrock is throttling."}
+    assert failed["service_tier"] == "flex"
 
 
 def test_cancel_marks_a_running_response_once_and_refuses_the_rest():
@@ -67,7 +69,7 @@ def test_a_conditional_save_checks_the_kept_status_first():
 
 
 def test_a_response_still_running_long_after_any_call_would_end_was_lost():
-    response = background.running("resp_2", "haiku", {"background": True})
+    response = background.running("resp_2", "haiku", {"background": True}, "default")
     created = response["created_at"]
     assert background.as_seen(response, created + 60) is response
     lost = background.as_seen(response, created + background.LOST_AFTER_SECONDS + 1)
