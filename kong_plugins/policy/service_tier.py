@@ -60,7 +60,7 @@ def openai_tier(request: Mapping[str, Any]) -> str | None:
     return _named(request.get("service_tier"), _OPENAI, "service_tier")
 
 
-def openai_name(tier: str) -> str:
+def openai_name(tier: str | None) -> str | None:
     """The tier as OpenAI objects name the one that served them (`service_tier`): Reserved is OpenAI's `scale`."""
     return _OPENAI_NAMES.get(tier, tier)
 

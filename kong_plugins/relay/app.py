@@ -40,7 +40,7 @@ from kong_plugins.relay.stream_errors import STREAM_TIMED_OUT, StreamCut
 from kong_plugins.relay.stream_failures import STREAM_FAILURES, cancelled, failure_event, failure_reply
 from kong_plugins.policy.service_tier import HEADER as TIER_HEADER
 from kong_plugins.relay.embeddings import embed_all
-from kong_plugins.relay.responses import (note_served_tier, openai_tier, render_message, translator_for,
+from kong_plugins.relay.responses import (note_served_tier, render_message, tier_named_for_openai, translator_for,
                                           upstream_chunks)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -163,7 +163,7 @@ class RelayApp:
                     start_response: StartResponse) -> Iterable[bytes]:
         """OpenAI's `background: true`: keep the response as running, answer with it, then call Bedrock."""
         call = candidates[0]
-        pending = background.running(call.response_id, call.client_model, ctx.response_echo, openai_tier(ctx))
+        pending = background.running(call.response_id, call.client_model, ctx.response_echo, tier_named_for_openai(ctx))
         try:
             ctx.background.pending(pending)
         except item_store.ItemStoreError:

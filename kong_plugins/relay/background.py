@@ -59,7 +59,7 @@ class Keeping:
 
 def running(response_id: str, model: str, echo: Any, tier: str) -> dict[str, Any]:
     """The Response the client gets at once, and what a poll finds until the call is done: `tier` is the one
-    asked of Bedrock (relay.responses.openai_tier), as the finished Response names the one that served it."""
+    asked of Bedrock (relay.responses.tier_named_for_openai), as the finished Response names the one that served it."""
     return responses_render.response_object(response_id, model, int(time.time()), [], None, None, echo=echo,
                                             service_tier=tier)
 

@@ -29,7 +29,7 @@ from kong_plugins.relay.call import UpstreamCall
 from kong_plugins.relay.clock import RelayClock
 from kong_plugins.relay.keepalive import Watchdog, ping_for
 from kong_plugins.relay.pump import ENDED, Pump
-from kong_plugins.relay.responses import (decoder_for, note_served_tier, openai_tier, render_message,
+from kong_plugins.relay.responses import (decoder_for, note_served_tier, render_message, tier_named_for_openai,
                                           translator_for, upstream_chunks)
 from kong_plugins.relay.stream_failures import cancelled
 
@@ -148,7 +148,7 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
                     if piece and not watchdog.started:
                         watchdog.start()
         _gather(ctx, shadows, pump)
-        head = openai_chat.chunk_head(call.response_id, created, call.client_model, openai_tier(ctx))
+        head = openai_chat.chunk_head(call.response_id, created, call.client_model, tier_named_for_openai(ctx))
         yield b"".join(openai_chat.stream_end(head, ctx.usage if call.include_usage else None))
     except GeneratorExit:
         _gather(ctx, shadows, pump)

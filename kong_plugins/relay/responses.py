@@ -133,11 +133,11 @@ def note_served_tier(tier: Any, ctx: RequestContext) -> None:
 
 def _with_openai_tier(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     """OpenAI objects say which tier served them (`service_tier`)."""
-    body["service_tier"] = openai_tier(ctx)
+    body["service_tier"] = tier_named_for_openai(ctx)
     return body
 
 
-def openai_tier(ctx: RequestContext) -> str:
+def tier_named_for_openai(ctx: RequestContext) -> str | None:
     """The tier as an OpenAI object or chunk names it now. A stream's chunks say it from the first on, as OpenAI's
     do: the tier the call asked Bedrock for (InvokeModel's response header when it names another), until
     ConverseStream's last event (metadata) says which served it."""
@@ -157,14 +157,14 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
         # them, cannot arrive first
         events = responses_render.EventRenderer(model=call.client_model, response_id=call.response_id,
                                                 tools=call.tools, echo=ctx.response_echo, on_final=ctx.keep_items)
-        ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage, openai_tier(ctx))
-        return lambda event, raw: events.render(event, ctx.usage, openai_tier(ctx))
+        ctx.stream_failure = lambda kind, message: events.failed(kind, message, ctx.usage, tier_named_for_openai(ctx))
+        return lambda event, raw: events.render(event, ctx.usage, tier_named_for_openai(ctx))
     if call.api is ApiFormat.OPENAI:
         choice, created = ctx.stream_choice or (None, None)
         chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
                                            include_usage=call.include_usage, tools=call.tools, choice=choice,
                                            created=created)
-        return lambda event, raw: chunks.render(event, ctx.usage, openai_tier(ctx))
+        return lambda event, raw: chunks.render(event, ctx.usage, tier_named_for_openai(ctx))
     bedrock_only = frozenset({INVOKE_METRICS, INVOKE_TRACE} if call.hidden_trace else {INVOKE_METRICS})
 
     def render(event: dict[str, Any], raw: bytes | None) -> tuple[bytes]:
