@@ -16,7 +16,7 @@ import time
 
 from bench.report import write_results
 from kong_plugins.context import Usage
-from kong_plugins.formats import openai_chat, responses_render
+from kong_plugins.formats import openai_chat_stream, responses_render
 from kong_plugins.formats.tool_kinds import ToolKinds
 from tests.stream_events import tool_call_stream
 
@@ -38,7 +38,7 @@ def events(text: str) -> list[dict]:
 
 
 def render_ms(api: str, stream: list[dict]) -> float:
-    renderer = (openai_chat.ChunkRenderer(model="m", completion_id="c", include_usage=False, tools=KINDS)
+    renderer = (openai_chat_stream.ChunkRenderer(model="m", completion_id="c", include_usage=False, tools=KINDS)
                 if api == "chat" else responses_render.EventRenderer(model="m", response_id="r", tools=KINDS))
     usage = Usage(input=10, output=10)
     started = time.perf_counter()

@@ -22,7 +22,7 @@ from gevent.queue import Queue
 from kong_plugins.bedrock.client import BedrockClient, Upstream
 from kong_plugins.bedrock.retries import RetryBudget
 from kong_plugins.context import RequestContext, Usage
-from kong_plugins.formats import openai_chat
+from kong_plugins.formats import openai_chat, openai_chat_stream
 from kong_plugins.metering.estimate import StreamedOutput, as_planned
 from kong_plugins.relay.attempts import READ_TIMEOUT, Failure, call_with_fallbacks
 from kong_plugins.relay.call import UpstreamCall
@@ -148,8 +148,8 @@ def merged_stream(call: UpstreamCall, answers: list[Upstream], ctx: RequestConte
                     if piece and not watchdog.started:
                         watchdog.start()
         _gather(ctx, shadows, pump)
-        head = openai_chat.chunk_head(call.response_id, created, call.client_model, tier_named_for_openai(ctx))
-        yield b"".join(openai_chat.stream_end(head, ctx.usage if call.include_usage else None))
+        head = openai_chat_stream.chunk_head(call.response_id, created, call.client_model, tier_named_for_openai(ctx))
+        yield b"".join(openai_chat_stream.stream_end(head, ctx.usage if call.include_usage else None))
     except GeneratorExit:
         _gather(ctx, shadows, pump)
         cancelled(ctx)

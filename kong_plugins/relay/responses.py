@@ -19,7 +19,8 @@ from kong_plugins.bedrock import eventstream
 from kong_plugins.bedrock.guardrail_usage import INVOKE_TRACE
 from kong_plugins.bedrock.usage import usage_from_headers
 from kong_plugins.context import RequestContext, Usage
-from kong_plugins.formats import anthropic, openai_chat, openai_images, openai_passthrough, rerank, responses_render
+from kong_plugins.formats import (anthropic, openai_chat, openai_chat_stream, openai_images, openai_passthrough, rerank,
+                                   responses_render)
 from kong_plugins.formats.image_models import count_drawn, read_images
 from kong_plugins.formats.api import ApiFormat, token_count
 from kong_plugins.formats.converse import GUARDRAIL_ACTION, ConverseStreamToAnthropic
@@ -161,7 +162,7 @@ def renderer_for(call: UpstreamCall, ctx: RequestContext) -> Render:
         return lambda event, raw: events.render(event, ctx.usage, tier_named_for_openai(ctx))
     if call.api is ApiFormat.OPENAI:
         choice, created = ctx.stream_choice or (None, None)
-        chunks = openai_chat.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
+        chunks = openai_chat_stream.ChunkRenderer(model=call.client_model, completion_id=call.response_id,
                                            include_usage=call.include_usage, tools=call.tools, choice=choice,
                                            created=created)
         return lambda event, raw: chunks.render(event, ctx.usage, tier_named_for_openai(ctx))

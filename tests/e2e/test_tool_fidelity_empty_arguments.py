@@ -14,7 +14,7 @@ from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import openai_chat, responses_render
+from kong_plugins.formats import openai_chat_stream, responses_render
 from kong_plugins.formats.converse import ConverseStreamToAnthropic
 
 NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
@@ -49,7 +49,7 @@ def _sse_data(frames):
 
 
 def _chat_arguments(input_pieces):
-    renderer = openai_chat.ChunkRenderer(model="sonnet", completion_id="chatcmpl-1", include_usage=False)
+    renderer = openai_chat_stream.ChunkRenderer(model="sonnet", completion_id="chatcmpl-1", include_usage=False)
     state = ChatCompletionStreamState(input_tools=[CHAT_TOOL])
     for event in _internal_events(input_pieces):
         for data in _sse_data(renderer.render(event, Usage())):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import custom_tools, openai_chat, responses_render
+from kong_plugins.formats import custom_tools, openai_chat, openai_chat_stream, responses_render
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.chat_request import parse_chat
 from kong_plugins.formats.api import ApiFormat
@@ -141,7 +141,7 @@ def _pieces(size: int) -> list[str]:
 
 @pytest.mark.parametrize("size", [1, 3, 7, 1000])
 def test_a_chat_stream_sends_the_custom_input_as_it_grows(size):
-    renderer = openai_chat.ChunkRenderer(model="m", completion_id="c", include_usage=False, tools=KINDS)
+    renderer = openai_chat_stream.ChunkRenderer(model="m", completion_id="c", include_usage=False, tools=KINDS)
     frames = [f for e in _stream_events(_pieces(size)) for f in renderer.render(e, Usage())]
     calls = [json.loads(f[6:])["choices"][0]["delta"]["tool_calls"][0] for f in frames[:-1]
              if b"tool_calls\":[" in f]

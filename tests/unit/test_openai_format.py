@@ -3,7 +3,7 @@ import json
 import pytest
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import openai_chat
+from kong_plugins.formats import openai_chat, openai_chat_stream
 from kong_plugins.formats.body import RequestError
 
 
@@ -75,7 +75,7 @@ def test_completion_and_usage_semantics():
 
 
 def test_chunks_follow_openai_streaming_shape():
-    r = openai_chat.ChunkRenderer(model="sonnet", completion_id="c1", include_usage=True)
+    r = openai_chat_stream.ChunkRenderer(model="sonnet", completion_id="c1", include_usage=True)
     events = [{"type": "message_start", "message": {}},
               {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
               {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},

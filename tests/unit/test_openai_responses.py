@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import openai_chat, responses_render
+from kong_plugins.formats import openai_chat, openai_chat_stream, responses_render
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.openai_responses import chat_request
 from kong_plugins.formats.response_format import ANSWER_TOOL
@@ -167,7 +167,7 @@ def test_chat_replies_carry_their_thinking_blocks_and_take_them_back():
 
 
 def test_chat_stream_sends_each_thinking_block_whole_when_it_ends():
-    renderer = openai_chat.ChunkRenderer(model="m", completion_id="c", include_usage=False)
+    renderer = openai_chat_stream.ChunkRenderer(model="m", completion_id="c", include_usage=False)
     events = [{"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "",
                                                                              "signature": ""}},
               {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Look "}},

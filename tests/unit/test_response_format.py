@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import anthropic, converse, openai_chat
+from kong_plugins.formats import anthropic, converse, openai_chat, openai_chat_stream
 from kong_plugins.formats.body import RequestError
 from kong_plugins.formats.response_format import ANSWER_TOOL, answer_tool
 from kong_plugins.formats.tool_kinds import ToolKinds
@@ -99,7 +99,7 @@ def test_a_client_tool_call_beside_json_mode_stays_a_tool_call():
 
 
 def test_the_answer_tool_streams_as_content():
-    renderer = openai_chat.ChunkRenderer(model="sonnet", completion_id="c", include_usage=False,
+    renderer = openai_chat_stream.ChunkRenderer(model="sonnet", completion_id="c", include_usage=False,
                                          tools=ToolKinds(answer=ANSWER_TOOL))
     events = tool_call_stream(ANSWER_TOOL, ["{\"city\":", "\"Oslo\"}"], call_id="t")
     lines = [line for e in events for line in renderer.render(e, Usage())]
@@ -180,7 +180,7 @@ def test_thinking_renders_as_reasoning_content():
                            {"type": "text", "text": "Done."}], "stop_reason": "end_turn"}
     reply = openai_chat.completion_from_message(message, Usage(), model="m", completion_id="c")["choices"][0]
     assert reply["message"]["reasoning_content"] == "Consider." and reply["message"]["content"] == "Done."
-    renderer = openai_chat.ChunkRenderer(model="m", completion_id="c", include_usage=False)
+    renderer = openai_chat_stream.ChunkRenderer(model="m", completion_id="c", include_usage=False)
     event = {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Hm"}}
     [line] = list(renderer.render(event, Usage()))
     assert json.loads(line[6:])["choices"][0]["delta"] == {"reasoning_content": "Hm"}

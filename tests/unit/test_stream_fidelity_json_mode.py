@@ -13,7 +13,7 @@ from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import openai_chat, responses_render
+from kong_plugins.formats import openai_chat, openai_chat_stream, responses_render
 from kong_plugins.formats.converse import ConverseStreamToAnthropic
 from kong_plugins.formats.response_format import ANSWER_TOOL
 from kong_plugins.formats.tool_kinds import ToolKinds
@@ -68,7 +68,7 @@ def test_responses_stream_of_an_empty_json_answer_ends_with_the_unstreamed_text(
 
 @pytest.mark.parametrize("pieces", [[], [""]], ids=["no piece", "an empty piece"])
 def test_chat_stream_of_an_empty_json_answer_ends_with_the_unstreamed_content(pieces):
-    renderer = openai_chat.ChunkRenderer(model="sonnet", completion_id="chatcmpl-1", include_usage=False,
+    renderer = openai_chat_stream.ChunkRenderer(model="sonnet", completion_id="chatcmpl-1", include_usage=False,
                                          tools=JSON_MODE)
     state = ChatCompletionStreamState()
     for event in _events(pieces):

@@ -18,7 +18,7 @@ from openai.types.chat import ChatCompletionChunk
 from openai.types.responses import ResponseStreamEvent
 
 from kong_plugins.context import Usage
-from kong_plugins.formats import openai_chat, responses_render
+from kong_plugins.formats import openai_chat, openai_chat_stream, responses_render
 from kong_plugins.formats.sse import AnthropicSseDecoder
 
 THOUGHT = {"type": "thinking", "thinking": "Check the order.", "signature": "RXFRQg=="}
@@ -88,7 +88,7 @@ CHAT_ANSWERS = {**ANSWERS, "thought only, cut short": ([THOUGHT], "max_tokens")}
 def test_chat_stream_accumulates_every_thinking_block_as_the_unstreamed_answer_has_them(blocks, stop_reason):
     message = _message(blocks, stop_reason)
     state = ChatCompletionStreamState()
-    renderer = openai_chat.ChunkRenderer(model="opus", completion_id="chatcmpl-1", include_usage=True, created=1)
+    renderer = openai_chat_stream.ChunkRenderer(model="opus", completion_id="chatcmpl-1", include_usage=True, created=1)
     for data in _rendered(message, renderer):
         state.handle_chunk(ChatCompletionChunk.model_validate(data))
     streamed = state.current_completion_snapshot.choices[0].message.model_dump()   # the final one refuses `length`
@@ -108,7 +108,7 @@ def test_chat_stream_accumulates_every_thinking_block_as_the_unstreamed_answer_h
 def test_chat_thinking_blocks_accumulated_from_a_stream_go_back_to_claude_as_they_came():
     message = _message([THOUGHT, REDACTED, CALL], "tool_use")
     state = ChatCompletionStreamState()
-    renderer = openai_chat.ChunkRenderer(model="opus", completion_id="chatcmpl-1", include_usage=False)
+    renderer = openai_chat_stream.ChunkRenderer(model="opus", completion_id="chatcmpl-1", include_usage=False)
     for data in _rendered(message, renderer):
         state.handle_chunk(ChatCompletionChunk.model_validate(data))
     reply = state.get_final_completion().choices[0].message.model_dump(exclude_none=True)
