@@ -9,6 +9,8 @@ the text units). A guardrail is named by its id or its ARN, which name the same 
 
 from __future__ import annotations
 
+from botocore.utils import ArnParser, InvalidArnException
+
 from kong_plugins.policy.catalogue import RolePolicy
 
 REFUSED = ("Your role may apply only the Amazon Bedrock guardrail its calls go through, at the version they use "
@@ -43,13 +45,13 @@ def guardrail_id(identifier: str) -> str:
     return identifier.rpartition(":guardrail/")[2] if is_arn(identifier) else identifier
 
 
-def arn_region(identifier: str) -> str | None:
-    """The region a guardrail ARN names (ApplyGuardrail goes there: a guardrail lives in one region)."""
-    parts = identifier.split(":")
-    return parts[3] or None if is_arn(identifier) and len(parts) > 5 else None
-
-
-def arn_partition(identifier: str) -> str | None:
-    """The partition a guardrail ARN names (aws, aws-cn, aws-us-gov, ...): its endpoints and credentials."""
-    parts = identifier.split(":")
-    return parts[1] or None if is_arn(identifier) and len(parts) > 5 else None
+def arn_place(identifier: str) -> tuple[str, str] | None:
+    """The partition and region a guardrail ARN names (ApplyGuardrail goes there: a guardrail lives in one region,
+    and a partition's endpoints take only its own credentials); None for an id, or an ARN naming neither."""
+    if not is_arn(identifier):
+        return None
+    try:
+        arn = ArnParser().parse_arn(identifier)
+    except InvalidArnException:
+        return None
+    return (arn["partition"], arn["region"]) if arn["partition"] and arn["region"] else None

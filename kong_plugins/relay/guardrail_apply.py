@@ -32,7 +32,7 @@ from kong_plugins.bedrock.guardrail_usage import POLICY_UNITS, units_of
 from kong_plugins.context import RequestContext, Usage
 from kong_plugins.formats.api import ApiFormat
 from kong_plugins.formats.body import RequestError, load_json_object
-from kong_plugins.policy.guardrail_access import arn_partition, arn_region
+from kong_plugins.policy.guardrail_access import arn_place
 from kong_plugins.relay.call import ApplyPlan, UpstreamCall
 
 PREFIX = "/guardrail/"
@@ -73,8 +73,8 @@ def target(path: str) -> Target | None:
                            "guardrail ARN.", "guardrailIdentifier")
     if _VERSION.fullmatch(found.version) is None:
         raise RequestError("guardrailVersion: must be a version number or DRAFT.", "guardrailVersion")
-    region = arn_region(found.identifier)
-    if region is not None and region not in bedrock_regions(arn_partition(found.identifier) or ""):
+    place = arn_place(found.identifier)
+    if place is not None and place[1] not in bedrock_regions(place[0]):
         raise RequestError("guardrailIdentifier: the guardrail ARN names no Amazon Bedrock region of its partition.",
                            "guardrailIdentifier")
     return found
@@ -104,10 +104,10 @@ def _botocore() -> botocore.session.Session:
 def call_region(identifier: str, gateway_region: str) -> str:
     """Where ApplyGuardrail goes: an ARN's region when it is in the gateway's partition (the gateway's credentials
     sign only there), else the gateway's own region, whose Bedrock refuses a guardrail it does not hold."""
-    region = arn_region(identifier)
-    if region is None or partition_of(gateway_region) != arn_partition(identifier):
+    place = arn_place(identifier)
+    if place is None or partition_of(gateway_region) != place[0]:
         return gateway_region
-    return region
+    return place[1]
 
 
 def reserved_units(body: bytes | None) -> tuple[tuple[str, int], ...]:
