@@ -136,7 +136,7 @@ def test_another_pod_polls_and_cancels_a_background_response_running_on_the_firs
 def test_a_background_call_on_a_conversation_joins_it_once_done():
     with GatewayStack(config_overrides=store_config("memory", keep_inputs=True)) as stack:
         conversation = client(stack).conversations.create(items=[{"role": "user", "content": "Order 7 is late."}])
-        slow(stack, 0.5)
+        slow(stack, 3.0)   # long enough that the listing below comes while it runs, however busy the machine
         started = client(stack).responses.create(model="haiku", input="What about order 7?", background=True,
                                                   conversation=conversation.id)
         assert started.conversation.id == conversation.id
